@@ -1,0 +1,63 @@
+/**
+ * Account state as keymend reads it, from a snapshot file or a real account, behind one interface.
+ * Policy documents are kept as parsed JSON (`unknown`) and compiled by the evaluator when used.
+ */
+import type { KmsGrant } from '../policy/types';
+
+export type PolicyDocumentJson = unknown;
+
+export interface PrincipalState {
+  /** Role ARN (with path) or user ARN. */
+  arn: string;
+  inlinePolicies: Record<string, PolicyDocumentJson>;
+  /** Managed policies by ARN. */
+  managedPolicies: Record<string, PolicyDocumentJson>;
+  permissionsBoundary?: PolicyDocumentJson;
+  tags?: Record<string, string>;
+}
+
+export interface KeyState {
+  arn: string;
+  keyManager: 'AWS' | 'CUSTOMER';
+  keyState: string;
+  aliases?: string[];
+  policy: PolicyDocumentJson;
+  grants?: KmsGrant[];
+}
+
+export interface StreamState {
+  arn: string;
+  /** The key the stream encrypts with; null when unencrypted or the AWS-managed key is unknown. */
+  keyArn: string | null;
+}
+
+export interface OrganizationState {
+  /** One array of documents per level, from the root to the account. */
+  serviceControlPolicies?: PolicyDocumentJson[][];
+  resourceControlPolicies?: PolicyDocumentJson[][];
+}
+
+/** The snapshot file format (docs/snapshot.md). */
+export interface AccountSnapshot {
+  accountId: string;
+  region: string;
+  principals: PrincipalState[];
+  keys: KeyState[];
+  streams?: StreamState[];
+  organization?: OrganizationState;
+}
+
+/**
+ * Reads the state that bears on one denial. Both the snapshot reader and the AWS reader implement it.
+ * A `null` result means "not found / not visible", never an error; errors are thrown as KeymendError.
+ */
+export interface AccountReader {
+  readonly accountId: string;
+  readonly region: string;
+  getPrincipal(arn: string): Promise<PrincipalState | null>;
+  /** `ref` is a key ARN, key id, alias name (`alias/x`) or alias ARN. */
+  getKey(ref: string): Promise<KeyState | null>;
+  getStream(arn: string): Promise<StreamState | null>;
+  /** null when the reader cannot see the organization's policies (then SCP questions are unanswerable). */
+  getOrganization(): Promise<OrganizationState | null>;
+}

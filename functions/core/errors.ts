@@ -1,0 +1,31 @@
+/**
+ * The one base class for keymend's own errors. Subclasses end in `Error` and set `name`,
+ * so a log line or a CLI message says which kind of failure it was.
+ */
+export class KeymendError extends Error {
+  override readonly name: string = 'KeymendError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** Input that keymend could not read or that breaks a documented rule (a CLI exits 2 on it). */
+export class InputError extends KeymendError {
+  override readonly name: string = 'InputError';
+}
+
+/** A policy document that is not valid IAM policy grammar. The message names the problem. */
+export class PolicyParseError extends KeymendError {
+  override readonly name: string = 'PolicyParseError';
+}
+
+/** An account snapshot that fails validation. `field` is the JSON path of the bad field. */
+export class SnapshotError extends KeymendError {
+  override readonly name: string = 'SnapshotError';
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
+    super(`${field}: ${message}`);
+  }
+}

@@ -1,0 +1,64 @@
+/**
+ * What the intake extracts from a CloudTrail record of a denied KMS call made through Kinesis.
+ * Everything here came from an event and is untrusted text: escape it before rendering.
+ */
+
+export type KmsOperation =
+  | 'kms:Decrypt'
+  | 'kms:GenerateDataKey'
+  | 'kms:GenerateDataKeyWithoutPlaintext'
+  | 'kms:DescribeKey';
+
+/** CloudTrail `userIdentity.type` values keymend distinguishes. */
+export type PrincipalType =
+  | 'AssumedRole'
+  | 'IAMUser'
+  | 'Root'
+  | 'FederatedUser'
+  | 'AWSService'
+  | 'AWSAccount'
+  | 'Unknown';
+
+/** The policy type an AWS access-denied message names. */
+export type DeniedPolicyType =
+  | 'identity-based'
+  | 'resource-based'
+  | 'permissions-boundary'
+  | 'session'
+  | 'service-control'
+  | 'resource-control'
+  | 'vpc-endpoint';
+
+export interface DeniedBy {
+  kind: 'implicit' | 'explicit' | 'unknown';
+  policyType: DeniedPolicyType | null;
+  policyArn?: string;
+}
+
+export interface KinesisKmsRequest {
+  eventId: string;
+  eventTime: string;
+  /** The account whose trail recorded the event (recipientAccountId, else the envelope's account). */
+  accountId: string;
+  region: string;
+  operation: KmsOperation;
+  /** The IAM role ARN (with its path) for an assumed role, the user ARN for a user. */
+  principalArn: string;
+  principalType: PrincipalType;
+  /** The STS session ARN for an assumed role; the same as principalArn for a user. */
+  sessionArn: string;
+  /** The full key ARN when the record gives one, else null. */
+  keyArn: string | null;
+  /** A bare key id, alias name or alias ARN to resolve later, when no key ARN is known. */
+  keyReference: string | null;
+  /** From encryption context `aws:kinesis:arn`; null when only the service markers say Kinesis. */
+  streamArn: string | null;
+  /** True when invokedBy, sourceIPAddress or userAgent is kinesis.amazonaws.com. */
+  viaKinesis: boolean;
+  callerAccountId: string;
+  /** The key's account, from its ARN; null when only a reference is known. */
+  keyAccountId: string | null;
+  deniedBy: DeniedBy;
+  /** The encryption context as recorded (string values only). */
+  encryptionContext: Record<string, string>;
+}
