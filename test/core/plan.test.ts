@@ -1,0 +1,157 @@
+import type { KeyState, PrincipalState } from '../../functions/core/account';
+import {
+  applyPlan,
+  type FixScope,
+  INLINE_POLICY_AGGREGATE_LIMIT,
+  iamPolicySize,
+  KEY_POLICY_BYTE_LIMIT,
+  planGrant,
+  planInlinePolicy,
+  planKeyPolicyStatement,
+} from '../../functions/core/plan';
+
+const KEY = 'arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+const STREAM = 'arn:aws:kinesis:us-east-1:111122223333:stream/orders';
+const ROLE = 'arn:aws:iam::111122223333:role/service-role/orders-consumer';
+const scope: FixScope = {
+  principalArn: ROLE,
+  keyArn: KEY,
+  streamArn: STREAM,
+  region: 'us-east-1',
+  operation: 'kms:Decrypt',
+};
+const principal: PrincipalState = { arn: ROLE, inlinePolicies: {}, managedPolicies: {} };
+const keyPolicy = {
+  Version: '2012-10-17',
+  Id: 'key-default-1',
+  Statement: {
+    Sid: 'Enable IAM User Permissions',
+    Effect: 'Allow',
+    Principal: { AWS: 'arn:aws:iam::111122223333:root' },
+    Action: 'kms:*',
+    Resource: '*',
+  },
+};
+const key: KeyState = { arn: KEY, keyManager: 'CUSTOMER', keyState: 'Enabled', policy: keyPolicy };
+const kinesisCondition = {
+  StringEquals: {
+    'kms:ViaService': 'kinesis.us-east-1.amazonaws.com',
+    'kms:EncryptionContext:aws:kinesis:arn': STREAM,
+  },
+};
+
+describe('planGrant', () => {
+  it('grants the one operation to the one principal, constrained to the stream', () => {
+    expect(planGrant(scope)).toEqual({
+      mechanism: 'kms-grant',
+      keyArn: KEY,
+      granteePrincipal: ROLE,
+      operations: ['Decrypt'],
+      constraints: { encryptionContextSubset: { 'aws:kinesis:arn': STREAM } },
+      name: 'keymend-Decrypt-orders',
+    });
+  });
+
+  it('keeps grant names within 256 allowed characters', () => {
+    const long = planGrant({ ...scope, streamArn: `${STREAM}${'x'.repeat(300)}` }).name;
+    expect(long.length).toBe(256);
+    expect(long).toMatch(/^[A-Za-z0-9:/_-]+$/);
+  });
+});
+
+describe('planInlinePolicy', () => {
+  it('writes one statement: the action, the key, and the Kinesis conditions', () => {
+    const attempt = planInlinePolicy(scope, principal);
+    expect(attempt).toEqual({
+      ok: true,
+      plan: {
+        mechanism: 'iam-inline-policy',
+        principalArn: ROLE,
+        policyName: 'keymend-Decrypt-orders',
+        document: {
+          Version: '2012-10-17',
+          Statement: [
+            {
+              Sid: 'KeymendDecryptorders',
+              Effect: 'Allow',
+              Action: 'kms:Decrypt',
+              Resource: KEY,
+              Condition: kinesisCondition,
+            },
+          ],
+        },
+      },
+    });
+  });
+
+  it('refuses when the inline-policy aggregate would pass IAM limit', () => {
+    const big = {
+      Version: '2012-10-17',
+      Statement: [{ Effect: 'Allow', Action: 's3:GetObject', Resource: 'x'.repeat(10_100) }],
+    };
+    expect(iamPolicySize(big)).toBeLessThan(INLINE_POLICY_AGGREGATE_LIMIT);
+    const attempt = planInlinePolicy(scope, { ...principal, inlinePolicies: { big } });
+    expect(attempt.ok).toBe(false);
+    expect(!attempt.ok && attempt.reason).toMatch(/over IAM's 10240/);
+  });
+
+  it('does not count whitespace toward the aggregate', () => {
+    expect(iamPolicySize({ a: 'x y' })).toBe(iamPolicySize({ a: 'xy' }));
+  });
+
+  it('refuses to overwrite an inline policy of the same name', () => {
+    const attempt = planInlinePolicy(scope, {
+      ...principal,
+      inlinePolicies: { 'keymend-Decrypt-orders': {} },
+    });
+    expect(attempt).toEqual({ ok: false, reason: expect.stringContaining('already has an inline policy') });
+  });
+});
+
+describe('planKeyPolicyStatement', () => {
+  it('keeps every existing statement and adds one naming the principal', () => {
+    const attempt = planKeyPolicyStatement(scope, key);
+    if (!attempt.ok || attempt.plan.mechanism !== 'key-policy-statement')
+      throw new Error('expected a key policy plan');
+    const { document, statement } = attempt.plan;
+    expect(document.Id).toBe('key-default-1');
+    expect(document.Statement).toHaveLength(2);
+    expect(JSON.stringify(document.Statement[0])).toBe(JSON.stringify(keyPolicy.Statement));
+    expect(statement).toEqual({
+      Sid: 'KeymendDecryptorders',
+      Effect: 'Allow',
+      Principal: { AWS: ROLE },
+      Action: 'kms:Decrypt',
+      Resource: '*',
+      Condition: kinesisCondition,
+    });
+  });
+
+  it('refuses a policy that would pass 32 KB', () => {
+    const statements = Array.from({ length: 400 }, (_, i) => ({ ...keyPolicy.Statement, Sid: `S${i}` }));
+    const attempt = planKeyPolicyStatement(scope, {
+      ...key,
+      policy: { Version: '2012-10-17', Statement: statements },
+    });
+    expect(attempt.ok).toBe(false);
+    expect(!attempt.ok && attempt.reason).toContain(`over KMS's ${KEY_POLICY_BYTE_LIMIT}`);
+  });
+
+  it('refuses a policy without statements', () => {
+    expect(planKeyPolicyStatement(scope, { ...key, policy: { Version: '2012-10-17' } }).ok).toBe(false);
+  });
+});
+
+describe('applyPlan', () => {
+  it('changes copies, never the state it was given', () => {
+    const before = structuredClone({ principal, key });
+    const grant = applyPlan(planGrant(scope), principal, key);
+    expect(grant.key.grants).toHaveLength(1);
+    const inline = planInlinePolicy(scope, principal);
+    if (!inline.ok) throw new Error(inline.reason);
+    expect(Object.keys(applyPlan(inline.plan, principal, key).principal.inlinePolicies)).toEqual([
+      'keymend-Decrypt-orders',
+    ]);
+    expect({ principal, key }).toEqual(before);
+  });
+});
