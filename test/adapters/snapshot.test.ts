@@ -189,7 +189,7 @@ describe('parseSnapshot', () => {
       'inline policy a string',
       (s) => setIn(s, ['principals', 0, 'inlinePolicies', 'read'], JSON.stringify(doc())),
       'principals[0].inlinePolicies.read',
-      /got a string; parse it first/,
+      /got a string; put the document itself here/,
     ],
     [
       'inline policy without Statement',
