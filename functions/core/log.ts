@@ -1,0 +1,103 @@
+/**
+ * A tiny structured logger: one JSON object per line. Fields often carry text from events (ARNs,
+ * error messages), so every string is capped and the output cannot break out of its line.
+ * Pure apart from the `write` function the caller passes in; no clock (CloudWatch stamps lines).
+ */
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+
+export interface Logger {
+  debug(message: string, fields?: Record<string, unknown>): void;
+  info(message: string, fields?: Record<string, unknown>): void;
+  warn(message: string, fields?: Record<string, unknown>): void;
+  error(message: string, fields?: Record<string, unknown>): void;
+}
+
+/** Longest string kept in a log field; the rest is replaced by a count of what was cut. */
+export const MAX_LOG_STRING = 512;
+const MAX_DEPTH = 5;
+const MAX_ENTRIES = 50;
+
+/** Cuts a string to `max` characters, saying how much was dropped. */
+export function capString(value: string, max = MAX_LOG_STRING): string {
+  return value.length <= max ? value : `${value.slice(0, max)}...[${value.length - max} more chars]`;
+}
+
+/** A JSON-safe copy of `value`: strings capped, depth and size bounded, cycles and exotic types named. */
+function sanitize(value: unknown, depth: number, seen: Set<object>): unknown {
+  switch (typeof value) {
+    case 'string':
+      return capString(value);
+    case 'number':
+      return Number.isFinite(value) ? value : String(value);
+    case 'boolean':
+      return value;
+    case 'undefined':
+      return undefined;
+    case 'bigint':
+    case 'symbol':
+    case 'function':
+      return `[${typeof value}]`;
+  }
+  if (value === null) return null;
+  if (value instanceof Error) {
+    return { name: capString(value.name), message: capString(value.message) };
+  }
+  const object = value as object;
+  if (seen.has(object)) return '[cycle]';
+  if (depth >= MAX_DEPTH) return Array.isArray(value) ? '[array]' : '[object]';
+  seen.add(object);
+  try {
+    if (Array.isArray(value)) {
+      const items = value.slice(0, MAX_ENTRIES).map((item) => sanitize(item, depth + 1, seen));
+      if (value.length > MAX_ENTRIES) items.push(`[${value.length - MAX_ENTRIES} more items]`);
+      return items;
+    }
+    const entries = Object.entries(object);
+    const out = entries
+      .slice(0, MAX_ENTRIES)
+      .map(([key, item]) => [capString(key, 128), sanitize(item, depth + 1, seen)] as const);
+    if (entries.length > MAX_ENTRIES) out.push(['_truncated', `${entries.length - MAX_ENTRIES} more keys`]);
+    // fromEntries keeps a "__proto__" key as plain data.
+    return Object.fromEntries(out);
+  } finally {
+    seen.delete(object);
+  }
+}
+
+/**
+ * Formats one log line: `{"level":..,"message":..,...fields}` as a single line of JSON.
+ * Never throws: a field that cannot be read is logged as `[unloggable]`.
+ */
+export function formatLogLine(
+  level: LogLevel,
+  message: string,
+  fields: Record<string, unknown> = {},
+): string {
+  let safe: unknown;
+  try {
+    safe = sanitize(fields, 0, new Set());
+  } catch {
+    safe = { fields: '[unloggable]' };
+  }
+  // level and message come first and cannot be overwritten by a field of the same name.
+  const entries: [string, unknown][] = [
+    ['level', level],
+    ['message', capString(message)],
+  ];
+  for (const [key, value] of Object.entries(safe as object)) {
+    entries.push([key === 'level' || key === 'message' ? `field_${key}` : key, value]);
+  }
+  const line = JSON.stringify(Object.fromEntries(entries));
+  // JSON already escapes \n and \r; U+2028/2029 are valid JSON but end lines for some readers.
+  return line.replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
+}
+
+/** A logger that hands each formatted line to `write` (e.g. `(l) => process.stdout.write(l + '\n')`). */
+export function createLogger(write: (line: string) => void, minLevel: LogLevel = 'info'): Logger {
+  const order: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
+  const emit = (level: LogLevel) => (message: string, fields?: Record<string, unknown>) => {
+    if (order[level] >= order[minLevel]) write(formatLogLine(level, message, fields));
+  };
+  return { debug: emit('debug'), info: emit('info'), warn: emit('warn'), error: emit('error') };
+}
