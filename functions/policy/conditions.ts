@@ -1,0 +1,314 @@
+/**
+ * Condition operators. Each operator compiles one policy value once and compares one request value with
+ * it. The evaluator supplies the rest of the documented semantics uniformly (see `evaluateCondition`):
+ * values OR-ed within a key (NOR for negated operators), `...IfExists`, `ForAnyValue:`/`ForAllValues:`,
+ * absent keys, and `Null`.
+ * https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html
+ *
+ * To add an operator: write a `ConditionOperator` (its positive comparison; set `negated` for the "Not"
+ * form, which reuses the same `test`), add it to `OPERATORS`, and add table rows to
+ * test/policy/conditions.test.ts. The parser accepts it, with IfExists and set prefixes, from then on.
+ */
+import { type ArnPattern, arnPatternMatches, compileArnPattern, splitArn } from './arn';
+import { compileTokens, type Glob, type GlobToken, globMatch } from './glob';
+import {
+  type Ctx,
+  hasVariables,
+  parseTemplate,
+  resolveTemplate,
+  resolveText,
+  type TemplatePart,
+} from './template';
+
+export interface ConditionOperator<V = unknown> {
+  /** The documented name, e.g. `StringEquals`. */
+  readonly name: string;
+  /** True for the "Not" forms: the condition holds when no policy value compares true. */
+  readonly negated: boolean;
+  /** Compiles one policy value; `variables` is false for policy versions before 2012-10-17. */
+  compile(raw: string, variables: boolean): V;
+  /**
+   * The positive comparison of one request value with one policy value. null when the comparison cannot
+   * be made (an unresolved variable, a value of the wrong type): that never satisfies the condition.
+   */
+  test(actual: string, expected: V, ctx: Ctx): boolean | null;
+}
+
+type TextValue = { readonly text: string } | { readonly parts: readonly TemplatePart[] };
+
+function compileText(raw: string, variables: boolean, lower: boolean): TextValue {
+  const parts = parseTemplate(raw, variables, false);
+  if (hasVariables(parts)) return { parts };
+  const text = parts.join('');
+  return { text: lower ? text.toLowerCase() : text };
+}
+
+function textOf(v: TextValue, ctx: Ctx, lower: boolean): string | null {
+  if ('text' in v) return v.text;
+  const s = resolveText(v.parts, ctx);
+  return s === null ? null : lower ? s.toLowerCase() : s;
+}
+
+const stringEquals: Omit<ConditionOperator<TextValue>, 'name' | 'negated'> = {
+  compile: (raw, variables) => compileText(raw, variables, false),
+  test: (actual, expected, ctx) => {
+    const s = textOf(expected, ctx, false);
+    return s === null ? null : actual === s;
+  },
+};
+
+const stringEqualsIgnoreCase: Omit<ConditionOperator<TextValue>, 'name' | 'negated'> = {
+  compile: (raw, variables) => compileText(raw, variables, true),
+  test: (actual, expected, ctx) => {
+    const s = textOf(expected, ctx, true);
+    return s === null ? null : actual.toLowerCase() === s;
+  },
+};
+
+type LikeValue = { readonly glob: Glob } | { readonly parts: readonly TemplatePart[] };
+
+const stringLike: Omit<ConditionOperator<LikeValue>, 'name' | 'negated'> = {
+  compile: (raw, variables) => {
+    const parts = parseTemplate(raw, variables, true);
+    return hasVariables(parts) ? { parts } : { glob: compileTokens(parts as GlobToken[]) };
+  },
+  test: (actual, expected, ctx) => {
+    if ('glob' in expected) return globMatch(expected.glob, actual);
+    const tokens = resolveTemplate(expected.parts, ctx);
+    return tokens === null ? null : globMatch(compileTokens(tokens), actual);
+  },
+};
+
+const arnLike: Omit<ConditionOperator<ArnPattern>, 'name' | 'negated'> = {
+  compile: (raw, variables) => compileArnPattern(parseTemplate(raw, variables, true)),
+  test: (actual, expected, ctx) => {
+    const segments = splitArn(actual);
+    return segments === null ? null : arnPatternMatches(expected, segments, ctx);
+  },
+};
+
+/** Decimal numbers as IAM writes them; anything else is not a number. */
+const NUMBER = /^[+-]?(\d+(\.\d*)?|\.\d+)$/;
+function parseNumber(s: string): number | null {
+  return NUMBER.test(s) ? Number(s) : null;
+}
+
+function numeric(compare: (actual: number, expected: number) => boolean) {
+  return {
+    compile: (raw: string) => parseNumber(raw),
+    test: (actual: string, expected: number | null) => {
+      const n = parseNumber(actual);
+      return n === null || expected === null ? null : compare(n, expected);
+    },
+  };
+}
+
+/** Dates: W3C ISO 8601 or epoch seconds (as `aws:EpochTime` carries), compared as milliseconds. */
+function parseDate(s: string): number | null {
+  if (/^\d+$/.test(s)) return Number(s) * 1000;
+  const ms = Date.parse(s);
+  return Number.isNaN(ms) ? null : ms;
+}
+
+function date(compare: (actual: number, expected: number) => boolean) {
+  return {
+    compile: (raw: string) => parseDate(raw),
+    test: (actual: string, expected: number | null) => {
+      const d = parseDate(actual);
+      return d === null || expected === null ? null : compare(d, expected);
+    },
+  };
+}
+
+type BoolValue = { readonly text: string } | { readonly parts: readonly TemplatePart[] };
+const bool: Omit<ConditionOperator<BoolValue>, 'name' | 'negated'> = {
+  compile: (raw, variables) => compileText(raw, variables, true),
+  test: (actual, expected, ctx) => {
+    const a = actual.toLowerCase();
+    const e = textOf(expected, ctx, true);
+    if ((a !== 'true' && a !== 'false') || (e !== 'true' && e !== 'false')) return null;
+    return a === e;
+  },
+};
+
+interface Cidr {
+  readonly v6: boolean;
+  readonly network: bigint;
+  readonly mask: bigint;
+}
+
+function parseIpv4(s: string): bigint | null {
+  const parts = s.split('.');
+  if (parts.length !== 4) return null;
+  let n = 0n;
+  for (const p of parts) {
+    if (!/^\d{1,3}$/.test(p)) return null;
+    const v = Number(p);
+    if (v > 255) return null;
+    n = (n << 8n) | BigInt(v);
+  }
+  return n;
+}
+
+function parseIpv6(s: string): bigint | null {
+  let text = s;
+  let tail: bigint | null = null;
+  const lastColon = text.lastIndexOf(':');
+  if (text.includes('.', lastColon)) {
+    tail = parseIpv4(text.slice(lastColon + 1));
+    if (tail === null) return null;
+    text = `${text.slice(0, lastColon + 1)}0:0`;
+  }
+  const halves = text.split('::');
+  if (halves.length > 2) return null;
+  const head = halves[0] === '' ? [] : (halves[0] as string).split(':');
+  const rest = halves.length === 2 ? (halves[1] === '' ? [] : (halves[1] as string).split(':')) : [];
+  const missing = 8 - head.length - rest.length;
+  if (halves.length === 1 ? missing !== 0 : missing < 1) return null;
+  const groups = [...head, ...Array<string>(halves.length === 2 ? missing : 0).fill('0'), ...rest];
+  let n = 0n;
+  for (const g of groups) {
+    if (!/^[0-9a-fA-F]{1,4}$/.test(g)) return null;
+    n = (n << 16n) | BigInt(Number.parseInt(g, 16));
+  }
+  if (tail !== null) n = (n & ~0xffffffffn) | tail;
+  return n;
+}
+
+function parseIp(s: string): { v6: boolean; n: bigint } | null {
+  const v4 = parseIpv4(s);
+  if (v4 !== null) return { v6: false, n: v4 };
+  const v6 = s.includes(':') ? parseIpv6(s) : null;
+  return v6 === null ? null : { v6: true, n: v6 };
+}
+
+function parseCidr(raw: string): Cidr | null {
+  const [addr, bitsText, extra] = raw.trim().split('/');
+  if (addr === undefined || extra !== undefined) return null;
+  const ip = parseIp(addr);
+  if (ip === null) return null;
+  const width = ip.v6 ? 128 : 32;
+  const bits = bitsText === undefined ? width : /^\d{1,3}$/.test(bitsText) ? Number(bitsText) : -1;
+  if (bits < 0 || bits > width) return null;
+  const all = (1n << BigInt(width)) - 1n;
+  const mask = all ^ ((1n << BigInt(width - bits)) - 1n);
+  return { v6: ip.v6, network: ip.n & mask, mask };
+}
+
+const ipAddress: Omit<ConditionOperator<Cidr | null>, 'name' | 'negated'> = {
+  compile: (raw) => parseCidr(raw),
+  test: (actual, expected) => {
+    const ip = parseIp(actual.trim());
+    if (ip === null || expected === null) return null;
+    return ip.v6 === expected.v6 && (ip.n & expected.mask) === expected.network;
+  },
+};
+
+const binaryEquals: Omit<ConditionOperator<string>, 'name' | 'negated'> = {
+  compile: (raw) => raw,
+  test: (actual, expected) => actual === expected,
+};
+
+function op<V>(
+  name: string,
+  negated: boolean,
+  impl: Omit<ConditionOperator<V>, 'name' | 'negated'>,
+): ConditionOperator<V> {
+  return { name, negated, compile: impl.compile, test: impl.test };
+}
+
+const lt = (a: number, e: number) => a < e;
+const le = (a: number, e: number) => a <= e;
+const gt = (a: number, e: number) => a > e;
+const ge = (a: number, e: number) => a >= e;
+const eq = (a: number, e: number) => a === e;
+
+/** Every operator keymend evaluates, by lowercased name. `Null` is handled by the evaluator itself. */
+export const OPERATORS: ReadonlyMap<string, ConditionOperator> = new Map(
+  (
+    [
+      op('StringEquals', false, stringEquals),
+      op('StringNotEquals', true, stringEquals),
+      op('StringEqualsIgnoreCase', false, stringEqualsIgnoreCase),
+      op('StringNotEqualsIgnoreCase', true, stringEqualsIgnoreCase),
+      op('StringLike', false, stringLike),
+      op('StringNotLike', true, stringLike),
+      op('NumericEquals', false, numeric(eq)),
+      op('NumericNotEquals', true, numeric(eq)),
+      op('NumericLessThan', false, numeric(lt)),
+      op('NumericLessThanEquals', false, numeric(le)),
+      op('NumericGreaterThan', false, numeric(gt)),
+      op('NumericGreaterThanEquals', false, numeric(ge)),
+      op('DateEquals', false, date(eq)),
+      op('DateNotEquals', true, date(eq)),
+      op('DateLessThan', false, date(lt)),
+      op('DateLessThanEquals', false, date(le)),
+      op('DateGreaterThan', false, date(gt)),
+      op('DateGreaterThanEquals', false, date(ge)),
+      op('Bool', false, bool),
+      op('BinaryEquals', false, binaryEquals),
+      op('IpAddress', false, ipAddress),
+      op('NotIpAddress', true, ipAddress),
+      op('ArnEquals', false, arnLike),
+      op('ArnLike', false, arnLike),
+      op('ArnNotEquals', true, arnLike),
+      op('ArnNotLike', true, arnLike),
+    ] as ConditionOperator[]
+  ).map((o) => [o.name.toLowerCase(), o]),
+);
+
+/** One compiled condition: one operator, one key, its values. */
+export interface CompiledCondition {
+  /** As written, for messages. */
+  readonly operatorText: string;
+  /** The context key, lowercased. */
+  readonly key: string;
+  /** null for `Null`. */
+  readonly operator: ConditionOperator | null;
+  readonly set: 'none' | 'any' | 'all';
+  readonly ifExists: boolean;
+  /** Compiled values (for `Null`, booleans: true means "the key must be absent"). */
+  readonly values: readonly unknown[];
+}
+
+// Single request value against all policy values: OR for positive operators, NOR for negated ones.
+function valueMatches(c: CompiledCondition, op: ConditionOperator, actual: string, ctx: Ctx): boolean {
+  const values = c.values;
+  if (op.negated) {
+    for (let i = 0; i < values.length; i++) if (op.test(actual, values[i], ctx) !== false) return false;
+    return true;
+  }
+  for (let i = 0; i < values.length; i++) if (op.test(actual, values[i], ctx) === true) return true;
+  return false;
+}
+
+/**
+ * Evaluates one condition against the request context.
+ * - Absent key: `ForAllValues:` holds, `ForAnyValue:` fails, `...IfExists` holds, negated operators hold,
+ *   others fail (condition operators page: "If the key that you specify ... is not present").
+ * - A multivalued key with a single-valued operator (no set prefix) never matches; use a set operator
+ *   (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-single-vs-multi-valued-context-keys.html).
+ * - `Null`: `true` holds when the key is absent, `false` when present.
+ */
+export function evaluateCondition(c: CompiledCondition, ctx: Ctx): boolean {
+  const actual = ctx.get(c.key);
+  const op = c.operator;
+  if (op === null) {
+    const absent = actual === undefined;
+    for (const v of c.values) if (v === absent) return true;
+    return false;
+  }
+  if (c.set === 'none') {
+    if (actual === undefined) return c.ifExists || op.negated;
+    if (typeof actual !== 'string') return false;
+    return valueMatches(c, op, actual, ctx);
+  }
+  if (actual === undefined) return c.ifExists || c.set === 'all';
+  if (typeof actual === 'string') return valueMatches(c, op, actual, ctx);
+  if (c.set === 'any') {
+    for (const a of actual) if (valueMatches(c, op, a, ctx)) return true;
+    return false;
+  }
+  for (const a of actual) if (!valueMatches(c, op, a, ctx)) return false;
+  return true;
+}

@@ -1,0 +1,117 @@
+/**
+ * Request contexts: the keys AWS puts in every request from a principal, and the full context of a KMS
+ * call that Kinesis Data Streams makes for a stream.
+ * Global keys: https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html
+ * KMS keys: https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html
+ */
+import type { AuthorizationRequest, ContextValue, RequestPrincipal } from './types';
+
+const PRINCIPAL_TYPE: Record<RequestPrincipal['type'], string> = {
+  AssumedRole: 'AssumedRole',
+  IAMUser: 'User',
+  Root: 'Account',
+  FederatedUser: 'FederatedUser',
+};
+
+/**
+ * The global keys that describe the caller: aws:PrincipalArn (the role ARN for a role session, not the
+ * session ARN), aws:PrincipalAccount, aws:PrincipalType, aws:userid (when known), aws:username (IAM users
+ * only) and aws:PrincipalTag/KEY for each tag. `evaluate` adds these itself when the request lacks them.
+ */
+export function principalContext(principal: RequestPrincipal): Record<string, ContextValue> {
+  const ctx: Record<string, ContextValue> = {
+    'aws:PrincipalArn': principal.arn,
+    'aws:PrincipalAccount': principal.accountId,
+    'aws:PrincipalType': PRINCIPAL_TYPE[principal.type],
+  };
+  if (principal.userId !== undefined) ctx['aws:userid'] = principal.userId;
+  if (principal.type === 'IAMUser' && principal.username !== undefined)
+    ctx['aws:username'] = principal.username;
+  for (const [key, value] of Object.entries(principal.tags ?? {})) ctx[`aws:PrincipalTag/${key}`] = value;
+  return ctx;
+}
+
+/** The encryption-context condition keys for a context: kms:EncryptionContext:KEY and kms:EncryptionContextKeys. */
+export function encryptionContextKeys(
+  encryptionContext: Record<string, string>,
+): Record<string, ContextValue> {
+  const ctx: Record<string, ContextValue> = { 'kms:EncryptionContextKeys': Object.keys(encryptionContext) };
+  for (const [key, value] of Object.entries(encryptionContext)) ctx[`kms:EncryptionContext:${key}`] = value;
+  return ctx;
+}
+
+/**
+ * The request context of a KMS call (Decrypt, GenerateDataKey, ...) as Kinesis makes it for `streamArn`, or
+ * (viaKinesis false) as a direct call carrying that encryption context would: no kms:ViaService then.
+ *
+ * Kinesis passes `{"aws:kinesis:arn": STREAM_ARN}` as encryption context and KMS sees
+ * kms:ViaService = kinesis.REGION.amazonaws.com
+ * (https://docs.aws.amazon.com/streams/latest/dev/permissions-user-key-KMS.html,
+ * https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-via-service).
+ * kms:CallerAccount is the caller's account. Kinesis calls KMS with the caller's own credentials, so
+ * aws:SourceArn / aws:SourceAccount (keys of service-principal requests) are absent.
+ * Whether Kinesis uses forward access sessions, which would set aws:CalledVia / aws:ViaAWSService, is
+ * unconfirmed: they are set only when `forwardAccessSession` is true, so a caller can try both.
+ */
+export function kinesisKmsRequest(args: {
+  principal: RequestPrincipal;
+  action: string;
+  keyArn: string;
+  streamArn: string;
+  region: string;
+  viaKinesis: boolean;
+  /** Also set aws:CalledVia, aws:CalledViaFirst/Last and aws:ViaAWSService as a forward access session would. */
+  forwardAccessSession?: boolean;
+}): AuthorizationRequest {
+  const context: Record<string, ContextValue> = {
+    ...principalContext(args.principal),
+    'kms:CallerAccount': args.principal.accountId,
+    ...encryptionContextKeys({ 'aws:kinesis:arn': args.streamArn }),
+  };
+  if (args.viaKinesis) context['kms:ViaService'] = `kinesis.${args.region}.amazonaws.com`;
+  if (args.viaKinesis && args.forwardAccessSession) {
+    context['aws:CalledVia'] = ['kinesis.amazonaws.com'];
+    context['aws:CalledViaFirst'] = 'kinesis.amazonaws.com';
+    context['aws:CalledViaLast'] = 'kinesis.amazonaws.com';
+    context['aws:ViaAWSService'] = true;
+  }
+  return { principal: args.principal, action: args.action, resource: args.keyArn, context };
+}
+
+/**
+ * The request context of a direct kms:CreateGrant call: kms:GrantOperations (multivalued),
+ * kms:GranteePrincipal, kms:RetiringPrincipal, kms:GrantConstraintType and kms:GrantIsForAWSResource,
+ * plus the constraint's pairs as kms:EncryptionContext:KEY
+ * (https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-grant-operations).
+ */
+export function createGrantRequest(args: {
+  principal: RequestPrincipal;
+  keyArn: string;
+  granteePrincipal: string;
+  operations: string[];
+  retiringPrincipal?: string;
+  constraints?: {
+    encryptionContextSubset?: Record<string, string>;
+    encryptionContextEquals?: Record<string, string>;
+  };
+  forAwsResource?: boolean;
+}): AuthorizationRequest {
+  const context: Record<string, ContextValue> = {
+    ...principalContext(args.principal),
+    'kms:CallerAccount': args.principal.accountId,
+    'kms:GrantOperations': [...args.operations],
+    'kms:GranteePrincipal': args.granteePrincipal,
+    'kms:GrantIsForAWSResource': args.forAwsResource ?? false,
+  };
+  if (args.retiringPrincipal !== undefined) context['kms:RetiringPrincipal'] = args.retiringPrincipal;
+  const subset = args.constraints?.encryptionContextSubset;
+  const equals = args.constraints?.encryptionContextEquals;
+  if (subset !== undefined) {
+    context['kms:GrantConstraintType'] = 'EncryptionContextSubset';
+    Object.assign(context, encryptionContextKeys(subset));
+  } else if (equals !== undefined) {
+    context['kms:GrantConstraintType'] = 'EncryptionContextEquals';
+    Object.assign(context, encryptionContextKeys(equals));
+  }
+  return { principal: args.principal, action: 'kms:CreateGrant', resource: args.keyArn, context };
+}
