@@ -1,4 +1,5 @@
 import type { Command } from '../io';
+import { parseCommand } from './parse';
 
 /** Every subcommand, in the order `keymend --help` lists them. Each lives in its own file here. */
-export const commands: Command[] = [];
+export const commands: Command[] = [parseCommand];
