@@ -77,24 +77,29 @@ function actionsMatch(set: ActionSet, p: Prepared): boolean {
   return false;
 }
 
-function resourcesMatch(set: ResourceSet, p: Prepared): boolean {
+/**
+ * true when some entry matches; null when none does but an entry's variable could not be resolved (AWS:
+ * "If AWS cannot resolve a variable this might cause the entire statement to be invalid", so a
+ * NotResource statement with such an entry does not apply); false otherwise.
+ */
+function resourcesMatch(set: ResourceSet, p: Prepared): boolean | null {
   if (set.any || set.exact.has(p.resource)) return true;
+  let unresolved = false;
   for (const pattern of set.patterns) {
     if (pattern.kind === 'arn') {
-      if (
-        p.resourceSegments !== null &&
-        arnPatternMatches(pattern.pattern, p.resourceSegments, p.ctx) === true
-      ) {
-        return true;
-      }
+      if (p.resourceSegments === null) continue;
+      const m = arnPatternMatches(pattern.pattern, p.resourceSegments, p.ctx);
+      if (m === true) return true;
+      if (m === null) unresolved = true;
     } else if (pattern.kind === 'whole') {
       if (globMatch(pattern.glob, p.resource)) return true;
     } else {
       const tokens = resolveTemplate(pattern.parts, p.ctx);
-      if (tokens !== null && globMatch(compileTokens(tokens), p.resource)) return true;
+      if (tokens === null) unresolved = true;
+      else if (globMatch(compileTokens(tokens), p.resource)) return true;
     }
   }
-  return false;
+  return unresolved ? null : false;
 }
 
 function principalMatch(spec: PrincipalSpec, p: Prepared): Match {
@@ -125,7 +130,8 @@ function notPrincipalApplies(spec: PrincipalSpec, p: Prepared): boolean {
 /** Whether a statement applies to the request; for statements with a principal, how it matched. */
 function applies(s: CompiledStatement, p: Prepared): Match {
   if (actionsMatch(s.actions, p) === s.notAction) return Match.None;
-  if (resourcesMatch(s.resources, p) === s.notResource) return Match.None;
+  const resource = resourcesMatch(s.resources, p);
+  if (s.notResource ? resource !== false : resource !== true) return Match.None;
   let match: Match = Match.Direct;
   if (s.principal !== null) {
     if (s.notPrincipal) {
