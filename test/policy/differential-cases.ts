@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: ${...} here is IAM policy-variable syntax.
 /**
  * Generated policy sets and requests for comparing keymend with @cloud-copilot/iam-simulate, on what both
  * model: identity policies, key policy (with IAM delegation), permissions boundary, SCPs and RCPs, every
@@ -237,7 +238,7 @@ function statementArb(opts: StatementOptions): fc.Arbitrary<Doc> {
             ? principalArb
             : fc.constant(undefined),
       conditions: fc.oneof(
-        { weight: 3, arbitrary: fc.constant([]) },
+        { weight: 3, arbitrary: fc.constant<[string, string, unknown][]>([]) },
         { weight: 3, arbitrary: fc.array(conditionArb, { minLength: 1, maxLength: 1 }) },
         { weight: 1, arbitrary: fc.array(conditionArb, { minLength: 2, maxLength: 2 }) },
       ),
@@ -257,7 +258,7 @@ function statementArb(opts: StatementOptions): fc.Arbitrary<Doc> {
 const policyArb = (opts: StatementOptions) =>
   fc
     .array(statementArb(opts), { minLength: 1, maxLength: opts.max ?? 3 })
-    .map((Statement) => ({ Version: '2012-10-17', Statement }));
+    .map((Statement): Doc => ({ Version: '2012-10-17', Statement }));
 
 const contextArb = fc.record({
   team: fc.option(fc.constantFrom('data', 'ops', 'Data'), { nil: undefined }),
@@ -292,7 +293,7 @@ export const diffCaseArb: fc.Arbitrary<DiffCase> = fc
       { maxLength: 2 },
     ),
     rcps: fc.oneof(
-      { weight: 3, arbitrary: fc.constant([]) },
+      { weight: 3, arbitrary: fc.constant<Doc[][]>([]) },
       {
         weight: 1,
         arbitrary: fc.array(
