@@ -72,14 +72,14 @@ export function parseKeyArn(value: unknown): (Arn & { keyId: string }) | null {
   const arn = serviceArn(value, 'kms', true);
   if (arn === null) return null;
   const keyId = arn.resource.startsWith('key/') ? arn.resource.slice(4) : '';
-  return KEY_ID.test(keyId) ? { ...arn, keyId } : null;
+  return KEY_ID.test(keyId) ? Object.assign(arn, { keyId }) : null;
 }
 
 /** A KMS alias ARN: `arn:P:kms:REGION:ACCOUNT:alias/NAME`. */
 export function parseAliasArn(value: unknown): (Arn & { aliasName: string }) | null {
   const arn = serviceArn(value, 'kms', true);
   if (arn === null) return null;
-  return ALIAS_NAME.test(arn.resource) ? { ...arn, aliasName: arn.resource } : null;
+  return ALIAS_NAME.test(arn.resource) ? Object.assign(arn, { aliasName: arn.resource }) : null;
 }
 
 /** A bare KMS key id (UUID or `mrk-...`), as `requestParameters.keyId` may carry it. */
@@ -100,7 +100,7 @@ export function parseStreamArn(value: unknown): (Arn & { streamName: string }) |
   const arn = serviceArn(value, 'kinesis', true);
   if (arn === null) return null;
   const streamName = arn.resource.startsWith('stream/') ? arn.resource.slice(7) : '';
-  return STREAM_NAME.test(streamName) ? { ...arn, streamName } : null;
+  return STREAM_NAME.test(streamName) ? Object.assign(arn, { streamName }) : null;
 }
 
 /** Splits an IAM `TYPE/PATH.../NAME` resource; null unless every segment is a valid IAM name. */
@@ -117,14 +117,14 @@ function iamPathAndName(resource: string, type: string): { path: string; name: s
 export function parseRoleArn(value: unknown): (Arn & { path: string; roleName: string }) | null {
   const arn = serviceArn(value, 'iam', false);
   const parts = arn && iamPathAndName(arn.resource, 'role');
-  return arn && parts ? { ...arn, path: parts.path, roleName: parts.name } : null;
+  return arn && parts ? Object.assign(arn, { path: parts.path, roleName: parts.name }) : null;
 }
 
 /** An IAM user ARN: `arn:P:iam::ACCOUNT:user/PATH/NAME`. */
 export function parseUserArn(value: unknown): (Arn & { path: string; userName: string }) | null {
   const arn = serviceArn(value, 'iam', false);
   const parts = arn && iamPathAndName(arn.resource, 'user');
-  return arn && parts ? { ...arn, path: parts.path, userName: parts.name } : null;
+  return arn && parts ? Object.assign(arn, { path: parts.path, userName: parts.name }) : null;
 }
 
 /** The account root: `arn:P:iam::ACCOUNT:root`. */
@@ -143,7 +143,7 @@ export function parseAssumedRoleArn(
   if (segments.length !== 3 || segments[0] !== 'assumed-role') return null;
   const [, roleName = '', sessionName = ''] = segments;
   if (roleName.length > 64 || !IAM_NAME.test(roleName) || !IAM_NAME.test(sessionName)) return null;
-  return { ...arn, roleName, sessionName };
+  return Object.assign(arn, { roleName, sessionName });
 }
 
 /** An STS federated-user ARN: `arn:P:sts::ACCOUNT:federated-user/NAME`. */
@@ -153,5 +153,5 @@ export function parseFederatedUserArn(value: unknown): (Arn & { userName: string
   const segments = arn.resource.split('/');
   if (segments.length !== 2 || segments[0] !== 'federated-user') return null;
   const userName = segments[1] ?? '';
-  return IAM_NAME.test(userName) ? { ...arn, userName } : null;
+  return IAM_NAME.test(userName) ? Object.assign(arn, { userName }) : null;
 }
