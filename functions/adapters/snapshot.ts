@@ -27,6 +27,7 @@ import {
   parseStreamArn,
   partitionOfRegion,
 } from './arn';
+import { deepFreeze } from './freeze';
 
 const TOP_LEVEL_FIELDS = ['accountId', 'region', 'principals', 'keys', 'streams', 'organization'] as const;
 const PRINCIPAL_FIELDS = ['arn', 'inlinePolicies', 'managedPolicies', 'permissionsBoundary', 'tags'] as const;
@@ -78,7 +79,8 @@ const GRANT_OPERATIONS = new Set([
   'VerifyMac',
 ]);
 
-const POLICY_NAME_RE = /^[\w+=,.@-]{1,128}$/;
+// An inline policy of the principal itself, or `group/GROUP/POLICY` for one of a user's groups.
+const POLICY_NAME_RE = /^(group\/[\w+=,.@-]{1,128}\/)?[\w+=,.@-]{1,128}$/;
 const GRANT_NAME_RE = /^[a-zA-Z0-9:/_-]{1,256}$/;
 
 type Json = Record<string, unknown>;
@@ -272,8 +274,14 @@ function parsePrincipal(value: unknown, path: string, ctx: Context): PrincipalSt
   );
   for (const [name, doc] of Object.entries(inline)) {
     const docPath = childPath(inlinePath, name);
+    if (parsed.kind === 'role' && name.startsWith('group/')) {
+      fail(docPath, 'roles belong to no IAM group; group/GROUP/NAME policies are for users');
+    }
     if (!POLICY_NAME_RE.test(name)) {
-      fail(docPath, 'an inline policy name is 1-128 characters of letters, digits and +=,.@_-');
+      fail(
+        docPath,
+        'an inline policy name is 1-128 characters of letters, digits and +=,.@_- (group/GROUP/NAME for a group policy)',
+      );
     }
     inlinePolicies[name] = expectPolicyDocument(doc, docPath);
   }
@@ -691,12 +699,4 @@ function describe(value: unknown): string {
 
 function fail(field: string, message: string): never {
   throw new SnapshotError(field, message);
-}
-
-function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const child of Object.values(value)) deepFreeze(child);
-  }
-  return value;
 }

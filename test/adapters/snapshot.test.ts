@@ -102,6 +102,19 @@ describe('parseSnapshot', () => {
     );
   });
 
+  it("accepts a user's group policies named group/GROUP/POLICY", () => {
+    const s = minimal();
+    s.principals.push({
+      arn: 'arn:aws:iam::111122223333:user/alice',
+      inlinePolicies: { own: doc(), 'group/analysts/read': doc() },
+      managedPolicies: {},
+    });
+    expect(Object.keys(parseSnapshot(s).principals[1]?.inlinePolicies ?? {})).toEqual([
+      'own',
+      'group/analysts/read',
+    ]);
+  });
+
   it('accepts a stream without encryption (keyArn null), AWS-managed policy ARNs, multi-Region key ids', () => {
     const s = minimal();
     s.streams.push({ arn: 'arn:aws:kinesis:us-east-1:111122223333:stream/plain', keyArn: null });
@@ -184,6 +197,12 @@ describe('parseSnapshot', () => {
       (s) => setIn(s, ['principals', 0, 'inlinePolicies'], { 'bad name': doc() }),
       'principals[0].inlinePolicies["bad name"]',
       /inline policy name/,
+    ],
+    [
+      'group policy on a role',
+      (s) => setIn(s, ['principals', 0, 'inlinePolicies'], { 'group/analysts/read': doc() }),
+      'principals[0].inlinePolicies["group/analysts/read"]',
+      /roles belong to no IAM group/,
     ],
     [
       'inline policy a string',

@@ -1,0 +1,175 @@
+/**
+ * The AccountReader over a real account, through the AWS SDK v3, read-only. Every call it makes
+ * is a Get, List or Describe; the IAM permissions it needs are listed in docs/snapshot.md.
+ */
+import { IAMClient } from '@aws-sdk/client-iam';
+import { KinesisClient } from '@aws-sdk/client-kinesis';
+import { KMSClient } from '@aws-sdk/client-kms';
+import type {
+  AccountReader,
+  KeyState,
+  OrganizationState,
+  PrincipalState,
+  StreamState,
+} from '../core/account';
+import {
+  isAliasName,
+  isKeyId,
+  type Partition,
+  parseAliasArn,
+  parseKeyArn,
+  parsePrincipalArn,
+  parseStreamArn,
+  partitionOfRegion,
+  type StreamArn,
+} from './arn';
+import { deepFreeze } from './freeze';
+import { readIamPrincipal } from './iam';
+import { readStreamEncryption } from './kinesis';
+import { describeKmsKey, type KeyMetadata, readKeyDetails } from './kms';
+import type { RetryOptions } from './retry';
+
+export interface AwsAccountReaderOptions {
+  /** The account whose IAM and KMS the credentials read. */
+  accountId: string;
+  /** The region of the KMS and Kinesis clients. */
+  region: string;
+  iam: IAMClient;
+  kms: KMSClient;
+  kinesis: KinesisClient;
+  /** Read only this principal's grants (ListGrants `GranteePrincipal`); all grants when absent. */
+  grantee?: string;
+  /** Backoff for throttled or transiently failing calls; tests inject `sleep`. */
+  retry?: RetryOptions;
+}
+
+/**
+ * Reads principals, keys and streams of one account and region, on demand. Each thing is read
+ * once per reader (concurrent asks share the call), so make one reader per batch of events, not
+ * one per process: a long-lived reader would keep answering with the state before a fix.
+ *
+ * What it cannot see it reports as null, as the interface asks: principals of other accounts
+ * (IAM is readable only from inside), keys of other accounts (GetKeyPolicy works only in the
+ * key's own account) or regions, streams of other regions, and the organization's SCPs and RCPs,
+ * which only the management account (or a delegated administrator) can read. With no
+ * organization, diagnose refuses when AWS's message names an SCP or RCP.
+ *
+ * Results are deep-frozen and shared; `structuredClone` before changing them.
+ */
+export class AwsAccountReader implements AccountReader {
+  readonly accountId: string;
+  readonly region: string;
+  private readonly partition: Partition;
+  private readonly cache = new Map<string, Promise<unknown>>();
+
+  constructor(private readonly options: AwsAccountReaderOptions) {
+    this.accountId = options.accountId;
+    this.region = options.region;
+    this.partition = partitionOfRegion(options.region);
+  }
+
+  /** A reader with the same clients that lists only `grantee`'s grants (its own cache). */
+  forGrantee(grantee: string): AwsAccountReader {
+    return new AwsAccountReader({ ...this.options, grantee });
+  }
+
+  async getPrincipal(arn: string): Promise<PrincipalState | null> {
+    const parsed = parsePrincipalArn(arn);
+    if (!parsed || parsed.accountId !== this.accountId || parsed.partition !== this.partition) return null;
+    return this.once(`principal ${arn}`, () =>
+      readIamPrincipal(this.options.iam, arn, { retry: this.options.retry }),
+    );
+  }
+
+  /** `ref` is a key ARN, key id, alias name or alias ARN; DescribeKey resolves the last three. */
+  async getKey(ref: string): Promise<KeyState | null> {
+    const meta = await this.describe(ref);
+    if (!meta || meta.accountId !== this.accountId) return null;
+    return this.once(`key ${meta.arn}`, () =>
+      readKeyDetails(this.options.kms, meta, { grantee: this.options.grantee, retry: this.options.retry }),
+    );
+  }
+
+  async getStream(arn: string): Promise<StreamState | null> {
+    const parsed = parseStreamArn(arn);
+    if (!parsed || parsed.region !== this.region || parsed.partition !== this.partition) return null;
+    return this.once(`stream ${arn}`, async () => {
+      const encryption = await readStreamEncryption(this.options.kinesis, arn, { retry: this.options.retry });
+      if (!encryption) return null;
+      const keyArn = encryption.keyId === null ? null : await this.streamKeyArn(encryption.keyId, parsed);
+      return { arn, keyArn };
+    });
+  }
+
+  /** Always null: reading SCPs and RCPs needs Organizations access from the management account. */
+  async getOrganization(): Promise<OrganizationState | null> {
+    return null;
+  }
+
+  /** The key's metadata when `ref` names a key this account and region can read, else null. */
+  private async describe(ref: string): Promise<KeyMetadata | null> {
+    const arn = parseKeyArn(ref) ?? parseAliasArn(ref);
+    if (arn) {
+      const readable =
+        arn.accountId === this.accountId && arn.region === this.region && arn.partition === this.partition;
+      if (!readable) return null;
+    } else if (!isKeyId(ref) && !isAliasName(ref)) {
+      return null;
+    }
+    return this.once(`describe ${ref}`, () =>
+      describeKmsKey(this.options.kms, ref, { retry: this.options.retry }),
+    );
+  }
+
+  /**
+   * The key ARN behind a stream's KeyId. Kinesis may report an alias (`alias/aws/kinesis`), an
+   * alias ARN, a key id or a key ARN, all relative to the stream's account.
+   */
+  private async streamKeyArn(keyId: string, stream: StreamArn): Promise<string | null> {
+    if (parseKeyArn(keyId)) return keyId;
+    if (isKeyId(keyId))
+      return `arn:${stream.partition}:kms:${stream.region}:${stream.accountId}:key/${keyId}`;
+    // An alias of another account's stream would resolve in ours: leave it unknown.
+    const alias = parseAliasArn(keyId);
+    if (alias ? alias.accountId !== this.accountId : stream.accountId !== this.accountId) return null;
+    return (await this.describe(keyId))?.arn ?? null;
+  }
+
+  private once<T>(key: string, read: () => Promise<T>): Promise<T> {
+    const cached = this.cache.get(key);
+    if (cached) return cached as Promise<T>;
+    const promise = read().then(deepFreeze);
+    this.cache.set(key, promise);
+    // A failed read is not remembered: the next ask tries again.
+    promise.catch(() => this.cache.delete(key));
+    return promise;
+  }
+}
+
+/** Clients are built once per region and shared: SDK clients are costly to build, cheap to keep. */
+const clients = new Map<string, { iam: IAMClient; kms: KMSClient; kinesis: KinesisClient }>();
+
+/**
+ * An AwsAccountReader with the default credential chain, for the CLI's `--aws` and the Lambda
+ * handlers. The SDK's own retries are turned off (`maxAttempts: 1`) so that one policy,
+ * keymend's `withRetry`, decides about throttling and transient failures, and attempts do not
+ * multiply.
+ */
+export function createAwsAccountReader(opts: {
+  region: string;
+  accountId: string;
+  grantee?: string;
+}): AwsAccountReader {
+  let set = clients.get(opts.region);
+  if (!set) {
+    const config = { region: opts.region, maxAttempts: 1 };
+    set = { iam: new IAMClient(config), kms: new KMSClient(config), kinesis: new KinesisClient(config) };
+    clients.set(opts.region, set);
+  }
+  return new AwsAccountReader({
+    accountId: opts.accountId,
+    region: opts.region,
+    ...set,
+    grantee: opts.grantee,
+  });
+}

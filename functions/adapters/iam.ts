@@ -1,0 +1,262 @@
+/**
+ * Reads an IAM role's or user's policies, read-only: inline and managed policies (each at its
+ * default version), a user's group policies, the permissions boundary and the tags.
+ */
+import {
+  type AttachedPolicy,
+  GetGroupPolicyCommand,
+  GetPolicyCommand,
+  GetPolicyVersionCommand,
+  GetRoleCommand,
+  GetRolePolicyCommand,
+  GetUserCommand,
+  GetUserPolicyCommand,
+  type IAMClient,
+  ListAttachedGroupPoliciesCommand,
+  ListAttachedRolePoliciesCommand,
+  ListAttachedUserPoliciesCommand,
+  ListGroupPoliciesCommand,
+  ListGroupsForUserCommand,
+  ListRolePoliciesCommand,
+  ListUserPoliciesCommand,
+  type Tag,
+} from '@aws-sdk/client-iam';
+import type { PolicyDocumentJson, PrincipalState } from '../core/account';
+import { parsePrincipalArn } from './arn';
+import {
+  AwsReadError,
+  awsRead,
+  awsReadRequired,
+  collectPages,
+  decodePolicyDocument,
+  mapConcurrent,
+  type ReadOptions,
+} from './aws-read';
+
+/** Parallel IAM calls per principal. Enough for the usual handful of policies, gentle on IAM. */
+const IAM_CONCURRENCY = 4;
+const NOT_FOUND = ['NoSuchEntityException', 'NoSuchEntity'];
+
+/**
+ * The policies of the role or user `arn` (a role ARN with its path, or a user ARN), or null when
+ * IAM has no such principal. A user's groups' policies count for the user, so they are folded in:
+ * managed ones by ARN, inline ones named `group/GROUP/POLICY`. The principal is looked up by name and must come back with exactly
+ * `arn`: a role of that name under another path, or with a name differing in case, is someone
+ * else as far as the request is concerned (IAM names are unique regardless of case).
+ *
+ * @throws AwsReadError when IAM refuses or fails (after retries), or a policy changes while read.
+ */
+export async function readIamPrincipal(
+  iam: IAMClient,
+  arn: string,
+  options: ReadOptions = {},
+): Promise<PrincipalState | null> {
+  const parsed = parsePrincipalArn(arn);
+  if (!parsed) return null;
+  const name = parsed.name;
+  const api = parsed.kind === 'role' ? roleApi(iam, name) : userApi(iam, name);
+  const missingIsNull = { ...options, notFound: NOT_FOUND };
+
+  // Listing a missing principal fails with NoSuchEntity too; then the Get answers null.
+  const [entity, inlineNames, attached, groups] = await Promise.all([
+    awsRead(`iam:Get${api.kind} ${name}`, api.get, missingIsNull),
+    awsRead(`iam:List${api.kind}Policies ${name}`, () => collectPages(api.listInline), missingIsNull),
+    awsRead(
+      `iam:ListAttached${api.kind}Policies ${name}`,
+      () => collectPages(api.listAttached),
+      missingIsNull,
+    ),
+    parsed.kind === 'user'
+      ? awsRead(`iam:ListGroupsForUser ${name}`, () => collectPages(listGroupsPage(iam, name)), missingIsNull)
+      : [],
+  ]);
+  if (!entity || entity.arn !== arn || !inlineNames || !attached || !groups) return null;
+
+  const [inline, groupPolicies, boundary] = await Promise.all([
+    mapConcurrent(inlineNames, IAM_CONCURRENCY, async (policyName) => {
+      const what = `iam:Get${api.kind}Policy ${name}/${policyName}`;
+      return [policyName, await readInlineDocument(what, () => api.getInline(policyName), options)] as const;
+    }),
+    mapConcurrent(groups, IAM_CONCURRENCY, (group) => readGroupPolicies(iam, group, options)),
+    entity.boundaryArn ? readManagedPolicy(iam, entity.boundaryArn, options) : undefined,
+  ]);
+  // A policy attached both to the user and to one of its groups is one document: read it once.
+  const managedArns = [...new Set([...attached, ...groupPolicies.flatMap((g) => g.attached)])];
+  const managed = await mapConcurrent(
+    managedArns,
+    IAM_CONCURRENCY,
+    async (policyArn) => [policyArn, await readManagedPolicy(iam, policyArn, options)] as const,
+  );
+
+  const principal: PrincipalState = {
+    arn,
+    inlinePolicies: Object.fromEntries([...inline, ...groupPolicies.flatMap((g) => g.inline)]),
+    managedPolicies: Object.fromEntries(managed),
+  };
+  if (boundary !== undefined) principal.permissionsBoundary = boundary;
+  if (entity.tags.length > 0) {
+    principal.tags = Object.fromEntries(entity.tags.map((t) => [t.Key ?? '', t.Value ?? '']));
+  }
+  return principal;
+}
+
+/**
+ * A group's inline policies, named `group/GROUP/POLICY` (IAM names cannot contain `/`, so these
+ * never collide with the user's own), and the ARNs of its managed policies.
+ */
+async function readGroupPolicies(
+  iam: IAMClient,
+  GroupName: string,
+  options: ReadOptions,
+): Promise<{ inline: (readonly [string, PolicyDocumentJson])[]; attached: string[] }> {
+  const [names, attached] = await Promise.all([
+    awsReadRequired(
+      `iam:ListGroupPolicies ${GroupName}`,
+      () =>
+        collectPages(async (Marker) => {
+          const out = await iam.send(new ListGroupPoliciesCommand({ GroupName, Marker }));
+          return { items: out.PolicyNames ?? [], next: out.IsTruncated ? out.Marker : undefined };
+        }),
+      options,
+    ),
+    awsReadRequired(
+      `iam:ListAttachedGroupPolicies ${GroupName}`,
+      () =>
+        collectPages(async (Marker) => {
+          const out = await iam.send(new ListAttachedGroupPoliciesCommand({ GroupName, Marker }));
+          return { items: policyArns(out.AttachedPolicies), next: out.IsTruncated ? out.Marker : undefined };
+        }),
+      options,
+    ),
+  ]);
+  const inline = await mapConcurrent(names, IAM_CONCURRENCY, async (PolicyName) => {
+    const what = `iam:GetGroupPolicy ${GroupName}/${PolicyName}`;
+    const read = async () =>
+      (await iam.send(new GetGroupPolicyCommand({ GroupName, PolicyName }))).PolicyDocument;
+    return [`group/${GroupName}/${PolicyName}`, await readInlineDocument(what, read, options)] as const;
+  });
+  return { inline, attached };
+}
+
+async function readInlineDocument(
+  what: string,
+  read: () => Promise<string | undefined>,
+  options: ReadOptions,
+): Promise<PolicyDocumentJson> {
+  const document = await awsReadRequired(what, read, options);
+  if (document === undefined) throw new AwsReadError(`${what} returned no PolicyDocument`);
+  return decodePolicyDocument(document, what);
+}
+
+function listGroupsPage(iam: IAMClient, UserName: string) {
+  return async (Marker: string | undefined) => {
+    const out = await iam.send(new ListGroupsForUserCommand({ UserName, Marker }));
+    return {
+      items: (out.Groups ?? []).flatMap((g) => (g.GroupName ? [g.GroupName] : [])),
+      next: out.IsTruncated ? out.Marker : undefined,
+    };
+  };
+}
+
+function policyArns(attached: AttachedPolicy[] | undefined): string[] {
+  return (attached ?? []).flatMap((p) => (p.PolicyArn ? [p.PolicyArn] : []));
+}
+
+/**
+ * The document of a managed policy's default version (the one IAM enforces): GetPolicy for the
+ * version id, then GetPolicyVersion. Works for AWS managed policies (`arn:aws:iam::aws:policy/...`).
+ *
+ * @throws AwsReadError also when the policy is gone: it was attached a moment ago, and evaluating
+ * without it could drop a Deny.
+ */
+export async function readManagedPolicy(
+  iam: IAMClient,
+  policyArn: string,
+  options: ReadOptions = {},
+): Promise<PolicyDocumentJson> {
+  const policy = await awsReadRequired(
+    `iam:GetPolicy ${policyArn}`,
+    () => iam.send(new GetPolicyCommand({ PolicyArn: policyArn })),
+    options,
+  );
+  const versionId = policy.Policy?.DefaultVersionId;
+  if (!versionId) throw new AwsReadError(`iam:GetPolicy ${policyArn} returned no DefaultVersionId`);
+  const what = `iam:GetPolicyVersion ${policyArn} ${versionId}`;
+  const version = await awsReadRequired(
+    what,
+    () => iam.send(new GetPolicyVersionCommand({ PolicyArn: policyArn, VersionId: versionId })),
+    options,
+  );
+  const document = version.PolicyVersion?.Document;
+  if (document === undefined) throw new AwsReadError(`${what} returned no Document`);
+  return decodePolicyDocument(document, what);
+}
+
+interface Entity {
+  arn: string | undefined;
+  boundaryArn: string | undefined;
+  tags: Tag[];
+}
+
+interface PrincipalApi {
+  kind: 'Role' | 'User';
+  get(): Promise<Entity>;
+  listInline(marker: string | undefined): Promise<{ items: string[]; next: string | undefined }>;
+  listAttached(marker: string | undefined): Promise<{ items: string[]; next: string | undefined }>;
+  getInline(name: string): Promise<string | undefined>;
+}
+
+// Roles and users have the same calls under different names; this keeps one reading algorithm.
+function roleApi(iam: IAMClient, RoleName: string): PrincipalApi {
+  return {
+    kind: 'Role',
+    get: async () => {
+      const { Role } = await iam.send(new GetRoleCommand({ RoleName }));
+      return {
+        arn: Role?.Arn,
+        boundaryArn: Role?.PermissionsBoundary?.PermissionsBoundaryArn,
+        tags: Role?.Tags ?? [],
+      };
+    },
+    listInline: async (Marker) => {
+      const out = await iam.send(new ListRolePoliciesCommand({ RoleName, Marker }));
+      return { items: out.PolicyNames ?? [], next: out.IsTruncated ? out.Marker : undefined };
+    },
+    listAttached: async (Marker) => {
+      const out = await iam.send(new ListAttachedRolePoliciesCommand({ RoleName, Marker }));
+      return {
+        items: policyArns(out.AttachedPolicies),
+        next: out.IsTruncated ? out.Marker : undefined,
+      };
+    },
+    getInline: async (PolicyName) =>
+      (await iam.send(new GetRolePolicyCommand({ RoleName, PolicyName }))).PolicyDocument,
+  };
+}
+
+function userApi(iam: IAMClient, UserName: string): PrincipalApi {
+  return {
+    kind: 'User',
+    get: async () => {
+      const { User } = await iam.send(new GetUserCommand({ UserName }));
+      return {
+        arn: User?.Arn,
+        boundaryArn: User?.PermissionsBoundary?.PermissionsBoundaryArn,
+        tags: User?.Tags ?? [],
+      };
+    },
+    listInline: async (Marker) => {
+      const out = await iam.send(new ListUserPoliciesCommand({ UserName, Marker }));
+      return { items: out.PolicyNames ?? [], next: out.IsTruncated ? out.Marker : undefined };
+    },
+    listAttached: async (Marker) => {
+      const out = await iam.send(new ListAttachedUserPoliciesCommand({ UserName, Marker }));
+      return {
+        items: policyArns(out.AttachedPolicies),
+        next: out.IsTruncated ? out.Marker : undefined,
+      };
+    },
+    getInline: async (PolicyName) =>
+      (await iam.send(new GetUserPolicyCommand({ UserName, PolicyName }))).PolicyDocument,
+  };
+}

@@ -1,0 +1,48 @@
+/**
+ * Reads a Kinesis stream's encryption settings, read-only.
+ */
+import { DescribeStreamSummaryCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
+import { AwsReadError, awsRead, type ReadOptions } from './aws-read';
+import { isRetryable } from './retry';
+
+export interface StreamEncryption {
+  arn: string;
+  /**
+   * The key as Kinesis reports it (a key ARN, key id, alias name or alias ARN, e.g.
+   * `alias/aws/kinesis`), or null when the stream is not encrypted.
+   */
+  keyId: string | null;
+}
+
+/**
+ * The encryption settings of the stream `arn`, or null when there is no such stream.
+ * Kinesis answers a burst of control-plane calls with LimitExceededException, so that is retried
+ * here too (elsewhere it means a quota, which waiting does not fix).
+ *
+ * @throws AwsReadError when Kinesis refuses or fails after retries.
+ */
+export async function readStreamEncryption(
+  kinesis: KinesisClient,
+  arn: string,
+  options: ReadOptions = {},
+): Promise<StreamEncryption | null> {
+  const retry = {
+    ...options.retry,
+    isRetryable: (error: unknown) =>
+      (options.retry?.isRetryable ?? isRetryable)(error) ||
+      (error as Error)?.name === 'LimitExceededException',
+  };
+  const out = await awsRead(
+    `kinesis:DescribeStreamSummary ${arn}`,
+    () => kinesis.send(new DescribeStreamSummaryCommand({ StreamARN: arn })),
+    { retry, notFound: ['ResourceNotFoundException'] },
+  );
+  if (!out) return null;
+  const summary = out.StreamDescriptionSummary;
+  if (!summary)
+    throw new AwsReadError(`kinesis:DescribeStreamSummary ${arn} returned no StreamDescriptionSummary`);
+  if (summary.EncryptionType !== 'KMS') return { arn, keyId: null };
+  if (!summary.KeyId)
+    throw new AwsReadError(`kinesis:DescribeStreamSummary ${arn}: EncryptionType KMS without a KeyId`);
+  return { arn, keyId: summary.KeyId };
+}

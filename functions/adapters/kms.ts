@@ -1,0 +1,188 @@
+/**
+ * Reads a KMS key, read-only: its metadata, key policy, grants and aliases.
+ */
+import {
+  DescribeKeyCommand,
+  GetKeyPolicyCommand,
+  type GrantListEntry,
+  type KMSClient,
+  ListAliasesCommand,
+  ListGrantsCommand,
+} from '@aws-sdk/client-kms';
+import type { KeyState } from '../core/account';
+import type { KmsGrant } from '../policy/types';
+import { AwsReadError, awsRead, awsReadRequired, collectPages, type ReadOptions } from './aws-read';
+
+const NOT_FOUND = ['NotFoundException'];
+
+export interface KeyMetadata {
+  arn: string;
+  accountId: string;
+  keyManager: 'AWS' | 'CUSTOMER';
+  keyState: string;
+}
+
+export interface ReadKeyOptions extends ReadOptions {
+  /** List only this principal's grants (ListGrants `GranteePrincipal`); all grants when absent. */
+  grantee?: string;
+}
+
+/**
+ * Resolves a key ARN, key id, alias name (`alias/x`) or alias ARN to the key's metadata, or null
+ * when KMS has no such key or alias. DescribeKey accepts all four forms.
+ */
+export async function describeKmsKey(
+  kms: KMSClient,
+  ref: string,
+  options: ReadOptions = {},
+): Promise<KeyMetadata | null> {
+  const out = await awsRead(
+    `kms:DescribeKey ${ref}`,
+    () => kms.send(new DescribeKeyCommand({ KeyId: ref })),
+    {
+      ...options,
+      notFound: NOT_FOUND,
+    },
+  );
+  if (!out) return null;
+  const meta = out.KeyMetadata;
+  if (!meta?.Arn || !meta.AWSAccountId || !meta.KeyState) {
+    throw new AwsReadError(`kms:DescribeKey ${ref} returned no key ARN, account or state`);
+  }
+  if (meta.KeyManager !== 'AWS' && meta.KeyManager !== 'CUSTOMER') {
+    throw new AwsReadError(
+      `kms:DescribeKey ${ref} returned an unknown KeyManager ${String(meta.KeyManager)}`,
+    );
+  }
+  return {
+    arn: meta.Arn,
+    accountId: meta.AWSAccountId,
+    keyManager: meta.KeyManager,
+    keyState: meta.KeyState,
+  };
+}
+
+/**
+ * The state of the key `ref` (any form DescribeKey accepts) in the caller's account, or null
+ * when there is no such key. The policy, grants and aliases are read in parallel. With
+ * `grantee`, `grants` holds only that principal's grants.
+ *
+ * Grants with a constraint keymend cannot model (`SourceArn`) are left out: a grant only ever
+ * allows, so leaving one out can make keymend find a denial that is not there (and propose a
+ * redundant fix), never find an allow that is not there.
+ *
+ * @throws AwsReadError when KMS refuses or fails after retries.
+ */
+export async function readKmsKey(
+  kms: KMSClient,
+  ref: string,
+  options: ReadKeyOptions = {},
+): Promise<KeyState | null> {
+  const meta = await describeKmsKey(kms, ref, options);
+  return meta ? readKeyDetails(kms, meta, options) : null;
+}
+
+/** The rest of a described key's state: its policy, grants and aliases, read in parallel. */
+export async function readKeyDetails(
+  kms: KMSClient,
+  meta: KeyMetadata,
+  options: ReadKeyOptions = {},
+): Promise<KeyState> {
+  const [policy, grants, aliases] = await Promise.all([
+    readKeyPolicy(kms, meta.arn, options),
+    listKeyGrants(kms, meta.arn, options),
+    listKeyAliases(kms, meta.arn, options),
+  ]);
+  const key: KeyState = {
+    arn: meta.arn,
+    keyManager: meta.keyManager,
+    keyState: meta.keyState,
+    policy,
+    grants,
+  };
+  if (aliases.length > 0) key.aliases = aliases;
+  return key;
+}
+
+/** The key policy (`default`, the only name KMS has). KMS returns it as plain JSON, not URL-encoded. */
+export async function readKeyPolicy(
+  kms: KMSClient,
+  keyArn: string,
+  options: ReadOptions = {},
+): Promise<unknown> {
+  const what = `kms:GetKeyPolicy ${keyArn}`;
+  const out = await awsReadRequired(
+    what,
+    () => kms.send(new GetKeyPolicyCommand({ KeyId: keyArn, PolicyName: 'default' })),
+    options,
+  );
+  if (out.Policy === undefined) throw new AwsReadError(`${what} returned no Policy`);
+  try {
+    return JSON.parse(out.Policy);
+  } catch (error) {
+    throw new AwsReadError(`${what}: the key policy is not JSON: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+}
+
+/** Every grant on the key (all pages), or only `grantee`'s, in the KmsGrant shape. */
+export async function listKeyGrants(
+  kms: KMSClient,
+  keyArn: string,
+  options: ReadKeyOptions = {},
+): Promise<KmsGrant[]> {
+  const entries = await awsReadRequired(
+    `kms:ListGrants ${keyArn}`,
+    () =>
+      collectPages(async (Marker) => {
+        const out = await kms.send(
+          new ListGrantsCommand({ KeyId: keyArn, GranteePrincipal: options.grantee, Marker, Limit: 100 }),
+        );
+        return { items: out.Grants ?? [], next: out.Truncated ? out.NextMarker : undefined };
+      }),
+    options,
+  );
+  return entries.flatMap((entry) => {
+    const grant = toKmsGrant(entry);
+    return grant ? [grant] : [];
+  });
+}
+
+/** The alias names (`alias/x`) pointing at the key, all pages. */
+export async function listKeyAliases(
+  kms: KMSClient,
+  keyArn: string,
+  options: ReadOptions = {},
+): Promise<string[]> {
+  const aliases = await awsReadRequired(
+    `kms:ListAliases ${keyArn}`,
+    () =>
+      collectPages(async (Marker) => {
+        const out = await kms.send(new ListAliasesCommand({ KeyId: keyArn, Marker }));
+        return { items: out.Aliases ?? [], next: out.Truncated ? out.NextMarker : undefined };
+      }),
+    options,
+  );
+  return aliases.flatMap((a) => (a.AliasName ? [a.AliasName] : []));
+}
+
+/** ListGrants' entry as a KmsGrant; null when it cannot be represented faithfully. */
+export function toKmsGrant(entry: GrantListEntry): KmsGrant | null {
+  const granteePrincipal = entry.GranteePrincipal ?? entry.GranteeServicePrincipal;
+  if (!entry.GrantId || !granteePrincipal || !entry.Operations?.length) return null;
+  if (entry.Constraints?.SourceArn !== undefined) return null;
+  const grant: KmsGrant = { grantId: entry.GrantId, granteePrincipal, operations: [...entry.Operations] };
+  if (entry.Name) grant.name = entry.Name;
+  const retiring = entry.RetiringPrincipal ?? entry.RetiringServicePrincipal;
+  if (retiring) grant.retiringPrincipal = retiring;
+  const subset = entry.Constraints?.EncryptionContextSubset;
+  const equals = entry.Constraints?.EncryptionContextEquals;
+  // KMS treats an empty constraint map as no constraint.
+  if ((subset && Object.keys(subset).length > 0) || (equals && Object.keys(equals).length > 0)) {
+    grant.constraints = {};
+    if (subset && Object.keys(subset).length > 0) grant.constraints.encryptionContextSubset = { ...subset };
+    if (equals && Object.keys(equals).length > 0) grant.constraints.encryptionContextEquals = { ...equals };
+  }
+  return grant;
+}

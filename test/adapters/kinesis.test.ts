@@ -1,0 +1,74 @@
+import {
+  DescribeStreamSummaryCommand,
+  KinesisClient,
+  LimitExceededException,
+  ResourceNotFoundException,
+} from '@aws-sdk/client-kinesis';
+import { mockClient } from 'aws-sdk-client-mock';
+import { readStreamEncryption } from '../../functions/adapters/kinesis';
+
+const ORDERS = 'arn:aws:kinesis:us-east-1:111122223333:stream/orders';
+const kinesis = mockClient(KinesisClient);
+const client = new KinesisClient({ region: 'us-east-1' });
+const options = { retry: { sleep: async () => {} } };
+
+const summary = (extra: object) => ({
+  StreamDescriptionSummary: {
+    StreamName: 'orders',
+    StreamARN: ORDERS,
+    StreamStatus: 'ACTIVE' as const,
+    RetentionPeriodHours: 24,
+    StreamCreationTimestamp: new Date('2024-01-01T00:00:00Z'),
+    EnhancedMonitoring: [],
+    OpenShardCount: 2,
+    ...extra,
+  },
+});
+
+beforeEach(() => kinesis.reset());
+
+describe('readStreamEncryption', () => {
+  it.each<[string, object, string | null]>([
+    ['an alias', { EncryptionType: 'KMS', KeyId: 'alias/orders' }, 'alias/orders'],
+    ['the AWS-managed alias', { EncryptionType: 'KMS', KeyId: 'alias/aws/kinesis' }, 'alias/aws/kinesis'],
+    [
+      'a key ARN',
+      {
+        EncryptionType: 'KMS',
+        KeyId: 'arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab',
+      },
+      'arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab',
+    ],
+    ['no encryption', { EncryptionType: 'NONE' }, null],
+    ['no EncryptionType at all', {}, null],
+  ])('reports the key of a stream encrypted with %s as Kinesis gives it', async (_name, extra, keyId) => {
+    kinesis.on(DescribeStreamSummaryCommand, { StreamARN: ORDERS }).resolves(summary(extra));
+    await expect(readStreamEncryption(client, ORDERS, options)).resolves.toEqual({ arn: ORDERS, keyId });
+  });
+
+  it('answers null when there is no such stream', async () => {
+    kinesis
+      .on(DescribeStreamSummaryCommand)
+      .rejects(new ResourceNotFoundException({ message: 'Stream orders not found', $metadata: {} }));
+    await expect(readStreamEncryption(client, ORDERS, options)).resolves.toBeNull();
+  });
+
+  it("retries Kinesis's rate error (LimitExceededException), then succeeds", async () => {
+    kinesis
+      .on(DescribeStreamSummaryCommand)
+      .rejectsOnce(new LimitExceededException({ message: 'Rate exceeded for stream orders', $metadata: {} }))
+      .resolves(summary({ EncryptionType: 'KMS', KeyId: 'alias/orders' }));
+    await expect(readStreamEncryption(client, ORDERS, options)).resolves.toEqual({
+      arn: ORDERS,
+      keyId: 'alias/orders',
+    });
+    expect(kinesis.commandCalls(DescribeStreamSummaryCommand)).toHaveLength(2);
+  });
+
+  it('fails on KMS encryption without a key id', async () => {
+    kinesis.on(DescribeStreamSummaryCommand).resolves(summary({ EncryptionType: 'KMS' }));
+    await expect(readStreamEncryption(client, ORDERS, options)).rejects.toThrow(
+      /EncryptionType KMS without a KeyId/,
+    );
+  });
+});
