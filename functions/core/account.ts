@@ -9,8 +9,13 @@ export type PolicyDocumentJson = unknown;
 export interface PrincipalState {
   /** Role ARN (with path) or user ARN. */
   arn: string;
+  /**
+   * Inline policies by name. A user's group inline policies are here too, named
+   * `group/GROUP/POLICY` (IAM names cannot contain `/`); they do not count toward the user's own
+   * 10,240-character inline limit.
+   */
   inlinePolicies: Record<string, PolicyDocumentJson>;
-  /** Managed policies by ARN. */
+  /** Managed policies by ARN, at their default version (a user's groups' included). */
   managedPolicies: Record<string, PolicyDocumentJson>;
   permissionsBoundary?: PolicyDocumentJson;
   tags?: Record<string, string>;

@@ -480,6 +480,17 @@ describe('snapshots in events/accounts', () => {
   });
 });
 
+describe('docs/snapshot.md', () => {
+  it('shows an example that passes parseSnapshot', async () => {
+    const text = await readFile(join(__dirname, '../../docs/snapshot.md'), 'utf8');
+    const example = /```json\n([\s\S]*?)\n```/.exec(text)?.[1];
+    expect(example).toBeDefined();
+    const snapshot = parseSnapshotText(example ?? '', 'docs/snapshot.md');
+    expect(snapshot.keys[0]?.grants?.[0]?.operations).toEqual(['Decrypt']);
+    expect(snapshot.organization?.serviceControlPolicies).toHaveLength(1);
+  });
+});
+
 describe('SnapshotReader', () => {
   const snapshot = (): AccountSnapshot => {
     const s = parseSnapshot(minimal());
