@@ -1,5 +1,6 @@
 import type { Command } from '../io';
+import { evaluateCommand } from './evaluate';
 import { parseCommand } from './parse';
 
 /** Every subcommand, in the order `keymend --help` lists them. Each lives in its own file here. */
-export const commands: Command[] = [parseCommand];
+export const commands: Command[] = [parseCommand, evaluateCommand];

@@ -1,0 +1,195 @@
+/**
+ * `keymend evaluate`: evaluates one request against an account snapshot and prints the decision and
+ * what decided it, as JSON.
+ */
+import { parseArgs } from 'node:util';
+import { parseSnapshotText, SnapshotReader } from '../../functions/adapters/snapshot';
+import type { PrincipalState } from '../../functions/core/account';
+import { parseArn, parseAssumedRoleArn, parseRoleArn, parseStreamArn } from '../../functions/core/arn';
+import { buildPolicySet, requestPrincipal } from '../../functions/core/authorization';
+import { KeymendError } from '../../functions/core/errors';
+import { kinesisKmsRequest, principalContext } from '../../functions/policy/context';
+import { evaluate } from '../../functions/policy/evaluate';
+import type { AuthorizationRequest, ContextValue } from '../../functions/policy/types';
+import type { CliIo, Command } from '../io';
+
+const HELP = `Usage: keymend evaluate --account SNAPSHOT.json --principal ARN --action ACTION --resource ARN
+                        [--context KEY=VALUE ...] [--via-kinesis STREAM_ARN]
+
+Evaluates one request the way AWS would, against the policies in an account snapshot (identity
+policies, permissions boundary, key policy, grants, SCPs, RCPs), and prints:
+  {"decision": "allowed|implicit-deny|explicit-deny",
+   "decidedBy": [{"policyType": "...", "policy": "...", "statement": "..."}]}
+decidedBy names the deny statements for an explicit deny, the allows that granted an allowed
+request, and for an implicit deny each layer that lacked an allow (with statement "").
+See docs/evaluator.md.
+
+Options:
+  --account FILE          the account snapshot (docs/snapshot.md); '-' reads standard input. Required.
+  --principal ARN         role, user or role-session ARN (a session ARN is mapped to the snapshot's
+                          role of that name). Required.
+  --action ACTION         e.g. kms:Decrypt. Required.
+  --resource ARN          e.g. a key ARN (an alias ARN is resolved through the snapshot). Required.
+  --context KEY=VALUE     a request-context key; repeat it; a key given twice becomes multivalued.
+                          Overrides what --via-kinesis and the principal fill in.
+  --via-kinesis STREAM    fill the context exactly as a KMS call Kinesis makes for STREAM carries it
+                          (kms:ViaService, the aws:kinesis:arn encryption context, ...).
+  -h, --help              show this help.
+
+Exit status: 0 when a decision was printed (whatever it is); 2 when the options are wrong or the
+snapshot cannot be read or holds a malformed policy.
+
+Example:
+  npm run --silent keymend -- evaluate --account events/accounts/demo.json \\
+    --principal arn:aws:sts::111122223333:assumed-role/orders-consumer/i-0abc123 --action kms:Decrypt \\
+    --resource arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab \\
+    --via-kinesis arn:aws:kinesis:us-east-1:111122223333:stream/orders
+`;
+
+class UsageError extends Error {}
+
+interface Options {
+  account: string;
+  principal: string;
+  action: string;
+  resource: string;
+  context: Record<string, ContextValue>;
+  viaKinesis?: string;
+}
+
+function options(argv: string[]): Options {
+  let parsed: ReturnType<typeof parse>;
+  try {
+    parsed = parse(argv);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  const v = parsed.values;
+  for (const name of ['account', 'principal', 'action', 'resource'] as const) {
+    if (v[name] === undefined || v[name] === '') throw new UsageError(`--${name} is required`);
+  }
+  const action = v.action as string;
+  if (!/^[A-Za-z0-9-]+:[A-Za-z0-9*?]+$/.test(action)) {
+    throw new UsageError(
+      `--action must be service:Action, such as kms:Decrypt (got ${JSON.stringify(action)})`,
+    );
+  }
+  const resource = v.resource as string;
+  if (!parseArn(resource))
+    throw new UsageError(`--resource must be an ARN (got ${JSON.stringify(resource)})`);
+  const viaKinesis = v['via-kinesis'];
+  if (viaKinesis !== undefined && !parseStreamArn(viaKinesis)) {
+    throw new UsageError(`--via-kinesis must be a Kinesis stream ARN (got ${JSON.stringify(viaKinesis)})`);
+  }
+  const context: Record<string, ContextValue> = {};
+  for (const pair of v.context ?? []) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw new UsageError(`--context takes KEY=VALUE (got ${JSON.stringify(pair)})`);
+    const key = pair.slice(0, eq);
+    const value = pair.slice(eq + 1);
+    const prior = context[key];
+    context[key] = prior === undefined ? value : [...(Array.isArray(prior) ? prior : [String(prior)]), value];
+  }
+  return {
+    account: v.account as string,
+    principal: v.principal as string,
+    action,
+    resource,
+    context,
+    ...(viaKinesis !== undefined ? { viaKinesis } : {}),
+  };
+}
+
+function parse(argv: string[]) {
+  return parseArgs({
+    args: argv,
+    strict: true,
+    allowPositionals: false,
+    options: {
+      account: { type: 'string' },
+      principal: { type: 'string' },
+      action: { type: 'string' },
+      resource: { type: 'string' },
+      context: { type: 'string', multiple: true },
+      'via-kinesis': { type: 'string' },
+    },
+  });
+}
+
+/** The snapshot principal a role-session ARN belongs to: the role of that name in that account. */
+function sessionRole(principals: readonly PrincipalState[], sessionArn: string): PrincipalState | null {
+  const session = parseAssumedRoleArn(sessionArn);
+  if (!session) return null;
+  return (
+    principals.find((p) => {
+      const role = parseRoleArn(p.arn);
+      return role !== null && role.accountId === session.accountId && role.roleName === session.roleName;
+    }) ?? null
+  );
+}
+
+async function run(o: Options, io: CliIo): Promise<string> {
+  const name = o.account === '-' ? 'standard input' : o.account;
+  let text: string;
+  try {
+    text = (await io.readInput(o.account)).toString('utf8');
+  } catch (error) {
+    throw new UsageError(`cannot read snapshot ${name}: ${(error as Error).message}`);
+  }
+  const snapshot = parseSnapshotText(text, name);
+  const reader = new SnapshotReader(snapshot);
+  const state = parseAssumedRoleArn(o.principal)
+    ? sessionRole(snapshot.principals, o.principal)
+    : await reader.getPrincipal(o.principal);
+  const principal = requestPrincipal({ arn: o.principal, state });
+  const key = await reader.getKey(o.resource);
+  const resource = key?.arn ?? o.resource;
+  const resourceAccount = parseArn(resource)?.accountId || snapshot.accountId;
+  const policies = buildPolicySet({
+    principal: state,
+    key,
+    organization: await reader.getOrganization(),
+    resourceAccountId: resourceAccount,
+    organizationAccountId: snapshot.accountId,
+  });
+  let request: AuthorizationRequest;
+  if (o.viaKinesis !== undefined) {
+    request = kinesisKmsRequest({
+      principal,
+      action: o.action,
+      keyArn: resource,
+      streamArn: o.viaKinesis,
+      region: parseArn(o.viaKinesis)?.region ?? snapshot.region,
+      viaKinesis: true,
+    });
+  } else {
+    const context = principalContext(principal);
+    if (o.action.toLowerCase().startsWith('kms:')) context['kms:CallerAccount'] = principal.accountId;
+    request = { principal, action: o.action, resource, context };
+  }
+  request = { ...request, context: { ...request.context, ...o.context } };
+  const result = evaluate(request, policies);
+  return `${JSON.stringify({ decision: result.decision, decidedBy: result.decidedBy })}\n`;
+}
+
+export const evaluateCommand: Command = {
+  name: 'evaluate',
+  summary: 'Evaluate one request against an account snapshot and say what decides it (JSON)',
+  help: HELP,
+  async run(argv, io) {
+    try {
+      io.stdout(await run(options(argv), io));
+      return 0;
+    } catch (error) {
+      if (error instanceof UsageError) {
+        io.stderr(`keymend evaluate: ${error.message}. See 'keymend evaluate --help'.\n`);
+        return 2;
+      }
+      if (error instanceof KeymendError) {
+        io.stderr(`keymend evaluate: ${error.message}\n`);
+        return 2;
+      }
+      throw error;
+    }
+  },
+};
