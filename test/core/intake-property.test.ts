@@ -55,7 +55,7 @@ const junk: fc.Arbitrary<unknown> = fc.oneof(
     withObjectString: true,
   }),
   fc.string({ maxLength: 40 }),
-  fc.integer({ min: 1_000, max: 200_000 }).map((n) => 'x'.repeat(n)),
+  fc.integer({ min: 1_000, max: 100_000 }).map((n) => 'x'.repeat(n)),
   fc
     .integer({ min: 2_000, max: 5_000 })
     .map((n) => `arn:aws:kinesis:us-east-1:111122223333:stream/${'s'.repeat(n)}`),
@@ -105,7 +105,8 @@ const mutation: fc.Arbitrary<Mutation> = fc.record({
 function retype(value: unknown): unknown {
   if (typeof value === 'string') return value.length;
   if (typeof value === 'number' || typeof value === 'boolean') return String(value);
-  if (Array.isArray(value)) return Object.fromEntries(value.map((v, i) => [String(i), v]));
+  // Array.from visits holes (left by an earlier delete) as undefined, unlike map.
+  if (Array.isArray(value)) return Object.fromEntries(Array.from(value, (v, i) => [String(i), v]));
   if (value !== null && typeof value === 'object') return Object.values(value);
   return {};
 }
@@ -123,25 +124,33 @@ function mutate(baseIndex: number, mutations: Mutation[]): unknown {
     if (typeof parent !== 'object' || parent === null) continue; // an earlier mutation removed it
     const target = parent as Record<string | number, unknown>;
     const last = path[path.length - 1] as string | number;
-    switch (m.action) {
-      case 'delete':
-        delete target[last];
-        break;
-      case 'replace':
-        target[last] = m.value;
-        break;
-      case 'retype':
-        target[last] = retype(target[last]);
-        break;
-      case 'proto':
-        Object.defineProperty(target, '__proto__', { value: m.value, enumerable: true, writable: true });
-        break;
-      case 'add':
-        target[m.key] = m.value;
-        break;
+    try {
+      apply(target, last, m);
+    } catch {
+      // The junk may be a boxed string whose indexes are read-only: the harness skips that mutation.
     }
   }
   return event;
+}
+
+function apply(target: Record<string | number, unknown>, last: string | number, m: Mutation): void {
+  switch (m.action) {
+    case 'delete':
+      delete target[last];
+      break;
+    case 'replace':
+      target[last] = m.value;
+      break;
+    case 'retype':
+      target[last] = retype(target[last]);
+      break;
+    case 'proto':
+      Object.defineProperty(target, '__proto__', { value: m.value, enumerable: true, writable: true });
+      break;
+    case 'add':
+      target[m.key] = m.value;
+      break;
+  }
 }
 
 const mutatedEvent = fc
@@ -196,7 +205,7 @@ describe('intake under random mutation', () => {
       fc.property(mutatedEvent, (event) => {
         checkResult(event, intake(event));
       }),
-      { numRuns: 3000 },
+      { numRuns: 2000 },
     );
   });
 
@@ -234,7 +243,7 @@ describe('handler under random mutation', () => {
         expect(lines[0]).not.toMatch(/[\n\r\u2028\u2029]/);
         expect(JSON.parse(lines[0] ?? '')).toMatchObject({ level: 'info', message: 'intake decision' });
       }),
-      { numRuns: 1500 },
+      { numRuns: 1000 },
     );
   });
 });
