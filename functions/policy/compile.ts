@@ -8,7 +8,7 @@ import { type ArnPattern, compileArnPattern } from './arn';
 import { type CompiledCondition, OPERATORS } from './conditions';
 import { compileGlob, compileTokens, type Glob, type GlobToken } from './glob';
 import { hasVariables, parseTemplate, type TemplatePart } from './template';
-import type { PolicyLayer } from './types';
+import type { DecidedBy, PolicyLayer } from './types';
 
 export interface ActionSet {
   readonly any: boolean;
@@ -44,6 +44,8 @@ export interface PrincipalSpec {
 export interface CompiledStatement {
   /** The Sid, else the statement's index as a string. */
   readonly id: string;
+  /** What `decidedBy` reports for this statement (frozen, shared by every result). */
+  readonly decidedBy: Readonly<DecidedBy>;
   readonly effect: 'Allow' | 'Deny';
   readonly actions: ActionSet;
   readonly notAction: boolean;
@@ -107,7 +109,15 @@ export function compilePolicy(document: unknown, name: string, layer: PolicyLaye
   if (raw === undefined) fail('has no Statement');
   const list = Array.isArray(raw) ? raw : [raw];
   const statements = list.map((s, i) =>
-    compileStatement(s, Array.isArray(raw) ? `Statement[${i}]` : 'Statement', i, layer, variables, fail),
+    compileStatement(
+      s,
+      Array.isArray(raw) ? `Statement[${i}]` : 'Statement',
+      i,
+      name,
+      layer,
+      variables,
+      fail,
+    ),
   );
   return { name, layer, statements };
 }
@@ -116,6 +126,7 @@ function compileStatement(
   raw: unknown,
   path: string,
   index: number,
+  policyName: string,
   layer: PolicyLayer,
   variables: boolean,
   fail: (message: string) => never,
@@ -167,8 +178,10 @@ function compileStatement(
 
   const conditions =
     raw.Condition === undefined ? [] : compileConditions(raw.Condition, path, variables, fail);
+  const id = raw.Sid === undefined || raw.Sid === '' ? String(index) : (raw.Sid as string);
   return {
-    id: raw.Sid === undefined || raw.Sid === '' ? String(index) : (raw.Sid as string),
+    id,
+    decidedBy: Object.freeze({ policyType: layer, policy: policyName, statement: id }),
     effect,
     actions,
     notAction: !hasAction,

@@ -7,7 +7,6 @@
 import { arnPatternMatches, splitArn } from './arn';
 import type { ActionSet, CompiledPolicy, CompiledStatement, PrincipalSpec, ResourceSet } from './compile';
 import { evaluateCondition } from './conditions';
-import { principalContext } from './context';
 import { compileTokens, globMatch } from './glob';
 import { type Ctx, resolveTemplate } from './template';
 import type {
@@ -43,22 +42,38 @@ interface Prepared {
   readonly boundaryAttached: boolean;
 }
 
+const PRINCIPAL_TYPE: Record<RequestPrincipal['type'], string> = {
+  AssumedRole: 'AssumedRole',
+  IAMUser: 'User',
+  Root: 'Account',
+  FederatedUser: 'FederatedUser',
+};
+
 function prepare(request: AuthorizationRequest, boundaryAttached: boolean): Prepared {
   const ctx = new Map<string, string | string[]>();
-  const add = (context: Record<string, unknown>) => {
-    for (const key in context) {
-      const v = context[key];
-      if (v === undefined || v === null) continue;
-      ctx.set(key.toLowerCase(), Array.isArray(v) ? v.map(String) : String(v));
-    }
+  const context = request.context;
+  for (const key in context) {
+    const v = context[key];
+    if (v === undefined || v === null) continue;
+    ctx.set(key.toLowerCase(), Array.isArray(v) ? v.map(String) : String(v));
+  }
+  // The caller's own global keys (principalContext), where the request does not carry them.
+  const principal = request.principal;
+  const fill = (key: string, value: string | undefined) => {
+    if (value !== undefined && !ctx.has(key)) ctx.set(key, value);
   };
-  add(principalContext(request.principal));
-  add(request.context);
+  fill('aws:principalarn', principal.arn);
+  fill('aws:principalaccount', principal.accountId);
+  fill('aws:principaltype', PRINCIPAL_TYPE[principal.type]);
+  fill('aws:userid', principal.userId);
+  if (principal.type === 'IAMUser') fill('aws:username', principal.username);
+  if (principal.tags)
+    for (const tag in principal.tags) fill(`aws:principaltag/${tag.toLowerCase()}`, principal.tags[tag]);
   const action = request.action.toLowerCase();
   const colon = action.indexOf(':');
   return {
-    principal: request.principal,
-    accountId: request.principal.accountId,
+    principal,
+    accountId: principal.accountId,
     action,
     service: colon === -1 ? '' : action.slice(0, colon),
     actionName: action.slice(colon + 1),
@@ -148,26 +163,28 @@ function applies(s: CompiledStatement, p: Prepared): Match {
   return match;
 }
 
-function by(policy: CompiledPolicy, statement: string): DecidedBy {
-  return { policyType: policy.layer, policy: policy.name, statement };
-}
-
 /** Allow statements of some policies that apply, and deny statements pushed into `denies`. */
 function scan(policies: readonly CompiledPolicy[], p: Prepared, denies: DecidedBy[]): DecidedBy[] {
   let allows: DecidedBy[] | undefined;
   for (const policy of policies) {
     for (const s of policy.statements) {
       if (applies(s, p) === Match.None) continue;
-      if (s.effect === 'Deny') denies.push(by(policy, s.id));
+      if (s.effect === 'Deny') denies.push(s.decidedBy);
       else {
         allows ??= [];
-        allows.push(by(policy, s.id));
+        allows.push(s.decidedBy);
       }
     }
   }
   return allows ?? NONE;
 }
 const NONE: DecidedBy[] = [];
+// Statements share one frozen DecidedBy; results get their own copies.
+const copy = (d: DecidedBy): DecidedBy => ({
+  policyType: d.policyType,
+  policy: d.policy,
+  statement: d.statement,
+});
 
 /** The request's encryption context, from its kms:EncryptionContext:KEY keys (KEY keeps its case). */
 function encryptionContextOf(request: AuthorizationRequest): Map<string, string> {
@@ -254,7 +271,7 @@ export function evaluate(
     for (const s of key.statements) {
       const match = applies(s, p);
       if (match === Match.None) continue;
-      const hit = by(key, s.id);
+      const hit = s.decidedBy;
       if (s.effect === 'Deny') denies.push(hit);
       else if (match === Match.Direct) keyDirect.push(hit);
       else if (match === Match.Role) keyRole.push(hit);
@@ -279,12 +296,12 @@ export function evaluate(
   for (const level of policies.resourceControlPolicies ?? []) {
     for (const policy of level) {
       for (const s of policy.statements) {
-        if (s.effect === 'Deny' && applies(s, p) !== Match.None) denies.push(by(policy, s.id));
+        if (s.effect === 'Deny' && applies(s, p) !== Match.None) denies.push(s.decidedBy);
       }
     }
   }
 
-  if (denies.length > 0) return { decision: 'explicit-deny', decidedBy: denies };
+  if (denies.length > 0) return { decision: 'explicit-deny', decidedBy: denies.map(copy) };
 
   const boundaryOk = boundary === undefined || boundaryAllows.length > 0;
   const sessionOk = !hasSession || sessionAllows.length > 0;
@@ -313,7 +330,8 @@ export function evaluate(
   }
   granted.push(...grants);
 
-  if (granted.length > 0 && scpGaps.length === 0) return { decision: 'allowed', decidedBy: granted };
+  if (granted.length > 0 && scpGaps.length === 0)
+    return { decision: 'allowed', decidedBy: granted.map(copy) };
 
   const gaps = scpGaps;
   if (granted.length === 0) {
