@@ -313,7 +313,14 @@ export function evaluate(
   const sameAccount = p.accountId === policies.resourceAccountId;
 
   const granted: DecidedBy[] = [];
-  if (sameAccount) {
+  // Without a key, the request is for another service's resource (a Kinesis stream, say) whose
+  // resource policy, if any, the caller did not pass: within one account an identity allow inside
+  // the boundary and session limits is enough; across accounts the missing resource policy denies
+  // (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html).
+  const plainIam = key === undefined && p.service !== 'kms';
+  if (plainIam) {
+    if (sameAccount && limitsOk) granted.push(...identityAllows);
+  } else if (sameAccount) {
     // An implicit deny in a boundary or session policy does not limit what a resource-based policy gives
     // the session (or user) itself, only what it gives the role ARN
     // (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic_policies.html).
@@ -337,7 +344,12 @@ export function evaluate(
   if (granted.length === 0) {
     const keyNamesCaller = keyDirect.length > 0 || keyRole.length > 0;
     const keyPolicyName = key?.name ?? 'key-policy';
-    if (sameAccount) {
+    if (plainIam) {
+      if (!sameAccount) gaps.push({ policyType: 'resource-based', policy: 'resource-policy', statement: '' });
+      if (identityAllows.length === 0) {
+        gaps.push({ policyType: 'identity-based', policy: p.principal.arn, statement: '' });
+      }
+    } else if (sameAccount) {
       if (!keyNamesCaller && keyAccount.length === 0) {
         gaps.push({ policyType: 'resource-based', policy: keyPolicyName, statement: '' });
       }

@@ -903,6 +903,64 @@ const rows: Row[] = [
       decidedBy: [{ policyType: 'identity-based', policy: 'alice', statement: 'Office' }],
     },
   },
+  // Another service's resource, no resource policy passed: plain IAM identity evaluation
+  {
+    name: `a Kinesis action on a same-account stream is allowed by an identity policy alone (${EVAL})`,
+    request: { principal: consumer, action: 'kinesis:GetRecords', resource: STREAM, context: {} },
+    policies: set({
+      identityPolicies: [
+        identity({ Sid: 'Read', Effect: 'Allow', Action: 'kinesis:GetRecords', Resource: STREAM }),
+      ],
+    }),
+    expected: {
+      decision: 'allowed',
+      decidedBy: [{ policyType: 'identity-based', policy: 'consumer-inline', statement: 'Read' }],
+    },
+  },
+  {
+    name: `a Kinesis action without an identity allow is an implicit deny in the identity layer (${EVAL})`,
+    request: { principal: consumer, action: 'kinesis:PutRecord', resource: STREAM, context: {} },
+    policies: set({
+      identityPolicies: [
+        identity({ Sid: 'Read', Effect: 'Allow', Action: 'kinesis:GetRecords', Resource: STREAM }),
+      ],
+    }),
+    expected: {
+      decision: 'implicit-deny',
+      decidedBy: [{ policyType: 'identity-based', policy: ROLE, statement: '' }],
+    },
+  },
+  {
+    name: `a Kinesis action is limited by the permissions boundary (${BOUNDARY})`,
+    request: { principal: consumer, action: 'kinesis:GetRecords', resource: STREAM, context: {} },
+    policies: set({
+      identityPolicies: [
+        identity({ Sid: 'Read', Effect: 'Allow', Action: 'kinesis:GetRecords', Resource: STREAM }),
+      ],
+      permissionsBoundary: compile('boundary', 'permissions-boundary', {
+        Effect: 'Allow',
+        Action: 'logs:*',
+        Resource: '*',
+      }),
+    }),
+    expected: {
+      decision: 'implicit-deny',
+      decidedBy: [{ policyType: 'permissions-boundary', policy: 'boundary', statement: '' }],
+    },
+  },
+  {
+    name: `a cross-account stream needs a resource policy the caller did not pass (${EVAL})`,
+    request: { principal: reader, action: 'kinesis:GetRecords', resource: STREAM, context: {} },
+    policies: set({
+      identityPolicies: [
+        identity({ Sid: 'Read', Effect: 'Allow', Action: 'kinesis:GetRecords', Resource: STREAM }),
+      ],
+    }),
+    expected: {
+      decision: 'implicit-deny',
+      decidedBy: [{ policyType: 'resource-based', policy: 'resource-policy', statement: '' }],
+    },
+  },
 ];
 
 describe('evaluate', () => {
