@@ -141,9 +141,19 @@ const cases: Case[] = [
     decision: 'allowed',
     layers: ['grant'],
   },
-  // The caller's IAM allows it; the key owner's key policy does not name the caller's account.
+  // The caller account's view. The key owner's key policy lets the caller's account in; the caller's IAM does not allow it.
   {
     file: 'cross-account',
+    who: 'crossAccount',
+    action: 'kms:Decrypt',
+    stream: 'orders',
+    viaKinesis: true,
+    decision: 'implicit-deny',
+    layers: ['identity-based'],
+  },
+  // The caller's IAM allows it; the key owner's key policy does not name the caller's account.
+  {
+    file: 'cross-account-key-policy',
     who: 'crossAccount',
     action: 'kms:Decrypt',
     stream: 'orders',
@@ -205,7 +215,8 @@ describe('events/accounts snapshots', () => {
       principal,
       key,
       organization: await reader.getOrganization(),
-      resourceAccountId: reader.accountId,
+      resourceAccountId: key?.arn.split(':')[4] ?? reader.accountId,
+      organizationAccountId: reader.accountId,
     });
     const request = kinesisKmsRequest({
       principal: requestPrincipal({ arn: PRINCIPALS[c.who], state: principal }),
