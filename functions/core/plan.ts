@@ -151,9 +151,10 @@ export function planInlinePolicy(scope: FixScope, principal: PrincipalState): Pl
       },
     ],
   };
-  const total =
-    Object.values(principal.inlinePolicies).reduce<number>((sum, doc) => sum + iamPolicySize(doc), 0) +
-    iamPolicySize(document);
+  // A user's group policies are folded into inlinePolicies as `group/GROUP/POLICY`: they count
+  // toward their group's limit, not the principal's.
+  const own = Object.entries(principal.inlinePolicies).filter(([name]) => !name.startsWith('group/'));
+  const total = own.reduce<number>((sum, [, doc]) => sum + iamPolicySize(doc), 0) + iamPolicySize(document);
   if (total > INLINE_POLICY_AGGREGATE_LIMIT) {
     return {
       ok: false,

@@ -95,6 +95,16 @@ describe('planInlinePolicy', () => {
     expect(!attempt.ok && attempt.reason).toMatch(/over IAM's 10240/);
   });
 
+  it("does not count a user's group policies toward the user's own aggregate", () => {
+    const big = {
+      Version: '2012-10-17',
+      Statement: [{ Effect: 'Allow', Action: 's3:GetObject', Resource: 'x'.repeat(10_100) }],
+    };
+    expect(planInlinePolicy(scope, { ...principal, inlinePolicies: { 'group/readers/big': big } }).ok).toBe(
+      true,
+    );
+  });
+
   it('does not count whitespace toward the aggregate', () => {
     expect(iamPolicySize({ a: 'x y' })).toBe(iamPolicySize({ a: 'xy' }));
   });

@@ -1,0 +1,632 @@
+/**
+ * Diagnose a denied Kinesis KMS call, plan the least-privilege fix and prove it. Pure: the account
+ * state comes in already read (see gather.ts), the decision goes out as data.
+ */
+
+import type { CompiledPolicy } from '../policy/compile';
+import { kinesisKmsRequest } from '../policy/context';
+import { evaluate } from '../policy/evaluate';
+import type { AuthorizationRequest, DecidedBy, Decision, PolicyLayer, PolicySet } from '../policy/types';
+import type { KeyState, OrganizationState, PrincipalState, StreamState } from './account';
+import { buildPolicySet, requestPrincipal } from './authorization';
+import { KeymendError } from './errors';
+import {
+  applyPlan,
+  type FixScope,
+  MECHANISMS,
+  type Mechanism,
+  type Plan,
+  type PlanAttempt,
+  planGrant,
+  planInlinePolicy,
+  planKeyPolicyStatement,
+} from './plan';
+import type { KinesisKmsRequest } from './request';
+
+/** The account state that bears on one denial, as read from a snapshot or a real account. */
+export interface ResolvedState {
+  /** The account keymend runs in (and may change). */
+  accountId: string;
+  principal: PrincipalState | null;
+  key: KeyState | null;
+  stream: StreamState | null;
+  /** null when keymend cannot see the organization's policies. */
+  organization: OrganizationState | null;
+}
+
+/** Why keymend refused to propose a fix, for machines (the `reason` sentence is for people). */
+export type RefusalCode =
+  | 'wrong-account'
+  | 'unsupported-principal'
+  | 'principal-not-found'
+  | 'no-stream'
+  | 'key-not-found'
+  | 'aws-managed-key'
+  | 'key-not-enabled'
+  | 'stream-key-mismatch'
+  | 'forged-context'
+  | 'explicit-deny'
+  | 'invisible-layer'
+  | 'boundary-blocks'
+  | 'organization-policy-blocks'
+  | 'invalid-policy'
+  | 'foreign-key-policy'
+  | 'no-sufficient-fix';
+
+export interface RequestSummary {
+  eventId: string;
+  accountId: string;
+  region: string;
+  operation: string;
+  principalArn: string;
+  keyArn: string | null;
+  streamArn: string | null;
+}
+
+export interface Diagnosis {
+  current: Decision;
+  /** The layers that keep the request from being allowed (empty when it is allowed). */
+  blockingLayers: PolicyLayer[];
+  /** The policies and statements that decided, as the evaluator reports them. */
+  decidedBy: DecidedBy[];
+}
+
+export interface Probe {
+  description: string;
+  action: string;
+  resource: string;
+  /** The decision with the plan applied: it must not be `allowed` unless `before` was. */
+  result: Decision;
+  before: Decision;
+}
+
+export interface Proof {
+  before: Decision;
+  after: Decision;
+  probes: Probe[];
+}
+
+interface Outcome {
+  reason: string;
+  request: RequestSummary;
+  diagnosis: Diagnosis | null;
+}
+
+export type DiagnoseResult =
+  | {
+      verdict: 'ignore';
+      code: 'not-applicable';
+      reason: string;
+      request: null;
+      diagnosis: null;
+      plan: null;
+      proof: null;
+    }
+  | (Outcome & { verdict: 'ignore'; code: 'already-allowed'; plan: null; proof: null })
+  | (Outcome & {
+      verdict: 'refuse';
+      code: RefusalCode;
+      plan: null;
+      proof: null;
+      attempts?: RejectedAttempt[];
+    })
+  | (Outcome & {
+      verdict: 'propose';
+      diagnosis: Diagnosis;
+      plan: Plan;
+      proof: Proof;
+      attempts?: RejectedAttempt[];
+    });
+
+/** A mechanism keymend tried and set aside, with why. */
+export interface RejectedAttempt {
+  mechanism: Mechanism;
+  reason: string;
+}
+
+export interface DiagnoseOptions {
+  prefer?: Mechanism;
+}
+
+/** The Kinesis action a principal must hold on the stream to make this KMS call legitimately. */
+const KINESIS_ACTIONS: Record<string, string[]> = {
+  'kms:Decrypt': ['kinesis:GetRecords', 'kinesis:SubscribeToShard'],
+  'kms:GenerateDataKey': ['kinesis:PutRecord', 'kinesis:PutRecords'],
+  'kms:GenerateDataKeyWithoutPlaintext': ['kinesis:PutRecord', 'kinesis:PutRecords'],
+};
+
+/** Operations a fix must never open up, probed after every plan. */
+const NEIGHBOUR_ACTIONS = [
+  'kms:Decrypt',
+  'kms:GenerateDataKey',
+  'kms:Encrypt',
+  'kms:ReEncryptFrom',
+  'kms:CreateGrant',
+  'kms:PutKeyPolicy',
+  'kms:ScheduleKeyDeletion',
+];
+
+/** Layers keymend never changes: when one of them blocks, no fix of keymend's can help. */
+const UNFIXABLE_LAYERS: Partial<Record<PolicyLayer, RefusalCode>> = {
+  'permissions-boundary': 'boundary-blocks',
+  session: 'invisible-layer',
+  'service-control': 'organization-policy-blocks',
+  'resource-control': 'organization-policy-blocks',
+};
+
+function summarize(request: KinesisKmsRequest, keyArn: string | null): RequestSummary {
+  return {
+    eventId: request.eventId,
+    accountId: request.accountId,
+    region: request.region,
+    operation: request.operation,
+    principalArn: request.principalArn,
+    keyArn,
+    streamArn: request.streamArn,
+  };
+}
+
+function accountOf(arn: string): string {
+  return arn.split(':')[4] ?? '';
+}
+
+/** The layers an implicit deny names as lacking an allow (statement ""), in a stable order. */
+function blockingLayersOf(decision: Decision, decidedBy: DecidedBy[]): PolicyLayer[] {
+  if (decision === 'allowed') return [];
+  const layers = decidedBy
+    .filter((d) => decision === 'explicit-deny' || d.statement === '')
+    .map((d) => d.policyType);
+  return [...new Set(layers)];
+}
+
+/** Evaluates requests against one principal and key, compiling each policy set once. */
+class Evaluator {
+  private readonly sets = new Map<KeyState, PolicySet<CompiledPolicy>>();
+  constructor(
+    private readonly principal: PrincipalState,
+    private readonly organization: OrganizationState | null,
+    private readonly accounts: {
+      /** The account the organization state describes: the one keymend runs in. */
+      organization: string;
+      /** The resource's account when no key is involved (a Kinesis stream request). */
+      stream: string;
+    },
+  ) {}
+
+  policies(key: KeyState | null): PolicySet<CompiledPolicy> {
+    const cacheKey = key ?? NO_KEY;
+    let set = this.sets.get(cacheKey);
+    if (!set) {
+      set = buildPolicySet({
+        principal: this.principal,
+        key,
+        organization: this.organization,
+        resourceAccountId: key ? accountOf(key.arn) : this.accounts.stream,
+        organizationAccountId: this.accounts.organization,
+      });
+      this.sets.set(cacheKey, set);
+    }
+    return set;
+  }
+
+  run(request: AuthorizationRequest, key: KeyState | null) {
+    return evaluate(request, this.policies(key));
+  }
+}
+const NO_KEY: KeyState = { arn: '', keyManager: 'CUSTOMER', keyState: 'Enabled', policy: {} };
+
+interface Subject {
+  request: KinesisKmsRequest;
+  scope: FixScope;
+  principal: PrincipalState;
+  key: KeyState;
+  organization: OrganizationState | null;
+  accounts: { organization: string; stream: string };
+}
+
+/** Builds the KMS request Kinesis would make, for this subject or a neighbour of it. */
+function kmsRequest(
+  subject: Subject,
+  overrides: {
+    action?: string;
+    keyArn?: string;
+    streamArn?: string;
+    principalArn?: string;
+    viaKinesis?: boolean;
+  },
+): AuthorizationRequest {
+  const principalArn = overrides.principalArn ?? subject.scope.principalArn;
+  const own = principalArn === subject.scope.principalArn;
+  return kinesisKmsRequest({
+    principal: requestPrincipal({
+      arn: principalArn,
+      sessionArn: own && subject.request.sessionArn !== principalArn ? subject.request.sessionArn : undefined,
+      state: own ? subject.principal : null,
+    }),
+    action: overrides.action ?? subject.scope.operation,
+    keyArn: overrides.keyArn ?? subject.scope.keyArn,
+    streamArn: overrides.streamArn ?? subject.scope.streamArn,
+    region: subject.scope.region,
+    viaKinesis: overrides.viaKinesis ?? true,
+  });
+}
+
+/** A name beside `arn`'s last path segment that no real resource of the account is expected to have. */
+function neighbourArn(arn: string, marker: string): string {
+  return `${arn}-${marker}`;
+}
+
+interface ProbeSpec {
+  description: string;
+  request: AuthorizationRequest;
+  /** Which key state the probe runs against: the planned key, or an untouched other key. */
+  key: 'planned' | 'other';
+  /**
+   * Whose identity policies count: the subject's, or (for another principal) none at all, so that
+   * only what the key side (key policy, grants) gives counts: an identity-side fix cannot reach anyone else.
+   */
+  principal?: 'subject' | 'other';
+}
+
+function probeSpecs(subject: Subject, plan: Plan): ProbeSpec[] {
+  const { scope } = subject;
+  const otherStream = neighbourArn(scope.streamArn, 'keymend-probe');
+  const otherKey = neighbourArn(scope.keyArn, 'probe');
+  const otherPrincipal = neighbourArn(scope.principalArn, 'keymend-probe');
+  const specs: ProbeSpec[] = [
+    {
+      description: `${scope.operation} through Kinesis for another stream (${otherStream})`,
+      request: kmsRequest(subject, { streamArn: otherStream }),
+      key: 'planned',
+    },
+    {
+      description: `${scope.operation} through Kinesis for this stream on another key (${otherKey})`,
+      request: kmsRequest(subject, { keyArn: otherKey }),
+      key: 'other',
+    },
+    {
+      description: `${scope.operation} through Kinesis for this stream by another principal (${otherPrincipal})`,
+      request: kmsRequest(subject, { principalArn: otherPrincipal }),
+      key: 'planned',
+      principal: 'other',
+    },
+  ];
+  for (const action of NEIGHBOUR_ACTIONS) {
+    if (action === scope.operation) continue;
+    specs.push({
+      description: `${action} on this key through Kinesis for this stream`,
+      request: kmsRequest(subject, { action }),
+      key: 'planned',
+    });
+  }
+  if (plan.mechanism !== 'kms-grant') {
+    // A grant cannot require kms:ViaService (its constraints see only the encryption context),
+    // so the direct-call probe applies to policy statements only.
+    specs.push({
+      description: `${scope.operation} called directly (not through Kinesis) with this stream's encryption context`,
+      request: kmsRequest(subject, { viaKinesis: false }),
+      key: 'planned',
+    });
+  }
+  return specs;
+}
+
+/** Runs the proof: before denied, after allowed, every probe no more allowed than it was. */
+function prove(subject: Subject, plan: Plan, before: Decision): { proof: Proof; failure: string | null } {
+  const applied = applyPlan(plan, subject.principal, subject.key);
+  const was = new Evaluator(subject.principal, subject.organization, subject.accounts);
+  const now = new Evaluator(applied.principal, subject.organization, subject.accounts);
+  const stranger = new Evaluator(
+    {
+      arn: neighbourArn(subject.scope.principalArn, 'keymend-probe'),
+      inlinePolicies: {},
+      managedPolicies: {},
+    },
+    subject.organization,
+    subject.accounts,
+  );
+  const otherKey: KeyState = { ...subject.key, arn: neighbourArn(subject.key.arn, 'probe') };
+  const after = now.run(kmsRequest(subject, {}), applied.key).decision;
+  const probes = probeSpecs(subject, plan).map((spec): Probe => {
+    const beforeKey = spec.key === 'other' ? otherKey : subject.key;
+    const afterKey = spec.key === 'other' ? otherKey : applied.key;
+    const [pre, post] = spec.principal === 'other' ? [stranger, stranger] : [was, now];
+    return {
+      description: spec.description,
+      action: spec.request.action,
+      resource: spec.request.resource,
+      before: pre.run(spec.request, beforeKey).decision,
+      result: post.run(spec.request, afterKey).decision,
+    };
+  });
+  const proof: Proof = { before, after, probes };
+  if (after !== 'allowed') return { proof, failure: `with the change the request would still be ${after}` };
+  const opened = probes.find((p) => p.result === 'allowed' && p.before !== 'allowed');
+  if (opened) return { proof, failure: `the change would also allow: ${opened.description}` };
+  return { proof, failure: null };
+}
+
+function attemptPlan(mechanism: Mechanism, subject: Subject, deploymentAccount: string): PlanAttempt {
+  const { scope } = subject;
+  const keyAccount = accountOf(scope.keyArn);
+  const principalAccount = accountOf(scope.principalArn);
+  switch (mechanism) {
+    case 'kms-grant':
+      if (keyAccount !== principalAccount)
+        return { ok: false, reason: 'grants are planned for same-account principals only' };
+      if (keyAccount !== deploymentAccount)
+        return { ok: false, reason: `the key belongs to account ${keyAccount}` };
+      return { ok: true, plan: planGrant(scope) };
+    case 'iam-inline-policy':
+      if (principalAccount !== deploymentAccount) {
+        return { ok: false, reason: `the principal belongs to account ${principalAccount}` };
+      }
+      return planInlinePolicy(scope, subject.principal);
+    case 'key-policy-statement':
+      if (keyAccount !== deploymentAccount)
+        return { ok: false, reason: `the key belongs to account ${keyAccount}` };
+      return planKeyPolicyStatement(scope, subject.key);
+    default: {
+      const unreachable: never = mechanism;
+      throw new Error(`unknown mechanism ${String(unreachable)}`);
+    }
+  }
+}
+
+/**
+ * Decides what to do about one denied request: `ignore` (allowed by now), `refuse` (with the reason),
+ * or `propose` a plan whose proof passed. Never proposes a plan whose proof failed.
+ */
+export function diagnose(
+  request: KinesisKmsRequest,
+  state: ResolvedState,
+  options: DiagnoseOptions = {},
+): DiagnoseResult {
+  const key = state.key;
+  const summary = summarize(request, key?.arn ?? request.keyArn);
+  const refuse = (
+    code: RefusalCode,
+    reason: string,
+    diagnosis: Diagnosis | null = null,
+    attempts?: RejectedAttempt[],
+  ) =>
+    ({
+      verdict: 'refuse',
+      code,
+      reason,
+      request: summary,
+      diagnosis,
+      plan: null,
+      proof: null,
+      ...(attempts ? { attempts } : {}),
+    }) as const;
+
+  if (request.accountId !== state.accountId) {
+    return refuse(
+      'wrong-account',
+      `The event was recorded in account ${request.accountId}, but the account state is of ${state.accountId}.`,
+    );
+  }
+  if (request.principalType !== 'AssumedRole' && request.principalType !== 'IAMUser') {
+    return refuse(
+      'unsupported-principal',
+      `keymend does not change permissions of ${request.principalType} principals.`,
+    );
+  }
+  if (!request.streamArn) {
+    return refuse('no-stream', 'The record names no stream, so no fix can be scoped to one.');
+  }
+  if (!state.principal) {
+    return refuse(
+      'principal-not-found',
+      `The principal ${request.principalArn} was not found in the account state.`,
+    );
+  }
+  if (!key) {
+    return refuse(
+      'key-not-found',
+      `The key ${request.keyArn ?? request.keyReference ?? 'used by the stream'} was not found.`,
+    );
+  }
+  if (key.keyManager === 'AWS') {
+    return refuse(
+      'aws-managed-key',
+      `${key.arn} is an AWS managed key: its policy cannot be changed and needs none.`,
+    );
+  }
+  if (key.keyState !== 'Enabled') {
+    return refuse(
+      'key-not-enabled',
+      `${key.arn} is ${key.keyState}, not Enabled: permissions are not the problem.`,
+    );
+  }
+  if (state.stream?.keyArn && state.stream.keyArn !== key.arn) {
+    return refuse(
+      'stream-key-mismatch',
+      `The stream is encrypted with ${state.stream.keyArn}, not with ${key.arn}: the call was not made for this stream's data.`,
+    );
+  }
+
+  const subject: Subject = {
+    request,
+    scope: {
+      principalArn: request.principalArn,
+      keyArn: key.arn,
+      streamArn: request.streamArn,
+      region: request.region,
+      operation: request.operation,
+    },
+    principal: state.principal,
+    key,
+    organization: state.organization,
+    accounts: { organization: state.accountId, stream: accountOf(request.streamArn) },
+  };
+
+  try {
+    return decide(subject, state, options, refuse, summary);
+  } catch (error) {
+    if (error instanceof KeymendError) {
+      return refuse('invalid-policy', `A policy could not be read: ${error.message}`);
+    }
+    throw error;
+  }
+}
+
+function decide(
+  subject: Subject,
+  state: ResolvedState,
+  options: DiagnoseOptions,
+  refuse: (
+    code: RefusalCode,
+    reason: string,
+    diagnosis?: Diagnosis | null,
+    attempts?: RejectedAttempt[],
+  ) => DiagnoseResult,
+  summary: RequestSummary,
+): DiagnoseResult {
+  const { request } = subject;
+  const evaluator = new Evaluator(subject.principal, subject.organization, subject.accounts);
+
+  if (!request.viaKinesis) {
+    // A direct KMS call can carry any encryption context it likes: act only if the principal
+    // may already use the stream the context names.
+    const streamAccess = (KINESIS_ACTIONS[request.operation] ?? []).some(
+      (action) => evaluator.run(streamRequest(subject, action), null).decision === 'allowed',
+    );
+    if (!streamAccess) {
+      return refuse(
+        'forged-context',
+        `The call did not come through Kinesis and ${request.principalArn} may not read or write ${subject.scope.streamArn}.`,
+      );
+    }
+  }
+
+  const current = evaluator.run(kmsRequest(subject, {}), subject.key);
+  const diagnosis: Diagnosis = {
+    current: current.decision,
+    blockingLayers: blockingLayersOf(current.decision, current.decidedBy),
+    decidedBy: current.decidedBy,
+  };
+  if (current.decision === 'allowed') {
+    return {
+      verdict: 'ignore',
+      code: 'already-allowed',
+      reason: 'The request is allowed by the current policies: it was fixed after the event.',
+      request: summary,
+      diagnosis,
+      plan: null,
+      proof: null,
+    };
+  }
+  if (current.decision === 'explicit-deny') {
+    const by = current.decidedBy
+      .map((d) => `${d.policyType} policy ${d.policy} statement ${d.statement}`)
+      .join('; ');
+    return refuse(
+      'explicit-deny',
+      `An explicit deny blocks the request (${by}); keymend never overrides one.`,
+      diagnosis,
+    );
+  }
+
+  const named = request.deniedBy;
+  if (named.kind === 'explicit') {
+    return refuse(
+      'invisible-layer',
+      `AWS reported an explicit deny${named.policyType ? ` in a ${named.policyType} policy` : ''} that the account state does not show.`,
+      diagnosis,
+    );
+  }
+  if (named.policyType === 'vpc-endpoint' || named.policyType === 'session') {
+    return refuse(
+      'invisible-layer',
+      `AWS names a ${named.policyType} policy, which keymend cannot read or change.`,
+      diagnosis,
+    );
+  }
+  if (
+    (named.policyType === 'service-control' || named.policyType === 'resource-control') &&
+    !state.organization
+  ) {
+    return refuse(
+      'invisible-layer',
+      `AWS names a ${named.policyType} policy and keymend cannot see the organization's policies.`,
+      diagnosis,
+    );
+  }
+  for (const layer of diagnosis.blockingLayers) {
+    const code = UNFIXABLE_LAYERS[layer];
+    if (code) {
+      return refuse(
+        code,
+        `The ${layer} layer does not allow ${request.operation}; keymend does not change it.`,
+        diagnosis,
+      );
+    }
+  }
+  if (named.policyType === 'permissions-boundary') {
+    return refuse(
+      'boundary-blocks',
+      'AWS names the permissions boundary; keymend does not change boundaries.',
+      diagnosis,
+    );
+  }
+
+  const keyAccount = accountOf(subject.scope.keyArn);
+  if (keyAccount !== state.accountId && diagnosis.blockingLayers.includes('resource-based')) {
+    return refuse(
+      'foreign-key-policy',
+      `The policy of key ${subject.scope.keyArn} does not allow account ${state.accountId}; only its owner, account ${keyAccount}, can change that.`,
+      diagnosis,
+    );
+  }
+
+  const prefer = options.prefer ?? 'kms-grant';
+  const order = [prefer, ...MECHANISMS.filter((m) => m !== prefer)];
+  const rejected: RejectedAttempt[] = [];
+  for (const mechanism of order) {
+    const attempt = attemptPlan(mechanism, subject, state.accountId);
+    if (!attempt.ok) {
+      rejected.push({ mechanism, reason: attempt.reason });
+      continue;
+    }
+    const { proof, failure } = prove(subject, attempt.plan, current.decision);
+    if (failure) {
+      rejected.push({ mechanism, reason: failure });
+      continue;
+    }
+    return {
+      verdict: 'propose',
+      reason: proposalReason(attempt.plan, subject, diagnosis),
+      request: summary,
+      diagnosis,
+      plan: attempt.plan,
+      proof,
+      ...(rejected.length ? { attempts: rejected } : {}),
+    };
+  }
+  return refuse(
+    'no-sufficient-fix',
+    `No fix keymend may plan is proven sufficient: ${rejected.map((r) => `${r.mechanism}: ${r.reason}`).join('; ')}.`,
+    diagnosis,
+    rejected,
+  );
+}
+
+function streamRequest(subject: Subject, action: string): AuthorizationRequest {
+  const base = kmsRequest(subject, {});
+  const context = Object.fromEntries(
+    Object.entries(base.context).filter(([k]) => k.toLowerCase().startsWith('aws:')),
+  );
+  return { principal: base.principal, action, resource: subject.scope.streamArn, context };
+}
+
+function proposalReason(plan: Plan, subject: Subject, diagnosis: Diagnosis): string {
+  const layers = diagnosis.blockingLayers.length ? diagnosis.blockingLayers.join(' and ') : 'no policy';
+  const what = {
+    'kms-grant': 'a KMS grant',
+    'iam-inline-policy': 'an inline IAM policy statement',
+    'key-policy-statement': 'a key policy statement',
+  }[plan.mechanism];
+  return `${subject.scope.principalArn} lacks ${subject.scope.operation} on ${subject.scope.keyArn} (blocked at: ${layers}); ${what} scoped to ${subject.scope.streamArn} fixes it.`;
+}
