@@ -1,0 +1,178 @@
+/**
+ * `keymend diagnose`: for each denied Kinesis KMS call in an event file, say which policy layer
+ * blocks it and propose the least-privilege fix with its proof, reading the account from a
+ * snapshot or (read-only) from AWS.
+ */
+import { parseArgs } from 'node:util';
+import { createAwsAccountReader } from '../../functions/adapters/aws-account';
+import { parseSnapshotText, SnapshotReader } from '../../functions/adapters/snapshot';
+import type { AccountReader } from '../../functions/core/account';
+import { type DiagnoseResult, diagnose } from '../../functions/core/diagnose';
+import { KeymendError } from '../../functions/core/errors';
+import { gatherState } from '../../functions/core/gather';
+import { intake } from '../../functions/core/intake';
+import { MECHANISMS, type Mechanism } from '../../functions/core/plan';
+import type { KinesisKmsRequest } from '../../functions/core/request';
+import { logRecords, oneLine, readJson } from '../input';
+import type { CliIo, Command } from '../io';
+
+const HELP = `Usage: keymend diagnose --event FILE (--account SNAPSHOT.json | --aws) [--prefer MECHANISM]
+
+For each KMS call that Kinesis made for a principal and that was denied, evaluates the account's
+real policies, says which layer blocks the call, and plans the least-privilege fix with its proof.
+Prints one JSON object per event (an array for a CloudTrail log file):
+  {"verdict": "ignore|propose|refuse", "reason": "...", "request": {...},
+   "diagnosis": {"current": "...", "blockingLayers": [...]}, "plan": {...}, "proof": {...}}
+  ignore   the event is not a denied Kinesis KMS call, or the request is allowed by now
+  refuse   keymend will not fix it (explicit deny, AWS managed key, boundary, SCP, ...): "code" says which
+  propose  the plan, proven: the denied request becomes allowed and neighbouring requests stay denied
+Nothing is changed: diagnose only reads.
+
+Options:
+  --event FILE        an EventBridge event, a CloudTrail record or log file (plain or gzipped);
+                      '-' reads standard input. Required.
+  --account FILE      the account snapshot to evaluate against (docs/snapshot.md).
+  --aws               read the account through the AWS SDK instead (read-only; the default
+                      credential chain must be for the account that recorded the event).
+  --prefer MECHANISM  the fix to try first: ${MECHANISMS.join(', ')} (default kms-grant).
+                      keymend falls back to the next one the proof shows sufficient.
+  -h, --help          show this help.
+
+Exit status: 0 when every event got a verdict; 2 when the options are wrong, a file cannot be read,
+or the snapshot is invalid (the message names the field).
+
+Example:
+  npm run --silent keymend -- diagnose --event events/consumer-decrypt-denied-service-role.eventbridge.json \\
+    --account events/accounts/demo.json
+`;
+
+class UsageError extends Error {}
+
+interface Options {
+  event: string;
+  account?: string;
+  aws: boolean;
+  prefer: Mechanism;
+}
+
+function options(argv: string[]): Options {
+  let values: { event?: string; account?: string; aws?: boolean; prefer?: string };
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        event: { type: 'string' },
+        account: { type: 'string' },
+        aws: { type: 'boolean' },
+        prefer: { type: 'string' },
+      },
+    }));
+  } catch (error) {
+    throw new UsageError(oneLine(error));
+  }
+  if (!values.event) throw new UsageError('--event FILE is required (- reads standard input)');
+  if (values.account === undefined && !values.aws)
+    throw new UsageError('give --account SNAPSHOT.json or --aws');
+  if (values.account !== undefined && values.aws) throw new UsageError('give --account or --aws, not both');
+  if (values.account === '') throw new UsageError('--account needs a FILE');
+  if (values.event === '-' && values.account === '-') {
+    throw new UsageError('--event and --account cannot both read standard input');
+  }
+  const prefer = values.prefer ?? 'kms-grant';
+  if (!(MECHANISMS as readonly string[]).includes(prefer)) {
+    throw new UsageError(`--prefer must be one of ${MECHANISMS.join(', ')} (got ${JSON.stringify(prefer)})`);
+  }
+  return {
+    event: values.event,
+    ...(values.account !== undefined ? { account: values.account } : {}),
+    aws: values.aws ?? false,
+    prefer: prefer as Mechanism,
+  };
+}
+
+/** The verdict for an event that is not a denied Kinesis KMS call. */
+function notApplicable(reason: string, detail: string): DiagnoseResult {
+  return {
+    verdict: 'ignore',
+    code: 'not-applicable',
+    reason: `Not a denied KMS call made through Kinesis (${reason}): ${detail}`,
+    request: null,
+    diagnosis: null,
+    plan: null,
+    proof: null,
+  };
+}
+
+async function snapshotReader(file: string, io: CliIo): Promise<AccountReader> {
+  const name = file === '-' ? 'standard input' : file;
+  let text: string;
+  try {
+    text = (await io.readInput(file)).toString('utf8');
+  } catch (error) {
+    throw new UsageError(`cannot read snapshot ${name}: ${oneLine(error)}`);
+  }
+  return new SnapshotReader(parseSnapshotText(text, name));
+}
+
+/** One AWS reader per account and Region the events name, built when first needed. */
+function awsReaders(): (request: KinesisKmsRequest) => AccountReader {
+  const readers = new Map<string, AccountReader>();
+  return (request) => {
+    const id = `${request.accountId}/${request.region}`;
+    let reader = readers.get(id);
+    if (!reader) {
+      reader = createAwsAccountReader({ accountId: request.accountId, region: request.region });
+      readers.set(id, reader);
+    }
+    return reader;
+  };
+}
+
+async function diagnoseOne(
+  record: unknown,
+  readerFor: (request: KinesisKmsRequest) => AccountReader,
+  prefer: Mechanism,
+): Promise<DiagnoseResult> {
+  const result = intake(record);
+  if (!result.match) return notApplicable(result.reason, result.detail);
+  const state = await gatherState(readerFor(result.request), result.request);
+  return diagnose(result.request, state, { prefer });
+}
+
+export const diagnoseCommand: Command = {
+  name: 'diagnose',
+  summary: 'Say which policy layer blocks a denied call and propose the proven least-privilege fix (JSON)',
+  help: HELP,
+  async run(argv, io) {
+    try {
+      const o = options(argv);
+      const event = await readJson(o.event, io);
+      if (typeof event === 'string') throw new UsageError(event);
+      let readerFor: (request: KinesisKmsRequest) => AccountReader;
+      if (o.account !== undefined) {
+        const reader = await snapshotReader(o.account, io);
+        readerFor = () => reader;
+      } else {
+        readerFor = awsReaders();
+      }
+      const records = logRecords(event.value);
+      const output = records
+        ? await Promise.all(records.map((r) => diagnoseOne(r, readerFor, o.prefer)))
+        : await diagnoseOne(event.value, readerFor, o.prefer);
+      io.stdout(`${JSON.stringify(output, null, 2)}\n`);
+      return 0;
+    } catch (error) {
+      if (error instanceof UsageError) {
+        io.stderr(`keymend diagnose: ${error.message}. See 'keymend diagnose --help'.\n`);
+        return 2;
+      }
+      if (error instanceof KeymendError) {
+        io.stderr(`keymend diagnose: ${oneLine(error)}\n`);
+        return error.name === 'InputError' || error.name === 'SnapshotError' ? 2 : 1;
+      }
+      throw error;
+    }
+  },
+};
