@@ -2,12 +2,9 @@
  * `keymend parse --event FILE`: runs the intake on a sample event, a CloudTrail record or a whole
  * CloudTrail log file (plain or gzipped) and prints the decision as JSON.
  */
-import { gunzipSync } from 'node:zlib';
 import { type IntakeResult, intake } from '../../functions/core/intake';
-import type { CliIo, Command } from '../io';
-
-/** A gzipped CloudTrail log file is a few MB; anything that inflates past this is refused. */
-const MAX_INFLATED_BYTES = 256 * 1024 * 1024;
+import { logRecords, readJson } from '../input';
+import type { Command } from '../io';
 
 const HELP = `Usage: keymend parse --event FILE
 
@@ -67,54 +64,6 @@ function parseArgs(argv: string[]): { event: string } {
   if (event === undefined || event === '')
     throw new UsageError('--event FILE is required (- reads standard input)');
   return { event };
-}
-
-/** One line, whatever the underlying message holds. */
-function oneLine(error: unknown): string {
-  const text = error instanceof Error ? error.message : String(error);
-  return text.replace(/\s+/g, ' ').trim();
-}
-
-function isGzip(bytes: Buffer): boolean {
-  return bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
-}
-
-/** Reads, inflates and parses the input; a string return is the error line for stderr. */
-async function readJson(file: string, io: CliIo): Promise<{ value: unknown } | string> {
-  const name = file === '-' ? 'standard input' : file;
-  let bytes: Buffer;
-  try {
-    bytes = await io.readInput(file);
-  } catch (error) {
-    return `cannot read ${name}: ${oneLine(error)}`;
-  }
-  if (isGzip(bytes)) {
-    try {
-      bytes = gunzipSync(bytes, { maxOutputLength: MAX_INFLATED_BYTES });
-    } catch (error) {
-      return `${name} starts like gzip but cannot be decompressed: ${oneLine(error)}`;
-    }
-  }
-  let text: string;
-  try {
-    // fatal: a file that is not UTF-8 is not a CloudTrail file; say so rather than parse mojibake.
-    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-  } catch {
-    return `${name} is not UTF-8 text`;
-  }
-  try {
-    return { value: JSON.parse(text) };
-  } catch (error) {
-    return `${name} is not valid JSON: ${oneLine(error)}`;
-  }
-}
-
-/** A CloudTrail log file: an object whose `Records` is an array (and is not itself a record). */
-function logRecords(value: unknown): unknown[] | undefined {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
-  if (!Object.hasOwn(value, 'Records') || Object.hasOwn(value, 'eventSource')) return undefined;
-  const records = (value as { Records: unknown }).Records;
-  return Array.isArray(records) ? records : undefined;
 }
 
 export const parseCommand: Command = {

@@ -1,0 +1,142 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { diagnoseCommand } from '../../cli/commands/diagnose';
+import { EVENTS_DIR } from '../helpers/events';
+import { captureIo } from '../helpers/io';
+
+const event = (name: string) => path.join(EVENTS_DIR, name);
+const account = (name: string) => path.join(EVENTS_DIR, 'accounts', `${name}.json`);
+const CONSUMER_EVENT = event('consumer-decrypt-denied-service-role.eventbridge.json');
+
+async function diagnose(argv: string[], stdin = '') {
+  const io = captureIo(stdin);
+  const code = await diagnoseCommand.run(argv, io);
+  return { code, out: io.out(), err: io.err() };
+}
+
+describe('keymend diagnose', () => {
+  it('prints the verdict, diagnosis, plan and proof with the field names the issue fixes', async () => {
+    const { code, out, err } = await diagnose(['--event', CONSUMER_EVENT, '--account', account('demo')]);
+    expect([code, err]).toEqual([0, '']);
+    const result = JSON.parse(out);
+    expect(result).toMatchObject({
+      verdict: 'propose',
+      reason: expect.stringContaining('a KMS grant'),
+      request: {
+        eventId: expect.any(String),
+        accountId: '111122223333',
+        region: 'us-east-1',
+        operation: 'kms:Decrypt',
+        principalArn: 'arn:aws:iam::111122223333:role/service-role/orders-consumer',
+        keyArn: 'arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab',
+        streamArn: 'arn:aws:kinesis:us-east-1:111122223333:stream/orders',
+      },
+      diagnosis: { current: 'implicit-deny', blockingLayers: ['identity-based'] },
+      plan: { mechanism: 'kms-grant', operations: ['Decrypt'] },
+      proof: { before: 'implicit-deny', after: 'allowed' },
+    });
+    expect(result.proof.probes.length).toBeGreaterThanOrEqual(3);
+  });
+
+  it('tries the preferred mechanism first', async () => {
+    const { out } = await diagnose([
+      '--event',
+      CONSUMER_EVENT,
+      '--account',
+      account('demo'),
+      '--prefer',
+      'key-policy-statement',
+    ]);
+    expect(JSON.parse(out).plan.mechanism).toBe('key-policy-statement');
+  });
+
+  it('gives null request, diagnosis, plan and proof for an event that is not a Kinesis KMS denial', async () => {
+    const { code, out } = await diagnose([
+      '--event',
+      event('s3-getobject-vpceaccessdenied.record.json'),
+      '--account',
+      account('demo'),
+    ]);
+    expect(code).toBe(0);
+    expect(JSON.parse(out)).toEqual({
+      verdict: 'ignore',
+      code: 'not-applicable',
+      reason: expect.stringContaining('not-kms'),
+      request: null,
+      diagnosis: null,
+      plan: null,
+      proof: null,
+    });
+  });
+
+  it('prints an array, one verdict per record, for a gzipped CloudTrail log file', async () => {
+    const records = JSON.parse(readFileSync(event('cloudtrail-log-file.records.json'), 'utf8')).Records;
+    const { code, out } = await diagnose([
+      '--event',
+      event('cloudtrail-log-file.records.json.gz'),
+      '--account',
+      account('demo'),
+    ]);
+    expect(code).toBe(0);
+    const results = JSON.parse(out);
+    expect(results).toHaveLength(records.length);
+    expect(results.map((r: { verdict: string }) => r.verdict)).toContain('propose');
+  });
+
+  it('reads the event from standard input', async () => {
+    const { code, out } = await diagnose(
+      ['--event', '-', '--account', account('already-fixed')],
+      readFileSync(CONSUMER_EVENT, 'utf8'),
+    );
+    expect(code).toBe(0);
+    expect(JSON.parse(out)).toMatchObject({
+      verdict: 'ignore',
+      code: 'already-allowed',
+      plan: null,
+      proof: null,
+    });
+  });
+
+  it.each([
+    [['--account', 'x.json'], /--event FILE is required/],
+    [['--event', CONSUMER_EVENT], /give --account SNAPSHOT.json or --aws/],
+    [['--event', CONSUMER_EVENT, '--account', 'x.json', '--aws'], /not both/],
+    [
+      ['--event', CONSUMER_EVENT, '--account', 'x.json', '--prefer', 'wildcard'],
+      /--prefer must be one of kms-grant/,
+    ],
+    [['--event', CONSUMER_EVENT, '--bogus'], /Unknown option '--bogus'/],
+    [['--event', '-', '--account', '-'], /cannot both read standard input/],
+  ])('exits 2 on bad options %j', async (argv, message) => {
+    const { code, out, err } = await diagnose(argv);
+    expect(code).toBe(2);
+    expect(out).toBe('');
+    expect(err).toMatch(message);
+  });
+
+  it('exits 2 naming the file when the event is not JSON', async () => {
+    const { code, err } = await diagnose(['--event', '-', '--account', account('demo')], '{"Records": [');
+    expect(code).toBe(2);
+    expect(err).toMatch(/standard input is not valid JSON/);
+  });
+
+  it('exits 2 naming the snapshot when it cannot be read', async () => {
+    const { code, err } = await diagnose([
+      '--event',
+      CONSUMER_EVENT,
+      '--account',
+      '/nonexistent/snapshot.json',
+    ]);
+    expect(code).toBe(2);
+    expect(err).toMatch(/cannot read snapshot \/nonexistent\/snapshot.json/);
+  });
+
+  it('exits 2 naming the field when the snapshot is invalid', async () => {
+    const demo = JSON.parse(readFileSync(account('demo'), 'utf8'));
+    demo.keys[0].keyManager = 'SOMEONE';
+    const bad = await diagnose(['--event', CONSUMER_EVENT, '--account', '-'], JSON.stringify(demo));
+    expect(bad.code).toBe(2);
+    expect(bad.out).toBe('');
+    expect(bad.err).toMatch(/keys\[0\]\.keyManager/);
+  });
+});
