@@ -33,7 +33,8 @@ import type { DeniedBy, DeniedPolicyType, KinesisKmsRequest, KmsOperation, Princ
  *   (so S3's `VpceAccessDenied` and KMS's own errors such as `IncorrectKeyException` are not denials).
  * - `unsupported-operation`: a KMS operation Kinesis does not call on a principal's behalf.
  * - `not-kinesis`: neither the `aws:kinesis:arn` encryption context nor `kinesis.amazonaws.com` as
- *   `invokedBy`, `sourceIPAddress` or `userAgent`.
+ *   `invokedBy` or `sourceIPAddress`. A `userAgent` of `kinesis.amazonaws.com` alone is not evidence:
+ *   the caller writes its own User-Agent header, so a direct call can claim it.
  * - `unsupported-principal`: the caller is not an IAM principal keymend can name (`AWSService`,
  *   `AWSAccount`, or an absent or unknown `userIdentity.type`). Root and federated users do match,
  *   with their `principalType`, so the diagnosis can refuse them with a reason a person can read.
@@ -193,10 +194,12 @@ function recognise(input: unknown): KinesisKmsRequest | NoMatch {
   const requestParameters = asObject(own(record, 'requestParameters'));
   const rawContext = own(requestParameters, 'encryptionContext');
   const contextObject = asObject(rawContext);
+  // Only fields AWS fills in count: CloudTrail sets invokedBy, and writes a service's DNS name as
+  // sourceIPAddress only for calls an AWS service made. userAgent is copied from the request, so
+  // a direct call could claim "kinesis.amazonaws.com" and slip past the diagnosis's check that a
+  // direct caller may read the stream its encryption context names.
   const viaKinesis =
-    own(userIdentity, 'invokedBy') === KINESIS_SERVICE ||
-    own(record, 'sourceIPAddress') === KINESIS_SERVICE ||
-    own(record, 'userAgent') === KINESIS_SERVICE;
+    own(userIdentity, 'invokedBy') === KINESIS_SERVICE || own(record, 'sourceIPAddress') === KINESIS_SERVICE;
   const hasKinesisContext = contextObject !== undefined && Object.hasOwn(contextObject, KINESIS_CONTEXT_KEY);
   if (!hasKinesisContext && !viaKinesis) {
     return new NoMatch(

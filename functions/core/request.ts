@@ -53,7 +53,10 @@ export interface KinesisKmsRequest {
   keyReference: string | null;
   /** From encryption context `aws:kinesis:arn`; null when only the service markers say Kinesis. */
   streamArn: string | null;
-  /** True when invokedBy, sourceIPAddress or userAgent is kinesis.amazonaws.com. */
+  /**
+   * True when invokedBy or sourceIPAddress is kinesis.amazonaws.com (fields AWS sets). A userAgent
+   * of kinesis.amazonaws.com alone does not count: a direct caller chooses its own User-Agent.
+   */
   viaKinesis: boolean;
   callerAccountId: string;
   /** The key's account, from its ARN; null when only a reference is known. */

@@ -370,9 +370,26 @@ describe('Kinesis evidence', () => {
   it.each([
     ['invokedBy', (r: Json) => (r.userIdentity.invokedBy = 'kinesis.amazonaws.com')],
     ['sourceIPAddress', (r: Json) => (r.sourceIPAddress = 'kinesis.amazonaws.com')],
-    ['userAgent', (r: Json) => (r.userAgent = 'kinesis.amazonaws.com')],
   ])('%s alone is evidence, with viaKinesis true and no stream', (_field, change) => {
     expect(request(intake(bare(change)))).toMatchObject({ viaKinesis: true, streamArn: null });
+  });
+
+  it('invokedBy is evidence even when sourceIPAddress is an IP address', () => {
+    const r = bare((x) => (x.userIdentity.invokedBy = 'kinesis.amazonaws.com'));
+    expect(r.sourceIPAddress).toBe('203.0.113.7');
+    expect(request(intake(r)).viaKinesis).toBe(true);
+  });
+
+  it('a userAgent of kinesis.amazonaws.com alone is not evidence: the caller sets its own', () => {
+    expect(reasonOf(intake(bare((r) => (r.userAgent = 'kinesis.amazonaws.com'))))).toBe('not-kinesis');
+  });
+
+  it('a direct call claiming the Kinesis userAgent with a Kinesis context is not via Kinesis', () => {
+    // The forged shape: an SDK call from an IP address, TLS details of a client, a chosen User-Agent.
+    const r = record('direct-decrypt-kinesis-context-not-via-kinesis.record.json', (x) => {
+      x.userAgent = 'kinesis.amazonaws.com';
+    });
+    expect(request(intake(r))).toMatchObject({ viaKinesis: false, streamArn: ORDERS });
   });
 
   it('the aws:kinesis:arn context alone is evidence, with viaKinesis false', () => {
