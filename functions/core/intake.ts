@@ -456,6 +456,13 @@ const EXPLICIT_TYPED = new RegExp(
 );
 const EXPLICIT_UNTYPED = /\b(?:with|due to) an explicit deny\b/i;
 const IMPLICIT = new RegExp(`\\bbecause no ${POLICY_NAME} allows\\b`, 'i');
+/**
+ * KMS's wording when it will not say which (seen for callers in another account than the key):
+ * the key policy is to blame, but whether it lacks an allow, denies, or the key is elsewhere is
+ * hidden. It names neither kind nor key ARN ("on this resource").
+ */
+const KMS_HIDDEN_RESOURCE_POLICY =
+  /\bbecause the resource does not exist in this Region, no resource-based policies allow access, or a resource-based policy explicitly denies access\b/i;
 
 function policyType(name: string): DeniedPolicyType | null {
   return POLICY_TYPES.find(([pattern]) => pattern.test(name))?.[1] ?? null;
@@ -466,8 +473,11 @@ function policyType(name: string): DeniedPolicyType | null {
  *
  * Recognises `because no POLICY allows` (implicit) and `with an explicit deny in a(n) POLICY`
  * (explicit, with the newer `: POLICY_ARN` suffix kept as `policyArn` when it is a well-formed ARN).
- * Older messages with no such clause, unknown wording, and non-strings give
- * `{ kind: 'unknown', policyType: null }`. AWS names one policy type even when several deny.
+ * KMS's `because the resource does not exist in this Region, no resource-based policies allow
+ * access, or a resource-based policy explicitly denies access` blames the key policy without saying
+ * how: `{ kind: 'unknown', policyType: 'resource-based' }`. Older messages with no such clause,
+ * unknown wording, and non-strings give `{ kind: 'unknown', policyType: null }`. AWS names one
+ * policy type even when several deny.
  */
 export function parseDeniedBy(message: unknown): DeniedBy {
   if (typeof message !== 'string') return { kind: 'unknown', policyType: null };
@@ -482,5 +492,6 @@ export function parseDeniedBy(message: unknown): DeniedBy {
   if (EXPLICIT_UNTYPED.test(text)) return { kind: 'explicit', policyType: null };
   const implicit = IMPLICIT.exec(text);
   if (implicit) return { kind: 'implicit', policyType: policyType(implicit[1] ?? '') };
+  if (KMS_HIDDEN_RESOURCE_POLICY.test(text)) return { kind: 'unknown', policyType: 'resource-based' };
   return { kind: 'unknown', policyType: null };
 }

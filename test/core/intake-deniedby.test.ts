@@ -6,6 +6,9 @@ const HEAD =
 const SCP_ARN =
   'arn:aws:organizations::999988887777:policy/o-a1b2c3d4e5/service_control_policy/p-examplescp1';
 const UNKNOWN: DeniedBy = { kind: 'unknown', policyType: null };
+/** KMS's start when it hides the key: "on this resource", no ARN. */
+const HIDDEN_HEAD =
+  'User: arn:aws:sts::444455556666:assumed-role/analytics-reader/emr-job-42 is not authorized to perform: kms:GenerateDataKey on this resource';
 
 describe('parseDeniedBy', () => {
   it.each<[string, unknown, DeniedBy]>([
@@ -117,6 +120,16 @@ describe('parseDeniedBy', () => {
       'an explicit deny naming no policy',
       `${HEAD} with an explicit deny`,
       { kind: 'explicit', policyType: null },
+    ],
+    [
+      "KMS's hidden key-policy wording (another account's key)",
+      `${HIDDEN_HEAD} because the resource does not exist in this Region, no resource-based policies allow access, or a resource-based policy explicitly denies access`,
+      { kind: 'unknown', policyType: 'resource-based' },
+    ],
+    [
+      'the hidden wording for a ciphertext',
+      'User: arn:aws:sts::444455556666:assumed-role/analytics-reader/emr-job-42 is not authorized to perform: kms:Decrypt on the resource associated with this ciphertext because the resource does not exist in this Region, no resource-based policies allow access, or a resource-based policy explicitly denies access',
+      { kind: 'unknown', policyType: 'resource-based' },
     ],
     ['no because clause', HEAD, UNKNOWN],
     ['an unknown because clause', `${HEAD} because the resource does not exist in this Region`, UNKNOWN],
