@@ -1,6 +1,6 @@
 /**
  * A tiny structured logger: one JSON object per line. Fields often carry text from events (ARNs,
- * error messages), so every string is capped and the output cannot break out of its line.
+ * error messages), so every string is capped and the output is one line of printable ASCII.
  * Pure apart from the `write` function the caller passes in; no clock (CloudWatch stamps lines).
  */
 
@@ -89,8 +89,10 @@ export function formatLogLine(
     entries.push([key === 'level' || key === 'message' ? `field_${key}` : key, value]);
   }
   const line = JSON.stringify(Object.fromEntries(entries));
-  // JSON already escapes \n and \r; U+2028/2029 are valid JSON but end lines for some readers.
-  return line.replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
+  // JSON already escapes \n, \r and other C0 controls. Everything past ASCII is escaped too, so a
+  // line stays one plain ASCII line for every reader: U+2028/2029 and NEL end lines for some, and
+  // bidi overrides or zero-width characters in an event's text could make a line read otherwise.
+  return line.replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 /** A logger that hands each formatted line to `write` (e.g. `(l) => process.stdout.write(l + '\n')`). */

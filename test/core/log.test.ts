@@ -22,6 +22,20 @@ describe('formatLogLine', () => {
     expect(JSON.parse(line).text).toBe(text);
   });
 
+  it.each([
+    ['a right-to-left override', 'alice\u202Eexe.nimda'],
+    ['a next-line control', 'x\u0085y'],
+    ['a zero-width space', 'x\u200By'],
+    ['DEL', 'x\u007Fy'],
+    ['a surrogate pair', 'key \u{1F511}'],
+    ['a lone surrogate', 'x\uD800y'],
+    ['an escape sequence', 'x\u001b[31my'],
+  ])('writes %s as a JSON escape, keeping the line printable ASCII', (_what, text) => {
+    const line = formatLogLine('info', 'm', { text });
+    expect(line).toMatch(/^[\x20-\x7e]+$/);
+    expect(JSON.parse(line).text).toBe(text);
+  });
+
   it('does not let a field overwrite level or message, nor set a prototype', () => {
     const fields = JSON.parse('{"level":"debug","message":"forged","__proto__":{"polluted":true}}');
     const parsed = JSON.parse(formatLogLine('error', 'real', fields));
