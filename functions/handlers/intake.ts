@@ -59,7 +59,12 @@ function decisionFields(event: unknown, result: IntakeResult): Record<string, un
 export function makeHandler(deps: IntakeHandlerDeps): (event: unknown) => Promise<IntakeResult> {
   return async (event) => {
     const result = intake(event);
-    deps.logger.info('intake decision', decisionFields(event, result));
+    try {
+      deps.logger.info('intake decision', decisionFields(event, result));
+    } catch {
+      // A failing log sink (a closed stdout) must not turn a decision into a Lambda error, which
+      // EventBridge would retry for the same event; there is nowhere left to report it.
+    }
     return result;
   };
 }

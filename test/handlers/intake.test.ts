@@ -65,6 +65,17 @@ describe('intake handler (inner, without middy)', () => {
     expect(parsed()).toHaveLength(1);
   });
 
+  it('returns the decision even when writing the log line throws', async () => {
+    const run = makeHandler({
+      logger: createLogger(() => {
+        throw new Error('EPIPE');
+      }),
+    });
+    await expect(
+      run(loadEvent('consumer-decrypt-denied-service-role.eventbridge.json')),
+    ).resolves.toMatchObject({ match: true });
+  });
+
   it('keeps hostile event text inside one capped line', async () => {
     const { run, lines } = capturing();
     const event = loadEvent<Record<string, unknown>>('consumer-decrypt-denied-service-role.eventbridge.json');
