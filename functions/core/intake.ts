@@ -255,6 +255,7 @@ function recognise(input: unknown): KinesisKmsRequest | NoMatch {
     keyAccountId: key.keyArn === null ? null : (parseKeyArn(key.keyArn)?.accountId ?? null),
     deniedBy: parseDeniedBy(errorMessage),
     encryptionContext,
+    ...(principal.principalId === undefined ? {} : { principalId: principal.principalId }),
   };
 }
 
@@ -268,6 +269,19 @@ interface Principal {
   principalType: PrincipalType;
   sessionArn: string;
   accountId: string;
+  principalId?: string;
+}
+
+/** IAM unique ids: a four-letter type prefix (AROA, AIDA) and upper-case letters and digits. */
+const ROLE_UNIQUE_ID = /^AROA[A-Z0-9]{1,124}$/;
+const USER_UNIQUE_ID = /^AIDA[A-Z0-9]{1,124}$/;
+
+/**
+ * `userIdentity.principalId` when it has exactly the shape its type gives it (the value of
+ * `aws:userid`), else undefined: it is informational, so an odd one is dropped, not fatal.
+ */
+function principalIdOf(raw: unknown, expected: (id: string) => boolean): { principalId?: string } {
+  return typeof raw === 'string' && raw.length <= 256 && expected(raw) ? { principalId: raw } : {};
 }
 
 function readPrincipal(identity: Json | undefined, raw: unknown): Principal | NoMatch {
@@ -304,12 +318,22 @@ function readPrincipal(identity: Json | undefined, raw: unknown): Principal | No
       ) {
         return malformed(`session ${show(arn)} was not issued by role ${show(issuerArn)}`);
       }
+      const issuerId = own(issuer, 'principalId');
       return (
         consistent(role.accountId) ?? {
           principalArn: issuerArn as string,
           principalType: 'AssumedRole',
           sessionArn: arn as string,
           accountId: role.accountId,
+          // ROLE_ID:SESSION_NAME, the role's id agreeing with the issuer's when that is given.
+          ...principalIdOf(own(identity, 'principalId'), (id) => {
+            const roleId = id.slice(0, id.indexOf(':'));
+            return (
+              ROLE_UNIQUE_ID.test(roleId) &&
+              id === `${roleId}:${session.sessionName}` &&
+              (issuerId === undefined || issuerId === roleId)
+            );
+          }),
         }
       );
     }
@@ -322,6 +346,7 @@ function readPrincipal(identity: Json | undefined, raw: unknown): Principal | No
           principalType: 'IAMUser',
           sessionArn: arn as string,
           accountId: user.accountId,
+          ...principalIdOf(own(identity, 'principalId'), (id) => USER_UNIQUE_ID.test(id)),
         }
       );
     }
@@ -334,6 +359,7 @@ function readPrincipal(identity: Json | undefined, raw: unknown): Principal | No
           principalType: 'Root',
           sessionArn: arn as string,
           accountId: root.accountId,
+          ...principalIdOf(own(identity, 'principalId'), (id) => id === root.accountId),
         }
       );
     }
@@ -354,6 +380,10 @@ function readPrincipal(identity: Json | undefined, raw: unknown): Principal | No
           principalType: 'FederatedUser',
           sessionArn: arn as string,
           accountId: user.accountId,
+          ...principalIdOf(
+            own(identity, 'principalId'),
+            (id) => id === `${federated.accountId}:${federated.userName}`,
+          ),
         }
       );
     }

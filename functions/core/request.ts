@@ -64,4 +64,10 @@ export interface KinesisKmsRequest {
   deniedBy: DeniedBy;
   /** The encryption context as recorded (string values only). */
   encryptionContext: Record<string, string>;
+  /**
+   * `userIdentity.principalId`, the caller's `aws:userid`: `ROLE_ID:SESSION_NAME` for an assumed
+   * role, the user id for a user, the account id for root, `ACCOUNT:NAME` for a federated user.
+   * Absent when the record has none or it is not of that shape.
+   */
+  principalId?: string;
 }

@@ -183,6 +183,7 @@ function checkResult(input: unknown, result: IntakeResult): void {
       (typeof r.keyReference === 'string' && r.keyReference.length <= MAX_ARN_LENGTH),
   ).toBe(true);
   expect(r.keyArn === null || r.keyReference === null).toBe(true);
+  expect(r.principalId === undefined || /^[\w+=,.@:-]{1,256}$/.test(r.principalId)).toBe(true);
   expect(isAccountId(r.accountId) && isAccountId(r.callerAccountId) && isRegion(r.region)).toBe(true);
   expect([
     'kms:Decrypt',

@@ -220,6 +220,7 @@ describe('the extracted request', () => {
       keyAccountId: ACCOUNT,
       deniedBy: IDENTITY,
       encryptionContext: { 'aws:kinesis:arn': ORDERS },
+      principalId: 'AROACFCFFIDFDCFADIAAD:i-0abc123',
     });
   });
 
@@ -527,6 +528,58 @@ describe('the principal', () => {
   it('a root caller with a non-root ARN is malformed', () => {
     const r = record('root-decrypt-denied-via-kinesis.record.json', (x) => (x.userIdentity.arn = CONSUMER));
     expect(reasonOf(intake(r))).toBe('malformed');
+  });
+});
+
+describe('the principal id (aws:userid)', () => {
+  it.each([
+    ['an assumed role', RECORD, 'AROACFCFFIDFDCFADIAAD:i-0abc123'],
+    ['an IAM user', 'iam-user-decrypt-denied.record.json', 'AIDACBDIAGCJHFAEAAAFB'],
+    ['the root user', 'root-decrypt-denied-via-kinesis.record.json', ACCOUNT],
+    [
+      'a cross-account role',
+      'cross-account-decrypt-denied.eventbridge.json',
+      'AROAACAACCADGEFCDFDIE:emr-job-42',
+    ],
+  ])('is kept for %s', (_what, name, principalId) => {
+    expect(request(intake(loadEvent(name))).principalId).toBe(principalId);
+  });
+
+  it('is kept for a federated user as ACCOUNT:NAME', () => {
+    const r = record(RECORD, (x) => {
+      x.userIdentity = {
+        type: 'FederatedUser',
+        principalId: '111122223333:bob',
+        arn: 'arn:aws:sts::111122223333:federated-user/bob',
+        accountId: ACCOUNT,
+        sessionContext: { sessionIssuer: { type: 'IAMUser', arn: 'arn:aws:iam::111122223333:user/alice' } },
+      };
+    });
+    expect(request(intake(r)).principalId).toBe('111122223333:bob');
+  });
+
+  it.each([
+    ['absent', (r: Json) => delete r.userIdentity.principalId],
+    ['not a string', (r: Json) => (r.userIdentity.principalId = 7)],
+    ['without the session name', (r: Json) => (r.userIdentity.principalId = 'AROACFCFFIDFDCFADIAAD')],
+    ['of another session', (r: Json) => (r.userIdentity.principalId = 'AROACFCFFIDFDCFADIAAD:i-0fff999')],
+    ['a user id for a role', (r: Json) => (r.userIdentity.principalId = 'AIDACBDIAGCJHFAEAAAFB:i-0abc123')],
+    [
+      "another role's id than the issuer's",
+      (r: Json) => (r.userIdentity.principalId = 'AROADCCEEHAJFHBAGBIIF:i-0abc123'),
+    ],
+    ['a placeholder', (r: Json) => (r.userIdentity.principalId = 'EX_PRINCIPAL_ID')],
+  ])('is left out, and the record still matches, when it is %s', (_what, change) => {
+    const result = request(intake(record(RECORD, change)));
+    expect(Object.hasOwn(result, 'principalId')).toBe(false);
+  });
+
+  it.each([
+    ['an IAM user with a role id', 'iam-user-decrypt-denied.record.json', 'AROACFCFFIDFDCFADIAAD'],
+    ['root with another account', 'root-decrypt-denied-via-kinesis.record.json', '444455556666'],
+  ])('is left out for %s', (_what, name, principalId) => {
+    const r = record(name, (x) => (x.userIdentity.principalId = principalId));
+    expect(Object.hasOwn(request(intake(r)), 'principalId')).toBe(false);
   });
 });
 
