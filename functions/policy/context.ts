@@ -49,7 +49,11 @@ export function encryptionContextKeys(
  * (https://docs.aws.amazon.com/streams/latest/dev/permissions-user-key-KMS.html,
  * https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-via-service).
  * kms:CallerAccount is the caller's account. Kinesis calls KMS with the caller's own credentials, so
- * aws:SourceArn / aws:SourceAccount (keys of service-principal requests) are absent.
+ * aws:SourceArn / aws:SourceAccount (keys of service-principal requests) are absent and
+ * aws:PrincipalIsAWSService is false. aws:RequestedRegion, in every request, is the Region of the KMS call:
+ * the stream's and key's. Both keys are "always included" and policies test them, Region-restricting SCPs
+ * with negated operators above all: left out, such a Deny would match every call
+ * (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html).
  * Whether Kinesis uses forward access sessions, which would set aws:CalledVia / aws:ViaAWSService, is
  * unconfirmed: they are set only when `forwardAccessSession` is true, so a caller can try both.
  */
@@ -65,6 +69,8 @@ export function kinesisKmsRequest(args: {
 }): AuthorizationRequest {
   const context: Record<string, ContextValue> = {
     ...principalContext(args.principal),
+    'aws:RequestedRegion': args.region,
+    'aws:PrincipalIsAWSService': false,
     'kms:CallerAccount': args.principal.accountId,
     ...encryptionContextKeys({ 'aws:kinesis:arn': args.streamArn }),
   };

@@ -241,6 +241,58 @@ describe('explicit denies: diagnose refuses, whatever form the deny takes', () =
   });
 });
 
+describe('denies that do not apply must not block: the Kinesis request context is complete', () => {
+  // aws:RequestedRegion is always in the request context
+  // (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-requestedregion);
+  // the Region-deny SCP below is the one AWS documents
+  // (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_examples_aws_deny-requested-region.html).
+  const regionDeny = (regions: string[]) => ({
+    Sid: 'DenyAllOutsideRequestedRegions',
+    Effect: 'Deny',
+    NotAction: ['cloudfront:*', 'iam:*', 'route53:*', 'support:*'],
+    Resource: '*',
+    Condition: { StringNotEquals: { 'aws:RequestedRegion': regions } },
+  });
+  const allowAll = { Effect: 'Allow', Action: '*', Resource: '*' };
+
+  it('a Region-restricting SCP that allows us-east-1 does not block a call in us-east-1', async () => {
+    const s = snapshot();
+    s.organization = {
+      serviceControlPolicies: [[doc(allowAll)], [doc(allowAll, regionDeny(['us-east-1', 'eu-west-1']))]],
+    };
+    const result = await run(s);
+    expectProven(result);
+  });
+
+  it('the same SCP without us-east-1 blocks it, as an explicit deny', async () => {
+    const s = snapshot();
+    s.organization = {
+      serviceControlPolicies: [[doc(allowAll)], [doc(allowAll, regionDeny(['eu-west-1']))]],
+    };
+    const result = await run(s);
+    expect([result.verdict, 'code' in result ? result.code : null]).toEqual(['refuse', 'explicit-deny']);
+  });
+
+  it('a key-policy allow for principals that are not AWS services already allows the call', async () => {
+    // aws:PrincipalIsAWSService is in every signed request, false for IAM principals
+    // (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-principalisawsservice).
+    const s = snapshot();
+    (keyOf(s, ORDERS_KEY).policy as { Statement: unknown[] }).Statement.push({
+      Sid: 'AccountPrincipalsThroughKinesis',
+      Effect: 'Allow',
+      Principal: '*',
+      Action: 'kms:Decrypt',
+      Resource: '*',
+      Condition: {
+        StringEquals: { ...VIA_KINESIS, 'kms:CallerAccount': ACCOUNT },
+        Bool: { 'aws:PrincipalIsAWSService': 'false' },
+      },
+    });
+    const result = await run(s);
+    expect([result.verdict, 'code' in result ? result.code : null]).toEqual(['ignore', 'already-allowed']);
+  });
+});
+
 describe('robustness: odd but valid documents never crash diagnose', () => {
   const odd: [string, (s: AccountSnapshot) => void][] = [
     [

@@ -33,12 +33,29 @@ describe('request contexts', () => {
         'aws:PrincipalAccount': '111122223333',
         'aws:PrincipalType': 'AssumedRole',
         'aws:PrincipalTag/team': 'orders',
+        'aws:RequestedRegion': 'us-east-1',
+        'aws:PrincipalIsAWSService': false,
         'kms:CallerAccount': '111122223333',
         'kms:EncryptionContextKeys': ['aws:kinesis:arn'],
         'kms:EncryptionContext:aws:kinesis:arn': STREAM,
         'kms:ViaService': 'kinesis.us-east-1.amazonaws.com',
       },
     });
+  });
+
+  it(`aws:RequestedRegion and aws:PrincipalIsAWSService are always in the context (${GLOBAL_KEYS}#condition-keys-requestedregion, #condition-keys-principalisawsservice)`, () => {
+    for (const viaKinesis of [true, false]) {
+      const request = kinesisKmsRequest({
+        principal: consumer,
+        action: 'kms:GenerateDataKey',
+        keyArn: KEY.replace('us-east-1', 'eu-west-1'),
+        streamArn: STREAM.replace('us-east-1', 'eu-west-1'),
+        region: 'eu-west-1',
+        viaKinesis,
+      });
+      expect(request.context['aws:RequestedRegion']).toBe('eu-west-1');
+      expect(request.context['aws:PrincipalIsAWSService']).toBe(false);
+    }
   });
 
   it(`a direct call with the same encryption context has no kms:ViaService (${KMS_KEYS})`, () => {
