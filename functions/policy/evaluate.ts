@@ -186,14 +186,19 @@ const copy = (d: DecidedBy): DecidedBy => ({
   statement: d.statement,
 });
 
-/** The request's encryption context, from its kms:EncryptionContext:KEY keys (KEY keeps its case). */
+/**
+ * The request's encryption context, from its kms:EncryptionContext:KEY keys, with KEY lowercased: grant
+ * constraints compare keys case-insensitively and values exactly ("in a grant constraint, the key in each
+ * key-value pair is not case sensitive, but the value is case sensitive",
+ * https://docs.aws.amazon.com/kms/latest/APIReference/API_GrantConstraints.html).
+ */
 function encryptionContextOf(request: AuthorizationRequest): Map<string, string> {
   const ec = new Map<string, string>();
   const prefix = 'kms:encryptioncontext:';
   for (const key in request.context) {
     if (key.length > prefix.length && key.toLowerCase().startsWith(prefix)) {
       const v = request.context[key];
-      if (typeof v === 'string') ec.set(key.slice(prefix.length), v);
+      if (typeof v === 'string') ec.set(key.slice(prefix.length).toLowerCase(), v);
     }
   }
   return ec;
@@ -202,7 +207,7 @@ function encryptionContextOf(request: AuthorizationRequest): Map<string, string>
 /**
  * Grants that allow the request: the grantee is the caller (a role ARN grantee covers its sessions), the
  * operation is listed, and the constraints hold: EncryptionContextSubset, every pair is in the request's
- * context; EncryptionContextEquals, the contexts are equal
+ * context; EncryptionContextEquals, the contexts are equal (keys compared without case, values exactly)
  * (https://docs.aws.amazon.com/kms/latest/APIReference/API_GrantConstraints.html).
  */
 function matchingGrants(
@@ -223,10 +228,11 @@ function matchingGrants(
     const equals = grant.constraints?.encryptionContextEquals;
     if (subset !== undefined || equals !== undefined) {
       ec ??= encryptionContextOf(request);
-      if (subset !== undefined && !Object.entries(subset).every(([k, v]) => ec?.get(k) === v)) continue;
+      const has = ([k, v]: [string, string]) => ec?.get(k.toLowerCase()) === v;
+      if (subset !== undefined && !Object.entries(subset).every(has)) continue;
       if (equals !== undefined) {
         const pairs = Object.entries(equals);
-        if (pairs.length !== ec.size || !pairs.every(([k, v]) => ec?.get(k) === v)) continue;
+        if (pairs.length !== ec.size || !pairs.every(has)) continue;
       }
     }
     out.push({ policyType: 'grant', policy: grant.grantId, statement: operation });

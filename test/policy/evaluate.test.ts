@@ -546,6 +546,30 @@ const rows: Row[] = [
     },
   },
   {
+    name: `a grant constraint's keys match whatever their case; its values do not (${GRANTS}: "in a grant constraint, the key in each key-value pair is not case sensitive, but the value is case sensitive")`,
+    request: decrypt(consumer),
+    policies: set({
+      grants: [
+        grant({ constraints: { encryptionContextSubset: { 'AWS:Kinesis:ARN': STREAM } } }),
+        grant({
+          grantId: 'grant-2',
+          constraints: { encryptionContextEquals: { 'aws:KINESIS:arn': STREAM } },
+        }),
+        grant({
+          grantId: 'grant-3',
+          constraints: { encryptionContextSubset: { 'aws:kinesis:arn': STREAM.toUpperCase() } },
+        }),
+      ],
+    }),
+    expected: {
+      decision: 'allowed',
+      decidedBy: [
+        { policyType: 'grant', policy: 'grant-1', statement: 'Decrypt' },
+        { policyType: 'grant', policy: 'grant-2', statement: 'Decrypt' },
+      ],
+    },
+  },
+  {
     name: `a grant does not override an explicit deny (${EVAL})`,
     request: decrypt(consumer),
     policies: set({
