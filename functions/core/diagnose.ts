@@ -38,6 +38,7 @@ export interface ResolvedState {
 export type RefusalCode =
   | 'wrong-account'
   | 'unsupported-principal'
+  | 'unsupported-operation'
   | 'principal-not-found'
   | 'no-stream'
   | 'key-not-found'
@@ -411,6 +412,14 @@ export function diagnose(
     return refuse(
       'unsupported-principal',
       `keymend does not change permissions of ${request.principalType} principals.`,
+    );
+  }
+  if (!Object.hasOwn(KINESIS_ACTIONS, request.operation)) {
+    // A grant's encryption-context constraint does not bind an operation that takes no encryption context,
+    // and a condition on the context never matches it: no fix for it could be scoped to one stream.
+    return refuse(
+      'unsupported-operation',
+      `${request.operation} takes no encryption context, so no fix for it can be scoped to one stream; keymend fixes the data-key calls Kinesis makes (kms:Decrypt, kms:GenerateDataKey).`,
     );
   }
   if (!request.streamArn) {

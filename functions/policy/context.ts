@@ -41,6 +41,29 @@ export function encryptionContextKeys(
 }
 
 /**
+ * KMS operations that take an encryption context (lowercased, without prefix): the cryptographic operations
+ * with a symmetric key, plus CreateGrant, whose request carries its constraint's pairs as
+ * kms:EncryptionContext:KEY. Others (DescribeKey, PutKeyPolicy, ...) carry none, and grant constraints do
+ * not apply to them (https://docs.aws.amazon.com/kms/latest/APIReference/API_GrantConstraints.html).
+ */
+const CONTEXT_OPERATIONS: ReadonlySet<string> = new Set([
+  'encrypt',
+  'decrypt',
+  'reencryptfrom',
+  'reencryptto',
+  'generatedatakey',
+  'generatedatakeywithoutplaintext',
+  'generatedatakeypair',
+  'generatedatakeypairwithoutplaintext',
+]);
+
+/** True for a KMS cryptographic operation that takes an encryption context (`kms:Decrypt`, `Decrypt`, ...). */
+export function takesEncryptionContext(operation: string): boolean {
+  const lower = operation.toLowerCase();
+  return CONTEXT_OPERATIONS.has(lower.startsWith('kms:') ? lower.slice(4) : lower);
+}
+
+/**
  * The request context of a KMS call (Decrypt, GenerateDataKey, ...) as Kinesis makes it for `streamArn`, or
  * (viaKinesis false) as a direct call carrying that encryption context would: no kms:ViaService then.
  *
@@ -48,6 +71,8 @@ export function encryptionContextKeys(
  * kms:ViaService = kinesis.REGION.amazonaws.com
  * (https://docs.aws.amazon.com/streams/latest/dev/permissions-user-key-KMS.html,
  * https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-via-service).
+ * An operation that takes no encryption context (DescribeKey, PutKeyPolicy, ...) gets no encryption-context
+ * keys, except CreateGrant: modelled as a grant constrained to this stream, the most a policy could let through.
  * kms:CallerAccount is the caller's account. Kinesis calls KMS with the caller's own credentials, so
  * aws:SourceArn / aws:SourceAccount (keys of service-principal requests) are absent and
  * aws:PrincipalIsAWSService is false. aws:RequestedRegion, in every request, is the Region of the KMS call:
@@ -72,8 +97,10 @@ export function kinesisKmsRequest(args: {
     'aws:RequestedRegion': args.region,
     'aws:PrincipalIsAWSService': false,
     'kms:CallerAccount': args.principal.accountId,
-    ...encryptionContextKeys({ 'aws:kinesis:arn': args.streamArn }),
   };
+  if (takesEncryptionContext(args.action) || args.action.toLowerCase() === 'kms:creategrant') {
+    Object.assign(context, encryptionContextKeys({ 'aws:kinesis:arn': args.streamArn }));
+  }
   if (args.viaKinesis) context['kms:ViaService'] = `kinesis.${args.region}.amazonaws.com`;
   if (args.viaKinesis && args.forwardAccessSession) {
     context['aws:CalledVia'] = ['kinesis.amazonaws.com'];

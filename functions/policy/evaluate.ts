@@ -7,6 +7,7 @@
 import { arnPatternMatches, splitArn } from './arn';
 import type { ActionSet, CompiledPolicy, CompiledStatement, PrincipalSpec, ResourceSet } from './compile';
 import { evaluateCondition } from './conditions';
+import { takesEncryptionContext } from './context';
 import { compileTokens, globMatch } from './glob';
 import { type Ctx, resolveTemplate } from './template';
 import type {
@@ -206,7 +207,7 @@ function encryptionContextOf(request: AuthorizationRequest): Map<string, string>
 
 /**
  * Grants that allow the request: the grantee is the caller (a role ARN grantee covers its sessions), the
- * operation is listed, and the constraints hold: EncryptionContextSubset, every pair is in the request's
+ * operation is listed, and, for an operation that takes an encryption context, the constraints hold: EncryptionContextSubset, every pair is in the request's
  * context; EncryptionContextEquals, the contexts are equal (keys compared without case, values exactly)
  * (https://docs.aws.amazon.com/kms/latest/APIReference/API_GrantConstraints.html).
  */
@@ -224,8 +225,11 @@ function matchingGrants(
     if (grantee !== principal.arn && grantee !== principal.sessionArn) continue;
     const operation = grant.operations.find((o) => o.toLowerCase() === p.actionName);
     if (operation === undefined) continue;
-    const subset = grant.constraints?.encryptionContextSubset;
-    const equals = grant.constraints?.encryptionContextEquals;
+    // Constraints bind only operations that take an encryption context; a grant for DescribeKey with a
+    // constraint allows DescribeKey whatever the context.
+    const constrained = takesEncryptionContext(p.actionName);
+    const subset = constrained ? grant.constraints?.encryptionContextSubset : undefined;
+    const equals = constrained ? grant.constraints?.encryptionContextEquals : undefined;
     if (subset !== undefined || equals !== undefined) {
       ec ??= encryptionContextOf(request);
       const has = ([k, v]: [string, string]) => ec?.get(k.toLowerCase()) === v;

@@ -406,3 +406,18 @@ describe('robustness: odd but valid documents never crash diagnose', () => {
     expect(result.reason).toMatch(message);
   });
 });
+
+describe('operations keymend does not scope to a stream', () => {
+  it('refuses DescribeKey: it carries no encryption context, so no grant or condition can tie it to the stream', async () => {
+    // "Grant constraints are not applied to operations that do not support an encryption context, such as
+    // ... DescribeKey" (https://docs.aws.amazon.com/kms/latest/APIReference/API_GrantConstraints.html).
+    const request = requestOf(CONSUMER_EVENT, (record) => {
+      record.eventName = 'DescribeKey';
+    });
+    const state = await stateOf(snapshot(), request);
+    for (const prefer of ['kms-grant', 'iam-inline-policy', 'key-policy-statement'] as const) {
+      const result = diagnose(request, state, { prefer });
+      expect([prefer, result.verdict, result.plan]).toEqual([prefer, 'refuse', null]);
+    }
+  });
+});

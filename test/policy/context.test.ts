@@ -58,6 +58,19 @@ describe('request contexts', () => {
     }
   });
 
+  it('an operation that takes no encryption context (DescribeKey) carries none (https://docs.aws.amazon.com/kms/latest/developerguide/encrypt_context.html)', () => {
+    const request = kinesisKmsRequest({
+      principal: consumer,
+      action: 'kms:DescribeKey',
+      keyArn: KEY,
+      streamArn: STREAM,
+      region: 'us-east-1',
+      viaKinesis: true,
+    });
+    expect(Object.keys(request.context).filter((k) => k.startsWith('kms:EncryptionContext'))).toEqual([]);
+    expect(request.context['kms:ViaService']).toBe('kinesis.us-east-1.amazonaws.com');
+  });
+
   it(`a direct call with the same encryption context has no kms:ViaService (${KMS_KEYS})`, () => {
     const request = kinesisKmsRequest({
       principal: consumer,

@@ -570,6 +570,27 @@ const rows: Row[] = [
     },
   },
   {
+    name: `grant constraints do not apply to operations without an encryption context, such as DescribeKey (${GRANTS})`,
+    request: {
+      principal: consumer,
+      action: 'kms:DescribeKey',
+      resource: KEY,
+      context: { 'kms:CallerAccount': HOME },
+    },
+    policies: set({
+      grants: [
+        grant({
+          operations: ['DescribeKey'],
+          constraints: { encryptionContextSubset: { 'aws:kinesis:arn': `${STREAM}-x` } },
+        }),
+      ],
+    }),
+    expected: {
+      decision: 'allowed',
+      decidedBy: [{ policyType: 'grant', policy: 'grant-1', statement: 'DescribeKey' }],
+    },
+  },
+  {
     name: `a grant does not override an explicit deny (${EVAL})`,
     request: decrypt(consumer),
     policies: set({
