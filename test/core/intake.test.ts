@@ -13,6 +13,8 @@ const ORDERS = 'arn:aws:kinesis:us-east-1:111122223333:stream/orders';
 const CONSUMER = 'arn:aws:iam::111122223333:role/service-role/orders-consumer';
 const PRODUCER = 'arn:aws:iam::111122223333:role/orders-producer';
 const IDENTITY: DeniedBy = { kind: 'implicit', policyType: 'identity-based' };
+/** KMS's "the resource does not exist in this Region, no resource-based policies allow access, ..." */
+const HIDDEN_KEY_POLICY: DeniedBy = { kind: 'unknown', policyType: 'resource-based' };
 
 /** A bare record to change: the consumer denial without invokedBy. */
 const RECORD = 'consumer-decrypt-denied-no-invokedby.record.json';
@@ -49,6 +51,7 @@ describe('intake over every sample event', () => {
           | 'streamArn'
           | 'viaKinesis'
           | 'deniedBy'
+          | 'accountId'
           | 'callerAccountId'
           | 'keyAccountId'
         >
@@ -131,6 +134,7 @@ describe('intake over every sample event', () => {
       keyArn: null,
       keyReference: 'alias/orders',
       keyAccountId: null,
+      deniedBy: HIDDEN_KEY_POLICY,
     },
     'producer-generatedatakey-denied-scp-policy-arn.eventbridge.json': {
       deniedBy: {
@@ -159,9 +163,12 @@ describe('intake over every sample event', () => {
     },
     'cross-account-decrypt-denied.eventbridge.json': {
       principalArn: 'arn:aws:iam::444455556666:role/analytics-reader',
+      accountId: '444455556666',
       callerAccountId: '444455556666',
+      keyArn: KEY_ORDERS,
       keyAccountId: ACCOUNT,
       streamArn: ORDERS,
+      deniedBy: HIDDEN_KEY_POLICY,
     },
     'direct-decrypt-kinesis-context-not-via-kinesis.record.json': {
       principalType: 'IAMUser',
