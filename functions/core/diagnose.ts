@@ -6,7 +6,14 @@
 import type { CompiledPolicy } from '../policy/compile';
 import { kinesisKmsRequest } from '../policy/context';
 import { evaluate } from '../policy/evaluate';
-import type { AuthorizationRequest, DecidedBy, Decision, PolicyLayer, PolicySet } from '../policy/types';
+import type {
+  AuthorizationRequest,
+  DecidedBy,
+  Decision,
+  EvaluationResult,
+  PolicyLayer,
+  PolicySet,
+} from '../policy/types';
 import type { KeyState, OrganizationState, PrincipalState, StreamState } from './account';
 import { buildPolicySet, requestPrincipal } from './authorization';
 import { KeymendError } from './errors';
@@ -178,6 +185,14 @@ function blockingLayersOf(decision: Decision, decidedBy: DecidedBy[]): PolicyLay
     .filter((d) => decision === 'explicit-deny' || d.statement === '')
     .map((d) => d.policyType);
   return [...new Set(layers)];
+}
+
+function diagnosisOf(result: EvaluationResult): Diagnosis {
+  return {
+    current: result.decision,
+    blockingLayers: blockingLayersOf(result.decision, result.decidedBy),
+    decidedBy: result.decidedBy,
+  };
 }
 
 /** Evaluates requests against one principal and key, compiling each policy set once. */
@@ -510,12 +525,29 @@ function decide(
     }
   }
 
-  const current = evaluator.run(kmsRequest(subject, {}), subject.key);
-  const diagnosis: Diagnosis = {
-    current: current.decision,
-    blockingLayers: blockingLayersOf(current.decision, current.decidedBy),
-    decidedBy: current.decidedBy,
+  const explicitDeny = (result: EvaluationResult, what: string) => {
+    const by = result.decidedBy
+      .map((d) => `${d.policyType} policy ${d.policy} statement ${d.statement}`)
+      .join('; ');
+    return refuse(
+      'explicit-deny',
+      `An explicit deny blocks ${what} (${by}); keymend never overrides one.`,
+      diagnosisOf(result),
+    );
   };
+
+  if (!request.viaKinesis) {
+    // Without the service markers keymend cannot tell whether Kinesis made the call. If the call as
+    // recorded, without kms:ViaService, meets an explicit deny, that deny may be what AWS applied: reading
+    // the call as a Kinesis one would explain it away.
+    const recorded = evaluator.run(kmsRequest(subject, { viaKinesis: false }), subject.key);
+    if (recorded.decision === 'explicit-deny') {
+      return explicitDeny(recorded, 'the request as recorded, not through Kinesis');
+    }
+  }
+
+  const current = evaluator.run(kmsRequest(subject, {}), subject.key);
+  const diagnosis = diagnosisOf(current);
   if (current.decision === 'allowed') {
     return {
       verdict: 'ignore',
@@ -527,16 +559,7 @@ function decide(
       proof: null,
     };
   }
-  if (current.decision === 'explicit-deny') {
-    const by = current.decidedBy
-      .map((d) => `${d.policyType} policy ${d.policy} statement ${d.statement}`)
-      .join('; ');
-    return refuse(
-      'explicit-deny',
-      `An explicit deny blocks the request (${by}); keymend never overrides one.`,
-      diagnosis,
-    );
-  }
+  if (current.decision === 'explicit-deny') return explicitDeny(current, 'the request');
 
   const named = request.deniedBy;
   if (named.kind === 'explicit') {

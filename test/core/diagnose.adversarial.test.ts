@@ -19,6 +19,7 @@ const ORDERS_KEY = 'arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56
 const CLICKS_KEY = 'arn:aws:kms:us-east-1:111122223333:key/0987dcba-09fe-87dc-65ba-ab0987654321';
 const CONSUMER = 'arn:aws:iam::111122223333:role/service-role/orders-consumer';
 const CONSUMER_EVENT = 'consumer-decrypt-denied-service-role.eventbridge.json';
+const CONTEXT_ONLY_EVENT = 'consumer-decrypt-denied-context-only.record.json';
 const VIA_KINESIS = { 'kms:ViaService': 'kinesis.us-east-1.amazonaws.com' };
 const ROOT_DELEGATION = {
   Sid: 'Enable IAM User Permissions',
@@ -238,6 +239,24 @@ describe('explicit denies: diagnose refuses, whatever form the deny takes', () =
       ]);
       expect(result.diagnosis?.current).toBe('explicit-deny');
     }
+  });
+
+  it('refuses when the call as recorded (not through Kinesis) meets an explicit deny', async () => {
+    // The record has no Kinesis service markers: keymend cannot tell it came through Kinesis, and a
+    // key policy that denies direct calls is what AWS may have applied. Acting on the Kinesis reading
+    // alone would explain away an explicit deny.
+    const s = snapshot();
+    (keyOf(s, ORDERS_KEY).policy as { Statement: unknown[] }).Statement.push({
+      Sid: 'DenyDirectUse',
+      Effect: 'Deny',
+      Principal: '*',
+      Action: 'kms:Decrypt',
+      Resource: '*',
+      Condition: { Null: { 'kms:ViaService': 'true' } },
+    });
+    const result = await run(s, { event: CONTEXT_ONLY_EVENT });
+    expect([result.verdict, 'code' in result ? result.code : null]).toEqual(['refuse', 'explicit-deny']);
+    expect(result.reason).toContain('DenyDirectUse');
   });
 });
 
