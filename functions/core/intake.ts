@@ -40,7 +40,8 @@ import type { DeniedBy, DeniedPolicyType, KinesisKmsRequest, KmsOperation, Princ
  *   with their `principalType`, so the diagnosis can refuse them with a reason a person can read.
  * - `malformed`: it looks like a Kinesis KMS denial, but a field keymend needs is missing, of the
  *   wrong type, too long, out of shape (e.g. a stream ARN without `stream/`) or inconsistent with
- *   another field (e.g. a session ARN whose role differs from its issuer).
+ *   another field (e.g. a session ARN whose role differs from its issuer, or a stream or key in
+ *   another Region or partition than the call).
  */
 export type NoMatchReason =
   | 'not-cloudtrail'
@@ -237,6 +238,21 @@ function recognise(input: unknown): KinesisKmsRequest | NoMatch {
   if (!isAccountId(accountId)) return malformed(`recipientAccountId is ${show(accountId)}`);
   const region = firstPresent(own(record, 'awsRegion'), own(envelope, 'region'));
   if (!isRegion(region)) return malformed(`awsRegion is ${show(region)}`);
+  // Kinesis calls KMS in the stream's Region with a key of that Region (KMS is regional, and a
+  // stream's key must be in its Region), all in the caller's partition: a record that names a
+  // stream or key elsewhere was not made by Kinesis for that stream.
+  const partition = principal.principalArn.split(':')[1];
+  for (const [what, arn] of [
+    ['stream', streamArn],
+    ['key', key.keyArn],
+  ] as const) {
+    const parsed = parseArn(arn);
+    if (parsed !== null && (parsed.region !== region || parsed.partition !== partition)) {
+      return malformed(
+        `the ${what} ${show(arn)} is not in the call's Region ${region} and partition ${partition}`,
+      );
+    }
+  }
 
   return {
     eventId,

@@ -241,8 +241,9 @@ describe('the extracted request', () => {
     delete event.detail.recipientAccountId;
     delete event.detail.awsRegion;
     event.account = '999988887777';
-    event.region = 'eu-west-1';
-    expect(request(intake(event))).toMatchObject({ accountId: '999988887777', region: 'eu-west-1' });
+    expect(request(intake(event))).toMatchObject({ accountId: '999988887777', region: 'us-east-1' });
+    delete event.region;
+    expect(reasonOf(intake(event))).toBe('malformed');
   });
 
   it("falls back to the caller's account for a bare record without recipientAccountId", () => {
@@ -671,6 +672,54 @@ describe('the key', () => {
       'a message naming another key than resources',
       (r: Json) => (r.errorMessage = r.errorMessage.replace(KEY_ORDERS, KEY_CLICKS)),
     ],
+  ])('%s is malformed', (_what, change) => {
+    expect(reasonOf(intake(record(RECORD, change)))).toBe('malformed');
+  });
+});
+
+describe('partitions and Regions', () => {
+  /** The consumer denial moved, every ARN and Region with it, to another partition. */
+  function moved(partition: string, region: string): Json {
+    const text = JSON.stringify(loadEvent(ENVELOPE));
+    return JSON.parse(text.replaceAll('arn:aws:', `arn:${partition}:`).replaceAll('us-east-1', region));
+  }
+
+  it.each([
+    ['aws-us-gov', 'us-gov-west-1'],
+    ['aws-cn', 'cn-north-1'],
+    ['aws-cn', 'cn-northwest-1'],
+    ['aws-iso-b', 'us-isob-east-1'],
+  ])('a denial in partition %s, Region %s matches with its ARNs', (partition, region) => {
+    expect(request(intake(moved(partition, region)))).toMatchObject({
+      region,
+      principalArn: `arn:${partition}:iam::111122223333:role/service-role/orders-consumer`,
+      keyArn: `arn:${partition}:kms:${region}:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab`,
+      streamArn: `arn:${partition}:kinesis:${region}:111122223333:stream/orders`,
+    });
+  });
+
+  it.each([
+    [
+      'a stream in another Region',
+      (r: Json) =>
+        (r.requestParameters.encryptionContext['aws:kinesis:arn'] = ORDERS.replace('us-east-1', 'eu-west-1')),
+    ],
+    [
+      'a stream in another partition',
+      (r: Json) =>
+        (r.requestParameters.encryptionContext['aws:kinesis:arn'] = ORDERS.replace(
+          'arn:aws:',
+          'arn:aws-cn:',
+        )),
+    ],
+    [
+      'a key in another Region',
+      (r: Json) => {
+        r.resources[0].ARN = KEY_ORDERS.replace('us-east-1', 'us-west-2');
+        delete r.errorMessage;
+      },
+    ],
+    ['a call recorded in another Region', (r: Json) => (r.awsRegion = 'eu-west-1')],
   ])('%s is malformed', (_what, change) => {
     expect(reasonOf(intake(record(RECORD, change)))).toBe('malformed');
   });
