@@ -4,7 +4,7 @@
  */
 
 import type { CompiledPolicy } from '../policy/compile';
-import { kinesisKmsRequest } from '../policy/context';
+import { kinesisKmsRequest, takesEncryptionContext } from '../policy/context';
 import { evaluate } from '../policy/evaluate';
 import type {
   AuthorizationRequest,
@@ -16,7 +16,7 @@ import type {
 } from '../policy/types';
 import type { KeyState, OrganizationState, PrincipalState, StreamState } from './account';
 import { buildPolicySet, requestPrincipal } from './authorization';
-import { KeymendError } from './errors';
+import { InputError, KeymendError } from './errors';
 import {
   applyPlan,
   type FixScope,
@@ -143,14 +143,26 @@ const KINESIS_ACTIONS: Record<string, string[]> = {
   'kms:GenerateDataKeyWithoutPlaintext': ['kinesis:PutRecord', 'kinesis:PutRecords'],
 };
 
-/** Operations a fix must never open up, probed after every plan. */
+/**
+ * Operations a fix must never open up, probed after every plan: every data-key and cryptographic operation
+ * a leaky action list or wildcard (`kms:GenerateDataKey*`, `kms:ReEncrypt*`) would add, and the grant and
+ * key-management operations that would hand over the key itself.
+ */
 const NEIGHBOUR_ACTIONS = [
   'kms:Decrypt',
   'kms:GenerateDataKey',
+  'kms:GenerateDataKeyWithoutPlaintext',
+  'kms:GenerateDataKeyPair',
+  'kms:GenerateDataKeyPairWithoutPlaintext',
   'kms:Encrypt',
   'kms:ReEncryptFrom',
+  'kms:ReEncryptTo',
   'kms:CreateGrant',
+  'kms:RetireGrant',
+  'kms:RevokeGrant',
+  'kms:DescribeKey',
   'kms:PutKeyPolicy',
+  'kms:DisableKey',
   'kms:ScheduleKeyDeletion',
 ];
 
@@ -272,59 +284,113 @@ function neighbourArn(arn: string, marker: string): string {
   return `${arn}-${marker}`;
 }
 
+/**
+ * `arn` with its last character changed: a resource of the same shape and length, which a `?` wildcard
+ * (or a `*`) that matches `arn` would match too (key ids and stream names end in a letter or digit).
+ */
+function siblingArn(arn: string): string {
+  return `${arn.slice(0, -1)}${arn.endsWith('0') ? '1' : '0'}`;
+}
+
+/** Who a probe runs as. */
+type ProbeCaller =
+  /** The subject, with its policies before and after the plan. */
+  | 'subject'
+  /** Another principal with no policies of its own: only what the key side (key policy, grants) gives counts. */
+  | 'stranger'
+  /**
+   * Another principal whose IAM policies allow every KMS action: what the key policy lets IAM policies give
+   * counts, so a key-policy change that delegates to the account (not to the one principal) shows.
+   */
+  | 'stranger-with-kms';
+
 interface ProbeSpec {
   description: string;
   request: AuthorizationRequest;
-  /** Which key state the probe runs against: the planned key, or an untouched other key. */
-  key: 'planned' | 'other';
   /**
-   * Whose identity policies count: the subject's, or (for another principal) none at all, so that
-   * only what the key side (key policy, grants) gives counts: an identity-side fix cannot reach anyone else.
+   * Which key state the probe runs against: the planned key, or another key whose policy lets any IAM
+   * statement of the caller's account through (so a leaky identity statement would show there).
    */
-  principal?: 'subject' | 'other';
+  key: 'planned' | 'other';
+  caller: ProbeCaller;
 }
 
 function probeSpecs(subject: Subject, plan: Plan): ProbeSpec[] {
   const { scope } = subject;
-  const otherStream = neighbourArn(scope.streamArn, 'keymend-probe');
-  const otherKey = neighbourArn(scope.keyArn, 'probe');
-  const otherPrincipal = neighbourArn(scope.principalArn, 'keymend-probe');
-  const specs: ProbeSpec[] = [
-    {
-      description: `${scope.operation} through Kinesis for another stream (${otherStream})`,
-      request: kmsRequest(subject, { streamArn: otherStream }),
-      key: 'planned',
-    },
-    {
-      description: `${scope.operation} through Kinesis for this stream on another key (${otherKey})`,
-      request: kmsRequest(subject, { keyArn: otherKey }),
-      key: 'other',
-    },
-    {
-      description: `${scope.operation} through Kinesis for this stream by another principal (${otherPrincipal})`,
-      request: kmsRequest(subject, { principalArn: otherPrincipal }),
-      key: 'planned',
-      principal: 'other',
-    },
-  ];
+  const op = scope.operation;
+  const otherStreams = [neighbourArn(scope.streamArn, 'keymend-probe'), siblingArn(scope.streamArn)];
+  const otherKey = siblingArn(scope.keyArn);
+  const stranger = neighbourArn(scope.principalArn, 'keymend-probe');
+  const specs: ProbeSpec[] = otherStreams.map((streamArn) => ({
+    description: `${op} through Kinesis for another stream (${streamArn})`,
+    request: kmsRequest(subject, { streamArn }),
+    key: 'planned',
+    caller: 'subject',
+  }));
+  specs.push({
+    description: `${op} through Kinesis for this stream on another key (${otherKey}) whose policy lets IAM policies count`,
+    request: kmsRequest(subject, { keyArn: otherKey }),
+    key: 'other',
+    caller: 'subject',
+  });
+  specs.push({
+    description: `${op} through Kinesis for this stream by another principal (${stranger}) with no policies of its own`,
+    request: kmsRequest(subject, { principalArn: stranger }),
+    key: 'planned',
+    caller: 'stranger',
+  });
+  specs.push({
+    description: `${op} through Kinesis for this stream by another principal (${stranger}) whose IAM policies allow kms:*`,
+    request: kmsRequest(subject, { principalArn: stranger }),
+    key: 'planned',
+    caller: 'stranger-with-kms',
+  });
   for (const action of NEIGHBOUR_ACTIONS) {
-    if (action === scope.operation) continue;
+    if (action === op) continue;
     specs.push({
-      description: `${action} on this key through Kinesis for this stream`,
+      description: `${action} on this key through Kinesis${takesEncryptionContext(action) ? ' for this stream' : ''}`,
       request: kmsRequest(subject, { action }),
       key: 'planned',
+      caller: 'subject',
     });
   }
   if (plan.mechanism !== 'kms-grant') {
     // A grant cannot require kms:ViaService (its constraints see only the encryption context),
     // so the direct-call probe applies to policy statements only.
     specs.push({
-      description: `${scope.operation} called directly (not through Kinesis) with this stream's encryption context`,
+      description: `${op} called directly (not through Kinesis) with this stream's encryption context`,
       request: kmsRequest(subject, { viaKinesis: false }),
       key: 'planned',
+      caller: 'subject',
     });
   }
   return specs;
+}
+
+/**
+ * The other key of the probes: a customer key beside the planned one whose policy delegates every KMS
+ * action to the key's account and to the caller's (so any IAM statement of the caller counts there), with
+ * no grants.
+ */
+function probeKey(subject: Subject): KeyState {
+  const accounts = [...new Set([accountOf(subject.scope.keyArn), accountOf(subject.scope.principalArn)])];
+  return {
+    arn: siblingArn(subject.key.arn),
+    keyManager: 'CUSTOMER',
+    keyState: 'Enabled',
+    policy: {
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Sid: 'KeymendProbeDelegateToIam',
+          Effect: 'Allow',
+          Principal: { AWS: accounts.map((a) => `arn:aws:iam::${a}:root`) },
+          Action: 'kms:*',
+          Resource: '*',
+        },
+      ],
+    },
+  };
 }
 
 /** Runs the proof: before denied, after allowed, every probe no more allowed than it was. */
@@ -332,21 +398,35 @@ function prove(subject: Subject, plan: Plan, before: Decision): { proof: Proof; 
   const applied = applyPlan(plan, subject.principal, subject.key);
   const was = new Evaluator(subject.principal, subject.organization, subject.accounts);
   const now = new Evaluator(applied.principal, subject.organization, subject.accounts);
-  const stranger = new Evaluator(
-    {
-      arn: neighbourArn(subject.scope.principalArn, 'keymend-probe'),
-      inlinePolicies: {},
-      managedPolicies: {},
-    },
-    subject.organization,
-    subject.accounts,
-  );
-  const otherKey: KeyState = { ...subject.key, arn: neighbourArn(subject.key.arn, 'probe') };
+  const strangerArn = neighbourArn(subject.scope.principalArn, 'keymend-probe');
+  const strangers: Record<Exclude<ProbeCaller, 'subject'>, Evaluator> = {
+    stranger: new Evaluator(
+      { arn: strangerArn, inlinePolicies: {}, managedPolicies: {} },
+      subject.organization,
+      subject.accounts,
+    ),
+    'stranger-with-kms': new Evaluator(
+      {
+        arn: strangerArn,
+        inlinePolicies: {
+          'keymend-probe-kms': {
+            Version: '2012-10-17',
+            Statement: [{ Effect: 'Allow', Action: 'kms:*', Resource: '*' }],
+          },
+        },
+        managedPolicies: {},
+      },
+      subject.organization,
+      subject.accounts,
+    ),
+  };
+  const otherKey = probeKey(subject);
   const after = now.run(kmsRequest(subject, {}), applied.key).decision;
   const probes = probeSpecs(subject, plan).map((spec): Probe => {
     const beforeKey = spec.key === 'other' ? otherKey : subject.key;
     const afterKey = spec.key === 'other' ? otherKey : applied.key;
-    const [pre, post] = spec.principal === 'other' ? [stranger, stranger] : [was, now];
+    const [pre, post] =
+      spec.caller === 'subject' ? [was, now] : [strangers[spec.caller], strangers[spec.caller]];
     return {
       description: spec.description,
       action: spec.request.action,
@@ -471,20 +551,7 @@ export function diagnose(
     );
   }
 
-  const subject: Subject = {
-    request,
-    scope: {
-      principalArn: request.principalArn,
-      keyArn: key.arn,
-      streamArn: request.streamArn,
-      region: request.region,
-      operation: request.operation,
-    },
-    principal: state.principal,
-    key,
-    organization: state.organization,
-    accounts: { organization: state.accountId, stream: accountOf(request.streamArn) },
-  };
+  const subject = subjectOf(request, request.streamArn, state.principal, key, state);
 
   try {
     return decide(subject, state, options, refuse, summary);
@@ -494,6 +561,48 @@ export function diagnose(
     }
     throw error;
   }
+}
+
+function subjectOf(
+  request: KinesisKmsRequest,
+  streamArn: string,
+  principal: PrincipalState,
+  key: KeyState,
+  state: ResolvedState,
+): Subject {
+  return {
+    request,
+    scope: {
+      principalArn: request.principalArn,
+      keyArn: key.arn,
+      streamArn,
+      region: request.region,
+      operation: request.operation,
+    },
+    principal,
+    key,
+    organization: state.organization,
+    accounts: { organization: state.accountId, stream: accountOf(streamArn) },
+  };
+}
+
+/**
+ * The proof `diagnose` runs for a plan, run for any plan: the request before and after the plan, and the
+ * probes that must stay denied. `failure` is null when the plan is proven. Exported so that tests can show
+ * that the proof rejects plans that grant too much. Throws InputError when the request names no stream or
+ * the state lacks the principal or key, PolicyParseError for a malformed policy.
+ */
+export function provePlan(
+  request: KinesisKmsRequest,
+  state: ResolvedState,
+  plan: Plan,
+): { proof: Proof; failure: string | null } {
+  if (!request.streamArn || !state.principal || !state.key) {
+    throw new InputError('a proof needs the stream, the principal and the key');
+  }
+  const subject = subjectOf(request, request.streamArn, state.principal, state.key, state);
+  const evaluator = new Evaluator(subject.principal, subject.organization, subject.accounts);
+  return prove(subject, plan, evaluator.run(kmsRequest(subject, {}), subject.key).decision);
 }
 
 function decide(

@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: ${...} here is IAM policy-variable syntax.
 /**
  * Adversarial cases for diagnose, plan and prove: account states and plans built to make keymend grant
  * more than the one operation on the one key for the one stream to the one principal, miss an explicit
@@ -7,10 +8,10 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseSnapshot, SnapshotReader } from '../../functions/adapters/snapshot';
 import type { AccountSnapshot, PrincipalState } from '../../functions/core/account';
-import { type DiagnoseResult, diagnose, type ResolvedState } from '../../functions/core/diagnose';
+import { type DiagnoseResult, diagnose, provePlan, type ResolvedState } from '../../functions/core/diagnose';
 import { gatherState } from '../../functions/core/gather';
 import { intake } from '../../functions/core/intake';
-import type { Mechanism } from '../../functions/core/plan';
+import type { GrantPlan, InlinePolicyPlan, KeyPolicyPlan, Mechanism, Plan } from '../../functions/core/plan';
 import type { KinesisKmsRequest } from '../../functions/core/request';
 import { EVENTS_DIR, loadEvent } from '../helpers/events';
 
@@ -18,7 +19,10 @@ const ACCOUNT = '111122223333';
 const ORDERS_KEY = 'arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab';
 const CLICKS_KEY = 'arn:aws:kms:us-east-1:111122223333:key/0987dcba-09fe-87dc-65ba-ab0987654321';
 const CONSUMER = 'arn:aws:iam::111122223333:role/service-role/orders-consumer';
+const ORDERS = 'arn:aws:kinesis:us-east-1:111122223333:stream/orders';
+const PRODUCER = 'arn:aws:iam::111122223333:role/orders-producer';
 const CONSUMER_EVENT = 'consumer-decrypt-denied-service-role.eventbridge.json';
+const PRODUCER_EVENT = 'producer-generatedatakey-denied.record.json';
 const CONTEXT_ONLY_EVENT = 'consumer-decrypt-denied-context-only.record.json';
 const VIA_KINESIS = { 'kms:ViaService': 'kinesis.us-east-1.amazonaws.com' };
 const ROOT_DELEGATION = {
@@ -438,5 +442,211 @@ describe('operations keymend does not scope to a stream', () => {
       const result = diagnose(request, state, { prefer });
       expect([prefer, result.verdict, result.plan]).toEqual([prefer, 'refuse', null]);
     }
+  });
+});
+
+describe('the proof probes every neighbour', () => {
+  const required = [
+    'kms:Encrypt',
+    'kms:ReEncryptFrom',
+    'kms:ReEncryptTo',
+    'kms:GenerateDataKeyWithoutPlaintext',
+    'kms:GenerateDataKeyPair',
+    'kms:GenerateDataKeyPairWithoutPlaintext',
+    'kms:CreateGrant',
+    'kms:PutKeyPolicy',
+    'kms:ScheduleKeyDeletion',
+  ];
+  const cases: [string, string, string, Mechanism][] = [];
+  for (const mechanism of ['kms-grant', 'iam-inline-policy', 'key-policy-statement'] as const) {
+    cases.push(['consumer', CONSUMER_EVENT, 'kms:GenerateDataKey', mechanism]);
+    cases.push(['producer', PRODUCER_EVENT, 'kms:Decrypt', mechanism]);
+  }
+  it.each(cases)('%s, %s: every required probe is there', async (_who, event, otherDataOp, mechanism) => {
+    const result = await run(snapshot(), { event, prefer: mechanism });
+    expectProven(result);
+    if (result.verdict !== 'propose') return;
+    const { probes } = result.proof;
+    const onThisKey = probes.filter((p) => p.resource === result.request.keyArn).map((p) => p.action);
+    expect(onThisKey).toEqual(expect.arrayContaining([...required, otherDataOp]));
+    const op = result.request.operation;
+    const describe = (pattern: RegExp) =>
+      expect(probes.filter((p) => p.action === op && pattern.test(p.description)).length).toBeGreaterThan(0);
+    describe(/another stream/);
+    describe(/another key/);
+    describe(/another principal/);
+    expect(probes.some((p) => p.action === op && p.resource !== result.request.keyArn)).toBe(true);
+    const direct = probes.some((p) => /not through Kinesis/.test(p.description));
+    expect(direct).toBe(mechanism !== 'kms-grant');
+  });
+});
+
+/** The plan diagnose proposes for `event` with `prefer`, and the request and state it was made for. */
+async function proposal(s: AccountSnapshot, event: string, prefer: Mechanism) {
+  const request = requestOf(event);
+  const state = await stateOf(s, request);
+  const result = diagnose(request, state, { prefer });
+  if (result.verdict !== 'propose' || result.plan.mechanism !== prefer)
+    throw new Error(`expected a ${prefer} proposal, got ${result.verdict}: ${result.reason}`);
+  return { request, state, plan: result.plan };
+}
+
+describe('the proof rejects plans that grant more than the one operation, key, stream and principal', () => {
+  // Each row takes the plan keymend proposes and makes it leak one way; the proof must then fail.
+  type Fields = Record<string, unknown>;
+  type Mutation<P extends Plan> = [string, (plan: P) => void];
+  const put = (target: Fields, field: string, value: unknown): void => {
+    target[field] = value;
+  };
+  const conditions = (operator: string, stream: string, viaService = true) => ({
+    [operator]: {
+      ...(viaService ? VIA_KINESIS : {}),
+      'kms:EncryptionContext:aws:kinesis:arn': stream,
+    },
+  });
+  const ORDER_Q = ORDERS.replace('orders', 'order?');
+
+  const statementOf = (plan: InlinePolicyPlan): Fields => (plan.document.Statement as Fields[])[0] as Fields;
+  const inStatement =
+    (field: string, value: unknown) =>
+    (plan: InlinePolicyPlan): void =>
+      put(statementOf(plan), field, value);
+  const inline: Mutation<InlinePolicyPlan>[] = [
+    ['Resource "*"', inStatement('Resource', '*')],
+    ['Resource with a trailing "?"', inStatement('Resource', `${ORDERS_KEY.slice(0, -1)}?`)],
+    ['Resource as a key-id prefix', inStatement('Resource', ORDERS_KEY.replace('-1234567890ab', '-*'))],
+    [
+      'Resource as a policy variable',
+      inStatement('Resource', 'arn:aws:kms:us-east-1:111122223333:key/${aws:PrincipalTag/key}'),
+    ],
+    ['Action kms:*', inStatement('Action', 'kms:*')],
+    ['Action kms:ReEncrypt*', inStatement('Action', ['kms:Decrypt', 'kms:ReEncrypt*'])],
+    ['Action with kms:ReEncryptTo', inStatement('Action', ['kms:Decrypt', 'kms:ReEncryptTo'])],
+    [
+      'Action kms:Decrypt plus kms:GenerateDataKey*',
+      inStatement('Action', ['kms:Decrypt', 'kms:GenerateDataKey*']),
+    ],
+    [
+      'Action with kms:GenerateDataKeyWithoutPlaintext',
+      inStatement('Action', ['kms:Decrypt', 'kms:GenerateDataKeyWithoutPlaintext']),
+    ],
+    [
+      'NotAction',
+      (plan) => {
+        const statement = statementOf(plan);
+        statement.NotAction = 'kms:Encrypt';
+        delete statement.Action;
+      },
+    ],
+    ['no kms:ViaService', inStatement('Condition', conditions('StringEquals', ORDERS, false))],
+    ['no encryption-context condition', inStatement('Condition', { StringEquals: VIA_KINESIS })],
+    [
+      'StringLike on the stream with a trailing "*"',
+      inStatement('Condition', conditions('StringLike', `${ORDERS}*`)),
+    ],
+    ['StringLike on the stream with a "?"', inStatement('Condition', conditions('StringLike', ORDER_Q))],
+    ['the conditions IfExists', inStatement('Condition', conditions('StringEqualsIfExists', ORDERS))],
+    [
+      'a second statement',
+      (plan) => {
+        (plan.document.Statement as unknown[]).push({
+          Effect: 'Allow',
+          Action: 'kms:Encrypt',
+          Resource: ORDERS_KEY,
+        });
+      },
+    ],
+  ];
+
+  /** Changes the new statement in the plan and in its full document alike. */
+  const inKeyStatement =
+    (field: string, value: unknown) =>
+    (plan: KeyPolicyPlan): void => {
+      put(plan.statement as unknown as Fields, field, value);
+      plan.document.Statement[plan.document.Statement.length - 1] = plan.statement;
+    };
+  const keyPolicy: Mutation<KeyPolicyPlan>[] = [
+    ['Principal "*"', inKeyStatement('Principal', '*')],
+    ['Principal {"AWS": "*"}', inKeyStatement('Principal', { AWS: '*' })],
+    ['Principal the account root', inKeyStatement('Principal', { AWS: `arn:aws:iam::${ACCOUNT}:root` })],
+    ['Principal the account id', inKeyStatement('Principal', { AWS: ACCOUNT })],
+    ['Action kms:*', inKeyStatement('Action', 'kms:*')],
+    ['Action with kms:ReEncryptTo', inKeyStatement('Action', ['kms:Decrypt', 'kms:ReEncryptTo'])],
+    ['no kms:ViaService', inKeyStatement('Condition', conditions('StringEquals', ORDERS, false))],
+    ['no stream condition', inKeyStatement('Condition', { StringEquals: VIA_KINESIS })],
+    ['StringLike on the stream with a "?"', inKeyStatement('Condition', conditions('StringLike', ORDER_Q))],
+    [
+      'an existing statement opened to everyone',
+      (plan) => {
+        plan.document.Statement[1] = { ...(plan.document.Statement[1] as Fields), Principal: '*' };
+      },
+    ],
+  ];
+
+  const withOperation =
+    (operation: string) =>
+    (plan: GrantPlan): void => {
+      (plan.operations as string[]).push(operation);
+    };
+  const grant: Mutation<GrantPlan>[] = [
+    ['a second operation (Encrypt)', withOperation('Encrypt')],
+    ['a second operation (ReEncryptTo)', withOperation('ReEncryptTo')],
+    [
+      'a second operation (GenerateDataKeyWithoutPlaintext)',
+      withOperation('GenerateDataKeyWithoutPlaintext'),
+    ],
+    ['a second operation (CreateGrant)', withOperation('CreateGrant')],
+    [
+      'a constraint on another stream',
+      (plan) => put(plan.constraints.encryptionContextSubset, 'aws:kinesis:arn', `${ORDERS}x`),
+    ],
+    [
+      'the grantee the account root',
+      (plan) => put(plan as unknown as Fields, 'granteePrincipal', `arn:aws:iam::${ACCOUNT}:root`),
+    ],
+    ['the grantee another role', (plan) => put(plan as unknown as Fields, 'granteePrincipal', PRODUCER)],
+  ];
+
+  /** A state where the key policy does not delegate to IAM and the consumer's IAM allows kms:Decrypt. */
+  function undelegated(): AccountSnapshot {
+    const s = snapshot('no-iam-delegation');
+    principalOf(s, CONSUMER).inlinePolicies.kms = doc({
+      Effect: 'Allow',
+      Action: 'kms:Decrypt',
+      Resource: '*',
+    });
+    return s;
+  }
+
+  type Row = [string, Mechanism, () => AccountSnapshot, (plan: Plan) => void];
+  const rows = <P extends Plan>(
+    label: string,
+    mechanism: Mechanism,
+    state: () => AccountSnapshot,
+    list: Mutation<P>[],
+  ): Row[] =>
+    list.map(([name, mutate]) => [`${label}: ${name}`, mechanism, state, mutate as (plan: Plan) => void]);
+  const table: Row[] = [
+    ...rows('inline', 'iam-inline-policy', snapshot, inline),
+    ...rows('key policy', 'key-policy-statement', snapshot, keyPolicy),
+    ...rows('key policy, key without IAM delegation', 'key-policy-statement', undelegated, keyPolicy),
+    ...rows('grant', 'kms-grant', snapshot, grant),
+  ];
+
+  it.each([
+    ['iam-inline-policy', snapshot],
+    ['key-policy-statement', snapshot],
+    ['key-policy-statement', undelegated],
+    ['kms-grant', snapshot],
+  ] as const)('the %s plan keymend makes is proven as it is', async (mechanism, state) => {
+    const { request, state: resolved, plan } = await proposal(state(), CONSUMER_EVENT, mechanism);
+    expect(provePlan(request, resolved, plan).failure).toBeNull();
+  });
+
+  it.each(table)('%s', async (_title, mechanism, state, mutate) => {
+    const { request, state: resolved, plan } = await proposal(state(), CONSUMER_EVENT, mechanism);
+    const leaky = structuredClone(plan);
+    mutate(leaky);
+    expect(provePlan(request, resolved, leaky).failure).not.toBeNull();
   });
 });
