@@ -103,10 +103,16 @@ function own(object: Json | undefined, key: string): unknown {
   return object !== undefined && Object.hasOwn(object, key) ? object[key] : undefined;
 }
 
-/** A short, quoted rendering of untrusted input for `detail` texts. */
+/**
+ * A short, quoted rendering of untrusted input for `detail` texts: one line of printable ASCII
+ * (JSON escapes, and \uXXXX past ASCII), so a terminal or log shows it as the characters it is.
+ */
 function show(value: unknown): string {
   if (typeof value === 'string') {
-    return JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}...` : value);
+    return JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}...` : value).replace(
+      /[\u007f-\uffff]/g,
+      (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+    );
   }
   if (value === null) return 'null';
   if (value === undefined) return 'absent';

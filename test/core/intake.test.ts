@@ -766,6 +766,13 @@ describe('hostile input', () => {
     }
   });
 
+  it('writes untrusted text past ASCII in the detail as escapes', () => {
+    const result = intake(record(RECORD, (r) => (r.eventSource = 'kms\u202E.amazonaws.com\u001b[2J')));
+    expect(result).toMatchObject({ match: false, reason: 'not-kms' });
+    expect(!result.match && result.detail).toMatch(/^[\x20-\x7e]+$/);
+    expect(!result.match && result.detail).toContain('kms\\u202e.amazonaws.com\\u001b[2J');
+  });
+
   it('quotes and caps untrusted text in the detail', () => {
     const result = intake(record(RECORD, (r) => (r.eventSource = `"\n${'x'.repeat(100_000)}`)));
     expect(result).toMatchObject({ match: false, reason: 'not-kms' });
