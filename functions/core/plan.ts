@@ -61,7 +61,8 @@ export interface PolicyStatement {
 }
 
 export interface PolicyDocument {
-  Version: string;
+  /** Absent in a key policy that had none (see planKeyPolicyStatement). */
+  Version?: string;
   Statement: unknown[];
   [extra: string]: unknown;
 }
@@ -191,11 +192,14 @@ export function planKeyPolicyStatement(scope: FixScope, key: KeyState): PlanAtte
     Resource: '*',
     Condition: kinesisConditions(scope),
   };
-  const document: PolicyDocument = {
+  // Every other field stays as it is, Version included: a policy without one is read as 2008-10-17, where
+  // `${...}` is literal text; adding 2012-10-17 would turn such text in existing statements into policy
+  // variables (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_variables.html).
+  // The new statement uses no variables, so it means the same under either version.
+  const document = {
     ...(key.policy as Record<string, unknown>),
-    Version: ((key.policy as { Version?: unknown }).Version as string | undefined) ?? '2012-10-17',
     Statement: [...existing, statement],
-  };
+  } as PolicyDocument;
   const bytes = Buffer.byteLength(JSON.stringify(document), 'utf8');
   if (bytes > KEY_POLICY_BYTE_LIMIT) {
     return {

@@ -147,6 +147,17 @@ describe('planKeyPolicyStatement', () => {
     expect(!attempt.ok && attempt.reason).toContain(`over KMS's ${KEY_POLICY_BYTE_LIMIT}`);
   });
 
+  it('keeps a policy without Version without one: adding 2012-10-17 would turn literal variable-like text of existing statements into policy variables', () => {
+    // https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_variables.html ("policy variables
+    // ... only in policies with Version 2012-10-17"; earlier documents read them as literal strings).
+    const { Version: _, ...unversioned } = keyPolicy;
+    const attempt = planKeyPolicyStatement(scope, { ...key, policy: unversioned });
+    if (!attempt.ok || attempt.plan.mechanism !== 'key-policy-statement')
+      throw new Error('expected a key policy plan');
+    expect(Object.hasOwn(attempt.plan.document, 'Version')).toBe(false);
+    expect(Object.keys(attempt.plan.document)).toEqual(['Id', 'Statement']);
+  });
+
   it('refuses a policy without statements', () => {
     expect(planKeyPolicyStatement(scope, { ...key, policy: { Version: '2012-10-17' } }).ok).toBe(false);
   });
