@@ -27,6 +27,8 @@ import {
   planGrant,
   planInlinePolicy,
   planKeyPolicyStatement,
+  scopeProblem,
+  scopeViolation,
 } from './plan';
 import type { KinesisKmsRequest } from './request';
 
@@ -46,6 +48,7 @@ export type RefusalCode =
   | 'wrong-account'
   | 'unsupported-principal'
   | 'unsupported-operation'
+  | 'malformed-request'
   | 'principal-not-found'
   | 'no-stream'
   | 'key-not-found'
@@ -395,6 +398,10 @@ function probeKey(subject: Subject): KeyState {
 
 /** Runs the proof: before denied, after allowed, every probe no more allowed than it was. */
 function prove(subject: Subject, plan: Plan, before: Decision): { proof: Proof; failure: string | null } {
+  // Probes sample the neighbourhood; a plan that names anything but the scope's principal, key, stream and
+  // operation, literally, fails before any probe runs.
+  const violation = scopeViolation(plan, subject.scope, subject.key);
+  if (violation) return { proof: { before, after: before, probes: [] }, failure: violation };
   const applied = applyPlan(plan, subject.principal, subject.key);
   const was = new Evaluator(subject.principal, subject.organization, subject.accounts);
   const now = new Evaluator(applied.principal, subject.organization, subject.accounts);
@@ -552,6 +559,10 @@ export function diagnose(
   }
 
   const subject = subjectOf(request, request.streamArn, state.principal, key, state);
+  // The request may come from anywhere, not only the intake: a name that is not an exact ARN of its kind
+  // (a wildcard or a policy variable in a role path, say) must never reach a plan.
+  const problem = scopeProblem(subject.scope);
+  if (problem) return refuse('malformed-request', `No fix can be planned: ${problem}.`);
 
   try {
     return decide(subject, state, options, refuse, summary);

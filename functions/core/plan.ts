@@ -3,7 +3,10 @@
  * Pure: builds the change and the account state as it would be after the change; never applies anything.
  */
 import { createHash } from 'node:crypto';
+import { isDeepStrictEqual } from 'node:util';
 import type { KeyState, PrincipalState } from './account';
+import { isRegion, parseKeyArn, parseRoleArn, parseStreamArn, parseUserArn } from './arn';
+import { InputError } from './errors';
 
 export type Mechanism = 'kms-grant' | 'iam-inline-policy' | 'key-policy-statement';
 
@@ -99,6 +102,21 @@ function kinesisConditions(scope: FixScope): { StringEquals: Record<string, stri
   };
 }
 
+/**
+ * The one statement of a fix, without its Sid: in an IAM policy (no principal) the one action on the key
+ * ARN; in a key policy, naming `principal`, on `*` (there "this key") with the same action. Both only
+ * through Kinesis for the one stream, with StringEquals, which reads its values literally.
+ */
+function grantStatement(scope: FixScope, principal?: string): Omit<PolicyStatement, 'Sid'> {
+  return {
+    Effect: 'Allow',
+    ...(principal === undefined ? {} : { Principal: { AWS: principal } }),
+    Action: scope.operation,
+    Resource: principal === undefined ? scope.keyArn : '*',
+    Condition: kinesisConditions(scope),
+  };
+}
+
 function statementSid(scope: FixScope): string {
   // Sids allow only ASCII letters and digits.
   const name = `Keymend${operationName(scope.operation)}${streamName(scope.streamArn)}`.replace(
@@ -142,15 +160,7 @@ export function planInlinePolicy(scope: FixScope, principal: PrincipalState): Pl
   }
   const document: PolicyDocument = {
     Version: '2012-10-17',
-    Statement: [
-      {
-        Sid: statementSid(scope),
-        Effect: 'Allow',
-        Action: scope.operation,
-        Resource: scope.keyArn,
-        Condition: kinesisConditions(scope),
-      },
-    ],
+    Statement: [{ Sid: statementSid(scope), ...grantStatement(scope) }],
   };
   // A user's group policies are folded into inlinePolicies as `group/GROUP/POLICY`: they count
   // toward their group's limit, not the principal's.
@@ -184,14 +194,7 @@ export function planKeyPolicyStatement(scope: FixScope, key: KeyState): PlanAtte
   const sids = new Set(existing.map((s) => (s as { Sid?: unknown }).Sid));
   const sid = statementSid(scope);
   if (sids.has(sid)) return { ok: false, reason: `the key policy already has a statement with Sid ${sid}` };
-  const statement: PolicyStatement = {
-    Sid: sid,
-    Effect: 'Allow',
-    Principal: { AWS: scope.principalArn },
-    Action: scope.operation,
-    Resource: '*',
-    Condition: kinesisConditions(scope),
-  };
+  const statement: PolicyStatement = { Sid: sid, ...grantStatement(scope, scope.principalArn) };
   // Every other field stays as it is, Version included: a policy without one is read as 2008-10-17, where
   // `${...}` is literal text; adding 2012-10-17 would turn such text in existing statements into policy
   // variables (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_variables.html).
@@ -210,12 +213,19 @@ export function planKeyPolicyStatement(scope: FixScope, key: KeyState): PlanAtte
   return { ok: true, plan: { mechanism: 'key-policy-statement', keyArn: scope.keyArn, statement, document } };
 }
 
-/** The principal and key as they would be once the plan is applied (copies; the inputs are untouched). */
+/**
+ * The principal and key as they would be once the plan is applied (copies; the inputs are untouched).
+ * Throws InputError when the plan changes another principal or key than those given: the result would
+ * show the change where it is not made.
+ */
 export function applyPlan(
   plan: Plan,
   principal: PrincipalState,
   key: KeyState,
 ): { principal: PrincipalState; key: KeyState } {
+  const target = plan.mechanism === 'iam-inline-policy' ? plan.principalArn : plan.keyArn;
+  const given = plan.mechanism === 'iam-inline-policy' ? principal.arn : key.arn;
+  if (target !== given) throw new InputError(`the plan changes ${target}, not ${given}`);
   switch (plan.mechanism) {
     case 'kms-grant':
       return {
@@ -247,6 +257,107 @@ export function applyPlan(
     default: {
       const unreachable: never = plan;
       throw new Error(`unknown plan ${JSON.stringify(unreachable)}`);
+    }
+  }
+}
+
+/** The KMS operations keymend plans fixes for: the data-key calls Kinesis makes. */
+const PLANNED_OPERATIONS: ReadonlySet<string> = new Set([
+  'kms:Decrypt',
+  'kms:GenerateDataKey',
+  'kms:GenerateDataKeyWithoutPlaintext',
+]);
+
+/** Characters that IAM or KMS would read as a wildcard or the start of a policy variable. */
+const PATTERN_CHARACTERS = /[*?$]/;
+
+/**
+ * Why `scope` cannot be fixed literally, or null: every name must be an exact ARN of its kind (the strict
+ * parsers admit no `*`, `?` or `$`), the operation one keymend plans, and stream, key and Region one Region.
+ */
+export function scopeProblem(scope: FixScope): string | null {
+  const literal = [scope.principalArn, scope.keyArn, scope.streamArn, scope.region, scope.operation];
+  if (literal.some((text) => PATTERN_CHARACTERS.test(text))) {
+    return 'a name in the request holds a wildcard or policy-variable character';
+  }
+  if (!parseRoleArn(scope.principalArn) && !parseUserArn(scope.principalArn)) {
+    return `${JSON.stringify(scope.principalArn)} is not a role or user ARN`;
+  }
+  const key = parseKeyArn(scope.keyArn);
+  if (!key) return `${JSON.stringify(scope.keyArn)} is not a key ARN`;
+  const stream = parseStreamArn(scope.streamArn);
+  if (!stream) return `${JSON.stringify(scope.streamArn)} is not a stream ARN`;
+  if (!isRegion(scope.region) || key.region !== scope.region || stream.region !== scope.region) {
+    return `the key, the stream and the Region ${JSON.stringify(scope.region)} are not in one Region`;
+  }
+  if (!PLANNED_OPERATIONS.has(scope.operation)) return `keymend plans no fix for ${scope.operation}`;
+  return null;
+}
+
+/**
+ * Why `plan` is not exactly the change keymend plans for `scope`, or null. The proof's probes sample the
+ * neighbourhood of the request; this checks what sampling cannot: that the plan names only the scope's
+ * principal, key, stream and operation, literally, with nothing added (another principal or key, a second
+ * action or statement, a looser operator), and that a key-policy plan keeps every existing statement and
+ * field of `key`'s policy as it is.
+ */
+export function scopeViolation(plan: Plan, scope: FixScope, key: KeyState): string | null {
+  const problem = scopeProblem(scope);
+  if (problem) return problem;
+  const op = operationName(scope.operation);
+  switch (plan.mechanism) {
+    case 'kms-grant': {
+      const expected: Omit<GrantPlan, 'name'> = {
+        mechanism: 'kms-grant',
+        keyArn: scope.keyArn,
+        granteePrincipal: scope.principalArn,
+        operations: [op],
+        constraints: { encryptionContextSubset: { 'aws:kinesis:arn': scope.streamArn } },
+      };
+      const { name, ...rest } = plan;
+      if (!isDeepStrictEqual(rest, expected)) {
+        return 'the grant is not for exactly this principal, key, operation and stream';
+      }
+      return typeof name === 'string' && /^[A-Za-z0-9:/_-]{1,256}$/.test(name)
+        ? null
+        : 'the grant name is not a valid KMS grant name';
+    }
+    case 'iam-inline-policy': {
+      if (plan.principalArn !== scope.principalArn) return `the policy is for ${plan.principalArn}`;
+      if (typeof plan.policyName !== 'string' || !/^[\w+=,.@-]{1,128}$/.test(plan.policyName)) {
+        return 'the policy name is not a valid IAM policy name';
+      }
+      const statements = plan.document.Statement;
+      const sid = (statements[0] as { Sid?: unknown } | undefined)?.Sid;
+      const expected = {
+        Version: '2012-10-17',
+        Statement: [{ Sid: sid, ...grantStatement(scope) }],
+      };
+      if (typeof sid !== 'string' || !isDeepStrictEqual(plan.document, expected)) {
+        return 'the policy is not one statement for exactly this action, key, stream and service';
+      }
+      return null;
+    }
+    case 'key-policy-statement': {
+      if (plan.keyArn !== scope.keyArn || key.arn !== scope.keyArn) return `the plan changes ${plan.keyArn}`;
+      const sid = (plan.statement as { Sid?: unknown }).Sid;
+      const statement = { Sid: sid, ...grantStatement(scope, scope.principalArn) };
+      if (typeof sid !== 'string' || !isDeepStrictEqual(plan.statement, statement)) {
+        return 'the statement is not for exactly this principal, action, stream and service';
+      }
+      const existing = statementsOf(key.policy);
+      const expected = existing && {
+        ...(key.policy as Record<string, unknown>),
+        Statement: [...existing, statement],
+      };
+      if (!expected || !isDeepStrictEqual(plan.document, expected)) {
+        return 'the new key policy does not keep every existing statement and field as it is';
+      }
+      return null;
+    }
+    default: {
+      const unreachable: never = plan;
+      return `unknown plan ${JSON.stringify(unreachable)}`;
     }
   }
 }

@@ -546,6 +546,28 @@ describe('the proof rejects plans that grant more than the one operation, key, s
     ],
     ['StringLike on the stream with a "?"', inStatement('Condition', conditions('StringLike', ORDER_Q))],
     ['the conditions IfExists', inStatement('Condition', conditions('StringEqualsIfExists', ORDERS))],
+    // What probes cannot sample: a '?' anywhere, another real key, a case-insensitive operator, another principal.
+    [
+      'Resource with a "?" inside the key id',
+      inStatement('Resource', ORDERS_KEY.replace('12ab-34cd', '12ab-3?cd')),
+    ],
+    ['Resource as a list with the clicks key', inStatement('Resource', [ORDERS_KEY, CLICKS_KEY])],
+    [
+      'StringEqualsIgnoreCase on the stream',
+      inStatement('Condition', conditions('StringEqualsIgnoreCase', ORDERS)),
+    ],
+    [
+      'StringLike on the stream with a "?" inside',
+      inStatement('Condition', conditions('StringLike', ORDERS.replace('orders', 'or?ers'))),
+    ],
+    [
+      'an extra condition that widens nothing but is not the plan',
+      inStatement('Condition', {
+        ...conditions('StringEquals', ORDERS),
+        Bool: { 'aws:SecureTransport': 'true' },
+      }),
+    ],
+    ['the policy on another principal', (plan) => put(plan as unknown as Fields, 'principalArn', PRODUCER)],
     [
       'a second statement',
       (plan) => {
@@ -575,6 +597,20 @@ describe('the proof rejects plans that grant more than the one operation, key, s
     ['no kms:ViaService', inKeyStatement('Condition', conditions('StringEquals', ORDERS, false))],
     ['no stream condition', inKeyStatement('Condition', { StringEquals: VIA_KINESIS })],
     ['StringLike on the stream with a "?"', inKeyStatement('Condition', conditions('StringLike', ORDER_Q))],
+    ['Principal with a second role', inKeyStatement('Principal', { AWS: [CONSUMER, PRODUCER] })],
+    [
+      'Principal the role session instead of the role',
+      inKeyStatement('Principal', {
+        AWS: 'arn:aws:sts::111122223333:assumed-role/orders-consumer/i-0abc123',
+      }),
+    ],
+    [
+      'an existing statement dropped',
+      (plan) => {
+        plan.document.Statement.splice(1, 1);
+      },
+    ],
+    ['the Id changed', (plan) => put(plan.document, 'Id', 'keymend')],
     [
       'an existing statement opened to everyone',
       (plan) => {
@@ -605,6 +641,17 @@ describe('the proof rejects plans that grant more than the one operation, key, s
       (plan) => put(plan as unknown as Fields, 'granteePrincipal', `arn:aws:iam::${ACCOUNT}:root`),
     ],
     ['the grantee another role', (plan) => put(plan as unknown as Fields, 'granteePrincipal', PRODUCER)],
+    [
+      'no constraints',
+      (plan) => {
+        delete (plan as Partial<GrantPlan>).constraints;
+      },
+    ],
+    [
+      'EncryptionContextSubset with a second pair',
+      (plan) => put(plan.constraints.encryptionContextSubset, 'team', 'orders'),
+    ],
+    ['another key', (plan) => put(plan as unknown as Fields, 'keyArn', CLICKS_KEY)],
   ];
 
   /** A state where the key policy does not delegate to IAM and the consumer's IAM allows kms:Decrypt. */
@@ -648,5 +695,70 @@ describe('the proof rejects plans that grant more than the one operation, key, s
     const leaky = structuredClone(plan);
     mutate(leaky);
     expect(provePlan(request, resolved, leaky).failure).not.toBeNull();
+  });
+});
+
+describe('a request whose names are not exact ARNs never reaches a plan', () => {
+  // IAM paths may hold any printable ASCII, '*' and '?' included
+  // (https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateRole.html, Path); in a policy such a name
+  // would be a wildcard, and '${...}' a policy variable. The intake rejects these; diagnose must too, for
+  // requests built elsewhere.
+  const cases: [string, Partial<KinesisKmsRequest>, string | null][] = [
+    [
+      'a "*" in the role path',
+      { principalArn: 'arn:aws:iam::111122223333:role/service-role*/orders-consumer' },
+      null,
+    ],
+    [
+      'a policy variable as the role name',
+      { principalArn: 'arn:aws:iam::111122223333:role/service-role/${aws:username}' },
+      null,
+    ],
+    [
+      'a "?" in the role name',
+      { principalArn: 'arn:aws:iam::111122223333:role/service-role/orders-consume?' },
+      null,
+    ],
+    [
+      'a session ARN as the principal',
+      { principalArn: 'arn:aws:sts::111122223333:assumed-role/orders-consumer/i-0abc123' },
+      null,
+    ],
+    ['a "*" in the stream name', { streamArn: 'arn:aws:kinesis:us-east-1:111122223333:stream/ord*' }, null],
+    [
+      'a policy variable as the stream name',
+      { streamArn: 'arn:aws:kinesis:us-east-1:111122223333:stream/${aws:PrincipalTag/team}' },
+      null,
+    ],
+    [
+      'a stream in another Region',
+      { streamArn: 'arn:aws:kinesis:us-west-2:111122223333:stream/orders' },
+      null,
+    ],
+    ['a Region with a wildcard', { region: 'us-east-*' }, null],
+    ['a "?" in the key id', {}, `${ORDERS_KEY.slice(0, -1)}?`],
+  ];
+
+  it.each(cases)('%s', async (_name, overrides, keyArn) => {
+    const base = requestOf(CONSUMER_EVENT);
+    const state = await stateOf(snapshot(), base);
+    const request: KinesisKmsRequest = { ...base, ...overrides, ...(keyArn ? { keyArn } : {}) };
+    // The state answers for whatever the request names, so that only the names can stop the plan.
+    if (!state.principal || !state.key) throw new Error('demo state incomplete');
+    const rigged: ResolvedState = {
+      ...state,
+      principal: { ...state.principal, arn: request.principalArn },
+      key: { ...state.key, arn: keyArn ?? state.key.arn },
+      stream: null,
+    };
+    for (const prefer of ['kms-grant', 'iam-inline-policy', 'key-policy-statement'] as const) {
+      const result = diagnose(request, rigged, { prefer });
+      expect([prefer, result.verdict, 'code' in result ? result.code : null, result.plan]).toEqual([
+        prefer,
+        'refuse',
+        'malformed-request',
+        null,
+      ]);
+    }
   });
 });

@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: ${...} here is IAM policy-variable syntax.
 import type { KeyState, PrincipalState } from '../../functions/core/account';
 import {
   applyPlan,
@@ -8,6 +9,8 @@ import {
   planGrant,
   planInlinePolicy,
   planKeyPolicyStatement,
+  scopeProblem,
+  scopeViolation,
 } from '../../functions/core/plan';
 
 const KEY = 'arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab';
@@ -163,7 +166,61 @@ describe('planKeyPolicyStatement', () => {
   });
 });
 
+describe('scopeProblem and scopeViolation', () => {
+  function planned(mechanism: 'grant' | 'inline' | 'key-policy', s: FixScope = scope) {
+    if (mechanism === 'grant') return planGrant(s);
+    const attempt = mechanism === 'inline' ? planInlinePolicy(s, principal) : planKeyPolicyStatement(s, key);
+    if (!attempt.ok) throw new Error(attempt.reason);
+    return attempt.plan;
+  }
+
+  it.each(['grant', 'inline', 'key-policy'] as const)(
+    'accepts the %s plan made for the scope',
+    (mechanism) => {
+      expect(scopeViolation(planned(mechanism), scope, key)).toBeNull();
+    },
+  );
+
+  // IAM paths allow '*', '?' and '$' (https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateRole.html):
+  // in a policy they would be wildcards or a variable. None may reach a plan.
+  const bad: [string, Partial<FixScope>][] = [
+    ['a "*" in the role path', { principalArn: 'arn:aws:iam::111122223333:role/a*/orders-consumer' }],
+    ['a variable in the role name', { principalArn: 'arn:aws:iam::111122223333:role/${aws:username}' }],
+    ['a session ARN', { principalArn: 'arn:aws:sts::111122223333:assumed-role/orders-consumer/s' }],
+    ['a "?" in the key id', { keyArn: `${KEY.slice(0, -1)}?` }],
+    ['an alias instead of a key', { keyArn: 'arn:aws:kms:us-east-1:111122223333:alias/orders' }],
+    ['a "*" in the stream name', { streamArn: `${STREAM}*` }],
+    ['the stream form without stream/', { streamArn: 'arn:aws:kinesis:us-east-1:111122223333:orders' }],
+    ['a stream of another Region', { streamArn: STREAM.replace('us-east-1', 'eu-west-1') }],
+    ['a Region that is a pattern', { region: 'us-east-?' }],
+    ['an operation keymend does not plan', { operation: 'kms:DescribeKey' }],
+    ['an operation that is a pattern', { operation: 'kms:Decrypt*' }],
+  ];
+  it.each(bad)('rejects a scope with %s, for every mechanism', (_name, change) => {
+    const wrong = { ...scope, ...change };
+    expect(scopeProblem(wrong)).toEqual(expect.any(String));
+    expect(scopeViolation(planGrant(wrong), wrong, key)).toEqual(expect.any(String));
+  });
+
+  it('rejects a plan for a scope other than the one given', () => {
+    const clicks = { ...scope, streamArn: STREAM.replace('orders', 'clicks') };
+    for (const mechanism of ['grant', 'inline', 'key-policy'] as const) {
+      expect(scopeViolation(planned(mechanism, clicks), scope, key)).toEqual(expect.any(String));
+    }
+  });
+});
+
 describe('applyPlan', () => {
+  it('refuses a plan for another principal or key than those given', () => {
+    const other = { ...key, arn: KEY.replace('1234abcd', '4321abcd') };
+    expect(() => applyPlan(planGrant(scope), principal, other)).toThrow(/the plan changes/);
+    const inline = planInlinePolicy(scope, principal);
+    if (!inline.ok) throw new Error(inline.reason);
+    expect(() =>
+      applyPlan(inline.plan, { ...principal, arn: 'arn:aws:iam::111122223333:role/other' }, key),
+    ).toThrow(/the plan changes/);
+  });
+
   it('changes copies, never the state it was given', () => {
     const before = structuredClone({ principal, key });
     const grant = applyPlan(planGrant(scope), principal, key);
