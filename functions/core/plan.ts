@@ -145,7 +145,7 @@ export function planGrant(scope: FixScope): GrantPlan {
 
 /** Characters IAM counts toward the inline-policy aggregate: the document without whitespace. */
 export function iamPolicySize(document: unknown): number {
-  return JSON.stringify(document).replace(/\s/g, '').length;
+  return (JSON.stringify(document) ?? '').replace(/\s/g, '').length;
 }
 
 /** One inline statement: the one action, on the one key, only through Kinesis for the one stream. */
@@ -191,7 +191,9 @@ function statementsOf(policy: unknown): unknown[] | null {
 export function planKeyPolicyStatement(scope: FixScope, key: KeyState): PlanAttempt {
   const existing = statementsOf(key.policy);
   if (!existing) return { ok: false, reason: 'the key policy has no readable Statement' };
-  const sids = new Set(existing.map((s) => (s as { Sid?: unknown }).Sid));
+  const sids = new Set(
+    existing.map((s) => (typeof s === 'object' && s !== null ? (s as { Sid?: unknown }).Sid : undefined)),
+  );
   const sid = statementSid(scope);
   if (sids.has(sid)) return { ok: false, reason: `the key policy already has a statement with Sid ${sid}` };
   const statement: PolicyStatement = { Sid: sid, ...grantStatement(scope, scope.principalArn) };

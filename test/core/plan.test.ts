@@ -161,6 +161,12 @@ describe('planKeyPolicyStatement', () => {
     expect(Object.keys(attempt.plan.document)).toEqual(['Id', 'Statement']);
   });
 
+  it('reads a policy whose statements are not all objects without throwing (the proof rejects it later)', () => {
+    const odd = { Version: '2012-10-17', Statement: [null, 'text', keyPolicy.Statement] };
+    expect(planKeyPolicyStatement(scope, { ...key, policy: odd }).ok).toBe(true);
+    expect(iamPolicySize(undefined)).toBe(0);
+  });
+
   it('refuses a policy without statements', () => {
     expect(planKeyPolicyStatement(scope, { ...key, policy: { Version: '2012-10-17' } }).ok).toBe(false);
   });
