@@ -591,6 +591,70 @@ const rows: Row[] = [
     },
   },
   {
+    name: `a grant to one session allows that session only, not another session of the role (${GRANTS}; https://docs.aws.amazon.com/kms/latest/developerguide/grants.html "grantee principal")`,
+    request: decrypt({
+      ...consumer,
+      sessionArn: 'arn:aws:sts::111122223333:assumed-role/orders-consumer/other',
+    }),
+    policies: set({ grants: [grant({ granteePrincipal: SESSION_ARN })] }),
+    expected: {
+      decision: 'implicit-deny',
+      decidedBy: [
+        { policyType: 'resource-based', policy: 'key-policy', statement: '' },
+        { policyType: 'identity-based', policy: ROLE, statement: '' },
+      ],
+    },
+  },
+  {
+    name: `a grant to one session allows that session (${GRANTS})`,
+    request: decrypt(consumer),
+    policies: set({ grants: [grant({ granteePrincipal: SESSION_ARN })] }),
+    expected: {
+      decision: 'allowed',
+      decidedBy: [{ policyType: 'grant', policy: 'grant-1', statement: 'Decrypt' }],
+    },
+  },
+  {
+    name: `Principal "*" limited by kms:CallerAccount does not allow a caller of another account, whatever its IAM allows (${KEY_POLICY})`,
+    request: decrypt(reader),
+    policies: set({
+      identityPolicies: [identity({ Effect: 'Allow', Action: 'kms:*', Resource: '*' })],
+      resourcePolicy: keyPolicy({
+        Effect: 'Allow',
+        Principal: '*',
+        Action: 'kms:Decrypt',
+        Resource: '*',
+        Condition: { StringEquals: { 'kms:CallerAccount': HOME } },
+      }),
+    }),
+    expected: {
+      decision: 'implicit-deny',
+      decidedBy: [{ policyType: 'resource-based', policy: 'key-policy', statement: '' }],
+    },
+  },
+  {
+    name: `a key policy naming the IAM user in a Principal list is not limited by the user's boundary (${EVAL})`,
+    request: decrypt(alice),
+    policies: set({
+      resourcePolicy: keyPolicy({
+        Sid: 'Users',
+        Effect: 'Allow',
+        Principal: { AWS: [ROLE, ALICE] },
+        Action: 'kms:Decrypt',
+        Resource: '*',
+      }),
+      permissionsBoundary: compile('boundary', 'permissions-boundary', {
+        Effect: 'Allow',
+        Action: 's3:*',
+        Resource: '*',
+      }),
+    }),
+    expected: {
+      decision: 'allowed',
+      decidedBy: [{ policyType: 'resource-based', policy: 'key-policy', statement: 'Users' }],
+    },
+  },
+  {
     name: `a grant does not override an explicit deny (${EVAL})`,
     request: decrypt(consumer),
     policies: set({
