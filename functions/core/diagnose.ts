@@ -668,27 +668,11 @@ function decide(
 
   const current = evaluator.run(kmsRequest(subject, {}), subject.key);
   const diagnosis = diagnosisOf(current);
-  if (current.decision === 'allowed') {
-    return {
-      verdict: 'ignore',
-      code: 'already-allowed',
-      reason: 'The request is allowed by the current policies: it was fixed after the event.',
-      request: summary,
-      diagnosis,
-      plan: null,
-      proof: null,
-    };
-  }
   if (current.decision === 'explicit-deny') return explicitDeny(current, 'the request');
 
+  // A layer keymend cannot see may still deny, whatever the visible policies say: neither "fixed since
+  // the event" nor a fix can be claimed.
   const named = request.deniedBy;
-  if (named.kind === 'explicit') {
-    return refuse(
-      'invisible-layer',
-      `AWS reported an explicit deny${named.policyType ? ` in a ${named.policyType} policy` : ''} that the account state does not show.`,
-      diagnosis,
-    );
-  }
   if (named.policyType === 'vpc-endpoint' || named.policyType === 'session') {
     return refuse(
       'invisible-layer',
@@ -703,6 +687,24 @@ function decide(
     return refuse(
       'invisible-layer',
       `AWS names a ${named.policyType} policy and keymend cannot see the organization's policies.`,
+      diagnosis,
+    );
+  }
+  if (current.decision === 'allowed') {
+    return {
+      verdict: 'ignore',
+      code: 'already-allowed',
+      reason: 'The request is allowed by the current policies: it was fixed after the event.',
+      request: summary,
+      diagnosis,
+      plan: null,
+      proof: null,
+    };
+  }
+  if (named.kind === 'explicit') {
+    return refuse(
+      'invisible-layer',
+      `AWS reported an explicit deny${named.policyType ? ` in a ${named.policyType} policy` : ''} that the account state does not show.`,
       diagnosis,
     );
   }

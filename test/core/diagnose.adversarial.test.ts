@@ -316,6 +316,26 @@ describe('denies that do not apply must not block: the Kinesis request context i
   });
 });
 
+describe('a layer keymend cannot see: never "fixed since the event"', () => {
+  // The visible policies allow the call now, but AWS named a session policy, or an SCP while the
+  // organization is unknown: either may still deny, so keymend can claim neither a fix nor that none is needed.
+  const cases: [string, string, string, string][] = [
+    ['a session policy', 'consumer-decrypt-denied-session-policy.record.json', 'already-fixed', 'session'],
+    [
+      'an SCP, organization unknown',
+      'producer-generatedatakey-denied-scp-policy-arn.eventbridge.json',
+      'no-iam-delegation',
+      'service-control',
+    ],
+  ];
+  it.each(cases)('%s', async (_name, event, account, layer) => {
+    const result = await run(snapshot(account), { event });
+    expect(result.diagnosis?.current).toBe('allowed');
+    expect([result.verdict, 'code' in result ? result.code : null]).toEqual(['refuse', 'invisible-layer']);
+    expect(result.reason).toContain(layer);
+  });
+});
+
 describe('robustness: odd but valid documents never crash diagnose', () => {
   const odd: [string, (s: AccountSnapshot) => void][] = [
     [
