@@ -59,6 +59,45 @@ type Row = [
 ];
 
 const rows: Row[] = [
+  // StringEquals reads '*' and '?' as text; StringLike as wildcards. keymend's plans use StringEquals only,
+  // so a stream name could never widen them (stream names hold no '*', '?' or '$' anyway).
+  [
+    OPS,
+    {
+      StringEquals: {
+        'kms:EncryptionContext:aws:kinesis:arn': 'arn:aws:kinesis:us-east-1:111122223333:stream/*',
+      },
+    },
+    { 'kms:EncryptionContext:aws:kinesis:arn': 'arn:aws:kinesis:us-east-1:111122223333:stream/orders' },
+    false,
+  ],
+  [
+    OPS,
+    {
+      StringEquals: {
+        'kms:EncryptionContext:aws:kinesis:arn': 'arn:aws:kinesis:us-east-1:111122223333:stream/order?',
+      },
+    },
+    { 'kms:EncryptionContext:aws:kinesis:arn': 'arn:aws:kinesis:us-east-1:111122223333:stream/orders' },
+    false,
+  ],
+  [
+    OPS,
+    {
+      StringLike: {
+        'kms:EncryptionContext:aws:kinesis:arn': 'arn:aws:kinesis:us-east-1:111122223333:stream/order?',
+      },
+    },
+    { 'kms:EncryptionContext:aws:kinesis:arn': 'arn:aws:kinesis:us-east-1:111122223333:stream/orders' },
+    true,
+  ],
+  // ...but StringEquals does resolve policy variables (2012-10-17): a '${' in a value is not text.
+  [
+    VARS,
+    { StringEquals: { 'kms:EncryptionContext:aws:kinesis:arn': '${aws:PrincipalTag/team}' } },
+    { 'kms:EncryptionContext:aws:kinesis:arn': 'data' },
+    true,
+  ],
   // String operators
   [
     OPS,
