@@ -268,12 +268,16 @@ function kmsRequest(
 ): AuthorizationRequest {
   const principalArn = overrides.principalArn ?? subject.scope.principalArn;
   const own = principalArn === subject.scope.principalArn;
+  const principal = requestPrincipal({
+    arn: principalArn,
+    sessionArn: own && subject.request.sessionArn !== principalArn ? subject.request.sessionArn : undefined,
+    state: own ? subject.principal : null,
+  });
+  // The record's principalId is the caller's aws:userid: without it a policy testing aws:userid (a Deny
+  // on a role's unique id, say) would not apply to the caller.
+  const userId = own ? subject.request.principalId : undefined;
   return kinesisKmsRequest({
-    principal: requestPrincipal({
-      arn: principalArn,
-      sessionArn: own && subject.request.sessionArn !== principalArn ? subject.request.sessionArn : undefined,
-      state: own ? subject.principal : null,
-    }),
+    principal: userId === undefined ? principal : { ...principal, userId },
     action: overrides.action ?? subject.scope.operation,
     keyArn: overrides.keyArn ?? subject.scope.keyArn,
     streamArn: overrides.streamArn ?? subject.scope.streamArn,
@@ -377,6 +381,7 @@ function probeSpecs(subject: Subject, plan: Plan): ProbeSpec[] {
  */
 function probeKey(subject: Subject): KeyState {
   const accounts = [...new Set([accountOf(subject.scope.keyArn), accountOf(subject.scope.principalArn)])];
+  const partition = subject.scope.keyArn.split(':')[1] ?? 'aws';
   return {
     arn: siblingArn(subject.key.arn),
     keyManager: 'CUSTOMER',
@@ -387,7 +392,7 @@ function probeKey(subject: Subject): KeyState {
         {
           Sid: 'KeymendProbeDelegateToIam',
           Effect: 'Allow',
-          Principal: { AWS: accounts.map((a) => `arn:aws:iam::${a}:root`) },
+          Principal: { AWS: accounts.map((a) => `arn:${partition}:iam::${a}:root`) },
           Action: 'kms:*',
           Resource: '*',
         },

@@ -245,6 +245,25 @@ describe('explicit denies: diagnose refuses, whatever form the deny takes', () =
     }
   });
 
+  it('refuses a key-policy Deny on the caller aws:userid, which the record gives as principalId', async () => {
+    // aws:userid of a role session is ROLE_ID:SESSION_NAME
+    // (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_variables.html#principaltable).
+    const s = snapshot();
+    (keyOf(s, ORDERS_KEY).policy as { Statement: unknown[] }).Statement.push({
+      Sid: 'DenyThisRoleById',
+      Effect: 'Deny',
+      Principal: '*',
+      Action: 'kms:*',
+      Resource: '*',
+      Condition: { StringLike: { 'aws:userid': 'AROACFCFFIDFDCFADIAAD:*' } },
+    });
+    const request = requestOf(CONSUMER_EVENT);
+    expect(request.principalId).toBe('AROACFCFFIDFDCFADIAAD:i-0abc123');
+    const result = diagnose(request, await stateOf(s, request));
+    expect([result.verdict, 'code' in result ? result.code : null]).toEqual(['refuse', 'explicit-deny']);
+    expect(result.reason).toContain('DenyThisRoleById');
+  });
+
   it('refuses when the call as recorded (not through Kinesis) meets an explicit deny', async () => {
     // The record has no Kinesis service markers: keymend cannot tell it came through Kinesis, and a
     // key policy that denies direct calls is what AWS may have applied. Acting on the Kinesis reading
