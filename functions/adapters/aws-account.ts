@@ -22,7 +22,8 @@ import {
   parseStreamArn,
   partitionOfRegion,
   type StreamArn,
-} from './arn';
+} from '../core/arn';
+import { InputError } from '../core/errors';
 import { deepFreeze } from './freeze';
 import { readIamPrincipal } from './iam';
 import { readStreamEncryption } from './kinesis';
@@ -62,10 +63,13 @@ export class AwsAccountReader implements AccountReader {
   private readonly partition: Partition;
   private readonly cache = new Map<string, Promise<unknown>>();
 
+  /** @throws InputError when `options.region` is not a Region of any AWS partition. */
   constructor(private readonly options: AwsAccountReaderOptions) {
     this.accountId = options.accountId;
     this.region = options.region;
-    this.partition = partitionOfRegion(options.region);
+    const partition = partitionOfRegion(options.region);
+    if (partition === null) throw new InputError(`not an AWS Region: ${JSON.stringify(options.region)}`);
+    this.partition = partition;
   }
 
   /** A reader with the same clients that lists only `grantee`'s grants (its own cache). */

@@ -22,7 +22,7 @@ import {
   type Tag,
 } from '@aws-sdk/client-iam';
 import type { PolicyDocumentJson, PrincipalState } from '../core/account';
-import { parsePrincipalArn } from './arn';
+import { parsePrincipalArn } from '../core/arn';
 import {
   AwsReadError,
   awsRead,

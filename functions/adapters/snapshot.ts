@@ -12,13 +12,10 @@ import type {
   PrincipalState,
   StreamState,
 } from '../core/account';
-import { InputError, SnapshotError } from '../core/errors';
-import type { KmsGrant } from '../policy/types';
 import {
   grantPrincipalKind,
   isAliasName,
   isKeyId,
-  isRegion,
   type Partition,
   parseAliasArn,
   parseKeyArn,
@@ -26,7 +23,9 @@ import {
   parsePrincipalArn,
   parseStreamArn,
   partitionOfRegion,
-} from './arn';
+} from '../core/arn';
+import { InputError, SnapshotError } from '../core/errors';
+import type { KmsGrant } from '../policy/types';
 import { deepFreeze } from './freeze';
 
 const TOP_LEVEL_FIELDS = ['accountId', 'region', 'principals', 'keys', 'streams', 'organization'] as const;
@@ -108,10 +107,10 @@ export function parseSnapshot(json: unknown): AccountSnapshot {
     fail('accountId', `expected a 12-digit account id such as "111122223333", got ${describe(accountId)}`);
   }
   const region = root.region;
-  if (typeof region !== 'string' || !isRegion(region)) {
+  const partition = partitionOfRegion(region);
+  if (typeof region !== 'string' || partition === null) {
     fail('region', `expected a region name such as "us-east-1", got ${describe(region)}`);
   }
-  const partition = partitionOfRegion(region);
   const ctx: Context = { partition, region };
 
   const principals = expectArray(
@@ -199,11 +198,14 @@ export class SnapshotReader implements AccountReader {
   private readonly streams = new Map<string, StreamState>();
   private readonly organization: OrganizationState | null;
 
+  /** @throws InputError when the snapshot's region is not a Region of any AWS partition. */
   constructor(snapshot: AccountSnapshot) {
     const copy = deepFreeze(structuredClone(snapshot));
     this.accountId = copy.accountId;
     this.region = copy.region;
-    this.partition = partitionOfRegion(copy.region);
+    const partition = partitionOfRegion(copy.region);
+    if (partition === null) throw new InputError(`not an AWS Region: ${JSON.stringify(copy.region)}`);
+    this.partition = partition;
     for (const principal of copy.principals) this.principals.set(principal.arn, principal);
     for (const key of copy.keys) this.keys.set(key.arn, key);
     for (const stream of copy.streams ?? []) this.streams.set(stream.arn, stream);

@@ -1,51 +1,126 @@
 /**
- * Strict ARN shape checks. Every ARN keymend reads comes from an event or an account and is
- * untrusted: these functions take `unknown`, never throw, and return null for anything that is
- * not exactly the expected shape, so a malformed ARN can never reach a policy keymend writes.
+ * Strict ARN shape checks, the one place keymend decides what an ARN, key id, alias or Region is:
+ * the intake, the snapshot validator and the AWS readers all ask here, so the same ARN means the
+ * same thing everywhere. Every ARN keymend reads comes from an event or an account and is
+ * untrusted: these functions take `unknown`, never throw, and return null (or false) for anything
+ * that is not exactly the expected shape, so a malformed ARN can never reach a policy keymend writes.
  */
 
 /** ARNs longer than this are rejected: IAM's own limit for resource ARNs is 2048 characters. */
 export const MAX_ARN_LENGTH = 2048;
 
+/**
+ * AWS's partitions. The ARN reference names the first three; the AWS SDKs' partition table adds
+ * the isolated (ISO) partitions and the European Sovereign Cloud, whose ARNs have the same shape.
+ */
+export const PARTITIONS = [
+  'aws',
+  'aws-cn',
+  'aws-us-gov',
+  'aws-iso',
+  'aws-iso-b',
+  'aws-iso-e',
+  'aws-iso-f',
+  'aws-eusc',
+] as const;
+export type Partition = (typeof PARTITIONS)[number];
+
+/**
+ * The Regions of each partition, after the `regionRegex` of the SDKs' partition table; the first
+ * match wins, so `cn-` is tried before the commercial rule. Commercial Regions are any two-letter
+ * prefix (new country codes keep appearing) with one word: `us-gov-`, `us-iso-` and the like have
+ * two and belong to their own partition, and a two-word Region of no known partition is refused.
+ */
+const REGION_PARTITIONS: ReadonlyArray<readonly [RegExp, Partition]> = [
+  [/^cn-[a-z]+-\d{1,2}$/, 'aws-cn'],
+  [/^us-gov-[a-z]+-\d{1,2}$/, 'aws-us-gov'],
+  [/^us-iso-[a-z]+-\d{1,2}$/, 'aws-iso'],
+  [/^us-isob-[a-z]+-\d{1,2}$/, 'aws-iso-b'],
+  [/^eu-isoe-[a-z]+-\d{1,2}$/, 'aws-iso-e'],
+  [/^us-isof-[a-z]+-\d{1,2}$/, 'aws-iso-f'],
+  [/^eusc-de-[a-z]+-\d{1,2}$/, 'aws-eusc'],
+  [/^[a-z]{2}-[a-z]+-\d{1,2}$/, 'aws'],
+];
+/** KMS's own limit for a Region name. */
+const MAX_REGION_LENGTH = 32;
+
 export interface Arn {
-  /** `aws`, `aws-cn`, `aws-us-gov`, `aws-iso`, ... */
-  partition: string;
+  partition: Partition;
   service: string;
-  /** Empty for global services (IAM, Organizations). */
+  /** Empty for global services (IAM, STS, Organizations). */
   region: string;
   /** Twelve digits, `aws` (AWS-managed policies) or empty. */
   accountId: string;
   resource: string;
 }
 
-const PARTITION = /^aws(?:-[a-z]+)*$/;
+export type KeyArn = Arn & { keyId: string };
+export type AliasArn = Arn & { aliasName: string };
+export type StreamArn = Arn & { streamName: string };
+export type RoleArn = Arn & { path: string; roleName: string };
+export type UserArn = Arn & { path: string; userName: string };
+/** A role or a user: the principals that own IAM policies. */
+export type PrincipalArn = Arn & { kind: 'role' | 'user'; path: string; name: string };
+/** A managed policy; `owner` is the account id, or `aws` for AWS-managed policies. */
+export type PolicyArn = Arn & { owner: string; path: string; name: string };
+
 const SERVICE = /^[a-z0-9][a-z0-9-]{0,62}$/;
-/** us-east-1, eu-central-2, us-gov-west-1, cn-north-1, us-isob-east-1, ... */
-const REGION = /^[a-z]{2}(?:-[a-z]+){1,2}-\d{1,2}$/;
 const ACCOUNT = /^\d{12}$/;
 /** Printable ASCII without spaces or quotes: nothing a real resource id contains. */
 const RESOURCE = /^[\x21\x23-\x26\x28-\x7e]+$/;
-/** IAM names and path segments (roles, users): the characters IAM allows. */
+/** IAM names (roles, users, policies, sessions): letters, digits and +=,.@_- (IAM identifiers). */
 const IAM_NAME = /^[\w+=,.@-]{1,128}$/;
-/** A KMS key id: a UUID (AWS's documentation examples use letters beyond hex) or a multi-Region id. */
+/** Role and user names are at most 64 characters; policy names 128. */
+const MAX_PRINCIPAL_NAME = 64;
+/**
+ * One segment of an IAM path. IAM allows any printable ASCII (CreateRole's Path pattern); keymend
+ * also refuses `*`, `?` and `$`, which a policy reads as wildcards or a variable, so that every ARN
+ * accepted here can be written into a policy literally. RESOURCE has already kept out spaces and quotes.
+ */
+const IAM_PATH_SEGMENT = /^[^/*?$]+$/;
+/** IAM's limit for a path, slashes included. */
+const MAX_IAM_PATH = 512;
+/**
+ * A KMS key id: a UUID, or `mrk-` and 32 characters for a multi-Region key. Real ids are lowercase
+ * hex; both forms take any letter because AWS's documentation examples do (`...-EXAMPLE11111`).
+ */
 const KEY_ID =
-  /^(?:[A-Za-z0-9]{8}-[A-Za-z0-9]{4}-[A-Za-z0-9]{4}-[A-Za-z0-9]{4}-[A-Za-z0-9]{12}|mrk-[0-9a-f]{32})$/;
+  /^(?:[A-Za-z0-9]{8}-[A-Za-z0-9]{4}-[A-Za-z0-9]{4}-[A-Za-z0-9]{4}-[A-Za-z0-9]{12}|mrk-[A-Za-z0-9]{32})$/;
+/** `alias/` and up to 250 of letters, digits, `/`, `_` and `-` (CreateAlias: 256 in all). */
 const ALIAS_NAME = /^alias\/[A-Za-z0-9/_-]{1,250}$/;
+/** Kinesis StreamName: `[a-zA-Z0-9_.-]+`, 1 to 128 characters. */
 const STREAM_NAME = /^[A-Za-z0-9_.-]{1,128}$/;
+/** A service principal such as `kinesis.amazonaws.com` (`.com.cn` in China). */
+const SERVICE_PRINCIPAL = /^[a-z0-9][a-z0-9.-]*\.amazonaws\.com(?:\.cn)?$/;
 
 /** True for a twelve-digit AWS account id. */
 export function isAccountId(value: unknown): value is string {
   return typeof value === 'string' && ACCOUNT.test(value);
 }
 
-/** True for a Region code such as `us-east-1` (shape only, not a list of Regions). */
+/**
+ * The partition a Region belongs to (`cn-north-1` is `aws-cn`, `us-gov-west-1` is `aws-us-gov`,
+ * `us-isob-east-1` is `aws-iso-b`, ...), or null when `value` is not a Region of any partition.
+ */
+export function partitionOfRegion(value: unknown): Partition | null {
+  if (typeof value !== 'string' || value.length > MAX_REGION_LENGTH) return null;
+  for (const [pattern, partition] of REGION_PARTITIONS) if (pattern.test(value)) return partition;
+  return null;
+}
+
+/** True for a Region code of some partition, such as `us-east-1` (shape only, not a list of Regions). */
 export function isRegion(value: unknown): value is string {
-  return typeof value === 'string' && value.length <= 32 && REGION.test(value);
+  return partitionOfRegion(value) !== null;
+}
+
+function isPartition(value: string): value is Partition {
+  return (PARTITIONS as readonly string[]).includes(value);
 }
 
 /**
- * Splits an ARN into its parts: `arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE`.
- * Returns null for non-strings, strings over {@link MAX_ARN_LENGTH}, and any part out of shape.
+ * Splits an ARN into its parts: `arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE`. Returns null for
+ * non-strings, strings over {@link MAX_ARN_LENGTH}, any part out of shape, and a Region of another
+ * partition than the ARN's (each account, and so each resource, lives in one partition).
  */
 export function parseArn(value: unknown): Arn | null {
   if (typeof value !== 'string' || value.length > MAX_ARN_LENGTH || !value.startsWith('arn:')) return null;
@@ -53,8 +128,8 @@ export function parseArn(value: unknown): Arn | null {
   if (parts.length < 6) return null;
   const [, partition = '', service = '', region = '', accountId = ''] = parts;
   const resource = parts.slice(5).join(':');
-  if (!PARTITION.test(partition) || !SERVICE.test(service)) return null;
-  if (region !== '' && !isRegion(region)) return null;
+  if (!isPartition(partition) || !SERVICE.test(service)) return null;
+  if (region !== '' && partitionOfRegion(region) !== partition) return null;
   if (accountId !== '' && accountId !== 'aws' && !ACCOUNT.test(accountId)) return null;
   if (!RESOURCE.test(resource)) return null;
   return { partition, service, region, accountId, resource };
@@ -68,7 +143,7 @@ function serviceArn(value: unknown, service: string, regional: boolean): Arn | n
 }
 
 /** A KMS key ARN: `arn:P:kms:REGION:ACCOUNT:key/KEY_ID`. */
-export function parseKeyArn(value: unknown): (Arn & { keyId: string }) | null {
+export function parseKeyArn(value: unknown): KeyArn | null {
   const arn = serviceArn(value, 'kms', true);
   if (arn === null) return null;
   const keyId = arn.resource.startsWith('key/') ? arn.resource.slice(4) : '';
@@ -76,7 +151,7 @@ export function parseKeyArn(value: unknown): (Arn & { keyId: string }) | null {
 }
 
 /** A KMS alias ARN: `arn:P:kms:REGION:ACCOUNT:alias/NAME`. */
-export function parseAliasArn(value: unknown): (Arn & { aliasName: string }) | null {
+export function parseAliasArn(value: unknown): AliasArn | null {
   const arn = serviceArn(value, 'kms', true);
   if (arn === null) return null;
   return ALIAS_NAME.test(arn.resource) ? Object.assign(arn, { aliasName: arn.resource }) : null;
@@ -87,7 +162,7 @@ export function isKeyId(value: unknown): value is string {
   return typeof value === 'string' && KEY_ID.test(value);
 }
 
-/** An alias name, `alias/NAME`. */
+/** An alias name, `alias/NAME`, `alias/aws/kinesis` included. */
 export function isAliasName(value: unknown): value is string {
   return typeof value === 'string' && ALIAS_NAME.test(value);
 }
@@ -96,35 +171,60 @@ export function isAliasName(value: unknown): value is string {
  * A Kinesis data stream ARN: `arn:P:kinesis:REGION:ACCOUNT:stream/NAME`. The form without
  * `stream/` (as in an old AWS example) is rejected: no real stream has it.
  */
-export function parseStreamArn(value: unknown): (Arn & { streamName: string }) | null {
+export function parseStreamArn(value: unknown): StreamArn | null {
   const arn = serviceArn(value, 'kinesis', true);
   if (arn === null) return null;
   const streamName = arn.resource.startsWith('stream/') ? arn.resource.slice(7) : '';
   return STREAM_NAME.test(streamName) ? Object.assign(arn, { streamName }) : null;
 }
 
-/** Splits an IAM `TYPE/PATH.../NAME` resource; null unless every segment is a valid IAM name. */
-function iamPathAndName(resource: string, type: string): { path: string; name: string } | null {
+/** Splits an IAM `TYPE/PATH.../NAME` resource; null unless the path and the name are IAM's. */
+function iamPathAndName(
+  resource: string,
+  type: string,
+  maxName: number,
+): { path: string; name: string } | null {
   if (!resource.startsWith(`${type}/`)) return null;
   const segments = resource.slice(type.length + 1).split('/');
-  if (segments.length > 32 || !segments.every((s) => IAM_NAME.test(s))) return null;
-  const name = segments.pop() as string;
-  if (name.length > 64) return null;
-  return { path: segments.length === 0 ? '/' : `/${segments.join('/')}/`, name };
+  const name = segments.pop() ?? '';
+  if (name.length > maxName || !IAM_NAME.test(name)) return null;
+  if (!segments.every((s) => IAM_PATH_SEGMENT.test(s))) return null;
+  const path = segments.length === 0 ? '/' : `/${segments.join('/')}/`;
+  return path.length <= MAX_IAM_PATH ? { path, name } : null;
 }
 
 /** An IAM role ARN, path included: `arn:P:iam::ACCOUNT:role/PATH/NAME`. */
-export function parseRoleArn(value: unknown): (Arn & { path: string; roleName: string }) | null {
+export function parseRoleArn(value: unknown): RoleArn | null {
   const arn = serviceArn(value, 'iam', false);
-  const parts = arn && iamPathAndName(arn.resource, 'role');
+  const parts = arn && iamPathAndName(arn.resource, 'role', MAX_PRINCIPAL_NAME);
   return arn && parts ? Object.assign(arn, { path: parts.path, roleName: parts.name }) : null;
 }
 
 /** An IAM user ARN: `arn:P:iam::ACCOUNT:user/PATH/NAME`. */
-export function parseUserArn(value: unknown): (Arn & { path: string; userName: string }) | null {
+export function parseUserArn(value: unknown): UserArn | null {
   const arn = serviceArn(value, 'iam', false);
-  const parts = arn && iamPathAndName(arn.resource, 'user');
+  const parts = arn && iamPathAndName(arn.resource, 'user', MAX_PRINCIPAL_NAME);
   return arn && parts ? Object.assign(arn, { path: parts.path, userName: parts.name }) : null;
+}
+
+/**
+ * An IAM role ARN (with its path) or user ARN, the principals whose policies IAM can list, with
+ * `kind` saying which; null for anything else, role-session ARNs included.
+ */
+export function parsePrincipalArn(value: unknown): PrincipalArn | null {
+  const role = parseRoleArn(value);
+  if (role) return Object.assign(role, { kind: 'role' as const, name: role.roleName });
+  const user = parseUserArn(value);
+  return user && Object.assign(user, { kind: 'user' as const, name: user.userName });
+}
+
+/** A managed policy ARN, customer (`iam::ACCOUNT:policy/PATH/NAME`) or AWS (`iam::aws:policy/...`). */
+export function parsePolicyArn(value: unknown): PolicyArn | null {
+  const arn = parseArn(value);
+  if (arn === null || arn.service !== 'iam' || arn.region !== '') return null;
+  if (arn.accountId !== 'aws' && !ACCOUNT.test(arn.accountId)) return null;
+  const parts = iamPathAndName(arn.resource, 'policy', 128);
+  return parts && Object.assign(arn, { owner: arn.accountId, path: parts.path, name: parts.name });
 }
 
 /** The account root: `arn:P:iam::ACCOUNT:root`. */
@@ -142,7 +242,9 @@ export function parseAssumedRoleArn(
   const segments = arn.resource.split('/');
   if (segments.length !== 3 || segments[0] !== 'assumed-role') return null;
   const [, roleName = '', sessionName = ''] = segments;
-  if (roleName.length > 64 || !IAM_NAME.test(roleName) || !IAM_NAME.test(sessionName)) return null;
+  if (roleName.length > MAX_PRINCIPAL_NAME || !IAM_NAME.test(roleName) || !IAM_NAME.test(sessionName)) {
+    return null;
+  }
   return Object.assign(arn, { roleName, sessionName });
 }
 
@@ -154,4 +256,21 @@ export function parseFederatedUserArn(value: unknown): (Arn & { userName: string
   if (segments.length !== 2 || segments[0] !== 'federated-user') return null;
   const userName = segments[1] ?? '';
   return IAM_NAME.test(userName) ? Object.assign(arn, { userName }) : null;
+}
+
+/**
+ * What a KMS grant may name as grantee or retiring principal: an account root, a role or user, a
+ * role session or federated user (the ARN's partition is returned), or a service principal
+ * (`service`); null for anything else.
+ */
+export function grantPrincipalKind(value: unknown): Partition | 'service' | null {
+  if (typeof value === 'string' && value.length <= MAX_ARN_LENGTH && SERVICE_PRINCIPAL.test(value)) {
+    return 'service';
+  }
+  const arn =
+    parsePrincipalArn(value) ??
+    parseRootArn(value) ??
+    parseAssumedRoleArn(value) ??
+    parseFederatedUserArn(value);
+  return arn?.partition ?? null;
 }
