@@ -248,4 +248,10 @@ describe('createAwsAccountReader', () => {
     expect(await clientsOf(a).kms.config.maxAttempts()).toBe(1);
     expect(await clientsOf(a).kinesis.config.region()).toBe('eu-west-1');
   });
+
+  it('refuses a region of no AWS partition instead of guessing one', () => {
+    expect(() => createAwsAccountReader({ region: 'moon-base-1', accountId: ACCOUNT })).toThrow(
+      /not an AWS Region: "moon-base-1"/,
+    );
+  });
 });

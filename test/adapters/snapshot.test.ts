@@ -493,6 +493,13 @@ describe('docs/snapshot.md', () => {
 });
 
 describe('SnapshotReader', () => {
+  it('refuses a region of no AWS partition instead of guessing one', () => {
+    // parseSnapshot rejects such a region; a snapshot built in code reaches the constructor unchecked.
+    expect(() => new SnapshotReader({ ...parseSnapshot(minimal()), region: 'moon-base-1' })).toThrow(
+      InputError,
+    );
+  });
+
   const snapshot = (): AccountSnapshot => {
     const s = parseSnapshot(minimal());
     s.keys.push({
