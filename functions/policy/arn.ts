@@ -4,22 +4,20 @@
  * (a wildcard never spans a colon there), the resource segment (which may itself hold colons) last.
  * https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_resource.html
  * https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html#Conditions_ARN
+ *
+ * ARNs are matched in place: segment bounds are found with indexOf, never by splitting the ARN.
  */
-import { compileTokens, type Glob, type GlobToken, globMatch } from './glob';
-import { type Ctx, hasVariables, type TemplatePart } from './template';
+import { compileTokens, type Glob, type GlobToken, globMatchRange } from './glob';
+import { type Ctx, hasVariables, matchTemplate, type TemplatePart } from './template';
 
-/** Splits an ARN into its six segments, or null when it has fewer than six. */
-export function splitArn(arn: string): string[] | null {
-  const out: string[] = [];
-  let start = 0;
+/** True when `arn` has at least six segments (five colons). */
+export function isArnShaped(arn: string): boolean {
+  let at = -1;
   for (let n = 0; n < 5; n++) {
-    const colon = arn.indexOf(':', start);
-    if (colon === -1) return null;
-    out.push(arn.slice(start, colon));
-    start = colon + 1;
+    at = arn.indexOf(':', at + 1);
+    if (at === -1) return false;
   }
-  out.push(arn.slice(start));
-  return out;
+  return true;
 }
 
 /** Splits a parsed pattern into six segments on its first five literal colons; null for fewer. */
@@ -45,52 +43,70 @@ export function splitArnTemplate(parts: readonly TemplatePart[]): TemplatePart[]
   return segments.length === 6 ? segments : null;
 }
 
-/** An ARN pattern compiled once: static segments as globs, or segments that hold variables. */
+/** One segment of a pattern: a glob, or (when it holds variables) its parts, resolved per request. */
+export interface ArnSegment {
+  readonly glob: Glob | null;
+  readonly parts: readonly TemplatePart[] | null;
+}
+
+/**
+ * An ARN pattern compiled once.
+ * - `prefix`: the first five segments are literal (the usual case): the ARN must start with `prefix`
+ *   (those five segments and their colons), and the rest is the resource segment.
+ * - `segments`: a wildcard or variable in the first five segments: matched segment by segment.
+ */
 export type ArnPattern =
-  | { readonly kind: 'static'; readonly segments: readonly Glob[] }
-  | { readonly kind: 'template'; readonly segments: readonly (readonly TemplatePart[])[] }
+  | { readonly kind: 'prefix'; readonly prefix: string; readonly rest: ArnSegment }
+  | { readonly kind: 'segments'; readonly segments: readonly ArnSegment[] }
   | { readonly kind: 'invalid' };
+
+const INVALID: ArnPattern = { kind: 'invalid' };
+
+function compileSegment(parts: readonly TemplatePart[]): ArnSegment {
+  return hasVariables(parts)
+    ? { glob: null, parts }
+    : { glob: compileTokens(parts as GlobToken[]), parts: null };
+}
 
 export function compileArnPattern(parts: readonly TemplatePart[]): ArnPattern {
   const segments = splitArnTemplate(parts);
-  if (segments === null) return { kind: 'invalid' };
-  if (!hasVariables(parts)) {
-    return { kind: 'static', segments: segments.map((s) => compileTokens(s as GlobToken[])) };
+  if (segments === null) return INVALID;
+  let prefix = '';
+  for (let i = 0; i < 5; i++) {
+    const segment = segments[i] as TemplatePart[];
+    for (const part of segment) {
+      if (typeof part !== 'string') return { kind: 'segments', segments: segments.map(compileSegment) };
+      prefix += part;
+    }
+    prefix += ':';
   }
-  return { kind: 'template', segments };
+  return { kind: 'prefix', prefix, rest: compileSegment(segments[5] as TemplatePart[]) };
 }
 
-/** Matches pre-split ARN segments; null when a variable of the pattern cannot be resolved. */
-export function arnPatternMatches(pattern: ArnPattern, arn: readonly string[], ctx: Ctx): boolean | null {
-  if (pattern.kind === 'invalid') return false;
-  if (pattern.kind === 'static') {
-    for (let i = 0; i < 6; i++) {
-      if (!globMatch(pattern.segments[i] as Glob, arn[i] as string)) return false;
-    }
-    return true;
+function segmentMatches(segment: ArnSegment, ctx: Ctx, arn: string, start: number, end: number) {
+  return segment.glob !== null
+    ? globMatchRange(segment.glob, arn, start, end)
+    : matchTemplate(segment.parts as TemplatePart[], ctx, arn, start, end);
+}
+
+/**
+ * Matches an ARN with at least six segments (see isArnShaped); null when a variable of the pattern cannot
+ * be resolved and no resolved segment fails.
+ */
+export function arnPatternMatches(pattern: ArnPattern, arn: string, ctx: Ctx): boolean | null {
+  if (pattern.kind === 'prefix') {
+    if (!arn.startsWith(pattern.prefix)) return false;
+    return segmentMatches(pattern.rest, ctx, arn, pattern.prefix.length, arn.length);
   }
+  if (pattern.kind === 'invalid') return false;
   let unresolved = false;
+  let start = 0;
   for (let i = 0; i < 6; i++) {
-    const tokens = resolveSegment(pattern.segments[i] as TemplatePart[], ctx);
-    if (tokens === null) {
-      unresolved = true;
-      continue;
-    }
-    if (!globMatch(compileTokens(tokens), arn[i] as string)) return false;
+    const end = i < 5 ? arn.indexOf(':', start) : arn.length;
+    const m = segmentMatches(pattern.segments[i] as ArnSegment, ctx, arn, start, end);
+    if (m === false) return false;
+    if (m === null) unresolved = true;
+    start = end + 1;
   }
   return unresolved ? null : true;
-}
-
-function resolveSegment(parts: readonly TemplatePart[], ctx: Ctx): GlobToken[] | null {
-  const out: GlobToken[] = [];
-  for (const p of parts) {
-    if (typeof p !== 'object') out.push(p);
-    else {
-      const v = ctx.get(p.variable);
-      if (typeof v === 'string') out.push(v);
-      else if (p.fallback !== undefined) out.push(p.fallback);
-      else return null;
-    }
-  }
-  return out;
 }

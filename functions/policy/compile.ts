@@ -4,16 +4,19 @@
  * Grammar: https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_grammar.html
  */
 import { PolicyParseError } from '../core/errors';
-import { type ArnPattern, compileArnPattern } from './arn';
-import { type CompiledCondition, OPERATORS } from './conditions';
-import { compileGlob, compileTokens, type Glob, type GlobToken } from './glob';
+import { type ArnPattern, compileArnPattern, isArnShaped } from './arn';
+import { type CompiledCondition, type ConditionOperator, OPERATORS } from './conditions';
+import { compileGlob, compileTokens, exactGlob, type Glob, type GlobToken } from './glob';
 import { hasVariables, parseTemplate, type TemplatePart } from './template';
 import type { DecidedBy, PolicyLayer } from './types';
+
+// Lists below are arrays, not sets: they hold a handful of entries, which an array compiles and scans
+// faster than a Set hashes.
 
 export interface ActionSet {
   readonly any: boolean;
   /** Lowercased `service:action` names without wildcards. */
-  readonly exact: ReadonlySet<string>;
+  readonly exact: readonly string[];
   readonly patterns: readonly { readonly service: Glob; readonly action: Glob }[];
 }
 
@@ -26,7 +29,7 @@ export type ResourcePattern =
 export interface ResourceSet {
   readonly any: boolean;
   /** Full ARNs without wildcards or variables. */
-  readonly exact: ReadonlySet<string>;
+  readonly exact: readonly string[];
   readonly patterns: readonly ResourcePattern[];
 }
 
@@ -34,11 +37,11 @@ export interface PrincipalSpec {
   /** `"*"` or `{"AWS": "*"}`: everyone. */
   readonly any: boolean;
   /** Account ids named by 12-digit id or `arn:aws:iam::ACCOUNT:root`. */
-  readonly accounts: ReadonlySet<string>;
+  readonly accounts: readonly string[];
   /** Role, user, assumed-role session and other principal ARNs, exactly as written. */
-  readonly arns: ReadonlySet<string>;
+  readonly arns: readonly string[];
   /** Service principals (`kinesis.amazonaws.com`). */
-  readonly services: ReadonlySet<string>;
+  readonly services: readonly string[];
 }
 
 export interface CompiledStatement {
@@ -63,6 +66,10 @@ export interface CompiledPolicy {
   readonly layer: PolicyLayer;
   /** Internal: the compiled statements, in document order. */
   readonly statements: readonly CompiledStatement[];
+  /** Internal: the Allow statements, in document order. */
+  readonly allows: readonly CompiledStatement[];
+  /** Internal: the Deny statements, in document order. */
+  readonly denies: readonly CompiledStatement[];
 }
 
 const POLICY_KEYS = new Set(['Version', 'Id', 'Statement']);
@@ -107,19 +114,17 @@ export function compilePolicy(document: unknown, name: string, layer: PolicyLaye
   const variables = version === '2012-10-17';
   const raw = doc.Statement;
   if (raw === undefined) fail('has no Statement');
-  const list = Array.isArray(raw) ? raw : [raw];
-  const statements = list.map((s, i) =>
-    compileStatement(
-      s,
-      Array.isArray(raw) ? `Statement[${i}]` : 'Statement',
-      i,
-      name,
-      layer,
-      variables,
-      fail,
-    ),
-  );
-  return { name, layer, statements };
+  const list: unknown[] = Array.isArray(raw) ? raw : [raw];
+  const statements: CompiledStatement[] = [];
+  const allows: CompiledStatement[] = [];
+  const denies: CompiledStatement[] = [];
+  for (let i = 0; i < list.length; i++) {
+    const path = Array.isArray(raw) ? `Statement[${i}]` : 'Statement';
+    const statement = compileStatement(list[i], path, i, name, layer, variables, fail);
+    statements.push(statement);
+    (statement.effect === 'Allow' ? allows : denies).push(statement);
+  }
+  return { name, layer, statements, allows, denies };
 }
 
 function compileStatement(
@@ -155,7 +160,7 @@ function compileStatement(
   if (!hasResource && !hasNotResource) {
     // SCPs written before Resource became mandatory default to every resource.
     if (layer !== 'service-control') fail(`${path} must have Resource or NotResource`);
-    resources = { any: true, exact: new Set(), patterns: [] };
+    resources = ANY_RESOURCE;
   } else {
     const key = hasResource ? 'Resource' : 'NotResource';
     resources = compileResources(strings(raw[key], `${path}.${key}`, fail), variables);
@@ -193,27 +198,31 @@ function compileStatement(
   };
 }
 
+const NO_STRINGS: readonly string[] = [];
+const ANY_RESOURCE: ResourceSet = { any: true, exact: NO_STRINGS, patterns: [] };
+
 function compileActions(list: string[], path: string, fail: (message: string) => never): ActionSet {
   let any = false;
-  const exact = new Set<string>();
+  const exact: string[] = [];
   const patterns: { service: Glob; action: Glob }[] = [];
-  list.forEach((raw, i) => {
+  for (let i = 0; i < list.length; i++) {
+    const raw = list[i] as string;
     const a = raw.toLowerCase();
     if (a === '*') {
       any = true;
-      return;
+      continue;
     }
     const colon = a.indexOf(':');
     if (colon <= 0) fail(`${path}[${i}] "${raw}" must be "*" or "service:action"`);
-    if (!a.includes('*') && !a.includes('?')) exact.add(a);
+    if (a.indexOf('*') === -1 && a.indexOf('?') === -1) exact.push(a);
     else patterns.push({ service: compileGlob(a.slice(0, colon)), action: compileGlob(a.slice(colon + 1)) });
-  });
+  }
   return { any, exact, patterns };
 }
 
 function compileResources(list: string[], variables: boolean): ResourceSet {
   let any = false;
-  const exact = new Set<string>();
+  const exact: string[] = [];
   const patterns: ResourcePattern[] = [];
   for (const raw of list) {
     if (raw === '*') {
@@ -221,6 +230,15 @@ function compileResources(list: string[], variables: boolean): ResourceSet {
       continue;
     }
     const parts = parseTemplate(raw, variables, true);
+    let literal = true;
+    for (const part of parts) if (typeof part !== 'string') literal = false;
+    if (literal) {
+      // No wildcard, no variable: a full ARN is compared as one string, anything else is a whole-string glob.
+      const text = parts.length === 1 ? (parts[0] as string) : parts.join('');
+      if (isArnShaped(text)) exact.push(text);
+      else patterns.push({ kind: 'whole', glob: exactGlob(text) });
+      continue;
+    }
     const arn = compileArnPattern(parts);
     if (arn.kind === 'invalid') {
       patterns.push(
@@ -228,8 +246,6 @@ function compileResources(list: string[], variables: boolean): ResourceSet {
           ? { kind: 'whole-template', parts }
           : { kind: 'whole', glob: compileTokens(parts as GlobToken[]) },
       );
-    } else if (arn.kind === 'static' && parts.every((p) => typeof p === 'string')) {
-      exact.add(parts.join(''));
     } else {
       patterns.push({ kind: 'arn', pattern: arn });
     }
@@ -240,28 +256,35 @@ function compileResources(list: string[], variables: boolean): ResourceSet {
 const ACCOUNT_ID = /^\d{12}$/;
 const ROOT_ARN = /^arn:aws[a-z-]*:iam::(\d{12}):root$/;
 
+const ANY_PRINCIPAL: PrincipalSpec = {
+  any: true,
+  accounts: NO_STRINGS,
+  arns: NO_STRINGS,
+  services: NO_STRINGS,
+};
+
 function compilePrincipal(raw: unknown, path: string, fail: (message: string) => never): PrincipalSpec {
-  if (raw === '*') return { any: true, accounts: new Set(), arns: new Set(), services: new Set() };
+  if (raw === '*') return ANY_PRINCIPAL;
   if (!isObject(raw)) return fail(`${path} must be "*" or an object such as {"AWS": ...}`);
   let any = false;
-  const accounts = new Set<string>();
-  const arns = new Set<string>();
-  const services = new Set<string>();
-  for (const [kind, value] of Object.entries(raw)) {
+  const accounts: string[] = [];
+  const arns: string[] = [];
+  const services: string[] = [];
+  for (const kind of Object.keys(raw)) {
     if (!PRINCIPAL_KEYS.has(kind)) fail(`${path} has unknown principal type "${kind}"`);
-    for (const v of strings(value, `${path}.${kind}`, fail)) {
+    for (const v of strings(raw[kind], `${path}.${kind}`, fail)) {
       if (kind === 'AWS') {
         if (v === '*') any = true;
-        else if (ACCOUNT_ID.test(v)) accounts.add(v);
+        else if (ACCOUNT_ID.test(v)) accounts.push(v);
         else {
           const root = ROOT_ARN.exec(v);
-          if (root) accounts.add(root[1] as string);
-          else arns.add(v);
+          if (root) accounts.push(root[1] as string);
+          else arns.push(v);
         }
       } else if (kind === 'Service') {
-        services.add(v.toLowerCase());
+        services.push(v.toLowerCase());
       } else {
-        arns.add(v);
+        arns.push(v);
       }
     }
   }
@@ -297,16 +320,17 @@ function compileConditions(
     if (isNull && (ifExists || set !== 'none'))
       fail(`${path}.Condition operator "${operatorText}" is not valid`);
     if (!isObject(block)) fail(`${where} must be an object of condition keys`);
-    for (const [key, value] of Object.entries(block as Record<string, unknown>)) {
-      const texts = scalars(value, `${where}["${key}"]`, fail);
-      let values: unknown[];
-      if (operator) values = texts.map((t) => operator.compile(t, variables));
-      else {
-        values = texts.map((t) => {
+    const keys = block as Record<string, unknown>;
+    for (const key of Object.keys(keys)) {
+      const texts = scalars(keys[key], `${where}["${key}"]`, fail);
+      const values: unknown[] = [];
+      for (const t of texts) {
+        if (operator) values.push((operator as ConditionOperator).compile(t, variables));
+        else {
           const v = t.toLowerCase();
           if (v !== 'true' && v !== 'false') fail(`${where}["${key}"] must be "true" or "false"`);
-          return v === 'true';
-        });
+          values.push(v === 'true');
+        }
       }
       out.push({ operatorText, key: key.toLowerCase(), operator: operator ?? null, set, ifExists, values });
     }
@@ -315,22 +339,27 @@ function compileConditions(
 }
 
 function strings(value: unknown, path: string, fail: (message: string) => never): string[] {
-  const list = Array.isArray(value) ? value : [value];
-  if (list.length === 0) fail(`${path} must not be empty`);
-  return list.map((v, i) => {
-    if (typeof v !== 'string') fail(`${Array.isArray(value) ? `${path}[${i}]` : path} must be a string`);
-    return v as string;
-  });
+  if (!Array.isArray(value)) {
+    if (typeof value !== 'string') fail(`${path} must be a string`);
+    return [value as string];
+  }
+  if (value.length === 0) fail(`${path} must not be empty`);
+  for (let i = 0; i < value.length; i++) {
+    if (typeof value[i] !== 'string') fail(`${path}[${i}] must be a string`);
+  }
+  return value as string[];
 }
 
 function scalars(value: unknown, path: string, fail: (message: string) => never): string[] {
-  const list = Array.isArray(value) ? value : [value];
+  const list: unknown[] = Array.isArray(value) ? value : [value];
   if (list.length === 0) fail(`${path} must have at least one value`);
-  return list.map((v) => {
-    if (typeof v === 'string') return v;
-    if (typeof v === 'number' || typeof v === 'boolean') return String(v);
-    return fail(`${path} values must be strings, numbers or booleans`);
-  });
+  const out: string[] = [];
+  for (const v of list) {
+    if (typeof v === 'string') out.push(v);
+    else if (typeof v === 'number' || typeof v === 'boolean') out.push(String(v));
+    else fail(`${path} values must be strings, numbers or booleans`);
+  }
+  return out;
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {

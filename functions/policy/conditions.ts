@@ -9,13 +9,13 @@
  * form, which reuses the same `test`), add it to `OPERATORS`, and add table rows to
  * test/policy/conditions.test.ts. The parser accepts it, with IfExists and set prefixes, from then on.
  */
-import { type ArnPattern, arnPatternMatches, compileArnPattern, splitArn } from './arn';
+import { type ArnPattern, arnPatternMatches, compileArnPattern, isArnShaped } from './arn';
 import { compileTokens, type Glob, type GlobToken, globMatch } from './glob';
 import {
   type Ctx,
   hasVariables,
+  matchTemplate,
   parseTemplate,
-  resolveTemplate,
   resolveText,
   type TemplatePart,
 } from './template';
@@ -51,10 +51,10 @@ function textOf(v: TextValue, ctx: Ctx, lower: boolean): string | null {
 
 const stringEquals: Omit<ConditionOperator<TextValue>, 'name' | 'negated'> = {
   compile: (raw, variables) => compileText(raw, variables, false),
-  test: (actual, expected, ctx) => {
-    const s = textOf(expected, ctx, false);
-    return s === null ? null : actual === s;
-  },
+  test: (actual, expected, ctx) =>
+    'text' in expected
+      ? actual === expected.text
+      : matchTemplate(expected.parts, ctx, actual, 0, actual.length),
 };
 
 const stringEqualsIgnoreCase: Omit<ConditionOperator<TextValue>, 'name' | 'negated'> = {
@@ -72,18 +72,20 @@ const stringLike: Omit<ConditionOperator<LikeValue>, 'name' | 'negated'> = {
     const parts = parseTemplate(raw, variables, true);
     return hasVariables(parts) ? { parts } : { glob: compileTokens(parts as GlobToken[]) };
   },
-  test: (actual, expected, ctx) => {
-    if ('glob' in expected) return globMatch(expected.glob, actual);
-    const tokens = resolveTemplate(expected.parts, ctx);
-    return tokens === null ? null : globMatch(compileTokens(tokens), actual);
-  },
+  test: (actual, expected, ctx) =>
+    'glob' in expected
+      ? globMatch(expected.glob, actual)
+      : matchTemplate(expected.parts, ctx, actual, 0, actual.length),
 };
 
 const arnLike: Omit<ConditionOperator<ArnPattern>, 'name' | 'negated'> = {
   compile: (raw, variables) => compileArnPattern(parseTemplate(raw, variables, true)),
   test: (actual, expected, ctx) => {
-    const segments = splitArn(actual);
-    return segments === null ? null : arnPatternMatches(expected, segments, ctx);
+    // A value with fewer than six segments is no ARN: it cannot be compared.
+    if (expected.kind === 'prefix' && actual.startsWith(expected.prefix)) {
+      return arnPatternMatches(expected, actual, ctx);
+    }
+    return isArnShaped(actual) ? arnPatternMatches(expected, actual, ctx) : null;
   },
 };
 

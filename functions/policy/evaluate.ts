@@ -4,14 +4,15 @@
  * https://docs.aws.amazon.com/kms/latest/developerguide/control-access.html). docs/evaluator.md describes
  * what is modelled and the choices made where AWS documentation is silent.
  */
-import { arnPatternMatches, splitArn } from './arn';
+import { arnPatternMatches } from './arn';
 import type { ActionSet, CompiledPolicy, CompiledStatement, PrincipalSpec, ResourceSet } from './compile';
 import { evaluateCondition } from './conditions';
 import { takesEncryptionContext } from './context';
-import { compileTokens, globMatch } from './glob';
-import { type Ctx, resolveTemplate } from './template';
+import { globMatch } from './glob';
+import { type Ctx, matchTemplate } from './template';
 import type {
   AuthorizationRequest,
+  ContextValue,
   DecidedBy,
   EvaluationResult,
   KmsGrant,
@@ -31,18 +32,6 @@ const Match = {
   Direct: 3,
 } as const;
 
-interface Prepared {
-  readonly principal: RequestPrincipal;
-  readonly accountId: string;
-  readonly action: string;
-  readonly service: string;
-  readonly actionName: string;
-  readonly resource: string;
-  readonly resourceSegments: string[] | null;
-  readonly ctx: Ctx;
-  readonly boundaryAttached: boolean;
-}
-
 const PRINCIPAL_TYPE: Record<RequestPrincipal['type'], string> = {
   AssumedRole: 'AssumedRole',
   IAMUser: 'User',
@@ -50,44 +39,139 @@ const PRINCIPAL_TYPE: Record<RequestPrincipal['type'], string> = {
   FederatedUser: 'FederatedUser',
 };
 
-function prepare(request: AuthorizationRequest, boundaryAttached: boolean): Prepared {
-  const ctx = new Map<string, string | string[]>();
-  const context = request.context;
+/** For patterns without variables, which never read the context. */
+const NO_CONTEXT: Ctx = new Map();
+
+/**
+ * Memo of pure string functions of names that recur in every request (context keys, actions), so that a
+ * request does not lowercase the same names again. Bounded: past the limit, names are computed each time.
+ */
+const MEMO_LIMIT = 4096;
+const lowered = new Map<string, string>();
+function lower(name: string): string {
+  let l = lowered.get(name);
+  if (l === undefined) {
+    l = name.toLowerCase();
+    if (lowered.size < MEMO_LIMIT) lowered.set(name, l);
+  }
+  return l;
+}
+const tagKeys = new Map<string, string>();
+function tagKey(tag: string): string {
+  let k = tagKeys.get(tag);
+  if (k === undefined) {
+    k = `aws:principaltag/${tag.toLowerCase()}`;
+    if (tagKeys.size < MEMO_LIMIT) tagKeys.set(tag, k);
+  }
+  return k;
+}
+interface ActionName {
+  /** Lowercased `service:action`, and its two halves. */
+  readonly action: string;
+  readonly service: string;
+  readonly name: string;
+}
+const actionNames = new Map<string, ActionName>();
+function actionName(action: string): ActionName {
+  let a = actionNames.get(action);
+  if (a === undefined) {
+    const lower = action.toLowerCase();
+    const colon = lower.indexOf(':');
+    a = { action: lower, service: colon === -1 ? '' : lower.slice(0, colon), name: lower.slice(colon + 1) };
+    if (actionNames.size < MEMO_LIMIT) actionNames.set(action, a);
+  }
+  return a;
+}
+
+/**
+ * The request as statements test it, read once per evaluation. The lowercased context map is built on
+ * first use only: most statements never reach a condition or a policy variable.
+ */
+class Prepared {
+  readonly principal: RequestPrincipal;
+  readonly accountId: string;
+  /** Lowercased `service:action`, and its two halves. */
+  readonly action: string;
+  readonly service: string;
+  readonly actionName: string;
+  readonly resource: string;
+  readonly boundaryAttached: boolean;
+  private readonly context: Record<string, ContextValue>;
+  private lowered: Ctx | null = null;
+  /** Whether the resource has six ARN segments: 1 yes, 0 no, -1 not yet known. */
+  private shaped = -1;
+
+  constructor(request: AuthorizationRequest, boundaryAttached: boolean) {
+    const principal = request.principal;
+    this.principal = principal;
+    this.accountId = principal.accountId;
+    const action = actionName(request.action);
+    this.action = action.action;
+    this.service = action.service;
+    this.actionName = action.name;
+    this.resource = request.resource;
+    this.boundaryAttached = boundaryAttached;
+    this.context = request.context;
+  }
+
+  get ctx(): Ctx {
+    if (this.lowered === null) this.lowered = lowerContext(this.context, this.principal);
+    return this.lowered;
+  }
+
+  get resourceShaped(): boolean {
+    if (this.shaped === -1) this.shaped = isArnShapedResource(this.resource) ? 1 : 0;
+    return this.shaped === 1;
+  }
+}
+
+function isArnShapedResource(resource: string): boolean {
+  let at = -1;
+  for (let n = 0; n < 5; n++) {
+    at = resource.indexOf(':', at + 1);
+    if (at === -1) return false;
+  }
+  return true;
+}
+
+/**
+ * The context with lowercased key names (a later key wins over an earlier one that differs only in case),
+ * plus the caller's own global keys (principalContext) where the request does not carry them.
+ */
+function lowerContext(context: Record<string, ContextValue>, principal: RequestPrincipal): Ctx {
+  const ctx = new Map<string, string | readonly string[]>();
   for (const key in context) {
     const v = context[key];
     if (v === undefined || v === null) continue;
-    ctx.set(key.toLowerCase(), Array.isArray(v) ? v.map(String) : String(v));
+    ctx.set(lower(key), Array.isArray(v) ? stringsOf(v) : String(v));
   }
-  // The caller's own global keys (principalContext), where the request does not carry them.
-  const principal = request.principal;
-  const fill = (key: string, value: string | undefined) => {
-    if (value !== undefined && !ctx.has(key)) ctx.set(key, value);
-  };
-  fill('aws:principalarn', principal.arn);
-  fill('aws:principalaccount', principal.accountId);
-  fill('aws:principaltype', PRINCIPAL_TYPE[principal.type]);
-  fill('aws:userid', principal.userId);
-  if (principal.type === 'IAMUser') fill('aws:username', principal.username);
-  if (principal.tags)
-    for (const tag in principal.tags) fill(`aws:principaltag/${tag.toLowerCase()}`, principal.tags[tag]);
-  const action = request.action.toLowerCase();
-  const colon = action.indexOf(':');
-  return {
-    principal,
-    accountId: principal.accountId,
-    action,
-    service: colon === -1 ? '' : action.slice(0, colon),
-    actionName: action.slice(colon + 1),
-    resource: request.resource,
-    resourceSegments: splitArn(request.resource),
-    ctx,
-    boundaryAttached,
-  };
+  fill(ctx, 'aws:principalarn', principal.arn);
+  fill(ctx, 'aws:principalaccount', principal.accountId);
+  fill(ctx, 'aws:principaltype', PRINCIPAL_TYPE[principal.type]);
+  fill(ctx, 'aws:userid', principal.userId);
+  if (principal.type === 'IAMUser') fill(ctx, 'aws:username', principal.username);
+  const tags = principal.tags;
+  if (tags) for (const tag in tags) fill(ctx, tagKey(tag), tags[tag]);
+  return ctx;
+}
+
+function fill(ctx: Map<string, string | readonly string[]>, key: string, value: string | undefined): void {
+  if (value !== undefined && !ctx.has(key)) ctx.set(key, value);
+}
+
+/** The array itself when it holds strings only (the usual case; it is only read), else a string copy. */
+function stringsOf(values: readonly unknown[]): readonly string[] {
+  for (const v of values) if (typeof v !== 'string') return values.map(String);
+  return values as readonly string[];
 }
 
 function actionsMatch(set: ActionSet, p: Prepared): boolean {
-  if (set.any || set.exact.has(p.action)) return true;
-  for (const pattern of set.patterns) {
+  if (set.any) return true;
+  const exact = set.exact;
+  for (let i = 0; i < exact.length; i++) if (exact[i] === p.action) return true;
+  const patterns = set.patterns;
+  for (let i = 0; i < patterns.length; i++) {
+    const pattern = patterns[i] as (typeof patterns)[number];
     if (globMatch(pattern.service, p.service) && globMatch(pattern.action, p.actionName)) return true;
   }
   return false;
@@ -99,21 +183,31 @@ function actionsMatch(set: ActionSet, p: Prepared): boolean {
  * NotResource statement with such an entry does not apply); false otherwise.
  */
 function resourcesMatch(set: ResourceSet, p: Prepared): boolean | null {
-  if (set.any || set.exact.has(p.resource)) return true;
+  if (set.any) return true;
+  const resource = p.resource;
+  const exact = set.exact;
+  for (let i = 0; i < exact.length; i++) if (exact[i] === resource) return true;
+  const patterns = set.patterns;
   let unresolved = false;
-  for (const pattern of set.patterns) {
+  for (let i = 0; i < patterns.length; i++) {
+    const pattern = patterns[i] as (typeof patterns)[number];
+    let m: boolean | null;
     if (pattern.kind === 'arn') {
-      if (p.resourceSegments === null) continue;
-      const m = arnPatternMatches(pattern.pattern, p.resourceSegments, p.ctx);
-      if (m === true) return true;
-      if (m === null) unresolved = true;
+      const arn = pattern.pattern;
+      if (arn.kind === 'prefix') {
+        // Starting with the five literal segments implies the six segments.
+        m = arnPatternMatches(arn, resource, arn.rest.glob === null ? p.ctx : NO_CONTEXT);
+      } else {
+        if (!p.resourceShaped) continue;
+        m = arnPatternMatches(arn, resource, p.ctx);
+      }
     } else if (pattern.kind === 'whole') {
-      if (globMatch(pattern.glob, p.resource)) return true;
+      m = globMatch(pattern.glob, resource);
     } else {
-      const tokens = resolveTemplate(pattern.parts, p.ctx);
-      if (tokens === null) unresolved = true;
-      else if (globMatch(compileTokens(tokens), p.resource)) return true;
+      m = matchTemplate(pattern.parts, p.ctx, resource, 0, resource.length);
     }
+    if (m === true) return true;
+    if (m === null) unresolved = true;
   }
   return unresolved ? null : false;
 }
@@ -121,9 +215,9 @@ function resourcesMatch(set: ResourceSet, p: Prepared): boolean | null {
 function principalMatch(spec: PrincipalSpec, p: Prepared): Match {
   if (spec.any) return Match.Direct;
   const principal = p.principal;
-  if (principal.sessionArn !== undefined && spec.arns.has(principal.sessionArn)) return Match.Direct;
-  if (spec.arns.has(principal.arn)) return principal.type === 'AssumedRole' ? Match.Role : Match.Direct;
-  if (spec.accounts.has(p.accountId)) return principal.type === 'Root' ? Match.Direct : Match.Account;
+  if (principal.sessionArn !== undefined && spec.arns.includes(principal.sessionArn)) return Match.Direct;
+  if (spec.arns.includes(principal.arn)) return principal.type === 'AssumedRole' ? Match.Role : Match.Direct;
+  if (spec.accounts.includes(p.accountId)) return principal.type === 'Root' ? Match.Direct : Match.Account;
   return Match.None;
 }
 
@@ -137,10 +231,10 @@ function notPrincipalApplies(spec: PrincipalSpec, p: Prepared): boolean {
   if (p.boundaryAttached) return true;
   if (spec.any) return false;
   const principal = p.principal;
-  if (!spec.accounts.has(p.accountId)) return true;
+  if (!spec.accounts.includes(p.accountId)) return true;
   if (principal.type === 'Root') return false;
-  if (!spec.arns.has(principal.arn)) return true;
-  return principal.sessionArn !== undefined && !spec.arns.has(principal.sessionArn);
+  if (!spec.arns.includes(principal.arn)) return true;
+  return principal.sessionArn !== undefined && !spec.arns.includes(principal.sessionArn);
 }
 
 /** Whether a statement applies to the request; for statements with a principal, how it matched. */
@@ -158,27 +252,63 @@ function applies(s: CompiledStatement, p: Prepared): Match {
     }
   }
   const conditions = s.conditions;
-  for (let i = 0; i < conditions.length; i++) {
-    if (!evaluateCondition(conditions[i] as (typeof conditions)[number], p.ctx)) return Match.None;
+  if (conditions.length > 0) {
+    const ctx = p.ctx;
+    for (let i = 0; i < conditions.length; i++) {
+      if (!evaluateCondition(conditions[i] as (typeof conditions)[number], ctx)) return Match.None;
+    }
   }
   return match;
 }
 
-/** Allow statements of some policies that apply, and deny statements pushed into `denies`. */
-function scan(policies: readonly CompiledPolicy[], p: Prepared, denies: DecidedBy[]): DecidedBy[] {
-  let allows: DecidedBy[] | undefined;
-  for (const policy of policies) {
-    for (const s of policy.statements) {
-      if (applies(s, p) === Match.None) continue;
-      if (s.effect === 'Deny') denies.push(s.decidedBy);
-      else {
-        allows ??= [];
-        allows.push(s.decidedBy);
-      }
+/** Adds the Deny statements of `policy` that apply to `into` (allocated on the first one). */
+function addDenies(policy: CompiledPolicy, p: Prepared, into: DecidedBy[] | null): DecidedBy[] | null {
+  const denies = policy.denies;
+  let out = into;
+  for (let i = 0; i < denies.length; i++) {
+    const s = denies[i] as CompiledStatement;
+    if (applies(s, p) !== Match.None) {
+      out ??= [];
+      out.push(s.decidedBy);
     }
   }
-  return allows ?? NONE;
+  return out;
 }
+
+function addAllDenies(policies: readonly CompiledPolicy[], p: Prepared, into: DecidedBy[] | null) {
+  let out = into;
+  for (let i = 0; i < policies.length; i++) out = addDenies(policies[i] as CompiledPolicy, p, out);
+  return out;
+}
+
+/** The Allow statements of the policies that apply. */
+function allowsOf(policies: readonly CompiledPolicy[], p: Prepared): DecidedBy[] {
+  let out: DecidedBy[] | undefined;
+  for (let i = 0; i < policies.length; i++) {
+    const allows = (policies[i] as CompiledPolicy).allows;
+    for (let j = 0; j < allows.length; j++) {
+      const s = allows[j] as CompiledStatement;
+      if (applies(s, p) === Match.None) continue;
+      out ??= [];
+      out.push(s.decidedBy);
+    }
+  }
+  return out ?? NONE;
+}
+
+/** Whether some Allow statement of the policy applies (stops at the first). */
+function policyAllows(policy: CompiledPolicy, p: Prepared): boolean {
+  const allows = policy.allows;
+  for (let i = 0; i < allows.length; i++)
+    if (applies(allows[i] as CompiledStatement, p) !== Match.None) return true;
+  return false;
+}
+
+function someAllow(policies: readonly CompiledPolicy[], p: Prepared): boolean {
+  for (let i = 0; i < policies.length; i++) if (policyAllows(policies[i] as CompiledPolicy, p)) return true;
+  return false;
+}
+
 const NONE: DecidedBy[] = [];
 // Statements share one frozen DecidedBy; results get their own copies.
 const copy = (d: DecidedBy): DecidedBy => ({
@@ -266,35 +396,53 @@ export function evaluate(
   const boundary = policies.permissionsBoundary;
   const sessions = policies.sessionPolicies;
   const hasSession = sessions !== undefined && sessions.length > 0;
-  const p = prepare(request, boundary !== undefined);
-  const denies: DecidedBy[] = [];
-
-  const identityAllows = scan(policies.identityPolicies, p, denies);
-  const boundaryAllows = boundary === undefined ? NONE : scan([boundary], p, denies);
-  const sessionAllows = hasSession ? scan(sessions, p, denies) : NONE;
-
-  const keyDirect: DecidedBy[] = [];
-  const keyRole: DecidedBy[] = [];
-  const keyAccount: DecidedBy[] = [];
   const key = policies.resourcePolicy;
+  const scps = policies.serviceControlPolicies;
+  const rcps = policies.resourceControlPolicies;
+  const p = new Prepared(request, boundary !== undefined);
+
+  // Explicit denies first, layer by layer in the order decidedBy lists them: when one applies, no Allow
+  // statement needs testing. RCPs count for their denies only: RCPFullAWSAccess is attached at every level
+  // and cannot be detached (https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_rcps.html).
+  let denies = addAllDenies(policies.identityPolicies, p, null);
+  if (boundary !== undefined) denies = addDenies(boundary, p, denies);
+  if (hasSession) denies = addAllDenies(sessions, p, denies);
+  if (key !== undefined) denies = addDenies(key, p, denies);
+  if (scps !== undefined) for (const level of scps) denies = addAllDenies(level, p, denies);
+  if (rcps !== undefined) for (const level of rcps) denies = addAllDenies(level, p, denies);
+  if (denies !== null) return { decision: 'explicit-deny', decidedBy: denies.map(copy) };
+
+  const identityAllows = allowsOf(policies.identityPolicies, p);
+  const boundaryOk = boundary === undefined || policyAllows(boundary, p);
+  const sessionOk = !hasSession || someAllow(sessions, p);
+
+  let keyDirect = NONE;
+  let keyRole = NONE;
+  let keyAccount = NONE;
   if (key !== undefined) {
-    for (const s of key.statements) {
+    for (const s of key.allows) {
       const match = applies(s, p);
       if (match === Match.None) continue;
       const hit = s.decidedBy;
-      if (s.effect === 'Deny') denies.push(hit);
-      else if (match === Match.Direct) keyDirect.push(hit);
-      else if (match === Match.Role) keyRole.push(hit);
-      else keyAccount.push(hit);
+      if (match === Match.Direct) {
+        if (keyDirect === NONE) keyDirect = [];
+        keyDirect.push(hit);
+      } else if (match === Match.Role) {
+        if (keyRole === NONE) keyRole = [];
+        keyRole.push(hit);
+      } else {
+        if (keyAccount === NONE) keyAccount = [];
+        keyAccount.push(hit);
+      }
     }
   }
 
-  // SCPs: every level from the root to the account must allow. RCPs: RCPFullAWSAccess is attached at
-  // every level and cannot be detached, so only their denies matter
-  // (https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_rcps.html).
+  // SCPs: every level from the root to the account must allow.
   const scpGaps: DecidedBy[] = [];
-  (policies.serviceControlPolicies ?? []).forEach((level, i) => {
-    if (scan(level, p, denies).length === 0) {
+  if (scps !== undefined) {
+    for (let i = 0; i < scps.length; i++) {
+      const level = scps[i] as CompiledPolicy[];
+      if (someAllow(level, p)) continue;
       const names = level.map((policy) => policy.name).join(', ');
       scpGaps.push({
         policyType: 'service-control',
@@ -302,19 +450,8 @@ export function evaluate(
         statement: '',
       });
     }
-  });
-  for (const level of policies.resourceControlPolicies ?? []) {
-    for (const policy of level) {
-      for (const s of policy.statements) {
-        if (s.effect === 'Deny' && applies(s, p) !== Match.None) denies.push(s.decidedBy);
-      }
-    }
   }
 
-  if (denies.length > 0) return { decision: 'explicit-deny', decidedBy: denies.map(copy) };
-
-  const boundaryOk = boundary === undefined || boundaryAllows.length > 0;
-  const sessionOk = !hasSession || sessionAllows.length > 0;
   const limitsOk = boundaryOk && sessionOk;
   const grants =
     policies.grants !== undefined && policies.grants.length > 0 && limitsOk

@@ -3,7 +3,7 @@
  * `${key, 'default'}`) and the escapes `${*}`, `${?}`, `${$}`.
  * https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_variables.html
  */
-import { type GlobToken, QMARK, STAR } from './glob';
+import { codesOf, type GlobToken, QMARK, STAR, scanCodes } from './glob';
 
 /** The request context as the evaluator reads it: lowercased key names, values as strings or string sets. */
 export type Ctx = ReadonlyMap<string, string | readonly string[]>;
@@ -22,40 +22,49 @@ export type TemplatePart = GlobToken | VariablePart;
  * policy version 2012-10-17 only, earlier versions read `${...}` as text).
  */
 export function parseTemplate(raw: string, variables: boolean, wildcards: boolean): TemplatePart[] {
+  // Most policy strings hold neither wildcards nor variables: one literal part.
+  if (
+    (!wildcards || (raw.indexOf('*') === -1 && raw.indexOf('?') === -1)) &&
+    (!variables || raw.indexOf('${') === -1)
+  ) {
+    return raw === '' ? [] : [raw];
+  }
   const parts: TemplatePart[] = [];
   let text = '';
-  const flush = () => {
-    if (text !== '') parts.push(text);
-    text = '';
-  };
+  // raw[run, i) is literal text not yet added to `text`.
+  let run = 0;
   let i = 0;
   while (i < raw.length) {
-    const c = raw[i] as string;
-    if (wildcards && (c === '*' || c === '?')) {
-      flush();
-      parts.push(c === '*' ? STAR : QMARK);
-      i++;
+    const c = raw.charCodeAt(i);
+    if (wildcards && (c === 42 || c === 63)) {
+      text += raw.slice(run, i);
+      if (text !== '') parts.push(text);
+      text = '';
+      parts.push(c === 42 ? STAR : QMARK);
+      run = ++i;
       continue;
     }
-    if (variables && c === '$' && raw[i + 1] === '{') {
+    if (variables && c === 36 && raw.charCodeAt(i + 1) === 123) {
       const end = raw.indexOf('}', i + 2);
       if (end !== -1) {
+        text += raw.slice(run, i);
         const inner = raw.slice(i + 2, end);
         const trimmed = inner.trim();
         if (trimmed === '*' || trimmed === '?' || trimmed === '$') {
           text += trimmed;
         } else {
-          flush();
+          if (text !== '') parts.push(text);
+          text = '';
           parts.push(parseVariable(inner));
         }
-        i = end + 1;
+        run = i = end + 1;
         continue;
       }
     }
-    text += c;
     i++;
   }
-  flush();
+  text += raw.slice(run);
+  if (text !== '') parts.push(text);
   return parts;
 }
 
@@ -71,7 +80,15 @@ function parseVariable(inner: string): VariablePart {
 }
 
 export function hasVariables(parts: readonly TemplatePart[]): boolean {
-  return parts.some((p) => typeof p === 'object');
+  for (const p of parts) if (typeof p === 'object') return true;
+  return false;
+}
+
+/** A variable's value: the key's single value, else the default, else null (it cannot be resolved). */
+export function resolveVariable(part: VariablePart, ctx: Ctx): string | null {
+  const v = ctx.get(part.variable);
+  if (typeof v === 'string') return v;
+  return part.fallback ?? null;
 }
 
 /**
@@ -86,19 +103,52 @@ export function resolveTemplate(parts: readonly TemplatePart[], ctx: Ctx): GlobT
       out.push(p);
       continue;
     }
-    const v = ctx.get(p.variable);
-    if (typeof v === 'string') out.push(v);
-    else if (p.fallback !== undefined) out.push(p.fallback);
-    else return null;
+    const v = resolveVariable(p, ctx);
+    if (v === null) return null;
+    out.push(v);
   }
   return out;
 }
 
 /** Joins a template without wildcards into a string, or null when a variable cannot be resolved. */
 export function resolveText(parts: readonly TemplatePart[], ctx: Ctx): string | null {
-  const tokens = resolveTemplate(parts, ctx);
-  if (tokens === null) return null;
   let s = '';
-  for (const t of tokens) s += t === STAR ? '*' : t === QMARK ? '?' : t;
+  for (const p of parts) {
+    if (typeof p === 'object') {
+      const v = resolveVariable(p, ctx);
+      if (v === null) return null;
+      s += v;
+    } else s += p === STAR ? '*' : p === QMARK ? '?' : p;
+  }
   return s;
+}
+
+/**
+ * Matches `s[start, end)` against a template with its variables substituted (as literal text): true or
+ * false, or null when a variable cannot be resolved (whatever the text).
+ */
+export function matchTemplate(
+  parts: readonly TemplatePart[],
+  ctx: Ctx,
+  s: string,
+  start: number,
+  end: number,
+): boolean | null {
+  let wildcards = false;
+  for (const p of parts) {
+    if (typeof p === 'object') {
+      if (resolveVariable(p, ctx) === null) return null;
+    } else if (typeof p === 'number') wildcards = true;
+  }
+  if (wildcards) {
+    // Rare (a variable and a wildcard in one segment): resolve, then scan.
+    return scanCodes(codesOf(resolveTemplate(parts, ctx) as GlobToken[]), s, start, end);
+  }
+  let pos = start;
+  for (const p of parts) {
+    const t = typeof p === 'object' ? (resolveVariable(p, ctx) as string) : (p as string);
+    if (pos + t.length > end || !s.startsWith(t, pos)) return false;
+    pos += t.length;
+  }
+  return pos === end;
 }
