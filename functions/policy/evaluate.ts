@@ -9,6 +9,7 @@ import type { ActionSet, CompiledPolicy, CompiledStatement, PrincipalSpec, Resou
 import { evaluateCondition } from './conditions';
 import { takesEncryptionContext } from './context';
 import { globMatch } from './glob';
+import { lower, Memo } from './memo';
 import { type Ctx, matchTemplate } from './template';
 import type {
   AuthorizationRequest,
@@ -42,45 +43,29 @@ const PRINCIPAL_TYPE: Record<RequestPrincipal['type'], string> = {
 /** For patterns without variables, which never read the context. */
 const NO_CONTEXT: Ctx = new Map();
 
-/**
- * Memo of pure string functions of names that recur in every request (context keys, actions), so that a
- * request does not lowercase the same names again. Bounded: past the limit, names are computed each time.
- */
-const MEMO_LIMIT = 4096;
-const lowered = new Map<string, string>();
-function lower(name: string): string {
-  let l = lowered.get(name);
-  if (l === undefined) {
-    l = name.toLowerCase();
-    if (lowered.size < MEMO_LIMIT) lowered.set(name, l);
-  }
-  return l;
-}
-const tagKeys = new Map<string, string>();
+/** Keys of principal tags (`aws:principaltag/team`) by tag name. */
+const TAG_KEYS = new Memo<string>();
 function tagKey(tag: string): string {
-  let k = tagKeys.get(tag);
-  if (k === undefined) {
-    k = `aws:principaltag/${tag.toLowerCase()}`;
-    if (tagKeys.size < MEMO_LIMIT) tagKeys.set(tag, k);
-  }
-  return k;
+  return TAG_KEYS.get(tag) ?? TAG_KEYS.set(tag, `aws:principaltag/${lower(tag)}`);
 }
+
 interface ActionName {
-  /** Lowercased `service:action`, and its two halves. */
+  /** Lowercased `service:action` (the shared string of memo.ts `lower`), and its two halves. */
   readonly action: string;
   readonly service: string;
   readonly name: string;
 }
-const actionNames = new Map<string, ActionName>();
+const ACTION_NAMES = new Memo<ActionName>();
 function actionName(action: string): ActionName {
-  let a = actionNames.get(action);
-  if (a === undefined) {
-    const lower = action.toLowerCase();
-    const colon = lower.indexOf(':');
-    a = { action: lower, service: colon === -1 ? '' : lower.slice(0, colon), name: lower.slice(colon + 1) };
-    if (actionNames.size < MEMO_LIMIT) actionNames.set(action, a);
-  }
-  return a;
+  const hit = ACTION_NAMES.get(action);
+  if (hit !== undefined) return hit;
+  const l = lower(action);
+  const colon = l.indexOf(':');
+  return ACTION_NAMES.set(action, {
+    action: l,
+    service: colon === -1 ? '' : l.slice(0, colon),
+    name: l.slice(colon + 1),
+  });
 }
 
 /**

@@ -53,17 +53,21 @@ export function compileTokens(tokens: readonly GlobToken[], lowerCase = false): 
     if (t === STAR) stars++;
     else if (t === QMARK) qmarks++;
   }
-  const lit = (t: string) => (lowerCase ? t.toLowerCase() : t);
   if (stars === 0 && qmarks === 0) {
     let text = '';
     for (const t of tokens) text += t as string;
-    return exactGlob(lit(text));
+    return exactGlob(lowerCase ? text.toLowerCase() : text);
   }
   if (qmarks === 0 && stars === tokens.length) return ANY_GLOB;
   if (qmarks === 0 && stars === 1 && tokens.length === 2) {
-    const [a, b] = tokens;
-    if (b === STAR && typeof a === 'string') return glob(GlobKind.Prefix, lit(a), NO_CODES);
-    if (a === STAR && typeof b === 'string') return glob(GlobKind.Suffix, lit(b), NO_CODES);
+    const a = tokens[0];
+    const b = tokens[1];
+    if (b === STAR && typeof a === 'string') {
+      return glob(GlobKind.Prefix, lowerCase ? a.toLowerCase() : a, NO_CODES);
+    }
+    if (a === STAR && typeof b === 'string') {
+      return glob(GlobKind.Suffix, lowerCase ? b.toLowerCase() : b, NO_CODES);
+    }
   }
   return glob(GlobKind.Scan, '', codesOf(tokens, lowerCase));
 }

@@ -1,0 +1,38 @@
+/**
+ * Bounded memos for the evaluator: pure functions of short texts that recur across policies and requests
+ * (context-key names, actions, resource patterns, condition values), computed once per process instead
+ * of once per use.
+ * A memo only ever saves work: every entry is what the function would compute again, and a full memo is
+ * emptied, so memory stays bounded whatever the input.
+ */
+
+/** Entries kept per memo before it is emptied. */
+export const MEMO_LIMIT = 2048;
+
+/** A memo keyed by text. */
+export class Memo<V> {
+  private readonly entries = new Map<string, V>();
+
+  get(key: string): V | undefined {
+    return this.entries.get(key);
+  }
+
+  set(key: string, value: V): V {
+    if (this.entries.size >= MEMO_LIMIT) this.entries.clear();
+    this.entries.set(key, value);
+    return value;
+  }
+}
+
+const lowered = new Memo<string>();
+
+/**
+ * `name.toLowerCase()`, the same string object for the same name: condition keys compiled from policies
+ * and context keys read from requests then compare by reference in the context map.
+ */
+export function lower(name: string): string {
+  const hit = lowered.get(name);
+  if (hit !== undefined) return hit;
+  const l = name.toLowerCase();
+  return lowered.set(name, lowered.get(l) ?? lowered.set(l, l));
+}
