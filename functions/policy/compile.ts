@@ -117,18 +117,34 @@ export function compilePolicy(document: unknown, name: string, layer: PolicyLaye
   const variables = version === '2012-10-17';
   const raw = doc.Statement;
   if (raw === undefined) fail(name, 'has no Statement');
-  const many = Array.isArray(raw);
-  const list: readonly unknown[] = many ? raw : [raw];
-  const statements: CompiledStatement[] = [];
-  const allows: CompiledStatement[] = [];
-  const denies: CompiledStatement[] = [];
-  for (let i = 0; i < list.length; i++) {
-    const statement = compileStatement(list[i], many ? i : -1, i, name, layer, variables);
-    statements.push(statement);
-    (statement.effect === 'Allow' ? allows : denies).push(statement);
+  let statements: readonly CompiledStatement[] = NO_STATEMENTS;
+  let denyCount = 0;
+  if (Array.isArray(raw)) {
+    for (let i = 0; i < raw.length; i++) {
+      const statement = compileStatement(raw[i], i, i, name, layer, variables);
+      statements = append(statements, statement);
+      if (statement.effect === 'Deny') denyCount++;
+    }
+  } else {
+    const statement = compileStatement(raw, -1, 0, name, layer, variables);
+    statements = [statement];
+    if (statement.effect === 'Deny') denyCount = 1;
+  }
+  // Most policies hold statements of one effect: they then share the statements array.
+  if (denyCount === 0) return { name, layer, statements, allows: statements, denies: NO_STATEMENTS };
+  if (denyCount === statements.length) {
+    return { name, layer, statements, allows: NO_STATEMENTS, denies: statements };
+  }
+  let allows = NO_STATEMENTS;
+  let denies = NO_STATEMENTS;
+  for (const statement of statements) {
+    if (statement.effect === 'Allow') allows = append(allows, statement);
+    else denies = append(denies, statement);
   }
   return { name, layer, statements, allows, denies };
 }
+
+const NO_STATEMENTS: readonly CompiledStatement[] = [];
 
 /**
  * A problem in a statement, thrown with the rest of its path (`.Action[2] ...`) and turned into the
@@ -213,7 +229,7 @@ function statementOf(
 
   const conditions =
     raw.Condition === undefined ? NO_CONDITIONS : compileConditions(raw.Condition, variables);
-  const id = raw.Sid === undefined || raw.Sid === '' ? String(index) : (raw.Sid as string);
+  const id = raw.Sid === undefined || raw.Sid === '' ? indexId(index) : (raw.Sid as string);
   return {
     id,
     decidedBy: Object.freeze({ policyType: layer, policy: policyName, statement: id }),
@@ -228,19 +244,32 @@ function statementOf(
   };
 }
 
+const INDEX_IDS = Array.from({ length: 32 }, (_, i) => String(i));
+const indexId = (index: number) => INDEX_IDS[index] ?? String(index);
+
 const NO_STRINGS: readonly string[] = [];
+const NO_ACTION_PATTERNS: readonly ActionSet['patterns'][number][] = [];
+const NO_RESOURCE_PATTERNS: readonly ResourcePattern[] = [];
 const NO_CONDITIONS: readonly CompiledCondition[] = [];
-const ANY_RESOURCE: ResourceSet = { any: true, exact: NO_STRINGS, patterns: [] };
+const ANY_RESOURCE: ResourceSet = { any: true, exact: NO_STRINGS, patterns: NO_RESOURCE_PATTERNS };
 
 /** An action pattern with a wildcard, compiled once per process (memo.ts). */
 type ActionPattern = ActionSet['patterns'][number];
 const ACTION_PATTERNS = new Memo<ActionPattern>();
 
+/** Action elements that are one string, compiled: the usual case, shared by every statement that has it. */
+const ACTION_SETS = new Memo<ActionSet>();
+
 function compileActions(value: unknown, where: string): ActionSet {
-  const list = strings(value, where);
+  if (typeof value === 'string')
+    return ACTION_SETS.get(value) ?? ACTION_SETS.set(value, actionSet([value], where));
+  return actionSet(strings(value, where), where);
+}
+
+function actionSet(list: readonly string[], where: string): ActionSet {
   let any = false;
-  const exact: string[] = [];
-  const patterns: ActionPattern[] = [];
+  let exact = NO_STRINGS;
+  let patterns = NO_ACTION_PATTERNS;
   for (let i = 0; i < list.length; i++) {
     const raw = list[i] as string;
     // The shared lowercase string: the evaluator's action compares with it by reference.
@@ -251,15 +280,15 @@ function compileActions(value: unknown, where: string): ActionSet {
     }
     const colon = a.indexOf(':');
     if (colon <= 0) bad(`${where}[${i}] "${raw}" must be "*" or "service:action"`);
-    if (a.indexOf('*') === -1 && a.indexOf('?') === -1) exact.push(a);
+    if (a.indexOf('*') === -1 && a.indexOf('?') === -1) exact = append(exact, a);
     else {
-      patterns.push(
+      const pattern =
         ACTION_PATTERNS.get(a) ??
-          ACTION_PATTERNS.set(a, {
-            service: compileGlob(a.slice(0, colon)),
-            action: compileGlob(a.slice(colon + 1)),
-          }),
-      );
+        ACTION_PATTERNS.set(a, {
+          service: compileGlob(a.slice(0, colon)),
+          action: compileGlob(a.slice(colon + 1)),
+        });
+      patterns = append(patterns, pattern);
     }
   }
   return { any, exact, patterns };
@@ -270,12 +299,22 @@ type ResourceEntry = ResourcePattern | { readonly kind: 'exact'; readonly text: 
 /** Resource entries by text, for policies with variables (2012-10-17) and without. */
 const RESOURCE_ENTRIES = new Memo<ResourceEntry>();
 const RESOURCE_ENTRIES_2008 = new Memo<ResourceEntry>();
+/** Resource elements that are one string, compiled, likewise. */
+const RESOURCE_SETS = new Memo<ResourceSet>();
+const RESOURCE_SETS_2008 = new Memo<ResourceSet>();
 
 function compileResources(value: unknown, where: string, variables: boolean): ResourceSet {
-  const list = strings(value, where);
+  if (typeof value === 'string') {
+    const memo = variables ? RESOURCE_SETS : RESOURCE_SETS_2008;
+    return memo.get(value) ?? memo.set(value, resourceSet([value], variables));
+  }
+  return resourceSet(strings(value, where), variables);
+}
+
+function resourceSet(list: readonly string[], variables: boolean): ResourceSet {
   let any = false;
-  const exact: string[] = [];
-  const patterns: ResourcePattern[] = [];
+  let exact = NO_STRINGS;
+  let patterns = NO_RESOURCE_PATTERNS;
   const memo = variables ? RESOURCE_ENTRIES : RESOURCE_ENTRIES_2008;
   for (let i = 0; i < list.length; i++) {
     const raw = list[i] as string;
@@ -284,10 +323,27 @@ function compileResources(value: unknown, where: string, variables: boolean): Re
       continue;
     }
     const entry = memo.get(raw) ?? memo.set(raw, resourceEntry(raw, variables));
-    if (entry.kind === 'exact') exact.push(entry.text);
-    else patterns.push(entry);
+    if (entry.kind === 'exact') exact = append(exact, entry.text);
+    else patterns = append(patterns, entry);
   }
   return { any, exact, patterns };
+}
+
+/**
+ * `list` with `item` added, as a new array of its exact length: compiled lists hold a handful of entries,
+ * and an array grown by push keeps room for seventeen.
+ */
+function append<T>(list: readonly T[], item: T): readonly T[] {
+  switch (list.length) {
+    case 0:
+      return [item];
+    case 1:
+      return [list[0] as T, item];
+    case 2:
+      return [list[0] as T, list[1] as T, item];
+    default:
+      return [...list, item];
+  }
 }
 
 function resourceEntry(raw: string, variables: boolean): ResourceEntry {
@@ -316,30 +372,46 @@ const ANY_PRINCIPAL: PrincipalSpec = {
   services: NO_STRINGS,
 };
 
+/** Principals of one type and one value (`{"AWS": "arn:aws:iam::111122223333:root"}`), by type and value. */
+const PRINCIPAL_SPECS = new Memo<PrincipalSpec>();
+
 function compilePrincipal(raw: unknown, where: string): PrincipalSpec {
   if (raw === '*') return ANY_PRINCIPAL;
   if (!isObject(raw)) return bad(`${where} must be "*" or an object such as {"AWS": ...}`);
+  const kinds = Object.keys(raw);
+  const only = kinds.length === 1 ? (kinds[0] as string) : '';
+  const value = raw[only];
+  if (PRINCIPAL_KEYS.has(only) && typeof value === 'string') {
+    // A principal type is a known word: the text is unambiguous.
+    const id = `${only}:${value}`;
+    return PRINCIPAL_SPECS.get(id) ?? PRINCIPAL_SPECS.set(id, principalSpec(raw, kinds, where));
+  }
+  return principalSpec(raw, kinds, where);
+}
+
+function principalSpec(raw: Record<string, unknown>, kinds: readonly string[], where: string): PrincipalSpec {
   let any = false;
-  const accounts: string[] = [];
-  const arns: string[] = [];
-  const services: string[] = [];
-  for (const kind of Object.keys(raw)) {
+  let accounts = NO_STRINGS;
+  let arns = NO_STRINGS;
+  let services = NO_STRINGS;
+  for (const kind of kinds) {
     if (!PRINCIPAL_KEYS.has(kind)) bad(`${where} has unknown principal type "${kind}"`);
-    const list = strings(raw[kind], kind, where);
+    const value = raw[kind];
+    const list = typeof value === 'string' ? [value] : strings(value, kind, where);
     for (let i = 0; i < list.length; i++) {
       const v = list[i] as string;
       if (kind === 'AWS') {
         if (v === '*') any = true;
-        else if (ACCOUNT_ID.test(v)) accounts.push(v);
+        else if (ACCOUNT_ID.test(v)) accounts = append(accounts, v);
         else {
           const root = ROOT_ARN.exec(v);
-          if (root) accounts.push(root[1] as string);
-          else arns.push(v);
+          if (root) accounts = append(accounts, root[1] as string);
+          else arns = append(arns, v);
         }
       } else if (kind === 'Service') {
-        services.push(v.toLowerCase());
+        services = append(services, v.toLowerCase());
       } else {
-        arns.push(v);
+        arns = append(arns, v);
       }
     }
   }
@@ -392,31 +464,72 @@ function conditionValue(operator: ConditionOperator, text: string, variables: bo
   return memo.get(text) ?? memo.set(text, operator.compile(text, variables));
 }
 
-function compileConditions(raw: unknown, variables: boolean): CompiledCondition[] {
+function compileConditions(raw: unknown, variables: boolean): readonly CompiledCondition[] {
   if (!isObject(raw)) return bad('.Condition must be an object');
-  const out: CompiledCondition[] = [];
+  let out = NO_CONDITIONS;
   for (const operatorText of Object.keys(raw)) {
     const block = raw[operatorText];
-    const { operator, set, ifExists } = operatorSpec(operatorText);
+    const spec = operatorSpec(operatorText);
     if (!isObject(block)) bad(`.Condition.${operatorText} must be an object of condition keys`);
     const keys = block as Record<string, unknown>;
     for (const key of Object.keys(keys)) {
-      const texts = scalars(keys[key], operatorText, key);
-      const values: unknown[] = [];
-      for (const t of texts) {
-        if (operator) values.push(conditionValue(operator, t, variables));
-        else {
-          const v = t.toLowerCase();
-          if (v !== 'true' && v !== 'false')
-            bad(`.Condition.${operatorText}["${key}"] must be "true" or "false"`);
-          values.push(v === 'true');
-        }
-      }
-      out.push({ operatorText, key: lower(key), operator, set, ifExists, values });
+      out = append(out, compileCondition(spec, operatorText, key, keys[key], variables));
     }
   }
   return out;
 }
+
+/**
+ * Conditions with one value (`"StringEquals": {"kms:CallerAccount": "111122223333"}`), by operator as
+ * written, key and value, for policies with variables (2012-10-17) and without.
+ */
+const CONDITION_ENTRIES = new Memo<CompiledCondition>();
+const CONDITION_ENTRIES_2008 = new Memo<CompiledCondition>();
+
+function compileCondition(
+  spec: OperatorSpec,
+  operatorText: string,
+  key: string,
+  value: unknown,
+  variables: boolean,
+): CompiledCondition {
+  if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') {
+    return condition(spec, operatorText, key, value, variables);
+  }
+  // Operator names hold no NUL and the key's length ends it: the text is unambiguous.
+  const memo = variables ? CONDITION_ENTRIES : CONDITION_ENTRIES_2008;
+  const id = `${operatorText}\u0000${key.length}:${key}${typeof value === 'string' ? 's' : 'o'}${value}`;
+  return memo.get(id) ?? memo.set(id, condition(spec, operatorText, key, value, variables));
+}
+
+function condition(
+  spec: OperatorSpec,
+  operatorText: string,
+  key: string,
+  value: unknown,
+  variables: boolean,
+): CompiledCondition {
+  const texts = scalars(value, operatorText, key);
+  let values: readonly unknown[] = NO_VALUES;
+  for (const t of texts) {
+    if (spec.operator) values = append(values, conditionValue(spec.operator, t, variables));
+    else {
+      const v = t.toLowerCase();
+      if (v !== 'true' && v !== 'false')
+        bad(`.Condition.${operatorText}["${key}"] must be "true" or "false"`);
+      values = append(values, v === 'true');
+    }
+  }
+  return {
+    operatorText,
+    key: lower(key),
+    operator: spec.operator,
+    set: spec.set,
+    ifExists: spec.ifExists,
+    values,
+  };
+}
+const NO_VALUES: readonly unknown[] = [];
 
 /**
  * A string or a non-empty array of strings, as Action, Resource and principal values must be. `where` is
@@ -436,16 +549,19 @@ function strings(value: unknown, where: string, within = ''): readonly string[] 
 
 const joined = (within: string, where: string) => (within === '' ? where : `${within}.${where}`);
 
-function scalars(value: unknown, operatorText: string, key: string): string[] {
-  const list: readonly unknown[] = Array.isArray(value) ? value : [value];
-  if (list.length === 0) bad(`.Condition.${operatorText}["${key}"] must have at least one value`);
-  const out: string[] = [];
-  for (const v of list) {
-    if (typeof v === 'string') out.push(v);
-    else if (typeof v === 'number' || typeof v === 'boolean') out.push(String(v));
-    else bad(`.Condition.${operatorText}["${key}"] values must be strings, numbers or booleans`);
-  }
+/** A condition's values as text: every value is checked before any is compiled. */
+function scalars(value: unknown, operatorText: string, key: string): readonly string[] {
+  if (!Array.isArray(value)) return [scalar(value, operatorText, key)];
+  if (value.length === 0) bad(`.Condition.${operatorText}["${key}"] must have at least one value`);
+  let out: readonly string[] = NO_STRINGS;
+  for (const v of value) out = append(out, scalar(v, operatorText, key));
   return out;
+}
+
+function scalar(v: unknown, operatorText: string, key: string): string {
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+  return bad(`.Condition.${operatorText}["${key}"] values must be strings, numbers or booleans`);
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {
