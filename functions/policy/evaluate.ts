@@ -4,7 +4,7 @@
  * https://docs.aws.amazon.com/kms/latest/developerguide/control-access.html). docs/evaluator.md describes
  * what is modelled and the choices made where AWS documentation is silent.
  */
-import { arnPatternMatches } from './arn';
+import { arnPatternMatches, isArnShaped } from './arn';
 import type { ActionSet, CompiledPolicy, CompiledStatement, PrincipalSpec, ResourceSet } from './compile';
 import { evaluateCondition } from './conditions';
 import { takesEncryptionContext } from './context';
@@ -40,14 +40,12 @@ const PRINCIPAL_TYPE: Record<RequestPrincipal['type'], string> = {
   FederatedUser: 'FederatedUser',
 };
 
-/** For patterns without variables, which never read the context. */
-const NO_CONTEXT: Ctx = new Map();
-
 /** Keys of principal tags (`aws:principaltag/team`) by tag name. */
 const TAG_KEYS = new Memo<string>();
 function tagKey(tag: string): string {
   return TAG_KEYS.get(tag) ?? TAG_KEYS.set(tag, `aws:principaltag/${lower(tag)}`);
 }
+const TAG_PREFIX = 'aws:principaltag/';
 
 interface ActionName {
   /** Lowercased `service:action` (the shared string of memo.ts `lower`), and its two halves. */
@@ -69,10 +67,13 @@ function actionName(action: string): ActionName {
 }
 
 /**
- * The request as statements test it, read once per evaluation. The lowercased context map is built on
- * first use only: most statements never reach a condition or a policy variable.
+ * The request as statements test it, read once per evaluation, and its context as conditions and policy
+ * variables read it (Ctx): key names without case, where a later key wins over an earlier one that
+ * differs only in case, and the caller's own global keys (principalContext) where the request does not
+ * carry them. The key names are lowercased on the first read only: most statements never reach a
+ * condition or a policy variable.
  */
-class Prepared {
+class Prepared implements Ctx {
   readonly principal: RequestPrincipal;
   readonly accountId: string;
   /** Lowercased `service:action`, and its two halves. */
@@ -82,7 +83,9 @@ class Prepared {
   readonly resource: string;
   readonly boundaryAttached: boolean;
   private readonly context: Record<string, ContextValue>;
-  private lowered: Ctx | null = null;
+  /** The context's lowercased key names (memo.ts `lower`) and values, in order, absent values left out. */
+  private keys: string[] | null = null;
+  private values: ContextValue[] | null = null;
   /** Whether the resource has six ARN segments: 1 yes, 0 no, -1 not yet known. */
   private shaped = -1;
 
@@ -99,49 +102,62 @@ class Prepared {
     this.context = request.context;
   }
 
-  get ctx(): Ctx {
-    if (this.lowered === null) this.lowered = lowerContext(this.context, this.principal);
-    return this.lowered;
+  get(key: string): string | readonly string[] | undefined {
+    if (this.keys === null) this.index();
+    const keys = this.keys as string[];
+    // From the end: the last key of that name wins.
+    for (let i = keys.length - 1; i >= 0; i--) {
+      if (keys[i] === key) {
+        const v = (this.values as ContextValue[])[i];
+        return Array.isArray(v) ? stringsOf(v) : String(v);
+      }
+    }
+    return this.principalValue(key);
+  }
+
+  private index(): void {
+    const keys: string[] = [];
+    const values: ContextValue[] = [];
+    const context = this.context;
+    for (const key in context) {
+      const v = context[key];
+      if (v === undefined || v === null) continue;
+      keys.push(lower(key));
+      values.push(v);
+    }
+    this.keys = keys;
+    this.values = values;
+  }
+
+  /** The caller's global keys, as principalContext gives them (tags: the first tag of that name). */
+  private principalValue(key: string): string | undefined {
+    const principal = this.principal;
+    switch (key) {
+      case 'aws:principalarn':
+        return principal.arn;
+      case 'aws:principalaccount':
+        return principal.accountId;
+      case 'aws:principaltype':
+        return PRINCIPAL_TYPE[principal.type];
+      case 'aws:userid':
+        return principal.userId;
+      case 'aws:username':
+        return principal.type === 'IAMUser' ? principal.username : undefined;
+    }
+    const tags = principal.tags;
+    if (tags !== undefined && key.startsWith(TAG_PREFIX)) {
+      for (const tag in tags) {
+        const v = tags[tag];
+        if (v !== undefined && tagKey(tag) === key) return v;
+      }
+    }
+    return undefined;
   }
 
   get resourceShaped(): boolean {
-    if (this.shaped === -1) this.shaped = isArnShapedResource(this.resource) ? 1 : 0;
+    if (this.shaped === -1) this.shaped = isArnShaped(this.resource) ? 1 : 0;
     return this.shaped === 1;
   }
-}
-
-function isArnShapedResource(resource: string): boolean {
-  let at = -1;
-  for (let n = 0; n < 5; n++) {
-    at = resource.indexOf(':', at + 1);
-    if (at === -1) return false;
-  }
-  return true;
-}
-
-/**
- * The context with lowercased key names (a later key wins over an earlier one that differs only in case),
- * plus the caller's own global keys (principalContext) where the request does not carry them.
- */
-function lowerContext(context: Record<string, ContextValue>, principal: RequestPrincipal): Ctx {
-  const ctx = new Map<string, string | readonly string[]>();
-  for (const key in context) {
-    const v = context[key];
-    if (v === undefined || v === null) continue;
-    ctx.set(lower(key), Array.isArray(v) ? stringsOf(v) : String(v));
-  }
-  fill(ctx, 'aws:principalarn', principal.arn);
-  fill(ctx, 'aws:principalaccount', principal.accountId);
-  fill(ctx, 'aws:principaltype', PRINCIPAL_TYPE[principal.type]);
-  fill(ctx, 'aws:userid', principal.userId);
-  if (principal.type === 'IAMUser') fill(ctx, 'aws:username', principal.username);
-  const tags = principal.tags;
-  if (tags) for (const tag in tags) fill(ctx, tagKey(tag), tags[tag]);
-  return ctx;
-}
-
-function fill(ctx: Map<string, string | readonly string[]>, key: string, value: string | undefined): void {
-  if (value !== undefined && !ctx.has(key)) ctx.set(key, value);
 }
 
 /** The array itself when it holds strings only (the usual case; it is only read), else a string copy. */
@@ -181,15 +197,15 @@ function resourcesMatch(set: ResourceSet, p: Prepared): boolean | null {
       const arn = pattern.pattern;
       if (arn.kind === 'prefix') {
         // Starting with the five literal segments implies the six segments.
-        m = arnPatternMatches(arn, resource, arn.rest.glob === null ? p.ctx : NO_CONTEXT);
+        m = arnPatternMatches(arn, resource, p);
       } else {
         if (!p.resourceShaped) continue;
-        m = arnPatternMatches(arn, resource, p.ctx);
+        m = arnPatternMatches(arn, resource, p);
       }
     } else if (pattern.kind === 'whole') {
       m = globMatch(pattern.glob, resource);
     } else {
-      m = matchTemplate(pattern.parts, p.ctx, resource, 0, resource.length);
+      m = matchTemplate(pattern.parts, p, resource, 0, resource.length);
     }
     if (m === true) return true;
     if (m === null) unresolved = true;
@@ -237,11 +253,8 @@ function applies(s: CompiledStatement, p: Prepared): Match {
     }
   }
   const conditions = s.conditions;
-  if (conditions.length > 0) {
-    const ctx = p.ctx;
-    for (let i = 0; i < conditions.length; i++) {
-      if (!evaluateCondition(conditions[i] as (typeof conditions)[number], ctx)) return Match.None;
-    }
+  for (let i = 0; i < conditions.length; i++) {
+    if (!evaluateCondition(conditions[i] as (typeof conditions)[number], p)) return Match.None;
   }
   return match;
 }
