@@ -94,11 +94,49 @@ function fail(name: string, message: string): never {
 }
 
 /**
+ * Compiled policies of deeply frozen documents, by document: such a document can never change, so the
+ * same document, name and layer always compile to the same policy. The account readers hand out frozen
+ * state (functions/adapters/freeze.ts), so diagnose and its proofs compile each document of an account
+ * once, however many policy sets, probes and plans they build from it. Documents that are not deeply
+ * frozen (a plan's new key policy, a caller's own object) are compiled afresh every time.
+ */
+const FROZEN_DOCUMENTS = new WeakMap<object, CompiledPolicy[]>();
+
+/**
  * Parses and validates once; throws PolicyParseError naming the problem
  * (e.g. 'Statement[2].Effect must be "Allow" or "Deny"'). A JSON string is parsed first (IAM and KMS APIs
- * return documents as strings).
+ * return documents as strings). A deeply frozen document compiled before with the same name and layer
+ * returns the same CompiledPolicy.
  */
 export function compilePolicy(document: unknown, name: string, layer: PolicyLayer): CompiledPolicy {
+  if (typeof document !== 'object' || document === null || !Object.isFrozen(document)) {
+    return compileDocument(document, name, layer);
+  }
+  const known = FROZEN_DOCUMENTS.get(document);
+  if (known !== undefined) {
+    for (const policy of known) if (policy.name === name && policy.layer === layer) return policy;
+  }
+  const policy = compileDocument(document, name, layer);
+  // Frozen all the way down, or a nested object could still change under the cached policy.
+  if (known !== undefined) known.push(policy);
+  else if (deeplyFrozen(document)) FROZEN_DOCUMENTS.set(document, [policy]);
+  return policy;
+}
+
+/** Frozen, with plain data properties only (no getter could answer differently later), all the way down. */
+function deeplyFrozen(value: object): boolean {
+  if (!Object.isFrozen(value)) return false;
+  const properties = Object.getOwnPropertyDescriptors(value);
+  for (const key of Object.keys(properties)) {
+    const property = properties[key] as PropertyDescriptor;
+    if (!('value' in property)) return false;
+    const child: unknown = property.value;
+    if (typeof child === 'object' && child !== null && !deeplyFrozen(child)) return false;
+  }
+  return true;
+}
+
+function compileDocument(document: unknown, name: string, layer: PolicyLayer): CompiledPolicy {
   let doc = document;
   if (typeof doc === 'string') {
     try {

@@ -1,8 +1,9 @@
 /** compilePolicy: malformed documents are rejected with a message naming the problem. */
 
 import { PolicyParseError } from '../../functions/core/errors';
-import { compilePolicy } from '../../functions/policy/compile';
-import type { PolicyLayer } from '../../functions/policy/types';
+import { type CompiledPolicy, compilePolicy } from '../../functions/policy/compile';
+import { evaluate } from '../../functions/policy/evaluate';
+import type { AuthorizationRequest, PolicyLayer } from '../../functions/policy/types';
 
 const GRAMMAR = 'https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_grammar.html';
 const ok = { Effect: 'Allow', Action: 'kms:Decrypt', Resource: '*' };
@@ -137,5 +138,83 @@ describe('compilePolicy', () => {
   it('lets an SCP statement omit Resource (every resource)', () => {
     const policy = compilePolicy(doc({ Effect: 'Allow', Action: '*' }), 'FullAWSAccess', 'service-control');
     expect(policy.statements[0]?.resources.any).toBe(true);
+  });
+});
+
+describe('compilePolicy: frozen documents are compiled once', () => {
+  const freeze = <T>(value: T): T => {
+    if (typeof value === 'object' && value !== null) {
+      for (const child of Object.values(value)) freeze(child);
+      Object.freeze(value);
+    }
+    return value;
+  };
+  const allowsGetRecords = () =>
+    doc({ Sid: 'Read', Effect: 'Allow', Action: 'kinesis:GetRecords', Resource: '*' });
+  const request: AuthorizationRequest = {
+    principal: {
+      arn: 'arn:aws:iam::111122223333:role/reader',
+      accountId: '111122223333',
+      type: 'AssumedRole',
+    },
+    action: 'kinesis:GetRecords',
+    resource: 'arn:aws:kinesis:us-east-1:111122223333:stream/orders',
+    context: {},
+  };
+  const decide = (policy: CompiledPolicy) =>
+    evaluate(request, { identityPolicies: [policy], resourceAccountId: '111122223333' }).decision;
+  const toPutRecord = (d: { Statement: unknown[] }) => {
+    (d.Statement[0] as Record<string, unknown>).Action = 'kinesis:PutRecord';
+  };
+
+  it('returns the same compiled policy for the same deeply frozen document, name and layer', () => {
+    const frozen = freeze(allowsGetRecords());
+    const first = compilePolicy(frozen, 'reader-inline', 'identity-based');
+    expect(compilePolicy(frozen, 'reader-inline', 'identity-based')).toBe(first);
+    expect(decide(first)).toBe('allowed');
+  });
+
+  it.each([
+    ['another name', 'other-inline', 'identity-based'],
+    ['another layer', 'reader-inline', 'permissions-boundary'],
+  ] as const)('compiles the same frozen document afresh under %s', (_what, name, layer) => {
+    const frozen = freeze(allowsGetRecords());
+    const first = compilePolicy(frozen, 'reader-inline', 'identity-based');
+    const again = compilePolicy(frozen, name, layer);
+    expect(again).not.toBe(first);
+    expect(again.statements[0]?.decidedBy).toEqual({ policyType: layer, policy: name, statement: 'Read' });
+  });
+
+  it.each([
+    [
+      'a changed copy of a frozen document',
+      () => freeze(allowsGetRecords()),
+      (d: { Statement: unknown[] }) => {
+        const copy = structuredClone(d);
+        toPutRecord(copy);
+        return copy;
+      },
+    ],
+    [
+      'a document that is not frozen, changed in place',
+      () => allowsGetRecords(),
+      (d: { Statement: unknown[] }) => {
+        toPutRecord(d);
+        return d;
+      },
+    ],
+    [
+      'a frozen document whose statements are not, changed in place',
+      () => Object.freeze(allowsGetRecords()),
+      (d: { Statement: unknown[] }) => {
+        toPutRecord(d);
+        return d;
+      },
+    ],
+  ])('compiles %s afresh', (_what, make, change) => {
+    const original = make();
+    expect(decide(compilePolicy(original, 'reader-inline', 'identity-based'))).toBe('allowed');
+    const changed = change(original);
+    expect(decide(compilePolicy(changed, 'reader-inline', 'identity-based'))).toBe('implicit-deny');
   });
 });
