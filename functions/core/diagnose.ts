@@ -13,6 +13,7 @@ import type {
   EvaluationResult,
   PolicyLayer,
   PolicySet,
+  RequestPrincipal,
 } from '../policy/types';
 import type { KeyState, OrganizationState, PrincipalState, StreamState } from './account';
 import { buildPolicySet, requestPrincipal } from './authorization';
@@ -253,6 +254,19 @@ interface Subject {
   key: KeyState;
   organization: OrganizationState | null;
   accounts: { organization: string; stream: string };
+  /**
+   * What one diagnosis builds once and reuses for every plan it proves: the requests (the same probes
+   * run for each plan), the evaluators of the subject and of the probe callers, and the probe key.
+   * Everything here is a pure function of the subject; nothing in it is changed after it is built.
+   */
+  cache: {
+    requests: Map<string, AuthorizationRequest>;
+    principals: Map<string, RequestPrincipal>;
+    evaluator?: Evaluator;
+    strangers?: Record<Exclude<ProbeCaller, 'subject'>, Evaluator>;
+    probeKey?: KeyState;
+    probes?: ProbeSpec[];
+  };
 }
 
 /** Builds the KMS request Kinesis would make, for this subject or a neighbour of it. */
@@ -266,7 +280,31 @@ function kmsRequest(
     viaKinesis?: boolean;
   },
 ): AuthorizationRequest {
-  const principalArn = overrides.principalArn ?? subject.scope.principalArn;
+  const id = JSON.stringify([
+    overrides.action,
+    overrides.keyArn,
+    overrides.streamArn,
+    overrides.principalArn,
+    overrides.viaKinesis,
+  ]);
+  const known = subject.cache.requests.get(id);
+  if (known !== undefined) return known;
+  const request = kinesisKmsRequest({
+    principal: callerOf(subject, overrides.principalArn ?? subject.scope.principalArn),
+    action: overrides.action ?? subject.scope.operation,
+    keyArn: overrides.keyArn ?? subject.scope.keyArn,
+    streamArn: overrides.streamArn ?? subject.scope.streamArn,
+    region: subject.scope.region,
+    viaKinesis: overrides.viaKinesis ?? true,
+  });
+  subject.cache.requests.set(id, request);
+  return request;
+}
+
+/** The request principal for `principalArn`: the subject itself (with its session and tags) or a stranger. */
+function callerOf(subject: Subject, principalArn: string): RequestPrincipal {
+  const known = subject.cache.principals.get(principalArn);
+  if (known !== undefined) return known;
   const own = principalArn === subject.scope.principalArn;
   const principal = requestPrincipal({
     arn: principalArn,
@@ -276,14 +314,15 @@ function kmsRequest(
   // The record's principalId is the caller's aws:userid: without it a policy testing aws:userid (a Deny
   // on a role's unique id, say) would not apply to the caller.
   const userId = own ? subject.request.principalId : undefined;
-  return kinesisKmsRequest({
-    principal: userId === undefined ? principal : { ...principal, userId },
-    action: overrides.action ?? subject.scope.operation,
-    keyArn: overrides.keyArn ?? subject.scope.keyArn,
-    streamArn: overrides.streamArn ?? subject.scope.streamArn,
-    region: subject.scope.region,
-    viaKinesis: overrides.viaKinesis ?? true,
-  });
+  const caller = userId === undefined ? principal : { ...principal, userId };
+  subject.cache.principals.set(principalArn, caller);
+  return caller;
+}
+
+/** The evaluator of the subject's own policies, before any plan. */
+function subjectEvaluator(subject: Subject): Evaluator {
+  subject.cache.evaluator ??= new Evaluator(subject.principal, subject.organization, subject.accounts);
+  return subject.cache.evaluator;
 }
 
 /** A name beside `arn`'s last path segment that no real resource of the account is expected to have. */
@@ -323,6 +362,13 @@ interface ProbeSpec {
 }
 
 function probeSpecs(subject: Subject, plan: Plan): ProbeSpec[] {
+  subject.cache.probes ??= allProbeSpecs(subject);
+  // A grant cannot require kms:ViaService (its constraints see only the encryption context), so the
+  // direct-call probe, the last, applies to policy statements only.
+  return plan.mechanism === 'kms-grant' ? subject.cache.probes.slice(0, -1) : subject.cache.probes;
+}
+
+function allProbeSpecs(subject: Subject): ProbeSpec[] {
   const { scope } = subject;
   const op = scope.operation;
   const otherStreams = [neighbourArn(scope.streamArn, 'keymend-probe'), siblingArn(scope.streamArn)];
@@ -361,16 +407,12 @@ function probeSpecs(subject: Subject, plan: Plan): ProbeSpec[] {
       caller: 'subject',
     });
   }
-  if (plan.mechanism !== 'kms-grant') {
-    // A grant cannot require kms:ViaService (its constraints see only the encryption context),
-    // so the direct-call probe applies to policy statements only.
-    specs.push({
-      description: `${op} called directly (not through Kinesis) with this stream's encryption context`,
-      request: kmsRequest(subject, { viaKinesis: false }),
-      key: 'planned',
-      caller: 'subject',
-    });
-  }
+  specs.push({
+    description: `${op} called directly (not through Kinesis) with this stream's encryption context`,
+    request: kmsRequest(subject, { viaKinesis: false }),
+    key: 'planned',
+    caller: 'subject',
+  });
   return specs;
 }
 
@@ -380,6 +422,11 @@ function probeSpecs(subject: Subject, plan: Plan): ProbeSpec[] {
  * no grants.
  */
 function probeKey(subject: Subject): KeyState {
+  subject.cache.probeKey ??= frozen(newProbeKey(subject));
+  return subject.cache.probeKey;
+}
+
+function newProbeKey(subject: Subject): KeyState {
   const accounts = [...new Set([accountOf(subject.scope.keyArn), accountOf(subject.scope.principalArn)])];
   const partition = subject.scope.keyArn.split(':')[1] ?? 'aws';
   return {
@@ -401,6 +448,39 @@ function probeKey(subject: Subject): KeyState {
   };
 }
 
+/** The probe callers other than the subject, with no policies of their own, or with kms:* (see ProbeCaller). */
+function strangerEvaluators(subject: Subject): Record<Exclude<ProbeCaller, 'subject'>, Evaluator> {
+  const strangerArn = neighbourArn(subject.scope.principalArn, 'keymend-probe');
+  subject.cache.strangers ??= {
+    stranger: new Evaluator(
+      { arn: strangerArn, inlinePolicies: {}, managedPolicies: {} },
+      subject.organization,
+      subject.accounts,
+    ),
+    'stranger-with-kms': new Evaluator(
+      { arn: strangerArn, inlinePolicies: { 'keymend-probe-kms': PROBE_KMS_POLICY }, managedPolicies: {} },
+      subject.organization,
+      subject.accounts,
+    ),
+  };
+  return subject.cache.strangers;
+}
+
+/** The inline policy of the stranger with KMS rights: frozen, so it is compiled once per process. */
+const PROBE_KMS_POLICY = frozen({
+  Version: '2012-10-17',
+  Statement: [{ Effect: 'Allow', Action: 'kms:*', Resource: '*' }],
+});
+
+/** `value` frozen all the way down: compilePolicy then compiles its documents once (compile.ts). */
+function frozen<T>(value: T): T {
+  if (typeof value === 'object' && value !== null) {
+    for (const child of Object.values(value)) frozen(child);
+    Object.freeze(value);
+  }
+  return value;
+}
+
 /** Runs the proof: before denied, after allowed, every probe no more allowed than it was. */
 function prove(subject: Subject, plan: Plan, before: Decision): { proof: Proof; failure: string | null } {
   // Probes sample the neighbourhood; a plan that names anything but the scope's principal, key, stream and
@@ -408,30 +488,9 @@ function prove(subject: Subject, plan: Plan, before: Decision): { proof: Proof; 
   const violation = scopeViolation(plan, subject.scope, subject.key);
   if (violation) return { proof: { before, after: before, probes: [] }, failure: violation };
   const applied = applyPlan(plan, subject.principal, subject.key);
-  const was = new Evaluator(subject.principal, subject.organization, subject.accounts);
+  const was = subjectEvaluator(subject);
   const now = new Evaluator(applied.principal, subject.organization, subject.accounts);
-  const strangerArn = neighbourArn(subject.scope.principalArn, 'keymend-probe');
-  const strangers: Record<Exclude<ProbeCaller, 'subject'>, Evaluator> = {
-    stranger: new Evaluator(
-      { arn: strangerArn, inlinePolicies: {}, managedPolicies: {} },
-      subject.organization,
-      subject.accounts,
-    ),
-    'stranger-with-kms': new Evaluator(
-      {
-        arn: strangerArn,
-        inlinePolicies: {
-          'keymend-probe-kms': {
-            Version: '2012-10-17',
-            Statement: [{ Effect: 'Allow', Action: 'kms:*', Resource: '*' }],
-          },
-        },
-        managedPolicies: {},
-      },
-      subject.organization,
-      subject.accounts,
-    ),
-  };
+  const strangers = strangerEvaluators(subject);
   const otherKey = probeKey(subject);
   const after = now.run(kmsRequest(subject, {}), applied.key).decision;
   const probes = probeSpecs(subject, plan).map((spec): Probe => {
@@ -599,6 +658,7 @@ function subjectOf(
     key,
     organization: state.organization,
     accounts: { organization: state.accountId, stream: accountOf(streamArn) },
+    cache: { requests: new Map(), principals: new Map() },
   };
 }
 
@@ -617,8 +677,7 @@ export function provePlan(
     throw new InputError('a proof needs the stream, the principal and the key');
   }
   const subject = subjectOf(request, request.streamArn, state.principal, state.key, state);
-  const evaluator = new Evaluator(subject.principal, subject.organization, subject.accounts);
-  return prove(subject, plan, evaluator.run(kmsRequest(subject, {}), subject.key).decision);
+  return prove(subject, plan, subjectEvaluator(subject).run(kmsRequest(subject, {}), subject.key).decision);
 }
 
 function decide(
@@ -634,7 +693,7 @@ function decide(
   summary: RequestSummary,
 ): DiagnoseResult {
   const { request } = subject;
-  const evaluator = new Evaluator(subject.principal, subject.organization, subject.accounts);
+  const evaluator = subjectEvaluator(subject);
 
   if (!request.viaKinesis) {
     // A direct KMS call can carry any encryption context it likes: act only if the principal
