@@ -65,9 +65,7 @@ export function buildPolicySet(args: {
     if (key.grants && key.grants.length > 0) set.grants = key.grants;
   }
   const principalAccount = principal ? accountOf(principal.arn) : null;
-  const serviceLinked = principal
-    ? (parseRoleArn(principal.arn)?.path ?? '').startsWith('/aws-service-role/')
-    : false;
+  const serviceLinked = principal ? isServiceLinked(principal.arn) : false;
   if (organization?.serviceControlPolicies && principalAccount === orgAccount && !serviceLinked) {
     set.serviceControlPolicies = organization.serviceControlPolicies.map((level, l) =>
       level.map((doc, i) => compilePolicy(doc, `service-control-policies[${l}][${i}]`, 'service-control')),
@@ -82,9 +80,28 @@ export function buildPolicySet(args: {
   return set;
 }
 
+// Diagnose builds a policy set per caller, key and plan from the same few ARNs: each is parsed once.
+const ARN_MEMO_LIMIT = 1024;
+const accounts = new Map<string, string | null>();
+const serviceLinkedRoles = new Map<string, boolean>();
+
 function accountOf(arn: string): string | null {
+  const known = accounts.get(arn);
+  if (known !== undefined) return known;
   const parsed = parseArn(arn);
-  return parsed && parsed.accountId !== '' ? parsed.accountId : null;
+  const account = parsed && parsed.accountId !== '' ? parsed.accountId : null;
+  if (accounts.size >= ARN_MEMO_LIMIT) accounts.clear();
+  accounts.set(arn, account);
+  return account;
+}
+
+function isServiceLinked(arn: string): boolean {
+  const known = serviceLinkedRoles.get(arn);
+  if (known !== undefined) return known;
+  const serviceLinked = (parseRoleArn(arn)?.path ?? '').startsWith('/aws-service-role/');
+  if (serviceLinkedRoles.size >= ARN_MEMO_LIMIT) serviceLinkedRoles.clear();
+  serviceLinkedRoles.set(arn, serviceLinked);
+  return serviceLinked;
 }
 
 /**
