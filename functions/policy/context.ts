@@ -4,6 +4,7 @@
  * Global keys: https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html
  * KMS keys: https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html
  */
+import { lower } from './memo';
 import type { AuthorizationRequest, ContextValue, RequestPrincipal } from './types';
 
 const PRINCIPAL_TYPE: Record<RequestPrincipal['type'], string> = {
@@ -19,15 +20,22 @@ const PRINCIPAL_TYPE: Record<RequestPrincipal['type'], string> = {
  * only) and aws:PrincipalTag/KEY for each tag. `evaluate` adds these itself when the request lacks them.
  */
 export function principalContext(principal: RequestPrincipal): Record<string, ContextValue> {
-  const ctx: Record<string, ContextValue> = {
-    'aws:PrincipalArn': principal.arn,
-    'aws:PrincipalAccount': principal.accountId,
-    'aws:PrincipalType': PRINCIPAL_TYPE[principal.type],
-  };
+  return addPrincipalContext({}, principal);
+}
+
+function addPrincipalContext(
+  ctx: Record<string, ContextValue>,
+  principal: RequestPrincipal,
+): Record<string, ContextValue> {
+  ctx['aws:PrincipalArn'] = principal.arn;
+  ctx['aws:PrincipalAccount'] = principal.accountId;
+  ctx['aws:PrincipalType'] = PRINCIPAL_TYPE[principal.type];
   if (principal.userId !== undefined) ctx['aws:userid'] = principal.userId;
   if (principal.type === 'IAMUser' && principal.username !== undefined)
     ctx['aws:username'] = principal.username;
-  for (const [key, value] of Object.entries(principal.tags ?? {})) ctx[`aws:PrincipalTag/${key}`] = value;
+  const tags = principal.tags;
+  if (tags !== undefined)
+    for (const key of Object.keys(tags)) ctx[`aws:PrincipalTag/${key}`] = tags[key] as string;
   return ctx;
 }
 
@@ -59,8 +67,8 @@ const CONTEXT_OPERATIONS: ReadonlySet<string> = new Set([
 
 /** True for a KMS cryptographic operation that takes an encryption context (`kms:Decrypt`, `Decrypt`, ...). */
 export function takesEncryptionContext(operation: string): boolean {
-  const lower = operation.toLowerCase();
-  return CONTEXT_OPERATIONS.has(lower.startsWith('kms:') ? lower.slice(4) : lower);
+  const name = lower(operation);
+  return CONTEXT_OPERATIONS.has(name.startsWith('kms:') ? name.slice(4) : name);
 }
 
 /**
@@ -92,14 +100,15 @@ export function kinesisKmsRequest(args: {
   /** Also set aws:CalledVia, aws:CalledViaFirst/Last and aws:ViaAWSService as a forward access session would. */
   forwardAccessSession?: boolean;
 }): AuthorizationRequest {
-  const context: Record<string, ContextValue> = {
-    ...principalContext(args.principal),
-    'aws:RequestedRegion': args.region,
-    'aws:PrincipalIsAWSService': false,
-    'kms:CallerAccount': args.principal.accountId,
-  };
-  if (takesEncryptionContext(args.action) || args.action.toLowerCase() === 'kms:creategrant') {
-    Object.assign(context, encryptionContextKeys({ 'aws:kinesis:arn': args.streamArn }));
+  // Built in place, in the order principalContext, the request's own keys, then encryptionContextKeys
+  // would give it.
+  const context = addPrincipalContext({}, args.principal);
+  context['aws:RequestedRegion'] = args.region;
+  context['aws:PrincipalIsAWSService'] = false;
+  context['kms:CallerAccount'] = args.principal.accountId;
+  if (takesEncryptionContext(args.action) || lower(args.action) === 'kms:creategrant') {
+    context['kms:EncryptionContextKeys'] = ['aws:kinesis:arn'];
+    context['kms:EncryptionContext:aws:kinesis:arn'] = args.streamArn;
   }
   if (args.viaKinesis) context['kms:ViaService'] = `kinesis.${args.region}.amazonaws.com`;
   if (args.viaKinesis && args.forwardAccessSession) {
