@@ -7,7 +7,7 @@ import { PolicyParseError } from '../core/errors';
 import { type ArnPattern, compileArnPattern, isArnShaped } from './arn';
 import { type CompiledCondition, type ConditionOperator, OPERATORS } from './conditions';
 import { compileGlob, compileTokens, exactGlob, type Glob, type GlobToken } from './glob';
-import { lower, Memo } from './memo';
+import { lower, Memo, Memo3 } from './memo';
 import { hasVariables, parseTemplate, type TemplatePart } from './template';
 import type { DecidedBy, PolicyLayer } from './types';
 
@@ -73,18 +73,35 @@ export interface CompiledPolicy {
   readonly denies: readonly CompiledStatement[];
 }
 
-const POLICY_KEYS = new Set(['Version', 'Id', 'Statement']);
-const STATEMENT_KEYS = new Set([
-  'Sid',
-  'Effect',
-  'Action',
-  'NotAction',
-  'Resource',
-  'NotResource',
-  'Principal',
-  'NotPrincipal',
-  'Condition',
-]);
+// Element names are checked with a switch: a few comparisons of internalized strings, cheaper than a
+// Set lookup per element.
+function isPolicyKey(key: string): boolean {
+  switch (key) {
+    case 'Version':
+    case 'Id':
+    case 'Statement':
+      return true;
+    default:
+      return false;
+  }
+}
+
+function isStatementKey(key: string): boolean {
+  switch (key) {
+    case 'Sid':
+    case 'Effect':
+    case 'Action':
+    case 'NotAction':
+    case 'Resource':
+    case 'NotResource':
+    case 'Principal':
+    case 'NotPrincipal':
+    case 'Condition':
+      return true;
+    default:
+      return false;
+  }
+}
 const PRINCIPAL_KEYS = new Set(['AWS', 'Service', 'Federated', 'CanonicalUser']);
 const NEEDS_PRINCIPAL: ReadonlySet<PolicyLayer> = new Set(['resource-based', 'resource-control']);
 
@@ -146,7 +163,9 @@ function compileDocument(document: unknown, name: string, layer: PolicyLayer): C
     }
   }
   if (!isObject(doc)) return fail(name, 'must be a JSON object');
-  for (const key of Object.keys(doc)) if (!POLICY_KEYS.has(key)) fail(name, `has unknown element "${key}"`);
+  for (const key in doc) {
+    if (!isPolicyKey(key) && Object.hasOwn(doc, key)) fail(name, `has unknown element "${key}"`);
+  }
   const version = doc.Version;
   if (version !== undefined && version !== '2012-10-17' && version !== '2008-10-17') {
     fail(name, 'Version must be "2012-10-17" or "2008-10-17"');
@@ -221,7 +240,9 @@ function statementOf(
   variables: boolean,
 ): CompiledStatement {
   if (!isObject(raw)) return bad(' must be an object');
-  for (const key of Object.keys(raw)) if (!STATEMENT_KEYS.has(key)) bad(` has unknown element "${key}"`);
+  for (const key in raw) {
+    if (!isStatementKey(key) && Object.hasOwn(raw, key)) bad(` has unknown element "${key}"`);
+  }
   if (raw.Sid !== undefined && typeof raw.Sid !== 'string') bad('.Sid must be a string');
   if (raw.Effect !== 'Allow' && raw.Effect !== 'Deny') bad('.Effect must be "Allow" or "Deny"');
   const effect = raw.Effect as 'Allow' | 'Deny';
@@ -411,7 +432,7 @@ const ANY_PRINCIPAL: PrincipalSpec = {
 };
 
 /** Principals of one type and one value (`{"AWS": "arn:aws:iam::111122223333:root"}`), by type and value. */
-const PRINCIPAL_SPECS = new Memo<PrincipalSpec>();
+const PRINCIPAL_SPECS = new Memo3<PrincipalSpec>();
 
 function compilePrincipal(raw: unknown, where: string): PrincipalSpec {
   if (raw === '*') return ANY_PRINCIPAL;
@@ -420,9 +441,10 @@ function compilePrincipal(raw: unknown, where: string): PrincipalSpec {
   const only = kinds.length === 1 ? (kinds[0] as string) : '';
   const value = raw[only];
   if (PRINCIPAL_KEYS.has(only) && typeof value === 'string') {
-    // A principal type is a known word: the text is unambiguous.
-    const id = `${only}:${value}`;
-    return PRINCIPAL_SPECS.get(id) ?? PRINCIPAL_SPECS.set(id, principalSpec(raw, kinds, where));
+    return (
+      PRINCIPAL_SPECS.get(only, value, '') ??
+      PRINCIPAL_SPECS.set(only, value, '', principalSpec(raw, kinds, where))
+    );
   }
   return principalSpec(raw, kinds, where);
 }
@@ -521,8 +543,8 @@ function compileConditions(raw: unknown, variables: boolean): readonly CompiledC
  * Conditions with one value (`"StringEquals": {"kms:CallerAccount": "111122223333"}`), by operator as
  * written, key and value, for policies with variables (2012-10-17) and without.
  */
-const CONDITION_ENTRIES = new Memo<CompiledCondition>();
-const CONDITION_ENTRIES_2008 = new Memo<CompiledCondition>();
+const CONDITION_ENTRIES = new Memo3<CompiledCondition>();
+const CONDITION_ENTRIES_2008 = new Memo3<CompiledCondition>();
 
 function compileCondition(
   spec: OperatorSpec,
@@ -534,10 +556,12 @@ function compileCondition(
   if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') {
     return condition(spec, operatorText, key, value, variables);
   }
-  // Operator names hold no NUL and the key's length ends it: the text is unambiguous.
   const memo = variables ? CONDITION_ENTRIES : CONDITION_ENTRIES_2008;
-  const id = `${operatorText}\u0000${key.length}:${key}${typeof value === 'string' ? 's' : 'o'}${value}`;
-  return memo.get(id) ?? memo.set(id, condition(spec, operatorText, key, value, variables));
+  const text = typeof value === 'string' ? value : String(value);
+  return (
+    memo.get(operatorText, key, text) ??
+    memo.set(operatorText, key, text, condition(spec, operatorText, key, value, variables))
+  );
 }
 
 function condition(

@@ -36,3 +36,36 @@ export function lower(name: string): string {
   const l = name.toLowerCase();
   return lowered.set(name, lowered.get(l) ?? lowered.set(l, l));
 }
+
+/**
+ * A memo keyed by three texts, kept apart rather than joined: texts read from a document keep their
+ * hash cached, where a joined key would be a new string to hash on every lookup.
+ */
+export class Memo3<V> {
+  private readonly entries = new Map<string, Map<string, Map<string, V>>>();
+  private size = 0;
+
+  get(a: string, b: string, c: string): V | undefined {
+    return this.entries.get(a)?.get(b)?.get(c);
+  }
+
+  set(a: string, b: string, c: string, value: V): V {
+    if (this.size >= MEMO_LIMIT) {
+      this.entries.clear();
+      this.size = 0;
+    }
+    let byB = this.entries.get(a);
+    if (byB === undefined) {
+      byB = new Map();
+      this.entries.set(a, byB);
+    }
+    let byC = byB.get(b);
+    if (byC === undefined) {
+      byC = new Map();
+      byB.set(b, byC);
+    }
+    if (!byC.has(c)) this.size++;
+    byC.set(c, value);
+    return value;
+  }
+}
