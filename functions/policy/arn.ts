@@ -7,8 +7,14 @@
  *
  * ARNs are matched in place: segment bounds are found with indexOf, never by splitting the ARN.
  */
-import { compileTokens, type Glob, type GlobToken, globMatchRange } from './glob';
-import { type Ctx, hasVariables, matchTemplate, type TemplatePart } from './template';
+import * as globModule from './glob';
+import { compileTokens, type Glob, type GlobToken } from './glob';
+import * as templateModule from './template';
+import { type Ctx, hasVariables, type TemplatePart } from './template';
+
+// Bound once, as in evaluate.ts: under tsx each use of an imported name is a getter call.
+const { globMatchRange } = globModule;
+const { matchTemplate } = templateModule;
 
 /** True when `arn` has at least six segments (five colons). */
 export function isArnShaped(arn: string): boolean {

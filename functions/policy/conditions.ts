@@ -9,16 +9,17 @@
  * form, which reuses the same `test`), add it to `OPERATORS`, and add table rows to
  * test/policy/conditions.test.ts. The parser accepts it, with IfExists and set prefixes, from then on.
  */
-import { type ArnPattern, arnPatternMatches, compileArnPattern, isArnShaped } from './arn';
-import { compileTokens, type Glob, type GlobToken, globMatch } from './glob';
-import {
-  type Ctx,
-  hasVariables,
-  matchTemplate,
-  parseTemplate,
-  resolveText,
-  type TemplatePart,
-} from './template';
+import * as arnModule from './arn';
+import { type ArnPattern, compileArnPattern } from './arn';
+import * as globModule from './glob';
+import { compileTokens, type Glob, type GlobToken } from './glob';
+import * as templateModule from './template';
+import { type Ctx, hasVariables, parseTemplate, resolveText, type TemplatePart } from './template';
+
+// Bound once, as in evaluate.ts: under tsx each use of an imported name is a getter call.
+const { arnPatternMatches, isArnShaped } = arnModule;
+const { globMatch } = globModule;
+const { matchTemplate } = templateModule;
 
 export interface ConditionOperator<V = unknown> {
   /** The documented name, e.g. `StringEquals`. */

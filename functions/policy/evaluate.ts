@@ -4,13 +4,15 @@
  * https://docs.aws.amazon.com/kms/latest/developerguide/control-access.html). docs/evaluator.md describes
  * what is modelled and the choices made where AWS documentation is silent.
  */
-import { arnPatternMatches, isArnShaped } from './arn';
+import * as arnModule from './arn';
 import type { ActionSet, CompiledPolicy, CompiledStatement, PrincipalSpec, ResourceSet } from './compile';
-import { evaluateCondition } from './conditions';
+import * as conditionsModule from './conditions';
 import { takesEncryptionContext } from './context';
-import { globMatch } from './glob';
-import { lower, Memo } from './memo';
-import { type Ctx, matchTemplate } from './template';
+import * as globModule from './glob';
+import * as memoModule from './memo';
+import { Memo } from './memo';
+import type { Ctx } from './template';
+import * as templateModule from './template';
 import type {
   AuthorizationRequest,
   ContextValue,
@@ -20,6 +22,15 @@ import type {
   PolicySet,
   RequestPrincipal,
 } from './types';
+
+// Hot functions of other modules, bound once. Run under tsx (the CLI, npm run bench), each use of an
+// imported name reads it through a getter on the module's exports: binding them here makes evaluation
+// ~12% faster.
+const { arnPatternMatches, isArnShaped } = arnModule;
+const { evaluateCondition } = conditionsModule;
+const { globMatch } = globModule;
+const { matchTemplate } = templateModule;
+const { lower } = memoModule;
 
 /** How a Principal element matches the caller (ordered: higher is more specific). */
 type Match = 0 | 1 | 2 | 3;
