@@ -48,7 +48,7 @@ export interface PrincipalSpec {
 export interface CompiledStatement {
   /** The Sid, else the statement's index as a string. */
   readonly id: string;
-  /** What `decidedBy` reports for this statement (frozen, shared by every result). */
+  /** What `decidedBy` reports for this statement (read-only: every result gets its own copy). */
   readonly decidedBy: Readonly<DecidedBy>;
   readonly effect: 'Allow' | 'Deny';
   readonly actions: ActionSet;
@@ -74,7 +74,7 @@ export interface CompiledPolicy {
 }
 
 // Element names are checked with a switch: a few comparisons of internalized strings, cheaper than a
-// Set lookup per element.
+// Set lookup per element (statementOf reads the statement's the same way).
 function isPolicyKey(key: string): boolean {
   switch (key) {
     case 'Version':
@@ -86,22 +86,6 @@ function isPolicyKey(key: string): boolean {
   }
 }
 
-function isStatementKey(key: string): boolean {
-  switch (key) {
-    case 'Sid':
-    case 'Effect':
-    case 'Action':
-    case 'NotAction':
-    case 'Resource':
-    case 'NotResource':
-    case 'Principal':
-    case 'NotPrincipal':
-    case 'Condition':
-      return true;
-    default:
-      return false;
-  }
-}
 const PRINCIPAL_KEYS = new Set(['AWS', 'Service', 'Federated', 'CanonicalUser']);
 const NEEDS_PRINCIPAL: ReadonlySet<PolicyLayer> = new Set(['resource-based', 'resource-control']);
 
@@ -240,22 +224,61 @@ function statementOf(
   variables: boolean,
 ): CompiledStatement {
   if (!isObject(raw)) return bad(' must be an object');
+  // One pass over the elements: a for-in key reads its value through the enumeration cache, where a
+  // lookup by name (raw.Action, most often of an absent element) is a slow megamorphic load.
+  let sid: unknown;
+  let effectValue: unknown;
+  let action: unknown;
+  let notAction: unknown;
+  let resource: unknown;
+  let notResource: unknown;
+  let principalValue: unknown;
+  let notPrincipalValue: unknown;
+  let condition: unknown;
   for (const key in raw) {
-    if (!isStatementKey(key) && Object.hasOwn(raw, key)) bad(` has unknown element "${key}"`);
+    const value = raw[key];
+    switch (key) {
+      case 'Sid':
+        sid = value;
+        break;
+      case 'Effect':
+        effectValue = value;
+        break;
+      case 'Action':
+        action = value;
+        break;
+      case 'NotAction':
+        notAction = value;
+        break;
+      case 'Resource':
+        resource = value;
+        break;
+      case 'NotResource':
+        notResource = value;
+        break;
+      case 'Principal':
+        principalValue = value;
+        break;
+      case 'NotPrincipal':
+        notPrincipalValue = value;
+        break;
+      case 'Condition':
+        condition = value;
+        break;
+      default:
+        if (Object.hasOwn(raw, key)) bad(` has unknown element "${key}"`);
+    }
   }
-  if (raw.Sid !== undefined && typeof raw.Sid !== 'string') bad('.Sid must be a string');
-  if (raw.Effect !== 'Allow' && raw.Effect !== 'Deny') bad('.Effect must be "Allow" or "Deny"');
-  const effect = raw.Effect as 'Allow' | 'Deny';
+  if (sid !== undefined && typeof sid !== 'string') bad('.Sid must be a string');
+  if (effectValue !== 'Allow' && effectValue !== 'Deny') bad('.Effect must be "Allow" or "Deny"');
+  const effect = effectValue as 'Allow' | 'Deny';
 
-  const hasAction = raw.Action !== undefined;
-  if (hasAction === (raw.NotAction !== undefined)) bad(' must have exactly one of Action or NotAction');
-  const actions = compileActions(
-    hasAction ? raw.Action : raw.NotAction,
-    hasAction ? '.Action' : '.NotAction',
-  );
+  const hasAction = action !== undefined;
+  if (hasAction === (notAction !== undefined)) bad(' must have exactly one of Action or NotAction');
+  const actions = compileActions(hasAction ? action : notAction, hasAction ? '.Action' : '.NotAction');
 
-  const hasResource = raw.Resource !== undefined;
-  const hasNotResource = raw.NotResource !== undefined;
+  const hasResource = resource !== undefined;
+  const hasNotResource = notResource !== undefined;
   if (hasResource && hasNotResource) bad(' must not have both Resource and NotResource');
   let resources: ResourceSet;
   if (!hasResource && !hasNotResource) {
@@ -264,20 +287,20 @@ function statementOf(
     resources = ANY_RESOURCE;
   } else {
     resources = compileResources(
-      hasResource ? raw.Resource : raw.NotResource,
+      hasResource ? resource : notResource,
       hasResource ? '.Resource' : '.NotResource',
       variables,
     );
   }
 
-  const hasPrincipal = raw.Principal !== undefined;
-  const hasNotPrincipal = raw.NotPrincipal !== undefined;
+  const hasPrincipal = principalValue !== undefined;
+  const hasNotPrincipal = notPrincipalValue !== undefined;
   if (hasPrincipal && hasNotPrincipal) bad(' must not have both Principal and NotPrincipal');
   let principal: PrincipalSpec | null = null;
   if (NEEDS_PRINCIPAL.has(layer)) {
     if (!hasPrincipal && !hasNotPrincipal) bad(` must have Principal or NotPrincipal in a ${layer} policy`);
     principal = compilePrincipal(
-      hasPrincipal ? raw.Principal : raw.NotPrincipal,
+      hasPrincipal ? principalValue : notPrincipalValue,
       hasPrincipal ? '.Principal' : '.NotPrincipal',
     );
     // https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_notprincipal.html
@@ -286,12 +309,11 @@ function statementOf(
     bad(` must not have ${hasPrincipal ? 'Principal' : 'NotPrincipal'} in a ${layer} policy`);
   }
 
-  const conditions =
-    raw.Condition === undefined ? NO_CONDITIONS : compileConditions(raw.Condition, variables);
-  const id = raw.Sid === undefined || raw.Sid === '' ? indexId(index) : (raw.Sid as string);
+  const conditions = condition === undefined ? NO_CONDITIONS : compileConditions(condition, variables);
+  const id = sid === undefined || sid === '' ? indexId(index) : sid;
   return {
     id,
-    decidedBy: Object.freeze({ policyType: layer, policy: policyName, statement: id }),
+    decidedBy: { policyType: layer, policy: policyName, statement: id },
     effect,
     actions,
     notAction: !hasAction,

@@ -319,7 +319,7 @@ function someAllow(policies: readonly CompiledPolicy[], p: Prepared): boolean {
 }
 
 const NONE: DecidedBy[] = [];
-// Statements share one frozen DecidedBy; results get their own copies.
+// Statements share one DecidedBy each; results get their own copies.
 const copy = (d: DecidedBy): DecidedBy => ({
   policyType: d.policyType,
   policy: d.policy,
