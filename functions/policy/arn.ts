@@ -9,6 +9,7 @@
  */
 import * as globModule from './glob';
 import { compileTokens, type Glob, type GlobToken } from './glob';
+import { canonical } from './memo';
 import * as templateModule from './template';
 import { type Ctx, hasVariables, type TemplatePart } from './template';
 
@@ -86,10 +87,17 @@ export function compileArnPattern(parts: readonly TemplatePart[]): ArnPattern {
     }
     prefix += ':';
   }
-  return { kind: 'prefix', prefix, rest: compileSegment(segments[5] as TemplatePart[]) };
+  return { kind: 'prefix', prefix: canonical(prefix), rest: compileSegment(segments[5] as TemplatePart[]) };
 }
 
-function segmentMatches(segment: ArnSegment, ctx: Ctx, arn: string, start: number, end: number) {
+/** Matches `arn[start, end)` against one segment of a pattern; null when its variable cannot be resolved. */
+export function segmentMatches(
+  segment: ArnSegment,
+  ctx: Ctx,
+  arn: string,
+  start: number,
+  end: number,
+): boolean | null {
   return segment.glob !== null
     ? globMatchRange(segment.glob, arn, start, end)
     : matchTemplate(segment.parts as TemplatePart[], ctx, arn, start, end);

@@ -7,7 +7,7 @@ import { PolicyParseError } from '../core/errors';
 import { type ArnPattern, compileArnPattern, isArnShaped } from './arn';
 import { type CompiledCondition, type ConditionOperator, OPERATORS } from './conditions';
 import { compileGlob, compileTokens, exactGlob, type Glob, type GlobToken } from './glob';
-import { lower, Memo, Memo3 } from './memo';
+import { canonical, lower, Memo, Memo3 } from './memo';
 import { hasVariables, parseTemplate, type TemplatePart } from './template';
 import type { DecidedBy, PolicyLayer } from './types';
 
@@ -434,7 +434,9 @@ function resourceEntry(raw: string, variables: boolean): ResourceEntry {
   if (literal) {
     // No wildcard, no variable: a full ARN is compared as one string, anything else is a whole-string glob.
     const text = parts.length === 1 ? (parts[0] as string) : parts.join('');
-    return isArnShaped(text) ? { kind: 'exact', text } : { kind: 'whole', glob: exactGlob(text) };
+    return isArnShaped(text)
+      ? { kind: 'exact', text: canonical(text) }
+      : { kind: 'whole', glob: exactGlob(text) };
   }
   const arn = compileArnPattern(parts);
   if (arn.kind !== 'invalid') return { kind: 'arn', pattern: arn };

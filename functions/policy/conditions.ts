@@ -13,6 +13,7 @@ import * as arnModule from './arn';
 import { type ArnPattern, compileArnPattern } from './arn';
 import * as globModule from './glob';
 import { compileTokens, type Glob, type GlobToken } from './glob';
+import { Memo } from './memo';
 import * as templateModule from './template';
 import { type Ctx, hasVariables, parseTemplate, resolveText, type TemplatePart } from './template';
 
@@ -90,6 +91,14 @@ const arnLike: Omit<ConditionOperator<ArnPattern>, 'name' | 'negated'> = {
   },
 };
 
+/**
+ * Request values parsed once per process (memo.ts): a request compares the same aws:SourceIp or
+ * aws:CurrentTime with every value of every condition that tests it.
+ */
+const NUMBERS = new Memo<number | null>();
+const DATES = new Memo<number | null>();
+const ADDRESSES = new Memo<{ v6: boolean; n: bigint } | null>();
+
 /** Decimal numbers as IAM writes them; anything else is not a number. */
 const NUMBER = /^[+-]?(\d+(\.\d*)?|\.\d+)$/;
 function parseNumber(s: string): number | null {
@@ -100,7 +109,8 @@ function numeric(compare: (actual: number, expected: number) => boolean) {
   return {
     compile: (raw: string) => parseNumber(raw),
     test: (actual: string, expected: number | null) => {
-      const n = parseNumber(actual);
+      const known = NUMBERS.get(actual);
+      const n = known !== undefined ? known : NUMBERS.set(actual, parseNumber(actual));
       return n === null || expected === null ? null : compare(n, expected);
     },
   };
@@ -117,7 +127,8 @@ function date(compare: (actual: number, expected: number) => boolean) {
   return {
     compile: (raw: string) => parseDate(raw),
     test: (actual: string, expected: number | null) => {
-      const d = parseDate(actual);
+      const known = DATES.get(actual);
+      const d = known !== undefined ? known : DATES.set(actual, parseDate(actual));
       return d === null || expected === null ? null : compare(d, expected);
     },
   };
@@ -201,7 +212,8 @@ function parseCidr(raw: string): Cidr | null {
 const ipAddress: Omit<ConditionOperator<Cidr | null>, 'name' | 'negated'> = {
   compile: (raw) => parseCidr(raw),
   test: (actual, expected) => {
-    const ip = parseIp(actual.trim());
+    const known = ADDRESSES.get(actual);
+    const ip = known !== undefined ? known : ADDRESSES.set(actual, parseIp(actual.trim()));
     if (ip === null || expected === null) return null;
     return ip.v6 === expected.v6 && (ip.n & expected.mask) === expected.network;
   },

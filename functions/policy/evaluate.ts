@@ -26,11 +26,11 @@ import type {
 // Hot functions of other modules, bound once. Run under tsx (the CLI, npm run bench), each use of an
 // imported name reads it through a getter on the module's exports: binding them here makes evaluation
 // ~12% faster.
-const { arnPatternMatches, isArnShaped } = arnModule;
+const { arnPatternMatches, isArnShaped, segmentMatches } = arnModule;
 const { evaluateCondition } = conditionsModule;
 const { globMatch } = globModule;
 const { matchTemplate } = templateModule;
-const { lower } = memoModule;
+const { canonical, lower } = memoModule;
 
 /** How a Principal element matches the caller (ordered: higher is more specific). */
 type Match = 0 | 1 | 2 | 3;
@@ -99,6 +99,8 @@ class Prepared implements Ctx {
   private values: ContextValue[] | null = null;
   /** Whether the resource has six ARN segments: 1 yes, 0 no, -1 not yet known. */
   private shaped = -1;
+  private exact: string | null = null;
+  private prefix: string | null | undefined = undefined;
 
   constructor(request: AuthorizationRequest, boundaryAttached: boolean) {
     const principal = request.principal;
@@ -169,6 +171,25 @@ class Prepared implements Ctx {
     if (this.shaped === -1) this.shaped = isArnShaped(this.resource) ? 1 : 0;
     return this.shaped === 1;
   }
+
+  /**
+   * The resource as its canonical string, and its first five ARN segments with their colons (null for
+   * fewer): compiled exact ARNs and ARN prefixes are canonical too, so a match is usually a reference
+   * comparison.
+   */
+  get exactResource(): string {
+    if (this.exact === null) this.exact = canonical(this.resource);
+    return this.exact;
+  }
+
+  get resourcePrefix(): string | null {
+    if (this.prefix === undefined) {
+      let at = -1;
+      for (let n = 0; n < 5 && (n === 0 || at !== -1); n++) at = this.resource.indexOf(':', at + 1);
+      this.prefix = at === -1 ? null : canonical(this.resource.slice(0, at + 1));
+    }
+    return this.prefix;
+  }
 }
 
 /** The array itself when it holds strings only (the usual case; it is only read), else a string copy. */
@@ -198,7 +219,10 @@ function resourcesMatch(set: ResourceSet, p: Prepared): boolean | null {
   if (set.any) return true;
   const resource = p.resource;
   const exact = set.exact;
-  for (let i = 0; i < exact.length; i++) if (exact[i] === resource) return true;
+  if (exact.length > 0) {
+    const canonicalResource = p.exactResource;
+    for (let i = 0; i < exact.length; i++) if (exact[i] === canonicalResource) return true;
+  }
   const patterns = set.patterns;
   let unresolved = false;
   for (let i = 0; i < patterns.length; i++) {
@@ -207,8 +231,10 @@ function resourcesMatch(set: ResourceSet, p: Prepared): boolean | null {
     if (pattern.kind === 'arn') {
       const arn = pattern.pattern;
       if (arn.kind === 'prefix') {
-        // Starting with the five literal segments implies the six segments.
-        m = arnPatternMatches(arn, resource, p);
+        // The resource's five first segments are the pattern's, or it does not match.
+        m =
+          arn.prefix === p.resourcePrefix &&
+          segmentMatches(arn.rest, p, resource, arn.prefix.length, resource.length);
       } else {
         if (!p.resourceShaped) continue;
         m = arnPatternMatches(arn, resource, p);

@@ -24,6 +24,16 @@ export class Memo<V> {
   }
 }
 
+const canonicals = new Memo<string>();
+
+/**
+ * One shared string object per text: compiled exact ARNs and ARN prefixes and the request's are made
+ * canonical, so that equal texts usually compare by reference.
+ */
+export function canonical(text: string): string {
+  return canonicals.get(text) ?? canonicals.set(text, text);
+}
+
 const lowered = new Memo<string>();
 
 /**
