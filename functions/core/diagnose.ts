@@ -190,8 +190,16 @@ function summarize(request: KinesisKmsRequest, keyArn: string | null): RequestSu
   };
 }
 
+/** The fifth segment of an ARN (its account), '' when there is none: `arn.split(':')[4] ?? ''`, unsplit. */
 function accountOf(arn: string): string {
-  return arn.split(':')[4] ?? '';
+  let start = 0;
+  for (let n = 0; n < 4; n++) {
+    const colon = arn.indexOf(':', start);
+    if (colon === -1) return '';
+    start = colon + 1;
+  }
+  const end = arn.indexOf(':', start);
+  return end === -1 ? arn.slice(start) : arn.slice(start, end);
 }
 
 /** The layers an implicit deny names as lacking an allow (statement ""), in a stable order. */
@@ -280,13 +288,9 @@ function kmsRequest(
     viaKinesis?: boolean;
   },
 ): AuthorizationRequest {
-  const id = JSON.stringify([
-    overrides.action,
-    overrides.keyArn,
-    overrides.streamArn,
+  const id = `${part(overrides.action)}${part(overrides.keyArn)}${part(overrides.streamArn)}${part(
     overrides.principalArn,
-    overrides.viaKinesis,
-  ]);
+  )}${overrides.viaKinesis === undefined ? '-' : overrides.viaKinesis ? 't' : 'f'}`;
   const known = subject.cache.requests.get(id);
   if (known !== undefined) return known;
   const request = kinesisKmsRequest({
@@ -300,6 +304,9 @@ function kmsRequest(
   subject.cache.requests.set(id, request);
   return request;
 }
+
+/** An override in a request's cache key: '-' when absent, else its length and text (unambiguous). */
+const part = (value: string | undefined) => (value === undefined ? '-' : `${value.length}:${value}`);
 
 /** The request principal for `principalArn`: the subject itself (with its session and tags) or a stranger. */
 function callerOf(subject: Subject, principalArn: string): RequestPrincipal {
@@ -429,24 +436,29 @@ function probeKey(subject: Subject): KeyState {
 function newProbeKey(subject: Subject): KeyState {
   const accounts = [...new Set([accountOf(subject.scope.keyArn), accountOf(subject.scope.principalArn)])];
   const partition = subject.scope.keyArn.split(':')[1] ?? 'aws';
-  return {
-    arn: siblingArn(subject.key.arn),
-    keyManager: 'CUSTOMER',
-    keyState: 'Enabled',
-    policy: {
+  const roots = accounts.map((a) => `arn:${partition}:iam::${a}:root`);
+  // One frozen policy per set of accounts, so that compilePolicy compiles it once per process.
+  const id = JSON.stringify(roots);
+  let policy = PROBE_KEY_POLICIES.get(id);
+  if (policy === undefined) {
+    policy = frozen({
       Version: '2012-10-17',
       Statement: [
         {
           Sid: 'KeymendProbeDelegateToIam',
           Effect: 'Allow',
-          Principal: { AWS: accounts.map((a) => `arn:${partition}:iam::${a}:root`) },
+          Principal: { AWS: roots },
           Action: 'kms:*',
           Resource: '*',
         },
       ],
-    },
-  };
+    });
+    if (PROBE_KEY_POLICIES.size >= 256) PROBE_KEY_POLICIES.clear();
+    PROBE_KEY_POLICIES.set(id, policy);
+  }
+  return { arn: siblingArn(subject.key.arn), keyManager: 'CUSTOMER', keyState: 'Enabled', policy };
 }
+const PROBE_KEY_POLICIES = new Map<string, unknown>();
 
 /** The probe callers other than the subject, with no policies of their own, or with kms:* (see ProbeCaller). */
 function strangerEvaluators(subject: Subject): Record<Exclude<ProbeCaller, 'subject'>, Evaluator> {
