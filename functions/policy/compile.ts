@@ -61,16 +61,61 @@ export interface CompiledStatement {
   readonly conditions: readonly CompiledCondition[];
 }
 
+/**
+ * The slots of one statement in CompiledPolicy.table. A policy keeps its statements in one flat array,
+ * so that evaluating it reads one or two cache lines however its objects were laid out, and compiling a
+ * statement allocates nothing of its own (its elements are shared objects, memo.ts).
+ */
+export const Slot = { Actions: 0, Resources: 1, Principal: 2, Conditions: 3, Flags: 4, Id: 5 } as const;
+/** Slots per statement. */
+export const STRIDE = 6;
+/** Bits of the Flags slot. */
+export const Flag = { Deny: 1, NotAction: 2, NotResource: 4, NotPrincipal: 8 } as const;
+
 /** A policy compiled for evaluation. Build it with `compilePolicy`; treat everything but name and layer as opaque. */
-export interface CompiledPolicy {
-  readonly name: string;
-  readonly layer: PolicyLayer;
-  /** Internal: the compiled statements, in document order. */
-  readonly statements: readonly CompiledStatement[];
-  /** Internal: the Allow statements, in document order. */
-  readonly allows: readonly CompiledStatement[];
-  /** Internal: the Deny statements, in document order. */
-  readonly denies: readonly CompiledStatement[];
+export class CompiledPolicy {
+  private materialized: readonly CompiledStatement[] | null = null;
+
+  constructor(
+    readonly name: string,
+    readonly layer: PolicyLayer,
+    /**
+     * Internal: STRIDE slots per statement, in document order: ActionSet, ResourceSet, PrincipalSpec or
+     * null, conditions, Flag bits, id (the Sid, else the index).
+     */
+    readonly table: readonly unknown[],
+    /** Internal: how many statements, and how many of them are Deny. */
+    readonly size: number,
+    readonly denies: number,
+  ) {}
+
+  /** The compiled statements, in document order (built on first use: the evaluator reads the table). */
+  get statements(): readonly CompiledStatement[] {
+    if (this.materialized === null) {
+      const out: CompiledStatement[] = [];
+      for (let i = 0; i < this.size; i++) out.push(statementAt(this, i * STRIDE));
+      this.materialized = out;
+    }
+    return this.materialized;
+  }
+}
+
+function statementAt(policy: CompiledPolicy, base: number): CompiledStatement {
+  const t = policy.table;
+  const flags = t[base + Slot.Flags] as number;
+  const id = t[base + Slot.Id] as string;
+  return {
+    id,
+    decidedBy: { policyType: policy.layer, policy: policy.name, statement: id },
+    effect: flags & Flag.Deny ? 'Deny' : 'Allow',
+    actions: t[base + Slot.Actions] as ActionSet,
+    notAction: (flags & Flag.NotAction) !== 0,
+    resources: t[base + Slot.Resources] as ResourceSet,
+    notResource: (flags & Flag.NotResource) !== 0,
+    principal: t[base + Slot.Principal] as PrincipalSpec | null,
+    notPrincipal: (flags & Flag.NotPrincipal) !== 0,
+    conditions: t[base + Slot.Conditions] as readonly CompiledCondition[],
+  };
 }
 
 // Element names are checked with a switch: a few comparisons of internalized strings, cheaper than a
@@ -158,34 +203,17 @@ function compileDocument(document: unknown, name: string, layer: PolicyLayer): C
   const variables = version === '2012-10-17';
   const raw = doc.Statement;
   if (raw === undefined) fail(name, 'has no Statement');
-  let statements: readonly CompiledStatement[] = NO_STATEMENTS;
-  let denyCount = 0;
-  if (Array.isArray(raw)) {
-    for (let i = 0; i < raw.length; i++) {
-      const statement = compileStatement(raw[i], i, i, name, layer, variables);
-      statements = append(statements, statement);
-      if (statement.effect === 'Deny') denyCount++;
-    }
-  } else {
-    const statement = compileStatement(raw, -1, 0, name, layer, variables);
-    statements = [statement];
-    if (statement.effect === 'Deny') denyCount = 1;
+  const many = Array.isArray(raw);
+  const size = many ? raw.length : 1;
+  // Filled slot by slot below; never read before it is full.
+  const table: unknown[] = new Array(size * STRIDE);
+  let denies = 0;
+  for (let i = 0; i < size; i++) {
+    const flags = compileStatement(many ? raw[i] : raw, many ? i : -1, i, name, layer, variables, table);
+    if (flags & Flag.Deny) denies++;
   }
-  // Most policies hold statements of one effect: they then share the statements array.
-  if (denyCount === 0) return { name, layer, statements, allows: statements, denies: NO_STATEMENTS };
-  if (denyCount === statements.length) {
-    return { name, layer, statements, allows: NO_STATEMENTS, denies: statements };
-  }
-  let allows = NO_STATEMENTS;
-  let denies = NO_STATEMENTS;
-  for (const statement of statements) {
-    if (statement.effect === 'Allow') allows = append(allows, statement);
-    else denies = append(denies, statement);
-  }
-  return { name, layer, statements, allows, denies };
+  return new CompiledPolicy(name, layer, table, size, denies);
 }
-
-const NO_STATEMENTS: readonly CompiledStatement[] = [];
 
 /**
  * A problem in a statement, thrown with the rest of its path (`.Action[2] ...`) and turned into the
@@ -198,6 +226,7 @@ function bad(message: string): never {
   throw new Problem(message);
 }
 
+/** Compiles statement `index` into its slots of `table`; returns its Flag bits. */
 function compileStatement(
   raw: unknown,
   at: number,
@@ -205,9 +234,10 @@ function compileStatement(
   policyName: string,
   layer: PolicyLayer,
   variables: boolean,
-): CompiledStatement {
+  table: unknown[],
+): number {
   try {
-    return statementOf(raw, index, policyName, layer, variables);
+    return statementOf(raw, index, layer, variables, table);
   } catch (error) {
     if (error instanceof Problem) {
       fail(policyName, `${at < 0 ? 'Statement' : `Statement[${at}]`}${error.message}`);
@@ -219,10 +249,10 @@ function compileStatement(
 function statementOf(
   raw: unknown,
   index: number,
-  policyName: string,
   layer: PolicyLayer,
   variables: boolean,
-): CompiledStatement {
+  table: unknown[],
+): number {
   if (!isObject(raw)) return bad(' must be an object');
   // One pass over the elements: a for-in key reads its value through the enumeration cache, where a
   // lookup by name (raw.Action, most often of an absent element) is a slow megamorphic load.
@@ -310,19 +340,19 @@ function statementOf(
   }
 
   const conditions = condition === undefined ? NO_CONDITIONS : compileConditions(condition, variables);
-  const id = sid === undefined || sid === '' ? indexId(index) : sid;
-  return {
-    id,
-    decidedBy: { policyType: layer, policy: policyName, statement: id },
-    effect,
-    actions,
-    notAction: !hasAction,
-    resources,
-    notResource: hasNotResource,
-    principal,
-    notPrincipal: hasNotPrincipal,
-    conditions,
-  };
+  const base = index * STRIDE;
+  const flags =
+    (effect === 'Deny' ? Flag.Deny : 0) |
+    (hasAction ? 0 : Flag.NotAction) |
+    (hasNotResource ? Flag.NotResource : 0) |
+    (hasNotPrincipal ? Flag.NotPrincipal : 0);
+  table[base + Slot.Actions] = actions;
+  table[base + Slot.Resources] = resources;
+  table[base + Slot.Principal] = principal;
+  table[base + Slot.Conditions] = conditions;
+  table[base + Slot.Flags] = flags;
+  table[base + Slot.Id] = sid === undefined || sid === '' ? indexId(index) : sid;
+  return flags;
 }
 
 const INDEX_IDS = Array.from({ length: 32 }, (_, i) => String(i));

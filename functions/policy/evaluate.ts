@@ -5,7 +5,9 @@
  * what is modelled and the choices made where AWS documentation is silent.
  */
 import * as arnModule from './arn';
-import type { ActionSet, CompiledPolicy, CompiledStatement, PrincipalSpec, ResourceSet } from './compile';
+import type { ActionSet, CompiledPolicy, PrincipalSpec, ResourceSet } from './compile';
+import * as compileModule from './compile';
+import type { CompiledCondition } from './conditions';
 import * as conditionsModule from './conditions';
 import { takesEncryptionContext } from './context';
 import * as globModule from './glob';
@@ -27,6 +29,9 @@ import type {
 // imported name reads it through a getter on the module's exports: binding them here makes evaluation
 // ~12% faster.
 const { arnPatternMatches, isArnShaped, segmentMatches } = arnModule;
+const { STRIDE } = compileModule;
+const { Actions, Resources, Principal, Conditions, Flags, Id } = compileModule.Slot;
+const { Deny, NotAction, NotResource, NotPrincipal } = compileModule.Flag;
 const { evaluateCondition } = conditionsModule;
 const { globMatch } = globModule;
 const { matchTemplate } = templateModule;
@@ -275,36 +280,49 @@ function notPrincipalApplies(spec: PrincipalSpec, p: Prepared): boolean {
   return principal.sessionArn !== undefined && !spec.arns.includes(principal.sessionArn);
 }
 
-/** Whether a statement applies to the request; for statements with a principal, how it matched. */
-function applies(s: CompiledStatement, p: Prepared): Match {
-  if (actionsMatch(s.actions, p) === s.notAction) return Match.None;
-  const resource = resourcesMatch(s.resources, p);
-  if (s.notResource ? resource !== false : resource !== true) return Match.None;
+/**
+ * Whether the statement at `base` of a policy table applies to the request; for statements with a
+ * principal, how it matched.
+ */
+function applies(t: readonly unknown[], base: number, p: Prepared): Match {
+  const flags = t[base + Flags] as number;
+  if (actionsMatch(t[base + Actions] as ActionSet, p) === ((flags & NotAction) !== 0)) return Match.None;
+  const resource = resourcesMatch(t[base + Resources] as ResourceSet, p);
+  if (flags & NotResource ? resource !== false : resource !== true) return Match.None;
   let match: Match = Match.Direct;
-  if (s.principal !== null) {
-    if (s.notPrincipal) {
-      if (!notPrincipalApplies(s.principal, p)) return Match.None;
+  const principal = t[base + Principal] as PrincipalSpec | null;
+  if (principal !== null) {
+    if (flags & NotPrincipal) {
+      if (!notPrincipalApplies(principal, p)) return Match.None;
     } else {
-      match = principalMatch(s.principal, p);
+      match = principalMatch(principal, p);
       if (match === Match.None) return Match.None;
     }
   }
-  const conditions = s.conditions;
+  const conditions = t[base + Conditions] as readonly CompiledCondition[];
   for (let i = 0; i < conditions.length; i++) {
-    if (!evaluateCondition(conditions[i] as (typeof conditions)[number], p)) return Match.None;
+    if (!evaluateCondition(conditions[i] as CompiledCondition, p)) return Match.None;
   }
   return match;
 }
 
+/** What decided: the statement at `base` of `policy` (each result gets its own objects). */
+const hit = (policy: CompiledPolicy, base: number): DecidedBy => ({
+  policyType: policy.layer,
+  policy: policy.name,
+  statement: policy.table[base + Id] as string,
+});
+
 /** Adds the Deny statements of `policy` that apply to `into` (allocated on the first one). */
 function addDenies(policy: CompiledPolicy, p: Prepared, into: DecidedBy[] | null): DecidedBy[] | null {
-  const denies = policy.denies;
+  if (policy.denies === 0) return into;
+  const t = policy.table;
+  const end = policy.size * STRIDE;
   let out = into;
-  for (let i = 0; i < denies.length; i++) {
-    const s = denies[i] as CompiledStatement;
-    if (applies(s, p) !== Match.None) {
+  for (let base = 0; base < end; base += STRIDE) {
+    if ((t[base + Flags] as number) & Deny && applies(t, base, p) !== Match.None) {
       out ??= [];
-      out.push(s.decidedBy);
+      out.push(hit(policy, base));
     }
   }
   return out;
@@ -320,12 +338,14 @@ function addAllDenies(policies: readonly CompiledPolicy[], p: Prepared, into: De
 function allowsOf(policies: readonly CompiledPolicy[], p: Prepared): DecidedBy[] {
   let out: DecidedBy[] | undefined;
   for (let i = 0; i < policies.length; i++) {
-    const allows = (policies[i] as CompiledPolicy).allows;
-    for (let j = 0; j < allows.length; j++) {
-      const s = allows[j] as CompiledStatement;
-      if (applies(s, p) === Match.None) continue;
+    const policy = policies[i] as CompiledPolicy;
+    if (policy.denies === policy.size) continue;
+    const t = policy.table;
+    const end = policy.size * STRIDE;
+    for (let base = 0; base < end; base += STRIDE) {
+      if ((t[base + Flags] as number) & Deny || applies(t, base, p) === Match.None) continue;
       out ??= [];
-      out.push(s.decidedBy);
+      out.push(hit(policy, base));
     }
   }
   return out ?? NONE;
@@ -333,9 +353,12 @@ function allowsOf(policies: readonly CompiledPolicy[], p: Prepared): DecidedBy[]
 
 /** Whether some Allow statement of the policy applies (stops at the first). */
 function policyAllows(policy: CompiledPolicy, p: Prepared): boolean {
-  const allows = policy.allows;
-  for (let i = 0; i < allows.length; i++)
-    if (applies(allows[i] as CompiledStatement, p) !== Match.None) return true;
+  if (policy.denies === policy.size) return false;
+  const t = policy.table;
+  const end = policy.size * STRIDE;
+  for (let base = 0; base < end; base += STRIDE) {
+    if (!((t[base + Flags] as number) & Deny) && applies(t, base, p) !== Match.None) return true;
+  }
   return false;
 }
 
@@ -345,12 +368,6 @@ function someAllow(policies: readonly CompiledPolicy[], p: Prepared): boolean {
 }
 
 const NONE: DecidedBy[] = [];
-// Statements share one DecidedBy each; results get their own copies.
-const copy = (d: DecidedBy): DecidedBy => ({
-  policyType: d.policyType,
-  policy: d.policy,
-  statement: d.statement,
-});
 
 /**
  * The request's encryption context, from its kms:EncryptionContext:KEY keys, with KEY lowercased: grant
@@ -445,7 +462,7 @@ export function evaluate(
   if (key !== undefined) denies = addDenies(key, p, denies);
   if (scps !== undefined) for (const level of scps) denies = addAllDenies(level, p, denies);
   if (rcps !== undefined) for (const level of rcps) denies = addAllDenies(level, p, denies);
-  if (denies !== null) return { decision: 'explicit-deny', decidedBy: denies.map(copy) };
+  if (denies !== null) return { decision: 'explicit-deny', decidedBy: denies };
 
   const identityAllows = allowsOf(policies.identityPolicies, p);
   const boundaryOk = boundary === undefined || policyAllows(boundary, p);
@@ -455,19 +472,21 @@ export function evaluate(
   let keyRole = NONE;
   let keyAccount = NONE;
   if (key !== undefined) {
-    for (const s of key.allows) {
-      const match = applies(s, p);
+    const t = key.table;
+    const end = key.size * STRIDE;
+    for (let base = 0; base < end; base += STRIDE) {
+      if ((t[base + Flags] as number) & Deny) continue;
+      const match = applies(t, base, p);
       if (match === Match.None) continue;
-      const hit = s.decidedBy;
       if (match === Match.Direct) {
         if (keyDirect === NONE) keyDirect = [];
-        keyDirect.push(hit);
+        keyDirect.push(hit(key, base));
       } else if (match === Match.Role) {
         if (keyRole === NONE) keyRole = [];
-        keyRole.push(hit);
+        keyRole.push(hit(key, base));
       } else {
         if (keyAccount === NONE) keyAccount = [];
-        keyAccount.push(hit);
+        keyAccount.push(hit(key, base));
       }
     }
   }
@@ -519,8 +538,7 @@ export function evaluate(
   }
   granted.push(...grants);
 
-  if (granted.length > 0 && scpGaps.length === 0)
-    return { decision: 'allowed', decidedBy: granted.map(copy) };
+  if (granted.length > 0 && scpGaps.length === 0) return { decision: 'allowed', decidedBy: granted };
 
   const gaps = scpGaps;
   if (granted.length === 0) {
