@@ -1,6 +1,8 @@
 /**
  * Parses and validates a policy document once into a form `evaluate` can test quickly: lowercased
- * action sets, precompiled wildcard patterns, ARN patterns split into segments, parsed condition values.
+ * action sets, precompiled wildcard patterns, ARN patterns (a literal five-segment prefix, or segment by
+ * segment), parsed condition values, all in one flat table per policy (Slot). Elements that recur across
+ * policies (an Action list, a key ARN, a condition) compile once per process and are shared (memo.ts).
  * Grammar: https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_grammar.html
  */
 import { PolicyParseError } from '../core/errors';
