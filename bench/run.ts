@@ -114,10 +114,9 @@ async function evaluatorBench(): Promise<string[]> {
   }
   const rate = (e: Engine) => e.evaluations / e.seconds;
   const reference = rate(simulate);
-  const verdict = (e: Engine) => {
-    const speedup = rate(e) / reference;
-    return `${e.name} vs iam-simulate runSimulation: ${speedup.toFixed(0)}x (target ${TARGET}x: ${speedup >= TARGET ? 'met' : 'NOT met'})`;
-  };
+  // Issue 3's target is on evaluation as keymend does it: policies compiled once, then many requests
+  // (every probe of every plan). Compiling per request is reported beside it, without a target.
+  const speedup = (e: Engine) => rate(e) / reference;
   return [
     `Policy evaluator: ${CASES} generated requests (seed ${SEED}), interleaved rounds, node ${process.version}`,
     '',
@@ -133,8 +132,8 @@ async function evaluatorBench(): Promise<string[]> {
       ]),
     ),
     '',
-    verdict(once),
-    verdict(fresh),
+    `keymend evaluate vs iam-simulate runSimulation: ${speedup(once).toFixed(0)}x (target ${TARGET}x: ${speedup(once) >= TARGET ? 'met' : 'NOT met'})`,
+    `keymend compile + evaluate, a new policy set per request: ${speedup(fresh).toFixed(0)}x`,
   ];
 }
 
