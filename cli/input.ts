@@ -3,6 +3,9 @@
  * CloudTrail log files. Errors come back as one line naming the file and the problem.
  */
 import { gunzipSync } from 'node:zlib';
+import { parseSnapshotText } from '../functions/adapters/snapshot';
+import type { AccountSnapshot } from '../functions/core/account';
+import { InputError } from '../functions/core/errors';
 import type { CliIo } from './io';
 
 /** A gzipped CloudTrail log file is a few MB; anything that inflates past this is refused. */
@@ -54,4 +57,19 @@ export function logRecords(value: unknown): unknown[] | undefined {
   if (!Object.hasOwn(value, 'Records') || Object.hasOwn(value, 'eventSource')) return undefined;
   const records = (value as { Records: unknown }).Records;
   return Array.isArray(records) ? records : undefined;
+}
+
+/**
+ * Reads and validates an account snapshot (`-` is standard input).
+ * @throws InputError when it cannot be read or is not JSON; SnapshotError naming the field when invalid.
+ */
+export async function readSnapshot(file: string, io: CliIo): Promise<AccountSnapshot> {
+  const name = file === '-' ? 'standard input' : file;
+  let text: string;
+  try {
+    text = (await io.readInput(file)).toString('utf8');
+  } catch (error) {
+    throw new InputError(`cannot read snapshot ${name}: ${oneLine(error)}`, { cause: error });
+  }
+  return parseSnapshotText(text, name);
 }

@@ -5,7 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import { createAwsAccountReader } from '../../functions/adapters/aws-account';
-import { parseSnapshotText, SnapshotReader } from '../../functions/adapters/snapshot';
+import { SnapshotReader } from '../../functions/adapters/snapshot';
 import type { AccountReader } from '../../functions/core/account';
 import { type DiagnoseResult, diagnose } from '../../functions/core/diagnose';
 import { KeymendError } from '../../functions/core/errors';
@@ -13,8 +13,8 @@ import { gatherState } from '../../functions/core/gather';
 import { intake } from '../../functions/core/intake';
 import { MECHANISMS, type Mechanism } from '../../functions/core/plan';
 import type { KinesisKmsRequest } from '../../functions/core/request';
-import { logRecords, oneLine, readJson } from '../input';
-import type { CliIo, Command } from '../io';
+import { logRecords, oneLine, readJson, readSnapshot } from '../input';
+import type { Command } from '../io';
 
 const HELP = `Usage: keymend diagnose --event FILE (--account SNAPSHOT.json | --aws) [--prefer MECHANISM]
 
@@ -105,17 +105,6 @@ function notApplicable(reason: string, detail: string): DiagnoseResult {
   };
 }
 
-async function snapshotReader(file: string, io: CliIo): Promise<AccountReader> {
-  const name = file === '-' ? 'standard input' : file;
-  let text: string;
-  try {
-    text = (await io.readInput(file)).toString('utf8');
-  } catch (error) {
-    throw new UsageError(`cannot read snapshot ${name}: ${oneLine(error)}`);
-  }
-  return new SnapshotReader(parseSnapshotText(text, name));
-}
-
 /** One AWS reader per account and Region the events name, built when first needed. */
 function awsReaders(): (request: KinesisKmsRequest) => AccountReader {
   const readers = new Map<string, AccountReader>();
@@ -152,7 +141,7 @@ export const diagnoseCommand: Command = {
       if (typeof event === 'string') throw new UsageError(event);
       let readerFor: (request: KinesisKmsRequest) => AccountReader;
       if (o.account !== undefined) {
-        const reader = await snapshotReader(o.account, io);
+        const reader = new SnapshotReader(await readSnapshot(o.account, io));
         readerFor = () => reader;
       } else {
         readerFor = awsReaders();

@@ -3,7 +3,7 @@
  * what decided it, as JSON.
  */
 import { parseArgs } from 'node:util';
-import { parseSnapshotText, SnapshotReader } from '../../functions/adapters/snapshot';
+import { SnapshotReader } from '../../functions/adapters/snapshot';
 import type { PrincipalState } from '../../functions/core/account';
 import { parseArn, parseAssumedRoleArn, parseRoleArn, parseStreamArn } from '../../functions/core/arn';
 import { buildPolicySet, requestPrincipal } from '../../functions/core/authorization';
@@ -11,6 +11,7 @@ import { KeymendError } from '../../functions/core/errors';
 import { kinesisKmsRequest, principalContext } from '../../functions/policy/context';
 import { evaluate } from '../../functions/policy/evaluate';
 import type { AuthorizationRequest, ContextValue } from '../../functions/policy/types';
+import { readSnapshot } from '../input';
 import type { CliIo, Command } from '../io';
 
 const HELP = `Usage: keymend evaluate --account SNAPSHOT.json --principal ARN --action ACTION --resource ARN
@@ -129,14 +130,7 @@ function sessionRole(principals: readonly PrincipalState[], sessionArn: string):
 }
 
 async function run(o: Options, io: CliIo): Promise<string> {
-  const name = o.account === '-' ? 'standard input' : o.account;
-  let text: string;
-  try {
-    text = (await io.readInput(o.account)).toString('utf8');
-  } catch (error) {
-    throw new UsageError(`cannot read snapshot ${name}: ${(error as Error).message}`);
-  }
-  const snapshot = parseSnapshotText(text, name);
+  const snapshot = await readSnapshot(o.account, io);
   const reader = new SnapshotReader(snapshot);
   const state = parseAssumedRoleArn(o.principal)
     ? sessionRole(snapshot.principals, o.principal)
