@@ -4,8 +4,8 @@
  */
 import { gunzipSync } from 'node:zlib';
 import { parseSnapshotText } from '../functions/adapters/snapshot';
+import { InputError } from '../functions/commons/errors';
 import type { AccountSnapshot } from '../functions/core/account';
-import { InputError } from '../functions/core/errors';
 import type { CliIo } from './io';
 
 /** A gzipped CloudTrail log file is a few MB; anything that inflates past this is refused. */

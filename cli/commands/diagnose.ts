@@ -6,9 +6,9 @@
 import { parseArgs } from 'node:util';
 import { createAwsAccountReader } from '../../functions/adapters/aws-account';
 import { SnapshotReader } from '../../functions/adapters/snapshot';
+import { KeymendError } from '../../functions/commons/errors';
 import type { AccountReader } from '../../functions/core/account';
 import { type DiagnoseResult, diagnose } from '../../functions/core/diagnose';
-import { KeymendError } from '../../functions/core/errors';
 import { gatherState } from '../../functions/core/gather';
 import { intake } from '../../functions/core/intake';
 import { MECHANISMS, type Mechanism } from '../../functions/core/plan';

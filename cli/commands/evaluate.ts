@@ -4,10 +4,10 @@
  */
 import { parseArgs } from 'node:util';
 import { SnapshotReader } from '../../functions/adapters/snapshot';
+import { parseArn, parseAssumedRoleArn, parseRoleArn, parseStreamArn } from '../../functions/commons/arn';
+import { KeymendError } from '../../functions/commons/errors';
 import type { PrincipalState } from '../../functions/core/account';
-import { parseArn, parseAssumedRoleArn, parseRoleArn, parseStreamArn } from '../../functions/core/arn';
 import { buildPolicySet, requestPrincipal } from '../../functions/core/authorization';
-import { KeymendError } from '../../functions/core/errors';
 import { kinesisKmsRequest, principalContext } from '../../functions/policy/context';
 import { evaluate } from '../../functions/policy/evaluate';
 import type { AuthorizationRequest, ContextValue } from '../../functions/policy/types';

@@ -5,13 +5,6 @@
 import { IAMClient } from '@aws-sdk/client-iam';
 import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { KMSClient } from '@aws-sdk/client-kms';
-import type {
-  AccountReader,
-  KeyState,
-  OrganizationState,
-  PrincipalState,
-  StreamState,
-} from '../core/account';
 import {
   isAliasName,
   isKeyId,
@@ -22,9 +15,16 @@ import {
   parseStreamArn,
   partitionOfRegion,
   type StreamArn,
-} from '../core/arn';
-import { InputError } from '../core/errors';
-import { deepFreeze } from './freeze';
+} from '../commons/arn';
+import { InputError } from '../commons/errors';
+import { deepFreeze } from '../commons/freeze';
+import type {
+  AccountReader,
+  KeyState,
+  OrganizationState,
+  PrincipalState,
+  StreamState,
+} from '../core/account';
 import { readIamPrincipal } from './iam';
 import { readStreamEncryption } from './kinesis';
 import { describeKmsKey, type KeyMetadata, readKeyDetails } from './kms';

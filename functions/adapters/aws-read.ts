@@ -2,7 +2,7 @@
  * What every AWS read in the adapters shares: retries, "not found" as null, other failures as one
  * error type that names the call, pagination, bounded parallelism, and IAM's URL-encoded documents.
  */
-import { KeymendError } from '../core/errors';
+import { KeymendError } from '../commons/errors';
 import { type RetryOptions, withRetry } from './retry';
 
 /** A read from AWS failed (access denied, a malformed answer, retries exhausted). */

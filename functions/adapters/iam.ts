@@ -21,8 +21,8 @@ import {
   ListUserPoliciesCommand,
   type Tag,
 } from '@aws-sdk/client-iam';
+import { parsePrincipalArn } from '../commons/arn';
 import type { PolicyDocumentJson, PrincipalState } from '../core/account';
-import { parsePrincipalArn } from '../core/arn';
 import {
   AwsReadError,
   awsRead,

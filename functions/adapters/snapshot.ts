@@ -3,15 +3,6 @@
  * field, and read back through the same AccountReader interface as a real account.
  */
 import { readFile } from 'node:fs/promises';
-import type {
-  AccountReader,
-  AccountSnapshot,
-  KeyState,
-  OrganizationState,
-  PolicyDocumentJson,
-  PrincipalState,
-  StreamState,
-} from '../core/account';
 import {
   grantPrincipalKind,
   isAliasName,
@@ -23,10 +14,19 @@ import {
   parsePrincipalArn,
   parseStreamArn,
   partitionOfRegion,
-} from '../core/arn';
-import { InputError, SnapshotError } from '../core/errors';
+} from '../commons/arn';
+import { InputError, SnapshotError } from '../commons/errors';
+import { deepFreeze } from '../commons/freeze';
+import type {
+  AccountReader,
+  AccountSnapshot,
+  KeyState,
+  OrganizationState,
+  PolicyDocumentJson,
+  PrincipalState,
+  StreamState,
+} from '../core/account';
 import type { KmsGrant } from '../policy/types';
-import { deepFreeze } from './freeze';
 
 const TOP_LEVEL_FIELDS = ['accountId', 'region', 'principals', 'keys', 'streams', 'organization'] as const;
 const PRINCIPAL_FIELDS = ['arn', 'inlinePolicies', 'managedPolicies', 'permissionsBoundary', 'tags'] as const;

@@ -2,9 +2,7 @@
  * Turns account state into what the evaluator takes: compiled policy sets and request principals.
  * Pure: no I/O. Which organization policies apply is decided here (see buildPolicySet).
  */
-import { type CompiledPolicy, compilePolicy } from '../policy/compile';
-import type { PolicySet, RequestPrincipal } from '../policy/types';
-import type { KeyState, OrganizationState, PrincipalState } from './account';
+
 import {
   parseArn,
   parseAssumedRoleArn,
@@ -12,8 +10,11 @@ import {
   parseRoleArn,
   parseRootArn,
   parseUserArn,
-} from './arn';
-import { InputError } from './errors';
+} from '../commons/arn';
+import { InputError } from '../commons/errors';
+import { type CompiledPolicy, compilePolicy } from '../policy/compile';
+import type { PolicySet, RequestPrincipal } from '../policy/types';
+import type { KeyState, OrganizationState, PrincipalState } from './account';
 
 /** The name the key policy carries in `decidedBy`. */
 export const KEY_POLICY_NAME = 'key-policy';

@@ -3,6 +3,7 @@
  * state comes in already read (see gather.ts), the decision goes out as data.
  */
 
+import { InputError, KeymendError } from '../commons/errors';
 import type { CompiledPolicy } from '../policy/compile';
 import { kinesisKmsRequest, takesEncryptionContext } from '../policy/context';
 import { evaluate } from '../policy/evaluate';
@@ -17,7 +18,6 @@ import type {
 } from '../policy/types';
 import type { KeyState, OrganizationState, PrincipalState, StreamState } from './account';
 import { buildPolicySet, requestPrincipal } from './authorization';
-import { InputError, KeymendError } from './errors';
 import {
   applyPlan,
   type FixScope,

@@ -19,7 +19,7 @@ import {
   parseRootArn,
   parseStreamArn,
   parseUserArn,
-} from './arn';
+} from '../commons/arn';
 import type { DeniedBy, DeniedPolicyType, KinesisKmsRequest, KmsOperation, PrincipalType } from './request';
 
 /**

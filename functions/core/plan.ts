@@ -4,9 +4,9 @@
  */
 import { createHash } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
+import { isRegion, parseKeyArn, parseRoleArn, parseStreamArn, parseUserArn } from '../commons/arn';
+import { InputError } from '../commons/errors';
 import type { KeyState, PrincipalState } from './account';
-import { isRegion, parseKeyArn, parseRoleArn, parseStreamArn, parseUserArn } from './arn';
-import { InputError } from './errors';
 
 export type Mechanism = 'kms-grant' | 'iam-inline-policy' | 'key-policy-statement';
 

@@ -5,7 +5,7 @@
  * policies (an Action list, a key ARN, a condition) compile once per process and are shared (memo.ts).
  * Grammar: https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_grammar.html
  */
-import { PolicyParseError } from '../core/errors';
+import { PolicyParseError } from '../commons/errors';
 import { type ArnPattern, compileArnPattern, isArnShaped } from './arn';
 import { type CompiledCondition, type ConditionOperator, OPERATORS } from './conditions';
 import { compileGlob, compileTokens, exactGlob, type Glob, type GlobToken } from './glob';
@@ -144,7 +144,7 @@ function fail(name: string, message: string): never {
 /**
  * Compiled policies of deeply frozen documents, by document: such a document can never change, so the
  * same document, name and layer always compile to the same policy. The account readers hand out frozen
- * state (functions/adapters/freeze.ts), so diagnose and its proofs compile each document of an account
+ * state (functions/commons/freeze.ts), so diagnose and its proofs compile each document of an account
  * once, however many policy sets, probes and plans they build from it. Documents that are not deeply
  * frozen (a plan's new key policy, a caller's own object) are compiled afresh every time.
  */

@@ -5,7 +5,7 @@ import {
   decodePolicyDocument,
   mapConcurrent,
 } from '../../functions/adapters/aws-read';
-import { KeymendError } from '../../functions/core/errors';
+import { KeymendError } from '../../functions/commons/errors';
 
 const named = (name: string, message = name) => Object.assign(new Error(message), { name });
 

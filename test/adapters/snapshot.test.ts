@@ -8,8 +8,8 @@ import {
   parseSnapshotText,
   SnapshotReader,
 } from '../../functions/adapters/snapshot';
+import { InputError, SnapshotError } from '../../functions/commons/errors';
 import type { AccountSnapshot } from '../../functions/core/account';
-import { InputError, SnapshotError } from '../../functions/core/errors';
 
 const ACCOUNTS = join(__dirname, '../../events/accounts');
 const ORDERS_KEY = 'arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab';

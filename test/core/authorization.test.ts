@@ -1,7 +1,8 @@
 /** buildPolicySet and requestPrincipal: from account state to what the evaluator takes. */
+
+import { InputError, PolicyParseError } from '../../functions/commons/errors';
 import type { KeyState, OrganizationState, PrincipalState } from '../../functions/core/account';
 import { buildPolicySet, requestPrincipal } from '../../functions/core/authorization';
-import { InputError, PolicyParseError } from '../../functions/core/errors';
 
 const KEY = 'arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab';
 const ROLE = 'arn:aws:iam::111122223333:role/service-role/orders-consumer';

@@ -15,7 +15,7 @@ import {
   parseRootArn,
   parseStreamArn,
   parseUserArn,
-} from '../../functions/core/arn';
+} from '../../functions/commons/arn';
 import { type IntakeResult, intake, NO_MATCH_REASONS } from '../../functions/core/intake';
 import { createLogger } from '../../functions/core/log';
 import { makeHandler } from '../../functions/handlers/intake';

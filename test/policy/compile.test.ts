@@ -1,6 +1,6 @@
 /** compilePolicy: malformed documents are rejected with a message naming the problem. */
 
-import { PolicyParseError } from '../../functions/core/errors';
+import { PolicyParseError } from '../../functions/commons/errors';
 import { type CompiledPolicy, compilePolicy } from '../../functions/policy/compile';
 import { evaluate } from '../../functions/policy/evaluate';
 import { MEMO_LIMIT } from '../../functions/policy/memo';

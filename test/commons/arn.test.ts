@@ -18,7 +18,7 @@ import {
   parseStreamArn,
   parseUserArn,
   partitionOfRegion,
-} from '../../functions/core/arn';
+} from '../../functions/commons/arn';
 
 const ACCOUNT = '111122223333';
 const UUID = '1234abcd-12ab-34cd-56ef-1234567890ab';

@@ -1,0 +1,64 @@
+/**
+ * Names that the functions and the CDK stack (infra/) share, so a rename cannot leave them disagreeing.
+ * Node builtins only: infra/ imports this file.
+ */
+
+/** Environment variables the functions read once, at cold start. */
+export const ENV = {
+  /** DynamoDB table name. */
+  tableName: 'KEYMEND_TABLE',
+  /** SNS topic ARN for e-mail (plain text). */
+  emailTopicArn: 'KEYMEND_EMAIL_TOPIC_ARN',
+  /** SNS topic ARN for chat (AWS Chatbot custom notifications); empty when there is none. */
+  chatTopicArn: 'KEYMEND_CHAT_TOPIC_ARN',
+  /** Secrets Manager secret id (ARN) holding the approval-token signing key. */
+  secretId: 'KEYMEND_SECRET_ID',
+  /** The approval function's base URL (its function URL), for the links in notifications. */
+  approvalUrl: 'KEYMEND_APPROVAL_URL',
+  /** `propose` (default) or `auto`. */
+  mode: 'KEYMEND_MODE',
+  /** Comma-separated ARN patterns of principals auto mode may fix. */
+  autoApplyPrincipals: 'KEYMEND_AUTO_APPLY_PRINCIPALS',
+  /** The mechanism to try first: kms-grant (default), iam-inline-policy, key-policy-statement. */
+  preferMechanism: 'KEYMEND_PREFER_MECHANISM',
+  /** How long approval links work, in hours (default 72). */
+  linkTtlHours: 'KEYMEND_LINK_TTL_HOURS',
+  /** At most this many automatic applies per hour (default 10). */
+  autoApplyHourlyLimit: 'KEYMEND_AUTO_APPLY_HOURLY_LIMIT',
+  /** `true` lets auto mode fix principals managed by CloudFormation (default false). */
+  autoApplyCloudFormation: 'KEYMEND_AUTO_APPLY_CLOUDFORMATION',
+  /** Which mechanisms may be applied at all (comma-separated); key-policy-statement is off by default. */
+  enabledMechanisms: 'KEYMEND_ENABLED_MECHANISMS',
+  /** How long a rejected fingerprint stays quiet, in hours (default 168: seven days). */
+  rejectSuppressHours: 'KEYMEND_REJECT_SUPPRESS_HOURS',
+} as const;
+
+/** The DynamoDB table's key attributes and TTL attribute. */
+export const TABLE = {
+  partitionKey: 'pk',
+  ttlAttribute: 'ttl',
+} as const;
+
+/** The tag that opts a principal into auto mode. */
+export const AUTO_REMEDIATE_TAG = { key: 'keymend:auto-remediate', value: 'true' } as const;
+/** CloudFormation's tag on the resources it manages. */
+export const CLOUDFORMATION_STACK_TAG = 'aws:cloudformation:stack-name';
+
+/** The KMS operations keymend handles: the EventBridge rule's `detail.eventName` values. */
+export const HANDLED_KMS_EVENT_NAMES = [
+  'Decrypt',
+  'GenerateDataKey',
+  'GenerateDataKeyWithoutPlaintext',
+] as const;
+/** The errorCode values of a KMS denial in CloudTrail. */
+export const ACCESS_DENIED_ERROR_CODES = ['AccessDenied', 'AccessDeniedException'] as const;
+
+/** Grants take up to five minutes to be effective everywhere (KMS eventual consistency). */
+export const GRANT_PROPAGATION_NOTE =
+  'KMS grants take effect within about five minutes: denials may go on for a few minutes after the grant is created.';
+
+/** Handler entry files, relative to the repository root, for infra/ and the bundle tests. */
+export const HANDLER_ENTRIES = {
+  remediate: 'functions/handlers/remediate.ts',
+  approval: 'functions/handlers/approval.ts',
+} as const;

@@ -1,0 +1,129 @@
+/**
+ * The ports the flows run over. Adapters implement them against AWS (DynamoDB, KMS, IAM, SNS,
+ * Secrets Manager) and `keymend local` against in-process stand-ins (dynalite, the snapshot account,
+ * an outbox). Interfaces only: no SDK types cross this line.
+ */
+import type { AccountReader } from './account';
+import type { AppliedChange, AuditEntry, Proposal, ProposalStatus } from './proposal';
+
+/** The fingerprint item: how often a problem was seen, and which proposal is its live one. */
+export interface FingerprintRecord {
+  fingerprint: string;
+  /** The live proposal, or null while the first invocation is still diagnosing (see `claimFingerprint`). */
+  proposalId: string | null;
+  count: number;
+  firstSeen: string;
+  lastSeen: string;
+  /** After this time (ISO) the fingerprint is no longer live: the next denial starts a new proposal. */
+  liveUntil: string;
+}
+
+export type ClaimResult =
+  /** This invocation owns the new problem: read the account, diagnose, then `createProposal`. */
+  | { claimed: true }
+  /** Another invocation owns it (or it is live): the denial was counted as a repeat. */
+  | { claimed: false; record: FingerprintRecord };
+
+/**
+ * keymend's store (one DynamoDB table; docs/store.md). Every status change is a conditional write.
+ * A repeat denial costs `claimEvent` + `touchFingerprint`: two requests.
+ */
+export interface ProposalStore {
+  /** Records an event id (with a TTL); false when it was recorded before: a duplicate delivery. */
+  claimEvent(eventId: string, now: Date): Promise<boolean>;
+  /**
+   * Counts one more denial of a live fingerprint (count + 1, lastSeen = now) in one conditional update,
+   * and returns the record; null when the fingerprint is unknown or no longer live.
+   */
+  touchFingerprint(fingerprint: string, now: Date): Promise<FingerprintRecord | null>;
+  /**
+   * Claims a fingerprint that `touchFingerprint` found not live, with a short lease so a crashed
+   * invocation does not hold it for ever. When another invocation claimed it first, counts this
+   * denial as a repeat of it instead.
+   */
+  claimFingerprint(fingerprint: string, now: Date): Promise<ClaimResult>;
+  /** Stores a new proposal and makes it the fingerprint's live one (live until `liveUntil`). */
+  createProposal(proposal: Proposal, liveUntil: Date): Promise<void>;
+  /** The proposal, with the fingerprint's count and first/last seen merged in; null when unknown. */
+  getProposal(id: string): Promise<Proposal | null>;
+  /**
+   * Moves a proposal from `from` to `to` in one conditional write, with `patch` merged in and `audit`
+   * appended. Returns the updated proposal, or null when its status was not `from` (someone else won).
+   */
+  transition(
+    id: string,
+    from: ProposalStatus,
+    to: ProposalStatus,
+    patch: Partial<Pick<Proposal, 'applied' | 'appliedAt' | 'reason' | 'stillFailingNotifiedAt'>>,
+    audit: AuditEntry,
+  ): Promise<Proposal | null>;
+  /** Appends an audit entry without changing the status (a refused token, a failed notification). */
+  appendAudit(id: string, audit: AuditEntry): Promise<void>;
+  /** Ends a fingerprint's live period now (after reject it stays suppressed until `until`). */
+  setFingerprintLiveUntil(fingerprint: string, until: Date): Promise<void>;
+  /** Sets `stillFailingNotifiedAt` once; false when it was already set. */
+  markStillFailingNotified(id: string, now: Date): Promise<boolean>;
+  /** How many proposals were applied automatically at or after `since` (auto mode's hourly cap). */
+  countAutoAppliesSince(since: Date): Promise<number>;
+}
+
+/**
+ * Every write keymend can make to an account, in one place (audit it against infra's IAM). Each write
+ * is idempotent: a retry after a crash finds what the first attempt wrote and does not write twice.
+ */
+export interface AccountWriter {
+  /** Creates the grant unless a grant of this name for this grantee exists (ListGrants first). */
+  createGrant(args: {
+    keyArn: string;
+    name: string;
+    granteePrincipal: string;
+    operations: string[];
+    encryptionContextSubset: Record<string, string>;
+  }): Promise<{ grantId: string; created: boolean }>;
+  retireGrant(args: { keyArn: string; grantId: string }): Promise<void>;
+  putPrincipalPolicy(args: { principalArn: string; policyName: string; document: string }): Promise<void>;
+  deletePrincipalPolicy(args: { principalArn: string; policyName: string }): Promise<void>;
+  /** The key policy as stored now (the text), for the compare-before-write that PutKeyPolicy lacks. */
+  getKeyPolicy(keyArn: string): Promise<string>;
+  /** Never with BypassPolicyLockoutSafetyCheck. */
+  putKeyPolicy(args: { keyArn: string; policy: string }): Promise<void>;
+}
+
+/** One message for people. `topic` picks the SNS topic: e-mail (plain text) or chat (Chatbot JSON). */
+export interface OutgoingMessage {
+  topic: 'email' | 'chat';
+  subject: string;
+  message: string;
+}
+
+export interface Publisher {
+  /** Publishes to the topic; a topic that is not configured (no chat topic) is skipped. */
+  publish(message: OutgoingMessage): Promise<void>;
+}
+
+/** The approval links of a proposal, each with its own signed token. */
+export interface ProposalLinks {
+  /** Opens the review page (GET renders only; the page's forms POST). */
+  review: string;
+  approve?: string;
+  reject?: string;
+  revoke?: string;
+  expiresAt: string;
+}
+
+/** Reads the signing secret (once per cold start, then cached by the adapter). */
+export interface SecretSource {
+  signingKey(): Promise<Uint8Array>;
+}
+
+/** What the flows need from the outside world, passed in: no SDK, no environment, no global clock. */
+export interface FlowPorts {
+  store: ProposalStore;
+  reader: AccountReader;
+  writer: AccountWriter;
+  publisher: Publisher;
+  secret: SecretSource;
+  now: () => Date;
+}
+
+export type { AppliedChange };
