@@ -41,6 +41,11 @@ async function applying(f: FlowFixture, mechanism: Mechanism): Promise<Proposal>
 }
 
 const key = (f: FlowFixture) => f.account.snapshot.keys.find((k) => k.arn === ORDERS_KEY);
+function keyStatements(f: FlowFixture): unknown[] {
+  const policy = key(f)?.policy as { Statement: unknown[] } | undefined;
+  if (!policy) throw new Error('no orders key');
+  return policy.Statement;
+}
 const consumer = (f: FlowFixture) => f.account.snapshot.principals.find((p) => p.arn === CONSUMER);
 
 describe('applyProposal', () => {
@@ -114,8 +119,7 @@ describe('applyProposal', () => {
   it('a key policy changed since the plan aborts the write and becomes a new proposal', async () => {
     const f = flowFixture();
     const proposal = await applying(f, 'key-policy-statement');
-    const policy = key(f)?.policy as { Statement: unknown[] };
-    policy.Statement.push({
+    keyStatements(f).push({
       Sid: 'SomeoneElse',
       Effect: 'Allow',
       Principal: { AWS: CONSUMER },
@@ -138,7 +142,7 @@ describe('applyProposal', () => {
     const proposal = await applying(f, 'key-policy-statement');
     const getKeyPolicy = f.account.getKeyPolicy.bind(f.account);
     f.account.getKeyPolicy = async (arn) => {
-      (key(f)?.policy as { Statement: unknown[] }).Statement.push({
+      keyStatements(f).push({
         Sid: 'Late',
         Effect: 'Deny',
         Principal: '*',
@@ -239,7 +243,7 @@ describe('revokeProposal', () => {
   it('refuses to restore a key policy changed since keymend wrote it, and says why', async () => {
     const f = flowFixture();
     const proposal = await applied(f, 'key-policy-statement');
-    (key(f)?.policy as { Statement: unknown[] }).Statement.push({
+    keyStatements(f).push({
       Sid: 'Later',
       Effect: 'Allow',
       Principal: { AWS: CONSUMER },
