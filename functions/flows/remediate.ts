@@ -46,12 +46,6 @@ export type RemediateConfig = Pick<
   | 'approvalUrl'
 >;
 
-/**
- * How long a fingerprint whose request turned out allowed stays quiet: its repeats (Kinesis retries,
- * credentials that caught up late) are counted without reading the account again, and a denial after
- * that is diagnosed afresh. Nothing else is stored for it.
- */
-export const IGNORED_QUIET_MINUTES = 10;
 /** Denials continuing this long after a fix was applied are "still failing" (told once). */
 export const STILL_FAILING_AFTER_MINUTES = 10;
 
@@ -85,13 +79,9 @@ export async function remediate(
 
   const state = await gatherState(ports.reader, request);
   const result = diagnose(request, state, { prefer: config.preferMechanism });
-  if (result.verdict === 'ignore') {
-    await ports.store.setFingerprintLiveUntil(
-      fingerprint,
-      new Date(now.getTime() + IGNORED_QUIET_MINUTES * MINUTE),
-    );
-    return { outcome: 'ignored', reason: result.reason };
-  }
+  // Allowed by now: nothing is stored. The claim's lease (two minutes) stays, so denials still in
+  // flight are counted as repeats without reading the account; one after it is diagnosed afresh.
+  if (result.verdict === 'ignore') return { outcome: 'ignored', reason: result.reason };
 
   const disabled =
     result.verdict === 'propose' && !config.enabledMechanisms.includes(result.plan.mechanism)

@@ -6,11 +6,14 @@ import type { ClaimResult, FingerprintRecord, ProposalStore } from '../../functi
 import type { AuditEntry, Proposal, ProposalStatus } from '../../functions/core/proposal';
 import { canTransition } from '../../functions/core/proposal';
 
-const LEASE_MS = 60_000;
+/** As the DynamoDB store's default: a claim without a proposal holds this long. */
+const LEASE_MS = 2 * 60_000;
+
+type Fingerprint = FingerprintRecord & { leaseUntil?: string };
 
 export class MemoryStore implements ProposalStore {
   readonly events = new Set<string>();
-  readonly fingerprints = new Map<string, FingerprintRecord>();
+  readonly fingerprints = new Map<string, Fingerprint>();
   readonly proposals = new Map<string, Proposal>();
   requests = 0;
   /** Set to make `transition` to this status throw once (a crash between the write and the record). */
@@ -26,18 +29,22 @@ export class MemoryStore implements ProposalStore {
   async touchFingerprint(fingerprint: string, now: Date): Promise<FingerprintRecord | null> {
     this.requests++;
     const record = this.fingerprints.get(fingerprint);
-    if (!record || Date.parse(record.liveUntil) <= now.getTime()) return null;
+    if (!record?.proposalId || Date.parse(record.liveUntil) <= now.getTime()) return null;
     record.count++;
     record.lastSeen = now.toISOString();
-    return structuredClone(record);
+    return this.copy(record);
   }
 
   async claimFingerprint(fingerprint: string, now: Date): Promise<ClaimResult> {
     this.requests++;
     const record = this.fingerprints.get(fingerprint);
-    if (record && Date.parse(record.liveUntil) > now.getTime()) {
+    const live = record?.proposalId && Date.parse(record.liveUntil) > now.getTime();
+    const leased = record?.leaseUntil && Date.parse(record.leaseUntil) > now.getTime();
+    if (record && (live || leased)) {
+      this.requests++;
       record.count++;
-      return { claimed: false, record: structuredClone(record) };
+      record.lastSeen = now.toISOString();
+      return { claimed: false, record: this.copy(record) };
     }
     const at = now.toISOString();
     this.fingerprints.set(fingerprint, {
@@ -46,7 +53,8 @@ export class MemoryStore implements ProposalStore {
       count: 1,
       firstSeen: at,
       lastSeen: at,
-      liveUntil: new Date(now.getTime() + LEASE_MS).toISOString(),
+      liveUntil: at,
+      leaseUntil: new Date(now.getTime() + LEASE_MS).toISOString(),
     });
     return { claimed: true };
   }
@@ -63,6 +71,11 @@ export class MemoryStore implements ProposalStore {
       lastSeen: record?.lastSeen ?? proposal.lastSeen,
       liveUntil: liveUntil.toISOString(),
     });
+  }
+
+  private copy(record: Fingerprint): FingerprintRecord {
+    const { leaseUntil: _lease, ...rest } = record;
+    return structuredClone(rest);
   }
 
   async getProposal(id: string): Promise<Proposal | null> {
