@@ -10,8 +10,8 @@ import { renderNotifications } from '../render/notification';
 
 /** The logging the flows need (Powertools' Logger fits). */
 export interface FlowLog {
-  info(message: string, fields?: Record<string, unknown>): void;
-  warn(message: string, fields?: Record<string, unknown>): void;
+  info(message: string, fields: Record<string, unknown>): void;
+  warn(message: string, fields: Record<string, unknown>): void;
 }
 
 /** The ports, with an optional log. */
