@@ -1,8 +1,8 @@
 /**
  * The remediate function: the EventBridge rule on denied KMS calls invokes it with one event.
- * Wiring only (the flow is functions/flows/remediate.ts): configuration read from the environment once,
- * at cold start (a bad variable fails every invocation with its name, and is logged at init); SDK
- * clients built once; middy with Powertools Logger's `injectLambdaContext`.
+ * Wiring only (the flow is functions/flows/remediate.ts): configuration read from the environment once
+ * per execution environment (a bad variable fails every invocation with its name); SDK clients built
+ * once; middy with Powertools Logger's `injectLambdaContext`.
  *
  * `makeHandler(deps)` builds the inner handler from its backends, so tests and `keymend local` run the
  * same code with dynalite, the snapshot account and an outbox in place of AWS.
@@ -119,20 +119,31 @@ function coldStart(
   };
 }
 
-/** The cold start's outcome: a configuration error is logged once here and fails every invocation. */
-const wiring = (() => {
-  try {
-    return { ok: true as const, handlerFor: coldStart(process.env) };
-  } catch (error) {
-    logger.error('configuration error: the function cannot start', { error });
-    return { ok: false as const, error };
+type Wiring = { ok: true; handlerFor: ReturnType<typeof coldStart> } | { ok: false; error: unknown };
+let wiring: Wiring | undefined;
+
+/**
+ * The cold start, run once per execution environment, at its first invocation (so importing this
+ * module, as tests and `keymend local` do, reads no environment). A configuration error is logged
+ * once and then fails every invocation with the variable's name.
+ */
+function wired(): Wiring {
+  if (wiring === undefined) {
+    try {
+      wiring = { ok: true, handlerFor: coldStart(process.env) };
+    } catch (error) {
+      logger.error('configuration error: the function cannot start', { error });
+      wiring = { ok: false, error };
+    }
   }
-})();
+  return wiring;
+}
 
 /** The Lambda handler. */
 export const handler = middy<RemediateEvent, RemediateResult, Error, Context>()
   .use(injectLambdaContext(logger))
   .handler(async (event, context) => {
+    const wiring = wired();
     if (!wiring.ok) throw wiring.error;
     // arn:aws:lambda:REGION:ACCOUNT:function:NAME: the account keymend runs in and may change.
     const accountId = context.invokedFunctionArn.split(':')[4] ?? '';
