@@ -68,6 +68,8 @@ const APPROVAL_MODULE = path.join(__dirname, '../../functions/handlers/approval'
 /** Largest request body accepted (a thousand events are a few MB). */
 const MAX_BODY_BYTES = 64 * 1024 * 1024;
 const TABLE_NAME = 'keymend-local';
+/** How many events of one POST are handled at once. */
+const CONCURRENCY = 8;
 
 interface DynaliteServer {
   listen(port: number, host: string, callback: (error?: Error) => void): void;
@@ -220,8 +222,13 @@ export async function startLocal(options: LocalOptions): Promise<LocalRuntime> {
             return sendJson(response, 400, { error: `the body is not JSON: ${(error as Error).message}` });
           }
           const events = Array.isArray(parsed) ? parsed : [parsed];
-          const results: RemediateResult[] = [];
-          for (const event of events) results.push(await invoke(event));
+          // EventBridge invokes the function concurrently: so do we, a few at a time, results in order.
+          const results: RemediateResult[] = new Array(events.length);
+          let next = 0;
+          const worker = async () => {
+            for (let i = next++; i < events.length; i = next++) results[i] = await invoke(events[i]);
+          };
+          await Promise.all(Array.from({ length: Math.min(CONCURRENCY, events.length) }, worker));
           return sendJson(response, 200, results);
         }
         if (pathname.startsWith('/_local/')) {
