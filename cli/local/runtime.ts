@@ -133,11 +133,32 @@ function loadApproval(deps: { ports: FlowContext; config: Config; logger: Return
   return module.makeHandler({ ...deps.ports, ports: deps.ports, config: deps.config, logger: deps.logger });
 }
 
+/** The functions' configuration for a local run, checked as the deployed functions check theirs. */
+function localConfig(options: LocalOptions, account: LocalAccount, approvalUrl: string): Config {
+  const prefer = options.prefer ?? 'kms-grant';
+  return parseConfig({
+    [ENV.tableName]: TABLE_NAME,
+    [ENV.emailTopicArn]: `arn:aws:sns:${account.region}:${account.accountId}:keymend-local-email`,
+    [ENV.chatTopicArn]: `arn:aws:sns:${account.region}:${account.accountId}:keymend-local-chat`,
+    [ENV.secretId]: 'keymend-local',
+    [ENV.approvalUrl]: approvalUrl,
+    [ENV.mode]: options.mode ?? 'propose',
+    [ENV.autoApplyPrincipals]: (options.autoApplyPrincipals ?? []).join(','),
+    [ENV.preferMechanism]: prefer,
+    // Preferring a key-policy statement says it may be proposed; it is still applied only on approval.
+    ...(prefer === 'key-policy-statement'
+      ? { [ENV.enabledMechanisms]: 'kms-grant,iam-inline-policy,key-policy-statement' }
+      : {}),
+  });
+}
+
 /** Starts keymend on this machine. Close it with `close()`. */
 export async function startLocal(options: LocalOptions): Promise<LocalRuntime> {
   const log = logger(options.log ?? ((line) => process.stderr.write(`${line}\n`)));
   const now = options.now ?? (() => new Date());
   const account = new LocalAccount(options.snapshot);
+  // Checked before anything starts, so a bad option leaves nothing running.
+  localConfig(options, account, 'http://127.0.0.1');
 
   const dynalite = await startDynalite();
   const dynamodb = new DynamoDBClient({
@@ -164,22 +185,7 @@ export async function startLocal(options: LocalOptions): Promise<LocalRuntime> {
   });
   const port = (server.address() as AddressInfo).port;
   const url = `http://127.0.0.1:${port}`;
-
-  const prefer = options.prefer ?? 'kms-grant';
-  const config = parseConfig({
-    [ENV.tableName]: TABLE_NAME,
-    [ENV.emailTopicArn]: `arn:aws:sns:${account.region}:${account.accountId}:keymend-local-email`,
-    [ENV.chatTopicArn]: `arn:aws:sns:${account.region}:${account.accountId}:keymend-local-chat`,
-    [ENV.secretId]: 'keymend-local',
-    [ENV.approvalUrl]: url,
-    [ENV.mode]: options.mode ?? 'propose',
-    [ENV.autoApplyPrincipals]: (options.autoApplyPrincipals ?? []).join(','),
-    [ENV.preferMechanism]: prefer,
-    // Preferring a key-policy statement says it may be proposed; it is still applied only on approval.
-    ...(prefer === 'key-policy-statement'
-      ? { [ENV.enabledMechanisms]: 'kms-grant,iam-inline-policy,key-policy-statement' }
-      : {}),
-  });
+  const config = localConfig(options, account, url);
 
   const outbox: OutgoingMessage[] = [];
   const signingKey = randomBytes(32);
