@@ -175,14 +175,20 @@ export async function startLocal(options: LocalOptions): Promise<LocalRuntime> {
     },
     { step: 'initialize', name: 'countRequests' },
   );
-  await createTable(dynamodb, TABLE_NAME);
-  dynamodbRequests = 0;
-
   const server: Server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 8787, '127.0.0.1', () => resolve());
-  });
+  try {
+    await createTable(dynamodb, TABLE_NAME);
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(options.port ?? 8787, '127.0.0.1', () => resolve());
+    });
+  } catch (error) {
+    // A port in use, say: stop what was started before failing.
+    dynamodb.destroy();
+    await dynalite.close();
+    throw error;
+  }
+  dynamodbRequests = 0;
   const port = (server.address() as AddressInfo).port;
   const url = `http://127.0.0.1:${port}`;
   const config = localConfig(options, account, url);

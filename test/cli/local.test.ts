@@ -79,3 +79,18 @@ describe('keymend local (the command)', () => {
     expect(stderr).toMatch(/"remediate outcome"/);
   });
 });
+
+describe('startLocal', () => {
+  it('a port in use fails the start and leaves nothing running', async () => {
+    const { startLocal } = await import('../../cli/local/runtime');
+    const { loadAccount } = await import('../helpers/denials');
+    const first = await startLocal({ snapshot: loadAccount('demo.json'), port: 0, log: () => {} });
+    try {
+      await expect(
+        startLocal({ snapshot: loadAccount('demo.json'), port: first.port, log: () => {} }),
+      ).rejects.toThrow(/EADDRINUSE/);
+    } finally {
+      await first.close();
+    }
+  });
+});
