@@ -94,7 +94,7 @@ function description(kind: NotificationKind, proposal: Proposal, compact: boolea
   const { plan } = proposal;
   if (plan) {
     const applied = (text.applied || kind === 'revoked') && kind !== 'failed';
-    lines.push(`*Change:* ${markdownText(planSentence(plan, proposal, applied), 2048)}`);
+    lines.push(`*Change:* ${markdownText(planSentence(plan, proposal, applied, kind === 'failed'), 2048)}`);
     if (kind === 'revoked') lines.push(markdownText('It has been undone.'));
     if (text.applied && plan.mechanism === 'kms-grant') lines.push(markdownText(GRANT_PROPAGATION_NOTE));
     if (!compact) {

@@ -9,7 +9,7 @@
 import { GRANT_PROPAGATION_NOTE } from '../commons/constants';
 import type { OutgoingMessage, ProposalLinks } from '../core/ports';
 import type { NotificationKind, Proposal } from '../core/proposal';
-import { cdkSnippet, cloudFormationSnippet, driftNote, planJson, planSentence } from './fix';
+import { cdkSnippet, cloudFormationSnippet, driftNote, planJson, planSentence, scopeIsLiteral } from './fix';
 import { kindText } from './kinds';
 import {
   accountOfArn,
@@ -134,7 +134,7 @@ function change(kind: NotificationKind, proposal: Proposal, options: Options): s
   const { plan } = proposal;
   if (plan === null) return [];
   const applied = kindText(kind).applied || kind === 'revoked';
-  const lines = [`  ${planSentence(plan, proposal, applied && kind !== 'failed')}`];
+  const lines = [`  ${planSentence(plan, proposal, applied && kind !== 'failed', kind === 'failed')}`];
   if (kind === 'revoked') lines.push('  It has been undone.');
   if (applied && plan.mechanism === 'kms-grant' && kind !== 'revoked')
     lines.push(`  ${GRANT_PROPAGATION_NOTE}`);
@@ -154,6 +154,11 @@ function change(kind: NotificationKind, proposal: Proposal, options: Options): s
   return section(applied ? 'THE CHANGE' : 'THE CHANGE (as JSON, exactly as it would be written)', lines);
 }
 
+/** `1 neighbouring request was` / `2 neighbouring requests were`. */
+function requests(n: number): string {
+  return n === 1 ? '1 neighbouring request was' : `${n} neighbouring requests were`;
+}
+
 function proof(proposal: Proposal): string[] {
   const p = proposal.proof;
   if (p === null) return [];
@@ -170,9 +175,12 @@ function proof(proposal: Proposal): string[] {
   lines.push(
     `  ${stayDenied} of ${p.probes.length} neighbouring requests stay denied with the change (other streams, another key, another principal, other KMS operations${p.probes.some((probe) => probe.description.includes('directly')) ? ', a direct call' : ''}).`,
   );
-  if (wereAllowed > 0)
-    lines.push(`  ${wereAllowed} neighbouring requests were allowed before and stay allowed.`);
-  if (opened > 0) lines.push(`  WARNING: ${opened} neighbouring requests would become allowed.`);
+  if (wereAllowed > 0) {
+    lines.push(
+      `  ${requests(wereAllowed)} allowed before the change (by existing policies) and ${wereAllowed === 1 ? 'stays' : 'stay'} allowed.`,
+    );
+  }
+  if (opened > 0) lines.push(`  WARNING: ${requests(opened)} denied before would become allowed.`);
   if (actions.length > 0) lines.push(`  Operations probed: ${actions.map((a) => plainValue(a)).join(', ')}`);
   return section("PROOF (keymend's policy evaluator, on the account as it read it)", lines);
 }
@@ -223,8 +231,12 @@ function permanent(proposal: Proposal): string[] {
       "  default key policy's statement for the account root does.)",
     );
   }
-  lines.push('', '  CDK (TypeScript):', '', ...block(cdkSnippet(plan, proposal)));
-  lines.push('', '  CloudFormation (YAML):', '', ...block(cloudFormationSnippet(plan, proposal)));
+  if (scopeIsLiteral(proposal)) {
+    lines.push('', '  CDK (TypeScript):', '', ...block(cdkSnippet(plan, proposal)));
+    lines.push('', '  CloudFormation (YAML):', '', ...block(cloudFormationSnippet(plan, proposal)));
+  } else {
+    lines.push('', '  (No code shown: the names in this problem are not plain ARNs of one Region.)');
+  }
   return section('MAKE IT PERMANENT IN CODE', lines);
 }
 

@@ -3,6 +3,7 @@
  * policy is long, never cut inside the JSON), and the same least-privilege statement as code (CDK
  * TypeScript and CloudFormation YAML) to make the fix permanent.
  */
+import { isRegion, parseKeyArn, parsePrincipalArn, parseStreamArn } from '../commons/arn';
 import { CLOUDFORMATION_STACK_TAG } from '../commons/constants';
 import type { Plan } from '../core/plan';
 import type { Proposal } from '../core/proposal';
@@ -11,8 +12,16 @@ import { aliasSuffix, asciiJson, plainValue, principalName, streamName } from '.
 /** The plan's JSON is shown whole up to this many characters; past it, only the change itself. */
 export const PLAN_JSON_BUDGET = 40_000;
 
-/** One sentence saying what the plan writes, in the tense of the notification. */
-export function planSentence(plan: Plan, proposal: Proposal, applied: boolean): string {
+/**
+ * One sentence saying what the plan writes, in the tense of the notification (`tried`: an apply that
+ * failed).
+ */
+export function planSentence(plan: Plan, proposal: Proposal, applied: boolean, tried = false): string {
+  const sentence = planSentenceOf(plan, proposal, applied);
+  return tried ? `The change keymend tried to make: ${sentence}` : sentence;
+}
+
+function planSentenceOf(plan: Plan, proposal: Proposal, applied: boolean): string {
   const who = principalName(proposal.scope.principalArn);
   const stream = plainValue(streamName(proposal.scope.streamArn));
   const key = `${plainValue(proposal.scope.keyArn)}${plainValue(aliasSuffix(proposal.keyAliases))}`;
@@ -88,20 +97,46 @@ export function driftNote(plan: Plan, proposal: Proposal): string | null {
   }
 }
 
-/** A string literal valid in TypeScript and as a YAML double-quoted scalar (JSON's, printable ASCII). */
+/** A YAML double-quoted scalar (JSON's string syntax, printable ASCII). */
 function literal(value: string): string {
   return asciiJson(value);
 }
 
-/** The least-privilege statement's parts, as the snippets write them. */
-function statementParts(proposal: Proposal) {
+/** A single-quoted TypeScript string literal, printable ASCII. */
+function tsLiteral(value: string): string {
+  const inner = asciiJson(value).slice(1, -1).replace(/\\"/g, '"').replace(/'/g, "\\'");
+  return `'${inner}'`;
+}
+
+/**
+ * True when the scope's names are exact ARNs of their kind in one Region, as every scope keymend plans for
+ * is: only then are they written into code. (A scope that is not would be event text that never passed the
+ * diagnosis; it is shown escaped elsewhere, never as code a person might copy.)
+ */
+export function scopeIsLiteral(proposal: Proposal): boolean {
+  const { scope } = proposal;
+  const key = parseKeyArn(scope.keyArn);
+  const stream = parseStreamArn(scope.streamArn);
+  return (
+    parsePrincipalArn(scope.principalArn) !== null &&
+    key !== null &&
+    stream !== null &&
+    isRegion(scope.region) &&
+    key.region === scope.region &&
+    stream.region === scope.region &&
+    /^kms:[A-Za-z]+$/.test(scope.operation)
+  );
+}
+
+/** The least-privilege statement's parts, as the snippets write them (`quote`: the language's literal). */
+function statementParts(proposal: Proposal, quote: (value: string) => string) {
   const { scope } = proposal;
   return {
-    action: literal(scope.operation),
-    keyArn: literal(scope.keyArn),
-    principalArn: literal(scope.principalArn),
-    viaService: literal(`kinesis.${scope.region}.amazonaws.com`),
-    streamArn: literal(scope.streamArn),
+    action: quote(scope.operation),
+    keyArn: quote(scope.keyArn),
+    principalArn: quote(scope.principalArn),
+    viaService: quote(`kinesis.${scope.region}.amazonaws.com`),
+    streamArn: quote(scope.streamArn),
   };
 }
 
@@ -111,7 +146,7 @@ function statementParts(proposal: Proposal) {
  * key-policy plan: the same statement in the key's resource policy, naming the principal.
  */
 export function cdkSnippet(plan: Plan, proposal: Proposal): string {
-  const p = statementParts(proposal);
+  const p = statementParts(proposal, tsLiteral);
   const who = principalName(proposal.scope.principalArn);
   const conditions = [
     '  conditions: {',
@@ -125,7 +160,7 @@ export function cdkSnippet(plan: Plan, proposal: Proposal): string {
     return [
       "import * as iam from 'aws-cdk-lib/aws-iam';",
       '',
-      `// key: the kms.Key of ${p.keyArn}`,
+      `// key: the kms.Key of ${plainValue(proposal.scope.keyArn)}`,
       'key.addToResourcePolicy(new iam.PolicyStatement({',
       `  principals: [new iam.ArnPrincipal(${p.principalArn})],`,
       `  actions: [${p.action}],`,
@@ -138,7 +173,7 @@ export function cdkSnippet(plan: Plan, proposal: Proposal): string {
   return [
     "import * as iam from 'aws-cdk-lib/aws-iam';",
     '',
-    `// ${variable}: the iam.${who.kind === 'user' ? 'User' : 'Role'} of ${p.principalArn}`,
+    `// ${variable}: the iam.${who.kind === 'user' ? 'User' : 'Role'} of ${plainValue(proposal.scope.principalArn)}`,
     `${variable}.addToPrincipalPolicy(new iam.PolicyStatement({`,
     `  actions: [${p.action}],`,
     `  resources: [${p.keyArn}],`,
@@ -149,7 +184,7 @@ export function cdkSnippet(plan: Plan, proposal: Proposal): string {
 
 /** The fix as CloudFormation YAML: the same statement as `cdkSnippet`. */
 export function cloudFormationSnippet(plan: Plan, proposal: Proposal): string {
-  const p = statementParts(proposal);
+  const p = statementParts(proposal, literal);
   const who = principalName(proposal.scope.principalArn);
   const condition = [
     '  Condition:',
@@ -159,7 +194,7 @@ export function cloudFormationSnippet(plan: Plan, proposal: Proposal): string {
   ];
   if (plan.mechanism === 'key-policy-statement') {
     return [
-      `# Add to the KeyPolicy Statement list of the AWS::KMS::Key ${p.keyArn}`,
+      `# Add to the KeyPolicy Statement list of the AWS::KMS::Key of ${plainValue(proposal.scope.keyArn)}`,
       `- Sid: ${literal(plan.statement.Sid)}`,
       '  Effect: Allow',
       '  Principal:',
@@ -176,7 +211,7 @@ export function cloudFormationSnippet(plan: Plan, proposal: Proposal): string {
     `  Type: ${user ? 'AWS::IAM::UserPolicy' : 'AWS::IAM::RolePolicy'}`,
     '  Properties:',
     `    ${user ? 'UserName' : 'RoleName'}: ${literal(who.name)}`,
-    `    PolicyName: ${literal(plan.mechanism === 'iam-inline-policy' ? plan.policyName : `keymend-${proposal.scope.operation.replace(/^kms:/, '')}-${streamName(proposal.scope.streamArn)}`)}`,
+    `    PolicyName: ${literal(plan.mechanism === 'iam-inline-policy' ? plan.policyName : `keymend-${proposal.scope.operation.replace(/^kms:/, '')}-${streamName(proposal.scope.streamArn)}`.replace(/[^\w+=,.@-]/g, '-').slice(0, 128))}`,
     '    PolicyDocument:',
     '      Version: "2012-10-17"',
     '      Statement:',

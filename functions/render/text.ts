@@ -45,10 +45,10 @@ export function plainValue(value: string, max: number = MAX_VALUE_CHARS): string
 
 /**
  * Text for an SNS e-mail subject (or a chat title): printable ASCII only (anything else becomes `?`),
- * whitespace runs collapsed to one space, trimmed.
+ * whitespace runs collapsed to one space, trimmed, URLs defanged.
  */
 export function subjectText(value: string): string {
-  return value
+  return defang(value)
     .replace(/[\s\u0085\u00a0\u2028\u2029]+/g, ' ')
     .replace(/[^\x20-\x7e]/g, '?')
     .replace(/ {2,}/g, ' ')
@@ -66,10 +66,11 @@ export function asciiJson(value: unknown, extra?: RegExp): string {
 }
 
 /**
- * Characters CommonMark, Slack and Teams read as markup (emphasis, code, links, mentions, HTML, tables,
- * headings, lists).
+ * Characters CommonMark, Slack and Teams read as markup anywhere in a line: emphasis, strike, code, links
+ * (`[`, `]`, `<`, `>`), entities, tables, headings. The rest (`(`, `-`, `.`, `:`) only means something
+ * after one of these or at the start of a line, where untrusted text never stands.
  */
-const MARKDOWN_SPECIAL = /[\\`*_{}[\]()<>#+\-.!|~&:@=]/g;
+const MARKDOWN_SPECIAL = /[\\`*_{}[\]<>#|~&]/g;
 
 /**
  * Untrusted text for chat markdown outside code: printable ASCII (like a subject), every markdown
@@ -137,8 +138,33 @@ export function decisionWords(decision: Decision): string {
   }
 }
 
-/** What a blocking policy layer means, in plain words. */
-export function layerWords(layer: Layer): string {
+/** What an explicit Deny in a policy layer means, in plain words. */
+function explicitLayerWords(layer: Layer): string {
+  switch (layer) {
+    case 'identity-based':
+      return 'an IAM policy of the principal (identity-based policy) denies it explicitly';
+    case 'resource-based':
+      return 'the key policy denies it explicitly';
+    case 'grant':
+      return 'a KMS grant is involved in the decision';
+    case 'permissions-boundary':
+      return "the principal's permissions boundary denies it explicitly";
+    case 'session':
+      return "the role session's session policy denies it explicitly";
+    case 'service-control':
+      return 'an AWS Organizations service control policy (SCP) denies it explicitly';
+    case 'resource-control':
+      return 'an AWS Organizations resource control policy (RCP) denies it explicitly';
+    default: {
+      const unreachable: never = layer;
+      return String(unreachable);
+    }
+  }
+}
+
+/** What a blocking policy layer means, in plain words: it lacks an allow, or (`explicit`) it denies. */
+export function layerWords(layer: Layer, explicit = false): string {
+  if (explicit) return explicitLayerWords(layer);
   switch (layer) {
     case 'identity-based':
       return "no IAM policy of the principal (identity-based policy) allows it, and neither the key policy nor a grant allows it on the principal's behalf";
@@ -166,8 +192,9 @@ export function diagnosisWords(diagnosis: Diagnosis): string[] {
   if (diagnosis.current === 'allowed') return ['The request is allowed by the current policies.'];
   const how = diagnosis.current === 'explicit-deny' ? 'It is denied by an explicit Deny' : 'It is denied';
   if (diagnosis.blockingLayers.length === 0) return [`${how}.`];
+  const explicit = diagnosis.current === 'explicit-deny';
   return diagnosis.blockingLayers.map(
-    (layer, i) => `${i === 0 ? `${how}: ` : 'Also: '}${layerWords(layer)}.`,
+    (layer, i) => `${i === 0 ? `${how}: ` : 'Also: '}${layerWords(layer, explicit)}.`,
   );
 }
 
@@ -228,7 +255,7 @@ export function consoleLinks(scope: Proposal['scope']): ConsoleLinks {
         : null,
     stream:
       stream && streamHost
-        ? `https://${streamHost}/kinesis/home?region=${enc(stream.region)}#/streams/details/${enc(stream.streamName)}/details`
+        ? `https://${streamHost}/kinesis/home?region=${enc(stream.region)}#/streams/details/${enc(stream.streamName)}/monitoring`
         : null,
   };
 }
