@@ -17,10 +17,12 @@ import {
   consoleLinks,
   decisionWords,
   diagnosisWords,
+  keyShown,
   plainValue,
   principalName,
   safeUrl,
   streamName,
+  streamShown,
   subjectText,
 } from './text';
 
@@ -72,7 +74,7 @@ function section(title: string, lines: string[]): string[] {
 
 /** Indents every line of a block (JSON, code) by two spaces. */
 function block(text: string): string[] {
-  return text.split('\n').map((line) => `  ${line}`);
+  return text.split('\n').map((line) => (line === '' ? '' : `  ${line}`));
 }
 
 interface Options {
@@ -91,8 +93,8 @@ function whatHappened(proposal: Proposal): string[] {
       [who.kind === 'user' ? 'User' : 'Role', who.kind === 'principal' ? null : plainValue(who.name)],
       ['Session', request.sessionArn !== scope.principalArn ? plainValue(request.sessionArn) : null],
       ['Operation', plainValue(scope.operation)],
-      ['Key', `${plainValue(scope.keyArn)}${plainValue(aliasSuffix(proposal.keyAliases))}`],
-      ['Stream', `${plainValue(streamName(scope.streamArn))} (${plainValue(scope.streamArn)})`],
+      ['Key', `${plainValue(keyShown(proposal))}${plainValue(aliasSuffix(proposal.keyAliases))}`],
+      ['Stream', streamShown(scope.streamArn, (v) => plainValue(v))],
       ['Region', plainValue(scope.region)],
       ['Account', plainValue(scope.accountId)],
       [
@@ -103,6 +105,7 @@ function whatHappened(proposal: Proposal): string[] {
       ['First seen', plainValue(proposal.firstSeen)],
       ['Last seen', plainValue(proposal.lastSeen)],
       ['Denials', `${proposal.count} since the first`],
+      ['Applied at', proposal.appliedAt ? plainValue(proposal.appliedAt) : null],
       ['Status', plainValue(proposal.status)],
       ['Proposal', plainValue(proposal.id)],
     ]),

@@ -11,7 +11,7 @@ import { kindText, NOTIFICATION_KINDS } from '../../functions/render/kinds';
 import { renderNotifications } from '../../functions/render/notification';
 import { layerWords } from '../../functions/render/text';
 import { chatSchemaErrors } from '../helpers/chat-schema';
-import { type KindSample, kindSamples } from '../helpers/proposals';
+import { type KindSample, kindSamples, sampleProposal } from '../helpers/proposals';
 
 const GOLDEN_DIR = path.join(__dirname, 'golden');
 const UPDATE = process.env.UPDATE_GOLDEN === '1';
@@ -344,7 +344,7 @@ describe('untrusted text', () => {
   });
 
   it('hostile text from the event itself goes through the intake into escaped output', async () => {
-    const { sampleProposal, sampleLinks } = await import('../helpers/proposals');
+    const { sampleLinks } = await import('../helpers/proposals');
     const p = await sampleProposal('consumer-decrypt-denied-service-role.eventbridge.json', 'demo', {
       id: 'hostile-Zz0',
       editRecord: (record) => {
@@ -402,3 +402,32 @@ describe('size', () => {
 });
 
 const LATER_TIME = '2025-06-01T14:00:00Z';
+
+describe('every refusal of the samples renders', () => {
+  it.each([
+    ['consumer-decrypt-denied-no-context.record.json', 'demo'],
+    ['root-decrypt-denied-via-kinesis.record.json', 'demo'],
+    ['legacy-decrypt-denied-aws-managed-key.record.json', 'demo'],
+    ['consumer-decrypt-denied-scp.record.json', 'scp-deny'],
+    ['consumer-decrypt-denied-boundary.record.json', 'boundary'],
+    ['cross-account-decrypt-denied.eventbridge.json', 'cross-account-key-policy'],
+    ['consumer-decrypt-denied-service-role.eventbridge.json', 'key-disabled'],
+  ])('%s on %s', async (event, account) => {
+    const proposal = await sampleProposal(event, account, { id: 'refusal-Ab1' });
+    expect(proposal.verdict).toBe('refuse');
+    const { email, card } = render('refused', proposal, null);
+    expect(email.subject).toMatch(/^keymend: Refused: [\x20-\x7e]+[^ ]$/);
+    expect(email.subject.length).toBeLessThan(100);
+    expect(email.message).toMatch(/^[\x20-\x7e\n]+$/);
+    expect(email.message).toContain(`Refusal:  ${proposal.code}`);
+    expect(email.message).toContain(proposal.reason);
+    expect(email.message).not.toMatch(/: *\n/);
+    expect(email.message).not.toContain('LINKS');
+    expect(chatSchemaErrors(card)).toEqual([]);
+    expect(card.content.description).toContain(`\`${proposal.code}\``);
+    if (proposal.scope.streamArn === '') {
+      expect(email.subject).toMatch(/on stream \(not known\)$/);
+      expect(email.message).toContain('Stream:     (not known)');
+    }
+  });
+});
