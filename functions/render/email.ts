@@ -154,7 +154,10 @@ function change(kind: NotificationKind, proposal: Proposal, options: Options): s
     lines.push('', ...block(json));
     if (note) lines.push('', `  ${note}`);
   }
-  return section(applied ? 'THE CHANGE' : 'THE CHANGE (as JSON, exactly as it would be written)', lines);
+  return section(
+    kind === 'proposed' ? 'THE CHANGE (as JSON, exactly as it would be written)' : 'THE CHANGE',
+    lines,
+  );
 }
 
 /** `1 neighbouring request was` / `2 neighbouring requests were`. */
@@ -206,14 +209,18 @@ function links(kind: NotificationKind, links: ProposalLinks | null): string[] {
 function consoleSection(proposal: Proposal): string[] {
   const c = consoleLinks(proposal.scope);
   const who = principalName(proposal.scope.principalArn);
-  const keyAccount = accountOfArn(proposal.scope.keyArn);
-  const other = keyAccount !== '' && keyAccount !== accountOfArn(proposal.scope.principalArn);
+  const home = accountOfArn(proposal.scope.principalArn);
+  // A console link opens in the account one is signed in to: name the account when it is another one.
+  const label = (what: string, arn: string) => {
+    const account = accountOfArn(arn);
+    return account !== '' && account !== home ? `${what}, account ${plainValue(account)})` : `${what})`;
+  };
   return section(
     'AWS CONSOLE',
     labelled([
       [who.kind === 'user' ? 'User (IAM)' : 'Role (IAM)', c.principal],
-      [other ? `Key (KMS, account ${plainValue(keyAccount)})` : 'Key (KMS)', c.key],
-      ['Stream (Kinesis)', c.stream],
+      [label('Key (KMS', proposal.scope.keyArn), c.key],
+      [label('Stream (Kinesis', proposal.scope.streamArn), c.stream],
     ]),
   );
 }
