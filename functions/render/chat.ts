@@ -52,7 +52,9 @@ const CHAT_JSON_BUDGET = 3_000;
 
 /** Text for a title or summary: printable ASCII, the characters chat clients read as markup escaped. */
 function chatPlain(value: string): string {
-  return subjectText(value).replace(/[\\`*_~[\]<>|]/g, (c) => `\\${c}`);
+  return subjectText(value)
+    .replace(/[\\*_~[\]|]/g, (c) => `\\${c}`)
+    .replace(/[`<>&]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 /** A keyword: letters, digits and `:.-` only. */

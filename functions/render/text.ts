@@ -70,14 +70,22 @@ export function asciiJson(value: unknown, extra?: RegExp): string {
  * (`[`, `]`, `<`, `>`), entities, tables, headings. The rest (`(`, `-`, `.`, `:`) only means something
  * after one of these or at the start of a line, where untrusted text never stands.
  */
-const MARKDOWN_SPECIAL = /[\\`*_{}[\]<>#|~&]/g;
+const MARKDOWN_SPECIAL = /[\\*_{}[\]#|~]/g;
+/**
+ * Characters written as visible `\uXXXX` escapes rather than backslash-escaped: Slack's markup ignores
+ * backslashes, and `<`, `>`, `&` are how it spells links, mentions and entities; a backtick could pair
+ * with another to swallow text into code.
+ */
+const MARKDOWN_UNICODE = /[`<>&]/g;
 
 /**
- * Untrusted text for chat markdown outside code: printable ASCII (like a subject), every markdown
- * character backslash-escaped, URLs defanged, capped.
+ * Untrusted text for chat markdown outside code: printable ASCII (like a subject), URLs defanged, capped;
+ * `<`, `>`, `&` and the backtick as `\uXXXX`, every other markdown character backslash-escaped.
  */
 export function markdownText(value: string, max: number = MAX_VALUE_CHARS): string {
-  return subjectText(defang(capped(value, max))).replace(MARKDOWN_SPECIAL, (c) => `\\${c}`);
+  return subjectText(defang(capped(value, max)))
+    .replace(MARKDOWN_SPECIAL, (c) => `\\${c}`)
+    .replace(MARKDOWN_UNICODE, unicodeEscape);
 }
 
 /**

@@ -10,7 +10,7 @@ import type { NotificationKind, Proposal } from '../../functions/core/proposal';
 import { kindText, NOTIFICATION_KINDS } from '../../functions/render/kinds';
 import { renderNotifications } from '../../functions/render/notification';
 import { layerWords } from '../../functions/render/text';
-import { chatSchemaErrors } from '../helpers/chat-schema';
+import { chatSchemaErrors, markdownProse } from '../helpers/chat-schema';
 import { type KindSample, kindSamples, sampleProposal } from '../helpers/proposals';
 
 const GOLDEN_DIR = path.join(__dirname, 'golden');
@@ -327,18 +327,13 @@ describe('untrusted text', () => {
     for (const text of strings) expect(urls(text).filter((u) => !allowed.has(u))).toEqual([]);
     // Outside code, every markup character from the event is escaped; inside code, the span cannot close.
     const clean = render('proposed', sample('proposed').proposal, s.links).card;
-    const prose = (text: string) =>
-      text
-        .replace(/```[\s\S]*?```/g, '')
-        .replace(/`[^`\n]*`/g, '')
-        .replace(/\\./g, '');
     const description: string = card.content.description;
-    expect(prose(description)).not.toMatch(/[`_~[\]<>|&#]/);
-    expect((prose(description).match(/\*/g) ?? []).length).toBe(
-      (prose(clean.content.description).match(/\*/g) ?? []).length,
+    expect(markdownProse(description)).not.toMatch(/[`_~[\]<>|&#]/);
+    expect((markdownProse(description).match(/\*/g) ?? []).length).toBe(
+      (markdownProse(clean.content.description).match(/\*/g) ?? []).length,
     );
     expect(description.split('\n').length).toBe(clean.content.description.split('\n').length);
-    expect(prose(card.content.title)).not.toMatch(/[`*_~[\]<>|]/);
+    expect(markdownProse(card.content.title)).not.toMatch(/[`*_~[\]<>|]/);
     expect(description).not.toContain('<script>');
     expect(description).toContain('\\u003cscript\\u003e');
   });

@@ -48,7 +48,7 @@ describe('subjectText', () => {
 describe('markdown', () => {
   it('escapes every markup character in prose', () => {
     expect(markdownText('*b* _i_ ~s~ `c` [l](u) <u|l> # | & {x} \\')).toBe(
-      '\\*b\\* \\_i\\_ \\~s\\~ \\`c\\` \\[l\\](u) \\<u\\|l\\> \\# \\| \\& \\{x\\} \\\\',
+      '\\*b\\* \\_i\\_ \\~s\\~ \\u0060c\\u0060 \\[l\\](u) \\u003cu\\|l\\u003e \\# \\| \\u0026 \\{x\\} \\\\',
     );
   });
 
