@@ -18,6 +18,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { LocalAccount } from '../../functions/adapters/local-account';
+import { countRequests } from '../../functions/adapters/request-counter';
 import { createTable, DynamoProposalStore } from '../../functions/adapters/store';
 import { ENV } from '../../functions/commons/constants';
 import type { AccountSnapshot } from '../../functions/core/account';
@@ -167,14 +168,7 @@ export async function startLocal(options: LocalOptions): Promise<LocalRuntime> {
     credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
     maxAttempts: 1,
   });
-  let dynamodbRequests = 0;
-  dynamodb.middlewareStack.add(
-    (next) => (args) => {
-      dynamodbRequests++;
-      return next(args);
-    },
-    { step: 'initialize', name: 'countRequests' },
-  );
+  const dynamodbRequests = countRequests(dynamodb);
   const server: Server = createServer();
   try {
     await createTable(dynamodb, TABLE_NAME);
@@ -188,7 +182,8 @@ export async function startLocal(options: LocalOptions): Promise<LocalRuntime> {
     await dynalite.close();
     throw error;
   }
-  dynamodbRequests = 0;
+  // The table's creation is the runtime's, not the handlers': count from here.
+  const dynamodbBaseline = dynamodbRequests.total();
   const port = (server.address() as AddressInfo).port;
   const url = `http://127.0.0.1:${port}`;
   const config = localConfig(options, account, url);
@@ -263,7 +258,7 @@ export async function startLocal(options: LocalOptions): Promise<LocalRuntime> {
 
   const stats = (): LocalStats => ({
     aws: account.stats(),
-    dynamodb: dynamodbRequests,
+    dynamodb: dynamodbRequests.total() - dynamodbBaseline,
     publishes: outbox.length,
   });
   log.info('keymend local is ready', { url, mode: config.mode, account: account.accountId });

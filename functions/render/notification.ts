@@ -1,26 +1,23 @@
 /**
- * Notifications (stand-in until the notifications issue's renderer lands): one e-mail per event, its
- * subject one line of printable ASCII naming what happened, its body the proposal as JSON.
+ * The messages of one notification: an e-mail (plain text, for the e-mail topic) and a chat message
+ * (an AWS Chatbot custom notification, for the chat topic, which the publisher skips when none is
+ * configured). Pure: the same proposal, kind and links always render the same messages.
  */
 import type { OutgoingMessage, ProposalLinks } from '../core/ports';
 import type { NotificationKind, Proposal } from '../core/proposal';
+import { renderChat } from './chat';
+import { renderEmail } from './email';
 
-const MAX_SUBJECT = 99;
-
-/** One line of printable ASCII, at most `max` characters: event text cannot break a header. */
-function printable(text: string, max: number): string {
-  const clean = text.replace(/[^\x20-\x7e]/g, '?');
-  return clean.length <= max ? clean : `${clean.slice(0, max - 3)}...`;
-}
-
-/** The messages for one notification: an e-mail (plain text). */
+/**
+ * Renders what people are told about `proposal` for `kind`: one e-mail message (topic `email`) then one
+ * chat message (topic `chat`). `links` are the proposal's signed approval links (review, approve,
+ * reject, revoke) with their expiry, or null when the notification offers none (a refusal, a rejection,
+ * an expiry). Every message is under SNS's 256 KB; event-derived text in them is escaped.
+ */
 export function renderNotifications(
   kind: NotificationKind,
   proposal: Proposal,
   links: ProposalLinks | null,
 ): OutgoingMessage[] {
-  const role = proposal.scope.principalArn.slice(proposal.scope.principalArn.lastIndexOf('/') + 1);
-  const subject = printable(`keymend ${kind}: ${role} ${proposal.scope.operation}`, MAX_SUBJECT);
-  const message = JSON.stringify({ kind, links, proposal }, null, 2);
-  return [{ topic: 'email', subject, message }];
+  return [renderEmail(kind, proposal, links), renderChat(kind, proposal, links)];
 }

@@ -228,6 +228,8 @@ describe('the extracted request', () => {
       deniedBy: IDENTITY,
       encryptionContext: { 'aws:kinesis:arn': ORDERS },
       principalId: 'AROACFCFFIDFDCFADIAAD:i-0abc123',
+      errorMessage:
+        'User: arn:aws:sts::111122223333:assumed-role/orders-consumer/i-0abc123 is not authorized to perform: kms:Decrypt on resource: arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab because no identity-based policy allows the kms:Decrypt action',
     });
   });
 
@@ -244,6 +246,14 @@ describe('the extracted request', () => {
     expect(request(intake(event))).toMatchObject({ accountId: '999988887777', region: 'us-east-1' });
     delete event.region;
     expect(reasonOf(intake(event))).toBe('malformed');
+  });
+
+  it("keeps AWS's errorMessage as it is, up to 4096 characters, and none when there is none", () => {
+    const hostile = `x\r\n<b>${'y'.repeat(5000)}`;
+    expect(request(intake(record(RECORD, (x) => (x.errorMessage = hostile)))).errorMessage).toBe(
+      hostile.slice(0, 4096),
+    );
+    expect(request(intake(record(RECORD, (x) => delete x.errorMessage)))).not.toHaveProperty('errorMessage');
   });
 
   it("falls back to the caller's account for a bare record without recipientAccountId", () => {
