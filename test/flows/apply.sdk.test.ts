@@ -74,7 +74,7 @@ describe('applyProposal through the AWS SDK', () => {
       GrantId: 'g-1',
       Name: plan.name,
       GranteePrincipal: plan.granteePrincipal,
-      Operations: plan.operations,
+      Operations: plan.operations as GrantOperation[],
       Constraints: { EncryptionContextSubset: plan.constraints.encryptionContextSubset },
     };
     kms
