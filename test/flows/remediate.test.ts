@@ -1,5 +1,6 @@
 import { AUTO_REMEDIATE_TAG, CLOUDFORMATION_STACK_TAG } from '../../functions/commons/constants';
 import { verifyToken } from '../../functions/core/token';
+import { applyProposal } from '../../functions/flows/apply';
 import type { RemediateConfig } from '../../functions/flows/remediate';
 import { remediate } from '../../functions/flows/remediate';
 import { eventBridgeEvent, newEventId, otherSession, STORM_EVENT } from '../helpers/denials';
@@ -236,5 +237,47 @@ describe('remediate: auto mode', () => {
     expect((await remediate(f.ports, auto, otherSession(event, 3))).outcome).toBe('repeat');
     expect(f.outbox).toHaveLength(2);
     expect(f.store.requests - requests).toBe(2);
+  });
+});
+
+describe('remediate: an interrupted automatic apply', () => {
+  it('goes back to pending for a person, and approving it finishes without writing twice', async () => {
+    const f = flowFixture();
+    const auto: RemediateConfig = {
+      ...TEST_CONFIG,
+      mode: 'auto',
+      autoApplyPrincipals: ['arn:aws:iam::111122223333:role/*'],
+    };
+    f.store.crashOnTransitionTo = 'applied';
+    const result = await remediate(f.ports, auto, eventBridgeEvent(STORM_EVENT));
+    expect(result).toMatchObject({
+      outcome: 'proposed',
+      reason: expect.stringMatching(/interrupted.*waits for approval/),
+    });
+    expect(f.writes).toEqual(['createGrant']);
+    expect(f.kinds()).toEqual(['proposed']);
+    const id = result.proposalId as string;
+    expect(f.store.proposals.get(id)?.status).toBe('pending');
+
+    const approved = await f.store.transition(
+      id,
+      'pending',
+      'applying',
+      {},
+      {
+        at: f.ports.now().toISOString(),
+        actor: 'approval-link',
+        action: 'approve',
+        outcome: 'accepted',
+      },
+    );
+    const done = await applyProposal(f.ports, approved as NonNullable<typeof approved>, 'approval-link', {
+      allowKeyPolicy: true,
+      kind: 'approved-applied',
+      links: { baseUrl: TEST_CONFIG.approvalUrl, ttlHours: 72 },
+    });
+    expect(done.outcome).toBe('applied');
+    expect(f.writes).toEqual(['createGrant']);
+    expect(f.account.snapshot().keys.flatMap((k) => k.grants ?? [])).toHaveLength(1);
   });
 });
