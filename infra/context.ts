@@ -3,6 +3,7 @@
  * the command line and as JSON values from cdk.json: both are accepted. A bad value throws an error
  * naming its key.
  */
+import { principalPatternKind } from './iam';
 import type { KeymendMechanism, KeymendMode, KeymendRemediationProps } from './keymend-remediation';
 import { KEYMEND_MECHANISMS } from './keymend-remediation';
 
@@ -40,7 +41,6 @@ export interface KeymendAppConfig {
 const REGION = /^[a-z]{2}(?:-[a-z]+)+-\d{1,2}$/;
 const EMAIL = /^[^\s@,]+@[^\s@,]+\.[^\s@,]+$/;
 const SNS_TOPIC_ARN = /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/;
-const IAM_ARN_PATTERN = /^arn:[a-z-]+:iam::(?:\d{12}|\*):(?:role|user)\/[\x21-\x7e]+$/;
 
 /** A list from a comma-separated string or a JSON array of strings; blanks dropped. */
 function list(key: ContextKey, value: unknown): string[] {
@@ -105,7 +105,7 @@ export function parseContext(get: (key: string) => unknown): KeymendAppConfig {
   if (principals !== undefined) {
     const parsed = list('autoApplyPrincipals', principals);
     for (const pattern of parsed) {
-      if (!IAM_ARN_PATTERN.test(pattern)) {
+      if (principalPatternKind(pattern) === undefined) {
         throw new ContextError(
           'autoApplyPrincipals',
           `'${pattern}' is not a role or user ARN pattern (arn:aws:iam::ACCOUNT:role/NAME, * and ? allowed)`,

@@ -178,8 +178,8 @@ function checkProps(props: KeymendRemediationProps): void {
     if (!SNS_TOPIC_ARN.test(props.chatTopicArn)) fail('chatTopicArn', `is not an SNS topic ARN`);
   }
   for (const pattern of props.autoApplyPrincipals ?? []) {
-    if (!/^arn:[a-z-]+:iam::(?:\d{12}|\*):[\x21-\x7e]+$/.test(pattern)) {
-      fail('autoApplyPrincipals', `holds '${pattern}', which is not an IAM ARN pattern`);
+    if (principalPatternKind(pattern) === undefined) {
+      fail('autoApplyPrincipals', `holds '${pattern}', which is not a role or user ARN pattern`);
     }
   }
   if (props.enableInlinePolicy) {
