@@ -257,6 +257,9 @@ export class KeymendRemediation extends Construct {
     const topicKey = new kms.Key(this, 'TopicKey', {
       description: "keymend: encrypts keymend's notification topic",
       enableKeyRotation: true,
+      // It only protects notifications in transit: nothing is left to decrypt once the stack is gone.
+      removalPolicy: RemovalPolicy.DESTROY,
+      pendingWindow: Duration.days(7),
     });
     // CloudWatch alarms publish to the topic: the service needs a data key.
     topicKey.addToResourcePolicy(

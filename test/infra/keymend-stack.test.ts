@@ -226,6 +226,16 @@ describe('the secret and the topics', () => {
     template.resourceCountIs('AWS::SNS::Topic', 1);
   });
 
+  test('what stays when the stack is deleted: the table, the log groups; the topic key is scheduled for deletion', () => {
+    const { template } = defaults;
+    const policies = (type: string) =>
+      Object.values(template.findResources(type)).map((r) => r.DeletionPolicy ?? 'Delete');
+    expect(policies('AWS::DynamoDB::Table')).toEqual(['Retain']);
+    expect(policies('AWS::Logs::LogGroup')).toEqual(['Retain', 'Retain']);
+    expect(policies('AWS::KMS::Key')).toEqual(['Delete']);
+    template.hasResourceProperties('AWS::KMS::Key', { PendingWindowInDays: 7 });
+  });
+
   test("the topic key lets CloudWatch alarms publish, from this account's alarms only", () => {
     defaults.template.hasResourceProperties('AWS::KMS::Key', {
       EnableKeyRotation: true,
