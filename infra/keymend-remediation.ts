@@ -491,9 +491,9 @@ export class KeymendRemediation extends Construct {
       keys,
       writes
         ? 'The KMS keys of the denied Kinesis streams are not known in advance. Reads are limited to keys in ' +
-            "this account and Region; kms:CreateGrant is limited by conditions to the Kinesis data-key operations, an encryption-context constraint and no AWS-service grants; revokes only touch keymend's own grants."
+            'this account and Region; kms:CreateGrant is limited by conditions to the Kinesis data-key operations, an encryption-context constraint and no AWS-service grants; kms:RevokeGrant (approval function only) revokes the grant ids keymend recorded when it created them.'
         : 'The KMS keys of the denied Kinesis streams are not known in advance: read-only (DescribeKey, ' +
-            'GetKeyPolicy, ListGrants) on keys in this account and Region.',
+            'GetKeyPolicy, ListGrants, ListResourceTags) on keys in this account and Region.',
     );
     acknowledge(
       'Resource::*',
