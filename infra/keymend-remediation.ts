@@ -80,7 +80,7 @@ export interface KeymendRemediationProps {
    */
   readonly linkTtlHours?: number;
   /**
-   * At most this many automatic applies per hour.
+   * At most this many automatic applies per hour (1 to 10,000).
    * @default 10
    */
   readonly autoApplyHourlyLimit?: number;
@@ -91,7 +91,7 @@ export interface KeymendRemediationProps {
    */
   readonly autoApplyCloudFormation?: boolean;
   /**
-   * How long a rejected problem stays quiet, in hours.
+   * How long a rejected problem stays quiet, in hours (1 to 8,784: a year).
    * @default 168 (seven days)
    */
   readonly rejectSuppressHours?: number;
@@ -168,8 +168,8 @@ function checkProps(props: KeymendRemediationProps): void {
     }
   };
   integer('linkTtlHours', props.linkTtlHours, 1, 720);
-  integer('autoApplyHourlyLimit', props.autoApplyHourlyLimit, 0, 1000);
-  integer('rejectSuppressHours', props.rejectSuppressHours, 0, 8760);
+  integer('autoApplyHourlyLimit', props.autoApplyHourlyLimit, 1, 10_000);
+  integer('rejectSuppressHours', props.rejectSuppressHours, 1, 24 * 366);
   integer('reservedConcurrency', props.reservedConcurrency, 1, 1000);
   for (const email of props.notificationEmails ?? []) {
     if (!EMAIL.test(email)) fail('notificationEmails', `holds '${email}', which is not an e-mail address`);

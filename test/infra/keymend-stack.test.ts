@@ -496,6 +496,8 @@ describe('props', () => {
     [{ mode: 'yolo' as never }, /mode must be 'propose' or 'auto'/],
     [{ linkTtlHours: 0 }, /linkTtlHours must be an integer from 1 to 720/],
     [{ reservedConcurrency: 2.5 }, /reservedConcurrency/],
+    [{ autoApplyHourlyLimit: 0 }, /autoApplyHourlyLimit must be an integer from 1 to 10000/],
+    [{ rejectSuppressHours: -1 }, /rejectSuppressHours must be an integer from 1 to 8784/],
     [{ notificationEmails: ['not-an-address'] }, /notificationEmails holds 'not-an-address'/],
     [{ chatTopicArn: 'arn:aws:sqs:eu-west-1:111122223333:q' }, /chatTopicArn is not an SNS topic ARN/],
     [{ enableInlinePolicy: true }, /inlinePolicyPrincipals must name at least one/],
