@@ -28,6 +28,7 @@ import {
   HANDLER_ENTRIES,
   TABLE,
 } from '../functions/commons/constants';
+import { BUNDLING } from './bundling';
 import {
   approvalStatements,
   type IamScope,
@@ -455,18 +456,17 @@ export class KeymendRemediation extends Construct {
         ? {}
         : { reservedConcurrentExecutions: options.reservedConcurrentExecutions }),
       ...(options.deadLetterQueue === undefined ? {} : { deadLetterQueue: options.deadLetterQueue }),
+      // One description (infra/bundling.ts) for the stack, the bundle tests and the bench.
       bundling: {
         format: nodejs.OutputFormat.ESM,
-        target: 'node24',
-        mainFields: ['module', 'main'],
-        // Some dependencies are CommonJS and require() node builtins: give the ESM bundle a require.
-        banner:
-          "import { createRequire as __keymendCreateRequire } from 'node:module'; const require = __keymendCreateRequire(import.meta.url);",
-        minify: true,
-        sourceMap: true,
+        target: BUNDLING.target,
+        mainFields: [...BUNDLING.mainFields],
+        banner: BUNDLING.banner,
+        minify: BUNDLING.minify,
+        sourceMap: BUNDLING.sourcemap,
         sourcesContent: false,
         // Bundle the SDK too: the version tested is the version that runs.
-        externalModules: [],
+        externalModules: BUNDLING.bundleAwsSdk ? [] : ['@aws-sdk/*'],
         // The local esbuild (a devDependency), never Docker.
         forceDockerBundling: false,
       },
