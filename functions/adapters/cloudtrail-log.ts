@@ -81,7 +81,9 @@ export function formatBytes(bytes: number): string {
 
 /** One line of printable text, whatever the message holds (JSON.parse quotes the input it rejects). */
 function oneLine(error: unknown): string {
-  const text = error instanceof Error ? error.message : String(error);
+  // Not `instanceof Error`: errors from node's own realm fail it under test runners' sandboxes.
+  const message = (error as { message?: unknown } | null)?.message;
+  const text = typeof message === 'string' ? message : String(error);
   return text
     .replace(/\s+/g, ' ')
     .replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
