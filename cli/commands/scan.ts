@@ -29,16 +29,16 @@ const HELP = `Usage: keymend scan PATH... [--format text|json] [--json]
          [--diagnose (--account SNAPSHOT.json | --aws) [--prefer MECHANISM]]
          [--progress] [--max-bytes SIZE]
 
-Reads CloudTrail log files as CloudTrail delivers them to S3 ({"Records": [...]},
-.json or .json.gz; a directory is walked recursively for those) and summarises
-the denied KMS calls that Kinesis made for a principal, by problem: the same
-principal, operation, key, stream, account and Region (the fingerprint; never
-the session, which every AssumeRole renews). For each: how many denials, first
-and last seen, how many distinct sessions (exact up to ${SESSION_CAP}, then
-"${SESSION_CAP}+"), and what AWS's error message blamed. Files are read one
-record at a time: memory stays flat however large the input. A file that is
-corrupt, truncated or over a limit is reported on stderr (one line naming it)
-and skipped whole; the others are still summarised.
+Reads CloudTrail log files as CloudTrail delivers them to S3
+({"Records": [...]}, .json or .json.gz; a directory is walked recursively for
+those) and summarises the denied KMS calls that Kinesis made for a principal,
+by problem: the same principal, operation, key, stream, account and Region (the
+fingerprint; never the session, which every AssumeRole renews). For each: how
+many denials, first and last seen, how many distinct sessions (exact up to
+${SESSION_CAP}, then "${SESSION_CAP}+"), and what AWS's error message blamed.
+Files are read one record at a time: memory stays flat however large the
+input. A file that is corrupt, truncated or over a limit is reported on stderr
+(one line naming it) and skipped whole; the others are still summarised.
 
 Options:
   PATH                a log file, a directory, or '-' for standard input.
@@ -75,8 +75,7 @@ Exit status:
 
 Examples:
   npm run --silent keymend -- scan logs/AWSLogs/111122223333/CloudTrail/
-  npm run --silent keymend -- scan events/cloudtrail-log-file.records.json.gz \\
-    --json
+  npm run --silent keymend -- scan events/ --json
   npm run --silent keymend -- scan logs/ --diagnose \\
     --account events/accounts/demo.json
 `;
