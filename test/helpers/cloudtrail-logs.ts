@@ -84,6 +84,14 @@ export async function writeLogFile(file: string, records: Iterable<string>): Pro
   await once(out, 'close');
 }
 
+/** The samples a large log set cycles through by default: three denials and a success. */
+export const DEFAULT_SAMPLES = [
+  'consumer-decrypt-denied-no-invokedby.record.json',
+  'producer-generatedatakey-denied.record.json',
+  'lambda-esm-decrypt-denied.eventbridge.json',
+  'consumer-decrypt-success.record.json',
+];
+
 export interface LargeLogSet {
   files: string[];
   records: number;
@@ -93,22 +101,17 @@ export interface LargeLogSet {
 
 /**
  * Writes about `targetBytes` of log records into `dir`, in files of `recordsPerFile` records, every
- * `gzipEvery`-th file gzipped (0: none). Denials of a few consumers and producers with many
- * sessions, and successes, over one day.
+ * `gzipEvery`-th file gzipped (0: none), cycling through `samples` (default DEFAULT_SAMPLES) with
+ * 5,000 session names over a day.
  */
 export async function writeLargeLogSet(
   dir: string,
   targetBytes: number,
-  options: { recordsPerFile?: number; gzipEvery?: number } = {},
+  options: { recordsPerFile?: number; gzipEvery?: number; samples?: string[] } = {},
 ): Promise<LargeLogSet> {
   const perFile = options.recordsPerFile ?? 20_000;
   const gzipEvery = options.gzipEvery ?? 2;
-  const makers = [
-    recordMaker('consumer-decrypt-denied-no-invokedby.record.json'),
-    recordMaker('producer-generatedatakey-denied.record.json'),
-    recordMaker('lambda-esm-decrypt-denied.eventbridge.json'),
-    recordMaker('consumer-decrypt-success.record.json'),
-  ];
+  const makers = (options.samples ?? DEFAULT_SAMPLES).map(recordMaker);
   const start = Date.parse('2026-11-30T00:00:00Z');
   const set: LargeLogSet = { files: [], records: 0, bytes: 0 };
   for (let f = 0; set.bytes < targetBytes; f++) {
