@@ -252,7 +252,7 @@ async function diagnoseProblem(
     const result = diagnose(request, state, { prefer });
     return {
       verdict: result.verdict,
-      code: 'code' in result ? result.code : 'propose',
+      code: result.code,
       reason: result.reason,
       plan: result.plan,
     };
