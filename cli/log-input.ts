@@ -10,9 +10,11 @@ import {
 } from '../functions/adapters/cloudtrail-log';
 import type { CliIo } from './io';
 
-/** A CliIo that can hand over standard input as a stream rather than as one Buffer. */
+/** A CliIo that can hand over standard input as a stream, and say when stdout has room again. */
 export interface StreamingIo extends CliIo {
   openStdin?(): AsyncIterable<Uint8Array>;
+  /** Resolves when what was written to stdout has been handed on (a slow pipe reader). */
+  drain?(): Promise<void>;
 }
 
 /** The help text's lines about input limits (shared by parse, diagnose and scan). */
