@@ -75,7 +75,7 @@ export function deniedByText(deniedBy: DeniedBy): string {
     case 'implicit':
       return `no ${type} allows it`;
     case 'explicit':
-      return `an explicit deny in a ${type}${arn}`;
+      return `an explicit deny in ${/^[aeiou]/.test(type) ? 'an' : 'a'} ${type}${arn}`;
     case 'unknown':
       return deniedBy.policyType ? `denied, in the ${type} (no reason given)` : 'denied (no reason given)';
     default: {

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -44,7 +45,13 @@ describe('parse and diagnose on log files, record by record', () => {
   it('parse prints the same pretty array as before, byte for byte', async () => {
     const { code, out } = await run(parseCommand, ['--event', log]);
     expect(code).toBe(0);
-    expect(out).toBe(`${JSON.stringify(records.map((r) => intake(JSON.parse(r))), null, 2)}\n`);
+    expect(out).toBe(
+      `${JSON.stringify(
+        records.map((r) => intake(JSON.parse(r))),
+        null,
+        2,
+      )}\n`,
+    );
   });
 
   it('parse --jsonl prints one compact object per record', async () => {
@@ -74,7 +81,11 @@ describe('parse and diagnose on log files, record by record', () => {
     results.forEach((result, n) => {
       if (n % 3 === 2) expect(result).toMatchObject({ verdict: 'ignore', code: 'not-applicable' });
       else {
-        expect(result).toMatchObject({ verdict: 'propose', code: 'propose', plan: { mechanism: 'kms-grant' } });
+        expect(result).toMatchObject({
+          verdict: 'propose',
+          code: 'propose',
+          plan: { mechanism: 'kms-grant' },
+        });
         expect(result.request.eventId).toBe(JSON.parse(records[n] as string).eventID);
       }
     });
@@ -106,7 +117,9 @@ describe('parse and diagnose on log files, record by record', () => {
     const { code, out, err } = await run(parseCommand, ['--event', '-', '--jsonl'], text);
     expect(code).toBe(2);
     expect(out.trimEnd().split('\n')).toHaveLength(5);
-    expect(err).toBe('keymend parse: standard input is not valid JSON: it ends early, after 5 records (truncated?)\n');
+    expect(err).toBe(
+      'keymend parse: standard input is not valid JSON: it ends early, after 5 records (truncated?)\n',
+    );
   });
 
   it.each([
@@ -142,7 +155,11 @@ describe('parse and diagnose on log files, record by record', () => {
     [parseCommand, ['--event', LOG_GZ, '--format', 'yaml'], /--format must be json, jsonl or text/],
     [parseCommand, ['--event', LOG_GZ, '--jsonl', '--format', 'text'], /give one output format/],
     [parseCommand, ['--event', LOG_GZ, '--max-bytes', 'big'], /--max-bytes takes a size/],
-    [diagnoseCommand, ['--event', LOG_GZ, '--aws', '--format', 'yaml'], /--format must be json, jsonl or text/],
+    [
+      diagnoseCommand,
+      ['--event', LOG_GZ, '--aws', '--format', 'yaml'],
+      /--format must be json, jsonl or text/,
+    ],
     [diagnoseCommand, ['--event', LOG_GZ, '--aws', '--jsonl', '--format', 'text'], /give one output format/],
   ])('exits 2 on bad output options (%#)', async (command, argv, message) => {
     const { code, out, err } = await run(command, argv);
@@ -155,4 +172,33 @@ describe('parse and diagnose on log files, record by record', () => {
       expect(command.help).toContain(text);
     }
   });
+
+  it('through the keymend command, streams standard input and refuses one that goes on past the limit', () => {
+    const keymend = (args: string[], input: Buffer) =>
+      spawnSync(
+        process.execPath,
+        ['--import', 'tsx', path.resolve(__dirname, '../../cli/keymend.ts'), ...args],
+        {
+          input,
+          encoding: 'utf8',
+          timeout: 60_000,
+        },
+      );
+    const ok = keymend(['parse', '--event', '-', '--jsonl'], readFileSync(LOG_GZ));
+    expect([ok.status, ok.stderr]).toEqual([0, '']);
+    expect(
+      ok.stdout
+        .trimEnd()
+        .split('\n')
+        .map((l) => JSON.parse(l).match),
+    ).toEqual([true, false, false]);
+    const endless = keymend(
+      ['parse', '--event', '-', '--max-bytes', '1MiB'],
+      Buffer.alloc(3 * 1024 * 1024, 0x20),
+    );
+    expect(endless.status).toBe(2);
+    expect(endless.stderr).toBe(
+      'keymend parse: standard input is not a regular file and sent more than the 1 MiB limit for one input\n',
+    );
+  }, 60_000);
 });

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { scanCommand } from '../../cli/commands/scan';
+import { main } from '../../cli/keymend';
 import type { ScanSummary } from '../../cli/scan-summary';
 import { fingerprintOf } from '../../functions/core/proposal';
 import { recordMaker, writeLogFile } from '../helpers/cloudtrail-logs';
@@ -223,6 +224,15 @@ describe('keymend scan', () => {
     const { code, out, err } = await scan(argv.map((a) => (a === 'LOGS' ? logs : a)));
     expect([code, out]).toEqual([2, '']);
     expect(err).toMatch(message);
+  });
+
+  it('is a keymend command, listed by keymend --help, with its own --help', async () => {
+    const io = captureIo();
+    expect(await main(['--help'], io)).toBe(0);
+    expect(io.out()).toMatch(/^\s+scan\s+Summarise the denied Kinesis KMS calls/m);
+    const help = captureIo();
+    expect(await main(['scan', '--help'], help)).toBe(0);
+    expect(help.out()).toBe(scanCommand.help);
   });
 
   it('documents every option and exit status in --help', () => {
