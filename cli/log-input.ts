@@ -4,10 +4,12 @@
  */
 import {
   DEFAULT_LOG_LIMITS,
+  formatBytes,
   type LogInput,
   type LogLimits,
   openLogFile,
 } from '../functions/adapters/cloudtrail-log';
+import { InputError } from '../functions/commons/errors';
 import type { CliIo } from './io';
 
 /** A CliIo that can hand over standard input as a stream, and say when stdout has room again. */
@@ -64,4 +66,44 @@ export async function openInput(file: string, io: CliIo, limits: LogLimits): Pro
     yield await io.readInput('-');
   }
   return { name, chunks: whole(), regular: false };
+}
+
+/** A snapshot file is a few hundred KB; anything past this is refused. */
+export const MAX_SNAPSHOT_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Reads a whole (small) file, `-` being standard input, refusing it past `max` bytes: a regular
+ * file by its size before reading, anything else (a pipe, /dev/zero) once it has sent `max`.
+ * @throws InputError naming the limit; the file system's own error when it cannot be opened.
+ */
+export async function readWhole(file: string, io: CliIo, max: number, what: string): Promise<Buffer> {
+  const tooLarge = (size: string) =>
+    new InputError(`${size}, over the ${formatBytes(max)} limit for ${what}`);
+  let chunks: AsyncIterable<Uint8Array>;
+  if (file === '-' && !(io as StreamingIo).openStdin) {
+    const bytes = await io.readInput('-');
+    if (bytes.length > max) throw tooLarge(`it is ${formatBytes(bytes.length)}`);
+    return bytes;
+  }
+  if (file === '-') {
+    chunks = (io as StreamingIo).openStdin?.() as AsyncIterable<Uint8Array>;
+  } else {
+    const input = await openLogFile(file, { ...DEFAULT_LOG_LIMITS, maxInputBytes: max }).catch(
+      (error: unknown) => {
+        // openLogFile names the file; the caller does too.
+        throw new InputError(
+          (error as Error).message.replace(`cannot read ${file}: `, '').replace(`${file} is `, 'it is '),
+        );
+      },
+    );
+    chunks = input.chunks;
+  }
+  const parts: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of chunks) {
+    total += chunk.length;
+    if (total > max) throw new InputError(`it sent more than the ${formatBytes(max)} limit for ${what}`);
+    parts.push(Buffer.from(chunk));
+  }
+  return Buffer.concat(parts);
 }

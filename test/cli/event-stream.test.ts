@@ -131,6 +131,11 @@ describe('parse and diagnose on log files, record by record', () => {
     ],
     [
       diagnoseCommand,
+      ['--event', LOG_GZ, '--account', '/dev/zero'],
+      /^keymend diagnose: cannot read snapshot \/dev\/zero: it sent more than the 64 MiB limit for a snapshot\n$/,
+    ],
+    [
+      diagnoseCommand,
       ['--event', LOG_GZ, '--account', DEMO, '--max-bytes', '2KiB'],
       /^keymend diagnose: .*records\.json\.gz expands past the 2 KiB limit/,
     ],
