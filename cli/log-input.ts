@@ -22,8 +22,9 @@ export interface StreamingIo extends CliIo {
 /** The help text's lines about input limits (shared by parse, diagnose and scan). */
 export const LIMITS_HELP = `Limits: a file over 1 GiB is refused before it is read; standard input or a
 device (/dev/zero) is read up to 1 GiB; a gzip may expand to 1 GiB (a day of
-CloudTrail logs is far less); one record may be 8 MiB, and a document that is
-not a log file 32 MiB. --max-bytes SIZE sets the first three.`;
+CloudTrail logs is far less); one record may be 8 MiB, a document that is not
+a log file 32 MiB, and a snapshot 64 MiB. --max-bytes SIZE sets the first
+three.`;
 
 /** `--max-bytes` values: a number of bytes, or with a unit: 500MB, 2GiB, 64KiB, 1.5GB. */
 export function parseSize(text: string): number | null {
