@@ -131,10 +131,10 @@ export function diagnoseText(result: DiagnoseResult): string[] {
   if (result.verdict === 'propose' && request) {
     lines.push(...wrap(planText(result.plan, request.accountId, request.region), 2));
     const probes = result.proof.probes;
-    const held = probes.filter((p) => p.result !== 'allowed' || p.before === 'allowed').length;
+    const opened = probes.filter((p) => p.result === 'allowed' && p.before !== 'allowed').length;
     lines.push(
       ...wrap(
-        `proof: ${result.proof.before} before, ${result.proof.after} after; ${held} of ${probes.length} neighbouring requests unchanged`,
+        `proof: ${result.proof.before} before, ${result.proof.after} after; ${probes.length} neighbouring requests checked, ${opened === 0 ? 'none' : opened} newly allowed`,
         2,
       ),
     );
