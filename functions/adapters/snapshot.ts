@@ -9,9 +9,11 @@ import {
   isKeyId,
   type Partition,
   parseAliasArn,
+  parseAssumedRoleArn,
   parseKeyArn,
   parsePolicyArn,
   parsePrincipalArn,
+  parseRootArn,
   parseStreamArn,
   partitionOfRegion,
 } from '../commons/arn';
@@ -21,12 +23,12 @@ import type {
   AccountReader,
   AccountSnapshot,
   KeyState,
+  KmsGrant,
   OrganizationState,
   PolicyDocumentJson,
   PrincipalState,
   StreamState,
 } from '../core/account';
-import type { KmsGrant } from '../policy/types';
 
 const TOP_LEVEL_FIELDS = ['accountId', 'region', 'principals', 'keys', 'streams', 'organization'] as const;
 const PRINCIPAL_FIELDS = ['arn', 'inlinePolicies', 'managedPolicies', 'permissionsBoundary', 'tags'] as const;
@@ -317,10 +319,10 @@ function parsePrincipal(value: unknown, path: string, ctx: Context): PrincipalSt
 }
 
 function principalArnHint(arn: string): string {
-  if (/^arn:[\w-]+:sts::\d{12}:assumed-role\//.test(arn)) {
+  if (parseAssumedRoleArn(arn) !== null) {
     return `"${arn}" is a role session ARN; use the role's ARN with its path, e.g. arn:aws:iam::111122223333:role/service-role/NAME`;
   }
-  if (/^arn:[\w-]+:iam::\d{12}:root$/.test(arn)) {
+  if (parseRootArn(arn) !== null) {
     return `"${arn}" is an account root; expected a role or user ARN`;
   }
   return `expected a role or user ARN such as arn:aws:iam::111122223333:role/PATH/NAME or arn:aws:iam::111122223333:user/NAME, got "${arn}"`;

@@ -3,19 +3,21 @@
  * state comes in already read (see gather.ts), the decision goes out as data.
  */
 
+import { arnAccount, arnPartition } from '../commons/arn';
 import { InputError, KeymendError } from '../commons/errors';
-import type { CompiledPolicy } from '../policy/compile';
-import { kinesisKmsRequest, takesEncryptionContext } from '../policy/context';
-import { evaluate } from '../policy/evaluate';
-import type {
-  AuthorizationRequest,
-  DecidedBy,
-  Decision,
-  EvaluationResult,
-  PolicyLayer,
-  PolicySet,
-  RequestPrincipal,
-} from '../policy/types';
+import {
+  type AuthorizationRequest,
+  type CompiledPolicy,
+  type DecidedBy,
+  type Decision,
+  type EvaluationResult,
+  evaluate,
+  kinesisKmsRequest,
+  type PolicyLayer,
+  type PolicySet,
+  type RequestPrincipal,
+  takesEncryptionContext,
+} from '../policy';
 import type { KeyState, OrganizationState, PrincipalState, StreamState } from './account';
 import { buildPolicySet, requestPrincipal } from './authorization';
 import {
@@ -190,16 +192,9 @@ function summarize(request: KinesisKmsRequest, keyArn: string | null): RequestSu
   };
 }
 
-/** The fifth segment of an ARN (its account), '' when there is none: `arn.split(':')[4] ?? ''`, unsplit. */
+/** The account of an ARN, '' when it has none (the ARNs here were checked by the intake or the snapshot). */
 function accountOf(arn: string): string {
-  let start = 0;
-  for (let n = 0; n < 4; n++) {
-    const colon = arn.indexOf(':', start);
-    if (colon === -1) return '';
-    start = colon + 1;
-  }
-  const end = arn.indexOf(':', start);
-  return end === -1 ? arn.slice(start) : arn.slice(start, end);
+  return arnAccount(arn) ?? '';
 }
 
 /** The layers an implicit deny names as lacking an allow (statement ""), in a stable order. */
@@ -435,7 +430,7 @@ function probeKey(subject: Subject): KeyState {
 
 function newProbeKey(subject: Subject): KeyState {
   const accounts = [...new Set([accountOf(subject.scope.keyArn), accountOf(subject.scope.principalArn)])];
-  const partition = subject.scope.keyArn.split(':')[1] ?? 'aws';
+  const partition = arnPartition(subject.scope.keyArn) ?? 'aws';
   const roots = accounts.map((a) => `arn:${partition}:iam::${a}:root`);
   // One frozen policy per set of accounts, so that compilePolicy compiles it once per process.
   const id = JSON.stringify(roots);

@@ -5,6 +5,7 @@
  * Pure: no I/O, no clock. Every field of the input is untrusted; nothing here throws.
  */
 import {
+  arnPartition,
   isAccountId,
   isAliasName,
   isKeyId,
@@ -20,6 +21,7 @@ import {
   parseStreamArn,
   parseUserArn,
 } from '../commons/arn';
+import { showValue } from '../commons/text';
 import type { DeniedBy, DeniedPolicyType, KinesisKmsRequest, KmsOperation, PrincipalType } from './request';
 
 /**
@@ -103,22 +105,8 @@ function own(object: Json | undefined, key: string): unknown {
   return object !== undefined && Object.hasOwn(object, key) ? object[key] : undefined;
 }
 
-/**
- * A short, quoted rendering of untrusted input for `detail` texts: one line of printable ASCII
- * (JSON escapes, and \uXXXX past ASCII), so a terminal or log shows it as the characters it is.
- */
-function show(value: unknown): string {
-  if (typeof value === 'string') {
-    return JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}...` : value).replace(
-      /[\u007f-\uffff]/g,
-      (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
-    );
-  }
-  if (value === null) return 'null';
-  if (value === undefined) return 'absent';
-  if (Array.isArray(value)) return 'an array';
-  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
-}
+/** A short, quoted rendering of untrusted input for `detail` texts (commons/text.ts). */
+const show = (value: unknown): string => showValue(value);
 
 class NoMatch {
   constructor(
@@ -247,7 +235,7 @@ function recognise(input: unknown): KinesisKmsRequest | NoMatch {
   // Kinesis calls KMS in the stream's Region with a key of that Region (KMS is regional, and a
   // stream's key must be in its Region), all in the caller's partition: a record that names a
   // stream or key elsewhere was not made by Kinesis for that stream.
-  const partition = principal.principalArn.split(':')[1];
+  const partition = arnPartition(principal.principalArn);
   for (const [what, arn] of [
     ['stream', streamArn],
     ['key', key.keyArn],
