@@ -37,7 +37,6 @@ function reader(grantee?: string): AwsAccountReader {
     kms: new KMSClient({ region: 'us-east-1' }),
     kinesis: new KinesisClient({ region: 'us-east-1' }),
     grantee,
-    retry: { sleep: async () => {} },
   });
 }
 
@@ -235,7 +234,7 @@ describe('AwsAccountReader.getOrganization', () => {
 });
 
 describe('createAwsAccountReader', () => {
-  it('builds clients once per region, with the SDK retries off so withRetry alone decides', async () => {
+  it('builds clients once per region, with the one client configuration (the SDK adaptive retry)', async () => {
     const a = createAwsAccountReader({ region: 'eu-west-1', accountId: ACCOUNT });
     const b = createAwsAccountReader({ region: 'eu-west-1', accountId: ACCOUNT });
     const c = createAwsAccountReader({ region: 'us-east-1', accountId: ACCOUNT });
@@ -244,8 +243,8 @@ describe('createAwsAccountReader', () => {
       (r as unknown as { options: { iam: IAMClient; kms: KMSClient; kinesis: KinesisClient } }).options;
     expect(clientsOf(a).kms).toBe(clientsOf(b).kms);
     expect(clientsOf(a).kms).not.toBe(clientsOf(c).kms);
-    expect(await clientsOf(a).iam.config.maxAttempts()).toBe(1);
-    expect(await clientsOf(a).kms.config.maxAttempts()).toBe(1);
+    expect(await clientsOf(a).iam.config.maxAttempts()).toBe(5);
+    expect(clientsOf(a).kms.config.retryMode).toBe('adaptive');
     expect(await clientsOf(a).kinesis.config.region()).toBe('eu-west-1');
   });
 

@@ -402,7 +402,6 @@ describe('diagnose scenarios against a mocked real account', () => {
       iam: new IAMClient({ region: 'us-east-1' }),
       kms: new KMSClient({ region: 'us-east-1' }),
       kinesis: new KinesisClient({ region: 'us-east-1' }),
-      retry: { sleep: async () => {} },
     });
   }
 
