@@ -7,8 +7,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from 'node:net';
 import { DescribeKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { clientConfig } from '../../functions/adapters/client-config';
+import { ORDERS_KEY as KEY } from '../helpers/arns';
 
-const KEY = 'arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab';
 const credentials = { accessKeyId: 'AKIAEXAMPLE', secretAccessKey: 'example' };
 
 /** A local HTTP server answering each request with `answer`; the sockets it holds are closed after. */

@@ -20,9 +20,8 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { AwsReadError } from '../../functions/adapters/aws-read';
 import { readIamPrincipal, readManagedPolicy } from '../../functions/adapters/iam';
+import { ALICE, CONSUMER } from '../helpers/arns';
 
-const CONSUMER = 'arn:aws:iam::111122223333:role/service-role/orders-consumer';
-const ALICE = 'arn:aws:iam::111122223333:user/alice';
 const EXEC_ROLE = 'arn:aws:iam::aws:policy/service-role/AWSLambdaKinesisExecutionRole';
 const READERS = 'arn:aws:iam::111122223333:policy/orders-readers';
 const ALICE_EXTRA = 'arn:aws:iam::111122223333:policy/alice-extra';

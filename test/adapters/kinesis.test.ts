@@ -1,13 +1,12 @@
 import {
   DescribeStreamSummaryCommand,
   KinesisClient,
-  LimitExceededException,
   ResourceNotFoundException,
 } from '@aws-sdk/client-kinesis';
 import { mockClient } from 'aws-sdk-client-mock';
 import { readStreamEncryption } from '../../functions/adapters/kinesis';
+import { ORDERS } from '../helpers/arns';
 
-const ORDERS = 'arn:aws:kinesis:us-east-1:111122223333:stream/orders';
 const kinesis = mockClient(KinesisClient);
 const client = new KinesisClient({ region: 'us-east-1' });
 

@@ -3,7 +3,6 @@ import {
   GetKeyPolicyCommand,
   type GrantListEntry,
   KMSClient,
-  KMSServiceException,
   ListAliasesCommand,
   ListGrantsCommand,
   NotFoundException,
@@ -12,11 +11,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { AwsReadError } from '../../functions/adapters/aws-read';
 import { describeKmsKey, listKeyGrants, readKmsKey, toKmsGrant } from '../../functions/adapters/kms';
 import type { KmsGrant } from '../../functions/policy/types';
-
-const ORDERS_KEY = 'arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab';
-const ORDERS = 'arn:aws:kinesis:us-east-1:111122223333:stream/orders';
-const CLICKS = 'arn:aws:kinesis:us-east-1:111122223333:stream/clicks';
-const CONSUMER = 'arn:aws:iam::111122223333:role/service-role/orders-consumer';
+import { CLICKS, CONSUMER, ORDERS, ORDERS_KEY } from '../helpers/arns';
 
 const kms = mockClient(KMSClient);
 const client = new KMSClient({ region: 'us-east-1' });
