@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: ${...} here is IAM policy-variable syntax.
 import { SnapshotReader } from '../../functions/adapters/snapshot';
 import type { AccountSnapshot, PrincipalState } from '../../functions/core/account';
 import { type DiagnoseResult, diagnose, provePlan, type ResolvedState } from '../../functions/core/diagnose';

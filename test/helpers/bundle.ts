@@ -43,7 +43,7 @@ export function invokeBundledHandler(entry: string, event: unknown, context: obj
     const script = [
       `const { handler } = await import(${JSON.stringify(pathToFileURL(outfile).href)});`,
       `const result = await handler(${JSON.stringify(event)}, ${JSON.stringify(context)});`,
-      'process.stderr.write(`\\n@@result@@${JSON.stringify(result)}`);',
+      'process.stderr.write("\\n@@result@@" + JSON.stringify(result));',
     ].join('\n');
     const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
       encoding: 'utf8',
