@@ -12,7 +12,7 @@ import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { scanCommand } from '../cli/commands/scan';
 import type { CliIo } from '../cli/io';
-import { writeLargeLogSet } from '../test/helpers/cloudtrail-logs';
+import { writeLargeLogSet } from './fixtures/cloudtrail-logs';
 
 const MiB = 1024 * 1024;
 

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { writeLargeLogSet } from '../helpers/cloudtrail-logs';
+import { writeLargeLogSet } from '../../bench/fixtures/cloudtrail-logs';
 
 const CHILD = path.resolve(__dirname, '../helpers/scan-child.ts');
 const MiB = 1024 * 1024;
