@@ -1,0 +1,22 @@
+/**
+ * The bundle-size and cold-start floor: only the AWS SDK clients the remediate function builds,
+ * imported and constructed with keymend's one client configuration. Code the function cannot avoid.
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { IAMClient } from '@aws-sdk/client-iam';
+import { KinesisClient } from '@aws-sdk/client-kinesis';
+import { KMSClient } from '@aws-sdk/client-kms';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SNSClient } from '@aws-sdk/client-sns';
+import { clientConfig } from '../functions/adapters/client-config';
+
+export const clients = [
+  new DynamoDBClient(clientConfig()),
+  new IAMClient(clientConfig()),
+  new KinesisClient(clientConfig()),
+  new KMSClient(clientConfig()),
+  new SecretsManagerClient(clientConfig()),
+  new SNSClient(clientConfig()),
+];
+
+export const handler = async () => clients.length;
