@@ -220,14 +220,20 @@ ${disabled}`;
 const MAX_PROBE_LINES = 6;
 
 function proofSection(proof: Proof): Html {
-  const denied = proof.probes.filter((p) => p.result !== 'allowed').length;
+  const gained = proof.probes.filter((p) => p.result === 'allowed' && p.before !== 'allowed').length;
   const lines = proof.probes.slice(0, MAX_PROBE_LINES);
   const more = proof.probes.length - lines.length;
+  const outcome = (p: Proof['probes'][number]) =>
+    p.before === p.result ? p.result : `${p.before} -> ${p.result}`;
   return html`<h2>The proof</h2>
-<p>The call is <strong>${proof.before}</strong> now and <strong>${proof.after}</strong> with the change. ${denied} of ${
+<p>The call is <strong>${proof.before}</strong> now and <strong>${proof.after}</strong> with the change. keymend checked ${
     proof.probes.length
-  } neighbouring calls stay as they were:</p>
-<ul>${lines.map((p) => html`<li>${p.description}: ${p.result}</li>`)}${
+  } neighbouring calls (other streams, keys, principals, operations): ${
+    gained === 0
+      ? 'the change allows none of them that was not allowed before.'
+      : `${gained} would gain access.`
+  }</p>
+<ul>${lines.map((p) => html`<li>${p.description}: ${outcome(p)}</li>`)}${
     more > 0 ? html`<li>and ${more} more</li>` : ''
   }</ul>
 `;

@@ -1,0 +1,263 @@
+/**
+ * A small stand-in for `keymend local` with the same HTTP contract (POST /_local/events, GET
+ * /_local/outbox, GET /_local/account; every other path the approval handler), so the browser test can
+ * run before the real one is wired. It uses the real approval handler; the remediate side is the
+ * intake, the diagnosis and the links, and the account is the demo snapshot held in memory.
+ */
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { parseSnapshot, SnapshotReader } from '../../functions/adapters/snapshot';
+import type { AccountSnapshot } from '../../functions/core/account';
+import { diagnose } from '../../functions/core/diagnose';
+import { gatherState } from '../../functions/core/gather';
+import { intake } from '../../functions/core/intake';
+import { proposalLinks } from '../../functions/core/links';
+import type { AccountWriter, FlowPorts } from '../../functions/core/ports';
+import { fingerprintOf, type Proposal, planHash } from '../../functions/core/proposal';
+import type { ApprovalSteps } from '../../functions/flows/approve';
+import { makeHandler } from '../../functions/handlers/approval';
+import { fixedSecret, MemoryStore, RecordingPublisher, SECRET } from './approval';
+import { loadEvent } from './events';
+
+export interface LocalApproval {
+  url: string;
+  stop(): Promise<void>;
+}
+
+/** The demo account, changed in memory by the writes keymend makes. */
+class MemoryAccount implements AccountWriter {
+  constructor(readonly snapshot: AccountSnapshot) {}
+  reader(): SnapshotReader {
+    return new SnapshotReader(this.snapshot);
+  }
+  private key(arn: string) {
+    const key = this.snapshot.keys.find((k) => k.arn === arn);
+    if (!key) throw new Error(`no key ${arn}`);
+    return key;
+  }
+  async createGrant(args: Parameters<AccountWriter['createGrant']>[0]) {
+    const key = this.key(args.keyArn);
+    const found = (key.grants ?? []).find(
+      (g) => g.name === args.name && g.granteePrincipal === args.granteePrincipal,
+    );
+    if (found) return { grantId: found.grantId, created: false };
+    const grantId = `grant-${(key.grants ?? []).length + 1}`;
+    key.grants = [
+      ...(key.grants ?? []),
+      {
+        grantId,
+        name: args.name,
+        granteePrincipal: args.granteePrincipal,
+        operations: [...args.operations],
+        constraints: { encryptionContextSubset: { ...args.encryptionContextSubset } },
+      },
+    ];
+    return { grantId, created: true };
+  }
+  async retireGrant(args: { keyArn: string; grantId: string }) {
+    const key = this.key(args.keyArn);
+    key.grants = (key.grants ?? []).filter((g) => g.grantId !== args.grantId);
+  }
+  async putPrincipalPolicy(): Promise<void> {
+    throw new Error('not in this stand-in');
+  }
+  async deletePrincipalPolicy(): Promise<void> {
+    throw new Error('not in this stand-in');
+  }
+  async getKeyPolicy(arn: string) {
+    return JSON.stringify(this.key(arn).policy);
+  }
+  async putKeyPolicy(): Promise<void> {
+    throw new Error('not in this stand-in');
+  }
+}
+
+/** Grants only: enough for the browser test's sample. */
+const steps: ApprovalSteps = {
+  async apply(ports, proposal, actor) {
+    const plan = proposal.plan;
+    if (plan?.mechanism !== 'kms-grant') throw new Error('the stand-in applies grants only');
+    const { grantId } = await ports.writer.createGrant({
+      keyArn: plan.keyArn,
+      name: plan.name,
+      granteePrincipal: plan.granteePrincipal,
+      operations: [...plan.operations],
+      encryptionContextSubset: plan.constraints.encryptionContextSubset,
+    });
+    const at = ports.now().toISOString();
+    const after = await ports.store.transition(
+      proposal.id,
+      'applying',
+      'applied',
+      {
+        applied: { mechanism: 'kms-grant', keyArn: plan.keyArn, grantId, grantName: plan.name },
+        appliedAt: at,
+      },
+      { at, actor: actor.actor, action: 'apply', outcome: 'applied' },
+    );
+    if (!after) throw new Error('lost the proposal');
+    return after;
+  },
+  async revoke(ports, proposal, actor) {
+    const applied = proposal.applied;
+    if (applied?.mechanism !== 'kms-grant') throw new Error('the stand-in revokes grants only');
+    await ports.writer.retireGrant({ keyArn: applied.keyArn, grantId: applied.grantId });
+    const at = ports.now().toISOString();
+    const after = await ports.store.transition(
+      proposal.id,
+      'applied',
+      'revoked',
+      {},
+      { at, actor: actor.actor, action: 'revoke', outcome: 'revoked' },
+    );
+    return after ?? proposal;
+  },
+  renderNotifications(kind, proposal, links) {
+    const lines = [`keymend: ${kind}`, `Approve: ${links.approve ?? '-'}`, `Reject: ${links.reject ?? '-'}`];
+    if (links.revoke) lines.push(`Revoke: ${links.revoke}`);
+    return [
+      {
+        topic: 'email',
+        subject: `keymend ${kind}: ${proposal.scope.principalArn}`,
+        message: lines.join('\n'),
+      },
+    ];
+  },
+};
+
+async function readBody(request: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of request) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+/** Starts the stand-in on 127.0.0.1 with a free port. */
+export async function startLocalApproval(snapshotJson: unknown): Promise<LocalApproval> {
+  const account = new MemoryAccount(parseSnapshot(snapshotJson));
+  const store = new MemoryStore();
+  const publisher = new RecordingPublisher();
+  const ports: FlowPorts = {
+    store,
+    reader: account.reader(),
+    writer: account,
+    publisher,
+    secret: fixedSecret,
+    now: () => new Date(),
+  };
+  let url = '';
+  const settings = { baseUrl: '', allowKeyPolicy: false, rejectSuppressHours: 168, linkTtlHours: 72 };
+  const handler = makeHandler({
+    ports,
+    settings,
+    steps,
+    logger: { info: () => {}, warn: () => {}, error: (m, f) => console.error(m, f) },
+  });
+  let next = 0;
+
+  async function propose(event: unknown) {
+    const read = intake(event);
+    if (!read.match) return { outcome: 'ignored' };
+    const request = read.request;
+    const state = await gatherState(account.reader(), request);
+    const result = diagnose(request, state);
+    if (result.verdict !== 'propose') return { outcome: 'refused', reason: result.reason };
+    const scope = {
+      accountId: request.accountId,
+      region: request.region,
+      principalArn: request.principalArn,
+      operation: request.operation,
+      keyArn: state.key?.arn ?? '',
+      streamArn: request.streamArn ?? '',
+    };
+    const now = new Date();
+    const proposal: Proposal = {
+      id: `p-${(++next).toString().padStart(4, '0')}-${Math.random().toString(36).slice(2, 10)}`,
+      fingerprint: fingerprintOf(scope),
+      scope,
+      status: 'pending',
+      verdict: 'propose',
+      code: 'propose',
+      reason: result.reason,
+      request,
+      keyAliases: state.key?.aliases ?? [],
+      diagnosis: result.diagnosis,
+      plan: result.plan,
+      planHash: planHash(result.plan),
+      proof: result.proof,
+      count: 1,
+      firstSeen: now.toISOString(),
+      lastSeen: now.toISOString(),
+      createdAt: now.toISOString(),
+      updatedAt: now.toISOString(),
+      expiresAt: new Date(now.getTime() + 72 * 3_600_000).toISOString(),
+      ttl: Math.floor(now.getTime() / 1000) + 30 * 86400,
+      audit: [],
+    };
+    await store.createProposal(proposal, new Date(proposal.expiresAt));
+    for (const message of steps.renderNotifications(
+      'proposed',
+      proposal,
+      proposalLinks(url, SECRET, proposal),
+    )) {
+      await publisher.publish(message);
+    }
+    return { outcome: 'proposed', proposalId: proposal.id };
+  }
+
+  const server: Server = createServer((req, res) => {
+    void (async () => {
+      const body = await readBody(req);
+      const target = new URL(req.url ?? '/', url);
+      const json = (status: number, value: unknown) => {
+        res.writeHead(status, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(value));
+      };
+      if (target.pathname === '/_local/events' && req.method === 'POST') {
+        const parsed = JSON.parse(body.toString('utf8'));
+        const events = Array.isArray(parsed) ? parsed : [parsed];
+        const results = [];
+        for (const event of events) results.push(await propose(event));
+        return json(200, results);
+      }
+      if (target.pathname === '/_local/outbox') return json(200, publisher.sent);
+      if (target.pathname === '/_local/account') return json(200, account.snapshot);
+      const event = {
+        version: '2.0',
+        routeKey: '$default',
+        rawPath: target.pathname,
+        rawQueryString: target.search.replace(/^\?/, ''),
+        headers: Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, String(v)])),
+        requestContext: {
+          http: {
+            method: req.method ?? 'GET',
+            path: target.pathname,
+            protocol: 'HTTP/1.1',
+            sourceIp: req.socket.remoteAddress ?? '',
+            userAgent: req.headers['user-agent'] ?? '',
+          },
+        },
+        isBase64Encoded: true,
+        body: body.toString('base64'),
+      } as unknown as APIGatewayProxyEventV2;
+      const result = await handler(event);
+      res.writeHead(result.statusCode ?? 200, result.headers as Record<string, string>);
+      res.end(result.body ?? '');
+    })().catch((error) => {
+      res.writeHead(500);
+      res.end(String(error));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  settings.baseUrl = url;
+  return {
+    url,
+    stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+/** The sample the browser test sends. */
+export function sampleDenial(): Record<string, unknown> {
+  return loadEvent('consumer-decrypt-denied-service-role.eventbridge.json');
+}
