@@ -20,6 +20,8 @@ import { makeHandler } from '../../functions/handlers/approval';
 import { fixedSecret, MemoryStore, RecordingPublisher, SECRET } from './approval';
 import { loadEvent } from './events';
 
+const CLOCK = '2026-12-03T09:00:00.000Z';
+
 export interface LocalApproval {
   url: string;
   stop(): Promise<void>;
@@ -143,7 +145,8 @@ export async function startLocalApproval(snapshotJson: unknown): Promise<LocalAp
     writer: account,
     publisher,
     secret: fixedSecret,
-    now: () => new Date(),
+    // A fixed clock keeps the page (and the screenshot the browser test takes of it) the same every run.
+    now: () => new Date(CLOCK),
   };
   let url = '';
   const settings = { baseUrl: '', allowKeyPolicy: false, rejectSuppressHours: 168, linkTtlHours: 72 };
@@ -170,7 +173,7 @@ export async function startLocalApproval(snapshotJson: unknown): Promise<LocalAp
       keyArn: state.key?.arn ?? '',
       streamArn: request.streamArn ?? '',
     };
-    const now = new Date();
+    const now = new Date(CLOCK);
     const proposal: Proposal = {
       id: `p-${(++next).toString().padStart(4, '0')}-${Math.random().toString(36).slice(2, 10)}`,
       fingerprint: fingerprintOf(scope),
