@@ -1,0 +1,528 @@
+/**
+ * keymend's store: one DynamoDB table, partition key `pk` only, TTL attribute `ttl` (docs/store.md).
+ * Every change of a proposal's status is one conditional UpdateItem on its old status; no transaction
+ * and no Scan is needed anywhere, and a repeat denial costs two requests (`claimEvent`, `touchFingerprint`).
+ *
+ * Items, by the prefix of `pk`:
+ * - `EVT#<eventId>`: a processed event id (`ttl` one day later).
+ * - `FP#<fingerprint>`: a problem: its live proposal, count, first/last seen, live-until, claim lease.
+ * - `P#<proposalId>`: a proposal. What never changes is one JSON string (`body`); what changes (status,
+ *   audit, the applied change, ...) is kept in attributes of its own, so each change is one update.
+ * - `AUTO#<yyyy-mm-ddThh>`: the automatic applies started in that hour, for auto mode's hourly cap.
+ */
+import {
+  type AttributeValue,
+  BatchGetItemCommand,
+  type BatchGetItemCommandOutput,
+  CreateTableCommand,
+  DescribeTableCommand,
+  type DynamoDBClient,
+  GetItemCommand,
+  PutItemCommand,
+  UpdateItemCommand,
+  UpdateTimeToLiveCommand,
+} from '@aws-sdk/client-dynamodb';
+import { TABLE } from '../commons/constants';
+import { KeymendError } from '../commons/errors';
+import type { ClaimResult, FingerprintRecord, ProposalStore } from '../core/ports';
+import { type AuditEntry, canTransition, type Proposal, type ProposalStatus } from '../core/proposal';
+
+/** A store request that failed in a way the caller cannot fix by retrying (a broken item, a bad transition). */
+export class StoreError extends KeymendError {
+  override readonly name: string = 'StoreError';
+}
+
+/** How long a processed event id is remembered: EventBridge redelivers within hours, not days. */
+export const EVENT_TTL_SECONDS = 24 * 60 * 60;
+/**
+ * How long a claim of a new fingerprint holds while its invocation reads and diagnoses. Longer than the
+ * remediate function's timeout, so a live invocation never loses its claim; a crashed one frees it then.
+ */
+export const DEFAULT_LEASE_MS = 2 * 60 * 1000;
+/** A fingerprint record outlives its live period by this long, so its counts stay readable. */
+const FINGERPRINT_RETENTION_SECONDS = 7 * 24 * 60 * 60;
+/** Automatic-apply buckets are kept a day: the cap looks back one hour. */
+const AUTO_BUCKET_TTL_SECONDS = 24 * 60 * 60;
+/**
+ * `appendAudit` stops adding at this many entries, so that a flood of refused tokens cannot grow the
+ * item toward DynamoDB's 400 KB limit and block the transitions that matter. Transitions always append.
+ */
+export const AUDIT_APPEND_LIMIT = 200;
+/** BatchGetItem reads at most 100 keys per request. */
+const BATCH_GET_LIMIT = 100;
+
+/** The `pk` of each kind of item. */
+export const storeKeys = {
+  event: (eventId: string) => `EVT#${eventId}`,
+  fingerprint: (fingerprint: string) => `FP#${fingerprint}`,
+  proposal: (id: string) => `P#${id}`,
+  /** `hour` is an ISO time cut to the hour: `2026-12-03T08`. */
+  autoApplies: (hour: string) => `AUTO#${hour}`,
+};
+
+export interface DynamoProposalStoreOptions {
+  /** How long `claimFingerprint`'s claim holds (default two minutes). */
+  leaseMs?: number;
+  /** The clock `countAutoAppliesSince` reads up to (default the system clock); `keymend local` passes its own. */
+  now?: () => Date;
+}
+
+/** The attributes of a proposal that change after it is created; everything else is in `body`. */
+type MutableField =
+  | 'status'
+  | 'updatedAt'
+  | 'reason'
+  | 'applied'
+  | 'appliedAt'
+  | 'stillFailingNotifiedAt'
+  | 'audit';
+type Patch = Partial<Pick<Proposal, 'applied' | 'appliedAt' | 'reason' | 'stillFailingNotifiedAt'>>;
+type Item = Record<string, AttributeValue>;
+
+/**
+ * The ProposalStore over one DynamoDB table (`client` and `tableName` passed in; the client carries the
+ * retry configuration). Times are compared as ISO strings (`toISOString()`, which sort as times).
+ */
+export class DynamoProposalStore implements ProposalStore {
+  private readonly leaseMs: number;
+  private readonly now: () => Date;
+
+  constructor(
+    private readonly client: DynamoDBClient,
+    private readonly tableName: string,
+    options: DynamoProposalStoreOptions = {},
+  ) {
+    this.leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
+    this.now = options.now ?? (() => new Date());
+  }
+
+  /** One conditional PutItem: succeeds only for an id not seen before. */
+  async claimEvent(eventId: string, now: Date): Promise<boolean> {
+    return this.conditional(
+      new PutItemCommand({
+        TableName: this.tableName,
+        Item: { pk: s(storeKeys.event(eventId)), ttl: n(epochSeconds(now) + EVENT_TTL_SECONDS) },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      }),
+    );
+  }
+
+  /** One conditional UpdateItem: counts the denial only when the fingerprint has a live proposal. */
+  async touchFingerprint(fingerprint: string, now: Date): Promise<FingerprintRecord | null> {
+    const at = now.toISOString();
+    try {
+      const out = await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: { pk: s(storeKeys.fingerprint(fingerprint)) },
+          UpdateExpression: 'ADD #count :one SET lastSeen = :now',
+          ConditionExpression: 'attribute_exists(pk) AND attribute_exists(proposalId) AND liveUntil > :now',
+          ExpressionAttributeNames: { '#count': 'count' },
+          ExpressionAttributeValues: { ':one': n(1), ':now': s(at) },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return fingerprintRecord(out.Attributes);
+    } catch (error) {
+      if (isConditionFailure(error)) return null;
+      throw error;
+    }
+  }
+
+  /**
+   * One conditional UpdateItem that starts a new period of the fingerprint (count 1, first seen now,
+   * no proposal yet, a lease) when there is no record, or it has no live proposal and no unexpired
+   * lease. Otherwise one more UpdateItem counts the denial as a repeat of whoever holds it.
+   */
+  async claimFingerprint(fingerprint: string, now: Date): Promise<ClaimResult> {
+    const at = now.toISOString();
+    const leaseUntil = new Date(now.getTime() + this.leaseMs);
+    // The record can vanish between the two requests only through TTL deletion: then claim again.
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const claimed = await this.conditional(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: { pk: s(storeKeys.fingerprint(fingerprint)) },
+          UpdateExpression:
+            'SET fingerprint = :fp, #count = :one, firstSeen = :now, lastSeen = :now, liveUntil = :now, ' +
+            'leaseUntil = :lease, #ttl = :ttl REMOVE proposalId',
+          ConditionExpression:
+            'attribute_not_exists(pk) OR ((attribute_not_exists(proposalId) OR liveUntil <= :now) ' +
+            'AND (attribute_not_exists(leaseUntil) OR leaseUntil <= :now))',
+          ExpressionAttributeNames: { '#count': 'count', '#ttl': TABLE.ttlAttribute },
+          ExpressionAttributeValues: {
+            ':fp': s(fingerprint),
+            ':one': n(1),
+            ':now': s(at),
+            ':lease': s(leaseUntil.toISOString()),
+            ':ttl': n(epochSeconds(leaseUntil) + FINGERPRINT_RETENTION_SECONDS),
+          },
+        }),
+      );
+      if (claimed) return { claimed: true };
+      try {
+        const out = await this.client.send(
+          new UpdateItemCommand({
+            TableName: this.tableName,
+            Key: { pk: s(storeKeys.fingerprint(fingerprint)) },
+            UpdateExpression: 'ADD #count :one SET lastSeen = :now',
+            ConditionExpression: 'attribute_exists(pk)',
+            ExpressionAttributeNames: { '#count': 'count' },
+            ExpressionAttributeValues: { ':one': n(1), ':now': s(at) },
+            ReturnValues: 'ALL_NEW',
+          }),
+        );
+        const record = fingerprintRecord(out.Attributes);
+        if (record) return { claimed: false, record };
+      } catch (error) {
+        if (!isConditionFailure(error)) throw error;
+      }
+    }
+    throw new StoreError(`fingerprint ${fingerprint} could be neither claimed nor counted`);
+  }
+
+  /**
+   * Two requests: a conditional PutItem of the proposal (a new id only), then an UpdateItem that makes
+   * it the fingerprint's live proposal and drops the lease. The proposal is written first, so the
+   * fingerprint never points at a proposal that does not exist. Counts already on the fingerprint stay.
+   */
+  async createProposal(proposal: Proposal, liveUntil: Date): Promise<void> {
+    const created = await this.conditional(
+      new PutItemCommand({
+        TableName: this.tableName,
+        Item: proposalItem(proposal),
+        ConditionExpression: 'attribute_not_exists(pk)',
+      }),
+    );
+    if (!created) throw new StoreError(`proposal ${proposal.id} exists already`);
+    const ttl = Math.max(proposal.ttl, epochSeconds(liveUntil) + FINGERPRINT_RETENTION_SECONDS);
+    await this.client.send(
+      new UpdateItemCommand({
+        TableName: this.tableName,
+        Key: { pk: s(storeKeys.fingerprint(proposal.fingerprint)) },
+        UpdateExpression:
+          'SET fingerprint = :fp, proposalId = :id, liveUntil = :live, #ttl = :ttl, ' +
+          '#count = if_not_exists(#count, :count), firstSeen = if_not_exists(firstSeen, :first), ' +
+          'lastSeen = if_not_exists(lastSeen, :last) REMOVE leaseUntil',
+        ExpressionAttributeNames: { '#count': 'count', '#ttl': TABLE.ttlAttribute },
+        ExpressionAttributeValues: {
+          ':fp': s(proposal.fingerprint),
+          ':id': s(proposal.id),
+          ':live': s(liveUntil.toISOString()),
+          ':ttl': n(ttl),
+          ':count': n(proposal.count),
+          ':first': s(proposal.firstSeen),
+          ':last': s(proposal.lastSeen),
+        },
+      }),
+    );
+    if (proposal.status === 'applying') await this.recordAutoApply(proposal.id, proposal.createdAt);
+  }
+
+  /** Two GetItems: the proposal, then its fingerprint (whose counts are merged in while it points here). */
+  async getProposal(id: string): Promise<Proposal | null> {
+    const out = await this.client.send(
+      new GetItemCommand({
+        TableName: this.tableName,
+        Key: { pk: s(storeKeys.proposal(id)) },
+        ConsistentRead: true,
+      }),
+    );
+    if (!out.Item) return null;
+    return this.withCounts(decodeProposal(out.Item));
+  }
+
+  /**
+   * One conditional UpdateItem on `#status = :from` (then a GetItem of the fingerprint for the counts).
+   * A move into `applying` by `keymend` itself (not an approval) is auto mode's: it is also counted
+   * toward the hourly cap, one more UpdateItem.
+   *
+   * @throws StoreError when TRANSITIONS does not allow `from -> to`: that is a bug, not a lost race.
+   */
+  async transition(
+    id: string,
+    from: ProposalStatus,
+    to: ProposalStatus,
+    patch: Patch,
+    audit: AuditEntry,
+  ): Promise<Proposal | null> {
+    if (!canTransition(from, to)) throw new StoreError(`a proposal may not go from ${from} to ${to}`);
+    const names: Record<string, string> = { '#status': 'status' };
+    const values: Item = {
+      ':from': s(from),
+      ':to': s(to),
+      ':at': s(audit.at),
+      ':audit': { L: [s(JSON.stringify(audit))] },
+    };
+    const sets = ['#status = :to', 'updatedAt = :at', 'audit = list_append(audit, :audit)'];
+    for (const [field, value] of Object.entries(patch) as [keyof Patch, unknown][]) {
+      if (value === undefined) continue;
+      names[`#${field}`] = field;
+      values[`:${field}`] = s(field === 'applied' ? JSON.stringify(value) : String(value));
+      sets.push(`#${field} = :${field}`);
+    }
+    let item: Item | undefined;
+    try {
+      const out = await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: { pk: s(storeKeys.proposal(id)) },
+          UpdateExpression: `SET ${sets.join(', ')}`,
+          ConditionExpression: 'attribute_exists(pk) AND #status = :from',
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      item = out.Attributes;
+    } catch (error) {
+      if (isConditionFailure(error)) return null;
+      throw error;
+    }
+    if (!item) throw new StoreError(`proposal ${id}: the update returned no item`);
+    if (to === 'applying' && audit.actor === 'keymend') await this.recordAutoApply(id, audit.at);
+    return this.withCounts(decodeProposal(item));
+  }
+
+  /** One UpdateItem; a proposal that is unknown, or whose audit list is full, is left as it is. */
+  async appendAudit(id: string, audit: AuditEntry): Promise<void> {
+    await this.conditional(
+      new UpdateItemCommand({
+        TableName: this.tableName,
+        Key: { pk: s(storeKeys.proposal(id)) },
+        UpdateExpression: 'SET audit = list_append(audit, :audit)',
+        ConditionExpression: 'attribute_exists(pk) AND size(audit) < :limit',
+        ExpressionAttributeValues: {
+          ':audit': { L: [s(JSON.stringify(audit))] },
+          ':limit': n(AUDIT_APPEND_LIMIT),
+        },
+      }),
+    );
+  }
+
+  /** One UpdateItem of an existing fingerprint; the record is kept a week beyond `until`. */
+  async setFingerprintLiveUntil(fingerprint: string, until: Date): Promise<void> {
+    await this.conditional(
+      new UpdateItemCommand({
+        TableName: this.tableName,
+        Key: { pk: s(storeKeys.fingerprint(fingerprint)) },
+        UpdateExpression: 'SET liveUntil = :until, #ttl = :ttl',
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeNames: { '#ttl': TABLE.ttlAttribute },
+        ExpressionAttributeValues: {
+          ':until': s(until.toISOString()),
+          ':ttl': n(epochSeconds(until) + FINGERPRINT_RETENTION_SECONDS),
+        },
+      }),
+    );
+  }
+
+  /** One conditional UpdateItem: sets the time only when it is not set (and the proposal exists). */
+  async markStillFailingNotified(id: string, now: Date): Promise<boolean> {
+    return this.conditional(
+      new UpdateItemCommand({
+        TableName: this.tableName,
+        Key: { pk: s(storeKeys.proposal(id)) },
+        UpdateExpression: 'SET stillFailingNotifiedAt = :now',
+        ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(stillFailingNotifiedAt)',
+        ExpressionAttributeValues: { ':now': s(now.toISOString()) },
+      }),
+    );
+  }
+
+  /**
+   * Automatic applies started at or after `since`: one BatchGetItem of the hour buckets from `since`'s
+   * hour to the clock's (two for the last hour), counting the entries at or after `since`.
+   */
+  async countAutoAppliesSince(since: Date): Promise<number> {
+    const from = Math.floor(since.getTime() / HOUR_MS);
+    const to = Math.max(from, Math.floor(this.now().getTime() / HOUR_MS));
+    const hours: string[] = [];
+    for (let h = from; h <= to; h++) hours.push(hourOf(new Date(h * HOUR_MS)));
+    const sinceIso = since.toISOString();
+    let count = 0;
+    for (const item of await this.batchGet(hours.map(storeKeys.autoApplies))) {
+      for (const entry of item.applies?.SS ?? []) if (entry.slice(0, entry.indexOf('|')) >= sinceIso) count++;
+    }
+    return count;
+  }
+
+  /** Adds `<at>|<proposalId>` to the hour's set: adding the same apply twice counts it once. */
+  private async recordAutoApply(id: string, at: string): Promise<void> {
+    const time = new Date(at);
+    await this.client.send(
+      new UpdateItemCommand({
+        TableName: this.tableName,
+        Key: { pk: s(storeKeys.autoApplies(hourOf(time))) },
+        UpdateExpression: 'ADD applies :entry SET #ttl = :ttl',
+        ExpressionAttributeNames: { '#ttl': TABLE.ttlAttribute },
+        ExpressionAttributeValues: {
+          ':entry': { SS: [`${time.toISOString()}|${id}`] },
+          ':ttl': n(epochSeconds(time) + AUTO_BUCKET_TTL_SECONDS),
+        },
+      }),
+    );
+  }
+
+  private async batchGet(pks: string[]): Promise<Item[]> {
+    const items: Item[] = [];
+    for (let i = 0; i < pks.length; i += BATCH_GET_LIMIT) {
+      let keys: Item[] | undefined = pks.slice(i, i + BATCH_GET_LIMIT).map((pk) => ({ pk: s(pk) }));
+      // DynamoDB may leave keys unprocessed under load; ask again for those (the SDK's retry backs off).
+      for (let round = 0; keys && keys.length > 0; round++) {
+        if (round === 5) throw new StoreError('BatchGetItem left keys unprocessed five times');
+        const out: BatchGetItemCommandOutput = await this.client.send(
+          new BatchGetItemCommand({
+            RequestItems: { [this.tableName]: { Keys: keys, ConsistentRead: true } },
+          }),
+        );
+        items.push(...(out.Responses?.[this.tableName] ?? []));
+        keys = out.UnprocessedKeys?.[this.tableName]?.Keys;
+      }
+    }
+    return items;
+  }
+
+  /** The proposal with its fingerprint's count and first/last seen, while the fingerprint is its own. */
+  private async withCounts(proposal: Proposal): Promise<Proposal> {
+    const out = await this.client.send(
+      new GetItemCommand({
+        TableName: this.tableName,
+        Key: { pk: s(storeKeys.fingerprint(proposal.fingerprint)) },
+        ConsistentRead: true,
+      }),
+    );
+    const record = fingerprintRecord(out.Item);
+    // A later period of the fingerprint counts for a later proposal, not this one.
+    if (!record || record.proposalId !== proposal.id) return proposal;
+    return { ...proposal, count: record.count, firstSeen: record.firstSeen, lastSeen: record.lastSeen };
+  }
+
+  /** Sends a conditional write; false when its condition did not hold. */
+  private async conditional(command: PutItemCommand | UpdateItemCommand): Promise<boolean> {
+    try {
+      // Two calls because send's overloads take one command type each.
+      if (command instanceof PutItemCommand) await this.client.send(command);
+      else await this.client.send(command);
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+}
+
+/**
+ * Creates keymend's table as the CDK stack does: partition key `pk` (string), on-demand, TTL on `ttl`;
+ * returns when the table is active. A backend without the TTL API (dynalite) gets the table without it.
+ */
+export async function createTable(client: DynamoDBClient, tableName: string): Promise<void> {
+  await client.send(
+    new CreateTableCommand({
+      TableName: tableName,
+      AttributeDefinitions: [{ AttributeName: TABLE.partitionKey, AttributeType: 'S' }],
+      KeySchema: [{ AttributeName: TABLE.partitionKey, KeyType: 'HASH' }],
+      BillingMode: 'PAY_PER_REQUEST',
+    }),
+  );
+  for (let attempt = 0; ; attempt++) {
+    const out = await client.send(new DescribeTableCommand({ TableName: tableName }));
+    if (out.Table?.TableStatus === 'ACTIVE') break;
+    if (attempt === 100) throw new StoreError(`table ${tableName} did not become active`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  try {
+    await client.send(
+      new UpdateTimeToLiveCommand({
+        TableName: tableName,
+        TimeToLiveSpecification: { AttributeName: TABLE.ttlAttribute, Enabled: true },
+      }),
+    );
+  } catch (error) {
+    if ((error as Error)?.name !== 'UnknownOperationException') throw error;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Items
+
+const HOUR_MS = 60 * 60 * 1000;
+const MUTABLE_FIELDS: readonly MutableField[] = [
+  'status',
+  'updatedAt',
+  'reason',
+  'applied',
+  'appliedAt',
+  'stillFailingNotifiedAt',
+  'audit',
+];
+
+function proposalItem(proposal: Proposal): Item {
+  const body: Record<string, unknown> = { ...proposal };
+  for (const field of MUTABLE_FIELDS) delete body[field];
+  const item: Item = {
+    pk: s(storeKeys.proposal(proposal.id)),
+    fingerprint: s(proposal.fingerprint),
+    status: s(proposal.status),
+    updatedAt: s(proposal.updatedAt),
+    reason: s(proposal.reason),
+    audit: { L: proposal.audit.map((entry) => s(JSON.stringify(entry))) },
+    body: s(JSON.stringify(body)),
+    [TABLE.ttlAttribute]: n(proposal.ttl),
+  };
+  if (proposal.applied) item.applied = s(JSON.stringify(proposal.applied));
+  if (proposal.appliedAt) item.appliedAt = s(proposal.appliedAt);
+  if (proposal.stillFailingNotifiedAt) item.stillFailingNotifiedAt = s(proposal.stillFailingNotifiedAt);
+  return item;
+}
+
+function decodeProposal(item: Item): Proposal {
+  const pk = item.pk?.S ?? '';
+  const body = item.body?.S;
+  const status = item.status?.S;
+  if (body === undefined || status === undefined) throw new StoreError(`item ${pk} is not a proposal`);
+  const proposal = {
+    ...(JSON.parse(body) as Omit<Proposal, MutableField>),
+    status: status as ProposalStatus,
+    updatedAt: item.updatedAt?.S ?? '',
+    reason: item.reason?.S ?? '',
+    audit: (item.audit?.L ?? []).map((entry) => JSON.parse(entry.S ?? 'null') as AuditEntry),
+  } as Proposal;
+  if (item.applied?.S) proposal.applied = JSON.parse(item.applied.S);
+  if (item.appliedAt?.S) proposal.appliedAt = item.appliedAt.S;
+  if (item.stillFailingNotifiedAt?.S) proposal.stillFailingNotifiedAt = item.stillFailingNotifiedAt.S;
+  return proposal;
+}
+
+function fingerprintRecord(item: Item | undefined): FingerprintRecord | null {
+  if (!item?.fingerprint?.S) return null;
+  return {
+    fingerprint: item.fingerprint.S,
+    proposalId: item.proposalId?.S ?? null,
+    count: Number(item.count?.N ?? '0'),
+    firstSeen: item.firstSeen?.S ?? '',
+    lastSeen: item.lastSeen?.S ?? '',
+    liveUntil: item.liveUntil?.S ?? '',
+  };
+}
+
+function isConditionFailure(error: unknown): boolean {
+  return (error as Error)?.name === 'ConditionalCheckFailedException';
+}
+
+function s(value: string): AttributeValue {
+  return { S: value };
+}
+
+function n(value: number): AttributeValue {
+  return { N: String(value) };
+}
+
+function epochSeconds(time: Date): number {
+  return Math.floor(time.getTime() / 1000);
+}
+
+/** `2026-12-03T08`: the hour bucket of a time. */
+function hourOf(time: Date): string {
+  return time.toISOString().slice(0, 13);
+}

@@ -1,0 +1,81 @@
+/**
+ * Proposals as the remediate flow would build them: a sample denial through intake, gather (over a
+ * snapshot of events/accounts/) and diagnose, for tests of the store and of what reads proposals.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseSnapshot, SnapshotReader } from '../../functions/adapters/snapshot';
+import type { AccountSnapshot } from '../../functions/core/account';
+import { diagnose } from '../../functions/core/diagnose';
+import { gatherState } from '../../functions/core/gather';
+import { intake } from '../../functions/core/intake';
+import type { Mechanism } from '../../functions/core/plan';
+import { fingerprintOf, type Proposal, planHash } from '../../functions/core/proposal';
+import type { KinesisKmsRequest } from '../../functions/core/request';
+import { EVENTS_DIR, loadEvent } from './events';
+
+/** events/accounts/NAME, validated; a fresh copy each call. */
+export function loadAccount(name = 'demo.json'): AccountSnapshot {
+  return parseSnapshot(JSON.parse(readFileSync(path.join(EVENTS_DIR, 'accounts', name), 'utf8')));
+}
+
+/** The request of a sample event (events/NAME) that the intake matches. */
+export function sampleRequest(
+  event = 'consumer-decrypt-denied-service-role.eventbridge.json',
+): KinesisKmsRequest {
+  const result = intake(loadEvent(event));
+  if (!result.match) throw new Error(`${event} does not match: ${result.detail}`);
+  return result.request;
+}
+
+export interface ProposalOptions {
+  id?: string;
+  event?: string;
+  account?: string;
+  prefer?: Mechanism;
+  now?: Date;
+}
+
+/** A `pending` proposal (or `refused`, when the diagnosis refuses) for a sample denial. */
+export async function sampleProposal(options: ProposalOptions = {}): Promise<Proposal> {
+  const request = sampleRequest(options.event);
+  const reader = new SnapshotReader(loadAccount(options.account));
+  const state = await gatherState(reader, request);
+  const result = diagnose(request, state, options.prefer ? { prefer: options.prefer } : {});
+  if (result.verdict === 'ignore') throw new Error(`the sample is ignored: ${result.reason}`);
+  const now = options.now ?? new Date('2026-12-03T09:00:00.000Z');
+  const at = now.toISOString();
+  const keyArn = state.key?.arn ?? request.keyArn ?? '';
+  const scope = {
+    accountId: request.accountId,
+    region: request.region,
+    principalArn: request.principalArn,
+    operation: request.operation,
+    keyArn,
+    streamArn: request.streamArn ?? '',
+  };
+  return {
+    id: options.id ?? 'p-sample',
+    fingerprint: fingerprintOf(scope),
+    scope,
+    status: result.verdict === 'propose' ? 'pending' : 'refused',
+    verdict: result.verdict,
+    code: result.verdict === 'propose' ? 'propose' : result.code,
+    reason: result.reason,
+    request,
+    keyAliases: state.key?.aliases ? [...state.key.aliases] : [],
+    diagnosis: result.diagnosis,
+    plan: result.plan,
+    planHash: result.plan ? planHash(result.plan) : null,
+    proof: result.proof,
+    ...(result.attempts ? { attempts: result.attempts } : {}),
+    count: 1,
+    firstSeen: at,
+    lastSeen: at,
+    createdAt: at,
+    updatedAt: at,
+    expiresAt: new Date(now.getTime() + 72 * 3600_000).toISOString(),
+    ttl: Math.floor(now.getTime() / 1000) + 30 * 86_400,
+    audit: [{ at, actor: 'keymend', action: 'propose', outcome: 'pending' }],
+  };
+}
