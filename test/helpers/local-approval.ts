@@ -1,19 +1,19 @@
 /**
  * A small stand-in for `keymend local` with the same HTTP contract (POST /_local/events, GET
  * /_local/outbox, GET /_local/account; every other path the approval handler), so the browser test can
- * run before the real one is wired. It uses the real approval handler; the remediate side is the
- * intake, the diagnosis and the links, and the account is the demo snapshot held in memory.
+ * run before the real one is wired. It uses the real approval handler and the real in-memory account
+ * (LocalAccount); the remediate side is only the intake, the diagnosis and the links.
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { parseSnapshot, SnapshotReader } from '../../functions/adapters/snapshot';
-import type { AccountSnapshot } from '../../functions/core/account';
+import { LocalAccount } from '../../functions/adapters/local-account';
+import { parseSnapshot } from '../../functions/adapters/snapshot';
 import { diagnose } from '../../functions/core/diagnose';
 import { gatherState } from '../../functions/core/gather';
 import { intake } from '../../functions/core/intake';
 import { proposalLinks } from '../../functions/core/links';
-import type { AccountWriter, FlowPorts } from '../../functions/core/ports';
+import type { FlowPorts } from '../../functions/core/ports';
 import { fingerprintOf, type Proposal, planHash } from '../../functions/core/proposal';
 import type { ApprovalSteps } from '../../functions/flows/approve';
 import { makeHandler } from '../../functions/handlers/approval';
@@ -25,54 +25,6 @@ const CLOCK = '2026-12-03T09:00:00.000Z';
 export interface LocalApproval {
   url: string;
   stop(): Promise<void>;
-}
-
-/** The demo account, changed in memory by the writes keymend makes. */
-class MemoryAccount implements AccountWriter {
-  constructor(readonly snapshot: AccountSnapshot) {}
-  reader(): SnapshotReader {
-    return new SnapshotReader(this.snapshot);
-  }
-  private key(arn: string) {
-    const key = this.snapshot.keys.find((k) => k.arn === arn);
-    if (!key) throw new Error(`no key ${arn}`);
-    return key;
-  }
-  async createGrant(args: Parameters<AccountWriter['createGrant']>[0]) {
-    const key = this.key(args.keyArn);
-    const found = (key.grants ?? []).find(
-      (g) => g.name === args.name && g.granteePrincipal === args.granteePrincipal,
-    );
-    if (found) return { grantId: found.grantId, created: false };
-    const grantId = `grant-${(key.grants ?? []).length + 1}`;
-    key.grants = [
-      ...(key.grants ?? []),
-      {
-        grantId,
-        name: args.name,
-        granteePrincipal: args.granteePrincipal,
-        operations: [...args.operations],
-        constraints: { encryptionContextSubset: { ...args.encryptionContextSubset } },
-      },
-    ];
-    return { grantId, created: true };
-  }
-  async retireGrant(args: { keyArn: string; grantId: string }) {
-    const key = this.key(args.keyArn);
-    key.grants = (key.grants ?? []).filter((g) => g.grantId !== args.grantId);
-  }
-  async putPrincipalPolicy(): Promise<void> {
-    throw new Error('not in this stand-in');
-  }
-  async deletePrincipalPolicy(): Promise<void> {
-    throw new Error('not in this stand-in');
-  }
-  async getKeyPolicy(arn: string) {
-    return JSON.stringify(this.key(arn).policy);
-  }
-  async putKeyPolicy(): Promise<void> {
-    throw new Error('not in this stand-in');
-  }
 }
 
 /** Grants only: enough for the browser test's sample. */
@@ -136,12 +88,12 @@ async function readBody(request: IncomingMessage): Promise<Buffer> {
 
 /** Starts the stand-in on 127.0.0.1 with a free port. */
 export async function startLocalApproval(snapshotJson: unknown): Promise<LocalApproval> {
-  const account = new MemoryAccount(parseSnapshot(snapshotJson));
+  const account = new LocalAccount(parseSnapshot(snapshotJson));
   const store = new MemoryStore();
   const publisher = new RecordingPublisher();
   const ports: FlowPorts = {
     store,
-    reader: account.reader(),
+    reader: account,
     writer: account,
     publisher,
     secret: fixedSecret,
@@ -162,7 +114,7 @@ export async function startLocalApproval(snapshotJson: unknown): Promise<LocalAp
     const read = intake(event);
     if (!read.match) return { outcome: 'ignored' };
     const request = read.request;
-    const state = await gatherState(account.reader(), request);
+    const state = await gatherState(account, request);
     const result = diagnose(request, state);
     if (result.verdict !== 'propose') return { outcome: 'refused', reason: result.reason };
     const scope = {
@@ -224,7 +176,7 @@ export async function startLocalApproval(snapshotJson: unknown): Promise<LocalAp
         return json(200, results);
       }
       if (target.pathname === '/_local/outbox') return json(200, publisher.sent);
-      if (target.pathname === '/_local/account') return json(200, account.snapshot);
+      if (target.pathname === '/_local/account') return json(200, account.snapshot());
       const event = {
         version: '2.0',
         routeKey: '$default',
