@@ -1,36 +1,66 @@
 /**
- * The approval links of a proposal: `${base}/p/${id}?a=ACTION&t=TOKEN`, one signed token per action,
- * each bound to the proposal id, the action, the plan hash and the expiry (core/token.ts). A link's GET
- * only shows the proposal; its page's forms POST the action and the token to the same path.
+ * The approval links in notifications, and their format, which the approval function parses.
+ *
+ * One path per proposal, `/p/<proposalId>`, with the action and its signed token in the query:
+ *   approve  `${base}/p/${id}?a=approve&t=${approveToken}`
+ *   reject   `${base}/p/${id}?a=reject&t=${rejectToken}`
+ *   revoke   `${base}/p/${id}?a=revoke&t=${revokeToken}`
+ *   review   the approve link (for an applied proposal: the revoke link)
+ * A GET of any of them only renders the page, whose form POSTs the same `a` and `t` back to the same
+ * path; only the POST acts. Each token is signToken(secret, {proposalId, action, planHash, expiresAt})
+ * (core/token.ts): bound to the proposal, the action and the exact plan, and expiring.
+ *
+ * Pure: the secret and the expiry come in as arguments.
  */
 import type { ProposalLinks } from './ports';
 import type { Proposal } from './proposal';
 import { type ApprovalAction, signToken } from './token';
 
-/** The path of a proposal's page. Proposal ids are URL-safe, so nothing needs encoding. */
-export function proposalPath(proposalId: string): string {
-  return `/p/${proposalId}`;
+/** The path of a proposal's page: `/p/` and the id. */
+export const PROPOSAL_PATH_PREFIX = '/p/';
+/** The query parameter naming the action. */
+export const ACTION_PARAM = 'a';
+/** The query parameter holding the token. */
+export const TOKEN_PARAM = 't';
+
+/** Where links point and how long they work. */
+export interface LinkSettings {
+  /** The approval function's base URL (no trailing slash needed). */
+  baseUrl: string;
+  /** @default 72 */
+  ttlHours: number;
 }
 
-/** One action's link. */
-export function actionLink(base: string, proposalId: string, action: ApprovalAction, token: string): string {
-  return `${base.replace(/\/+$/, '')}${proposalPath(proposalId)}?a=${action}&t=${token}`;
+/** The time a link made now stops working. */
+export function linkExpiry(now: Date, ttlHours: number): Date {
+  return new Date(now.getTime() + ttlHours * 3_600_000);
+}
+
+/** The URL of one action on one proposal. */
+export function actionUrl(
+  baseUrl: string,
+  proposalId: string,
+  action: ApprovalAction,
+  token: string,
+): string {
+  const base = baseUrl.replace(/\/+$/, '');
+  return `${base}${PROPOSAL_PATH_PREFIX}${encodeURIComponent(proposalId)}?${ACTION_PARAM}=${action}&${TOKEN_PARAM}=${encodeURIComponent(token)}`;
 }
 
 /**
- * The links a notification carries: approve and reject (review = the approve link) for a pending
- * proposal, revoke for an applied one; none for other statuses. `expiresAt` defaults to the proposal's.
+ * The links of a proposal in its current status: approve and reject while `pending`, revoke once
+ * `applied`; null in every other status (nothing left to decide). Every token expires at `expiresAt`.
  */
 export function proposalLinks(
-  base: string,
   secret: Uint8Array,
-  proposal: Pick<Proposal, 'id' | 'status' | 'planHash' | 'expiresAt'>,
-  expiresAt: string = proposal.expiresAt,
-): ProposalLinks {
-  const expiresAtSeconds = Math.floor(Date.parse(expiresAt) / 1000);
+  proposal: Pick<Proposal, 'id' | 'status' | 'planHash'>,
+  baseUrl: string,
+  expiresAt: Date,
+): ProposalLinks | null {
+  const expiresAtSeconds = Math.floor(expiresAt.getTime() / 1000);
   const link = (action: ApprovalAction) =>
-    actionLink(
-      base,
+    actionUrl(
+      baseUrl,
       proposal.id,
       action,
       signToken(secret, {
@@ -40,14 +70,17 @@ export function proposalLinks(
         expiresAt: expiresAtSeconds,
       }),
     );
-  if (proposal.status === 'pending') {
-    const approve = proposal.planHash ? link('approve') : undefined;
-    const reject = link('reject');
-    return { review: approve ?? reject, ...(approve ? { approve } : {}), reject, expiresAt };
+  const expires = new Date(expiresAtSeconds * 1000).toISOString();
+  switch (proposal.status) {
+    case 'pending': {
+      const approve = link('approve');
+      return { review: approve, approve, reject: link('reject'), expiresAt: expires };
+    }
+    case 'applied': {
+      const revoke = link('revoke');
+      return { review: revoke, revoke, expiresAt: expires };
+    }
+    default:
+      return null;
   }
-  if (proposal.status === 'applied') {
-    const revoke = link('revoke');
-    return { review: revoke, revoke, expiresAt };
-  }
-  return { review: `${base.replace(/\/+$/, '')}${proposalPath(proposal.id)}`, expiresAt };
 }

@@ -12,8 +12,7 @@
  * proposal's record; it is logged instead.
  */
 import { GRANT_PROPAGATION_NOTE } from '../commons/constants';
-import { proposalLinks } from '../core/links';
-import type { FlowPorts, OutgoingMessage, ProposalLinks } from '../core/ports';
+import type { FlowPorts } from '../core/ports';
 import type { AuditEntry, NotificationKind, Proposal } from '../core/proposal';
 import {
   APPROVAL_ACTIONS,
@@ -37,12 +36,11 @@ export interface ApprovalRequest {
   userAgent: string;
 }
 
-/** Who acted, passed to the apply and revoke steps for their audit lines. */
-export interface ApprovalActor {
-  actor: 'approval-link';
-  sourceIp: string;
-  userAgent: string;
-}
+/** The actor name in audit entries written for an approval link. */
+export const LINK_ACTOR = 'approval-link';
+
+/** Where the actor came from, for the audit trail. */
+export type AuditContext = Pick<AuditEntry, 'sourceIp' | 'userAgent'>;
 
 /** The approval function's settings, read once at cold start by the handler. */
 export interface ApprovalSettings {
@@ -56,19 +54,53 @@ export interface ApprovalSettings {
   linkTtlHours: number;
 }
 
+/** The ports the steps run over, with the flow's log (flows/notify.ts `FlowContext`). */
+export type StepPorts = FlowPorts & { log?: ApprovalLog };
+
+/** Where the links of a notification point, and how long they work (core/links.ts `LinkSettings`). */
+export interface LinkSettings {
+  baseUrl: string;
+  ttlHours: number;
+}
+
+/** What `applyProposal` returns (flows/apply.ts `ApplyResult`). */
+export type ApplyOutcome =
+  | { outcome: 'applied'; proposal: Proposal; verified: boolean }
+  | { outcome: 'failed'; proposal: Proposal; reason: string }
+  | { outcome: 'not-applied'; proposal: Proposal; reason: string }
+  | { outcome: 'superseded'; proposal: Proposal; replacement: Proposal; reason: string }
+  | { outcome: 'conflict'; reason: string };
+
+/** What `revokeProposal` returns (flows/apply.ts `RevokeResult`). */
+export type RevokeOutcome =
+  | { outcome: 'revoked'; proposal: Proposal }
+  | { outcome: 'refused'; reason: string }
+  | { outcome: 'failed'; reason: string }
+  | { outcome: 'conflict'; reason: string };
+
 /**
- * The steps this flow runs but does not own: apply and revoke (flows/apply.ts) and the notification
- * renderer (render/notification.ts). Each returns the proposal as stored afterwards.
+ * The steps this flow runs but does not own: apply and revoke (flows/apply.ts, which record the result
+ * and notify it themselves) and the notification of a reject (flows/notify.ts).
  */
 export interface ApprovalSteps {
   apply(
-    ports: FlowPorts,
+    ports: StepPorts,
     proposal: Proposal,
-    actor: ApprovalActor,
-    options: { allowKeyPolicy: boolean },
-  ): Promise<Proposal>;
-  revoke(ports: FlowPorts, proposal: Proposal, actor: ApprovalActor): Promise<Proposal>;
-  renderNotifications(kind: NotificationKind, proposal: Proposal, links: ProposalLinks): OutgoingMessage[];
+    actor: string,
+    options: {
+      allowKeyPolicy: boolean;
+      kind: 'approved-applied';
+      links: LinkSettings;
+      auditContext?: AuditContext;
+    },
+  ): Promise<ApplyOutcome>;
+  revoke(ports: StepPorts, proposal: Proposal, actor: string, auditContext?: AuditContext): Promise<RevokeOutcome>;
+  notify(
+    ports: StepPorts,
+    kind: NotificationKind,
+    proposal: Proposal,
+    links: { settings: LinkSettings; expiresAt: Date } | null,
+  ): Promise<boolean>;
 }
 
 /** Where the flow logs what it does not show: refused tokens, failed notifications. */
@@ -178,26 +210,21 @@ async function act(deps: ApprovalDeps, id: string, request: ApprovalRequest): Pr
   if (!isAction(action) || !token) return refusalPage('bad-request');
   const secret = await ports.secret.signingKey();
   const check = verifyToken(secret, token, nowSeconds(ports));
-  const actor: ApprovalActor = {
-    actor: 'approval-link',
-    sourceIp: request.sourceIp,
-    userAgent: request.userAgent,
-  };
+  const context: AuditContext = { sourceIp: request.sourceIp, userAgent: request.userAgent };
   const audit = (outcome: string, detail?: string): AuditEntry => ({
     at: ports.now().toISOString(),
-    actor: actor.actor,
+    actor: LINK_ACTOR,
     action,
     outcome,
     ...(detail ? { detail } : {}),
-    sourceIp: actor.sourceIp,
-    userAgent: actor.userAgent,
+    ...context,
   });
 
   let claims: TokenClaims;
   if (check.ok) {
     claims = check.claims;
   } else {
-    log.warn('approval token refused', { proposalId: id, action, problem: check.problem, ...actor });
+    log.warn('approval token refused', { proposalId: id, action, problem: check.problem, ...context });
     if (check.problem === 'expired') {
       // The token is genuine (its signature held) but late: record the attempt on its own proposal.
       const late = verifyToken(secret, token, Number.NEGATIVE_INFINITY);
@@ -208,13 +235,13 @@ async function act(deps: ApprovalDeps, id: string, request: ApprovalRequest): Pr
     return refusalPage(tokenRefusal(check.problem));
   }
   if (claims.proposalId !== id) {
-    log.warn('approval token for another proposal', { proposalId: id, action, ...actor });
+    log.warn('approval token for another proposal', { proposalId: id, action, ...context });
     return refusalPage('bad-token');
   }
   const proposal = await ports.store.getProposal(id);
   if (!proposal) return refusalPage('not-found');
   const refused = async (kind: RefusalKind, detail: string): Promise<Page> => {
-    log.warn('approval refused', { proposalId: id, action, detail, ...actor });
+    log.warn('approval refused', { proposalId: id, action, detail, ...context });
     await ports.store.appendAudit(id, audit('refused', detail));
     return refusalPage(kind);
   };
@@ -227,11 +254,11 @@ async function act(deps: ApprovalDeps, id: string, request: ApprovalRequest): Pr
   }
   switch (action) {
     case 'approve':
-      return approve(deps, proposal, actor, audit);
+      return approve(deps, proposal, context, audit);
     case 'reject':
       return reject(deps, proposal, audit);
     case 'revoke':
-      return revoke(deps, proposal, actor);
+      return revoke(deps, proposal, context);
     default: {
       const unreachable: never = action;
       throw new Error(`unknown action ${String(unreachable)}`);
@@ -239,10 +266,18 @@ async function act(deps: ApprovalDeps, id: string, request: ApprovalRequest): Pr
   }
 }
 
+function stepPorts(deps: ApprovalDeps): StepPorts {
+  return { ...deps.ports, log: deps.log };
+}
+
+function linkSettings(settings: ApprovalSettings): LinkSettings {
+  return { baseUrl: settings.baseUrl, ttlHours: settings.linkTtlHours };
+}
+
 async function approve(
   deps: ApprovalDeps,
   proposal: Proposal,
-  actor: ApprovalActor,
+  context: AuditContext,
   audit: (outcome: string, detail?: string) => AuditEntry,
 ): Promise<Page> {
   const { ports, settings, steps } = deps;
@@ -252,38 +287,50 @@ async function approve(
     await ports.store.appendAudit(proposal.id, audit('refused', 'another approval is already applying it'));
     return refusalPage('not-pending');
   }
-  let after: Proposal;
+  let result: ApplyOutcome;
   try {
-    after = await steps.apply(ports, claimed, actor, { allowKeyPolicy: settings.allowKeyPolicy });
+    result = await steps.apply(stepPorts(deps), claimed, LINK_ACTOR, {
+      allowKeyPolicy: settings.allowKeyPolicy,
+      kind: 'approved-applied',
+      links: linkSettings(settings),
+      auditContext: context,
+    });
   } catch (error) {
-    // The apply step records its own failures; this is for one it could not record. Leave no proposal
-    // stuck in `applying`, tell people, and let the handler answer 500.
-    const failed = await ports.store.transition(
-      proposal.id,
-      'applying',
-      'failed',
-      { reason: 'The change could not be applied: keymend met an unexpected error (see its logs).' },
-      audit('failed', 'unexpected error'),
-    );
-    if (failed) await notify(deps, 'failed', failed);
+    // The apply step throws only when a read or the store failed before it recorded anything. Give the
+    // proposal back to the person (a new click re-reads everything, and a write already made is found,
+    // not repeated) and let the handler answer 500.
+    await ports.store.transition(proposal.id, 'applying', 'pending', {}, audit('error', 'the apply step failed'));
     throw error;
   }
-  switch (after.status) {
+  // applyProposal records the outcome and notifies it; this only shows it.
+  switch (result.outcome) {
     case 'applied':
-      await notify(deps, 'approved-applied', after);
       return resultPage(
         'applied',
-        after,
-        after.plan?.mechanism === 'kms-grant'
-          ? `The change was applied and checked. ${GRANT_PROPAGATION_NOTE}`
-          : 'The change was applied and checked.',
+        result.proposal,
+        [
+          result.verified
+            ? 'The change was applied, and a re-read shows the call allowed.'
+            : 'The change was applied; a re-read does not show the call allowed yet.',
+          ...(result.proposal.plan?.mechanism === 'kms-grant' ? [GRANT_PROPAGATION_NOTE] : []),
+        ].join(' '),
       );
     case 'failed':
-      await notify(deps, 'failed', after);
-      return resultPage('failed', after, after.reason);
-    default:
-      // Nothing to do by now, or the plan changed (a new proposal follows): the apply step recorded why.
-      return resultPage('not-applied', after, after.reason);
+      return resultPage('failed', result.proposal, result.reason);
+    case 'not-applied':
+      return resultPage('not-applied', result.proposal, `Nothing was changed: ${result.reason}.`);
+    case 'superseded':
+      return resultPage(
+        'not-applied',
+        result.proposal,
+        `Nothing was changed: ${result.reason}. A new notification describes it; decide on that one.`,
+      );
+    case 'conflict':
+      return refusalPage('not-pending');
+    default: {
+      const unreachable: never = result;
+      throw new Error(`unknown apply outcome ${JSON.stringify(unreachable)}`);
+    }
   }
 }
 
@@ -292,7 +339,7 @@ async function reject(
   proposal: Proposal,
   audit: (outcome: string, detail?: string) => AuditEntry,
 ): Promise<Page> {
-  const { ports, settings } = deps;
+  const { ports, settings, steps } = deps;
   const until = new Date(ports.now().getTime() + settings.rejectSuppressHours * 3_600_000);
   const after = await ports.store.transition(
     proposal.id,
@@ -306,7 +353,7 @@ async function reject(
     return refusalPage('not-pending');
   }
   await ports.store.setFingerprintLiveUntil(proposal.fingerprint, until);
-  await notify(deps, 'rejected', after);
+  await steps.notify(stepPorts(deps), 'rejected', after, null);
   return resultPage(
     'rejected',
     after,
@@ -314,36 +361,21 @@ async function reject(
   );
 }
 
-async function revoke(deps: ApprovalDeps, proposal: Proposal, actor: ApprovalActor): Promise<Page> {
-  const { ports, steps } = deps;
-  const after = await steps.revoke(ports, proposal, actor);
-  if (after.status === 'revoked') {
-    await notify(deps, 'revoked', after);
-    return resultPage('revoked', after, 'The change keymend applied was undone.');
-  }
-  return resultPage('not-applied', after, after.reason);
-}
-
-/** Publishes the outcome. A failed notification is logged and audited; it never undoes the action. */
-async function notify(deps: ApprovalDeps, kind: NotificationKind, proposal: Proposal): Promise<void> {
-  const { ports, settings, steps, log } = deps;
-  try {
-    const secret = await ports.secret.signingKey();
-    // A revoke link must outlive the approval link it follows.
-    const expiresAt = new Date(
-      Math.max(Date.parse(proposal.expiresAt), ports.now().getTime() + settings.linkTtlHours * 3_600_000),
-    ).toISOString();
-    const links = proposalLinks(settings.baseUrl, secret, proposal, expiresAt);
-    for (const message of steps.renderNotifications(kind, proposal, links)) {
-      await ports.publisher.publish(message);
+async function revoke(deps: ApprovalDeps, proposal: Proposal, context: AuditContext): Promise<Page> {
+  // revokeProposal records the outcome (audit included) and notifies it; this only shows it.
+  const result = await deps.steps.revoke(stepPorts(deps), proposal, LINK_ACTOR, context);
+  switch (result.outcome) {
+    case 'revoked':
+      return resultPage('revoked', result.proposal, 'The change keymend applied was undone.');
+    case 'refused':
+      return resultPage('not-revoked', proposal, `Nothing was undone: ${result.reason}.`);
+    case 'failed':
+      return resultPage('failed', proposal, `Nothing was undone: ${result.reason}.`);
+    case 'conflict':
+      return refusalPage('not-pending');
+    default: {
+      const unreachable: never = result;
+      throw new Error(`unknown revoke outcome ${JSON.stringify(unreachable)}`);
     }
-  } catch (error) {
-    log.warn('notification failed', { proposalId: proposal.id, kind, error: String(error) });
-    await ports.store.appendAudit(proposal.id, {
-      at: ports.now().toISOString(),
-      actor: 'keymend',
-      action: `notify-${kind}`,
-      outcome: 'failed',
-    });
   }
 }

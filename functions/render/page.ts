@@ -39,7 +39,7 @@ export interface ReviewInput {
 }
 
 /** The outcome of a POST that did something. */
-export type ResultKind = 'applied' | 'rejected' | 'revoked' | 'failed' | 'not-applied';
+export type ResultKind = 'applied' | 'rejected' | 'revoked' | 'failed' | 'not-applied' | 'not-revoked';
 
 /** Why a link was refused; each has its own 4xx status. */
 export type RefusalKind = 'bad-request' | 'bad-token' | 'expired' | 'not-pending' | 'not-found' | 'method';
@@ -288,6 +288,7 @@ const RESULTS: Readonly<Record<ResultKind, { title: string; statusCode: number }
   revoked: { title: 'Revoked', statusCode: 200 },
   failed: { title: 'The change failed', statusCode: 200 },
   'not-applied': { title: 'Nothing was applied', statusCode: 200 },
+  'not-revoked': { title: 'Nothing was undone', statusCode: 200 },
 };
 
 /** The page after an action: what happened, and what it means. `detail` is a sentence for people. */

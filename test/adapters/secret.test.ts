@@ -2,34 +2,28 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { mockClient } from 'aws-sdk-client-mock';
 import { SecretsManagerSecret } from '../../functions/adapters/secret';
 
-const secrets = mockClient(SecretsManagerClient);
-const KEY = 'k'.repeat(48);
-
-beforeEach(() => secrets.reset());
+const sm = mockClient(SecretsManagerClient);
+const SECRET_ID = 'arn:aws:secretsmanager:us-east-1:111122223333:secret:keymend-AbCdEf';
 
 describe('SecretsManagerSecret', () => {
-  it('reads the secret once and serves it from memory after', async () => {
-    secrets.on(GetSecretValueCommand, { SecretId: 'arn:secret' }).resolves({ SecretString: KEY });
-    const source = new SecretsManagerSecret(new SecretsManagerClient({}), 'arn:secret');
-    const [a, b] = await Promise.all([source.signingKey(), source.signingKey()]);
-    const c = await source.signingKey();
-    expect(Buffer.from(a).toString()).toBe(KEY);
-    expect(b).toBe(a);
-    expect(c).toBe(a);
-    expect(secrets.commandCalls(GetSecretValueCommand)).toHaveLength(1);
+  beforeEach(() => sm.reset());
+
+  it('reads the secret once and caches it', async () => {
+    sm.on(GetSecretValueCommand, { SecretId: SECRET_ID }).resolves({ SecretString: 'k'.repeat(40) });
+    const secret = new SecretsManagerSecret(new SecretsManagerClient({ region: 'us-east-1' }), SECRET_ID);
+    const [a, b] = await Promise.all([secret.signingKey(), secret.signingKey()]);
+    expect(Buffer.from(a).toString()).toBe('k'.repeat(40));
+    expect(await secret.signingKey()).toBe(b);
+    expect(sm.commandCalls(GetSecretValueCommand)).toHaveLength(1);
   });
 
-  it('refuses a key shorter than 32 bytes', async () => {
-    secrets.on(GetSecretValueCommand).resolves({ SecretString: 'short' });
-    const source = new SecretsManagerSecret(new SecretsManagerClient({}), 'arn:secret');
-    await expect(source.signingKey()).rejects.toThrow('at least 32');
-  });
-
-  it('does not cache a failed read: the next request tries again', async () => {
-    secrets.on(GetSecretValueCommand).rejectsOnce(new Error('throttled')).resolves({ SecretString: KEY });
-    const source = new SecretsManagerSecret(new SecretsManagerClient({}), 'arn:secret');
-    await expect(source.signingKey()).rejects.toThrow('throttled');
-    expect(Buffer.from(await source.signingKey()).toString()).toBe(KEY);
-    expect(secrets.commandCalls(GetSecretValueCommand)).toHaveLength(2);
+  it('refuses a short key and tries again on the next call', async () => {
+    sm.on(GetSecretValueCommand)
+      .resolvesOnce({ SecretString: 'short' })
+      .resolves({ SecretBinary: new Uint8Array(32).fill(9) });
+    const secret = new SecretsManagerSecret(new SecretsManagerClient({ region: 'us-east-1' }), SECRET_ID);
+    await expect(secret.signingKey()).rejects.toThrow(/5 bytes; at least 32/);
+    expect(Array.from(await secret.signingKey())).toEqual(new Array(32).fill(9));
+    expect(sm.commandCalls(GetSecretValueCommand)).toHaveLength(2);
   });
 });

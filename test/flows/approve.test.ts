@@ -1,4 +1,3 @@
-import type { FlowPorts } from '../../functions/core/ports';
 import type { Proposal } from '../../functions/core/proposal';
 import { type ApprovalAction, signToken, type TokenClaims } from '../../functions/core/token';
 import {
@@ -248,8 +247,9 @@ describe('approve', () => {
     expect(s.calls.apply).toEqual([
       {
         id: s.proposal.id,
-        actor: { actor: 'approval-link', sourceIp: '203.0.113.9', userAgent: 'test-browser' },
+        actor: 'approval-link',
         allowKeyPolicy: false,
+        auditContext: { sourceIp: '203.0.113.9', userAgent: 'test-browser' },
       },
     ]);
     const after = s.store.proposals.get(s.proposal.id);
@@ -263,8 +263,9 @@ describe('approve', () => {
       userAgent: 'test-browser',
     });
     expect(s.publisher.sent.map((m) => m.subject)).toEqual([`approved-applied ${s.proposal.id}`]);
-    const links = JSON.parse(s.publisher.sent[0]?.message ?? '{}').links;
-    expect(links.revoke).toMatch(new RegExp(`^https://approve\\.example/p/${s.proposal.id}\\?a=revoke&t=`));
+    expect(s.publisher.sent[0]?.message).toMatch(
+      new RegExp(`Revoke: https://approve\\.example/p/${s.proposal.id}\\?a=revoke&t=`),
+    );
   });
 
   it('passes allowKeyPolicy only when the deployment enables key-policy changes', async () => {
@@ -297,29 +298,52 @@ describe('approve', () => {
     expect(s.calls.apply).toHaveLength(1);
   });
 
-  it('a failed apply is shown and notified as failed', async () => {
+  it('a failed apply is shown as failed (the apply step recorded and notified it)', async () => {
     const s = await setup(undefined, {
-      apply: async (ports: FlowPorts, proposal: Proposal) =>
-        (await ports.store.transition(
+      apply: async (ports, proposal) => {
+        const failed = await ports.store.transition(
           proposal.id,
           'applying',
           'failed',
           { reason: 'KMS said no' },
-          {
-            at: ports.now().toISOString(),
-            actor: 'keymend',
-            action: 'apply',
-            outcome: 'failed',
-          },
-        )) as Proposal,
+          { at: ports.now().toISOString(), actor: 'keymend', action: 'apply', outcome: 'failed' },
+        );
+        return failed
+          ? { outcome: 'failed', proposal: failed, reason: 'KMS said no' }
+          : { outcome: 'conflict', reason: 'lost it' };
+      },
     });
     const response = await handleApproval(s.deps, post(s.proposal.id, 'approve', token(s.proposal)));
     expect(response.html).toContain('The change failed');
     expect(response.html).toContain('KMS said no');
-    expect(s.publisher.sent.map((m) => m.subject)).toEqual([`failed ${s.proposal.id}`]);
+    expect(s.store.proposals.get(s.proposal.id)?.status).toBe('failed');
   });
 
-  it('an apply that throws leaves the proposal failed, not stuck in applying, and rethrows', async () => {
+  it('a plan that changed is not applied: the page says a new proposal follows', async () => {
+    const s = await setup(undefined, {
+      apply: async (ports, proposal) => {
+        const superseded = await ports.store.transition(
+          proposal.id,
+          'applying',
+          'superseded',
+          {},
+          { at: ports.now().toISOString(), actor: 'keymend', action: 'apply', outcome: 'superseded' },
+        );
+        if (!superseded) return { outcome: 'conflict', reason: 'lost it' };
+        return {
+          outcome: 'superseded',
+          proposal: superseded,
+          replacement: superseded,
+          reason: 'the account changed',
+        };
+      },
+    });
+    const response = await handleApproval(s.deps, post(s.proposal.id, 'approve', token(s.proposal)));
+    expect(response.html).toContain('Nothing was applied');
+    expect(response.html).toContain('the account changed');
+  });
+
+  it('an apply step that throws gives the proposal back (pending) and rethrows', async () => {
     const s = await setup(undefined, {
       apply: async () => {
         throw new Error('boom');
@@ -328,7 +352,9 @@ describe('approve', () => {
     await expect(handleApproval(s.deps, post(s.proposal.id, 'approve', token(s.proposal)))).rejects.toThrow(
       'boom',
     );
-    expect(s.store.proposals.get(s.proposal.id)?.status).toBe('failed');
+    const after = s.store.proposals.get(s.proposal.id);
+    expect(after?.status).toBe('pending');
+    expect(after?.audit.map((a) => a.outcome)).toEqual(['accepted', 'error']);
   });
 });
 
@@ -354,6 +380,12 @@ describe('revoke', () => {
   it('revokes an applied proposal and notifies; a pending one cannot be revoked', async () => {
     const s = await setup((p) => {
       p.status = 'applied';
+      p.applied = {
+        mechanism: 'kms-grant',
+        keyArn: p.scope.keyArn,
+        grantId: 'grant-1',
+        grantName: 'keymend-Decrypt-orders',
+      };
     });
     const t = token(s.proposal, { action: 'revoke' });
     const page = await handleApproval(s.deps, get(s.proposal.id, 'revoke', t));

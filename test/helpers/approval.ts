@@ -10,6 +10,7 @@ import type { AccountReader } from '../../functions/core/account';
 import { diagnose } from '../../functions/core/diagnose';
 import { gatherState } from '../../functions/core/gather';
 import { intake } from '../../functions/core/intake';
+import { proposalLinks } from '../../functions/core/links';
 import type {
   AccountWriter,
   ClaimResult,
@@ -24,11 +25,12 @@ import {
   type AuditEntry,
   canTransition,
   fingerprintOf,
+  type NotificationKind,
   type Proposal,
   type ProposalStatus,
   planHash,
 } from '../../functions/core/proposal';
-import type { ApprovalActor, ApprovalSteps } from '../../functions/flows/approve';
+import type { ApprovalSteps, AuditContext, StepPorts } from '../../functions/flows/approve';
 import { EVENTS_DIR, loadEvent } from './events';
 
 export const SECRET = new Uint8Array(Buffer.from('test-signing-key-0123456789abcdef-0123456789'));
@@ -237,54 +239,94 @@ export const noWriter: AccountWriter = {
   },
 };
 
+/** Renders a notification as plain JSON and publishes it: the stand-in for flows/notify.ts. */
+async function publishJson(
+  ports: StepPorts,
+  kind: NotificationKind,
+  proposal: Proposal,
+  links: { settings: { baseUrl: string; ttlHours: number }; expiresAt: Date } | null,
+): Promise<boolean> {
+  const signed = links
+    ? proposalLinks(await ports.secret.signingKey(), proposal, links.settings.baseUrl, links.expiresAt)
+    : null;
+  const lines = [`keymend ${kind}`];
+  if (signed?.approve) lines.push(`Approve: ${signed.approve}`);
+  if (signed?.reject) lines.push(`Reject: ${signed.reject}`);
+  if (signed?.revoke) lines.push(`Revoke: ${signed.revoke}`);
+  await ports.publisher.publish({
+    topic: 'email',
+    subject: `${kind} ${proposal.id}`,
+    message: lines.join('\n'),
+  });
+  return true;
+}
+
 /**
- * Apply and revoke steps that record their calls and move the proposal as the real ones would
- * (applying -> applied with a grant; applied -> revoked), and a renderer of plain JSON messages.
+ * Apply and revoke steps that record their calls and do what flows/apply.ts does to the store and the
+ * outbox (applying -> applied with a grant, then notify; applied -> revoked, then notify), with the
+ * grant written to `writer` when one is given.
  */
 export function recordingSteps() {
   const calls = {
-    apply: [] as Array<{ id: string; actor: ApprovalActor; allowKeyPolicy: boolean }>,
+    apply: [] as Array<{ id: string; actor: string; allowKeyPolicy: boolean; auditContext?: AuditContext }>,
     revoke: 0,
   };
   const steps: ApprovalSteps = {
     async apply(ports, proposal, actor, options) {
-      calls.apply.push({ id: proposal.id, actor, allowKeyPolicy: options.allowKeyPolicy });
+      calls.apply.push({
+        id: proposal.id,
+        actor,
+        allowKeyPolicy: options.allowKeyPolicy,
+        ...(options.auditContext ? { auditContext: options.auditContext } : {}),
+      });
       const plan = proposal.plan;
       if (plan?.mechanism !== 'kms-grant') throw new Error('the double applies grants only');
+      const { grantId } =
+        ports.writer === noWriter
+          ? { grantId: 'grant-1' }
+          : await ports.writer.createGrant({
+              keyArn: plan.keyArn,
+              name: plan.name,
+              granteePrincipal: plan.granteePrincipal,
+              operations: [...plan.operations],
+              encryptionContextSubset: plan.constraints.encryptionContextSubset,
+            });
+      const at = ports.now().toISOString();
       const after = await ports.store.transition(
         proposal.id,
         'applying',
         'applied',
         {
-          applied: { mechanism: 'kms-grant', keyArn: plan.keyArn, grantId: 'grant-1', grantName: plan.name },
-          appliedAt: ports.now().toISOString(),
+          applied: { mechanism: 'kms-grant', keyArn: plan.keyArn, grantId, grantName: plan.name },
+          appliedAt: at,
         },
-        { at: ports.now().toISOString(), actor: actor.actor, action: 'apply', outcome: 'applied' },
+        { at, actor, action: 'apply', outcome: 'applied', ...options.auditContext },
       );
-      if (!after) throw new Error('lost the applying proposal');
-      return after;
+      if (!after) return { outcome: 'conflict', reason: 'lost the applying proposal' };
+      await publishJson(ports, options.kind, after, {
+        settings: options.links,
+        expiresAt: new Date(ports.now().getTime() + options.links.ttlHours * 3_600_000),
+      });
+      return { outcome: 'applied', proposal: after, verified: true };
     },
-    async revoke(ports, proposal, actor) {
+    async revoke(ports, proposal, actor, auditContext) {
       calls.revoke++;
+      const applied = proposal.applied;
+      if (applied?.mechanism !== 'kms-grant') return { outcome: 'refused', reason: 'nothing to undo' };
+      if (ports.writer !== noWriter)
+        await ports.writer.retireGrant({ keyArn: applied.keyArn, grantId: applied.grantId });
       const after = await ports.store.transition(
         proposal.id,
         'applied',
         'revoked',
         {},
-        {
-          at: ports.now().toISOString(),
-          actor: actor.actor,
-          action: 'revoke',
-          outcome: 'revoked',
-        },
+        { at: ports.now().toISOString(), actor, action: 'revoke', outcome: 'revoked', ...auditContext },
       );
-      return after ?? proposal;
+      if (!after) return { outcome: 'conflict', reason: 'another actor revoked it first' };
+      await publishJson(ports, 'revoked', after, null);
+      return { outcome: 'revoked', proposal: after };
     },
-    renderNotifications(kind, proposal, links) {
-      return [
-        { topic: 'email', subject: `${kind} ${proposal.id}`, message: JSON.stringify({ kind, links }) },
-      ];
-    },
+    notify: publishJson,
   };
   return { steps, calls };
 }

@@ -2,7 +2,8 @@
  * A small stand-in for `keymend local` with the same HTTP contract (POST /_local/events, GET
  * /_local/outbox, GET /_local/account; every other path the approval handler), so the browser test can
  * run before the real one is wired. It uses the real approval handler and the real in-memory account
- * (LocalAccount); the remediate side is only the intake, the diagnosis and the links.
+ * (LocalAccount); the remediate side is only the intake, the diagnosis and the links, and apply and
+ * revoke are the recording doubles of test/helpers/approval.ts (grants only).
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -12,12 +13,10 @@ import { parseSnapshot } from '../../functions/adapters/snapshot';
 import { diagnose } from '../../functions/core/diagnose';
 import { gatherState } from '../../functions/core/gather';
 import { intake } from '../../functions/core/intake';
-import { proposalLinks } from '../../functions/core/links';
 import type { FlowPorts } from '../../functions/core/ports';
 import { fingerprintOf, type Proposal, planHash } from '../../functions/core/proposal';
-import type { ApprovalSteps } from '../../functions/flows/approve';
 import { makeHandler } from '../../functions/handlers/approval';
-import { fixedSecret, MemoryStore, RecordingPublisher, SECRET } from './approval';
+import { fixedSecret, MemoryStore, RecordingPublisher, recordingSteps } from './approval';
 import { loadEvent } from './events';
 
 const CLOCK = '2026-12-03T09:00:00.000Z';
@@ -26,59 +25,6 @@ export interface LocalApproval {
   url: string;
   stop(): Promise<void>;
 }
-
-/** Grants only: enough for the browser test's sample. */
-const steps: ApprovalSteps = {
-  async apply(ports, proposal, actor) {
-    const plan = proposal.plan;
-    if (plan?.mechanism !== 'kms-grant') throw new Error('the stand-in applies grants only');
-    const { grantId } = await ports.writer.createGrant({
-      keyArn: plan.keyArn,
-      name: plan.name,
-      granteePrincipal: plan.granteePrincipal,
-      operations: [...plan.operations],
-      encryptionContextSubset: plan.constraints.encryptionContextSubset,
-    });
-    const at = ports.now().toISOString();
-    const after = await ports.store.transition(
-      proposal.id,
-      'applying',
-      'applied',
-      {
-        applied: { mechanism: 'kms-grant', keyArn: plan.keyArn, grantId, grantName: plan.name },
-        appliedAt: at,
-      },
-      { at, actor: actor.actor, action: 'apply', outcome: 'applied' },
-    );
-    if (!after) throw new Error('lost the proposal');
-    return after;
-  },
-  async revoke(ports, proposal, actor) {
-    const applied = proposal.applied;
-    if (applied?.mechanism !== 'kms-grant') throw new Error('the stand-in revokes grants only');
-    await ports.writer.retireGrant({ keyArn: applied.keyArn, grantId: applied.grantId });
-    const at = ports.now().toISOString();
-    const after = await ports.store.transition(
-      proposal.id,
-      'applied',
-      'revoked',
-      {},
-      { at, actor: actor.actor, action: 'revoke', outcome: 'revoked' },
-    );
-    return after ?? proposal;
-  },
-  renderNotifications(kind, proposal, links) {
-    const lines = [`keymend: ${kind}`, `Approve: ${links.approve ?? '-'}`, `Reject: ${links.reject ?? '-'}`];
-    if (links.revoke) lines.push(`Revoke: ${links.revoke}`);
-    return [
-      {
-        topic: 'email',
-        subject: `keymend ${kind}: ${proposal.scope.principalArn}`,
-        message: lines.join('\n'),
-      },
-    ];
-  },
-};
 
 async function readBody(request: IncomingMessage): Promise<Buffer> {
   const chunks: Buffer[] = [];
@@ -90,6 +36,7 @@ async function readBody(request: IncomingMessage): Promise<Buffer> {
 export async function startLocalApproval(snapshotJson: unknown): Promise<LocalApproval> {
   const account = new LocalAccount(parseSnapshot(snapshotJson));
   const store = new MemoryStore();
+  const { steps } = recordingSteps();
   const publisher = new RecordingPublisher();
   const ports: FlowPorts = {
     store,
@@ -150,13 +97,10 @@ export async function startLocalApproval(snapshotJson: unknown): Promise<LocalAp
       audit: [],
     };
     await store.createProposal(proposal, new Date(proposal.expiresAt));
-    for (const message of steps.renderNotifications(
-      'proposed',
-      proposal,
-      proposalLinks(url, SECRET, proposal),
-    )) {
-      await publisher.publish(message);
-    }
+    await steps.notify(ports, 'proposed', proposal, {
+      settings: { baseUrl: url, ttlHours: 72 },
+      expiresAt: new Date(proposal.expiresAt),
+    });
     return { outcome: 'proposed', proposalId: proposal.id };
   }
 
