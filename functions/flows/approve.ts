@@ -94,7 +94,12 @@ export interface ApprovalSteps {
       auditContext?: AuditContext;
     },
   ): Promise<ApplyOutcome>;
-  revoke(ports: StepPorts, proposal: Proposal, actor: string, auditContext?: AuditContext): Promise<RevokeOutcome>;
+  revoke(
+    ports: StepPorts,
+    proposal: Proposal,
+    actor: string,
+    auditContext?: AuditContext,
+  ): Promise<RevokeOutcome>;
   notify(
     ports: StepPorts,
     kind: NotificationKind,
@@ -299,7 +304,13 @@ async function approve(
     // The apply step throws only when a read or the store failed before it recorded anything. Give the
     // proposal back to the person (a new click re-reads everything, and a write already made is found,
     // not repeated) and let the handler answer 500.
-    await ports.store.transition(proposal.id, 'applying', 'pending', {}, audit('error', 'the apply step failed'));
+    await ports.store.transition(
+      proposal.id,
+      'applying',
+      'pending',
+      {},
+      audit('error', 'the apply step failed'),
+    );
     throw error;
   }
   // applyProposal records the outcome and notifies it; this only shows it.
