@@ -278,6 +278,7 @@ function recognise(input: unknown): KinesisKmsRequest | NoMatch {
     deniedBy: parseDeniedBy(errorMessage),
     encryptionContext,
     ...(principal.principalId === undefined ? {} : { principalId: principal.principalId }),
+    ...(typeof errorMessage === 'string' ? { errorMessage: errorMessage.slice(0, MAX_MESSAGE_SCAN) } : {}),
   };
 }
 

@@ -124,6 +124,11 @@ export interface Proposal {
   request: KinesisKmsRequest;
   /** The key's aliases, for people (`alias/orders`). */
   keyAliases: string[];
+  /**
+   * The principal's tags as read when the proposal was made (PrincipalState.tags), for what the
+   * notifications say: `aws:cloudformation:stack-name` marks a principal CloudFormation manages.
+   */
+  principalTags?: Record<string, string>;
   diagnosis: Diagnosis | null;
   plan: Plan | null;
   /** planHash(plan); null for refusals. */

@@ -65,6 +65,11 @@ export interface KinesisKmsRequest {
   /** The encryption context as recorded (string values only). */
   encryptionContext: Record<string, string>;
   /**
+   * AWS's own `errorMessage`, for people (its first 4096 characters); absent when the record has none.
+   * Untrusted: any text at all.
+   */
+  errorMessage?: string;
+  /**
    * `userIdentity.principalId`, the caller's `aws:userid`: `ROLE_ID:SESSION_NAME` for an assumed
    * role, the user id for a user, the account id for root, `ACCOUNT:NAME` for a federated user.
    * Absent when the record has none or it is not of that shape.

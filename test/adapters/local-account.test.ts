@@ -102,6 +102,14 @@ describe('writes', () => {
     expect(account.stats()).toEqual({ 'kms:CreateGrant': 1, 'kms:ListGrants': 2 });
   });
 
+  it('creates one grant when ten approvals write it at once', async () => {
+    const account = new LocalAccount(loadAccount());
+    const results = await Promise.all(Array.from({ length: 10 }, () => account.createGrant(grant)));
+    expect(results.filter((r) => r.created)).toHaveLength(1);
+    expect(new Set(results.map((r) => r.grantId)).size).toBe(1);
+    expect(account.snapshot().keys.find((k) => k.arn === ORDERS_KEY)?.grants).toHaveLength(1);
+  });
+
   it('retires a grant, after which the denial is back; retiring it again is no error', async () => {
     const account = new LocalAccount(loadAccount());
     const { grantId } = await account.createGrant(grant);

@@ -234,6 +234,17 @@ describe('proposals', () => {
     expect(await store.getProposal('p-unknown')).toBeNull();
   });
 
+  it('makes a proposal created without a claim the live one, counted from its own counts', async () => {
+    const { store } = await newStore();
+    const p = proposal({ count: 4, firstSeen: T0.toISOString(), lastSeen: at(1000).toISOString() });
+    await store.createProposal(p, at(HOUR));
+    expect(await store.touchFingerprint(p.fingerprint, at(2000))).toMatchObject({
+      proposalId: p.id,
+      count: 5,
+      firstSeen: T0.toISOString(),
+    });
+  });
+
   it('refuses to create a proposal id twice', async () => {
     const { store } = await newStore();
     const p = proposal();

@@ -228,6 +228,8 @@ describe('the extracted request', () => {
       deniedBy: IDENTITY,
       encryptionContext: { 'aws:kinesis:arn': ORDERS },
       principalId: 'AROACFCFFIDFDCFADIAAD:i-0abc123',
+      errorMessage:
+        'User: arn:aws:sts::111122223333:assumed-role/orders-consumer/i-0abc123 is not authorized to perform: kms:Decrypt on resource: arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab because no identity-based policy allows the kms:Decrypt action',
     });
   });
 

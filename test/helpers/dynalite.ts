@@ -4,6 +4,7 @@
  */
 import type { AddressInfo } from 'node:net';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { countRequests } from '../../functions/adapters/request-counter';
 import { createTable } from '../../functions/adapters/store';
 
 export interface Dynalite {
@@ -43,20 +44,12 @@ export async function startDynalite(): Promise<Dynalite> {
     credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
     maxAttempts: 1,
   });
-  const counts = new Map<string, number>();
-  client.middlewareStack.add(
-    (next, context) => (args) => {
-      const operation = String(context.commandName ?? 'unknown').replace(/Command$/, '');
-      counts.set(operation, (counts.get(operation) ?? 0) + 1);
-      return next(args);
-    },
-    { step: 'initialize', name: 'countRequests' },
-  );
+  const counter = countRequests(client);
   return {
     endpoint,
     client,
-    requests: () => [...counts.values()].reduce((a, b) => a + b, 0),
-    requestsByOperation: () => Object.fromEntries(counts),
+    requests: counter.total,
+    requestsByOperation: counter.byOperation,
     async createTable(name = `keymend-test-${++tables}`) {
       await createTable(client, name);
       return name;

@@ -1,0 +1,189 @@
+/**
+ * The chat message of a notification: an AWS Chatbot (Amazon Q Developer in chat applications) custom
+ * notification, published as JSON to the chat topic. Payloads off the schema are dropped silently by
+ * the service, so the shape is fixed here and checked by a validator in the tests. Pure.
+ *
+ * Event-derived text appears only as inline code (`markdownCode`) or fully escaped (`markdownText`),
+ * so it cannot add links, mentions or markup; the only links are the ones keymend made (`safeUrl`).
+ */
+import { GRANT_PROPAGATION_NOTE } from '../commons/constants';
+import type { OutgoingMessage, ProposalLinks } from '../core/ports';
+import type { NotificationKind, Proposal } from '../core/proposal';
+import { emailSubject, MESSAGE_BYTE_LIMIT } from './email';
+import { driftNote, planJson, planSentence } from './fix';
+import { kindText } from './kinds';
+import {
+  aliasSuffix,
+  consoleLinks,
+  decisionWords,
+  diagnosisWords,
+  markdownCode,
+  markdownText,
+  principalName,
+  safeUrl,
+  streamName,
+  subjectText,
+} from './text';
+
+/** The custom notification schema (documented fields only). */
+export interface ChatNotification {
+  version: '1.0';
+  source: 'custom';
+  id: string;
+  content: {
+    textType: 'client-markdown';
+    title: string;
+    description: string;
+    nextSteps: string[];
+    keywords: string[];
+  };
+  metadata: {
+    threadId: string;
+    summary: string;
+    eventType: string;
+    relatedResources: string[];
+    additionalContext: Record<string, string>;
+  };
+}
+
+/** The change's JSON is shown in chat only up to this many characters; the review page has it all. */
+const CHAT_JSON_BUDGET = 3_000;
+
+/** Text for a title or summary: printable ASCII, the characters chat clients read as markup escaped. */
+function chatPlain(value: string): string {
+  return subjectText(value).replace(/[\\`*_~[\]<>|]/g, (c) => `\\${c}`);
+}
+
+/** A keyword: letters, digits and `:.-` only. */
+function keyword(value: string): string {
+  return value.replace(/[^A-Za-z0-9:.-]/g, '').slice(0, 64);
+}
+
+/** A markdown link to a URL keymend made, or null when the URL is not one keymend would send. */
+function link(label: string, url: string | undefined | null): string | null {
+  const safe = url ? safeUrl(url) : null;
+  return safe === null ? null : `[${label}](${safe})`;
+}
+
+function description(kind: NotificationKind, proposal: Proposal, compact: boolean): string {
+  const { scope, request } = proposal;
+  const text = kindText(kind);
+  const who = principalName(scope.principalArn);
+  const lines = [
+    markdownText(text.headline),
+    '',
+    `*${who.kind === 'user' ? 'User' : who.kind === 'role' ? 'Role' : 'Principal'}:* ${markdownCode(who.name)} (${markdownCode(scope.principalArn)})`,
+    `*Operation:* ${markdownCode(scope.operation)}`,
+    `*Key:* ${markdownCode(scope.keyArn)}${proposal.keyAliases.length > 0 ? ` ${markdownCode(aliasSuffix(proposal.keyAliases).trim())}` : ''}`,
+    `*Stream:* ${markdownCode(streamName(scope.streamArn))} (${markdownCode(scope.streamArn)})`,
+    `*Region / account:* ${markdownCode(scope.region)} / ${markdownCode(scope.accountId)}`,
+    `*Denials:* ${proposal.count}, first ${markdownCode(proposal.firstSeen)}, last ${markdownCode(proposal.lastSeen)}`,
+  ];
+  if (proposal.diagnosis) {
+    lines.push(
+      `*Why:* ${diagnosisWords(proposal.diagnosis)
+        .map((s) => markdownText(s))
+        .join(' ')}`,
+    );
+  }
+  lines.push(`*keymend:* ${markdownText(proposal.reason, 512)}`);
+  if (proposal.verdict === 'refuse') lines.push(`*Refusal:* ${markdownCode(proposal.code)}`);
+  lines.push(
+    `*AWS said:* ${request.errorMessage ? markdownCode(request.errorMessage, 512) : markdownText('(no message)')}`,
+  );
+  const { plan } = proposal;
+  if (plan) {
+    const applied = (text.applied || kind === 'revoked') && kind !== 'failed';
+    lines.push(`*Change:* ${markdownText(planSentence(plan, proposal, applied, kind === 'failed'), 2048)}`);
+    if (kind === 'revoked') lines.push(markdownText('It has been undone.'));
+    if (text.applied && plan.mechanism === 'kms-grant') lines.push(markdownText(GRANT_PROPAGATION_NOTE));
+    if (!compact) {
+      // The backtick is escaped inside the JSON, so the code block cannot be closed from within.
+      const { json, note } = planJson(plan, CHAT_JSON_BUDGET, /`/g);
+      lines.push('```', json, '```');
+      if (note) lines.push(markdownText(note));
+    }
+    const drift = driftNote(plan, proposal);
+    if (drift) lines.push(markdownText(drift, 2048));
+  }
+  const p = proposal.proof;
+  if (p) {
+    const stayDenied = p.probes.filter((probe) => probe.result !== 'allowed').length;
+    lines.push(
+      `*Proof:* ${markdownText(`before: ${decisionWords(p.before)}; with the change: ${decisionWords(p.after)}; ${stayDenied} of ${p.probes.length} neighbouring requests stay denied.`)}`,
+    );
+  }
+  return lines.join('\n');
+}
+
+function nextSteps(kind: NotificationKind, proposal: Proposal, links: ProposalLinks | null): string[] {
+  const steps: Array<string | null> = [];
+  if (links) {
+    const until = ` (until ${markdownCode(links.expiresAt, 64)})`;
+    const review = link(kind === 'proposed' ? 'Review and approve' : 'Review', links.review);
+    steps.push(review && `${review}${until}`);
+    steps.push(link('Approve', links.approve), link('Reject', links.reject), link('Revoke', links.revoke));
+  }
+  const c = consoleLinks(proposal.scope);
+  const who = principalName(proposal.scope.principalArn);
+  steps.push(
+    link(`${who.kind === 'user' ? 'User' : 'Role'} in the IAM console`, c.principal),
+    link('Key in the KMS console', c.key),
+    link('Stream in the Kinesis console', c.stream),
+  );
+  return steps.filter((s): s is string => s !== null);
+}
+
+function chatNotification(
+  kind: NotificationKind,
+  proposal: Proposal,
+  links: ProposalLinks | null,
+  compact: boolean,
+): ChatNotification {
+  const subject = emailSubject(kind, proposal);
+  return {
+    version: '1.0',
+    source: 'custom',
+    id: keyword(`keymend-${kind}-${proposal.id}`),
+    content: {
+      textType: 'client-markdown',
+      title: chatPlain(subject),
+      description: description(kind, proposal, compact),
+      nextSteps: nextSteps(kind, proposal, links),
+      keywords: ['keymend', kind, proposal.scope.operation, proposal.plan?.mechanism ?? proposal.code]
+        .map(keyword)
+        .filter((k) => k !== ''),
+    },
+    metadata: {
+      threadId: keyword(proposal.fingerprint),
+      summary: chatPlain(subject),
+      eventType: `keymend:${kind}`,
+      relatedResources: [proposal.scope.principalArn, proposal.scope.keyArn, proposal.scope.streamArn].map(
+        (arn) => subjectText(arn).slice(0, 2048),
+      ),
+      additionalContext: {
+        kind,
+        proposalId: subjectText(proposal.id),
+        fingerprint: subjectText(proposal.fingerprint),
+        status: proposal.status,
+        accountId: subjectText(proposal.scope.accountId),
+        region: subjectText(proposal.scope.region),
+        mechanism: proposal.plan?.mechanism ?? 'none',
+        denials: String(proposal.count),
+      },
+    },
+  };
+}
+
+/** The chat message of one notification: the custom notification as JSON, always under 256 KB. */
+export function renderChat(
+  kind: NotificationKind,
+  proposal: Proposal,
+  links: ProposalLinks | null,
+): OutgoingMessage {
+  let message = JSON.stringify(chatNotification(kind, proposal, links, false));
+  if (Buffer.byteLength(message, 'utf8') > MESSAGE_BYTE_LIMIT / 2) {
+    message = JSON.stringify(chatNotification(kind, proposal, links, true));
+  }
+  return { topic: 'chat', subject: emailSubject(kind, proposal), message };
+}

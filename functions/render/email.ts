@@ -1,0 +1,291 @@
+/**
+ * The e-mail of a notification: plain text (SNS `email` subscriptions deliver plain text only), with a
+ * subject of printable ASCII under 100 characters. Pure.
+ *
+ * Every event-derived value is shown on one line through `plainValue`, after a label, so a newline or a
+ * control character in a session name, a stream name or AWS's message cannot start a line of its own or
+ * forge a link; the only links are the ones keymend made (`safeUrl`).
+ */
+import { GRANT_PROPAGATION_NOTE } from '../commons/constants';
+import type { OutgoingMessage, ProposalLinks } from '../core/ports';
+import type { NotificationKind, Proposal } from '../core/proposal';
+import { cdkSnippet, cloudFormationSnippet, driftNote, planJson, planSentence, scopeIsLiteral } from './fix';
+import { kindText } from './kinds';
+import {
+  accountOfArn,
+  aliasSuffix,
+  consoleLinks,
+  decisionWords,
+  diagnosisWords,
+  plainValue,
+  principalName,
+  safeUrl,
+  streamName,
+  subjectText,
+} from './text';
+
+/** SNS: a subject under 100 characters. */
+export const SUBJECT_MAX = 99;
+/** SNS: 256 KB per message. keymend stays well below, leaving room for the subject and attributes. */
+export const MESSAGE_BYTE_LIMIT = 256 * 1024;
+const BODY_BYTE_BUDGET = 200_000;
+/** How many audit entries the e-mail lists (the newest). */
+const AUDIT_LINES = 8;
+
+/** `name` within `max` characters, ending in `...` when shortened. */
+function shorten(name: string, max: number): string {
+  if (name.length <= max) return name;
+  return max <= 3 ? name.slice(0, max) : `${name.slice(0, max - 3)}...`;
+}
+
+/**
+ * The subject: `keymend: <kind>: <role|user> <name> denied <operation> on stream <name>`, printable ASCII,
+ * whitespace collapsed, under 100 characters (the names shortened with `...` when needed).
+ */
+export function emailSubject(kind: NotificationKind, proposal: Proposal): string {
+  const who = principalName(proposal.scope.principalArn);
+  const name = subjectText(who.name);
+  const stream = subjectText(streamName(proposal.scope.streamArn));
+  const op = shorten(subjectText(proposal.scope.operation), 40);
+  const head = `keymend: ${kindText(kind).label}: ${who.kind} `;
+  const middle = ` ${op} on stream `;
+  const room = SUBJECT_MAX - head.length - middle.length;
+  // Share the room: the shorter name keeps all it needs, the longer takes the rest.
+  const nameRoom = Math.max(Math.ceil(room / 2), room - stream.length);
+  const fittedName = shorten(name, nameRoom);
+  const fittedStream = shorten(stream, room - fittedName.length);
+  return `${head}${fittedName}${middle}${fittedStream}`.slice(0, SUBJECT_MAX);
+}
+
+/** Lines `  Label:   value`, labels padded to one column. Values must already be safe. */
+function labelled(rows: ReadonlyArray<readonly [string, string | null | undefined]>): string[] {
+  const shown = rows.filter(
+    (row): row is readonly [string, string] => row[1] !== null && row[1] !== undefined,
+  );
+  const width = Math.max(0, ...shown.map(([label]) => label.length)) + 2;
+  return shown.map(([label, value]) => `  ${`${label}:`.padEnd(width)}${value}`);
+}
+
+function section(title: string, lines: string[]): string[] {
+  return lines.length === 0 ? [] : ['', title, ...lines];
+}
+
+/** Indents every line of a block (JSON, code) by two spaces. */
+function block(text: string): string[] {
+  return text.split('\n').map((line) => `  ${line}`);
+}
+
+interface Options {
+  /** Leave out the long parts (the plan's JSON, the code, the audit trail): the size guard's fallback. */
+  compact: boolean;
+}
+
+function whatHappened(proposal: Proposal): string[] {
+  const { scope, request } = proposal;
+  const who = principalName(scope.principalArn);
+  const keyAccount = accountOfArn(scope.keyArn);
+  return section(
+    'WHAT HAPPENED',
+    labelled([
+      ['Principal', plainValue(scope.principalArn)],
+      [who.kind === 'user' ? 'User' : 'Role', who.kind === 'principal' ? null : plainValue(who.name)],
+      ['Session', request.sessionArn !== scope.principalArn ? plainValue(request.sessionArn) : null],
+      ['Operation', plainValue(scope.operation)],
+      ['Key', `${plainValue(scope.keyArn)}${plainValue(aliasSuffix(proposal.keyAliases))}`],
+      ['Stream', `${plainValue(streamName(scope.streamArn))} (${plainValue(scope.streamArn)})`],
+      ['Region', plainValue(scope.region)],
+      ['Account', plainValue(scope.accountId)],
+      [
+        "Caller's account",
+        request.callerAccountId !== scope.accountId ? plainValue(request.callerAccountId) : null,
+      ],
+      ["Key's account", keyAccount !== '' && keyAccount !== scope.accountId ? plainValue(keyAccount) : null],
+      ['First seen', plainValue(proposal.firstSeen)],
+      ['Last seen', plainValue(proposal.lastSeen)],
+      ['Denials', `${proposal.count} since the first`],
+      ['Status', plainValue(proposal.status)],
+      ['Proposal', plainValue(proposal.id)],
+    ]),
+  );
+}
+
+function why(proposal: Proposal): string[] {
+  const lines: string[] = [];
+  if (proposal.diagnosis) {
+    for (const sentence of diagnosisWords(proposal.diagnosis)) lines.push(`  ${sentence}`);
+  }
+  lines.push(
+    ...labelled([
+      ['keymend', plainValue(proposal.reason)],
+      ['Refusal', proposal.verdict === 'refuse' ? plainValue(proposal.code) : null],
+      [
+        'AWS said',
+        proposal.request.errorMessage ? plainValue(proposal.request.errorMessage) : '(no message)',
+      ],
+    ]),
+  );
+  for (const attempt of proposal.attempts ?? []) {
+    lines.push(`  Set aside ${plainValue(attempt.mechanism)}: ${plainValue(attempt.reason)}`);
+  }
+  return section('WHY', lines);
+}
+
+function change(kind: NotificationKind, proposal: Proposal, options: Options): string[] {
+  const { plan } = proposal;
+  if (plan === null) return [];
+  const applied = kindText(kind).applied || kind === 'revoked';
+  const lines = [`  ${planSentence(plan, proposal, applied && kind !== 'failed', kind === 'failed')}`];
+  if (kind === 'revoked') lines.push('  It has been undone.');
+  if (applied && plan.mechanism === 'kms-grant' && kind !== 'revoked')
+    lines.push(`  ${GRANT_PROPAGATION_NOTE}`);
+  if (proposal.planHash) lines.push(...labelled([['Plan hash', plainValue(proposal.planHash)]]));
+  if (proposal.applied?.mechanism === 'kms-grant') {
+    lines.push(...labelled([['Grant id', plainValue(proposal.applied.grantId)]]));
+  }
+  if (options.compact) {
+    lines.push(
+      '  (The JSON of the change is left out to keep this message small; the review page shows it.)',
+    );
+  } else {
+    const { json, note } = planJson(plan);
+    lines.push('', ...block(json));
+    if (note) lines.push('', `  ${note}`);
+  }
+  return section(applied ? 'THE CHANGE' : 'THE CHANGE (as JSON, exactly as it would be written)', lines);
+}
+
+/** `1 neighbouring request was` / `2 neighbouring requests were`. */
+function requests(n: number): string {
+  return n === 1 ? '1 neighbouring request was' : `${n} neighbouring requests were`;
+}
+
+function proof(proposal: Proposal): string[] {
+  const p = proposal.proof;
+  if (p === null) return [];
+  const stayDenied = p.probes.filter((probe) => probe.result !== 'allowed').length;
+  const wereAllowed = p.probes.filter(
+    (probe) => probe.result === 'allowed' && probe.before === 'allowed',
+  ).length;
+  const opened = p.probes.filter((probe) => probe.result === 'allowed' && probe.before !== 'allowed').length;
+  const actions = [...new Set(p.probes.map((probe) => probe.action))];
+  const lines = labelled([
+    ['Before the change', decisionWords(p.before)],
+    ['With the change', decisionWords(p.after)],
+  ]);
+  lines.push(
+    `  ${stayDenied} of ${p.probes.length} neighbouring requests stay denied with the change (other streams, another key, another principal, other KMS operations${p.probes.some((probe) => probe.description.includes('directly')) ? ', a direct call' : ''}).`,
+  );
+  if (wereAllowed > 0) {
+    lines.push(
+      `  ${requests(wereAllowed)} allowed before the change (by existing policies) and ${wereAllowed === 1 ? 'stays' : 'stay'} allowed.`,
+    );
+  }
+  if (opened > 0) lines.push(`  WARNING: ${requests(opened)} denied before would become allowed.`);
+  if (actions.length > 0) lines.push(`  Operations probed: ${actions.map((a) => plainValue(a)).join(', ')}`);
+  return section("PROOF (keymend's policy evaluator, on the account as it read it)", lines);
+}
+
+function links(kind: NotificationKind, links: ProposalLinks | null): string[] {
+  if (links === null) return [];
+  const rows = labelled([
+    [kind === 'proposed' ? 'Review and approve' : 'Review', safeUrl(links.review)],
+    ['Approve', links.approve ? safeUrl(links.approve) : null],
+    ['Reject', links.reject ? safeUrl(links.reject) : null],
+    ['Revoke', links.revoke ? safeUrl(links.revoke) : null],
+  ]);
+  if (rows.length === 0) return [];
+  return section(`LINKS (they work until ${plainValue(links.expiresAt)})`, [
+    ...rows,
+    '  Opening a link only shows a page: nothing changes until you press its button.',
+  ]);
+}
+
+function consoleSection(proposal: Proposal): string[] {
+  const c = consoleLinks(proposal.scope);
+  const who = principalName(proposal.scope.principalArn);
+  const keyAccount = accountOfArn(proposal.scope.keyArn);
+  const other = keyAccount !== '' && keyAccount !== accountOfArn(proposal.scope.principalArn);
+  return section(
+    'AWS CONSOLE',
+    labelled([
+      [who.kind === 'user' ? 'User (IAM)' : 'Role (IAM)', c.principal],
+      [other ? `Key (KMS, account ${plainValue(keyAccount)})` : 'Key (KMS)', c.key],
+      ['Stream (Kinesis)', c.stream],
+    ]),
+  );
+}
+
+function permanent(proposal: Proposal): string[] {
+  const { plan } = proposal;
+  if (plan === null) return [];
+  const lines: string[] = [
+    '  A change keymend writes lives outside your infrastructure code. To keep it, put the same',
+    '  least-privilege statement in code: only this operation, only on this key, only when Kinesis',
+    '  calls KMS for this stream.',
+  ];
+  const drift = driftNote(plan, proposal);
+  if (drift) lines.push('', `  ${drift}`);
+  if (plan.mechanism !== 'key-policy-statement') {
+    lines.push(
+      '  (An IAM statement counts only when the key policy lets IAM policies allow access, as the',
+      "  default key policy's statement for the account root does.)",
+    );
+  }
+  if (scopeIsLiteral(proposal)) {
+    lines.push('', '  CDK (TypeScript):', '', ...block(cdkSnippet(plan, proposal)));
+    lines.push('', '  CloudFormation (YAML):', '', ...block(cloudFormationSnippet(plan, proposal)));
+  } else {
+    lines.push('', '  (No code shown: the names in this problem are not plain ARNs of one Region.)');
+  }
+  return section('MAKE IT PERMANENT IN CODE', lines);
+}
+
+function history(proposal: Proposal): string[] {
+  const entries = proposal.audit.slice(-AUDIT_LINES);
+  const lines = entries.map(
+    (e) =>
+      `  ${plainValue(e.at, 64)} ${plainValue(e.actor, 64)} ${plainValue(e.action, 64)}: ${plainValue(e.outcome, 256)}${e.detail ? ` (${plainValue(e.detail, 512)})` : ''}`,
+  );
+  if (proposal.audit.length > entries.length) {
+    lines.unshift(`  (the ${entries.length} newest of ${proposal.audit.length} entries)`);
+  }
+  return section('HISTORY', lines);
+}
+
+function body(
+  kind: NotificationKind,
+  proposal: Proposal,
+  proposalLinks: ProposalLinks | null,
+  options: Options,
+) {
+  const text = kindText(kind);
+  const lines = [
+    text.headline,
+    ...whatHappened(proposal),
+    ...why(proposal),
+    ...change(kind, proposal, options),
+    ...proof(proposal),
+    ...links(kind, proposalLinks),
+    ...consoleSection(proposal),
+    ...(options.compact ? [] : permanent(proposal)),
+    ...(options.compact ? [] : history(proposal)),
+    '',
+    '-- ',
+    'keymend: KMS permission fixes for encrypted Kinesis streams. Event-derived text above is shown',
+    'escaped (\\uXXXX) and URLs in it are broken ([:]//) on purpose.',
+  ];
+  return `${lines.join('\n')}\n`;
+}
+
+/** The e-mail of one notification, always under SNS's 256 KB. */
+export function renderEmail(
+  kind: NotificationKind,
+  proposal: Proposal,
+  links: ProposalLinks | null,
+): OutgoingMessage {
+  let message = body(kind, proposal, links, { compact: false });
+  if (Buffer.byteLength(message, 'utf8') > BODY_BYTE_BUDGET) {
+    message = body(kind, proposal, links, { compact: true });
+  }
+  return { topic: 'email', subject: emailSubject(kind, proposal), message };
+}
