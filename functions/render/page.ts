@@ -4,11 +4,12 @@
  * the page has no script and one `<style>` whose hash the Content-Security-Policy names
  * (`PAGE_STYLE`, hashed by the handler at cold start).
  */
-import type { Diagnosis, Proof } from '../core/diagnose';
+import type { Proof } from '../core/diagnose';
 import type { Plan } from '../core/plan';
 import type { Proposal } from '../core/proposal';
 import type { ApprovalAction } from '../core/token';
 import { Html, html } from './html';
+import { diagnosisWords } from './text';
 
 /** The page's only style. Its SHA-256 goes into the CSP's `style-src`: change it and the hash follows. */
 export const PAGE_STYLE =
@@ -77,17 +78,6 @@ const REFUSALS: Readonly<Record<RefusalKind, { statusCode: number; title: string
   },
 };
 
-/** Layers in the words a person on call reads. */
-const LAYER_WORDS: Readonly<Record<Diagnosis['blockingLayers'][number], string>> = {
-  'identity-based': 'No IAM policy of the principal (identity-based policy) allows this call.',
-  'resource-based': "The key's key policy does not allow this call, nor let IAM policies allow it.",
-  grant: 'No grant on the key allows this call.',
-  'permissions-boundary': "The principal's permissions boundary does not allow this call.",
-  session: 'The session policy passed when the role was assumed does not allow this call.',
-  'service-control': "A service control policy (SCP) of the account's organization blocks this call.",
-  'resource-control': "A resource control policy (RCP) of the account's organization blocks this call.",
-};
-
 const BUTTONS: Readonly<Record<ApprovalAction, { label: string; text: string }>> = {
   approve: { label: 'Approve', text: 'Apply exactly the change above.' },
   reject: { label: 'Reject', text: 'Do nothing, and stay quiet about this problem for a while.' },
@@ -148,8 +138,8 @@ ${row('Principal', scope.principalArn)}${
 
 /** AWS's own words: the message of the event when the intake kept it, else what it said it was denied by. */
 function awsMessage(proposal: Proposal): string {
-  const kept = (proposal.request as { errorMessage?: unknown }).errorMessage;
-  if (typeof kept === 'string' && kept !== '') return kept;
+  const kept = proposal.request.errorMessage;
+  if (kept) return kept;
   const { kind, policyType, policyArn } = proposal.request.deniedBy;
   if (kind === 'unknown' && policyType === null) return 'AWS did not say which policy denied the call.';
   const how = kind === 'explicit' ? 'with an explicit deny in' : kind === 'implicit' ? 'because no' : 'by';
@@ -159,17 +149,15 @@ function awsMessage(proposal: Proposal): string {
 }
 
 function whySection(proposal: Proposal): Html {
-  const layers = proposal.diagnosis?.blockingLayers ?? [];
+  const words = proposal.diagnosis ? diagnosisWords(proposal.diagnosis) : [];
   return html`<h2>Why</h2>
-${layers.length > 0 ? html`<ul>${layers.map((l) => html`<li>${LAYER_WORDS[l] ?? l}</li>`)}</ul>\n` : ''}<p>${
-    proposal.reason
-  }</p>
+${words.length > 0 ? html`<ul>${words.map((w) => html`<li>${w}</li>`)}</ul>\n` : ''}<p>${proposal.reason}</p>
 <p>AWS said: <q>${awsMessage(proposal)}</q></p>
 `;
 }
 
 /** The change in one sentence, and exactly what would be written, as JSON. */
-export function describeChange(plan: Plan): { summary: string; json: string } {
+export function describeChange(plan: Plan): { summary: string; json: string; document?: string } {
   switch (plan.mechanism) {
     case 'kms-grant':
       return {
@@ -197,6 +185,7 @@ export function describeChange(plan: Plan): { summary: string; json: string } {
       return {
         summary: `Add one statement (${plan.statement.Sid}) to the key policy of ${plan.keyArn}; every other statement stays as it is.`,
         json: JSON.stringify(plan.statement, null, 2),
+        document: JSON.stringify(plan.document, null, 2),
       };
     default: {
       const unreachable: never = plan;
@@ -214,7 +203,13 @@ function changeSection(plan: Plan, keyPolicyEnabled: boolean): Html {
   return html`<h2>The change</h2>
 <p>${change.summary}</p>
 <pre>${change.json}</pre>
-${disabled}`;
+${
+  change.document
+    ? html`<p>The complete new key policy (every existing statement unchanged, the one above added last):</p>
+<pre>${change.document}</pre>
+`
+    : ''
+}${disabled}`;
 }
 
 const MAX_PROBE_LINES = 6;

@@ -56,8 +56,9 @@ describe('the review page', () => {
       'us-east-1',
       '111122223333',
       '42 denials since 2026-12-03 08:10 UTC',
-      'No IAM policy of the principal',
+      'no IAM policy of the principal (identity-based policy) allows it',
       'AWS said:',
+      'because no identity-based policy allows the kms:Decrypt action',
       plan.name,
       '"GranteePrincipal": "arn:aws:iam::111122223333:role/service-role/orders-consumer"',
       '"aws:kinesis:arn": "arn:aws:kinesis:us-east-1:111122223333:stream/orders"',
@@ -136,6 +137,10 @@ describe('the review page', () => {
       'does not apply key-policy changes',
     );
     expect(describeChange(keyPolicy.plan).json).toContain('"Sid": "KeymendTest"');
+    // The whole new key policy is on the page too (the e-mail may shorten it and points here).
+    expect(text(reviewPage({ ...input, keyPolicyEnabled: true }).html)).toContain(
+      'The complete new key policy',
+    );
   });
 });
 
