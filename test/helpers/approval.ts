@@ -195,6 +195,17 @@ export class MemoryStore implements ProposalStore {
     if (record) this.fingerprints.set(fingerprint, { ...record, liveUntil: until.toISOString() });
   }
 
+  async setFingerprintApplied(fingerprint: string, appliedAt: string | null): Promise<void> {
+    const record = this.fingerprints.get(fingerprint);
+    if (!record) return;
+    this.writes++;
+    const { appliedAt: _old, ...rest } = record as FingerprintRecord & { appliedAt?: string };
+    this.fingerprints.set(
+      fingerprint,
+      appliedAt === null ? rest : ({ ...rest, appliedAt } as FingerprintRecord),
+    );
+  }
+
   async markStillFailingNotified(id: string, now: Date): Promise<boolean> {
     const current = this.proposals.get(id);
     if (!current || current.stillFailingNotifiedAt) return false;
