@@ -2,6 +2,14 @@ import type { Command } from '../io';
 import { diagnoseCommand } from './diagnose';
 import { evaluateCommand } from './evaluate';
 import { parseCommand } from './parse';
+import { scanCommand } from './scan';
+import { snapshotCommand } from './snapshot';
 
 /** Every subcommand, in the order `keymend --help` lists them. Each lives in its own file here. */
-export const commands: Command[] = [parseCommand, diagnoseCommand, evaluateCommand];
+export const commands: Command[] = [
+  parseCommand,
+  diagnoseCommand,
+  evaluateCommand,
+  scanCommand,
+  snapshotCommand,
+];

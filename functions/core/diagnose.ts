@@ -124,6 +124,7 @@ export type DiagnoseResult =
     })
   | (Outcome & {
       verdict: 'propose';
+      code: 'propose';
       diagnosis: Diagnosis;
       plan: Plan;
       proof: Proof;
@@ -827,6 +828,7 @@ function decide(
     }
     return {
       verdict: 'propose',
+      code: 'propose',
       reason: proposalReason(attempt.plan, subject, diagnosis),
       request: summary,
       diagnosis,
