@@ -8,14 +8,7 @@ import {
   SECURITY_HEADERS,
 } from '../../functions/handlers/approval';
 import { PAGE_STYLE } from '../../functions/render/page';
-import {
-  memoryPorts,
-  NOW,
-  type RecordingPublisher,
-  recordingSteps,
-  SECRET,
-  sampleProposal,
-} from '../helpers/approval';
+import { memoryPorts, NOW, recordingSteps, SECRET, sampleProposal } from '../helpers/approval';
 
 function event(
   method: string,
