@@ -1,6 +1,7 @@
 import type { Command } from '../io';
 import { diagnoseCommand } from './diagnose';
 import { evaluateCommand } from './evaluate';
+import { localCommand } from './local';
 import { parseCommand } from './parse';
 import { scanCommand } from './scan';
 import { snapshotCommand } from './snapshot';
@@ -12,4 +13,5 @@ export const commands: Command[] = [
   evaluateCommand,
   scanCommand,
   snapshotCommand,
+  localCommand,
 ];
