@@ -9,13 +9,20 @@ import path from 'node:path';
 import { build } from 'esbuild';
 import { HANDLER_ENTRIES } from '../functions/commons/constants';
 import { BUNDLING } from '../infra/bundling';
+import { median } from './timing';
 
 const ROOT = path.resolve(__dirname, '..');
 
-/** Bundles one entry file into `dir` as Lambda would run it; returns the bundle's path. */
-export async function bundleEntry(entry: string, dir: string, name: string): Promise<string> {
+export interface Bundle {
+  file: string;
+  /** The names the bundle exports: a Lambda entry point exports `handler`. */
+  exports: string[];
+}
+
+/** Bundles one entry file into `dir` as Lambda would run it. */
+export async function bundleEntry(entry: string, dir: string, name: string): Promise<Bundle> {
   const outfile = path.join(dir, `${name}.mjs`);
-  await build({
+  const result = await build({
     entryPoints: [path.resolve(ROOT, entry)],
     outfile,
     bundle: true,
@@ -26,15 +33,17 @@ export async function bundleEntry(entry: string, dir: string, name: string): Pro
     sourcemap: BUNDLING.sourcemap,
     mainFields: [...BUNDLING.mainFields],
     banner: { js: BUNDLING.banner },
+    metafile: true,
     logLevel: 'error',
   });
-  return outfile;
+  const output = Object.entries(result.metafile.outputs).find(([file]) => file.endsWith('.mjs'));
+  return { file: outfile, exports: output?.[1].exports ?? [] };
 }
 
 export interface Bundles {
-  remediate: string;
-  approval: string;
-  floor: string;
+  remediate: Bundle;
+  approval: Bundle;
+  floor: Bundle;
 }
 
 export async function buildBundles(): Promise<Bundles> {
@@ -47,10 +56,20 @@ export async function buildBundles(): Promise<Bundles> {
   return { remediate, approval, floor };
 }
 
-export function bundleSizes(bundles: Bundles) {
-  const remediateBytes = statSync(bundles.remediate).size;
-  const approvalBytes = statSync(bundles.approval).size;
-  const floorBytes = statSync(bundles.floor).size;
+export interface BundleSizes {
+  remediateBytes: number;
+  /** null while the approval entry exports no Lambda `handler` (its bundle would be wiring only). */
+  approvalBytes: number | null;
+  floorBytes: number;
+  ratio: number;
+}
+
+export function bundleSizes(bundles: Bundles): BundleSizes {
+  const remediateBytes = statSync(bundles.remediate.file).size;
+  const approvalBytes = bundles.approval.exports.includes('handler')
+    ? statSync(bundles.approval.file).size
+    : null;
+  const floorBytes = statSync(bundles.floor.file).size;
   return { remediateBytes, approvalBytes, floorBytes, ratio: remediateBytes / floorBytes };
 }
 
@@ -68,36 +87,69 @@ export const LAMBDA_ENV: Record<string, string> = {
   KEYMEND_MODE: 'propose',
 };
 
-/** Milliseconds for a fresh Node process to import the bundle and run its initialisation. */
-function importOnce(file: string): number {
-  const script = `const t = performance.now(); await import(${JSON.stringify(file)}); process.stdout.write(String(performance.now() - t));`;
+/** What Lambda passes as the context (the fields Powertools reads). */
+const CONTEXT = {
+  functionName: 'keymend-bench',
+  functionVersion: '$LATEST',
+  invokedFunctionArn: 'arn:aws:lambda:us-east-1:111122223333:function:keymend-bench',
+  memoryLimitInMB: '512',
+  awsRequestId: '00000000-0000-4000-8000-000000000000',
+  getRemainingTimeInMillis: () => 30_000,
+};
+
+/**
+ * Milliseconds for a fresh Node process to import the bundle and run its initialisation: the import,
+ * then the first invocation with an event keymend ignores (the remediate function reads its
+ * configuration and builds its clients there; the floor builds its clients on import). Log lines go
+ * to stdout as in Lambda; the time is the last line.
+ */
+function importOnce(file: string): { total: number; imported: number } {
+  const script = [
+    `const context = ${JSON.stringify(CONTEXT)};`,
+    'context.getRemainingTimeInMillis = () => 30000;',
+    'const t = performance.now();',
+    `const m = await import(${JSON.stringify(file)});`,
+    'const imported = performance.now() - t;',
+    'await m.handler({}, context);',
+    "process.stdout.write('\\nbench-ms ' + (performance.now() - t) + ' ' + imported);",
+  ].join('\n');
   const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
     env: { PATH: process.env.PATH ?? '', ...LAMBDA_ENV },
     encoding: 'utf8',
   });
-  if (run.status !== 0) throw new Error(`importing ${file} failed: ${run.stderr.trim()}`);
-  return Number(run.stdout);
+  const ms = /\nbench-ms ([\d.]+) ([\d.]+)$/.exec(run.stdout);
+  if (run.status !== 0 || !ms) throw new Error(`importing ${file} failed: ${run.stderr.trim()}`);
+  return { total: Number(ms[1]), imported: Number(ms[2]) };
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2
-    ? (sorted[mid] as number)
-    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+export interface ColdStart {
+  remediateMs: number;
+  floorMs: number;
+  ratio: number;
+  /** Of remediateMs, the import alone (the rest is the first invocation: configuration, clients). */
+  remediateImportMs: number;
+  floorImportMs: number;
+  runs: number;
 }
 
 /** Median cold start of the remediate bundle and the floor, in alternating runs. */
-export function coldStart(bundles: Bundles, runs = 15) {
-  const remediate: number[] = [];
-  const floor: number[] = [];
-  importOnce(bundles.floor); // warms the file cache for both, once
-  importOnce(bundles.remediate);
+export function coldStart(bundles: Bundles, runs = 15): ColdStart {
+  const remediate: { total: number; imported: number }[] = [];
+  const floor: { total: number; imported: number }[] = [];
+  importOnce(bundles.floor.file); // warms the file cache for both, once
+  importOnce(bundles.remediate.file);
   for (let i = 0; i < runs; i++) {
-    remediate.push(importOnce(bundles.remediate));
-    floor.push(importOnce(bundles.floor));
+    remediate.push(importOnce(bundles.remediate.file));
+    floor.push(importOnce(bundles.floor.file));
   }
-  const remediateMs = median(remediate);
-  const floorMs = median(floor);
-  return { remediateMs, floorMs, ratio: remediateMs / floorMs, runs };
+  const remediateMs = median(remediate.map((r) => r.total));
+  const floorMs = median(floor.map((r) => r.total));
+  return {
+    remediateMs,
+    floorMs,
+    ratio: remediateMs / floorMs,
+    remediateImportMs: median(remediate.map((r) => r.imported)),
+    floorImportMs: median(floor.map((r) => r.imported)),
+    runs,
+  };
 }
