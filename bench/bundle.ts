@@ -9,7 +9,7 @@ import path from 'node:path';
 import { build } from 'esbuild';
 import { HANDLER_ENTRIES } from '../functions/commons/constants';
 import { BUNDLING } from '../infra/bundling';
-import { median } from './timing';
+import { median, table } from './timing';
 
 const ROOT = path.resolve(__dirname, '..');
 
@@ -17,6 +17,16 @@ export interface Bundle {
   file: string;
   /** The names the bundle exports: a Lambda entry point exports `handler`. */
   exports: string[];
+  /** Bytes of the minified output by origin: keymend's folders, the AWS SDK, each other package. */
+  composition: Record<string, number>;
+}
+
+/** `functions/core`, `aws-sdk` (@aws-sdk and @smithy), or the package's name. */
+function originOf(input: string): string {
+  const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(input)?.[1];
+  if (pkg) return pkg.startsWith('@aws-sdk/') || pkg.startsWith('@smithy/') ? 'aws-sdk' : pkg;
+  const folder = /(functions\/[^/]+|bench|infra)\//.exec(input)?.[1];
+  return folder ?? input;
 }
 
 /** Bundles one entry file into `dir` as Lambda would run it. */
@@ -36,8 +46,13 @@ export async function bundleEntry(entry: string, dir: string, name: string): Pro
     metafile: true,
     logLevel: 'error',
   });
-  const output = Object.entries(result.metafile.outputs).find(([file]) => file.endsWith('.mjs'));
-  return { file: outfile, exports: output?.[1].exports ?? [] };
+  const output = Object.entries(result.metafile.outputs).find(([file]) => file.endsWith('.mjs'))?.[1];
+  const composition: Record<string, number> = {};
+  for (const [input, { bytesInOutput }] of Object.entries(output?.inputs ?? {})) {
+    const origin = originOf(input);
+    composition[origin] = (composition[origin] ?? 0) + bytesInOutput;
+  }
+  return { file: outfile, exports: output?.exports ?? [], composition };
 }
 
 export interface Bundles {
@@ -103,23 +118,35 @@ const CONTEXT = {
  * configuration and builds its clients there; the floor builds its clients on import). Log lines go
  * to stdout as in Lambda; the time is the last line.
  */
-function importOnce(file: string): { total: number; imported: number } {
+interface ColdRun {
+  /** Milliseconds from the import to the end of the first invocation. */
+  total: number;
+  /** Of which the import. */
+  imported: number;
+  /** CPU milliseconds (all threads) of the same: less disturbed by other processes on the machine. */
+  cpu: number;
+}
+
+function importOnce(file: string): ColdRun {
   const script = [
     `const context = ${JSON.stringify(CONTEXT)};`,
     'context.getRemainingTimeInMillis = () => 30000;',
+    'const c = process.cpuUsage();',
     'const t = performance.now();',
     `const m = await import(${JSON.stringify(file)});`,
     'const imported = performance.now() - t;',
     'await m.handler({}, context);',
-    "process.stdout.write('\\nbench-ms ' + (performance.now() - t) + ' ' + imported);",
+    'const total = performance.now() - t;',
+    'const cpu = process.cpuUsage(c);',
+    "process.stdout.write('\\nbench-ms ' + total + ' ' + imported + ' ' + (cpu.user + cpu.system) / 1000);",
   ].join('\n');
   const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
     env: { PATH: process.env.PATH ?? '', ...LAMBDA_ENV },
     encoding: 'utf8',
   });
-  const ms = /\nbench-ms ([\d.]+) ([\d.]+)$/.exec(run.stdout);
+  const ms = /\nbench-ms ([\d.]+) ([\d.]+) ([\d.]+)$/.exec(run.stdout);
   if (run.status !== 0 || !ms) throw new Error(`importing ${file} failed: ${run.stderr.trim()}`);
-  return { total: Number(ms[1]), imported: Number(ms[2]) };
+  return { total: Number(ms[1]), imported: Number(ms[2]), cpu: Number(ms[3]) };
 }
 
 export interface ColdStart {
@@ -129,13 +156,17 @@ export interface ColdStart {
   /** Of remediateMs, the import alone (the rest is the first invocation: configuration, clients). */
   remediateImportMs: number;
   floorImportMs: number;
+  /** Median CPU milliseconds of each, and their ratio. */
+  remediateCpuMs: number;
+  floorCpuMs: number;
+  cpuRatio: number;
   runs: number;
 }
 
 /** Median cold start of the remediate bundle and the floor, in alternating runs. */
 export function coldStart(bundles: Bundles, runs = 15): ColdStart {
-  const remediate: { total: number; imported: number }[] = [];
-  const floor: { total: number; imported: number }[] = [];
+  const remediate: ColdRun[] = [];
+  const floor: ColdRun[] = [];
   importOnce(bundles.floor.file); // warms the file cache for both, once
   importOnce(bundles.remediate.file);
   for (let i = 0; i < runs; i++) {
@@ -144,12 +175,39 @@ export function coldStart(bundles: Bundles, runs = 15): ColdStart {
   }
   const remediateMs = median(remediate.map((r) => r.total));
   const floorMs = median(floor.map((r) => r.total));
+  const remediateCpuMs = median(remediate.map((r) => r.cpu));
+  const floorCpuMs = median(floor.map((r) => r.cpu));
   return {
     remediateMs,
     floorMs,
     ratio: remediateMs / floorMs,
     remediateImportMs: median(remediate.map((r) => r.imported)),
     floorImportMs: median(floor.map((r) => r.imported)),
+    remediateCpuMs,
+    floorCpuMs,
+    cpuRatio: remediateCpuMs / floorCpuMs,
     runs,
   };
+}
+
+/** What the remediate bundle holds beyond the floor, by origin, largest first. */
+export function beyondFloor(bundles: Bundles): string[] {
+  const { remediate, floor } = bundles;
+  const origins = new Set([...Object.keys(remediate.composition), ...Object.keys(floor.composition)]);
+  const rows = [...origins]
+    .map((origin) => ({
+      origin,
+      remediate: remediate.composition[origin] ?? 0,
+      floor: floor.composition[origin] ?? 0,
+    }))
+    .filter((r) => r.remediate - r.floor !== 0)
+    .sort((a, b) => b.remediate - b.floor - (a.remediate - a.floor));
+  const beyond = rows.reduce((sum, r) => sum + r.remediate - r.floor, 0);
+  return [
+    `  the remediate bundle beyond the floor, by origin (${beyond} B of code; the rest is the banner and the file's framing):`,
+    ...table(
+      ['origin', 'remediate B', 'floor B', 'beyond B'],
+      rows.map((r) => [r.origin, String(r.remediate), String(r.floor), String(r.remediate - r.floor)]),
+    ).map((line) => `    ${line}`),
+  ];
 }
