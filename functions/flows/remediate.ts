@@ -15,7 +15,7 @@ import { linkExpiry } from '../core/links';
 import { fingerprintFieldsOf, newProposal, newProposalId } from '../core/new-proposal';
 import type { FingerprintRecord } from '../core/ports';
 import { fingerprintOf } from '../core/proposal';
-import { applyProposal } from './apply';
+import { type ApplyResult, applyProposal } from './apply';
 import { type FlowContext, notify } from './notify';
 
 export type RemediateOutcome =
@@ -94,6 +94,7 @@ export async function remediate(
     request,
     result,
     keyAliases: state.key?.aliases ?? [],
+    principalTags: state.principal?.tags,
     now,
     linkTtlHours: config.linkTtlHours,
     audit: {
@@ -146,11 +147,41 @@ export async function remediate(
       reason: 'the proposal left pending before auto mode applied it',
     };
   }
-  const applied = await applyProposal(ports, applying, KEYMEND_ACTOR, {
-    allowKeyPolicy: false,
-    kind: 'auto-applied',
-    links,
-  });
+  let applied: ApplyResult;
+  try {
+    applied = await applyProposal(ports, applying, KEYMEND_ACTOR, {
+      allowKeyPolicy: false,
+      kind: 'auto-applied',
+      links,
+    });
+  } catch (error) {
+    // A read or the record failed mid-way (the write may have happened). Hand the proposal to a person:
+    // back to pending, announced as a proposal; approving it finds what was written and does not write
+    // it twice. If even that fails, the store is down: the invocation fails.
+    const why = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    const back = await ports.store
+      .transition(
+        proposal.id,
+        'applying',
+        'pending',
+        {},
+        {
+          at: ports.now().toISOString(),
+          actor: KEYMEND_ACTOR,
+          action: 'auto-apply',
+          outcome: 'interrupted',
+          detail: `${why}; approving the proposal finishes the apply without writing twice`,
+        },
+      )
+      .catch(() => null);
+    if (back === null) throw error;
+    await notify(ports, 'proposed', back, { settings: links, expiresAt: new Date(proposal.expiresAt) });
+    return {
+      outcome: 'proposed',
+      proposalId: proposal.id,
+      reason: `auto mode's apply was interrupted (${why}): it waits for approval`,
+    };
+  }
   switch (applied.outcome) {
     case 'applied':
       return {
