@@ -7,6 +7,7 @@ import { parseSnapshotText } from '../functions/adapters/snapshot';
 import { InputError } from '../functions/commons/errors';
 import type { AccountSnapshot } from '../functions/core/account';
 import type { CliIo } from './io';
+import { MAX_SNAPSHOT_BYTES, readWhole } from './log-input';
 
 /** A gzipped CloudTrail log file is a few MB; anything that inflates past this is refused. */
 const MAX_INFLATED_BYTES = 256 * 1024 * 1024;
@@ -67,7 +68,7 @@ export async function readSnapshot(file: string, io: CliIo): Promise<AccountSnap
   const name = file === '-' ? 'standard input' : file;
   let text: string;
   try {
-    text = (await io.readInput(file)).toString('utf8');
+    text = (await readWhole(file, io, MAX_SNAPSHOT_BYTES, 'a snapshot')).toString('utf8');
   } catch (error) {
     throw new InputError(`cannot read snapshot ${name}: ${oneLine(error)}`, { cause: error });
   }

@@ -3,6 +3,9 @@
  * `printable` turns it into one line of printable ASCII first, so a crafted session name cannot
  * move the cursor, hide text or forge lines.
  */
+import type { DiagnoseResult } from '../functions/core/diagnose';
+import type { IntakeResult } from '../functions/core/intake';
+import type { Plan } from '../functions/core/plan';
 import type { DeniedBy } from '../functions/core/request';
 
 /** Terminal width the text output is laid out for. */
@@ -72,7 +75,7 @@ export function deniedByText(deniedBy: DeniedBy): string {
     case 'implicit':
       return `no ${type} allows it`;
     case 'explicit':
-      return `an explicit deny in a ${type}${arn}`;
+      return `an explicit deny in ${/^[aeiou]/.test(type) ? 'an' : 'a'} ${type}${arn}`;
     case 'unknown':
       return deniedBy.policyType ? `denied, in the ${type} (no reason given)` : 'denied (no reason given)';
     default: {
@@ -80,4 +83,64 @@ export function deniedByText(deniedBy: DeniedBy): string {
       return String(never);
     }
   }
+}
+
+/** The intake's answer for one record, for people. */
+export function intakeText(result: IntakeResult): string[] {
+  if (!result.match) return wrap(`no match (${result.reason}): ${printable(result.detail)}`, 0);
+  const r = result.request;
+  const at = (arn: string | null) => shortArn(arn, r.accountId, r.region);
+  return [
+    ...wrap(
+      `match: ${printable(r.operation)} by ${at(r.principalArn)} on ${at(r.streamArn)} denied at ${minute(r.eventTime)} UTC`,
+      0,
+    ),
+    ...wrap(
+      `key ${r.keyArn ? at(r.keyArn) : `${printable(r.keyReference ?? '(unknown)')} (to resolve)`}, account ${printable(r.accountId)}, ${printable(r.region)}; ${r.viaKinesis ? 'through Kinesis' : 'Kinesis context only'}`,
+      2,
+    ),
+    ...wrap(`session ${printable(r.sessionArn)}`, 2),
+    ...wrap(`AWS: ${deniedByText(r.deniedBy)}; event ${printable(r.eventId)}`, 2),
+  ];
+}
+
+function planText(plan: Plan, accountId: string, region: string): string {
+  const at = (arn: string) => shortArn(arn, accountId, region);
+  switch (plan.mechanism) {
+    case 'kms-grant':
+      return `plan: a KMS grant on ${at(plan.keyArn)} to ${at(plan.granteePrincipal)} for ${plan.operations.join(', ')}, only with encryption context aws:kinesis:arn = ${at(plan.constraints.encryptionContextSubset['aws:kinesis:arn'])}`;
+    case 'iam-inline-policy':
+      return `plan: inline policy ${printable(plan.policyName)} on ${at(plan.principalArn)}, allowing only the one operation on the one key through Kinesis for the one stream`;
+    case 'key-policy-statement':
+      return `plan: key policy statement ${printable(plan.statement.Sid)} on ${at(plan.keyArn)}: ${plan.statement.Action} for ${at(plan.statement.Principal?.AWS ?? '')} through Kinesis for the one stream`;
+    default: {
+      const never: never = plan;
+      return String(never);
+    }
+  }
+}
+
+/** diagnose's answer for one record, for people. */
+export function diagnoseText(result: DiagnoseResult): string[] {
+  const lines = wrap(`${result.verdict} (${result.code}): ${printable(result.reason)}`, 0);
+  const request = result.request;
+  if (result.diagnosis && request) {
+    const layers = result.diagnosis.blockingLayers.join(', ') || 'none';
+    lines.push(...wrap(`now: ${result.diagnosis.current}; blocking layers: ${layers}`, 2));
+  }
+  if (result.verdict === 'propose' && request) {
+    lines.push(...wrap(planText(result.plan, request.accountId, request.region), 2));
+    const probes = result.proof.probes;
+    const opened = probes.filter((p) => p.result === 'allowed' && p.before !== 'allowed').length;
+    lines.push(
+      ...wrap(
+        `proof: ${result.proof.before} before, ${result.proof.after} after; ${probes.length} neighbouring requests checked, ${opened === 0 ? 'none' : opened} newly allowed`,
+        2,
+      ),
+    );
+  }
+  for (const attempt of ('attempts' in result ? result.attempts : undefined) ?? []) {
+    lines.push(...wrap(`set aside ${attempt.mechanism}: ${printable(attempt.reason)}`, 2));
+  }
+  return lines;
 }

@@ -252,7 +252,7 @@ async function diagnoseProblem(
     const result = diagnose(request, state, { prefer });
     return {
       verdict: result.verdict,
-      code: 'code' in result ? result.code : 'propose',
+      code: result.code,
       reason: result.reason,
       plan: result.plan,
     };
@@ -294,6 +294,14 @@ async function run(o: Options, io: CliIo): Promise<number> {
   return skipped.length || unreadable ? 1 : 0;
 }
 
+/** What AWS's messages blamed: the reasons, most frequent first, with counts when they differ. */
+function awsSays(p: ProblemSummary): string {
+  if (p.deniedBy.length === 1) return deniedByText(p.deniedBy[0] as ProblemSummary['deniedBy'][number]);
+  const shown = p.deniedBy.slice(0, 3).map((d) => `${deniedByText(d)} (${count(d.count)})`);
+  const more = p.deniedBy.length - shown.length;
+  return `${shown.join('; ')}${more > 0 ? `; ${more} other ${more === 1 ? 'reason' : 'reasons'}` : ''}`;
+}
+
 /** The summary as text for an 80-column terminal; event-derived text made printable. */
 export function renderText(s: ScanSummary): string {
   const lines: string[] = [];
@@ -324,7 +332,7 @@ export function renderText(s: ScanSummary): string {
     lines.push(
       ...wrap(`${printable(p.operation)} by ${scope(p.principalArn)} on ${scope(p.streamArn)}`, 5),
       ...wrap(`${scope(p.keyArn)} in ${printable(p.accountId)} ${printable(p.region)}`, 5),
-      ...wrap(`AWS: ${p.deniedBy.map((d) => deniedByText(d)).join('; ')}`, 5),
+      ...wrap(`AWS: ${awsSays(p)}`, 5),
     );
     if (p.diagnosis) {
       const d = p.diagnosis;

@@ -201,6 +201,13 @@ describe('readCloudTrailLog', () => {
     expect(error?.message).toBe('r.json: record 1 is larger than the 4 KiB limit for one record');
   });
 
+  it('admits a normal day by default: 200,000 records of the samples size expand well under the limit', () => {
+    const records = JSON.parse(sampleLog().toString('utf8')).Records as unknown[];
+    const largest = Math.max(...records.map((r) => JSON.stringify(r).length));
+    expect(200_000 * largest).toBeLessThan(DEFAULT_LOG_LIMITS.maxExpandedBytes / 2);
+    expect(DEFAULT_LOG_LIMITS.maxInputBytes).toBeGreaterThan(23 * 1024 * 1024);
+  });
+
   it('names a file it cannot open', async () => {
     await expect(openLogFile(path.join(dir, 'missing.json'))).rejects.toThrow(
       /^cannot read .*missing\.json: .*ENOENT/,

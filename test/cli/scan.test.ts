@@ -2,7 +2,23 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
+import {
+  GetRoleCommand,
+  IAMClient,
+  ListAttachedRolePoliciesCommand,
+  ListRolePoliciesCommand,
+} from '@aws-sdk/client-iam';
+import { DescribeStreamSummaryCommand, KinesisClient } from '@aws-sdk/client-kinesis';
+import {
+  DescribeKeyCommand,
+  GetKeyPolicyCommand,
+  KMSClient,
+  ListAliasesCommand,
+  ListGrantsCommand,
+} from '@aws-sdk/client-kms';
+import { mockClient } from 'aws-sdk-client-mock';
 import { scanCommand } from '../../cli/commands/scan';
+import { main } from '../../cli/keymend';
 import type { ScanSummary } from '../../cli/scan-summary';
 import { fingerprintOf } from '../../functions/core/proposal';
 import { recordMaker, writeLogFile } from '../helpers/cloudtrail-logs';
@@ -168,6 +184,77 @@ describe('keymend scan', () => {
     expect(text.out).toContain('keymend: propose propose iam-inline-policy.');
   });
 
+  it('with --diagnose --aws, reads the account through the SDK once per problem (mocked)', async () => {
+    const iam = mockClient(IAMClient);
+    const kms = mockClient(KMSClient);
+    const kinesis = mockClient(KinesisClient);
+    try {
+      iam.on(GetRoleCommand).resolves({
+        Role: {
+          Arn: CONSUMER,
+          RoleName: 'orders-consumer',
+          Path: '/service-role/',
+          RoleId: 'AROA',
+          CreateDate: new Date(),
+        },
+      });
+      iam.on(ListRolePoliciesCommand).resolves({ PolicyNames: [], IsTruncated: false });
+      iam.on(ListAttachedRolePoliciesCommand).resolves({ AttachedPolicies: [], IsTruncated: false });
+      kms.on(DescribeKeyCommand).resolves({
+        KeyMetadata: {
+          KeyId: 'k',
+          Arn: KEY,
+          AWSAccountId: ACCOUNT,
+          KeyManager: 'CUSTOMER',
+          KeyState: 'Enabled',
+        },
+      });
+      const delegation = {
+        Sid: 'Enable IAM User Permissions',
+        Effect: 'Allow',
+        Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` },
+        Action: 'kms:*',
+        Resource: '*',
+      };
+      kms
+        .on(GetKeyPolicyCommand)
+        .resolves({ Policy: JSON.stringify({ Version: '2012-10-17', Statement: [delegation] }) });
+      kms.on(ListGrantsCommand).resolves({ Grants: [], Truncated: false });
+      kms.on(ListAliasesCommand).resolves({ Aliases: [], Truncated: false });
+      kinesis.on(DescribeStreamSummaryCommand).resolves({
+        StreamDescriptionSummary: {
+          StreamName: 'orders',
+          StreamARN: ORDERS,
+          StreamStatus: 'ACTIVE',
+          RetentionPeriodHours: 24,
+          StreamCreationTimestamp: new Date(),
+          EnhancedMonitoring: [],
+          OpenShardCount: 1,
+          EncryptionType: 'KMS',
+          KeyId: KEY,
+        },
+      });
+      const { code, out } = await scan([path.join(logs, 'a.json'), '--json', '--diagnose', '--aws']);
+      expect(code).toBe(0);
+      const summary = JSON.parse(out) as ScanSummary;
+      expect(summary.problems[0]?.diagnosis).toMatchObject({ verdict: 'propose', code: 'propose' });
+      expect(iam.commandCalls(GetRoleCommand)).toHaveLength(1);
+
+      iam.on(GetRoleCommand).rejects(Object.assign(new Error('not authorized'), { name: 'AccessDenied' }));
+      const denied = await scan([path.join(logs, 'sub', 'deeper'), '--json', '--diagnose', '--aws']);
+      expect(denied.code).toBe(1);
+      expect((JSON.parse(denied.out) as ScanSummary).problems[0]?.diagnosis).toMatchObject({
+        verdict: 'error',
+        code: 'AwsReadError',
+        reason: expect.stringContaining('AccessDenied'),
+      });
+    } finally {
+      iam.restore();
+      kms.restore();
+      kinesis.restore();
+    }
+  }, 30_000);
+
   it('counts sessions exactly up to 10000 and then says 10000+', async () => {
     const file = path.join(dir, 'many-sessions.json');
     await writeLogFile(
@@ -223,6 +310,15 @@ describe('keymend scan', () => {
     const { code, out, err } = await scan(argv.map((a) => (a === 'LOGS' ? logs : a)));
     expect([code, out]).toEqual([2, '']);
     expect(err).toMatch(message);
+  });
+
+  it('is a keymend command, listed by keymend --help, with its own --help', async () => {
+    const io = captureIo();
+    expect(await main(['--help'], io)).toBe(0);
+    expect(io.out()).toMatch(/^\s+scan\s+Summarise the denied Kinesis KMS calls/m);
+    const help = captureIo();
+    expect(await main(['scan', '--help'], help)).toBe(0);
+    expect(help.out()).toBe(scanCommand.help);
   });
 
   it('documents every option and exit status in --help', () => {

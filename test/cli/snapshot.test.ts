@@ -19,6 +19,7 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { diagnoseCommand } from '../../cli/commands/diagnose';
 import { makeSnapshotCommand, snapshotCommand } from '../../cli/commands/snapshot';
+import { main } from '../../cli/keymend';
 import { AwsAccountReader } from '../../functions/adapters/aws-account';
 import { parseSnapshot } from '../../functions/adapters/snapshot';
 import { EVENTS_DIR } from '../helpers/events';
@@ -227,6 +228,12 @@ describe('keymend snapshot', () => {
     expect(code).toBe(2);
     expect(err).toMatch(message);
     expect([...iam.calls(), ...kms.calls(), ...kinesis.calls()]).toHaveLength(0);
+  });
+
+  it('is a keymend command, listed by keymend --help', async () => {
+    const io = captureIo();
+    expect(await main(['--help'], io)).toBe(0);
+    expect(io.out()).toMatch(/^\s+snapshot\s+Read a principal, key and stream/m);
   });
 
   it('documents every option and exit status in --help, within 80 columns', () => {
