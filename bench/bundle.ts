@@ -9,9 +9,8 @@ import path from 'node:path';
 import { build } from 'esbuild';
 import { HANDLER_ENTRIES } from '../functions/commons/constants';
 import { BUNDLING } from '../infra/bundling';
+import { ROOT } from './root';
 import { median, table } from './timing';
-
-const ROOT = path.resolve(__dirname, '..');
 
 export interface Bundle {
   file: string;

@@ -9,9 +9,10 @@ import { parseSnapshot, SnapshotReader } from '../functions/adapters/snapshot';
 import { diagnose } from '../functions/core/diagnose';
 import { gatherState } from '../functions/core/gather';
 import { intake } from '../functions/core/intake';
+import { ROOT } from './root';
 import { engine, interleave, rate, round, table, thousands } from './timing';
 
-const EVENTS = path.resolve(__dirname, '../events');
+const EVENTS = path.join(ROOT, 'events');
 
 export interface PipelineFigures {
   decisionsPerSec: number;

@@ -7,8 +7,9 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseSnapshot } from '../functions/adapters/snapshot';
 import type { AccountSnapshot } from '../functions/core/account';
+import { ROOT } from './root';
 
-const EVENTS = path.resolve(__dirname, '../events');
+const EVENTS = path.join(ROOT, 'events');
 /** The orders consumer denied kms:Decrypt through Kinesis (an EventBridge event). */
 const STORM_EVENT = 'consumer-decrypt-denied-service-role.eventbridge.json';
 const CONSUMER_NAME = 'orders-consumer';
