@@ -8,9 +8,12 @@
  * Then: every AWS read the account served, every publish per topic, and the DynamoDB requests per
  * repeat (all requests, less those of the new problems, each costing what the isolated one did).
  */
+import { spawn } from 'node:child_process';
+import path from 'node:path';
 import { type LocalRuntime, type LocalStats, startLocal } from '../cli/local/runtime';
 import type { OutgoingMessage } from '../functions/core/ports';
 import type { RemediateResult } from '../functions/flows/remediate';
+import { ROOT } from './root';
 import { denial, shuffled, stormAccount } from './storm-denials';
 import { table } from './timing';
 
@@ -127,10 +130,37 @@ export async function stormBench(options: StormOptions = {}): Promise<StormFigur
         `  publishes by topic: ${Object.entries(publishesByTopic)
           .map(([k, v]) => `${k} ${v}`)
           .join(', ')}`,
-        `  DynamoDB requests: ${end.dynamodb - zero.dynamodb} (${repeats} repeats and duplicates)`,
+        `  DynamoDB requests: ${end.dynamodb - zero.dynamodb}: ${diagnosed} new problems x ${dynamoRequestsPerNew}, and ${repeats} repeats at ${dynamoRequestsPerRepeat.toFixed(4)} each`,
+        `  (${Math.round((dynamoRequestsPerRepeat - 2) * repeats)} requests above 2 per repeat: repeats that arrived while their problem's first denial was being diagnosed find the problem claimed but not yet live: the claim fails, then one more update counts them)`,
       ],
     };
   } finally {
     await runtime.close();
   }
+}
+
+/** The storm in its own process under tsx (bench/storm-main.ts); its figures as stormBench gives them. */
+export async function stormInChild(options: { events: number; distinct: number }): Promise<StormFigures> {
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      path.join(ROOT, 'bench', 'storm-main.ts'),
+      String(options.events),
+      String(options.distinct),
+    ],
+    { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+    stdout += chunk;
+  });
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+    stderr += chunk;
+  });
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  if (code !== 0) throw new Error(`the storm process failed: ${stderr.trim().split('\n')[0]}`);
+  return JSON.parse(stdout) as StormFigures;
 }

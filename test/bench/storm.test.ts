@@ -16,7 +16,7 @@ describe('stormBench', () => {
     expect(storm.accountReads).toBe(5 * storm.readsPerDiagnosis);
     expect(storm.publishesByTopic).toEqual({ email: 5, chat: 5 });
     expect(storm.publishes).toBe(5);
-    // Two requests per repeat, a third for a repeat that arrives while its problem is being diagnosed.
+    // Two requests per repeat; two more for a repeat that arrives while its problem is being diagnosed.
     expect(storm.dynamoRequestsPerRepeat).toBeGreaterThanOrEqual(2);
     expect(storm.dynamoRequestsPerRepeat).toBeLessThan(3);
   });
