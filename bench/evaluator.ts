@@ -5,7 +5,10 @@
  *     target (issue 3, issue 14) is on this one.
  *   - keymend compile + evaluate: every policy set compiled anew per request, reported beside it.
  *   - iam-simulate runSimulation: its public entry point. (Its runUnsafeSimulation cannot run these
- *     cases: it loads the resource policy without a name and then fails reading it.)
+ *     cases: it loads the resource policy without a name and then fails reading it.) At a few
+ *     milliseconds a request it gets through part of the cases in its rounds, from the first on;
+ *     the cases are drawn alike, so its rate is over the same mix.
+ * `npm run bench` runs this from the esbuild bundle of bench/run.ts, not under tsx.
  */
 import { runSimulation } from '@cloud-copilot/iam-simulate';
 import type { CompiledPolicy } from '../functions/policy/compile';
