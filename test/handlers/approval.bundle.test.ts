@@ -27,11 +27,11 @@ const ENV = {
 
 let bundle: string;
 beforeAll(async () => {
-  bundle = await bundleEntry(
+  ({ file: bundle } = await bundleEntry(
     HANDLER_ENTRIES.approval,
     mkdtempSync(path.join(tmpdir(), 'keymend-approval-')),
     'approval',
-  );
+  ));
 });
 
 /** Imports the bundle in a fresh process and invokes its handler with a GET of `rawPath`. */
