@@ -13,7 +13,7 @@ import { gatherState } from '../core/gather';
 import { intake } from '../core/intake';
 import { linkExpiry } from '../core/links';
 import { fingerprintFieldsOf, newProposal, newProposalId } from '../core/new-proposal';
-import type { FingerprintRecord } from '../core/ports';
+import type { FingerprintRecord, FlowPorts } from '../core/ports';
 import { fingerprintOf } from '../core/proposal';
 import { type ApplyResult, applyProposal } from './apply';
 import { type FlowContext, notify } from './notify';
@@ -55,6 +55,29 @@ const MINUTE = 60_000;
 export const KEYMEND_ACTOR = 'keymend';
 
 /** Handles one event. Throws only when a read or the store fails before anything is recorded. */
+/**
+ * A problem's earlier proposal whose links ran out unapproved: the fingerprint stopped being live, and
+ * this denial starts a new proposal. Close the old one (pending -> expired, once: the write is
+ * conditional) and tell people, so an ignored proposal does not vanish silently.
+ */
+async function expirePrevious(ports: FlowPorts, previousProposalId: string | undefined): Promise<void> {
+  if (!previousProposalId) return;
+  const expired = await ports.store.transition(
+    previousProposalId,
+    'pending',
+    'expired',
+    {},
+    {
+      at: ports.now().toISOString(),
+      actor: KEYMEND_ACTOR,
+      action: 'expire',
+      outcome: 'expired',
+      detail: 'its links expired unapproved; the problem goes on, so a new proposal replaces it',
+    },
+  );
+  if (expired) await notify(ports, 'expired', expired, null);
+}
+
 export async function remediate(
   ports: FlowContext,
   config: RemediateConfig,
@@ -76,6 +99,7 @@ export async function remediate(
   }
   const claim = await ports.store.claimFingerprint(fingerprint, now);
   if (!claim.claimed) return repeat(claim.record);
+  await expirePrevious(ports, claim.previousProposalId);
 
   const state = await gatherState(ports.reader, request);
   const result = diagnose(request, state, { prefer: config.preferMechanism });
