@@ -5,7 +5,7 @@
 
 import { InputError, KeymendError } from '../commons/errors';
 import type { CompiledPolicy } from '../policy/compile';
-import { kinesisKmsRequest, takesEncryptionContext } from '../policy/context';
+import { takesEncryptionContext } from '../policy/context';
 import { evaluate } from '../policy/evaluate';
 import type {
   AuthorizationRequest,
@@ -18,6 +18,8 @@ import type {
 } from '../policy/types';
 import type { KeyState, OrganizationState, PrincipalState, StreamState } from './account';
 import { buildPolicySet, requestPrincipal } from './authorization';
+import { kinesisCall, kmsKeyFacts } from './context-keys';
+import { type DiagnosisNote, layerDisagreement } from './layer-note';
 import {
   applyPlan,
   type FixScope,
@@ -31,7 +33,8 @@ import {
   scopeProblem,
   scopeViolation,
 } from './plan';
-import type { KinesisKmsRequest } from './request';
+import type { DeniedBy, KinesisKmsRequest } from './request';
+import { findUncertainty, type Uncertainty } from './uncertainty';
 
 /** The account state that bears on one denial, as read from a snapshot or a real account. */
 export interface ResolvedState {
@@ -62,6 +65,8 @@ export type RefusalCode =
   | 'boundary-blocks'
   | 'organization-policy-blocks'
   | 'invalid-policy'
+  | 'forward-access-session-uncertain'
+  | 'unknowable-condition'
   | 'foreign-key-policy'
   | 'no-sufficient-fix';
 
@@ -81,6 +86,8 @@ export interface Diagnosis {
   blockingLayers: PolicyLayer[];
   /** The policies and statements that decided, as the evaluator reports them. */
   decidedBy: DecidedBy[];
+  /** Remarks that bear on trusting the diagnosis (layer-note.ts); absent when there are none. */
+  notes?: DiagnosisNote[];
 }
 
 export interface Probe {
@@ -121,6 +128,8 @@ export type DiagnoseResult =
       plan: null;
       proof: null;
       attempts?: RejectedAttempt[];
+      /** For the uncertainty codes: what keymend cannot know, and every answer. */
+      uncertainty?: Uncertainty;
     })
   | (Outcome & {
       verdict: 'propose';
@@ -211,12 +220,15 @@ function blockingLayersOf(decision: Decision, decidedBy: DecidedBy[]): PolicyLay
   return [...new Set(layers)];
 }
 
-function diagnosisOf(result: EvaluationResult): Diagnosis {
-  return {
+function diagnosisOf(result: EvaluationResult, named?: DeniedBy): Diagnosis {
+  const diagnosis: Diagnosis = {
     current: result.decision,
     blockingLayers: blockingLayersOf(result.decision, result.decidedBy),
     decidedBy: result.decidedBy,
   };
+  const note = named ? layerDisagreement(named, diagnosis.current, diagnosis.blockingLayers) : null;
+  if (note) diagnosis.notes = [note];
+  return diagnosis;
 }
 
 /** Evaluates requests against one principal and key, compiling each policy set once. */
@@ -286,23 +298,67 @@ function kmsRequest(
     streamArn?: string;
     principalArn?: string;
     viaKinesis?: boolean;
+    forwardAccessSession?: boolean;
   },
 ): AuthorizationRequest {
   const id = `${part(overrides.action)}${part(overrides.keyArn)}${part(overrides.streamArn)}${part(
     overrides.principalArn,
-  )}${overrides.viaKinesis === undefined ? '-' : overrides.viaKinesis ? 't' : 'f'}`;
+  )}${overrides.viaKinesis === undefined ? '-' : overrides.viaKinesis ? 't' : 'f'}${
+    overrides.forwardAccessSession ? 'F' : ''
+  }`;
   const known = subject.cache.requests.get(id);
   if (known !== undefined) return known;
-  const request = kinesisKmsRequest({
+  // Every key AWS would set that account state tells (context-keys.ts); a probe's other key shares
+  // the subject key's attributes.
+  const { request } = kinesisCall({
     principal: callerOf(subject, overrides.principalArn ?? subject.scope.principalArn),
     action: overrides.action ?? subject.scope.operation,
     keyArn: overrides.keyArn ?? subject.scope.keyArn,
     streamArn: overrides.streamArn ?? subject.scope.streamArn,
     region: subject.scope.region,
     viaKinesis: overrides.viaKinesis ?? true,
+    forwardAccessSession: overrides.forwardAccessSession ?? false,
+    key: subject.key,
+    organization: subject.organization,
+    organizationAccountId: subject.accounts.organization,
   });
   subject.cache.requests.set(id, request);
   return request;
+}
+
+/** What keymend cannot know that decides the subject's request (uncertainty.ts), or null. */
+function uncertaintyOf(subject: Subject): Uncertainty | null {
+  const facts = {
+    principal: callerOf(subject, subject.scope.principalArn),
+    action: subject.scope.operation,
+    keyArn: subject.scope.keyArn,
+    key: subject.key,
+    organization: subject.organization,
+    organizationAccountId: subject.accounts.organization,
+  };
+  return findUncertainty({
+    principal: subject.principal,
+    key: subject.key,
+    organization: subject.organization,
+    resourceAccountId: accountOf(subject.key.arn),
+    organizationAccountId: subject.accounts.organization,
+    request: (forwardAccessSession) => ({
+      request: kmsRequest(subject, { forwardAccessSession }),
+      unknown: kmsKeyFacts(facts).unknown,
+    }),
+  });
+}
+
+function describeUncertainty(u: Uncertainty): string {
+  const answers = u.answers.map((a) => `if ${a.assumption}, the request is ${a.decision}`).join('; ');
+  const statements = u.statements
+    .map((d) => `${d.policyType} policy ${d.policy} statement ${d.statement}`)
+    .join('; ');
+  const what =
+    u.code === 'forward-access-session-uncertain'
+      ? 'AWS does not document whether Kinesis calls KMS in a forward access session, and the verdict depends on it'
+      : `The verdict depends on ${u.keys.join(', ')}, which keymend cannot know for this call`;
+  return `${what}: ${answers} (${statements || 'no statement found'}). keymend does not guess: a person must decide.`;
 }
 
 /** An override in a request's cache key: '-' when absent, else its length and text (unambiguous). */
@@ -701,7 +757,7 @@ function decide(
     reason: string,
     diagnosis?: Diagnosis | null,
     attempts?: RejectedAttempt[],
-  ) => DiagnoseResult,
+  ) => Extract<DiagnoseResult, { verdict: 'refuse' }>,
   summary: RequestSummary,
 ): DiagnoseResult {
   const { request } = subject;
@@ -728,7 +784,7 @@ function decide(
     return refuse(
       'explicit-deny',
       `An explicit deny blocks ${what} (${by}); keymend never overrides one.`,
-      diagnosisOf(result),
+      diagnosisOf(result, request.deniedBy),
     );
   };
 
@@ -743,7 +799,12 @@ function decide(
   }
 
   const current = evaluator.run(kmsRequest(subject, {}), subject.key);
-  const diagnosis = diagnosisOf(current);
+  const diagnosis = diagnosisOf(current, request.deniedBy);
+  // A verdict that turns on what keymend cannot know is never presented as certain.
+  const uncertainty = uncertaintyOf(subject);
+  if (uncertainty) {
+    return { ...refuse(uncertainty.code, describeUncertainty(uncertainty), diagnosis), uncertainty };
+  }
   if (current.decision === 'explicit-deny') return explicitDeny(current, 'the request');
 
   // A layer keymend cannot see may still deny, whatever the visible policies say: neither "fixed since
@@ -758,7 +819,7 @@ function decide(
   }
   if (
     (named.policyType === 'service-control' || named.policyType === 'resource-control') &&
-    !state.organization
+    !organizationPoliciesVisible(state.organization, named.policyType)
   ) {
     return refuse(
       'invisible-layer',
@@ -841,6 +902,20 @@ function decide(
     diagnosis,
     rejected,
   );
+}
+
+/**
+ * Whether the organization state holds the policies of that type. An organization known only by its id
+ * and path (the AWS reader outside the management account) shows none.
+ */
+function organizationPoliciesVisible(
+  organization: OrganizationState | null,
+  type: 'service-control' | 'resource-control',
+): boolean {
+  if (!organization) return false;
+  return type === 'service-control'
+    ? organization.serviceControlPolicies !== undefined
+    : organization.resourceControlPolicies !== undefined;
 }
 
 function streamRequest(subject: Subject, action: string): AuthorizationRequest {
