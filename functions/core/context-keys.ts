@@ -7,8 +7,12 @@
  * Global keys: https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html
  */
 import { parseArn } from '../commons/arn';
-import { kinesisKmsRequest } from '../policy/context';
-import type { AuthorizationRequest, ContextValue, RequestPrincipal } from '../policy/types';
+import {
+  type AuthorizationRequest,
+  type ContextValue,
+  kinesisKmsRequest,
+  type RequestPrincipal,
+} from '../policy';
 import type { KeyState, OrganizationState } from './account';
 
 /** What keymend knows of one request's keys: their values, and the keys it cannot know. */

@@ -4,7 +4,7 @@
  * cannot see, or one changed since the event), and a person must know before trusting the diagnosis.
  * Pure.
  */
-import type { Decision, PolicyLayer } from '../policy/types';
+import type { Decision, PolicyLayer } from '../policy';
 import type { DeniedBy } from './request';
 
 /** A remark on a diagnosis that does not change its verdict but bears on trusting it. */

@@ -10,8 +10,7 @@
  *
  * When the decisions differ, the verdict is uncertain: diagnose refuses and shows every answer. Pure.
  */
-import { evaluate } from '../policy/evaluate';
-import type { AuthorizationRequest, DecidedBy, Decision } from '../policy/types';
+import { type AuthorizationRequest, type DecidedBy, type Decision, evaluate } from '../policy';
 import type { KeyState, OrganizationState, PolicyDocumentJson, PrincipalState } from './account';
 import { buildPolicySet } from './authorization';
 import { ALWAYS_UNKNOWN, FORWARD_ACCESS_SESSION_KEYS } from './context-keys';
