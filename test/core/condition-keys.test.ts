@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: ${...} here is IAM policy-variable syntax.
 /**
  * Every condition key AWS puts on a KMS call Kinesis makes, tested in every layer that can test it: a
  * policy with a positive, a negated, an ...IfExists and (multivalued keys) a set operator, each row
