@@ -151,6 +151,37 @@ describe('unknowable keys', () => {
     expect(result.uncertainty?.answers.map((a) => a.decision)).toEqual(['implicit-deny', 'explicit-deny']);
   });
 
+  it(`names only the statements that decide, not every statement testing such a key (${GLOBAL_KEYS}#condition-keys-sourceip)`, () => {
+    const scp = doc(
+      FULL_ACCESS,
+      {
+        Sid: 'S3FromEndpointOnly',
+        Effect: 'Deny',
+        Action: 's3:*',
+        Resource: '*',
+        Condition: { StringNotEquals: { 'aws:SourceVpce': 'vpce-1a2b3c4d' } },
+      },
+      {
+        Sid: 'DenyOutsideCorporateNetwork',
+        Effect: 'Deny',
+        Action: '*',
+        Resource: '*',
+        Condition: { NotIpAddress: { 'aws:SourceIp': '192.0.2.0/24' } },
+      },
+    );
+    const result = refusal(
+      diagnose(deniedDecrypt(), state({ organization: { serviceControlPolicies: [[scp]] } })),
+    );
+    expect(result.uncertainty?.keys).toEqual(['aws:SourceIp']);
+    expect(result.uncertainty?.statements).toEqual([
+      {
+        policyType: 'service-control',
+        policy: 'service-control-policies[0][0]',
+        statement: 'DenyOutsideCorporateNetwork',
+      },
+    ]);
+  });
+
   it(`an identity Allow that holds only from a VPC endpoint: whether the call is already allowed is unknowable (${GLOBAL_KEYS}#condition-keys-sourcevpce)`, () => {
     const inline = doc({
       Effect: 'Allow',
