@@ -61,7 +61,7 @@ export function findUncertainty(input: UncertaintyInput): Uncertainty | null {
   if (outside.decision !== inside.decision) {
     const answers: Answer[] = [
       {
-        assumption: 'Kinesis calls KMS with the caller’s own credentials (no forward access session)',
+        assumption: "Kinesis calls KMS with the caller's own credentials (no forward access session)",
         ...outside,
       },
       {
