@@ -10,7 +10,13 @@
  *
  * When the decisions differ, the verdict is uncertain: diagnose refuses and shows every answer. Pure.
  */
-import { type AuthorizationRequest, type DecidedBy, type Decision, evaluate } from '../policy';
+import {
+  type AuthorizationRequest,
+  type DecidedBy,
+  type Decision,
+  type EvaluationResult,
+  evaluate,
+} from '../policy';
 import type { KeyState, OrganizationState, PolicyDocumentJson, PrincipalState } from './account';
 import { buildPolicySet } from './authorization';
 import { ALWAYS_UNKNOWN, FORWARD_ACCESS_SESSION_KEYS } from './context-keys';
@@ -28,7 +34,7 @@ export interface Uncertainty {
   keys: string[];
   /** The statements that test them. */
   statements: DecidedBy[];
-  /** Every answer, at least two, with different decisions. */
+  /** Every answer, at least two, with different verdicts (decisions, or the layers an implicit deny names). */
   answers: Answer[];
 }
 
@@ -58,7 +64,7 @@ export function findUncertainty(input: UncertaintyInput): Uncertainty | null {
   });
   const outside = evaluate(direct.request, policies);
   const inside = evaluate(forwarded, policies);
-  if (outside.decision !== inside.decision) {
+  if (verdictOf(outside) !== verdictOf(inside)) {
     const answers: Answer[] = [
       {
         assumption: "Kinesis calls KMS with the caller's own credentials (no forward access session)",
@@ -90,7 +96,7 @@ export function findUncertainty(input: UncertaintyInput): Uncertainty | null {
     );
   const allowing = lean('allow');
   const denying = lean('deny');
-  if (allowing.decision === denying.decision) return null;
+  if (verdictOf(allowing) === verdictOf(denying)) return null;
   const found = deciding(
     tested,
     [allowing, denying].map((r) => ({ assumption: '', ...r })),
@@ -107,6 +113,16 @@ export function findUncertainty(input: UncertaintyInput): Uncertainty | null {
 }
 
 type Lean = 'allow' | 'deny';
+
+/**
+ * What diagnose's verdict turns on: the decision and, for an implicit deny, the layers that lack an
+ * allow (an SCP gap that a condition could close is not the identity gap that a grant closes).
+ */
+function verdictOf(result: EvaluationResult): string {
+  if (result.decision !== 'implicit-deny') return result.decision;
+  const layers = new Set(result.decidedBy.filter((d) => d.statement === '').map((d) => d.policyType));
+  return `implicit-deny:${[...layers].sort().join(',')}`;
+}
 
 /** A test of lowercased key names against names and `prefix/` entries. */
 function matcher(names: readonly string[]): (key: string) => boolean {

@@ -151,6 +151,26 @@ describe('unknowable keys', () => {
     expect(result.uncertainty?.answers.map((a) => a.decision)).toEqual(['implicit-deny', 'explicit-deny']);
   });
 
+  it(`an SCP level that allows only from the corporate network: whether the SCP or only IAM blocks is unknowable (${GLOBAL_KEYS}#condition-keys-sourceip)`, () => {
+    const networkOnly = doc({
+      Sid: 'AllowFromCorporateNetwork',
+      Effect: 'Allow',
+      Action: '*',
+      Resource: '*',
+      Condition: { IpAddress: { 'aws:SourceIp': '192.0.2.0/24' } },
+    });
+    const result = refusal(
+      diagnose(
+        deniedDecrypt(),
+        state({ organization: { serviceControlPolicies: [[doc(FULL_ACCESS)], [networkOnly]] } }),
+      ),
+    );
+    expect(result.code).toBe('unknowable-condition');
+    const [favour, against] = result.uncertainty?.answers ?? [];
+    expect(favour?.decidedBy.map((d) => d.policyType)).toEqual(['identity-based']);
+    expect(against?.decidedBy.map((d) => d.policyType)).toEqual(['service-control', 'identity-based']);
+  });
+
   it(`names only the statements that decide, not every statement testing such a key (${GLOBAL_KEYS}#condition-keys-sourceip)`, () => {
     const scp = doc(
       FULL_ACCESS,
