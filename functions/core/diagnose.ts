@@ -616,9 +616,15 @@ function decide(
 
 function streamRequest(subject: Subject, action: string): AuthorizationRequest {
   const base = kmsRequest(subject, {});
+  // The caller's global keys, not the key's: aws:ResourceTag/*, aws:ResourceOrgID/Paths of the key say
+  // nothing of the stream, whose account is its own.
   const context = Object.fromEntries(
-    Object.entries(base.context).filter(([k]) => k.toLowerCase().startsWith('aws:')),
+    Object.entries(base.context).filter(([k]) => {
+      const key = k.toLowerCase();
+      return key.startsWith('aws:') && !key.startsWith('aws:resource');
+    }),
   );
+  context['aws:ResourceAccount'] = subject.accounts.stream;
   return { principal: base.principal, action, resource: subject.scope.streamArn, context };
 }
 

@@ -275,3 +275,22 @@ describe('the layer AWS names and the layer keymend finds', () => {
     ]);
   });
 });
+
+describe("the key's resource keys stay on the key", () => {
+  it(`a call without Kinesis markers: the stream access check does not borrow the key's tags (${GLOBAL_KEYS}#condition-keys-resourcetag)`, () => {
+    const parsed = intake(loadEvent('consumer-decrypt-denied-context-only.record.json'));
+    if (!parsed.match) throw new Error('the sample event no longer matches');
+    expect(parsed.request.viaKinesis).toBe(false);
+    const read = doc({
+      Effect: 'Allow',
+      Action: ['kinesis:GetRecords', 'kinesis:SubscribeToShard'],
+      Resource: STREAM,
+      Condition: { StringEquals: { 'aws:ResourceTag/project': 'orders' } },
+    });
+    const result = diagnose(
+      parsed.request,
+      state({ principal: { inlinePolicies: { read } }, key: { tags: { project: 'orders' } } }),
+    );
+    expect(refusal(result).code).toBe('forged-context');
+  });
+});
