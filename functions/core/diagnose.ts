@@ -352,6 +352,7 @@ const certainVerdict: EvaluatedCheck = ({ subject, diagnosis }) => {
       request: kmsRequest(subject, { forwardAccessSession }),
       unknown: unknownKeys(subject),
     }),
+    evaluate: (request) => subjectEvaluator(subject).run(request, subject.key),
   });
   if (!uncertainty) return null;
   return { ...refusal(uncertainty.code, describeUncertainty(uncertainty), diagnosis), uncertainty };

@@ -46,6 +46,11 @@ export interface UncertaintyInput {
   organizationAccountId: string;
   /** The request AWS would evaluate, outside and inside a forward access session. */
   request: (forwardAccessSession: boolean) => { request: AuthorizationRequest; unknown: string[] };
+  /**
+   * Evaluates a request against the input's own policies, when the caller has them compiled already;
+   * by default they are compiled here.
+   */
+  evaluate?: (request: AuthorizationRequest) => EvaluationResult;
 }
 
 /**
@@ -55,15 +60,9 @@ export interface UncertaintyInput {
 export function findUncertainty(input: UncertaintyInput): Uncertainty | null {
   const direct = input.request(false);
   const forwarded = input.request(true).request;
-  const policies = buildPolicySet({
-    principal: input.principal,
-    key: input.key,
-    organization: input.organization,
-    resourceAccountId: input.resourceAccountId,
-    organizationAccountId: input.organizationAccountId,
-  });
-  const outside = evaluate(direct.request, policies);
-  const inside = evaluate(forwarded, policies);
+  const run = input.evaluate ?? evaluatorOf(input);
+  const outside = run(direct.request);
+  const inside = run(forwarded);
   if (verdictOf(outside) !== verdictOf(inside)) {
     const answers: Answer[] = [
       {
@@ -110,6 +109,17 @@ export function findUncertainty(input: UncertaintyInput): Uncertainty | null {
       { assumption: `the conditions on ${keys} go against the caller`, ...denying },
     ],
   };
+}
+
+function evaluatorOf(input: UncertaintyInput): (request: AuthorizationRequest) => EvaluationResult {
+  const policies = buildPolicySet({
+    principal: input.principal,
+    key: input.key,
+    organization: input.organization,
+    resourceAccountId: input.resourceAccountId,
+    organizationAccountId: input.organizationAccountId,
+  });
+  return (request) => evaluate(request, policies);
 }
 
 type Lean = 'allow' | 'deny';
