@@ -49,6 +49,9 @@ export const ALWAYS_UNKNOWN: readonly string[] = [
   'aws:federatedprovider',
   'aws:useragent',
   'aws:referer',
+  // Set when the caller names the key by alias; whether Kinesis passes the stream's KeyId as an alias
+  // (or any KeyId, for Decrypt) the record does not always show.
+  'kms:requestalias',
 ];
 
 /** KMS operations that use the key's symmetric encryption algorithm (kms:EncryptionAlgorithm). */

@@ -294,3 +294,23 @@ describe("the key's resource keys stay on the key", () => {
     expect(refusal(result).code).toBe('forged-context');
   });
 });
+
+describe('kms:RequestAlias', () => {
+  it(`a Deny unless the key is named by an approved alias turns on what Kinesis passed: unknowable (https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-request-alias)`, () => {
+    const inline = doc(
+      { Effect: 'Allow', Action: 'kms:Decrypt', Resource: KEY },
+      {
+        Sid: 'OnlyThroughApprovedAlias',
+        Effect: 'Deny',
+        Action: 'kms:Decrypt',
+        Resource: '*',
+        Condition: { StringNotEquals: { 'kms:RequestAlias': 'alias/orders' } },
+      },
+    );
+    const result = refusal(
+      diagnose(deniedDecrypt(), state({ principal: { inlinePolicies: { kms: inline } } })),
+    );
+    expect(result.code).toBe('unknowable-condition');
+    expect(result.uncertainty?.keys).toEqual(['kms:RequestAlias']);
+  });
+});
