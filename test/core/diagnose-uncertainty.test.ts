@@ -122,7 +122,9 @@ describe('forward access sessions', () => {
     expect(result.reason).toContain('forward access session');
     // AWS said "no identity-based policy allows": only the forward-access-session reading explains that,
     // which the reason points out without acting on it.
-    expect(result.reason).toContain('fits only the reading that Kinesis calls KMS in a forward access session');
+    expect(result.reason).toContain(
+      'fits only the reading that Kinesis calls KMS in a forward access session',
+    );
   });
 
   it(`a policy that tests aws:ViaAWSService without deciding the verdict changes nothing (${FAS})`, () => {
