@@ -6,7 +6,7 @@
 import { parseArgs } from 'node:util';
 import { createAwsAccountReader } from '../../functions/adapters/aws-account';
 import { SnapshotReader } from '../../functions/adapters/snapshot';
-import { KeymendError } from '../../functions/commons/errors';
+import { InputError, UsageError } from '../../functions/commons/errors';
 import type { AccountReader } from '../../functions/core/account';
 import { type DiagnoseResult, diagnose } from '../../functions/core/diagnose';
 import { gatherState } from '../../functions/core/gather';
@@ -15,6 +15,7 @@ import { MECHANISMS, type Mechanism } from '../../functions/core/plan';
 import type { KinesisKmsRequest } from '../../functions/core/request';
 import { logRecords, oneLine, readJson, readSnapshot } from '../input';
 import type { Command } from '../io';
+import { runCommand } from '../run-command';
 
 const HELP = `Usage: keymend diagnose --event FILE (--account SNAPSHOT.json | --aws) [--prefer MECHANISM]
 
@@ -45,8 +46,6 @@ Example:
   npm run --silent keymend -- diagnose --event events/consumer-decrypt-denied-service-role.eventbridge.json \\
     --account events/accounts/demo.json
 `;
-
-class UsageError extends Error {}
 
 interface Options {
   event: string;
@@ -134,11 +133,11 @@ export const diagnoseCommand: Command = {
   name: 'diagnose',
   summary: 'Say which policy layer blocks a denied call and propose the proven least-privilege fix (JSON)',
   help: HELP,
-  async run(argv, io) {
-    try {
+  run: (argv, io) =>
+    runCommand('diagnose', io, async () => {
       const o = options(argv);
       const event = await readJson(o.event, io);
-      if (typeof event === 'string') throw new UsageError(event);
+      if (typeof event === 'string') throw new InputError(event);
       let readerFor: (request: KinesisKmsRequest) => AccountReader;
       if (o.account !== undefined) {
         const reader = new SnapshotReader(await readSnapshot(o.account, io));
@@ -150,18 +149,6 @@ export const diagnoseCommand: Command = {
       const output = records
         ? await Promise.all(records.map((r) => diagnoseOne(r, readerFor, o.prefer)))
         : await diagnoseOne(event.value, readerFor, o.prefer);
-      io.stdout(`${JSON.stringify(output, null, 2)}\n`);
-      return 0;
-    } catch (error) {
-      if (error instanceof UsageError) {
-        io.stderr(`keymend diagnose: ${error.message}. See 'keymend diagnose --help'.\n`);
-        return 2;
-      }
-      if (error instanceof KeymendError) {
-        io.stderr(`keymend diagnose: ${oneLine(error)}\n`);
-        return error.name === 'InputError' || error.name === 'SnapshotError' ? 2 : 1;
-      }
-      throw error;
-    }
-  },
+      return `${JSON.stringify(output, null, 2)}\n`;
+    }),
 };

@@ -2,9 +2,12 @@
  * `keymend parse --event FILE`: runs the intake on a sample event, a CloudTrail record or a whole
  * CloudTrail log file (plain or gzipped) and prints the decision as JSON.
  */
+import { parseArgs } from 'node:util';
+import { InputError, UsageError } from '../../functions/commons/errors';
 import { type IntakeResult, intake } from '../../functions/core/intake';
-import { logRecords, readJson } from '../input';
+import { logRecords, oneLine, readJson } from '../input';
 import type { Command } from '../io';
+import { runCommand } from '../run-command';
 
 const HELP = `Usage: keymend parse --event FILE
 
@@ -44,25 +47,41 @@ Example:
 /** What parse prints for one record: the intake result, as the issue's JSON shape. */
 export type ParseOutput = IntakeResult;
 
-class UsageError extends Error {}
-
-function parseArgs(argv: string[]): { event: string } {
-  let event: string | undefined;
+/** The first argument that is neither `--event` nor its value. */
+function unknownArgument(argv: string[]): string {
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
-    if (arg === '--event') {
-      const value = argv[i + 1];
-      if (value === undefined) throw new UsageError('--event needs a FILE (or - for standard input)');
-      event = value;
-      i++;
-    } else if (arg.startsWith('--event=')) {
-      event = arg.slice('--event='.length);
-    } else {
-      throw new UsageError(`unknown argument '${arg}'`);
-    }
+    if (arg === '--event') i++;
+    else if (!arg.startsWith('--event=')) return arg;
   }
-  if (event === undefined || event === '')
+  return argv.join(' ');
+}
+
+/** Reads the options with node:util parseArgs, in this command's words. */
+function options(argv: string[]): { event: string } {
+  let event: string | undefined;
+  try {
+    ({
+      values: { event },
+    } = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: { event: { type: 'string' } },
+    }));
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
+      throw new UsageError('--event needs a FILE (or - for standard input)');
+    }
+    if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' || code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') {
+      throw new UsageError(`unknown argument '${unknownArgument(argv)}'`);
+    }
+    throw new UsageError(oneLine(error));
+  }
+  if (event === undefined || event === '') {
     throw new UsageError('--event FILE is required (- reads standard input)');
+  }
   return { event };
 }
 
@@ -70,23 +89,15 @@ export const parseCommand: Command = {
   name: 'parse',
   summary: 'Show what keymend reads from a CloudTrail event or log file (JSON)',
   help: HELP,
-  async run(argv, io) {
-    let options: { event: string };
-    try {
-      options = parseArgs(argv);
-    } catch (error) {
-      if (!(error instanceof UsageError)) throw error;
-      io.stderr(`keymend parse: ${error.message}. See 'keymend parse --help'.\n`);
-      return 2;
-    }
-    const read = await readJson(options.event, io);
-    if (typeof read === 'string') {
-      io.stderr(`keymend parse: ${read}\n`);
-      return 2;
-    }
-    const records = logRecords(read.value);
-    const output: ParseOutput | ParseOutput[] = records ? records.map((r) => intake(r)) : intake(read.value);
-    io.stdout(`${JSON.stringify(output, null, 2)}\n`);
-    return 0;
-  },
+  run: (argv, io) =>
+    runCommand('parse', io, async () => {
+      const { event } = options(argv);
+      const read = await readJson(event, io);
+      if (typeof read === 'string') throw new InputError(read);
+      const records = logRecords(read.value);
+      const output: ParseOutput | ParseOutput[] = records
+        ? records.map((r) => intake(r))
+        : intake(read.value);
+      return `${JSON.stringify(output, null, 2)}\n`;
+    }),
 };

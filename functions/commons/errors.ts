@@ -29,3 +29,8 @@ export class SnapshotError extends KeymendError {
     super(`${field}: ${message}`);
   }
 }
+
+/** A command line that breaks the command's usage (a missing or unknown option). A CLI exits 2 on it. */
+export class UsageError extends KeymendError {
+  override readonly name: string = 'UsageError';
+}
