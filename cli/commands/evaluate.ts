@@ -8,7 +8,9 @@ import { parseArn, parseAssumedRoleArn, parseRoleArn, parseStreamArn } from '../
 import { UsageError } from '../../functions/commons/errors';
 import type { PrincipalState } from '../../functions/core/account';
 import { buildPolicySet, requestPrincipal } from '../../functions/core/authorization';
-import { kinesisKmsRequest, principalContext } from '../../functions/policy/context';
+import { kinesisCall, kmsKeyFacts } from '../../functions/core/context-keys';
+import { findUncertainty, type Uncertainty } from '../../functions/core/uncertainty';
+import { principalContext } from '../../functions/policy/context';
 import { evaluate } from '../../functions/policy/evaluate';
 import type { AuthorizationRequest, ContextValue } from '../../functions/policy/types';
 import { readSnapshot } from '../input';
@@ -24,6 +26,8 @@ policies, permissions boundary, key policy, grants, SCPs, RCPs), and prints:
    "decidedBy": [{"policyType": "...", "policy": "...", "statement": "..."}]}
 decidedBy names the deny statements for an explicit deny, the allows that granted an allowed
 request, and for an implicit deny each layer that lacked an allow (with statement "").
+With --via-kinesis, "uncertainty" is added when the decision turns on what keymend cannot know
+(a forward access session, aws:SourceIp, a key's tags not in the snapshot, ...), with every answer.
 See docs/evaluator.md.
 
 Options:
@@ -34,8 +38,12 @@ Options:
   --resource ARN          e.g. a key ARN (an alias ARN is resolved through the snapshot). Required.
   --context KEY=VALUE     a request-context key; repeat it; a key given twice becomes multivalued.
                           Overrides what --via-kinesis and the principal fill in.
-  --via-kinesis STREAM    fill the context exactly as a KMS call Kinesis makes for STREAM carries it
-                          (kms:ViaService, the aws:kinesis:arn encryption context, ...).
+  --via-kinesis STREAM    fill the context exactly as diagnose does for a KMS call Kinesis makes for
+                          STREAM (kms:ViaService, the aws:kinesis:arn encryption context, the key's
+                          tags, aliases and attributes, the organization's keys, ...).
+  --forward-access-session
+                          with --via-kinesis: evaluate the call as made in a forward access session
+                          (aws:ViaAWSService true, aws:CalledVia kinesis.amazonaws.com).
   -h, --help              show this help.
 
 Exit status: 0 when a decision was printed (whatever it is); 2 when the options are wrong or the
@@ -55,6 +63,7 @@ interface Options {
   resource: string;
   context: Record<string, ContextValue>;
   viaKinesis?: string;
+  forwardAccessSession: boolean;
 }
 
 function options(argv: string[]): Options {
@@ -81,6 +90,10 @@ function options(argv: string[]): Options {
   if (viaKinesis !== undefined && !parseStreamArn(viaKinesis)) {
     throw new UsageError(`--via-kinesis must be a Kinesis stream ARN (got ${JSON.stringify(viaKinesis)})`);
   }
+  const forwardAccessSession = v['forward-access-session'] === true;
+  if (forwardAccessSession && viaKinesis === undefined) {
+    throw new UsageError('--forward-access-session needs --via-kinesis');
+  }
   const context: Record<string, ContextValue> = {};
   for (const pair of v.context ?? []) {
     const eq = pair.indexOf('=');
@@ -96,6 +109,7 @@ function options(argv: string[]): Options {
     action,
     resource,
     context,
+    forwardAccessSession,
     ...(viaKinesis !== undefined ? { viaKinesis } : {}),
   };
 }
@@ -112,6 +126,7 @@ function parse(argv: string[]) {
       resource: { type: 'string' },
       context: { type: 'string', multiple: true },
       'via-kinesis': { type: 'string' },
+      'forward-access-session': { type: 'boolean' },
     },
   });
 }
@@ -145,24 +160,66 @@ async function run(o: Options, io: CliIo): Promise<string> {
     resourceAccountId: resourceAccount,
     organizationAccountId: snapshot.accountId,
   });
+  const organization = await reader.getOrganization();
   let request: AuthorizationRequest;
+  let uncertainty: Uncertainty | null = null;
   if (o.viaKinesis !== undefined) {
-    request = kinesisKmsRequest({
-      principal,
-      action: o.action,
-      keyArn: resource,
-      streamArn: o.viaKinesis,
-      region: parseArn(o.viaKinesis)?.region ?? snapshot.region,
-      viaKinesis: true,
-    });
+    const streamArn = o.viaKinesis;
+    // The request diagnose builds (functions/core/context-keys.ts), so the two never disagree.
+    const call = (forwardAccessSession: boolean) => {
+      const built = kinesisCall({
+        principal,
+        action: o.action,
+        keyArn: resource,
+        streamArn,
+        region: parseArn(streamArn)?.region ?? snapshot.region,
+        viaKinesis: true,
+        forwardAccessSession,
+        key,
+        organization,
+        organizationAccountId: snapshot.accountId,
+      });
+      return { ...built, request: { ...built.request, context: { ...built.request.context, ...o.context } } };
+    };
+    request = call(o.forwardAccessSession).request;
+    // As diagnose does: a decision that turns on what keymend cannot know is not presented as certain.
+    if (state && key) {
+      uncertainty = findUncertainty({
+        principal: state,
+        key,
+        organization,
+        resourceAccountId: resourceAccount,
+        organizationAccountId: snapshot.accountId,
+        request: call,
+      });
+    }
   } else {
     const context = principalContext(principal);
-    if (o.action.toLowerCase().startsWith('kms:')) context['kms:CallerAccount'] = principal.accountId;
+    if (o.action.toLowerCase().startsWith('kms:')) {
+      context['kms:CallerAccount'] = principal.accountId;
+      // A call on a key carries the key's own keys, as in diagnose.
+      if (key) {
+        const facts = kmsKeyFacts({
+          principal,
+          action: o.action,
+          keyArn: resource,
+          key,
+          organization,
+          organizationAccountId: snapshot.accountId,
+        });
+        Object.assign(context, facts.context);
+      }
+    }
     request = { principal, action: o.action, resource, context };
   }
   request = { ...request, context: { ...request.context, ...o.context } };
   const result = evaluate(request, policies);
-  return `${JSON.stringify({ decision: result.decision, decidedBy: result.decidedBy })}\n`;
+  const printed = {
+    decision: result.decision,
+    decidedBy: result.decidedBy,
+    ...(uncertainty ? { uncertainty } : {}),
+  };
+  return `${JSON.stringify(printed)}\n`;
 }
 
 export const evaluateCommand: Command = {

@@ -163,11 +163,18 @@ function compileStatement(raw: unknown, index: string, where: Where): CompiledSt
   if (sid !== undefined && typeof sid !== 'string') bad('.Sid must be a string');
   if (effect !== 'Allow' && effect !== 'Deny') return bad('.Effect must be "Allow" or "Deny"');
 
+  // KMS stores a key-policy statement that lacks Action or Resource, and it has no effect
+  // (https://docs.aws.amazon.com/kms/latest/APIReference/API_PutKeyPolicy.html): it is read as matching
+  // nothing rather than refusing the whole key policy. IAM and Organizations reject such statements.
+  const inert = where.layer === 'resource-based';
   const hasAction = raw.Action !== undefined;
-  if (hasAction === (raw.NotAction !== undefined)) bad(' must have exactly one of Action or NotAction');
-  const actions = hasAction
-    ? compileActions(raw.Action, '.Action')
-    : compileActions(raw.NotAction, '.NotAction');
+  const hasNotAction = raw.NotAction !== undefined;
+  if (hasAction && hasNotAction) bad(' must not have both Action and NotAction');
+  let actions: ActionSet;
+  if (hasAction) actions = compileActions(raw.Action, '.Action');
+  else if (hasNotAction) actions = compileActions(raw.NotAction, '.NotAction');
+  else if (inert) actions = NO_ACTION;
+  else return bad(' must have exactly one of Action or NotAction');
 
   const hasResource = raw.Resource !== undefined;
   const hasNotResource = raw.NotResource !== undefined;
@@ -177,6 +184,7 @@ function compileStatement(raw: unknown, index: string, where: Where): CompiledSt
   else if (hasNotResource) resources = compileResources(raw.NotResource, '.NotResource', where.variables);
   // SCPs written before Resource became mandatory default to every resource.
   else if (where.layer === 'service-control') resources = ANY_RESOURCE;
+  else if (inert) resources = NO_RESOURCE;
   else return bad(' must have Resource or NotResource');
 
   const hasPrincipal = raw.Principal !== undefined;
@@ -187,8 +195,11 @@ function compileStatement(raw: unknown, index: string, where: Where): CompiledSt
     if (hasPrincipal) principal = compilePrincipal(raw.Principal, '.Principal');
     else if (hasNotPrincipal) principal = compilePrincipal(raw.NotPrincipal, '.NotPrincipal');
     else bad(` must have Principal or NotPrincipal in a ${where.layer} policy`);
-    // https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_notprincipal.html
-    if (hasNotPrincipal && effect !== 'Deny') bad('.NotPrincipal must be used with "Effect": "Deny"');
+    // An Allow with NotPrincipal is legal in a resource-based policy, if discouraged; RCPs only deny
+    // (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_notprincipal.html).
+    if (hasNotPrincipal && effect !== 'Deny' && where.layer !== 'resource-based') {
+      bad('.NotPrincipal must be used with "Effect": "Deny"');
+    }
   } else if (hasPrincipal || hasNotPrincipal) {
     bad(` must not have ${hasPrincipal ? 'Principal' : 'NotPrincipal'} in a ${where.layer} policy`);
   }
@@ -200,7 +211,7 @@ function compileStatement(raw: unknown, index: string, where: Where): CompiledSt
     decidedBy: { policyType: where.layer, policy: where.policy, statement: id },
     effect,
     actions,
-    notAction: !hasAction,
+    notAction: hasNotAction,
     resources,
     notResource: hasNotResource,
     principal,
@@ -215,6 +226,9 @@ const NONE: readonly never[] = Object.freeze([]);
 const ANY_ACTION: ActionSet = { any: true, exact: NONE, patterns: NONE };
 const ANY_RESOURCE: ResourceSet = { any: true, exact: NONE, patterns: NONE };
 const ANY_PRINCIPAL: PrincipalSpec = { any: true, accounts: NONE, arns: NONE, services: NONE };
+/** The Action and Resource of a key-policy statement that lacks them: they match nothing. */
+const NO_ACTION: ActionSet = { any: false, exact: NONE, patterns: NONE };
+const NO_RESOURCE: ResourceSet = { any: false, exact: NONE, patterns: NONE };
 
 /**
  * `list` at its exact length (an array grown by push keeps room for more), or the shared empty list:

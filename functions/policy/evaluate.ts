@@ -81,14 +81,16 @@ function principalMatch(spec: PrincipalSpec, view: RequestView): Match {
 }
 
 /**
- * NotPrincipal (Deny only): AWS may check the account, then the role or user, then the session, and
+ * NotPrincipal: AWS may check the account, then the role or user, then the session, and
  * denies unless every one of them is listed. So the statement applies when any identity in the caller's
  * chain is missing from the list, and always for a caller with a permissions boundary
  * (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_notprincipal.html).
  */
-function notPrincipalApplies(spec: PrincipalSpec, view: RequestView): boolean {
+function notPrincipalApplies(spec: PrincipalSpec, view: RequestView, deny: boolean): boolean {
   const { principal } = view;
-  if (view.boundaryAttached) return true;
+  // The boundary rule is AWS's for Deny; an Allow with NotPrincipal (legal in a key policy) allows
+  // whoever is not listed, by the same chain.
+  if (deny && view.boundaryAttached) return true;
   if (spec.any) return false;
   if (!spec.accounts.includes(principal.accountId)) return true;
   if (principal.type === 'Root') return false;
@@ -105,7 +107,7 @@ function applies(statement: CompiledStatement, view: RequestView): Match {
   const { principal } = statement;
   if (principal !== null) {
     if (statement.notPrincipal) {
-      if (!notPrincipalApplies(principal, view)) return Match.None;
+      if (!notPrincipalApplies(principal, view, statement.effect === 'Deny')) return Match.None;
     } else {
       match = principalMatch(principal, view);
       if (match === Match.None) return Match.None;

@@ -194,7 +194,10 @@ describe('fingerprints', () => {
     expect(await store.touchFingerprint(p.fingerprint, at(2 * HOUR))).toMatchObject({ proposalId: p.id });
     await store.setFingerprintLiveUntil(p.fingerprint, at(3 * HOUR));
     expect(await store.touchFingerprint(p.fingerprint, at(3 * HOUR))).toBeNull();
-    expect(await store.claimFingerprint(p.fingerprint, at(3 * HOUR))).toEqual({ claimed: true, previousProposalId: p.id });
+    expect(await store.claimFingerprint(p.fingerprint, at(3 * HOUR))).toEqual({
+      claimed: true,
+      previousProposalId: p.id,
+    });
   });
 
   it('puts a TTL on the fingerprint beyond its live period and the proposal', async () => {

@@ -12,6 +12,7 @@ import {
   KMSClient,
   ListAliasesCommand,
   ListGrantsCommand,
+  ListResourceTagsCommand,
 } from '@aws-sdk/client-kms';
 import { mockClient } from 'aws-sdk-client-mock';
 import { AwsAccountReader } from '../../functions/adapters/aws-account';
@@ -192,6 +193,22 @@ const scenarios: Scenario[] = [
     event: CONSUMER_EVENT,
     account: 'organization-allow',
     expected: { verdict: 'propose', mechanism: 'kms-grant' },
+  },
+  {
+    name: "data perimeter: the network-perimeter RCP's aws:ViaAWSService exemption decides: refuse, naming it",
+    event: CONSUMER_EVENT,
+    account: 'data-perimeter',
+    expected: {
+      verdict: 'refuse',
+      code: 'forward-access-session-uncertain',
+      reason: 'forward access session',
+    },
+  },
+  {
+    name: 'data perimeter: resource, identity, own-accounts and symmetric-only perimeters hold for our key: a grant',
+    event: 'producer-generatedatakey-denied.record.json',
+    account: 'data-perimeter',
+    expected: { verdict: 'propose', mechanism: 'kms-grant', blockingLayers: ['identity-based'] },
   },
   {
     name: 'session policy named by AWS',
@@ -433,6 +450,7 @@ describe('diagnose scenarios against a mocked real account', () => {
     });
     kms.on(GetKeyPolicyCommand).resolves({ Policy: JSON.stringify(ordersKey.policy) });
     kms.on(ListAliasesCommand).resolves({ Aliases: [{ AliasName: 'alias/orders' }], Truncated: false });
+    kms.on(ListResourceTagsCommand).resolves({ Tags: [], Truncated: false });
     const pages = grantPages.length ? grantPages : [[]];
     pages.forEach((page, i) => {
       const input = i === 0 ? {} : { Marker: `page-${i}` };
