@@ -15,6 +15,7 @@ import {
   KMSClient,
   ListAliasesCommand,
   ListGrantsCommand,
+  ListResourceTagsCommand,
 } from '@aws-sdk/client-kms';
 import { mockClient } from 'aws-sdk-client-mock';
 import { diagnoseCommand } from '../../cli/commands/diagnose';
@@ -86,6 +87,7 @@ function account(): void {
   kms.on(GetKeyPolicyCommand).resolves({ Policy: JSON.stringify(keyPolicy) });
   kms.on(ListGrantsCommand).resolves({ Grants: [], Truncated: false });
   kms.on(ListAliasesCommand).resolves({ Aliases: [{ AliasName: 'alias/orders' }], Truncated: false });
+  kms.on(ListResourceTagsCommand).resolves({ Tags: [], Truncated: false });
   kinesis.on(DescribeStreamSummaryCommand).resolves({
     StreamDescriptionSummary: {
       StreamName: 'orders',
@@ -150,6 +152,8 @@ describe('keymend snapshot', () => {
           aliases: ['alias/orders'],
           policy: keyPolicy,
           grants: [],
+          // Read with kms:ListResourceTags: known to have none, unlike an absent `tags` (not visible).
+          tags: {},
         },
       ],
       streams: [{ arn: ORDERS, keyArn: KEY }],
