@@ -23,7 +23,7 @@ import type { KinesisKmsRequest } from '../functions/core/request';
 import type { CompiledPolicy } from '../functions/policy/compile';
 import { evaluate } from '../functions/policy/evaluate';
 import type { PolicySet } from '../functions/policy/types';
-import { type DiffCase, sampleCases, toPolicySet, toSimulation } from '../test/policy/differential-cases';
+import { type DiffCase, sampleCases, toPolicySet, toSimulation } from './fixtures/differential-cases';
 
 const CASES = Number(process.env.BENCH_CASES ?? 2000);
 const SEED = 20260611;

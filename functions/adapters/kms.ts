@@ -9,8 +9,7 @@ import {
   ListAliasesCommand,
   ListGrantsCommand,
 } from '@aws-sdk/client-kms';
-import type { KeyState } from '../core/account';
-import type { KmsGrant } from '../policy/types';
+import type { KeyState, KmsGrant } from '../core/account';
 import { AwsReadError, awsRead, awsReadRequired, collectPages, type ReadOptions } from './aws-read';
 
 const NOT_FOUND = ['NotFoundException'];

@@ -135,6 +135,17 @@ export function parseArn(value: unknown): Arn | null {
   return { partition, service, region, accountId, resource };
 }
 
+/** The account id of an ARN (twelve digits, or `aws` for AWS-managed policies); null for none or no ARN. */
+export function arnAccount(value: unknown): string | null {
+  const arn = parseArn(value);
+  return arn === null || arn.accountId === '' ? null : arn.accountId;
+}
+
+/** The partition of an ARN, or null for no ARN. */
+export function arnPartition(value: unknown): Partition | null {
+  return parseArn(value)?.partition ?? null;
+}
+
 /** An ARN of `service` with an account id, and a Region exactly when the service is regional. */
 function serviceArn(value: unknown, service: string, regional: boolean): Arn | null {
   const arn = parseArn(value);

@@ -2,7 +2,9 @@
  * Account state as keymend reads it, from a snapshot file or a real account, behind one interface.
  * Policy documents are kept as parsed JSON (`unknown`) and compiled by the evaluator when used.
  */
-import type { KmsGrant } from '../policy/types';
+import type { KmsGrant } from '../policy';
+
+export type { KmsGrant };
 
 export type PolicyDocumentJson = unknown;
 

@@ -4,7 +4,7 @@
  */
 
 import {
-  parseArn,
+  arnAccount,
   parseAssumedRoleArn,
   parseFederatedUserArn,
   parseRoleArn,
@@ -12,8 +12,7 @@ import {
   parseUserArn,
 } from '../commons/arn';
 import { InputError } from '../commons/errors';
-import { type CompiledPolicy, compilePolicy } from '../policy/compile';
-import type { PolicySet, RequestPrincipal } from '../policy/types';
+import { type CompiledPolicy, compilePolicy, type PolicySet, type RequestPrincipal } from '../policy';
 import type { KeyState, OrganizationState, PrincipalState } from './account';
 
 /** The name the key policy carries in `decidedBy`. */
@@ -65,14 +64,14 @@ export function buildPolicySet(args: {
     set.resourcePolicy = compilePolicy(key.policy, KEY_POLICY_NAME, 'resource-based');
     if (key.grants && key.grants.length > 0) set.grants = key.grants;
   }
-  const principalAccount = principal ? accountOf(principal.arn) : null;
+  const principalAccount = principal ? arnAccount(principal.arn) : null;
   const serviceLinked = principal ? isServiceLinked(principal.arn) : false;
   if (organization?.serviceControlPolicies && principalAccount === orgAccount && !serviceLinked) {
     set.serviceControlPolicies = organization.serviceControlPolicies.map((level, l) =>
       level.map((doc, i) => compilePolicy(doc, `service-control-policies[${l}][${i}]`, 'service-control')),
     );
   }
-  const keyAccount = key ? accountOf(key.arn) : resourceAccountId;
+  const keyAccount = key ? arnAccount(key.arn) : resourceAccountId;
   if (organization?.resourceControlPolicies && keyAccount === orgAccount && key?.keyManager !== 'AWS') {
     set.resourceControlPolicies = organization.resourceControlPolicies.map((level, l) =>
       level.map((doc, i) => compilePolicy(doc, `resource-control-policies[${l}][${i}]`, 'resource-control')),
@@ -81,28 +80,8 @@ export function buildPolicySet(args: {
   return set;
 }
 
-// Diagnose builds a policy set per caller, key and plan from the same few ARNs: each is parsed once.
-const ARN_MEMO_LIMIT = 1024;
-const accounts = new Map<string, string | null>();
-const serviceLinkedRoles = new Map<string, boolean>();
-
-function accountOf(arn: string): string | null {
-  const known = accounts.get(arn);
-  if (known !== undefined) return known;
-  const parsed = parseArn(arn);
-  const account = parsed && parsed.accountId !== '' ? parsed.accountId : null;
-  if (accounts.size >= ARN_MEMO_LIMIT) accounts.clear();
-  accounts.set(arn, account);
-  return account;
-}
-
 function isServiceLinked(arn: string): boolean {
-  const known = serviceLinkedRoles.get(arn);
-  if (known !== undefined) return known;
-  const serviceLinked = (parseRoleArn(arn)?.path ?? '').startsWith('/aws-service-role/');
-  if (serviceLinkedRoles.size >= ARN_MEMO_LIMIT) serviceLinkedRoles.clear();
-  serviceLinkedRoles.set(arn, serviceLinked);
-  return serviceLinked;
+  return (parseRoleArn(arn)?.path ?? '').startsWith('/aws-service-role/');
 }
 
 /**

@@ -1,26 +1,13 @@
 /**
- * Diagnose a denied Kinesis KMS call, plan the least-privilege fix and prove it. Pure: the account
- * state comes in already read (see gather.ts), the decision goes out as data.
+ * Diagnose a denied Kinesis KMS call: decide whether to ignore it, refuse it (with the reason) or plan
+ * the least-privilege fix, proven by proof.ts. Pure: the account state comes in already read (see
+ * gather.ts), the decision goes out as data. The refusals are a ladder of small named checks, tried in
+ * order: the first that refuses decides.
  */
-
-import { InputError, KeymendError } from '../commons/errors';
-import type { CompiledPolicy } from '../policy/compile';
-import { kinesisKmsRequest, takesEncryptionContext } from '../policy/context';
-import { evaluate } from '../policy/evaluate';
-import type {
-  AuthorizationRequest,
-  DecidedBy,
-  Decision,
-  EvaluationResult,
-  PolicyLayer,
-  PolicySet,
-  RequestPrincipal,
-} from '../policy/types';
+import { KeymendError } from '../commons/errors';
+import type { AuthorizationRequest, DecidedBy, Decision, EvaluationResult, PolicyLayer } from '../policy';
 import type { KeyState, OrganizationState, PrincipalState, StreamState } from './account';
-import { buildPolicySet, requestPrincipal } from './authorization';
 import {
-  applyPlan,
-  type FixScope,
   MECHANISMS,
   type Mechanism,
   type Plan,
@@ -29,9 +16,20 @@ import {
   planInlinePolicy,
   planKeyPolicyStatement,
   scopeProblem,
-  scopeViolation,
 } from './plan';
+import {
+  accountOf,
+  type Evaluator,
+  kmsRequest,
+  type Proof,
+  prove,
+  type Subject,
+  subjectEvaluator,
+  subjectOf,
+} from './proof';
 import type { KinesisKmsRequest } from './request';
+
+export { type Probe, type Proof, provePlan } from './proof';
 
 /** The account state that bears on one denial, as read from a snapshot or a real account. */
 export interface ResolvedState {
@@ -83,21 +81,6 @@ export interface Diagnosis {
   decidedBy: DecidedBy[];
 }
 
-export interface Probe {
-  description: string;
-  action: string;
-  resource: string;
-  /** The decision with the plan applied: it must not be `allowed` unless `before` was. */
-  result: Decision;
-  before: Decision;
-}
-
-export interface Proof {
-  before: Decision;
-  after: Decision;
-  probes: Probe[];
-}
-
 interface Outcome {
   reason: string;
   request: RequestSummary;
@@ -147,29 +130,6 @@ const KINESIS_ACTIONS: Record<string, string[]> = {
   'kms:GenerateDataKeyWithoutPlaintext': ['kinesis:PutRecord', 'kinesis:PutRecords'],
 };
 
-/**
- * Operations a fix must never open up, probed after every plan: every data-key and cryptographic operation
- * a leaky action list or wildcard (`kms:GenerateDataKey*`, `kms:ReEncrypt*`) would add, and the grant and
- * key-management operations that would hand over the key itself.
- */
-const NEIGHBOUR_ACTIONS = [
-  'kms:Decrypt',
-  'kms:GenerateDataKey',
-  'kms:GenerateDataKeyWithoutPlaintext',
-  'kms:GenerateDataKeyPair',
-  'kms:GenerateDataKeyPairWithoutPlaintext',
-  'kms:Encrypt',
-  'kms:ReEncryptFrom',
-  'kms:ReEncryptTo',
-  'kms:CreateGrant',
-  'kms:RetireGrant',
-  'kms:RevokeGrant',
-  'kms:DescribeKey',
-  'kms:PutKeyPolicy',
-  'kms:DisableKey',
-  'kms:ScheduleKeyDeletion',
-];
-
 /** Layers keymend never changes: when one of them blocks, no fix of keymend's can help. */
 const UNFIXABLE_LAYERS: Partial<Record<PolicyLayer, RefusalCode>> = {
   'permissions-boundary': 'boundary-blocks',
@@ -190,18 +150,6 @@ function summarize(request: KinesisKmsRequest, keyArn: string | null): RequestSu
   };
 }
 
-/** The fifth segment of an ARN (its account), '' when there is none: `arn.split(':')[4] ?? ''`, unsplit. */
-function accountOf(arn: string): string {
-  let start = 0;
-  for (let n = 0; n < 4; n++) {
-    const colon = arn.indexOf(':', start);
-    if (colon === -1) return '';
-    start = colon + 1;
-  }
-  const end = arn.indexOf(':', start);
-  return end === -1 ? arn.slice(start) : arn.slice(start, end);
-}
-
 /** The layers an implicit deny names as lacking an allow (statement ""), in a stable order. */
 function blockingLayersOf(decision: Decision, decidedBy: DecidedBy[]): PolicyLayer[] {
   if (decision === 'allowed') return [];
@@ -219,311 +167,253 @@ function diagnosisOf(result: EvaluationResult): Diagnosis {
   };
 }
 
-/** Evaluates requests against one principal and key, compiling each policy set once. */
-class Evaluator {
-  private readonly sets = new Map<KeyState, PolicySet<CompiledPolicy>>();
-  constructor(
-    private readonly principal: PrincipalState,
-    private readonly organization: OrganizationState | null,
-    private readonly accounts: {
-      /** The account the organization state describes: the one keymend runs in. */
-      organization: string;
-      /** The resource's account when no key is involved (a Kinesis stream request). */
-      stream: string;
-    },
-  ) {}
+/** What a check of the ladder decides when it stops the diagnosis. */
+interface Stop {
+  code: RefusalCode | 'already-allowed';
+  reason: string;
+  diagnosis?: Diagnosis;
+}
+const refusal = (code: RefusalCode, reason: string, diagnosis?: Diagnosis): Stop =>
+  diagnosis === undefined ? { code, reason } : { code, reason, diagnosis };
 
-  policies(key: KeyState | null): PolicySet<CompiledPolicy> {
-    const cacheKey = key ?? NO_KEY;
-    let set = this.sets.get(cacheKey);
-    if (!set) {
-      set = buildPolicySet({
-        principal: this.principal,
-        key,
-        organization: this.organization,
-        resourceAccountId: key ? accountOf(key.arn) : this.accounts.stream,
-        organizationAccountId: this.accounts.organization,
-      });
-      this.sets.set(cacheKey, set);
+// --- Checks on the request and the state, before any policy is evaluated -------------------------
+
+type RequestCheck = (request: KinesisKmsRequest, state: ResolvedState) => Stop | null;
+
+const sameAccount: RequestCheck = (request, state) =>
+  request.accountId === state.accountId
+    ? null
+    : refusal(
+        'wrong-account',
+        `The event was recorded in account ${request.accountId}, but the account state is of ${state.accountId}.`,
+      );
+
+const supportedPrincipal: RequestCheck = (request) =>
+  request.principalType === 'AssumedRole' || request.principalType === 'IAMUser'
+    ? null
+    : refusal(
+        'unsupported-principal',
+        `keymend does not change permissions of ${request.principalType} principals.`,
+      );
+
+// A grant's encryption-context constraint does not bind an operation that takes no encryption context,
+// and a condition on the context never matches it: no fix for it could be scoped to one stream.
+const supportedOperation: RequestCheck = (request) =>
+  Object.hasOwn(KINESIS_ACTIONS, request.operation)
+    ? null
+    : refusal(
+        'unsupported-operation',
+        `${request.operation} takes no encryption context, so no fix for it can be scoped to one stream; keymend fixes the data-key calls Kinesis makes (kms:Decrypt, kms:GenerateDataKey).`,
+      );
+
+const namesStream: RequestCheck = (request) =>
+  request.streamArn
+    ? null
+    : refusal('no-stream', 'The record names no stream, so no fix can be scoped to one.');
+
+const principalFound: RequestCheck = (request, state) =>
+  state.principal
+    ? null
+    : refusal(
+        'principal-not-found',
+        `The principal ${request.principalArn} was not found in the account state.`,
+      );
+
+const keyFound: RequestCheck = (request, state) =>
+  state.key
+    ? null
+    : refusal(
+        'key-not-found',
+        `The key ${request.keyArn ?? request.keyReference ?? 'used by the stream'} was not found.`,
+      );
+
+const customerManagedKey: RequestCheck = (_request, { key }) =>
+  key?.keyManager === 'AWS'
+    ? refusal(
+        'aws-managed-key',
+        `${key.arn} is an AWS managed key: its policy cannot be changed and needs none.`,
+      )
+    : null;
+
+const keyEnabled: RequestCheck = (_request, { key }) =>
+  key && key.keyState !== 'Enabled'
+    ? refusal(
+        'key-not-enabled',
+        `${key.arn} is ${key.keyState}, not Enabled: permissions are not the problem.`,
+      )
+    : null;
+
+const streamUsesKey: RequestCheck = (_request, { key, stream }) =>
+  key && stream?.keyArn && stream.keyArn !== key.arn
+    ? refusal(
+        'stream-key-mismatch',
+        `The stream is encrypted with ${stream.keyArn}, not with ${key.arn}: the call was not made for this stream's data.`,
+      )
+    : null;
+
+/** In order: the first that stops decides. */
+const REQUEST_CHECKS: readonly RequestCheck[] = [
+  sameAccount,
+  supportedPrincipal,
+  supportedOperation,
+  namesStream,
+  principalFound,
+  keyFound,
+  customerManagedKey,
+  keyEnabled,
+  streamUsesKey,
+];
+
+// --- Checks of a call that did not come through Kinesis (its service markers are missing) --------
+
+type CallCheck = (subject: Subject, evaluator: Evaluator) => Stop | null;
+
+/**
+ * A direct KMS call can carry any encryption context it likes: act only if the principal may already
+ * use the stream the context names.
+ */
+const mayUseStream: CallCheck = (subject, evaluator) => {
+  const { request } = subject;
+  if (request.viaKinesis) return null;
+  const streamAccess = (KINESIS_ACTIONS[request.operation] ?? []).some(
+    (action) => evaluator.run(streamRequest(subject, action), null).decision === 'allowed',
+  );
+  return streamAccess
+    ? null
+    : refusal(
+        'forged-context',
+        `The call did not come through Kinesis and ${request.principalArn} may not read or write ${subject.scope.streamArn}.`,
+      );
+};
+
+/**
+ * Without the service markers keymend cannot tell whether Kinesis made the call. If the call as
+ * recorded, without kms:ViaService, meets an explicit deny, that deny may be what AWS applied: reading
+ * the call as a Kinesis one would explain it away.
+ */
+const noDenyAsRecorded: CallCheck = (subject, evaluator) => {
+  if (subject.request.viaKinesis) return null;
+  const recorded = evaluator.run(kmsRequest(subject, { viaKinesis: false }), subject.key);
+  return recorded.decision === 'explicit-deny'
+    ? explicitDeny(recorded, 'the request as recorded, not through Kinesis')
+    : null;
+};
+
+const CALL_CHECKS: readonly CallCheck[] = [mayUseStream, noDenyAsRecorded];
+
+function explicitDeny(result: EvaluationResult, what: string): Stop {
+  const by = result.decidedBy
+    .map((d) => `${d.policyType} policy ${d.policy} statement ${d.statement}`)
+    .join('; ');
+  return refusal(
+    'explicit-deny',
+    `An explicit deny blocks ${what} (${by}); keymend never overrides one.`,
+    diagnosisOf(result),
+  );
+}
+
+// --- Checks of the request as evaluated against the current policies -----------------------------
+
+interface Evaluated {
+  subject: Subject;
+  state: ResolvedState;
+  current: EvaluationResult;
+  diagnosis: Diagnosis;
+}
+type EvaluatedCheck = (evaluated: Evaluated) => Stop | null;
+
+const noExplicitDeny: EvaluatedCheck = ({ current }) =>
+  current.decision === 'explicit-deny' ? explicitDeny(current, 'the request') : null;
+
+// A layer keymend cannot see may still deny, whatever the visible policies say: neither "fixed since
+// the event" nor a fix can be claimed.
+const noInvisibleLayerNamed: EvaluatedCheck = ({ subject, diagnosis }) => {
+  const named = subject.request.deniedBy;
+  return named.policyType === 'vpc-endpoint' || named.policyType === 'session'
+    ? refusal(
+        'invisible-layer',
+        `AWS names a ${named.policyType} policy, which keymend cannot read or change.`,
+        diagnosis,
+      )
+    : null;
+};
+
+const organizationVisible: EvaluatedCheck = ({ subject, state, diagnosis }) => {
+  const named = subject.request.deniedBy;
+  return (named.policyType === 'service-control' || named.policyType === 'resource-control') &&
+    !state.organization
+    ? refusal(
+        'invisible-layer',
+        `AWS names a ${named.policyType} policy and keymend cannot see the organization's policies.`,
+        diagnosis,
+      )
+    : null;
+};
+
+const notAllowedYet: EvaluatedCheck = ({ current, diagnosis }) =>
+  current.decision === 'allowed'
+    ? {
+        code: 'already-allowed',
+        reason: 'The request is allowed by the current policies: it was fixed after the event.',
+        diagnosis,
+      }
+    : null;
+
+const noUnseenExplicitDeny: EvaluatedCheck = ({ subject, diagnosis }) => {
+  const named = subject.request.deniedBy;
+  return named.kind === 'explicit'
+    ? refusal(
+        'invisible-layer',
+        `AWS reported an explicit deny${named.policyType ? ` in a ${named.policyType} policy` : ''} that the account state does not show.`,
+        diagnosis,
+      )
+    : null;
+};
+
+const fixableLayers: EvaluatedCheck = ({ subject, diagnosis }) => {
+  for (const layer of diagnosis.blockingLayers) {
+    const code = UNFIXABLE_LAYERS[layer];
+    if (code) {
+      return refusal(
+        code,
+        `The ${layer} layer does not allow ${subject.request.operation}; keymend does not change it.`,
+        diagnosis,
+      );
     }
-    return set;
   }
+  return null;
+};
 
-  run(request: AuthorizationRequest, key: KeyState | null) {
-    return evaluate(request, this.policies(key));
-  }
-}
-const NO_KEY: KeyState = { arn: '', keyManager: 'CUSTOMER', keyState: 'Enabled', policy: {} };
+const boundaryNotNamed: EvaluatedCheck = ({ subject, diagnosis }) =>
+  subject.request.deniedBy.policyType === 'permissions-boundary'
+    ? refusal(
+        'boundary-blocks',
+        'AWS names the permissions boundary; keymend does not change boundaries.',
+        diagnosis,
+      )
+    : null;
 
-interface Subject {
-  request: KinesisKmsRequest;
-  scope: FixScope;
-  principal: PrincipalState;
-  key: KeyState;
-  organization: OrganizationState | null;
-  accounts: { organization: string; stream: string };
-  /**
-   * What one diagnosis builds once and reuses for every plan it proves: the requests (the same probes
-   * run for each plan), the evaluators of the subject and of the probe callers, and the probe key.
-   * Everything here is a pure function of the subject; nothing in it is changed after it is built.
-   */
-  cache: {
-    requests: Map<string, AuthorizationRequest>;
-    principals: Map<string, RequestPrincipal>;
-    evaluator?: Evaluator;
-    strangers?: Record<Exclude<ProbeCaller, 'subject'>, Evaluator>;
-    probeKey?: KeyState;
-    probes?: ProbeSpec[];
-  };
-}
+const ownKeyPolicy: EvaluatedCheck = ({ subject, state, diagnosis }) => {
+  const keyAccount = accountOf(subject.scope.keyArn);
+  return keyAccount !== state.accountId && diagnosis.blockingLayers.includes('resource-based')
+    ? refusal(
+        'foreign-key-policy',
+        `The policy of key ${subject.scope.keyArn} does not allow account ${state.accountId}; only its owner, account ${keyAccount}, can change that.`,
+        diagnosis,
+      )
+    : null;
+};
 
-/** Builds the KMS request Kinesis would make, for this subject or a neighbour of it. */
-function kmsRequest(
-  subject: Subject,
-  overrides: {
-    action?: string;
-    keyArn?: string;
-    streamArn?: string;
-    principalArn?: string;
-    viaKinesis?: boolean;
-  },
-): AuthorizationRequest {
-  const id = `${part(overrides.action)}${part(overrides.keyArn)}${part(overrides.streamArn)}${part(
-    overrides.principalArn,
-  )}${overrides.viaKinesis === undefined ? '-' : overrides.viaKinesis ? 't' : 'f'}`;
-  const known = subject.cache.requests.get(id);
-  if (known !== undefined) return known;
-  const request = kinesisKmsRequest({
-    principal: callerOf(subject, overrides.principalArn ?? subject.scope.principalArn),
-    action: overrides.action ?? subject.scope.operation,
-    keyArn: overrides.keyArn ?? subject.scope.keyArn,
-    streamArn: overrides.streamArn ?? subject.scope.streamArn,
-    region: subject.scope.region,
-    viaKinesis: overrides.viaKinesis ?? true,
-  });
-  subject.cache.requests.set(id, request);
-  return request;
-}
-
-/** An override in a request's cache key: '-' when absent, else its length and text (unambiguous). */
-const part = (value: string | undefined) => (value === undefined ? '-' : `${value.length}:${value}`);
-
-/** The request principal for `principalArn`: the subject itself (with its session and tags) or a stranger. */
-function callerOf(subject: Subject, principalArn: string): RequestPrincipal {
-  const known = subject.cache.principals.get(principalArn);
-  if (known !== undefined) return known;
-  const own = principalArn === subject.scope.principalArn;
-  const principal = requestPrincipal({
-    arn: principalArn,
-    sessionArn: own && subject.request.sessionArn !== principalArn ? subject.request.sessionArn : undefined,
-    state: own ? subject.principal : null,
-  });
-  // The record's principalId is the caller's aws:userid: without it a policy testing aws:userid (a Deny
-  // on a role's unique id, say) would not apply to the caller.
-  const userId = own ? subject.request.principalId : undefined;
-  const caller = userId === undefined ? principal : { ...principal, userId };
-  subject.cache.principals.set(principalArn, caller);
-  return caller;
-}
-
-/** The evaluator of the subject's own policies, before any plan. */
-function subjectEvaluator(subject: Subject): Evaluator {
-  subject.cache.evaluator ??= new Evaluator(subject.principal, subject.organization, subject.accounts);
-  return subject.cache.evaluator;
-}
-
-/** A name beside `arn`'s last path segment that no real resource of the account is expected to have. */
-function neighbourArn(arn: string, marker: string): string {
-  return `${arn}-${marker}`;
-}
-
-/**
- * `arn` with its last character changed: a resource of the same shape and length, which a `?` wildcard
- * (or a `*`) that matches `arn` would match too (key ids and stream names end in a letter or digit).
- */
-function siblingArn(arn: string): string {
-  return `${arn.slice(0, -1)}${arn.endsWith('0') ? '1' : '0'}`;
-}
-
-/** Who a probe runs as. */
-type ProbeCaller =
-  /** The subject, with its policies before and after the plan. */
-  | 'subject'
-  /** Another principal with no policies of its own: only what the key side (key policy, grants) gives counts. */
-  | 'stranger'
-  /**
-   * Another principal whose IAM policies allow every KMS action: what the key policy lets IAM policies give
-   * counts, so a key-policy change that delegates to the account (not to the one principal) shows.
-   */
-  | 'stranger-with-kms';
-
-interface ProbeSpec {
-  description: string;
-  request: AuthorizationRequest;
-  /**
-   * Which key state the probe runs against: the planned key, or another key whose policy lets any IAM
-   * statement of the caller's account through (so a leaky identity statement would show there).
-   */
-  key: 'planned' | 'other';
-  caller: ProbeCaller;
-}
-
-function probeSpecs(subject: Subject, plan: Plan): ProbeSpec[] {
-  subject.cache.probes ??= allProbeSpecs(subject);
-  // A grant cannot require kms:ViaService (its constraints see only the encryption context), so the
-  // direct-call probe, the last, applies to policy statements only.
-  return plan.mechanism === 'kms-grant' ? subject.cache.probes.slice(0, -1) : subject.cache.probes;
-}
-
-function allProbeSpecs(subject: Subject): ProbeSpec[] {
-  const { scope } = subject;
-  const op = scope.operation;
-  const otherStreams = [neighbourArn(scope.streamArn, 'keymend-probe'), siblingArn(scope.streamArn)];
-  const otherKey = siblingArn(scope.keyArn);
-  const stranger = neighbourArn(scope.principalArn, 'keymend-probe');
-  const specs: ProbeSpec[] = otherStreams.map((streamArn) => ({
-    description: `${op} through Kinesis for another stream (${streamArn})`,
-    request: kmsRequest(subject, { streamArn }),
-    key: 'planned',
-    caller: 'subject',
-  }));
-  specs.push({
-    description: `${op} through Kinesis for this stream on another key (${otherKey}) whose policy lets IAM policies count`,
-    request: kmsRequest(subject, { keyArn: otherKey }),
-    key: 'other',
-    caller: 'subject',
-  });
-  specs.push({
-    description: `${op} through Kinesis for this stream by another principal (${stranger}) with no policies of its own`,
-    request: kmsRequest(subject, { principalArn: stranger }),
-    key: 'planned',
-    caller: 'stranger',
-  });
-  specs.push({
-    description: `${op} through Kinesis for this stream by another principal (${stranger}) whose IAM policies allow kms:*`,
-    request: kmsRequest(subject, { principalArn: stranger }),
-    key: 'planned',
-    caller: 'stranger-with-kms',
-  });
-  for (const action of NEIGHBOUR_ACTIONS) {
-    if (action === op) continue;
-    specs.push({
-      description: `${action} on this key through Kinesis${takesEncryptionContext(action) ? ' for this stream' : ''}`,
-      request: kmsRequest(subject, { action }),
-      key: 'planned',
-      caller: 'subject',
-    });
-  }
-  specs.push({
-    description: `${op} called directly (not through Kinesis) with this stream's encryption context`,
-    request: kmsRequest(subject, { viaKinesis: false }),
-    key: 'planned',
-    caller: 'subject',
-  });
-  return specs;
-}
-
-/**
- * The other key of the probes: a customer key beside the planned one whose policy delegates every KMS
- * action to the key's account and to the caller's (so any IAM statement of the caller counts there), with
- * no grants.
- */
-function probeKey(subject: Subject): KeyState {
-  subject.cache.probeKey ??= frozen(newProbeKey(subject));
-  return subject.cache.probeKey;
-}
-
-function newProbeKey(subject: Subject): KeyState {
-  const accounts = [...new Set([accountOf(subject.scope.keyArn), accountOf(subject.scope.principalArn)])];
-  const partition = subject.scope.keyArn.split(':')[1] ?? 'aws';
-  const roots = accounts.map((a) => `arn:${partition}:iam::${a}:root`);
-  // One frozen policy per set of accounts, so that compilePolicy compiles it once per process.
-  const id = JSON.stringify(roots);
-  let policy = PROBE_KEY_POLICIES.get(id);
-  if (policy === undefined) {
-    policy = frozen({
-      Version: '2012-10-17',
-      Statement: [
-        {
-          Sid: 'KeymendProbeDelegateToIam',
-          Effect: 'Allow',
-          Principal: { AWS: roots },
-          Action: 'kms:*',
-          Resource: '*',
-        },
-      ],
-    });
-    if (PROBE_KEY_POLICIES.size >= 256) PROBE_KEY_POLICIES.clear();
-    PROBE_KEY_POLICIES.set(id, policy);
-  }
-  return { arn: siblingArn(subject.key.arn), keyManager: 'CUSTOMER', keyState: 'Enabled', policy };
-}
-const PROBE_KEY_POLICIES = new Map<string, unknown>();
-
-/** The probe callers other than the subject, with no policies of their own, or with kms:* (see ProbeCaller). */
-function strangerEvaluators(subject: Subject): Record<Exclude<ProbeCaller, 'subject'>, Evaluator> {
-  const strangerArn = neighbourArn(subject.scope.principalArn, 'keymend-probe');
-  subject.cache.strangers ??= {
-    stranger: new Evaluator(
-      { arn: strangerArn, inlinePolicies: {}, managedPolicies: {} },
-      subject.organization,
-      subject.accounts,
-    ),
-    'stranger-with-kms': new Evaluator(
-      { arn: strangerArn, inlinePolicies: { 'keymend-probe-kms': PROBE_KMS_POLICY }, managedPolicies: {} },
-      subject.organization,
-      subject.accounts,
-    ),
-  };
-  return subject.cache.strangers;
-}
-
-/** The inline policy of the stranger with KMS rights: frozen, so it is compiled once per process. */
-const PROBE_KMS_POLICY = frozen({
-  Version: '2012-10-17',
-  Statement: [{ Effect: 'Allow', Action: 'kms:*', Resource: '*' }],
-});
-
-/** `value` frozen all the way down: compilePolicy then compiles its documents once (compile.ts). */
-function frozen<T>(value: T): T {
-  if (typeof value === 'object' && value !== null) {
-    for (const child of Object.values(value)) frozen(child);
-    Object.freeze(value);
-  }
-  return value;
-}
-
-/** Runs the proof: before denied, after allowed, every probe no more allowed than it was. */
-function prove(subject: Subject, plan: Plan, before: Decision): { proof: Proof; failure: string | null } {
-  // Probes sample the neighbourhood; a plan that names anything but the scope's principal, key, stream and
-  // operation, literally, fails before any probe runs.
-  const violation = scopeViolation(plan, subject.scope, subject.key);
-  if (violation) return { proof: { before, after: before, probes: [] }, failure: violation };
-  const applied = applyPlan(plan, subject.principal, subject.key);
-  const was = subjectEvaluator(subject);
-  const now = new Evaluator(applied.principal, subject.organization, subject.accounts);
-  const strangers = strangerEvaluators(subject);
-  const otherKey = probeKey(subject);
-  const after = now.run(kmsRequest(subject, {}), applied.key).decision;
-  const probes = probeSpecs(subject, plan).map((spec): Probe => {
-    const beforeKey = spec.key === 'other' ? otherKey : subject.key;
-    const afterKey = spec.key === 'other' ? otherKey : applied.key;
-    const [pre, post] =
-      spec.caller === 'subject' ? [was, now] : [strangers[spec.caller], strangers[spec.caller]];
-    return {
-      description: spec.description,
-      action: spec.request.action,
-      resource: spec.request.resource,
-      before: pre.run(spec.request, beforeKey).decision,
-      result: post.run(spec.request, afterKey).decision,
-    };
-  });
-  const proof: Proof = { before, after, probes };
-  if (after !== 'allowed') return { proof, failure: `with the change the request would still be ${after}` };
-  const opened = probes.find((p) => p.result === 'allowed' && p.before !== 'allowed');
-  if (opened) return { proof, failure: `the change would also allow: ${opened.description}` };
-  return { proof, failure: null };
-}
+const EVALUATED_CHECKS: readonly EvaluatedCheck[] = [
+  noExplicitDeny,
+  noInvisibleLayerNamed,
+  organizationVisible,
+  notAllowedYet,
+  noUnseenExplicitDeny,
+  fixableLayers,
+  boundaryNotNamed,
+  ownKeyPolicy,
+];
 
 function attemptPlan(mechanism: Mechanism, subject: Subject, deploymentAccount: string): PlanAttempt {
   const { scope } = subject;
@@ -561,254 +451,68 @@ export function diagnose(
   state: ResolvedState,
   options: DiagnoseOptions = {},
 ): DiagnoseResult {
-  const key = state.key;
-  const summary = summarize(request, key?.arn ?? request.keyArn);
-  const refuse = (
-    code: RefusalCode,
-    reason: string,
-    diagnosis: Diagnosis | null = null,
-    attempts?: RejectedAttempt[],
-  ) =>
-    ({
+  const summary = summarize(request, state.key?.arn ?? request.keyArn);
+  const stop = (s: Stop, attempts?: RejectedAttempt[]): DiagnoseResult => {
+    const diagnosis = s.diagnosis ?? null;
+    if (s.code === 'already-allowed') {
+      const { code, reason } = s;
+      return { verdict: 'ignore', code, reason, request: summary, diagnosis, plan: null, proof: null };
+    }
+    return {
       verdict: 'refuse',
-      code,
-      reason,
+      code: s.code,
+      reason: s.reason,
       request: summary,
       diagnosis,
       plan: null,
       proof: null,
       ...(attempts ? { attempts } : {}),
-    }) as const;
+    };
+  };
 
-  if (request.accountId !== state.accountId) {
-    return refuse(
-      'wrong-account',
-      `The event was recorded in account ${request.accountId}, but the account state is of ${state.accountId}.`,
-    );
+  for (const check of REQUEST_CHECKS) {
+    const stopped = check(request, state);
+    if (stopped) return stop(stopped);
   }
-  if (request.principalType !== 'AssumedRole' && request.principalType !== 'IAMUser') {
-    return refuse(
-      'unsupported-principal',
-      `keymend does not change permissions of ${request.principalType} principals.`,
-    );
-  }
-  if (!Object.hasOwn(KINESIS_ACTIONS, request.operation)) {
-    // A grant's encryption-context constraint does not bind an operation that takes no encryption context,
-    // and a condition on the context never matches it: no fix for it could be scoped to one stream.
-    return refuse(
-      'unsupported-operation',
-      `${request.operation} takes no encryption context, so no fix for it can be scoped to one stream; keymend fixes the data-key calls Kinesis makes (kms:Decrypt, kms:GenerateDataKey).`,
-    );
-  }
-  if (!request.streamArn) {
-    return refuse('no-stream', 'The record names no stream, so no fix can be scoped to one.');
-  }
-  if (!state.principal) {
-    return refuse(
-      'principal-not-found',
-      `The principal ${request.principalArn} was not found in the account state.`,
-    );
-  }
-  if (!key) {
-    return refuse(
-      'key-not-found',
-      `The key ${request.keyArn ?? request.keyReference ?? 'used by the stream'} was not found.`,
-    );
-  }
-  if (key.keyManager === 'AWS') {
-    return refuse(
-      'aws-managed-key',
-      `${key.arn} is an AWS managed key: its policy cannot be changed and needs none.`,
-    );
-  }
-  if (key.keyState !== 'Enabled') {
-    return refuse(
-      'key-not-enabled',
-      `${key.arn} is ${key.keyState}, not Enabled: permissions are not the problem.`,
-    );
-  }
-  if (state.stream?.keyArn && state.stream.keyArn !== key.arn) {
-    return refuse(
-      'stream-key-mismatch',
-      `The stream is encrypted with ${state.stream.keyArn}, not with ${key.arn}: the call was not made for this stream's data.`,
-    );
-  }
+  const { principal, key } = state;
+  // REQUEST_CHECKS refused every request without a stream, principal or key.
+  if (!request.streamArn || !principal || !key) throw new Error('unreachable: the request checks passed');
 
-  const subject = subjectOf(request, request.streamArn, state.principal, key, state);
+  const subject = subjectOf(request, request.streamArn, principal, key, state);
   // The request may come from anywhere, not only the intake: a name that is not an exact ARN of its kind
   // (a wildcard or a policy variable in a role path, say) must never reach a plan.
   const problem = scopeProblem(subject.scope);
-  if (problem) return refuse('malformed-request', `No fix can be planned: ${problem}.`);
+  if (problem) return stop(refusal('malformed-request', `No fix can be planned: ${problem}.`));
 
   try {
-    return decide(subject, state, options, refuse, summary);
+    return decide(subject, state, options, stop, summary);
   } catch (error) {
     if (error instanceof KeymendError) {
-      return refuse('invalid-policy', `A policy could not be read: ${error.message}`);
+      return stop(refusal('invalid-policy', `A policy could not be read: ${error.message}`));
     }
     throw error;
   }
-}
-
-function subjectOf(
-  request: KinesisKmsRequest,
-  streamArn: string,
-  principal: PrincipalState,
-  key: KeyState,
-  state: ResolvedState,
-): Subject {
-  return {
-    request,
-    scope: {
-      principalArn: request.principalArn,
-      keyArn: key.arn,
-      streamArn,
-      region: request.region,
-      operation: request.operation,
-    },
-    principal,
-    key,
-    organization: state.organization,
-    accounts: { organization: state.accountId, stream: accountOf(streamArn) },
-    cache: { requests: new Map(), principals: new Map() },
-  };
-}
-
-/**
- * The proof `diagnose` runs for a plan, run for any plan: the request before and after the plan, and the
- * probes that must stay denied. `failure` is null when the plan is proven. Exported so that tests can show
- * that the proof rejects plans that grant too much. Throws InputError when the request names no stream or
- * the state lacks the principal or key, PolicyParseError for a malformed policy.
- */
-export function provePlan(
-  request: KinesisKmsRequest,
-  state: ResolvedState,
-  plan: Plan,
-): { proof: Proof; failure: string | null } {
-  if (!request.streamArn || !state.principal || !state.key) {
-    throw new InputError('a proof needs the stream, the principal and the key');
-  }
-  const subject = subjectOf(request, request.streamArn, state.principal, state.key, state);
-  return prove(subject, plan, subjectEvaluator(subject).run(kmsRequest(subject, {}), subject.key).decision);
 }
 
 function decide(
   subject: Subject,
   state: ResolvedState,
   options: DiagnoseOptions,
-  refuse: (
-    code: RefusalCode,
-    reason: string,
-    diagnosis?: Diagnosis | null,
-    attempts?: RejectedAttempt[],
-  ) => DiagnoseResult,
+  stop: (s: Stop, attempts?: RejectedAttempt[]) => DiagnoseResult,
   summary: RequestSummary,
 ): DiagnoseResult {
-  const { request } = subject;
   const evaluator = subjectEvaluator(subject);
-
-  if (!request.viaKinesis) {
-    // A direct KMS call can carry any encryption context it likes: act only if the principal
-    // may already use the stream the context names.
-    const streamAccess = (KINESIS_ACTIONS[request.operation] ?? []).some(
-      (action) => evaluator.run(streamRequest(subject, action), null).decision === 'allowed',
-    );
-    if (!streamAccess) {
-      return refuse(
-        'forged-context',
-        `The call did not come through Kinesis and ${request.principalArn} may not read or write ${subject.scope.streamArn}.`,
-      );
-    }
-  }
-
-  const explicitDeny = (result: EvaluationResult, what: string) => {
-    const by = result.decidedBy
-      .map((d) => `${d.policyType} policy ${d.policy} statement ${d.statement}`)
-      .join('; ');
-    return refuse(
-      'explicit-deny',
-      `An explicit deny blocks ${what} (${by}); keymend never overrides one.`,
-      diagnosisOf(result),
-    );
-  };
-
-  if (!request.viaKinesis) {
-    // Without the service markers keymend cannot tell whether Kinesis made the call. If the call as
-    // recorded, without kms:ViaService, meets an explicit deny, that deny may be what AWS applied: reading
-    // the call as a Kinesis one would explain it away.
-    const recorded = evaluator.run(kmsRequest(subject, { viaKinesis: false }), subject.key);
-    if (recorded.decision === 'explicit-deny') {
-      return explicitDeny(recorded, 'the request as recorded, not through Kinesis');
-    }
+  for (const check of CALL_CHECKS) {
+    const stopped = check(subject, evaluator);
+    if (stopped) return stop(stopped);
   }
 
   const current = evaluator.run(kmsRequest(subject, {}), subject.key);
   const diagnosis = diagnosisOf(current);
-  if (current.decision === 'explicit-deny') return explicitDeny(current, 'the request');
-
-  // A layer keymend cannot see may still deny, whatever the visible policies say: neither "fixed since
-  // the event" nor a fix can be claimed.
-  const named = request.deniedBy;
-  if (named.policyType === 'vpc-endpoint' || named.policyType === 'session') {
-    return refuse(
-      'invisible-layer',
-      `AWS names a ${named.policyType} policy, which keymend cannot read or change.`,
-      diagnosis,
-    );
-  }
-  if (
-    (named.policyType === 'service-control' || named.policyType === 'resource-control') &&
-    !state.organization
-  ) {
-    return refuse(
-      'invisible-layer',
-      `AWS names a ${named.policyType} policy and keymend cannot see the organization's policies.`,
-      diagnosis,
-    );
-  }
-  if (current.decision === 'allowed') {
-    return {
-      verdict: 'ignore',
-      code: 'already-allowed',
-      reason: 'The request is allowed by the current policies: it was fixed after the event.',
-      request: summary,
-      diagnosis,
-      plan: null,
-      proof: null,
-    };
-  }
-  if (named.kind === 'explicit') {
-    return refuse(
-      'invisible-layer',
-      `AWS reported an explicit deny${named.policyType ? ` in a ${named.policyType} policy` : ''} that the account state does not show.`,
-      diagnosis,
-    );
-  }
-  for (const layer of diagnosis.blockingLayers) {
-    const code = UNFIXABLE_LAYERS[layer];
-    if (code) {
-      return refuse(
-        code,
-        `The ${layer} layer does not allow ${request.operation}; keymend does not change it.`,
-        diagnosis,
-      );
-    }
-  }
-  if (named.policyType === 'permissions-boundary') {
-    return refuse(
-      'boundary-blocks',
-      'AWS names the permissions boundary; keymend does not change boundaries.',
-      diagnosis,
-    );
-  }
-
-  const keyAccount = accountOf(subject.scope.keyArn);
-  if (keyAccount !== state.accountId && diagnosis.blockingLayers.includes('resource-based')) {
-    return refuse(
-      'foreign-key-policy',
-      `The policy of key ${subject.scope.keyArn} does not allow account ${state.accountId}; only its owner, account ${keyAccount}, can change that.`,
-      diagnosis,
-    );
+  const evaluated: Evaluated = { subject, state, current, diagnosis };
+  for (const check of EVALUATED_CHECKS) {
+    const stopped = check(evaluated);
+    if (stopped) return stop(stopped);
   }
 
   const prefer = options.prefer ?? 'kms-grant';
@@ -835,10 +539,12 @@ function decide(
       ...(rejected.length ? { attempts: rejected } : {}),
     };
   }
-  return refuse(
-    'no-sufficient-fix',
-    `No fix keymend may plan is proven sufficient: ${rejected.map((r) => `${r.mechanism}: ${r.reason}`).join('; ')}.`,
-    diagnosis,
+  return stop(
+    refusal(
+      'no-sufficient-fix',
+      `No fix keymend may plan is proven sufficient: ${rejected.map((r) => `${r.mechanism}: ${r.reason}`).join('; ')}.`,
+      diagnosis,
+    ),
     rejected,
   );
 }

@@ -5,6 +5,7 @@
  * Pure: no I/O, no clock. Every field of the input is untrusted; nothing here throws.
  */
 import {
+  arnPartition,
   isAccountId,
   isAliasName,
   isKeyId,
@@ -20,7 +21,9 @@ import {
   parseStreamArn,
   parseUserArn,
 } from '../commons/arn';
-import type { DeniedBy, DeniedPolicyType, KinesisKmsRequest, KmsOperation, PrincipalType } from './request';
+import { showValue } from '../commons/text';
+import { MAX_MESSAGE_SCAN, parseDeniedBy } from './denied-by';
+import type { KinesisKmsRequest, KmsOperation, PrincipalType } from './request';
 
 /**
  * Why a record is not acted on. The intake checks in this order and reports the first reason found:
@@ -86,8 +89,7 @@ const OPERATIONS: Readonly<Record<string, KmsOperation>> = {
 /** KMS allows at most 8 KB of encryption context; these bounds are generous and still finite. */
 const MAX_CONTEXT_ENTRIES = 64;
 const MAX_CONTEXT_TEXT = 4096;
-/** Real messages are a few hundred characters; scanning more only costs time on hostile input. */
-const MAX_MESSAGE_SCAN = 4096;
+
 const EVENT_ID = /^[A-Za-z0-9_-]{1,128}$/;
 const EVENT_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?Z$/;
 
@@ -103,22 +105,8 @@ function own(object: Json | undefined, key: string): unknown {
   return object !== undefined && Object.hasOwn(object, key) ? object[key] : undefined;
 }
 
-/**
- * A short, quoted rendering of untrusted input for `detail` texts: one line of printable ASCII
- * (JSON escapes, and \uXXXX past ASCII), so a terminal or log shows it as the characters it is.
- */
-function show(value: unknown): string {
-  if (typeof value === 'string') {
-    return JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}...` : value).replace(
-      /[\u007f-\uffff]/g,
-      (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
-    );
-  }
-  if (value === null) return 'null';
-  if (value === undefined) return 'absent';
-  if (Array.isArray(value)) return 'an array';
-  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
-}
+/** A short, quoted rendering of untrusted input for `detail` texts (commons/text.ts). */
+const show = (value: unknown): string => showValue(value);
 
 class NoMatch {
   constructor(
@@ -247,7 +235,7 @@ function recognise(input: unknown): KinesisKmsRequest | NoMatch {
   // Kinesis calls KMS in the stream's Region with a key of that Region (KMS is regional, and a
   // stream's key must be in its Region), all in the caller's partition: a record that names a
   // stream or key elsewhere was not made by Kinesis for that stream.
-  const partition = principal.principalArn.split(':')[1];
+  const partition = arnPartition(principal.principalArn);
   for (const [what, arn] of [
     ['stream', streamArn],
     ['key', key.keyArn],
@@ -490,61 +478,4 @@ function messageKeyArn(message: unknown): string | null {
   const match = /\bon resource: "?(arn:[^\s"]+)/.exec(message.slice(0, MAX_MESSAGE_SCAN));
   const candidate = match?.[1]?.replace(/[.,;]+$/, '');
   return candidate !== undefined && parseKeyArn(candidate) !== null ? candidate : null;
-}
-
-const POLICY_TYPES: ReadonlyArray<readonly [RegExp, DeniedPolicyType]> = [
-  [/^identity-based policy$/i, 'identity-based'],
-  [/^resource-based policy$/i, 'resource-based'],
-  [/^permissions boundary(?: policy)?$/i, 'permissions-boundary'],
-  [/^session policy$/i, 'session'],
-  [/^service control policy$/i, 'service-control'],
-  [/^resource control policy$/i, 'resource-control'],
-  [/^VPC endpoint policy$/i, 'vpc-endpoint'],
-];
-const POLICY_NAME =
-  '(identity-based policy|resource-based policy|permissions boundary(?: policy)?|session policy|service control policy|resource control policy|VPC endpoint policy)';
-const EXPLICIT_TYPED = new RegExp(
-  `\\b(?:with|due to) an explicit deny in (?:an?|the) ${POLICY_NAME}(?::\\s*(arn:[^\\s"']+))?`,
-  'i',
-);
-const EXPLICIT_UNTYPED = /\b(?:with|due to) an explicit deny\b/i;
-const IMPLICIT = new RegExp(`\\bbecause no ${POLICY_NAME} allows\\b`, 'i');
-/**
- * KMS's wording when it will not say which (seen for callers in another account than the key):
- * the key policy is to blame, but whether it lacks an allow, denies, or the key is elsewhere is
- * hidden. It names neither kind nor key ARN ("on this resource").
- */
-const KMS_HIDDEN_RESOURCE_POLICY =
-  /\bbecause the resource does not exist in this Region, no resource-based policies allow access, or a resource-based policy explicitly denies access\b/i;
-
-function policyType(name: string): DeniedPolicyType | null {
-  return POLICY_TYPES.find(([pattern]) => pattern.test(name))?.[1] ?? null;
-}
-
-/**
- * Reads which policy type an AWS access-denied message blames.
- *
- * Recognises `because no POLICY allows` (implicit) and `with an explicit deny in a(n) POLICY`
- * (explicit, with the newer `: POLICY_ARN` suffix kept as `policyArn` when it is a well-formed ARN).
- * KMS's `because the resource does not exist in this Region, no resource-based policies allow
- * access, or a resource-based policy explicitly denies access` blames the key policy without saying
- * how: `{ kind: 'unknown', policyType: 'resource-based' }`. Older messages with no such clause,
- * unknown wording, and non-strings give `{ kind: 'unknown', policyType: null }`. AWS names one
- * policy type even when several deny.
- */
-export function parseDeniedBy(message: unknown): DeniedBy {
-  if (typeof message !== 'string') return { kind: 'unknown', policyType: null };
-  const text = message.slice(0, MAX_MESSAGE_SCAN);
-  const explicit = EXPLICIT_TYPED.exec(text);
-  if (explicit) {
-    const deniedBy: DeniedBy = { kind: 'explicit', policyType: policyType(explicit[1] ?? '') };
-    const policyArn = explicit[2]?.replace(/[.,;)]+$/, '');
-    if (policyArn !== undefined && parseArn(policyArn) !== null) deniedBy.policyArn = policyArn;
-    return deniedBy;
-  }
-  if (EXPLICIT_UNTYPED.test(text)) return { kind: 'explicit', policyType: null };
-  const implicit = IMPLICIT.exec(text);
-  if (implicit) return { kind: 'implicit', policyType: policyType(implicit[1] ?? '') };
-  if (KMS_HIDDEN_RESOURCE_POLICY.test(text)) return { kind: 'unknown', policyType: 'resource-based' };
-  return { kind: 'unknown', policyType: null };
 }

@@ -3,6 +3,7 @@
  * error messages), so every string is capped and the output is one line of printable ASCII.
  * Pure apart from the `write` function the caller passes in; no clock (CloudWatch stamps lines).
  */
+import { capString as capText, escapeNonAscii } from '../commons/text';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
@@ -18,9 +19,9 @@ export const MAX_LOG_STRING = 512;
 const MAX_DEPTH = 5;
 const MAX_ENTRIES = 50;
 
-/** Cuts a string to `max` characters, saying how much was dropped. */
+/** Cuts a string to `max` characters (default MAX_LOG_STRING), saying how much was dropped. */
 export function capString(value: string, max = MAX_LOG_STRING): string {
-  return value.length <= max ? value : `${value.slice(0, max)}...[${value.length - max} more chars]`;
+  return capText(value, max);
 }
 
 /** A JSON-safe copy of `value`: strings capped, depth and size bounded, cycles and exotic types named. */
@@ -92,7 +93,7 @@ export function formatLogLine(
   // JSON already escapes \n, \r and other C0 controls. Everything past ASCII is escaped too, so a
   // line stays one plain ASCII line for every reader: U+2028/2029 and NEL end lines for some, and
   // bidi overrides or zero-width characters in an event's text could make a line read otherwise.
-  return line.replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return escapeNonAscii(line);
 }
 
 /** A logger that hands each formatted line to `write` (e.g. `(l) => process.stdout.write(l + '\n')`). */

@@ -5,8 +5,9 @@
  * policies (an Action list, a key ARN, a condition) compile once per process and are shared (memo.ts).
  * Grammar: https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_grammar.html
  */
+import { isAccountId, parseRootArn } from '../commons/arn';
 import { PolicyParseError } from '../commons/errors';
-import { type ArnPattern, compileArnPattern, isArnShaped } from './arn';
+import { type ArnPattern, compileArnPattern, isArnShaped } from './arn-pattern';
 import { type CompiledCondition, type ConditionOperator, OPERATORS } from './conditions';
 import { compileGlob, compileTokens, exactGlob, type Glob, type GlobToken } from './glob';
 import { canonical, lower, Memo, Memo3 } from './memo';
@@ -477,9 +478,6 @@ function resourceEntry(raw: string, variables: boolean): ResourceEntry {
     : { kind: 'whole', glob: compileTokens(parts as GlobToken[]) };
 }
 
-const ACCOUNT_ID = /^\d{12}$/;
-const ROOT_ARN = /^arn:aws[a-z-]*:iam::(\d{12}):root$/;
-
 const ANY_PRINCIPAL: PrincipalSpec = {
   any: true,
   accounts: NO_STRINGS,
@@ -518,10 +516,10 @@ function principalSpec(raw: Record<string, unknown>, kinds: readonly string[], w
       const v = list[i] as string;
       if (kind === 'AWS') {
         if (v === '*') any = true;
-        else if (ACCOUNT_ID.test(v)) accounts = append(accounts, v);
+        else if (isAccountId(v)) accounts = append(accounts, v);
         else {
-          const root = ROOT_ARN.exec(v);
-          if (root) accounts = append(accounts, root[1] as string);
+          const root = parseRootArn(v);
+          if (root) accounts = append(accounts, root.accountId);
           else arns = append(arns, v);
         }
       } else if (kind === 'Service') {

@@ -9,8 +9,8 @@
  * form, which reuses the same `test`), add it to `OPERATORS`, and add table rows to
  * test/policy/conditions.test.ts. The parser accepts it, with IfExists and set prefixes, from then on.
  */
-import * as arnModule from './arn';
-import { type ArnPattern, compileArnPattern } from './arn';
+import * as arnModule from './arn-pattern';
+import { type ArnPattern, compileArnPattern } from './arn-pattern';
 import * as globModule from './glob';
 import { compileTokens, type Glob, type GlobToken } from './glob';
 import { Memo } from './memo';

@@ -4,7 +4,7 @@
  * https://docs.aws.amazon.com/kms/latest/developerguide/control-access.html). docs/evaluator.md describes
  * what is modelled and the choices made where AWS documentation is silent.
  */
-import * as arnModule from './arn';
+import * as arnModule from './arn-pattern';
 import type { ActionSet, CompiledPolicy, PrincipalSpec, ResourceSet } from './compile';
 import * as compileModule from './compile';
 import type { CompiledCondition } from './conditions';

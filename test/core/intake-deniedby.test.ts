@@ -1,4 +1,4 @@
-import { parseDeniedBy } from '../../functions/core/intake';
+import { parseDeniedBy } from '../../functions/core/denied-by';
 import type { DeniedBy } from '../../functions/core/request';
 
 const HEAD =

@@ -1,13 +1,18 @@
 /**
  * keymend against @cloud-copilot/iam-simulate on 10,000 generated policy sets and requests (seeded, so a
- * failure reproduces). The generator (differential-cases.ts) stays on what both model. Where the two
+ * failure reproduces). The generator (bench/fixtures/differential-cases.ts) stays on what both model. Where the two
  * disagree and AWS documentation shows keymend right, the case is kept in evaluate.test.ts
  * ("disagreements with iam-simulate") and left out of the generator.
  */
 import { runSimulation } from '@cloud-copilot/iam-simulate';
 import fc from 'fast-check';
+import {
+  diffCaseArb,
+  FROM_SIMULATE,
+  toPolicySet,
+  toSimulation,
+} from '../../bench/fixtures/differential-cases';
 import { evaluate } from '../../functions/policy/evaluate';
-import { diffCaseArb, FROM_SIMULATE, toPolicySet, toSimulation } from './differential-cases';
 
 const SEED = 20260611;
 

@@ -1,7 +1,8 @@
 /**
  * Published CloudTrail records (AWS documentation, real captures, detection-rule fixtures) that are
  * not KMS calls Kinesis made for a principal and that were denied: the intake must match none of
- * them. The folder lives beside the checkout (../shared), as in CI.
+ * them. The folder lives beside the checkout (../shared), as in CI, and is not part of the repository:
+ * `npm run test:public` (jest.public.config.js) runs this file, and fails when the folder is missing.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -18,7 +19,9 @@ function listFiles(): string[] {
       .filter((name) => name.endsWith('.json'))
       .sort();
   } catch (error) {
-    throw new Error(`cannot read the published CloudTrail records at ${FOLDER}: ${String(error)}`);
+    throw new Error(
+      `npm run test:public needs the published CloudTrail records at ${FOLDER} (../shared beside the clone): ${String(error)}`,
+    );
   }
 }
 
