@@ -1,7 +1,8 @@
 import type { Command } from '../io';
 import { diagnoseCommand } from './diagnose';
 import { evaluateCommand } from './evaluate';
+import { localCommand } from './local';
 import { parseCommand } from './parse';
 
 /** Every subcommand, in the order `keymend --help` lists them. Each lives in its own file here. */
-export const commands: Command[] = [parseCommand, diagnoseCommand, evaluateCommand];
+export const commands: Command[] = [parseCommand, diagnoseCommand, evaluateCommand, localCommand];

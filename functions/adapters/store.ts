@@ -145,7 +145,7 @@ export class DynamoProposalStore implements ProposalStore {
           Key: { pk: s(storeKeys.fingerprint(fingerprint)) },
           UpdateExpression:
             'SET fingerprint = :fp, #count = :one, firstSeen = :now, lastSeen = :now, liveUntil = :now, ' +
-            'leaseUntil = :lease, #ttl = :ttl REMOVE proposalId',
+            'leaseUntil = :lease, #ttl = :ttl REMOVE proposalId, appliedAt',
           ConditionExpression:
             'attribute_not_exists(pk) OR ((attribute_not_exists(proposalId) OR liveUntil <= :now) ' +
             'AND (attribute_not_exists(leaseUntil) OR leaseUntil <= :now))',
@@ -313,6 +313,19 @@ export class DynamoProposalStore implements ProposalStore {
           ':until': s(until.toISOString()),
           ':ttl': n(epochSeconds(until) + FINGERPRINT_RETENTION_SECONDS),
         },
+      }),
+    );
+  }
+
+  /** One UpdateItem of an existing fingerprint: sets `appliedAt`, or removes it (null). */
+  async setFingerprintApplied(fingerprint: string, appliedAt: string | null): Promise<void> {
+    await this.conditional(
+      new UpdateItemCommand({
+        TableName: this.tableName,
+        Key: { pk: s(storeKeys.fingerprint(fingerprint)) },
+        UpdateExpression: appliedAt === null ? 'REMOVE appliedAt' : 'SET appliedAt = :at',
+        ConditionExpression: 'attribute_exists(pk)',
+        ...(appliedAt === null ? {} : { ExpressionAttributeValues: { ':at': s(appliedAt) } }),
       }),
     );
   }
@@ -503,6 +516,7 @@ function fingerprintRecord(item: Item | undefined): FingerprintRecord | null {
     firstSeen: item.firstSeen?.S ?? '',
     lastSeen: item.lastSeen?.S ?? '',
     liveUntil: item.liveUntil?.S ?? '',
+    ...(item.appliedAt?.S ? { appliedAt: item.appliedAt.S } : {}),
   };
 }
 

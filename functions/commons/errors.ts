@@ -29,3 +29,14 @@ export class SnapshotError extends KeymendError {
     super(`${field}: ${message}`);
   }
 }
+
+/** A configuration value (an environment variable) that is missing or wrong. `variable` names it. */
+export class ConfigError extends KeymendError {
+  override readonly name: string = 'ConfigError';
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
+    super(`${variable}: ${message}`);
+  }
+}

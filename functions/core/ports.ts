@@ -16,6 +16,12 @@ export interface FingerprintRecord {
   lastSeen: string;
   /** After this time (ISO) the fingerprint is no longer live: the next denial starts a new proposal. */
   liveUntil: string;
+  /**
+   * When the live proposal was applied (ISO), kept here so a repeat can tell a fix that has not
+   * helped ("still failing") without reading the proposal; absent when not applied or once the
+   * still-failing notice is settled (see `setFingerprintApplied`).
+   */
+  appliedAt?: string;
 }
 
 export type ClaimResult =
@@ -61,6 +67,11 @@ export interface ProposalStore {
   appendAudit(id: string, audit: AuditEntry): Promise<void>;
   /** Ends a fingerprint's live period now (after reject it stays suppressed until `until`). */
   setFingerprintLiveUntil(fingerprint: string, until: Date): Promise<void>;
+  /**
+   * Sets (or, with null, removes) the fingerprint item's `appliedAt`: set after its live proposal is
+   * applied, removed once the still-failing notice is sent or the fix is revoked.
+   */
+  setFingerprintApplied(fingerprint: string, appliedAt: string | null): Promise<void>;
   /** Sets `stillFailingNotifiedAt` once; false when it was already set. */
   markStillFailingNotified(id: string, now: Date): Promise<boolean>;
   /** How many proposals were applied automatically at or after `since` (auto mode's hourly cap). */

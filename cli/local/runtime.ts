@@ -1,0 +1,270 @@
+/**
+ * `keymend local`: the whole system on one machine. The real handlers run with local backends:
+ * dynalite in-process (the real store code against the DynamoDB API), the snapshot account
+ * (LocalAccount: reads from the snapshot, writes change it as AWS would), an outbox that records every
+ * publish, and a random signing key per run. One HTTP server on 127.0.0.1 serves:
+ *
+ *   POST /_local/events   an EventBridge event or an array of them: the remediate handler once per event,
+ *                         answering a JSON array of results `{"outcome", "proposalId"?, "reason"?}`
+ *   GET  /_local/outbox   every publish so far, in order: `[{"topic", "subject", "message"}]`
+ *   GET  /_local/account  the account now, in the snapshot format
+ *   GET  /_local/stats    `{"aws": {"iam:GetRole": n, ...}, "dynamodb": n, "publishes": n}`
+ *   anything else         the approval function, as its function URL serves it (404 until it exists)
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { LocalAccount } from '../../functions/adapters/local-account';
+import { createTable, DynamoProposalStore } from '../../functions/adapters/store';
+import { ENV } from '../../functions/commons/constants';
+import type { AccountSnapshot } from '../../functions/core/account';
+import { type Config, type Mode, parseConfig } from '../../functions/core/config';
+import type { Mechanism } from '../../functions/core/plan';
+import type { OutgoingMessage } from '../../functions/core/ports';
+import type { FlowContext } from '../../functions/flows/notify';
+import type { RemediateResult } from '../../functions/flows/remediate';
+import { makeHandler, type RemediateEvent } from '../../functions/handlers/remediate';
+import { type FunctionUrlHandler, functionUrlEvent, writeResult } from './function-url';
+
+export interface LocalOptions {
+  snapshot: AccountSnapshot;
+  /** 0 picks a free port. @default 8787 */
+  port?: number;
+  /** @default 'propose' */
+  mode?: Mode;
+  /** ARN patterns auto mode may fix. */
+  autoApplyPrincipals?: string[];
+  /** The mechanism to try first; key-policy-statement also enables it. @default 'kms-grant' */
+  prefer?: Mechanism;
+  /** Where log lines go (one JSON object per line). @default standard error */
+  log?: (line: string) => void;
+  /** The clock of the handlers and the store. @default the system clock */
+  now?: () => Date;
+}
+
+export interface LocalStats {
+  aws: Record<string, number>;
+  dynamodb: number;
+  publishes: number;
+}
+
+export interface LocalRuntime {
+  /** `http://127.0.0.1:PORT` */
+  url: string;
+  port: number;
+  config: Config;
+  outbox(): OutgoingMessage[];
+  stats(): LocalStats;
+  account(): AccountSnapshot;
+  /** Stops the server and dynalite. */
+  close(): Promise<void>;
+}
+
+/** The approval function's handler file; served when it exists. */
+const APPROVAL_MODULE = path.join(__dirname, '../../functions/handlers/approval');
+/** Largest request body accepted (a thousand events are a few MB). */
+const MAX_BODY_BYTES = 64 * 1024 * 1024;
+const TABLE_NAME = 'keymend-local';
+
+interface DynaliteServer {
+  listen(port: number, host: string, callback: (error?: Error) => void): void;
+  address(): AddressInfo;
+  close(callback: (error?: Error) => void): void;
+}
+
+async function startDynalite(): Promise<{ endpoint: string; close(): Promise<void> }> {
+  // dynalite ships no types.
+  const dynalite = require('dynalite') as (options: Record<string, number>) => DynaliteServer;
+  const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  await new Promise<void>((resolve, reject) =>
+    server.listen(0, '127.0.0.1', (error) => (error ? reject(error) : resolve())),
+  );
+  return {
+    endpoint: `http://127.0.0.1:${server.address().port}`,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+function logger(write: (line: string) => void) {
+  const at =
+    (level: string) =>
+    (message: string, fields: Record<string, unknown> = {}) => {
+      try {
+        write(JSON.stringify({ level, message, ...fields }, errorFields));
+      } catch {
+        // Logging never fails a request.
+      }
+    };
+  return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
+}
+
+function errorFields(_key: string, value: unknown): unknown {
+  return value instanceof Error ? { name: value.name, message: value.message } : value;
+}
+
+async function readBody(request: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of request) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY_BYTES) throw new Error(`the body is larger than ${MAX_BODY_BYTES} bytes`);
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+function sendJson(response: ServerResponse, status: number, value: unknown): void {
+  response.statusCode = status;
+  response.setHeader('content-type', 'application/json');
+  response.setHeader('cache-control', 'no-store');
+  response.end(JSON.stringify(value));
+}
+
+/** Loads the approval function's handler when its file exists, giving it the same backends. */
+function loadApproval(deps: { ports: FlowContext; config: Config; logger: ReturnType<typeof logger> }) {
+  if (!existsSync(`${APPROVAL_MODULE}.ts`) && !existsSync(`${APPROVAL_MODULE}.js`)) return null;
+  const module = require(APPROVAL_MODULE) as { makeHandler?: (deps: unknown) => FunctionUrlHandler };
+  if (typeof module.makeHandler !== 'function') return null;
+  return module.makeHandler({ ...deps.ports, ports: deps.ports, config: deps.config, logger: deps.logger });
+}
+
+/** Starts keymend on this machine. Close it with `close()`. */
+export async function startLocal(options: LocalOptions): Promise<LocalRuntime> {
+  const log = logger(options.log ?? ((line) => process.stderr.write(`${line}\n`)));
+  const now = options.now ?? (() => new Date());
+  const account = new LocalAccount(options.snapshot);
+
+  const dynalite = await startDynalite();
+  const dynamodb = new DynamoDBClient({
+    endpoint: dynalite.endpoint,
+    region: account.region,
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    maxAttempts: 1,
+  });
+  let dynamodbRequests = 0;
+  dynamodb.middlewareStack.add(
+    (next) => (args) => {
+      dynamodbRequests++;
+      return next(args);
+    },
+    { step: 'initialize', name: 'countRequests' },
+  );
+  await createTable(dynamodb, TABLE_NAME);
+  dynamodbRequests = 0;
+
+  const server: Server = createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 8787, '127.0.0.1', () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  const url = `http://127.0.0.1:${port}`;
+
+  const prefer = options.prefer ?? 'kms-grant';
+  const config = parseConfig({
+    [ENV.tableName]: TABLE_NAME,
+    [ENV.emailTopicArn]: `arn:aws:sns:${account.region}:${account.accountId}:keymend-local-email`,
+    [ENV.chatTopicArn]: `arn:aws:sns:${account.region}:${account.accountId}:keymend-local-chat`,
+    [ENV.secretId]: 'keymend-local',
+    [ENV.approvalUrl]: url,
+    [ENV.mode]: options.mode ?? 'propose',
+    [ENV.autoApplyPrincipals]: (options.autoApplyPrincipals ?? []).join(','),
+    [ENV.preferMechanism]: prefer,
+    // Preferring a key-policy statement says it may be proposed; it is still applied only on approval.
+    ...(prefer === 'key-policy-statement'
+      ? { [ENV.enabledMechanisms]: 'kms-grant,iam-inline-policy,key-policy-statement' }
+      : {}),
+  });
+
+  const outbox: OutgoingMessage[] = [];
+  const signingKey = randomBytes(32);
+  const ports: FlowContext = {
+    store: new DynamoProposalStore(dynamodb, TABLE_NAME, { now }),
+    reader: account,
+    writer: account,
+    publisher: {
+      async publish(message) {
+        outbox.push({ topic: message.topic, subject: message.subject, message: message.message });
+      },
+    },
+    secret: { signingKey: async () => signingKey },
+    now,
+  };
+  const remediate = makeHandler({ config, logger: log, ports: () => ports });
+  const approval = loadApproval({ ports, config, logger: log });
+
+  const invoke = async (event: unknown): Promise<RemediateResult> => {
+    try {
+      return await remediate(event as RemediateEvent);
+    } catch (error) {
+      return {
+        outcome: 'failed',
+        reason: `the remediate function failed: ${error instanceof Error ? error.message : String(error)}`,
+      };
+    }
+  };
+
+  server.on('request', (request: IncomingMessage, response: ServerResponse) => {
+    void (async () => {
+      const { pathname } = new URL(request.url ?? '/', url);
+      const method = request.method ?? 'GET';
+      try {
+        if (pathname === '/_local/events' && method === 'POST') {
+          let parsed: unknown;
+          try {
+            parsed = JSON.parse((await readBody(request)).toString('utf8'));
+          } catch (error) {
+            return sendJson(response, 400, { error: `the body is not JSON: ${(error as Error).message}` });
+          }
+          const events = Array.isArray(parsed) ? parsed : [parsed];
+          const results: RemediateResult[] = [];
+          for (const event of events) results.push(await invoke(event));
+          return sendJson(response, 200, results);
+        }
+        if (pathname.startsWith('/_local/')) {
+          if (method !== 'GET') return sendJson(response, 405, { error: `${method} is not allowed here` });
+          if (pathname === '/_local/outbox') return sendJson(response, 200, outbox);
+          if (pathname === '/_local/account') return sendJson(response, 200, account.snapshot());
+          if (pathname === '/_local/stats') return sendJson(response, 200, stats());
+          return sendJson(response, 404, { error: 'not found' });
+        }
+        if (!approval) return sendJson(response, 404, { error: 'not found (no approval function yet)' });
+        const body = await readBody(request);
+        return writeResult(response, await approval(functionUrlEvent(request, body, now())));
+      } catch (error) {
+        log.error('request failed', { method, path: pathname, error });
+        if (!response.headersSent) sendJson(response, 500, { error: 'internal error' });
+        else response.end();
+      }
+    })();
+  });
+
+  const stats = (): LocalStats => ({
+    aws: account.stats(),
+    dynamodb: dynamodbRequests,
+    publishes: outbox.length,
+  });
+  log.info('keymend local is ready', { url, mode: config.mode, account: account.accountId });
+
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    port,
+    config,
+    outbox: () => structuredClone(outbox),
+    stats,
+    account: () => account.snapshot(),
+    close() {
+      closing ??= (async () => {
+        server.closeAllConnections();
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+        dynamodb.destroy();
+        await dynalite.close();
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,198 @@
+/**
+ * The functions' configuration: environment variables (names in commons/constants.ts `ENV`) read and
+ * checked once, at cold start. Pure: the caller passes the record (`process.env` in a handler, a plain
+ * object in tests and `keymend local`). A bad value throws a ConfigError naming the variable.
+ */
+import { ENV } from '../commons/constants';
+import { ConfigError } from '../commons/errors';
+import { MECHANISMS, type Mechanism } from './plan';
+
+export type Mode = 'propose' | 'auto';
+
+export interface Config {
+  /** DynamoDB table name. */
+  tableName: string;
+  /** SNS topic for e-mail. */
+  emailTopicArn: string;
+  /** SNS topic for chat; null when there is none. */
+  chatTopicArn: string | null;
+  /** Secrets Manager secret id of the approval-token signing key. */
+  secretId: string;
+  /** The approval function's base URL, without a trailing slash. */
+  approvalUrl: string;
+  /** @default 'propose' */
+  mode: Mode;
+  /** ARN patterns (`*` and `?` wildcards) of principals auto mode may fix. @default [] */
+  autoApplyPrincipals: string[];
+  /** @default 'kms-grant' */
+  preferMechanism: Mechanism;
+  /** @default 72 */
+  linkTtlHours: number;
+  /** @default 10 */
+  autoApplyHourlyLimit: number;
+  /** @default false */
+  autoApplyCloudFormation: boolean;
+  /** Mechanisms keymend may apply at all. @default ['kms-grant', 'iam-inline-policy'] */
+  enabledMechanisms: Mechanism[];
+  /** @default 168 (seven days) */
+  rejectSuppressHours: number;
+}
+
+export type EnvRecord = Readonly<Record<string, string | undefined>>;
+
+/** The defaults of the optional settings. */
+export const CONFIG_DEFAULTS = {
+  mode: 'propose',
+  preferMechanism: 'kms-grant',
+  linkTtlHours: 72,
+  autoApplyHourlyLimit: 10,
+  autoApplyCloudFormation: false,
+  enabledMechanisms: ['kms-grant', 'iam-inline-policy'],
+  rejectSuppressHours: 168,
+} as const;
+
+const ARN = /^arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:\d{12}:\S+$/;
+/** Characters an ARN pattern may hold: an ARN's, plus the two wildcards. */
+const ARN_PATTERN = /^arn:[A-Za-z0-9*?-]+:[A-Za-z0-9*?-]+:[A-Za-z0-9*?-]*:[0-9*?]*:[\x21-\x7e]+$/;
+
+function text(env: EnvRecord, name: string): string | undefined {
+  const value = env[name];
+  if (value === undefined) return undefined;
+  const trimmed = value.trim();
+  return trimmed === '' ? undefined : trimmed;
+}
+
+function required(env: EnvRecord, name: string, what: string): string {
+  const value = text(env, name);
+  if (value === undefined) throw new ConfigError(name, `required: ${what}`);
+  return value;
+}
+
+function arn(env: EnvRecord, name: string, what: string, optional: true): string | null;
+function arn(env: EnvRecord, name: string, what: string, optional?: false): string;
+function arn(env: EnvRecord, name: string, what: string, optional = false): string | null {
+  const value = optional ? text(env, name) : required(env, name, what);
+  if (value === undefined) return null;
+  if (!ARN.test(value)) throw new ConfigError(name, `expected ${what}, got ${JSON.stringify(value)}`);
+  return value;
+}
+
+function positiveInteger(env: EnvRecord, name: string, fallback: number, max: number): number {
+  const value = text(env, name);
+  if (value === undefined) return fallback;
+  if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > max) {
+    throw new ConfigError(name, `expected a whole number from 1 to ${max}, got ${JSON.stringify(value)}`);
+  }
+  return Number(value);
+}
+
+function mechanism(name: string, value: string): Mechanism {
+  if (!(MECHANISMS as readonly string[]).includes(value)) {
+    throw new ConfigError(name, `expected one of ${MECHANISMS.join(', ')}, got ${JSON.stringify(value)}`);
+  }
+  return value as Mechanism;
+}
+
+function list(env: EnvRecord, name: string): string[] | undefined {
+  const value = text(env, name);
+  if (value === undefined) return undefined;
+  return value
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item !== '');
+}
+
+function url(env: EnvRecord, name: string): string {
+  const value = required(env, name, "the approval function's URL (https://...)");
+  let parsed: URL;
+  try {
+    parsed = new URL(value);
+  } catch {
+    throw new ConfigError(name, `expected a URL, got ${JSON.stringify(value)}`);
+  }
+  const local = parsed.hostname === '127.0.0.1' || parsed.hostname === 'localhost';
+  if (parsed.protocol !== 'https:' && !(parsed.protocol === 'http:' && local)) {
+    throw new ConfigError(
+      name,
+      `expected an https URL (http only for 127.0.0.1), got ${JSON.stringify(value)}`,
+    );
+  }
+  if (parsed.search !== '' || parsed.hash !== '') {
+    throw new ConfigError(name, 'expected a base URL without a query or fragment');
+  }
+  return value.replace(/\/+$/, '');
+}
+
+/**
+ * Reads the configuration from an environment record.
+ * @throws ConfigError naming the first variable that is missing or wrong.
+ */
+export function parseConfig(env: EnvRecord): Config {
+  const tableName = required(env, ENV.tableName, 'the DynamoDB table name');
+  if (!/^[A-Za-z0-9_.-]{3,255}$/.test(tableName)) {
+    throw new ConfigError(ENV.tableName, `not a DynamoDB table name: ${JSON.stringify(tableName)}`);
+  }
+  const emailTopicArn = arn(env, ENV.emailTopicArn, 'the e-mail SNS topic ARN');
+  const chatTopicArn = arn(env, ENV.chatTopicArn, 'the chat SNS topic ARN', true);
+  const secretId = required(env, ENV.secretId, 'the signing secret id (ARN or name)');
+  const approvalUrl = url(env, ENV.approvalUrl);
+
+  const modeText = text(env, ENV.mode) ?? CONFIG_DEFAULTS.mode;
+  if (modeText !== 'propose' && modeText !== 'auto') {
+    throw new ConfigError(ENV.mode, `expected propose or auto, got ${JSON.stringify(modeText)}`);
+  }
+  const autoApplyPrincipals = list(env, ENV.autoApplyPrincipals) ?? [];
+  for (const pattern of autoApplyPrincipals) {
+    if (!ARN_PATTERN.test(pattern)) {
+      throw new ConfigError(
+        ENV.autoApplyPrincipals,
+        `expected ARN patterns (arn:aws:iam::ACCOUNT:role/NAME, * and ? allowed), got ${JSON.stringify(pattern)}`,
+      );
+    }
+  }
+  const preferMechanism = mechanism(
+    ENV.preferMechanism,
+    text(env, ENV.preferMechanism) ?? CONFIG_DEFAULTS.preferMechanism,
+  );
+  const enabled = list(env, ENV.enabledMechanisms);
+  const enabledMechanisms =
+    enabled === undefined
+      ? [...CONFIG_DEFAULTS.enabledMechanisms]
+      : [...new Set(enabled.map((m) => mechanism(ENV.enabledMechanisms, m)))];
+  if (enabledMechanisms.length === 0) throw new ConfigError(ENV.enabledMechanisms, 'names no mechanism');
+
+  const cloudFormation = text(env, ENV.autoApplyCloudFormation) ?? 'false';
+  if (cloudFormation !== 'true' && cloudFormation !== 'false') {
+    throw new ConfigError(
+      ENV.autoApplyCloudFormation,
+      `expected true or false, got ${JSON.stringify(cloudFormation)}`,
+    );
+  }
+
+  return {
+    tableName,
+    emailTopicArn,
+    chatTopicArn,
+    secretId,
+    approvalUrl,
+    mode: modeText,
+    autoApplyPrincipals,
+    preferMechanism,
+    // A year at most: a link that lives longer is a standing approval, not a decision.
+    linkTtlHours: positiveInteger(env, ENV.linkTtlHours, CONFIG_DEFAULTS.linkTtlHours, 24 * 366),
+    autoApplyHourlyLimit: positiveInteger(
+      env,
+      ENV.autoApplyHourlyLimit,
+      CONFIG_DEFAULTS.autoApplyHourlyLimit,
+      10_000,
+    ),
+    autoApplyCloudFormation: cloudFormation === 'true',
+    enabledMechanisms,
+    rejectSuppressHours: positiveInteger(
+      env,
+      ENV.rejectSuppressHours,
+      CONFIG_DEFAULTS.rejectSuppressHours,
+      24 * 366,
+    ),
+  };
+}

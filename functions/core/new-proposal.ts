@@ -1,0 +1,82 @@
+/**
+ * Building a new proposal from a diagnosis: its unguessable id, its status, its expiry and TTL. Pure
+ * apart from the random id (node:crypto); the time comes in.
+ */
+import { randomBytes } from 'node:crypto';
+import type { DiagnoseResult } from './diagnose';
+import { linkExpiry } from './links';
+import { type AuditEntry, type FingerprintFields, fingerprintOf, type Proposal, planHash } from './proposal';
+import type { KinesisKmsRequest } from './request';
+
+/** How long a proposal's item is kept after its links expire, for its audit trail and its undo data. */
+export const PROPOSAL_RETENTION_DAYS = 90;
+
+/** A new proposal id: 18 random bytes, base64url (24 characters, URL-safe, unguessable). */
+export function newProposalId(): string {
+  return randomBytes(18).toString('base64url');
+}
+
+/**
+ * The fingerprint fields of a denial, from the record alone (no account read, so a repeat costs none):
+ * the key ARN when the record gives one, else the key id or alias it names, else ''; the stream ARN
+ * from the encryption context, else ''. A problem whose records name its key two ways can therefore
+ * have two fingerprints (and two proposals); one denial never has two.
+ */
+export function fingerprintFieldsOf(request: KinesisKmsRequest): FingerprintFields {
+  return {
+    accountId: request.accountId,
+    region: request.region,
+    principalArn: request.principalArn,
+    operation: request.operation,
+    keyArn: request.keyArn ?? request.keyReference ?? '',
+    streamArn: request.streamArn ?? '',
+  };
+}
+
+export type ProposableResult = Extract<DiagnoseResult, { verdict: 'propose' | 'refuse' }>;
+
+/**
+ * A new proposal for a diagnosis: `pending` with its plan, or `refused` with the reason.
+ * `override` turns a proposable result into a refusal (a mechanism that is not enabled, say).
+ */
+export function newProposal(args: {
+  id: string;
+  request: KinesisKmsRequest;
+  result: ProposableResult;
+  keyAliases: string[];
+  now: Date;
+  linkTtlHours: number;
+  audit: AuditEntry;
+  refuseInstead?: { reason: string };
+}): Proposal {
+  const { result, now } = args;
+  const scope = fingerprintFieldsOf(args.request);
+  const expiresAt = linkExpiry(now, args.linkTtlHours);
+  const at = now.toISOString();
+  const refused = result.verdict === 'refuse' || args.refuseInstead !== undefined;
+  const plan = refused ? null : result.plan;
+  return {
+    id: args.id,
+    fingerprint: fingerprintOf(scope),
+    scope,
+    status: refused ? 'refused' : 'pending',
+    verdict: refused ? 'refuse' : 'propose',
+    code: result.verdict === 'refuse' ? result.code : refused ? 'no-sufficient-fix' : 'propose',
+    reason: args.refuseInstead?.reason ?? result.reason,
+    request: args.request,
+    keyAliases: args.keyAliases,
+    diagnosis: result.diagnosis,
+    plan,
+    planHash: plan ? planHash(plan) : null,
+    proof: refused ? null : result.proof,
+    ...(result.attempts ? { attempts: result.attempts } : {}),
+    count: 1,
+    firstSeen: at,
+    lastSeen: at,
+    createdAt: at,
+    updatedAt: at,
+    expiresAt: expiresAt.toISOString(),
+    ttl: Math.floor(expiresAt.getTime() / 1000) + PROPOSAL_RETENTION_DAYS * 86_400,
+    audit: [args.audit],
+  };
+}

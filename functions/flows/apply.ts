@@ -1,0 +1,403 @@
+/**
+ * Applying a proposal's plan, and undoing it. Used by auto mode (flows/remediate.ts) and by an
+ * approval (the approval function): both first move the proposal `pending -> applying` with a
+ * conditional write, so only one caller ever gets here for one proposal.
+ *
+ * Order: re-read and re-diagnose, write, re-read and re-evaluate, record, notify. A retry after a crash
+ * between the write and the record finds the planned change already in the account, does not write it
+ * again, and records it; a notification that fails is audited, never thrown past the record.
+ */
+import { GRANT_PROPAGATION_NOTE } from '../commons/constants';
+import type { ResolvedState } from '../core/diagnose';
+import { diagnose } from '../core/diagnose';
+import { gatherState } from '../core/gather';
+import { type LinkSettings, linkExpiry } from '../core/links';
+import { newProposal, newProposalId } from '../core/new-proposal';
+import type { Plan } from '../core/plan';
+import {
+  type AppliedChange,
+  type AuditEntry,
+  canonicalJson,
+  type Proposal,
+  planHash,
+} from '../core/proposal';
+import { type FlowContext, notify } from './notify';
+
+export interface ApplyOptions {
+  /** A key-policy change is applied only from an approval: true only on that path. */
+  allowKeyPolicy: boolean;
+  /** What the notification of a successful apply says. */
+  kind: 'auto-applied' | 'approved-applied';
+  /** Where the links of the notifications point (the revoke link, a replacement's links). */
+  links: LinkSettings;
+  /** The actor's source IP and user agent, for the audit trail of an approval. */
+  auditContext?: Pick<AuditEntry, 'sourceIp' | 'userAgent'>;
+}
+
+export type ApplyResult =
+  /** Written (or found written by an earlier attempt) and recorded; `verified` when a re-read shows it allowed. */
+  | { outcome: 'applied'; proposal: Proposal; verified: boolean }
+  /** The write failed; recorded `failed`. */
+  | { outcome: 'failed'; proposal: Proposal; reason: string }
+  /** Nothing written: the request is allowed by now, or the plan may not be applied here; back to `pending`. */
+  | { outcome: 'not-applied'; proposal: Proposal; reason: string }
+  /** Nothing written: the plan changed; recorded `superseded`, and the new diagnosis is a new proposal. */
+  | { outcome: 'superseded'; proposal: Proposal; replacement: Proposal; reason: string }
+  /** The proposal was not `applying`, or another actor recorded it first: nothing done. */
+  | { outcome: 'conflict'; reason: string };
+
+export type RevokeResult =
+  | { outcome: 'revoked'; proposal: Proposal }
+  /** Not undone, and why (the key policy changed since keymend wrote it, the proposal is not applied). */
+  | { outcome: 'refused'; reason: string }
+  | { outcome: 'failed'; reason: string }
+  | { outcome: 'conflict'; reason: string };
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
+
+/** Two policy documents (parsed or as text) that say the same, whatever their spacing or key order. */
+function samePolicy(a: unknown, b: unknown): boolean {
+  const parse = (value: unknown) => {
+    if (typeof value !== 'string') return value;
+    try {
+      return JSON.parse(value) as unknown;
+    } catch {
+      return value;
+    }
+  };
+  return canonicalJson(parse(a)) === canonicalJson(parse(b));
+}
+
+/** The key policy a key-policy plan was made from: its document without the statement it adds (the last). */
+function basePolicyOf(plan: Extract<Plan, { mechanism: 'key-policy-statement' }>): unknown {
+  return { ...plan.document, Statement: plan.document.Statement.slice(0, -1) };
+}
+
+/**
+ * The planned change when the account already holds it (an earlier attempt wrote it, then crashed
+ * before recording), as the AppliedChange to record; null when it is not there.
+ */
+function alreadyWritten(plan: Plan, state: ResolvedState): AppliedChange | null {
+  switch (plan.mechanism) {
+    case 'kms-grant': {
+      const grant = state.key?.grants?.find(
+        (g) =>
+          g.name === plan.name &&
+          g.granteePrincipal === plan.granteePrincipal &&
+          canonicalJson(g.operations) === canonicalJson(plan.operations) &&
+          canonicalJson(g.constraints?.encryptionContextSubset ?? null) ===
+            canonicalJson(plan.constraints.encryptionContextSubset),
+      );
+      return grant && state.key?.arn === plan.keyArn
+        ? { mechanism: 'kms-grant', keyArn: plan.keyArn, grantId: grant.grantId, grantName: plan.name }
+        : null;
+    }
+    case 'iam-inline-policy': {
+      const policies = state.principal?.arn === plan.principalArn ? state.principal.inlinePolicies : {};
+      return Object.hasOwn(policies, plan.policyName) && samePolicy(policies[plan.policyName], plan.document)
+        ? { mechanism: 'iam-inline-policy', principalArn: plan.principalArn, policyName: plan.policyName }
+        : null;
+    }
+    case 'key-policy-statement':
+      return state.key?.arn === plan.keyArn && samePolicy(state.key.policy, plan.document)
+        ? {
+            mechanism: 'key-policy-statement',
+            keyArn: plan.keyArn,
+            previousPolicy: JSON.stringify(basePolicyOf(plan)),
+            writtenPolicy: JSON.stringify(plan.document),
+          }
+        : null;
+    default: {
+      const unreachable: never = plan;
+      throw new Error(`unknown plan ${JSON.stringify(unreachable)}`);
+    }
+  }
+}
+
+/** Thrown inside `write` when the key policy is not the one the plan was made from. */
+class KeyPolicyChanged {
+  constructor(readonly current: string) {}
+}
+
+/** Makes the one write the plan needs, through the AccountWriter; returns what to record for undoing it. */
+async function write(ports: FlowContext, plan: Plan): Promise<AppliedChange> {
+  switch (plan.mechanism) {
+    case 'kms-grant': {
+      const { grantId } = await ports.writer.createGrant({
+        keyArn: plan.keyArn,
+        name: plan.name,
+        granteePrincipal: plan.granteePrincipal,
+        operations: [...plan.operations],
+        encryptionContextSubset: { ...plan.constraints.encryptionContextSubset },
+      });
+      return { mechanism: 'kms-grant', keyArn: plan.keyArn, grantId, grantName: plan.name };
+    }
+    case 'iam-inline-policy':
+      await ports.writer.putPrincipalPolicy({
+        principalArn: plan.principalArn,
+        policyName: plan.policyName,
+        document: JSON.stringify(plan.document),
+      });
+      return { mechanism: 'iam-inline-policy', principalArn: plan.principalArn, policyName: plan.policyName };
+    case 'key-policy-statement': {
+      // PutKeyPolicy has no condition: read right before writing, and write only over the policy the
+      // plan was made from, so a change made since is never overwritten.
+      const current = await ports.writer.getKeyPolicy(plan.keyArn);
+      if (!samePolicy(current, basePolicyOf(plan))) throw new KeyPolicyChanged(current);
+      const written = JSON.stringify(plan.document);
+      await ports.writer.putKeyPolicy({ keyArn: plan.keyArn, policy: written });
+      return {
+        mechanism: 'key-policy-statement',
+        keyArn: plan.keyArn,
+        previousPolicy: current,
+        writtenPolicy: written,
+      };
+    }
+    default: {
+      const unreachable: never = plan;
+      throw new Error(`unknown plan ${JSON.stringify(unreachable)}`);
+    }
+  }
+}
+
+/**
+ * Applies an `applying` proposal's plan. See the module comment for the order. Throws only when a
+ * read or the store fails before anything is recorded (the caller's retry then starts over safely).
+ */
+export async function applyProposal(
+  ports: FlowContext,
+  proposal: Proposal,
+  actor: string,
+  options: ApplyOptions,
+): Promise<ApplyResult> {
+  const audit = (action: string, outcome: string, detail?: string): AuditEntry => ({
+    at: ports.now().toISOString(),
+    actor,
+    action,
+    outcome,
+    ...(detail === undefined ? {} : { detail }),
+    ...options.auditContext,
+  });
+  if (proposal.status !== 'applying') {
+    return { outcome: 'conflict', reason: `the proposal is ${proposal.status}, not applying` };
+  }
+  const plan = proposal.plan;
+  const backToPending = async (reason: string): Promise<ApplyResult> => {
+    const back = await ports.store.transition(
+      proposal.id,
+      'applying',
+      'pending',
+      {},
+      audit('apply', 'not-applied', reason),
+    );
+    return back
+      ? { outcome: 'not-applied', proposal: back, reason }
+      : { outcome: 'conflict', reason: 'another actor moved the proposal first' };
+  };
+  if (plan === null) return fail(ports, proposal, audit, 'the proposal has no plan');
+  if (plan.mechanism === 'key-policy-statement' && !options.allowKeyPolicy) {
+    return backToPending('a key-policy change is applied only when a person approves it');
+  }
+
+  let state = await gatherState(ports.reader, proposal.request);
+  let applied = alreadyWritten(plan, state);
+  if (applied === null) {
+    const now = diagnose(proposal.request, state, { prefer: plan.mechanism });
+    if (now.verdict === 'ignore') return backToPending(`nothing to apply: ${now.reason}`);
+    if (now.verdict === 'refuse' || planHash(now.plan) !== proposal.planHash) {
+      return supersede(ports, proposal, audit, now, options, 'the account changed since the plan was made');
+    }
+    try {
+      applied = await write(ports, plan);
+    } catch (error) {
+      if (error instanceof KeyPolicyChanged) {
+        // Changed between the re-read and the write: diagnose again on what is there now.
+        state = await gatherState(ports.reader, proposal.request);
+        const again = diagnose(proposal.request, state, { prefer: plan.mechanism });
+        if (again.verdict === 'ignore') return backToPending(`nothing to apply: ${again.reason}`);
+        return supersede(
+          ports,
+          proposal,
+          audit,
+          again,
+          options,
+          'the key policy changed since the plan was made',
+        );
+      }
+      return fail(ports, proposal, audit, `the write failed: ${messageOf(error)}`);
+    }
+  }
+
+  // Re-read and re-evaluate. IAM and KMS are eventually consistent (a grant takes up to five
+  // minutes), so a change not visible yet is recorded as applied, with the check's result in the audit.
+  const after = diagnose(proposal.request, await gatherState(ports.reader, proposal.request), {
+    prefer: plan.mechanism,
+  });
+  const verified = after.verdict === 'ignore' && after.code === 'already-allowed';
+  const appliedAt = ports.now().toISOString();
+  const notes = [
+    verified
+      ? 'a re-read shows the request allowed'
+      : `a re-read does not show it allowed yet: ${after.reason}`,
+    ...(plan.mechanism === 'kms-grant' ? [GRANT_PROPAGATION_NOTE] : []),
+  ];
+  const recorded = await ports.store.transition(
+    proposal.id,
+    'applying',
+    'applied',
+    { applied, appliedAt },
+    audit('apply', verified ? 'applied' : 'applied-unverified', notes.join(' ')),
+  );
+  if (recorded === null) return { outcome: 'conflict', reason: 'another actor recorded the proposal first' };
+  try {
+    await ports.store.setFingerprintApplied(recorded.fingerprint, appliedAt);
+  } catch (error) {
+    ports.log?.warn('could not mark the fingerprint applied', {
+      proposalId: recorded.id,
+      error: messageOf(error),
+    });
+  }
+  await notify(ports, options.kind, recorded, {
+    settings: options.links,
+    expiresAt: linkExpiry(ports.now(), options.links.ttlHours),
+  });
+  return { outcome: 'applied', proposal: recorded, verified };
+}
+
+async function fail(
+  ports: FlowContext,
+  proposal: Proposal,
+  audit: (action: string, outcome: string, detail?: string) => AuditEntry,
+  reason: string,
+): Promise<ApplyResult> {
+  const failed = await ports.store.transition(
+    proposal.id,
+    'applying',
+    'failed',
+    { reason: `Applying the fix failed: ${reason}` },
+    audit('apply', 'failed', reason),
+  );
+  if (failed === null) return { outcome: 'conflict', reason: 'another actor moved the proposal first' };
+  await notify(ports, 'failed', failed, null);
+  return { outcome: 'failed', proposal: failed, reason };
+}
+
+/**
+ * The plan is not what a diagnosis makes now: the proposal is superseded and the new diagnosis becomes
+ * a new proposal (pending or refused), announced as such: never a silent, different change.
+ */
+async function supersede(
+  ports: FlowContext,
+  proposal: Proposal,
+  audit: (action: string, outcome: string, detail?: string) => AuditEntry,
+  now: Extract<ReturnType<typeof diagnose>, { verdict: 'propose' | 'refuse' }>,
+  options: ApplyOptions,
+  why: string,
+): Promise<ApplyResult> {
+  const at = ports.now();
+  const replacement = newProposal({
+    id: newProposalId(),
+    request: proposal.request,
+    result: now,
+    keyAliases: proposal.keyAliases,
+    now: at,
+    linkTtlHours: options.links.ttlHours,
+    audit: {
+      at: at.toISOString(),
+      actor: 'keymend',
+      action: 'propose',
+      outcome: now.verdict,
+      detail: `replaces ${proposal.id}: ${why}`,
+    },
+  });
+  const reason = `${why}: the new diagnosis is proposal ${replacement.id}`;
+  const superseded = await ports.store.transition(
+    proposal.id,
+    'applying',
+    'superseded',
+    {},
+    audit('apply', 'superseded', reason),
+  );
+  if (superseded === null) return { outcome: 'conflict', reason: 'another actor moved the proposal first' };
+  await ports.store.createProposal(replacement, new Date(replacement.expiresAt));
+  await notify(
+    ports,
+    replacement.status === 'pending' ? 'proposed' : 'refused',
+    replacement,
+    replacement.status === 'pending'
+      ? { settings: options.links, expiresAt: new Date(replacement.expiresAt) }
+      : null,
+  );
+  return { outcome: 'superseded', proposal: superseded, replacement, reason };
+}
+
+/**
+ * Undoes what keymend applied for an `applied` proposal: retires the grant it created, deletes the
+ * inline policy it named, or puts back the previous key policy, only when the key policy is still the
+ * one keymend wrote (otherwise it refuses, and the audit trail says why). Records `revoked`, then notifies.
+ */
+export async function revokeProposal(
+  ports: FlowContext,
+  proposal: Proposal,
+  actor: string,
+  auditContext: Pick<AuditEntry, 'sourceIp' | 'userAgent'> = {},
+): Promise<RevokeResult> {
+  const audit = (outcome: string, detail?: string): AuditEntry => ({
+    at: ports.now().toISOString(),
+    actor,
+    action: 'revoke',
+    outcome,
+    ...(detail === undefined ? {} : { detail }),
+    ...auditContext,
+  });
+  const change = proposal.applied;
+  if (proposal.status !== 'applied' || change === undefined) {
+    return {
+      outcome: 'refused',
+      reason: `the proposal is ${proposal.status}: there is nothing of keymend's to undo`,
+    };
+  }
+  try {
+    switch (change.mechanism) {
+      case 'kms-grant':
+        await ports.writer.retireGrant({ keyArn: change.keyArn, grantId: change.grantId });
+        break;
+      case 'iam-inline-policy':
+        await ports.writer.deletePrincipalPolicy({
+          principalArn: change.principalArn,
+          policyName: change.policyName,
+        });
+        break;
+      case 'key-policy-statement': {
+        const current = await ports.writer.getKeyPolicy(change.keyArn);
+        if (!samePolicy(current, change.writtenPolicy)) {
+          const reason =
+            'the key policy has changed since keymend wrote it: restoring the previous one would undo that change too; edit the key policy by hand';
+          await ports.store.appendAudit(proposal.id, audit('refused', reason));
+          return { outcome: 'refused', reason };
+        }
+        await ports.writer.putKeyPolicy({ keyArn: change.keyArn, policy: change.previousPolicy });
+        break;
+      }
+      default: {
+        const unreachable: never = change;
+        throw new Error(`unknown change ${JSON.stringify(unreachable)}`);
+      }
+    }
+  } catch (error) {
+    const reason = `the undo failed: ${messageOf(error)}`;
+    await ports.store.appendAudit(proposal.id, audit('failed', reason));
+    return { outcome: 'failed', reason };
+  }
+  const revoked = await ports.store.transition(proposal.id, 'applied', 'revoked', {}, audit('revoked'));
+  if (revoked === null) return { outcome: 'conflict', reason: 'another actor revoked the proposal first' };
+  try {
+    await ports.store.setFingerprintApplied(revoked.fingerprint, null);
+  } catch (error) {
+    ports.log?.warn('could not clear the fingerprint', { proposalId: revoked.id, error: messageOf(error) });
+  }
+  await notify(ports, 'revoked', revoked, null);
+  return { outcome: 'revoked', proposal: revoked };
+}

@@ -1,0 +1,89 @@
+/**
+ * Telling people, after the record: a notification that cannot be rendered or published is logged
+ * and noted in the proposal's audit trail, never thrown past the record it follows (the proposal is
+ * stored already; failing the invocation would only make EventBridge deliver a duplicate).
+ */
+import { type LinkSettings, proposalLinks } from '../core/links';
+import type { FlowPorts, ProposalLinks } from '../core/ports';
+import type { NotificationKind, Proposal } from '../core/proposal';
+import { renderNotifications } from '../render/notification';
+
+/** The logging the flows need (Powertools' Logger fits). */
+export interface FlowLog {
+  info(message: string, fields: Record<string, unknown>): void;
+  warn(message: string, fields: Record<string, unknown>): void;
+}
+
+/** The ports, with an optional log. */
+export interface FlowContext extends FlowPorts {
+  log?: FlowLog;
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
+
+/** Notes a problem in the audit trail and the log; never throws. */
+export async function noteProblem(
+  ports: FlowContext,
+  proposalId: string,
+  action: string,
+  detail: string,
+): Promise<void> {
+  ports.log?.warn(`${action} failed`, { proposalId, detail });
+  try {
+    await ports.store.appendAudit(proposalId, {
+      at: ports.now().toISOString(),
+      actor: 'keymend',
+      action,
+      outcome: 'failed',
+      detail,
+    });
+  } catch (error) {
+    ports.log?.warn('could not append to the audit trail', { proposalId, error: messageOf(error) });
+  }
+}
+
+/**
+ * The links to put in a notification about `proposal` (see core/links.ts), expiring at `expiresAt`;
+ * null when the proposal has nothing left to decide.
+ */
+export async function linksFor(
+  ports: FlowPorts,
+  proposal: Proposal,
+  settings: LinkSettings,
+  expiresAt: Date,
+): Promise<ProposalLinks | null> {
+  if (proposal.status !== 'pending' && proposal.status !== 'applied') return null;
+  return proposalLinks(await ports.secret.signingKey(), proposal, settings.baseUrl, expiresAt);
+}
+
+/**
+ * Renders and publishes one notification. Returns true when every message was published; a failure
+ * is logged and audited, not thrown.
+ */
+export async function notify(
+  ports: FlowContext,
+  kind: NotificationKind,
+  proposal: Proposal,
+  links: { settings: LinkSettings; expiresAt: Date } | null,
+): Promise<boolean> {
+  let messages: ReturnType<typeof renderNotifications>;
+  try {
+    const signed = links ? await linksFor(ports, proposal, links.settings, links.expiresAt) : null;
+    messages = renderNotifications(kind, proposal, signed);
+  } catch (error) {
+    await noteProblem(ports, proposal.id, 'notify', `${kind}: could not render: ${messageOf(error)}`);
+    return false;
+  }
+  let ok = true;
+  for (const message of messages) {
+    try {
+      await ports.publisher.publish(message);
+    } catch (error) {
+      ok = false;
+      await noteProblem(ports, proposal.id, 'notify', `${kind} to ${message.topic}: ${messageOf(error)}`);
+    }
+  }
+  return ok;
+}

@@ -1,0 +1,237 @@
+/**
+ * The remediate flow: one EventBridge event in, one outcome out. See docs/remediate.md.
+ *
+ *   intake -> claim the event id (duplicate?) -> touch the fingerprint (a live repeat: stop here, two
+ *   store requests, no account read, no notification) -> claim the fingerprint -> read the account ->
+ *   diagnose -> store the proposal (pending or refused) -> notify, or in auto mode, when every guard
+ *   holds, apply and notify.
+ */
+import { type AutoModeSettings, type GuardStop, staticGuardStop, underHourlyLimit } from '../core/auto-mode';
+import type { Config } from '../core/config';
+import { diagnose } from '../core/diagnose';
+import { gatherState } from '../core/gather';
+import { intake } from '../core/intake';
+import { linkExpiry } from '../core/links';
+import { fingerprintFieldsOf, newProposal, newProposalId } from '../core/new-proposal';
+import type { FingerprintRecord } from '../core/ports';
+import { fingerprintOf } from '../core/proposal';
+import { applyProposal } from './apply';
+import { type FlowContext, notify } from './notify';
+
+export type RemediateOutcome =
+  | 'ignored'
+  | 'duplicate'
+  | 'repeat'
+  | 'proposed'
+  | 'refused'
+  | 'applied'
+  | 'failed';
+
+/** The result of one event: `{"outcome", "proposalId"?, "reason"?}`. */
+export interface RemediateResult {
+  outcome: RemediateOutcome;
+  proposalId?: string;
+  reason?: string;
+}
+
+export type RemediateConfig = Pick<
+  Config,
+  | 'mode'
+  | 'autoApplyPrincipals'
+  | 'preferMechanism'
+  | 'linkTtlHours'
+  | 'autoApplyHourlyLimit'
+  | 'autoApplyCloudFormation'
+  | 'enabledMechanisms'
+  | 'approvalUrl'
+>;
+
+/** Denials continuing this long after a fix was applied are "still failing" (told once). */
+export const STILL_FAILING_AFTER_MINUTES = 10;
+
+const MINUTE = 60_000;
+
+/** The actor of what keymend does by itself (auto mode counts its applies by it). */
+export const KEYMEND_ACTOR = 'keymend';
+
+/** Handles one event. Throws only when a read or the store fails before anything is recorded. */
+export async function remediate(
+  ports: FlowContext,
+  config: RemediateConfig,
+  event: unknown,
+): Promise<RemediateResult> {
+  const found = intake(event);
+  if (!found.match) return { outcome: 'ignored', reason: `${found.reason}: ${found.detail}` };
+  const request = found.request;
+  const now = ports.now();
+  if (!(await ports.store.claimEvent(request.eventId, now))) {
+    return { outcome: 'duplicate', reason: 'this event id was processed before' };
+  }
+
+  const fingerprint = fingerprintOf(fingerprintFieldsOf(request));
+  const live = await ports.store.touchFingerprint(fingerprint, now);
+  if (live !== null) {
+    await stillFailing(ports, config, live, now);
+    return repeat(live);
+  }
+  const claim = await ports.store.claimFingerprint(fingerprint, now);
+  if (!claim.claimed) return repeat(claim.record);
+
+  const state = await gatherState(ports.reader, request);
+  const result = diagnose(request, state, { prefer: config.preferMechanism });
+  // Allowed by now: nothing is stored. The claim's lease (two minutes) stays, so denials still in
+  // flight are counted as repeats without reading the account; one after it is diagnosed afresh.
+  if (result.verdict === 'ignore') return { outcome: 'ignored', reason: result.reason };
+
+  const disabled =
+    result.verdict === 'propose' && !config.enabledMechanisms.includes(result.plan.mechanism)
+      ? {
+          reason: `${result.reason} The fix it needs, a ${result.plan.mechanism}, is not enabled (KEYMEND_ENABLED_MECHANISMS): apply it by hand if you agree.`,
+        }
+      : undefined;
+  const proposal = newProposal({
+    id: newProposalId(),
+    request,
+    result,
+    keyAliases: state.key?.aliases ?? [],
+    now,
+    linkTtlHours: config.linkTtlHours,
+    audit: {
+      at: now.toISOString(),
+      actor: KEYMEND_ACTOR,
+      action: 'diagnose',
+      outcome: disabled ? 'refuse' : result.verdict,
+      detail:
+        result.verdict === 'refuse' ? result.code : disabled ? 'mechanism-disabled' : result.plan.mechanism,
+    },
+    ...(disabled ? { refuseInstead: disabled } : {}),
+  });
+  await ports.store.createProposal(proposal, new Date(proposal.expiresAt));
+
+  if (proposal.status === 'refused') {
+    await notify(ports, 'refused', proposal, null);
+    return { outcome: 'refused', proposalId: proposal.id, reason: proposal.reason };
+  }
+  const links = { baseUrl: config.approvalUrl, ttlHours: config.linkTtlHours };
+  const propose = async (reason?: string): Promise<RemediateResult> => {
+    await notify(ports, 'proposed', proposal, { settings: links, expiresAt: new Date(proposal.expiresAt) });
+    return { outcome: 'proposed', proposalId: proposal.id, ...(reason ? { reason } : {}) };
+  };
+  if (config.mode !== 'auto' || proposal.plan === null) return propose();
+
+  const stop = await guardStop(ports, config, {
+    principalArn: request.principalArn,
+    principalTags: state.principal?.tags,
+    mechanism: proposal.plan.mechanism,
+    ownAccountId: ports.reader.accountId,
+  });
+  if (stop) return propose(`auto mode did not apply it (${stop.guard}): ${stop.reason}`);
+
+  const applying = await ports.store.transition(
+    proposal.id,
+    'pending',
+    'applying',
+    {},
+    {
+      at: ports.now().toISOString(),
+      actor: KEYMEND_ACTOR,
+      action: 'auto-apply',
+      outcome: 'started',
+    },
+  );
+  if (applying === null) {
+    return {
+      outcome: 'proposed',
+      proposalId: proposal.id,
+      reason: 'the proposal left pending before auto mode applied it',
+    };
+  }
+  const applied = await applyProposal(ports, applying, KEYMEND_ACTOR, {
+    allowKeyPolicy: false,
+    kind: 'auto-applied',
+    links,
+  });
+  switch (applied.outcome) {
+    case 'applied':
+      return {
+        outcome: 'applied',
+        proposalId: proposal.id,
+        ...(applied.verified ? {} : { reason: 'applied; a re-read does not show it in effect yet' }),
+      };
+    case 'failed':
+      return { outcome: 'failed', proposalId: proposal.id, reason: applied.reason };
+    case 'not-applied':
+      await notify(ports, 'proposed', applied.proposal, {
+        settings: links,
+        expiresAt: new Date(proposal.expiresAt),
+      });
+      return { outcome: 'proposed', proposalId: proposal.id, reason: applied.reason };
+    case 'superseded':
+      return {
+        outcome: applied.replacement.status === 'refused' ? 'refused' : 'proposed',
+        proposalId: applied.replacement.id,
+        reason: applied.reason,
+      };
+    case 'conflict':
+      return { outcome: 'proposed', proposalId: proposal.id, reason: applied.reason };
+    default: {
+      const unreachable: never = applied;
+      throw new Error(`unknown apply outcome ${JSON.stringify(unreachable)}`);
+    }
+  }
+}
+
+function repeat(record: FingerprintRecord): RemediateResult {
+  return {
+    outcome: 'repeat',
+    ...(record.proposalId ? { proposalId: record.proposalId } : {}),
+    reason: `a repeat of a live problem (${record.count} denials since ${record.firstSeen})`,
+  };
+}
+
+/** The first auto-mode guard that stops an apply; the store is asked for the hourly count only if the others hold. */
+async function guardStop(
+  ports: FlowContext,
+  config: RemediateConfig,
+  subject: Parameters<typeof staticGuardStop>[0],
+): Promise<GuardStop | null> {
+  const settings: AutoModeSettings = {
+    allowPrincipals: config.autoApplyPrincipals,
+    allowCloudFormation: config.autoApplyCloudFormation,
+    hourlyLimit: config.autoApplyHourlyLimit,
+  };
+  const stop = staticGuardStop(subject, settings);
+  if (stop) return stop;
+  const since = new Date(ports.now().getTime() - 60 * MINUTE);
+  return underHourlyLimit(await ports.store.countAutoAppliesSince(since), settings.hourlyLimit);
+}
+
+/**
+ * A denial of a fingerprint whose fix was applied more than ten minutes ago: tell people once that it
+ * is still failing. The fingerprint item carries `appliedAt`, so the common repeat reads nothing more.
+ */
+async function stillFailing(
+  ports: FlowContext,
+  config: RemediateConfig,
+  record: FingerprintRecord,
+  now: Date,
+): Promise<void> {
+  if (record.appliedAt === undefined || record.proposalId === null) return;
+  if (now.getTime() - Date.parse(record.appliedAt) <= STILL_FAILING_AFTER_MINUTES * MINUTE) return;
+  try {
+    const first = await ports.store.markStillFailingNotified(record.proposalId, now);
+    await ports.store.setFingerprintApplied(record.fingerprint, null);
+    if (!first) return;
+    const proposal = await ports.store.getProposal(record.proposalId);
+    if (proposal === null) return;
+    await notify(ports, 'still-failing', proposal, {
+      settings: { baseUrl: config.approvalUrl, ttlHours: config.linkTtlHours },
+      expiresAt: linkExpiry(now, config.linkTtlHours),
+    });
+  } catch (error) {
+    ports.log?.warn('could not send the still-failing notice', {
+      proposalId: record.proposalId,
+      error: error instanceof Error ? error.message : String(error),
+    });
+  }
+}

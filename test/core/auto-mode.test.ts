@@ -1,0 +1,79 @@
+import {
+  arnPatternMatches,
+  mechanismAutomatic,
+  notManagedByCloudFormation,
+  principalInOwnAccount,
+  principalOptedIn,
+  staticGuardStop,
+  underHourlyLimit,
+} from '../../functions/core/auto-mode';
+
+const ROLE = 'arn:aws:iam::111122223333:role/service-role/orders-consumer';
+
+describe('arnPatternMatches', () => {
+  it.each([
+    ['arn:aws:iam::111122223333:role/*', true],
+    ['arn:aws:iam::111122223333:role/service-role/orders-*', true],
+    ['arn:aws:iam::*:role/service-role/orders-consume?', true],
+    ['*', true],
+    [ROLE, true],
+    ['arn:aws:iam::111122223333:role/orders-*', false],
+    ['arn:aws:iam::111122223333:role/service-role/orders-consumer?', false],
+    ['arn:aws:iam::111122223333:role/service-role/ORDERS-*', false],
+    ['arn:aws:iam::444455556666:role/*', false],
+    ['', false],
+  ])('%s matches the consumer role: %p', (pattern, expected) => {
+    expect(arnPatternMatches(pattern, ROLE)).toBe(expected);
+  });
+});
+
+describe('each guard stops an apply on its own', () => {
+  const holds = {
+    principalArn: ROLE,
+    principalTags: { team: 'orders' } as Record<string, string>,
+    mechanism: 'kms-grant' as const,
+    ownAccountId: '111122223333',
+  };
+  const settings = {
+    allowPrincipals: ['arn:aws:iam::111122223333:role/*'],
+    allowCloudFormation: false,
+    hourlyLimit: 10,
+  };
+
+  it('all hold: nothing stops', () => {
+    expect(staticGuardStop(holds, settings)).toBeNull();
+    expect(underHourlyLimit(9, 10)).toBeNull();
+  });
+
+  it.each([
+    ['principal-not-opted-in', { ...holds }, { ...settings, allowPrincipals: [] }],
+    ['mechanism-not-automatic', { ...holds, mechanism: 'key-policy-statement' as const }, settings],
+    [
+      'principal-in-another-account',
+      { ...holds, principalArn: 'arn:aws:iam::444455556666:role/x' },
+      { ...settings, allowPrincipals: ['*'] },
+    ],
+    [
+      'managed-by-cloudformation',
+      { ...holds, principalTags: { 'aws:cloudformation:stack-name': 'orders' } },
+      settings,
+    ],
+  ])('%s', (guard, subject, config) => {
+    expect(staticGuardStop(subject, config)).toMatchObject({ guard, reason: expect.any(String) });
+  });
+
+  it('hourly-limit-reached', () => {
+    expect(underHourlyLimit(10, 10)).toMatchObject({ guard: 'hourly-limit-reached' });
+  });
+
+  it('the opt-in tag stands in for the allow-list, and only with the value true', () => {
+    expect(principalOptedIn(ROLE, { 'keymend:auto-remediate': 'true' }, [])).toBeNull();
+    expect(principalOptedIn(ROLE, { 'keymend:auto-remediate': 'yes' }, [])).not.toBeNull();
+  });
+
+  it('single guards', () => {
+    expect(mechanismAutomatic('iam-inline-policy')).toBeNull();
+    expect(principalInOwnAccount(ROLE, '111122223333')).toBeNull();
+    expect(notManagedByCloudFormation({ 'aws:cloudformation:stack-name': 's' }, true)).toBeNull();
+  });
+});

@@ -1,0 +1,93 @@
+import { ENV } from '../../functions/commons/constants';
+import { ConfigError } from '../../functions/commons/errors';
+import { parseConfig } from '../../functions/core/config';
+
+const VALID = {
+  [ENV.tableName]: 'keymend-table',
+  [ENV.emailTopicArn]: 'arn:aws:sns:us-east-1:111122223333:keymend-email',
+  [ENV.secretId]: 'arn:aws:secretsmanager:us-east-1:111122223333:secret:keymend-AbCdEf',
+  [ENV.approvalUrl]: 'https://abc.lambda-url.us-east-1.on.aws/',
+};
+
+describe('parseConfig', () => {
+  it('reads the required variables and applies the documented defaults', () => {
+    expect(parseConfig(VALID)).toEqual({
+      tableName: 'keymend-table',
+      emailTopicArn: VALID[ENV.emailTopicArn],
+      chatTopicArn: null,
+      secretId: VALID[ENV.secretId],
+      approvalUrl: 'https://abc.lambda-url.us-east-1.on.aws',
+      mode: 'propose',
+      autoApplyPrincipals: [],
+      preferMechanism: 'kms-grant',
+      linkTtlHours: 72,
+      autoApplyHourlyLimit: 10,
+      autoApplyCloudFormation: false,
+      enabledMechanisms: ['kms-grant', 'iam-inline-policy'],
+      rejectSuppressHours: 168,
+    });
+  });
+
+  it('reads every optional variable', () => {
+    const config = parseConfig({
+      ...VALID,
+      [ENV.chatTopicArn]: 'arn:aws:sns:us-east-1:111122223333:keymend-chat',
+      [ENV.mode]: 'auto',
+      [ENV.autoApplyPrincipals]:
+        'arn:aws:iam::111122223333:role/orders-*, arn:aws:iam::111122223333:role/app-?',
+      [ENV.preferMechanism]: 'iam-inline-policy',
+      [ENV.linkTtlHours]: '24',
+      [ENV.autoApplyHourlyLimit]: '3',
+      [ENV.autoApplyCloudFormation]: 'true',
+      [ENV.enabledMechanisms]: 'kms-grant,key-policy-statement',
+      [ENV.rejectSuppressHours]: '1',
+    });
+    expect(config).toMatchObject({
+      chatTopicArn: 'arn:aws:sns:us-east-1:111122223333:keymend-chat',
+      mode: 'auto',
+      autoApplyPrincipals: [
+        'arn:aws:iam::111122223333:role/orders-*',
+        'arn:aws:iam::111122223333:role/app-?',
+      ],
+      preferMechanism: 'iam-inline-policy',
+      linkTtlHours: 24,
+      autoApplyHourlyLimit: 3,
+      autoApplyCloudFormation: true,
+      enabledMechanisms: ['kms-grant', 'key-policy-statement'],
+      rejectSuppressHours: 1,
+    });
+  });
+
+  it.each([
+    [ENV.tableName, undefined],
+    [ENV.tableName, 'a b'],
+    [ENV.emailTopicArn, undefined],
+    [ENV.emailTopicArn, 'keymend-email'],
+    [ENV.chatTopicArn, 'not-an-arn'],
+    [ENV.secretId, ''],
+    [ENV.approvalUrl, 'http://example.com'],
+    [ENV.approvalUrl, 'https://example.com/?x=1'],
+    [ENV.approvalUrl, 'nope'],
+    [ENV.mode, 'yolo'],
+    [ENV.autoApplyPrincipals, 'orders-*'],
+    [ENV.preferMechanism, 'kms:*'],
+    [ENV.linkTtlHours, '0'],
+    [ENV.linkTtlHours, '1.5'],
+    [ENV.autoApplyHourlyLimit, '-1'],
+    [ENV.autoApplyCloudFormation, 'yes'],
+    [ENV.enabledMechanisms, 'kms-grant,everything'],
+    [ENV.enabledMechanisms, ','],
+    [ENV.rejectSuppressHours, 'seven days'],
+  ])('a bad %s (%p) fails naming the variable', (name, value) => {
+    const env: Record<string, string | undefined> = { ...VALID, [name]: value };
+    let thrown: unknown;
+    try {
+      parseConfig(env);
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(ConfigError);
+    expect((thrown as ConfigError).variable).toBe(name);
+    expect((thrown as ConfigError).message).toMatch(new RegExp(`^${name}: `));
+  });
+});

@@ -1,0 +1,238 @@
+import { AUTO_REMEDIATE_TAG, CLOUDFORMATION_STACK_TAG } from '../../functions/commons/constants';
+import { verifyToken } from '../../functions/core/token';
+import type { RemediateConfig } from '../../functions/flows/remediate';
+import { remediate } from '../../functions/flows/remediate';
+import { eventBridgeEvent, newEventId, otherSession, STORM_EVENT } from '../helpers/denials';
+import { flowFixture, TEST_CONFIG } from '../helpers/flow-ports';
+
+const CONSUMER = 'arn:aws:iam::111122223333:role/service-role/orders-consumer';
+const MINUTE = 60_000;
+
+describe('remediate: one event at a time', () => {
+  it.each([
+    ['not a CloudTrail call', 'kms-key-rotation.eventbridge.json', 'ignored', /^not-cloudtrail/],
+    ['a success', 'consumer-decrypt-success.record.json', 'ignored', /^not-a-denial/],
+    ['a denial keymend fixes', STORM_EVENT, 'proposed', undefined],
+    ['an AWS managed key', 'legacy-decrypt-denied-aws-managed-key.record.json', 'refused', /AWS managed key/],
+    ['the root', 'root-decrypt-denied-via-kinesis.record.json', 'refused', /Root/],
+    ['no stream in the record', 'consumer-decrypt-denied-no-context.record.json', 'refused', /no stream/],
+  ])('%s: %s -> %s', async (_what, name, outcome, reason) => {
+    const f = flowFixture();
+    const result = await remediate(f.ports, TEST_CONFIG, eventBridgeEvent(name));
+    expect(result.outcome).toBe(outcome);
+    if (reason) expect(result.reason).toMatch(reason);
+    const notified = outcome === 'proposed' || outcome === 'refused';
+    expect(f.outbox).toHaveLength(notified ? 1 : 0);
+    if (notified) {
+      expect(result.proposalId).toMatch(/^[A-Za-z0-9_-]{24}$/);
+      expect(f.store.proposals.get(result.proposalId as string)?.status).toBe(
+        outcome === 'proposed' ? 'pending' : 'refused',
+      );
+    } else {
+      expect(f.store.requests).toBe(0);
+    }
+  });
+
+  it('stores a pending proposal with its plan hash and sends signed approve and reject links', async () => {
+    const f = flowFixture();
+    const result = await remediate(f.ports, TEST_CONFIG, eventBridgeEvent(STORM_EVENT));
+    const proposal = f.store.proposals.get(result.proposalId as string);
+    expect(proposal?.plan?.mechanism).toBe('kms-grant');
+    expect(proposal?.planHash).toMatch(/^[0-9a-f]{64}$/);
+    const body = JSON.parse(f.outbox[0]?.message ?? '{}');
+    const approve = new URL(body.links.approve);
+    expect(approve.pathname).toBe(`/p/${result.proposalId}`);
+    expect(approve.searchParams.get('a')).toBe('approve');
+    const check = verifyToken(Buffer.alloc(32, 7), approve.searchParams.get('t'), Date.now() / 1000);
+    expect(check).toEqual({
+      ok: true,
+      claims: expect.objectContaining({
+        proposalId: result.proposalId,
+        action: 'approve',
+        planHash: proposal?.planHash,
+      }),
+    });
+    expect(new URL(body.links.reject).searchParams.get('a')).toBe('reject');
+  });
+
+  it('a second delivery of one event is a duplicate, with no read and no notification', async () => {
+    const f = flowFixture();
+    const event = eventBridgeEvent(STORM_EVENT);
+    await remediate(f.ports, TEST_CONFIG, event);
+    const reads = f.account.reads;
+    expect(await remediate(f.ports, TEST_CONFIG, structuredClone(event))).toMatchObject({
+      outcome: 'duplicate',
+    });
+    expect(f.account.reads).toBe(reads);
+    expect(f.outbox).toHaveLength(1);
+  });
+
+  it('another session of the same role is a repeat: two store requests, no read, no notification', async () => {
+    const f = flowFixture();
+    const first = await remediate(f.ports, TEST_CONFIG, eventBridgeEvent(STORM_EVENT));
+    const reads = f.account.reads;
+    const requests = f.store.requests;
+    for (let n = 1; n <= 20; n++) {
+      const result = await remediate(f.ports, TEST_CONFIG, otherSession(eventBridgeEvent(STORM_EVENT), n));
+      expect(result).toMatchObject({ outcome: 'repeat', proposalId: first.proposalId });
+    }
+    expect(f.account.reads).toBe(reads);
+    expect(f.store.requests - requests).toBe(40);
+    expect(f.outbox).toHaveLength(1);
+    expect([...f.store.fingerprints.values()][0]?.count).toBe(21);
+  });
+
+  it('a refusal is notified once per fingerprint', async () => {
+    const f = flowFixture();
+    const legacy = eventBridgeEvent('legacy-decrypt-denied-aws-managed-key.record.json');
+    expect((await remediate(f.ports, TEST_CONFIG, legacy)).outcome).toBe('refused');
+    expect((await remediate(f.ports, TEST_CONFIG, newEventId(legacy, 'again', 1))).outcome).toBe('repeat');
+    expect(f.outbox).toHaveLength(1);
+  });
+
+  it('a request allowed by now is ignored, stores nothing, and stays quiet (no re-read) for the claim lease', async () => {
+    const f = flowFixture('already-fixed.json');
+    const event = eventBridgeEvent(STORM_EVENT);
+    expect(await remediate(f.ports, TEST_CONFIG, event)).toMatchObject({ outcome: 'ignored' });
+    expect(f.store.proposals.size).toBe(0);
+    const reads = f.account.reads;
+    expect((await remediate(f.ports, TEST_CONFIG, newEventId(event, 'q', 1))).outcome).toBe('repeat');
+    expect(f.account.reads).toBe(reads);
+    f.advance(3 * MINUTE);
+    expect((await remediate(f.ports, TEST_CONFIG, newEventId(event, 'q', 2))).outcome).toBe('ignored');
+    expect(f.account.reads).toBeGreaterThan(reads);
+    expect(f.outbox).toHaveLength(0);
+  });
+
+  it('a plan whose mechanism is not enabled is stored as a refusal saying so', async () => {
+    const f = flowFixture();
+    const config = { ...TEST_CONFIG, preferMechanism: 'key-policy-statement' as const };
+    const result = await remediate(f.ports, config, eventBridgeEvent(STORM_EVENT));
+    expect(result.outcome).toBe('refused');
+    expect(result.reason).toMatch(/key-policy-statement, is not enabled/);
+    expect(f.account.writes).toEqual([]);
+  });
+
+  it('a notification that cannot be published is audited; the proposal is kept', async () => {
+    const f = flowFixture();
+    f.failPublishing(true);
+    const result = await remediate(f.ports, TEST_CONFIG, eventBridgeEvent(STORM_EVENT));
+    expect(result.outcome).toBe('proposed');
+    const proposal = f.store.proposals.get(result.proposalId as string);
+    expect(proposal?.status).toBe('pending');
+    expect(proposal?.audit.at(-1)).toMatchObject({ action: 'notify', outcome: 'failed' });
+  });
+});
+
+describe('remediate: auto mode', () => {
+  const auto: RemediateConfig = {
+    ...TEST_CONFIG,
+    mode: 'auto',
+    autoApplyPrincipals: ['arn:aws:iam::111122223333:role/*'],
+  };
+
+  it('applies the planned grant when every guard holds, and says so', async () => {
+    const f = flowFixture();
+    const result = await remediate(f.ports, auto, eventBridgeEvent(STORM_EVENT));
+    expect(result.outcome).toBe('applied');
+    const proposal = f.store.proposals.get(result.proposalId as string);
+    expect(proposal?.status).toBe('applied');
+    expect(proposal?.applied).toMatchObject({
+      mechanism: 'kms-grant',
+      grantName: proposal?.plan && 'name' in proposal.plan ? proposal.plan.name : '',
+    });
+    expect(f.account.writes).toEqual(['createGrant']);
+    expect(f.outbox.map((m) => m.subject)).toEqual([expect.stringMatching(/auto-applied/)]);
+  });
+
+  it('applies for a principal tagged keymend:auto-remediate=true without an allow-list', async () => {
+    const f = flowFixture();
+    const consumer = f.account.snapshot.principals.find((p) => p.arn === CONSUMER);
+    if (consumer) consumer.tags = { ...consumer.tags, [AUTO_REMEDIATE_TAG.key]: AUTO_REMEDIATE_TAG.value };
+    const result = await remediate(
+      f.ports,
+      { ...auto, autoApplyPrincipals: [] },
+      eventBridgeEvent(STORM_EVENT),
+    );
+    expect(result.outcome).toBe('applied');
+  });
+
+  type Setup = (f: ReturnType<typeof flowFixture>) => Promise<void> | void;
+  const tag =
+    (key: string, value: string): Setup =>
+    (f) => {
+      const consumer = f.account.snapshot.principals.find((p) => p.arn === CONSUMER);
+      if (consumer) consumer.tags = { ...consumer.tags, [key]: value };
+    };
+  const seedAutoApplies =
+    (n: number): Setup =>
+    (f) => {
+      for (let i = 0; i < n; i++) {
+        f.store.proposals.set(`seed${i}`, {
+          appliedAt: f.ports.now().toISOString(),
+          audit: [{ at: '', actor: 'keymend', action: 'auto-apply', outcome: 'started' }],
+        } as never);
+      }
+    };
+
+  it.each<[string, Partial<RemediateConfig>, Setup, RegExp]>([
+    [
+      'principal not on the allow-list',
+      { autoApplyPrincipals: ['arn:aws:iam::111122223333:role/other-*'] },
+      () => {},
+      /principal-not-opted-in/,
+    ],
+    [
+      'a key-policy fix',
+      { preferMechanism: 'key-policy-statement', enabledMechanisms: ['kms-grant', 'key-policy-statement'] },
+      () => {},
+      /mechanism-not-automatic/,
+    ],
+    ['the hourly limit reached', { autoApplyHourlyLimit: 3 }, seedAutoApplies(3), /hourly-limit-reached/],
+    [
+      'a principal managed by CloudFormation',
+      {},
+      tag(CLOUDFORMATION_STACK_TAG, 'orders'),
+      /managed-by-cloudformation/,
+    ],
+  ])('%s: proposes instead and says which guard', async (_what, override, setup, reason) => {
+    const f = flowFixture();
+    await setup(f);
+    const result = await remediate(f.ports, { ...auto, ...override }, eventBridgeEvent(STORM_EVENT));
+    expect(result.outcome).toBe('proposed');
+    expect(result.reason).toMatch(reason);
+    expect(f.account.writes).toEqual([]);
+    expect(f.store.proposals.get(result.proposalId as string)?.status).toBe('pending');
+    expect(f.outbox.map((m) => m.subject)).toEqual([expect.stringMatching(/proposed/)]);
+  });
+
+  it('applies to a principal managed by CloudFormation when configured to', async () => {
+    const f = flowFixture();
+    tag(CLOUDFORMATION_STACK_TAG, 'orders')(f);
+    const result = await remediate(
+      f.ports,
+      { ...auto, autoApplyCloudFormation: true },
+      eventBridgeEvent(STORM_EVENT),
+    );
+    expect(result.outcome).toBe('applied');
+  });
+
+  it('tells once that denials go on more than ten minutes after a fix, then stays quiet', async () => {
+    const f = flowFixture();
+    const event = eventBridgeEvent(STORM_EVENT);
+    await remediate(f.ports, auto, event);
+    f.advance(5 * MINUTE);
+    expect((await remediate(f.ports, auto, otherSession(event, 1))).outcome).toBe('repeat');
+    expect(f.outbox).toHaveLength(1);
+    f.advance(6 * MINUTE);
+    expect((await remediate(f.ports, auto, otherSession(event, 2))).outcome).toBe('repeat');
+    expect(f.outbox.map((m) => m.subject)).toEqual([
+      expect.stringMatching(/auto-applied/),
+      expect.stringMatching(/still-failing/),
+    ]);
+    const requests = f.store.requests;
+    expect((await remediate(f.ports, auto, otherSession(event, 3))).outcome).toBe('repeat');
+    expect(f.outbox).toHaveLength(2);
+    expect(f.store.requests - requests).toBe(2);
+  });
+});

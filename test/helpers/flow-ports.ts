@@ -1,0 +1,63 @@
+/** Flow ports over the in-memory store and account, a recording publisher and a fixed clock. */
+
+import type { OutgoingMessage } from '../../functions/core/ports';
+import type { FlowContext } from '../../functions/flows/notify';
+import type { RemediateConfig } from '../../functions/flows/remediate';
+import { loadAccount } from './denials';
+import { MemoryAccount } from './memory-account';
+import { MemoryStore } from './memory-store';
+
+export const TEST_CONFIG: RemediateConfig = {
+  mode: 'propose',
+  autoApplyPrincipals: [],
+  preferMechanism: 'kms-grant',
+  linkTtlHours: 72,
+  autoApplyHourlyLimit: 10,
+  autoApplyCloudFormation: false,
+  enabledMechanisms: ['kms-grant', 'iam-inline-policy'],
+  approvalUrl: 'http://127.0.0.1:8787',
+};
+
+export interface FlowFixture {
+  ports: FlowContext;
+  store: MemoryStore;
+  account: MemoryAccount;
+  outbox: OutgoingMessage[];
+  /** Moves the clock on by `ms`. */
+  advance(ms: number): void;
+  /** Makes the publisher throw. */
+  failPublishing(fail: boolean): void;
+}
+
+export function flowFixture(snapshot = 'demo.json'): FlowFixture {
+  const store = new MemoryStore();
+  const account = new MemoryAccount(loadAccount(snapshot));
+  const outbox: OutgoingMessage[] = [];
+  let now = Date.parse('2026-12-03T10:00:00.000Z');
+  let failing = false;
+  const ports: FlowContext = {
+    store,
+    reader: account.reader(),
+    writer: account,
+    publisher: {
+      async publish(message) {
+        if (failing) throw new Error('SNS is down');
+        outbox.push(message);
+      },
+    },
+    secret: { signingKey: async () => Buffer.alloc(32, 7) },
+    now: () => new Date(now),
+  };
+  return {
+    ports,
+    store,
+    account,
+    outbox,
+    advance: (ms) => {
+      now += ms;
+    },
+    failPublishing: (fail) => {
+      failing = fail;
+    },
+  };
+}
