@@ -1,0 +1,164 @@
+/**
+ * The `-c key=value` context `infra/app.ts` reads, parsed and checked. Values come as strings from
+ * the command line and as JSON values from cdk.json: both are accepted. A bad value throws an error
+ * naming its key.
+ */
+import { principalPatternKind } from './iam';
+import type { KeymendMechanism, KeymendMode, KeymendRemediationProps } from './keymend-remediation';
+import { KEYMEND_MECHANISMS } from './keymend-remediation';
+
+/** The context keys, named exactly so. */
+export const CONTEXT_KEYS = [
+  'notificationEmail',
+  'chatTopicArn',
+  'mode',
+  'autoApplyPrincipals',
+  'preferMechanism',
+  'linkTtlHours',
+  'createTrail',
+  'regions',
+  'enableInlinePolicy',
+  'enableKeyPolicyChanges',
+] as const;
+export type ContextKey = (typeof CONTEXT_KEYS)[number];
+
+export class ContextError extends Error {
+  override readonly name = 'ContextError';
+  constructor(
+    readonly key: ContextKey,
+    why: string,
+  ) {
+    super(`context key '${key}': ${why}`);
+  }
+}
+
+export interface KeymendAppConfig {
+  /** One stack per Region; empty for one environment-agnostic stack. */
+  regions: string[];
+  remediation: KeymendRemediationProps;
+}
+
+const REGION = /^[a-z]{2}(?:-[a-z]+)+-\d{1,2}$/;
+const EMAIL = /^[^\s@,]+@[^\s@,]+\.[^\s@,]+$/;
+const SNS_TOPIC_ARN = /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/;
+
+/** A list from a comma-separated string or a JSON array of strings; blanks dropped. */
+function list(key: ContextKey, value: unknown): string[] {
+  const items = Array.isArray(value) ? value : typeof value === 'string' ? value.split(',') : undefined;
+  if (items === undefined || items.some((item) => typeof item !== 'string')) {
+    throw new ContextError(key, 'expected a comma-separated list of strings');
+  }
+  return (items as string[]).map((item) => item.trim()).filter((item) => item !== '');
+}
+
+function text(key: ContextKey, value: unknown): string {
+  if (typeof value !== 'string') throw new ContextError(key, 'expected a string');
+  return value.trim();
+}
+
+function flag(key: ContextKey, value: unknown): boolean {
+  if (value === true || value === 'true') return true;
+  if (value === false || value === 'false') return false;
+  throw new ContextError(key, `expected true or false, not '${String(value)}'`);
+}
+
+/**
+ * Parses the context; `get` is `app.node.tryGetContext`. Absent (or empty) keys take the construct's
+ * documented defaults.
+ */
+export function parseContext(get: (key: string) => unknown): KeymendAppConfig {
+  const present = (key: ContextKey): unknown => {
+    const value = get(key);
+    return value === undefined || value === null || value === '' ? undefined : value;
+  };
+  const remediation: {
+    -readonly [K in keyof KeymendRemediationProps]: KeymendRemediationProps[K];
+  } = {};
+
+  const emails = present('notificationEmail');
+  if (emails !== undefined) {
+    const parsed = list('notificationEmail', emails);
+    for (const email of parsed) {
+      if (!EMAIL.test(email))
+        throw new ContextError('notificationEmail', `'${email}' is not an e-mail address`);
+    }
+    if (parsed.length > 0) remediation.notificationEmails = parsed;
+  }
+
+  const chat = present('chatTopicArn');
+  if (chat !== undefined) {
+    const arn = text('chatTopicArn', chat);
+    if (!SNS_TOPIC_ARN.test(arn)) throw new ContextError('chatTopicArn', `'${arn}' is not an SNS topic ARN`);
+    remediation.chatTopicArn = arn;
+  }
+
+  const mode = present('mode');
+  if (mode !== undefined) {
+    const value = text('mode', mode);
+    if (value !== 'propose' && value !== 'auto') {
+      throw new ContextError('mode', `expected 'propose' or 'auto', not '${value}'`);
+    }
+    remediation.mode = value satisfies KeymendMode;
+  }
+
+  const principals = present('autoApplyPrincipals');
+  if (principals !== undefined) {
+    const parsed = list('autoApplyPrincipals', principals);
+    for (const pattern of parsed) {
+      if (principalPatternKind(pattern) === undefined) {
+        throw new ContextError(
+          'autoApplyPrincipals',
+          `'${pattern}' is not a role or user ARN pattern (arn:aws:iam::ACCOUNT:role/NAME, * and ? allowed)`,
+        );
+      }
+    }
+    if (parsed.length > 0) remediation.autoApplyPrincipals = parsed;
+  }
+
+  const prefer = present('preferMechanism');
+  if (prefer !== undefined) {
+    const value = text('preferMechanism', prefer);
+    if (!(KEYMEND_MECHANISMS as readonly string[]).includes(value)) {
+      throw new ContextError(
+        'preferMechanism',
+        `expected one of ${KEYMEND_MECHANISMS.join(', ')}, not '${value}'`,
+      );
+    }
+    remediation.preferMechanism = value as KeymendMechanism;
+  }
+
+  const ttl = present('linkTtlHours');
+  if (ttl !== undefined) {
+    const value = typeof ttl === 'number' ? ttl : /^\d+$/.test(String(ttl).trim()) ? Number(ttl) : Number.NaN;
+    if (!Number.isInteger(value) || value < 1 || value > 720) {
+      throw new ContextError(
+        'linkTtlHours',
+        `expected a whole number of hours from 1 to 720, not '${String(ttl)}'`,
+      );
+    }
+    remediation.linkTtlHours = value;
+  }
+
+  const trail = present('createTrail');
+  if (trail !== undefined) remediation.createTrail = flag('createTrail', trail);
+  const inline = present('enableInlinePolicy');
+  if (inline !== undefined) remediation.enableInlinePolicy = flag('enableInlinePolicy', inline);
+  const keyPolicy = present('enableKeyPolicyChanges');
+  if (keyPolicy !== undefined) remediation.enableKeyPolicyChanges = flag('enableKeyPolicyChanges', keyPolicy);
+  if (remediation.enableInlinePolicy && remediation.autoApplyPrincipals === undefined) {
+    throw new ContextError(
+      'enableInlinePolicy',
+      'needs autoApplyPrincipals: inline policies are written only on the roles and users it names',
+    );
+  }
+
+  const regionsValue = present('regions');
+  const regions = regionsValue === undefined ? [] : list('regions', regionsValue);
+  for (const region of regions) {
+    if (!REGION.test(region))
+      throw new ContextError('regions', `'${region}' is not a Region name like us-east-1`);
+  }
+  if (new Set(regions).size !== regions.length) throw new ContextError('regions', 'lists a Region twice');
+
+  return { regions, remediation };
+}

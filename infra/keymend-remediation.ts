@@ -1,0 +1,562 @@
+/**
+ * `KeymendRemediation`: everything keymend needs in one account and Region, as a construct that
+ * drops into any CDK app. Safe by default: propose mode, grants only, no key-policy changes.
+ */
+import * as path from 'node:path';
+import { Aws, Duration, RemovalPolicy, Token, Validations } from 'aws-cdk-lib';
+import * as cloudtrail from 'aws-cdk-lib/aws-cloudtrail';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import {
+  ACCESS_DENIED_ERROR_CODES,
+  ENV,
+  HANDLED_KMS_EVENT_NAMES,
+  HANDLER_ENTRIES,
+  TABLE,
+} from '../functions/commons/constants';
+import {
+  approvalStatements,
+  type IamScope,
+  principalPatternKind,
+  remediateStatements,
+  type WritePowers,
+} from './iam';
+
+/** The fix mechanisms keymend knows (functions/core/plan.ts `Mechanism`). */
+export type KeymendMechanism = 'kms-grant' | 'iam-inline-policy' | 'key-policy-statement';
+export const KEYMEND_MECHANISMS: readonly KeymendMechanism[] = [
+  'kms-grant',
+  'iam-inline-policy',
+  'key-policy-statement',
+];
+
+/** `propose` stores a proposal and asks a person; `auto` may apply allow-listed fixes itself. */
+export type KeymendMode = 'propose' | 'auto';
+
+export interface KeymendRemediationProps {
+  /**
+   * E-mail addresses subscribed to the notification topic (each must confirm its subscription).
+   * @default - no subscription: subscribe to the topic yourself
+   */
+  readonly notificationEmails?: string[];
+  /**
+   * An existing SNS topic wired to AWS Chatbot / Amazon Q Developer in chat applications.
+   * @default - no chat notifications
+   */
+  readonly chatTopicArn?: string;
+  /**
+   * `propose`: every fix waits for a person's approval. `auto`: fixes for allow-listed principals
+   * are applied without one (grants and inline policies only; key policies never).
+   * @default 'propose'
+   */
+  readonly mode?: KeymendMode;
+  /**
+   * ARN patterns (IAM wildcards `*` and `?`) of the principals auto mode may fix.
+   * @default - none: only principals tagged `keymend:auto-remediate=true`
+   */
+  readonly autoApplyPrincipals?: string[];
+  /**
+   * The mechanism keymend plans first.
+   * @default 'kms-grant'
+   */
+  readonly preferMechanism?: KeymendMechanism;
+  /**
+   * How long approval links work, in hours (1 to 720).
+   * @default 72
+   */
+  readonly linkTtlHours?: number;
+  /**
+   * At most this many automatic applies per hour.
+   * @default 10
+   */
+  readonly autoApplyHourlyLimit?: number;
+  /**
+   * Whether auto mode may change principals managed by CloudFormation (a live change drifts
+   * from the template).
+   * @default false
+   */
+  readonly autoApplyCloudFormation?: boolean;
+  /**
+   * How long a rejected problem stays quiet, in hours.
+   * @default 168 (seven days)
+   */
+  readonly rejectSuppressHours?: number;
+  /**
+   * Whether keymend may write inline IAM policies (`iam:PutRolePolicy` / `PutUserPolicy`, and the
+   * deletes that revoke them). Only on the principals `inlinePolicyPrincipals` names.
+   * @default false
+   */
+  readonly enableInlinePolicy?: boolean;
+  /**
+   * ARN patterns of the roles (`arn:aws:iam::ACCOUNT:role/...`) and users (`...:user/...`) whose
+   * inline policies keymend may write, when `enableInlinePolicy` is true. Required then.
+   * @default - `autoApplyPrincipals`
+   */
+  readonly inlinePolicyPrincipals?: string[];
+  /**
+   * Whether an approval may replace a key policy (`kms:PutKeyPolicy`, approval function only;
+   * never in auto mode).
+   * @default false
+   */
+  readonly enableKeyPolicyChanges?: boolean;
+  /**
+   * Create a multi-Region CloudTrail trail logging all management events (KMS included) to an
+   * encrypted bucket. Only needed when the account has no trail: EventBridge receives the events
+   * of an account whose trail does not exclude KMS events.
+   * @default false
+   */
+  readonly createTrail?: boolean;
+  /**
+   * Reserved concurrency of the remediate function, so a storm of denials queues instead of
+   * throttling IAM (whose rate limits cannot be raised).
+   * @default 5
+   */
+  readonly reservedConcurrency?: number;
+  /**
+   * Retention of the functions' log groups.
+   * @default logs.RetentionDays.THREE_MONTHS
+   */
+  readonly logRetention?: logs.RetentionDays;
+  /**
+   * The repository root holding `functions/` and `package-lock.json`.
+   * @default - this repository
+   */
+  readonly projectRoot?: string;
+}
+
+const DEFAULTS = {
+  mode: 'propose' as KeymendMode,
+  preferMechanism: 'kms-grant' as KeymendMechanism,
+  linkTtlHours: 72,
+  autoApplyHourlyLimit: 10,
+  rejectSuppressHours: 168,
+  reservedConcurrency: 5,
+  logRetention: logs.RetentionDays.THREE_MONTHS,
+};
+
+const SNS_TOPIC_ARN = /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/;
+const EMAIL = /^[^\s@,]+@[^\s@,]+\.[^\s@,]+$/;
+
+/** Throws on props no deployment should accept, naming the prop. */
+function checkProps(props: KeymendRemediationProps): void {
+  const fail = (prop: string, why: string): never => {
+    throw new Error(`KeymendRemediation: ${prop} ${why}`);
+  };
+  if (props.mode !== undefined && props.mode !== 'propose' && props.mode !== 'auto') {
+    fail('mode', `must be 'propose' or 'auto', not '${String(props.mode)}'`);
+  }
+  if (props.preferMechanism !== undefined && !KEYMEND_MECHANISMS.includes(props.preferMechanism)) {
+    fail('preferMechanism', `must be one of ${KEYMEND_MECHANISMS.join(', ')}`);
+  }
+  const integer = (prop: string, value: number | undefined, min: number, max: number) => {
+    if (value !== undefined && (!Number.isInteger(value) || value < min || value > max)) {
+      fail(prop, `must be an integer from ${min} to ${max}, not ${value}`);
+    }
+  };
+  integer('linkTtlHours', props.linkTtlHours, 1, 720);
+  integer('autoApplyHourlyLimit', props.autoApplyHourlyLimit, 0, 1000);
+  integer('rejectSuppressHours', props.rejectSuppressHours, 0, 8760);
+  integer('reservedConcurrency', props.reservedConcurrency, 1, 1000);
+  for (const email of props.notificationEmails ?? []) {
+    if (!EMAIL.test(email)) fail('notificationEmails', `holds '${email}', which is not an e-mail address`);
+  }
+  if (props.chatTopicArn !== undefined && !Token.isUnresolved(props.chatTopicArn)) {
+    if (!SNS_TOPIC_ARN.test(props.chatTopicArn)) fail('chatTopicArn', `is not an SNS topic ARN`);
+  }
+  for (const pattern of props.autoApplyPrincipals ?? []) {
+    if (principalPatternKind(pattern) === undefined) {
+      fail('autoApplyPrincipals', `holds '${pattern}', which is not a role or user ARN pattern`);
+    }
+  }
+  if (props.enableInlinePolicy) {
+    const patterns = props.inlinePolicyPrincipals ?? props.autoApplyPrincipals ?? [];
+    if (patterns.length === 0) {
+      fail(
+        'inlinePolicyPrincipals',
+        'must name at least one role or user ARN pattern when enableInlinePolicy is true',
+      );
+    }
+    for (const pattern of patterns) {
+      if (principalPatternKind(pattern) === undefined) {
+        fail('inlinePolicyPrincipals', `holds '${pattern}', which is not a role or user ARN pattern`);
+      }
+    }
+  }
+}
+
+/** The repository root: infra/ sits directly under it. */
+const REPOSITORY_ROOT = path.resolve(__dirname, '..');
+
+/**
+ * keymend in one account and Region: the EventBridge rule on KMS denials, the remediate and approval
+ * functions, the proposal table, the approval-token secret, notification topics and alarms.
+ */
+export class KeymendRemediation extends Construct {
+  readonly table: dynamodb.Table;
+  readonly secret: secretsmanager.Secret;
+  readonly emailTopic: sns.Topic;
+  readonly chatTopic?: sns.ITopic;
+  readonly deadLetterQueue: sqs.Queue;
+  readonly rule: events.Rule;
+  readonly remediateFunction: nodejs.NodejsFunction;
+  readonly approvalFunction: nodejs.NodejsFunction;
+  readonly approvalUrl: lambda.FunctionUrl;
+  readonly trail?: cloudtrail.Trail;
+
+  constructor(scope: Construct, id: string, props: KeymendRemediationProps = {}) {
+    super(scope, id);
+    checkProps(props);
+    const mode = props.mode ?? DEFAULTS.mode;
+    const inlinePolicyPrincipals = props.enableInlinePolicy
+      ? (props.inlinePolicyPrincipals ?? props.autoApplyPrincipals ?? [])
+      : [];
+    const powers: WritePowers = {
+      mode,
+      inlinePolicyPrincipals,
+      keyPolicyChanges: props.enableKeyPolicyChanges ?? false,
+    };
+    const enabledMechanisms: KeymendMechanism[] = ['kms-grant'];
+    if (props.enableInlinePolicy) enabledMechanisms.push('iam-inline-policy');
+    if (props.enableKeyPolicyChanges) enabledMechanisms.push('key-policy-statement');
+
+    this.table = new dynamodb.Table(this, 'Table', {
+      partitionKey: { name: TABLE.partitionKey, type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      timeToLiveAttribute: TABLE.ttlAttribute,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      encryption: dynamodb.TableEncryption.AWS_MANAGED,
+      // The audit trail of every change keymend made outlives the stack.
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+
+    this.secret = new secretsmanager.Secret(this, 'ApprovalSecret', {
+      description: 'keymend: the HMAC key that signs approval links',
+      generateSecretString: { passwordLength: 64, excludePunctuation: true, includeSpace: false },
+    });
+    Validations.of(this.secret).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason:
+        'The approval-link signing key is not rotated automatically: rotation would invalidate every ' +
+        'outstanding approval link. Rotate it by hand (put-secret-value) when needed; links expire within linkTtlHours.',
+    });
+
+    const topicKey = new kms.Key(this, 'TopicKey', {
+      description: "keymend: encrypts keymend's notification topic",
+      enableKeyRotation: true,
+      // It only protects notifications in transit: nothing is left to decrypt once the stack is gone.
+      removalPolicy: RemovalPolicy.DESTROY,
+      pendingWindow: Duration.days(7),
+    });
+    // CloudWatch alarms publish to the topic: the service needs a data key.
+    topicKey.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'CloudWatchAlarmsPublish',
+        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
+        resources: ['*'],
+        conditions: { StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID } },
+      }),
+    );
+    this.emailTopic = new sns.Topic(this, 'EmailTopic', {
+      displayName: 'keymend',
+      masterKey: topicKey,
+      enforceSSL: true,
+    });
+    for (const email of props.notificationEmails ?? []) {
+      this.emailTopic.addSubscription(new subscriptions.EmailSubscription(email));
+    }
+    if (props.chatTopicArn !== undefined) {
+      this.chatTopic = sns.Topic.fromTopicArn(this, 'ChatTopic', props.chatTopicArn);
+    }
+
+    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    Validations.of(this.deadLetterQueue).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason: 'This queue is itself the dead-letter queue of the rule target and the remediate function.',
+    });
+
+    const environment: Record<string, string> = {
+      [ENV.tableName]: this.table.tableName,
+      [ENV.emailTopicArn]: this.emailTopic.topicArn,
+      [ENV.chatTopicArn]: this.chatTopic?.topicArn ?? '',
+      [ENV.secretId]: this.secret.secretArn,
+      [ENV.mode]: mode,
+      [ENV.autoApplyPrincipals]: (props.autoApplyPrincipals ?? []).join(','),
+      [ENV.preferMechanism]: props.preferMechanism ?? DEFAULTS.preferMechanism,
+      [ENV.linkTtlHours]: String(props.linkTtlHours ?? DEFAULTS.linkTtlHours),
+      [ENV.autoApplyHourlyLimit]: String(props.autoApplyHourlyLimit ?? DEFAULTS.autoApplyHourlyLimit),
+      [ENV.autoApplyCloudFormation]: String(props.autoApplyCloudFormation ?? false),
+      [ENV.enabledMechanisms]: enabledMechanisms.join(','),
+      [ENV.rejectSuppressHours]: String(props.rejectSuppressHours ?? DEFAULTS.rejectSuppressHours),
+      POWERTOOLS_SERVICE_NAME: 'keymend',
+      POWERTOOLS_LOG_LEVEL: 'INFO',
+      // Stack traces through the bundle's source maps.
+      NODE_OPTIONS: '--enable-source-maps',
+    };
+    const projectRoot = props.projectRoot ?? REPOSITORY_ROOT;
+    const logRetention = props.logRetention ?? DEFAULTS.logRetention;
+
+    // Approval first: the remediate function's links point at its URL.
+    this.approvalFunction = this.keymendFunction('Approval', {
+      entry: path.join(projectRoot, HANDLER_ENTRIES.approval),
+      projectRoot,
+      description:
+        'keymend: approval links (GET shows the change; POST with a signed token approves, rejects, revokes)',
+      memorySize: 512,
+      timeout: Duration.seconds(30),
+      environment,
+      logRetention,
+    });
+    this.approvalUrl = this.approvalFunction.addFunctionUrl({ authType: lambda.FunctionUrlAuthType.NONE });
+
+    this.remediateFunction = this.keymendFunction('Remediate', {
+      entry: path.join(projectRoot, HANDLER_ENTRIES.remediate),
+      projectRoot,
+      description:
+        'keymend: diagnoses KMS denials on Kinesis streams and proposes (or applies) the least-privilege fix',
+      memorySize: 512,
+      timeout: Duration.seconds(60),
+      environment: { ...environment, [ENV.approvalUrl]: this.approvalUrl.url },
+      logRetention,
+      reservedConcurrentExecutions: props.reservedConcurrency ?? DEFAULTS.reservedConcurrency,
+      deadLetterQueue: this.deadLetterQueue,
+    });
+
+    const topicArns = [this.emailTopic.topicArn, ...(this.chatTopic ? [this.chatTopic.topicArn] : [])];
+    const iamScope: IamScope = {
+      partition: Aws.PARTITION,
+      region: Aws.REGION,
+      account: Aws.ACCOUNT_ID,
+      tableArn: this.table.tableArn,
+      secretArn: this.secret.secretArn,
+      topicArns,
+      topicKeyArn: topicKey.keyArn,
+    };
+    for (const props of remediateStatements(iamScope, powers)) {
+      this.remediateFunction.addToRolePolicy(new iam.PolicyStatement(props));
+    }
+    for (const props of approvalStatements(iamScope, powers)) {
+      this.approvalFunction.addToRolePolicy(new iam.PolicyStatement(props));
+    }
+    this.acknowledgeWildcards(this.remediateFunction, powers, mode === 'auto');
+    this.acknowledgeWildcards(this.approvalFunction, powers, true);
+
+    this.rule = new events.Rule(this, 'KmsDenialRule', {
+      description: 'keymend: KMS calls denied (CloudTrail management events, read-only included)',
+      eventPattern: {
+        source: ['aws.kms'],
+        detailType: ['AWS API Call via CloudTrail'],
+        detail: {
+          eventSource: ['kms.amazonaws.com'],
+          eventName: [...HANDLED_KMS_EVENT_NAMES],
+          errorCode: [...ACCESS_DENIED_ERROR_CODES],
+        },
+      },
+    });
+    // Decrypt and GenerateDataKey are read-only management events: a rule in state ENABLED never sees them.
+    (this.rule.node.defaultChild as events.CfnRule).state = 'ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS';
+    this.rule.addTarget(
+      new targets.LambdaFunction(this.remediateFunction, {
+        retryAttempts: 8,
+        maxEventAge: Duration.hours(6),
+        deadLetterQueue: this.deadLetterQueue,
+      }),
+    );
+
+    this.addAlarms();
+
+    if (props.createTrail) this.trail = this.createTrail();
+  }
+
+  private keymendFunction(
+    id: string,
+    options: {
+      entry: string;
+      projectRoot: string;
+      description: string;
+      memorySize: number;
+      timeout: Duration;
+      environment: Record<string, string>;
+      logRetention: logs.RetentionDays;
+      reservedConcurrentExecutions?: number;
+      deadLetterQueue?: sqs.IQueue;
+    },
+  ): nodejs.NodejsFunction {
+    const logGroup = new logs.LogGroup(this, `${id}Logs`, {
+      retention: options.logRetention,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    // An explicit role: only the log group below and the statements of infra/iam.ts, no managed policy.
+    const role = new iam.Role(this, `${id}Role`, {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `keymend ${id.toLowerCase()} function`,
+    });
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'WriteOwnLogs',
+        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        resources: [logGroup.logGroupArn],
+      }),
+    );
+    return new nodejs.NodejsFunction(this, `${id}Function`, {
+      entry: options.entry,
+      projectRoot: options.projectRoot,
+      depsLockFilePath: path.join(options.projectRoot, 'package-lock.json'),
+      handler: 'handler',
+      // Always explicit: NodejsFunction's own default runtime lags behind.
+      runtime: lambda.Runtime.NODEJS_24_X,
+      architecture: lambda.Architecture.ARM_64,
+      description: options.description,
+      memorySize: options.memorySize,
+      timeout: options.timeout,
+      environment: options.environment,
+      role,
+      logGroup,
+      ...(options.reservedConcurrentExecutions === undefined
+        ? {}
+        : { reservedConcurrentExecutions: options.reservedConcurrentExecutions }),
+      ...(options.deadLetterQueue === undefined ? {} : { deadLetterQueue: options.deadLetterQueue }),
+      bundling: {
+        format: nodejs.OutputFormat.ESM,
+        target: 'node24',
+        mainFields: ['module', 'main'],
+        // Some dependencies are CommonJS and require() node builtins: give the ESM bundle a require.
+        banner:
+          "import { createRequire as __keymendCreateRequire } from 'node:module'; const require = __keymendCreateRequire(import.meta.url);",
+        minify: true,
+        sourceMap: true,
+        sourcesContent: false,
+        // Bundle the SDK too: the version tested is the version that runs.
+        externalModules: [],
+        // The local esbuild (a devDependency), never Docker.
+        forceDockerBundling: false,
+      },
+    });
+  }
+
+  /** Acknowledges the wildcard findings cdk-nag reports on a function's policy, each with its reason. */
+  private acknowledgeWildcards(fn: lambda.Function, powers: WritePowers, writes: boolean): void {
+    const policy = fn.role?.node.tryFindChild('DefaultPolicy');
+    if (policy === undefined) return;
+    const acknowledge = (finding: string, reason: string) =>
+      Validations.of(policy).acknowledge({ id: `AwsSolutions-IAM5[${finding}]`, reason });
+    const keys = 'Resource::arn:<AWS::Partition>:kms:<AWS::Region>:<AWS::AccountId>:key/*';
+    acknowledge(
+      keys,
+      writes
+        ? 'The KMS keys of the denied Kinesis streams are not known in advance. Reads are limited to keys in ' +
+            "this account and Region; kms:CreateGrant is limited by conditions to the Kinesis data-key operations, an encryption-context constraint and no AWS-service grants; revokes only touch keymend's own grants."
+        : 'The KMS keys of the denied Kinesis streams are not known in advance: read-only (DescribeKey, ' +
+            'GetKeyPolicy, ListGrants) on keys in this account and Region.',
+    );
+    acknowledge(
+      'Resource::*',
+      'kms:ListAliases supports no resource-level permissions; it is the only action on "*" and it is read-only.',
+    );
+    const principals =
+      'The denied principals are not known in advance: read-only IAM calls on this account’s principals ' +
+      '(and AWS managed policies), to evaluate their policies.';
+    for (const resource of ['role/*', 'user/*', 'group/*', 'policy/*']) {
+      acknowledge(`Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:${resource}`, principals);
+    }
+    acknowledge('Resource::arn:<AWS::Partition>:iam::aws:policy/*', principals);
+    acknowledge(
+      'Resource::arn:<AWS::Partition>:kinesis:<AWS::Region>:<AWS::AccountId>:stream/*',
+      'The denied streams are not known in advance: kinesis:DescribeStreamSummary only, in this account and Region.',
+    );
+    if (writes) {
+      for (const pattern of powers.inlinePolicyPrincipals) {
+        if (pattern.includes('*') || pattern.includes('?')) {
+          acknowledge(
+            `Resource::${pattern}`,
+            'Inline-policy writes are limited to the principals the deployer configured (inlinePolicyPrincipals).',
+          );
+        }
+      }
+    }
+  }
+
+  private addAlarms(): void {
+    const action = new cloudwatchActions.SnsAction(this.emailTopic);
+    const alarm = (id: string, metric: cloudwatch.IMetric, description: string, periods = 1) => {
+      const created = new cloudwatch.Alarm(this, id, {
+        metric,
+        threshold: 0,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: periods,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        alarmDescription: description,
+      });
+      created.addAlarmAction(action);
+      return created;
+    };
+    const fiveMinutes = Duration.minutes(5);
+    alarm(
+      'DeadLetterAlarm',
+      this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+        period: fiveMinutes,
+        statistic: 'Maximum',
+      }),
+      'keymend: events keymend could not process are waiting in the dead-letter queue',
+    );
+    for (const [name, fn] of [
+      ['Remediate', this.remediateFunction],
+      ['Approval', this.approvalFunction],
+    ] as const) {
+      alarm(
+        `${name}ErrorsAlarm`,
+        fn.metricErrors({ period: fiveMinutes, statistic: 'Sum' }),
+        `keymend: the ${name.toLowerCase()} function failed`,
+      );
+      // A short burst of throttles is the reserved concurrency doing its job; 15 minutes of them is not.
+      alarm(
+        `${name}ThrottlesAlarm`,
+        fn.metricThrottles({ period: fiveMinutes, statistic: 'Sum' }),
+        `keymend: the ${name.toLowerCase()} function has been throttled for 15 minutes`,
+        3,
+      );
+    }
+  }
+
+  private createTrail(): cloudtrail.Trail {
+    const bucket = new s3.Bucket(this, 'TrailBucket', {
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      versioned: true,
+      removalPolicy: RemovalPolicy.RETAIN,
+      lifecycleRules: [{ expiration: Duration.days(365), noncurrentVersionExpiration: Duration.days(30) }],
+    });
+    Validations.of(bucket).acknowledge({
+      id: 'AwsSolutions-S1',
+      reason:
+        'The trail bucket holds CloudTrail log files (with file validation); logging access to the log bucket would need yet another bucket.',
+    });
+    return new cloudtrail.Trail(this, 'Trail', {
+      bucket,
+      isMultiRegionTrail: true,
+      includeGlobalServiceEvents: true,
+      // All management events, read-only ones included, and no event source excluded: KMS events must arrive.
+      managementEvents: cloudtrail.ReadWriteType.ALL,
+      enableFileValidation: true,
+    });
+  }
+}

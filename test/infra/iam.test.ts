@@ -1,0 +1,279 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import {
+  approvalStatements,
+  createGrantStatement,
+  type IamScope,
+  principalPatternKind,
+  readStatements,
+  remediateStatements,
+  stateStatements,
+  WRITE_ACTIONS,
+  type WritePowers,
+} from '../../infra/iam';
+
+const scope: IamScope = {
+  partition: 'aws',
+  region: 'eu-west-1',
+  account: '111122223333',
+  tableArn: 'arn:aws:dynamodb:eu-west-1:111122223333:table/keymend',
+  secretArn: 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:keymend-AbCdEf',
+  topicArns: ['arn:aws:sns:eu-west-1:111122223333:keymend-email', 'arn:aws:sns:eu-west-1:111122223333:chat'],
+  topicKeyArn: 'arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab',
+};
+const KEYS = 'arn:aws:kms:eu-west-1:111122223333:key/*';
+
+const propose: WritePowers = { mode: 'propose', inlinePolicyPrincipals: [], keyPolicyChanges: false };
+const everything: WritePowers = {
+  mode: 'auto',
+  inlinePolicyPrincipals: ['arn:aws:iam::111122223333:role/app-*', 'arn:aws:iam::111122223333:user/ci'],
+  keyPolicyChanges: true,
+};
+
+const actions = (statements: { actions?: string[] }[]) => statements.flatMap((s) => s.actions ?? []);
+const bySid = (statements: { sid?: string }[], sid: string) => statements.find((s) => s.sid === sid);
+
+describe('read statements', () => {
+  test('read exactly what the account reader calls, on resources of this account and Region', () => {
+    expect(readStatements(scope).map(({ sid, actions, resources }) => ({ sid, actions, resources }))).toEqual(
+      [
+        {
+          sid: 'ReadRoles',
+          actions: [
+            'iam:GetRole',
+            'iam:GetRolePolicy',
+            'iam:ListAttachedRolePolicies',
+            'iam:ListRolePolicies',
+          ],
+          resources: ['arn:aws:iam::111122223333:role/*'],
+        },
+        {
+          sid: 'ReadUsers',
+          actions: [
+            'iam:GetUser',
+            'iam:GetUserPolicy',
+            'iam:ListAttachedUserPolicies',
+            'iam:ListGroupsForUser',
+            'iam:ListUserPolicies',
+          ],
+          resources: ['arn:aws:iam::111122223333:user/*'],
+        },
+        {
+          sid: 'ReadGroups',
+          actions: ['iam:GetGroupPolicy', 'iam:ListAttachedGroupPolicies', 'iam:ListGroupPolicies'],
+          resources: ['arn:aws:iam::111122223333:group/*'],
+        },
+        {
+          sid: 'ReadManagedPolicies',
+          actions: ['iam:GetPolicy', 'iam:GetPolicyVersion'],
+          resources: ['arn:aws:iam::111122223333:policy/*', 'arn:aws:iam::aws:policy/*'],
+        },
+        {
+          sid: 'ReadKeys',
+          actions: ['kms:DescribeKey', 'kms:GetKeyPolicy', 'kms:ListGrants'],
+          resources: [KEYS],
+        },
+        { sid: 'ListAliases', actions: ['kms:ListAliases'], resources: ['*'] },
+        {
+          sid: 'ReadStreams',
+          actions: ['kinesis:DescribeStreamSummary'],
+          resources: ['arn:aws:kinesis:eu-west-1:111122223333:stream/*'],
+        },
+      ],
+    );
+  });
+
+  test('every AWS call in functions/adapters/ is allowed to a function when everything is enabled', () => {
+    const allowed = new Set([
+      ...actions(remediateStatements(scope, everything)),
+      ...actions(approvalStatements(scope, everything)),
+    ]);
+    const sent = adapterActions();
+    // The reader's calls at least: if this shrinks, the scan below stopped finding them.
+    expect(sent).toEqual(
+      expect.arrayContaining(['iam:GetRole', 'kms:GetKeyPolicy', 'kinesis:DescribeStreamSummary']),
+    );
+    expect(sent.filter((action) => !allowed.has(action))).toEqual([]);
+  });
+});
+
+/** Services by SDK client package, and the calls whose IAM actions are named differently. */
+const SERVICE_PREFIX: Record<string, string> = {
+  'client-iam': 'iam',
+  'client-kms': 'kms',
+  'client-kinesis': 'kinesis',
+  'client-dynamodb': 'dynamodb',
+  'client-sns': 'sns',
+  'client-secrets-manager': 'secretsmanager',
+};
+const AUTHORIZED_AS: Record<string, string[]> = {
+  'dynamodb:TransactWriteItems': [
+    'dynamodb:ConditionCheckItem',
+    'dynamodb:DeleteItem',
+    'dynamodb:PutItem',
+    'dynamodb:UpdateItem',
+  ],
+  'dynamodb:TransactGetItems': ['dynamodb:GetItem'],
+};
+
+/** The IAM actions of every `XxxCommand` the adapters import from an AWS SDK client. */
+function adapterActions(): string[] {
+  const dir = path.join(__dirname, '../../functions/adapters');
+  const found = new Set<string>();
+  for (const file of fs.readdirSync(dir).filter((name) => name.endsWith('.ts'))) {
+    const source = fs.readFileSync(path.join(dir, file), 'utf8');
+    for (const match of source.matchAll(
+      /import\s*(?:type\s*)?\{([^}]*)\}\s*from\s*'@aws-sdk\/([a-z0-9-]+)'/g,
+    )) {
+      const prefix = SERVICE_PREFIX[match[2] ?? ''];
+      if (prefix === undefined) continue;
+      for (const name of (match[1] ?? '').matchAll(/\b(\w+)Command\b/g)) {
+        const action = `${prefix}:${name[1]}`;
+        for (const authorized of AUTHORIZED_AS[action] ?? [action]) found.add(authorized);
+      }
+    }
+  }
+  return [...found].sort();
+}
+
+describe('state statements', () => {
+  test("item actions on the table, publish on the topics, the secret's value, the topic key: nothing else", () => {
+    expect(stateStatements(scope)).toEqual([
+      expect.objectContaining({
+        sid: 'ProposalTable',
+        actions: [
+          'dynamodb:ConditionCheckItem',
+          'dynamodb:DeleteItem',
+          'dynamodb:GetItem',
+          'dynamodb:PutItem',
+          'dynamodb:Query',
+          'dynamodb:UpdateItem',
+        ],
+        resources: [scope.tableArn],
+      }),
+      expect.objectContaining({ sid: 'Notify', actions: ['sns:Publish'], resources: scope.topicArns }),
+      expect.objectContaining({
+        sid: 'ApprovalSecret',
+        actions: ['secretsmanager:GetSecretValue'],
+        resources: [scope.secretArn],
+      }),
+      expect.objectContaining({
+        sid: 'EncryptNotifications',
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
+        resources: [scope.topicKeyArn],
+      }),
+    ]);
+  });
+
+  test('no topic key, no KMS statement for it', () => {
+    const { topicKeyArn: _, ...withoutKey } = scope;
+    expect(bySid(stateStatements(withoutKey), 'EncryptNotifications')).toBeUndefined();
+  });
+});
+
+describe('write statements', () => {
+  test('CreateGrant only for the Kinesis data-key operations, with an encryption-context constraint, never for AWS services', () => {
+    expect(createGrantStatement(scope)).toEqual({
+      sid: 'CreateKinesisGrants',
+      effect: 'Allow',
+      actions: ['kms:CreateGrant'],
+      resources: [KEYS],
+      conditions: {
+        'ForAllValues:StringEquals': {
+          'kms:GrantOperations': ['Decrypt', 'GenerateDataKey', 'GenerateDataKeyWithoutPlaintext'],
+        },
+        StringEquals: { 'kms:GrantConstraintType': 'EncryptionContextSubset' },
+        Bool: { 'kms:GrantIsForAWSResource': 'false' },
+      },
+    });
+  });
+
+  test('propose mode: the remediate function has no write action, whatever else is enabled', () => {
+    const statements = remediateStatements(scope, { ...everything, mode: 'propose' });
+    expect(actions(statements).filter((a) => WRITE_ACTIONS.includes(a))).toEqual([]);
+  });
+
+  test('auto mode: the remediate function creates grants and puts inline policies on the configured principals only', () => {
+    const statements = remediateStatements(scope, everything);
+    expect(actions(statements).filter((a) => WRITE_ACTIONS.includes(a))).toEqual([
+      'kms:CreateGrant',
+      'iam:PutRolePolicy',
+      'iam:PutUserPolicy',
+    ]);
+    expect(bySid(statements, 'CreateKinesisGrants')).toEqual(createGrantStatement(scope));
+    expect(bySid(statements, 'WriteRoleInlinePolicies')).toMatchObject({
+      actions: ['iam:PutRolePolicy'],
+      resources: ['arn:aws:iam::111122223333:role/app-*'],
+    });
+    expect(bySid(statements, 'WriteUserInlinePolicies')).toMatchObject({
+      actions: ['iam:PutUserPolicy'],
+      resources: ['arn:aws:iam::111122223333:user/ci'],
+    });
+  });
+
+  test('auto mode without the inline mechanism: grants only', () => {
+    const statements = remediateStatements(scope, { ...propose, mode: 'auto' });
+    expect(actions(statements).filter((a) => WRITE_ACTIONS.includes(a))).toEqual(['kms:CreateGrant']);
+  });
+
+  test('the approval function by default: create and revoke grants, no IAM write, no key policy', () => {
+    const statements = approvalStatements(scope, propose);
+    expect(actions(statements).filter((a) => WRITE_ACTIONS.includes(a))).toEqual([
+      'kms:CreateGrant',
+      'kms:RetireGrant',
+      'kms:RevokeGrant',
+    ]);
+    expect(bySid(statements, 'CreateKinesisGrants')).toEqual(createGrantStatement(scope));
+    expect(bySid(statements, 'RevokeGrants')).toMatchObject({ resources: [KEYS] });
+  });
+
+  test('the approval function with everything enabled: inline put and delete on the patterns, key policy with the lockout check enforced', () => {
+    const statements = approvalStatements(scope, everything);
+    expect(bySid(statements, 'WriteRoleInlinePolicies')).toMatchObject({
+      actions: ['iam:DeleteRolePolicy', 'iam:PutRolePolicy'],
+      resources: ['arn:aws:iam::111122223333:role/app-*'],
+    });
+    expect(bySid(statements, 'WriteUserInlinePolicies')).toMatchObject({
+      actions: ['iam:DeleteUserPolicy', 'iam:PutUserPolicy'],
+      resources: ['arn:aws:iam::111122223333:user/ci'],
+    });
+    expect(bySid(statements, 'PutKeyPolicy')).toMatchObject({
+      effect: 'Allow',
+      actions: ['kms:PutKeyPolicy'],
+      resources: [KEYS],
+    });
+    expect(bySid(statements, 'NeverBypassLockoutCheck')).toMatchObject({
+      effect: 'Deny',
+      actions: ['kms:PutKeyPolicy'],
+      conditions: { Bool: { 'kms:BypassPolicyLockoutSafetyCheck': 'true' } },
+    });
+  });
+
+  test('no action is a wildcard, in any configuration', () => {
+    for (const powers of [propose, everything]) {
+      for (const statement of [...remediateStatements(scope, powers), ...approvalStatements(scope, powers)]) {
+        for (const action of statement.actions ?? []) expect(action).toMatch(/^[a-z0-9-]+:[A-Za-z]+$/);
+      }
+    }
+  });
+
+  test('only ListAliases, which has no resource-level permission, has the resource *', () => {
+    const wide = approvalStatements(scope, everything).filter((s) => s.resources?.includes('*'));
+    expect(wide.map((s) => s.actions)).toEqual([['kms:ListAliases']]);
+  });
+});
+
+describe('principalPatternKind', () => {
+  test.each([
+    ['arn:aws:iam::111122223333:role/app-*', 'role'],
+    ['arn:aws:iam::111122223333:role/path/app', 'role'],
+    ['arn:aws-us-gov:iam::*:user/ci?', 'user'],
+    ['arn:aws:iam::111122223333:group/admins', undefined],
+    ['arn:aws:sts::111122223333:assumed-role/app/session', undefined],
+    ['arn:aws:iam::111122223333:role/', undefined],
+    ['*', undefined],
+    ['arn:aws:iam::111122223333:role/a b', undefined],
+  ])('%s -> %s', (pattern, kind) => {
+    expect(principalPatternKind(pattern)).toBe(kind);
+  });
+});

@@ -1,0 +1,477 @@
+import { Match } from 'aws-cdk-lib/assertions';
+import type { LogGroup } from 'aws-cdk-lib/aws-logs';
+import { approvalStatements, type IamScope, remediateStatements, WRITE_ACTIONS } from '../../infra/iam';
+import type { KeymendRemediationProps } from '../../infra/keymend-remediation';
+import type { KeymendStack } from '../../infra/keymend-stack';
+import { actionsOf, roleStatements, type Statement, synth, synthesized } from './synth';
+
+const defaults = synth();
+const EVERYTHING: KeymendRemediationProps = {
+  mode: 'auto',
+  autoApplyPrincipals: ['arn:aws:iam::111122223333:role/consumer-*'],
+  enableInlinePolicy: true,
+  enableKeyPolicyChanges: true,
+  chatTopicArn: 'arn:aws:sns:eu-west-1:111122223333:keymend-chat',
+  notificationEmails: ['ops@example.com', 'security@example.com'],
+};
+const everything = synth(EVERYTHING);
+
+function only<T>(record: Record<string, T>): T {
+  const values = Object.values(record);
+  if (values.length !== 1) throw new Error(`expected exactly one, found ${values.length}`);
+  return values[0] as T;
+}
+
+describe('the EventBridge rule', () => {
+  test('matches denied KMS data-key calls from CloudTrail, read-only management events included', () => {
+    defaults.template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: {
+        source: ['aws.kms'],
+        'detail-type': ['AWS API Call via CloudTrail'],
+        detail: {
+          eventSource: ['kms.amazonaws.com'],
+          eventName: ['Decrypt', 'GenerateDataKey', 'GenerateDataKeyWithoutPlaintext'],
+          errorCode: ['AccessDenied', 'AccessDeniedException'],
+        },
+      },
+      State: 'ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS',
+    });
+    defaults.template.resourceCountIs('AWS::Events::Rule', 1);
+  });
+
+  test('targets the remediate function with retries and the dead-letter queue', () => {
+    const { stack, template } = defaults;
+    const rule = only(template.findResources('AWS::Events::Rule'));
+    expect(rule.Properties.Targets).toEqual([
+      {
+        Id: 'Target0',
+        Arn: stack.resolve(stack.remediation.remediateFunction.functionArn),
+        RetryPolicy: { MaximumRetryAttempts: 8, MaximumEventAgeInSeconds: 21600 },
+        DeadLetterConfig: { Arn: stack.resolve(stack.remediation.deadLetterQueue.queueArn) },
+      },
+    ]);
+  });
+});
+
+describe('the dead-letter queue', () => {
+  test('is encrypted, refuses plain HTTP, and takes the failures of the rule and of the function', () => {
+    const { stack, template } = defaults;
+    template.hasResourceProperties('AWS::SQS::Queue', { SqsManagedSseEnabled: true });
+    const queueArn = stack.resolve(stack.remediation.deadLetterQueue.queueArn);
+    template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Effect: 'Deny',
+            Action: 'sqs:*',
+            Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+          }),
+          Match.objectLike({
+            Effect: 'Allow',
+            Action: 'sqs:SendMessage',
+            Principal: { Service: 'events.amazonaws.com' },
+            Resource: queueArn,
+          }),
+        ]),
+      },
+    });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Description: Match.stringLikeRegexp('diagnoses'),
+      DeadLetterConfig: { TargetArn: queueArn },
+    });
+  });
+});
+
+describe('the functions', () => {
+  test('both run nodejs24.x on arm64, bundled as ESM, with a log group of their own', () => {
+    const { stack, template } = defaults;
+    const functions = template.findResources('AWS::Lambda::Function');
+    expect(Object.keys(functions)).toHaveLength(2);
+    for (const fn of [stack.remediation.remediateFunction, stack.remediation.approvalFunction]) {
+      const props = template.toJSON().Resources[stack.getLogicalId(fn.node.defaultChild as never)].Properties;
+      expect(props.Runtime).toBe('nodejs24.x');
+      expect(props.Architectures).toEqual(['arm64']);
+      expect(props.Handler).toBe('index.handler');
+      expect(props.Environment.Variables.NODE_OPTIONS).toBe('--enable-source-maps');
+      expect(props.LoggingConfig.LogGroup).toEqual({ Ref: expect.stringMatching(/Logs/) });
+      expect(props.Timeout).toBeGreaterThanOrEqual(30);
+      expect(props.MemorySize).toBe(512);
+    }
+    template.resourcePropertiesCountIs('AWS::Logs::LogGroup', { RetentionInDays: 90 }, 2);
+  });
+
+  test('the remediate function has reserved concurrency; the approval function does not', () => {
+    const remediate = synth({ reservedConcurrency: 3 });
+    remediate.template.hasResourceProperties('AWS::Lambda::Function', {
+      Description: Match.stringLikeRegexp('diagnoses'),
+      ReservedConcurrentExecutions: 3,
+    });
+    defaults.template.hasResourceProperties('AWS::Lambda::Function', {
+      Description: Match.stringLikeRegexp('approval links'),
+      ReservedConcurrentExecutions: Match.absent(),
+    });
+    defaults.template.hasResourceProperties('AWS::Lambda::Function', { ReservedConcurrentExecutions: 5 });
+  });
+
+  test('read their configuration from the environment variables commons/constants.ts names', () => {
+    const { stack, template } = everything;
+    const r = stack.remediation;
+    const shared = {
+      KEYMEND_TABLE: stack.resolve(r.table.tableName),
+      KEYMEND_EMAIL_TOPIC_ARN: stack.resolve(r.emailTopic.topicArn),
+      KEYMEND_CHAT_TOPIC_ARN: 'arn:aws:sns:eu-west-1:111122223333:keymend-chat',
+      KEYMEND_SECRET_ID: stack.resolve(r.secret.secretArn),
+      KEYMEND_MODE: 'auto',
+      KEYMEND_AUTO_APPLY_PRINCIPALS: 'arn:aws:iam::111122223333:role/consumer-*',
+      KEYMEND_PREFER_MECHANISM: 'kms-grant',
+      KEYMEND_LINK_TTL_HOURS: '72',
+      KEYMEND_AUTO_APPLY_HOURLY_LIMIT: '10',
+      KEYMEND_AUTO_APPLY_CLOUDFORMATION: 'false',
+      KEYMEND_ENABLED_MECHANISMS: 'kms-grant,iam-inline-policy,key-policy-statement',
+      KEYMEND_REJECT_SUPPRESS_HOURS: '168',
+    };
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Description: Match.stringLikeRegexp('diagnoses'),
+      Environment: {
+        Variables: Match.objectLike({ ...shared, KEYMEND_APPROVAL_URL: stack.resolve(r.approvalUrl.url) }),
+      },
+    });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Description: Match.stringLikeRegexp('approval links'),
+      Environment: { Variables: Match.objectLike({ ...shared, KEYMEND_APPROVAL_URL: Match.absent() }) },
+    });
+  });
+
+  test('defaults: propose mode, grants only, no chat topic', () => {
+    defaults.template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({
+          KEYMEND_MODE: 'propose',
+          KEYMEND_ENABLED_MECHANISMS: 'kms-grant',
+          KEYMEND_CHAT_TOPIC_ARN: '',
+          KEYMEND_AUTO_APPLY_PRINCIPALS: '',
+        }),
+      },
+    });
+  });
+});
+
+describe('the approval function URL', () => {
+  test('is public (the signed token is the authentication) and invokes the approval function', () => {
+    const { stack, template } = defaults;
+    const approvalArn = stack.resolve(stack.remediation.approvalFunction.functionArn);
+    template.resourceCountIs('AWS::Lambda::Url', 1);
+    template.hasResourceProperties('AWS::Lambda::Url', { AuthType: 'NONE', TargetFunctionArn: approvalArn });
+    template.hasResourceProperties('AWS::Lambda::Permission', {
+      Action: 'lambda:InvokeFunctionUrl',
+      FunctionName: approvalArn,
+      Principal: '*',
+      FunctionUrlAuthType: 'NONE',
+    });
+    // Since October 2025 a public URL also needs lambda:InvokeFunction, limited to calls through the URL.
+    template.hasResourceProperties('AWS::Lambda::Permission', {
+      Action: 'lambda:InvokeFunction',
+      FunctionName: approvalArn,
+      Principal: '*',
+      InvokedViaFunctionUrl: true,
+    });
+    // Nothing else may invoke either function but the rule.
+    const permissions = Object.values(template.findResources('AWS::Lambda::Permission'));
+    expect(permissions.map((p) => p.Properties.Principal).sort()).toEqual(['*', '*', 'events.amazonaws.com']);
+  });
+});
+
+describe('the table', () => {
+  test('keyed by pk, on demand, with TTL and point-in-time recovery, retained on delete', () => {
+    const table = only(defaults.template.findResources('AWS::DynamoDB::Table'));
+    expect(table.DeletionPolicy).toBe('Retain');
+    expect(table.UpdateReplacePolicy).toBe('Retain');
+    expect(table.Properties).toMatchObject({
+      KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+      AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
+      BillingMode: 'PAY_PER_REQUEST',
+      TimeToLiveSpecification: { AttributeName: 'ttl', Enabled: true },
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+    });
+  });
+});
+
+describe('the secret and the topics', () => {
+  test('the approval secret is generated: 64 characters', () => {
+    defaults.template.hasResourceProperties('AWS::SecretsManager::Secret', {
+      GenerateSecretString: Match.objectLike({ PasswordLength: 64, ExcludePunctuation: true }),
+    });
+  });
+
+  test('the e-mail topic is KMS-encrypted, refuses plain HTTP, and subscribes each address', () => {
+    const { stack, template } = everything;
+    const topicArn = stack.resolve(stack.remediation.emailTopic.topicArn);
+    template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
+    template.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        ]),
+      },
+    });
+    template.resourceCountIs('AWS::SNS::Subscription', 2);
+    for (const email of ['ops@example.com', 'security@example.com']) {
+      template.hasResourceProperties('AWS::SNS::Subscription', {
+        Protocol: 'email',
+        Endpoint: email,
+        TopicArn: topicArn,
+      });
+    }
+    // The chat topic is imported, never created.
+    template.resourceCountIs('AWS::SNS::Topic', 1);
+  });
+
+  test('what stays when the stack is deleted: the table, the log groups; the topic key is scheduled for deletion', () => {
+    const { template } = defaults;
+    const policies = (type: string) =>
+      Object.values(template.findResources(type)).map((r) => r.DeletionPolicy ?? 'Delete');
+    expect(policies('AWS::DynamoDB::Table')).toEqual(['Retain']);
+    expect(policies('AWS::Logs::LogGroup')).toEqual(['Retain', 'Retain']);
+    expect(policies('AWS::KMS::Key')).toEqual(['Delete']);
+    template.hasResourceProperties('AWS::KMS::Key', { PendingWindowInDays: 7 });
+  });
+
+  test("the topic key lets CloudWatch alarms publish, from this account's alarms only", () => {
+    defaults.template.hasResourceProperties('AWS::KMS::Key', {
+      EnableKeyRotation: true,
+      KeyPolicy: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Principal: { Service: 'cloudwatch.amazonaws.com' },
+            Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
+            Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } },
+          }),
+        ]),
+      },
+    });
+  });
+});
+
+describe('alarms', () => {
+  test('dead letters, errors and throttles of both functions alarm to the e-mail topic', () => {
+    const { stack, template } = defaults;
+    const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
+    const topic = stack.resolve(stack.remediation.emailTopic.topicArn);
+    expect(alarms.map((a) => `${a.Properties.Namespace}/${a.Properties.MetricName}`).sort()).toEqual([
+      'AWS/Lambda/Errors',
+      'AWS/Lambda/Errors',
+      'AWS/Lambda/Throttles',
+      'AWS/Lambda/Throttles',
+      'AWS/SQS/ApproximateNumberOfMessagesVisible',
+    ]);
+    for (const alarm of alarms) {
+      expect(alarm.Properties).toMatchObject({
+        AlarmActions: [topic],
+        ComparisonOperator: 'GreaterThanThreshold',
+        Threshold: 0,
+        TreatMissingData: 'notBreaching',
+      });
+    }
+  });
+});
+
+describe('the trail', () => {
+  test('none by default', () => {
+    defaults.template.resourceCountIs('AWS::CloudTrail::Trail', 0);
+    defaults.template.resourceCountIs('AWS::S3::Bucket', 0);
+  });
+
+  test('createTrail: all management events in every Region, KMS not excluded, to an encrypted TLS-only bucket', () => {
+    const { template } = synth({ createTrail: true });
+    const trail = only(template.findResources('AWS::CloudTrail::Trail'));
+    expect(trail.Properties).toMatchObject({
+      IsLogging: true,
+      IsMultiRegionTrail: true,
+      EnableLogFileValidation: true,
+      EventSelectors: [{ IncludeManagementEvents: true, ReadWriteType: 'All' }],
+    });
+    expect(trail.Properties.EventSelectors[0].ExcludeManagementEventSources).toBeUndefined();
+    expect(trail.Properties.AdvancedEventSelectors).toBeUndefined();
+    template.hasResourceProperties('AWS::S3::Bucket', {
+      BucketEncryption: {
+        ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }],
+      },
+      PublicAccessBlockConfiguration: {
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      },
+    });
+    template.hasResourceProperties('AWS::S3::BucketPolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        ]),
+      },
+    });
+  });
+});
+
+/** The IAM scope the construct builds, with the stack's own resources. */
+function iamScope(stack: KeymendStack): IamScope {
+  const r = stack.remediation;
+  return {
+    partition: stack.partition,
+    region: stack.region,
+    account: stack.account,
+    tableArn: r.table.tableArn,
+    secretArn: r.secret.secretArn,
+    topicArns: [r.emailTopic.topicArn, ...(r.chatTopic ? [r.chatTopic.topicArn] : [])],
+    topicKeyArn: r.emailTopic.masterKey?.keyArn as string,
+  };
+}
+
+/** The statements every function has besides infra/iam.ts: its own logs (and the remediate function's dead letters). */
+function plumbing(stack: KeymendStack, fn: 'remediateFunction' | 'approvalFunction'): Statement[] {
+  const logGroup = stack.remediation[fn].node.scope?.node.tryFindChild(
+    fn === 'remediateFunction' ? 'RemediateLogs' : 'ApprovalLogs',
+  ) as LogGroup;
+  const logs = {
+    Sid: 'WriteOwnLogs',
+    Effect: 'Allow',
+    Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+    Resource: stack.resolve(logGroup.logGroupArn),
+  };
+  if (fn === 'approvalFunction') return [logs];
+  return [
+    logs,
+    {
+      Effect: 'Allow',
+      Action: 'sqs:SendMessage',
+      Resource: stack.resolve(stack.remediation.deadLetterQueue.queueArn),
+    },
+  ];
+}
+
+describe("keymend's own IAM, every statement", () => {
+  test.each([
+    ['propose mode, defaults', {}],
+    ['auto mode, grants only', { mode: 'auto' as const }],
+    ['everything enabled', EVERYTHING],
+    ['propose mode, everything else enabled', { ...EVERYTHING, mode: 'propose' as const }],
+  ])('%s: each function has exactly its logs and the statements of infra/iam.ts', (_, props) => {
+    const { stack, template } = synth(props);
+    const powers = {
+      mode: props.mode ?? 'propose',
+      inlinePolicyPrincipals: props.enableInlinePolicy ? (props.autoApplyPrincipals ?? []) : [],
+      keyPolicyChanges: props.enableKeyPolicyChanges ?? false,
+    };
+    const scope = iamScope(stack);
+    expect(roleStatements(stack, template, 'remediateFunction')).toEqual([
+      ...plumbing(stack, 'remediateFunction'),
+      ...remediateStatements(scope, powers).map((s) => synthesized(stack, s)),
+    ]);
+    expect(roleStatements(stack, template, 'approvalFunction')).toEqual([
+      ...plumbing(stack, 'approvalFunction'),
+      ...approvalStatements(scope, powers).map((s) => synthesized(stack, s)),
+    ]);
+  });
+
+  test('propose mode: the remediate function has no write action at all, even with every mechanism enabled', () => {
+    const { stack, template } = synth({ ...EVERYTHING, mode: 'propose' });
+    const actions = actionsOf(roleStatements(stack, template, 'remediateFunction'));
+    expect(actions.filter((a) => WRITE_ACTIONS.includes(a))).toEqual([]);
+    expect(
+      actions.filter((a) => /^(iam|kms):(Put|Delete|Create|Retire|Revoke|Update|Attach)/.test(a)),
+    ).toEqual([]);
+  });
+
+  test('auto mode: CreateGrant with exactly the Kinesis grant conditions', () => {
+    const { stack, template } = synth({ mode: 'auto' });
+    const grant = roleStatements(stack, template, 'remediateFunction').find(
+      (s) => s.Sid === 'CreateKinesisGrants',
+    );
+    expect(grant).toEqual({
+      Sid: 'CreateKinesisGrants',
+      Effect: 'Allow',
+      Action: 'kms:CreateGrant',
+      Resource: {
+        'Fn::Join': [
+          '',
+          [
+            'arn:',
+            { Ref: 'AWS::Partition' },
+            ':kms:',
+            { Ref: 'AWS::Region' },
+            ':',
+            { Ref: 'AWS::AccountId' },
+            ':key/*',
+          ],
+        ],
+      },
+      Condition: {
+        'ForAllValues:StringEquals': {
+          'kms:GrantOperations': ['Decrypt', 'GenerateDataKey', 'GenerateDataKeyWithoutPlaintext'],
+        },
+        StringEquals: { 'kms:GrantConstraintType': 'EncryptionContextSubset' },
+        Bool: { 'kms:GrantIsForAWSResource': 'false' },
+      },
+    });
+  });
+
+  test('key-policy changes: only the approval function, only when enabled, never bypassing the lockout check', () => {
+    for (const { stack, template } of [defaults, everything]) {
+      expect(actionsOf(roleStatements(stack, template, 'remediateFunction'))).not.toContain(
+        'kms:PutKeyPolicy',
+      );
+    }
+    expect(actionsOf(roleStatements(defaults.stack, defaults.template, 'approvalFunction'))).not.toContain(
+      'kms:PutKeyPolicy',
+    );
+    const approval = roleStatements(everything.stack, everything.template, 'approvalFunction');
+    expect(approval.filter((s) => actionsOf([s]).includes('kms:PutKeyPolicy')).map((s) => s.Effect)).toEqual([
+      'Allow',
+      'Deny',
+    ]);
+  });
+
+  test('inline policies: only on the configured role patterns', () => {
+    const approval = roleStatements(everything.stack, everything.template, 'approvalFunction');
+    expect(approval.find((s) => s.Sid === 'WriteRoleInlinePolicies')).toEqual({
+      Sid: 'WriteRoleInlinePolicies',
+      Effect: 'Allow',
+      Action: ['iam:DeleteRolePolicy', 'iam:PutRolePolicy'],
+      Resource: 'arn:aws:iam::111122223333:role/consumer-*',
+    });
+    expect(actionsOf(roleStatements(defaults.stack, defaults.template, 'approvalFunction'))).not.toContain(
+      'iam:PutRolePolicy',
+    );
+  });
+
+  test('no managed policies and no wildcard actions anywhere in the stack', () => {
+    for (const { template } of [defaults, everything]) {
+      for (const role of Object.values(template.findResources('AWS::IAM::Role'))) {
+        expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+      }
+      for (const policy of Object.values(template.findResources('AWS::IAM::Policy'))) {
+        for (const action of actionsOf(policy.Properties.PolicyDocument.Statement)) {
+          expect(action).not.toContain('*');
+        }
+      }
+    }
+  });
+});
+
+describe('props', () => {
+  test.each([
+    [{ mode: 'yolo' as never }, /mode must be 'propose' or 'auto'/],
+    [{ linkTtlHours: 0 }, /linkTtlHours must be an integer from 1 to 720/],
+    [{ reservedConcurrency: 2.5 }, /reservedConcurrency/],
+    [{ notificationEmails: ['not-an-address'] }, /notificationEmails holds 'not-an-address'/],
+    [{ chatTopicArn: 'arn:aws:sqs:eu-west-1:111122223333:q' }, /chatTopicArn is not an SNS topic ARN/],
+    [{ enableInlinePolicy: true }, /inlinePolicyPrincipals must name at least one/],
+    [
+      { enableInlinePolicy: true, inlinePolicyPrincipals: ['arn:aws:iam::111122223333:group/g'] },
+      /not a role or user ARN pattern/,
+    ],
+    [{ preferMechanism: 'magic' as never }, /preferMechanism must be one of/],
+  ])('%j is refused', (props, message) => {
+    expect(() => synth(props)).toThrow(message);
+  });
+});
