@@ -8,7 +8,8 @@ import { parseArn, parseAssumedRoleArn, parseRoleArn, parseStreamArn } from '../
 import { KeymendError } from '../../functions/commons/errors';
 import type { PrincipalState } from '../../functions/core/account';
 import { buildPolicySet, requestPrincipal } from '../../functions/core/authorization';
-import { kinesisKmsRequest, principalContext } from '../../functions/policy/context';
+import { kinesisCall, kmsKeyFacts } from '../../functions/core/context-keys';
+import { principalContext } from '../../functions/policy/context';
 import { evaluate } from '../../functions/policy/evaluate';
 import type { AuthorizationRequest, ContextValue } from '../../functions/policy/types';
 import { readSnapshot } from '../input';
@@ -33,8 +34,12 @@ Options:
   --resource ARN          e.g. a key ARN (an alias ARN is resolved through the snapshot). Required.
   --context KEY=VALUE     a request-context key; repeat it; a key given twice becomes multivalued.
                           Overrides what --via-kinesis and the principal fill in.
-  --via-kinesis STREAM    fill the context exactly as a KMS call Kinesis makes for STREAM carries it
-                          (kms:ViaService, the aws:kinesis:arn encryption context, ...).
+  --via-kinesis STREAM    fill the context exactly as diagnose does for a KMS call Kinesis makes for
+                          STREAM (kms:ViaService, the aws:kinesis:arn encryption context, the key's
+                          tags, aliases and attributes, the organization's keys, ...).
+  --forward-access-session
+                          with --via-kinesis: evaluate the call as made in a forward access session
+                          (aws:ViaAWSService true, aws:CalledVia kinesis.amazonaws.com).
   -h, --help              show this help.
 
 Exit status: 0 when a decision was printed (whatever it is); 2 when the options are wrong or the
@@ -56,6 +61,7 @@ interface Options {
   resource: string;
   context: Record<string, ContextValue>;
   viaKinesis?: string;
+  forwardAccessSession: boolean;
 }
 
 function options(argv: string[]): Options {
@@ -82,6 +88,10 @@ function options(argv: string[]): Options {
   if (viaKinesis !== undefined && !parseStreamArn(viaKinesis)) {
     throw new UsageError(`--via-kinesis must be a Kinesis stream ARN (got ${JSON.stringify(viaKinesis)})`);
   }
+  const forwardAccessSession = v['forward-access-session'] === true;
+  if (forwardAccessSession && viaKinesis === undefined) {
+    throw new UsageError('--forward-access-session needs --via-kinesis');
+  }
   const context: Record<string, ContextValue> = {};
   for (const pair of v.context ?? []) {
     const eq = pair.indexOf('=');
@@ -97,6 +107,7 @@ function options(argv: string[]): Options {
     action,
     resource,
     context,
+    forwardAccessSession,
     ...(viaKinesis !== undefined ? { viaKinesis } : {}),
   };
 }
@@ -113,6 +124,7 @@ function parse(argv: string[]) {
       resource: { type: 'string' },
       context: { type: 'string', multiple: true },
       'via-kinesis': { type: 'string' },
+      'forward-access-session': { type: 'boolean' },
     },
   });
 }
@@ -146,19 +158,39 @@ async function run(o: Options, io: CliIo): Promise<string> {
     resourceAccountId: resourceAccount,
     organizationAccountId: snapshot.accountId,
   });
+  const organization = await reader.getOrganization();
   let request: AuthorizationRequest;
   if (o.viaKinesis !== undefined) {
-    request = kinesisKmsRequest({
+    // The request diagnose builds (functions/core/context-keys.ts), so the two never disagree.
+    request = kinesisCall({
       principal,
       action: o.action,
       keyArn: resource,
       streamArn: o.viaKinesis,
       region: parseArn(o.viaKinesis)?.region ?? snapshot.region,
       viaKinesis: true,
-    });
+      forwardAccessSession: o.forwardAccessSession,
+      key,
+      organization,
+      organizationAccountId: snapshot.accountId,
+    }).request;
   } else {
     const context = principalContext(principal);
-    if (o.action.toLowerCase().startsWith('kms:')) context['kms:CallerAccount'] = principal.accountId;
+    if (o.action.toLowerCase().startsWith('kms:')) {
+      context['kms:CallerAccount'] = principal.accountId;
+      // A call on a key carries the key's own keys, as in diagnose.
+      if (key) {
+        const facts = kmsKeyFacts({
+          principal,
+          action: o.action,
+          keyArn: resource,
+          key,
+          organization,
+          organizationAccountId: snapshot.accountId,
+        });
+        Object.assign(context, facts.context);
+      }
+    }
     request = { principal, action: o.action, resource, context };
   }
   request = { ...request, context: { ...request.context, ...o.context } };

@@ -28,7 +28,20 @@ import type {
 
 const TOP_LEVEL_FIELDS = ['accountId', 'region', 'principals', 'keys', 'streams', 'organization'] as const;
 const PRINCIPAL_FIELDS = ['arn', 'inlinePolicies', 'managedPolicies', 'permissionsBoundary', 'tags'] as const;
-const KEY_FIELDS = ['arn', 'keyManager', 'keyState', 'aliases', 'policy', 'grants'] as const;
+const KEY_FIELDS = [
+  'arn',
+  'keyManager',
+  'keyState',
+  'aliases',
+  'policy',
+  'grants',
+  'tags',
+  'keySpec',
+  'keyUsage',
+  'origin',
+  'multiRegion',
+  'multiRegionKeyType',
+] as const;
 const GRANT_FIELDS = [
   'grantId',
   'name',
@@ -39,7 +52,34 @@ const GRANT_FIELDS = [
 ] as const;
 const CONSTRAINT_FIELDS = ['encryptionContextSubset', 'encryptionContextEquals'] as const;
 const STREAM_FIELDS = ['arn', 'keyArn'] as const;
-const ORGANIZATION_FIELDS = ['serviceControlPolicies', 'resourceControlPolicies'] as const;
+const ORGANIZATION_POLICY_FIELDS = ['serviceControlPolicies', 'resourceControlPolicies'] as const;
+const ORGANIZATION_FIELDS = [...ORGANIZATION_POLICY_FIELDS, 'id', 'path'] as const;
+
+/** DescribeKey `KeySpec`, `KeyUsage` and `Origin` values (kms:KeySpec, kms:KeyUsage, kms:KeyOrigin). */
+const KEY_SPECS = [
+  'SYMMETRIC_DEFAULT',
+  'RSA_2048',
+  'RSA_3072',
+  'RSA_4096',
+  'ECC_NIST_P256',
+  'ECC_NIST_P384',
+  'ECC_NIST_P521',
+  'ECC_SECG_P256K1',
+  'ECC_NIST_EDWARDS25519',
+  'HMAC_224',
+  'HMAC_256',
+  'HMAC_384',
+  'HMAC_512',
+  'SM2',
+  'ML_DSA_44',
+  'ML_DSA_65',
+  'ML_DSA_87',
+] as const;
+const KEY_USAGES = ['ENCRYPT_DECRYPT', 'SIGN_VERIFY', 'GENERATE_VERIFY_MAC', 'KEY_AGREEMENT'] as const;
+const KEY_ORIGINS = ['AWS_KMS', 'EXTERNAL', 'AWS_CLOUDHSM', 'EXTERNAL_KEY_STORE'] as const;
+const ORGANIZATION_ID_RE = /^o-[a-z0-9]{10,32}$/;
+// o-ID/r-ROOT/ then any OUs, each ending in a slash (aws:PrincipalOrgPaths).
+const ORGANIZATION_PATH_RE = /^o-[a-z0-9]{10,32}\/r-[0-9a-z]{4,32}\/(ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}\/)*$/;
 
 /** KMS key states (DescribeKey `KeyState`). */
 const KEY_STATES = [
@@ -255,6 +295,8 @@ function parseKey(value: unknown, path: string, ctx: Context): KeyState {
     checkUnique(key.aliases, (i) => `${aliasesPath}[${i}]`, 'alias');
   }
 
+  parseKeyAttributes(obj, path, key);
+
   if (obj.grants !== undefined) {
     const grantsPath = `${path}.grants`;
     const grants = expectArray(obj.grants, grantsPath, 'an array of grants').map((grant, i) =>
@@ -268,6 +310,41 @@ function parseKey(value: unknown, path: string, ctx: Context): KeyState {
     key.grants = grants;
   }
   return key;
+}
+
+/** The key's tags and DescribeKey attributes, each optional: absent means "not known". */
+function parseKeyAttributes(obj: Json, path: string, key: KeyState): void {
+  if (obj.tags !== undefined) key.tags = expectStringMap(obj.tags, `${path}.tags`, 'tag');
+  const oneOf = <T extends string>(field: string, allowed: readonly T[]): T | undefined => {
+    const value = obj[field];
+    if (value === undefined) return undefined;
+    if (typeof value !== 'string' || !(allowed as readonly string[]).includes(value)) {
+      fail(`${path}.${field}`, `expected one of ${allowed.join(', ')}, got ${describe(value)}`);
+    }
+    return value as T;
+  };
+  const keySpec = oneOf('keySpec', KEY_SPECS);
+  if (keySpec !== undefined) key.keySpec = keySpec;
+  const keyUsage = oneOf('keyUsage', KEY_USAGES);
+  if (keyUsage !== undefined) key.keyUsage = keyUsage;
+  const origin = oneOf('origin', KEY_ORIGINS);
+  if (origin !== undefined) key.origin = origin;
+  if (obj.multiRegion !== undefined) {
+    if (typeof obj.multiRegion !== 'boolean') {
+      fail(`${path}.multiRegion`, `expected true or false, got ${describe(obj.multiRegion)}`);
+    }
+    key.multiRegion = obj.multiRegion;
+  }
+  const type = oneOf('multiRegionKeyType', ['PRIMARY', 'REPLICA'] as const);
+  if (type !== undefined) {
+    if (key.multiRegion !== true) {
+      fail(
+        `${path}.multiRegionKeyType`,
+        'only a multi-Region key ("multiRegion": true) has a multiRegionKeyType',
+      );
+    }
+    key.multiRegionKeyType = type;
+  }
 }
 
 function keyArnHint(arn: string): string {
@@ -391,7 +468,31 @@ function parseOrganization(value: unknown): OrganizationState {
   );
   rejectUnknownFields(obj, ORGANIZATION_FIELDS, 'organization');
   const organization: OrganizationState = {};
-  for (const field of ORGANIZATION_FIELDS) {
+  if (obj.id !== undefined) {
+    if (obj.id !== null && (typeof obj.id !== 'string' || !ORGANIZATION_ID_RE.test(obj.id))) {
+      fail(
+        'organization.id',
+        `expected an organization id such as "o-a1b2c3d4e5", or null for an account in no organization, got ${describe(obj.id)}`,
+      );
+    }
+    organization.id = obj.id;
+  }
+  if (obj.path !== undefined) {
+    if (typeof obj.path !== 'string' || !ORGANIZATION_PATH_RE.test(obj.path)) {
+      fail(
+        'organization.path',
+        `expected the account's organization path such as "o-a1b2c3d4e5/r-ab12/ou-ab12-11111111/", got ${describe(obj.path)}`,
+      );
+    }
+    if (typeof organization.id !== 'string' || !obj.path.startsWith(`${organization.id}/`)) {
+      fail(
+        'organization.path',
+        'a path starts with the organization id, so organization.id must be given and match',
+      );
+    }
+    organization.path = obj.path;
+  }
+  for (const field of ORGANIZATION_POLICY_FIELDS) {
     if (obj[field] === undefined) continue;
     const path = `organization.${field}`;
     organization[field] = expectArray(

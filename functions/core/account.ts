@@ -30,6 +30,21 @@ export interface KeyState {
   aliases?: string[];
   policy: PolicyDocumentJson;
   grants?: KmsGrant[];
+  /**
+   * The key's tags (aws:ResourceTag/KEY). Absent when not visible (the reader may not call
+   * kms:ListResourceTags); `{}` when the key has none.
+   */
+  tags?: Record<string, string>;
+  /** DescribeKey `KeySpec` (kms:KeySpec); absent when unknown. */
+  keySpec?: string;
+  /** DescribeKey `KeyUsage` (kms:KeyUsage); absent when unknown. */
+  keyUsage?: string;
+  /** DescribeKey `Origin` (kms:KeyOrigin): AWS_KMS, EXTERNAL, AWS_CLOUDHSM, EXTERNAL_KEY_STORE; absent when unknown. */
+  origin?: string;
+  /** DescribeKey `MultiRegion` (kms:MultiRegion); absent when unknown. */
+  multiRegion?: boolean;
+  /** DescribeKey `MultiRegionConfiguration.MultiRegionKeyType` (kms:MultiRegionKeyType), for multi-Region keys. */
+  multiRegionKeyType?: 'PRIMARY' | 'REPLICA';
 }
 
 export interface StreamState {
@@ -39,6 +54,17 @@ export interface StreamState {
 }
 
 export interface OrganizationState {
+  /**
+   * The organization of the account keymend runs in (aws:PrincipalOrgID / aws:ResourceOrgID for
+   * principals and keys of that account): `o-...`; null when the account belongs to no organization;
+   * absent when not visible.
+   */
+  id?: string | null;
+  /**
+   * The account's path in the organization (aws:PrincipalOrgPaths / aws:ResourceOrgPaths):
+   * `o-ID/r-ROOT/ou-.../` down to the account's parent OU, ending in `/`; absent when not visible.
+   */
+  path?: string;
   /** One array of documents per level, from the root to the account. */
   serviceControlPolicies?: PolicyDocumentJson[][];
   resourceControlPolicies?: PolicyDocumentJson[][];

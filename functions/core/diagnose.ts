@@ -7,6 +7,7 @@
 import { KeymendError } from '../commons/errors';
 import type { AuthorizationRequest, DecidedBy, Decision, EvaluationResult, PolicyLayer } from '../policy';
 import type { KeyState, OrganizationState, PrincipalState, StreamState } from './account';
+import { type DiagnosisNote, layerDisagreement } from './layer-note';
 import {
   MECHANISMS,
   type Mechanism,
@@ -26,8 +27,10 @@ import {
   type Subject,
   subjectEvaluator,
   subjectOf,
+  unknownKeys,
 } from './proof';
-import type { KinesisKmsRequest } from './request';
+import type { DeniedBy, KinesisKmsRequest } from './request';
+import { findUncertainty, type Uncertainty } from './uncertainty';
 
 export { type Probe, type Proof, provePlan } from './proof';
 
@@ -60,6 +63,8 @@ export type RefusalCode =
   | 'boundary-blocks'
   | 'organization-policy-blocks'
   | 'invalid-policy'
+  | 'forward-access-session-uncertain'
+  | 'unknowable-condition'
   | 'foreign-key-policy'
   | 'no-sufficient-fix';
 
@@ -79,6 +84,8 @@ export interface Diagnosis {
   blockingLayers: PolicyLayer[];
   /** The policies and statements that decided, as the evaluator reports them. */
   decidedBy: DecidedBy[];
+  /** Remarks that bear on trusting the diagnosis (layer-note.ts); absent when there are none. */
+  notes?: DiagnosisNote[];
 }
 
 interface Outcome {
@@ -104,6 +111,8 @@ export type DiagnoseResult =
       plan: null;
       proof: null;
       attempts?: RejectedAttempt[];
+      /** For the uncertainty codes: what keymend cannot know, and every answer. */
+      uncertainty?: Uncertainty;
     })
   | (Outcome & {
       verdict: 'propose';
@@ -159,12 +168,16 @@ function blockingLayersOf(decision: Decision, decidedBy: DecidedBy[]): PolicyLay
   return [...new Set(layers)];
 }
 
-function diagnosisOf(result: EvaluationResult): Diagnosis {
-  return {
+/** The diagnosis of `result`, noting where it disagrees with the layer AWS's message names. */
+function diagnosisOf(result: EvaluationResult, named: DeniedBy): Diagnosis {
+  const diagnosis: Diagnosis = {
     current: result.decision,
     blockingLayers: blockingLayersOf(result.decision, result.decidedBy),
     decidedBy: result.decidedBy,
   };
+  const note = layerDisagreement(named, diagnosis.current, diagnosis.blockingLayers);
+  if (note) diagnosis.notes = [note];
+  return diagnosis;
 }
 
 /** What a check of the ladder decides when it stops the diagnosis. */
@@ -172,6 +185,7 @@ interface Stop {
   code: RefusalCode | 'already-allowed';
   reason: string;
   diagnosis?: Diagnosis;
+  uncertainty?: Uncertainty;
 }
 const refusal = (code: RefusalCode, reason: string, diagnosis?: Diagnosis): Stop =>
   diagnosis === undefined ? { code, reason } : { code, reason, diagnosis };
@@ -295,20 +309,20 @@ const noDenyAsRecorded: CallCheck = (subject, evaluator) => {
   if (subject.request.viaKinesis) return null;
   const recorded = evaluator.run(kmsRequest(subject, { viaKinesis: false }), subject.key);
   return recorded.decision === 'explicit-deny'
-    ? explicitDeny(recorded, 'the request as recorded, not through Kinesis')
+    ? explicitDeny(recorded, 'the request as recorded, not through Kinesis', subject.request.deniedBy)
     : null;
 };
 
 const CALL_CHECKS: readonly CallCheck[] = [mayUseStream, noDenyAsRecorded];
 
-function explicitDeny(result: EvaluationResult, what: string): Stop {
+function explicitDeny(result: EvaluationResult, what: string, named: DeniedBy): Stop {
   const by = result.decidedBy
     .map((d) => `${d.policyType} policy ${d.policy} statement ${d.statement}`)
     .join('; ');
   return refusal(
     'explicit-deny',
     `An explicit deny blocks ${what} (${by}); keymend never overrides one.`,
-    diagnosisOf(result),
+    diagnosisOf(result, named),
   );
 }
 
@@ -322,8 +336,43 @@ interface Evaluated {
 }
 type EvaluatedCheck = (evaluated: Evaluated) => Stop | null;
 
-const noExplicitDeny: EvaluatedCheck = ({ current }) =>
-  current.decision === 'explicit-deny' ? explicitDeny(current, 'the request') : null;
+/**
+ * A verdict that turns on what keymend cannot know (whether Kinesis uses a forward access session, a key
+ * such as aws:SourceIp) is never presented as certain: refuse, naming the uncertainty, with every answer
+ * (uncertainty.ts).
+ */
+const certainVerdict: EvaluatedCheck = ({ subject, diagnosis }) => {
+  const uncertainty = findUncertainty({
+    principal: subject.principal,
+    key: subject.key,
+    organization: subject.organization,
+    resourceAccountId: accountOf(subject.key.arn),
+    organizationAccountId: subject.accounts.organization,
+    request: (forwardAccessSession) => ({
+      request: kmsRequest(subject, { forwardAccessSession }),
+      unknown: unknownKeys(subject),
+    }),
+  });
+  if (!uncertainty) return null;
+  return { ...refusal(uncertainty.code, describeUncertainty(uncertainty), diagnosis), uncertainty };
+};
+
+function describeUncertainty(u: Uncertainty): string {
+  const answers = u.answers.map((a) => `if ${a.assumption}, the request is ${a.decision}`).join('; ');
+  const statements = u.statements
+    .map((d) => `${d.policyType} policy ${d.policy} statement ${d.statement}`)
+    .join('; ');
+  const what =
+    u.code === 'forward-access-session-uncertain'
+      ? 'AWS does not document whether Kinesis calls KMS in a forward access session, and the verdict depends on it'
+      : `The verdict depends on ${u.keys.join(', ')}, which keymend cannot know for this call`;
+  return `${what}: ${answers} (${statements || 'no statement found'}). keymend does not guess: a person must decide.`;
+}
+
+const noExplicitDeny: EvaluatedCheck = ({ subject, current }) =>
+  current.decision === 'explicit-deny'
+    ? explicitDeny(current, 'the request', subject.request.deniedBy)
+    : null;
 
 // A layer keymend cannot see may still deny, whatever the visible policies say: neither "fixed since
 // the event" nor a fix can be claimed.
@@ -341,7 +390,7 @@ const noInvisibleLayerNamed: EvaluatedCheck = ({ subject, diagnosis }) => {
 const organizationVisible: EvaluatedCheck = ({ subject, state, diagnosis }) => {
   const named = subject.request.deniedBy;
   return (named.policyType === 'service-control' || named.policyType === 'resource-control') &&
-    !state.organization
+    !organizationPoliciesVisible(state.organization, named.policyType)
     ? refusal(
         'invisible-layer',
         `AWS names a ${named.policyType} policy and keymend cannot see the organization's policies.`,
@@ -349,6 +398,20 @@ const organizationVisible: EvaluatedCheck = ({ subject, state, diagnosis }) => {
       )
     : null;
 };
+
+/**
+ * Whether the organization state holds the policies of that type. An organization known only by its id
+ * and path (the AWS reader outside the management account) shows none.
+ */
+function organizationPoliciesVisible(
+  organization: OrganizationState | null,
+  type: 'service-control' | 'resource-control',
+): boolean {
+  if (!organization) return false;
+  return type === 'service-control'
+    ? organization.serviceControlPolicies !== undefined
+    : organization.resourceControlPolicies !== undefined;
+}
 
 const notAllowedYet: EvaluatedCheck = ({ current, diagnosis }) =>
   current.decision === 'allowed'
@@ -405,6 +468,7 @@ const ownKeyPolicy: EvaluatedCheck = ({ subject, state, diagnosis }) => {
 };
 
 const EVALUATED_CHECKS: readonly EvaluatedCheck[] = [
+  certainVerdict,
   noExplicitDeny,
   noInvisibleLayerNamed,
   organizationVisible,
@@ -467,6 +531,7 @@ export function diagnose(
       plan: null,
       proof: null,
       ...(attempts ? { attempts } : {}),
+      ...(s.uncertainty ? { uncertainty: s.uncertainty } : {}),
     };
   };
 
@@ -508,7 +573,7 @@ function decide(
   }
 
   const current = evaluator.run(kmsRequest(subject, {}), subject.key);
-  const diagnosis = diagnosisOf(current);
+  const diagnosis = diagnosisOf(current, subject.request.deniedBy);
   const evaluated: Evaluated = { subject, state, current, diagnosis };
   for (const check of EVALUATED_CHECKS) {
     const stopped = check(evaluated);

@@ -11,13 +11,13 @@ import {
   type Decision,
   type EvaluationResult,
   evaluate,
-  kinesisKmsRequest,
   type PolicySet,
   type RequestPrincipal,
   takesEncryptionContext,
 } from '../policy';
 import type { KeyState, OrganizationState, PrincipalState } from './account';
 import { buildPolicySet, requestPrincipal } from './authorization';
+import { kinesisCall, kmsKeyFacts } from './context-keys';
 import type { ResolvedState } from './diagnose';
 import { applyPlan, type FixScope, type Plan, scopeViolation } from './plan';
 import type { KinesisKmsRequest } from './request';
@@ -144,7 +144,11 @@ export function subjectOf(
   };
 }
 
-/** Builds the KMS request Kinesis would make, for this subject or a neighbour of it. */
+/**
+ * Builds the KMS request Kinesis would make, for this subject or a neighbour of it, with every key AWS
+ * would set that account state tells (context-keys.ts); a probe's other key shares the subject key's
+ * attributes.
+ */
 export function kmsRequest(
   subject: Subject,
   overrides: {
@@ -153,16 +157,33 @@ export function kmsRequest(
     streamArn?: string;
     principalArn?: string;
     viaKinesis?: boolean;
+    forwardAccessSession?: boolean;
   },
 ): AuthorizationRequest {
-  return kinesisKmsRequest({
+  return kinesisCall({
     principal: callerOf(subject, overrides.principalArn ?? subject.scope.principalArn),
     action: overrides.action ?? subject.scope.operation,
     keyArn: overrides.keyArn ?? subject.scope.keyArn,
     streamArn: overrides.streamArn ?? subject.scope.streamArn,
     region: subject.scope.region,
     viaKinesis: overrides.viaKinesis ?? true,
-  });
+    forwardAccessSession: overrides.forwardAccessSession ?? false,
+    key: subject.key,
+    organization: subject.organization,
+    organizationAccountId: subject.accounts.organization,
+  }).request;
+}
+
+/** The keys of the subject's own request that keymend cannot know (context-keys.ts `unknown`). */
+export function unknownKeys(subject: Subject): string[] {
+  return kmsKeyFacts({
+    principal: callerOf(subject, subject.scope.principalArn),
+    action: subject.scope.operation,
+    keyArn: subject.scope.keyArn,
+    key: subject.key,
+    organization: subject.organization,
+    organizationAccountId: subject.accounts.organization,
+  }).unknown;
 }
 
 /** The request principal for `principalArn`: the subject itself (with its session and tags) or a stranger. */

@@ -307,17 +307,30 @@ function statementOf(
   const effect = effectValue as 'Allow' | 'Deny';
 
   const hasAction = action !== undefined;
-  if (hasAction === (notAction !== undefined)) bad(' must have exactly one of Action or NotAction');
-  const actions = compileActions(hasAction ? action : notAction, hasAction ? '.Action' : '.NotAction');
+  const hasNotAction = notAction !== undefined;
+  if (hasAction && hasNotAction) bad(' must not have both Action and NotAction');
+  // KMS stores a key-policy statement that lacks Action or Resource, and it has no effect
+  // (https://docs.aws.amazon.com/kms/latest/APIReference/API_PutKeyPolicy.html): read it as matching
+  // nothing rather than refuse the whole key policy. IAM and Organizations reject such statements.
+  const inert = layer === 'resource-based';
+  let actions: ActionSet;
+  if (!hasAction && !hasNotAction) {
+    if (!inert) bad(' must have exactly one of Action or NotAction');
+    actions = NO_ACTIONS;
+  } else {
+    actions = compileActions(hasAction ? action : notAction, hasAction ? '.Action' : '.NotAction');
+  }
 
   const hasResource = resource !== undefined;
   const hasNotResource = notResource !== undefined;
   if (hasResource && hasNotResource) bad(' must not have both Resource and NotResource');
-  let resources: ResourceSet;
+  let resources: ResourceSet = NO_RESOURCES;
   if (!hasResource && !hasNotResource) {
-    // SCPs written before Resource became mandatory default to every resource.
-    if (layer !== 'service-control') bad(' must have Resource or NotResource');
-    resources = ANY_RESOURCE;
+    // SCPs written before Resource became mandatory default to every resource; in a key policy such a
+    // statement has no effect (above).
+    if (layer === 'service-control') resources = ANY_RESOURCE;
+    else if (inert) resources = NO_RESOURCES;
+    else bad(' must have Resource or NotResource');
   } else {
     resources = compileResources(
       hasResource ? resource : notResource,
@@ -336,8 +349,11 @@ function statementOf(
       hasPrincipal ? principalValue : notPrincipalValue,
       hasPrincipal ? '.Principal' : '.NotPrincipal',
     );
-    // https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_notprincipal.html
-    if (hasNotPrincipal && effect !== 'Deny') bad('.NotPrincipal must be used with "Effect": "Deny"');
+    // An Allow with NotPrincipal is legal in a resource-based policy, if discouraged; RCPs only deny
+    // (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_notprincipal.html).
+    if (hasNotPrincipal && effect !== 'Deny' && layer !== 'resource-based') {
+      bad('.NotPrincipal must be used with "Effect": "Deny"');
+    }
   } else if (hasPrincipal || hasNotPrincipal) {
     bad(` must not have ${hasPrincipal ? 'Principal' : 'NotPrincipal'} in a ${layer} policy`);
   }
@@ -346,7 +362,7 @@ function statementOf(
   const base = index * STRIDE;
   const flags =
     (effect === 'Deny' ? Flag.Deny : 0) |
-    (hasAction ? 0 : Flag.NotAction) |
+    (hasNotAction ? Flag.NotAction : 0) |
     (hasNotResource ? Flag.NotResource : 0) |
     (hasNotPrincipal ? Flag.NotPrincipal : 0);
   table[base + Slot.Actions] = actions;
@@ -366,6 +382,9 @@ const NO_ACTION_PATTERNS: readonly ActionSet['patterns'][number][] = [];
 const NO_RESOURCE_PATTERNS: readonly ResourcePattern[] = [];
 const NO_CONDITIONS: readonly CompiledCondition[] = [];
 const ANY_RESOURCE: ResourceSet = { any: true, exact: NO_STRINGS, patterns: NO_RESOURCE_PATTERNS };
+/** The action and resource sets of a statement that has no effect: they match nothing. */
+const NO_ACTIONS: ActionSet = { any: false, exact: NO_STRINGS, patterns: NO_ACTION_PATTERNS };
+const NO_RESOURCES: ResourceSet = { any: false, exact: NO_STRINGS, patterns: NO_RESOURCE_PATTERNS };
 
 /** An action pattern with a wildcard, compiled once per process (memo.ts). */
 type ActionPattern = ActionSet['patterns'][number];

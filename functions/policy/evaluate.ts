@@ -270,8 +270,10 @@ function principalMatch(spec: PrincipalSpec, p: Prepared): Match {
  * chain is missing from the list, and always for a caller with a permissions boundary
  * (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_notprincipal.html).
  */
-function notPrincipalApplies(spec: PrincipalSpec, p: Prepared): boolean {
-  if (p.boundaryAttached) return true;
+function notPrincipalApplies(spec: PrincipalSpec, p: Prepared, deny: boolean): boolean {
+  // The boundary rule is AWS's for Deny; an Allow with NotPrincipal (legal in a key policy) allows
+  // whoever is not listed, by the same chain.
+  if (deny && p.boundaryAttached) return true;
   if (spec.any) return false;
   const principal = p.principal;
   if (!spec.accounts.includes(p.accountId)) return true;
@@ -293,7 +295,7 @@ function applies(t: readonly unknown[], base: number, p: Prepared): Match {
   const principal = t[base + Principal] as PrincipalSpec | null;
   if (principal !== null) {
     if (flags & NotPrincipal) {
-      if (!notPrincipalApplies(principal, p)) return Match.None;
+      if (!notPrincipalApplies(principal, p, (flags & Deny) !== 0)) return Match.None;
     } else {
       match = principalMatch(principal, p);
       if (match === Match.None) return Match.None;

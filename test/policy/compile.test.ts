@@ -26,7 +26,7 @@ const rejected: [name: string, document: unknown, layer: PolicyLayer, message: s
     'both Action and NotAction',
     doc({ ...ok, NotAction: 'kms:Encrypt' }),
     'identity-based',
-    'exactly one of Action or NotAction',
+    'must not have both Action and NotAction',
   ],
   [
     'neither Action nor NotAction',
@@ -66,9 +66,9 @@ const rejected: [name: string, document: unknown, layer: PolicyLayer, message: s
     'unknown principal type "Aws"',
   ],
   [
-    'NotPrincipal with Allow',
+    'NotPrincipal with Allow in an RCP (a key policy may have one: test/policy/lenient.test.ts)',
     doc({ ...ok, NotPrincipal: { AWS: '111122223333' } }),
-    'resource-based',
+    'resource-control',
     'NotPrincipal must be used with "Effect": "Deny"',
   ],
   [
