@@ -195,6 +195,14 @@ export class MemoryStore implements ProposalStore {
     if (record) this.fingerprints.set(fingerprint, { ...record, liveUntil: until.toISOString() });
   }
 
+  async setFingerprintApplied(fingerprint: string, appliedAt: string | null): Promise<void> {
+    this.writes++;
+    const record = this.fingerprints.get(fingerprint);
+    if (!record) return;
+    const { appliedAt: _previous, ...rest } = record;
+    this.fingerprints.set(fingerprint, appliedAt === null ? rest : { ...rest, appliedAt });
+  }
+
   async markStillFailingNotified(id: string, now: Date): Promise<boolean> {
     const current = this.proposals.get(id);
     if (!current || current.stillFailingNotifiedAt) return false;
