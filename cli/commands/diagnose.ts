@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import { createAwsAccountReader } from '../../functions/adapters/aws-account';
 import { SnapshotReader } from '../../functions/adapters/snapshot';
 import { KeymendError } from '../../functions/commons/errors';
+import { escapeNonAscii } from '../../functions/commons/text';
 import type { AccountReader } from '../../functions/core/account';
 import { type DiagnoseResult, diagnose } from '../../functions/core/diagnose';
 import { gatherState } from '../../functions/core/gather';
@@ -150,11 +151,11 @@ export const diagnoseCommand: Command = {
       const output = records
         ? await Promise.all(records.map((r) => diagnoseOne(r, readerFor, o.prefer)))
         : await diagnoseOne(event.value, readerFor, o.prefer);
-      io.stdout(`${JSON.stringify(output, null, 2)}\n`);
+      io.stdout(`${escapeNonAscii(JSON.stringify(output, null, 2))}\n`);
       return 0;
     } catch (error) {
       if (error instanceof UsageError) {
-        io.stderr(`keymend diagnose: ${error.message}. See 'keymend diagnose --help'.\n`);
+        io.stderr(`keymend diagnose: ${oneLine(error)}. See 'keymend diagnose --help'.\n`);
         return 2;
       }
       if (error instanceof KeymendError) {

@@ -12,7 +12,7 @@ import { kinesisCall, kmsKeyFacts } from '../../functions/core/context-keys';
 import { principalContext } from '../../functions/policy/context';
 import { evaluate } from '../../functions/policy/evaluate';
 import type { AuthorizationRequest, ContextValue } from '../../functions/policy/types';
-import { readSnapshot } from '../input';
+import { oneLine, readSnapshot } from '../input';
 import type { CliIo, Command } from '../io';
 
 const HELP = `Usage: keymend evaluate --account SNAPSHOT.json --principal ARN --action ACTION --resource ARN
@@ -208,11 +208,11 @@ export const evaluateCommand: Command = {
       return 0;
     } catch (error) {
       if (error instanceof UsageError) {
-        io.stderr(`keymend evaluate: ${error.message}. See 'keymend evaluate --help'.\n`);
+        io.stderr(`keymend evaluate: ${oneLine(error)}. See 'keymend evaluate --help'.\n`);
         return 2;
       }
       if (error instanceof KeymendError) {
-        io.stderr(`keymend evaluate: ${error.message}\n`);
+        io.stderr(`keymend evaluate: ${oneLine(error)}\n`);
         return 2;
       }
       throw error;

@@ -2,8 +2,9 @@
  * `keymend parse --event FILE`: runs the intake on a sample event, a CloudTrail record or a whole
  * CloudTrail log file (plain or gzipped) and prints the decision as JSON.
  */
+import { escapeNonAscii } from '../../functions/commons/text';
 import { type IntakeResult, intake } from '../../functions/core/intake';
-import { logRecords, readJson } from '../input';
+import { logRecords, oneLine, readJson } from '../input';
 import type { Command } from '../io';
 
 const HELP = `Usage: keymend parse --event FILE
@@ -76,7 +77,7 @@ export const parseCommand: Command = {
       options = parseArgs(argv);
     } catch (error) {
       if (!(error instanceof UsageError)) throw error;
-      io.stderr(`keymend parse: ${error.message}. See 'keymend parse --help'.\n`);
+      io.stderr(`keymend parse: ${oneLine(error)}. See 'keymend parse --help'.\n`);
       return 2;
     }
     const read = await readJson(options.event, io);
@@ -86,7 +87,7 @@ export const parseCommand: Command = {
     }
     const records = logRecords(read.value);
     const output: ParseOutput | ParseOutput[] = records ? records.map((r) => intake(r)) : intake(read.value);
-    io.stdout(`${JSON.stringify(output, null, 2)}\n`);
+    io.stdout(`${escapeNonAscii(JSON.stringify(output, null, 2))}\n`);
     return 0;
   },
 };

@@ -33,3 +33,19 @@ export function showValue(value: unknown, max = 80): string {
   if (Array.isArray(value)) return 'an array';
   return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
 }
+
+/**
+ * `text` as one line of printable ASCII for a terminal or a log: line breaks and tabs as `\n`, `\r`,
+ * `\t`, every other control character, DEL and everything past ASCII as `\uXXXX` (so an escape
+ * sequence, a NUL or a bidi override in a file or an event reaches no terminal raw), cut after
+ * `max` characters.
+ */
+export function printableLine(text: string, max = 2000): string {
+  const escaped = text.replace(/[^\x20-\x7e]/g, (c) => {
+    if (c === '\n') return '\\n';
+    if (c === '\r') return '\\r';
+    if (c === '\t') return '\\t';
+    return `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
+  });
+  return capString(escaped, max);
+}
