@@ -17,11 +17,12 @@ import {
   consoleLinks,
   decisionWords,
   diagnosisWords,
+  keyShown,
   markdownCode,
   markdownText,
   principalName,
   safeUrl,
-  streamName,
+  streamShown,
   subjectText,
 } from './text';
 
@@ -51,7 +52,9 @@ const CHAT_JSON_BUDGET = 3_000;
 
 /** Text for a title or summary: printable ASCII, the characters chat clients read as markup escaped. */
 function chatPlain(value: string): string {
-  return subjectText(value).replace(/[\\`*_~[\]<>|]/g, (c) => `\\${c}`);
+  return subjectText(value)
+    .replace(/[\\*_~[\]|]/g, (c) => `\\${c}`)
+    .replace(/[`<>&]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 /** A keyword: letters, digits and `:.-` only. */
@@ -74,8 +77,8 @@ function description(kind: NotificationKind, proposal: Proposal, compact: boolea
     '',
     `*${who.kind === 'user' ? 'User' : who.kind === 'role' ? 'Role' : 'Principal'}:* ${markdownCode(who.name)} (${markdownCode(scope.principalArn)})`,
     `*Operation:* ${markdownCode(scope.operation)}`,
-    `*Key:* ${markdownCode(scope.keyArn)}${proposal.keyAliases.length > 0 ? ` ${markdownCode(aliasSuffix(proposal.keyAliases).trim())}` : ''}`,
-    `*Stream:* ${markdownCode(streamName(scope.streamArn))} (${markdownCode(scope.streamArn)})`,
+    `*Key:* ${markdownCode(keyShown(proposal))}${proposal.keyAliases.length > 0 ? ` ${markdownCode(aliasSuffix(proposal.keyAliases).trim())}` : ''}`,
+    `*Stream:* ${streamShown(scope.streamArn, (v) => markdownCode(v))}`,
     `*Region / account:* ${markdownCode(scope.region)} / ${markdownCode(scope.accountId)}`,
     `*Denials:* ${proposal.count}, first ${markdownCode(proposal.firstSeen)}, last ${markdownCode(proposal.lastSeen)}`,
   ];
@@ -158,9 +161,9 @@ function chatNotification(
       threadId: keyword(proposal.fingerprint),
       summary: chatPlain(subject),
       eventType: `keymend:${kind}`,
-      relatedResources: [proposal.scope.principalArn, proposal.scope.keyArn, proposal.scope.streamArn].map(
-        (arn) => subjectText(arn).slice(0, 2048),
-      ),
+      relatedResources: [proposal.scope.principalArn, proposal.scope.keyArn, proposal.scope.streamArn]
+        .filter((arn) => arn !== '')
+        .map((arn) => subjectText(arn).slice(0, 2048)),
       additionalContext: {
         kind,
         proposalId: subjectText(proposal.id),

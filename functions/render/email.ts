@@ -17,10 +17,12 @@ import {
   consoleLinks,
   decisionWords,
   diagnosisWords,
+  keyShown,
   plainValue,
   principalName,
   safeUrl,
   streamName,
+  streamShown,
   subjectText,
 } from './text';
 
@@ -72,7 +74,7 @@ function section(title: string, lines: string[]): string[] {
 
 /** Indents every line of a block (JSON, code) by two spaces. */
 function block(text: string): string[] {
-  return text.split('\n').map((line) => `  ${line}`);
+  return text.split('\n').map((line) => (line === '' ? '' : `  ${line}`));
 }
 
 interface Options {
@@ -91,8 +93,8 @@ function whatHappened(proposal: Proposal): string[] {
       [who.kind === 'user' ? 'User' : 'Role', who.kind === 'principal' ? null : plainValue(who.name)],
       ['Session', request.sessionArn !== scope.principalArn ? plainValue(request.sessionArn) : null],
       ['Operation', plainValue(scope.operation)],
-      ['Key', `${plainValue(scope.keyArn)}${plainValue(aliasSuffix(proposal.keyAliases))}`],
-      ['Stream', `${plainValue(streamName(scope.streamArn))} (${plainValue(scope.streamArn)})`],
+      ['Key', `${plainValue(keyShown(proposal))}${plainValue(aliasSuffix(proposal.keyAliases))}`],
+      ['Stream', streamShown(scope.streamArn, (v) => plainValue(v))],
       ['Region', plainValue(scope.region)],
       ['Account', plainValue(scope.accountId)],
       [
@@ -103,6 +105,7 @@ function whatHappened(proposal: Proposal): string[] {
       ['First seen', plainValue(proposal.firstSeen)],
       ['Last seen', plainValue(proposal.lastSeen)],
       ['Denials', `${proposal.count} since the first`],
+      ['Applied at', proposal.appliedAt ? plainValue(proposal.appliedAt) : null],
       ['Status', plainValue(proposal.status)],
       ['Proposal', plainValue(proposal.id)],
     ]),
@@ -151,7 +154,10 @@ function change(kind: NotificationKind, proposal: Proposal, options: Options): s
     lines.push('', ...block(json));
     if (note) lines.push('', `  ${note}`);
   }
-  return section(applied ? 'THE CHANGE' : 'THE CHANGE (as JSON, exactly as it would be written)', lines);
+  return section(
+    kind === 'proposed' ? 'THE CHANGE (as JSON, exactly as it would be written)' : 'THE CHANGE',
+    lines,
+  );
 }
 
 /** `1 neighbouring request was` / `2 neighbouring requests were`. */
@@ -203,14 +209,18 @@ function links(kind: NotificationKind, links: ProposalLinks | null): string[] {
 function consoleSection(proposal: Proposal): string[] {
   const c = consoleLinks(proposal.scope);
   const who = principalName(proposal.scope.principalArn);
-  const keyAccount = accountOfArn(proposal.scope.keyArn);
-  const other = keyAccount !== '' && keyAccount !== accountOfArn(proposal.scope.principalArn);
+  const home = accountOfArn(proposal.scope.principalArn);
+  // A console link opens in the account one is signed in to: name the account when it is another one.
+  const label = (what: string, arn: string) => {
+    const account = accountOfArn(arn);
+    return account !== '' && account !== home ? `${what}, account ${plainValue(account)})` : `${what})`;
+  };
   return section(
     'AWS CONSOLE',
     labelled([
       [who.kind === 'user' ? 'User (IAM)' : 'Role (IAM)', c.principal],
-      [other ? `Key (KMS, account ${plainValue(keyAccount)})` : 'Key (KMS)', c.key],
-      ['Stream (Kinesis)', c.stream],
+      [label('Key (KMS', proposal.scope.keyArn), c.key],
+      [label('Stream (Kinesis', proposal.scope.streamArn), c.stream],
     ]),
   );
 }

@@ -70,14 +70,22 @@ export function asciiJson(value: unknown, extra?: RegExp): string {
  * (`[`, `]`, `<`, `>`), entities, tables, headings. The rest (`(`, `-`, `.`, `:`) only means something
  * after one of these or at the start of a line, where untrusted text never stands.
  */
-const MARKDOWN_SPECIAL = /[\\`*_{}[\]<>#|~&]/g;
+const MARKDOWN_SPECIAL = /[\\*_{}[\]#|~]/g;
+/**
+ * Characters written as visible `\uXXXX` escapes rather than backslash-escaped: Slack's markup ignores
+ * backslashes, and `<`, `>`, `&` are how it spells links, mentions and entities; a backtick could pair
+ * with another to swallow text into code.
+ */
+const MARKDOWN_UNICODE = /[`<>&]/g;
 
 /**
- * Untrusted text for chat markdown outside code: printable ASCII (like a subject), every markdown
- * character backslash-escaped, URLs defanged, capped.
+ * Untrusted text for chat markdown outside code: printable ASCII (like a subject), URLs defanged, capped;
+ * `<`, `>`, `&` and the backtick as `\uXXXX`, every other markdown character backslash-escaped.
  */
 export function markdownText(value: string, max: number = MAX_VALUE_CHARS): string {
-  return subjectText(defang(capped(value, max))).replace(MARKDOWN_SPECIAL, (c) => `\\${c}`);
+  return subjectText(defang(capped(value, max)))
+    .replace(MARKDOWN_SPECIAL, (c) => `\\${c}`)
+    .replace(MARKDOWN_UNICODE, unicodeEscape);
 }
 
 /**
@@ -204,9 +212,23 @@ export function principalName(arn: string): { kind: 'role' | 'user' | 'principal
   return parsed ? { kind: parsed.kind, name: parsed.name } : { kind: 'principal', name: arn };
 }
 
-/** The stream's name, from its ARN; the ARN itself when unparsable. */
+/** Shown for a key or stream the event did not name and keymend could not find. */
+export const NOT_KNOWN = '(not known)';
+
+/** The stream's name, from its ARN; the ARN itself when unparsable; NOT_KNOWN when empty. */
 export function streamName(arn: string): string {
+  if (arn === '') return NOT_KNOWN;
   return parseStreamArn(arn)?.streamName ?? arn;
+}
+
+/** The key as the proposal knows it: its ARN, else the reference the event gave (an alias), else NOT_KNOWN. */
+export function keyShown(proposal: Proposal): string {
+  return proposal.scope.keyArn || proposal.request.keyReference || NOT_KNOWN;
+}
+
+/** The stream as shown beside its name: `orders (ARN)`; NOT_KNOWN when the proposal has none. */
+export function streamShown(arn: string, show: (value: string) => string): string {
+  return arn === '' ? NOT_KNOWN : `${show(streamName(arn))} (${show(arn)})`;
 }
 
 /** The key's aliases as shown beside it: ` (alias/orders)`, or '' when it has none. */

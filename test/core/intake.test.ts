@@ -248,6 +248,14 @@ describe('the extracted request', () => {
     expect(reasonOf(intake(event))).toBe('malformed');
   });
 
+  it("keeps AWS's errorMessage as it is, up to 4096 characters, and none when there is none", () => {
+    const hostile = `x\r\n<b>${'y'.repeat(5000)}`;
+    expect(request(intake(record(RECORD, (x) => (x.errorMessage = hostile)))).errorMessage).toBe(
+      hostile.slice(0, 4096),
+    );
+    expect(request(intake(record(RECORD, (x) => delete x.errorMessage)))).not.toHaveProperty('errorMessage');
+  });
+
   it("falls back to the caller's account for a bare record without recipientAccountId", () => {
     const r = record(RECORD, (x) => delete x.recipientAccountId);
     expect(request(intake(r)).accountId).toBe(ACCOUNT);

@@ -71,3 +71,34 @@ export function chatSchemaErrors(value: unknown): string[] {
   }
   return errors;
 }
+
+/**
+ * The text of chat markdown a client reads as markup: outside code blocks and code spans, with every
+ * backslash-escaped character removed. Reads left to right as CommonMark does: an escaped backtick
+ * opens no code span.
+ */
+export function markdownProse(text: string): string {
+  let out = '';
+  let i = 0;
+  while (i < text.length) {
+    if (text.startsWith('```', i) && (i === 0 || text[i - 1] === '\n')) {
+      const end = text.indexOf('\n```', i + 3);
+      if (end === -1) return `${out}${text.slice(i)}`;
+      i = end + 4;
+    } else if (text[i] === '\\') {
+      i += 2;
+    } else if (text[i] === '`') {
+      const end = text.indexOf('`', i + 1);
+      if (end === -1 || text.slice(i, end).includes('\n')) {
+        out += '`';
+        i += 1;
+      } else {
+        i = end + 1;
+      }
+    } else {
+      out += text[i];
+      i += 1;
+    }
+  }
+  return out;
+}

@@ -10,8 +10,8 @@ import type { NotificationKind, Proposal } from '../../functions/core/proposal';
 import { kindText, NOTIFICATION_KINDS } from '../../functions/render/kinds';
 import { renderNotifications } from '../../functions/render/notification';
 import { layerWords } from '../../functions/render/text';
-import { chatSchemaErrors } from '../helpers/chat-schema';
-import { type KindSample, kindSamples } from '../helpers/notification-samples';
+import { chatSchemaErrors, markdownProse } from '../helpers/chat-schema';
+import { type KindSample, kindSamples, sampleProposal } from '../helpers/notification-samples';
 
 const GOLDEN_DIR = path.join(__dirname, 'golden');
 const UPDATE = process.env.UPDATE_GOLDEN === '1';
@@ -327,24 +327,19 @@ describe('untrusted text', () => {
     for (const text of strings) expect(urls(text).filter((u) => !allowed.has(u))).toEqual([]);
     // Outside code, every markup character from the event is escaped; inside code, the span cannot close.
     const clean = render('proposed', sample('proposed').proposal, s.links).card;
-    const prose = (text: string) =>
-      text
-        .replace(/```[\s\S]*?```/g, '')
-        .replace(/`[^`\n]*`/g, '')
-        .replace(/\\./g, '');
     const description: string = card.content.description;
-    expect(prose(description)).not.toMatch(/[`_~[\]<>|&#]/);
-    expect((prose(description).match(/\*/g) ?? []).length).toBe(
-      (prose(clean.content.description).match(/\*/g) ?? []).length,
+    expect(markdownProse(description)).not.toMatch(/[`_~[\]<>|&#]/);
+    expect((markdownProse(description).match(/\*/g) ?? []).length).toBe(
+      (markdownProse(clean.content.description).match(/\*/g) ?? []).length,
     );
     expect(description.split('\n').length).toBe(clean.content.description.split('\n').length);
-    expect(prose(card.content.title)).not.toMatch(/[`*_~[\]<>|]/);
+    expect(markdownProse(card.content.title)).not.toMatch(/[`*_~[\]<>|]/);
     expect(description).not.toContain('<script>');
     expect(description).toContain('\\u003cscript\\u003e');
   });
 
   it('hostile text from the event itself goes through the intake into escaped output', async () => {
-    const { sampleProposal, sampleLinks } = await import('../helpers/notification-samples');
+    const { sampleLinks } = await import('../helpers/notification-samples');
     const p = await sampleProposal('consumer-decrypt-denied-service-role.eventbridge.json', 'demo', {
       id: 'hostile-Zz0',
       editRecord: (record) => {
@@ -402,3 +397,32 @@ describe('size', () => {
 });
 
 const LATER_TIME = '2025-06-01T14:00:00Z';
+
+describe('every refusal of the samples renders', () => {
+  it.each([
+    ['consumer-decrypt-denied-no-context.record.json', 'demo'],
+    ['root-decrypt-denied-via-kinesis.record.json', 'demo'],
+    ['legacy-decrypt-denied-aws-managed-key.record.json', 'demo'],
+    ['consumer-decrypt-denied-scp.record.json', 'scp-deny'],
+    ['consumer-decrypt-denied-boundary.record.json', 'boundary'],
+    ['cross-account-decrypt-denied.eventbridge.json', 'cross-account-key-policy'],
+    ['consumer-decrypt-denied-service-role.eventbridge.json', 'key-disabled'],
+  ])('%s on %s', async (event, account) => {
+    const proposal = await sampleProposal(event, account, { id: 'refusal-Ab1' });
+    expect(proposal.verdict).toBe('refuse');
+    const { email, card } = render('refused', proposal, null);
+    expect(email.subject).toMatch(/^keymend: Refused: [\x20-\x7e]+[^ ]$/);
+    expect(email.subject.length).toBeLessThan(100);
+    expect(email.message).toMatch(/^[\x20-\x7e\n]+$/);
+    expect(email.message).toContain(`Refusal:  ${proposal.code}`);
+    expect(email.message).toContain(proposal.reason);
+    expect(email.message).not.toMatch(/: *\n/);
+    expect(email.message).not.toContain('LINKS');
+    expect(chatSchemaErrors(card)).toEqual([]);
+    expect(card.content.description).toContain(`\`${proposal.code}\``);
+    if (proposal.scope.streamArn === '') {
+      expect(email.subject).toMatch(/on stream \(not known\)$/);
+      expect(email.message).toContain('Stream:     (not known)');
+    }
+  });
+});
