@@ -18,6 +18,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { LocalAccount } from '../../functions/adapters/local-account';
+import { countRequests } from '../../functions/adapters/request-counter';
 import { createTable, DynamoProposalStore } from '../../functions/adapters/store';
 import { ENV } from '../../functions/commons/constants';
 import type { AccountSnapshot } from '../../functions/core/account';
@@ -68,6 +69,8 @@ const APPROVAL_MODULE = path.join(__dirname, '../../functions/handlers/approval'
 /** Largest request body accepted (a thousand events are a few MB). */
 const MAX_BODY_BYTES = 64 * 1024 * 1024;
 const TABLE_NAME = 'keymend-local';
+/** How many events of one POST are handled at once. */
+const CONCURRENCY = 8;
 
 interface DynaliteServer {
   listen(port: number, host: string, callback: (error?: Error) => void): void;
@@ -131,45 +134,15 @@ function loadApproval(deps: { ports: FlowContext; config: Config; logger: Return
   return module.makeHandler({ ...deps.ports, ports: deps.ports, config: deps.config, logger: deps.logger });
 }
 
-/** Starts keymend on this machine. Close it with `close()`. */
-export async function startLocal(options: LocalOptions): Promise<LocalRuntime> {
-  const log = logger(options.log ?? ((line) => process.stderr.write(`${line}\n`)));
-  const now = options.now ?? (() => new Date());
-  const account = new LocalAccount(options.snapshot);
-
-  const dynalite = await startDynalite();
-  const dynamodb = new DynamoDBClient({
-    endpoint: dynalite.endpoint,
-    region: account.region,
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-    maxAttempts: 1,
-  });
-  let dynamodbRequests = 0;
-  dynamodb.middlewareStack.add(
-    (next) => (args) => {
-      dynamodbRequests++;
-      return next(args);
-    },
-    { step: 'initialize', name: 'countRequests' },
-  );
-  await createTable(dynamodb, TABLE_NAME);
-  dynamodbRequests = 0;
-
-  const server: Server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 8787, '127.0.0.1', () => resolve());
-  });
-  const port = (server.address() as AddressInfo).port;
-  const url = `http://127.0.0.1:${port}`;
-
+/** The functions' configuration for a local run, checked as the deployed functions check theirs. */
+function localConfig(options: LocalOptions, account: LocalAccount, approvalUrl: string): Config {
   const prefer = options.prefer ?? 'kms-grant';
-  const config = parseConfig({
+  return parseConfig({
     [ENV.tableName]: TABLE_NAME,
     [ENV.emailTopicArn]: `arn:aws:sns:${account.region}:${account.accountId}:keymend-local-email`,
     [ENV.chatTopicArn]: `arn:aws:sns:${account.region}:${account.accountId}:keymend-local-chat`,
     [ENV.secretId]: 'keymend-local',
-    [ENV.approvalUrl]: url,
+    [ENV.approvalUrl]: approvalUrl,
     [ENV.mode]: options.mode ?? 'propose',
     [ENV.autoApplyPrincipals]: (options.autoApplyPrincipals ?? []).join(','),
     [ENV.preferMechanism]: prefer,
@@ -178,6 +151,42 @@ export async function startLocal(options: LocalOptions): Promise<LocalRuntime> {
       ? { [ENV.enabledMechanisms]: 'kms-grant,iam-inline-policy,key-policy-statement' }
       : {}),
   });
+}
+
+/** Starts keymend on this machine. Close it with `close()`. */
+export async function startLocal(options: LocalOptions): Promise<LocalRuntime> {
+  const log = logger(options.log ?? ((line) => process.stderr.write(`${line}\n`)));
+  const now = options.now ?? (() => new Date());
+  const account = new LocalAccount(options.snapshot);
+  // Checked before anything starts, so a bad option leaves nothing running.
+  localConfig(options, account, 'http://127.0.0.1');
+
+  const dynalite = await startDynalite();
+  const dynamodb = new DynamoDBClient({
+    endpoint: dynalite.endpoint,
+    region: account.region,
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    maxAttempts: 1,
+  });
+  const dynamodbRequests = countRequests(dynamodb);
+  const server: Server = createServer();
+  try {
+    await createTable(dynamodb, TABLE_NAME);
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(options.port ?? 8787, '127.0.0.1', () => resolve());
+    });
+  } catch (error) {
+    // A port in use, say: stop what was started before failing.
+    dynamodb.destroy();
+    await dynalite.close();
+    throw error;
+  }
+  // The table's creation is the runtime's, not the handlers': count from here.
+  const dynamodbBaseline = dynamodbRequests.total();
+  const port = (server.address() as AddressInfo).port;
+  const url = `http://127.0.0.1:${port}`;
+  const config = localConfig(options, account, url);
 
   const outbox: OutgoingMessage[] = [];
   const signingKey = randomBytes(32);
@@ -220,8 +229,13 @@ export async function startLocal(options: LocalOptions): Promise<LocalRuntime> {
             return sendJson(response, 400, { error: `the body is not JSON: ${(error as Error).message}` });
           }
           const events = Array.isArray(parsed) ? parsed : [parsed];
-          const results: RemediateResult[] = [];
-          for (const event of events) results.push(await invoke(event));
+          // EventBridge invokes the function concurrently: so do we, a few at a time, results in order.
+          const results: RemediateResult[] = new Array(events.length);
+          let next = 0;
+          const worker = async () => {
+            for (let i = next++; i < events.length; i = next++) results[i] = await invoke(events[i]);
+          };
+          await Promise.all(Array.from({ length: Math.min(CONCURRENCY, events.length) }, worker));
           return sendJson(response, 200, results);
         }
         if (pathname.startsWith('/_local/')) {
@@ -244,7 +258,7 @@ export async function startLocal(options: LocalOptions): Promise<LocalRuntime> {
 
   const stats = (): LocalStats => ({
     aws: account.stats(),
-    dynamodb: dynamodbRequests,
+    dynamodb: dynamodbRequests.total() - dynamodbBaseline,
     publishes: outbox.length,
   });
   log.info('keymend local is ready', { url, mode: config.mode, account: account.accountId });

@@ -44,6 +44,8 @@ export function newProposal(args: {
   request: KinesisKmsRequest;
   result: ProposableResult;
   keyAliases: string[];
+  /** The principal's tags as read (notifications say when CloudFormation manages it). */
+  principalTags?: Record<string, string> | undefined;
   now: Date;
   linkTtlHours: number;
   audit: AuditEntry;
@@ -65,6 +67,7 @@ export function newProposal(args: {
     reason: args.refuseInstead?.reason ?? result.reason,
     request: args.request,
     keyAliases: args.keyAliases,
+    ...(args.principalTags ? { principalTags: args.principalTags } : {}),
     diagnosis: result.diagnosis,
     plan,
     planHash: plan ? planHash(plan) : null,

@@ -302,6 +302,7 @@ async function supersede(
     request: proposal.request,
     result: now,
     keyAliases: proposal.keyAliases,
+    principalTags: proposal.principalTags,
     now: at,
     linkTtlHours: options.links.ttlHours,
     audit: {

@@ -94,6 +94,7 @@ export async function remediate(
     request,
     result,
     keyAliases: state.key?.aliases ?? [],
+    principalTags: state.principal?.tags,
     now,
     linkTtlHours: config.linkTtlHours,
     audit: {

@@ -1,8 +1,10 @@
 /** Flow ports over the in-memory store and account, a recording publisher and a fixed clock. */
 
 import type { OutgoingMessage } from '../../functions/core/ports';
+import type { NotificationKind } from '../../functions/core/proposal';
 import type { FlowContext } from '../../functions/flows/notify';
 import type { RemediateConfig } from '../../functions/flows/remediate';
+import { kindText, NOTIFICATION_KINDS } from '../../functions/render/kinds';
 import { loadAccount } from './denials';
 import { MemoryAccount } from './memory-account';
 import { MemoryStore } from './memory-store';
@@ -22,7 +24,12 @@ export interface FlowFixture {
   ports: FlowContext;
   store: MemoryStore;
   account: MemoryAccount;
+  /** The e-mails published, in order (one per notification). */
   outbox: OutgoingMessage[];
+  /** Every message published (e-mail and chat). */
+  published: OutgoingMessage[];
+  /** The kind of each e-mail in `outbox`, read from its subject. */
+  kinds(): (NotificationKind | 'unknown')[];
   /** Moves the clock on by `ms`. */
   advance(ms: number): void;
   /** Makes the publisher throw. */
@@ -33,6 +40,7 @@ export function flowFixture(snapshot = 'demo.json'): FlowFixture {
   const store = new MemoryStore();
   const account = new MemoryAccount(loadAccount(snapshot));
   const outbox: OutgoingMessage[] = [];
+  const published: OutgoingMessage[] = [];
   let now = Date.parse('2026-12-03T10:00:00.000Z');
   let failing = false;
   const ports: FlowContext = {
@@ -42,7 +50,8 @@ export function flowFixture(snapshot = 'demo.json'): FlowFixture {
     publisher: {
       async publish(message) {
         if (failing) throw new Error('SNS is down');
-        outbox.push(message);
+        published.push(message);
+        if (message.topic === 'email') outbox.push(message);
       },
     },
     secret: { signingKey: async () => Buffer.alloc(32, 7) },
@@ -53,6 +62,12 @@ export function flowFixture(snapshot = 'demo.json'): FlowFixture {
     store,
     account,
     outbox,
+    published,
+    kinds: () =>
+      outbox.map(
+        (m) =>
+          NOTIFICATION_KINDS.find((k) => m.subject.startsWith(`keymend: ${kindText(k).label}:`)) ?? 'unknown',
+      ),
     advance: (ms) => {
       now += ms;
     },
@@ -60,4 +75,12 @@ export function flowFixture(snapshot = 'demo.json'): FlowFixture {
       failing = fail;
     },
   };
+}
+
+/** The approval link for `action` in an e-mail's text. */
+export function linkIn(message: OutgoingMessage | undefined, action: 'approve' | 'reject' | 'revoke'): URL {
+  const urls = (message?.message ?? '').match(/https?:\/\/[^\s]+\/p\/[^\s]+/g) ?? [];
+  const found = urls.map((u) => new URL(u)).find((u) => u.searchParams.get('a') === action);
+  if (!found) throw new Error(`no ${action} link in the message`);
+  return found;
 }

@@ -1,0 +1,96 @@
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { main } from '../../cli/keymend';
+import { eventBridgeEvent, STORM_EVENT } from '../helpers/denials';
+import { captureIo } from '../helpers/io';
+
+const ROOT = path.resolve(__dirname, '../..');
+
+// Starting tsx and dynalite takes a few seconds: a generous bound, not a timing assertion.
+jest.setTimeout(60_000);
+
+describe('keymend local (the command)', () => {
+  it.each([
+    [['local'], /--account SNAPSHOT is required/],
+    [['local', '--account', 'events/accounts/demo.json', '--port', 'x'], /--port must be/],
+    [['local', '--account', 'events/accounts/demo.json', '--mode', 'yolo'], /--mode must be propose or auto/],
+    [['local', '--account', 'events/accounts/demo.json', '--prefer', 'kms:*'], /--prefer must be one of/],
+    [['local', '--account', 'events/accounts/demo.json', '--nope'], /Unknown option/],
+    [['local', '--account', 'events/accounts/no-such-file.json'], /cannot read snapshot/],
+    [
+      ['local', '--account', 'events/accounts/demo.json', '--auto-apply-principals', 'orders-*'],
+      /KEYMEND_AUTO_APPLY_PRINCIPALS: expected ARN patterns/,
+    ],
+  ])('%j exits 2 saying what is wrong', async (argv, message) => {
+    const io = captureIo();
+    expect(await main(argv, io)).toBe(2);
+    expect(io.err()).toMatch(message);
+    expect(io.out()).toBe('');
+  });
+
+  it('prints exactly one line with its URL when ready, serves, and stops cleanly on SIGTERM', async () => {
+    const child = spawn(
+      process.execPath,
+      [
+        path.join(ROOT, 'node_modules/tsx/dist/cli.mjs'),
+        'cli/keymend.ts',
+        'local',
+        '--account',
+        'events/accounts/demo.json',
+        '--port',
+        '0',
+        '--mode',
+        'auto',
+        '--auto-apply-principals',
+        'arn:aws:iam::111122223333:role/service-role/*',
+      ],
+      { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let stdout = '';
+    let stderr = '';
+    child.stderr.on('data', (chunk) => {
+      stderr += chunk;
+    });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const line = await new Promise<string>((resolve, reject) => {
+      child.stdout.on('data', (chunk) => {
+        stdout += chunk;
+        if (stdout.includes('\n')) resolve(stdout.slice(0, stdout.indexOf('\n')));
+      });
+      child.on('exit', () => reject(new Error(`exited before it was ready: ${stderr}`)));
+    });
+    const { url } = JSON.parse(line) as { url: string };
+    expect(line).toBe(JSON.stringify({ url }));
+    expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+
+    const response = await fetch(`${url}/_local/events`, {
+      method: 'POST',
+      body: JSON.stringify(eventBridgeEvent(STORM_EVENT)),
+    });
+    expect(await response.json()).toEqual([{ outcome: 'applied', proposalId: expect.any(String) }]);
+    const account = (await (await fetch(`${url}/_local/account`)).json()) as {
+      keys: { grants?: unknown[] }[];
+    };
+    expect(account.keys.flatMap((k) => k.grants ?? [])).toHaveLength(1);
+
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(stdout).toBe(`${line}\n`);
+    expect(stderr).toMatch(/"remediate outcome"/);
+  });
+});
+
+describe('startLocal', () => {
+  it('a port in use fails the start and leaves nothing running', async () => {
+    const { startLocal } = await import('../../cli/local/runtime');
+    const { loadAccount } = await import('../helpers/denials');
+    const first = await startLocal({ snapshot: loadAccount('demo.json'), port: 0, log: () => {} });
+    try {
+      await expect(
+        startLocal({ snapshot: loadAccount('demo.json'), port: first.port, log: () => {} }),
+      ).rejects.toThrow(/EADDRINUSE/);
+    } finally {
+      await first.close();
+    }
+  });
+});
