@@ -41,11 +41,32 @@ const MAX_USER_AGENT = 256;
 export type ApprovalEvent = APIGatewayProxyEventV2;
 export type ApprovalResult = APIGatewayProxyStructuredResultV2;
 
+/** The part of keymend's configuration (core/config.ts `Config`) the approval function reads. */
+export interface ApprovalConfig {
+  /** The base URL of the links. */
+  approvalUrl: string;
+  /** Key-policy changes are applied on approval only when `key-policy-statement` is enabled. */
+  enabledMechanisms: readonly string[];
+  linkTtlHours: number;
+  rejectSuppressHours: number;
+}
+
 export interface ApprovalHandlerDeps {
   ports: FlowPorts;
-  settings: ApprovalSettings;
-  steps: ApprovalSteps;
+  config: ApprovalConfig;
   logger: ApprovalLog & { error(message: string, fields?: Record<string, unknown>): void };
+  /** The apply, revoke and notify steps; tests pass doubles. */
+  steps: ApprovalSteps;
+}
+
+/** The flow's settings from the configuration. */
+export function approvalSettings(config: ApprovalConfig): ApprovalSettings {
+  return {
+    baseUrl: config.approvalUrl,
+    allowKeyPolicy: config.enabledMechanisms.includes('key-policy-statement'),
+    rejectSuppressHours: config.rejectSuppressHours,
+    linkTtlHours: config.linkTtlHours,
+  };
 }
 
 function header(event: ApprovalEvent, name: string): string | undefined {
@@ -102,7 +123,7 @@ function respond(page: Page, head: boolean): ApprovalResult {
 export function makeHandler(deps: ApprovalHandlerDeps): (event: ApprovalEvent) => Promise<ApprovalResult> {
   const flow: ApprovalDeps = {
     ports: deps.ports,
-    settings: deps.settings,
+    settings: approvalSettings(deps.config),
     steps: deps.steps,
     log: deps.logger,
   };

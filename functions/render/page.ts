@@ -272,8 +272,13 @@ export function reviewPage(input: ReviewInput): Page {
 ${statusLine(proposal)}${deniedSection(proposal)}${whySection(proposal)}${
   proposal.plan ? changeSection(proposal.plan, input.keyPolicyEnabled) : ''
 }${proposal.proof ? proofSection(proposal.proof) : ''}<h2>Decide</h2>
-<p>This link works until ${formatTime(input.expiresAt)}. Opening it changes nothing; only a button does.</p>
-${forms(proposal, input.forms)}`;
+${
+  Object.keys(input.forms).length > 0
+    ? html`<p>This link works until ${formatTime(input.expiresAt)}. Opening it changes nothing; only a button does.</p>
+${forms(proposal, input.forms)}`
+    : html`<p>Nothing is left to decide with this link: the proposal is ${proposal.status}.</p>
+`
+}`;
   return { statusCode: 200, html: htmlDocument(title, body) };
 }
 

@@ -62,9 +62,9 @@ async function setup() {
   const errors: unknown[] = [];
   const deps: ApprovalHandlerDeps = {
     ports,
-    settings: {
-      baseUrl: 'https://x.example',
-      allowKeyPolicy: false,
+    config: {
+      approvalUrl: 'https://x.example',
+      enabledMechanisms: ['kms-grant', 'iam-inline-policy'],
       rejectSuppressHours: 168,
       linkTtlHours: 72,
     },

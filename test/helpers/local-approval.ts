@@ -48,13 +48,20 @@ export async function startLocalApproval(snapshotJson: unknown): Promise<LocalAp
     now: () => new Date(CLOCK),
   };
   let url = '';
-  const settings = { baseUrl: '', allowKeyPolicy: false, rejectSuppressHours: 168, linkTtlHours: 72 };
-  const handler = makeHandler({
-    ports,
-    settings,
-    steps,
-    logger: { info: () => {}, warn: () => {}, error: (m, f) => console.error(m, f) },
-  });
+  const config = {
+    approvalUrl: '',
+    enabledMechanisms: ['kms-grant'],
+    rejectSuppressHours: 168,
+    linkTtlHours: 72,
+  };
+  let handler: ReturnType<typeof makeHandler> | undefined;
+  const build = () =>
+    makeHandler({
+      ports,
+      config,
+      steps,
+      logger: { info: () => {}, warn: () => {}, error: (m, f) => console.error(m, f) },
+    });
   let next = 0;
 
   async function propose(event: unknown) {
@@ -139,6 +146,7 @@ export async function startLocalApproval(snapshotJson: unknown): Promise<LocalAp
         isBase64Encoded: true,
         body: body.toString('base64'),
       } as unknown as APIGatewayProxyEventV2;
+      if (!handler) throw new Error('not started');
       const result = await handler(event);
       res.writeHead(result.statusCode ?? 200, result.headers as Record<string, string>);
       res.end(result.body ?? '');
@@ -149,7 +157,8 @@ export async function startLocalApproval(snapshotJson: unknown): Promise<LocalAp
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  settings.baseUrl = url;
+  config.approvalUrl = url;
+  handler = build();
   return {
     url,
     stop: () => new Promise<void>((resolve) => server.close(() => resolve())),

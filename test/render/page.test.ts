@@ -113,6 +113,13 @@ describe('the review page', () => {
     expect(text(page.html)).toContain(`stream/${SCRIPT}`);
   });
 
+  it('says when nothing is left to decide, and offers no form', async () => {
+    const proposal = { ...(await sampleProposal()), status: 'rejected' as const };
+    const page = reviewPage({ proposal, forms: {}, expiresAt: proposal.expiresAt, keyPolicyEnabled: false });
+    expect(text(page.html)).toContain('Nothing is left to decide with this link: the proposal is rejected.');
+    expect(page.html).not.toContain('<form');
+  });
+
   it('warns before Approve when key-policy changes are not enabled', async () => {
     const proposal = await sampleProposal();
     const keyPolicy = structuredClone(proposal);
