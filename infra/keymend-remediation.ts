@@ -276,9 +276,6 @@ export class KeymendRemediation extends Construct {
       masterKey: topicKey,
       enforceSSL: true,
     });
-    for (const email of props.notificationEmails ?? []) {
-      this.emailTopic.addSubscription(new subscriptions.EmailSubscription(email));
-    }
     if (props.chatTopicArn !== undefined) {
       this.chatTopic = sns.Topic.fromTopicArn(this, 'ChatTopic', props.chatTopicArn);
     }
@@ -289,9 +286,20 @@ export class KeymendRemediation extends Construct {
       retentionPeriod: Duration.days(14),
     });
     Validations.of(this.deadLetterQueue).acknowledge({
+      id: 'Serverless-SQSRedrivePolicy',
+      reason: 'This queue is itself the dead-letter queue; nothing consumes it but a person investigating.',
+    });
+    Validations.of(this.deadLetterQueue).acknowledge({
       id: 'AwsSolutions-SQS3',
       reason: 'This queue is itself the dead-letter queue of the rule target and the remediate function.',
     });
+
+    // A notification SNS cannot deliver lands in the dead-letter queue too, and raises its alarm.
+    for (const email of props.notificationEmails ?? []) {
+      this.emailTopic.addSubscription(
+        new subscriptions.EmailSubscription(email, { deadLetterQueue: this.deadLetterQueue }),
+      );
+    }
 
     const environment: Record<string, string> = {
       [ENV.tableName]: this.table.tableName,
@@ -326,6 +334,19 @@ export class KeymendRemediation extends Construct {
       logRetention,
     });
     this.approvalUrl = this.approvalFunction.addFunctionUrl({ authType: lambda.FunctionUrlAuthType.NONE });
+    Validations.of(this.approvalUrl).acknowledge({
+      id: 'Keymend-LambdaFunctionUrlAuth',
+      reason:
+        'People open approval links from e-mail in a browser, with no AWS credentials: IAM auth cannot apply. ' +
+        'Every change needs a POST carrying an HMAC-SHA256 token (secret in Secrets Manager) bound to the proposal, ' +
+        'the action and the plan hash, expiring and single use; a GET only renders a page and changes nothing.',
+    });
+    Validations.of(this.approvalFunction).acknowledge({
+      id: 'Serverless-LambdaDLQ',
+      reason:
+        'The approval function is only invoked synchronously by its URL: a dead-letter queue would never ' +
+        'receive anything. Failures answer the browser with an error and raise the errors alarm.',
+    });
 
     this.remediateFunction = this.keymendFunction('Remediate', {
       entry: path.join(projectRoot, HANDLER_ENTRIES.remediate),
@@ -416,7 +437,7 @@ export class KeymendRemediation extends Construct {
         resources: [logGroup.logGroupArn],
       }),
     );
-    return new nodejs.NodejsFunction(this, `${id}Function`, {
+    const fn = new nodejs.NodejsFunction(this, `${id}Function`, {
       entry: options.entry,
       projectRoot: options.projectRoot,
       depsLockFilePath: path.join(options.projectRoot, 'package-lock.json'),
@@ -450,6 +471,13 @@ export class KeymendRemediation extends Construct {
         forceDockerBundling: false,
       },
     });
+    Validations.of(fn).acknowledge({
+      id: 'Serverless-LambdaTracing',
+      reason:
+        'No X-Ray: tracing would need xray:PutTraceSegments on "*" in a role that holds IAM and KMS powers. ' +
+        'Structured logs (Powertools, with the request id) and the proposal audit trail cover diagnosis.',
+    });
+    return fn;
   }
 
   /** Acknowledges the wildcard findings cdk-nag reports on a function's policy, each with its reason. */
@@ -515,7 +543,7 @@ export class KeymendRemediation extends Construct {
         period: fiveMinutes,
         statistic: 'Maximum',
       }),
-      'keymend: events keymend could not process are waiting in the dead-letter queue',
+      'keymend: events it could not process or notifications SNS could not deliver are in the dead-letter queue',
     );
     for (const [name, fn] of [
       ['Remediate', this.remediateFunction],

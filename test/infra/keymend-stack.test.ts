@@ -220,6 +220,7 @@ describe('the secret and the topics', () => {
         Protocol: 'email',
         Endpoint: email,
         TopicArn: topicArn,
+        RedrivePolicy: { deadLetterTargetArn: stack.resolve(stack.remediation.deadLetterQueue.queueArn) },
       });
     }
     // The chat topic is imported, never created.
