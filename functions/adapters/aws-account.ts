@@ -28,6 +28,7 @@ import type {
 import { readIamPrincipal } from './iam';
 import { readStreamEncryption } from './kinesis';
 import { describeKmsKey, type KeyMetadata, readKeyDetails } from './kms';
+import { type OrganizationsApi, readOrganizationIdentity } from './organization';
 import type { RetryOptions } from './retry';
 
 export interface AwsAccountReaderOptions {
@@ -40,6 +41,11 @@ export interface AwsAccountReaderOptions {
   kinesis: KinesisClient;
   /** Read only this principal's grants (ListGrants `GranteePrincipal`); all grants when absent. */
   grantee?: string;
+  /**
+   * Organizations, for the organization's id and the account's path (organization.ts). Without it,
+   * or without permission, the organization is not visible.
+   */
+  organizations?: OrganizationsApi;
   /** Backoff for throttled or transiently failing calls; tests inject `sleep`. */
   retry?: RetryOptions;
 }
@@ -105,9 +111,16 @@ export class AwsAccountReader implements AccountReader {
     });
   }
 
-  /** Always null: reading SCPs and RCPs needs Organizations access from the management account. */
+  /**
+   * The organization's id and the account's path where Organizations lets this reader see them, never
+   * its SCPs or RCPs (readable only from the management account); null when nothing is visible.
+   */
   async getOrganization(): Promise<OrganizationState | null> {
-    return null;
+    const organizations = this.options.organizations;
+    if (!organizations) return null;
+    return this.once('organization', () =>
+      readOrganizationIdentity(organizations, this.accountId, { retry: this.options.retry }),
+    );
   }
 
   /** The key's metadata when `ref` names a key this account and region can read, else null. */

@@ -8,17 +8,22 @@ import {
   type KMSClient,
   ListAliasesCommand,
   ListGrantsCommand,
+  ListResourceTagsCommand,
 } from '@aws-sdk/client-kms';
 import type { KeyState, KmsGrant } from '../core/account';
 import { AwsReadError, awsRead, awsReadRequired, collectPages, type ReadOptions } from './aws-read';
 
 const NOT_FOUND = ['NotFoundException'];
+/** What a read that may be denied reports when it is: the thing is then "not visible". */
+const ACCESS_DENIED = ['AccessDeniedException'];
 
 export interface KeyMetadata {
   arn: string;
   accountId: string;
   keyManager: 'AWS' | 'CUSTOMER';
   keyState: string;
+  /** DescribeKey's KeySpec, KeyUsage, Origin, MultiRegion and MultiRegionKeyType, when given. */
+  attributes?: Pick<KeyState, 'keySpec' | 'keyUsage' | 'origin' | 'multiRegion' | 'multiRegionKeyType'>;
 }
 
 export interface ReadKeyOptions extends ReadOptions {
@@ -53,11 +58,19 @@ export async function describeKmsKey(
       `kms:DescribeKey ${ref} returned an unknown KeyManager ${String(meta.KeyManager)}`,
     );
   }
+  const attributes: NonNullable<KeyMetadata['attributes']> = {};
+  if (meta.KeySpec) attributes.keySpec = meta.KeySpec;
+  if (meta.KeyUsage) attributes.keyUsage = meta.KeyUsage;
+  if (meta.Origin) attributes.origin = meta.Origin;
+  if (meta.MultiRegion !== undefined) attributes.multiRegion = meta.MultiRegion;
+  const type = meta.MultiRegionConfiguration?.MultiRegionKeyType;
+  if (meta.MultiRegion && (type === 'PRIMARY' || type === 'REPLICA')) attributes.multiRegionKeyType = type;
   return {
     arn: meta.Arn,
     accountId: meta.AWSAccountId,
     keyManager: meta.KeyManager,
     keyState: meta.KeyState,
+    ...(Object.keys(attributes).length > 0 ? { attributes } : {}),
   };
 }
 
@@ -87,10 +100,11 @@ export async function readKeyDetails(
   meta: KeyMetadata,
   options: ReadKeyOptions = {},
 ): Promise<KeyState> {
-  const [policy, grants, aliases] = await Promise.all([
+  const [policy, grants, aliases, tags] = await Promise.all([
     readKeyPolicy(kms, meta.arn, options),
     listKeyGrants(kms, meta.arn, options),
     listKeyAliases(kms, meta.arn, options),
+    listKeyTags(kms, meta.arn, options),
   ]);
   const key: KeyState = {
     arn: meta.arn,
@@ -98,8 +112,10 @@ export async function readKeyDetails(
     keyState: meta.keyState,
     policy,
     grants,
+    ...meta.attributes,
   };
   if (aliases.length > 0) key.aliases = aliases;
+  if (tags !== null) key.tags = tags;
   return key;
 }
 
@@ -166,6 +182,29 @@ export async function listKeyAliases(
   return aliases.flatMap((a) => (a.AliasName ? [a.AliasName] : []));
 }
 
+/**
+ * The key's tags (aws:ResourceTag/KEY), all pages; null when keymend may not read them
+ * (kms:ListResourceTags denied): then a policy testing a tag is reported as unknowable, not guessed.
+ */
+export async function listKeyTags(
+  kms: KMSClient,
+  keyArn: string,
+  options: ReadOptions = {},
+): Promise<Record<string, string> | null> {
+  const tags = await awsRead(
+    `kms:ListResourceTags ${keyArn}`,
+    () =>
+      collectPages(async (Marker) => {
+        const out = await kms.send(new ListResourceTagsCommand({ KeyId: keyArn, Marker }));
+        return { items: out.Tags ?? [], next: out.Truncated ? out.NextMarker : undefined };
+      }),
+    { ...options, notFound: ACCESS_DENIED },
+  );
+  if (tags === null) return null;
+  const out: Record<string, string> = {};
+  for (const tag of tags) if (tag.TagKey !== undefined) out[tag.TagKey] = tag.TagValue ?? '';
+  return out;
+}
 /** ListGrants' entry as a KmsGrant; null when it cannot be represented faithfully. */
 export function toKmsGrant(entry: GrantListEntry): KmsGrant | null {
   const granteePrincipal = entry.GranteePrincipal ?? entry.GranteeServicePrincipal;

@@ -59,28 +59,24 @@ export function findUncertainty(input: UncertaintyInput): Uncertainty | null {
   const outside = evaluate(direct.request, policies);
   const inside = evaluate(forwarded, policies);
   if (outside.decision !== inside.decision) {
-    const tested = testedKeys(input, matcher(FORWARD_ACCESS_SESSION_KEYS));
-    return {
-      code: 'forward-access-session-uncertain',
-      keys: tested.keys,
-      statements: tested.statements,
-      answers: [
-        {
-          assumption: 'Kinesis calls KMS with the caller’s own credentials (no forward access session)',
-          ...outside,
-        },
-        {
-          assumption:
-            'Kinesis calls KMS in a forward access session (aws:ViaAWSService true, aws:CalledVia kinesis.amazonaws.com)',
-          ...inside,
-        },
-      ],
-    };
+    const answers: Answer[] = [
+      {
+        assumption: 'Kinesis calls KMS with the caller’s own credentials (no forward access session)',
+        ...outside,
+      },
+      {
+        assumption:
+          'Kinesis calls KMS in a forward access session (aws:ViaAWSService true, aws:CalledVia kinesis.amazonaws.com)',
+        ...inside,
+      },
+    ];
+    const found = deciding(testedStatements(input, matcher(FORWARD_ACCESS_SESSION_KEYS)), answers);
+    return { code: 'forward-access-session-uncertain', ...found, answers };
   }
 
   const isUnknown = matcher([...ALWAYS_UNKNOWN, ...direct.unknown]);
-  const tested = testedKeys(input, isUnknown);
-  if (tested.keys.length === 0) return null;
+  const tested = testedStatements(input, isUnknown);
+  if (tested.length === 0) return null;
   const lean = (toward: Lean) =>
     evaluate(
       direct.request,
@@ -95,11 +91,14 @@ export function findUncertainty(input: UncertaintyInput): Uncertainty | null {
   const allowing = lean('allow');
   const denying = lean('deny');
   if (allowing.decision === denying.decision) return null;
-  const keys = tested.keys.join(', ');
+  const found = deciding(
+    tested,
+    [allowing, denying].map((r) => ({ assumption: '', ...r })),
+  );
+  const keys = found.keys.join(', ');
   return {
     code: 'unknowable-condition',
-    keys: tested.keys,
-    statements: tested.statements,
+    ...found,
     answers: [
       { assumption: `the conditions on ${keys} favour the caller`, ...allowing },
       { assumption: `the conditions on ${keys} go against the caller`, ...denying },
@@ -155,23 +154,42 @@ function documentsOf(input: UncertaintyInput): Named[] {
   return out;
 }
 
-/** The keys `isKey` picks that some statement tests, and those statements. */
-function testedKeys(input: UncertaintyInput, isKey: (key: string) => boolean) {
-  const keys = new Set<string>();
-  const statements: DecidedBy[] = [];
+interface Tested {
+  by: DecidedBy;
+  /** The keys `isKey` picked, as the statement writes them. */
+  keys: string[];
+}
+
+/** Every statement that tests a key `isKey` picks. */
+function testedStatements(input: UncertaintyInput, isKey: (key: string) => boolean): Tested[] {
+  const out: Tested[] = [];
   for (const { name, layer, document } of documentsOf(input)) {
     statementsOf(document).forEach((statement, index) => {
-      const found = conditionKeys(statement).filter(isKey);
-      if (found.length === 0) return;
-      for (const k of found) keys.add(k);
+      const keys = conditionKeys(statement).filter(isKey);
+      if (keys.length === 0) return;
       const sid =
         isObject(statement) && typeof statement.Sid === 'string' && statement.Sid !== ''
           ? statement.Sid
           : String(index);
-      statements.push({ policyType: layer, policy: name, statement: sid });
+      out.push({ by: { policyType: layer, policy: name, statement: sid }, keys });
     });
   }
-  return { keys: [...keys], statements };
+  return out;
+}
+
+/**
+ * The tested statements that decided one of the answers (an explicit deny's or an allow's statements),
+ * or all of them when none did (an implicit deny names layers, not statements), and their keys.
+ */
+function deciding(tested: readonly Tested[], answers: readonly Answer[]) {
+  const decided = (t: Tested) =>
+    answers.some((a) =>
+      a.decidedBy.some(
+        (d) => d.policyType === t.by.policyType && d.policy === t.by.policy && d.statement === t.by.statement,
+      ),
+    );
+  const picked = tested.some(decided) ? tested.filter(decided) : tested;
+  return { keys: [...new Set(picked.flatMap((t) => t.keys))], statements: picked.map((t) => t.by) };
 }
 
 function statementsOf(document: PolicyDocumentJson): unknown[] {

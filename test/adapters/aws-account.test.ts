@@ -12,6 +12,7 @@ import {
   KMSClient,
   ListAliasesCommand,
   ListGrantsCommand,
+  ListResourceTagsCommand,
 } from '@aws-sdk/client-kms';
 import { mockClient } from 'aws-sdk-client-mock';
 import { AwsAccountReader, createAwsAccountReader } from '../../functions/adapters/aws-account';
@@ -73,6 +74,7 @@ function keyDetails(): void {
   kms.on(GetKeyPolicyCommand).resolves({ Policy: JSON.stringify(keyPolicy) });
   kms.on(ListGrantsCommand).resolves({ Grants: [], Truncated: false });
   kms.on(ListAliasesCommand).resolves({ Aliases: [{ AliasName: 'alias/orders' }], Truncated: false });
+  kms.on(ListResourceTagsCommand).resolves({ Tags: [], Truncated: false });
 }
 
 function consumerRole(): void {
@@ -153,6 +155,7 @@ describe('AwsAccountReader.getKey', () => {
       aliases: ['alias/orders'],
       policy: keyPolicy,
       grants: [],
+      tags: {},
     });
     expect(kms.commandCalls(GetKeyPolicyCommand)).toHaveLength(1);
     expect(kms.commandCalls(ListGrantsCommand)[0]?.args[0].input.GranteePrincipal).toBe(CONSUMER);

@@ -6,6 +6,7 @@ import {
   KMSServiceException,
   ListAliasesCommand,
   ListGrantsCommand,
+  ListResourceTagsCommand,
   NotFoundException,
 } from '@aws-sdk/client-kms';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -178,6 +179,9 @@ describe('readKmsKey', () => {
       .on(ListAliasesCommand)
       .resolvesOnce({ Aliases: [{ AliasName: 'alias/orders' }], Truncated: true, NextMarker: 'a2' })
       .resolvesOnce({ Aliases: [{ AliasName: 'alias/orders-v2' }], Truncated: false });
+    kms
+      .on(ListResourceTagsCommand)
+      .resolves({ Tags: [{ TagKey: 'project', TagValue: 'orders' }], Truncated: false });
   }
 
   it.each([
@@ -193,6 +197,7 @@ describe('readKmsKey', () => {
       keyManager: 'CUSTOMER',
       keyState: 'Enabled',
       aliases: ['alias/orders', 'alias/orders-v2'],
+      tags: { project: 'orders' },
       policy: keyPolicy,
       grants: [
         {

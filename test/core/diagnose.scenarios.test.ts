@@ -18,6 +18,7 @@ import {
   KMSClient,
   ListAliasesCommand,
   ListGrantsCommand,
+  ListResourceTagsCommand,
 } from '@aws-sdk/client-kms';
 import { mockClient } from 'aws-sdk-client-mock';
 import { AwsAccountReader } from '../../functions/adapters/aws-account';
@@ -443,6 +444,7 @@ describe('diagnose scenarios against a mocked real account', () => {
     });
     kms.on(GetKeyPolicyCommand).resolves({ Policy: JSON.stringify(ordersKey.policy) });
     kms.on(ListAliasesCommand).resolves({ Aliases: [{ AliasName: 'alias/orders' }], Truncated: false });
+    kms.on(ListResourceTagsCommand).resolves({ Tags: [], Truncated: false });
     const pages = grantPages.length ? grantPages : [[]];
     pages.forEach((page, i) => {
       const input = i === 0 ? {} : { Marker: `page-${i}` };

@@ -1,0 +1,78 @@
+/**
+ * Reads, read-only, what the condition keys aws:PrincipalOrgID/OrgPaths and aws:ResourceOrgID/OrgPaths
+ * need: the organization's id (organizations:DescribeOrganization, callable from any member account) and
+ * the account's path from the root (organizations:ListParents, management account or delegated
+ * administrator only). Where permissions stop, it degrades to "not visible", as for SCPs.
+ *
+ * The Organizations SDK client is not a dependency yet: the reader takes any object with these two
+ * methods, which `new Organizations({...})` of @aws-sdk/client-organizations provides.
+ */
+import type { OrganizationState } from '../core/account';
+import { awsRead, type ReadOptions } from './aws-read';
+
+/** The two Organizations calls keymend makes, shaped as the SDK's aggregated client has them. */
+export interface OrganizationsApi {
+  describeOrganization(input: Record<string, never>): Promise<{ Organization?: { Id?: string } }>;
+  listParents(input: {
+    ChildId: string;
+    NextToken?: string;
+  }): Promise<{ Parents?: { Id?: string; Type?: string }[]; NextToken?: string }>;
+}
+
+const DENIED = ['AccessDeniedException'];
+/** An OU tree is at most five levels below the root; more means a loop. */
+const MAX_DEPTH = 8;
+
+/**
+ * The organization id and the account's path (`o-ID/r-ROOT/ou-.../`) of `accountId`:
+ * `{ id: null }` when the account belongs to no organization, `{ id }` when the path is not readable,
+ * null when not even the id is. Other failures throw AwsReadError.
+ */
+export async function readOrganizationIdentity(
+  api: OrganizationsApi,
+  accountId: string,
+  options: ReadOptions = {},
+): Promise<Pick<OrganizationState, 'id' | 'path'> | null> {
+  const described = await awsRead(
+    'organizations:DescribeOrganization',
+    async () => {
+      try {
+        return await api.describeOrganization({});
+      } catch (error) {
+        // Not an error for keymend: the account is in no organization, so AWS sets no org keys.
+        if ((error as Error)?.name === 'AWSOrganizationsNotInUseException')
+          return { Organization: undefined };
+        throw error;
+      }
+    },
+    { ...options, notFound: DENIED },
+  );
+  if (described === null) return null;
+  const id = described.Organization?.Id;
+  if (id === undefined) return { id: null };
+  const ancestors: string[] = [];
+  let child = accountId;
+  for (let depth = 0; depth < MAX_DEPTH; depth++) {
+    const parent = await parentOf(api, child, options);
+    if (parent === null) return { id };
+    ancestors.unshift(parent.id);
+    if (parent.type === 'ROOT') return { id, path: `${id}/${ancestors.join('/')}/` };
+    child = parent.id;
+  }
+  return { id };
+}
+
+async function parentOf(
+  api: OrganizationsApi,
+  childId: string,
+  options: ReadOptions,
+): Promise<{ id: string; type: string } | null> {
+  const out = await awsRead(
+    `organizations:ListParents ${childId}`,
+    () => api.listParents({ ChildId: childId }),
+    { ...options, notFound: DENIED },
+  );
+  const parent = out?.Parents?.[0];
+  if (!parent?.Id || !parent.Type) return null;
+  return { id: parent.Id, type: parent.Type };
+}

@@ -1,0 +1,102 @@
+/** The organization's id and the account's path, read-only, degrading to "not visible". */
+import { IAMClient } from '@aws-sdk/client-iam';
+import { KinesisClient } from '@aws-sdk/client-kinesis';
+import { KMSClient } from '@aws-sdk/client-kms';
+import { AwsAccountReader } from '../../functions/adapters/aws-account';
+import { type OrganizationsApi, readOrganizationIdentity } from '../../functions/adapters/organization';
+
+const ACCOUNT = '111122223333';
+const options = { retry: { sleep: async () => {} } };
+const error = (name: string) => Object.assign(new Error(name), { name });
+
+/** An Organizations double: the account under two OUs under the root, or failing as told. */
+function api(fail: { describe?: string; parents?: string } = {}): OrganizationsApi & { calls: string[] } {
+  const parents: Record<string, { Id: string; Type: string }> = {
+    [ACCOUNT]: { Id: 'ou-ab12-22222222', Type: 'ORGANIZATIONAL_UNIT' },
+    'ou-ab12-22222222': { Id: 'ou-ab12-11111111', Type: 'ORGANIZATIONAL_UNIT' },
+    'ou-ab12-11111111': { Id: 'r-ab12', Type: 'ROOT' },
+  };
+  const calls: string[] = [];
+  return {
+    calls,
+    async describeOrganization() {
+      calls.push('DescribeOrganization');
+      if (fail.describe) throw error(fail.describe);
+      return { Organization: { Id: 'o-a1b2c3d4e5' } };
+    },
+    async listParents({ ChildId }) {
+      calls.push(`ListParents ${ChildId}`);
+      if (fail.parents) throw error(fail.parents);
+      const parent = parents[ChildId];
+      return { Parents: parent ? [parent] : [] };
+    },
+  };
+}
+
+describe('readOrganizationIdentity', () => {
+  it('reads the id and walks ListParents up to the root for aws:PrincipalOrgPaths', async () => {
+    const organizations = api();
+    await expect(readOrganizationIdentity(organizations, ACCOUNT, options)).resolves.toEqual({
+      id: 'o-a1b2c3d4e5',
+      path: 'o-a1b2c3d4e5/r-ab12/ou-ab12-11111111/ou-ab12-22222222/',
+    });
+    expect(organizations.calls).toEqual([
+      'DescribeOrganization',
+      `ListParents ${ACCOUNT}`,
+      'ListParents ou-ab12-22222222',
+      'ListParents ou-ab12-11111111',
+    ]);
+  });
+
+  it('an account in no organization: id null (AWS sets no org keys)', async () => {
+    await expect(
+      readOrganizationIdentity(api({ describe: 'AWSOrganizationsNotInUseException' }), ACCOUNT, options),
+    ).resolves.toEqual({ id: null });
+  });
+
+  it('DescribeOrganization denied: nothing visible', async () => {
+    await expect(
+      readOrganizationIdentity(api({ describe: 'AccessDeniedException' }), ACCOUNT, options),
+    ).resolves.toBeNull();
+  });
+
+  it('ListParents denied (a member account): the id without the path', async () => {
+    await expect(
+      readOrganizationIdentity(api({ parents: 'AccessDeniedException' }), ACCOUNT, options),
+    ).resolves.toEqual({
+      id: 'o-a1b2c3d4e5',
+    });
+  });
+
+  it('other failures are errors naming the call', async () => {
+    await expect(
+      readOrganizationIdentity(api({ parents: 'ServiceException' }), ACCOUNT, options),
+    ).rejects.toThrow(/organizations:ListParents 111122223333/);
+  });
+});
+
+describe('AwsAccountReader.getOrganization', () => {
+  const reader = (organizations?: OrganizationsApi) =>
+    new AwsAccountReader({
+      accountId: ACCOUNT,
+      region: 'us-east-1',
+      iam: new IAMClient({ region: 'us-east-1' }),
+      kms: new KMSClient({ region: 'us-east-1' }),
+      kinesis: new KinesisClient({ region: 'us-east-1' }),
+      retry: { sleep: async () => {} },
+      ...(organizations ? { organizations } : {}),
+    });
+
+  it('without Organizations: not visible', async () => {
+    await expect(reader().getOrganization()).resolves.toBeNull();
+  });
+
+  it('with Organizations: the id and path, never SCPs or RCPs, read once', async () => {
+    const organizations = api();
+    const r = reader(organizations);
+    const [a, b] = await Promise.all([r.getOrganization(), r.getOrganization()]);
+    expect(a).toBe(b);
+    expect(a).toEqual({ id: 'o-a1b2c3d4e5', path: 'o-a1b2c3d4e5/r-ab12/ou-ab12-11111111/ou-ab12-22222222/' });
+    expect(organizations.calls.filter((c) => c === 'DescribeOrganization')).toHaveLength(1);
+  });
+});
