@@ -15,6 +15,7 @@ import {
   BatchGetItemCommand,
   type BatchGetItemCommandOutput,
   CreateTableCommand,
+  DeleteItemCommand,
   DescribeTableCommand,
   type DynamoDBClient,
   GetItemCommand,
@@ -103,6 +104,22 @@ export class DynamoProposalStore implements ProposalStore {
         TableName: this.tableName,
         Item: { pk: s(storeKeys.event(eventId)), ttl: n(epochSeconds(now) + EVENT_TTL_SECONDS) },
         ConditionExpression: 'attribute_not_exists(pk)',
+      }),
+    );
+  }
+
+  /** A DeleteItem of the event id, and an UpdateItem removing the lease of a fingerprint without a proposal. */
+  async releaseClaim(eventId: string, fingerprint: string | null): Promise<void> {
+    await this.client.send(
+      new DeleteItemCommand({ TableName: this.tableName, Key: { pk: s(storeKeys.event(eventId)) } }),
+    );
+    if (fingerprint === null) return;
+    await this.conditional(
+      new UpdateItemCommand({
+        TableName: this.tableName,
+        Key: { pk: s(storeKeys.fingerprint(fingerprint)) },
+        UpdateExpression: 'REMOVE leaseUntil',
+        ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(proposalId)',
       }),
     );
   }

@@ -14,7 +14,8 @@ import { intake } from '../core/intake';
 import { linkExpiry } from '../core/links';
 import { fingerprintFieldsOf, newProposal, newProposalId } from '../core/new-proposal';
 import type { FingerprintRecord } from '../core/ports';
-import { fingerprintOf } from '../core/proposal';
+import { fingerprintOf, type Proposal } from '../core/proposal';
+import type { KinesisKmsRequest } from '../core/request';
 import { applyProposal } from './apply';
 import { type FlowContext, notify } from './notify';
 
@@ -54,7 +55,11 @@ const MINUTE = 60_000;
 /** The actor of what keymend does by itself (auto mode counts its applies by it). */
 export const KEYMEND_ACTOR = 'keymend';
 
-/** Handles one event. Throws only when a read or the store fails before anything is recorded. */
+/**
+ * Handles one event. Throws only when a read or the store fails before anything is recorded: the
+ * event's claims are released first, so the Lambda retry starts over (and after the last retry the
+ * event reaches the dead-letter queue) instead of being taken for a duplicate.
+ */
 export async function remediate(
   ports: FlowContext,
   config: RemediateConfig,
@@ -64,18 +69,63 @@ export async function remediate(
   if (!found.match) return { outcome: 'ignored', reason: `${found.reason}: ${found.detail}` };
   const request = found.request;
   const now = ports.now();
-  if (!(await ports.store.claimEvent(request.eventId, now))) {
-    return { outcome: 'duplicate', reason: 'this event id was processed before' };
+  const claims = { fingerprint: null as string | null };
+  let recorded: Recorded | RemediateResult;
+  try {
+    if (!(await ports.store.claimEvent(request.eventId, now))) {
+      return { outcome: 'duplicate', reason: 'this event id was processed before' };
+    }
+    recorded = await diagnoseAndRecord(ports, config, request, now, claims);
+  } catch (error) {
+    await releaseClaims(ports, request.eventId, claims.fingerprint);
+    throw error;
   }
+  if (!('proposal' in recorded)) return recorded;
+  const { proposal, state } = recorded;
 
+  if (proposal.status === 'refused') {
+    await notify(ports, 'refused', proposal, null);
+    return { outcome: 'refused', proposalId: proposal.id, reason: proposal.reason };
+  }
+  const links = { baseUrl: config.approvalUrl, ttlHours: config.linkTtlHours };
+  const propose = async (reason?: string): Promise<RemediateResult> => {
+    await notify(ports, 'proposed', proposal, { settings: links, expiresAt: new Date(proposal.expiresAt) });
+    return { outcome: 'proposed', proposalId: proposal.id, ...(reason ? { reason } : {}) };
+  };
+  if (config.mode !== 'auto' || proposal.plan === null) return propose();
+  try {
+    return await autoApply(ports, config, proposal, state, propose);
+  } catch (error) {
+    return unfinishedAutoApply(ports, proposal, error, propose);
+  }
+}
+
+interface Recorded {
+  proposal: Proposal;
+  state: Awaited<ReturnType<typeof gatherState>>;
+}
+
+/** From the fingerprint to the stored proposal; a RemediateResult when it stops before one. */
+async function diagnoseAndRecord(
+  ports: FlowContext,
+  config: RemediateConfig,
+  request: KinesisKmsRequest,
+  now: Date,
+  claims: { fingerprint: string | null },
+): Promise<Recorded | RemediateResult> {
   const fingerprint = fingerprintOf(fingerprintFieldsOf(request));
   const live = await ports.store.touchFingerprint(fingerprint, now);
   if (live !== null) {
     await stillFailing(ports, config, live, now);
     return repeat(live);
   }
+  // Released on a failure even when the claim's own answer was lost: a retry must not find its own lease.
+  claims.fingerprint = fingerprint;
   const claim = await ports.store.claimFingerprint(fingerprint, now);
-  if (!claim.claimed) return repeat(claim.record);
+  if (!claim.claimed) {
+    claims.fingerprint = null;
+    return repeat(claim.record);
+  }
 
   const state = await gatherState(ports.reader, request);
   const result = diagnose(request, state, { prefer: config.preferMechanism });
@@ -107,21 +157,41 @@ export async function remediate(
     },
     ...(disabled ? { refuseInstead: disabled } : {}),
   });
-  await ports.store.createProposal(proposal, new Date(proposal.expiresAt));
-
-  if (proposal.status === 'refused') {
-    await notify(ports, 'refused', proposal, null);
-    return { outcome: 'refused', proposalId: proposal.id, reason: proposal.reason };
+  try {
+    await ports.store.createProposal(proposal, new Date(proposal.expiresAt));
+  } catch (error) {
+    // Stored but the answer was lost (a timeout): go on and announce it, or no one ever would (its
+    // fingerprint may be live, so a retry would be a repeat). Not stored: fail, and the retry starts over.
+    const stored = await ports.store.getProposal(proposal.id).catch(() => null);
+    if (stored === null) throw error;
   }
-  const links = { baseUrl: config.approvalUrl, ttlHours: config.linkTtlHours };
-  const propose = async (reason?: string): Promise<RemediateResult> => {
-    await notify(ports, 'proposed', proposal, { settings: links, expiresAt: new Date(proposal.expiresAt) });
-    return { outcome: 'proposed', proposalId: proposal.id, ...(reason ? { reason } : {}) };
-  };
-  if (config.mode !== 'auto' || proposal.plan === null) return propose();
+  return { proposal, state };
+}
 
+/** Best effort: when the store is down too, the retry is a duplicate and the next denial starts over. */
+async function releaseClaims(ports: FlowContext, eventId: string, fingerprint: string | null): Promise<void> {
+  try {
+    await ports.store.releaseClaim(eventId, fingerprint);
+  } catch (error) {
+    ports.log?.warn('could not release the claims of a failed invocation', {
+      eventId,
+      error: error instanceof Error ? error.message : String(error),
+    });
+  }
+}
+
+/** Auto mode, after the proposal is stored: the guards, then `pending -> applying` and the apply step. */
+async function autoApply(
+  ports: FlowContext,
+  config: RemediateConfig,
+  proposal: Proposal,
+  state: Recorded['state'],
+  propose: (reason?: string) => Promise<RemediateResult>,
+): Promise<RemediateResult> {
+  if (proposal.plan === null) return propose();
+  const links = { baseUrl: config.approvalUrl, ttlHours: config.linkTtlHours };
   const stop = await guardStop(ports, config, {
-    principalArn: request.principalArn,
+    principalArn: proposal.request.principalArn,
     principalTags: state.principal?.tags,
     mechanism: proposal.plan.mechanism,
     ownAccountId: ports.reader.accountId,
@@ -147,11 +217,29 @@ export async function remediate(
       reason: 'the proposal left pending before auto mode applied it',
     };
   }
-  const applied = await applyProposal(ports, applying, KEYMEND_ACTOR, {
-    allowKeyPolicy: false,
-    kind: 'auto-applied',
-    links,
-  });
+  const options = { allowKeyPolicy: false, kind: 'auto-applied', links } as const;
+  let applied: Awaited<ReturnType<typeof applyProposal>>;
+  try {
+    applied = await applyProposal(ports, applying, KEYMEND_ACTOR, options);
+  } catch (error) {
+    // A read or the store failed before the apply step recorded anything (it may have written), or
+    // the store's answer was lost after it did.
+    ports.log?.warn('the apply step failed; trying it once more', {
+      proposalId: proposal.id,
+      error: error instanceof Error ? error.message : String(error),
+    });
+    const current = await ports.store.getProposal(proposal.id);
+    if (current?.status === 'applied') {
+      await notify(ports, 'auto-applied', current, {
+        settings: links,
+        expiresAt: linkExpiry(ports.now(), links.ttlHours),
+      });
+      return { outcome: 'applied', proposalId: proposal.id };
+    }
+    if (current?.status !== 'applying') throw error;
+    // Once more: a write already made is found by the re-read and recorded, not repeated.
+    applied = await applyProposal(ports, current, KEYMEND_ACTOR, options);
+  }
   switch (applied.outcome) {
     case 'applied':
       return {
@@ -180,6 +268,50 @@ export async function remediate(
       throw new Error(`unknown apply outcome ${JSON.stringify(unreachable)}`);
     }
   }
+}
+
+/**
+ * Auto mode failed after the proposal was stored (a guard's read, the claim, the apply step twice):
+ * the proposal goes back to `pending` and people are told, so the problem is never stored and left
+ * unannounced (its fingerprint is live: later denials are repeats). An approval then finishes the job;
+ * a change an interrupted attempt already wrote is found and recorded, not written again. Throws only
+ * when the store cannot say where the proposal is.
+ */
+async function unfinishedAutoApply(
+  ports: FlowContext,
+  proposal: Proposal,
+  error: unknown,
+  propose: (reason?: string) => Promise<RemediateResult>,
+): Promise<RemediateResult> {
+  const detail = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  ports.log?.warn('auto mode could not finish; proposing instead', {
+    proposalId: proposal.id,
+    error: detail,
+  });
+  await ports.store.transition(
+    proposal.id,
+    'applying',
+    'pending',
+    {},
+    {
+      at: ports.now().toISOString(),
+      actor: KEYMEND_ACTOR,
+      action: 'auto-apply',
+      outcome: 'error',
+      detail: `${detail}; a change it may have written is found, not repeated, when the proposal is approved`,
+    },
+  );
+  const current = await ports.store.getProposal(proposal.id);
+  if (current === null) throw error;
+  if (current.status === 'pending') {
+    return propose(`auto mode could not finish (${detail}): approve it to finish`);
+  }
+  // The apply step recorded (and notified) an outcome before the failure.
+  return {
+    outcome: current.status === 'applied' || current.status === 'failed' ? current.status : 'proposed',
+    proposalId: proposal.id,
+    reason: detail,
+  };
 }
 
 function repeat(record: FingerprintRecord): RemediateResult {
