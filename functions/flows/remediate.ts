@@ -6,11 +6,13 @@
  *   diagnose -> store the proposal (pending or refused) -> notify, or in auto mode, when every guard
  *   holds, apply and notify.
  */
+
+import { showValue } from '../commons/text';
 import { type AutoModeSettings, type GuardStop, staticGuardStop, underHourlyLimit } from '../core/auto-mode';
 import type { Config } from '../core/config';
 import { diagnose } from '../core/diagnose';
 import { gatherState } from '../core/gather';
-import { intake } from '../core/intake';
+import { CLOUDTRAIL_DETAIL_TYPE, intake } from '../core/intake';
 import { linkExpiry } from '../core/links';
 import { fingerprintFieldsOf, newProposal, newProposalId } from '../core/new-proposal';
 import type { FingerprintRecord } from '../core/ports';
@@ -67,6 +69,9 @@ export async function remediate(
 ): Promise<RemediateResult> {
   const found = intake(event);
   if (!found.match) return { outcome: 'ignored', reason: `${found.reason}: ${found.detail}` };
+  // A record that reads as a Kinesis KMS denial counts only when AWS delivered it.
+  const envelope = notFromKms(event);
+  if (envelope !== null) return { outcome: 'ignored', reason: `not-from-kms: ${envelope}` };
   const request = found.request;
   const now = ports.now();
   const claims = { fingerprint: null as string | null };
@@ -312,6 +317,25 @@ async function unfinishedAutoApply(
     proposalId: proposal.id,
     reason: detail,
   };
+}
+
+/**
+ * Why an event is not one the rule delivers, or null when it is: an EventBridge event whose `source` is
+ * `aws.kms` (no PutEvents caller may use an `aws.` source, so no custom bus or application can forge
+ * one) and whose detail-type is CloudTrail's. A bare record, or any other source, is ignored, whatever
+ * its detail claims (`invokedBy`, `sourceIPAddress`): only AWS can put those into an `aws.kms` event.
+ */
+export function notFromKms(event: unknown): string | null {
+  if (typeof event !== 'object' || event === null || Array.isArray(event)) {
+    return `the event is ${showValue(event)}, not an EventBridge event`;
+  }
+  const own = (key: string): unknown =>
+    Object.hasOwn(event, key) ? (event as Record<string, unknown>)[key] : undefined;
+  if (own('source') !== 'aws.kms') return `source is ${showValue(own('source'))}, not "aws.kms"`;
+  if (own('detail-type') !== CLOUDTRAIL_DETAIL_TYPE) {
+    return `detail-type is ${showValue(own('detail-type'))}, not ${JSON.stringify(CLOUDTRAIL_DETAIL_TYPE)}`;
+  }
+  return null;
 }
 
 function repeat(record: FingerprintRecord): RemediateResult {
