@@ -8,6 +8,7 @@ import { InputError } from '../functions/commons/errors';
 import { printableLine } from '../functions/commons/text';
 import type { AccountSnapshot } from '../functions/core/account';
 import type { CliIo } from './io';
+import { MAX_SNAPSHOT_BYTES, readWhole } from './log-input';
 
 /**
  * One line of printable ASCII, whatever the underlying message holds: messages quote files and
@@ -56,7 +57,7 @@ export async function readSnapshot(file: string, io: CliIo): Promise<AccountSnap
   const name = file === '-' ? 'standard input' : file;
   let bytes: Buffer;
   try {
-    bytes = await io.readInput(file);
+    bytes = await readWhole(file, io, MAX_SNAPSHOT_BYTES, 'a snapshot');
   } catch (error) {
     throw new InputError(`cannot read snapshot ${printableLine(name, 300)}: ${oneLine(error)}`, {
       cause: error,

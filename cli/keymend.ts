@@ -2,10 +2,12 @@
 /**
  * The `keymend` command: `npm run --silent keymend -- COMMAND [options]`.
  */
+import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import { commands } from './commands';
 import { oneLine } from './input';
 import type { CliIo } from './io';
+import type { StreamingIo } from './log-input';
 
 async function readInput(path: string): Promise<Buffer> {
   if (path !== '-') return readFile(path);
@@ -14,10 +16,15 @@ async function readInput(path: string): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-const io: CliIo = {
+const io: StreamingIo = {
   stdout: (text) => process.stdout.write(text),
   stderr: (text) => process.stderr.write(text),
   readInput,
+  // Streaming commands read standard input as it comes, under their size limits.
+  openStdin: () => process.stdin,
+  drain: async () => {
+    if (process.stdout.writableNeedDrain) await once(process.stdout, 'drain');
+  },
 };
 
 function usage(): string {

@@ -86,7 +86,8 @@ export function readStatements(scope: IamScope): PolicyStatementProps[] {
     {
       sid: 'ReadKeys',
       effect: Effect.ALLOW,
-      actions: ['kms:DescribeKey', 'kms:GetKeyPolicy', 'kms:ListGrants'],
+      // ListResourceTags: for key policies that test aws:ResourceTag (degrades to unknowable when denied).
+      actions: ['kms:DescribeKey', 'kms:GetKeyPolicy', 'kms:ListGrants', 'kms:ListResourceTags'],
       resources: [keyArnPattern(scope)],
     },
     {
@@ -111,14 +112,7 @@ export function stateStatements(scope: IamScope): PolicyStatementProps[] {
     {
       sid: 'ProposalTable',
       effect: Effect.ALLOW,
-      actions: [
-        'dynamodb:ConditionCheckItem',
-        'dynamodb:DeleteItem',
-        'dynamodb:GetItem',
-        'dynamodb:PutItem',
-        'dynamodb:Query',
-        'dynamodb:UpdateItem',
-      ],
+      actions: ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
       resources: [scope.tableArn],
     },
     {
@@ -208,7 +202,7 @@ export function remediateStatements(scope: IamScope, powers: WritePowers): Polic
 
 /**
  * The approval function: applies what a person approved (grant, inline policy, key policy when
- * enabled) and revokes what keymend applied (retire the grant, delete the inline policy, restore the
+ * enabled) and revokes what keymend applied (revoke the grant, delete the inline policy, restore the
  * key policy).
  */
 export function approvalStatements(scope: IamScope, powers: WritePowers): PolicyStatementProps[] {
@@ -219,7 +213,8 @@ export function approvalStatements(scope: IamScope, powers: WritePowers): Policy
     {
       sid: 'RevokeGrants',
       effect: Effect.ALLOW,
-      actions: ['kms:RetireGrant', 'kms:RevokeGrant'],
+      // RevokeGrant, not RetireGrant: the writer revokes the grant id keymend recorded when it created it.
+      actions: ['kms:RevokeGrant'],
       resources: [keyArnPattern(scope)],
     },
     ...inlinePolicyStatements(powers.inlinePolicyPrincipals, true),

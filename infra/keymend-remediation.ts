@@ -28,6 +28,7 @@ import {
   HANDLER_ENTRIES,
   TABLE,
 } from '../functions/commons/constants';
+import { BUNDLING } from './bundling';
 import {
   approvalStatements,
   type IamScope,
@@ -80,7 +81,7 @@ export interface KeymendRemediationProps {
    */
   readonly linkTtlHours?: number;
   /**
-   * At most this many automatic applies per hour.
+   * At most this many automatic applies per hour (1 to 10,000).
    * @default 10
    */
   readonly autoApplyHourlyLimit?: number;
@@ -91,7 +92,7 @@ export interface KeymendRemediationProps {
    */
   readonly autoApplyCloudFormation?: boolean;
   /**
-   * How long a rejected problem stays quiet, in hours.
+   * How long a rejected problem stays quiet, in hours (1 to 8,784: a year).
    * @default 168 (seven days)
    */
   readonly rejectSuppressHours?: number;
@@ -168,8 +169,8 @@ function checkProps(props: KeymendRemediationProps): void {
     }
   };
   integer('linkTtlHours', props.linkTtlHours, 1, 720);
-  integer('autoApplyHourlyLimit', props.autoApplyHourlyLimit, 0, 1000);
-  integer('rejectSuppressHours', props.rejectSuppressHours, 0, 8760);
+  integer('autoApplyHourlyLimit', props.autoApplyHourlyLimit, 1, 10_000);
+  integer('rejectSuppressHours', props.rejectSuppressHours, 1, 24 * 366);
   integer('reservedConcurrency', props.reservedConcurrency, 1, 1000);
   for (const email of props.notificationEmails ?? []) {
     if (!EMAIL.test(email)) fail('notificationEmails', `holds '${email}', which is not an e-mail address`);
@@ -455,18 +456,17 @@ export class KeymendRemediation extends Construct {
         ? {}
         : { reservedConcurrentExecutions: options.reservedConcurrentExecutions }),
       ...(options.deadLetterQueue === undefined ? {} : { deadLetterQueue: options.deadLetterQueue }),
+      // One description (infra/bundling.ts) for the stack, the bundle tests and the bench.
       bundling: {
         format: nodejs.OutputFormat.ESM,
-        target: 'node24',
-        mainFields: ['module', 'main'],
-        // Some dependencies are CommonJS and require() node builtins: give the ESM bundle a require.
-        banner:
-          "import { createRequire as __keymendCreateRequire } from 'node:module'; const require = __keymendCreateRequire(import.meta.url);",
-        minify: true,
-        sourceMap: true,
+        target: BUNDLING.target,
+        mainFields: [...BUNDLING.mainFields],
+        banner: BUNDLING.banner,
+        minify: BUNDLING.minify,
+        sourceMap: BUNDLING.sourcemap,
         sourcesContent: false,
         // Bundle the SDK too: the version tested is the version that runs.
-        externalModules: [],
+        externalModules: BUNDLING.bundleAwsSdk ? [] : ['@aws-sdk/*'],
         // The local esbuild (a devDependency), never Docker.
         forceDockerBundling: false,
       },
@@ -491,9 +491,9 @@ export class KeymendRemediation extends Construct {
       keys,
       writes
         ? 'The KMS keys of the denied Kinesis streams are not known in advance. Reads are limited to keys in ' +
-            "this account and Region; kms:CreateGrant is limited by conditions to the Kinesis data-key operations, an encryption-context constraint and no AWS-service grants; revokes only touch keymend's own grants."
+            'this account and Region; kms:CreateGrant is limited by conditions to the Kinesis data-key operations, an encryption-context constraint and no AWS-service grants; kms:RevokeGrant (approval function only) revokes the grant ids keymend recorded when it created them.'
         : 'The KMS keys of the denied Kinesis streams are not known in advance: read-only (DescribeKey, ' +
-            'GetKeyPolicy, ListGrants) on keys in this account and Region.',
+            'GetKeyPolicy, ListGrants, ListResourceTags) on keys in this account and Region.',
     );
     acknowledge(
       'Resource::*',

@@ -5,28 +5,34 @@
  */
 import { parseArgs } from 'node:util';
 import { createAwsAccountReader } from '../../functions/adapters/aws-account';
+import { LogFileError } from '../../functions/adapters/cloudtrail-log';
 import { SnapshotReader } from '../../functions/adapters/snapshot';
 import { KeymendError } from '../../functions/commons/errors';
-import { escapeNonAscii } from '../../functions/commons/text';
 import type { AccountReader } from '../../functions/core/account';
 import { type DiagnoseResult, diagnose } from '../../functions/core/diagnose';
 import { gatherState } from '../../functions/core/gather';
 import { intake } from '../../functions/core/intake';
 import { MECHANISMS, type Mechanism } from '../../functions/core/plan';
 import type { KinesisKmsRequest } from '../../functions/core/request';
-import { logRecords, oneLine, readJson, readSnapshot } from '../input';
+import { type OutputFormat, streamResults } from '../event-stream';
+import { oneLine, readSnapshot } from '../input';
 import type { Command } from '../io';
+import { LIMITS_HELP, parseSize } from '../log-input';
+import { diagnoseText } from '../text';
 
 const HELP = `Usage: keymend diagnose --event FILE (--account SNAPSHOT.json | --aws) [--prefer MECHANISM]
+                        [--jsonl | --format json|jsonl|text] [--max-bytes SIZE]
 
 For each KMS call that Kinesis made for a principal and that was denied, evaluates the account's
 real policies, says which layer blocks the call, and plans the least-privilege fix with its proof.
-Prints one JSON object per event (an array for a CloudTrail log file):
-  {"verdict": "ignore|propose|refuse", "reason": "...", "request": {...},
+Prints one JSON object per event (an array for a CloudTrail log file, written record by record
+as each verdict is known, so memory does not grow with the file):
+  {"verdict": "ignore|propose|refuse", "code": "...", "reason": "...", "request": {...},
    "diagnosis": {"current": "...", "blockingLayers": [...]}, "plan": {...}, "proof": {...}}
   ignore   the event is not a denied Kinesis KMS call, or the request is allowed by now
   refuse   keymend will not fix it (explicit deny, AWS managed key, boundary, SCP, ...): "code" says which
   propose  the plan, proven: the denied request becomes allowed and neighbouring requests stay denied
+           (code "propose")
 Nothing is changed: diagnose only reads.
 
 Options:
@@ -37,14 +43,24 @@ Options:
                       credential chain must be for the account that recorded the event).
   --prefer MECHANISM  the fix to try first: ${MECHANISMS.join(', ')} (default kms-grant).
                       keymend falls back to the next one the proof shows sufficient.
+  --format FORMAT     json (the default): pretty JSON, an array for a log file; jsonl: one
+                      compact JSON object per line (per record for a log file); text: for people.
+  --jsonl             the same as --format jsonl.
+  --max-bytes SIZE    the limit for the event file and for what a gzip expands to (default 1GiB).
   -h, --help          show this help.
 
-Exit status: 0 when every event got a verdict; 2 when the options are wrong, a file cannot be read,
-or the snapshot is invalid (the message names the field).
+${LIMITS_HELP}
+
+Exit status: 0 when every event got a verdict; 1 when the account could not be read (--aws);
+2 when the options are wrong, a file cannot be read or is over a limit, or the snapshot is
+invalid (the message names the field). For a log file, the verdicts of the records before the
+problem are already written.
 
 Example:
   npm run --silent keymend -- diagnose --event events/consumer-decrypt-denied-service-role.eventbridge.json \\
     --account events/accounts/demo.json
+  npm run --silent keymend -- diagnose --event events/cloudtrail-log-file.records.json.gz \\
+    --account events/accounts/demo.json --format text
 `;
 
 class UsageError extends Error {}
@@ -54,10 +70,20 @@ interface Options {
   account?: string;
   aws: boolean;
   prefer: Mechanism;
+  format: OutputFormat;
+  maxBytes?: number;
 }
 
 function options(argv: string[]): Options {
-  let values: { event?: string; account?: string; aws?: boolean; prefer?: string };
+  let values: {
+    event?: string;
+    account?: string;
+    aws?: boolean;
+    prefer?: string;
+    format?: string;
+    jsonl?: boolean;
+    'max-bytes'?: string;
+  };
   try {
     ({ values } = parseArgs({
       args: argv,
@@ -68,6 +94,9 @@ function options(argv: string[]): Options {
         account: { type: 'string' },
         aws: { type: 'boolean' },
         prefer: { type: 'string' },
+        format: { type: 'string' },
+        jsonl: { type: 'boolean' },
+        'max-bytes': { type: 'string' },
       },
     }));
   } catch (error) {
@@ -85,11 +114,30 @@ function options(argv: string[]): Options {
   if (!(MECHANISMS as readonly string[]).includes(prefer)) {
     throw new UsageError(`--prefer must be one of ${MECHANISMS.join(', ')} (got ${JSON.stringify(prefer)})`);
   }
+  const format = values.jsonl ? 'jsonl' : (values.format ?? 'json');
+  if (values.jsonl && values.format !== undefined && values.format !== 'jsonl') {
+    throw new UsageError('give one output format');
+  }
+  if (format !== 'json' && format !== 'jsonl' && format !== 'text') {
+    throw new UsageError(`--format must be json, jsonl or text (got ${JSON.stringify(format)})`);
+  }
+  let maxBytes: number | undefined;
+  if (values['max-bytes'] !== undefined) {
+    const size = parseSize(values['max-bytes']);
+    if (size === null) {
+      throw new UsageError(
+        `--max-bytes takes a size such as 2GiB (got ${JSON.stringify(values['max-bytes'])})`,
+      );
+    }
+    maxBytes = size;
+  }
   return {
     event: values.event,
     ...(values.account !== undefined ? { account: values.account } : {}),
     aws: values.aws ?? false,
     prefer: prefer as Mechanism,
+    format,
+    ...(maxBytes !== undefined ? { maxBytes } : {}),
   };
 }
 
@@ -138,8 +186,6 @@ export const diagnoseCommand: Command = {
   async run(argv, io) {
     try {
       const o = options(argv);
-      const event = await readJson(o.event, io);
-      if (typeof event === 'string') throw new UsageError(event);
       let readerFor: (request: KinesisKmsRequest) => AccountReader;
       if (o.account !== undefined) {
         const reader = new SnapshotReader(await readSnapshot(o.account, io));
@@ -147,11 +193,16 @@ export const diagnoseCommand: Command = {
       } else {
         readerFor = awsReaders();
       }
-      const records = logRecords(event.value);
-      const output = records
-        ? await Promise.all(records.map((r) => diagnoseOne(r, readerFor, o.prefer)))
-        : await diagnoseOne(event.value, readerFor, o.prefer);
-      io.stdout(`${escapeNonAscii(JSON.stringify(output, null, 2))}\n`);
+      await streamResults<DiagnoseResult>(
+        {
+          file: o.event,
+          format: o.format,
+          ...(o.maxBytes !== undefined ? { maxBytes: o.maxBytes } : {}),
+          each: (record) => diagnoseOne(record, readerFor, o.prefer),
+          text: diagnoseText,
+        },
+        io,
+      );
       return 0;
     } catch (error) {
       if (error instanceof UsageError) {
@@ -160,7 +211,9 @@ export const diagnoseCommand: Command = {
       }
       if (error instanceof KeymendError) {
         io.stderr(`keymend diagnose: ${oneLine(error)}\n`);
-        return error.name === 'InputError' || error.name === 'SnapshotError' ? 2 : 1;
+        return error instanceof LogFileError || error.name === 'InputError' || error.name === 'SnapshotError'
+          ? 2
+          : 1;
       }
       throw error;
     }

@@ -3,6 +3,15 @@ import { diagnoseCommand } from './diagnose';
 import { evaluateCommand } from './evaluate';
 import { localCommand } from './local';
 import { parseCommand } from './parse';
+import { scanCommand } from './scan';
+import { snapshotCommand } from './snapshot';
 
 /** Every subcommand, in the order `keymend --help` lists them. Each lives in its own file here. */
-export const commands: Command[] = [parseCommand, diagnoseCommand, evaluateCommand, localCommand];
+export const commands: Command[] = [
+  parseCommand,
+  diagnoseCommand,
+  evaluateCommand,
+  scanCommand,
+  snapshotCommand,
+  localCommand,
+];

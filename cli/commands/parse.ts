@@ -2,12 +2,15 @@
  * `keymend parse --event FILE`: runs the intake on a sample event, a CloudTrail record or a whole
  * CloudTrail log file (plain or gzipped) and prints the decision as JSON.
  */
-import { escapeNonAscii } from '../../functions/commons/text';
+import { LogFileError } from '../../functions/adapters/cloudtrail-log';
 import { type IntakeResult, intake } from '../../functions/core/intake';
-import { logRecords, oneLine, readJson } from '../input';
+import { type OutputFormat, streamResults } from '../event-stream';
+import { oneLine } from '../input';
 import type { Command } from '../io';
+import { LIMITS_HELP, parseSize } from '../log-input';
+import { intakeText } from '../text';
 
-const HELP = `Usage: keymend parse --event FILE
+const HELP = `Usage: keymend parse --event FILE [--jsonl | --format json|jsonl|text] [--max-bytes SIZE]
 
 Reads one CloudTrail event and prints, as JSON, what keymend makes of it:
   {"match": true, "request": {...}}                  a KMS call that Kinesis made for a principal
@@ -20,11 +23,18 @@ FILE may hold:
   - an EventBridge "AWS API Call via CloudTrail" event (what the Lambda receives),
   - a bare CloudTrail record,
   - a CloudTrail log file {"Records": [...]}, plain or gzipped (detected by content, not by name):
-    prints a JSON array with one result per record.
+    prints a JSON array with one result per record. The file is read record by record and each
+    result written as soon as it is known: memory does not grow with the file.
 
 Options:
-  --event FILE   the file to read; '-' reads standard input. Required.
-  -h, --help     show this help.
+  --event FILE      the file to read; '-' reads standard input. Required.
+  --format FORMAT   json (the default): pretty JSON, an array for a log file; jsonl: one compact
+                    JSON object per line (per record for a log file); text: for people.
+  --jsonl           the same as --format jsonl.
+  --max-bytes SIZE  the limit for the input and for what a gzip expands to (default 1GiB).
+  -h, --help        show this help.
+
+${LIMITS_HELP}
 
 Reasons for a no-match:
   not-cloudtrail         not a CloudTrail API-call record (e.g. a KMS key-rotation event)
@@ -36,10 +46,12 @@ Reasons for a no-match:
   malformed              a field keymend needs is missing, of the wrong type or inconsistent
 
 Exit status: 0 when the input was read as JSON (a no-match included); 2 when the options are wrong
-or the file cannot be read, is not valid gzip, or is not valid JSON.
+or the file cannot be read, is over a limit, is not valid gzip, or is not valid JSON (for a log
+file, the results of the records before the problem are already written).
 
-Example:
+Examples:
   npm run --silent keymend -- parse --event events/consumer-decrypt-denied-service-role.eventbridge.json
+  npm run --silent keymend -- parse --event events/cloudtrail-log-file.records.json.gz --jsonl
 `;
 
 /** What parse prints for one record: the intake result, as the issue's JSON shape. */
@@ -47,11 +59,35 @@ export type ParseOutput = IntakeResult;
 
 class UsageError extends Error {}
 
-function parseArgs(argv: string[]): { event: string } {
+interface ParseOptions {
+  event: string;
+  format: OutputFormat;
+  maxBytes?: number;
+}
+
+function parseArgs(argv: string[]): ParseOptions {
   let event: string | undefined;
+  let format: string | undefined;
+  let maxBytes: number | undefined;
+  const value = (name: string, i: number): string => {
+    const v = argv[i + 1];
+    if (v === undefined) throw new UsageError(`${name} needs a value`);
+    return v;
+  };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
-    if (arg === '--event') {
+    if (arg === '--jsonl') {
+      format = format === undefined || format === 'jsonl' ? 'jsonl' : 'conflict';
+    } else if (arg === '--format' || arg.startsWith('--format=')) {
+      const v = arg === '--format' ? value(arg, i++) : arg.slice('--format='.length);
+      format = format === undefined || format === v ? v : 'conflict';
+    } else if (arg === '--max-bytes' || arg.startsWith('--max-bytes=')) {
+      const v = arg === '--max-bytes' ? value(arg, i++) : arg.slice('--max-bytes='.length);
+      const size = parseSize(v);
+      if (size === null)
+        throw new UsageError(`--max-bytes takes a size such as 2GiB (got ${JSON.stringify(v)})`);
+      maxBytes = size;
+    } else if (arg === '--event') {
       const value = argv[i + 1];
       if (value === undefined) throw new UsageError('--event needs a FILE (or - for standard input)');
       event = value;
@@ -64,7 +100,15 @@ function parseArgs(argv: string[]): { event: string } {
   }
   if (event === undefined || event === '')
     throw new UsageError('--event FILE is required (- reads standard input)');
-  return { event };
+  if (format === 'conflict') throw new UsageError('give one output format');
+  if (format !== undefined && format !== 'json' && format !== 'jsonl' && format !== 'text') {
+    throw new UsageError(`--format must be json, jsonl or text (got ${JSON.stringify(format)})`);
+  }
+  return {
+    event,
+    format: (format ?? 'json') as OutputFormat,
+    ...(maxBytes !== undefined ? { maxBytes } : {}),
+  };
 }
 
 export const parseCommand: Command = {
@@ -72,7 +116,7 @@ export const parseCommand: Command = {
   summary: 'Show what keymend reads from a CloudTrail event or log file (JSON)',
   help: HELP,
   async run(argv, io) {
-    let options: { event: string };
+    let options: ParseOptions;
     try {
       options = parseArgs(argv);
     } catch (error) {
@@ -80,14 +124,22 @@ export const parseCommand: Command = {
       io.stderr(`keymend parse: ${oneLine(error)}. See 'keymend parse --help'.\n`);
       return 2;
     }
-    const read = await readJson(options.event, io);
-    if (typeof read === 'string') {
-      io.stderr(`keymend parse: ${read}\n`);
+    try {
+      await streamResults<ParseOutput>(
+        {
+          file: options.event,
+          format: options.format,
+          ...(options.maxBytes !== undefined ? { maxBytes: options.maxBytes } : {}),
+          each: (record) => intake(record),
+          text: intakeText,
+        },
+        io,
+      );
+    } catch (error) {
+      if (!(error instanceof LogFileError)) throw error;
+      io.stderr(`keymend parse: ${oneLine(error)}\n`);
       return 2;
     }
-    const records = logRecords(read.value);
-    const output: ParseOutput | ParseOutput[] = records ? records.map((r) => intake(r)) : intake(read.value);
-    io.stdout(`${escapeNonAscii(JSON.stringify(output, null, 2))}\n`);
     return 0;
   },
 };

@@ -12,14 +12,18 @@ import { printableLine } from '../commons/text';
 /** A gzipped CloudTrail log file is a few MB; anything that inflates past this is refused. */
 export const MAX_INFLATED_BYTES = 256 * 1024 * 1024;
 
-const UTF8_BOM = [0xef, 0xbb, 0xbf];
+/** The UTF-8 byte-order mark, which some editors write first: accepted and dropped. */
+export const UTF8_BOM: readonly number[] = [0xef, 0xbb, 0xbf];
 
-function startsWith(bytes: Uint8Array, prefix: readonly number[]): boolean {
+/** What to do about a file in another encoding. */
+export const CONVERT_HINT = 'keymend reads UTF-8: convert it (iconv -f UTF-16 -t UTF-8, or save it as UTF-8)';
+
+export function startsWith(bytes: Uint8Array, prefix: readonly number[]): boolean {
   return bytes.length >= prefix.length && prefix.every((byte, i) => bytes[i] === byte);
 }
 
 /** The name of a byte-order mark or encoding keymend does not read, from the first bytes; null if none. */
-function otherEncoding(bytes: Uint8Array): string | null {
+export function otherEncoding(bytes: Uint8Array): string | null {
   // UTF-32 before UTF-16: the UTF-32LE mark starts with the UTF-16LE one.
   if (startsWith(bytes, [0xff, 0xfe, 0x00, 0x00])) return 'UTF-32 (little-endian, with a byte-order mark)';
   if (startsWith(bytes, [0x00, 0x00, 0xfe, 0xff])) return 'UTF-32 (big-endian, with a byte-order mark)';
@@ -57,9 +61,7 @@ export function decodeFileText(input: Uint8Array, name: string): string {
   }
   const other = otherEncoding(bytes);
   if (other !== null) {
-    throw new InputError(
-      `${shown}${what} is ${other} text; keymend reads UTF-8: convert it (iconv -f UTF-16 -t UTF-8, or save it as UTF-8)`,
-    );
+    throw new InputError(`${shown}${what} is ${other} text; ${CONVERT_HINT}`);
   }
   if (startsWith(bytes, UTF8_BOM)) bytes = bytes.subarray(UTF8_BOM.length);
   try {

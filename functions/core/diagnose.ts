@@ -116,6 +116,7 @@ export type DiagnoseResult =
     })
   | (Outcome & {
       verdict: 'propose';
+      code: 'propose';
       diagnosis: Diagnosis;
       plan: Plan;
       proof: Proof;
@@ -596,6 +597,7 @@ function decide(
     }
     return {
       verdict: 'propose',
+      code: 'propose',
       reason: proposalReason(attempt.plan, subject, diagnosis),
       request: summary,
       diagnosis,

@@ -121,13 +121,9 @@ describe('keymend parse', () => {
     [
       'broken gzip',
       Buffer.from([0x1f, 0x8b, 0x08, 0x00, 0x01, 0x02]),
-      /standard input is gzip-compressed but cannot be decompressed/,
+      /standard input starts like gzip but cannot be decompressed/,
     ],
-    [
-      'bytes that are not UTF-8',
-      Buffer.from([0x7b, 0xff, 0xfe, 0x7d]),
-      /standard input is not valid UTF-8 \(near byte offset 1\)/,
-    ],
+    ['bytes that are not UTF-8', Buffer.from([0x7b, 0xff, 0xfe, 0x7d]), /standard input is not UTF-8 text/],
   ])('exits 2 for %s', async (_what, bytes, message) => {
     const { code, err } = await runBytes(bytes);
     expect(code).toBe(2);

@@ -350,9 +350,9 @@ async function run(
 }
 
 function check(result: DiagnoseResult, expected: Expected): void {
-  expect({ verdict: result.verdict, code: 'code' in result ? result.code : undefined }).toEqual({
+  expect({ verdict: result.verdict, code: result.code }).toEqual({
     verdict: expected.verdict,
-    code: expected.code ?? (expected.verdict === 'propose' ? undefined : expect.any(String)),
+    code: expected.code ?? (expected.verdict === 'propose' ? 'propose' : expect.any(String)),
   });
   if (expected.reason) expect(result.reason).toContain(expected.reason);
   if (expected.blockingLayers) expect(result.diagnosis?.blockingLayers).toEqual(expected.blockingLayers);

@@ -82,6 +82,38 @@ describe('the dead-letter queue', () => {
   });
 });
 
+describe('the dead-letter queue policy', () => {
+  test('only the rule and the e-mail topic may send to it, over TLS only', () => {
+    const { stack, template } = everything;
+    const queueArn = stack.resolve(stack.remediation.deadLetterQueue.queueArn);
+    const policy = only(template.findResources('AWS::SQS::QueuePolicy'));
+    expect(policy.Properties.PolicyDocument.Statement).toEqual([
+      {
+        Effect: 'Deny',
+        Principal: { AWS: '*' },
+        Action: 'sqs:*',
+        Resource: queueArn,
+        Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+      },
+      {
+        Effect: 'Allow',
+        Principal: { Service: 'sns.amazonaws.com' },
+        Action: 'sqs:SendMessage',
+        Resource: queueArn,
+        Condition: { ArnEquals: { 'aws:SourceArn': stack.resolve(stack.remediation.emailTopic.topicArn) } },
+      },
+      {
+        Sid: expect.any(String),
+        Effect: 'Allow',
+        Principal: { Service: 'events.amazonaws.com' },
+        Action: 'sqs:SendMessage',
+        Resource: queueArn,
+        Condition: { ArnEquals: { 'aws:SourceArn': stack.resolve(stack.remediation.rule.ruleArn) } },
+      },
+    ]);
+  });
+});
+
 describe('the functions', () => {
   test('both run nodejs24.x on arm64, bundled as ESM, with a log group of their own', () => {
     const { stack, template } = defaults;
@@ -464,6 +496,8 @@ describe('props', () => {
     [{ mode: 'yolo' as never }, /mode must be 'propose' or 'auto'/],
     [{ linkTtlHours: 0 }, /linkTtlHours must be an integer from 1 to 720/],
     [{ reservedConcurrency: 2.5 }, /reservedConcurrency/],
+    [{ autoApplyHourlyLimit: 0 }, /autoApplyHourlyLimit must be an integer from 1 to 10000/],
+    [{ rejectSuppressHours: -1 }, /rejectSuppressHours must be an integer from 1 to 8784/],
     [{ notificationEmails: ['not-an-address'] }, /notificationEmails holds 'not-an-address'/],
     [{ chatTopicArn: 'arn:aws:sqs:eu-west-1:111122223333:q' }, /chatTopicArn is not an SNS topic ARN/],
     [{ enableInlinePolicy: true }, /inlinePolicyPrincipals must name at least one/],

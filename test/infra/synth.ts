@@ -1,4 +1,6 @@
 /** Builds keymend's stack for the infra tests: no bundling and no built-in validation unless asked. */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { App, type CfnElement } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { PolicyStatement, type PolicyStatementProps } from 'aws-cdk-lib/aws-iam';
@@ -13,10 +15,16 @@ export interface SynthOptions {
   context?: Record<string, unknown>;
 }
 
+/** The feature flags and context of cdk.json, so the tests synthesize what `cdk synth` does. */
+const CDK_JSON_CONTEXT: Record<string, unknown> = JSON.parse(
+  fs.readFileSync(path.join(__dirname, '../../cdk.json'), 'utf8'),
+).context;
+
 export function newApp(options: SynthOptions = {}): App {
   return new App({
     builtinCloudFormationValidation: options.validation ?? false,
     context: {
+      ...CDK_JSON_CONTEXT,
       ...(options.bundle ? {} : { 'aws:cdk:bundling-stacks': [] }),
       ...options.context,
     },
@@ -45,12 +53,25 @@ export function roleStatements(
     (policy.Properties.Roles as { Ref: string }[]).some((ref) => ref.Ref === roleId),
   );
   if (policies.length !== 1) throw new Error(`expected one policy on ${fn}, found ${policies.length}`);
-  return policies[0]?.Properties.PolicyDocument.Statement;
+  return policies[0]?.Properties.PolicyDocument.Statement.map(normalized);
+}
+
+/** A statement with its Action and Resource lists in one order (policy minimization reorders them). */
+function normalized(statement: Statement): Statement {
+  const sort = (value: unknown) =>
+    Array.isArray(value)
+      ? [...value].sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)))
+      : value;
+  return {
+    ...statement,
+    Action: sort(statement.Action) as Statement['Action'],
+    Resource: sort(statement.Resource),
+  };
 }
 
 /** What a statement from infra/iam.ts looks like once synthesized into `stack`. */
 export function synthesized(stack: KeymendStack, props: PolicyStatementProps): Statement {
-  return stack.resolve(new PolicyStatement(props).toStatementJson());
+  return normalized(stack.resolve(new PolicyStatement(props).toStatementJson()));
 }
 
 /** Every action of the statements, flattened. */

@@ -1,0 +1,209 @@
+/**
+ * `keymend snapshot`: reads what bears on one principal's use of one key (and stream) from a real
+ * account, read-only, into the snapshot format (docs/snapshot.md), so `diagnose` and `scan
+ * --diagnose` can run offline on a team's own policies. What it writes passes parseSnapshot first.
+ */
+import { writeFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { createAwsAccountReader } from '../../functions/adapters/aws-account';
+import { parseSnapshot } from '../../functions/adapters/snapshot';
+import {
+  parseAliasArn,
+  parseKeyArn,
+  parsePrincipalArn,
+  parseRoleArn,
+  parseStreamArn,
+  parseUserArn,
+} from '../../functions/commons/arn';
+import { KeymendError, SnapshotError } from '../../functions/commons/errors';
+import type { AccountReader, AccountSnapshot, KeyState } from '../../functions/core/account';
+import { oneLine } from '../input';
+import type { CliIo, Command } from '../io';
+
+const HELP = `Usage: keymend snapshot --principal ARN --key ARN [--stream ARN] [--out FILE]
+
+Reads, read-only, what decides whether a principal may use a key through a
+Kinesis stream, from the account the AWS credentials are for, and writes it in
+the snapshot format (docs/snapshot.md) that 'keymend diagnose --account' and
+'keymend scan --diagnose --account' read:
+  - the principal (a role or user): inline, managed (default version) and group
+    policies, permissions boundary, tags;
+  - the key: state, manager, aliases, key policy, and the principal's grants;
+  - the stream, when given: which key it encrypts with (and that key too, when
+    it is another one).
+The organization's SCPs and RCPs are not read (only the management account
+can): diagnose then refuses when AWS's message names one. The snapshot is
+validated before it is written; policy documents are kept exactly as read.
+Calls made: iam:GetRole or GetUser (and their List/Get policy calls),
+kms:DescribeKey, GetKeyPolicy, ListAliases, ListGrants,
+kinesis:DescribeStreamSummary. Nothing is changed.
+
+Options:
+  --principal ARN  the role ARN (with its path) or user ARN; its account is
+                   the snapshot's account. Required.
+  --key ARN        the key ARN (or alias ARN), in that account; its Region is
+                   the snapshot's Region. Required.
+  --stream ARN     the Kinesis stream ARN, in that account and Region.
+  --out FILE       where to write the snapshot (default: standard output).
+  -h, --help       show this help.
+
+Exit status:
+  0  the snapshot was written;
+  1  AWS could not be read (credentials, permissions, throttling), or the
+     principal, key or stream was not found there;
+  2  the options are wrong, or what was read is not a valid snapshot (the
+     message names the field).
+
+Example:
+  KEY=arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab
+  npm run --silent keymend -- snapshot --key "$KEY" \\
+    --principal arn:aws:iam::111122223333:role/service-role/orders-consumer \\
+    --stream arn:aws:kinesis:us-east-1:111122223333:stream/orders --out mine.json
+`;
+
+class UsageError extends Error {}
+
+/** Something the account does not hold, or that these credentials cannot see. */
+class NotFoundError extends KeymendError {
+  override readonly name: string = 'NotFoundError';
+}
+
+export interface SnapshotOptions {
+  principal: string;
+  key: string;
+  stream?: string;
+  out?: string;
+}
+
+function options(argv: string[]): SnapshotOptions {
+  let values: { principal?: string; key?: string; stream?: string; out?: string };
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        principal: { type: 'string' },
+        key: { type: 'string' },
+        stream: { type: 'string' },
+        out: { type: 'string' },
+      },
+    }));
+  } catch (error) {
+    throw new UsageError(oneLine(error));
+  }
+  const { principal, key, stream, out } = values;
+  if (!principal) throw new UsageError('--principal ARN is required');
+  if (!key) throw new UsageError('--key ARN is required');
+  if (!parseRoleArn(principal) && !parseUserArn(principal)) {
+    throw new UsageError(
+      `--principal must be a role ARN (with its path) or a user ARN, not a session (got ${JSON.stringify(principal)})`,
+    );
+  }
+  const owner = parsePrincipalArn(principal)?.accountId;
+  const keyArn = parseKeyArn(key) ?? parseAliasArn(key);
+  if (!keyArn) throw new UsageError(`--key must be a KMS key ARN or alias ARN (got ${JSON.stringify(key)})`);
+  if (keyArn.accountId !== owner) {
+    throw new UsageError(
+      `--key is in account ${keyArn.accountId}, the principal in ${owner}: a key policy can only be read in its own account, so snapshot each account apart`,
+    );
+  }
+  if (stream !== undefined) {
+    const streamArn = parseStreamArn(stream);
+    if (!streamArn)
+      throw new UsageError(`--stream must be a Kinesis stream ARN (got ${JSON.stringify(stream)})`);
+    if (streamArn.accountId !== owner || streamArn.region !== keyArn.region) {
+      throw new UsageError('--stream must be in the account of --principal and the Region of --key');
+    }
+  }
+  if (out === '') throw new UsageError('--out needs a FILE');
+  return {
+    principal,
+    key,
+    ...(stream !== undefined ? { stream } : {}),
+    ...(out !== undefined ? { out } : {}),
+  };
+}
+
+/**
+ * Reads the snapshot for `o` through `reader` (whose account and Region are the snapshot's) and
+ * validates it.
+ * @throws NotFoundError when the principal, key or stream is not there; SnapshotError when invalid.
+ */
+export async function takeSnapshot(reader: AccountReader, o: SnapshotOptions): Promise<AccountSnapshot> {
+  const [principal, key, stream] = await Promise.all([
+    reader.getPrincipal(o.principal),
+    reader.getKey(o.key),
+    o.stream === undefined ? Promise.resolve(null) : reader.getStream(o.stream),
+  ]);
+  const where = `account ${reader.accountId}`;
+  if (!principal) throw new NotFoundError(`principal ${o.principal} not found in ${where}`);
+  if (!key) throw new NotFoundError(`key ${o.key} not found in ${where} (Region ${reader.region})`);
+  if (o.stream !== undefined && !stream) throw new NotFoundError(`stream ${o.stream} not found in ${where}`);
+  const keys: KeyState[] = [key];
+  if (stream?.keyArn && stream.keyArn !== key.arn) {
+    const streamKey = await reader.getKey(stream.keyArn);
+    if (streamKey) keys.push(streamKey);
+  }
+  const snapshot = structuredClone({
+    accountId: reader.accountId,
+    region: reader.region,
+    principals: [principal],
+    keys,
+    ...(stream ? { streams: [stream] } : {}),
+  });
+  return parseSnapshot(snapshot);
+}
+
+/** The snapshot command over readers from `readerFor` (the AWS SDK's, unless a test passes its own). */
+export function makeSnapshotCommand(
+  readerFor: (accountId: string, region: string, grantee: string) => AccountReader = (
+    accountId,
+    region,
+    grantee,
+  ) => createAwsAccountReader({ accountId, region, grantee }),
+): Command {
+  return {
+    name: 'snapshot',
+    summary: 'Read a principal, key and stream from a real account into a snapshot file (read-only)',
+    help: HELP,
+    async run(argv: string[], io: CliIo) {
+      try {
+        const o = options(argv);
+        const accountId = parsePrincipalArn(o.principal)?.accountId as string;
+        const region = (parseKeyArn(o.key) ?? parseAliasArn(o.key))?.region as string;
+        const snapshot = await takeSnapshot(readerFor(accountId, region, o.principal), o);
+        const text = `${JSON.stringify(snapshot, null, 2)}\n`;
+        if (o.out === undefined) io.stdout(text);
+        else {
+          try {
+            await writeFile(o.out, text);
+          } catch (error) {
+            io.stderr(`keymend snapshot: cannot write ${o.out}: ${oneLine(error)}\n`);
+            return 1;
+          }
+          io.stderr(
+            `keymend snapshot: wrote ${o.out} (${snapshot.principals.length} principal, ${snapshot.keys.length} ${snapshot.keys.length === 1 ? 'key' : 'keys'}, ${snapshot.streams?.length ?? 0} stream)\n`,
+          );
+        }
+        return 0;
+      } catch (error) {
+        if (error instanceof UsageError) {
+          io.stderr(`keymend snapshot: ${oneLine(error)}. See 'keymend snapshot --help'.\n`);
+          return 2;
+        }
+        if (error instanceof SnapshotError) {
+          io.stderr(`keymend snapshot: what was read is not a valid snapshot: ${oneLine(error)}\n`);
+          return 2;
+        }
+        if (error instanceof KeymendError) {
+          io.stderr(`keymend snapshot: ${oneLine(error)}\n`);
+          return error.name === 'InputError' ? 2 : 1;
+        }
+        throw error;
+      }
+    },
+  };
+}
+
+export const snapshotCommand: Command = makeSnapshotCommand();

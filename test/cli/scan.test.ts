@@ -1,0 +1,345 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { gzipSync } from 'node:zlib';
+import {
+  GetRoleCommand,
+  IAMClient,
+  ListAttachedRolePoliciesCommand,
+  ListRolePoliciesCommand,
+} from '@aws-sdk/client-iam';
+import { DescribeStreamSummaryCommand, KinesisClient } from '@aws-sdk/client-kinesis';
+import {
+  DescribeKeyCommand,
+  GetKeyPolicyCommand,
+  KMSClient,
+  ListAliasesCommand,
+  ListGrantsCommand,
+} from '@aws-sdk/client-kms';
+import { mockClient } from 'aws-sdk-client-mock';
+import { scanCommand } from '../../cli/commands/scan';
+import { main } from '../../cli/keymend';
+import type { ScanSummary } from '../../cli/scan-summary';
+import { fingerprintOf } from '../../functions/core/proposal';
+import { recordMaker, writeLogFile } from '../helpers/cloudtrail-logs';
+import { EVENTS_DIR } from '../helpers/events';
+import { captureIo } from '../helpers/io';
+
+const ACCOUNT = '111122223333';
+const KEY = `arn:aws:kms:us-east-1:${ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab`;
+const ORDERS = `arn:aws:kinesis:us-east-1:${ACCOUNT}:stream/orders`;
+const CONSUMER = `arn:aws:iam::${ACCOUNT}:role/service-role/orders-consumer`;
+const PRODUCER = `arn:aws:iam::${ACCOUNT}:role/orders-producer`;
+const LAMBDA = `arn:aws:iam::${ACCOUNT}:role/service-role/orders-processor-role-x1y2z3`;
+const DEMO = path.join(EVENTS_DIR, 'accounts', 'demo.json');
+
+const consumer = recordMaker('consumer-decrypt-denied-no-invokedby.record.json');
+const producer = recordMaker('producer-generatedatakey-denied.record.json');
+const lambda = recordMaker('lambda-esm-decrypt-denied.eventbridge.json');
+const success = recordMaker('consumer-decrypt-success.record.json');
+
+const at = (minutes: number) => new Date(Date.parse('2026-11-30T00:00:00Z') + minutes * 60_000);
+
+let dir: string;
+let logs: string;
+
+/**
+ * logs/a.json              30 consumer denials (sessions s0..s4), 10 successes
+ * logs/sub/b.json.gz       20 producer denials (sessions p0, p1), 5 consumer denials (s5..s9), later
+ * logs/sub/deeper/c.json.gz 3 Lambda denials, one session
+ * logs/corrupt.json        a consumer denial, then a broken record: skipped whole
+ * logs/truncated.json.gz   50 consumer denials, cut in half: skipped whole
+ * logs/notes.txt           not a log file name: not read
+ */
+beforeAll(async () => {
+  dir = mkdtempSync(path.join(tmpdir(), 'keymend-scan-'));
+  logs = path.join(dir, 'logs');
+  await writeLogFile(path.join(logs, 'a.json'), [
+    ...Array.from({ length: 30 }, (_, n) => consumer({ n, session: `s${n % 5}`, time: at(n) })),
+    ...Array.from({ length: 10 }, (_, n) => success({ n: 100 + n, session: 'ok', time: at(n) })),
+  ]);
+  await writeLogFile(path.join(logs, 'sub', 'b.json.gz'), [
+    ...Array.from({ length: 20 }, (_, n) => producer({ n: 200 + n, session: `p${n % 2}`, time: at(60 + n) })),
+    ...Array.from({ length: 5 }, (_, n) => consumer({ n: 300 + n, session: `s${5 + n}`, time: at(300 + n) })),
+  ]);
+  await writeLogFile(
+    path.join(logs, 'sub', 'deeper', 'c.json.gz'),
+    Array.from({ length: 3 }, (_, n) => lambda({ n: 400 + n, session: 'orders-processor', time: at(10) })),
+  );
+  writeFileSync(
+    path.join(logs, 'corrupt.json'),
+    `{"Records":[${consumer({ n: 500, session: 'corrupt', time: at(1000) })},{"eventVersion": tru}]}`,
+  );
+  const whole = gzipSync(
+    `{"Records":[${Array.from({ length: 50 }, (_, n) => consumer({ n: 600 + n, session: `t${n}`, time: at(2000) })).join(',')}]}`,
+  );
+  writeFileSync(path.join(logs, 'truncated.json.gz'), whole.subarray(0, whole.length >> 1));
+  writeFileSync(path.join(logs, 'notes.txt'), 'not a log');
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+async function scan(argv: string[], stdin = '') {
+  const io = captureIo(stdin);
+  const code = await scanCommand.run(argv, io);
+  return { code, out: io.out(), err: io.err() };
+}
+
+function problem(summary: ScanSummary, principalArn: string) {
+  const found = summary.problems.find((p) => p.principalArn === principalArn);
+  if (!found) throw new Error(`no problem for ${principalArn}`);
+  return found;
+}
+
+describe('keymend scan', () => {
+  it('summarises gzipped and plain files by fingerprint, skipping and reporting the corrupt ones', async () => {
+    const { code, out, err } = await scan([logs, '--json']);
+    expect(code).toBe(1);
+    const summary = JSON.parse(out) as ScanSummary;
+    expect(summary).toMatchObject({ files: 5, records: 68, denials: 58, ignored: { 'not-a-denial': 10 } });
+    expect(summary.skipped.map((s) => path.basename(s.file)).sort()).toEqual([
+      'corrupt.json',
+      'truncated.json.gz',
+    ]);
+    expect(summary.problems.map((p) => [p.principalArn, p.count, p.sessions])).toEqual([
+      [CONSUMER, 35, 10],
+      [PRODUCER, 20, 2],
+      [LAMBDA, 3, 1],
+    ]);
+    expect(problem(summary, CONSUMER)).toEqual({
+      fingerprint: fingerprintOf({
+        accountId: ACCOUNT,
+        region: 'us-east-1',
+        principalArn: CONSUMER,
+        operation: 'kms:Decrypt',
+        keyArn: KEY,
+        streamArn: ORDERS,
+      }),
+      accountId: ACCOUNT,
+      region: 'us-east-1',
+      principalArn: CONSUMER,
+      operation: 'kms:Decrypt',
+      keyArn: KEY,
+      streamArn: ORDERS,
+      count: 35,
+      firstSeen: '2026-11-30T00:00:00Z',
+      lastSeen: '2026-11-30T05:04:00Z',
+      sessions: 10,
+      deniedBy: [{ kind: 'implicit', policyType: 'identity-based', count: 35 }],
+    });
+    expect(problem(summary, PRODUCER)).toMatchObject({
+      operation: 'kms:GenerateDataKey',
+      firstSeen: '2026-11-30T01:00:00Z',
+    });
+    const lines = err.trimEnd().split('\n');
+    expect(lines).toHaveLength(2);
+    expect(lines.find((l) => l.includes('corrupt.json'))).toMatch(
+      /^keymend scan: skipped .*corrupt\.json is not valid JSON: record 2/,
+    );
+    expect(lines.find((l) => l.includes('truncated.json.gz'))).toMatch(
+      /^keymend scan: skipped .*truncated\.json\.gz starts like gzip but cannot be decompressed/,
+    );
+  });
+
+  it('prints a table that fits 80 columns by default', async () => {
+    const { out } = await scan([logs]);
+    const lines = out.trimEnd().split('\n');
+    for (const line of lines) expect(line.length).toBeLessThanOrEqual(80);
+    expect(out.replace(/\n/g, ' ')).toContain(
+      'Scanned 5 files (2 skipped), 68 records: 58 denied KMS calls made through Kinesis, in 3',
+    );
+    expect(out).toMatch(/^\s+1\s+35\s+10\s+2026-11-30 00:00\s+2026-11-30 05:04$/m);
+    expect(out).toContain('kms:Decrypt by role/service-role/orders-consumer on stream/orders');
+    expect(out).toContain('AWS: no identity-based policy allows it');
+    expect(out).toContain('key/1234abcd-12ab-34cd-56ef-1234567890ab in 111122223333 us-east-1');
+  });
+
+  it('with --diagnose, adds each problem verdict, code and plan from the snapshot', async () => {
+    const { out } = await scan([
+      path.join(logs, 'a.json'),
+      path.join(logs, 'sub'),
+      '--json',
+      '--diagnose',
+      '--account',
+      DEMO,
+    ]);
+    const summary = JSON.parse(out) as ScanSummary;
+    expect(problem(summary, CONSUMER).diagnosis).toMatchObject({
+      verdict: 'propose',
+      code: 'propose',
+      plan: { mechanism: 'kms-grant', keyArn: KEY, granteePrincipal: CONSUMER, operations: ['Decrypt'] },
+    });
+    expect(problem(summary, PRODUCER).diagnosis).toMatchObject({
+      verdict: 'propose',
+      plan: { operations: ['GenerateDataKey'] },
+    });
+    const text = await scan([
+      path.join(logs, 'a.json'),
+      '--diagnose',
+      '--account',
+      DEMO,
+      '--prefer',
+      'iam-inline-policy',
+    ]);
+    expect(text.code).toBe(0);
+    expect(text.out).toContain('keymend: propose propose iam-inline-policy.');
+  });
+
+  it('with --diagnose --aws, reads the account through the SDK once per problem (mocked)', async () => {
+    const iam = mockClient(IAMClient);
+    const kms = mockClient(KMSClient);
+    const kinesis = mockClient(KinesisClient);
+    try {
+      iam.on(GetRoleCommand).resolves({
+        Role: {
+          Arn: CONSUMER,
+          RoleName: 'orders-consumer',
+          Path: '/service-role/',
+          RoleId: 'AROA',
+          CreateDate: new Date(),
+        },
+      });
+      iam.on(ListRolePoliciesCommand).resolves({ PolicyNames: [], IsTruncated: false });
+      iam.on(ListAttachedRolePoliciesCommand).resolves({ AttachedPolicies: [], IsTruncated: false });
+      kms.on(DescribeKeyCommand).resolves({
+        KeyMetadata: {
+          KeyId: 'k',
+          Arn: KEY,
+          AWSAccountId: ACCOUNT,
+          KeyManager: 'CUSTOMER',
+          KeyState: 'Enabled',
+        },
+      });
+      const delegation = {
+        Sid: 'Enable IAM User Permissions',
+        Effect: 'Allow',
+        Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` },
+        Action: 'kms:*',
+        Resource: '*',
+      };
+      kms
+        .on(GetKeyPolicyCommand)
+        .resolves({ Policy: JSON.stringify({ Version: '2012-10-17', Statement: [delegation] }) });
+      kms.on(ListGrantsCommand).resolves({ Grants: [], Truncated: false });
+      kms.on(ListAliasesCommand).resolves({ Aliases: [], Truncated: false });
+      kinesis.on(DescribeStreamSummaryCommand).resolves({
+        StreamDescriptionSummary: {
+          StreamName: 'orders',
+          StreamARN: ORDERS,
+          StreamStatus: 'ACTIVE',
+          RetentionPeriodHours: 24,
+          StreamCreationTimestamp: new Date(),
+          EnhancedMonitoring: [],
+          OpenShardCount: 1,
+          EncryptionType: 'KMS',
+          KeyId: KEY,
+        },
+      });
+      const { code, out } = await scan([path.join(logs, 'a.json'), '--json', '--diagnose', '--aws']);
+      expect(code).toBe(0);
+      const summary = JSON.parse(out) as ScanSummary;
+      expect(summary.problems[0]?.diagnosis).toMatchObject({ verdict: 'propose', code: 'propose' });
+      expect(iam.commandCalls(GetRoleCommand)).toHaveLength(1);
+
+      iam.on(GetRoleCommand).rejects(Object.assign(new Error('not authorized'), { name: 'AccessDenied' }));
+      const denied = await scan([path.join(logs, 'sub', 'deeper'), '--json', '--diagnose', '--aws']);
+      expect(denied.code).toBe(1);
+      expect((JSON.parse(denied.out) as ScanSummary).problems[0]?.diagnosis).toMatchObject({
+        verdict: 'error',
+        code: 'AwsReadError',
+        reason: expect.stringContaining('AccessDenied'),
+      });
+    } finally {
+      iam.restore();
+      kms.restore();
+      kinesis.restore();
+    }
+  }, 30_000);
+
+  it('counts sessions exactly up to 10000 and then says 10000+', async () => {
+    const file = path.join(dir, 'many-sessions.json');
+    await writeLogFile(
+      file,
+      Array.from({ length: 10_005 }, (_, n) => consumer({ n, session: `many-${n}`, time: at(n) })),
+    );
+    const json = JSON.parse((await scan([file, '--json'])).out) as ScanSummary;
+    expect(json.problems[0]).toMatchObject({ count: 10_005, sessions: 10_000, sessionsCapped: true });
+    expect((await scan([file])).out).toMatch(/10,005\s+10000\+/);
+  }, 60_000);
+
+  it('skips, naming the limit, a gzip that expands past --max-bytes', async () => {
+    const { code, out, err } = await scan([
+      path.join(logs, 'sub', 'b.json.gz'),
+      '--max-bytes',
+      '4KiB',
+      '--json',
+    ]);
+    expect(code).toBe(1);
+    expect(JSON.parse(out)).toMatchObject({ records: 0, problems: [] });
+    expect(err).toMatch(/b\.json\.gz expands past the 4 KiB limit for decompressed input\n$/);
+  });
+
+  it('reads standard input with -', async () => {
+    const { code, out } = await scan(
+      ['-', '--json'],
+      readFileSync(path.join(EVENTS_DIR, 'cloudtrail-log-file.records.json'), 'utf8'),
+    );
+    expect(code).toBe(0);
+    expect(JSON.parse(out)).toMatchObject({
+      files: 1,
+      records: 3,
+      denials: 1,
+      problems: [{ principalArn: CONSUMER }],
+    });
+  });
+
+  it('writes a progress line to stderr with --progress', async () => {
+    const { err } = await scan([path.join(logs, 'a.json'), '--progress', '--json']);
+    expect(err).toBe('scan: 1 files, 40 records, 30 denials, 1 problems\n');
+  });
+
+  it.each([
+    [[], /give at least one PATH/],
+    [['LOGS', '--format', 'xml'], /--format must be text or json/],
+    [['LOGS', '--diagnose'], /--diagnose needs --account SNAPSHOT.json or --aws/],
+    [['LOGS', '--account', DEMO], /go with --diagnose/],
+    [['LOGS', '--diagnose', '--account', DEMO, '--aws'], /not both/],
+    [['LOGS', '--max-bytes', 'lots'], /--max-bytes takes a size/],
+    [['LOGS', '--bogus'], /Unknown option '--bogus'/],
+    [['-', '--diagnose', '--account', '-'], /cannot both read standard input/],
+  ])('exits 2 on bad options %j', async (argv, message) => {
+    const { code, out, err } = await scan(argv.map((a) => (a === 'LOGS' ? logs : a)));
+    expect([code, out]).toEqual([2, '']);
+    expect(err).toMatch(message);
+  });
+
+  it('is a keymend command, listed by keymend --help, with its own --help', async () => {
+    const io = captureIo();
+    expect(await main(['--help'], io)).toBe(0);
+    expect(io.out()).toMatch(/^\s+scan\s+Summarise the denied Kinesis KMS calls/m);
+    const help = captureIo();
+    expect(await main(['scan', '--help'], help)).toBe(0);
+    expect(help.out()).toBe(scanCommand.help);
+  });
+
+  it('documents every option and exit status in --help', () => {
+    for (const text of [
+      'PATH',
+      '--format text|json',
+      '--json',
+      '--diagnose',
+      '--account FILE',
+      '--aws',
+      '--prefer MECHANISM',
+      '--progress',
+      '--max-bytes SIZE',
+      '-h, --help',
+      'Exit status:',
+      '  1  some input was skipped',
+      '  2  the options are wrong',
+      'Examples:',
+    ]) {
+      expect(scanCommand.help).toContain(text);
+    }
+    for (const line of scanCommand.help.split('\n')) expect(line.length).toBeLessThanOrEqual(80);
+  });
+});
