@@ -18,7 +18,10 @@ export interface Config {
   chatTopicArn: string | null;
   /** Secrets Manager secret id of the approval-token signing key. */
   secretId: string;
-  /** The approval function's base URL, without a trailing slash. */
+  /**
+   * The approval function's base URL, without a trailing slash. '' in the approval function itself
+   * (see ConfigOptions): its own URL cannot be in its environment, so it takes it from each request.
+   */
   approvalUrl: string;
   /** @default 'propose' */
   mode: Mode;
@@ -102,7 +105,8 @@ function list(env: EnvRecord, name: string): string[] | undefined {
     .filter((item) => item !== '');
 }
 
-function url(env: EnvRecord, name: string): string {
+function url(env: EnvRecord, name: string, optional: boolean): string {
+  if (optional && text(env, name) === undefined) return '';
   const value = required(env, name, "the approval function's URL (https://...)");
   let parsed: URL;
   try {
@@ -123,11 +127,19 @@ function url(env: EnvRecord, name: string): string {
   return value.replace(/\/+$/, '');
 }
 
+export interface ConfigOptions {
+  /**
+   * `optional` for the approval function, whose own URL cannot be in its environment (the stack would
+   * depend on itself): `approvalUrl` is then '' unless set. @default 'required'
+   */
+  approvalUrl?: 'required' | 'optional';
+}
+
 /**
  * Reads the configuration from an environment record.
  * @throws ConfigError naming the first variable that is missing or wrong.
  */
-export function parseConfig(env: EnvRecord): Config {
+export function parseConfig(env: EnvRecord, options: ConfigOptions = {}): Config {
   const tableName = required(env, ENV.tableName, 'the DynamoDB table name');
   if (!/^[A-Za-z0-9_.-]{3,255}$/.test(tableName)) {
     throw new ConfigError(ENV.tableName, `not a DynamoDB table name: ${JSON.stringify(tableName)}`);
@@ -135,7 +147,7 @@ export function parseConfig(env: EnvRecord): Config {
   const emailTopicArn = arn(env, ENV.emailTopicArn, 'the e-mail SNS topic ARN');
   const chatTopicArn = arn(env, ENV.chatTopicArn, 'the chat SNS topic ARN', true);
   const secretId = required(env, ENV.secretId, 'the signing secret id (ARN or name)');
-  const approvalUrl = url(env, ENV.approvalUrl);
+  const approvalUrl = url(env, ENV.approvalUrl, options.approvalUrl === 'optional');
 
   const modeText = text(env, ENV.mode) ?? CONFIG_DEFAULTS.mode;
   if (modeText !== 'propose' && modeText !== 'auto') {

@@ -18,7 +18,7 @@ import { fingerprintFieldsOf, newProposal, newProposalId } from '../core/new-pro
 import type { FingerprintRecord } from '../core/ports';
 import { fingerprintOf, type Proposal } from '../core/proposal';
 import type { KinesisKmsRequest } from '../core/request';
-import { applyProposal } from './apply';
+import { type ApplyResult, applyProposal } from './apply';
 import { type FlowContext, notify } from './notify';
 
 export type RemediateOutcome =
@@ -222,18 +222,18 @@ async function autoApply(
       reason: 'the proposal left pending before auto mode applied it',
     };
   }
-  const options = { allowKeyPolicy: false, kind: 'auto-applied', links } as const;
-  let applied: Awaited<ReturnType<typeof applyProposal>>;
+  let applied: ApplyResult;
   try {
-    applied = await applyProposal(ports, applying, KEYMEND_ACTOR, options);
-  } catch (error) {
-    // A read or the store failed before the apply step recorded anything (it may have written), or
-    // the store's answer was lost after it did.
-    ports.log?.warn('the apply step failed; trying it once more', {
-      proposalId: proposal.id,
-      error: error instanceof Error ? error.message : String(error),
+    applied = await applyProposal(ports, applying, KEYMEND_ACTOR, {
+      allowKeyPolicy: false,
+      kind: 'auto-applied',
+      links,
     });
-    const current = await ports.store.getProposal(proposal.id);
+  } catch (error) {
+    const why = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    // Recorded applied, but the store's answer was lost (a timeout): announce it, as the apply step
+    // would have.
+    const current = await ports.store.getProposal(proposal.id).catch(() => null);
     if (current?.status === 'applied') {
       await notify(ports, 'auto-applied', current, {
         settings: links,
@@ -241,9 +241,31 @@ async function autoApply(
       });
       return { outcome: 'applied', proposalId: proposal.id };
     }
-    if (current?.status !== 'applying') throw error;
-    // Once more: a write already made is found by the re-read and recorded, not repeated.
-    applied = await applyProposal(ports, current, KEYMEND_ACTOR, options);
+    // A read or the record failed mid-way (the write may have happened). Hand the proposal to a person:
+    // back to pending, announced as a proposal; approving it finds what was written and does not write
+    // it twice. If even that fails, the store is down: the invocation fails.
+    const back = await ports.store
+      .transition(
+        proposal.id,
+        'applying',
+        'pending',
+        {},
+        {
+          at: ports.now().toISOString(),
+          actor: KEYMEND_ACTOR,
+          action: 'auto-apply',
+          outcome: 'interrupted',
+          detail: `${why}; approving the proposal finishes the apply without writing twice`,
+        },
+      )
+      .catch(() => null);
+    if (back === null) throw error;
+    await notify(ports, 'proposed', back, { settings: links, expiresAt: new Date(proposal.expiresAt) });
+    return {
+      outcome: 'proposed',
+      proposalId: proposal.id,
+      reason: `auto mode's apply was interrupted (${why}): it waits for approval`,
+    };
   }
   switch (applied.outcome) {
     case 'applied':
@@ -302,14 +324,14 @@ async function unfinishedAutoApply(
       at: ports.now().toISOString(),
       actor: KEYMEND_ACTOR,
       action: 'auto-apply',
-      outcome: 'error',
-      detail: `${detail}; a change it may have written is found, not repeated, when the proposal is approved`,
+      outcome: 'interrupted',
+      detail: `${detail}; approving the proposal finishes the apply without writing twice`,
     },
   );
   const current = await ports.store.getProposal(proposal.id);
   if (current === null) throw error;
   if (current.status === 'pending') {
-    return propose(`auto mode could not finish (${detail}): approve it to finish`);
+    return propose(`auto mode was interrupted (${detail}): it waits for approval`);
   }
   // The apply step recorded (and notified) an outcome before the failure.
   return {

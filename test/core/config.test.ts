@@ -58,6 +58,15 @@ describe('parseConfig', () => {
     });
   });
 
+  it('the approval function may go without its own URL, but not with a bad one', () => {
+    const { [ENV.approvalUrl]: _url, ...withoutUrl } = VALID;
+    expect(parseConfig(withoutUrl, { approvalUrl: 'optional' }).approvalUrl).toBe('');
+    expect(() => parseConfig(withoutUrl)).toThrow(ConfigError);
+    expect(() =>
+      parseConfig({ ...withoutUrl, [ENV.approvalUrl]: 'ftp://x' }, { approvalUrl: 'optional' }),
+    ).toThrow(new RegExp(`^${ENV.approvalUrl}: `));
+  });
+
   it.each([
     [ENV.tableName, undefined],
     [ENV.tableName, 'a b'],

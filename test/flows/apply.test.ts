@@ -41,13 +41,17 @@ async function applying(f: FlowFixture, mechanism: Mechanism): Promise<Proposal>
   return moved;
 }
 
-const key = (f: FlowFixture) => f.account.snapshot.keys.find((k) => k.arn === ORDERS_KEY);
-function keyStatements(f: FlowFixture): unknown[] {
-  const policy = key(f)?.policy as { Statement: unknown[] } | undefined;
-  if (!policy) throw new Error('no orders key');
-  return policy.Statement;
+const key = (f: FlowFixture) => f.account.snapshot().keys.find((k) => k.arn === ORDERS_KEY);
+const consumer = (f: FlowFixture) => f.account.snapshot().principals.find((p) => p.arn === CONSUMER);
+/** Adds a statement to the orders key's policy behind keymend's back, as a person would. */
+function addKeyStatement(f: FlowFixture, statement: Record<string, unknown>): void {
+  f.account.modify((draft) => {
+    const policy = draft.keys.find((k) => k.arn === ORDERS_KEY)?.policy as
+      | { Statement: unknown[] }
+      | undefined;
+    policy?.Statement.push(statement);
+  });
 }
-const consumer = (f: FlowFixture) => f.account.snapshot.principals.find((p) => p.arn === CONSUMER);
 
 describe('applyProposal', () => {
   it('writes exactly the planned grant, records how to undo it, and notifies', async () => {
@@ -83,7 +87,7 @@ describe('applyProposal', () => {
     expect((await applyProposal(f.ports, proposal, 'approval-link', OPTIONS)).outcome).toBe('applied');
     const plan = proposal.plan as Extract<Proposal['plan'], { mechanism: 'iam-inline-policy' }>;
     expect(consumer(f)?.inlinePolicies[plan.policyName]).toEqual(plan.document);
-    expect(f.account.writes).toEqual(['putPrincipalPolicy']);
+    expect(f.writes).toEqual(['putPrincipalPolicy']);
   });
 
   it('writes exactly the planned key policy, keeping the previous one for revoke', async () => {
@@ -108,10 +112,10 @@ describe('applyProposal', () => {
       await expect(applyProposal(f.ports, proposal, 'approval-link', OPTIONS)).rejects.toThrow(
         /simulated crash/,
       );
-      expect(f.account.writes).toHaveLength(1);
+      expect(f.writes).toHaveLength(1);
       const retry = await applyProposal(f.ports, proposal, 'approval-link', OPTIONS);
       expect(retry.outcome).toBe('applied');
-      expect(f.account.writes).toHaveLength(1);
+      expect(f.writes).toHaveLength(1);
       expect(f.store.proposals.get(proposal.id)?.status).toBe('applied');
       expect(key(f)?.grants ?? []).toHaveLength(mechanism === 'kms-grant' ? 1 : 0);
     },
@@ -120,7 +124,7 @@ describe('applyProposal', () => {
   it('a key policy changed since the plan aborts the write and becomes a new proposal', async () => {
     const f = flowFixture();
     const proposal = await applying(f, 'key-policy-statement');
-    keyStatements(f).push({
+    addKeyStatement(f, {
       Sid: 'SomeoneElse',
       Effect: 'Allow',
       Principal: { AWS: CONSUMER },
@@ -129,7 +133,7 @@ describe('applyProposal', () => {
     });
     const result = await applyProposal(f.ports, proposal, 'approval-link', OPTIONS);
     expect(result.outcome).toBe('superseded');
-    expect(f.account.writes).toEqual([]);
+    expect(f.writes).toEqual([]);
     expect(f.store.proposals.get(proposal.id)?.status).toBe('superseded');
     if (result.outcome !== 'superseded') return;
     expect(result.replacement.status).toBe('pending');
@@ -143,7 +147,7 @@ describe('applyProposal', () => {
     const proposal = await applying(f, 'key-policy-statement');
     const getKeyPolicy = f.account.getKeyPolicy.bind(f.account);
     f.account.getKeyPolicy = async (arn) => {
-      keyStatements(f).push({
+      addKeyStatement(f, {
         Sid: 'Late',
         Effect: 'Deny',
         Principal: '*',
@@ -155,7 +159,7 @@ describe('applyProposal', () => {
     };
     const result = await applyProposal(f.ports, proposal, 'approval-link', OPTIONS);
     expect(result.outcome).toBe('superseded');
-    expect(f.account.writes).toEqual([]);
+    expect(f.writes).toEqual([]);
   });
 
   it('a key-policy change is never applied outside an approval', async () => {
@@ -167,20 +171,23 @@ describe('applyProposal', () => {
       kind: 'auto-applied',
     });
     expect(result.outcome).toBe('not-applied');
-    expect(f.account.writes).toEqual([]);
+    expect(f.writes).toEqual([]);
     expect(f.store.proposals.get(proposal.id)?.status).toBe('pending');
   });
 
   it('a request allowed by now is not applied; the proposal goes back to pending with why', async () => {
     const f = flowFixture();
     const proposal = await applying(f, 'kms-grant');
-    const fixed = flowFixture('already-fixed.json').account.snapshot.principals.find(
-      (p) => p.arn === CONSUMER,
-    );
-    Object.assign(consumer(f) ?? {}, { inlinePolicies: fixed?.inlinePolicies });
+    const fixed = flowFixture('already-fixed.json')
+      .account.snapshot()
+      .principals.find((p) => p.arn === CONSUMER);
+    f.account.modify((draft) => {
+      const role = draft.principals.find((p) => p.arn === CONSUMER);
+      if (role && fixed) role.inlinePolicies = fixed.inlinePolicies;
+    });
     const result = await applyProposal(f.ports, proposal, 'approval-link', OPTIONS);
     expect(result.outcome).toBe('not-applied');
-    expect(f.account.writes).toEqual([]);
+    expect(f.writes).toEqual([]);
     const stored = f.store.proposals.get(proposal.id);
     expect(stored?.status).toBe('pending');
     expect(stored?.audit.at(-1)).toMatchObject({
@@ -206,7 +213,7 @@ describe('applyProposal', () => {
     const proposal = await applying(f, 'kms-grant');
     const result = await applyProposal(f.ports, { ...proposal, status: 'pending' }, 'approval-link', OPTIONS);
     expect(result.outcome).toBe('conflict');
-    expect(f.account.writes).toEqual([]);
+    expect(f.writes).toEqual([]);
   });
 });
 
@@ -226,17 +233,16 @@ describe('revokeProposal', () => {
     ['key-policy-statement', 'putKeyPolicy'],
   ])('undoes a %s with %s and restores the account', async (mechanism, undo) => {
     const f = flowFixture();
-    const before = structuredClone(f.account.snapshot);
+    const before = f.account.snapshot();
     const proposal = await applied(f, mechanism);
     const result = await revokeProposal(f.ports, proposal, 'approval-link');
     expect(result.outcome).toBe('revoked');
-    expect(f.account.writes.at(-1)).toBe(undo);
-    expect(f.account.snapshot).toEqual({
-      ...before,
-      keys: before.keys.map((k) =>
-        k.arn === ORDERS_KEY && mechanism === 'kms-grant' ? { ...k, grants: [] } : k,
-      ),
+    expect(f.writes.at(-1)).toBe(undo);
+    const withoutEmptyGrants = (snapshot: typeof before) => ({
+      ...snapshot,
+      keys: snapshot.keys.map(({ grants, ...k }) => (grants && grants.length > 0 ? { ...k, grants } : k)),
     });
+    expect(withoutEmptyGrants(f.account.snapshot())).toEqual(withoutEmptyGrants(before));
     expect(f.store.proposals.get(proposal.id)?.status).toBe('revoked');
     expect(f.store.fingerprints.get(proposal.fingerprint)?.appliedAt).toBeUndefined();
     expect(f.kinds()).toEqual(['revoked']);
@@ -245,20 +251,20 @@ describe('revokeProposal', () => {
   it('refuses to restore a key policy changed since keymend wrote it, and says why', async () => {
     const f = flowFixture();
     const proposal = await applied(f, 'key-policy-statement');
-    keyStatements(f).push({
+    addKeyStatement(f, {
       Sid: 'Later',
       Effect: 'Allow',
       Principal: { AWS: CONSUMER },
       Action: 'kms:DescribeKey',
       Resource: '*',
     });
-    const writes = f.account.writes.length;
+    const writes = f.writes.length;
     const result = await revokeProposal(f.ports, proposal, 'approval-link');
     expect(result).toMatchObject({
       outcome: 'refused',
       reason: expect.stringMatching(/changed since keymend wrote it/),
     });
-    expect(f.account.writes).toHaveLength(writes);
+    expect(f.writes).toHaveLength(writes);
     const stored = f.store.proposals.get(proposal.id);
     expect(stored?.status).toBe('applied');
     expect(stored?.audit.at(-1)).toMatchObject({ action: 'revoke', outcome: 'refused' });
@@ -268,6 +274,6 @@ describe('revokeProposal', () => {
     const f = flowFixture();
     const proposal = await applying(f, 'kms-grant');
     expect((await revokeProposal(f.ports, proposal, 'approval-link')).outcome).toBe('refused');
-    expect(f.account.writes).toEqual([]);
+    expect(f.writes).toEqual([]);
   });
 });

@@ -1,5 +1,6 @@
 import { AUTO_REMEDIATE_TAG, CLOUDFORMATION_STACK_TAG } from '../../functions/commons/constants';
 import { verifyToken } from '../../functions/core/token';
+import { applyProposal } from '../../functions/flows/apply';
 import type { RemediateConfig } from '../../functions/flows/remediate';
 import { remediate } from '../../functions/flows/remediate';
 import { eventBridgeEvent, newEventId, otherSession, STORM_EVENT } from '../helpers/denials';
@@ -63,24 +64,24 @@ describe('remediate: one event at a time', () => {
     const f = flowFixture();
     const event = eventBridgeEvent(STORM_EVENT);
     await remediate(f.ports, TEST_CONFIG, event);
-    const reads = f.account.reads;
+    const reads = f.reads();
     expect(await remediate(f.ports, TEST_CONFIG, structuredClone(event))).toMatchObject({
       outcome: 'duplicate',
     });
-    expect(f.account.reads).toBe(reads);
+    expect(f.reads()).toBe(reads);
     expect(f.outbox).toHaveLength(1);
   });
 
   it('another session of the same role is a repeat: two store requests, no read, no notification', async () => {
     const f = flowFixture();
     const first = await remediate(f.ports, TEST_CONFIG, eventBridgeEvent(STORM_EVENT));
-    const reads = f.account.reads;
+    const reads = f.reads();
     const requests = f.store.requests;
     for (let n = 1; n <= 20; n++) {
       const result = await remediate(f.ports, TEST_CONFIG, otherSession(eventBridgeEvent(STORM_EVENT), n));
       expect(result).toMatchObject({ outcome: 'repeat', proposalId: first.proposalId });
     }
-    expect(f.account.reads).toBe(reads);
+    expect(f.reads()).toBe(reads);
     expect(f.store.requests - requests).toBe(40);
     expect(f.outbox).toHaveLength(1);
     expect([...f.store.fingerprints.values()][0]?.count).toBe(21);
@@ -99,12 +100,12 @@ describe('remediate: one event at a time', () => {
     const event = eventBridgeEvent(STORM_EVENT);
     expect(await remediate(f.ports, TEST_CONFIG, event)).toMatchObject({ outcome: 'ignored' });
     expect(f.store.proposals.size).toBe(0);
-    const reads = f.account.reads;
+    const reads = f.reads();
     expect((await remediate(f.ports, TEST_CONFIG, newEventId(event, 'q', 1))).outcome).toBe('repeat');
-    expect(f.account.reads).toBe(reads);
+    expect(f.reads()).toBe(reads);
     f.advance(3 * MINUTE);
     expect((await remediate(f.ports, TEST_CONFIG, newEventId(event, 'q', 2))).outcome).toBe('ignored');
-    expect(f.account.reads).toBeGreaterThan(reads);
+    expect(f.reads()).toBeGreaterThan(reads);
     expect(f.outbox).toHaveLength(0);
   });
 
@@ -114,7 +115,7 @@ describe('remediate: one event at a time', () => {
     const result = await remediate(f.ports, config, eventBridgeEvent(STORM_EVENT));
     expect(result.outcome).toBe('refused');
     expect(result.reason).toMatch(/key-policy-statement, is not enabled/);
-    expect(f.account.writes).toEqual([]);
+    expect(f.writes).toEqual([]);
   });
 
   it('a notification that cannot be published is audited; the proposal is kept', async () => {
@@ -145,14 +146,13 @@ describe('remediate: auto mode', () => {
       mechanism: 'kms-grant',
       grantName: proposal?.plan && 'name' in proposal.plan ? proposal.plan.name : '',
     });
-    expect(f.account.writes).toEqual(['createGrant']);
+    expect(f.writes).toEqual(['createGrant']);
     expect(f.kinds()).toEqual(['auto-applied']);
   });
 
   it('applies for a principal tagged keymend:auto-remediate=true without an allow-list', async () => {
     const f = flowFixture();
-    const consumer = f.account.snapshot.principals.find((p) => p.arn === CONSUMER);
-    if (consumer) consumer.tags = { ...consumer.tags, [AUTO_REMEDIATE_TAG.key]: AUTO_REMEDIATE_TAG.value };
+    tag(AUTO_REMEDIATE_TAG.key, AUTO_REMEDIATE_TAG.value)(f);
     const result = await remediate(
       f.ports,
       { ...auto, autoApplyPrincipals: [] },
@@ -165,8 +165,10 @@ describe('remediate: auto mode', () => {
   const tag =
     (key: string, value: string): Setup =>
     (f) => {
-      const consumer = f.account.snapshot.principals.find((p) => p.arn === CONSUMER);
-      if (consumer) consumer.tags = { ...consumer.tags, [key]: value };
+      f.account.modify((draft) => {
+        const consumer = draft.principals.find((p) => p.arn === CONSUMER);
+        if (consumer) consumer.tags = { ...consumer.tags, [key]: value };
+      });
     };
   const seedAutoApplies =
     (n: number): Setup =>
@@ -205,7 +207,7 @@ describe('remediate: auto mode', () => {
     const result = await remediate(f.ports, { ...auto, ...override }, eventBridgeEvent(STORM_EVENT));
     expect(result.outcome).toBe('proposed');
     expect(result.reason).toMatch(reason);
-    expect(f.account.writes).toEqual([]);
+    expect(f.writes).toEqual([]);
     expect(f.store.proposals.get(result.proposalId as string)?.status).toBe('pending');
     expect(f.kinds()).toEqual(['proposed']);
   });
@@ -235,5 +237,47 @@ describe('remediate: auto mode', () => {
     expect((await remediate(f.ports, auto, otherSession(event, 3))).outcome).toBe('repeat');
     expect(f.outbox).toHaveLength(2);
     expect(f.store.requests - requests).toBe(2);
+  });
+});
+
+describe('remediate: an interrupted automatic apply', () => {
+  it('goes back to pending for a person, and approving it finishes without writing twice', async () => {
+    const f = flowFixture();
+    const auto: RemediateConfig = {
+      ...TEST_CONFIG,
+      mode: 'auto',
+      autoApplyPrincipals: ['arn:aws:iam::111122223333:role/*'],
+    };
+    f.store.crashOnTransitionTo = 'applied';
+    const result = await remediate(f.ports, auto, eventBridgeEvent(STORM_EVENT));
+    expect(result).toMatchObject({
+      outcome: 'proposed',
+      reason: expect.stringMatching(/interrupted.*waits for approval/),
+    });
+    expect(f.writes).toEqual(['createGrant']);
+    expect(f.kinds()).toEqual(['proposed']);
+    const id = result.proposalId as string;
+    expect(f.store.proposals.get(id)?.status).toBe('pending');
+
+    const approved = await f.store.transition(
+      id,
+      'pending',
+      'applying',
+      {},
+      {
+        at: f.ports.now().toISOString(),
+        actor: 'approval-link',
+        action: 'approve',
+        outcome: 'accepted',
+      },
+    );
+    const done = await applyProposal(f.ports, approved as NonNullable<typeof approved>, 'approval-link', {
+      allowKeyPolicy: true,
+      kind: 'approved-applied',
+      links: { baseUrl: TEST_CONFIG.approvalUrl, ttlHours: 72 },
+    });
+    expect(done.outcome).toBe('applied');
+    expect(f.writes).toEqual(['createGrant']);
+    expect(f.account.snapshot().keys.flatMap((k) => k.grants ?? [])).toHaveLength(1);
   });
 });

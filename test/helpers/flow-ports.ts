@@ -1,13 +1,16 @@
 /** Flow ports over the in-memory store and account, a recording publisher and a fixed clock. */
 
-import type { OutgoingMessage } from '../../functions/core/ports';
+import { LocalAccount } from '../../functions/adapters/local-account';
+import type { AccountWriter, OutgoingMessage } from '../../functions/core/ports';
 import type { NotificationKind } from '../../functions/core/proposal';
 import type { FlowContext } from '../../functions/flows/notify';
 import type { RemediateConfig } from '../../functions/flows/remediate';
 import { kindText, NOTIFICATION_KINDS } from '../../functions/render/kinds';
 import { loadAccount } from './denials';
-import { MemoryAccount } from './memory-account';
 import { MemoryStore } from './memory-store';
+
+/** AWS actions that change the account (the rest of LocalAccount's stats are reads). */
+const WRITE_ACTION = /:(Create|Put|Delete|Revoke|Retire)/;
 
 export const TEST_CONFIG: RemediateConfig = {
   mode: 'propose',
@@ -23,7 +26,12 @@ export const TEST_CONFIG: RemediateConfig = {
 export interface FlowFixture {
   ports: FlowContext;
   store: MemoryStore;
-  account: MemoryAccount;
+  /** The account, as AWS would hold it (reads and writes through LocalAccount). */
+  account: LocalAccount;
+  /** The writes keymend made, in order, by AccountWriter method. */
+  writes: string[];
+  /** How many AWS read calls keymend made so far. */
+  reads(): number;
   /** The e-mails published, in order (one per notification). */
   outbox: OutgoingMessage[];
   /** Every message published (e-mail and chat). */
@@ -38,15 +46,31 @@ export interface FlowFixture {
 
 export function flowFixture(snapshot = 'demo.json'): FlowFixture {
   const store = new MemoryStore();
-  const account = new MemoryAccount(loadAccount(snapshot));
+  const account = new LocalAccount(loadAccount(snapshot));
+  const writes: string[] = [];
+  // Calls go to `account` at call time, so a test may replace one of its methods.
+  const recorded =
+    <A, R>(name: string, call: (args: A) => Promise<R>) =>
+    (args: A): Promise<R> => {
+      writes.push(name);
+      return call(args);
+    };
+  const writer: AccountWriter = {
+    createGrant: recorded('createGrant', (args) => account.createGrant(args)),
+    retireGrant: recorded('retireGrant', (args) => account.retireGrant(args)),
+    putPrincipalPolicy: recorded('putPrincipalPolicy', (args) => account.putPrincipalPolicy(args)),
+    deletePrincipalPolicy: recorded('deletePrincipalPolicy', (args) => account.deletePrincipalPolicy(args)),
+    getKeyPolicy: (keyArn) => account.getKeyPolicy(keyArn),
+    putKeyPolicy: recorded('putKeyPolicy', (args) => account.putKeyPolicy(args)),
+  };
   const outbox: OutgoingMessage[] = [];
   const published: OutgoingMessage[] = [];
   let now = Date.parse('2026-12-03T10:00:00.000Z');
   let failing = false;
   const ports: FlowContext = {
     store,
-    reader: account.reader(),
-    writer: account,
+    reader: account,
+    writer,
     publisher: {
       async publish(message) {
         if (failing) throw new Error('SNS is down');
@@ -61,6 +85,11 @@ export function flowFixture(snapshot = 'demo.json'): FlowFixture {
     ports,
     store,
     account,
+    writes,
+    reads: () =>
+      Object.entries(account.stats())
+        .filter(([action]) => !WRITE_ACTION.test(action))
+        .reduce((sum, [, n]) => sum + n, 0),
     outbox,
     published,
     kinds: () =>
