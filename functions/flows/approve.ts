@@ -110,8 +110,8 @@ export interface ApprovalSteps {
 
 /** Where the flow logs what it does not show: refused tokens, failed notifications. */
 export interface ApprovalLog {
-  info(message: string, fields?: Record<string, unknown>): void;
-  warn(message: string, fields?: Record<string, unknown>): void;
+  info(message: string, fields: Record<string, unknown>): void;
+  warn(message: string, fields: Record<string, unknown>): void;
 }
 
 export interface ApprovalDeps {

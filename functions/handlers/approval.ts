@@ -54,7 +54,7 @@ export interface ApprovalConfig {
 export interface ApprovalHandlerDeps {
   ports: FlowPorts;
   config: ApprovalConfig;
-  logger: ApprovalLog & { error(message: string, fields?: Record<string, unknown>): void };
+  logger: ApprovalLog & { error(message: string, fields: Record<string, unknown>): void };
   /** The apply, revoke and notify steps; tests pass doubles. */
   steps: ApprovalSteps;
 }

@@ -203,11 +203,14 @@ export class MemoryStore implements ProposalStore {
   }
 
   async setFingerprintApplied(fingerprint: string, appliedAt: string | null): Promise<void> {
-    this.writes++;
     const record = this.fingerprints.get(fingerprint);
     if (!record) return;
-    const { appliedAt: _previous, ...rest } = record;
-    this.fingerprints.set(fingerprint, appliedAt === null ? rest : { ...rest, appliedAt });
+    this.writes++;
+    const { appliedAt: _old, ...rest } = record as FingerprintRecord & { appliedAt?: string };
+    this.fingerprints.set(
+      fingerprint,
+      appliedAt === null ? rest : ({ ...rest, appliedAt } as FingerprintRecord),
+    );
   }
 
   async markStillFailingNotified(id: string, now: Date): Promise<boolean> {
