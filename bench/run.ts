@@ -9,6 +9,7 @@
  *    Each is compared with runSimulation; us/eval is the mean time of one evaluation.
  *    - iam-simulate runSimulation: its public entry point. (Its runUnsafeSimulation cannot run these
  *      cases: it loads the resource policy without a name and then fails reading it.)
+ *    Measured on an esbuild bundle, as Lambda runs the code (`npm run bench` bundles first), not under tsx.
  * 2. The whole diagnosis of the sample events against their snapshots (intake, reading the snapshot,
  *    evaluation, plans and proofs): events per second.
  */
@@ -30,7 +31,7 @@ const SEED = 20260611;
 /** Seconds of timed rounds per engine. */
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
 const ROUND_SECONDS = 0.25;
-const TARGET = 50;
+const TARGET = 100;
 
 interface Engine {
   name: string;
@@ -114,7 +115,7 @@ async function evaluatorBench(): Promise<string[]> {
   }
   const rate = (e: Engine) => e.evaluations / e.seconds;
   const reference = rate(simulate);
-  // Issue 3's target is on evaluation as keymend does it: policies compiled once, then many requests
+  // The target (issue 3, raised to 100x by issue 7) is on evaluation as keymend does it: policies compiled once, then many requests
   // (every probe of every plan). Compiling per request is reported beside it, without a target.
   const speedup = (e: Engine) => rate(e) / reference;
   return [
@@ -139,7 +140,8 @@ async function evaluatorBench(): Promise<string[]> {
 
 /** Every sample event that the intake matches, paired with the snapshot of the account it names. */
 function sampleDenials(): { request: KinesisKmsRequest; reader: SnapshotReader }[] {
-  const events = path.resolve(__dirname, '../events');
+  // npm runs scripts at the repository root; the bundle itself lives in bench/.bundle/.
+  const events = path.resolve('events');
   const readers = new Map<string, SnapshotReader>();
   for (const name of ['demo', 'cross-account']) {
     const snapshot = parseSnapshot(

@@ -9,6 +9,7 @@ import { KeymendError } from '../../functions/commons/errors';
 import type { PrincipalState } from '../../functions/core/account';
 import { buildPolicySet, requestPrincipal } from '../../functions/core/authorization';
 import { kinesisCall, kmsKeyFacts } from '../../functions/core/context-keys';
+import { findUncertainty, type Uncertainty } from '../../functions/core/uncertainty';
 import { principalContext } from '../../functions/policy/context';
 import { evaluate } from '../../functions/policy/evaluate';
 import type { AuthorizationRequest, ContextValue } from '../../functions/policy/types';
@@ -24,6 +25,8 @@ policies, permissions boundary, key policy, grants, SCPs, RCPs), and prints:
    "decidedBy": [{"policyType": "...", "policy": "...", "statement": "..."}]}
 decidedBy names the deny statements for an explicit deny, the allows that granted an allowed
 request, and for an implicit deny each layer that lacked an allow (with statement "").
+With --via-kinesis, "uncertainty" is added when the decision turns on what keymend cannot know
+(a forward access session, aws:SourceIp, a key's tags not in the snapshot, ...), with every answer.
 See docs/evaluator.md.
 
 Options:
@@ -160,20 +163,37 @@ async function run(o: Options, io: CliIo): Promise<string> {
   });
   const organization = await reader.getOrganization();
   let request: AuthorizationRequest;
+  let uncertainty: Uncertainty | null = null;
   if (o.viaKinesis !== undefined) {
+    const streamArn = o.viaKinesis;
     // The request diagnose builds (functions/core/context-keys.ts), so the two never disagree.
-    request = kinesisCall({
-      principal,
-      action: o.action,
-      keyArn: resource,
-      streamArn: o.viaKinesis,
-      region: parseArn(o.viaKinesis)?.region ?? snapshot.region,
-      viaKinesis: true,
-      forwardAccessSession: o.forwardAccessSession,
-      key,
-      organization,
-      organizationAccountId: snapshot.accountId,
-    }).request;
+    const call = (forwardAccessSession: boolean) => {
+      const built = kinesisCall({
+        principal,
+        action: o.action,
+        keyArn: resource,
+        streamArn,
+        region: parseArn(streamArn)?.region ?? snapshot.region,
+        viaKinesis: true,
+        forwardAccessSession,
+        key,
+        organization,
+        organizationAccountId: snapshot.accountId,
+      });
+      return { ...built, request: { ...built.request, context: { ...built.request.context, ...o.context } } };
+    };
+    request = call(o.forwardAccessSession).request;
+    // As diagnose does: a decision that turns on what keymend cannot know is not presented as certain.
+    if (state && key) {
+      uncertainty = findUncertainty({
+        principal: state,
+        key,
+        organization,
+        resourceAccountId: resourceAccount,
+        organizationAccountId: snapshot.accountId,
+        request: call,
+      });
+    }
   } else {
     const context = principalContext(principal);
     if (o.action.toLowerCase().startsWith('kms:')) {
@@ -195,7 +215,12 @@ async function run(o: Options, io: CliIo): Promise<string> {
   }
   request = { ...request, context: { ...request.context, ...o.context } };
   const result = evaluate(request, policies);
-  return `${JSON.stringify({ decision: result.decision, decidedBy: result.decidedBy })}\n`;
+  const printed = {
+    decision: result.decision,
+    decidedBy: result.decidedBy,
+    ...(uncertainty ? { uncertainty } : {}),
+  };
+  return `${JSON.stringify(printed)}\n`;
 }
 
 export const evaluateCommand: Command = {

@@ -53,7 +53,8 @@ const GRANT_FIELDS = [
 const CONSTRAINT_FIELDS = ['encryptionContextSubset', 'encryptionContextEquals'] as const;
 const STREAM_FIELDS = ['arn', 'keyArn'] as const;
 const ORGANIZATION_POLICY_FIELDS = ['serviceControlPolicies', 'resourceControlPolicies'] as const;
-const ORGANIZATION_FIELDS = [...ORGANIZATION_POLICY_FIELDS, 'id', 'path'] as const;
+const ORGANIZATION_FIELDS = [...ORGANIZATION_POLICY_FIELDS, 'id', 'path', 'accounts'] as const;
+const MEMBERSHIP_FIELDS = ['id', 'path'] as const;
 
 /** DescribeKey `KeySpec`, `KeyUsage` and `Origin` values (kms:KeySpec, kms:KeyUsage, kms:KeyOrigin). */
 const KEY_SPECS = [
@@ -468,29 +469,27 @@ function parseOrganization(value: unknown): OrganizationState {
   );
   rejectUnknownFields(obj, ORGANIZATION_FIELDS, 'organization');
   const organization: OrganizationState = {};
-  if (obj.id !== undefined) {
-    if (obj.id !== null && (typeof obj.id !== 'string' || !ORGANIZATION_ID_RE.test(obj.id))) {
-      fail(
-        'organization.id',
-        `expected an organization id such as "o-a1b2c3d4e5", or null for an account in no organization, got ${describe(obj.id)}`,
-      );
+  const own = parseMembership(obj, 'organization');
+  if (own.id !== undefined) organization.id = own.id;
+  if (own.path !== undefined) organization.path = own.path;
+  if (obj.accounts !== undefined) {
+    const accounts = expectObject(
+      obj.accounts,
+      'organization.accounts',
+      'an object of account id to {"id": ..., "path": ...}',
+    );
+    organization.accounts = {};
+    for (const [account, value] of Object.entries(accounts)) {
+      const path = childPath('organization.accounts', account);
+      if (!/^\d{12}$/.test(account)) fail(path, 'expected a 12-digit account id as the key');
+      const entry = expectObject(value, path, "an object with the account's organization id and path");
+      rejectUnknownFields(entry, MEMBERSHIP_FIELDS, path);
+      const membership = parseMembership(entry, path);
+      if (membership.id === undefined)
+        fail(`${path}.id`, 'missing: give the organization id, or null for none');
+      organization.accounts[account] =
+        membership.path === undefined ? { id: membership.id } : { id: membership.id, path: membership.path };
     }
-    organization.id = obj.id;
-  }
-  if (obj.path !== undefined) {
-    if (typeof obj.path !== 'string' || !ORGANIZATION_PATH_RE.test(obj.path)) {
-      fail(
-        'organization.path',
-        `expected the account's organization path such as "o-a1b2c3d4e5/r-ab12/ou-ab12-11111111/", got ${describe(obj.path)}`,
-      );
-    }
-    if (typeof organization.id !== 'string' || !obj.path.startsWith(`${organization.id}/`)) {
-      fail(
-        'organization.path',
-        'a path starts with the organization id, so organization.id must be given and match',
-      );
-    }
-    organization.path = obj.path;
   }
   for (const field of ORGANIZATION_POLICY_FIELDS) {
     if (obj[field] === undefined) continue;
@@ -506,6 +505,33 @@ function parseOrganization(value: unknown): OrganizationState {
     );
   }
   return organization;
+}
+
+/** An organization id and path (`id`, `path`) of the object at `at`, each optional, checked. */
+function parseMembership(obj: Json, at: string): { id?: string | null; path?: string } {
+  const out: { id?: string | null; path?: string } = {};
+  if (obj.id !== undefined) {
+    if (obj.id !== null && (typeof obj.id !== 'string' || !ORGANIZATION_ID_RE.test(obj.id))) {
+      fail(
+        `${at}.id`,
+        `expected an organization id such as "o-a1b2c3d4e5", or null for an account in no organization, got ${describe(obj.id)}`,
+      );
+    }
+    out.id = obj.id;
+  }
+  if (obj.path !== undefined) {
+    if (typeof obj.path !== 'string' || !ORGANIZATION_PATH_RE.test(obj.path)) {
+      fail(
+        `${at}.path`,
+        `expected the account's organization path such as "o-a1b2c3d4e5/r-ab12/ou-ab12-11111111/", got ${describe(obj.path)}`,
+      );
+    }
+    if (typeof out.id !== 'string' || !obj.path.startsWith(`${out.id}/`)) {
+      fail(`${at}.path`, `a path starts with the organization id, so ${at}.id must be given and match`);
+    }
+    out.path = obj.path;
+  }
+  return out;
 }
 
 function checkUniquePrincipals(principals: PrincipalState[]): void {

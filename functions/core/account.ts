@@ -65,6 +65,11 @@ export interface OrganizationState {
    * `o-ID/r-ROOT/ou-.../` down to the account's parent OU, ending in `/`; absent when not visible.
    */
   path?: string;
+  /**
+   * Other accounts' organization and path, by account id, where known (a cross-account caller or key):
+   * `{ id: null }` for an account in no organization. An account not listed is not known.
+   */
+  accounts?: Record<string, { id: string | null; path?: string }>;
   /** One array of documents per level, from the root to the account. */
   serviceControlPolicies?: PolicyDocumentJson[][];
   resourceControlPolicies?: PolicyDocumentJson[][];

@@ -49,6 +49,9 @@ export const ALWAYS_UNKNOWN: readonly string[] = [
   'aws:federatedprovider',
   'aws:useragent',
   'aws:referer',
+  // Set when the caller names the key by alias; whether Kinesis passes the stream's KeyId as an alias
+  // (or any KeyId, for Decrypt) the record does not always show.
+  'kms:requestalias',
 ];
 
 /** KMS operations that use the key's symmetric encryption algorithm (kms:EncryptionAlgorithm). */
@@ -74,9 +77,10 @@ const ALGORITHM_OPERATIONS: ReadonlySet<string> = new Set([
  * - kms:KeyOrigin, kms:MultiRegion, kms:MultiRegionKeyType (multi-Region keys only): when known.
  * - kms:EncryptionAlgorithm SYMMETRIC_DEFAULT for the cryptographic operations: the only algorithm of a
  *   symmetric encryption key, whatever the record shows.
- * - aws:PrincipalOrgID / aws:PrincipalOrgPaths for a caller of `organizationAccountId`, and
- *   aws:ResourceOrgID / aws:ResourceOrgPaths for a key of it, from `organization`; absent when the
- *   account is in no organization (`id: null`); unknown otherwise (another account, or not visible).
+ * - aws:PrincipalOrgID / aws:PrincipalOrgPaths for the caller's account, and aws:ResourceOrgID /
+ *   aws:ResourceOrgPaths for the key's, from `organization` (its own id and path for
+ *   `organizationAccountId`, `organization.accounts` for others); absent for an account in no
+ *   organization (`id: null`); unknown when not recorded or not visible.
  */
 export function kmsKeyFacts(args: {
   principal: RequestPrincipal;
@@ -114,35 +118,46 @@ export function kmsKeyFacts(args: {
   if (ALGORITHM_OPERATIONS.has(args.action.toLowerCase()))
     context['kms:EncryptionAlgorithm'] = 'SYMMETRIC_DEFAULT';
 
-  addOrganization(
-    context,
-    unknown,
-    'Principal',
-    args.principal.accountId === args.organizationAccountId,
-    organization,
-  );
-  addOrganization(context, unknown, 'Resource', keyAccount === args.organizationAccountId, organization);
+  const membership = (account: string) => membershipOf(account, args.organizationAccountId, organization);
+  addOrganization(context, unknown, 'Principal', membership(args.principal.accountId));
+  addOrganization(context, unknown, 'Resource', membership(keyAccount));
   if (args.principal.userId === undefined) unknown.push('aws:userid');
   return { context, unknown };
+}
+
+/**
+ * The organization id and path of `account`: the organization state's own for the account it describes,
+ * else what it records for other accounts (`organization.accounts`); undefined when not known.
+ */
+function membershipOf(
+  account: string,
+  organizationAccountId: string,
+  organization: OrganizationState | null,
+): { id: string | null; path?: string } | undefined {
+  if (organization === null || account === '') return undefined;
+  if (account === organizationAccountId) {
+    if (organization.id === undefined) return undefined;
+    return organization.path === undefined
+      ? { id: organization.id }
+      : { id: organization.id, path: organization.path };
+  }
+  return organization.accounts?.[account];
 }
 
 function addOrganization(
   context: Record<string, ContextValue>,
   unknown: string[],
   side: 'Principal' | 'Resource',
-  ours: boolean,
-  organization: OrganizationState | null,
+  membership: { id: string | null; path?: string } | undefined,
 ): void {
-  const id = ours ? organization?.id : undefined;
   const lowerSide = side.toLowerCase();
-  if (id === null) return; // in no organization: AWS sets neither key
-  if (id === undefined) {
+  if (membership === undefined) {
     unknown.push(`aws:${lowerSide}orgid`, `aws:${lowerSide}orgpaths`);
     return;
   }
-  context[`aws:${side}OrgID`] = id;
-  const path = organization?.path;
-  if (path !== undefined) context[`aws:${side}OrgPaths`] = [path];
+  if (membership.id === null) return; // in no organization: AWS sets neither key
+  context[`aws:${side}OrgID`] = membership.id;
+  if (membership.path !== undefined) context[`aws:${side}OrgPaths`] = [membership.path];
   else unknown.push(`aws:${lowerSide}orgpaths`);
 }
 

@@ -353,12 +353,14 @@ const certainVerdict: EvaluatedCheck = ({ subject, diagnosis }) => {
       request: kmsRequest(subject, { forwardAccessSession }),
       unknown: unknownKeys(subject),
     }),
+    evaluate: (request) => subjectEvaluator(subject).run(request, subject.key),
   });
   if (!uncertainty) return null;
-  return { ...refusal(uncertainty.code, describeUncertainty(uncertainty), diagnosis), uncertainty };
+  const reason = describeUncertainty(uncertainty, subject.request.deniedBy);
+  return { ...refusal(uncertainty.code, reason, diagnosis), uncertainty };
 };
 
-function describeUncertainty(u: Uncertainty): string {
+function describeUncertainty(u: Uncertainty, named: DeniedBy): string {
   const answers = u.answers.map((a) => `if ${a.assumption}, the request is ${a.decision}`).join('; ');
   const statements = u.statements
     .map((d) => `${d.policyType} policy ${d.policy} statement ${d.statement}`)
@@ -367,7 +369,17 @@ function describeUncertainty(u: Uncertainty): string {
     u.code === 'forward-access-session-uncertain'
       ? 'AWS does not document whether Kinesis calls KMS in a forward access session, and the verdict depends on it'
       : `The verdict depends on ${u.keys.join(', ')}, which keymend cannot know for this call`;
-  return `${what}: ${answers} (${statements || 'no statement found'}). keymend does not guess: a person must decide.`;
+  // AWS's message may fit one reading only: say so, as evidence for the person, without choosing.
+  const fitting = u.answers.filter(
+    (a) =>
+      named.policyType !== null &&
+      blockingLayersOf(a.decision, a.decidedBy).includes(named.policyType as PolicyLayer),
+  );
+  const hint =
+    fitting.length === 1 && fitting[0]
+      ? ` AWS's message names the ${named.policyType} policy, which fits only the reading that ${fitting[0].assumption}.`
+      : '';
+  return `${what}: ${answers} (${statements || 'no statement found'}).${hint} keymend does not guess: a person must decide.`;
 }
 
 const noExplicitDeny: EvaluatedCheck = ({ subject, current }) =>
@@ -618,9 +630,15 @@ function decide(
 
 function streamRequest(subject: Subject, action: string): AuthorizationRequest {
   const base = kmsRequest(subject, {});
+  // The caller's global keys, not the key's: aws:ResourceTag/*, aws:ResourceOrgID/Paths of the key say
+  // nothing of the stream, whose account is its own.
   const context = Object.fromEntries(
-    Object.entries(base.context).filter(([k]) => k.toLowerCase().startsWith('aws:')),
+    Object.entries(base.context).filter(([k]) => {
+      const key = k.toLowerCase();
+      return key.startsWith('aws:') && !key.startsWith('aws:resource');
+    }),
   );
+  context['aws:ResourceAccount'] = subject.accounts.stream;
   return { principal: base.principal, action, resource: subject.scope.streamArn, context };
 }
 

@@ -10,7 +10,13 @@
  *
  * When the decisions differ, the verdict is uncertain: diagnose refuses and shows every answer. Pure.
  */
-import { type AuthorizationRequest, type DecidedBy, type Decision, evaluate } from '../policy';
+import {
+  type AuthorizationRequest,
+  type DecidedBy,
+  type Decision,
+  type EvaluationResult,
+  evaluate,
+} from '../policy';
 import type { KeyState, OrganizationState, PolicyDocumentJson, PrincipalState } from './account';
 import { buildPolicySet } from './authorization';
 import { ALWAYS_UNKNOWN, FORWARD_ACCESS_SESSION_KEYS } from './context-keys';
@@ -28,7 +34,7 @@ export interface Uncertainty {
   keys: string[];
   /** The statements that test them. */
   statements: DecidedBy[];
-  /** Every answer, at least two, with different decisions. */
+  /** Every answer, at least two, with different verdicts (decisions, or the layers an implicit deny names). */
   answers: Answer[];
 }
 
@@ -40,6 +46,11 @@ export interface UncertaintyInput {
   organizationAccountId: string;
   /** The request AWS would evaluate, outside and inside a forward access session. */
   request: (forwardAccessSession: boolean) => { request: AuthorizationRequest; unknown: string[] };
+  /**
+   * Evaluates a request against the input's own policies, when the caller has them compiled already;
+   * by default they are compiled here.
+   */
+  evaluate?: (request: AuthorizationRequest) => EvaluationResult;
 }
 
 /**
@@ -49,19 +60,13 @@ export interface UncertaintyInput {
 export function findUncertainty(input: UncertaintyInput): Uncertainty | null {
   const direct = input.request(false);
   const forwarded = input.request(true).request;
-  const policies = buildPolicySet({
-    principal: input.principal,
-    key: input.key,
-    organization: input.organization,
-    resourceAccountId: input.resourceAccountId,
-    organizationAccountId: input.organizationAccountId,
-  });
-  const outside = evaluate(direct.request, policies);
-  const inside = evaluate(forwarded, policies);
-  if (outside.decision !== inside.decision) {
+  const run = input.evaluate ?? evaluatorOf(input);
+  const outside = run(direct.request);
+  const inside = run(forwarded);
+  if (verdictOf(outside) !== verdictOf(inside)) {
     const answers: Answer[] = [
       {
-        assumption: 'Kinesis calls KMS with the caller’s own credentials (no forward access session)',
+        assumption: "Kinesis calls KMS with the caller's own credentials (no forward access session)",
         ...outside,
       },
       {
@@ -90,7 +95,7 @@ export function findUncertainty(input: UncertaintyInput): Uncertainty | null {
     );
   const allowing = lean('allow');
   const denying = lean('deny');
-  if (allowing.decision === denying.decision) return null;
+  if (verdictOf(allowing) === verdictOf(denying)) return null;
   const found = deciding(
     tested,
     [allowing, denying].map((r) => ({ assumption: '', ...r })),
@@ -106,7 +111,28 @@ export function findUncertainty(input: UncertaintyInput): Uncertainty | null {
   };
 }
 
+function evaluatorOf(input: UncertaintyInput): (request: AuthorizationRequest) => EvaluationResult {
+  const policies = buildPolicySet({
+    principal: input.principal,
+    key: input.key,
+    organization: input.organization,
+    resourceAccountId: input.resourceAccountId,
+    organizationAccountId: input.organizationAccountId,
+  });
+  return (request) => evaluate(request, policies);
+}
+
 type Lean = 'allow' | 'deny';
+
+/**
+ * What diagnose's verdict turns on: the decision and, for an implicit deny, the layers that lack an
+ * allow (an SCP gap that a condition could close is not the identity gap that a grant closes).
+ */
+function verdictOf(result: EvaluationResult): string {
+  if (result.decision !== 'implicit-deny') return result.decision;
+  const layers = new Set(result.decidedBy.filter((d) => d.statement === '').map((d) => d.policyType));
+  return `implicit-deny:${[...layers].sort().join(',')}`;
+}
 
 /** A test of lowercased key names against names and `prefix/` entries. */
 function matcher(names: readonly string[]): (key: string) => boolean {

@@ -7,15 +7,8 @@
  *
  * ARNs are matched in place: segment bounds are found with indexOf, never by splitting the ARN.
  */
-import * as globModule from './glob';
-import { compileTokens, type Glob, type GlobToken } from './glob';
-import { canonical } from './memo';
-import * as templateModule from './template';
-import { type Ctx, hasVariables, type TemplatePart } from './template';
-
-// Bound once, as in evaluate.ts: under tsx each use of an imported name is a getter call.
-const { globMatchRange } = globModule;
-const { matchTemplate } = templateModule;
+import { compileTokens, type Glob, type GlobToken, globMatchRange } from './glob';
+import { type Ctx, hasVariables, matchTemplate, type TemplatePart } from './template';
 
 /** True when `arn` has at least six segments (five colons). */
 export function isArnShaped(arn: string): boolean {
@@ -71,7 +64,7 @@ const INVALID: ArnPattern = { kind: 'invalid' };
 
 function compileSegment(parts: readonly TemplatePart[]): ArnSegment {
   return hasVariables(parts)
-    ? { glob: null, parts }
+    ? { glob: null, parts: parts.slice() }
     : { glob: compileTokens(parts as GlobToken[]), parts: null };
 }
 
@@ -87,7 +80,7 @@ export function compileArnPattern(parts: readonly TemplatePart[]): ArnPattern {
     }
     prefix += ':';
   }
-  return { kind: 'prefix', prefix: canonical(prefix), rest: compileSegment(segments[5] as TemplatePart[]) };
+  return { kind: 'prefix', prefix, rest: compileSegment(segments[5] as TemplatePart[]) };
 }
 
 /** Matches `arn[start, end)` against one segment of a pattern; null when its variable cannot be resolved. */

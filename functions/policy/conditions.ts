@@ -9,18 +9,16 @@
  * form, which reuses the same `test`), add it to `OPERATORS`, and add table rows to
  * test/policy/conditions.test.ts. The parser accepts it, with IfExists and set prefixes, from then on.
  */
-import * as arnModule from './arn-pattern';
-import { type ArnPattern, compileArnPattern } from './arn-pattern';
-import * as globModule from './glob';
-import { compileTokens, type Glob, type GlobToken } from './glob';
-import { Memo } from './memo';
-import * as templateModule from './template';
-import { type Ctx, hasVariables, parseTemplate, resolveText, type TemplatePart } from './template';
-
-// Bound once, as in evaluate.ts: under tsx each use of an imported name is a getter call.
-const { arnPatternMatches, isArnShaped } = arnModule;
-const { globMatch } = globModule;
-const { matchTemplate } = templateModule;
+import { type ArnPattern, arnPatternMatches, compileArnPattern, isArnShaped } from './arn-pattern';
+import { compileTokens, type Glob, type GlobToken, globMatch } from './glob';
+import {
+  type Ctx,
+  hasVariables,
+  matchTemplate,
+  parseTemplate,
+  resolveText,
+  type TemplatePart,
+} from './template';
 
 export interface ConditionOperator<V = unknown> {
   /** The documented name, e.g. `StringEquals`. */
@@ -40,7 +38,7 @@ type TextValue = { readonly text: string } | { readonly parts: readonly Template
 
 function compileText(raw: string, variables: boolean, lower: boolean): TextValue {
   const parts = parseTemplate(raw, variables, false);
-  if (hasVariables(parts)) return { parts };
+  if (hasVariables(parts)) return { parts: parts.slice() };
   const text = parts.join('');
   return { text: lower ? text.toLowerCase() : text };
 }
@@ -91,14 +89,6 @@ const arnLike: Omit<ConditionOperator<ArnPattern>, 'name' | 'negated'> = {
   },
 };
 
-/**
- * Request values parsed once per process (memo.ts): a request compares the same aws:SourceIp or
- * aws:CurrentTime with every value of every condition that tests it.
- */
-const NUMBERS = new Memo<number | null>();
-const DATES = new Memo<number | null>();
-const ADDRESSES = new Memo<{ v6: boolean; n: bigint } | null>();
-
 /** Decimal numbers as IAM writes them; anything else is not a number. */
 const NUMBER = /^[+-]?(\d+(\.\d*)?|\.\d+)$/;
 function parseNumber(s: string): number | null {
@@ -109,8 +99,7 @@ function numeric(compare: (actual: number, expected: number) => boolean) {
   return {
     compile: (raw: string) => parseNumber(raw),
     test: (actual: string, expected: number | null) => {
-      const known = NUMBERS.get(actual);
-      const n = known !== undefined ? known : NUMBERS.set(actual, parseNumber(actual));
+      const n = parseNumber(actual);
       return n === null || expected === null ? null : compare(n, expected);
     },
   };
@@ -127,8 +116,7 @@ function date(compare: (actual: number, expected: number) => boolean) {
   return {
     compile: (raw: string) => parseDate(raw),
     test: (actual: string, expected: number | null) => {
-      const known = DATES.get(actual);
-      const d = known !== undefined ? known : DATES.set(actual, parseDate(actual));
+      const d = parseDate(actual);
       return d === null || expected === null ? null : compare(d, expected);
     },
   };
@@ -212,8 +200,7 @@ function parseCidr(raw: string): Cidr | null {
 const ipAddress: Omit<ConditionOperator<Cidr | null>, 'name' | 'negated'> = {
   compile: (raw) => parseCidr(raw),
   test: (actual, expected) => {
-    const known = ADDRESSES.get(actual);
-    const ip = known !== undefined ? known : ADDRESSES.set(actual, parseIp(actual.trim()));
+    const ip = parseIp(actual.trim());
     if (ip === null || expected === null) return null;
     return ip.v6 === expected.v6 && (ip.n & expected.mask) === expected.network;
   },

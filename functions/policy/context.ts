@@ -4,15 +4,8 @@
  * Global keys: https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html
  * KMS keys: https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html
  */
-import { lower } from './memo';
+import { PRINCIPAL_TYPE } from './request-context';
 import type { AuthorizationRequest, ContextValue, RequestPrincipal } from './types';
-
-const PRINCIPAL_TYPE: Record<RequestPrincipal['type'], string> = {
-  AssumedRole: 'AssumedRole',
-  IAMUser: 'User',
-  Root: 'Account',
-  FederatedUser: 'FederatedUser',
-};
 
 /**
  * The global keys that describe the caller: aws:PrincipalArn (the role ARN for a role session, not the
@@ -67,7 +60,7 @@ const CONTEXT_OPERATIONS: ReadonlySet<string> = new Set([
 
 /** True for a KMS cryptographic operation that takes an encryption context (`kms:Decrypt`, `Decrypt`, ...). */
 export function takesEncryptionContext(operation: string): boolean {
-  const name = lower(operation);
+  const name = operation.toLowerCase();
   return CONTEXT_OPERATIONS.has(name.startsWith('kms:') ? name.slice(4) : name);
 }
 
@@ -106,7 +99,7 @@ export function kinesisKmsRequest(args: {
   context['aws:RequestedRegion'] = args.region;
   context['aws:PrincipalIsAWSService'] = false;
   context['kms:CallerAccount'] = args.principal.accountId;
-  if (takesEncryptionContext(args.action) || lower(args.action) === 'kms:creategrant') {
+  if (takesEncryptionContext(args.action) || args.action.toLowerCase() === 'kms:creategrant') {
     context['kms:EncryptionContextKeys'] = ['aws:kinesis:arn'];
     context['kms:EncryptionContext:aws:kinesis:arn'] = args.streamArn;
   }

@@ -69,7 +69,8 @@ export function compileTokens(tokens: readonly GlobToken[], lowerCase = false): 
       return glob(GlobKind.Suffix, lowerCase ? b.toLowerCase() : b, NO_CODES);
     }
   }
-  return glob(GlobKind.Scan, '', codesOf(tokens, lowerCase));
+  // At its exact length: a compiled pattern lives as long as its policy.
+  return glob(GlobKind.Scan, '', codesOf(tokens, lowerCase).slice());
 }
 
 /** The scan form of tokens: char codes of literal text, STAR and QMARK, consecutive STARs collapsed. */

@@ -4,7 +4,6 @@
  * https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_variables.html
  */
 import { codesOf, type GlobToken, QMARK, STAR, scanCodes } from './glob';
-import { lower } from './memo';
 
 /** The request context as the evaluator reads it: lowercased key names, values as strings or string sets. */
 export interface Ctx {
@@ -76,10 +75,10 @@ function parseVariable(inner: string): VariablePart {
   if (comma !== -1) {
     const fallback = inner.slice(comma + 1).trim();
     if (fallback.length >= 2 && fallback.startsWith("'") && fallback.endsWith("'")) {
-      return { variable: lower(inner.slice(0, comma).trim()), fallback: fallback.slice(1, -1) };
+      return { variable: inner.slice(0, comma).trim().toLowerCase(), fallback: fallback.slice(1, -1) };
     }
   }
-  return { variable: lower(inner.trim()) };
+  return { variable: inner.trim().toLowerCase() };
 }
 
 export function hasVariables(parts: readonly TemplatePart[]): boolean {

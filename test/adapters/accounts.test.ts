@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import { loadSnapshotFile, SnapshotReader } from '../../functions/adapters/snapshot';
 import { buildPolicySet, requestPrincipal } from '../../functions/core/authorization';
-import { kinesisKmsRequest } from '../../functions/policy/context';
+import { kinesisCall } from '../../functions/core/context-keys';
 import { evaluate } from '../../functions/policy/evaluate';
 import type { Decision, PolicyLayer } from '../../functions/policy/types';
 
@@ -34,6 +34,8 @@ interface Case {
   decision: Decision;
   /** The layers that decided, in the evaluator's order. */
   layers: PolicyLayer[];
+  /** Evaluate the call as made in a forward access session. */
+  forwardAccessSession?: boolean;
 }
 
 const cases: Case[] = [
@@ -197,12 +199,46 @@ const cases: Case[] = [
     decision: 'implicit-deny',
     layers: ['identity-based'],
   },
+  // data-perimeter: the perimeters hold for the producer, whose IAM lacks the KMS permission; the
+  // network-perimeter RCP denies the tagged consumer unless Kinesis uses a forward access session.
+  {
+    file: 'data-perimeter',
+    who: 'producer',
+    action: 'kms:GenerateDataKey',
+    stream: 'orders',
+    viaKinesis: true,
+    decision: 'implicit-deny',
+    layers: ['identity-based'],
+  },
+  {
+    file: 'data-perimeter',
+    who: 'consumer',
+    action: 'kms:Decrypt',
+    stream: 'orders',
+    viaKinesis: true,
+    decision: 'explicit-deny',
+    layers: ['resource-control'],
+  },
+  {
+    file: 'data-perimeter',
+    who: 'consumer',
+    action: 'kms:Decrypt',
+    stream: 'orders',
+    viaKinesis: true,
+    forwardAccessSession: true,
+    decision: 'implicit-deny',
+    layers: ['identity-based'],
+  },
 ];
 
 describe('events/accounts snapshots', () => {
   it.each(
     cases.map(
-      (c) => [`${c.file}: ${c.who} ${c.action} on ${c.stream}${c.viaKinesis ? '' : ' (direct)'}`, c] as const,
+      (c) =>
+        [
+          `${c.file}: ${c.who} ${c.action} on ${c.stream}${c.viaKinesis ? '' : ' (direct)'}${c.forwardAccessSession ? ' (forward access session)' : ''}`,
+          c,
+        ] as const,
     ),
   )('%s', async (_name, c) => {
     const reader = new SnapshotReader(await loadSnapshotFile(join(ACCOUNTS, `${c.file}.json`)));
@@ -218,13 +254,18 @@ describe('events/accounts snapshots', () => {
       resourceAccountId: key?.arn.split(':')[4] ?? reader.accountId,
       organizationAccountId: reader.accountId,
     });
-    const request = kinesisKmsRequest({
+    // The request diagnose builds, with the key's and the organization's keys (core/context-keys.ts).
+    const { request } = kinesisCall({
       principal: requestPrincipal({ arn: PRINCIPALS[c.who], state: principal }),
       action: c.action,
       keyArn: key?.arn ?? '',
       streamArn: STREAMS[c.stream],
       region: reader.region,
       viaKinesis: c.viaKinesis,
+      forwardAccessSession: c.forwardAccessSession ?? false,
+      key,
+      organization: await reader.getOrganization(),
+      organizationAccountId: reader.accountId,
     });
     const result = evaluate(request, policies);
     expect(result.decision).toBe(c.decision);
@@ -249,7 +290,7 @@ describe('events/accounts snapshots', () => {
       const reader = new SnapshotReader(await loadSnapshotFile(join(ACCOUNTS, `${file}.json`)));
       expect(await reader.getOrganization()).toBeNull();
     }
-    for (const file of ['scp-deny', 'organization-allow']) {
+    for (const file of ['scp-deny', 'organization-allow', 'data-perimeter']) {
       const reader = new SnapshotReader(await loadSnapshotFile(join(ACCOUNTS, `${file}.json`)));
       expect((await reader.getOrganization())?.serviceControlPolicies).toHaveLength(3);
     }

@@ -120,3 +120,38 @@ describe('organization id and path', () => {
     expect((error as SnapshotError).message).toMatch(message);
   });
 });
+
+describe('other accounts of the organization', () => {
+  it('reads organization.accounts: id and path, or id null', () => {
+    const accounts = {
+      '444455556666': { id: 'o-a1b2c3d4e5', path: 'o-a1b2c3d4e5/r-ab12/' },
+      '777788889999': { id: null },
+    };
+    expect(parseSnapshot(snapshot({}, { id: 'o-a1b2c3d4e5', accounts })).organization?.accounts).toEqual(
+      accounts,
+    );
+  });
+
+  it.each<[string, Record<string, unknown>, string]>([
+    ['a key that is not an account id', { '4444': { id: null } }, 'organization.accounts["4444"]'],
+    [
+      'an entry without id',
+      { '444455556666': { path: 'o-a1b2c3d4e5/r-ab12/' } },
+      'organization.accounts["444455556666"].path',
+    ],
+    [
+      'an unknown field',
+      { '444455556666': { id: null, ou: 'x' } },
+      'organization.accounts["444455556666"].ou',
+    ],
+  ])('rejects %s, naming the field', (_name, accounts, field) => {
+    let error: unknown = null;
+    try {
+      parseSnapshot(snapshot({}, { accounts }));
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(SnapshotError);
+    expect((error as SnapshotError).field).toBe(field);
+  });
+});

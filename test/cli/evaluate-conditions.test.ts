@@ -154,6 +154,57 @@ describe('keymend evaluate and diagnose build the same request', () => {
     expect(await evaluateCli(snap, ['--forward-access-session'])).toBe('allowed');
   });
 
+  it(`prints the uncertainty with every answer when the decision turns on a forward access session (${GLOBAL_KEYS}#condition-keys-viaawsservice)`, async () => {
+    const snap = snapshot({
+      Sid: 'NetworkPerimeter',
+      Effect: 'Deny',
+      Action: 'kms:*',
+      Resource: '*',
+      Condition: {
+        NotIpAddressIfExists: { 'aws:SourceIp': '192.0.2.0/24' },
+        BoolIfExists: { 'aws:ViaAWSService': 'false' },
+      },
+    });
+    const io = captureIo(JSON.stringify(snap));
+    const args = [
+      '--account',
+      '-',
+      '--principal',
+      ROLE,
+      '--action',
+      'kms:Decrypt',
+      '--resource',
+      KEY,
+      '--via-kinesis',
+      STREAM,
+    ];
+    expect(await evaluateCommand.run(args, io)).toBe(0);
+    const printed = JSON.parse(io.out());
+    expect(printed.uncertainty.code).toBe('forward-access-session-uncertain');
+    expect(printed.uncertainty.answers.map((a: { decision: string }) => a.decision)).toEqual([
+      'explicit-deny',
+      'allowed',
+    ]);
+  });
+
+  it('prints no uncertainty when the decision is certain', async () => {
+    const io = captureIo(JSON.stringify(snapshot(FULL)));
+    const args = [
+      '--account',
+      '-',
+      '--principal',
+      ROLE,
+      '--action',
+      'kms:Decrypt',
+      '--resource',
+      KEY,
+      '--via-kinesis',
+      STREAM,
+    ];
+    expect(await evaluateCommand.run(args, io)).toBe(0);
+    expect(JSON.parse(io.out())).not.toHaveProperty('uncertainty');
+  });
+
   it('--forward-access-session without --via-kinesis is a usage error', async () => {
     const io = captureIo(JSON.stringify(snapshot(FULL)));
     const code = await evaluateCommand.run(

@@ -7,7 +7,7 @@
  */
 import type { KeyState, OrganizationState, PrincipalState } from '../../functions/core/account';
 import { buildPolicySet, requestPrincipal } from '../../functions/core/authorization';
-import { kinesisCall } from '../../functions/core/context-keys';
+import { kinesisCall, kmsKeyFacts } from '../../functions/core/context-keys';
 import { type Decision, evaluate, type PolicyLayer } from '../../functions/policy';
 
 const KMS_KEYS = 'https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html';
@@ -538,3 +538,36 @@ const NETWORK_PERIMETER_RCP = {
     StringEquals: { 'aws:PrincipalTag/dp:include:network': 'true' },
   },
 };
+
+describe('organization keys of other accounts', () => {
+  const OTHER_KEY = KEY.replace(ACCOUNT, '444455556666');
+  const facts = (organization: OrganizationState) =>
+    kmsKeyFacts({
+      principal: requestPrincipal({ arn: ROLE, sessionArn: SESSION }),
+      action: 'kms:Decrypt',
+      keyArn: OTHER_KEY,
+      key: { ...baseState().key, arn: OTHER_KEY },
+      organization,
+      organizationAccountId: ACCOUNT,
+    });
+
+  it(`a key of an account the state does not describe: aws:ResourceOrgID and aws:ResourceOrgPaths are unknown (${GLOBAL_KEYS}#condition-keys-resourceorgid)`, () => {
+    const { context, unknown } = facts(baseState().organization);
+    expect(context['aws:ResourceOrgID']).toBeUndefined();
+    expect(unknown).toEqual(expect.arrayContaining(['aws:resourceorgid', 'aws:resourceorgpaths']));
+    expect(context['aws:PrincipalOrgID']).toBe(ORG);
+  });
+
+  it(`organization.accounts records it: known, or known absent for an account in no organization (${GLOBAL_KEYS}#condition-keys-resourceorgpaths)`, () => {
+    const same = facts({
+      ...baseState().organization,
+      accounts: { '444455556666': { id: ORG, path: `${ORG}/r-ab12/` } },
+    });
+    expect(same.context['aws:ResourceOrgID']).toBe(ORG);
+    expect(same.context['aws:ResourceOrgPaths']).toEqual([`${ORG}/r-ab12/`]);
+    expect(same.unknown).not.toContain('aws:resourceorgid');
+    const none = facts({ ...baseState().organization, accounts: { '444455556666': { id: null } } });
+    expect(none.context['aws:ResourceOrgID']).toBeUndefined();
+    expect(none.unknown).not.toContain('aws:resourceorgid');
+  });
+});

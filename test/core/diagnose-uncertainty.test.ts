@@ -120,6 +120,11 @@ describe('forward access sessions', () => {
     const decisions = result.uncertainty?.answers.map((a) => a.decision);
     expect(decisions).toEqual(['explicit-deny', 'implicit-deny']);
     expect(result.reason).toContain('forward access session');
+    // AWS said "no identity-based policy allows": only the forward-access-session reading explains that,
+    // which the reason points out without acting on it.
+    expect(result.reason).toContain(
+      'fits only the reading that Kinesis calls KMS in a forward access session',
+    );
   });
 
   it(`a policy that tests aws:ViaAWSService without deciding the verdict changes nothing (${FAS})`, () => {
@@ -149,6 +154,26 @@ describe('unknowable keys', () => {
     expect(result.code).toBe('unknowable-condition');
     expect(result.uncertainty?.keys).toEqual(['aws:SourceIp']);
     expect(result.uncertainty?.answers.map((a) => a.decision)).toEqual(['implicit-deny', 'explicit-deny']);
+  });
+
+  it(`an SCP level that allows only from the corporate network: whether the SCP or only IAM blocks is unknowable (${GLOBAL_KEYS}#condition-keys-sourceip)`, () => {
+    const networkOnly = doc({
+      Sid: 'AllowFromCorporateNetwork',
+      Effect: 'Allow',
+      Action: '*',
+      Resource: '*',
+      Condition: { IpAddress: { 'aws:SourceIp': '192.0.2.0/24' } },
+    });
+    const result = refusal(
+      diagnose(
+        deniedDecrypt(),
+        state({ organization: { serviceControlPolicies: [[doc(FULL_ACCESS)], [networkOnly]] } }),
+      ),
+    );
+    expect(result.code).toBe('unknowable-condition');
+    const [favour, against] = result.uncertainty?.answers ?? [];
+    expect(favour?.decidedBy.map((d) => d.policyType)).toEqual(['identity-based']);
+    expect(against?.decidedBy.map((d) => d.policyType)).toEqual(['service-control', 'identity-based']);
   });
 
   it(`names only the statements that decide, not every statement testing such a key (${GLOBAL_KEYS}#condition-keys-sourceip)`, () => {
@@ -253,5 +278,44 @@ describe('the layer AWS names and the layer keymend finds', () => {
         message: expect.stringContaining('identity-based'),
       }),
     ]);
+  });
+});
+
+describe("the key's resource keys stay on the key", () => {
+  it(`a call without Kinesis markers: the stream access check does not borrow the key's tags (${GLOBAL_KEYS}#condition-keys-resourcetag)`, () => {
+    const parsed = intake(loadEvent('consumer-decrypt-denied-context-only.record.json'));
+    if (!parsed.match) throw new Error('the sample event no longer matches');
+    expect(parsed.request.viaKinesis).toBe(false);
+    const read = doc({
+      Effect: 'Allow',
+      Action: ['kinesis:GetRecords', 'kinesis:SubscribeToShard'],
+      Resource: STREAM,
+      Condition: { StringEquals: { 'aws:ResourceTag/project': 'orders' } },
+    });
+    const result = diagnose(
+      parsed.request,
+      state({ principal: { inlinePolicies: { read } }, key: { tags: { project: 'orders' } } }),
+    );
+    expect(refusal(result).code).toBe('forged-context');
+  });
+});
+
+describe('kms:RequestAlias', () => {
+  it(`a Deny unless the key is named by an approved alias turns on what Kinesis passed: unknowable (https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-request-alias)`, () => {
+    const inline = doc(
+      { Effect: 'Allow', Action: 'kms:Decrypt', Resource: KEY },
+      {
+        Sid: 'OnlyThroughApprovedAlias',
+        Effect: 'Deny',
+        Action: 'kms:Decrypt',
+        Resource: '*',
+        Condition: { StringNotEquals: { 'kms:RequestAlias': 'alias/orders' } },
+      },
+    );
+    const result = refusal(
+      diagnose(deniedDecrypt(), state({ principal: { inlinePolicies: { kms: inline } } })),
+    );
+    expect(result.code).toBe('unknowable-condition');
+    expect(result.uncertainty?.keys).toEqual(['kms:RequestAlias']);
   });
 });

@@ -204,6 +204,22 @@ const scenarios: Scenario[] = [
     expected: { verdict: 'propose', mechanism: 'kms-grant' },
   },
   {
+    name: "data perimeter: the network-perimeter RCP's aws:ViaAWSService exemption decides: refuse, naming it",
+    event: CONSUMER_EVENT,
+    account: 'data-perimeter',
+    expected: {
+      verdict: 'refuse',
+      code: 'forward-access-session-uncertain',
+      reason: 'forward access session',
+    },
+  },
+  {
+    name: 'data perimeter: resource, identity, own-accounts and symmetric-only perimeters hold for our key: a grant',
+    event: 'producer-generatedatakey-denied.record.json',
+    account: 'data-perimeter',
+    expected: { verdict: 'propose', mechanism: 'kms-grant', blockingLayers: ['identity-based'] },
+  },
+  {
     name: 'session policy named by AWS',
     event: 'consumer-decrypt-denied-session-policy.record.json',
     account: 'demo',
