@@ -15,7 +15,6 @@ import {
   BatchGetItemCommand,
   type BatchGetItemCommandOutput,
   CreateTableCommand,
-  DeleteItemCommand,
   DescribeTableCommand,
   type DynamoDBClient,
   GetItemCommand,
@@ -103,15 +102,25 @@ export class DynamoProposalStore implements ProposalStore {
       new PutItemCommand({
         TableName: this.tableName,
         Item: { pk: s(storeKeys.event(eventId)), ttl: n(epochSeconds(now) + EVENT_TTL_SECONDS) },
-        ConditionExpression: 'attribute_not_exists(pk)',
+        // A released claim (releaseClaim) is claimed again; the put drops its `released` mark.
+        ConditionExpression: 'attribute_not_exists(pk) OR attribute_exists(released)',
       }),
     );
   }
 
-  /** A DeleteItem of the event id, and an UpdateItem removing the lease of a fingerprint without a proposal. */
+  /**
+   * Two UpdateItems (no DeleteItem, which keymend's role does not have): the event id marked released,
+   * so `claimEvent` takes it again, and the lease removed from a fingerprint without a proposal.
+   */
   async releaseClaim(eventId: string, fingerprint: string | null): Promise<void> {
-    await this.client.send(
-      new DeleteItemCommand({ TableName: this.tableName, Key: { pk: s(storeKeys.event(eventId)) } }),
+    await this.conditional(
+      new UpdateItemCommand({
+        TableName: this.tableName,
+        Key: { pk: s(storeKeys.event(eventId)) },
+        UpdateExpression: 'SET released = :yes',
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeValues: { ':yes': { BOOL: true } },
+      }),
     );
     if (fingerprint === null) return;
     await this.conditional(
