@@ -391,6 +391,56 @@ describe('injection through event text', () => {
   });
 });
 
+describe('injection through session and stream names', () => {
+  /** The storm denial by a session of another name (in the session ARN and the message). */
+  function session(name: string): Json {
+    const event = eventBridgeEvent(STORM_EVENT);
+    const old: string = event.detail.userIdentity.arn;
+    const renamed = `${old.slice(0, old.lastIndexOf('/') + 1)}${name}`;
+    event.detail.userIdentity.arn = renamed;
+    event.detail.errorMessage = event.detail.errorMessage.replace(old, renamed);
+    return event;
+  }
+
+  it.each([
+    'x<script>alert(1)</script>',
+    'x\r\nBcc: v@example.com',
+    'x\u202eevil',
+    'x`rm -rf`',
+    'x](https://evil.example)',
+  ])('a session name IAM would never issue (%j): ignored as malformed, never shown', async (name) => {
+    const f = flowFixture();
+    const result = await remediate(f.ports, TEST_CONFIG, session(name));
+    expect(result.outcome).toBe('ignored');
+    expect(result.reason).toMatch(/^malformed/);
+    expect(f.published).toEqual([]);
+  });
+
+  it('a session name with the characters IAM allows that markdown reads (_ @ = + , .): shown as text, not markup', async () => {
+    const f = flowFixture();
+    const result = await remediate(f.ports, TEST_CONFIG, session('_x_@channel=+,.y'));
+    expect(result.outcome).toBe('proposed');
+    const chat = f.published.find((m) => m.topic === 'chat');
+    const { description } = JSON.parse(chat?.message ?? '{}').content as { description: string };
+    // Where event text is shown in chat it is inside a code span, where markdown is inert.
+    expect(description).toContain(
+      '`User: arn:aws:sts::111122223333:assumed-role/orders-consumer/_x_@channel=+,.y is',
+    );
+    const outsideCode = description.replace(/```[\s\S]*?```/g, '').replace(/`[^`]*`/g, '');
+    expect(outsideCode).not.toContain('_x_@channel');
+  });
+
+  it("a stream name outside Kinesis's alphabet: ignored as malformed", async () => {
+    const f = flowFixture();
+    const event = eventBridgeEvent(STORM_EVENT);
+    event.detail.requestParameters.encryptionContext['aws:kinesis:arn'] =
+      'arn:aws:kinesis:us-east-1:111122223333:stream/orders<img src=x>';
+    const result = await remediate(f.ports, TEST_CONFIG, event);
+    expect(result).toMatchObject({ outcome: 'ignored', reason: expect.stringMatching(/^malformed/) });
+    expect(f.published).toEqual([]);
+  });
+});
+
 describe('races', () => {
   it('ten simultaneous approvals of one proposal apply once', async () => {
     const f = flowFixture();
