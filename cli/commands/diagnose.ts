@@ -7,7 +7,7 @@ import { parseArgs } from 'node:util';
 import { createAwsAccountReader } from '../../functions/adapters/aws-account';
 import { LogFileError } from '../../functions/adapters/cloudtrail-log';
 import { SnapshotReader } from '../../functions/adapters/snapshot';
-import { KeymendError } from '../../functions/commons/errors';
+import { KeymendError, UsageError } from '../../functions/commons/errors';
 import type { AccountReader } from '../../functions/core/account';
 import { type DiagnoseResult, diagnose } from '../../functions/core/diagnose';
 import { gatherState } from '../../functions/core/gather';
@@ -62,8 +62,6 @@ Example:
   npm run --silent keymend -- diagnose --event events/cloudtrail-log-file.records.json.gz \\
     --account events/accounts/demo.json --format text
 `;
-
-class UsageError extends Error {}
 
 interface Options {
   event: string;

@@ -5,7 +5,7 @@
 import { parseArgs } from 'node:util';
 import { SnapshotReader } from '../../functions/adapters/snapshot';
 import { parseArn, parseAssumedRoleArn, parseRoleArn, parseStreamArn } from '../../functions/commons/arn';
-import { KeymendError } from '../../functions/commons/errors';
+import { UsageError } from '../../functions/commons/errors';
 import type { PrincipalState } from '../../functions/core/account';
 import { buildPolicySet, requestPrincipal } from '../../functions/core/authorization';
 import { kinesisCall, kmsKeyFacts } from '../../functions/core/context-keys';
@@ -13,8 +13,9 @@ import { findUncertainty, type Uncertainty } from '../../functions/core/uncertai
 import { principalContext } from '../../functions/policy/context';
 import { evaluate } from '../../functions/policy/evaluate';
 import type { AuthorizationRequest, ContextValue } from '../../functions/policy/types';
-import { oneLine, readSnapshot } from '../input';
+import { readSnapshot } from '../input';
 import type { CliIo, Command } from '../io';
+import { runCommand } from '../run-command';
 
 const HELP = `Usage: keymend evaluate --account SNAPSHOT.json --principal ARN --action ACTION --resource ARN
                         [--context KEY=VALUE ...] [--via-kinesis STREAM_ARN]
@@ -54,8 +55,6 @@ Example:
     --resource arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab \\
     --via-kinesis arn:aws:kinesis:us-east-1:111122223333:stream/orders
 `;
-
-class UsageError extends Error {}
 
 interface Options {
   account: string;
@@ -227,20 +226,5 @@ export const evaluateCommand: Command = {
   name: 'evaluate',
   summary: 'Evaluate one request against an account snapshot and say what decides it (JSON)',
   help: HELP,
-  async run(argv, io) {
-    try {
-      io.stdout(await run(options(argv), io));
-      return 0;
-    } catch (error) {
-      if (error instanceof UsageError) {
-        io.stderr(`keymend evaluate: ${oneLine(error)}. See 'keymend evaluate --help'.\n`);
-        return 2;
-      }
-      if (error instanceof KeymendError) {
-        io.stderr(`keymend evaluate: ${oneLine(error)}\n`);
-        return 2;
-      }
-      throw error;
-    }
-  },
+  run: (argv, io) => runCommand('evaluate', io, () => run(options(argv), io)),
 };

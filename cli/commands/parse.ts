@@ -2,7 +2,9 @@
  * `keymend parse --event FILE`: runs the intake on a sample event, a CloudTrail record or a whole
  * CloudTrail log file (plain or gzipped) and prints the decision as JSON.
  */
+import { parseArgs } from 'node:util';
 import { LogFileError } from '../../functions/adapters/cloudtrail-log';
+import { UsageError } from '../../functions/commons/errors';
 import { type IntakeResult, intake } from '../../functions/core/intake';
 import { type OutputFormat, streamResults } from '../event-stream';
 import { oneLine } from '../input';
@@ -57,58 +59,74 @@ Examples:
 /** What parse prints for one record: the intake result, as the issue's JSON shape. */
 export type ParseOutput = IntakeResult;
 
-class UsageError extends Error {}
-
 interface ParseOptions {
   event: string;
   format: OutputFormat;
   maxBytes?: number;
 }
 
-function parseArgs(argv: string[]): ParseOptions {
-  let event: string | undefined;
-  let format: string | undefined;
-  let maxBytes: number | undefined;
-  const value = (name: string, i: number): string => {
-    const v = argv[i + 1];
-    if (v === undefined) throw new UsageError(`${name} needs a value`);
-    return v;
-  };
+const VALUED = new Set(['--event', '--format', '--max-bytes']);
+const FLAGS = new Set(['--jsonl']);
+
+/** The first argument that is not one of the options (or an option's value). */
+function unknownArgument(argv: string[]): string {
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
-    if (arg === '--jsonl') {
-      format = format === undefined || format === 'jsonl' ? 'jsonl' : 'conflict';
-    } else if (arg === '--format' || arg.startsWith('--format=')) {
-      const v = arg === '--format' ? value(arg, i++) : arg.slice('--format='.length);
-      format = format === undefined || format === v ? v : 'conflict';
-    } else if (arg === '--max-bytes' || arg.startsWith('--max-bytes=')) {
-      const v = arg === '--max-bytes' ? value(arg, i++) : arg.slice('--max-bytes='.length);
-      const size = parseSize(v);
-      if (size === null)
-        throw new UsageError(`--max-bytes takes a size such as 2GiB (got ${JSON.stringify(v)})`);
-      maxBytes = size;
-    } else if (arg === '--event') {
-      const value = argv[i + 1];
-      if (value === undefined) throw new UsageError('--event needs a FILE (or - for standard input)');
-      event = value;
-      i++;
-    } else if (arg.startsWith('--event=')) {
-      event = arg.slice('--event='.length);
-    } else {
-      throw new UsageError(`unknown argument '${arg}'`);
-    }
+    const name = arg.split('=')[0] as string;
+    if (VALUED.has(arg)) i++;
+    else if (!(VALUED.has(name) && arg.includes('=')) && !FLAGS.has(arg)) return arg;
   }
+  return argv.join(' ');
+}
+
+/** Reads the options with node:util parseArgs, in this command's words. */
+function parseOptions(argv: string[]): ParseOptions {
+  let values: { event?: string; format?: string; jsonl?: boolean; 'max-bytes'?: string };
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        event: { type: 'string' },
+        format: { type: 'string' },
+        jsonl: { type: 'boolean' },
+        'max-bytes': { type: 'string' },
+      },
+    }));
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
+      const option = /'(--[a-z-]+)/.exec(oneLine(error))?.[1] ?? 'an option';
+      throw new UsageError(
+        option === '--event' ? '--event needs a FILE (or - for standard input)' : `${option} needs a value`,
+      );
+    }
+    if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' || code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') {
+      throw new UsageError(`unknown argument '${unknownArgument(argv)}'`);
+    }
+    throw new UsageError(oneLine(error));
+  }
+  const { event, jsonl } = values;
   if (event === undefined || event === '')
     throw new UsageError('--event FILE is required (- reads standard input)');
-  if (format === 'conflict') throw new UsageError('give one output format');
-  if (format !== undefined && format !== 'json' && format !== 'jsonl' && format !== 'text') {
+  if (jsonl && values.format !== undefined && values.format !== 'jsonl')
+    throw new UsageError('give one output format');
+  const format = values.format ?? (jsonl ? 'jsonl' : 'json');
+  if (format !== 'json' && format !== 'jsonl' && format !== 'text') {
     throw new UsageError(`--format must be json, jsonl or text (got ${JSON.stringify(format)})`);
   }
-  return {
-    event,
-    format: (format ?? 'json') as OutputFormat,
-    ...(maxBytes !== undefined ? { maxBytes } : {}),
-  };
+  let maxBytes: number | undefined;
+  if (values['max-bytes'] !== undefined) {
+    const size = parseSize(values['max-bytes']);
+    if (size === null) {
+      throw new UsageError(
+        `--max-bytes takes a size such as 2GiB (got ${JSON.stringify(values['max-bytes'])})`,
+      );
+    }
+    maxBytes = size;
+  }
+  return { event, format, ...(maxBytes !== undefined ? { maxBytes } : {}) };
 }
 
 export const parseCommand: Command = {
@@ -118,7 +136,7 @@ export const parseCommand: Command = {
   async run(argv, io) {
     let options: ParseOptions;
     try {
-      options = parseArgs(argv);
+      options = parseOptions(argv);
     } catch (error) {
       if (!(error instanceof UsageError)) throw error;
       io.stderr(`keymend parse: ${oneLine(error)}. See 'keymend parse --help'.\n`);

@@ -25,11 +25,11 @@ import type {
   PrincipalState,
   StreamState,
 } from '../core/account';
+import { clientConfig } from './client-config';
 import { readIamPrincipal } from './iam';
 import { readStreamEncryption } from './kinesis';
 import { describeKmsKey, type KeyMetadata, readKeyDetails } from './kms';
 import { type OrganizationsApi, readOrganizationIdentity } from './organization';
-import type { RetryOptions } from './retry';
 
 export interface AwsAccountReaderOptions {
   /** The account whose IAM and KMS the credentials read. */
@@ -46,8 +46,6 @@ export interface AwsAccountReaderOptions {
    * or without permission, the organization is not visible.
    */
   organizations?: OrganizationsApi;
-  /** Backoff for throttled or transiently failing calls; tests inject `sleep`. */
-  retry?: RetryOptions;
 }
 
 /**
@@ -86,9 +84,7 @@ export class AwsAccountReader implements AccountReader {
   async getPrincipal(arn: string): Promise<PrincipalState | null> {
     const parsed = parsePrincipalArn(arn);
     if (!parsed || parsed.accountId !== this.accountId || parsed.partition !== this.partition) return null;
-    return this.once(`principal ${arn}`, () =>
-      readIamPrincipal(this.options.iam, arn, { retry: this.options.retry }),
-    );
+    return this.once(`principal ${arn}`, () => readIamPrincipal(this.options.iam, arn));
   }
 
   /** `ref` is a key ARN, key id, alias name or alias ARN; DescribeKey resolves the last three. */
@@ -96,7 +92,7 @@ export class AwsAccountReader implements AccountReader {
     const meta = await this.describe(ref);
     if (!meta || meta.accountId !== this.accountId) return null;
     return this.once(`key ${meta.arn}`, () =>
-      readKeyDetails(this.options.kms, meta, { grantee: this.options.grantee, retry: this.options.retry }),
+      readKeyDetails(this.options.kms, meta, { grantee: this.options.grantee }),
     );
   }
 
@@ -104,7 +100,7 @@ export class AwsAccountReader implements AccountReader {
     const parsed = parseStreamArn(arn);
     if (!parsed || parsed.region !== this.region || parsed.partition !== this.partition) return null;
     return this.once(`stream ${arn}`, async () => {
-      const encryption = await readStreamEncryption(this.options.kinesis, arn, { retry: this.options.retry });
+      const encryption = await readStreamEncryption(this.options.kinesis, arn);
       if (!encryption) return null;
       const keyArn = encryption.keyId === null ? null : await this.streamKeyArn(encryption.keyId, parsed);
       return { arn, keyArn };
@@ -118,9 +114,7 @@ export class AwsAccountReader implements AccountReader {
   async getOrganization(): Promise<OrganizationState | null> {
     const organizations = this.options.organizations;
     if (!organizations) return null;
-    return this.once('organization', () =>
-      readOrganizationIdentity(organizations, this.accountId, { retry: this.options.retry }),
-    );
+    return this.once('organization', () => readOrganizationIdentity(organizations, this.accountId));
   }
 
   /** The key's metadata when `ref` names a key this account and region can read, else null. */
@@ -133,9 +127,7 @@ export class AwsAccountReader implements AccountReader {
     } else if (!isKeyId(ref) && !isAliasName(ref)) {
       return null;
     }
-    return this.once(`describe ${ref}`, () =>
-      describeKmsKey(this.options.kms, ref, { retry: this.options.retry }),
-    );
+    return this.once(`describe ${ref}`, () => describeKmsKey(this.options.kms, ref));
   }
 
   /**
@@ -168,9 +160,8 @@ const clients = new Map<string, { iam: IAMClient; kms: KMSClient; kinesis: Kines
 
 /**
  * An AwsAccountReader with the default credential chain, for the CLI's `--aws` and the Lambda
- * handlers. The SDK's own retries are turned off (`maxAttempts: 1`) so that one policy,
- * keymend's `withRetry`, decides about throttling and transient failures, and attempts do not
- * multiply.
+ * handlers. The clients use the one client configuration (client-config.ts): the SDK's adaptive
+ * retry, and connection and request timeouts.
  */
 export function createAwsAccountReader(opts: {
   region: string;
@@ -179,7 +170,7 @@ export function createAwsAccountReader(opts: {
 }): AwsAccountReader {
   let set = clients.get(opts.region);
   if (!set) {
-    const config = { region: opts.region, maxAttempts: 1 };
+    const config = clientConfig({ region: opts.region });
     set = { iam: new IAMClient(config), kms: new KMSClient(config), kinesis: new KinesisClient(config) };
     clients.set(opts.region, set);
   }

@@ -1,31 +1,25 @@
 /**
- * What every AWS read in the adapters shares: retries, "not found" as null, other failures as one
+ * What every AWS read in the adapters shares (retries are the SDK's own, client-config.ts): "not found" as null, other failures as one
  * error type that names the call, pagination, bounded parallelism, and IAM's URL-encoded documents.
  */
 import { KeymendError } from '../commons/errors';
-import { type RetryOptions, withRetry } from './retry';
 
-/** A read from AWS failed (access denied, a malformed answer, retries exhausted). */
+/** A read from AWS failed (access denied, a malformed answer, the SDK's retries exhausted). */
 export class AwsReadError extends KeymendError {
   override readonly name: string = 'AwsReadError';
 }
 
-/** Options every adapter function takes. */
-export interface ReadOptions {
-  retry?: RetryOptions;
-}
-
 /**
- * Runs one AWS call with retries. `what` names the call and its target for the error message,
+ * Runs one AWS call. `what` names the call and its target for the error message,
  * e.g. `iam:GetRole orders-consumer`. Errors whose name is in `notFound` yield null.
  */
 export async function awsRead<T>(
   what: string,
   call: () => Promise<T>,
-  options: ReadOptions & { notFound?: readonly string[] } = {},
+  options: { notFound?: readonly string[] } = {},
 ): Promise<T | null> {
   try {
-    return await withRetry(call, options.retry);
+    return await call();
   } catch (error) {
     if (options.notFound?.includes((error as Error)?.name)) return null;
     throw wrap(what, error);
@@ -33,13 +27,9 @@ export async function awsRead<T>(
 }
 
 /** Like awsRead, for calls where "not found" is itself a failure (the thing was listed a moment ago). */
-export async function awsReadRequired<T>(
-  what: string,
-  call: () => Promise<T>,
-  options: ReadOptions = {},
-): Promise<T> {
+export async function awsReadRequired<T>(what: string, call: () => Promise<T>): Promise<T> {
   try {
-    return await withRetry(call, options.retry);
+    return await call();
   } catch (error) {
     throw wrap(what, error);
   }

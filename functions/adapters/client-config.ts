@@ -24,6 +24,9 @@ export function clientConfig(options: ClientConfigOptions = {}) {
     requestHandler: new NodeHttpHandler({
       connectionTimeout: options.connectionTimeoutMs ?? 3_000,
       requestTimeout: options.requestTimeoutMs ?? 10_000,
+      // Without it, @smithy/node-http-handler 4 only logs a warning when requestTimeout passes, and a
+      // call to an endpoint that never answers waits forever.
+      throwOnRequestTimeout: true,
     }),
   };
 }

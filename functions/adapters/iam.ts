@@ -30,7 +30,6 @@ import {
   collectPages,
   decodePolicyDocument,
   mapConcurrent,
-  type ReadOptions,
 } from './aws-read';
 
 /** Parallel IAM calls per principal. Enough for the usual handful of policies, gentle on IAM. */
@@ -44,18 +43,14 @@ const NOT_FOUND = ['NoSuchEntityException', 'NoSuchEntity'];
  * `arn`: a role of that name under another path, or with a name differing in case, is someone
  * else as far as the request is concerned (IAM names are unique regardless of case).
  *
- * @throws AwsReadError when IAM refuses or fails (after retries), or a policy changes while read.
+ * @throws AwsReadError when IAM refuses or fails (after the SDK's retries), or a policy changes while read.
  */
-export async function readIamPrincipal(
-  iam: IAMClient,
-  arn: string,
-  options: ReadOptions = {},
-): Promise<PrincipalState | null> {
+export async function readIamPrincipal(iam: IAMClient, arn: string): Promise<PrincipalState | null> {
   const parsed = parsePrincipalArn(arn);
   if (!parsed) return null;
   const name = parsed.name;
   const api = parsed.kind === 'role' ? roleApi(iam, name) : userApi(iam, name);
-  const missingIsNull = { ...options, notFound: NOT_FOUND };
+  const missingIsNull = { notFound: NOT_FOUND };
 
   // Listing a missing principal fails with NoSuchEntity too; then the Get answers null.
   const [entity, inlineNames, attached, groups] = await Promise.all([
@@ -75,17 +70,17 @@ export async function readIamPrincipal(
   const [inline, groupPolicies, boundary] = await Promise.all([
     mapConcurrent(inlineNames, IAM_CONCURRENCY, async (policyName) => {
       const what = `iam:Get${api.kind}Policy ${name}/${policyName}`;
-      return [policyName, await readInlineDocument(what, () => api.getInline(policyName), options)] as const;
+      return [policyName, await readInlineDocument(what, () => api.getInline(policyName))] as const;
     }),
-    mapConcurrent(groups, IAM_CONCURRENCY, (group) => readGroupPolicies(iam, group, options)),
-    entity.boundaryArn ? readManagedPolicy(iam, entity.boundaryArn, options) : undefined,
+    mapConcurrent(groups, IAM_CONCURRENCY, (group) => readGroupPolicies(iam, group)),
+    entity.boundaryArn ? readManagedPolicy(iam, entity.boundaryArn) : undefined,
   ]);
   // A policy attached both to the user and to one of its groups is one document: read it once.
   const managedArns = [...new Set([...attached, ...groupPolicies.flatMap((g) => g.attached)])];
   const managed = await mapConcurrent(
     managedArns,
     IAM_CONCURRENCY,
-    async (policyArn) => [policyArn, await readManagedPolicy(iam, policyArn, options)] as const,
+    async (policyArn) => [policyArn, await readManagedPolicy(iam, policyArn)] as const,
   );
 
   const principal: PrincipalState = {
@@ -107,33 +102,26 @@ export async function readIamPrincipal(
 async function readGroupPolicies(
   iam: IAMClient,
   GroupName: string,
-  options: ReadOptions,
 ): Promise<{ inline: (readonly [string, PolicyDocumentJson])[]; attached: string[] }> {
   const [names, attached] = await Promise.all([
-    awsReadRequired(
-      `iam:ListGroupPolicies ${GroupName}`,
-      () =>
-        collectPages(async (Marker) => {
-          const out = await iam.send(new ListGroupPoliciesCommand({ GroupName, Marker }));
-          return { items: out.PolicyNames ?? [], next: out.IsTruncated ? out.Marker : undefined };
-        }),
-      options,
+    awsReadRequired(`iam:ListGroupPolicies ${GroupName}`, () =>
+      collectPages(async (Marker) => {
+        const out = await iam.send(new ListGroupPoliciesCommand({ GroupName, Marker }));
+        return { items: out.PolicyNames ?? [], next: out.IsTruncated ? out.Marker : undefined };
+      }),
     ),
-    awsReadRequired(
-      `iam:ListAttachedGroupPolicies ${GroupName}`,
-      () =>
-        collectPages(async (Marker) => {
-          const out = await iam.send(new ListAttachedGroupPoliciesCommand({ GroupName, Marker }));
-          return { items: policyArns(out.AttachedPolicies), next: out.IsTruncated ? out.Marker : undefined };
-        }),
-      options,
+    awsReadRequired(`iam:ListAttachedGroupPolicies ${GroupName}`, () =>
+      collectPages(async (Marker) => {
+        const out = await iam.send(new ListAttachedGroupPoliciesCommand({ GroupName, Marker }));
+        return { items: policyArns(out.AttachedPolicies), next: out.IsTruncated ? out.Marker : undefined };
+      }),
     ),
   ]);
   const inline = await mapConcurrent(names, IAM_CONCURRENCY, async (PolicyName) => {
     const what = `iam:GetGroupPolicy ${GroupName}/${PolicyName}`;
     const read = async () =>
       (await iam.send(new GetGroupPolicyCommand({ GroupName, PolicyName }))).PolicyDocument;
-    return [`group/${GroupName}/${PolicyName}`, await readInlineDocument(what, read, options)] as const;
+    return [`group/${GroupName}/${PolicyName}`, await readInlineDocument(what, read)] as const;
   });
   return { inline, attached };
 }
@@ -141,9 +129,8 @@ async function readGroupPolicies(
 async function readInlineDocument(
   what: string,
   read: () => Promise<string | undefined>,
-  options: ReadOptions,
 ): Promise<PolicyDocumentJson> {
-  const document = await awsReadRequired(what, read, options);
+  const document = await awsReadRequired(what, read);
   if (document === undefined) throw new AwsReadError(`${what} returned no PolicyDocument`);
   return decodePolicyDocument(document, what);
 }
@@ -169,23 +156,15 @@ function policyArns(attached: AttachedPolicy[] | undefined): string[] {
  * @throws AwsReadError also when the policy is gone: it was attached a moment ago, and evaluating
  * without it could drop a Deny.
  */
-export async function readManagedPolicy(
-  iam: IAMClient,
-  policyArn: string,
-  options: ReadOptions = {},
-): Promise<PolicyDocumentJson> {
-  const policy = await awsReadRequired(
-    `iam:GetPolicy ${policyArn}`,
-    () => iam.send(new GetPolicyCommand({ PolicyArn: policyArn })),
-    options,
+export async function readManagedPolicy(iam: IAMClient, policyArn: string): Promise<PolicyDocumentJson> {
+  const policy = await awsReadRequired(`iam:GetPolicy ${policyArn}`, () =>
+    iam.send(new GetPolicyCommand({ PolicyArn: policyArn })),
   );
   const versionId = policy.Policy?.DefaultVersionId;
   if (!versionId) throw new AwsReadError(`iam:GetPolicy ${policyArn} returned no DefaultVersionId`);
   const what = `iam:GetPolicyVersion ${policyArn} ${versionId}`;
-  const version = await awsReadRequired(
-    what,
-    () => iam.send(new GetPolicyVersionCommand({ PolicyArn: policyArn, VersionId: versionId })),
-    options,
+  const version = await awsReadRequired(what, () =>
+    iam.send(new GetPolicyVersionCommand({ PolicyArn: policyArn, VersionId: versionId })),
   );
   const document = version.PolicyVersion?.Document;
   if (document === undefined) throw new AwsReadError(`${what} returned no Document`);

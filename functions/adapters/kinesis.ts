@@ -2,8 +2,7 @@
  * Reads a Kinesis stream's encryption settings, read-only.
  */
 import { DescribeStreamSummaryCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
-import { AwsReadError, awsRead, type ReadOptions } from './aws-read';
-import { isRetryable } from './retry';
+import { AwsReadError, awsRead } from './aws-read';
 
 export interface StreamEncryption {
   arn: string;
@@ -16,26 +15,19 @@ export interface StreamEncryption {
 
 /**
  * The encryption settings of the stream `arn`, or null when there is no such stream.
- * Kinesis answers a burst of control-plane calls with LimitExceededException, so that is retried
- * here too (elsewhere it means a quota, which waiting does not fix).
+ * Kinesis answers a burst of control-plane calls with LimitExceededException, which the SDK's
+ * retry (client-config.ts) counts as throttling.
  *
- * @throws AwsReadError when Kinesis refuses or fails after retries.
+ * @throws AwsReadError when Kinesis refuses or fails after the SDK's retries.
  */
 export async function readStreamEncryption(
   kinesis: KinesisClient,
   arn: string,
-  options: ReadOptions = {},
 ): Promise<StreamEncryption | null> {
-  const retry = {
-    ...options.retry,
-    isRetryable: (error: unknown) =>
-      (options.retry?.isRetryable ?? isRetryable)(error) ||
-      (error as Error)?.name === 'LimitExceededException',
-  };
   const out = await awsRead(
     `kinesis:DescribeStreamSummary ${arn}`,
     () => kinesis.send(new DescribeStreamSummaryCommand({ StreamARN: arn })),
-    { retry, notFound: ['ResourceNotFoundException'] },
+    { notFound: ['ResourceNotFoundException'] },
   );
   if (!out) return null;
   const summary = out.StreamDescriptionSummary;

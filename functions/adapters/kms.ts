@@ -11,7 +11,7 @@ import {
   ListResourceTagsCommand,
 } from '@aws-sdk/client-kms';
 import type { KeyState, KmsGrant } from '../core/account';
-import { AwsReadError, awsRead, awsReadRequired, collectPages, type ReadOptions } from './aws-read';
+import { AwsReadError, awsRead, awsReadRequired, collectPages } from './aws-read';
 
 const NOT_FOUND = ['NotFoundException'];
 /** What a read that may be denied reports when it is: the thing is then "not visible". */
@@ -26,7 +26,7 @@ export interface KeyMetadata {
   attributes?: Pick<KeyState, 'keySpec' | 'keyUsage' | 'origin' | 'multiRegion' | 'multiRegionKeyType'>;
 }
 
-export interface ReadKeyOptions extends ReadOptions {
+export interface ReadKeyOptions {
   /** List only this principal's grants (ListGrants `GranteePrincipal`); all grants when absent. */
   grantee?: string;
 }
@@ -35,18 +35,11 @@ export interface ReadKeyOptions extends ReadOptions {
  * Resolves a key ARN, key id, alias name (`alias/x`) or alias ARN to the key's metadata, or null
  * when KMS has no such key or alias. DescribeKey accepts all four forms.
  */
-export async function describeKmsKey(
-  kms: KMSClient,
-  ref: string,
-  options: ReadOptions = {},
-): Promise<KeyMetadata | null> {
+export async function describeKmsKey(kms: KMSClient, ref: string): Promise<KeyMetadata | null> {
   const out = await awsRead(
     `kms:DescribeKey ${ref}`,
     () => kms.send(new DescribeKeyCommand({ KeyId: ref })),
-    {
-      ...options,
-      notFound: NOT_FOUND,
-    },
+    { notFound: NOT_FOUND },
   );
   if (!out) return null;
   const meta = out.KeyMetadata;
@@ -90,7 +83,7 @@ export async function readKmsKey(
   ref: string,
   options: ReadKeyOptions = {},
 ): Promise<KeyState | null> {
-  const meta = await describeKmsKey(kms, ref, options);
+  const meta = await describeKmsKey(kms, ref);
   return meta ? readKeyDetails(kms, meta, options) : null;
 }
 
@@ -101,10 +94,10 @@ export async function readKeyDetails(
   options: ReadKeyOptions = {},
 ): Promise<KeyState> {
   const [policy, grants, aliases, tags] = await Promise.all([
-    readKeyPolicy(kms, meta.arn, options),
+    readKeyPolicy(kms, meta.arn),
     listKeyGrants(kms, meta.arn, options),
-    listKeyAliases(kms, meta.arn, options),
-    listKeyTags(kms, meta.arn, options),
+    listKeyAliases(kms, meta.arn),
+    listKeyTags(kms, meta.arn),
   ]);
   const key: KeyState = {
     arn: meta.arn,
@@ -120,16 +113,10 @@ export async function readKeyDetails(
 }
 
 /** The key policy (`default`, the only name KMS has). KMS returns it as plain JSON, not URL-encoded. */
-export async function readKeyPolicy(
-  kms: KMSClient,
-  keyArn: string,
-  options: ReadOptions = {},
-): Promise<unknown> {
+export async function readKeyPolicy(kms: KMSClient, keyArn: string): Promise<unknown> {
   const what = `kms:GetKeyPolicy ${keyArn}`;
-  const out = await awsReadRequired(
-    what,
-    () => kms.send(new GetKeyPolicyCommand({ KeyId: keyArn, PolicyName: 'default' })),
-    options,
+  const out = await awsReadRequired(what, () =>
+    kms.send(new GetKeyPolicyCommand({ KeyId: keyArn, PolicyName: 'default' })),
   );
   if (out.Policy === undefined) throw new AwsReadError(`${what} returned no Policy`);
   try {
@@ -147,16 +134,13 @@ export async function listKeyGrants(
   keyArn: string,
   options: ReadKeyOptions = {},
 ): Promise<KmsGrant[]> {
-  const entries = await awsReadRequired(
-    `kms:ListGrants ${keyArn}`,
-    () =>
-      collectPages(async (Marker) => {
-        const out = await kms.send(
-          new ListGrantsCommand({ KeyId: keyArn, GranteePrincipal: options.grantee, Marker, Limit: 100 }),
-        );
-        return { items: out.Grants ?? [], next: out.Truncated ? out.NextMarker : undefined };
-      }),
-    options,
+  const entries = await awsReadRequired(`kms:ListGrants ${keyArn}`, () =>
+    collectPages(async (Marker) => {
+      const out = await kms.send(
+        new ListGrantsCommand({ KeyId: keyArn, GranteePrincipal: options.grantee, Marker, Limit: 100 }),
+      );
+      return { items: out.Grants ?? [], next: out.Truncated ? out.NextMarker : undefined };
+    }),
   );
   return entries.flatMap((entry) => {
     const grant = toKmsGrant(entry);
@@ -165,19 +149,12 @@ export async function listKeyGrants(
 }
 
 /** The alias names (`alias/x`) pointing at the key, all pages. */
-export async function listKeyAliases(
-  kms: KMSClient,
-  keyArn: string,
-  options: ReadOptions = {},
-): Promise<string[]> {
-  const aliases = await awsReadRequired(
-    `kms:ListAliases ${keyArn}`,
-    () =>
-      collectPages(async (Marker) => {
-        const out = await kms.send(new ListAliasesCommand({ KeyId: keyArn, Marker }));
-        return { items: out.Aliases ?? [], next: out.Truncated ? out.NextMarker : undefined };
-      }),
-    options,
+export async function listKeyAliases(kms: KMSClient, keyArn: string): Promise<string[]> {
+  const aliases = await awsReadRequired(`kms:ListAliases ${keyArn}`, () =>
+    collectPages(async (Marker) => {
+      const out = await kms.send(new ListAliasesCommand({ KeyId: keyArn, Marker }));
+      return { items: out.Aliases ?? [], next: out.Truncated ? out.NextMarker : undefined };
+    }),
   );
   return aliases.flatMap((a) => (a.AliasName ? [a.AliasName] : []));
 }
@@ -186,11 +163,7 @@ export async function listKeyAliases(
  * The key's tags (aws:ResourceTag/KEY), all pages; null when keymend may not read them
  * (kms:ListResourceTags denied): then a policy testing a tag is reported as unknowable, not guessed.
  */
-export async function listKeyTags(
-  kms: KMSClient,
-  keyArn: string,
-  options: ReadOptions = {},
-): Promise<Record<string, string> | null> {
+export async function listKeyTags(kms: KMSClient, keyArn: string): Promise<Record<string, string> | null> {
   const tags = await awsRead(
     `kms:ListResourceTags ${keyArn}`,
     () =>
@@ -198,7 +171,7 @@ export async function listKeyTags(
         const out = await kms.send(new ListResourceTagsCommand({ KeyId: keyArn, Marker }));
         return { items: out.Tags ?? [], next: out.Truncated ? out.NextMarker : undefined };
       }),
-    { ...options, notFound: ACCESS_DENIED },
+    { notFound: ACCESS_DENIED },
   );
   if (tags === null) return null;
   const out: Record<string, string> = {};

@@ -8,7 +8,7 @@
  * methods, which `new Organizations({...})` of @aws-sdk/client-organizations provides.
  */
 import type { OrganizationState } from '../core/account';
-import { awsRead, type ReadOptions } from './aws-read';
+import { awsRead } from './aws-read';
 
 /** The two Organizations calls keymend makes, shaped as the SDK's aggregated client has them. */
 export interface OrganizationsApi {
@@ -31,7 +31,6 @@ const MAX_DEPTH = 8;
 export async function readOrganizationIdentity(
   api: OrganizationsApi,
   accountId: string,
-  options: ReadOptions = {},
 ): Promise<Pick<OrganizationState, 'id' | 'path'> | null> {
   const described = await awsRead(
     'organizations:DescribeOrganization',
@@ -45,7 +44,7 @@ export async function readOrganizationIdentity(
         throw error;
       }
     },
-    { ...options, notFound: DENIED },
+    { notFound: DENIED },
   );
   if (described === null) return null;
   const id = described.Organization?.Id;
@@ -53,7 +52,7 @@ export async function readOrganizationIdentity(
   const ancestors: string[] = [];
   let child = accountId;
   for (let depth = 0; depth < MAX_DEPTH; depth++) {
-    const parent = await parentOf(api, child, options);
+    const parent = await parentOf(api, child);
     if (parent === null) return { id };
     ancestors.unshift(parent.id);
     if (parent.type === 'ROOT') return { id, path: `${id}/${ancestors.join('/')}/` };
@@ -65,12 +64,11 @@ export async function readOrganizationIdentity(
 async function parentOf(
   api: OrganizationsApi,
   childId: string,
-  options: ReadOptions,
 ): Promise<{ id: string; type: string } | null> {
   const out = await awsRead(
     `organizations:ListParents ${childId}`,
     () => api.listParents({ ChildId: childId }),
-    { ...options, notFound: DENIED },
+    { notFound: DENIED },
   );
   const parent = out?.Parents?.[0];
   if (!parent?.Id || !parent.Type) return null;

@@ -72,8 +72,7 @@ export async function loadSnapshotFile(path: string): Promise<AccountSnapshot> {
  * (parseSnapshot rejects two roles or users whose names differ only in case, as IAM does.)
  *
  * The snapshot is copied and deep-frozen: results are shared objects, so callers that change
- * state (to apply a plan) must `structuredClone` first. Sharing lets the evaluator cache compiled
- * policies by document identity.
+ * state (to apply a plan) must `structuredClone` first.
  */
 export class SnapshotReader implements AccountReader {
   readonly accountId: string;

@@ -46,3 +46,8 @@ export class ConfigError extends KeymendError {
     super(`${variable}: ${message}`);
   }
 }
+
+/** A command line that breaks the command's usage (a missing or unknown option). A CLI exits 2 on it. */
+export class UsageError extends KeymendError {
+  override readonly name: string = 'UsageError';
+}

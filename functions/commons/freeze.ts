@@ -1,7 +1,6 @@
 /**
  * Both readers hand out shared, frozen state: an accidental change to a key or principal would
- * otherwise leak into every later diagnosis, and sharing lets the evaluator cache compiled
- * policies by document identity. Callers that change state (to apply a plan) clone it first.
+ * otherwise leak into every later diagnosis. Callers that change state (to apply a plan) clone it first.
  */
 export function deepFreeze<T>(value: T): T {
   if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {

@@ -49,3 +49,12 @@ export function printableLine(text: string, max = 2000): string {
   });
   return capString(escaped, max);
 }
+
+/**
+ * `text` as printable ASCII: every character outside space..tilde (controls, DEL, and everything past
+ * ASCII) written as the six characters `\uXXXX`. For text that a serializer will escape again (a
+ * log library's own JSON): the reader then sees the escape, never the character.
+ */
+export function printableAscii(text: string): string {
+  return text.replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}

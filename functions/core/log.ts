@@ -24,6 +24,18 @@ export function capString(value: string, max = MAX_LOG_STRING): string {
   return capText(value, max);
 }
 
+/**
+ * Log fields as keymend logs them: a JSON-safe copy, strings capped, depth and size bounded, cycles and
+ * exotic types named. Never throws: fields that cannot be read become `{ fields: '[unloggable]' }`.
+ */
+export function sanitizeFields(fields: Record<string, unknown> = {}): Record<string, unknown> {
+  try {
+    return sanitize(fields, 0, new Set()) as Record<string, unknown>;
+  } catch {
+    return { fields: '[unloggable]' };
+  }
+}
+
 /** A JSON-safe copy of `value`: strings capped, depth and size bounded, cycles and exotic types named. */
 function sanitize(value: unknown, depth: number, seen: Set<object>): unknown {
   switch (typeof value) {
@@ -75,12 +87,7 @@ export function formatLogLine(
   message: string,
   fields: Record<string, unknown> = {},
 ): string {
-  let safe: unknown;
-  try {
-    safe = sanitize(fields, 0, new Set());
-  } catch {
-    safe = { fields: '[unloggable]' };
-  }
+  const safe = sanitizeFields(fields);
   // level and message come first and cannot be overwritten by a field of the same name.
   const entries: [string, unknown][] = [
     ['level', level],

@@ -1,23 +1,21 @@
 /**
  * Lambda entry point for the EventBridge rule on "AWS API Call via CloudTrail" KMS events.
- * Wiring only: the decision is `intake` (pure); this file logs it. No AWS SDK calls yet.
+ * Wiring only: the decision is `intake` (pure); this file logs it with Powertools Logger. No AWS SDK
+ * calls yet.
  */
+import { Logger as PowertoolsLogger } from '@aws-lambda-powertools/logger';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
+import type { EventBridgeEvent } from 'aws-lambda';
+import { printableAscii } from '../commons/text';
 import { type IntakeResult, intake } from '../core/intake';
-import { createLogger, type Logger } from '../core/log';
+import { type Logger, sanitizeFields } from '../core/log';
 
-/** The EventBridge envelope as far as keymend relies on it; every field may be absent or wrong. */
-export interface CloudTrailEventBridgeEvent {
-  version?: string;
-  id?: string;
-  'detail-type'?: string;
-  source?: string;
-  account?: string;
-  time?: string;
-  region?: string;
-  resources?: unknown[];
-  detail?: unknown;
-}
+/**
+ * The EventBridge envelope of a CloudTrail API-call event. Only the type says so: every field may be
+ * absent or wrong, and the intake reads `detail` as untrusted input.
+ */
+export type CloudTrailEventBridgeEvent = EventBridgeEvent<'AWS API Call via CloudTrail', unknown>;
 
 export interface IntakeHandlerDeps {
   logger: Logger;
@@ -69,12 +67,29 @@ export function makeHandler(deps: IntakeHandlerDeps): (event: unknown) => Promis
   };
 }
 
-const logger = createLogger((line) => {
-  process.stdout.write(`${line}\n`);
+/**
+ * Powertools Logger (level from POWERTOOLS_LOG_LEVEL, request id and cold start from the context),
+ * with keymend's own care for event-derived text: fields are capped and bounded (core/log.ts) before
+ * they reach it, and every string it writes is printable ASCII, so hostile text can neither break a
+ * line nor hide in invisible characters.
+ */
+const powertools = new PowertoolsLogger({
+  serviceName: 'keymend-intake',
+  jsonReplacerFn: (_key, value) => (typeof value === 'string' ? printableAscii(value) : value),
 });
+
+/** keymend's Logger over Powertools: the fields sanitised first. */
+const logger: Logger = {
+  debug: (message, fields) => powertools.debug(message, sanitizeFields(fields)),
+  info: (message, fields) => powertools.info(message, sanitizeFields(fields)),
+  warn: (message, fields) => powertools.warn(message, sanitizeFields(fields)),
+  error: (message, fields) => powertools.error(message, sanitizeFields(fields)),
+};
 
 /** The inner handler with the real logger (stdout, which Lambda sends to CloudWatch Logs). */
 export const lambdaHandler = makeHandler({ logger });
 
-/** The Lambda handler: `lambdaHandler` wrapped by middy (later issues add middleware). */
-export const handler = middy<CloudTrailEventBridgeEvent, IntakeResult>().handler(lambdaHandler);
+/** The Lambda handler: `lambdaHandler` wrapped by middy, with the Lambda context in every log line. */
+export const handler = middy<CloudTrailEventBridgeEvent, IntakeResult>()
+  .use(injectLambdaContext(powertools))
+  .handler(lambdaHandler);

@@ -300,11 +300,13 @@ function compilePrincipal(raw: unknown, where: string): PrincipalSpec {
     const list = typeof value === 'string' ? [value] : strings(value, kind, where);
     for (const v of list) {
       if (kind === 'AWS') {
-        const root = parseRootArn(v);
         if (v === '*') any = true;
         else if (isAccountId(v)) accounts.push(v);
-        else if (root) accounts.push(root.accountId);
-        else arns.push(v);
+        else {
+          const root = parseRootArn(v);
+          if (root) accounts.push(root.accountId);
+          else arns.push(v);
+        }
       } else if (kind === 'Service') {
         services.push(v.toLowerCase());
       } else {

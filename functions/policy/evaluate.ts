@@ -177,30 +177,30 @@ export function evaluate(
   const key = policies.resourcePolicy;
   const scps = policies.serviceControlPolicies;
   const rcps = policies.resourceControlPolicies;
-  const p = new RequestView(request, boundary !== undefined);
+  const view = new RequestView(request, boundary !== undefined);
 
   // Explicit denies first, layer by layer in the order decidedBy lists them: when one applies, no Allow
   // statement needs testing. RCPs count for their denies only: RCPFullAWSAccess is attached at every level
   // and cannot be detached (https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_rcps.html).
   const denies: DecidedBy[] = [];
-  for (const policy of policies.identityPolicies) addDenies(denies, policy, p);
-  if (boundary !== undefined) addDenies(denies, boundary, p);
-  for (const policy of sessions ?? []) addDenies(denies, policy, p);
-  if (key !== undefined) addDenies(denies, key, p);
-  for (const level of scps ?? []) for (const policy of level) addDenies(denies, policy, p);
-  for (const level of rcps ?? []) for (const policy of level) addDenies(denies, policy, p);
+  for (const policy of policies.identityPolicies) addDenies(denies, policy, view);
+  if (boundary !== undefined) addDenies(denies, boundary, view);
+  for (const policy of sessions ?? []) addDenies(denies, policy, view);
+  if (key !== undefined) addDenies(denies, key, view);
+  for (const level of scps ?? []) for (const policy of level) addDenies(denies, policy, view);
+  for (const level of rcps ?? []) for (const policy of level) addDenies(denies, policy, view);
   if (denies.length > 0) return { decision: 'explicit-deny', decidedBy: denies };
 
-  const identityAllows = allowsOf(policies.identityPolicies, p);
-  const boundaryOk = boundary === undefined || someAllow([boundary], p);
-  const sessionOk = !hasSession || someAllow(sessions, p);
+  const identityAllows = allowsOf(policies.identityPolicies, view);
+  const boundaryOk = boundary === undefined || someAllow([boundary], view);
+  const sessionOk = !hasSession || someAllow(sessions, view);
 
   // The key policy's allows, by how their Principal names the caller.
   const keyDirect: DecidedBy[] = [];
   const keyRole: DecidedBy[] = [];
   const keyAccount: DecidedBy[] = [];
   for (const statement of key?.allows ?? []) {
-    const match = applies(statement, p);
+    const match = applies(statement, view);
     if (match === Match.Direct) keyDirect.push(hit(statement));
     else if (match === Match.Role) keyRole.push(hit(statement));
     else if (match === Match.Account) keyAccount.push(hit(statement));
@@ -211,7 +211,7 @@ export function evaluate(
   if (scps !== undefined) {
     for (let i = 0; i < scps.length; i++) {
       const level = scps[i] as CompiledPolicy[];
-      if (someAllow(level, p)) continue;
+      if (someAllow(level, view)) continue;
       const names = level.map((policy) => policy.name).join(', ');
       scpGaps.push({
         policyType: 'service-control',
@@ -224,16 +224,16 @@ export function evaluate(
   const limitsOk = boundaryOk && sessionOk;
   const grants =
     policies.grants !== undefined && policies.grants.length > 0 && limitsOk
-      ? matchingGrants(policies.grants, request, p)
+      ? matchingGrants(policies.grants, request, view)
       : [];
-  const sameAccount = p.principal.accountId === policies.resourceAccountId;
+  const sameAccount = view.principal.accountId === policies.resourceAccountId;
 
   const granted: DecidedBy[] = [];
   // Without a key, the request is for another service's resource (a Kinesis stream, say) whose
   // resource policy, if any, the caller did not pass: within one account an identity allow inside
   // the boundary and session limits is enough; across accounts the missing resource policy denies
   // (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html).
-  const plainIam = key === undefined && p.service !== 'kms';
+  const plainIam = key === undefined && view.service !== 'kms';
   if (plainIam) {
     if (sameAccount && limitsOk) granted.push(...identityAllows);
   } else if (sameAccount) {
@@ -262,21 +262,21 @@ export function evaluate(
     if (plainIam) {
       if (!sameAccount) gaps.push({ policyType: 'resource-based', policy: 'resource-policy', statement: '' });
       if (identityAllows.length === 0) {
-        gaps.push({ policyType: 'identity-based', policy: p.principal.arn, statement: '' });
+        gaps.push({ policyType: 'identity-based', policy: view.principal.arn, statement: '' });
       }
     } else if (sameAccount) {
       if (!keyNamesCaller && keyAccount.length === 0) {
         gaps.push({ policyType: 'resource-based', policy: keyPolicyName, statement: '' });
       }
       if (!keyNamesCaller && identityAllows.length === 0) {
-        gaps.push({ policyType: 'identity-based', policy: p.principal.arn, statement: '' });
+        gaps.push({ policyType: 'identity-based', policy: view.principal.arn, statement: '' });
       }
     } else {
       if (!keyNamesCaller && keyAccount.length === 0) {
         gaps.push({ policyType: 'resource-based', policy: keyPolicyName, statement: '' });
       }
       if (identityAllows.length === 0) {
-        gaps.push({ policyType: 'identity-based', policy: p.principal.arn, statement: '' });
+        gaps.push({ policyType: 'identity-based', policy: view.principal.arn, statement: '' });
       }
     }
     if (!boundaryOk && boundary !== undefined) {

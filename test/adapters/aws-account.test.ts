@@ -1,44 +1,35 @@
 import {
   GetRoleCommand,
   GetRolePolicyCommand,
-  IAMClient,
+  type IAMClient,
   ListAttachedRolePoliciesCommand,
   ListRolePoliciesCommand,
 } from '@aws-sdk/client-iam';
-import { DescribeStreamSummaryCommand, KinesisClient } from '@aws-sdk/client-kinesis';
+import { DescribeStreamSummaryCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
 import {
   DescribeKeyCommand,
   GetKeyPolicyCommand,
-  KMSClient,
+  type KMSClient,
   ListAliasesCommand,
   ListGrantsCommand,
   ListResourceTagsCommand,
 } from '@aws-sdk/client-kms';
-import { mockClient } from 'aws-sdk-client-mock';
 import { AwsAccountReader, createAwsAccountReader } from '../../functions/adapters/aws-account';
 import { AwsReadError } from '../../functions/adapters/aws-read';
+import { ACCOUNT, CONSUMER, KINESIS_KEY, ORDERS, ORDERS_KEY } from '../helpers/arns';
+import { mockAwsClients } from '../helpers/aws-mocks';
 
-const ACCOUNT = '111122223333';
 const ORDERS_KEY_ID = '1234abcd-12ab-34cd-56ef-1234567890ab';
-const ORDERS_KEY = `arn:aws:kms:us-east-1:${ACCOUNT}:key/${ORDERS_KEY_ID}`;
-const KINESIS_KEY = `arn:aws:kms:us-east-1:${ACCOUNT}:key/a1b2c3d4-5678-90ab-cdef-EXAMPLE11111`;
-const ORDERS = `arn:aws:kinesis:us-east-1:${ACCOUNT}:stream/orders`;
-const CONSUMER = `arn:aws:iam::${ACCOUNT}:role/service-role/orders-consumer`;
 const keyPolicy = { Version: '2012-10-17', Statement: [] };
 
-const iam = mockClient(IAMClient);
-const kms = mockClient(KMSClient);
-const kinesis = mockClient(KinesisClient);
+const { iam, kms, kinesis, clients } = mockAwsClients();
 
 function reader(grantee?: string): AwsAccountReader {
   return new AwsAccountReader({
     accountId: ACCOUNT,
     region: 'us-east-1',
-    iam: new IAMClient({ region: 'us-east-1' }),
-    kms: new KMSClient({ region: 'us-east-1' }),
-    kinesis: new KinesisClient({ region: 'us-east-1' }),
+    ...clients,
     grantee,
-    retry: { sleep: async () => {} },
   });
 }
 
@@ -90,12 +81,6 @@ function consumerRole(): void {
   iam.on(ListRolePoliciesCommand).resolves({ PolicyNames: [], IsTruncated: false });
   iam.on(ListAttachedRolePoliciesCommand).resolves({ AttachedPolicies: [], IsTruncated: false });
 }
-
-beforeEach(() => {
-  iam.reset();
-  kms.reset();
-  kinesis.reset();
-});
 
 describe('AwsAccountReader.getStream', () => {
   it.each<[string, string | undefined, (() => void) | null, string | null]>([
@@ -238,7 +223,7 @@ describe('AwsAccountReader.getOrganization', () => {
 });
 
 describe('createAwsAccountReader', () => {
-  it('builds clients once per region, with the SDK retries off so withRetry alone decides', async () => {
+  it('builds clients once per region, with the one client configuration (the SDK adaptive retry)', async () => {
     const a = createAwsAccountReader({ region: 'eu-west-1', accountId: ACCOUNT });
     const b = createAwsAccountReader({ region: 'eu-west-1', accountId: ACCOUNT });
     const c = createAwsAccountReader({ region: 'us-east-1', accountId: ACCOUNT });
@@ -247,8 +232,8 @@ describe('createAwsAccountReader', () => {
       (r as unknown as { options: { iam: IAMClient; kms: KMSClient; kinesis: KinesisClient } }).options;
     expect(clientsOf(a).kms).toBe(clientsOf(b).kms);
     expect(clientsOf(a).kms).not.toBe(clientsOf(c).kms);
-    expect(await clientsOf(a).iam.config.maxAttempts()).toBe(1);
-    expect(await clientsOf(a).kms.config.maxAttempts()).toBe(1);
+    expect(await clientsOf(a).iam.config.maxAttempts()).toBe(5);
+    expect(clientsOf(a).kms.config.retryMode).toBe('adaptive');
     expect(await clientsOf(a).kinesis.config.region()).toBe('eu-west-1');
   });
 

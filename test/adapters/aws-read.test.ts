@@ -53,12 +53,9 @@ describe('decodePolicyDocument', () => {
 });
 
 describe('awsRead', () => {
-  const noSleep = { retry: { sleep: async () => {} } };
-
   it('returns null for the listed not-found errors', async () => {
     await expect(
       awsRead('iam:GetRole x', async () => Promise.reject(named('NoSuchEntityException')), {
-        ...noSleep,
         notFound: ['NoSuchEntityException'],
       }),
     ).resolves.toBeNull();
@@ -66,7 +63,7 @@ describe('awsRead', () => {
 
   it('wraps other errors in an AwsReadError naming the call and keeping the cause', async () => {
     const denied = named('AccessDeniedException', 'User: x is not authorized to perform: iam:GetRole');
-    const error = await awsRead('iam:GetRole x', async () => Promise.reject(denied), noSleep).catch((e) => e);
+    const error = await awsRead('iam:GetRole x', async () => Promise.reject(denied)).catch((e) => e);
     expect(error).toBeInstanceOf(AwsReadError);
     expect(error).toBeInstanceOf(KeymendError);
     expect(error.name).toBe('AwsReadError');

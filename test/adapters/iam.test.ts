@@ -20,9 +20,8 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { AwsReadError } from '../../functions/adapters/aws-read';
 import { readIamPrincipal, readManagedPolicy } from '../../functions/adapters/iam';
+import { ALICE, CONSUMER } from '../helpers/arns';
 
-const CONSUMER = 'arn:aws:iam::111122223333:role/service-role/orders-consumer';
-const ALICE = 'arn:aws:iam::111122223333:user/alice';
 const EXEC_ROLE = 'arn:aws:iam::aws:policy/service-role/AWSLambdaKinesisExecutionRole';
 const READERS = 'arn:aws:iam::111122223333:policy/orders-readers';
 const ALICE_EXTRA = 'arn:aws:iam::111122223333:policy/alice-extra';
@@ -31,8 +30,6 @@ const CREATED = new Date('2024-01-01T00:00:00Z');
 
 const iam = mockClient(IAMClient);
 const client = new IAMClient({ region: 'us-east-1' });
-const delays: number[] = [];
-const options = { retry: { sleep: async (ms: number) => void delays.push(ms), random: () => 0.5 } };
 
 const statement = (sid: string, action: string) => ({
   Sid: sid,
@@ -80,7 +77,6 @@ function managed(arn: string, version: string, document: unknown) {
 
 beforeEach(() => {
   iam.reset();
-  delays.length = 0;
 });
 
 describe('readIamPrincipal: roles', () => {
@@ -115,7 +111,7 @@ describe('readIamPrincipal: roles', () => {
     managed(READERS, 'v2', doc('readers'));
     managed(BOUNDARY, 'v1', doc('boundary', 'kinesis:*'));
 
-    const principal = await readIamPrincipal(client, CONSUMER, options);
+    const principal = await readIamPrincipal(client, CONSUMER);
 
     expect(principal).toEqual({
       arn: CONSUMER,
@@ -165,7 +161,7 @@ describe('readIamPrincipal: roles', () => {
       .on(GetRolePolicyCommand)
       .resolves({ RoleName: 'orders-consumer', PolicyName: 'tagged', PolicyDocument: text });
 
-    const principal = await readIamPrincipal(client, CONSUMER, options);
+    const principal = await readIamPrincipal(client, CONSUMER);
 
     expect(principal?.inlinePolicies.tagged).toEqual(document);
     expect(principal).not.toHaveProperty('tags');
@@ -176,7 +172,7 @@ describe('readIamPrincipal: roles', () => {
     iam.on(GetRoleCommand).rejects(noSuchEntity('role with name orders-consumer'));
     iam.on(ListRolePoliciesCommand).rejects(noSuchEntity('role with name orders-consumer'));
     iam.on(ListAttachedRolePoliciesCommand).rejects(noSuchEntity('role with name orders-consumer'));
-    await expect(readIamPrincipal(client, CONSUMER, options)).resolves.toBeNull();
+    await expect(readIamPrincipal(client, CONSUMER)).resolves.toBeNull();
     expect(iam.commandCalls(GetRolePolicyCommand)).toHaveLength(0);
   });
 
@@ -187,44 +183,23 @@ describe('readIamPrincipal: roles', () => {
     iam.on(GetRoleCommand).resolves(role(CONSUMER));
     iam.on(ListRolePoliciesCommand).resolves({ PolicyNames: [], IsTruncated: false });
     iam.on(ListAttachedRolePoliciesCommand).resolves({ AttachedPolicies: [], IsTruncated: false });
-    await expect(readIamPrincipal(client, asked, options)).resolves.toBeNull();
+    await expect(readIamPrincipal(client, asked)).resolves.toBeNull();
   });
 
   it('answers null for an ARN that is no role or user, without calling IAM', async () => {
     await expect(
-      readIamPrincipal(client, 'arn:aws:sts::111122223333:assumed-role/orders-consumer/i-0abc123', options),
+      readIamPrincipal(client, 'arn:aws:sts::111122223333:assumed-role/orders-consumer/i-0abc123'),
     ).resolves.toBeNull();
     expect(iam.calls()).toHaveLength(0);
   });
 
-  it('retries throttled calls with backoff, then succeeds', async () => {
-    iam.on(GetRoleCommand).rejectsOnce(throttling()).rejectsOnce(throttling()).resolves(role(CONSUMER));
-    iam.on(ListRolePoliciesCommand).resolves({ PolicyNames: ['read'], IsTruncated: false });
-    iam.on(ListAttachedRolePoliciesCommand).resolves({ AttachedPolicies: [], IsTruncated: false });
-    iam
-      .on(GetRolePolicyCommand)
-      .rejectsOnce(throttling())
-      .resolves({ RoleName: 'orders-consumer', PolicyName: 'read', PolicyDocument: encoded(doc('read')) });
-
-    const principal = await readIamPrincipal(client, CONSUMER, options);
-
-    expect(principal?.inlinePolicies).toEqual({ read: doc('read') });
-    expect(iam.commandCalls(GetRoleCommand)).toHaveLength(3);
-    expect(iam.commandCalls(GetRolePolicyCommand)).toHaveLength(2);
-    // GetRole's two backoffs (ceilings 100, 200) and GetRolePolicy's one (ceiling 100), at random 0.5.
-    expect(delays.sort((a, b) => a - b)).toEqual([50, 50, 100]);
-  });
-
-  it('fails with an AwsReadError naming the call when throttling outlasts the retries', async () => {
+  it('fails with an AwsReadError naming the call when throttling outlasts the SDK retries', async () => {
     iam.on(GetRoleCommand).rejects(throttling());
     iam.on(ListRolePoliciesCommand).resolves({ PolicyNames: [], IsTruncated: false });
     iam.on(ListAttachedRolePoliciesCommand).resolves({ AttachedPolicies: [], IsTruncated: false });
-    const error = await readIamPrincipal(client, CONSUMER, {
-      retry: { ...options.retry, maxAttempts: 3 },
-    }).catch((e) => e);
+    const error = await readIamPrincipal(client, CONSUMER).catch((e) => e);
     expect(error).toBeInstanceOf(AwsReadError);
     expect(error.message).toBe('cannot read iam:GetRole orders-consumer: Throttling: Rate exceeded');
-    expect(iam.commandCalls(GetRoleCommand)).toHaveLength(3);
   });
 
   it('fails when an inline policy listed a moment ago has gone: evaluating without it could drop a Deny', async () => {
@@ -232,7 +207,7 @@ describe('readIamPrincipal: roles', () => {
     iam.on(ListRolePoliciesCommand).resolves({ PolicyNames: ['guardrail'], IsTruncated: false });
     iam.on(ListAttachedRolePoliciesCommand).resolves({ AttachedPolicies: [], IsTruncated: false });
     iam.on(GetRolePolicyCommand).rejects(noSuchEntity('role policy with name guardrail'));
-    await expect(readIamPrincipal(client, CONSUMER, options)).rejects.toThrow(
+    await expect(readIamPrincipal(client, CONSUMER)).rejects.toThrow(
       /cannot read iam:GetRolePolicy orders-consumer\/guardrail: NoSuchEntityException/,
     );
   });
@@ -309,7 +284,7 @@ describe('readIamPrincipal: users', () => {
     managed(EXEC_ROLE, 'v5', doc('exec'));
     managed(ALICE_EXTRA, 'v1', doc('extra'));
 
-    const principal = await readIamPrincipal(client, ALICE, options);
+    const principal = await readIamPrincipal(client, ALICE);
 
     expect(principal).toEqual({
       arn: ALICE,
@@ -334,14 +309,14 @@ describe('readIamPrincipal: users', () => {
       iam.on(command as typeof GetUserCommand).rejects(noSuchEntity('user with name alice'));
     }
     iam.on(ListGroupsForUserCommand).rejects(noSuchEntity('user with name alice'));
-    await expect(readIamPrincipal(client, ALICE, options)).resolves.toBeNull();
+    await expect(readIamPrincipal(client, ALICE)).resolves.toBeNull();
   });
 });
 
 describe('readManagedPolicy', () => {
   it('reads the default version of an AWS managed policy', async () => {
     managed(EXEC_ROLE, 'v7', doc('exec'));
-    await expect(readManagedPolicy(client, EXEC_ROLE, options)).resolves.toEqual(doc('exec'));
+    await expect(readManagedPolicy(client, EXEC_ROLE)).resolves.toEqual(doc('exec'));
     expect(iam.commandCalls(GetPolicyVersionCommand)[0]?.args[0].input).toEqual({
       PolicyArn: EXEC_ROLE,
       VersionId: 'v7',
@@ -350,7 +325,7 @@ describe('readManagedPolicy', () => {
 
   it('fails when the policy has no default version id', async () => {
     iam.on(GetPolicyCommand).resolves({ Policy: { Arn: READERS } });
-    await expect(readManagedPolicy(client, READERS, options)).rejects.toThrow(
+    await expect(readManagedPolicy(client, READERS)).rejects.toThrow(
       `iam:GetPolicy ${READERS} returned no DefaultVersionId`,
     );
   });

@@ -14,7 +14,6 @@ import { listKeyTags, readKmsKey } from '../../functions/adapters/kms';
 const KEY = 'arn:aws:kms:us-east-1:111122223333:key/mrk-1234abcd12ab34cd56ef1234567890ab';
 const kms = mockClient(KMSClient);
 const client = new KMSClient({ region: 'us-east-1' });
-const options = { retry: { sleep: async () => {} } };
 const denied = (action: string) =>
   Object.assign(new Error(`User is not authorized to perform: ${action}`), { name: 'AccessDeniedException' });
 
@@ -45,7 +44,7 @@ describe('key tags and attributes', () => {
       .on(ListResourceTagsCommand)
       .resolvesOnce({ Tags: [{ TagKey: 'project', TagValue: 'orders' }], Truncated: true, NextMarker: 't2' })
       .resolvesOnce({ Tags: [{ TagKey: 'dp:exclude:identity', TagValue: 'false' }], Truncated: false });
-    const key = await readKmsKey(client, KEY, options);
+    const key = await readKmsKey(client, KEY);
     expect(key).toMatchObject({
       keySpec: 'SYMMETRIC_DEFAULT',
       keyUsage: 'ENCRYPT_DECRYPT',
@@ -62,7 +61,7 @@ describe('key tags and attributes', () => {
 
   it('leaves the tags out (not visible) when kms:ListResourceTags is denied, and reads the rest', async () => {
     kms.on(ListResourceTagsCommand).rejects(denied('kms:ListResourceTags'));
-    const key = await readKmsKey(client, KEY, options);
+    const key = await readKmsKey(client, KEY);
     expect(key).not.toBeNull();
     expect(key).not.toHaveProperty('tags');
     expect(key?.keySpec).toBe('SYMMETRIC_DEFAULT');
@@ -70,14 +69,14 @@ describe('key tags and attributes', () => {
 
   it('a key with no tags has {} (known: none), not "not visible"', async () => {
     kms.on(ListResourceTagsCommand).resolves({ Tags: [], Truncated: false });
-    await expect(listKeyTags(client, KEY, options)).resolves.toEqual({});
+    await expect(listKeyTags(client, KEY)).resolves.toEqual({});
   });
 
   it('other failures of ListResourceTags are errors naming the call', async () => {
     kms
       .on(ListResourceTagsCommand)
       .rejects(Object.assign(new Error('boom'), { name: 'KMSInternalException' }));
-    const error = await listKeyTags(client, KEY, options).catch((e) => e);
+    const error = await listKeyTags(client, KEY).catch((e) => e);
     expect(error).toBeInstanceOf(AwsReadError);
     expect(error.message).toContain('kms:ListResourceTags');
   });

@@ -3,7 +3,6 @@ import {
   GetKeyPolicyCommand,
   type GrantListEntry,
   KMSClient,
-  KMSServiceException,
   ListAliasesCommand,
   ListGrantsCommand,
   ListResourceTagsCommand,
@@ -13,15 +12,10 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { AwsReadError } from '../../functions/adapters/aws-read';
 import { describeKmsKey, listKeyGrants, readKmsKey, toKmsGrant } from '../../functions/adapters/kms';
 import type { KmsGrant } from '../../functions/policy/types';
-
-const ORDERS_KEY = 'arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab';
-const ORDERS = 'arn:aws:kinesis:us-east-1:111122223333:stream/orders';
-const CLICKS = 'arn:aws:kinesis:us-east-1:111122223333:stream/clicks';
-const CONSUMER = 'arn:aws:iam::111122223333:role/service-role/orders-consumer';
+import { CLICKS, CONSUMER, ORDERS, ORDERS_KEY } from '../helpers/arns';
 
 const kms = mockClient(KMSClient);
 const client = new KMSClient({ region: 'us-east-1' });
-const options = { retry: { sleep: async () => {} } };
 
 const keyPolicy = {
   Version: '2012-10-17',
@@ -142,7 +136,7 @@ describe('listKeyGrants', () => {
         NextMarker: 'ignored',
       });
 
-    const grants = await listKeyGrants(client, ORDERS_KEY, { ...options, grantee: CONSUMER });
+    const grants = await listKeyGrants(client, ORDERS_KEY, { grantee: CONSUMER });
 
     expect(grants.map((g) => g.grantId)).toEqual(['g-1', 'g-2', 'g-3']);
     expect(kms.commandCalls(ListGrantsCommand).map((c) => c.args[0].input)).toEqual([
@@ -154,7 +148,7 @@ describe('listKeyGrants', () => {
 
   it('lists every grant when no grantee is known', async () => {
     kms.on(ListGrantsCommand).resolves({ Grants: [], Truncated: false });
-    await listKeyGrants(client, ORDERS_KEY, options);
+    await listKeyGrants(client, ORDERS_KEY);
     expect(kms.commandCalls(ListGrantsCommand)[0]?.args[0].input.GranteePrincipal).toBeUndefined();
   });
 });
@@ -191,7 +185,7 @@ describe('readKmsKey', () => {
     'arn:aws:kms:us-east-1:111122223333:alias/orders',
   ])('reads the key named by %s: metadata, policy, grants, aliases (all pages)', async (ref) => {
     happyKey();
-    const key = await readKmsKey(client, ref, options);
+    const key = await readKmsKey(client, ref);
     expect(key).toEqual({
       arn: ORDERS_KEY,
       keyManager: 'CUSTOMER',
@@ -222,25 +216,8 @@ describe('readKmsKey', () => {
 
   it('answers null when KMS has no such key (NotFoundException)', async () => {
     kms.on(DescribeKeyCommand).rejects(new NotFoundException({ message: 'Alias not found', $metadata: {} }));
-    await expect(readKmsKey(client, 'alias/missing', options)).resolves.toBeNull();
+    await expect(readKmsKey(client, 'alias/missing')).resolves.toBeNull();
     expect(kms.commandCalls(GetKeyPolicyCommand)).toHaveLength(0);
-  });
-
-  it('retries a throttled GetKeyPolicy, then succeeds', async () => {
-    happyKey();
-    kms
-      .on(GetKeyPolicyCommand)
-      .rejectsOnce(
-        new KMSServiceException({
-          name: 'ThrottlingException',
-          $fault: 'client',
-          message: 'Rate exceeded',
-          $metadata: { httpStatusCode: 400 },
-        }),
-      )
-      .resolves({ Policy: JSON.stringify(keyPolicy) });
-    await expect(readKmsKey(client, ORDERS_KEY, options)).resolves.toMatchObject({ policy: keyPolicy });
-    expect(kms.commandCalls(GetKeyPolicyCommand)).toHaveLength(2);
   });
 
   it('fails with an AwsReadError naming the call when access is denied', async () => {
@@ -250,7 +227,7 @@ describe('readKmsKey', () => {
         name: 'AccessDeniedException',
       }),
     );
-    const error = await readKmsKey(client, ORDERS_KEY, options).catch((e) => e);
+    const error = await readKmsKey(client, ORDERS_KEY).catch((e) => e);
     expect(error).toBeInstanceOf(AwsReadError);
     expect(error.message).toMatch(`cannot read kms:GetKeyPolicy ${ORDERS_KEY}: AccessDeniedException`);
   });
@@ -258,14 +235,14 @@ describe('readKmsKey', () => {
   it('fails when the key policy is not JSON', async () => {
     happyKey();
     kms.on(GetKeyPolicyCommand).resolves({ Policy: encodeURIComponent(JSON.stringify(keyPolicy)) });
-    await expect(readKmsKey(client, ORDERS_KEY, options)).rejects.toThrow(/the key policy is not JSON/);
+    await expect(readKmsKey(client, ORDERS_KEY)).rejects.toThrow(/the key policy is not JSON/);
   });
 });
 
 describe('describeKmsKey', () => {
   it('reports the AWS-managed kinesis key as keyManager AWS', async () => {
     kms.on(DescribeKeyCommand).resolves(metadata('AWS'));
-    await expect(describeKmsKey(client, 'alias/aws/kinesis', options)).resolves.toEqual({
+    await expect(describeKmsKey(client, 'alias/aws/kinesis')).resolves.toEqual({
       arn: ORDERS_KEY,
       accountId: '111122223333',
       keyManager: 'AWS',
@@ -275,6 +252,6 @@ describe('describeKmsKey', () => {
 
   it('fails on an answer without a key ARN', async () => {
     kms.on(DescribeKeyCommand).resolves({ KeyMetadata: { KeyId: 'x' } });
-    await expect(describeKmsKey(client, 'x', options)).rejects.toThrow(/returned no key ARN/);
+    await expect(describeKmsKey(client, 'x')).rejects.toThrow(/returned no key ARN/);
   });
 });

@@ -6,7 +6,6 @@ import { AwsAccountReader } from '../../functions/adapters/aws-account';
 import { type OrganizationsApi, readOrganizationIdentity } from '../../functions/adapters/organization';
 
 const ACCOUNT = '111122223333';
-const options = { retry: { sleep: async () => {} } };
 const error = (name: string) => Object.assign(new Error(name), { name });
 
 /** An Organizations double: the account under two OUs under the root, or failing as told. */
@@ -36,7 +35,7 @@ function api(fail: { describe?: string; parents?: string } = {}): OrganizationsA
 describe('readOrganizationIdentity', () => {
   it('reads the id and walks ListParents up to the root for aws:PrincipalOrgPaths', async () => {
     const organizations = api();
-    await expect(readOrganizationIdentity(organizations, ACCOUNT, options)).resolves.toEqual({
+    await expect(readOrganizationIdentity(organizations, ACCOUNT)).resolves.toEqual({
       id: 'o-a1b2c3d4e5',
       path: 'o-a1b2c3d4e5/r-ab12/ou-ab12-11111111/ou-ab12-22222222/',
     });
@@ -50,28 +49,28 @@ describe('readOrganizationIdentity', () => {
 
   it('an account in no organization: id null (AWS sets no org keys)', async () => {
     await expect(
-      readOrganizationIdentity(api({ describe: 'AWSOrganizationsNotInUseException' }), ACCOUNT, options),
+      readOrganizationIdentity(api({ describe: 'AWSOrganizationsNotInUseException' }), ACCOUNT),
     ).resolves.toEqual({ id: null });
   });
 
   it('DescribeOrganization denied: nothing visible', async () => {
     await expect(
-      readOrganizationIdentity(api({ describe: 'AccessDeniedException' }), ACCOUNT, options),
+      readOrganizationIdentity(api({ describe: 'AccessDeniedException' }), ACCOUNT),
     ).resolves.toBeNull();
   });
 
   it('ListParents denied (a member account): the id without the path', async () => {
     await expect(
-      readOrganizationIdentity(api({ parents: 'AccessDeniedException' }), ACCOUNT, options),
+      readOrganizationIdentity(api({ parents: 'AccessDeniedException' }), ACCOUNT),
     ).resolves.toEqual({
       id: 'o-a1b2c3d4e5',
     });
   });
 
   it('other failures are errors naming the call', async () => {
-    await expect(
-      readOrganizationIdentity(api({ parents: 'ServiceException' }), ACCOUNT, options),
-    ).rejects.toThrow(/organizations:ListParents 111122223333/);
+    await expect(readOrganizationIdentity(api({ parents: 'ServiceException' }), ACCOUNT)).rejects.toThrow(
+      /organizations:ListParents 111122223333/,
+    );
   });
 });
 
@@ -83,7 +82,6 @@ describe('AwsAccountReader.getOrganization', () => {
       iam: new IAMClient({ region: 'us-east-1' }),
       kms: new KMSClient({ region: 'us-east-1' }),
       kinesis: new KinesisClient({ region: 'us-east-1' }),
-      retry: { sleep: async () => {} },
       ...(organizations ? { organizations } : {}),
     });
 

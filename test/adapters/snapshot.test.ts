@@ -10,13 +10,9 @@ import {
 } from '../../functions/adapters/snapshot';
 import { InputError, SnapshotError } from '../../functions/commons/errors';
 import type { AccountSnapshot } from '../../functions/core/account';
+import { CLICKS_KEY, CONSUMER, KINESIS_KEY, ORDERS, ORDERS_KEY } from '../helpers/arns';
 
 const ACCOUNTS = join(__dirname, '../../events/accounts');
-const ORDERS_KEY = 'arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab';
-const CLICKS_KEY = 'arn:aws:kms:us-east-1:111122223333:key/0987dcba-09fe-87dc-65ba-ab0987654321';
-const KINESIS_KEY = 'arn:aws:kms:us-east-1:111122223333:key/a1b2c3d4-5678-90ab-cdef-EXAMPLE11111';
-const ORDERS = 'arn:aws:kinesis:us-east-1:111122223333:stream/orders';
-const CONSUMER = 'arn:aws:iam::111122223333:role/service-role/orders-consumer';
 
 const doc = (sid = 'S') => ({
   Version: '2012-10-17',

@@ -1,11 +1,12 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { diagnoseCommand } from '../../cli/commands/diagnose';
+import { accountFile } from '../helpers/accounts';
 import { EVENTS_DIR } from '../helpers/events';
 import { captureIo } from '../helpers/io';
 
 const event = (name: string) => path.join(EVENTS_DIR, name);
-const account = (name: string) => path.join(EVENTS_DIR, 'accounts', `${name}.json`);
+const account = accountFile;
 const CONSUMER_EVENT = event('consumer-decrypt-denied-service-role.eventbridge.json');
 
 async function diagnose(argv: string[], stdin = '') {

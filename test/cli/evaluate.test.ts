@@ -1,12 +1,13 @@
 import { evaluateCommand } from '../../cli/commands/evaluate';
 import { main } from '../../cli/keymend';
 import type { AccountSnapshot } from '../../functions/core/account';
+import {
+  ORDERS_KEY as KEY,
+  CONSUMER as ROLE,
+  CONSUMER_SESSION as SESSION,
+  ORDERS as STREAM,
+} from '../helpers/arns';
 import { captureIo } from '../helpers/io';
-
-const KEY = 'arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab';
-const STREAM = 'arn:aws:kinesis:us-east-1:111122223333:stream/orders';
-const ROLE = 'arn:aws:iam::111122223333:role/service-role/orders-consumer';
-const SESSION = 'arn:aws:sts::111122223333:assumed-role/orders-consumer/i-0abc123';
 
 /** A small snapshot: the consumer may decrypt only through Kinesis, for the orders stream. */
 const snapshot: AccountSnapshot = {

@@ -111,7 +111,6 @@ const command = makeSnapshotCommand(
       iam: new IAMClient({ region }),
       kms: new KMSClient({ region }),
       kinesis: new KinesisClient({ region }),
-      retry: { sleep: async () => {} },
     }),
 );
 

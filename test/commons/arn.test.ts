@@ -19,8 +19,8 @@ import {
   parseUserArn,
   partitionOfRegion,
 } from '../../functions/commons/arn';
+import { ACCOUNT } from '../helpers/arns';
 
-const ACCOUNT = '111122223333';
 const UUID = '1234abcd-12ab-34cd-56ef-1234567890ab';
 const KEY = `arn:aws:kms:us-east-1:${ACCOUNT}:key/${UUID}`;
 

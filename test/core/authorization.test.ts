@@ -3,9 +3,8 @@
 import { InputError, PolicyParseError } from '../../functions/commons/errors';
 import type { KeyState, OrganizationState, PrincipalState } from '../../functions/core/account';
 import { buildPolicySet, requestPrincipal } from '../../functions/core/authorization';
+import { ORDERS_KEY as KEY, CONSUMER as ROLE } from '../helpers/arns';
 
-const KEY = 'arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab';
-const ROLE = 'arn:aws:iam::111122223333:role/service-role/orders-consumer';
 const allow = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] };
 const rcp = {
   Version: '2012-10-17',

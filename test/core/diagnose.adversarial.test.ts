@@ -1,26 +1,16 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: ${...} here is IAM policy-variable syntax.
-/**
- * Adversarial cases for diagnose, plan and prove: account states and plans built to make keymend grant
- * more than the one operation on the one key for the one stream to the one principal, miss an explicit
- * deny, or crash. Each row names what it attacks; where AWS behaviour decides the answer, the page is cited.
- */
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import { parseSnapshot, SnapshotReader } from '../../functions/adapters/snapshot';
+import { SnapshotReader } from '../../functions/adapters/snapshot';
 import type { AccountSnapshot, PrincipalState } from '../../functions/core/account';
 import { type DiagnoseResult, diagnose, provePlan, type ResolvedState } from '../../functions/core/diagnose';
 import { gatherState } from '../../functions/core/gather';
 import { intake } from '../../functions/core/intake';
 import type { GrantPlan, InlinePolicyPlan, KeyPolicyPlan, Mechanism, Plan } from '../../functions/core/plan';
 import type { KinesisKmsRequest } from '../../functions/core/request';
-import { EVENTS_DIR, loadEvent } from '../helpers/events';
+import { loadSnapshot } from '../helpers/accounts';
+import { ACCOUNT, CLICKS_KEY, CONSUMER, ORDERS, ORDERS_KEY, PRODUCER } from '../helpers/arns';
+import { loadEvent } from '../helpers/events';
+import { verdictOf } from '../helpers/refusals';
 
-const ACCOUNT = '111122223333';
-const ORDERS_KEY = 'arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab';
-const CLICKS_KEY = 'arn:aws:kms:us-east-1:111122223333:key/0987dcba-09fe-87dc-65ba-ab0987654321';
-const CONSUMER = 'arn:aws:iam::111122223333:role/service-role/orders-consumer';
-const ORDERS = 'arn:aws:kinesis:us-east-1:111122223333:stream/orders';
-const PRODUCER = 'arn:aws:iam::111122223333:role/orders-producer';
 const CONSUMER_EVENT = 'consumer-decrypt-denied-service-role.eventbridge.json';
 const PRODUCER_EVENT = 'producer-generatedatakey-denied.record.json';
 const CONTEXT_ONLY_EVENT = 'consumer-decrypt-denied-context-only.record.json';
@@ -37,7 +27,7 @@ type Doc = { Version?: string; Statement: unknown };
 const doc = (...Statement: unknown[]): Doc => ({ Version: '2012-10-17', Statement });
 
 function snapshot(name = 'demo'): AccountSnapshot {
-  return parseSnapshot(JSON.parse(readFileSync(path.join(EVENTS_DIR, 'accounts', `${name}.json`), 'utf8')));
+  return loadSnapshot(name);
 }
 
 function principalOf(s: AccountSnapshot, arn: string): PrincipalState {
@@ -260,7 +250,7 @@ describe('explicit denies: diagnose refuses, whatever form the deny takes', () =
     const request = requestOf(CONSUMER_EVENT);
     expect(request.principalId).toBe('AROACFCFFIDFDCFADIAAD:i-0abc123');
     const result = diagnose(request, await stateOf(s, request));
-    expect([result.verdict, 'code' in result ? result.code : null]).toEqual(['refuse', 'explicit-deny']);
+    expect(verdictOf(result)).toEqual(['refuse', 'explicit-deny']);
     expect(result.reason).toContain('DenyThisRoleById');
   });
 
@@ -278,7 +268,7 @@ describe('explicit denies: diagnose refuses, whatever form the deny takes', () =
       Condition: { Null: { 'kms:ViaService': 'true' } },
     });
     const result = await run(s, { event: CONTEXT_ONLY_EVENT });
-    expect([result.verdict, 'code' in result ? result.code : null]).toEqual(['refuse', 'explicit-deny']);
+    expect(verdictOf(result)).toEqual(['refuse', 'explicit-deny']);
     expect(result.reason).toContain('DenyDirectUse');
   });
 });
@@ -312,7 +302,7 @@ describe('denies that do not apply must not block: the Kinesis request context i
       serviceControlPolicies: [[doc(allowAll)], [doc(allowAll, regionDeny(['eu-west-1']))]],
     };
     const result = await run(s);
-    expect([result.verdict, 'code' in result ? result.code : null]).toEqual(['refuse', 'explicit-deny']);
+    expect(verdictOf(result)).toEqual(['refuse', 'explicit-deny']);
   });
 
   it('a key-policy allow for principals that are not AWS services already allows the call', async () => {
@@ -350,7 +340,7 @@ describe('a layer keymend cannot see: never "fixed since the event"', () => {
   it.each(cases)('%s', async (_name, event, account, layer) => {
     const result = await run(snapshot(account), { event });
     expect(result.diagnosis?.current).toBe('allowed');
-    expect([result.verdict, 'code' in result ? result.code : null]).toEqual(['refuse', 'invisible-layer']);
+    expect(verdictOf(result)).toEqual(['refuse', 'invisible-layer']);
     expect(result.reason).toContain(layer);
   });
 });
@@ -464,7 +454,7 @@ describe('robustness: odd but valid documents never crash diagnose', () => {
     const s = snapshot();
     edit(s);
     const result = await run(s);
-    expect([result.verdict, 'code' in result ? result.code : null]).toEqual(['refuse', 'invalid-policy']);
+    expect(verdictOf(result)).toEqual(['refuse', 'invalid-policy']);
     expect(result.reason).toMatch(message);
   });
 });

@@ -1,9 +1,3 @@
-/**
- * The scenario table: each row is a sample event from events/ diagnosed against an account snapshot
- * from events/accounts/ (or a mocked real account), with the verdict keymend must reach.
- */
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import {
   GetRoleCommand,
   GetRolePolicyCommand,
@@ -22,20 +16,17 @@ import {
 } from '@aws-sdk/client-kms';
 import { mockClient } from 'aws-sdk-client-mock';
 import { AwsAccountReader } from '../../functions/adapters/aws-account';
-import { parseSnapshot, SnapshotReader } from '../../functions/adapters/snapshot';
+import { SnapshotReader } from '../../functions/adapters/snapshot';
 import type { AccountReader, AccountSnapshot } from '../../functions/core/account';
 import { type DiagnoseResult, diagnose, type RefusalCode } from '../../functions/core/diagnose';
 import { gatherState } from '../../functions/core/gather';
 import { intake } from '../../functions/core/intake';
 import type { Mechanism } from '../../functions/core/plan';
 import type { PolicyLayer } from '../../functions/policy/types';
-import { EVENTS_DIR, loadEvent } from '../helpers/events';
+import { loadSnapshot } from '../helpers/accounts';
+import { CLICKS, CLICKS_KEY, CONSUMER, ORDERS, ORDERS_KEY } from '../helpers/arns';
+import { loadEvent } from '../helpers/events';
 
-const ORDERS = 'arn:aws:kinesis:us-east-1:111122223333:stream/orders';
-const CLICKS = 'arn:aws:kinesis:us-east-1:111122223333:stream/clicks';
-const ORDERS_KEY = 'arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab';
-const CLICKS_KEY = 'arn:aws:kms:us-east-1:111122223333:key/0987dcba-09fe-87dc-65ba-ab0987654321';
-const CONSUMER = 'arn:aws:iam::111122223333:role/service-role/orders-consumer';
 const CONSUMER_EVENT = 'consumer-decrypt-denied-service-role.eventbridge.json';
 
 /** The one element that matches, or a failed test saying what was missing. */
@@ -46,7 +37,7 @@ function only<T>(items: readonly T[], match: (item: T) => boolean, what: string)
 }
 
 function snapshot(name: string): AccountSnapshot {
-  return parseSnapshot(JSON.parse(readFileSync(path.join(EVENTS_DIR, 'accounts', `${name}.json`), 'utf8')));
+  return loadSnapshot(name);
 }
 
 /** The CloudTrail record inside an event file, whatever its envelope. */
@@ -419,7 +410,6 @@ describe('diagnose scenarios against a mocked real account', () => {
       iam: new IAMClient({ region: 'us-east-1' }),
       kms: new KMSClient({ region: 'us-east-1' }),
       kinesis: new KinesisClient({ region: 'us-east-1' }),
-      retry: { sleep: async () => {} },
     });
   }
 

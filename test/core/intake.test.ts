@@ -1,17 +1,19 @@
 import { type IntakeResult, intake, type NoMatchReason } from '../../functions/core/intake';
 import type { DeniedBy, KinesisKmsRequest } from '../../functions/core/request';
+import {
+  ACCOUNT,
+  CONSUMER,
+  KINESIS_KEY as KEY_AWS_KINESIS,
+  CLICKS_KEY as KEY_CLICKS,
+  ORDERS_KEY as KEY_ORDERS,
+  ORDERS,
+  PRODUCER,
+} from '../helpers/arns';
 import { eventNames, loadEvent } from '../helpers/events';
 
 // biome-ignore lint/suspicious/noExplicitAny: tests reshape parsed sample JSON freely, field by field.
 type Json = Record<string, any>;
 
-const ACCOUNT = '111122223333';
-const KEY_ORDERS = 'arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab';
-const KEY_CLICKS = 'arn:aws:kms:us-east-1:111122223333:key/0987dcba-09fe-87dc-65ba-ab0987654321';
-const KEY_AWS_KINESIS = 'arn:aws:kms:us-east-1:111122223333:key/a1b2c3d4-5678-90ab-cdef-EXAMPLE11111';
-const ORDERS = 'arn:aws:kinesis:us-east-1:111122223333:stream/orders';
-const CONSUMER = 'arn:aws:iam::111122223333:role/service-role/orders-consumer';
-const PRODUCER = 'arn:aws:iam::111122223333:role/orders-producer';
 const IDENTITY: DeniedBy = { kind: 'implicit', policyType: 'identity-based' };
 /** KMS's "the resource does not exist in this Region, no resource-based policies allow access, ..." */
 const HIDDEN_KEY_POLICY: DeniedBy = { kind: 'unknown', policyType: 'resource-based' };

@@ -12,10 +12,8 @@ import {
   scopeProblem,
   scopeViolation,
 } from '../../functions/core/plan';
+import { ORDERS_KEY as KEY, CONSUMER as ROLE, ORDERS as STREAM } from '../helpers/arns';
 
-const KEY = 'arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab';
-const STREAM = 'arn:aws:kinesis:us-east-1:111122223333:stream/orders';
-const ROLE = 'arn:aws:iam::111122223333:role/service-role/orders-consumer';
 const scope: FixScope = {
   principalArn: ROLE,
   keyArn: KEY,

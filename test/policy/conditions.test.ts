@@ -6,13 +6,13 @@
 import { compilePolicy } from '../../functions/policy/compile';
 import { evaluate } from '../../functions/policy/evaluate';
 import type { ContextValue, RequestPrincipal } from '../../functions/policy/types';
+import { ORDERS_KEY as KEY } from '../helpers/arns';
 
 const OPS =
   'https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html';
 const MULTI =
   'https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-single-vs-multi-valued-context-keys.html';
 const VARS = 'https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_variables.html';
-const KEY = 'arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab';
 
 const principal: RequestPrincipal = {
   arn: 'arn:aws:iam::111122223333:user/alice',

@@ -1,11 +1,10 @@
 /** The request contexts keymend builds for KMS calls. */
 import { createGrantRequest, kinesisKmsRequest, principalContext } from '../../functions/policy/context';
 import type { RequestPrincipal } from '../../functions/policy/types';
+import { ORDERS_KEY as KEY, ORDERS as STREAM } from '../helpers/arns';
 
 const KMS_KEYS = 'https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html';
 const GLOBAL_KEYS = 'https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html';
-const KEY = 'arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab';
-const STREAM = 'arn:aws:kinesis:us-east-1:111122223333:stream/orders';
 const consumer: RequestPrincipal = {
   arn: 'arn:aws:iam::111122223333:role/service-role/orders-consumer',
   sessionArn: 'arn:aws:sts::111122223333:assumed-role/orders-consumer/i-0abc123',

@@ -14,6 +14,16 @@ import type {
   PolicySet,
   RequestPrincipal,
 } from '../../functions/policy/types';
+import {
+  ALICE,
+  ACCOUNT as HOME,
+  ORDERS_KEY as KEY,
+  OTHER_ACCOUNT as OTHER,
+  CLICKS_KEY as OTHER_KEY,
+  CONSUMER as ROLE,
+  CONSUMER_SESSION as SESSION_ARN,
+  ORDERS as STREAM,
+} from '../helpers/arns';
 
 const EVAL = 'https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html';
 const KEY_POLICY = 'https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-default.html';
@@ -37,14 +47,6 @@ const VARS = 'https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policie
 const OPS =
   'https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html';
 
-const HOME = '111122223333';
-const OTHER = '444455556666';
-const KEY = 'arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab';
-const OTHER_KEY = 'arn:aws:kms:us-east-1:111122223333:key/0987dcba-09fe-87dc-65ba-ab0987654321';
-const STREAM = 'arn:aws:kinesis:us-east-1:111122223333:stream/orders';
-const ROLE = 'arn:aws:iam::111122223333:role/service-role/orders-consumer';
-const SESSION_ARN = 'arn:aws:sts::111122223333:assumed-role/orders-consumer/i-0abc123';
-const ALICE = 'arn:aws:iam::111122223333:user/alice';
 const READER = 'arn:aws:iam::444455556666:role/analytics-reader';
 const READER_SESSION = 'arn:aws:sts::444455556666:assumed-role/analytics-reader/reader-1';
 
