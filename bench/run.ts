@@ -1,210 +1,290 @@
 /**
- * `npm run bench`: how fast keymend decides, measured in one run.
+ * `npm run bench`: what keymend costs, each figure against a floor or a peer measured in the same run
+ * (absolute times on a shared machine are noise). Issue 14.
  *
- * 1. The policy evaluator against @cloud-copilot/iam-simulate on the same generated requests (the
- *    differential test's generator, fixed seed). The engines are timed in interleaved rounds, so a
- *    busy machine slows them alike and the ratio stays fair.
- *    - keymend evaluate: policies compiled once, then evaluated (how diagnose and proof use it).
- *    - keymend compile + evaluate: every policy set compiled anew per request.
- *    Each is compared with runSimulation; us/eval is the mean time of one evaluation.
- *    - iam-simulate runSimulation: its public entry point. (Its runUnsafeSimulation cannot run these
- *      cases: it loads the resource policy without a name and then fails reading it.)
- *    Measured on an esbuild bundle, as Lambda runs the code (`npm run bench` bundles first), not under tsx.
- * 2. The whole diagnosis of the sample events against their snapshots (intake, reading the snapshot,
- *    evaluation, plans and proofs): events per second.
+ *   npm run bench                      the figures, then a table: figure, value, target, PASS/MISS
+ *   npm run --silent bench -- --json   one JSON object on stdout, nothing else (progress on stderr)
+ *
+ * One module per figure: bundle.ts (bundle sizes and cold start), evaluator.ts, pipeline.ts,
+ * storm.ts and round-trips.ts, scan-figure.ts (bench/scan.ts). A figure that cannot be measured yet is
+ * reported as missing (null in the JSON), never estimated.
+ *
+ * `npm run bench` runs an esbuild bundle of this file (bench/.bundle/run.cjs, packages external), so the
+ * evaluator and pipeline are measured as bundled code, not under tsx; the storm (bench/storm-main.ts)
+ * and bench/scan.ts run in their own processes under tsx.
+ *
+ * Environment: BENCH_SECONDS (evaluator seconds per engine, default 3), BENCH_CASES (2000),
+ * BENCH_STORM_EVENTS (10000), BENCH_STORM_DISTINCT (100), BENCH_COLD_RUNS (15).
  */
-import { readdirSync, readFileSync } from 'node:fs';
-import path from 'node:path';
-import { runSimulation } from '@cloud-copilot/iam-simulate';
-import { parseSnapshot, SnapshotReader } from '../functions/adapters/snapshot';
-import { diagnose } from '../functions/core/diagnose';
-import { gatherState } from '../functions/core/gather';
-import { intake } from '../functions/core/intake';
-import type { KinesisKmsRequest } from '../functions/core/request';
-import type { CompiledPolicy } from '../functions/policy/compile';
-import { evaluate } from '../functions/policy/evaluate';
-import type { PolicySet } from '../functions/policy/types';
-import { type DiffCase, sampleCases, toPolicySet, toSimulation } from './fixtures/differential-cases';
+import { readFileSync } from 'node:fs';
+import { availableParallelism, cpus, loadavg } from 'node:os';
+import { beyondFloor, buildBundles, bundleSizes, coldStart } from './bundle';
+import { evaluatorBench } from './evaluator';
+import { pipelineBench } from './pipeline';
+import { roundTripsBench } from './round-trips';
+import { scanFigures } from './scan-figure';
+import { stormInChild } from './storm';
+import { table } from './timing';
 
-const CASES = Number(process.env.BENCH_CASES ?? 2000);
-const SEED = 20260611;
-/** Seconds of timed rounds per engine. */
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
-const ROUND_SECONDS = 0.25;
-const TARGET = 100;
+const JSON_OUTPUT = process.argv.includes('--json');
+const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
 
-interface Engine {
-  name: string;
-  /** One pass over the cases; returns how many evaluations it made. */
-  pass(): Promise<number>;
-  evaluations: number;
-  seconds: number;
+type Value = number | null;
+type Check = (value: number, all: Figures) => boolean;
+
+interface Row {
+  key: string;
+  target?: { text: string; met: Check };
+  /** How the value is shown in the table. */
+  format?: (value: number) => string;
 }
 
-function syncEngine(name: string, cases: DiffCase[], once: (c: DiffCase, i: number) => unknown): Engine {
-  return {
-    name,
-    evaluations: 0,
-    seconds: 0,
-    async pass() {
-      for (let i = 0; i < cases.length; i++) once(cases[i] as DiffCase, i);
-      return cases.length;
-    },
+interface Figures {
+  bundle: { remediateBytes: Value; approvalBytes: Value; floorBytes: Value; ratio: Value };
+  coldStart: { remediateMs: Value; floorMs: Value; ratio: Value };
+  evaluator: { keymendPerSec: Value; iamSimulatePerSec: Value; ratio: Value };
+  pipeline: { decisionsPerSec: Value };
+  storm: {
+    events: Value;
+    distinct: Value;
+    accountReads: Value;
+    readsPerDiagnosis: Value;
+    publishes: Value;
+    dynamoRequestsPerRepeat: Value;
+    roundTripsNewFingerprint: Value;
   };
+  scan: { recordsPerSec: Value; baselineRecordsPerSec: Value; peakRssMb: Value };
+  machine: { cpu: string; cores: number; node: string; loadAverage1m: number };
 }
 
-function asyncEngine(
+const fixed = (digits: number) => (v: number) => v.toFixed(digits);
+const whole = (v: number) => Math.round(v).toLocaleString('en-US');
+
+/** Publishes per topic, kept apart for the target (the JSON has the busiest topic's). */
+let publishesByTopic: Record<string, number> = {};
+
+const ROWS: Row[] = [
+  { key: 'bundle.remediateBytes', format: whole },
+  { key: 'bundle.approvalBytes', format: whole },
+  { key: 'bundle.floorBytes', format: whole },
+  { key: 'bundle.ratio', format: fixed(3), target: { text: '<= 1.25', met: (v) => v <= 1.25 } },
+  { key: 'coldStart.remediateMs', format: fixed(1) },
+  { key: 'coldStart.floorMs', format: fixed(1) },
+  { key: 'coldStart.ratio', format: fixed(3), target: { text: '<= 1.3', met: (v) => v <= 1.3 } },
+  { key: 'evaluator.keymendPerSec', format: whole },
+  { key: 'evaluator.iamSimulatePerSec', format: whole },
+  { key: 'evaluator.ratio', format: fixed(1), target: { text: '>= 100', met: (v) => v >= 100 } },
+  { key: 'pipeline.decisionsPerSec', format: whole },
+  { key: 'storm.events', format: whole },
+  { key: 'storm.distinct', format: whole },
+  {
+    key: 'storm.accountReads',
+    format: whole,
+    target: {
+      text: '= distinct x readsPerDiagnosis',
+      met: (v, f) => v === (f.storm.distinct ?? Number.NaN) * (f.storm.readsPerDiagnosis ?? Number.NaN),
+    },
+  },
+  { key: 'storm.readsPerDiagnosis', format: whole },
+  {
+    key: 'storm.publishes',
+    format: whole,
+    target: {
+      text: '= distinct, per topic',
+      met: (_v, f) =>
+        Object.keys(publishesByTopic).length > 0 &&
+        Object.values(publishesByTopic).every((n) => n === f.storm.distinct),
+    },
+  },
+  {
+    key: 'storm.dynamoRequestsPerRepeat',
+    format: fixed(3),
+    target: { text: '<= 2', met: (v) => v <= 2 },
+  },
+  {
+    key: 'storm.roundTripsNewFingerprint',
+    format: whole,
+    target: { text: '<= 4', met: (v) => v <= 4 },
+  },
+  { key: 'scan.recordsPerSec', format: whole },
+  { key: 'scan.baselineRecordsPerSec', format: whole },
+  { key: 'scan.peakRssMb', format: fixed(1) },
+];
+
+function valueAt(figures: Figures, key: string): Value {
+  const [group, name] = key.split('.') as [keyof Figures, string];
+  return (figures[group] as unknown as Record<string, Value>)[name] ?? null;
+}
+
+/** Progress and details: stdout for people, stderr under --json (stdout holds the object only). */
+const say = (lines: string | string[]) =>
+  (JSON_OUTPUT ? process.stderr : process.stdout).write(`${([] as string[]).concat(lines).join('\n')}\n`);
+
+/** Runs one figure; a failure is reported and leaves its values missing. */
+async function measure<T>(
   name: string,
-  cases: DiffCase[],
-  once: (c: DiffCase, i: number) => Promise<unknown>,
-): Engine {
-  return {
-    name,
-    evaluations: 0,
-    seconds: 0,
-    async pass() {
-      for (let i = 0; i < cases.length; i++) await once(cases[i] as DiffCase, i);
-      return cases.length;
-    },
-  };
-}
-
-/** Runs one engine for about `seconds`, whole passes at a time, adding to its totals. */
-async function round(engine: Engine, seconds: number): Promise<void> {
-  const start = process.hrtime.bigint();
-  let elapsed = 0;
-  do {
-    engine.evaluations += await engine.pass();
-    elapsed = Number(process.hrtime.bigint() - start) / 1e9;
-  } while (elapsed < seconds);
-  engine.seconds += elapsed;
-}
-
-function table(header: string[], rows: string[][]): string[] {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] as string).length)));
-  const line = (cells: string[]) =>
-    cells
-      .map((c, i) => (i === 0 ? c.padEnd(widths[i] as number) : c.padStart(widths[i] as number)))
-      .join('  ');
-  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)];
-}
-
-async function evaluatorBench(): Promise<string[]> {
-  const cases = sampleCases(CASES, SEED);
-  const simulations = cases.map(toSimulation);
-  let compiled: PolicySet<CompiledPolicy>[] = [];
-  const [once, fresh, simulate] = [
-    syncEngine('keymend evaluate (compiled once)', cases, (c, i) =>
-      evaluate(c.request, compiled[i] as PolicySet<CompiledPolicy>),
-    ),
-    syncEngine('keymend compile + evaluate', cases, (c) => evaluate(c.request, toPolicySet(c))),
-    asyncEngine('iam-simulate runSimulation', cases, (_c, i) => runSimulation(simulations[i] as never, {})),
-  ] as const;
-  const engines = [once, fresh, simulate];
-  // Warm-up: let the JIT compile the hot paths. The compiled-once policy sets live for the whole run, so
-  // they are built only after compile + evaluate has warmed up: built first, their survival makes V8
-  // pretenure the compiler's allocation sites (allocation-site pretenuring), and compile + evaluate then
-  // measures old-generation garbage collection of the policies it discards, about 3x its own cost.
-  await round(fresh, 0.5);
-  await round(simulate, 0.5);
-  compiled = cases.map(toPolicySet);
-  await round(once, 0.5);
-  for (const engine of engines) Object.assign(engine, { evaluations: 0, seconds: 0 });
-  for (let t = 0; t < SECONDS; t += ROUND_SECONDS) {
-    for (const engine of engines) await round(engine, ROUND_SECONDS);
+  missing: Map<string, string>,
+  run: () => Promise<T>,
+): Promise<T | null> {
+  const start = performance.now();
+  try {
+    const result = await run();
+    if (!JSON_OUTPUT) say(`(${name}: ${((performance.now() - start) / 1000).toFixed(1)} s)\n`);
+    return result;
+  } catch (error) {
+    const reason = error instanceof Error ? error.message.split('\n')[0] : String(error);
+    missing.set(name, `failed: ${reason}`);
+    process.stderr.write(`bench: ${name} failed: ${error instanceof Error ? error.stack : String(error)}\n`);
+    return null;
   }
-  const rate = (e: Engine) => e.evaluations / e.seconds;
-  const reference = rate(simulate);
-  // The target (issue 3, raised to 100x by issue 7) is on evaluation as keymend does it: policies compiled once, then many requests
-  // (every probe of every plan). Compiling per request is reported beside it, without a target.
-  const speedup = (e: Engine) => rate(e) / reference;
-  return [
-    `Policy evaluator: ${CASES} generated requests (seed ${SEED}), interleaved rounds, node ${process.version}`,
-    '',
-    ...table(
-      ['engine', 'evaluations', 'seconds', 'evals/s', 'us/eval', 'x runSimulation'],
-      engines.map((e) => [
-        e.name,
-        String(e.evaluations),
-        e.seconds.toFixed(2),
-        Math.round(rate(e)).toLocaleString('en-US'),
-        (1e6 / rate(e)).toFixed(2),
-        (rate(e) / reference).toFixed(1),
-      ]),
-    ),
-    '',
-    `keymend evaluate vs iam-simulate runSimulation: ${speedup(once).toFixed(0)}x (target ${TARGET}x: ${speedup(once) >= TARGET ? 'met' : 'NOT met'})`,
-    `keymend compile + evaluate, a new policy set per request: ${speedup(fresh).toFixed(0)}x`,
-  ];
 }
 
-/** Every sample event that the intake matches, paired with the snapshot of the account it names. */
-function sampleDenials(): { request: KinesisKmsRequest; reader: SnapshotReader }[] {
-  // npm runs scripts at the repository root; the bundle itself lives in bench/.bundle/.
-  const events = path.resolve('events');
-  const readers = new Map<string, SnapshotReader>();
-  for (const name of ['demo', 'cross-account']) {
-    const snapshot = parseSnapshot(
-      JSON.parse(readFileSync(path.join(events, 'accounts', `${name}.json`), 'utf8')),
-    );
-    readers.set(snapshot.accountId, new SnapshotReader(snapshot));
+/**
+ * CPU seconds of this process and of its children that have ended (the cold-start processes, the
+ * storm, the scan): Linux's /proc/self/stat, in clock ticks of 1/100 s; null elsewhere.
+ */
+function cpuSecondsWithChildren(): number | null {
+  try {
+    const fields = readFileSync('/proc/self/stat', 'utf8')
+      .replace(/^.*\) /, '')
+      .split(' ');
+    // After the command name: state is field 3, utime 14, stime 15, cutime 16, cstime 17.
+    return [11, 12, 13, 14].reduce((sum, i) => sum + Number(fields[i]), 0) / 100;
+  } catch {
+    return null;
   }
-  const out: { request: KinesisKmsRequest; reader: SnapshotReader }[] = [];
-  for (const file of readdirSync(events).filter((f) => f.endsWith('.json'))) {
-    const result = intake(JSON.parse(readFileSync(path.join(events, file), 'utf8')));
-    const reader = result.match ? readers.get(result.request.accountId) : undefined;
-    if (result.match && reader) out.push({ request: result.request, reader });
-  }
-  return out;
-}
-
-async function diagnoseBench(): Promise<string[]> {
-  const denials = sampleDenials();
-  const states = await Promise.all(denials.map((d) => gatherState(d.reader, d.request)));
-  const engines: Engine[] = [
-    {
-      name: 'diagnose (state read)',
-      evaluations: 0,
-      seconds: 0,
-      async pass() {
-        for (const [i, d] of denials.entries()) diagnose(d.request, states[i] as never);
-        return denials.length;
-      },
-    },
-    {
-      name: 'read snapshot + diagnose',
-      evaluations: 0,
-      seconds: 0,
-      async pass() {
-        for (const d of denials) diagnose(d.request, await gatherState(d.reader, d.request));
-        return denials.length;
-      },
-    },
-  ];
-  for (const engine of engines) await round(engine, 0.5);
-  for (const engine of engines) Object.assign(engine, { evaluations: 0, seconds: 0 });
-  for (let t = 0; t < SECONDS / 2; t += ROUND_SECONDS) {
-    for (const engine of engines) await round(engine, ROUND_SECONDS);
-  }
-  return [
-    `Diagnosis: ${denials.length} sample denials from events/ against events/accounts/ (each with its plan and proof)`,
-    '',
-    ...table(
-      ['pipeline', 'events', 'seconds', 'events/s', 'ms/event'],
-      engines.map((e) => [
-        e.name,
-        String(e.evaluations),
-        e.seconds.toFixed(2),
-        Math.round(e.evaluations / e.seconds).toLocaleString('en-US'),
-        ((1000 * e.seconds) / e.evaluations).toFixed(3),
-      ]),
-    ),
-  ];
 }
 
 async function main(): Promise<void> {
-  const out = [...(await evaluatorBench()), '', ...(await diagnoseBench())];
-  process.stdout.write(`${out.join('\n')}\n`);
+  const started = performance.now();
+  const cpuStart = process.cpuUsage();
+  const missing = new Map<string, string>();
+  const figures: Figures = {
+    bundle: { remediateBytes: null, approvalBytes: null, floorBytes: null, ratio: null },
+    coldStart: { remediateMs: null, floorMs: null, ratio: null },
+    evaluator: { keymendPerSec: null, iamSimulatePerSec: null, ratio: null },
+    pipeline: { decisionsPerSec: null },
+    storm: {
+      events: null,
+      distinct: null,
+      accountReads: null,
+      readsPerDiagnosis: null,
+      publishes: null,
+      dynamoRequestsPerRepeat: null,
+      roundTripsNewFingerprint: null,
+    },
+    scan: { recordsPerSec: null, baselineRecordsPerSec: null, peakRssMb: null },
+    machine: {
+      cpu: cpus()[0]?.model ?? 'unknown',
+      cores: availableParallelism(),
+      node: process.version,
+      loadAverage1m: Number(loadavg()[0]?.toFixed(2)),
+    },
+  };
+  const m = figures.machine;
+  say(`keymend bench on ${m.cpu}, ${m.cores} cores, node ${m.node}, load average ${m.loadAverage1m}\n`);
+
+  await measure('bundle', missing, async () => {
+    const bundles = await buildBundles();
+    const sizes = bundleSizes(bundles);
+    figures.bundle = sizes;
+    if (sizes.approvalBytes === null) {
+      missing.set('bundle.approvalBytes', 'functions/handlers/approval.ts exports no Lambda `handler` yet');
+    }
+    const cold = coldStart(bundles, env('BENCH_COLD_RUNS', 15));
+    figures.coldStart = { remediateMs: cold.remediateMs, floorMs: cold.floorMs, ratio: cold.ratio };
+    say([
+      `Bundles (infra/bundling.ts options, minified ESM): remediate ${sizes.remediateBytes} B, floor (bench/floor.ts: the SDK clients only) ${sizes.floorBytes} B`,
+      ...beyondFloor(bundles),
+      `Cold start, median of ${cold.runs} alternating fresh processes (import + first invocation with an ignored event):`,
+      `  remediate ${cold.remediateMs.toFixed(1)} ms (import ${cold.remediateImportMs.toFixed(1)}), floor ${cold.floorMs.toFixed(1)} ms (import ${cold.floorImportMs.toFixed(1)})`,
+      `  CPU time of the same: remediate ${cold.remediateCpuMs.toFixed(1)} ms, floor ${cold.floorCpuMs.toFixed(1)} ms, ratio ${cold.cpuRatio.toFixed(3)} (less disturbed by a busy machine)`,
+      '',
+    ]);
+  });
+  await measure('evaluator', missing, async () => {
+    const result = await evaluatorBench({
+      cases: env('BENCH_CASES', 2000),
+      seconds: env('BENCH_SECONDS', 3),
+    });
+    figures.evaluator = {
+      keymendPerSec: result.keymendPerSec,
+      iamSimulatePerSec: result.iamSimulatePerSec,
+      ratio: result.ratio,
+    };
+    say([...result.lines, '']);
+  });
+  await measure('pipeline', missing, async () => {
+    const result = await pipelineBench({ seconds: env('BENCH_SECONDS', 3) / 2 });
+    figures.pipeline = { decisionsPerSec: result.decisionsPerSec };
+    say([...result.lines, '']);
+  });
+  await measure('round trips', missing, async () => {
+    const result = await roundTripsBench();
+    figures.storm.roundTripsNewFingerprint = result.newFingerprint;
+    say([...result.lines, '']);
+  });
+  await measure('storm', missing, async () => {
+    const result = await stormInChild({
+      events: env('BENCH_STORM_EVENTS', 10_000),
+      distinct: env('BENCH_STORM_DISTINCT', 100),
+    });
+    publishesByTopic = result.publishesByTopic;
+    Object.assign(figures.storm, {
+      events: result.events,
+      distinct: result.distinct,
+      accountReads: result.accountReads,
+      readsPerDiagnosis: result.readsPerDiagnosis,
+      publishes: result.publishes,
+      dynamoRequestsPerRepeat: result.dynamoRequestsPerRepeat,
+    });
+    say([...result.lines, '']);
+  });
+  await measure('scan', missing, async () => {
+    const result = scanFigures();
+    if ('missing' in result) {
+      missing.set('scan', result.missing);
+      return;
+    }
+    figures.scan = {
+      recordsPerSec: result.recordsPerSec,
+      baselineRecordsPerSec: result.baselineRecordsPerSec,
+      peakRssMb: result.peakRssMb,
+    };
+    say([
+      `Scan: keymend scan over ${result.megabytes} MB of generated CloudTrail logs (${result.records} records) against a bare read + gunzip + JSON.parse of the same files`,
+      `  scan ${Math.round(result.recordsPerSec)} records/s, baseline ${Math.round(result.baselineRecordsPerSec)} records/s (scan at ${((100 * result.recordsPerSec) / result.baselineRecordsPerSec).toFixed(0)}% of the baseline), scan's peak RSS ${result.peakRssMb} MB`,
+      '',
+    ]);
+  });
+
+  const seconds = (performance.now() - started) / 1000;
+  const cpu = process.cpuUsage(cpuStart);
+  const cpuAll = cpuSecondsWithChildren();
+  if (JSON_OUTPUT) {
+    process.stdout.write(`${JSON.stringify(figures)}\n`);
+    return;
+  }
+  const why = (key: string) => missing.get(key) ?? missing.get(key.split('.')[0] as string);
+  const rows = ROWS.map((row) => {
+    const value = valueAt(figures, row.key);
+    const result =
+      value === null
+        ? `missing: ${why(row.key) ?? 'not measured'}`
+        : row.target
+          ? row.target.met(value, figures)
+            ? 'PASS'
+            : 'MISS'
+          : '';
+    return [row.key, value === null ? '-' : (row.format ?? String)(value), row.target?.text ?? '', result];
+  });
+  say([
+    `Summary (${new Date().toISOString().slice(0, 10)}: ${seconds.toFixed(0)} s; CPU ${((cpu.user + cpu.system) / 1e6).toFixed(0)} s in this process${cpuAll === null ? '' : `, ${cpuAll.toFixed(0)} s with its child processes`}; load average ${loadavg()[0]?.toFixed(1)} at the end)`,
+    ...table(['figure', 'value', 'target', 'result'], rows, { right: 2 }).map((line) =>
+      line.replace(/ +$/, ''),
+    ),
+    `machine: ${m.cpu}, ${m.cores} cores, node ${m.node}`,
+  ]);
 }
 
 main().catch((error: unknown) => {

@@ -12,8 +12,7 @@ import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { scanCommand } from '../cli/commands/scan';
 import type { CliIo } from '../cli/io';
-// biome-ignore lint/style/noRestrictedImports: main's scan bench reuses the test log generator (it came before the layer rule); move it beside bench/ to drop this.
-import { writeLargeLogSet } from '../test/helpers/cloudtrail-logs';
+import { writeLargeLogSet } from './fixtures/cloudtrail-logs';
 
 const MiB = 1024 * 1024;
 

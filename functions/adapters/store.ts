@@ -165,7 +165,7 @@ export class DynamoProposalStore implements ProposalStore {
     const leaseUntil = new Date(now.getTime() + this.leaseMs);
     // The record can vanish between the two requests only through TTL deletion: then claim again.
     for (let attempt = 0; attempt < 3; attempt++) {
-      const claimed = await this.conditional(
+      const claimed = await this.claimOnce(
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: { pk: s(storeKeys.fingerprint(fingerprint)) },
@@ -183,9 +183,11 @@ export class DynamoProposalStore implements ProposalStore {
             ':lease': s(leaseUntil.toISOString()),
             ':ttl': n(epochSeconds(leaseUntil) + FINGERPRINT_RETENTION_SECONDS),
           },
+          // The proposal the fingerprint pointed at before, so the flow can close it (pending -> expired).
+          ReturnValues: 'ALL_OLD',
         }),
       );
-      if (claimed) return { claimed: true };
+      if (claimed) return claimed;
       try {
         const out = await this.client.send(
           new UpdateItemCommand({
@@ -438,6 +440,18 @@ export class DynamoProposalStore implements ProposalStore {
   }
 
   /** Sends a conditional write; false when its condition did not hold. */
+  /** The claim update: null when its condition failed, else the claim with the proposal it replaces. */
+  private async claimOnce(command: UpdateItemCommand): Promise<ClaimResult | null> {
+    try {
+      const out = await this.client.send(command);
+      const previous = out.Attributes?.proposalId?.S;
+      return previous ? { claimed: true, previousProposalId: previous } : { claimed: true };
+    } catch (error) {
+      if (isConditionFailure(error)) return null;
+      throw error;
+    }
+  }
+
   private async conditional(command: PutItemCommand | UpdateItemCommand): Promise<boolean> {
     try {
       // Two calls because send's overloads take one command type each.

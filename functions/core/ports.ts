@@ -26,7 +26,11 @@ export interface FingerprintRecord {
 
 export type ClaimResult =
   /** This invocation owns the new problem: read the account, diagnose, then `createProposal`. */
-  | { claimed: true }
+  | {
+      claimed: true;
+      /** The fingerprint's previous proposal, no longer live: a pending one has expired unapproved. */
+      previousProposalId?: string;
+    }
   /** Another invocation owns it (or it is live): the denial was counted as a repeat. */
   | { claimed: false; record: FingerprintRecord };
 

@@ -15,7 +15,7 @@ import { gatherState } from '../core/gather';
 import { CLOUDTRAIL_DETAIL_TYPE, intake } from '../core/intake';
 import { linkExpiry } from '../core/links';
 import { fingerprintFieldsOf, newProposal, newProposalId } from '../core/new-proposal';
-import type { FingerprintRecord } from '../core/ports';
+import type { FingerprintRecord, FlowPorts } from '../core/ports';
 import { fingerprintOf, type Proposal } from '../core/proposal';
 import type { KinesisKmsRequest } from '../core/request';
 import { type ApplyResult, applyProposal } from './apply';
@@ -56,6 +56,29 @@ const MINUTE = 60_000;
 
 /** The actor of what keymend does by itself (auto mode counts its applies by it). */
 export const KEYMEND_ACTOR = 'keymend';
+
+/**
+ * A problem's earlier proposal whose links ran out unapproved: the fingerprint stopped being live, and
+ * this denial starts a new proposal. Close the old one (pending -> expired, once: the write is
+ * conditional) and tell people, so an ignored proposal does not vanish silently.
+ */
+async function expirePrevious(ports: FlowPorts, previousProposalId: string | undefined): Promise<void> {
+  if (!previousProposalId) return;
+  const expired = await ports.store.transition(
+    previousProposalId,
+    'pending',
+    'expired',
+    {},
+    {
+      at: ports.now().toISOString(),
+      actor: KEYMEND_ACTOR,
+      action: 'expire',
+      outcome: 'expired',
+      detail: 'its links expired unapproved; the problem goes on, so a new proposal replaces it',
+    },
+  );
+  if (expired) await notify(ports, 'expired', expired, null);
+}
 
 /**
  * Handles one event. Throws only when a read or the store fails before anything is recorded: the
@@ -131,6 +154,7 @@ async function diagnoseAndRecord(
     claims.fingerprint = null;
     return repeat(claim.record);
   }
+  await expirePrevious(ports, claim.previousProposalId);
 
   const state = await gatherState(ports.reader, request);
   const result = diagnose(request, state, { prefer: config.preferMechanism });

@@ -36,7 +36,10 @@ describe('DynamoProposalStore: the fingerprint remembers when its live proposal 
     await store.createProposal(proposal, new Date('2026-12-03T10:00:00.000Z'));
     await store.setFingerprintApplied(proposal.fingerprint, now.toISOString());
     const later = new Date('2026-12-03T11:00:00.000Z');
-    expect(await store.claimFingerprint(proposal.fingerprint, later)).toEqual({ claimed: true });
+    expect(await store.claimFingerprint(proposal.fingerprint, later)).toEqual({
+      claimed: true,
+      previousProposalId: 'applied-2',
+    });
     await store.createProposal({ ...proposal, id: 'applied-3' }, new Date('2026-12-03T12:00:00.000Z'));
     expect((await store.touchFingerprint(proposal.fingerprint, later))?.appliedAt).toBeUndefined();
   });

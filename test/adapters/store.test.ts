@@ -174,7 +174,10 @@ describe('fingerprints', () => {
     await store.claimFingerprint(first.fingerprint, T0);
     await store.createProposal(first, at(HOUR));
     await store.touchFingerprint(first.fingerprint, at(MINUTE));
-    expect(await store.claimFingerprint(first.fingerprint, at(HOUR))).toEqual({ claimed: true });
+    expect(await store.claimFingerprint(first.fingerprint, at(HOUR))).toEqual({
+      claimed: true,
+      previousProposalId: first.id,
+    });
     const second = proposal({ fingerprint: first.fingerprint, firstSeen: at(HOUR).toISOString() });
     await store.createProposal(second, at(2 * HOUR));
     expect((await store.getProposal(second.id))?.count).toBe(1);
@@ -191,7 +194,10 @@ describe('fingerprints', () => {
     expect(await store.touchFingerprint(p.fingerprint, at(2 * HOUR))).toMatchObject({ proposalId: p.id });
     await store.setFingerprintLiveUntil(p.fingerprint, at(3 * HOUR));
     expect(await store.touchFingerprint(p.fingerprint, at(3 * HOUR))).toBeNull();
-    expect(await store.claimFingerprint(p.fingerprint, at(3 * HOUR))).toEqual({ claimed: true });
+    expect(await store.claimFingerprint(p.fingerprint, at(3 * HOUR))).toEqual({
+      claimed: true,
+      previousProposalId: p.id,
+    });
   });
 
   it('puts a TTL on the fingerprint beyond its live period and the proposal', async () => {

@@ -2,11 +2,11 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { recordMaker, writeLogFile } from '../../bench/fixtures/cloudtrail-logs';
 import { diagnoseCommand } from '../../cli/commands/diagnose';
 import { parseCommand } from '../../cli/commands/parse';
 import type { StreamingIo } from '../../cli/log-input';
 import { intake } from '../../functions/core/intake';
-import { recordMaker, writeLogFile } from '../helpers/cloudtrail-logs';
 import { EVENTS_DIR } from '../helpers/events';
 import { captureIo } from '../helpers/io';
 

@@ -17,11 +17,11 @@ import {
   ListGrantsCommand,
 } from '@aws-sdk/client-kms';
 import { mockClient } from 'aws-sdk-client-mock';
+import { recordMaker, writeLogFile } from '../../bench/fixtures/cloudtrail-logs';
 import { scanCommand } from '../../cli/commands/scan';
 import { main } from '../../cli/keymend';
 import type { ScanSummary } from '../../cli/scan-summary';
 import { fingerprintOf } from '../../functions/core/proposal';
-import { recordMaker, writeLogFile } from '../helpers/cloudtrail-logs';
 import { EVENTS_DIR } from '../helpers/events';
 import { captureIo } from '../helpers/io';
 

@@ -87,6 +87,22 @@ describe('remediate: one event at a time', () => {
     expect([...f.store.fingerprints.values()][0]?.count).toBe(21);
   });
 
+  it('a proposal left unapproved past its links is closed as expired, said once, and a new one takes its place', async () => {
+    const f = flowFixture();
+    const first = await remediate(f.ports, TEST_CONFIG, eventBridgeEvent(STORM_EVENT));
+    f.advance(TEST_CONFIG.linkTtlHours * 60 * MINUTE + MINUTE);
+    const second = await remediate(f.ports, TEST_CONFIG, otherSession(eventBridgeEvent(STORM_EVENT), 1));
+    expect(second.outcome).toBe('proposed');
+    expect(second.proposalId).not.toBe(first.proposalId);
+    expect(f.store.proposals.get(first.proposalId as string)?.status).toBe('expired');
+    expect(f.kinds()).toEqual(['proposed', 'expired', 'proposed']);
+    // The next problem after that one expires closes only the second proposal.
+    f.advance(TEST_CONFIG.linkTtlHours * 60 * MINUTE + MINUTE);
+    await remediate(f.ports, TEST_CONFIG, otherSession(eventBridgeEvent(STORM_EVENT), 2));
+    expect(f.kinds().filter((k) => k === 'expired')).toHaveLength(2);
+    expect(f.store.proposals.get(second.proposalId as string)?.status).toBe('expired');
+  });
+
   it('a refusal is notified once per fingerprint', async () => {
     const f = flowFixture();
     const legacy = eventBridgeEvent('legacy-decrypt-denied-aws-managed-key.record.json');

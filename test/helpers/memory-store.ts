@@ -56,6 +56,7 @@ export class MemoryStore implements ProposalStore {
       return { claimed: false, record: this.copy(record) };
     }
     const at = now.toISOString();
+    const previousProposalId = record?.proposalId ?? undefined;
     this.fingerprints.set(fingerprint, {
       fingerprint,
       proposalId: null,
@@ -65,7 +66,7 @@ export class MemoryStore implements ProposalStore {
       liveUntil: at,
       leaseUntil: new Date(now.getTime() + LEASE_MS).toISOString(),
     });
-    return { claimed: true };
+    return previousProposalId ? { claimed: true, previousProposalId } : { claimed: true };
   }
 
   async createProposal(proposal: Proposal, liveUntil: Date): Promise<void> {

@@ -1,0 +1,291 @@
+/**
+ * The longest chain of dependent AWS calls on the critical path of a new fingerprint, measured.
+ *
+ * The remediate handler runs with its real adapters (AwsAccountReader, DynamoProposalStore,
+ * SnsPublisher, SecretsManagerSecret): DynamoDB is dynalite, and IAM, KMS, Kinesis, SNS and Secrets
+ * Manager are stand-in clients answering from the storm's snapshot. Every call, of every client, takes
+ * at least LATENCY_MS and is recorded with its start and end. Calls that overlap in time ran in
+ * parallel; a call that starts after another ended may depend on it. The longest chain of calls each
+ * starting after the one before it ended is the number of sequential round trips: with a real
+ * round trip of tens of milliseconds, it is what the time to an alert is made of.
+ */
+import type { AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { IAMClient } from '@aws-sdk/client-iam';
+import type { KinesisClient } from '@aws-sdk/client-kinesis';
+import type { KMSClient } from '@aws-sdk/client-kms';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { SNSClient } from '@aws-sdk/client-sns';
+import { AwsAccountReader } from '../functions/adapters/aws-account';
+import { LocalAccount } from '../functions/adapters/local-account';
+import { SecretsManagerSecret } from '../functions/adapters/secret';
+import { SnsPublisher } from '../functions/adapters/sns';
+import { createTable, DynamoProposalStore } from '../functions/adapters/store';
+import { ENV } from '../functions/commons/constants';
+import type { AccountSnapshot } from '../functions/core/account';
+import { parseConfig } from '../functions/core/config';
+import type { FlowContext } from '../functions/flows/notify';
+import { makeHandler, type RemediateEvent } from '../functions/handlers/remediate';
+import { denial, stormAccount } from './storm-denials';
+
+/** Every stand-in call takes this long: far above the CPU time between calls, so timing is clear. */
+export const LATENCY_MS = 25;
+
+export interface Call {
+  name: string;
+  start: number;
+  end: number;
+}
+
+/** The longest chain of calls, each starting after the previous one ended (in start order). */
+export function longestChain(calls: Call[]): Call[] {
+  const sorted = [...calls].sort((a, b) => a.start - b.start);
+  const best: { length: number; previous: number }[] = [];
+  for (const [i, call] of sorted.entries()) {
+    let entry = { length: 1, previous: -1 };
+    for (let j = 0; j < i; j++) {
+      const before = best[j] as { length: number };
+      const earlier = sorted[j] as Call;
+      if (earlier.end > call.start) continue;
+      // Of equally long chains, the one whose last call ended latest: most likely what this call awaited.
+      const longer = before.length + 1 > entry.length;
+      const tie = before.length + 1 === entry.length && earlier.end > (sorted[entry.previous] as Call).end;
+      if (longer || tie) {
+        entry = { length: before.length + 1, previous: j };
+      }
+    }
+    best.push(entry);
+  }
+  let last = best.reduce((top, e, i) => (e.length > (best[top]?.length ?? 0) ? i : top), -1);
+  const chain: Call[] = [];
+  while (last >= 0) {
+    chain.unshift(sorted[last] as Call);
+    last = (best[last] as { previous: number }).previous;
+  }
+  return chain;
+}
+
+const awsError = (name: string, message: string) => Object.assign(new Error(message), { name });
+const encoded = (document: unknown) => encodeURIComponent(JSON.stringify(document));
+
+// biome-ignore lint/suspicious/noExplicitAny: stand-in answers are built per operation
+type Answer = (operation: string, input: any) => unknown;
+
+/** The answers IAM, KMS and Kinesis would give for the snapshot's account (roles, keys, streams). */
+function snapshotAnswers(snapshot: AccountSnapshot): Record<string, Answer> {
+  const role = (name: string) => {
+    const principal = snapshot.principals.find(
+      (p) => p.arn.endsWith(`:role/${name}`) || p.arn.endsWith(`/${name}`),
+    );
+    if (!principal) throw awsError('NoSuchEntityException', `no role ${name}`);
+    return principal;
+  };
+  const key = (ref: string) => {
+    const found = snapshot.keys.find(
+      (k) => k.arn === ref || k.arn.endsWith(`/${ref}`) || (k.aliases ?? []).some((a) => ref.endsWith(a)),
+    );
+    if (!found) throw awsError('NotFoundException', `no key ${ref}`);
+    return found;
+  };
+  return {
+    iam: (operation, input) => {
+      switch (operation) {
+        case 'GetRole': {
+          const p = role(input.RoleName);
+          return {
+            Role: {
+              Arn: p.arn,
+              Tags: Object.entries(p.tags ?? {}).map(([Key, Value]) => ({ Key, Value })),
+            },
+          };
+        }
+        case 'ListRolePolicies':
+          return { PolicyNames: Object.keys(role(input.RoleName).inlinePolicies), IsTruncated: false };
+        case 'ListAttachedRolePolicies':
+          return {
+            AttachedPolicies: Object.keys(role(input.RoleName).managedPolicies).map((PolicyArn) => ({
+              PolicyArn,
+            })),
+            IsTruncated: false,
+          };
+        case 'GetRolePolicy':
+          return { PolicyDocument: encoded(role(input.RoleName).inlinePolicies[input.PolicyName]) };
+        case 'GetPolicy':
+          return { Policy: { Arn: input.PolicyArn, DefaultVersionId: 'v1' } };
+        case 'GetPolicyVersion': {
+          const p = snapshot.principals.find((x) => x.managedPolicies[input.PolicyArn] !== undefined);
+          return { PolicyVersion: { Document: encoded(p?.managedPolicies[input.PolicyArn]) } };
+        }
+        default:
+          throw new Error(`the IAM stand-in has no ${operation}`);
+      }
+    },
+    kms: (operation, input) => {
+      const k = key(input.KeyId);
+      switch (operation) {
+        case 'DescribeKey':
+          return {
+            KeyMetadata: {
+              Arn: k.arn,
+              AWSAccountId: snapshot.accountId,
+              KeyState: k.keyState,
+              KeyManager: k.keyManager,
+            },
+          };
+        case 'GetKeyPolicy':
+          return { Policy: JSON.stringify(k.policy) };
+        case 'ListGrants':
+          return { Grants: [], Truncated: false };
+        case 'ListAliases':
+          return { Aliases: (k.aliases ?? []).map((AliasName) => ({ AliasName })), Truncated: false };
+        default:
+          throw new Error(`the KMS stand-in has no ${operation}`);
+      }
+    },
+    kinesis: (operation, input) => {
+      const stream = (snapshot.streams ?? []).find((s) => s.arn === input.StreamARN);
+      if (operation !== 'DescribeStreamSummary') throw new Error(`the Kinesis stand-in has no ${operation}`);
+      if (!stream) throw awsError('ResourceNotFoundException', `no stream ${input.StreamARN}`);
+      return {
+        StreamDescriptionSummary: stream.keyArn
+          ? { EncryptionType: 'KMS', KeyId: stream.keyArn }
+          : { EncryptionType: 'NONE' },
+      };
+    },
+    sns: () => ({ MessageId: 'bench' }),
+    secretsmanager: () => ({ SecretString: 'k'.repeat(48) }),
+  };
+}
+
+/** A client whose `send` answers after LATENCY_MS, recording the call. */
+function standIn<T>(service: string, answer: Answer, trace: Call[]): T {
+  return {
+    async send(command: { constructor: { name: string }; input: unknown }) {
+      const operation = command.constructor.name.replace(/Command$/, '');
+      const start = performance.now();
+      try {
+        await sleep(LATENCY_MS);
+        return answer(operation, command.input);
+      } finally {
+        trace.push({ name: `${service}:${operation}`, start, end: performance.now() });
+      }
+    },
+  } as T;
+}
+
+interface DynaliteServer {
+  listen(port: number, host: string, callback: (error?: Error) => void): void;
+  address(): AddressInfo;
+  close(callback: (error?: Error) => void): void;
+}
+
+export interface RoundTripFigures {
+  /** The longest chain for a new fingerprint, the signing key already read (a warm function). */
+  newFingerprint: number;
+  /** The same on a cold function (its first event also reads the signing key). */
+  newFingerprintCold: number;
+  repeat: number;
+  /** The calls on the warm new fingerprint's longest chain, in order. */
+  chain: string[];
+  /** Every call of the warm new fingerprint. */
+  calls: number;
+  lines: string[];
+}
+
+export async function roundTripsBench(): Promise<RoundTripFigures> {
+  const snapshot = stormAccount(2);
+  const answers = snapshotAnswers(snapshot);
+  const trace: Call[] = [];
+  // dynalite ships no types.
+  const dynalite = (require('dynalite') as (o: Record<string, number>) => DynaliteServer)({
+    createTableMs: 0,
+  });
+  await new Promise<void>((resolve, reject) =>
+    dynalite.listen(0, '127.0.0.1', (error) => (error ? reject(error) : resolve())),
+  );
+  const dynamodb = new DynamoDBClient({
+    endpoint: `http://127.0.0.1:${dynalite.address().port}`,
+    region: snapshot.region,
+    credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' },
+    maxAttempts: 1,
+  });
+  try {
+    await createTable(dynamodb, 'keymend-bench');
+    dynamodb.middlewareStack.add(
+      (next, context) => async (args) => {
+        const start = performance.now();
+        try {
+          await sleep(LATENCY_MS);
+          return await next(args);
+        } finally {
+          trace.push({
+            name: `dynamodb:${String(context.commandName).replace(/Command$/, '')}`,
+            start,
+            end: performance.now(),
+          });
+        }
+      },
+      { step: 'initialize', name: 'benchRoundTrips' },
+    );
+    const region = snapshot.region;
+    const config = parseConfig({
+      [ENV.tableName]: 'keymend-bench',
+      [ENV.emailTopicArn]: `arn:aws:sns:${region}:${snapshot.accountId}:keymend-email`,
+      [ENV.chatTopicArn]: `arn:aws:sns:${region}:${snapshot.accountId}:keymend-chat`,
+      [ENV.secretId]: `arn:aws:secretsmanager:${region}:${snapshot.accountId}:secret:keymend-AbCdEf`,
+      [ENV.approvalUrl]: 'https://abcdefghij.lambda-url.us-east-1.on.aws/',
+    });
+    const iam = standIn<IAMClient>('iam', answers.iam as Answer, trace);
+    const kms = standIn<KMSClient>('kms', answers.kms as Answer, trace);
+    const kinesis = standIn<KinesisClient>('kinesis', answers.kinesis as Answer, trace);
+    const ports: Omit<FlowContext, 'reader'> = {
+      store: new DynamoProposalStore(dynamodb, 'keymend-bench'),
+      writer: new LocalAccount(snapshot),
+      publisher: new SnsPublisher(standIn<SNSClient>('sns', answers.sns as Answer, trace), {
+        email: config.emailTopicArn,
+        chat: config.chatTopicArn,
+      }),
+      secret: new SecretsManagerSecret(
+        standIn<SecretsManagerClient>('secretsmanager', answers.secretsmanager as Answer, trace),
+        config.secretId,
+      ),
+      now: () => new Date(),
+    };
+    const handler = makeHandler({
+      config,
+      logger: { info() {}, warn() {}, error() {} },
+      // As the Lambda handler does: a fresh reader (no cache) for each event.
+      ports: () => ({
+        ...ports,
+        reader: new AwsAccountReader({ accountId: snapshot.accountId, region, iam, kms, kinesis }),
+      }),
+    });
+    const traced = async (event: unknown, outcome: string): Promise<Call[]> => {
+      trace.length = 0;
+      const result = await handler(event as RemediateEvent);
+      if (result.outcome !== outcome) throw new Error(`expected ${outcome}, got ${JSON.stringify(result)}`);
+      return [...trace];
+    };
+    const cold = longestChain(await traced(denial(0, 0), 'proposed'));
+    const warmCalls = await traced(denial(1, 0), 'proposed');
+    const warm = longestChain(warmCalls);
+    const repeat = longestChain(await traced(denial(1, 1), 'repeat'));
+    return {
+      newFingerprint: warm.length,
+      newFingerprintCold: cold.length,
+      repeat: repeat.length,
+      chain: warm.map((c) => c.name),
+      calls: warmCalls.length,
+      lines: [
+        `Round trips: the remediate handler's adapters with every AWS call taking ${LATENCY_MS} ms; calls overlapping in time are parallel`,
+        `  new fingerprint: ${warm.length} sequential of ${warmCalls.length} calls: ${warm.map((c) => c.name).join(' -> ')}`,
+        `  new fingerprint, cold function: ${cold.length} (${cold.map((c) => c.name).join(' -> ')})`,
+        `  repeat: ${repeat.length} (${repeat.map((c) => c.name).join(' -> ')})`,
+      ],
+    };
+  } finally {
+    dynamodb.destroy();
+    await new Promise<void>((resolve) => dynalite.close(() => resolve()));
+  }
+}
