@@ -15,6 +15,7 @@ import {
   KMSClient,
   ListAliasesCommand,
   ListGrantsCommand,
+  ListResourceTagsCommand,
 } from '@aws-sdk/client-kms';
 import { mockClient } from 'aws-sdk-client-mock';
 import { recordMaker, writeLogFile } from '../../bench/fixtures/cloudtrail-logs';
@@ -220,6 +221,7 @@ describe('keymend scan', () => {
         .on(GetKeyPolicyCommand)
         .resolves({ Policy: JSON.stringify({ Version: '2012-10-17', Statement: [delegation] }) });
       kms.on(ListGrantsCommand).resolves({ Grants: [], Truncated: false });
+      kms.on(ListResourceTagsCommand).resolves({ Tags: [], Truncated: false });
       kms.on(ListAliasesCommand).resolves({ Aliases: [], Truncated: false });
       kinesis.on(DescribeStreamSummaryCommand).resolves({
         StreamDescriptionSummary: {

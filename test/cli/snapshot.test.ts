@@ -15,6 +15,7 @@ import {
   KMSClient,
   ListAliasesCommand,
   ListGrantsCommand,
+  ListResourceTagsCommand,
 } from '@aws-sdk/client-kms';
 import { mockClient } from 'aws-sdk-client-mock';
 import { diagnoseCommand } from '../../cli/commands/diagnose';
@@ -85,6 +86,7 @@ function account(): void {
   });
   kms.on(GetKeyPolicyCommand).resolves({ Policy: JSON.stringify(keyPolicy) });
   kms.on(ListGrantsCommand).resolves({ Grants: [], Truncated: false });
+  kms.on(ListResourceTagsCommand).resolves({ Tags: [], Truncated: false });
   kms.on(ListAliasesCommand).resolves({ Aliases: [{ AliasName: 'alias/orders' }], Truncated: false });
   kinesis.on(DescribeStreamSummaryCommand).resolves({
     StreamDescriptionSummary: {
@@ -150,6 +152,8 @@ describe('keymend snapshot', () => {
           aliases: ['alias/orders'],
           policy: keyPolicy,
           grants: [],
+          // The key's tags, read with kms:ListResourceTags (none here): key-tag conditions can be answered.
+          tags: {},
         },
       ],
       streams: [{ arn: ORDERS, keyArn: KEY }],
