@@ -1,6 +1,7 @@
 /**
  * Reading what the commands are given: JSON files (plain or gzipped, detected by content; UTF-8 only,
- * a byte-order mark allowed: adapters/file-text.ts) and CloudTrail log files. Errors come back as one line naming the file and the problem.
+ * a byte-order mark allowed: adapters/file-text.ts) and CloudTrail log files. Errors come back as one
+ * line naming the file and the problem.
  */
 import { decodeFileText } from '../functions/adapters/file-text';
 import { parseSnapshotText } from '../functions/adapters/snapshot';
