@@ -4,6 +4,7 @@
  * written as soon as it is known, so memory does not grow with the file.
  */
 import { readCloudTrailLog } from '../functions/adapters/cloudtrail-log';
+import { escapeNonAscii } from '../functions/commons/text';
 import type { CliIo } from './io';
 import { limitsFor, openInput, type StreamingIo } from './log-input';
 
@@ -23,7 +24,7 @@ export interface StreamOptions<T> {
 
 /** Lines of `JSON.stringify(value, null, 2)` indented by two more spaces: an element of a pretty array. */
 function indented(value: unknown): string {
-  return `  ${JSON.stringify(value, null, 2).replace(/\n/g, '\n  ')}`;
+  return `  ${escapeNonAscii(JSON.stringify(value, null, 2)).replace(/\n/g, '\n  ')}`;
 }
 
 /**
@@ -40,12 +41,12 @@ export async function streamResults<T>(o: StreamOptions<T>, io: CliIo): Promise<
     if (item.kind === 'event') {
       const result = await o.each(item.event);
       if (o.format === 'text') io.stdout(`${o.text(result).join('\n')}\n`);
-      else io.stdout(`${JSON.stringify(result, null, o.format === 'json' ? 2 : 0)}\n`);
+      else io.stdout(`${escapeNonAscii(JSON.stringify(result, null, o.format === 'json' ? 2 : 0))}\n`);
       return;
     }
     const result = await o.each(item.record);
     n++;
-    if (o.format === 'jsonl') io.stdout(`${JSON.stringify(result)}\n`);
+    if (o.format === 'jsonl') io.stdout(`${escapeNonAscii(JSON.stringify(result))}\n`);
     else if (o.format === 'json') io.stdout(`${n === 1 ? '[\n' : ',\n'}${indented(result)}`);
     else io.stdout(`${n === 1 ? '' : '\n'}record ${n}:\n${o.text(result).join('\n')}\n`);
     // A reader slower than keymend would otherwise have every result queued in memory.

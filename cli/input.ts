@@ -1,54 +1,44 @@
 /**
- * Reading what the commands are given: JSON files (plain or gzipped, detected by content) and
- * CloudTrail log files. Errors come back as one line naming the file and the problem.
+ * Reading what the commands are given: JSON files (plain or gzipped, detected by content; UTF-8 only,
+ * a byte-order mark allowed: adapters/file-text.ts) and CloudTrail log files. Errors come back as one
+ * line naming the file and the problem.
  */
-import { gunzipSync } from 'node:zlib';
+import { decodeFileText } from '../functions/adapters/file-text';
 import { parseSnapshotText } from '../functions/adapters/snapshot';
 import { InputError } from '../functions/commons/errors';
+import { printableLine } from '../functions/commons/text';
 import type { AccountSnapshot } from '../functions/core/account';
 import type { CliIo } from './io';
 import { MAX_SNAPSHOT_BYTES, readWhole } from './log-input';
 
-/** A gzipped CloudTrail log file is a few MB; anything that inflates past this is refused. */
-const MAX_INFLATED_BYTES = 256 * 1024 * 1024;
-
-/** One line, whatever the underlying message holds. */
+/**
+ * One line of printable ASCII, whatever the underlying message holds: messages quote files and
+ * events, and a raw escape sequence or NUL must not reach the terminal.
+ */
 export function oneLine(error: unknown): string {
   const text = error instanceof Error ? error.message : String(error);
-  return text.replace(/\s+/g, ' ').trim();
+  return printableLine(text.replace(/\s+/g, ' ').trim());
 }
 
-function isGzip(bytes: Buffer): boolean {
-  return bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
-}
-
-/** Reads, inflates and parses `file` (`-` is standard input); a string return is the error line. */
+/** Reads, inflates, decodes and parses `file` (`-` is standard input); a string return is the error line. */
 export async function readJson(file: string, io: CliIo): Promise<{ value: unknown } | string> {
   const name = file === '-' ? 'standard input' : file;
   let bytes: Buffer;
   try {
     bytes = await io.readInput(file);
   } catch (error) {
-    return `cannot read ${name}: ${oneLine(error)}`;
-  }
-  if (isGzip(bytes)) {
-    try {
-      bytes = gunzipSync(bytes, { maxOutputLength: MAX_INFLATED_BYTES });
-    } catch (error) {
-      return `${name} starts like gzip but cannot be decompressed: ${oneLine(error)}`;
-    }
+    return `cannot read ${printableLine(name, 300)}: ${oneLine(error)}`;
   }
   let text: string;
   try {
-    // fatal: a file that is not UTF-8 is not a CloudTrail file; say so rather than parse mojibake.
-    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-  } catch {
-    return `${name} is not UTF-8 text`;
+    text = decodeFileText(bytes, name);
+  } catch (error) {
+    return oneLine(error);
   }
   try {
     return { value: JSON.parse(text) };
   } catch (error) {
-    return `${name} is not valid JSON: ${oneLine(error)}`;
+    return `${printableLine(name, 300)} is not valid JSON: ${oneLine(error)}`;
   }
 }
 
@@ -66,11 +56,13 @@ export function logRecords(value: unknown): unknown[] | undefined {
  */
 export async function readSnapshot(file: string, io: CliIo): Promise<AccountSnapshot> {
   const name = file === '-' ? 'standard input' : file;
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = (await readWhole(file, io, MAX_SNAPSHOT_BYTES, 'a snapshot')).toString('utf8');
+    bytes = await readWhole(file, io, MAX_SNAPSHOT_BYTES, 'a snapshot');
   } catch (error) {
-    throw new InputError(`cannot read snapshot ${name}: ${oneLine(error)}`, { cause: error });
+    throw new InputError(`cannot read snapshot ${printableLine(name, 300)}: ${oneLine(error)}`, {
+      cause: error,
+    });
   }
-  return parseSnapshotText(text, name);
+  return parseSnapshotText(decodeFileText(bytes, `snapshot ${name}`), name);
 }

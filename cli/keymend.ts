@@ -5,6 +5,7 @@
 import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import { commands } from './commands';
+import { oneLine } from './input';
 import type { CliIo } from './io';
 import type { StreamingIo } from './log-input';
 
@@ -41,7 +42,9 @@ export async function main(argv: string[], cliIo: CliIo = io): Promise<number> {
   }
   const command = commands.find((c) => c.name === name);
   if (!command) {
-    cliIo.stderr(`keymend: unknown command '${name}'. Commands: ${commands.map((c) => c.name).join(', ')}\n`);
+    cliIo.stderr(
+      `keymend: unknown command '${oneLine(name)}'. Commands: ${commands.map((c) => c.name).join(', ')}\n`,
+    );
     return 2;
   }
   if (rest.includes('--help') || rest.includes('-h')) {
@@ -57,9 +60,7 @@ if (require.main === module) {
       process.exitCode = code;
     },
     (error: unknown) => {
-      process.stderr.write(
-        `keymend: unexpected failure: ${error instanceof Error ? error.message : String(error)}\n`,
-      );
+      process.stderr.write(`keymend: unexpected failure: ${oneLine(error)}\n`);
       process.exitCode = 1;
     },
   );

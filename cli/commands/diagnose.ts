@@ -204,7 +204,7 @@ export const diagnoseCommand: Command = {
       return 0;
     } catch (error) {
       if (error instanceof UsageError) {
-        io.stderr(`keymend diagnose: ${error.message}. See 'keymend diagnose --help'.\n`);
+        io.stderr(`keymend diagnose: ${oneLine(error)}. See 'keymend diagnose --help'.\n`);
         return 2;
       }
       if (error instanceof KeymendError) {

@@ -139,7 +139,7 @@ export const parseCommand: Command = {
       options = parseOptions(argv);
     } catch (error) {
       if (!(error instanceof UsageError)) throw error;
-      io.stderr(`keymend parse: ${error.message}. See 'keymend parse --help'.\n`);
+      io.stderr(`keymend parse: ${oneLine(error)}. See 'keymend parse --help'.\n`);
       return 2;
     }
     try {

@@ -353,7 +353,7 @@ export const scanCommand: Command = {
       return await run(options(argv), io);
     } catch (error) {
       if (error instanceof UsageError) {
-        io.stderr(`keymend scan: ${error.message}. See 'keymend scan --help'.\n`);
+        io.stderr(`keymend scan: ${oneLine(error)}. See 'keymend scan --help'.\n`);
         return 2;
       }
       if (error instanceof KeymendError) {

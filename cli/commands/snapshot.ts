@@ -189,7 +189,7 @@ export function makeSnapshotCommand(
         return 0;
       } catch (error) {
         if (error instanceof UsageError) {
-          io.stderr(`keymend snapshot: ${error.message}. See 'keymend snapshot --help'.\n`);
+          io.stderr(`keymend snapshot: ${oneLine(error)}. See 'keymend snapshot --help'.\n`);
           return 2;
         }
         if (error instanceof SnapshotError) {

@@ -13,6 +13,7 @@ import path from 'node:path';
 import { pipeline, Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { InputError } from '../commons/errors';
+import { CONVERT_HINT, otherEncoding, startsWith, UTF8_BOM } from './file-text';
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
@@ -235,6 +236,32 @@ async function* inflated(
 }
 
 /**
+ * The bytes after a UTF-8 byte-order mark, if any; an input in UTF-16 or UTF-32 is refused with an
+ * error naming the encoding (adapters/file-text.ts), not scanned as bytes that are not JSON.
+ */
+async function* utf8Bytes(chunks: AsyncIterable<Buffer>, name: string): AsyncGenerator<Buffer> {
+  let head = Buffer.alloc(0);
+  let checked = false;
+  for await (const chunk of chunks) {
+    if (checked) {
+      yield chunk;
+      continue;
+    }
+    head = Buffer.concat([head, chunk]);
+    if (head.length < 4) continue;
+    checked = true;
+    yield checkHead(head, name);
+  }
+  if (!checked && head.length > 0) yield checkHead(head, name);
+}
+
+function checkHead(head: Buffer, name: string): Buffer {
+  const other = otherEncoding(head);
+  if (other !== null) throw new LogFileError(name, `${name} is ${other} text; ${CONVERT_HINT}`);
+  return startsWith(head, UTF8_BOM) ? head.subarray(UTF8_BOM.length) : head;
+}
+
+/**
  * The records of a CloudTrail log file, one at a time, or the one document of any other JSON file.
  * A log file is a JSON object whose first key is `Records`, holding an array (as CloudTrail writes
  * it); its other top-level keys are skipped. Records already yielded stay yielded when a later
@@ -247,7 +274,7 @@ export async function* readCloudTrailLog(
 ): AsyncGenerator<LogItem> {
   const scanner = new RecordScanner(input.name, limits);
   try {
-    for await (const chunk of plainBytes(input, limits)) {
+    for await (const chunk of utf8Bytes(plainBytes(input, limits), input.name)) {
       const records = scanner.push(chunk);
       for (const record of records) yield { kind: 'record', record };
     }

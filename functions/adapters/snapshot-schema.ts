@@ -608,6 +608,7 @@ function expectPolicyDocument(value: unknown, path: string): PolicyDocumentJson 
     );
   }
   const doc = expectObject(value, path, 'a policy document object with Version and Statement');
+  checkDepth(doc, path);
   if (!('Statement' in doc)) {
     const fields = Object.keys(doc);
     const seen = fields.length > 0 ? `an object with ${fields.join(', ')}` : 'an empty object';
@@ -621,6 +622,43 @@ function expectPolicyDocument(value: unknown, path: string): PolicyDocumentJson 
     );
   }
   return doc;
+}
+
+/**
+ * The deepest a valid policy document nests is about six levels (document, Statement array, statement,
+ * Condition, operator, values array). Past this limit a document is refused before anything walks it
+ * recursively (structuredClone, deepFreeze, the evaluator), which would overflow the stack at a few
+ * thousand levels.
+ */
+export const MAX_POLICY_DEPTH = 32;
+
+/** Fails with the path of the first value nested deeper than {@link MAX_POLICY_DEPTH}; walks iteratively. */
+function checkDepth(doc: Json, path: string): void {
+  const stack: { value: unknown; path: string; depth: number }[] = [{ value: doc, path, depth: 1 }];
+  for (let item = stack.pop(); item !== undefined; item = stack.pop()) {
+    const { value, depth } = item;
+    if (typeof value !== 'object' || value === null) continue;
+    if (depth > MAX_POLICY_DEPTH) {
+      fail(
+        path,
+        `nested deeper than ${MAX_POLICY_DEPTH} levels (at ${capPath(item.path)}); a policy document nests about six`,
+      );
+    }
+    if (Array.isArray(value)) {
+      for (const [i, child] of value.entries()) {
+        stack.push({ value: child, path: `${item.path}[${i}]`, depth: depth + 1 });
+      }
+    } else {
+      for (const [name, child] of Object.entries(value)) {
+        stack.push({ value: child, path: childPath(item.path, name), depth: depth + 1 });
+      }
+    }
+  }
+}
+
+/** A deep path cut to its start: the field is still named, and the message stays one readable line. */
+function capPath(path: string): string {
+  return path.length <= 160 ? path : `${path.slice(0, 160)}...`;
 }
 
 function expectStringMap(value: unknown, path: string, what: string): Record<string, string> {

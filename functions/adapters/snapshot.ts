@@ -13,6 +13,7 @@ import {
 } from '../commons/arn';
 import { InputError, SnapshotError } from '../commons/errors';
 import { deepFreeze } from '../commons/freeze';
+import { printableLine } from '../commons/text';
 import type {
   AccountReader,
   AccountSnapshot,
@@ -21,6 +22,7 @@ import type {
   PrincipalState,
   StreamState,
 } from '../core/account';
+import { decodeFileText } from './file-text';
 import { parseSnapshot } from './snapshot-schema';
 
 export { parseSnapshot } from './snapshot-schema';
@@ -34,7 +36,7 @@ export function parseSnapshotText(text: string, source: string): AccountSnapshot
   try {
     json = JSON.parse(text);
   } catch (error) {
-    throw new InputError(`snapshot ${source} is not valid JSON: ${(error as Error).message}`, {
+    throw new InputError(printableLine(`snapshot ${source} is not valid JSON: ${(error as Error).message}`), {
       cause: error,
     });
   }
@@ -48,19 +50,19 @@ export function parseSnapshotText(text: string, source: string): AccountSnapshot
 }
 
 /**
- * Reads and validates a snapshot file.
- * @throws InputError when the file cannot be read or is not JSON; SnapshotError when it is invalid.
+ * Reads and validates a snapshot file: UTF-8 (a byte-order mark allowed) or gzipped UTF-8.
+ * @throws InputError when the file cannot be read, is in another encoding or is not JSON; SnapshotError when it is invalid.
  */
 export async function loadSnapshotFile(path: string): Promise<AccountSnapshot> {
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = await readFile(path, 'utf8');
+    bytes = await readFile(path);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     const why = code === 'ENOENT' ? 'no such file' : (error as Error).message;
-    throw new InputError(`cannot read snapshot ${path}: ${why}`, { cause: error });
+    throw new InputError(printableLine(`cannot read snapshot ${path}: ${why}`), { cause: error });
   }
-  return parseSnapshotText(text, path);
+  return parseSnapshotText(decodeFileText(bytes, `snapshot ${path}`), path);
 }
 
 /**

@@ -102,7 +102,33 @@ export class DynamoProposalStore implements ProposalStore {
       new PutItemCommand({
         TableName: this.tableName,
         Item: { pk: s(storeKeys.event(eventId)), ttl: n(epochSeconds(now) + EVENT_TTL_SECONDS) },
-        ConditionExpression: 'attribute_not_exists(pk)',
+        // A released claim (releaseClaim) is claimed again; the put drops its `released` mark.
+        ConditionExpression: 'attribute_not_exists(pk) OR attribute_exists(released)',
+      }),
+    );
+  }
+
+  /**
+   * Two UpdateItems (no DeleteItem, which keymend's role does not have): the event id marked released,
+   * so `claimEvent` takes it again, and the lease removed from a fingerprint without a proposal.
+   */
+  async releaseClaim(eventId: string, fingerprint: string | null): Promise<void> {
+    await this.conditional(
+      new UpdateItemCommand({
+        TableName: this.tableName,
+        Key: { pk: s(storeKeys.event(eventId)) },
+        UpdateExpression: 'SET released = :yes',
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeValues: { ':yes': { BOOL: true } },
+      }),
+    );
+    if (fingerprint === null) return;
+    await this.conditional(
+      new UpdateItemCommand({
+        TableName: this.tableName,
+        Key: { pk: s(storeKeys.fingerprint(fingerprint)) },
+        UpdateExpression: 'REMOVE leaseUntil',
+        ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(proposalId)',
       }),
     );
   }

@@ -1,3 +1,5 @@
+import { printableLine } from './text';
+
 /**
  * The one base class for keymend's own errors. Subclasses end in `Error` and set `name`,
  * so a log line or a CLI message says which kind of failure it was.
@@ -22,11 +24,15 @@ export class PolicyParseError extends KeymendError {
 /** An account snapshot that fails validation. `field` is the JSON path of the bad field. */
 export class SnapshotError extends KeymendError {
   override readonly name: string = 'SnapshotError';
-  constructor(
-    readonly field: string,
-    message: string,
-  ) {
-    super(`${field}: ${message}`);
+  readonly field: string;
+  /**
+   * The field and the message are kept printable (commons/text.ts `printableLine`): both may quote
+   * a hostile file's bytes, and the message reaches a terminal.
+   */
+  constructor(field: string, message: string) {
+    const printableField = printableLine(field, 300);
+    super(`${printableField}: ${printableLine(message)}`);
+    this.field = printableField;
   }
 }
 

@@ -35,6 +35,22 @@ export function showValue(value: unknown, max = 80): string {
 }
 
 /**
+ * `text` as one line of printable ASCII for a terminal or a log: line breaks and tabs as `\n`, `\r`,
+ * `\t`, every other control character, DEL and everything past ASCII as `\uXXXX` (so an escape
+ * sequence, a NUL or a bidi override in a file or an event reaches no terminal raw), cut after
+ * `max` characters.
+ */
+export function printableLine(text: string, max = 2000): string {
+  const escaped = text.replace(/[^\x20-\x7e]/g, (c) => {
+    if (c === '\n') return '\\n';
+    if (c === '\r') return '\\r';
+    if (c === '\t') return '\\t';
+    return `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
+  });
+  return capString(escaped, max);
+}
+
+/**
  * `text` as printable ASCII: every character outside space..tilde (controls, DEL, and everything past
  * ASCII) written as the six characters `\uXXXX`. For text that a serializer will escape again (a
  * log library's own JSON): the reader then sees the escape, never the character.

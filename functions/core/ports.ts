@@ -42,6 +42,12 @@ export interface ProposalStore {
   /** Records an event id (with a TTL); false when it was recorded before: a duplicate delivery. */
   claimEvent(eventId: string, now: Date): Promise<boolean>;
   /**
+   * Undoes `claimEvent` and, when `fingerprint` is given, the lease `claimFingerprint` took (only while
+   * the fingerprint holds no proposal), so that the retry of an invocation that failed before it
+   * recorded anything starts over instead of being taken for a duplicate (and lost).
+   */
+  releaseClaim(eventId: string, fingerprint: string | null): Promise<void>;
+  /**
    * Counts one more denial of a live fingerprint (count + 1, lastSeen = now) in one conditional update,
    * and returns the record; null when the fingerprint is unknown or no longer live.
    */

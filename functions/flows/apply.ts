@@ -226,7 +226,11 @@ export async function applyProposal(
           'the key policy changed since the plan was made',
         );
       }
-      return fail(ports, proposal, audit, `the write failed: ${messageOf(error)}`);
+      // A write that timed out may have been made: re-read before recording a failure, so the record
+      // never says failed while the account holds the change (a failing re-read throws: retry).
+      const written = alreadyWritten(plan, await gatherState(ports.reader, proposal.request));
+      if (written === null) return fail(ports, proposal, audit, `the write failed: ${messageOf(error)}`);
+      applied = written;
     }
   }
 

@@ -282,13 +282,13 @@ async function approve(
 ): Promise<Page> {
   const { ports, settings, steps } = deps;
   // The one conditional write that makes an approval happen once, however many clicks race for it.
-  const claimed = await ports.store.transition(proposal.id, 'pending', 'applying', {}, audit('accepted'));
-  if (!claimed) {
-    await ports.store.appendAudit(proposal.id, audit('refused', 'another approval is already applying it'));
-    return refusalPage('not-pending');
-  }
   let result: ApplyOutcome;
   try {
+    const claimed = await ports.store.transition(proposal.id, 'pending', 'applying', {}, audit('accepted'));
+    if (!claimed) {
+      await ports.store.appendAudit(proposal.id, audit('refused', 'another approval is already applying it'));
+      return refusalPage('not-pending');
+    }
     result = await steps.apply(stepPorts(deps), claimed, LINK_ACTOR, {
       allowKeyPolicy: settings.allowKeyPolicy,
       kind: 'approved-applied',
@@ -296,16 +296,21 @@ async function approve(
       auditContext: context,
     });
   } catch (error) {
-    // The apply step throws only when a read or the store failed before it recorded anything. Give the
-    // proposal back to the person (a new click re-reads everything, and a write already made is found,
-    // not repeated) and let the handler answer 500.
-    await ports.store.transition(
-      proposal.id,
-      'applying',
-      'pending',
-      {},
-      audit('error', 'the apply step failed'),
-    );
+    // The claim or the apply step failed before the apply step recorded anything, or the store's
+    // answer was lost after it did. Recorded applied: say so (the apply step had not got to its
+    // notification). Otherwise give the proposal back to the person (a new click re-reads everything,
+    // and a write already made is found, not repeated) and let the handler answer 500.
+    const stored = await ports.store.getProposal(proposal.id).catch(() => null);
+    if (stored?.status === 'applied') {
+      await steps.notify(stepPorts(deps), 'approved-applied', stored, {
+        settings: linkSettings(settings),
+        expiresAt: new Date(ports.now().getTime() + settings.linkTtlHours * 3_600_000),
+      });
+      return resultPage('applied', stored, 'The change was applied.');
+    }
+    await ports.store
+      .transition(proposal.id, 'applying', 'pending', {}, audit('error', 'the apply step failed'))
+      .catch(() => null);
     throw error;
   }
   // applyProposal records the outcome and notifies it; this only shows it.

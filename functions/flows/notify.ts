@@ -68,9 +68,18 @@ export async function notify(
   proposal: Proposal,
   links: { settings: LinkSettings; expiresAt: Date } | null,
 ): Promise<boolean> {
+  let signed: ProposalLinks | null = null;
+  if (links) {
+    try {
+      signed = await linksFor(ports, proposal, links.settings, links.expiresAt);
+    } catch (error) {
+      // No signing key (Secrets Manager failing): tell people anyway, without links; the review page
+      // and a later notification carry them.
+      await noteProblem(ports, proposal.id, 'notify', `${kind}: sent without links: ${messageOf(error)}`);
+    }
+  }
   let messages: ReturnType<typeof renderNotifications>;
   try {
-    const signed = links ? await linksFor(ports, proposal, links.settings, links.expiresAt) : null;
     messages = renderNotifications(kind, proposal, signed);
   } catch (error) {
     await noteProblem(ports, proposal.id, 'notify', `${kind}: could not render: ${messageOf(error)}`);

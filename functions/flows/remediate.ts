@@ -6,15 +6,18 @@
  *   diagnose -> store the proposal (pending or refused) -> notify, or in auto mode, when every guard
  *   holds, apply and notify.
  */
+
+import { showValue } from '../commons/text';
 import { type AutoModeSettings, type GuardStop, staticGuardStop, underHourlyLimit } from '../core/auto-mode';
 import type { Config } from '../core/config';
 import { diagnose } from '../core/diagnose';
 import { gatherState } from '../core/gather';
-import { intake } from '../core/intake';
+import { CLOUDTRAIL_DETAIL_TYPE, intake } from '../core/intake';
 import { linkExpiry } from '../core/links';
 import { fingerprintFieldsOf, newProposal, newProposalId } from '../core/new-proposal';
 import type { FingerprintRecord, FlowPorts } from '../core/ports';
-import { fingerprintOf } from '../core/proposal';
+import { fingerprintOf, type Proposal } from '../core/proposal';
+import type { KinesisKmsRequest } from '../core/request';
 import { type ApplyResult, applyProposal } from './apply';
 import { type FlowContext, notify } from './notify';
 
@@ -54,7 +57,6 @@ const MINUTE = 60_000;
 /** The actor of what keymend does by itself (auto mode counts its applies by it). */
 export const KEYMEND_ACTOR = 'keymend';
 
-/** Handles one event. Throws only when a read or the store fails before anything is recorded. */
 /**
  * A problem's earlier proposal whose links ran out unapproved: the fingerprint stopped being live, and
  * this denial starts a new proposal. Close the old one (pending -> expired, once: the write is
@@ -78,6 +80,11 @@ async function expirePrevious(ports: FlowPorts, previousProposalId: string | und
   if (expired) await notify(ports, 'expired', expired, null);
 }
 
+/**
+ * Handles one event. Throws only when a read or the store fails before anything is recorded: the
+ * event's claims are released first, so the Lambda retry starts over (and after the last retry the
+ * event reaches the dead-letter queue) instead of being taken for a duplicate.
+ */
 export async function remediate(
   ports: FlowContext,
   config: RemediateConfig,
@@ -85,20 +92,68 @@ export async function remediate(
 ): Promise<RemediateResult> {
   const found = intake(event);
   if (!found.match) return { outcome: 'ignored', reason: `${found.reason}: ${found.detail}` };
+  // A record that reads as a Kinesis KMS denial counts only when AWS delivered it.
+  const envelope = notFromKms(event);
+  if (envelope !== null) return { outcome: 'ignored', reason: `not-from-kms: ${envelope}` };
   const request = found.request;
   const now = ports.now();
-  if (!(await ports.store.claimEvent(request.eventId, now))) {
-    return { outcome: 'duplicate', reason: 'this event id was processed before' };
+  const claims = { fingerprint: null as string | null };
+  let recorded: Recorded | RemediateResult;
+  try {
+    if (!(await ports.store.claimEvent(request.eventId, now))) {
+      return { outcome: 'duplicate', reason: 'this event id was processed before' };
+    }
+    recorded = await diagnoseAndRecord(ports, config, request, now, claims);
+  } catch (error) {
+    await releaseClaims(ports, request.eventId, claims.fingerprint);
+    throw error;
   }
+  if (!('proposal' in recorded)) return recorded;
+  const { proposal, state } = recorded;
 
+  if (proposal.status === 'refused') {
+    await notify(ports, 'refused', proposal, null);
+    return { outcome: 'refused', proposalId: proposal.id, reason: proposal.reason };
+  }
+  const links = { baseUrl: config.approvalUrl, ttlHours: config.linkTtlHours };
+  const propose = async (reason?: string): Promise<RemediateResult> => {
+    await notify(ports, 'proposed', proposal, { settings: links, expiresAt: new Date(proposal.expiresAt) });
+    return { outcome: 'proposed', proposalId: proposal.id, ...(reason ? { reason } : {}) };
+  };
+  if (config.mode !== 'auto' || proposal.plan === null) return propose();
+  try {
+    return await autoApply(ports, config, proposal, state, propose);
+  } catch (error) {
+    return unfinishedAutoApply(ports, proposal, error, propose);
+  }
+}
+
+interface Recorded {
+  proposal: Proposal;
+  state: Awaited<ReturnType<typeof gatherState>>;
+}
+
+/** From the fingerprint to the stored proposal; a RemediateResult when it stops before one. */
+async function diagnoseAndRecord(
+  ports: FlowContext,
+  config: RemediateConfig,
+  request: KinesisKmsRequest,
+  now: Date,
+  claims: { fingerprint: string | null },
+): Promise<Recorded | RemediateResult> {
   const fingerprint = fingerprintOf(fingerprintFieldsOf(request));
   const live = await ports.store.touchFingerprint(fingerprint, now);
   if (live !== null) {
     await stillFailing(ports, config, live, now);
     return repeat(live);
   }
+  // Released on a failure even when the claim's own answer was lost: a retry must not find its own lease.
+  claims.fingerprint = fingerprint;
   const claim = await ports.store.claimFingerprint(fingerprint, now);
-  if (!claim.claimed) return repeat(claim.record);
+  if (!claim.claimed) {
+    claims.fingerprint = null;
+    return repeat(claim.record);
+  }
   await expirePrevious(ports, claim.previousProposalId);
 
   const state = await gatherState(ports.reader, request);
@@ -131,21 +186,41 @@ export async function remediate(
     },
     ...(disabled ? { refuseInstead: disabled } : {}),
   });
-  await ports.store.createProposal(proposal, new Date(proposal.expiresAt));
-
-  if (proposal.status === 'refused') {
-    await notify(ports, 'refused', proposal, null);
-    return { outcome: 'refused', proposalId: proposal.id, reason: proposal.reason };
+  try {
+    await ports.store.createProposal(proposal, new Date(proposal.expiresAt));
+  } catch (error) {
+    // Stored but the answer was lost (a timeout): go on and announce it, or no one ever would (its
+    // fingerprint may be live, so a retry would be a repeat). Not stored: fail, and the retry starts over.
+    const stored = await ports.store.getProposal(proposal.id).catch(() => null);
+    if (stored === null) throw error;
   }
-  const links = { baseUrl: config.approvalUrl, ttlHours: config.linkTtlHours };
-  const propose = async (reason?: string): Promise<RemediateResult> => {
-    await notify(ports, 'proposed', proposal, { settings: links, expiresAt: new Date(proposal.expiresAt) });
-    return { outcome: 'proposed', proposalId: proposal.id, ...(reason ? { reason } : {}) };
-  };
-  if (config.mode !== 'auto' || proposal.plan === null) return propose();
+  return { proposal, state };
+}
 
+/** Best effort: when the store is down too, the retry is a duplicate and the next denial starts over. */
+async function releaseClaims(ports: FlowContext, eventId: string, fingerprint: string | null): Promise<void> {
+  try {
+    await ports.store.releaseClaim(eventId, fingerprint);
+  } catch (error) {
+    ports.log?.warn('could not release the claims of a failed invocation', {
+      eventId,
+      error: error instanceof Error ? error.message : String(error),
+    });
+  }
+}
+
+/** Auto mode, after the proposal is stored: the guards, then `pending -> applying` and the apply step. */
+async function autoApply(
+  ports: FlowContext,
+  config: RemediateConfig,
+  proposal: Proposal,
+  state: Recorded['state'],
+  propose: (reason?: string) => Promise<RemediateResult>,
+): Promise<RemediateResult> {
+  if (proposal.plan === null) return propose();
+  const links = { baseUrl: config.approvalUrl, ttlHours: config.linkTtlHours };
   const stop = await guardStop(ports, config, {
-    principalArn: request.principalArn,
+    principalArn: proposal.request.principalArn,
     principalTags: state.principal?.tags,
     mechanism: proposal.plan.mechanism,
     ownAccountId: ports.reader.accountId,
@@ -179,10 +254,20 @@ export async function remediate(
       links,
     });
   } catch (error) {
+    const why = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    // Recorded applied, but the store's answer was lost (a timeout): announce it, as the apply step
+    // would have.
+    const current = await ports.store.getProposal(proposal.id).catch(() => null);
+    if (current?.status === 'applied') {
+      await notify(ports, 'auto-applied', current, {
+        settings: links,
+        expiresAt: linkExpiry(ports.now(), links.ttlHours),
+      });
+      return { outcome: 'applied', proposalId: proposal.id };
+    }
     // A read or the record failed mid-way (the write may have happened). Hand the proposal to a person:
     // back to pending, announced as a proposal; approving it finds what was written and does not write
     // it twice. If even that fails, the store is down: the invocation fails.
-    const why = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
     const back = await ports.store
       .transition(
         proposal.id,
@@ -234,6 +319,69 @@ export async function remediate(
       throw new Error(`unknown apply outcome ${JSON.stringify(unreachable)}`);
     }
   }
+}
+
+/**
+ * Auto mode failed after the proposal was stored (a guard's read, the claim, the apply step twice):
+ * the proposal goes back to `pending` and people are told, so the problem is never stored and left
+ * unannounced (its fingerprint is live: later denials are repeats). An approval then finishes the job;
+ * a change an interrupted attempt already wrote is found and recorded, not written again. Throws only
+ * when the store cannot say where the proposal is.
+ */
+async function unfinishedAutoApply(
+  ports: FlowContext,
+  proposal: Proposal,
+  error: unknown,
+  propose: (reason?: string) => Promise<RemediateResult>,
+): Promise<RemediateResult> {
+  const detail = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  ports.log?.warn('auto mode could not finish; proposing instead', {
+    proposalId: proposal.id,
+    error: detail,
+  });
+  await ports.store.transition(
+    proposal.id,
+    'applying',
+    'pending',
+    {},
+    {
+      at: ports.now().toISOString(),
+      actor: KEYMEND_ACTOR,
+      action: 'auto-apply',
+      outcome: 'interrupted',
+      detail: `${detail}; approving the proposal finishes the apply without writing twice`,
+    },
+  );
+  const current = await ports.store.getProposal(proposal.id);
+  if (current === null) throw error;
+  if (current.status === 'pending') {
+    return propose(`auto mode was interrupted (${detail}): it waits for approval`);
+  }
+  // The apply step recorded (and notified) an outcome before the failure.
+  return {
+    outcome: current.status === 'applied' || current.status === 'failed' ? current.status : 'proposed',
+    proposalId: proposal.id,
+    reason: detail,
+  };
+}
+
+/**
+ * Why an event is not one the rule delivers, or null when it is: an EventBridge event whose `source` is
+ * `aws.kms` (no PutEvents caller may use an `aws.` source, so no custom bus or application can forge
+ * one) and whose detail-type is CloudTrail's. A bare record, or any other source, is ignored, whatever
+ * its detail claims (`invokedBy`, `sourceIPAddress`): only AWS can put those into an `aws.kms` event.
+ */
+export function notFromKms(event: unknown): string | null {
+  if (typeof event !== 'object' || event === null || Array.isArray(event)) {
+    return `the event is ${showValue(event)}, not an EventBridge event`;
+  }
+  const own = (key: string): unknown =>
+    Object.hasOwn(event, key) ? (event as Record<string, unknown>)[key] : undefined;
+  if (own('source') !== 'aws.kms') return `source is ${showValue(own('source'))}, not "aws.kms"`;
+  if (own('detail-type') !== CLOUDTRAIL_DETAIL_TYPE) {
+    return `detail-type is ${showValue(own('detail-type'))}, not ${JSON.stringify(CLOUDTRAIL_DETAIL_TYPE)}`;
+  }
+  return null;
 }
 
 function repeat(record: FingerprintRecord): RemediateResult {

@@ -13,18 +13,19 @@ const ENTITIES: Readonly<Record<string, string>> = {
   '`': '&#96;',
 };
 
+const INVISIBLE =
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this replaces
+  /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff]/g;
+
 /**
  * Text made safe for an HTML element's content or a double-quoted attribute value. Control characters
- * (other than tab and newline) become U+FFFD, so nothing invisible reaches the reader either.
+ * (other than tab and newline), line and paragraph separators, zero-width characters and the bidi
+ * controls (which could make an ARN on the review page read as another) become U+FFFD, so nothing
+ * invisible reaches the reader either.
  */
 export function escapeHtml(value: unknown): string {
   const text = typeof value === 'string' ? value : String(value);
-  return (
-    text
-      // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this replaces
-      .replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029]/g, '\ufffd')
-      .replace(/[&<>"'`]/g, (c) => ENTITIES[c] ?? c)
-  );
+  return text.replace(INVISIBLE, '\ufffd').replace(/[&<>"'`]/g, (c) => ENTITIES[c] ?? c);
 }
 
 /** A tagged template that escapes every interpolated value unless it is `Html` already built. */

@@ -221,6 +221,7 @@ describe('keymend scan', () => {
         .on(GetKeyPolicyCommand)
         .resolves({ Policy: JSON.stringify({ Version: '2012-10-17', Statement: [delegation] }) });
       kms.on(ListGrantsCommand).resolves({ Grants: [], Truncated: false });
+      kms.on(ListResourceTagsCommand).resolves({ Tags: [], Truncated: false });
       kms.on(ListAliasesCommand).resolves({ Aliases: [], Truncated: false });
       kms.on(ListResourceTagsCommand).resolves({ Tags: [], Truncated: false });
       kinesis.on(DescribeStreamSummaryCommand).resolves({

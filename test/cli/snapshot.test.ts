@@ -86,8 +86,8 @@ function account(): void {
   });
   kms.on(GetKeyPolicyCommand).resolves({ Policy: JSON.stringify(keyPolicy) });
   kms.on(ListGrantsCommand).resolves({ Grants: [], Truncated: false });
-  kms.on(ListAliasesCommand).resolves({ Aliases: [{ AliasName: 'alias/orders' }], Truncated: false });
   kms.on(ListResourceTagsCommand).resolves({ Tags: [], Truncated: false });
+  kms.on(ListAliasesCommand).resolves({ Aliases: [{ AliasName: 'alias/orders' }], Truncated: false });
   kinesis.on(DescribeStreamSummaryCommand).resolves({
     StreamDescriptionSummary: {
       StreamName: 'orders',
@@ -152,7 +152,7 @@ describe('keymend snapshot', () => {
           aliases: ['alias/orders'],
           policy: keyPolicy,
           grants: [],
-          // Read with kms:ListResourceTags: known to have none, unlike an absent `tags` (not visible).
+          // The key's tags, read with kms:ListResourceTags (none here): key-tag conditions can be answered.
           tags: {},
         },
       ],

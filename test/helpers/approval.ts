@@ -117,6 +117,13 @@ export class MemoryStore implements ProposalStore {
     return true;
   }
 
+  async releaseClaim(eventId: string, fingerprint: string | null): Promise<void> {
+    this.writes++;
+    this.events.delete(eventId);
+    const record = fingerprint === null ? undefined : this.fingerprints.get(fingerprint);
+    if (fingerprint !== null && record && record.proposalId === null) this.fingerprints.delete(fingerprint);
+  }
+
   async touchFingerprint(fingerprint: string, now: Date): Promise<FingerprintRecord | null> {
     const record = this.fingerprints.get(fingerprint);
     if (!record || Date.parse(record.liveUntil) <= now.getTime()) return null;

@@ -26,6 +26,15 @@ export class MemoryStore implements ProposalStore {
     return true;
   }
 
+  async releaseClaim(eventId: string, fingerprint: string | null): Promise<void> {
+    this.requests++;
+    this.events.delete(eventId);
+    if (fingerprint === null) return;
+    this.requests++;
+    const record = this.fingerprints.get(fingerprint);
+    if (record && !record.proposalId) delete record.leaseUntil;
+  }
+
   async touchFingerprint(fingerprint: string, now: Date): Promise<FingerprintRecord | null> {
     this.requests++;
     const record = this.fingerprints.get(fingerprint);
