@@ -85,14 +85,17 @@ export async function notify(
     await noteProblem(ports, proposal.id, 'notify', `${kind}: could not render: ${messageOf(error)}`);
     return false;
   }
-  let ok = true;
-  for (const message of messages) {
-    try {
-      await ports.publisher.publish(message);
-    } catch (error) {
-      ok = false;
-      await noteProblem(ports, proposal.id, 'notify', `${kind} to ${message.topic}: ${messageOf(error)}`);
-    }
-  }
-  return ok;
+  // The topics are independent: publish to both at once, so the alert waits for one SNS round trip.
+  const published = await Promise.all(
+    messages.map(async (message) => {
+      try {
+        await ports.publisher.publish(message);
+        return true;
+      } catch (error) {
+        await noteProblem(ports, proposal.id, 'notify', `${kind} to ${message.topic}: ${messageOf(error)}`);
+        return false;
+      }
+    }),
+  );
+  return published.every(Boolean);
 }
