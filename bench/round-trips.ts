@@ -139,6 +139,11 @@ function snapshotAnswers(snapshot: AccountSnapshot): Record<string, Answer> {
           return { Grants: [], Truncated: false };
         case 'ListAliases':
           return { Aliases: (k.aliases ?? []).map((AliasName) => ({ AliasName })), Truncated: false };
+        case 'ListResourceTags':
+          return {
+            Tags: Object.entries(k.tags ?? {}).map(([TagKey, TagValue]) => ({ TagKey, TagValue })),
+            Truncated: false,
+          };
         default:
           throw new Error(`the KMS stand-in has no ${operation}`);
       }
