@@ -3,7 +3,6 @@
  * blocks it and propose the least-privilege fix with its proof, reading the account from a
  * snapshot or (read-only) from AWS.
  */
-import { parseArgs } from 'node:util';
 import { createAwsAccountReader } from '../../functions/adapters/aws-account';
 import { LogFileError } from '../../functions/adapters/cloudtrail-log';
 import { SnapshotReader } from '../../functions/adapters/snapshot';
@@ -14,6 +13,7 @@ import { gatherState } from '../../functions/core/gather';
 import { intake } from '../../functions/core/intake';
 import { MECHANISMS, type Mechanism } from '../../functions/core/plan';
 import type { KinesisKmsRequest } from '../../functions/core/request';
+import { parseCommandLine } from '../args';
 import { type OutputFormat, streamResults } from '../event-stream';
 import { oneLine, readSnapshot } from '../input';
 import type { Command } from '../io';
@@ -73,33 +73,15 @@ interface Options {
 }
 
 function options(argv: string[]): Options {
-  let values: {
-    event?: string;
-    account?: string;
-    aws?: boolean;
-    prefer?: string;
-    format?: string;
-    jsonl?: boolean;
-    'max-bytes'?: string;
-  };
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        event: { type: 'string' },
-        account: { type: 'string' },
-        aws: { type: 'boolean' },
-        prefer: { type: 'string' },
-        format: { type: 'string' },
-        jsonl: { type: 'boolean' },
-        'max-bytes': { type: 'string' },
-      },
-    }));
-  } catch (error) {
-    throw new UsageError(oneLine(error));
-  }
+  const { values } = parseCommandLine(argv, {
+    event: { type: 'string' },
+    account: { type: 'string' },
+    aws: { type: 'boolean' },
+    prefer: { type: 'string' },
+    format: { type: 'string' },
+    jsonl: { type: 'boolean' },
+    'max-bytes': { type: 'string' },
+  });
   if (!values.event) throw new UsageError('--event FILE is required (- reads standard input)');
   if (values.account === undefined && !values.aws)
     throw new UsageError('give --account SNAPSHOT.json or --aws');

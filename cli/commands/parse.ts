@@ -2,10 +2,10 @@
  * `keymend parse --event FILE`: runs the intake on a sample event, a CloudTrail record or a whole
  * CloudTrail log file (plain or gzipped) and prints the decision as JSON.
  */
-import { parseArgs } from 'node:util';
 import { LogFileError } from '../../functions/adapters/cloudtrail-log';
 import { UsageError } from '../../functions/commons/errors';
 import { type IntakeResult, intake } from '../../functions/core/intake';
+import { parseCommandLine } from '../args';
 import { type OutputFormat, streamResults } from '../event-stream';
 import { oneLine } from '../input';
 import type { Command } from '../io';
@@ -81,32 +81,32 @@ function unknownArgument(argv: string[]): string {
 
 /** Reads the options with node:util parseArgs, in this command's words. */
 function parseOptions(argv: string[]): ParseOptions {
-  let values: { event?: string; format?: string; jsonl?: boolean; 'max-bytes'?: string };
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        event: { type: 'string' },
-        format: { type: 'string' },
-        jsonl: { type: 'boolean' },
-        'max-bytes': { type: 'string' },
+  const { values } = parseCommandLine(
+    argv,
+    {
+      event: { type: 'string' },
+      format: { type: 'string' },
+      jsonl: { type: 'boolean' },
+      'max-bytes': { type: 'string' },
+    },
+    {
+      words: (error) => {
+        if (error.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
+          const option = /'(--[a-z-]+)/.exec(oneLine(error))?.[1] ?? 'an option';
+          return option === '--event'
+            ? '--event needs a FILE (or - for standard input)'
+            : `${option} needs a value`;
+        }
+        if (
+          error.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ||
+          error.code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL'
+        ) {
+          return `unknown argument '${unknownArgument(argv)}'`;
+        }
+        return undefined;
       },
-    }));
-  } catch (error) {
-    const code = (error as { code?: unknown }).code;
-    if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
-      const option = /'(--[a-z-]+)/.exec(oneLine(error))?.[1] ?? 'an option';
-      throw new UsageError(
-        option === '--event' ? '--event needs a FILE (or - for standard input)' : `${option} needs a value`,
-      );
-    }
-    if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' || code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') {
-      throw new UsageError(`unknown argument '${unknownArgument(argv)}'`);
-    }
-    throw new UsageError(oneLine(error));
-  }
+    },
+  );
   const { event, jsonl } = values;
   if (event === undefined || event === '')
     throw new UsageError('--event FILE is required (- reads standard input)');

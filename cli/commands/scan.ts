@@ -3,16 +3,16 @@
  * (fingerprint): how many denials, when, how many sessions, what AWS blamed; with `--diagnose`, what
  * keymend would do about each. Memory does not grow with the input (see cli/scan-summary.ts).
  */
-import { parseArgs } from 'node:util';
 import { createAwsAccountReader } from '../../functions/adapters/aws-account';
 import { LogFileError, logFilesUnder, readCloudTrailLog } from '../../functions/adapters/cloudtrail-log';
 import { SnapshotReader } from '../../functions/adapters/snapshot';
-import { KeymendError } from '../../functions/commons/errors';
+import { KeymendError, UsageError } from '../../functions/commons/errors';
 import type { AccountReader } from '../../functions/core/account';
 import { diagnose } from '../../functions/core/diagnose';
 import { gatherState } from '../../functions/core/gather';
 import { MECHANISMS, type Mechanism } from '../../functions/core/plan';
 import type { KinesisKmsRequest } from '../../functions/core/request';
+import { parseCommandLine } from '../args';
 import { oneLine, readSnapshot } from '../input';
 import type { CliIo, Command } from '../io';
 import { LIMITS_HELP, limitsFor, openInput, parseSize } from '../log-input';
@@ -80,8 +80,6 @@ Examples:
     --account events/accounts/demo.json
 `;
 
-class UsageError extends Error {}
-
 interface Options {
   paths: string[];
   format: 'text' | 'json';
@@ -94,12 +92,7 @@ interface Options {
 }
 
 function options(argv: string[]): Options {
-  let parsed: ReturnType<typeof parse>;
-  try {
-    parsed = parse(argv);
-  } catch (error) {
-    throw new UsageError(oneLine(error));
-  }
+  const parsed = parse(argv);
   const v = parsed.values;
   if (parsed.positionals.length === 0)
     throw new UsageError('give at least one PATH (a file, a directory or -)');
@@ -145,11 +138,9 @@ function options(argv: string[]): Options {
 }
 
 function parse(argv: string[]) {
-  return parseArgs({
-    args: argv,
-    strict: true,
-    allowPositionals: true,
-    options: {
+  return parseCommandLine(
+    argv,
+    {
       format: { type: 'string' },
       json: { type: 'boolean' },
       diagnose: { type: 'boolean' },
@@ -159,7 +150,8 @@ function parse(argv: string[]) {
       progress: { type: 'boolean' },
       'max-bytes': { type: 'string' },
     },
-  });
+    { positionals: true },
+  );
 }
 
 /** A progress line on stderr, at most twice a second; rewritten in place on a terminal. */
