@@ -3,21 +3,18 @@
  * blocks it and propose the least-privilege fix with its proof, reading the account from a
  * snapshot or (read-only) from AWS.
  */
-import { createAwsAccountReader } from '../../functions/adapters/aws-account';
 import { LogFileError } from '../../functions/adapters/cloudtrail-log';
-import { SnapshotReader } from '../../functions/adapters/snapshot';
 import { KeymendError, UsageError } from '../../functions/commons/errors';
-import type { AccountReader } from '../../functions/core/account';
 import { type DiagnoseResult, diagnose } from '../../functions/core/diagnose';
 import { gatherState } from '../../functions/core/gather';
 import { intake } from '../../functions/core/intake';
 import { MECHANISMS, type Mechanism } from '../../functions/core/plan';
-import type { KinesisKmsRequest } from '../../functions/core/request';
 import { parseCommandLine } from '../args';
 import { type OutputFormat, streamResults } from '../event-stream';
-import { oneLine, readSnapshot } from '../input';
+import { oneLine } from '../input';
 import type { Command } from '../io';
 import { LIMITS_HELP, parseSize } from '../log-input';
+import { accountReaders, type ReaderFor } from '../readers';
 import { diagnoseText } from '../text';
 
 const HELP = `Usage: keymend diagnose --event FILE (--account SNAPSHOT.json | --aws) [--prefer MECHANISM]
@@ -134,23 +131,9 @@ function notApplicable(reason: string, detail: string): DiagnoseResult {
   };
 }
 
-/** One AWS reader per account and Region the events name, built when first needed. */
-function awsReaders(): (request: KinesisKmsRequest) => AccountReader {
-  const readers = new Map<string, AccountReader>();
-  return (request) => {
-    const id = `${request.accountId}/${request.region}`;
-    let reader = readers.get(id);
-    if (!reader) {
-      reader = createAwsAccountReader({ accountId: request.accountId, region: request.region });
-      readers.set(id, reader);
-    }
-    return reader;
-  };
-}
-
 async function diagnoseOne(
   record: unknown,
-  readerFor: (request: KinesisKmsRequest) => AccountReader,
+  readerFor: ReaderFor,
   prefer: Mechanism,
 ): Promise<DiagnoseResult> {
   const result = intake(record);
@@ -166,13 +149,7 @@ export const diagnoseCommand: Command = {
   async run(argv, io) {
     try {
       const o = options(argv);
-      let readerFor: (request: KinesisKmsRequest) => AccountReader;
-      if (o.account !== undefined) {
-        const reader = new SnapshotReader(await readSnapshot(o.account, io));
-        readerFor = () => reader;
-      } else {
-        readerFor = awsReaders();
-      }
+      const readerFor = await accountReaders(o.account, io);
       await streamResults<DiagnoseResult>(
         {
           file: o.event,

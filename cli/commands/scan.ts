@@ -3,19 +3,17 @@
  * (fingerprint): how many denials, when, how many sessions, what AWS blamed; with `--diagnose`, what
  * keymend would do about each. Memory does not grow with the input (see cli/scan-summary.ts).
  */
-import { createAwsAccountReader } from '../../functions/adapters/aws-account';
 import { LogFileError, logFilesUnder, readCloudTrailLog } from '../../functions/adapters/cloudtrail-log';
-import { SnapshotReader } from '../../functions/adapters/snapshot';
 import { KeymendError, UsageError } from '../../functions/commons/errors';
-import type { AccountReader } from '../../functions/core/account';
 import { diagnose } from '../../functions/core/diagnose';
 import { gatherState } from '../../functions/core/gather';
 import { MECHANISMS, type Mechanism } from '../../functions/core/plan';
 import type { KinesisKmsRequest } from '../../functions/core/request';
 import { parseCommandLine } from '../args';
-import { oneLine, readSnapshot } from '../input';
+import { oneLine } from '../input';
 import type { CliIo, Command } from '../io';
 import { LIMITS_HELP, limitsFor, openInput, parseSize } from '../log-input';
+import { accountReaders, type ReaderFor } from '../readers';
 import {
   type ProblemDiagnosis,
   type ProblemSummary,
@@ -220,23 +218,9 @@ async function scanInputs(
   }
 }
 
-/** One AWS reader per account and Region, built when first needed. */
-function awsReaders(): (request: KinesisKmsRequest) => AccountReader {
-  const readers = new Map<string, AccountReader>();
-  return (request) => {
-    const id = `${request.accountId}/${request.region}`;
-    let reader = readers.get(id);
-    if (!reader) {
-      reader = createAwsAccountReader({ accountId: request.accountId, region: request.region });
-      readers.set(id, reader);
-    }
-    return reader;
-  };
-}
-
 async function diagnoseProblem(
   request: KinesisKmsRequest,
-  readerFor: (request: KinesisKmsRequest) => AccountReader,
+  readerFor: ReaderFor,
   prefer: Mechanism,
 ): Promise<ProblemDiagnosis> {
   try {
@@ -255,15 +239,7 @@ async function diagnoseProblem(
 }
 
 async function run(o: Options, io: CliIo): Promise<number> {
-  let readerFor: ((request: KinesisKmsRequest) => AccountReader) | null = null;
-  if (o.diagnose) {
-    if (o.account !== undefined) {
-      const reader = new SnapshotReader(await readSnapshot(o.account, io));
-      readerFor = () => reader;
-    } else {
-      readerFor = awsReaders();
-    }
-  }
+  const readerFor = o.diagnose ? await accountReaders(o.account, io) : null;
   const { agg, files, skipped } = await scanInputs(o, io);
   const problems: ProblemSummary[] = [];
   let unreadable = false;
