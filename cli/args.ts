@@ -4,7 +4,9 @@
  */
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { UsageError } from '../functions/commons/errors';
+import type { OutputFormat } from './event-stream';
 import { oneLine } from './input';
+import { parseSize } from './log-input';
 
 type OptionsConfig = NonNullable<ParseArgsConfig['options']>;
 
@@ -34,4 +36,29 @@ export function parseCommandLine<const O extends OptionsConfig, const P extends 
   } catch (error) {
     throw new UsageError(settings.words?.(error as ParseArgsError) ?? oneLine(error));
   }
+}
+
+/** `--format` and `--jsonl` of the commands that stream results (parse, diagnose): json by default. */
+export function outputFormat(values: {
+  format?: string | undefined;
+  jsonl?: boolean | undefined;
+}): OutputFormat {
+  if (values.jsonl && values.format !== undefined && values.format !== 'jsonl') {
+    throw new UsageError('give one output format');
+  }
+  const format = values.format ?? (values.jsonl ? 'jsonl' : 'json');
+  if (format !== 'json' && format !== 'jsonl' && format !== 'text') {
+    throw new UsageError(`--format must be json, jsonl or text (got ${JSON.stringify(format)})`);
+  }
+  return format;
+}
+
+/** `--max-bytes SIZE` as `{ maxBytes }`, or `{}` when it is not given. */
+export function maxBytesOption(values: { 'max-bytes'?: string | undefined }): { maxBytes?: number } {
+  const text = values['max-bytes'];
+  if (text === undefined) return {};
+  const size = parseSize(text);
+  if (size === null)
+    throw new UsageError(`--max-bytes takes a size such as 2GiB (got ${JSON.stringify(text)})`);
+  return { maxBytes: size };
 }

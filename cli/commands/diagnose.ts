@@ -9,11 +9,11 @@ import { type DiagnoseResult, diagnose } from '../../functions/core/diagnose';
 import { gatherState } from '../../functions/core/gather';
 import { intake } from '../../functions/core/intake';
 import { MECHANISMS, type Mechanism } from '../../functions/core/plan';
-import { parseCommandLine } from '../args';
+import { maxBytesOption, outputFormat, parseCommandLine } from '../args';
 import { type OutputFormat, streamResults } from '../event-stream';
 import { oneLine } from '../input';
 import type { Command } from '../io';
-import { LIMITS_HELP, parseSize } from '../log-input';
+import { LIMITS_HELP } from '../log-input';
 import { accountReaders, type ReaderFor } from '../readers';
 import { diagnoseText } from '../text';
 
@@ -91,30 +91,14 @@ function options(argv: string[]): Options {
   if (!(MECHANISMS as readonly string[]).includes(prefer)) {
     throw new UsageError(`--prefer must be one of ${MECHANISMS.join(', ')} (got ${JSON.stringify(prefer)})`);
   }
-  const format = values.jsonl ? 'jsonl' : (values.format ?? 'json');
-  if (values.jsonl && values.format !== undefined && values.format !== 'jsonl') {
-    throw new UsageError('give one output format');
-  }
-  if (format !== 'json' && format !== 'jsonl' && format !== 'text') {
-    throw new UsageError(`--format must be json, jsonl or text (got ${JSON.stringify(format)})`);
-  }
-  let maxBytes: number | undefined;
-  if (values['max-bytes'] !== undefined) {
-    const size = parseSize(values['max-bytes']);
-    if (size === null) {
-      throw new UsageError(
-        `--max-bytes takes a size such as 2GiB (got ${JSON.stringify(values['max-bytes'])})`,
-      );
-    }
-    maxBytes = size;
-  }
+  const format = outputFormat(values);
   return {
     event: values.event,
     ...(values.account !== undefined ? { account: values.account } : {}),
     aws: values.aws ?? false,
     prefer: prefer as Mechanism,
     format,
-    ...(maxBytes !== undefined ? { maxBytes } : {}),
+    ...maxBytesOption(values),
   };
 }
 

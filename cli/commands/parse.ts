@@ -5,11 +5,11 @@
 import { LogFileError } from '../../functions/adapters/cloudtrail-log';
 import { UsageError } from '../../functions/commons/errors';
 import { type IntakeResult, intake } from '../../functions/core/intake';
-import { parseCommandLine } from '../args';
+import { maxBytesOption, outputFormat, parseCommandLine } from '../args';
 import { type OutputFormat, streamResults } from '../event-stream';
 import { oneLine } from '../input';
 import type { Command } from '../io';
-import { LIMITS_HELP, parseSize } from '../log-input';
+import { LIMITS_HELP } from '../log-input';
 import { intakeText } from '../text';
 
 const HELP = `Usage: keymend parse --event FILE [--jsonl | --format json|jsonl|text] [--max-bytes SIZE]
@@ -107,26 +107,10 @@ function parseOptions(argv: string[]): ParseOptions {
       },
     },
   );
-  const { event, jsonl } = values;
+  const { event } = values;
   if (event === undefined || event === '')
     throw new UsageError('--event FILE is required (- reads standard input)');
-  if (jsonl && values.format !== undefined && values.format !== 'jsonl')
-    throw new UsageError('give one output format');
-  const format = values.format ?? (jsonl ? 'jsonl' : 'json');
-  if (format !== 'json' && format !== 'jsonl' && format !== 'text') {
-    throw new UsageError(`--format must be json, jsonl or text (got ${JSON.stringify(format)})`);
-  }
-  let maxBytes: number | undefined;
-  if (values['max-bytes'] !== undefined) {
-    const size = parseSize(values['max-bytes']);
-    if (size === null) {
-      throw new UsageError(
-        `--max-bytes takes a size such as 2GiB (got ${JSON.stringify(values['max-bytes'])})`,
-      );
-    }
-    maxBytes = size;
-  }
-  return { event, format, ...(maxBytes !== undefined ? { maxBytes } : {}) };
+  return { event, format: outputFormat(values), ...maxBytesOption(values) };
 }
 
 export const parseCommand: Command = {

@@ -9,10 +9,10 @@ import { diagnose } from '../../functions/core/diagnose';
 import { gatherState } from '../../functions/core/gather';
 import { MECHANISMS, type Mechanism } from '../../functions/core/plan';
 import type { KinesisKmsRequest } from '../../functions/core/request';
-import { parseCommandLine } from '../args';
+import { maxBytesOption, parseCommandLine } from '../args';
 import { oneLine } from '../input';
 import type { CliIo, Command } from '../io';
-import { LIMITS_HELP, limitsFor, openInput, parseSize } from '../log-input';
+import { LIMITS_HELP, limitsFor, openInput } from '../log-input';
 import { accountReaders, type ReaderFor } from '../readers';
 import {
   type ProblemDiagnosis,
@@ -116,13 +116,7 @@ function options(argv: string[]): Options {
   if (!(MECHANISMS as readonly string[]).includes(prefer)) {
     throw new UsageError(`--prefer must be one of ${MECHANISMS.join(', ')} (got ${JSON.stringify(prefer)})`);
   }
-  let maxBytes: number | undefined;
-  if (v['max-bytes'] !== undefined) {
-    const size = parseSize(v['max-bytes']);
-    if (size === null)
-      throw new UsageError(`--max-bytes takes a size such as 2GiB (got ${JSON.stringify(v['max-bytes'])})`);
-    maxBytes = size;
-  }
+  const maxBytes = maxBytesOption(v);
   return {
     paths: parsed.positionals,
     format,
@@ -131,7 +125,7 @@ function options(argv: string[]): Options {
     aws: v.aws ?? false,
     prefer: prefer as Mechanism,
     progress: v.progress,
-    ...(maxBytes !== undefined ? { maxBytes } : {}),
+    ...maxBytes,
   };
 }
 
