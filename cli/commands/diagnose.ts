@@ -3,21 +3,18 @@
  * blocks it and propose the least-privilege fix with its proof, reading the account from a
  * snapshot or (read-only) from AWS.
  */
-import { parseArgs } from 'node:util';
-import { createAwsAccountReader } from '../../functions/adapters/aws-account';
 import { LogFileError } from '../../functions/adapters/cloudtrail-log';
-import { SnapshotReader } from '../../functions/adapters/snapshot';
 import { KeymendError, UsageError } from '../../functions/commons/errors';
-import type { AccountReader } from '../../functions/core/account';
 import { type DiagnoseResult, diagnose } from '../../functions/core/diagnose';
 import { gatherState } from '../../functions/core/gather';
 import { intake } from '../../functions/core/intake';
 import { MECHANISMS, type Mechanism } from '../../functions/core/plan';
-import type { KinesisKmsRequest } from '../../functions/core/request';
+import { maxBytesOption, outputFormat, parseCommandLine } from '../args';
 import { type OutputFormat, streamResults } from '../event-stream';
-import { oneLine, readSnapshot } from '../input';
+import { oneLine } from '../input';
 import type { Command } from '../io';
-import { LIMITS_HELP, parseSize } from '../log-input';
+import { LIMITS_HELP } from '../log-input';
+import { accountReaders, type ReaderFor } from '../readers';
 import { diagnoseText } from '../text';
 
 const HELP = `Usage: keymend diagnose --event FILE (--account SNAPSHOT.json | --aws) [--prefer MECHANISM]
@@ -73,33 +70,15 @@ interface Options {
 }
 
 function options(argv: string[]): Options {
-  let values: {
-    event?: string;
-    account?: string;
-    aws?: boolean;
-    prefer?: string;
-    format?: string;
-    jsonl?: boolean;
-    'max-bytes'?: string;
-  };
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        event: { type: 'string' },
-        account: { type: 'string' },
-        aws: { type: 'boolean' },
-        prefer: { type: 'string' },
-        format: { type: 'string' },
-        jsonl: { type: 'boolean' },
-        'max-bytes': { type: 'string' },
-      },
-    }));
-  } catch (error) {
-    throw new UsageError(oneLine(error));
-  }
+  const { values } = parseCommandLine(argv, {
+    event: { type: 'string' },
+    account: { type: 'string' },
+    aws: { type: 'boolean' },
+    prefer: { type: 'string' },
+    format: { type: 'string' },
+    jsonl: { type: 'boolean' },
+    'max-bytes': { type: 'string' },
+  });
   if (!values.event) throw new UsageError('--event FILE is required (- reads standard input)');
   if (values.account === undefined && !values.aws)
     throw new UsageError('give --account SNAPSHOT.json or --aws');
@@ -112,30 +91,14 @@ function options(argv: string[]): Options {
   if (!(MECHANISMS as readonly string[]).includes(prefer)) {
     throw new UsageError(`--prefer must be one of ${MECHANISMS.join(', ')} (got ${JSON.stringify(prefer)})`);
   }
-  const format = values.jsonl ? 'jsonl' : (values.format ?? 'json');
-  if (values.jsonl && values.format !== undefined && values.format !== 'jsonl') {
-    throw new UsageError('give one output format');
-  }
-  if (format !== 'json' && format !== 'jsonl' && format !== 'text') {
-    throw new UsageError(`--format must be json, jsonl or text (got ${JSON.stringify(format)})`);
-  }
-  let maxBytes: number | undefined;
-  if (values['max-bytes'] !== undefined) {
-    const size = parseSize(values['max-bytes']);
-    if (size === null) {
-      throw new UsageError(
-        `--max-bytes takes a size such as 2GiB (got ${JSON.stringify(values['max-bytes'])})`,
-      );
-    }
-    maxBytes = size;
-  }
+  const format = outputFormat(values);
   return {
     event: values.event,
     ...(values.account !== undefined ? { account: values.account } : {}),
     aws: values.aws ?? false,
     prefer: prefer as Mechanism,
     format,
-    ...(maxBytes !== undefined ? { maxBytes } : {}),
+    ...maxBytesOption(values),
   };
 }
 
@@ -152,23 +115,9 @@ function notApplicable(reason: string, detail: string): DiagnoseResult {
   };
 }
 
-/** One AWS reader per account and Region the events name, built when first needed. */
-function awsReaders(): (request: KinesisKmsRequest) => AccountReader {
-  const readers = new Map<string, AccountReader>();
-  return (request) => {
-    const id = `${request.accountId}/${request.region}`;
-    let reader = readers.get(id);
-    if (!reader) {
-      reader = createAwsAccountReader({ accountId: request.accountId, region: request.region });
-      readers.set(id, reader);
-    }
-    return reader;
-  };
-}
-
 async function diagnoseOne(
   record: unknown,
-  readerFor: (request: KinesisKmsRequest) => AccountReader,
+  readerFor: ReaderFor,
   prefer: Mechanism,
 ): Promise<DiagnoseResult> {
   const result = intake(record);
@@ -184,13 +133,7 @@ export const diagnoseCommand: Command = {
   async run(argv, io) {
     try {
       const o = options(argv);
-      let readerFor: (request: KinesisKmsRequest) => AccountReader;
-      if (o.account !== undefined) {
-        const reader = new SnapshotReader(await readSnapshot(o.account, io));
-        readerFor = () => reader;
-      } else {
-        readerFor = awsReaders();
-      }
+      const readerFor = await accountReaders(o.account, io);
       await streamResults<DiagnoseResult>(
         {
           file: o.event,

@@ -2,7 +2,6 @@
  * `keymend evaluate`: evaluates one request against an account snapshot and prints the decision and
  * what decided it, as JSON.
  */
-import { parseArgs } from 'node:util';
 import { SnapshotReader } from '../../functions/adapters/snapshot';
 import { parseArn, parseAssumedRoleArn, parseRoleArn, parseStreamArn } from '../../functions/commons/arn';
 import { UsageError } from '../../functions/commons/errors';
@@ -13,6 +12,7 @@ import { findUncertainty, type Uncertainty } from '../../functions/core/uncertai
 import { principalContext } from '../../functions/policy/context';
 import { evaluate } from '../../functions/policy/evaluate';
 import type { AuthorizationRequest, ContextValue } from '../../functions/policy/types';
+import { parseCommandLine } from '../args';
 import { readSnapshot } from '../input';
 import type { CliIo, Command } from '../io';
 import { runCommand } from '../run-command';
@@ -67,12 +67,7 @@ interface Options {
 }
 
 function options(argv: string[]): Options {
-  let parsed: ReturnType<typeof parse>;
-  try {
-    parsed = parse(argv);
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
+  const parsed = parse(argv);
   const v = parsed.values;
   for (const name of ['account', 'principal', 'action', 'resource'] as const) {
     if (v[name] === undefined || v[name] === '') throw new UsageError(`--${name} is required`);
@@ -115,11 +110,9 @@ function options(argv: string[]): Options {
 }
 
 function parse(argv: string[]) {
-  return parseArgs({
-    args: argv,
-    strict: true,
-    allowPositionals: false,
-    options: {
+  return parseCommandLine(
+    argv,
+    {
       account: { type: 'string' },
       principal: { type: 'string' },
       action: { type: 'string' },
@@ -128,7 +121,9 @@ function parse(argv: string[]) {
       'via-kinesis': { type: 'string' },
       'forward-access-session': { type: 'boolean' },
     },
-  });
+    // parseArgs' message as it is (evaluate's tests and users read it verbatim).
+    { words: (error) => error.message },
+  );
 }
 
 /** The snapshot principal a role-session ARN belongs to: the role of that name in that account. */

@@ -2,9 +2,9 @@
  * `keymend local`: runs the remediate and approval functions on this machine against a snapshot
  * account (cli/local/runtime.ts), until SIGINT or SIGTERM.
  */
-import { parseArgs } from 'node:util';
-import { KeymendError } from '../../functions/commons/errors';
+import { KeymendError, UsageError } from '../../functions/commons/errors';
 import { MECHANISMS, type Mechanism } from '../../functions/core/plan';
+import { parseCommandLine } from '../args';
 import { oneLine, readSnapshot } from '../input';
 import type { Command } from '../io';
 import { type LocalOptions, type LocalRuntime, startLocal } from '../local/runtime';
@@ -39,26 +39,14 @@ Example:
   npm run --silent keymend -- local --account events/accounts/demo.json --port 0
 `;
 
-class UsageError extends Error {}
-
 function options(argv: string[]): Omit<LocalOptions, 'snapshot'> & { account: string } {
-  let values: Record<string, string | undefined>;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        account: { type: 'string' },
-        port: { type: 'string' },
-        mode: { type: 'string' },
-        'auto-apply-principals': { type: 'string' },
-        prefer: { type: 'string' },
-      },
-    }));
-  } catch (error) {
-    throw new UsageError(oneLine(error));
-  }
+  const { values } = parseCommandLine(argv, {
+    account: { type: 'string' },
+    port: { type: 'string' },
+    mode: { type: 'string' },
+    'auto-apply-principals': { type: 'string' },
+    prefer: { type: 'string' },
+  });
   if (!values.account) throw new UsageError('--account SNAPSHOT is required');
   const port = values.port ?? '8787';
   if (!/^\d{1,5}$/.test(port) || Number(port) > 65535) {

@@ -2,14 +2,14 @@
  * `keymend parse --event FILE`: runs the intake on a sample event, a CloudTrail record or a whole
  * CloudTrail log file (plain or gzipped) and prints the decision as JSON.
  */
-import { parseArgs } from 'node:util';
 import { LogFileError } from '../../functions/adapters/cloudtrail-log';
 import { UsageError } from '../../functions/commons/errors';
 import { type IntakeResult, intake } from '../../functions/core/intake';
+import { maxBytesOption, outputFormat, parseCommandLine } from '../args';
 import { type OutputFormat, streamResults } from '../event-stream';
 import { oneLine } from '../input';
 import type { Command } from '../io';
-import { LIMITS_HELP, parseSize } from '../log-input';
+import { LIMITS_HELP } from '../log-input';
 import { intakeText } from '../text';
 
 const HELP = `Usage: keymend parse --event FILE [--jsonl | --format json|jsonl|text] [--max-bytes SIZE]
@@ -81,52 +81,36 @@ function unknownArgument(argv: string[]): string {
 
 /** Reads the options with node:util parseArgs, in this command's words. */
 function parseOptions(argv: string[]): ParseOptions {
-  let values: { event?: string; format?: string; jsonl?: boolean; 'max-bytes'?: string };
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        event: { type: 'string' },
-        format: { type: 'string' },
-        jsonl: { type: 'boolean' },
-        'max-bytes': { type: 'string' },
+  const { values } = parseCommandLine(
+    argv,
+    {
+      event: { type: 'string' },
+      format: { type: 'string' },
+      jsonl: { type: 'boolean' },
+      'max-bytes': { type: 'string' },
+    },
+    {
+      words: (error) => {
+        if (error.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
+          const option = /'(--[a-z-]+)/.exec(oneLine(error))?.[1] ?? 'an option';
+          return option === '--event'
+            ? '--event needs a FILE (or - for standard input)'
+            : `${option} needs a value`;
+        }
+        if (
+          error.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ||
+          error.code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL'
+        ) {
+          return `unknown argument '${unknownArgument(argv)}'`;
+        }
+        return undefined;
       },
-    }));
-  } catch (error) {
-    const code = (error as { code?: unknown }).code;
-    if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
-      const option = /'(--[a-z-]+)/.exec(oneLine(error))?.[1] ?? 'an option';
-      throw new UsageError(
-        option === '--event' ? '--event needs a FILE (or - for standard input)' : `${option} needs a value`,
-      );
-    }
-    if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' || code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') {
-      throw new UsageError(`unknown argument '${unknownArgument(argv)}'`);
-    }
-    throw new UsageError(oneLine(error));
-  }
-  const { event, jsonl } = values;
+    },
+  );
+  const { event } = values;
   if (event === undefined || event === '')
     throw new UsageError('--event FILE is required (- reads standard input)');
-  if (jsonl && values.format !== undefined && values.format !== 'jsonl')
-    throw new UsageError('give one output format');
-  const format = values.format ?? (jsonl ? 'jsonl' : 'json');
-  if (format !== 'json' && format !== 'jsonl' && format !== 'text') {
-    throw new UsageError(`--format must be json, jsonl or text (got ${JSON.stringify(format)})`);
-  }
-  let maxBytes: number | undefined;
-  if (values['max-bytes'] !== undefined) {
-    const size = parseSize(values['max-bytes']);
-    if (size === null) {
-      throw new UsageError(
-        `--max-bytes takes a size such as 2GiB (got ${JSON.stringify(values['max-bytes'])})`,
-      );
-    }
-    maxBytes = size;
-  }
-  return { event, format, ...(maxBytes !== undefined ? { maxBytes } : {}) };
+  return { event, format: outputFormat(values), ...maxBytesOption(values) };
 }
 
 export const parseCommand: Command = {

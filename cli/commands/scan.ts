@@ -3,19 +3,17 @@
  * (fingerprint): how many denials, when, how many sessions, what AWS blamed; with `--diagnose`, what
  * keymend would do about each. Memory does not grow with the input (see cli/scan-summary.ts).
  */
-import { parseArgs } from 'node:util';
-import { createAwsAccountReader } from '../../functions/adapters/aws-account';
 import { LogFileError, logFilesUnder, readCloudTrailLog } from '../../functions/adapters/cloudtrail-log';
-import { SnapshotReader } from '../../functions/adapters/snapshot';
-import { KeymendError } from '../../functions/commons/errors';
-import type { AccountReader } from '../../functions/core/account';
+import { KeymendError, UsageError } from '../../functions/commons/errors';
 import { diagnose } from '../../functions/core/diagnose';
 import { gatherState } from '../../functions/core/gather';
 import { MECHANISMS, type Mechanism } from '../../functions/core/plan';
 import type { KinesisKmsRequest } from '../../functions/core/request';
-import { oneLine, readSnapshot } from '../input';
+import { maxBytesOption, parseCommandLine } from '../args';
+import { oneLine } from '../input';
 import type { CliIo, Command } from '../io';
-import { LIMITS_HELP, limitsFor, openInput, parseSize } from '../log-input';
+import { LIMITS_HELP, limitsFor, openInput } from '../log-input';
+import { accountReaders, type ReaderFor } from '../readers';
 import {
   type ProblemDiagnosis,
   type ProblemSummary,
@@ -80,8 +78,6 @@ Examples:
     --account events/accounts/demo.json
 `;
 
-class UsageError extends Error {}
-
 interface Options {
   paths: string[];
   format: 'text' | 'json';
@@ -94,12 +90,7 @@ interface Options {
 }
 
 function options(argv: string[]): Options {
-  let parsed: ReturnType<typeof parse>;
-  try {
-    parsed = parse(argv);
-  } catch (error) {
-    throw new UsageError(oneLine(error));
-  }
+  const parsed = parse(argv);
   const v = parsed.values;
   if (parsed.positionals.length === 0)
     throw new UsageError('give at least one PATH (a file, a directory or -)');
@@ -125,13 +116,7 @@ function options(argv: string[]): Options {
   if (!(MECHANISMS as readonly string[]).includes(prefer)) {
     throw new UsageError(`--prefer must be one of ${MECHANISMS.join(', ')} (got ${JSON.stringify(prefer)})`);
   }
-  let maxBytes: number | undefined;
-  if (v['max-bytes'] !== undefined) {
-    const size = parseSize(v['max-bytes']);
-    if (size === null)
-      throw new UsageError(`--max-bytes takes a size such as 2GiB (got ${JSON.stringify(v['max-bytes'])})`);
-    maxBytes = size;
-  }
+  const maxBytes = maxBytesOption(v);
   return {
     paths: parsed.positionals,
     format,
@@ -140,16 +125,14 @@ function options(argv: string[]): Options {
     aws: v.aws ?? false,
     prefer: prefer as Mechanism,
     progress: v.progress,
-    ...(maxBytes !== undefined ? { maxBytes } : {}),
+    ...maxBytes,
   };
 }
 
 function parse(argv: string[]) {
-  return parseArgs({
-    args: argv,
-    strict: true,
-    allowPositionals: true,
-    options: {
+  return parseCommandLine(
+    argv,
+    {
       format: { type: 'string' },
       json: { type: 'boolean' },
       diagnose: { type: 'boolean' },
@@ -159,7 +142,8 @@ function parse(argv: string[]) {
       progress: { type: 'boolean' },
       'max-bytes': { type: 'string' },
     },
-  });
+    { positionals: true },
+  );
 }
 
 /** A progress line on stderr, at most twice a second; rewritten in place on a terminal. */
@@ -228,23 +212,9 @@ async function scanInputs(
   }
 }
 
-/** One AWS reader per account and Region, built when first needed. */
-function awsReaders(): (request: KinesisKmsRequest) => AccountReader {
-  const readers = new Map<string, AccountReader>();
-  return (request) => {
-    const id = `${request.accountId}/${request.region}`;
-    let reader = readers.get(id);
-    if (!reader) {
-      reader = createAwsAccountReader({ accountId: request.accountId, region: request.region });
-      readers.set(id, reader);
-    }
-    return reader;
-  };
-}
-
 async function diagnoseProblem(
   request: KinesisKmsRequest,
-  readerFor: (request: KinesisKmsRequest) => AccountReader,
+  readerFor: ReaderFor,
   prefer: Mechanism,
 ): Promise<ProblemDiagnosis> {
   try {
@@ -263,15 +233,7 @@ async function diagnoseProblem(
 }
 
 async function run(o: Options, io: CliIo): Promise<number> {
-  let readerFor: ((request: KinesisKmsRequest) => AccountReader) | null = null;
-  if (o.diagnose) {
-    if (o.account !== undefined) {
-      const reader = new SnapshotReader(await readSnapshot(o.account, io));
-      readerFor = () => reader;
-    } else {
-      readerFor = awsReaders();
-    }
-  }
+  const readerFor = o.diagnose ? await accountReaders(o.account, io) : null;
   const { agg, files, skipped } = await scanInputs(o, io);
   const problems: ProblemSummary[] = [];
   let unreadable = false;

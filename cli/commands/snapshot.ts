@@ -4,7 +4,6 @@
  * --diagnose` can run offline on a team's own policies. What it writes passes parseSnapshot first.
  */
 import { writeFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
 import { createAwsAccountReader } from '../../functions/adapters/aws-account';
 import { parseSnapshot } from '../../functions/adapters/snapshot';
 import {
@@ -15,8 +14,9 @@ import {
   parseStreamArn,
   parseUserArn,
 } from '../../functions/commons/arn';
-import { KeymendError, SnapshotError } from '../../functions/commons/errors';
+import { KeymendError, SnapshotError, UsageError } from '../../functions/commons/errors';
 import type { AccountReader, AccountSnapshot, KeyState } from '../../functions/core/account';
+import { parseCommandLine } from '../args';
 import { oneLine } from '../input';
 import type { CliIo, Command } from '../io';
 
@@ -61,8 +61,6 @@ Example:
     --stream arn:aws:kinesis:us-east-1:111122223333:stream/orders --out mine.json
 `;
 
-class UsageError extends Error {}
-
 /** Something the account does not hold, or that these credentials cannot see. */
 class NotFoundError extends KeymendError {
   override readonly name: string = 'NotFoundError';
@@ -76,22 +74,12 @@ export interface SnapshotOptions {
 }
 
 function options(argv: string[]): SnapshotOptions {
-  let values: { principal?: string; key?: string; stream?: string; out?: string };
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        principal: { type: 'string' },
-        key: { type: 'string' },
-        stream: { type: 'string' },
-        out: { type: 'string' },
-      },
-    }));
-  } catch (error) {
-    throw new UsageError(oneLine(error));
-  }
+  const { values } = parseCommandLine(argv, {
+    principal: { type: 'string' },
+    key: { type: 'string' },
+    stream: { type: 'string' },
+    out: { type: 'string' },
+  });
   const { principal, key, stream, out } = values;
   if (!principal) throw new UsageError('--principal ARN is required');
   if (!key) throw new UsageError('--key ARN is required');

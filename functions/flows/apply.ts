@@ -21,7 +21,7 @@ import {
   type Proposal,
   planHash,
 } from '../core/proposal';
-import { type FlowContext, notify } from './notify';
+import { type FlowContext, messageOf, notify } from './notify';
 
 export interface ApplyOptions {
   /** A key-policy change is applied only from an approval: true only on that path. */
@@ -52,10 +52,6 @@ export type RevokeResult =
   | { outcome: 'refused'; reason: string }
   | { outcome: 'failed'; reason: string }
   | { outcome: 'conflict'; reason: string };
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-}
 
 /** Two policy documents (parsed or as text) that say the same, whatever their spacing or key order. */
 function samePolicy(a: unknown, b: unknown): boolean {

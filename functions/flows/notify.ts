@@ -19,7 +19,8 @@ export interface FlowContext extends FlowPorts {
   log?: FlowLog;
 }
 
-function messageOf(error: unknown): string {
+/** An error as one short text for the audit list, a log line or a result's reason. */
+export function messageOf(error: unknown): string {
   return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }
 

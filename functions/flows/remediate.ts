@@ -19,7 +19,7 @@ import type { FingerprintRecord, FlowPorts } from '../core/ports';
 import { fingerprintOf, type Proposal } from '../core/proposal';
 import type { KinesisKmsRequest } from '../core/request';
 import { type ApplyResult, applyProposal } from './apply';
-import { type FlowContext, notify } from './notify';
+import { type FlowContext, messageOf, notify } from './notify';
 
 export type RemediateOutcome =
   | 'ignored'
@@ -254,7 +254,7 @@ async function autoApply(
       links,
     });
   } catch (error) {
-    const why = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    const why = messageOf(error);
     // Recorded applied, but the store's answer was lost (a timeout): announce it, as the apply step
     // would have.
     const current = await ports.store.getProposal(proposal.id).catch(() => null);
@@ -268,21 +268,7 @@ async function autoApply(
     // A read or the record failed mid-way (the write may have happened). Hand the proposal to a person:
     // back to pending, announced as a proposal; approving it finds what was written and does not write
     // it twice. If even that fails, the store is down: the invocation fails.
-    const back = await ports.store
-      .transition(
-        proposal.id,
-        'applying',
-        'pending',
-        {},
-        {
-          at: ports.now().toISOString(),
-          actor: KEYMEND_ACTOR,
-          action: 'auto-apply',
-          outcome: 'interrupted',
-          detail: `${why}; approving the proposal finishes the apply without writing twice`,
-        },
-      )
-      .catch(() => null);
+    const back = await backToPending(ports, proposal, why).catch(() => null);
     if (back === null) throw error;
     await notify(ports, 'proposed', back, { settings: links, expiresAt: new Date(proposal.expiresAt) });
     return {
@@ -322,6 +308,26 @@ async function autoApply(
 }
 
 /**
+ * An interrupted auto-apply hands the proposal to a person: `applying` back to `pending`, with why in
+ * the audit list. Null when the proposal was no longer `applying`.
+ */
+function backToPending(ports: FlowContext, proposal: Proposal, why: string): Promise<Proposal | null> {
+  return ports.store.transition(
+    proposal.id,
+    'applying',
+    'pending',
+    {},
+    {
+      at: ports.now().toISOString(),
+      actor: KEYMEND_ACTOR,
+      action: 'auto-apply',
+      outcome: 'interrupted',
+      detail: `${why}; approving the proposal finishes the apply without writing twice`,
+    },
+  );
+}
+
+/**
  * Auto mode failed after the proposal was stored (a guard's read, the claim, the apply step twice):
  * the proposal goes back to `pending` and people are told, so the problem is never stored and left
  * unannounced (its fingerprint is live: later denials are repeats). An approval then finishes the job;
@@ -334,24 +340,12 @@ async function unfinishedAutoApply(
   error: unknown,
   propose: (reason?: string) => Promise<RemediateResult>,
 ): Promise<RemediateResult> {
-  const detail = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  const detail = messageOf(error);
   ports.log?.warn('auto mode could not finish; proposing instead', {
     proposalId: proposal.id,
     error: detail,
   });
-  await ports.store.transition(
-    proposal.id,
-    'applying',
-    'pending',
-    {},
-    {
-      at: ports.now().toISOString(),
-      actor: KEYMEND_ACTOR,
-      action: 'auto-apply',
-      outcome: 'interrupted',
-      detail: `${detail}; approving the proposal finishes the apply without writing twice`,
-    },
-  );
+  await backToPending(ports, proposal, detail);
   const current = await ports.store.getProposal(proposal.id);
   if (current === null) throw error;
   if (current.status === 'pending') {

@@ -6,8 +6,8 @@ import { loadEvent } from '../helpers/events';
 const ENTRY = 'functions/handlers/intake.ts';
 
 describe('intake handler, bundled', () => {
-  it('returns the match and logs one JSON line for a denied Kinesis call', () => {
-    const { result, stdout } = invokeBundledHandler(
+  it('returns the match and logs one JSON line for a denied Kinesis call', async () => {
+    const { result, stdout } = await invokeBundledHandler(
       ENTRY,
       loadEvent('lambda-esm-decrypt-denied.eventbridge.json'),
       { functionName: 'keymend-intake', awsRequestId: 'r-1' },
@@ -21,8 +21,11 @@ describe('intake handler, bundled', () => {
     });
   });
 
-  it('ignores an event of another kind', () => {
-    const { result, stdout } = invokeBundledHandler(ENTRY, loadEvent('kms-key-rotation.eventbridge.json'));
+  it('ignores an event of another kind', async () => {
+    const { result, stdout } = await invokeBundledHandler(
+      ENTRY,
+      loadEvent('kms-key-rotation.eventbridge.json'),
+    );
     expect(result).toMatchObject({ match: false, reason: 'not-cloudtrail' });
     expect(JSON.parse(stdout[0] ?? '')).toMatchObject({ decision: 'ignore', reason: 'not-cloudtrail' });
   });

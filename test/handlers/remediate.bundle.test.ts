@@ -7,12 +7,10 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { build } from 'esbuild';
+import { bundleEntry } from '../../bench/bundle';
 import { ENV, HANDLER_ENTRIES } from '../../functions/commons/constants';
-import { BUNDLING } from '../../infra/bundling';
 import { eventBridgeEvent } from '../helpers/denials';
 
-const ROOT = path.resolve(__dirname, '../..');
 let dir: string;
 let bundle: string;
 
@@ -21,20 +19,7 @@ jest.setTimeout(60_000);
 
 beforeAll(async () => {
   dir = mkdtempSync(path.join(tmpdir(), 'keymend-remediate-'));
-  bundle = path.join(dir, 'remediate.mjs');
-  await build({
-    entryPoints: [path.join(ROOT, HANDLER_ENTRIES.remediate)],
-    outfile: bundle,
-    bundle: true,
-    format: BUNDLING.format,
-    platform: BUNDLING.platform,
-    target: BUNDLING.target,
-    minify: BUNDLING.minify,
-    sourcemap: BUNDLING.sourcemap,
-    mainFields: [...BUNDLING.mainFields],
-    banner: { js: BUNDLING.banner },
-    logLevel: 'silent',
-  });
+  ({ file: bundle } = await bundleEntry(HANDLER_ENTRIES.remediate, dir, 'remediate'));
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

@@ -1,20 +1,14 @@
 /**
- * Bundles a Lambda handler exactly as the stack does (esbuild: ESM, minified, platform node, target
- * node24) into a temporary `.mjs`, and invokes its `handler` in a fresh Node.js process, as the Lambda
- * runtime would: the bundle must run on its own, without jest's module system.
+ * Bundles a Lambda handler exactly as the stack does (bench/bundle.ts `bundleEntry`, which hands
+ * infra/bundling.ts to esbuild) into a temporary `.mjs`, and invokes its `handler` in a fresh Node.js
+ * process, as the Lambda runtime would: the bundle must run on its own, without jest's module system.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { buildSync } from 'esbuild';
-
-const ROOT = path.resolve(__dirname, '../..');
-
-/** ESM has no `require`: packages bundled from CommonJS may still call it. */
-const REQUIRE_BANNER =
-  "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);";
+import { bundleEntry } from '../../bench/bundle';
 
 export interface Invocation {
   /** What the handler returned. */
@@ -25,21 +19,14 @@ export interface Invocation {
 }
 
 /** Bundles `entry` (relative to the repository root) and invokes `handler(event, context)`. */
-export function invokeBundledHandler(entry: string, event: unknown, context: object = {}): Invocation {
+export async function invokeBundledHandler(
+  entry: string,
+  event: unknown,
+  context: object = {},
+): Promise<Invocation> {
   const dir = mkdtempSync(path.join(tmpdir(), 'keymend-bundle-'));
   try {
-    const outfile = path.join(dir, 'index.mjs');
-    buildSync({
-      entryPoints: [path.join(ROOT, entry)],
-      bundle: true,
-      minify: true,
-      platform: 'node',
-      target: 'node24',
-      format: 'esm',
-      outfile,
-      banner: { js: REQUIRE_BANNER },
-      logLevel: 'error',
-    });
+    const { file: outfile } = await bundleEntry(entry, dir, 'index');
     const script = [
       `const { handler } = await import(${JSON.stringify(pathToFileURL(outfile).href)});`,
       `const result = await handler(${JSON.stringify(event)}, ${JSON.stringify(context)});`,

@@ -3,17 +3,16 @@
  * from an account snapshot (events/accounts/), diagnosed, and stored as the remediate flow would store
  * it, with fixed ids and times so renderings are stable.
  */
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import { parseSnapshot, SnapshotReader } from '../../functions/adapters/snapshot';
+import { SnapshotReader } from '../../functions/adapters/snapshot';
 import { CLOUDFORMATION_STACK_TAG } from '../../functions/commons/constants';
 import { diagnose } from '../../functions/core/diagnose';
 import { gatherState } from '../../functions/core/gather';
 import { intake } from '../../functions/core/intake';
 import type { Mechanism } from '../../functions/core/plan';
 import type { ProposalLinks } from '../../functions/core/ports';
-import { fingerprintOf, type NotificationKind, type Proposal, planHash } from '../../functions/core/proposal';
-import { EVENTS_DIR, loadEvent } from './events';
+import type { NotificationKind, Proposal } from '../../functions/core/proposal';
+import { loadEvent } from './events';
+import { loadAccount, proposalOf } from './proposals';
 
 /** The fixed clock of the samples: the denial, then the proposal a minute later. */
 export const SAMPLE_TIMES = {
@@ -44,43 +43,19 @@ export async function sampleProposal(
   const intook = intake(event);
   if (!intook.match) throw new Error(`${eventFile}: no match (${intook.reason}: ${intook.detail})`);
   const request = intook.request;
-  const snapshot = parseSnapshot(
-    JSON.parse(readFileSync(path.join(EVENTS_DIR, 'accounts', `${account}.json`), 'utf8')),
-  );
-  const state = await gatherState(new SnapshotReader(snapshot), request);
+  const state = await gatherState(new SnapshotReader(loadAccount(`${account}.json`)), request);
   const result = diagnose(request, state, options.prefer ? { prefer: options.prefer } : {});
   if (result.verdict === 'ignore') throw new Error(`${eventFile} on ${account}: ignored (${result.reason})`);
-  const scope = {
-    accountId: request.accountId,
-    region: request.region,
-    principalArn: request.principalArn,
-    operation: request.operation,
-    keyArn: result.request.keyArn ?? request.keyArn ?? '',
-    streamArn: request.streamArn ?? '',
-  };
-  return {
+  const { expiresAt, ...times } = SAMPLE_TIMES;
+  return proposalOf(request, result, {
     id: options.id,
-    fingerprint: fingerprintOf(scope),
-    scope,
-    status: result.verdict === 'propose' ? 'pending' : 'refused',
-    verdict: result.verdict,
-    code: result.verdict === 'propose' ? 'propose' : result.code,
-    reason: result.reason,
-    request,
+    keyArn: result.request.keyArn ?? request.keyArn ?? '',
     keyAliases: state.key?.aliases ?? [],
-    ...(state.principal?.tags ? { principalTags: { ...state.principal.tags } } : {}),
-    diagnosis: result.diagnosis,
-    plan: result.plan,
-    planHash: result.plan ? planHash(result.plan) : null,
-    proof: result.proof,
-    ...(result.attempts ? { attempts: result.attempts } : {}),
+    principalTags: state.principal?.tags,
     count: 42,
-    firstSeen: SAMPLE_TIMES.firstSeen,
-    lastSeen: SAMPLE_TIMES.lastSeen,
-    createdAt: SAMPLE_TIMES.createdAt,
-    updatedAt: SAMPLE_TIMES.updatedAt,
-    expiresAt: SAMPLE_TIMES.expiresAt,
-    ttl: Date.parse(SAMPLE_TIMES.expiresAt) / 1000 + 30 * 86_400,
+    times,
+    expiresAt,
+    ttl: Date.parse(expiresAt) / 1000 + 30 * 86_400,
     audit: [
       {
         at: SAMPLE_TIMES.createdAt,
@@ -89,7 +64,7 @@ export async function sampleProposal(
         outcome: 'ok',
       },
     ],
-  };
+  });
 }
 
 /** The approval links of a proposal as the approval function would sign them (fixed tokens). */

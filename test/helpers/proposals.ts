@@ -6,11 +6,12 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseSnapshot, SnapshotReader } from '../../functions/adapters/snapshot';
 import type { AccountSnapshot } from '../../functions/core/account';
+import type { DiagnoseResult } from '../../functions/core/diagnose';
 import { diagnose } from '../../functions/core/diagnose';
 import { gatherState } from '../../functions/core/gather';
 import { intake } from '../../functions/core/intake';
 import type { Mechanism } from '../../functions/core/plan';
-import { fingerprintOf, type Proposal, planHash } from '../../functions/core/proposal';
+import { type AuditEntry, fingerprintOf, type Proposal, planHash } from '../../functions/core/proposal';
 import type { KinesisKmsRequest } from '../../functions/core/request';
 import { EVENTS_DIR, loadEvent } from './events';
 
@@ -45,17 +46,47 @@ export async function sampleProposal(options: ProposalOptions = {}): Promise<Pro
   if (result.verdict === 'ignore') throw new Error(`the sample is ignored: ${result.reason}`);
   const now = options.now ?? new Date('2026-12-03T09:00:00.000Z');
   const at = now.toISOString();
-  const keyArn = state.key?.arn ?? request.keyArn ?? '';
+  return proposalOf(request, result, {
+    id: options.id ?? 'p-sample',
+    keyArn: state.key?.arn ?? request.keyArn ?? '',
+    keyAliases: state.key?.aliases ? [...state.key.aliases] : [],
+    count: 1,
+    times: { firstSeen: at, lastSeen: at, createdAt: at, updatedAt: at },
+    expiresAt: new Date(now.getTime() + 72 * 3600_000).toISOString(),
+    ttl: Math.floor(now.getTime() / 1000) + 30 * 86_400,
+    audit: [{ at, actor: 'keymend', action: 'propose', outcome: 'pending' }],
+  });
+}
+
+/** What a sample helper chooses for its proposal; the rest comes from the diagnosis. */
+export interface SampleFields {
+  id: string;
+  keyArn: string;
+  keyAliases: Proposal['keyAliases'];
+  principalTags?: Proposal['principalTags'] | undefined;
+  count: number;
+  times: Pick<Proposal, 'firstSeen' | 'lastSeen' | 'createdAt' | 'updatedAt'>;
+  expiresAt: string;
+  ttl: number;
+  audit: AuditEntry[];
+}
+
+/** The proposal for a diagnosed sample denial, as the remediate flow stores one (`pending` or `refused`). */
+export function proposalOf(
+  request: KinesisKmsRequest,
+  result: Exclude<DiagnoseResult, { verdict: 'ignore' }>,
+  fields: SampleFields,
+): Proposal {
   const scope = {
     accountId: request.accountId,
     region: request.region,
     principalArn: request.principalArn,
     operation: request.operation,
-    keyArn,
+    keyArn: fields.keyArn,
     streamArn: request.streamArn ?? '',
   };
   return {
-    id: options.id ?? 'p-sample',
+    id: fields.id,
     fingerprint: fingerprintOf(scope),
     scope,
     status: result.verdict === 'propose' ? 'pending' : 'refused',
@@ -63,19 +94,17 @@ export async function sampleProposal(options: ProposalOptions = {}): Promise<Pro
     code: result.verdict === 'propose' ? 'propose' : result.code,
     reason: result.reason,
     request,
-    keyAliases: state.key?.aliases ? [...state.key.aliases] : [],
+    keyAliases: fields.keyAliases,
+    ...(fields.principalTags ? { principalTags: { ...fields.principalTags } } : {}),
     diagnosis: result.diagnosis,
     plan: result.plan,
     planHash: result.plan ? planHash(result.plan) : null,
     proof: result.proof,
     ...(result.attempts ? { attempts: result.attempts } : {}),
-    count: 1,
-    firstSeen: at,
-    lastSeen: at,
-    createdAt: at,
-    updatedAt: at,
-    expiresAt: new Date(now.getTime() + 72 * 3600_000).toISOString(),
-    ttl: Math.floor(now.getTime() / 1000) + 30 * 86_400,
-    audit: [{ at, actor: 'keymend', action: 'propose', outcome: 'pending' }],
+    count: fields.count,
+    ...fields.times,
+    expiresAt: fields.expiresAt,
+    ttl: fields.ttl,
+    audit: fields.audit,
   };
 }

@@ -1,0 +1,113 @@
+/**
+ * The cold start the remediate and approval functions share: the configuration read and checked once,
+ * the SDK clients built once with `clientConfig()`, the flow's ports for the account the function runs
+ * in, and the run-once guard that logs a configuration error a single time.
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { IAMClient } from '@aws-sdk/client-iam';
+import { KinesisClient } from '@aws-sdk/client-kinesis';
+import { KMSClient } from '@aws-sdk/client-kms';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SNSClient } from '@aws-sdk/client-sns';
+import type { Context } from 'aws-lambda';
+import { AwsAccountWriter } from '../adapters/account-writer';
+import { AwsAccountReader } from '../adapters/aws-account';
+import { clientConfig } from '../adapters/client-config';
+import { SecretsManagerSecret } from '../adapters/secret';
+import { SnsPublisher } from '../adapters/sns';
+import { DynamoProposalStore } from '../adapters/store';
+import type { AccountReader } from '../core/account';
+import { type Config, type ConfigOptions, parseConfig } from '../core/config';
+import type { FlowPorts } from '../core/ports';
+
+/** An AccountReader that reads afresh on every call (the AWS reader caches per instance). */
+function freshReader(accountId: string, region: string, make: () => AccountReader): AccountReader {
+  return {
+    accountId,
+    region,
+    getPrincipal: (arn) => make().getPrincipal(arn),
+    getKey: (ref) => make().getKey(ref),
+    getStream: (arn) => make().getStream(arn),
+    getOrganization: () => make().getOrganization(),
+  };
+}
+
+export interface AwsWiring {
+  config: Config;
+  /** The ports for one account, built once per account over the shared clients. */
+  portsFor(accountId: string): FlowPorts;
+}
+
+/** Reads the configuration (throwing ConfigError with the variable's name) and builds the clients. */
+export function awsWiring(env: NodeJS.ProcessEnv, options: ConfigOptions = {}): AwsWiring {
+  const config = parseConfig(env, options);
+  const region = env.AWS_REGION ?? '';
+  const clients = clientConfig({ region });
+  const iam = new IAMClient(clients);
+  const kms = new KMSClient(clients);
+  const kinesis = new KinesisClient(clients);
+  const store = new DynamoProposalStore(new DynamoDBClient(clients), config.tableName);
+  const writer = new AwsAccountWriter({ kms, iam });
+  const publisher = new SnsPublisher(new SNSClient(clients), {
+    email: config.emailTopicArn,
+    chat: config.chatTopicArn,
+  });
+  const secret = new SecretsManagerSecret(new SecretsManagerClient(clients), config.secretId);
+  return {
+    config,
+    portsFor: (accountId) => ({
+      store,
+      reader: freshReader(
+        accountId,
+        region,
+        () => new AwsAccountReader({ accountId, region, iam, kms, kinesis }),
+      ),
+      writer,
+      publisher,
+      secret,
+      now: () => new Date(),
+    }),
+  };
+}
+
+/** `make(accountId)` once per account, kept for the execution environment's life. */
+export function perAccount<T>(make: (accountId: string) => T): (accountId: string) => T {
+  const made = new Map<string, T>();
+  return (accountId) => {
+    let value = made.get(accountId);
+    if (value === undefined) {
+      value = make(accountId);
+      made.set(accountId, value);
+    }
+    return value;
+  };
+}
+
+export type Started<T> = { ok: true; value: T } | { ok: false; error: unknown };
+
+/**
+ * `start()` once, at the first invocation (so importing a handler, as tests and `keymend local` do,
+ * reads no environment). A failure is logged once and then returned to every invocation.
+ */
+export function startOnce<T>(
+  logger: { error(message: string, fields: Record<string, unknown>): void },
+  start: () => T,
+): () => Started<T> {
+  let started: Started<T> | undefined;
+  return () => {
+    if (started === undefined) {
+      try {
+        started = { ok: true, value: start() };
+      } catch (error) {
+        logger.error('configuration error: the function cannot start', { error });
+        started = { ok: false, error };
+      }
+    }
+    return started;
+  };
+}
+
+/** arn:aws:lambda:REGION:ACCOUNT:function:NAME: the account keymend runs in and may change. */
+export function accountIdOf(context: Context): string {
+  return context.invokedFunctionArn.split(':')[4] ?? '';
+}
