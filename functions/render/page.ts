@@ -218,8 +218,14 @@ function proofSection(proof: Proof): Html {
   const gained = proof.probes.filter((p) => p.result === 'allowed' && p.before !== 'allowed').length;
   const lines = proof.probes.slice(0, MAX_PROBE_LINES);
   const more = proof.probes.length - lines.length;
+  // A neighbour that was allowed before the change (a principal whose own policies allow kms:*) says so,
+  // so "allowed" never reads as something the change opened.
   const outcome = (p: Proof['probes'][number]) =>
-    p.before === p.result ? p.result : `${p.before} -> ${p.result}`;
+    p.before !== p.result
+      ? `${p.before} -> ${p.result}`
+      : p.result === 'allowed'
+        ? 'allowed already, unchanged'
+        : `${p.result}, unchanged`;
   return html`<h2>The proof</h2>
 <p>The call is <strong>${proof.before}</strong> now and <strong>${proof.after}</strong> with the change. keymend checked ${
     proof.probes.length
