@@ -1,0 +1,392 @@
+/**
+ * The approval flow (issue 10): what a request to `/p/<id>` does.
+ *
+ * - GET and HEAD show the proposal and never write anything (not even an audit line): mail scanners and
+ *   link previewers open every link, so an open is not a decision.
+ * - POST approve / reject / revoke acts, once: the token must be genuine, unexpired, and bound to this
+ *   proposal, this action and this plan hash; the proposal's status must allow the action; and the
+ *   action itself is a conditional transition, so ten simultaneous clicks act once.
+ *
+ * Every POST that reaches a proposal with a genuine token for it lands in its audit list, refused or
+ * not. A forged or foreign token writes nothing: an unauthenticated caller must not be able to grow a
+ * proposal's record; it is logged instead.
+ */
+import { GRANT_PROPAGATION_NOTE } from '../commons/constants';
+import type { FlowPorts } from '../core/ports';
+import type { AuditEntry, NotificationKind, Proposal } from '../core/proposal';
+import {
+  APPROVAL_ACTIONS,
+  type ApprovalAction,
+  signToken,
+  type TokenClaims,
+  verifyToken,
+} from '../core/token';
+import { type Page, type RefusalKind, refusalPage, resultPage, reviewPage } from '../render/page';
+
+/** An HTTP request as the approval function sees it, already decoded by the handler. */
+export interface ApprovalRequest {
+  method: string;
+  /** The URL path, e.g. `/p/abc`. */
+  path: string;
+  /** Query parameters (the first value of each). */
+  query: Readonly<Record<string, string | undefined>>;
+  /** The form fields of a POST (application/x-www-form-urlencoded); null when there is no form. */
+  form: Readonly<Record<string, string | undefined>> | null;
+  sourceIp: string;
+  userAgent: string;
+}
+
+/** The actor name in audit entries written for an approval link. */
+export const LINK_ACTOR = 'approval-link';
+
+/** Where the actor came from, for the audit trail. */
+export type AuditContext = Pick<AuditEntry, 'sourceIp' | 'userAgent'>;
+
+/** The approval function's settings, read once at cold start by the handler. */
+export interface ApprovalSettings {
+  /** The base URL of the links (the function URL, or `keymend local`'s server). */
+  baseUrl: string;
+  /** True when this deployment enables key-policy changes: only then may an approval apply one. */
+  allowKeyPolicy: boolean;
+  /** How long a rejected problem stays quiet. @default 168 (seven days) */
+  rejectSuppressHours: number;
+  /** How long links work; a revoke link sent after an apply works at least this long. @default 72 */
+  linkTtlHours: number;
+}
+
+/** The ports the steps run over, with the flow's log (flows/notify.ts `FlowContext`). */
+export type StepPorts = FlowPorts & { log?: ApprovalLog };
+
+/** Where the links of a notification point, and how long they work (core/links.ts `LinkSettings`). */
+export interface LinkSettings {
+  baseUrl: string;
+  ttlHours: number;
+}
+
+/** What `applyProposal` returns (flows/apply.ts `ApplyResult`). */
+export type ApplyOutcome =
+  | { outcome: 'applied'; proposal: Proposal; verified: boolean }
+  | { outcome: 'failed'; proposal: Proposal; reason: string }
+  | { outcome: 'not-applied'; proposal: Proposal; reason: string }
+  | { outcome: 'superseded'; proposal: Proposal; replacement: Proposal; reason: string }
+  | { outcome: 'conflict'; reason: string };
+
+/** What `revokeProposal` returns (flows/apply.ts `RevokeResult`). */
+export type RevokeOutcome =
+  | { outcome: 'revoked'; proposal: Proposal }
+  | { outcome: 'refused'; reason: string }
+  | { outcome: 'failed'; reason: string }
+  | { outcome: 'conflict'; reason: string };
+
+/**
+ * The steps this flow runs but does not own: apply and revoke (flows/apply.ts, which record the result
+ * and notify it themselves) and the notification of a reject (flows/notify.ts).
+ */
+export interface ApprovalSteps {
+  apply(
+    ports: StepPorts,
+    proposal: Proposal,
+    actor: string,
+    options: {
+      allowKeyPolicy: boolean;
+      kind: 'approved-applied';
+      links: LinkSettings;
+      auditContext?: AuditContext;
+    },
+  ): Promise<ApplyOutcome>;
+  revoke(
+    ports: StepPorts,
+    proposal: Proposal,
+    actor: string,
+    auditContext?: AuditContext,
+  ): Promise<RevokeOutcome>;
+  notify(
+    ports: StepPorts,
+    kind: NotificationKind,
+    proposal: Proposal,
+    links: { settings: LinkSettings; expiresAt: Date } | null,
+  ): Promise<boolean>;
+}
+
+/** Where the flow logs what it does not show: refused tokens, failed notifications. */
+export interface ApprovalLog {
+  info(message: string, fields: Record<string, unknown>): void;
+  warn(message: string, fields: Record<string, unknown>): void;
+}
+
+export interface ApprovalDeps {
+  ports: FlowPorts;
+  settings: ApprovalSettings;
+  steps: ApprovalSteps;
+  log: ApprovalLog;
+}
+
+/** A page to send; `head` says to send the headers only. */
+export type ApprovalResponse = Page & { head: boolean };
+
+/** Proposal ids are URL-safe and short; anything else is not a keymend path. */
+const PATH = /^\/p\/([A-Za-z0-9_-]{1,128})\/?$/;
+
+/** The action a status allows. */
+const NEEDED_STATUS: Readonly<Record<ApprovalAction, Proposal['status']>> = {
+  approve: 'pending',
+  reject: 'pending',
+  revoke: 'applied',
+};
+
+function isAction(value: unknown): value is ApprovalAction {
+  return APPROVAL_ACTIONS.includes(value as ApprovalAction);
+}
+
+const refuse = (kind: RefusalKind, head = false): ApprovalResponse => ({ ...refusalPage(kind), head });
+
+/** Handles one request to the approval function. Throws only on unexpected failures (a 500). */
+export async function handleApproval(
+  deps: ApprovalDeps,
+  request: ApprovalRequest,
+): Promise<ApprovalResponse> {
+  const match = PATH.exec(request.path);
+  const method = request.method.toUpperCase();
+  const head = method === 'HEAD';
+  if (!match?.[1]) return refuse('not-found', head);
+  const id = match[1];
+  if (method === 'GET' || head) return { ...(await view(deps, id, request)), head };
+  if (method === 'POST') return { ...(await act(deps, id, request)), head: false };
+  return refuse('method');
+}
+
+/** GET: verify the link and show the proposal. Reads only. */
+async function view(deps: ApprovalDeps, id: string, request: ApprovalRequest): Promise<Page> {
+  const { ports, settings } = deps;
+  const action = request.query.a;
+  const token = request.query.t;
+  if (!isAction(action) || !token) return refusalPage('bad-request');
+  const secret = await ports.secret.signingKey();
+  const check = verifyToken(secret, token, nowSeconds(ports));
+  if (!check.ok) return refusalPage(tokenRefusal(check.problem));
+  const { claims } = check;
+  if (claims.proposalId !== id || claims.action !== action) return refusalPage('bad-token');
+  const proposal = await ports.store.getProposal(id);
+  if (!proposal) return refusalPage('not-found');
+  if (claims.planHash !== (proposal.planHash ?? '')) return refusalPage('bad-token');
+
+  // The page offers what the status allows. Whoever holds the approve link may also reject (both links
+  // go to the same people in the same message): the page signs the sibling token with the same expiry.
+  const forms: Partial<Record<ApprovalAction, string>> = {};
+  const sibling = (a: ApprovalAction) => (a === action ? token : signToken(secret, { ...claims, action: a }));
+  if (proposal.status === 'pending' && (action === 'approve' || action === 'reject')) {
+    if (proposal.planHash) forms.approve = sibling('approve');
+    forms.reject = sibling('reject');
+  } else if (proposal.status === 'applied' && action === 'revoke') {
+    forms.revoke = token;
+  }
+  return reviewPage({
+    proposal,
+    forms,
+    expiresAt: new Date(claims.expiresAt * 1000).toISOString(),
+    keyPolicyEnabled: settings.allowKeyPolicy,
+  });
+}
+
+function tokenRefusal(problem: 'malformed' | 'bad-signature' | 'expired'): RefusalKind {
+  switch (problem) {
+    case 'malformed':
+      return 'bad-request';
+    case 'bad-signature':
+      return 'bad-token';
+    case 'expired':
+      return 'expired';
+    default: {
+      const unreachable: never = problem;
+      throw new Error(`unknown token problem ${String(unreachable)}`);
+    }
+  }
+}
+
+function nowSeconds(ports: FlowPorts): number {
+  return Math.floor(ports.now().getTime() / 1000);
+}
+
+/** POST: check everything, then act once. */
+async function act(deps: ApprovalDeps, id: string, request: ApprovalRequest): Promise<Page> {
+  const { ports, log } = deps;
+  const action = request.form?.a;
+  const token = request.form?.t;
+  if (!isAction(action) || !token) return refusalPage('bad-request');
+  const secret = await ports.secret.signingKey();
+  const check = verifyToken(secret, token, nowSeconds(ports));
+  const context: AuditContext = { sourceIp: request.sourceIp, userAgent: request.userAgent };
+  const audit = (outcome: string, detail?: string): AuditEntry => ({
+    at: ports.now().toISOString(),
+    actor: LINK_ACTOR,
+    action,
+    outcome,
+    ...(detail ? { detail } : {}),
+    ...context,
+  });
+
+  let claims: TokenClaims;
+  if (check.ok) {
+    claims = check.claims;
+  } else {
+    log.warn('approval token refused', { proposalId: id, action, problem: check.problem, ...context });
+    if (check.problem === 'expired') {
+      // The token is genuine (its signature held) but late: record the attempt on its own proposal.
+      const late = verifyToken(secret, token, Number.NEGATIVE_INFINITY);
+      if (late.ok && late.claims.proposalId === id && (await ports.store.getProposal(id))) {
+        await ports.store.appendAudit(id, audit('refused', 'the link has expired'));
+      }
+    }
+    return refusalPage(tokenRefusal(check.problem));
+  }
+  if (claims.proposalId !== id) {
+    log.warn('approval token for another proposal', { proposalId: id, action, ...context });
+    return refusalPage('bad-token');
+  }
+  const proposal = await ports.store.getProposal(id);
+  if (!proposal) return refusalPage('not-found');
+  const refused = async (kind: RefusalKind, detail: string): Promise<Page> => {
+    log.warn('approval refused', { proposalId: id, action, detail, ...context });
+    await ports.store.appendAudit(id, audit('refused', detail));
+    return refusalPage(kind);
+  };
+  if (claims.action !== action) return refused('bad-token', `the token is for ${claims.action}`);
+  if (claims.planHash !== (proposal.planHash ?? '')) {
+    return refused('bad-token', 'the token is for another version of the change');
+  }
+  if (proposal.status !== NEEDED_STATUS[action]) {
+    return refused('not-pending', `the proposal is ${proposal.status}`);
+  }
+  switch (action) {
+    case 'approve':
+      return approve(deps, proposal, context, audit);
+    case 'reject':
+      return reject(deps, proposal, audit);
+    case 'revoke':
+      return revoke(deps, proposal, context);
+    default: {
+      const unreachable: never = action;
+      throw new Error(`unknown action ${String(unreachable)}`);
+    }
+  }
+}
+
+function stepPorts(deps: ApprovalDeps): StepPorts {
+  return { ...deps.ports, log: deps.log };
+}
+
+function linkSettings(settings: ApprovalSettings): LinkSettings {
+  return { baseUrl: settings.baseUrl, ttlHours: settings.linkTtlHours };
+}
+
+async function approve(
+  deps: ApprovalDeps,
+  proposal: Proposal,
+  context: AuditContext,
+  audit: (outcome: string, detail?: string) => AuditEntry,
+): Promise<Page> {
+  const { ports, settings, steps } = deps;
+  // The one conditional write that makes an approval happen once, however many clicks race for it.
+  const claimed = await ports.store.transition(proposal.id, 'pending', 'applying', {}, audit('accepted'));
+  if (!claimed) {
+    await ports.store.appendAudit(proposal.id, audit('refused', 'another approval is already applying it'));
+    return refusalPage('not-pending');
+  }
+  let result: ApplyOutcome;
+  try {
+    result = await steps.apply(stepPorts(deps), claimed, LINK_ACTOR, {
+      allowKeyPolicy: settings.allowKeyPolicy,
+      kind: 'approved-applied',
+      links: linkSettings(settings),
+      auditContext: context,
+    });
+  } catch (error) {
+    // The apply step throws only when a read or the store failed before it recorded anything. Give the
+    // proposal back to the person (a new click re-reads everything, and a write already made is found,
+    // not repeated) and let the handler answer 500.
+    await ports.store.transition(
+      proposal.id,
+      'applying',
+      'pending',
+      {},
+      audit('error', 'the apply step failed'),
+    );
+    throw error;
+  }
+  // applyProposal records the outcome and notifies it; this only shows it.
+  switch (result.outcome) {
+    case 'applied':
+      return resultPage(
+        'applied',
+        result.proposal,
+        [
+          result.verified
+            ? 'The change was applied, and a re-read shows the call allowed.'
+            : 'The change was applied; a re-read does not show the call allowed yet.',
+          ...(result.proposal.plan?.mechanism === 'kms-grant' ? [GRANT_PROPAGATION_NOTE] : []),
+        ].join(' '),
+      );
+    case 'failed':
+      return resultPage('failed', result.proposal, result.reason);
+    case 'not-applied':
+      return resultPage('not-applied', result.proposal, `Nothing was changed: ${result.reason}.`);
+    case 'superseded':
+      return resultPage(
+        'not-applied',
+        result.proposal,
+        `Nothing was changed: ${result.reason}. A new notification describes it; decide on that one.`,
+      );
+    case 'conflict':
+      return refusalPage('not-pending');
+    default: {
+      const unreachable: never = result;
+      throw new Error(`unknown apply outcome ${JSON.stringify(unreachable)}`);
+    }
+  }
+}
+
+async function reject(
+  deps: ApprovalDeps,
+  proposal: Proposal,
+  audit: (outcome: string, detail?: string) => AuditEntry,
+): Promise<Page> {
+  const { ports, settings, steps } = deps;
+  const until = new Date(ports.now().getTime() + settings.rejectSuppressHours * 3_600_000);
+  const after = await ports.store.transition(
+    proposal.id,
+    'pending',
+    'rejected',
+    {},
+    audit('rejected', `quiet until ${until.toISOString()}`),
+  );
+  if (!after) {
+    await ports.store.appendAudit(proposal.id, audit('refused', 'the proposal changed meanwhile'));
+    return refusalPage('not-pending');
+  }
+  await ports.store.setFingerprintLiveUntil(proposal.fingerprint, until);
+  await steps.notify(stepPorts(deps), 'rejected', after, null);
+  return resultPage(
+    'rejected',
+    after,
+    `Nothing was changed. keymend stays quiet about this problem until ${until.toISOString()}.`,
+  );
+}
+
+async function revoke(deps: ApprovalDeps, proposal: Proposal, context: AuditContext): Promise<Page> {
+  // revokeProposal records the outcome (audit included) and notifies it; this only shows it.
+  const result = await deps.steps.revoke(stepPorts(deps), proposal, LINK_ACTOR, context);
+  switch (result.outcome) {
+    case 'revoked':
+      return resultPage('revoked', result.proposal, 'The change keymend applied was undone.');
+    case 'refused':
+      return resultPage('not-revoked', proposal, `Nothing was undone: ${result.reason}.`);
+    case 'failed':
+      return resultPage('failed', proposal, `Nothing was undone: ${result.reason}.`);
+    case 'conflict':
+      return refusalPage('not-pending');
+    default: {
+      const unreachable: never = result;
+      throw new Error(`unknown revoke outcome ${JSON.stringify(unreachable)}`);
+    }
+  }
+}

@@ -1,0 +1,147 @@
+/**
+ * Lambda entry point behind the approval function URL (issue 10). Wiring only: the event is decoded
+ * here, the decision is flows/approve.ts, the page is render/page.ts. Every response carries the
+ * security headers; only 4xx pages say why, anything unexpected is a generic 500.
+ */
+import { createHash } from 'node:crypto';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import type { FlowPorts } from '../core/ports';
+import {
+  type ApprovalDeps,
+  type ApprovalLog,
+  type ApprovalRequest,
+  type ApprovalSettings,
+  type ApprovalSteps,
+  handleApproval,
+} from '../flows/approve';
+import { errorPage, PAGE_STYLE, type Page, refusalPage } from '../render/page';
+
+/** The style's hash, for the CSP: the page's one `<style>` is allowed by it and nothing else is. */
+export const PAGE_STYLE_HASH = `sha256-${createHash('sha256').update(PAGE_STYLE).digest('base64')}`;
+
+/**
+ * Headers on every response. `form-action 'self'` lets the page's own forms post (a CSP of
+ * `form-action 'none'` or a sandbox, as some middleware defaults, would stop them); nothing else may
+ * load, frame the page, or run.
+ */
+export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
+  'Content-Type': 'text/html; charset=utf-8',
+  'Content-Security-Policy': `default-src 'none'; style-src '${PAGE_STYLE_HASH}'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'`,
+  'Cache-Control': 'no-store',
+  'Referrer-Policy': 'no-referrer',
+  'X-Frame-Options': 'DENY',
+  'X-Content-Type-Options': 'nosniff',
+};
+
+/** A form larger than this is not one of keymend's (two short fields and a token). */
+export const MAX_BODY_BYTES = 8_192;
+/** User agents are kept in the audit list: cap what a client can make keymend store. */
+const MAX_USER_AGENT = 256;
+
+export type ApprovalEvent = APIGatewayProxyEventV2;
+export type ApprovalResult = APIGatewayProxyStructuredResultV2;
+
+/** The part of keymend's configuration (core/config.ts `Config`) the approval function reads. */
+export interface ApprovalConfig {
+  /** The base URL of the links. */
+  approvalUrl: string;
+  /** Key-policy changes are applied on approval only when `key-policy-statement` is enabled. */
+  enabledMechanisms: readonly string[];
+  linkTtlHours: number;
+  rejectSuppressHours: number;
+}
+
+export interface ApprovalHandlerDeps {
+  ports: FlowPorts;
+  config: ApprovalConfig;
+  logger: ApprovalLog & { error(message: string, fields: Record<string, unknown>): void };
+  /** The apply, revoke and notify steps; tests pass doubles. */
+  steps: ApprovalSteps;
+}
+
+/** The flow's settings from the configuration. */
+export function approvalSettings(config: ApprovalConfig): ApprovalSettings {
+  return {
+    baseUrl: config.approvalUrl,
+    allowKeyPolicy: config.enabledMechanisms.includes('key-policy-statement'),
+    rejectSuppressHours: config.rejectSuppressHours,
+    linkTtlHours: config.linkTtlHours,
+  };
+}
+
+function header(event: ApprovalEvent, name: string): string | undefined {
+  const headers = event.headers ?? {};
+  for (const [key, value] of Object.entries(headers)) {
+    if (key.toLowerCase() === name) return value;
+  }
+  return undefined;
+}
+
+/** The first value of each name in a query string or form. */
+function firstValues(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of new URLSearchParams(text)) {
+    if (!Object.hasOwn(out, name)) out[name] = value;
+  }
+  return out;
+}
+
+/**
+ * The request as the flow reads it, or null when the body is not a form keymend could have sent
+ * (too large, or not `application/x-www-form-urlencoded`). Function URLs may base64-encode bodies.
+ */
+export function toApprovalRequest(event: ApprovalEvent): ApprovalRequest | null {
+  const http = event.requestContext?.http;
+  const method = (http?.method ?? 'GET').toUpperCase();
+  let form: Record<string, string> | null = null;
+  if (method === 'POST') {
+    const type = (header(event, 'content-type') ?? '').split(';')[0]?.trim().toLowerCase();
+    if (type !== 'application/x-www-form-urlencoded') return null;
+    const raw = event.body ?? '';
+    const body = event.isBase64Encoded ? Buffer.from(raw, 'base64') : Buffer.from(raw, 'utf8');
+    if (body.length > MAX_BODY_BYTES) return null;
+    form = firstValues(body.toString('utf8'));
+  }
+  return {
+    method,
+    path: event.rawPath ?? http?.path ?? '/',
+    query: firstValues(event.rawQueryString ?? ''),
+    form,
+    sourceIp: http?.sourceIp ?? '',
+    userAgent: (http?.userAgent ?? header(event, 'user-agent') ?? '').slice(0, MAX_USER_AGENT),
+  };
+}
+
+function respond(page: Page, head: boolean): ApprovalResult {
+  return { statusCode: page.statusCode, headers: { ...SECURITY_HEADERS }, body: head ? '' : page.html };
+}
+
+/**
+ * The handler without middy: what `keymend local` serves for every path but `/_local/*`, and what the
+ * tests call. It never throws: an unexpected failure is logged and answered with a generic 500.
+ */
+export function makeHandler(deps: ApprovalHandlerDeps): (event: ApprovalEvent) => Promise<ApprovalResult> {
+  const flow: ApprovalDeps = {
+    ports: deps.ports,
+    settings: approvalSettings(deps.config),
+    steps: deps.steps,
+    log: deps.logger,
+  };
+  return async (event) => {
+    const head = (event.requestContext?.http?.method ?? '').toUpperCase() === 'HEAD';
+    try {
+      const request = toApprovalRequest(event);
+      if (!request) return respond(refusalPage('bad-request'), false);
+      const response = await handleApproval(flow, request);
+      return respond(response, response.head);
+    } catch (error) {
+      deps.logger.error('approval request failed', {
+        error:
+          error instanceof Error
+            ? { name: error.name, message: error.message, stack: error.stack }
+            : String(error),
+      });
+      return respond(errorPage(), head);
+    }
+  };
+}

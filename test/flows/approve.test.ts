@@ -1,0 +1,403 @@
+import type { Proposal } from '../../functions/core/proposal';
+import { type ApprovalAction, signToken, type TokenClaims } from '../../functions/core/token';
+import {
+  type ApprovalDeps,
+  type ApprovalRequest,
+  type ApprovalSteps,
+  handleApproval,
+} from '../../functions/flows/approve';
+import {
+  type MemoryStore,
+  memoryPorts,
+  NOW,
+  type RecordingPublisher,
+  recordingSteps,
+  SECRET,
+  sampleProposal,
+} from '../helpers/approval';
+
+const NOW_S = Math.floor(NOW.getTime() / 1000);
+
+interface Setup {
+  deps: ApprovalDeps;
+  store: MemoryStore;
+  publisher: RecordingPublisher;
+  calls: ReturnType<typeof recordingSteps>['calls'];
+  proposal: Proposal;
+  warnings: string[];
+}
+
+async function setup(edit?: (p: Proposal) => void, steps?: Partial<ApprovalSteps>): Promise<Setup> {
+  const proposal = await sampleProposal();
+  edit?.(proposal);
+  const { ports, store, publisher } = memoryPorts();
+  await store.createProposal(proposal, new Date('2026-12-06T08:10:01.000Z'));
+  const recorded = recordingSteps();
+  const warnings: string[] = [];
+  const deps: ApprovalDeps = {
+    ports,
+    settings: {
+      baseUrl: 'https://approve.example',
+      allowKeyPolicy: false,
+      rejectSuppressHours: 168,
+      linkTtlHours: 72,
+    },
+    steps: { ...recorded.steps, ...steps },
+    log: { info: () => {}, warn: (message) => warnings.push(message) },
+  };
+  return { deps, store, publisher, calls: recorded.calls, proposal, warnings };
+}
+
+function token(proposal: Proposal, overrides: Partial<TokenClaims> = {}, secret = SECRET): string {
+  return signToken(secret, {
+    proposalId: proposal.id,
+    action: 'approve',
+    planHash: proposal.planHash ?? '',
+    expiresAt: NOW_S + 3600,
+    ...overrides,
+  });
+}
+
+function get(id: string, a: string, t: string, method = 'GET'): ApprovalRequest {
+  return {
+    method,
+    path: `/p/${id}`,
+    query: { a, t },
+    form: null,
+    sourceIp: '203.0.113.9',
+    userAgent: 'test-browser',
+  };
+}
+
+function post(id: string, a: ApprovalAction | string, t: string): ApprovalRequest {
+  return {
+    method: 'POST',
+    path: `/p/${id}`,
+    query: {},
+    form: { a, t },
+    sourceIp: '203.0.113.9',
+    userAgent: 'test-browser',
+  };
+}
+
+describe('GET and HEAD never change anything', () => {
+  it.each(['GET', 'HEAD'])(
+    '%s of a valid link renders the page and leaves the store byte for byte',
+    async (method) => {
+      const s = await setup();
+      const before = s.store.dump();
+      const writes = s.store.writes;
+      const response = await handleApproval(s.deps, get(s.proposal.id, 'approve', token(s.proposal), method));
+      expect(response.statusCode).toBe(200);
+      expect(response.head).toBe(method === 'HEAD');
+      expect(response.html).toContain('>Approve</button>');
+      expect(s.store.dump()).toBe(before);
+      expect(s.store.writes).toBe(writes);
+      expect(s.calls.apply).toHaveLength(0);
+      expect(s.publisher.sent).toHaveLength(0);
+    },
+  );
+
+  it('opening the reject link offers both buttons, each with a token for its own action', async () => {
+    const s = await setup();
+    const response = await handleApproval(
+      s.deps,
+      get(s.proposal.id, 'reject', token(s.proposal, { action: 'reject' })),
+    );
+    const approveToken = /name="a" value="approve">\s*<input type="hidden" name="t" value="([^"]+)"/.exec(
+      response.html,
+    )?.[1];
+    expect(approveToken).toBe(token(s.proposal));
+  });
+
+  it.each([
+    [
+      'a forged token',
+      (p: Proposal) => get(p.id, 'approve', token(p, {}, Buffer.from('another-secret-0123456789abcdef'))),
+      403,
+    ],
+    ['an expired token', (p: Proposal) => get(p.id, 'approve', token(p, { expiresAt: NOW_S - 1 })), 410],
+    [
+      'a token for another proposal',
+      (p: Proposal) => get(p.id, 'approve', token(p, { proposalId: 'p-other' })),
+      403,
+    ],
+    [
+      'a token for another action',
+      (p: Proposal) => get(p.id, 'approve', token(p, { action: 'revoke' })),
+      403,
+    ],
+    [
+      'a token for another plan',
+      (p: Proposal) => get(p.id, 'approve', token(p, { planHash: 'f'.repeat(64) })),
+      403,
+    ],
+    ['a malformed token', (p: Proposal) => get(p.id, 'approve', 'not-a-token'), 400],
+    ['an unknown action', (p: Proposal) => get(p.id, 'delete', token(p)), 400],
+    [
+      'an unknown proposal',
+      (p: Proposal) => get('p-nothing', 'approve', token({ ...p, id: 'p-nothing' })),
+      404,
+    ],
+    ['another path', () => ({ ...get('x', 'approve', 't'), path: '/admin' }), 404],
+  ])('GET with %s is refused and shows no proposal', async (_name, request, status) => {
+    const s = await setup();
+    const before = s.store.dump();
+    const response = await handleApproval(s.deps, request(s.proposal));
+    expect(response.statusCode).toBe(status);
+    expect(response.html).not.toContain(s.proposal.scope.principalArn);
+    expect(response.html).not.toContain('<form');
+    expect(s.store.dump()).toBe(before);
+  });
+});
+
+describe('refused POSTs change nothing', () => {
+  it.each([
+    [
+      'a forged signature',
+      (p: Proposal) => post(p.id, 'approve', token(p, {}, Buffer.from('forged-secret-0123456789abcdefgh'))),
+      403,
+    ],
+    [
+      "another proposal's token",
+      (p: Proposal) => post(p.id, 'approve', token(p, { proposalId: 'p-other' })),
+      403,
+    ],
+    ['a malformed token', (p: Proposal) => post(p.id, 'approve', `${token(p)}.x`), 400],
+    ['no form', (p: Proposal) => ({ ...post(p.id, 'approve', ''), form: null }), 400],
+  ])(
+    '%s: nothing is written at all (an unauthenticated caller cannot grow the record)',
+    async (_name, request, status) => {
+      const s = await setup();
+      const before = s.store.dump();
+      const response = await handleApproval(s.deps, request(s.proposal));
+      expect(response.statusCode).toBe(status);
+      expect(s.store.dump()).toBe(before);
+      expect(s.calls.apply).toHaveLength(0);
+      expect(s.publisher.sent).toHaveLength(0);
+      expect(s.warnings.length + (status === 400 ? 1 : 0)).toBeGreaterThan(0);
+    },
+  );
+
+  it.each([
+    [
+      'a token for another action',
+      (p: Proposal) => post(p.id, 'approve', token(p, { action: 'reject' })),
+      403,
+      'the token is for reject',
+    ],
+    [
+      'a tampered plan hash',
+      (p: Proposal) => post(p.id, 'approve', token(p, { planHash: '0'.repeat(64) })),
+      403,
+      'the token is for another version of the change',
+    ],
+    [
+      'an expired token',
+      (p: Proposal) => post(p.id, 'approve', token(p, { expiresAt: NOW_S })),
+      410,
+      'the link has expired',
+    ],
+    [
+      'revoke of a pending proposal',
+      (p: Proposal) => post(p.id, 'revoke', token(p, { action: 'revoke' })),
+      409,
+      'the proposal is pending',
+    ],
+  ])('%s: refused, status and account unchanged, one audit line', async (_name, request, status, detail) => {
+    const s = await setup();
+    const response = await handleApproval(s.deps, request(s.proposal));
+    expect(response.statusCode).toBe(status);
+    const after = s.store.proposals.get(s.proposal.id);
+    expect(after?.status).toBe('pending');
+    expect(after?.audit).toEqual([
+      expect.objectContaining({
+        actor: 'approval-link',
+        outcome: 'refused',
+        detail,
+        sourceIp: '203.0.113.9',
+        userAgent: 'test-browser',
+      }),
+    ]);
+    const { audit: _a, ...rest } = after as Proposal;
+    const { audit: _b, ...original } = s.proposal;
+    expect(rest).toEqual(original);
+    expect(s.calls.apply).toHaveLength(0);
+    expect(s.publisher.sent).toHaveLength(0);
+  });
+
+  it('other methods are refused', async () => {
+    const s = await setup();
+    const response = await handleApproval(s.deps, {
+      ...post(s.proposal.id, 'approve', token(s.proposal)),
+      method: 'PUT',
+    });
+    expect(response.statusCode).toBe(405);
+    expect(s.calls.apply).toHaveLength(0);
+  });
+});
+
+describe('approve', () => {
+  it('moves pending -> applying, applies, notifies approved-applied with a revoke link, audits the click', async () => {
+    const s = await setup();
+    const response = await handleApproval(s.deps, post(s.proposal.id, 'approve', token(s.proposal)));
+    expect(response.statusCode).toBe(200);
+    expect(response.html).toContain('Applied');
+    expect(response.html).toContain('five minutes');
+    expect(s.calls.apply).toEqual([
+      {
+        id: s.proposal.id,
+        actor: 'approval-link',
+        allowKeyPolicy: false,
+        auditContext: { sourceIp: '203.0.113.9', userAgent: 'test-browser' },
+      },
+    ]);
+    const after = s.store.proposals.get(s.proposal.id);
+    expect(after?.status).toBe('applied');
+    expect(after?.audit[0]).toEqual({
+      at: NOW.toISOString(),
+      actor: 'approval-link',
+      action: 'approve',
+      outcome: 'accepted',
+      sourceIp: '203.0.113.9',
+      userAgent: 'test-browser',
+    });
+    expect(s.publisher.sent.map((m) => m.subject)).toEqual([`approved-applied ${s.proposal.id}`]);
+    expect(s.publisher.sent[0]?.message).toMatch(
+      new RegExp(`Revoke: https://approve\\.example/p/${s.proposal.id}\\?a=revoke&t=`),
+    );
+  });
+
+  it('passes allowKeyPolicy only when the deployment enables key-policy changes', async () => {
+    const s = await setup();
+    s.deps.settings.allowKeyPolicy = true;
+    await handleApproval(s.deps, post(s.proposal.id, 'approve', token(s.proposal)));
+    expect(s.calls.apply[0]?.allowKeyPolicy).toBe(true);
+  });
+
+  it('ten simultaneous approvals apply once; the nine others are refused and audited', async () => {
+    const s = await setup();
+    const t = token(s.proposal);
+    const responses = await Promise.all(
+      Array.from({ length: 10 }, () => handleApproval(s.deps, post(s.proposal.id, 'approve', t))),
+    );
+    expect(s.calls.apply).toHaveLength(1);
+    expect(responses.filter((r) => r.statusCode === 200)).toHaveLength(1);
+    expect(responses.filter((r) => r.statusCode === 409)).toHaveLength(9);
+    const audit = s.store.proposals.get(s.proposal.id)?.audit ?? [];
+    expect(audit.filter((a) => a.action === 'approve' && a.outcome === 'refused')).toHaveLength(9);
+    expect(s.publisher.sent).toHaveLength(1);
+  });
+
+  it('a replayed approval (the link used again) is refused and applies nothing more', async () => {
+    const s = await setup();
+    const t = token(s.proposal);
+    await handleApproval(s.deps, post(s.proposal.id, 'approve', t));
+    const again = await handleApproval(s.deps, post(s.proposal.id, 'approve', t));
+    expect(again.statusCode).toBe(409);
+    expect(s.calls.apply).toHaveLength(1);
+  });
+
+  it('a failed apply is shown as failed (the apply step recorded and notified it)', async () => {
+    const s = await setup(undefined, {
+      apply: async (ports, proposal) => {
+        const failed = await ports.store.transition(
+          proposal.id,
+          'applying',
+          'failed',
+          { reason: 'KMS said no' },
+          { at: ports.now().toISOString(), actor: 'keymend', action: 'apply', outcome: 'failed' },
+        );
+        return failed
+          ? { outcome: 'failed', proposal: failed, reason: 'KMS said no' }
+          : { outcome: 'conflict', reason: 'lost it' };
+      },
+    });
+    const response = await handleApproval(s.deps, post(s.proposal.id, 'approve', token(s.proposal)));
+    expect(response.html).toContain('The change failed');
+    expect(response.html).toContain('KMS said no');
+    expect(s.store.proposals.get(s.proposal.id)?.status).toBe('failed');
+  });
+
+  it('a plan that changed is not applied: the page says a new proposal follows', async () => {
+    const s = await setup(undefined, {
+      apply: async (ports, proposal) => {
+        const superseded = await ports.store.transition(
+          proposal.id,
+          'applying',
+          'superseded',
+          {},
+          { at: ports.now().toISOString(), actor: 'keymend', action: 'apply', outcome: 'superseded' },
+        );
+        if (!superseded) return { outcome: 'conflict', reason: 'lost it' };
+        return {
+          outcome: 'superseded',
+          proposal: superseded,
+          replacement: superseded,
+          reason: 'the account changed',
+        };
+      },
+    });
+    const response = await handleApproval(s.deps, post(s.proposal.id, 'approve', token(s.proposal)));
+    expect(response.html).toContain('Nothing was applied');
+    expect(response.html).toContain('the account changed');
+  });
+
+  it('an apply step that throws gives the proposal back (pending) and rethrows', async () => {
+    const s = await setup(undefined, {
+      apply: async () => {
+        throw new Error('boom');
+      },
+    });
+    await expect(handleApproval(s.deps, post(s.proposal.id, 'approve', token(s.proposal)))).rejects.toThrow(
+      'boom',
+    );
+    const after = s.store.proposals.get(s.proposal.id);
+    expect(after?.status).toBe('pending');
+    expect(after?.audit.map((a) => a.outcome)).toEqual(['accepted', 'error']);
+  });
+});
+
+describe('reject', () => {
+  it('moves pending -> rejected, quiets the fingerprint for the configured time, notifies', async () => {
+    const s = await setup();
+    s.deps.settings.rejectSuppressHours = 24;
+    const response = await handleApproval(
+      s.deps,
+      post(s.proposal.id, 'reject', token(s.proposal, { action: 'reject' })),
+    );
+    expect(response.statusCode).toBe(200);
+    expect(s.store.proposals.get(s.proposal.id)?.status).toBe('rejected');
+    expect(s.store.fingerprints.get(s.proposal.fingerprint)?.liveUntil).toBe('2026-12-04T09:00:00.000Z');
+    expect(s.publisher.sent.map((m) => m.subject)).toEqual([`rejected ${s.proposal.id}`]);
+    expect(s.calls.apply).toHaveLength(0);
+    const again = await handleApproval(s.deps, post(s.proposal.id, 'approve', token(s.proposal)));
+    expect(again.statusCode).toBe(409);
+  });
+});
+
+describe('revoke', () => {
+  it('revokes an applied proposal and notifies; a pending one cannot be revoked', async () => {
+    const s = await setup((p) => {
+      p.status = 'applied';
+      p.applied = {
+        mechanism: 'kms-grant',
+        keyArn: p.scope.keyArn,
+        grantId: 'grant-1',
+        grantName: 'keymend-Decrypt-orders',
+      };
+    });
+    const t = token(s.proposal, { action: 'revoke' });
+    const page = await handleApproval(s.deps, get(s.proposal.id, 'revoke', t));
+    expect(page.html).toContain('>Revoke</button>');
+    expect(page.html).not.toContain('>Approve</button>');
+    const response = await handleApproval(s.deps, post(s.proposal.id, 'revoke', t));
+    expect(response.statusCode).toBe(200);
+    expect(response.html).toContain('Revoked');
+    expect(s.calls.revoke).toBe(1);
+    expect(s.store.proposals.get(s.proposal.id)?.status).toBe('revoked');
+    expect(s.publisher.sent.map((m) => m.subject)).toEqual([`revoked ${s.proposal.id}`]);
+    expect((await handleApproval(s.deps, post(s.proposal.id, 'revoke', t))).statusCode).toBe(409);
+    expect(s.calls.revoke).toBe(1);
+  });
+});
