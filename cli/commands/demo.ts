@@ -63,7 +63,8 @@ export const demoCommand: Command = {
     const { summary, runtime } = result;
     io.stdout(values.json ? `${JSON.stringify(summary)}\n` : demoText(summary));
     if (!values.serve) return 0;
-    io.stderr(serveText(summary));
+    // The links are the output a person asked for; with --json they stay off the one JSON object.
+    (values.json ? io.stderr : io.stdout)(serveText(summary));
     await new Promise<void>((resolve) => {
       const stop = () => {
         process.off('SIGINT', stop);

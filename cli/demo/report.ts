@@ -16,7 +16,7 @@ const op = (operation: string | null) => (operation ?? '?').replace(/^kms:/, '')
 const streamName = (arn: string | null) => (arn ? arn.slice(arn.lastIndexOf('/') + 1) : '-');
 
 /** The problem table's columns: verdict, principal, operation, stream, then the fix or the code. */
-const COLUMNS = [9, 24, 17, 8] as const;
+const COLUMNS = [8, 24, 16, 8] as const;
 
 function row(cells: string[]): string {
   return `  ${cells.map((cell, i) => (i < COLUMNS.length ? cell.padEnd(COLUMNS[i] ?? 0) : cell)).join('')}`.trimEnd();
@@ -34,7 +34,8 @@ function problemRow(p: Problem): string {
 
 /**
  * A long line of the e-mail wrapped to the terminal: continuation lines keep the line's indent plus two;
- * a word longer than the width (a link) stays whole on a line of its own, so it can still be copied.
+ * a word too long for the line (a link, an ARN) stays whole on a line of its own, so it can still be
+ * copied.
  */
 export function wrapLine(text: string, width = WIDTH): string[] {
   const line = text.trimEnd();
@@ -56,7 +57,8 @@ export function wrapLine(text: string, width = WIDTH): string[] {
       current += ` ${word}`;
     } else {
       out.push(current);
-      current = pad + word;
+      // A word too long for the indent gets less of it (none, if need be), and is never cut.
+      current = pad.slice(0, Math.max(0, width - word.length)) + word;
     }
   }
   out.push(current);
@@ -64,8 +66,7 @@ export function wrapLine(text: string, width = WIDTH): string[] {
 }
 
 function checkRow(c: Check): string {
-  const by =
-    c.decision === 'allowed' && c.decidedBy.some((d) => d.startsWith('grant')) ? ' (by the grant)' : '';
+  const by = c.decision === 'allowed' && c.decidedBy.some((d) => d.startsWith('grant')) ? ' (a grant)' : '';
   return row([
     c.decision === 'allowed' ? 'allowed' : 'denied',
     abbreviate(printable(shortName(c.principal)), (COLUMNS[1] ?? 0) - 2),
@@ -87,7 +88,8 @@ export function demoText(s: DemoSummary): string {
   const what = `${printable(problem?.operation ?? '')} on stream ${printable(streamName(problem?.stream ?? null))}`;
 
   out.push(
-    `keymend demo: ${s.account}, no AWS; keymend local at ${s.url}`,
+    `keymend demo on ${s.account}, with no AWS.`,
+    `keymend local is at ${s.url}.`,
     ...wrapLine(
       `It replays ${count(s.events.posted)} CloudTrail events through POST /_local/events, as the EventBridge rule delivers them, approves one fix and revokes it.`,
     ),
@@ -117,7 +119,7 @@ export function demoText(s: DemoSummary): string {
   );
 
   heading(`3. The e-mail about ${who}, in full`);
-  out.push(`Subject: ${printable(s.email.subject)}`, '');
+  out.push(...wrapLine(`Subject: ${printable(s.email.subject)}`), '');
   for (const line of s.email.message.split('\n')) out.push(...wrapLine(printable(line)));
 
   heading('4. Approve, as a person would');

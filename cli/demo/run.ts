@@ -445,10 +445,12 @@ async function drive(runtime: LocalRuntime, options: DemoOptions): Promise<DemoS
   };
 }
 
-/** `role/service-role/orders-consumer` -> `orders-consumer`; a user or the root likewise. */
+/** `role/service-role/orders-consumer` -> `orders-consumer`; a user, a session or the root likewise. */
 export function shortName(arn: string | null): string {
   if (!arn) return '(unknown)';
   const resource = arn.slice(arn.lastIndexOf(':') + 1);
   if (resource === 'root') return 'root';
+  // A session ARN (assumed-role/ROLE/SESSION) is shown by its role.
+  if (resource.startsWith('assumed-role/')) return resource.split('/')[1] ?? resource;
   return resource.slice(resource.lastIndexOf('/') + 1);
 }
