@@ -43,7 +43,7 @@ export type ApprovalResult = APIGatewayProxyStructuredResultV2;
 
 /** The part of keymend's configuration (core/config.ts `Config`) the approval function reads. */
 export interface ApprovalConfig {
-  /** The base URL of the links. */
+  /** The base URL of the links; '' in the deployed function, which takes its own from each request. */
   approvalUrl: string;
   /** Key-policy changes are applied on approval only when `key-policy-statement` is enabled. */
   enabledMechanisms: readonly string[];
@@ -112,6 +112,12 @@ export function toApprovalRequest(event: ApprovalEvent): ApprovalRequest | null 
   };
 }
 
+/** `https://` and the function URL's domain, from the request context. */
+function ownUrl(event: ApprovalEvent): string {
+  const domain = event.requestContext?.domainName ?? '';
+  return domain ? `https://${domain}` : '';
+}
+
 function respond(page: Page, head: boolean): ApprovalResult {
   return { statusCode: page.statusCode, headers: { ...SECURITY_HEADERS }, body: head ? '' : page.html };
 }
@@ -121,18 +127,21 @@ function respond(page: Page, head: boolean): ApprovalResult {
  * tests call. It never throws: an unexpected failure is logged and answered with a generic 500.
  */
 export function makeHandler(deps: ApprovalHandlerDeps): (event: ApprovalEvent) => Promise<ApprovalResult> {
-  const flow: ApprovalDeps = {
+  const settings = approvalSettings(deps.config);
+  const flowFor = (event: ApprovalEvent): ApprovalDeps => ({
     ports: deps.ports,
-    settings: approvalSettings(deps.config),
+    // The deployed function cannot have its own URL in its environment (configuration '' there): its
+    // links then point where the request came in, the function URL's domain, which AWS sets.
+    settings: settings.baseUrl ? settings : { ...settings, baseUrl: ownUrl(event) },
     steps: deps.steps,
     log: deps.logger,
-  };
+  });
   return async (event) => {
     const head = (event.requestContext?.http?.method ?? '').toUpperCase() === 'HEAD';
     try {
       const request = toApprovalRequest(event);
       if (!request) return respond(refusalPage('bad-request'), false);
-      const response = await handleApproval(flow, request);
+      const response = await handleApproval(flowFor(event), request);
       return respond(response, response.head);
     } catch (error) {
       deps.logger.error('approval request failed', {

@@ -56,7 +56,7 @@ function event(
 
 async function setup() {
   const proposal = await sampleProposal();
-  const { ports, store } = memoryPorts();
+  const { ports, store, publisher } = memoryPorts();
   await store.createProposal(proposal, new Date('2026-12-06T00:00:00Z'));
   const { steps, calls } = recordingSteps();
   const errors: unknown[] = [];
@@ -77,7 +77,7 @@ async function setup() {
     planHash: proposal.planHash ?? '',
     expiresAt: Math.floor(NOW.getTime() / 1000) + 600,
   });
-  return { run: makeHandler(deps), deps, store, calls, proposal, token, errors };
+  return { run: makeHandler(deps), deps, store, calls, proposal, token, errors, publisher };
 }
 
 describe('approval handler', () => {
@@ -136,6 +136,19 @@ describe('approval handler', () => {
       sourceIp: '198.51.100.7',
       userAgent: 'Mozilla/5.0 test',
     });
+  });
+
+  it('without a configured URL (the deployed function), links point at the function URL the request came to', async () => {
+    const s = await setup();
+    const run = makeHandler({ ...s.deps, config: { ...s.deps.config, approvalUrl: '' } });
+    const body = new URLSearchParams({ a: 'approve', t: s.token }).toString();
+    const result = await run(
+      event('POST', `/p/${s.proposal.id}`, { body, contentType: 'application/x-www-form-urlencoded' }),
+    );
+    expect(result.statusCode).toBe(200);
+    expect(s.publisher.sent[0]?.message).toContain(
+      `Revoke: https://abc.lambda-url.us-east-1.on.aws/p/${s.proposal.id}?a=revoke&t=`,
+    );
   });
 
   it('refuses an oversized form without reading it', async () => {
