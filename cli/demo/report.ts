@@ -16,7 +16,7 @@ const op = (operation: string | null) => (operation ?? '?').replace(/^kms:/, '')
 const streamName = (arn: string | null) => (arn ? arn.slice(arn.lastIndexOf('/') + 1) : '-');
 
 /** The problem table's columns: verdict, principal, operation, stream, then the fix or the code. */
-const COLUMNS = [8, 24, 16, 8] as const;
+const COLUMNS = [9, 23, 17, 8] as const;
 
 function row(cells: string[]): string {
   return `  ${cells.map((cell, i) => (i < COLUMNS.length ? cell.padEnd(COLUMNS[i] ?? 0) : cell)).join('')}`.trimEnd();

@@ -40,8 +40,8 @@ describe('keymend demo (text)', () => {
     expect(rows.map((l) => l.trim().split(/\s+/))).toEqual([
       ['propose', 'orders-consumer', 'Decrypt', 'orders', 'kms-grant'],
       ['propose', 'orders-producer', 'GenerateDataKey', 'orders', 'kms-grant'],
-      ['propose', 'orders-pro...le-x1y2z3', 'Decrypt', 'orders', 'kms-grant'],
-      ['propose', 'kinesis-an...us-east-1', 'Decrypt', 'orders', 'kms-grant'],
+      ['propose', 'orders-pr...le-x1y2z3', 'Decrypt', 'orders', 'kms-grant'],
+      ['propose', 'kinesis-a...us-east-1', 'Decrypt', 'orders', 'kms-grant'],
       ['propose', 'alice', 'Decrypt', 'clicks', 'kms-grant'],
       ['refuse', 'orders-consumer', 'Decrypt', 'legacy', 'aws-managed-key'],
       ['refuse', 'root', 'Decrypt', 'orders', 'unsupported-principal'],
