@@ -12,6 +12,7 @@
  * proposal's record; it is logged instead.
  */
 import { GRANT_PROPAGATION_NOTE } from '../commons/constants';
+import type { LinkSettings } from '../core/links';
 import type { FlowPorts } from '../core/ports';
 import type { AuditEntry, NotificationKind, Proposal } from '../core/proposal';
 import {
@@ -22,6 +23,14 @@ import {
   verifyToken,
 } from '../core/token';
 import { type Page, type RefusalKind, refusalPage, resultPage, reviewPage } from '../render/page';
+import {
+  type ApplyOptions,
+  type ApplyResult,
+  applyProposal,
+  type RevokeResult,
+  revokeProposal,
+} from './apply';
+import { type FlowContext, notify } from './notify';
 
 /** An HTTP request as the approval function sees it, already decoded by the handler. */
 export interface ApprovalRequest {
@@ -54,45 +63,24 @@ export interface ApprovalSettings {
   linkTtlHours: number;
 }
 
-/** The ports the steps run over, with the flow's log (flows/notify.ts `FlowContext`). */
-export type StepPorts = FlowPorts & { log?: ApprovalLog };
-
-/** Where the links of a notification point, and how long they work (core/links.ts `LinkSettings`). */
-export interface LinkSettings {
-  baseUrl: string;
-  ttlHours: number;
-}
-
-/** What `applyProposal` returns (flows/apply.ts `ApplyResult`). */
-export type ApplyOutcome =
-  | { outcome: 'applied'; proposal: Proposal; verified: boolean }
-  | { outcome: 'failed'; proposal: Proposal; reason: string }
-  | { outcome: 'not-applied'; proposal: Proposal; reason: string }
-  | { outcome: 'superseded'; proposal: Proposal; replacement: Proposal; reason: string }
-  | { outcome: 'conflict'; reason: string };
-
-/** What `revokeProposal` returns (flows/apply.ts `RevokeResult`). */
-export type RevokeOutcome =
-  | { outcome: 'revoked'; proposal: Proposal }
-  | { outcome: 'refused'; reason: string }
-  | { outcome: 'failed'; reason: string }
-  | { outcome: 'conflict'; reason: string };
+/** The ports the steps run over, with the flow's log. */
+export type StepPorts = FlowContext;
+export type { LinkSettings };
+/** What `applyProposal` returns. */
+export type ApplyOutcome = ApplyResult;
+/** What `revokeProposal` returns. */
+export type RevokeOutcome = RevokeResult;
 
 /**
  * The steps this flow runs but does not own: apply and revoke (flows/apply.ts, which record the result
- * and notify it themselves) and the notification of a reject (flows/notify.ts).
+ * and notify it themselves) and the notification of a reject (flows/notify.ts). Tests pass doubles.
  */
 export interface ApprovalSteps {
   apply(
     ports: StepPorts,
     proposal: Proposal,
     actor: string,
-    options: {
-      allowKeyPolicy: boolean;
-      kind: 'approved-applied';
-      links: LinkSettings;
-      auditContext?: AuditContext;
-    },
+    options: ApplyOptions & { kind: 'approved-applied' },
   ): Promise<ApplyOutcome>;
   revoke(
     ports: StepPorts,
@@ -107,6 +95,13 @@ export interface ApprovalSteps {
     links: { settings: LinkSettings; expiresAt: Date } | null,
   ): Promise<boolean>;
 }
+
+/** The real steps. */
+export const APPROVAL_STEPS: ApprovalSteps = {
+  apply: applyProposal,
+  revoke: revokeProposal,
+  notify,
+};
 
 /** Where the flow logs what it does not show: refused tokens, failed notifications. */
 export interface ApprovalLog {

@@ -4,9 +4,27 @@
  * security headers; only 4xx pages say why, anything unexpected is a generic 500.
  */
 import { createHash } from 'node:crypto';
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { IAMClient } from '@aws-sdk/client-iam';
+import { KinesisClient } from '@aws-sdk/client-kinesis';
+import { KMSClient } from '@aws-sdk/client-kms';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SNSClient } from '@aws-sdk/client-sns';
+import middy from '@middy/core';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import { AwsAccountWriter } from '../adapters/account-writer';
+import { AwsAccountReader } from '../adapters/aws-account';
+import { clientConfig } from '../adapters/client-config';
+import { SecretsManagerSecret } from '../adapters/secret';
+import { SnsPublisher } from '../adapters/sns';
+import { DynamoProposalStore } from '../adapters/store';
+import type { AccountReader } from '../core/account';
+import { parseConfig } from '../core/config';
 import type { FlowPorts } from '../core/ports';
 import {
+  APPROVAL_STEPS,
   type ApprovalDeps,
   type ApprovalLog,
   type ApprovalRequest,
@@ -55,8 +73,8 @@ export interface ApprovalHandlerDeps {
   ports: FlowPorts;
   config: ApprovalConfig;
   logger: ApprovalLog & { error(message: string, fields: Record<string, unknown>): void };
-  /** The apply, revoke and notify steps; tests pass doubles. */
-  steps: ApprovalSteps;
+  /** The apply, revoke and notify steps. @default APPROVAL_STEPS (flows/apply.ts, flows/notify.ts) */
+  steps?: ApprovalSteps;
 }
 
 /** The flow's settings from the configuration. */
@@ -133,7 +151,7 @@ export function makeHandler(deps: ApprovalHandlerDeps): (event: ApprovalEvent) =
     // The deployed function cannot have its own URL in its environment (configuration '' there): its
     // links then point where the request came in, the function URL's domain, which AWS sets.
     settings: settings.baseUrl ? settings : { ...settings, baseUrl: ownUrl(event) },
-    steps: deps.steps,
+    steps: deps.steps ?? APPROVAL_STEPS,
     log: deps.logger,
   });
   return async (event) => {
@@ -154,3 +172,88 @@ export function makeHandler(deps: ApprovalHandlerDeps): (event: ApprovalEvent) =
     }
   };
 }
+
+const logger = new Logger({ serviceName: 'keymend-approval' });
+
+/** An AccountReader that reads afresh on every call (the AWS reader caches per instance). */
+function freshReader(accountId: string, region: string, make: () => AccountReader): AccountReader {
+  return {
+    accountId,
+    region,
+    getPrincipal: (arn) => make().getPrincipal(arn),
+    getKey: (ref) => make().getKey(ref),
+    getStream: (arn) => make().getStream(arn),
+    getOrganization: () => make().getOrganization(),
+  };
+}
+
+/**
+ * Cold start: the configuration read and checked once, the clients built once, the signing key read on
+ * first use and kept (SecretsManagerSecret). Returns the inner handler for the account the function
+ * runs in (known from the first invocation's context).
+ */
+function coldStart(
+  env: NodeJS.ProcessEnv,
+): (accountId: string) => (event: ApprovalEvent) => Promise<ApprovalResult> {
+  // The stack cannot put a function's own URL in its environment (the URL needs the function first):
+  // without it, makeHandler points the links at the function URL each request came to.
+  const config = parseConfig(env, { approvalUrl: 'optional' });
+  const region = env.AWS_REGION ?? '';
+  const options = clientConfig({ region });
+  const iam = new IAMClient(options);
+  const kms = new KMSClient(options);
+  const kinesis = new KinesisClient(options);
+  const store = new DynamoProposalStore(new DynamoDBClient(options), config.tableName);
+  const writer = new AwsAccountWriter({ kms, iam });
+  const publisher = new SnsPublisher(new SNSClient(options), {
+    email: config.emailTopicArn,
+    chat: config.chatTopicArn,
+  });
+  const secret = new SecretsManagerSecret(new SecretsManagerClient(options), config.secretId);
+  const handlers = new Map<string, (event: ApprovalEvent) => Promise<ApprovalResult>>();
+  return (accountId) => {
+    let inner = handlers.get(accountId);
+    if (!inner) {
+      const reader = freshReader(
+        accountId,
+        region,
+        () => new AwsAccountReader({ accountId, region, iam, kms, kinesis }),
+      );
+      const ports: FlowPorts = { store, reader, writer, publisher, secret, now: () => new Date() };
+      inner = makeHandler({ ports, config, logger });
+      handlers.set(accountId, inner);
+    }
+    return inner;
+  };
+}
+
+type Wiring = { ok: true; handlerFor: ReturnType<typeof coldStart> } | { ok: false };
+let wiring: Wiring | undefined;
+
+/**
+ * The cold start, once per execution environment, at its first invocation (importing this module, as
+ * tests and `keymend local` do, reads no environment). A configuration error is logged once with the
+ * variable's name; every request then gets the generic 500 page.
+ */
+function wired(): Wiring {
+  if (wiring === undefined) {
+    try {
+      wiring = { ok: true, handlerFor: coldStart(process.env) };
+    } catch (error) {
+      logger.error('configuration error: the function cannot start', { error });
+      wiring = { ok: false };
+    }
+  }
+  return wiring;
+}
+
+/** The Lambda handler behind the function URL. */
+export const handler = middy<ApprovalEvent, ApprovalResult, Error, Context>()
+  .use(injectLambdaContext(logger))
+  .handler(async (event, context) => {
+    const current = wired();
+    if (!current.ok) return respond(errorPage(), false);
+    // arn:aws:lambda:REGION:ACCOUNT:function:NAME: the account keymend runs in and may change.
+    const accountId = context.invokedFunctionArn.split(':')[4] ?? '';
+    return current.handlerFor(accountId)(event);
+  });

@@ -1,13 +1,15 @@
 /**
  * The approval link in a real browser (issue 10): Debian's chromium, driven by playwright-core, against
- * a local keymend. CI installs chromium (`.ci/run`); without it this test fails, it does not skip.
+ * `keymend local` (cli/local/runtime.ts, started in process). CI installs chromium (`.ci/run`); without it this test fails, it does not skip.
  */
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
-import { EVENTS_DIR } from '../helpers/events';
-import { type LocalApproval, sampleDenial, startLocalApproval } from '../helpers/local-approval';
+import { type LocalRuntime, startLocal } from '../../cli/local/runtime';
+import { parseSnapshot } from '../../functions/adapters/snapshot';
+import { EVENTS_DIR, loadEvent } from '../helpers/events';
 
+const CLOCK = '2026-12-03T09:00:00.000Z';
 const CHROMIUM = process.env.KEYMEND_CHROMIUM ?? '/usr/bin/chromium';
 const SCREENSHOT = path.resolve(__dirname, '../../docs/approval-page.png');
 const STREAM = 'arn:aws:kinesis:us-east-1:111122223333:stream/orders';
@@ -17,7 +19,7 @@ const ORDERS_KEY = 'arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56
 jest.setTimeout(90_000);
 
 let browser: Browser;
-let local: LocalApproval;
+let local: LocalRuntime;
 
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) {
@@ -45,13 +47,17 @@ afterAll(async () => {
 });
 
 beforeEach(async () => {
-  local = await startLocalApproval(
-    JSON.parse(readFileSync(path.join(EVENTS_DIR, 'accounts/demo.json'), 'utf8')),
-  );
+  local = await startLocal({
+    snapshot: parseSnapshot(JSON.parse(readFileSync(path.join(EVENTS_DIR, 'accounts/demo.json'), 'utf8'))),
+    port: 0,
+    log: () => {},
+    // A fixed clock keeps the page, and so the screenshot, the same on every run.
+    now: () => new Date(CLOCK),
+  });
 });
 
 afterEach(async () => {
-  await local?.stop();
+  await local?.close();
 });
 
 async function getJson<T>(pathname: string): Promise<T> {
@@ -86,7 +92,7 @@ async function postDenial(): Promise<void> {
   const response = await fetch(`${local.url}/_local/events`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(sampleDenial()),
+    body: JSON.stringify(loadEvent('consumer-decrypt-denied-service-role.eventbridge.json')),
   });
   expect(response.status).toBe(200);
   const results = (await response.json()) as Array<{ outcome: string }>;
