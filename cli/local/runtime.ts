@@ -25,8 +25,7 @@ import type { AccountSnapshot } from '../../functions/core/account';
 import { type Config, type Mode, parseConfig } from '../../functions/core/config';
 import type { Mechanism } from '../../functions/core/plan';
 import type { OutgoingMessage } from '../../functions/core/ports';
-import { applyProposal, revokeProposal } from '../../functions/flows/apply';
-import { type FlowContext, notify } from '../../functions/flows/notify';
+import type { FlowContext } from '../../functions/flows/notify';
 import type { RemediateResult } from '../../functions/flows/remediate';
 import { makeHandler, type RemediateEvent } from '../../functions/handlers/remediate';
 import { type FunctionUrlHandler, functionUrlEvent, writeResult } from './function-url';
@@ -132,15 +131,7 @@ function loadApproval(deps: { ports: FlowContext; config: Config; logger: Return
   if (!existsSync(`${APPROVAL_MODULE}.ts`) && !existsSync(`${APPROVAL_MODULE}.js`)) return null;
   const module = require(APPROVAL_MODULE) as { makeHandler?: (deps: unknown) => FunctionUrlHandler };
   if (typeof module.makeHandler !== 'function') return null;
-  // The apply, revoke and notify steps are the remediate side's (flows/apply.ts, flows/notify.ts).
-  const steps = { apply: applyProposal, revoke: revokeProposal, notify };
-  return module.makeHandler({
-    ...deps.ports,
-    ports: deps.ports,
-    config: deps.config,
-    logger: deps.logger,
-    steps,
-  });
+  return module.makeHandler({ ...deps.ports, ports: deps.ports, config: deps.config, logger: deps.logger });
 }
 
 /** The functions' configuration for a local run, checked as the deployed functions check theirs. */
