@@ -11,6 +11,7 @@ import { readFileSync } from 'node:fs';
 import { isDeepStrictEqual } from 'node:util';
 import { LocalAccount } from '../../functions/adapters/local-account';
 import { parseSnapshot } from '../../functions/adapters/snapshot';
+import { KeymendError } from '../../functions/commons/errors';
 import type { AccountSnapshot } from '../../functions/core/account';
 import { diagnose } from '../../functions/core/diagnose';
 import { gatherState } from '../../functions/core/gather';
@@ -103,17 +104,18 @@ export interface DemoOptions {
   keep?: boolean;
 }
 
-export class DemoError extends Error {
-  override readonly name = 'DemoError';
+/** A step of the demo did not do what it should; the message says which. */
+export class DemoError extends KeymendError {
+  override readonly name: string = 'DemoError';
 }
 
-function expect(condition: unknown, message: string): asserts condition {
+function must(condition: unknown, message: string): asserts condition {
   if (!condition) throw new DemoError(message);
 }
 
 async function getJson<T>(runtime: LocalRuntime, path: string): Promise<T> {
   const response = await fetch(`${runtime.url}${path}`);
-  expect(response.ok, `GET ${path} answered ${response.status}`);
+  must(response.ok, `GET ${path} answered ${response.status}`);
   return (await response.json()) as T;
 }
 
@@ -125,7 +127,7 @@ async function post(runtime: LocalRuntime, events: unknown[]): Promise<Remediate
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify(events.slice(i, i + BATCH)),
     });
-    expect(response.ok, `POST /_local/events answered ${response.status}`);
+    must(response.ok, `POST /_local/events answered ${response.status}`);
     out.push(...((await response.json()) as RemediateResult[]));
   }
   return out;
@@ -258,7 +260,7 @@ async function evaluateNow(
   };
   const argv = ['--account', '-', '--principal', principal, '--action', operation, '--resource', keyArn];
   const code = await evaluateCommand.run([...argv, '--via-kinesis', streamArn], io);
-  expect(code === 0, `keymend evaluate failed: ${err.trim()}`);
+  must(code === 0, `keymend evaluate failed: ${err.trim()}`);
   const result = JSON.parse(out) as { decision: string; decidedBy: { policyType: string; policy: string }[] };
   return {
     label,
@@ -278,12 +280,15 @@ export async function runDemo(
   const snapshot = parseSnapshot(JSON.parse(readFileSync(DEMO_ACCOUNT, 'utf8')));
   progress('Starting keymend local on events/accounts/demo.json (no AWS) ...');
   const runtime = await startLocal({ snapshot, port: 0, log: () => {} });
+  let summary: DemoSummary;
   try {
-    const summary = await drive(runtime, options);
-    return { summary, runtime };
-  } finally {
-    if (!options.keep) await runtime.close();
+    summary = await drive(runtime, options);
+  } catch (error) {
+    await runtime.close();
+    throw error;
   }
+  if (!options.keep) await runtime.close();
+  return { summary, runtime };
 }
 
 async function drive(runtime: LocalRuntime, options: DemoOptions): Promise<DemoSummary> {
@@ -311,37 +316,37 @@ async function drive(runtime: LocalRuntime, options: DemoOptions): Promise<DemoS
     problemOf(f.name, f.event, firstResults[i] as RemediateResult, chat),
   );
   const stormProblem = problems[0];
-  expect(
+  must(
     stormProblem?.outcome === 'proposed' && stormProblem.proposalId,
     'the consumer denial was not proposed',
   );
   const proposalId = stormProblem.proposalId;
   const surprises = repeatResults.filter((r) => r.outcome !== 'repeat' && r.outcome !== 'duplicate');
-  expect(surprises.length === 0, `a repeat was handled as ${surprises[0]?.outcome}: ${surprises[0]?.reason}`);
+  must(surprises.length === 0, `a repeat was handled as ${surprises[0]?.outcome}: ${surprises[0]?.reason}`);
 
   // The e-mail a person receives about the storm's problem.
   const email = outbox.find((m) => m.topic === 'email' && m.message.includes(`/p/${proposalId}?a=approve`));
-  expect(email, 'no e-mail proposes the consumer fix');
+  must(email, 'no e-mail proposes the consumer fix');
 
   // Approve it as a person would: open the e-mailed link, press Approve.
   const approveLink = emailedLink(outbox, url, proposalId, 'approve');
-  expect(approveLink, 'the e-mail has no approve link');
+  must(approveLink, 'the e-mail has no approve link');
   progress('Opening the e-mailed link and pressing Approve ...');
   const page = await openLink(approveLink);
-  expect(page.status === 200, `the review page answered ${page.status}`);
+  must(page.status === 200, `the review page answered ${page.status}`);
   const approved = await submitForm(findForm(page, 'Approve'));
-  expect(approved.status === 200, `the Approve form answered ${approved.status}`);
+  must(approved.status === 200, `the Approve form answered ${approved.status}`);
   const afterApproval = await getJson<OutgoingMessage[]>(runtime, '/_local/outbox');
   const applied = afterApproval
     .slice(outbox.length)
     .find((m) => m.topic === 'email' && m.message.includes(`/p/${proposalId}?a=revoke`));
-  expect(applied, `no notification says the change was applied (${pageHeading(approved.html)})`);
+  must(applied, `no notification says the change was applied (${pageHeading(approved.html)})`);
 
   // The account now: the request is allowed, its neighbours are not.
   const account = await getJson<AccountSnapshot>(runtime, '/_local/account');
   const consumerEvent = replay.firsts[0]?.event;
   const read = intake(consumerEvent);
-  expect(read.match, 'the consumer event is not recognised');
+  must(read.match, 'the consumer event is not recognised');
   const request = read.request;
   const afterDiagnosis = diagnose(
     request,
@@ -374,12 +379,12 @@ async function drive(runtime: LocalRuntime, options: DemoOptions): Promise<DemoS
 
   // Revoke it as a person would: the applied notification's Revoke link, its page, its Revoke form.
   const revokeLink = emailedLink([applied], url, proposalId, 'revoke');
-  expect(revokeLink, 'the applied notification has no revoke link');
+  must(revokeLink, 'the applied notification has no revoke link');
   progress('Opening the revoke link and pressing Revoke ...');
   const revokePage = await openLink(revokeLink);
-  expect(revokePage.status === 200, `the revoke page answered ${revokePage.status}`);
+  must(revokePage.status === 200, `the revoke page answered ${revokePage.status}`);
   const revoked = await submitForm(findForm(revokePage, 'Revoke'));
-  expect(revoked.status === 200, `the Revoke form answered ${revoked.status}`);
+  must(revoked.status === 200, `the Revoke form answered ${revoked.status}`);
   const finalOutbox = await getJson<OutgoingMessage[]>(runtime, '/_local/outbox');
   const revokedNotice =
     finalOutbox.slice(afterApproval.length).find((m) => m.topic === 'email' && m.message.includes(proposalId))
