@@ -97,7 +97,8 @@ function header(event: ApprovalEvent, name: string): string | undefined {
 
 /** The first value of each name in a query string or form. */
 function firstValues(text: string): Record<string, string> {
-  const out: Record<string, string> = {};
+  // No prototype: a field named `__proto__` is just a field.
+  const out: Record<string, string> = Object.create(null);
   for (const [name, value] of new URLSearchParams(text)) {
     if (!Object.hasOwn(out, name)) out[name] = value;
   }
