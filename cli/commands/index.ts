@@ -1,4 +1,5 @@
 import type { Command } from '../io';
+import { demoCommand } from './demo';
 import { diagnoseCommand } from './diagnose';
 import { evaluateCommand } from './evaluate';
 import { localCommand } from './local';
@@ -14,4 +15,5 @@ export const commands: Command[] = [
   scanCommand,
   snapshotCommand,
   localCommand,
+  demoCommand,
 ];
