@@ -6,6 +6,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { KMSClient } from '@aws-sdk/client-kms';
+import { OrganizationsClient } from '@aws-sdk/client-organizations';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { clientConfig } from '../functions/adapters/client-config';
@@ -15,6 +16,7 @@ export const clients = [
   new IAMClient(clientConfig()),
   new KinesisClient(clientConfig()),
   new KMSClient(clientConfig()),
+  new OrganizationsClient(clientConfig()),
   new SecretsManagerClient(clientConfig()),
   new SNSClient(clientConfig()),
 ];

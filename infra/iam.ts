@@ -49,7 +49,7 @@ function iamArn(scope: IamScope, resource: string, account = scope.account): str
 /** The operations a grant keymend creates may carry: the denied operation, one of these. */
 export const GRANTABLE_OPERATIONS: readonly string[] = [...HANDLED_KMS_EVENT_NAMES];
 
-/** Reads the account reader makes (functions/adapters/iam.ts, kms.ts, kinesis.ts). */
+/** Reads the account reader makes (functions/adapters/iam.ts, kms.ts, kinesis.ts, organization.ts). */
 export function readStatements(scope: IamScope): PolicyStatementProps[] {
   return [
     {
@@ -102,6 +102,15 @@ export function readStatements(scope: IamScope): PolicyStatementProps[] {
       effect: Effect.ALLOW,
       actions: ['kinesis:DescribeStreamSummary'],
       resources: [`arn:${scope.partition}:kinesis:${scope.region}:${scope.account}:stream/*`],
+    },
+    {
+      sid: 'ReadOrganization',
+      effect: Effect.ALLOW,
+      // For aws:PrincipalOrgID/OrgPaths. DescribeOrganization supports no resource-level permission, and
+      // the organization's and OUs' ids are not known at deploy time: `*`. ListParents answers only in the
+      // management account or a delegated administrator; elsewhere the path is "not visible".
+      actions: ['organizations:DescribeOrganization', 'organizations:ListParents'],
+      resources: ['*'],
     },
   ];
 }

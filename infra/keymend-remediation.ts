@@ -497,7 +497,8 @@ export class KeymendRemediation extends Construct {
     );
     acknowledge(
       'Resource::*',
-      'kms:ListAliases supports no resource-level permissions; it is the only action on "*" and it is read-only.',
+      'Read-only actions only: kms:ListAliases and organizations:DescribeOrganization support no ' +
+        'resource-level permissions; organizations:ListParents walks OU ids not known at deploy time.',
     );
     const principals =
       'The denied principals are not known in advance: read-only IAM calls on this account’s principals ' +

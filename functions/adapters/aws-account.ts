@@ -5,6 +5,7 @@
 import { IAMClient } from '@aws-sdk/client-iam';
 import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { KMSClient } from '@aws-sdk/client-kms';
+import { OrganizationsClient } from '@aws-sdk/client-organizations';
 import {
   isAliasName,
   isKeyId,
@@ -29,7 +30,7 @@ import { clientConfig } from './client-config';
 import { readIamPrincipal } from './iam';
 import { readStreamEncryption } from './kinesis';
 import { describeKmsKey, type KeyMetadata, readKeyDetails } from './kms';
-import { type OrganizationsApi, readOrganizationIdentity } from './organization';
+import { type OrganizationsApi, organizationsApi, readOrganizationIdentity } from './organization';
 
 export interface AwsAccountReaderOptions {
   /** The account whose IAM and KMS the credentials read. */
@@ -156,7 +157,10 @@ export class AwsAccountReader implements AccountReader {
 }
 
 /** Clients are built once per region and shared: SDK clients are costly to build, cheap to keep. */
-const clients = new Map<string, { iam: IAMClient; kms: KMSClient; kinesis: KinesisClient }>();
+const clients = new Map<
+  string,
+  { iam: IAMClient; kms: KMSClient; kinesis: KinesisClient; organizations: OrganizationsApi }
+>();
 
 /**
  * An AwsAccountReader with the default credential chain, for the CLI's `--aws` and the Lambda
@@ -171,7 +175,12 @@ export function createAwsAccountReader(opts: {
   let set = clients.get(opts.region);
   if (!set) {
     const config = clientConfig({ region: opts.region });
-    set = { iam: new IAMClient(config), kms: new KMSClient(config), kinesis: new KinesisClient(config) };
+    set = {
+      iam: new IAMClient(config),
+      kms: new KMSClient(config),
+      kinesis: new KinesisClient(config),
+      organizations: organizationsApi(new OrganizationsClient(config)),
+    };
     clients.set(opts.region, set);
   }
   return new AwsAccountReader({

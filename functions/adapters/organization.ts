@@ -4,9 +4,14 @@
  * the account's path from the root (organizations:ListParents, management account or delegated
  * administrator only). Where permissions stop, it degrades to "not visible", as for SCPs.
  *
- * The Organizations SDK client is not a dependency yet: the reader takes any object with these two
- * methods, which `new Organizations({...})` of @aws-sdk/client-organizations provides.
+ * The reader takes any object with these two methods; `organizationsApi(client)` makes one over the
+ * bare OrganizationsClient (not the aggregated `Organizations` class, which bundles every command).
  */
+import {
+  DescribeOrganizationCommand,
+  ListParentsCommand,
+  type OrganizationsClient,
+} from '@aws-sdk/client-organizations';
 import type { OrganizationState } from '../core/account';
 import { awsRead } from './aws-read';
 
@@ -17,6 +22,14 @@ export interface OrganizationsApi {
     ChildId: string;
     NextToken?: string;
   }): Promise<{ Parents?: { Id?: string; Type?: string }[]; NextToken?: string }>;
+}
+
+/** The two calls over the bare client: only these commands end up in the bundle. */
+export function organizationsApi(client: OrganizationsClient): OrganizationsApi {
+  return {
+    describeOrganization: (input) => client.send(new DescribeOrganizationCommand(input)),
+    listParents: (input) => client.send(new ListParentsCommand(input)),
+  };
 }
 
 const DENIED = ['AccessDeniedException'];

@@ -7,12 +7,14 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { KMSClient } from '@aws-sdk/client-kms';
+import { OrganizationsClient } from '@aws-sdk/client-organizations';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SNSClient } from '@aws-sdk/client-sns';
 import type { Context } from 'aws-lambda';
 import { AwsAccountWriter } from '../adapters/account-writer';
 import { AwsAccountReader } from '../adapters/aws-account';
 import { clientConfig } from '../adapters/client-config';
+import { organizationsApi } from '../adapters/organization';
 import { SecretsManagerSecret } from '../adapters/secret';
 import { SnsPublisher } from '../adapters/sns';
 import { DynamoProposalStore } from '../adapters/store';
@@ -46,6 +48,7 @@ export function awsWiring(env: NodeJS.ProcessEnv, options: ConfigOptions = {}): 
   const iam = new IAMClient(clients);
   const kms = new KMSClient(clients);
   const kinesis = new KinesisClient(clients);
+  const organizations = organizationsApi(new OrganizationsClient(clients));
   const store = new DynamoProposalStore(new DynamoDBClient(clients), config.tableName);
   const writer = new AwsAccountWriter({ kms, iam });
   const publisher = new SnsPublisher(new SNSClient(clients), {
@@ -60,7 +63,7 @@ export function awsWiring(env: NodeJS.ProcessEnv, options: ConfigOptions = {}): 
       reader: freshReader(
         accountId,
         region,
-        () => new AwsAccountReader({ accountId, region, iam, kms, kinesis }),
+        () => new AwsAccountReader({ accountId, region, iam, kms, kinesis, organizations }),
       ),
       writer,
       publisher,

@@ -2,8 +2,20 @@
 import { IAMClient } from '@aws-sdk/client-iam';
 import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { KMSClient } from '@aws-sdk/client-kms';
+import {
+  AccessDeniedException,
+  AWSOrganizationsNotInUseException,
+  DescribeOrganizationCommand,
+  ListParentsCommand,
+  OrganizationsClient,
+} from '@aws-sdk/client-organizations';
+import { mockClient } from 'aws-sdk-client-mock';
 import { AwsAccountReader } from '../../functions/adapters/aws-account';
-import { type OrganizationsApi, readOrganizationIdentity } from '../../functions/adapters/organization';
+import {
+  type OrganizationsApi,
+  organizationsApi,
+  readOrganizationIdentity,
+} from '../../functions/adapters/organization';
 
 const ACCOUNT = '111122223333';
 const error = (name: string) => Object.assign(new Error(name), { name });
@@ -96,5 +108,57 @@ describe('AwsAccountReader.getOrganization', () => {
     expect(a).toBe(b);
     expect(a).toEqual({ id: 'o-a1b2c3d4e5', path: 'o-a1b2c3d4e5/r-ab12/ou-ab12-11111111/ou-ab12-22222222/' });
     expect(organizations.calls.filter((c) => c === 'DescribeOrganization')).toHaveLength(1);
+  });
+});
+
+describe('organizationsApi over the bare OrganizationsClient', () => {
+  const organizations = mockClient(OrganizationsClient);
+  const api = () => organizationsApi(new OrganizationsClient({ region: 'us-east-1' }));
+  beforeEach(() => organizations.reset());
+  afterAll(() => organizations.restore());
+
+  it('sends DescribeOrganization and ListParents up to the root', async () => {
+    organizations.on(DescribeOrganizationCommand).resolves({ Organization: { Id: 'o-a1b2c3d4e5' } });
+    organizations
+      .on(ListParentsCommand, { ChildId: ACCOUNT })
+      .resolves({ Parents: [{ Id: 'ou-ab12-11111111', Type: 'ORGANIZATIONAL_UNIT' }] })
+      .on(ListParentsCommand, { ChildId: 'ou-ab12-11111111' })
+      .resolves({ Parents: [{ Id: 'r-ab12', Type: 'ROOT' }] });
+    await expect(readOrganizationIdentity(api(), ACCOUNT)).resolves.toEqual({
+      id: 'o-a1b2c3d4e5',
+      path: 'o-a1b2c3d4e5/r-ab12/ou-ab12-11111111/',
+    });
+    expect(organizations.commandCalls(DescribeOrganizationCommand)).toHaveLength(1);
+    expect(organizations.commandCalls(ListParentsCommand).map((c) => c.args[0].input.ChildId)).toEqual([
+      ACCOUNT,
+      'ou-ab12-11111111',
+    ]);
+  });
+
+  it('AccessDenied on DescribeOrganization: not visible', async () => {
+    organizations
+      .on(DescribeOrganizationCommand)
+      .rejects(new AccessDeniedException({ message: 'denied', $metadata: { httpStatusCode: 403 } }));
+    await expect(readOrganizationIdentity(api(), ACCOUNT)).resolves.toBeNull();
+    expect(organizations.commandCalls(ListParentsCommand)).toHaveLength(0);
+  });
+
+  it('AccessDenied on ListParents (a member account): the id, no path', async () => {
+    organizations.on(DescribeOrganizationCommand).resolves({ Organization: { Id: 'o-a1b2c3d4e5' } });
+    organizations
+      .on(ListParentsCommand)
+      .rejects(new AccessDeniedException({ message: 'denied', $metadata: { httpStatusCode: 403 } }));
+    await expect(readOrganizationIdentity(api(), ACCOUNT)).resolves.toEqual({ id: 'o-a1b2c3d4e5' });
+  });
+
+  it('AWSOrganizationsNotInUseException: id null', async () => {
+    organizations.on(DescribeOrganizationCommand).rejects(
+      new AWSOrganizationsNotInUseException({
+        message: 'not in an organization',
+        $metadata: { httpStatusCode: 400 },
+      }),
+    );
+    await expect(readOrganizationIdentity(api(), ACCOUNT)).resolves.toEqual({ id: null });
+    expect(organizations.commandCalls(ListParentsCommand)).toHaveLength(0);
   });
 });

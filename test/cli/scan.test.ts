@@ -17,6 +17,12 @@ import {
   ListGrantsCommand,
   ListResourceTagsCommand,
 } from '@aws-sdk/client-kms';
+import {
+  AccessDeniedException,
+  DescribeOrganizationCommand,
+  ListParentsCommand,
+  OrganizationsClient,
+} from '@aws-sdk/client-organizations';
 import { mockClient } from 'aws-sdk-client-mock';
 import { recordMaker, writeLogFile } from '../../bench/fixtures/cloudtrail-logs';
 import { scanCommand } from '../../cli/commands/scan';
@@ -189,7 +195,13 @@ describe('keymend scan', () => {
     const iam = mockClient(IAMClient);
     const kms = mockClient(KMSClient);
     const kinesis = mockClient(KinesisClient);
+    const organizations = mockClient(OrganizationsClient);
     try {
+      // A member account: the organization's id is readable, its OU path is not.
+      organizations.on(DescribeOrganizationCommand).resolves({ Organization: { Id: 'o-a1b2c3d4e5' } });
+      organizations
+        .on(ListParentsCommand)
+        .rejects(new AccessDeniedException({ message: 'denied', $metadata: { httpStatusCode: 403 } }));
       iam.on(GetRoleCommand).resolves({
         Role: {
           Arn: CONSUMER,
@@ -242,6 +254,8 @@ describe('keymend scan', () => {
       const summary = JSON.parse(out) as ScanSummary;
       expect(summary.problems[0]?.diagnosis).toMatchObject({ verdict: 'propose', code: 'propose' });
       expect(iam.commandCalls(GetRoleCommand)).toHaveLength(1);
+      expect(organizations.commandCalls(DescribeOrganizationCommand)).toHaveLength(1);
+      expect(organizations.commandCalls(ListParentsCommand)[0]?.args[0].input).toEqual({ ChildId: ACCOUNT });
 
       iam.on(GetRoleCommand).rejects(Object.assign(new Error('not authorized'), { name: 'AccessDenied' }));
       const denied = await scan([path.join(logs, 'sub', 'deeper'), '--json', '--diagnose', '--aws']);
@@ -255,6 +269,7 @@ describe('keymend scan', () => {
       iam.restore();
       kms.restore();
       kinesis.restore();
+      organizations.restore();
     }
   }, 30_000);
 

@@ -79,6 +79,11 @@ describe('read statements', () => {
           actions: ['kinesis:DescribeStreamSummary'],
           resources: ['arn:aws:kinesis:eu-west-1:111122223333:stream/*'],
         },
+        {
+          sid: 'ReadOrganization',
+          actions: ['organizations:DescribeOrganization', 'organizations:ListParents'],
+          resources: ['*'],
+        },
       ],
     );
   });
@@ -91,7 +96,13 @@ describe('read statements', () => {
     const sent = adapterActions();
     // The reader's calls at least: if this shrinks, the scan below stopped finding them.
     expect(sent).toEqual(
-      expect.arrayContaining(['iam:GetRole', 'kms:GetKeyPolicy', 'kinesis:DescribeStreamSummary']),
+      expect.arrayContaining([
+        'iam:GetRole',
+        'kms:GetKeyPolicy',
+        'kinesis:DescribeStreamSummary',
+        'organizations:DescribeOrganization',
+        'organizations:ListParents',
+      ]),
     );
     expect(sent.filter((action) => !allowed.has(action))).toEqual([]);
   });
@@ -256,9 +267,17 @@ describe('write statements', () => {
     }
   });
 
-  test('only ListAliases, which has no resource-level permission, has the resource *', () => {
-    const wide = approvalStatements(scope, everything).filter((s) => s.resources?.includes('*'));
-    expect(wide.map((s) => s.actions)).toEqual([['kms:ListAliases']]);
+  test('only ListAliases and the organization reads, which name no resource known at deploy, have the resource *', () => {
+    for (const statements of [
+      approvalStatements(scope, everything),
+      remediateStatements(scope, everything),
+    ]) {
+      const wide = statements.filter((s) => s.resources?.includes('*'));
+      expect(wide.map((s) => s.actions)).toEqual([
+        ['kms:ListAliases'],
+        ['organizations:DescribeOrganization', 'organizations:ListParents'],
+      ]);
+    }
   });
 });
 
