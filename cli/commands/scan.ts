@@ -299,7 +299,12 @@ export function renderText(s: ScanSummary): string {
     if (p.diagnosis) {
       const d = p.diagnosis;
       const mechanism = d.plan ? ` ${d.plan.mechanism}` : '';
-      lines.push(...wrap(`keymend: ${d.verdict} ${d.code}${mechanism}. ${printable(d.reason)}`, 5));
+      lines.push(
+        ...wrap(
+          `keymend: ${d.verdict}${d.code === d.verdict ? '' : ` (${d.code})`}${mechanism}. ${printable(d.reason)}`,
+          5,
+        ),
+      );
     }
     lines.push(...wrap(`fingerprint ${p.fingerprint}`, 5));
   });

@@ -188,7 +188,7 @@ describe('keymend scan', () => {
       'iam-inline-policy',
     ]);
     expect(text.code).toBe(0);
-    expect(text.out).toContain('keymend: propose propose iam-inline-policy.');
+    expect(text.out).toContain('keymend: propose iam-inline-policy.');
   });
 
   it('with --diagnose --aws, reads the account through the SDK once per problem (mocked)', async () => {
