@@ -70,7 +70,7 @@ export function eventBridgeEvent(name: string): Json {
 }
 
 /** A UUID-shaped id, different for each `tag` and `n`, as CloudTrail's eventID looks. */
-function eventId(tag: string, n: number): string {
+export function eventId(tag: string, n: number): string {
   const hex = Buffer.from(`${tag}:${n}`).toString('hex').padEnd(32, '0').slice(0, 32);
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
 }
