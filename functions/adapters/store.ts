@@ -135,16 +135,31 @@ export class DynamoProposalStore implements ProposalStore {
 
   /** One conditional UpdateItem: counts the denial only when the fingerprint has a live proposal. */
   async touchFingerprint(fingerprint: string, now: Date): Promise<FingerprintRecord | null> {
-    const at = now.toISOString();
+    return this.countDenial(
+      fingerprint,
+      now,
+      'attribute_exists(pk) AND attribute_exists(proposalId) AND liveUntil > :now',
+    );
+  }
+
+  /**
+   * One UpdateItem that counts a denial (count + 1, lastSeen = now) when `condition` holds, and returns
+   * the record as it is then; null when the condition fails.
+   */
+  private async countDenial(
+    fingerprint: string,
+    now: Date,
+    condition: string,
+  ): Promise<FingerprintRecord | null> {
     try {
       const out = await this.client.send(
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: { pk: s(storeKeys.fingerprint(fingerprint)) },
           UpdateExpression: 'ADD #count :one SET lastSeen = :now',
-          ConditionExpression: 'attribute_exists(pk) AND attribute_exists(proposalId) AND liveUntil > :now',
+          ConditionExpression: condition,
           ExpressionAttributeNames: { '#count': 'count' },
-          ExpressionAttributeValues: { ':one': n(1), ':now': s(at) },
+          ExpressionAttributeValues: { ':one': n(1), ':now': s(now.toISOString()) },
           ReturnValues: 'ALL_NEW',
         }),
       );
@@ -188,23 +203,9 @@ export class DynamoProposalStore implements ProposalStore {
         }),
       );
       if (claimed) return claimed;
-      try {
-        const out = await this.client.send(
-          new UpdateItemCommand({
-            TableName: this.tableName,
-            Key: { pk: s(storeKeys.fingerprint(fingerprint)) },
-            UpdateExpression: 'ADD #count :one SET lastSeen = :now',
-            ConditionExpression: 'attribute_exists(pk)',
-            ExpressionAttributeNames: { '#count': 'count' },
-            ExpressionAttributeValues: { ':one': n(1), ':now': s(at) },
-            ReturnValues: 'ALL_NEW',
-          }),
-        );
-        const record = fingerprintRecord(out.Attributes);
-        if (record) return { claimed: false, record };
-      } catch (error) {
-        if (!isConditionFailure(error)) throw error;
-      }
+      // Someone else holds the fingerprint: count this denial as a repeat of theirs.
+      const record = await this.countDenial(fingerprint, now, 'attribute_exists(pk)');
+      if (record) return { claimed: false, record };
     }
     throw new StoreError(`fingerprint ${fingerprint} could be neither claimed nor counted`);
   }
