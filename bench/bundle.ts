@@ -98,6 +98,7 @@ export const LAMBDA_ENV: Record<string, string> = {
   KEYMEND_CHAT_TOPIC_ARN: '',
   KEYMEND_SECRET_ID: 'arn:aws:secretsmanager:us-east-1:111122223333:secret:keymend-AbCdEf',
   KEYMEND_APPROVAL_URL: 'https://abcdefghij.lambda-url.us-east-1.on.aws/',
+  KEYMEND_RETIRING_PRINCIPAL: 'arn:aws:iam::111122223333:role/keymend/KeymendApprovalRole',
   KEYMEND_MODE: 'propose',
 };
 

@@ -240,6 +240,7 @@ export async function roundTripsBench(): Promise<RoundTripFigures> {
       [ENV.chatTopicArn]: `arn:aws:sns:${region}:${snapshot.accountId}:keymend-chat`,
       [ENV.secretId]: `arn:aws:secretsmanager:${region}:${snapshot.accountId}:secret:keymend-AbCdEf`,
       [ENV.approvalUrl]: 'https://abcdefghij.lambda-url.us-east-1.on.aws/',
+      [ENV.retiringPrincipal]: `arn:aws:iam::${snapshot.accountId}:role/keymend/keymend-approval`,
     });
     const iam = standIn<IAMClient>('iam', answers.iam as Answer, trace);
     const kms = standIn<KMSClient>('kms', answers.kms as Answer, trace);

@@ -20,7 +20,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
-import { Construct } from 'constructs';
+import { Construct, type IConstruct } from 'constructs';
 import {
   ACCESS_DENIED_ERROR_CODES,
   ENV,
@@ -31,9 +31,12 @@ import {
 import { BUNDLING } from './bundling';
 import {
   approvalStatements,
+  boundaryStatements,
   type IamScope,
+  KEYMEND_ROLE_PATH,
   principalPatternKind,
   remediateStatements,
+  unsafePrincipalPattern,
   type WritePowers,
 } from './iam';
 
@@ -123,7 +126,11 @@ export interface KeymendRemediationProps {
   readonly createTrail?: boolean;
   /**
    * Reserved concurrency of the remediate function, so a storm of denials queues instead of
-   * throttling IAM (whose rate limits cannot be raised).
+   * throttling IAM (whose rate limits cannot be raised); the approval function then reserves
+   * `APPROVAL_RESERVED_CONCURRENCY`, so a flood of requests to its public URL cannot take the
+   * account's whole concurrency. 0 reserves nothing for either function: for accounts whose
+   * concurrency quota is too low to reserve any (Lambda keeps at least 100 unreserved; new accounts
+   * may have a quota of 10), where a reservation fails the stack's creation (docs/deploy.md).
    * @default 5
    */
   readonly reservedConcurrency?: number;
@@ -149,6 +156,9 @@ const DEFAULTS = {
   logRetention: logs.RetentionDays.THREE_MONTHS,
 };
 
+/** The approval function's reserved concurrency (when reservations are on): a person clicks rarely. */
+export const APPROVAL_RESERVED_CONCURRENCY = 2;
+
 const SNS_TOPIC_ARN = /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/;
 const EMAIL = /^[^\s@,]+@[^\s@,]+\.[^\s@,]+$/;
 
@@ -171,7 +181,7 @@ function checkProps(props: KeymendRemediationProps): void {
   integer('linkTtlHours', props.linkTtlHours, 1, 720);
   integer('autoApplyHourlyLimit', props.autoApplyHourlyLimit, 1, 10_000);
   integer('rejectSuppressHours', props.rejectSuppressHours, 1, 24 * 366);
-  integer('reservedConcurrency', props.reservedConcurrency, 1, 1000);
+  integer('reservedConcurrency', props.reservedConcurrency, 0, 1000);
   for (const email of props.notificationEmails ?? []) {
     if (!EMAIL.test(email)) fail('notificationEmails', `holds '${email}', which is not an e-mail address`);
   }
@@ -182,6 +192,8 @@ function checkProps(props: KeymendRemediationProps): void {
     if (principalPatternKind(pattern) === undefined) {
       fail('autoApplyPrincipals', `holds '${pattern}', which is not a role or user ARN pattern`);
     }
+    const unsafe = unsafePrincipalPattern(pattern);
+    if (unsafe !== undefined) fail('autoApplyPrincipals', `holds '${pattern}': ${unsafe}`);
   }
   if (props.enableInlinePolicy) {
     const patterns = props.inlinePolicyPrincipals ?? props.autoApplyPrincipals ?? [];
@@ -195,6 +207,8 @@ function checkProps(props: KeymendRemediationProps): void {
       if (principalPatternKind(pattern) === undefined) {
         fail('inlinePolicyPrincipals', `holds '${pattern}', which is not a role or user ARN pattern`);
       }
+      const unsafe = unsafePrincipalPattern(pattern);
+      if (unsafe !== undefined) fail('inlinePolicyPrincipals', `holds '${pattern}': ${unsafe}`);
     }
   }
 }
@@ -217,6 +231,8 @@ export class KeymendRemediation extends Construct {
   readonly approvalFunction: nodejs.NodejsFunction;
   readonly approvalUrl: lambda.FunctionUrl;
   readonly trail?: cloudtrail.Trail;
+  /** The permissions boundary of both function roles (infra/iam.ts `boundaryStatements`). */
+  readonly boundary: iam.ManagedPolicy;
 
   constructor(scope: Construct, id: string, props: KeymendRemediationProps = {}) {
     super(scope, id);
@@ -240,8 +256,9 @@ export class KeymendRemediation extends Construct {
       timeToLiveAttribute: TABLE.ttlAttribute,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       encryption: dynamodb.TableEncryption.AWS_MANAGED,
-      // The audit trail of every change keymend made outlives the stack.
+      // The audit trail of every change keymend made outlives the stack, and a delete-table call.
       removalPolicy: RemovalPolicy.RETAIN,
+      deletionProtection: true,
     });
 
     this.secret = new secretsmanager.Secret(this, 'ApprovalSecret', {
@@ -322,6 +339,11 @@ export class KeymendRemediation extends Construct {
     };
     const projectRoot = props.projectRoot ?? REPOSITORY_ROOT;
     const logRetention = props.logRetention ?? DEFAULTS.logRetention;
+    const reserved = props.reservedConcurrency ?? DEFAULTS.reservedConcurrency;
+    // Its statements are added once the resources they name exist (below).
+    this.boundary = new iam.ManagedPolicy(this, 'RoleBoundary', {
+      description: "keymend: permissions boundary of keymend's function roles (infra/iam.ts)",
+    });
 
     // Approval first: the remediate function's links point at its URL.
     this.approvalFunction = this.keymendFunction('Approval', {
@@ -333,6 +355,7 @@ export class KeymendRemediation extends Construct {
       timeout: Duration.seconds(30),
       environment,
       logRetention,
+      ...(reserved > 0 ? { reservedConcurrentExecutions: APPROVAL_RESERVED_CONCURRENCY } : {}),
     });
     this.approvalUrl = this.approvalFunction.addFunctionUrl({ authType: lambda.FunctionUrlAuthType.NONE });
     Validations.of(this.approvalUrl).acknowledge({
@@ -358,9 +381,15 @@ export class KeymendRemediation extends Construct {
       timeout: Duration.seconds(60),
       environment: { ...environment, [ENV.approvalUrl]: this.approvalUrl.url },
       logRetention,
-      reservedConcurrentExecutions: props.reservedConcurrency ?? DEFAULTS.reservedConcurrency,
+      ...(reserved > 0 ? { reservedConcurrentExecutions: reserved } : {}),
       deadLetterQueue: this.deadLetterQueue,
     });
+    const approvalRole = this.approvalFunction.role as iam.Role;
+    const remediateRole = this.remediateFunction.role as iam.Role;
+    // Every grant keymend creates names the approval function's role as its retiring principal.
+    for (const fn of [this.approvalFunction, this.remediateFunction]) {
+      fn.addEnvironment(ENV.retiringPrincipal, approvalRole.roleArn);
+    }
 
     const topicArns = [this.emailTopic.topicArn, ...(this.chatTopic ? [this.chatTopic.topicArn] : [])];
     const iamScope: IamScope = {
@@ -371,6 +400,8 @@ export class KeymendRemediation extends Construct {
       secretArn: this.secret.secretArn,
       topicArns,
       topicKeyArn: topicKey.keyArn,
+      approvalRoleArn: approvalRole.roleArn,
+      ownRoleArns: [approvalRole.roleArn, remediateRole.roleArn],
     };
     for (const props of remediateStatements(iamScope, powers)) {
       this.remediateFunction.addToRolePolicy(new iam.PolicyStatement(props));
@@ -378,8 +409,23 @@ export class KeymendRemediation extends Construct {
     for (const props of approvalStatements(iamScope, powers)) {
       this.approvalFunction.addToRolePolicy(new iam.PolicyStatement(props));
     }
-    this.acknowledgeWildcards(this.remediateFunction, powers, mode === 'auto');
-    this.acknowledgeWildcards(this.approvalFunction, powers, true);
+    // The boundary names no role (no circular dependency): ownRoleArns only in the roles' own policies.
+    const boundaryScope: IamScope = { ...iamScope, ownRoleArns: [] };
+    for (const props of boundaryStatements(boundaryScope, powers, {
+      logGroupArns: [this.approvalFunction, this.remediateFunction].map(
+        (fn) => (fn.logGroup as logs.ILogGroup).logGroupArn,
+      ),
+      deadLetterQueueArn: this.deadLetterQueue.queueArn,
+    })) {
+      this.boundary.addStatements(new iam.PolicyStatement(props));
+    }
+    this.acknowledgeWildcards(
+      this.remediateFunction.role?.node.tryFindChild('DefaultPolicy'),
+      powers,
+      mode === 'auto',
+    );
+    this.acknowledgeWildcards(this.approvalFunction.role?.node.tryFindChild('DefaultPolicy'), powers, true);
+    this.acknowledgeWildcards(this.boundary, powers, true);
 
     this.rule = new events.Rule(this, 'KmsDenialRule', {
       description: 'keymend: KMS calls denied (CloudTrail management events, read-only included)',
@@ -430,6 +476,9 @@ export class KeymendRemediation extends Construct {
     const role = new iam.Role(this, `${id}Role`, {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
       description: `keymend ${id.toLowerCase()} function`,
+      // Under keymend's path: its own Denies name role/keymend/* (infra/iam.ts ownRoleDenies).
+      path: KEYMEND_ROLE_PATH,
+      permissionsBoundary: this.boundary,
     });
     role.addToPolicy(
       new iam.PolicyStatement({
@@ -480,9 +529,11 @@ export class KeymendRemediation extends Construct {
     return fn;
   }
 
-  /** Acknowledges the wildcard findings cdk-nag reports on a function's policy, each with its reason. */
-  private acknowledgeWildcards(fn: lambda.Function, powers: WritePowers, writes: boolean): void {
-    const policy = fn.role?.node.tryFindChild('DefaultPolicy');
+  /**
+   * Acknowledges the wildcard findings cdk-nag reports on a function role's policy or on the roles'
+   * permissions boundary (which caps them at the same statements), each with its reason.
+   */
+  private acknowledgeWildcards(policy: IConstruct | undefined, powers: WritePowers, writes: boolean): void {
     if (policy === undefined) return;
     const acknowledge = (finding: string, reason: string) =>
       Validations.of(policy).acknowledge({ id: `AwsSolutions-IAM5[${finding}]`, reason });
@@ -491,14 +542,18 @@ export class KeymendRemediation extends Construct {
       keys,
       writes
         ? 'The KMS keys of the denied Kinesis streams are not known in advance. Reads are limited to keys in ' +
-            'this account and Region; kms:CreateGrant is limited by conditions to the Kinesis data-key operations, an encryption-context constraint and no AWS-service grants; kms:RevokeGrant (approval function only) revokes the grant ids keymend recorded when it created them.'
+            'this account and Region; kms:CreateGrant is limited by conditions to the Kinesis data-key operations, ' +
+            'grantees that are roles or users of this account (never keymend’s own, an explicit Deny), an ' +
+            'EncryptionContextSubset constraint holding only aws:kinesis:arn with a stream of this account and Region, ' +
+            'the approval role as retiring principal, and no AWS-service grants. No kms:RevokeGrant: keymend retires its own grants.'
         : 'The KMS keys of the denied Kinesis streams are not known in advance: read-only (DescribeKey, ' +
             'GetKeyPolicy, ListGrants, ListResourceTags) on keys in this account and Region.',
     );
     acknowledge(
       'Resource::*',
       'Read-only actions only: kms:ListAliases and organizations:DescribeOrganization support no ' +
-        'resource-level permissions; organizations:ListParents walks OU ids not known at deploy time.',
+        'resource-level permissions; organizations:ListParents walks OU ids not known at deploy time. ' +
+        'The other statements on * are Denies, which only take power away.',
     );
     const principals =
       'The denied principals are not known in advance: read-only IAM calls on this account’s principals ' +

@@ -143,6 +143,7 @@ function localConfig(options: LocalOptions, account: LocalAccount, approvalUrl: 
     [ENV.chatTopicArn]: `arn:aws:sns:${account.region}:${account.accountId}:keymend-local-chat`,
     [ENV.secretId]: 'keymend-local',
     [ENV.approvalUrl]: approvalUrl,
+    [ENV.retiringPrincipal]: account.caller,
     [ENV.mode]: options.mode ?? 'propose',
     [ENV.autoApplyPrincipals]: (options.autoApplyPrincipals ?? []).join(','),
     [ENV.preferMechanism]: prefer,

@@ -31,6 +31,11 @@ export const ENV = {
   enabledMechanisms: 'KEYMEND_ENABLED_MECHANISMS',
   /** How long a rejected fingerprint stays quiet, in hours (default 168: seven days). */
   rejectSuppressHours: 'KEYMEND_REJECT_SUPPRESS_HOURS',
+  /**
+   * The role ARN every grant keymend creates names as its retiring principal: the approval function's,
+   * which alone can then retire it (RetireGrant is authorized by the grant).
+   */
+  retiringPrincipal: 'KEYMEND_RETIRING_PRINCIPAL',
 } as const;
 
 /** The DynamoDB table's key attributes and TTL attribute. */

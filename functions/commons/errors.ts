@@ -51,3 +51,11 @@ export class ConfigError extends KeymendError {
 export class UsageError extends KeymendError {
   override readonly name: string = 'UsageError';
 }
+
+/**
+ * An undo refused because what is in the account is not what keymend wrote (a grant id that names
+ * someone else's grant, an inline policy whose document changed): keymend undoes only its own changes.
+ */
+export class NotKeymendsChangeError extends KeymendError {
+  override readonly name: string = 'NotKeymendsChangeError';
+}

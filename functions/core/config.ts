@@ -39,6 +39,8 @@ export interface Config {
   enabledMechanisms: Mechanism[];
   /** @default 168 (seven days) */
   rejectSuppressHours: number;
+  /** The retiring principal of keymend's grants: the approval function's role ARN. */
+  retiringPrincipal: string;
 }
 
 export type EnvRecord = Readonly<Record<string, string | undefined>>;
@@ -148,6 +150,13 @@ export function parseConfig(env: EnvRecord, options: ConfigOptions = {}): Config
   const chatTopicArn = arn(env, ENV.chatTopicArn, 'the chat SNS topic ARN', true);
   const secretId = required(env, ENV.secretId, 'the signing secret id (ARN or name)');
   const approvalUrl = url(env, ENV.approvalUrl, options.approvalUrl === 'optional');
+  const retiringPrincipal = arn(env, ENV.retiringPrincipal, "the approval function's role ARN");
+  if (!/^arn:aws[a-z-]*:iam::\d{12}:role\/\S+$/.test(retiringPrincipal)) {
+    throw new ConfigError(
+      ENV.retiringPrincipal,
+      `expected a role ARN, got ${JSON.stringify(retiringPrincipal)}`,
+    );
+  }
 
   const modeText = text(env, ENV.mode) ?? CONFIG_DEFAULTS.mode;
   if (modeText !== 'propose' && modeText !== 'auto') {
@@ -206,5 +215,6 @@ export function parseConfig(env: EnvRecord, options: ConfigOptions = {}): Config
       CONFIG_DEFAULTS.rejectSuppressHours,
       24 * 366,
     ),
+    retiringPrincipal,
   };
 }

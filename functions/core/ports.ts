@@ -88,6 +88,14 @@ export interface ProposalStore {
   countAutoAppliesSince(since: Date): Promise<number>;
 }
 
+/** A grant as keymend creates it (functions/core/plan.ts `GrantPlan`), to recognise it before retiring. */
+export interface ExpectedGrant {
+  name: string;
+  granteePrincipal: string;
+  operations: readonly string[];
+  encryptionContextSubset: Readonly<Record<string, string>>;
+}
+
 /**
  * Every write keymend can make to an account, in one place (audit it against infra's IAM). Each write
  * is idempotent: a retry after a crash finds what the first attempt wrote and does not write twice.
@@ -101,7 +109,13 @@ export interface AccountWriter {
     operations: string[];
     encryptionContextSubset: Record<string, string>;
   }): Promise<{ grantId: string; created: boolean }>;
-  retireGrant(args: { keyArn: string; grantId: string }): Promise<void>;
+  /**
+   * Retires keymend's grant (RetireGrant, as the grant's retiring principal), after checking with
+   * ListGrants that the grant of that id is the one keymend created: `expected` (name, grantee,
+   * operations, constraint) as recorded. A grant that is gone already is success; one that does not
+   * match is refused with a NotKeymendsChangeError and left alone.
+   */
+  retireGrant(args: { keyArn: string; grantId: string; expected: ExpectedGrant }): Promise<void>;
   putPrincipalPolicy(args: { principalArn: string; policyName: string; document: string }): Promise<void>;
   deletePrincipalPolicy(args: { principalArn: string; policyName: string }): Promise<void>;
   /** The key policy as stored now (the text), for the compare-before-write that PutKeyPolicy lacks. */

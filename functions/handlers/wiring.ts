@@ -50,7 +50,7 @@ export function awsWiring(env: NodeJS.ProcessEnv, options: ConfigOptions = {}): 
   const kinesis = new KinesisClient(clients);
   const organizations = organizationsApi(new OrganizationsClient(clients));
   const store = new DynamoProposalStore(new DynamoDBClient(clients), config.tableName);
-  const writer = new AwsAccountWriter({ kms, iam });
+  const writer = new AwsAccountWriter({ kms, iam, retiringPrincipal: config.retiringPrincipal });
   const publisher = new SnsPublisher(new SNSClient(clients), {
     email: config.emailTopicArn,
     chat: config.chatTopicArn,

@@ -7,6 +7,7 @@ const VALID = {
   [ENV.emailTopicArn]: 'arn:aws:sns:us-east-1:111122223333:keymend-email',
   [ENV.secretId]: 'arn:aws:secretsmanager:us-east-1:111122223333:secret:keymend-AbCdEf',
   [ENV.approvalUrl]: 'https://abc.lambda-url.us-east-1.on.aws/',
+  [ENV.retiringPrincipal]: 'arn:aws:iam::111122223333:role/keymend/KeymendApprovalRole',
 };
 
 describe('parseConfig', () => {
@@ -25,6 +26,7 @@ describe('parseConfig', () => {
       autoApplyCloudFormation: false,
       enabledMechanisms: ['kms-grant', 'iam-inline-policy'],
       rejectSuppressHours: 168,
+      retiringPrincipal: VALID[ENV.retiringPrincipal],
     });
   });
 

@@ -22,6 +22,7 @@ const ENV = {
   KEYMEND_EMAIL_TOPIC_ARN: 'arn:aws:sns:us-east-1:111122223333:keymend-email',
   KEYMEND_CHAT_TOPIC_ARN: '',
   KEYMEND_SECRET_ID: 'arn:aws:secretsmanager:us-east-1:111122223333:secret:keymend-AbCdEf',
+  KEYMEND_RETIRING_PRINCIPAL: 'arn:aws:iam::111122223333:role/keymend/KeymendApprovalRole',
   // No KEYMEND_APPROVAL_URL: the stack cannot give a function its own URL; the request's domain is used.
 };
 

@@ -59,6 +59,7 @@ const CONFIGURED = {
   [ENV.emailTopicArn]: 'arn:aws:sns:us-east-1:111122223333:keymend-email',
   [ENV.secretId]: 'arn:aws:secretsmanager:us-east-1:111122223333:secret:keymend-AbCdEf',
   [ENV.approvalUrl]: 'https://abc.lambda-url.us-east-1.on.aws',
+  [ENV.retiringPrincipal]: 'arn:aws:iam::111122223333:role/keymend/KeymendApprovalRole',
   POWERTOOLS_LOG_LEVEL: 'SILENT',
 };
 

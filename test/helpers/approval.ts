@@ -332,7 +332,11 @@ export function recordingSteps() {
       const applied = proposal.applied;
       if (applied?.mechanism !== 'kms-grant') return { outcome: 'refused', reason: 'nothing to undo' };
       if (ports.writer !== noWriter)
-        await ports.writer.retireGrant({ keyArn: applied.keyArn, grantId: applied.grantId });
+        await ports.writer.retireGrant({
+          keyArn: applied.keyArn,
+          grantId: applied.grantId,
+          expected: expectedGrantOf(proposal),
+        });
       const after = await ports.store.transition(
         proposal.id,
         'applied',
@@ -361,4 +365,16 @@ export function memoryPorts(store = new MemoryStore(), now = () => NOW) {
     now,
   };
   return { ports, store, publisher };
+}
+
+/** What keymend created for a grant proposal, as revokeProposal passes it to retireGrant. */
+function expectedGrantOf(proposal: Proposal) {
+  const plan = proposal.plan;
+  if (plan?.mechanism !== 'kms-grant') throw new Error('not a grant proposal');
+  return {
+    name: plan.name,
+    granteePrincipal: plan.granteePrincipal,
+    operations: plan.operations,
+    encryptionContextSubset: plan.constraints.encryptionContextSubset,
+  };
 }

@@ -85,6 +85,7 @@ function lambdaEnvironment(): Record<string, string> {
     KEYMEND_CHAT_TOPIC_ARN: '',
     KEYMEND_SECRET_ID: 'arn:aws:secretsmanager:us-east-1:111122223333:secret:keymend-AbCdEf',
     KEYMEND_APPROVAL_URL: 'https://abcdefghijklmnop.lambda-url.us-east-1.on.aws/',
+    KEYMEND_RETIRING_PRINCIPAL: 'arn:aws:iam::111122223333:role/keymend/KeymendApprovalRole',
     KEYMEND_MODE: 'auto',
     KEYMEND_AUTO_APPLY_PRINCIPALS: '',
     KEYMEND_PREFER_MECHANISM: 'kms-grant',

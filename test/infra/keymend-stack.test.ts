@@ -1,7 +1,8 @@
 import { Match } from 'aws-cdk-lib/assertions';
+import type { Role } from 'aws-cdk-lib/aws-iam';
 import type { LogGroup } from 'aws-cdk-lib/aws-logs';
 import { approvalStatements, type IamScope, remediateStatements, WRITE_ACTIONS } from '../../infra/iam';
-import type { KeymendRemediationProps } from '../../infra/keymend-remediation';
+import { APPROVAL_RESERVED_CONCURRENCY, type KeymendRemediationProps } from '../../infra/keymend-remediation';
 import type { KeymendStack } from '../../infra/keymend-stack';
 import { actionsOf, roleStatements, type Statement, synth, synthesized } from './synth';
 
@@ -132,17 +133,28 @@ describe('the functions', () => {
     template.resourcePropertiesCountIs('AWS::Logs::LogGroup', { RetentionInDays: 90 }, 2);
   });
 
-  test('the remediate function has reserved concurrency; the approval function does not', () => {
+  test('both functions reserve concurrency (remediate: reservedConcurrency; approval: a fixed 2); 0 reserves none', () => {
     const remediate = synth({ reservedConcurrency: 3 });
     remediate.template.hasResourceProperties('AWS::Lambda::Function', {
       Description: Match.stringLikeRegexp('diagnoses'),
       ReservedConcurrentExecutions: 3,
     });
     defaults.template.hasResourceProperties('AWS::Lambda::Function', {
-      Description: Match.stringLikeRegexp('approval links'),
-      ReservedConcurrentExecutions: Match.absent(),
+      Description: Match.stringLikeRegexp('diagnoses'),
+      ReservedConcurrentExecutions: 5,
     });
-    defaults.template.hasResourceProperties('AWS::Lambda::Function', { ReservedConcurrentExecutions: 5 });
+    // A flood of requests to the public approval URL cannot take the account's whole concurrency.
+    defaults.template.hasResourceProperties('AWS::Lambda::Function', {
+      Description: Match.stringLikeRegexp('approval links'),
+      ReservedConcurrentExecutions: APPROVAL_RESERVED_CONCURRENCY,
+    });
+    // Accounts with a low concurrency quota: a reservation would fail the stack's creation.
+    synth({ reservedConcurrency: 0 }).template.resourcePropertiesCountIs(
+      'AWS::Lambda::Function',
+      { ReservedConcurrentExecutions: Match.absent() },
+      2,
+    );
+    expect(() => synth({ reservedConcurrency: -1 })).toThrow(/reservedConcurrency/);
   });
 
   test('read their configuration from the environment variables commons/constants.ts names', () => {
@@ -357,6 +369,8 @@ function iamScope(stack: KeymendStack): IamScope {
     secretArn: r.secret.secretArn,
     topicArns: [r.emailTopic.topicArn, ...(r.chatTopic ? [r.chatTopic.topicArn] : [])],
     topicKeyArn: r.emailTopic.masterKey?.keyArn as string,
+    approvalRoleArn: (r.approvalFunction.role as Role).roleArn,
+    ownRoleArns: [(r.approvalFunction.role as Role).roleArn, (r.remediateFunction.role as Role).roleArn],
   };
 }
 
@@ -408,7 +422,9 @@ describe("keymend's own IAM, every statement", () => {
 
   test('propose mode: the remediate function has no write action at all, even with every mechanism enabled', () => {
     const { stack, template } = synth({ ...EVERYTHING, mode: 'propose' });
-    const actions = actionsOf(roleStatements(stack, template, 'remediateFunction'));
+    const actions = actionsOf(
+      roleStatements(stack, template, 'remediateFunction').filter((s) => s.Effect === 'Allow'),
+    );
     expect(actions.filter((a) => WRITE_ACTIONS.includes(a))).toEqual([]);
     expect(
       actions.filter((a) => /^(iam|kms):(Put|Delete|Create|Retire|Revoke|Update|Attach)/.test(a)),
@@ -441,9 +457,45 @@ describe("keymend's own IAM, every statement", () => {
       Condition: {
         'ForAllValues:StringEquals': {
           'kms:GrantOperations': ['Decrypt', 'GenerateDataKey', 'GenerateDataKeyWithoutPlaintext'],
+          'kms:EncryptionContextKeys': ['aws:kinesis:arn'],
         },
-        StringEquals: { 'kms:GrantConstraintType': 'EncryptionContextSubset' },
-        Bool: { 'kms:GrantIsForAWSResource': 'false' },
+        'ForAnyValue:StringEquals': { 'kms:EncryptionContextKeys': ['aws:kinesis:arn'] },
+        StringEquals: {
+          'kms:GrantConstraintType': 'EncryptionContextSubset',
+          // The approval function's role, exactly: it alone can retire keymend's grants.
+          'kms:RetiringPrincipal': stack.resolve((stack.remediation.approvalFunction.role as Role).roleArn),
+        },
+        StringLike: {
+          'kms:GranteePrincipal': [
+            {
+              'Fn::Join': [
+                '',
+                ['arn:', { Ref: 'AWS::Partition' }, ':iam::', { Ref: 'AWS::AccountId' }, ':role/*'],
+              ],
+            },
+            {
+              'Fn::Join': [
+                '',
+                ['arn:', { Ref: 'AWS::Partition' }, ':iam::', { Ref: 'AWS::AccountId' }, ':user/*'],
+              ],
+            },
+          ],
+          'kms:EncryptionContext:aws:kinesis:arn': {
+            'Fn::Join': [
+              '',
+              [
+                'arn:',
+                { Ref: 'AWS::Partition' },
+                ':kinesis:',
+                { Ref: 'AWS::Region' },
+                ':',
+                { Ref: 'AWS::AccountId' },
+                ':stream/*',
+              ],
+            ],
+          },
+        },
+        BoolIfExists: { 'kms:GrantIsForAWSResource': 'false' },
       },
     });
   });
@@ -458,7 +510,8 @@ describe("keymend's own IAM, every statement", () => {
       'kms:PutKeyPolicy',
     );
     const approval = roleStatements(everything.stack, everything.template, 'approvalFunction');
-    expect(approval.filter((s) => actionsOf([s]).includes('kms:PutKeyPolicy')).map((s) => s.Effect)).toEqual([
+    const names = (s: Statement) => (Array.isArray(s.Action) ? s.Action : [s.Action]);
+    expect(approval.filter((s) => names(s).includes('kms:PutKeyPolicy')).map((s) => s.Effect)).toEqual([
       'Allow',
       'Deny',
     ]);
