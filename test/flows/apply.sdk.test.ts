@@ -78,6 +78,7 @@ describe('applyProposal through the AWS SDK', () => {
       GranteePrincipal: plan.granteePrincipal,
       Operations: plan.operations as GrantOperation[],
       Constraints: { EncryptionContextSubset: plan.constraints.encryptionContextSubset },
+      RetiringPrincipal: localApprovalRoleArn('111122223333'),
     };
     kms
       .on(ListGrantsCommand)
@@ -99,6 +100,8 @@ describe('applyProposal through the AWS SDK', () => {
         GranteePrincipal: plan.granteePrincipal,
         Operations: plan.operations,
         Constraints: { EncryptionContextSubset: plan.constraints.encryptionContextSubset },
+        // The approval role retires keymend's grants (RetireGrant, authorized by the grant).
+        RetiringPrincipal: localApprovalRoleArn('111122223333'),
       },
     ]);
     expect(f.store.proposals.get(proposal.id)?.applied).toEqual({

@@ -67,6 +67,7 @@ describe('applyProposal', () => {
       granteePrincipal: plan.granteePrincipal,
       operations: plan.operations,
       constraints: plan.constraints,
+      retiringPrincipal: f.account.caller,
     });
     const stored = f.store.proposals.get(proposal.id);
     expect(stored?.applied).toEqual({
@@ -268,6 +269,53 @@ describe('revokeProposal', () => {
     const stored = f.store.proposals.get(proposal.id);
     expect(stored?.status).toBe('applied');
     expect(stored?.audit.at(-1)).toMatchObject({ action: 'revoke', outcome: 'refused' });
+  });
+
+  it('refuses a forged record: another grant id, another policy name, or a policy changed since', async () => {
+    // The table is writable by the function that reads events: a record naming someone else's grant
+    // must not make the approval function retire it.
+    const f = flowFixture();
+    const proposal = await applied(f, 'kms-grant');
+    const applied0 = proposal.applied as Extract<Proposal['applied'], { mechanism: 'kms-grant' }>;
+    f.account.modify((draft) => {
+      const key = draft.keys.find((k) => k.arn === applied0.keyArn);
+      if (!key) throw new Error('no key');
+      key.grants = [
+        ...(key.grants ?? []),
+        {
+          grantId: 'ebs-volume-grant',
+          name: 'ebs',
+          granteePrincipal: CONSUMER,
+          operations: ['Decrypt'],
+          retiringPrincipal: f.account.caller,
+        },
+      ];
+    });
+    const writes = f.writes.length;
+    const forged = { ...proposal, applied: { ...applied0, grantId: 'ebs-volume-grant' } };
+    const result = await revokeProposal(f.ports, forged, 'approval-link');
+    expect(result).toMatchObject({
+      outcome: 'refused',
+      reason: expect.stringMatching(/not the one keymend created/),
+    });
+    expect(f.account.snapshot().keys.find((k) => k.arn === applied0.keyArn)?.grants).toHaveLength(2);
+    expect(f.writes.slice(writes)).toEqual(['retireGrant']);
+
+    const g = flowFixture();
+    const inline = await applied(g, 'iam-inline-policy');
+    const change = inline.applied as Extract<Proposal['applied'], { mechanism: 'iam-inline-policy' }>;
+    const renamed = { ...inline, applied: { ...change, policyName: 'AdminGuardrailDeny' } };
+    expect(await revokeProposal(g.ports, renamed, 'approval-link')).toMatchObject({ outcome: 'refused' });
+    g.account.modify((draft) => {
+      const principal = draft.principals.find((p) => p.arn === change.principalArn);
+      if (principal) principal.inlinePolicies[change.policyName] = { Version: '2012-10-17', Statement: [] };
+    });
+    expect(await revokeProposal(g.ports, inline, 'approval-link')).toMatchObject({
+      outcome: 'refused',
+      reason: expect.stringMatching(/changed since keymend wrote it/),
+    });
+    expect(g.writes).not.toContain('deletePrincipalPolicy');
+    expect(g.store.proposals.get(inline.id)?.status).toBe('applied');
   });
 
   it('refuses a proposal that is not applied', async () => {
