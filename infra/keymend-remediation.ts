@@ -26,6 +26,7 @@ import {
   ENV,
   HANDLED_KMS_EVENT_NAMES,
   HANDLER_ENTRIES,
+  KINESIS_SERVICE_PRINCIPAL,
   TABLE,
 } from '../functions/commons/constants';
 import { BUNDLING } from './bundling';
@@ -34,6 +35,7 @@ import {
   boundaryStatements,
   type IamScope,
   KEYMEND_ROLE_PATH,
+  KINESIS_CONTEXT_KEY,
   principalPatternKind,
   remediateStatements,
   unsafePrincipalPattern,
@@ -211,6 +213,31 @@ function checkProps(props: KeymendRemediationProps): void {
       if (unsafe !== undefined) fail('inlinePolicyPrincipals', `holds '${pattern}': ${unsafe}`);
     }
   }
+}
+
+/**
+ * The rule's pattern: denied KMS data-key calls that are Kinesis-shaped, by the markers the intake
+ * (functions/core/intake.ts) reads: the `aws:kinesis:arn` encryption-context key, or
+ * `kinesis.amazonaws.com` as `invokedBy` or `sourceIPAddress`. Every other denied Decrypt or
+ * GenerateDataKey in the Region (S3, Secrets Manager, EBS...) never invokes the function, so a
+ * crash-looping unrelated application cannot use up its reserved concurrency. `$or` and `exists` are
+ * EventBridge content filters (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-create-pattern-operators.html).
+ */
+export function kmsDenialPattern(): events.EventPattern {
+  return {
+    source: ['aws.kms'],
+    detailType: ['AWS API Call via CloudTrail'],
+    detail: {
+      eventSource: ['kms.amazonaws.com'],
+      eventName: [...HANDLED_KMS_EVENT_NAMES],
+      errorCode: [...ACCESS_DENIED_ERROR_CODES],
+      $or: [
+        { requestParameters: { encryptionContext: { [KINESIS_CONTEXT_KEY]: [{ exists: true }] } } },
+        { userIdentity: { invokedBy: [KINESIS_SERVICE_PRINCIPAL] } },
+        { sourceIPAddress: [KINESIS_SERVICE_PRINCIPAL] },
+      ],
+    },
+  };
 }
 
 /** The repository root: infra/ sits directly under it. */
@@ -428,16 +455,9 @@ export class KeymendRemediation extends Construct {
     this.acknowledgeWildcards(this.boundary, powers, true);
 
     this.rule = new events.Rule(this, 'KmsDenialRule', {
-      description: 'keymend: KMS calls denied (CloudTrail management events, read-only included)',
-      eventPattern: {
-        source: ['aws.kms'],
-        detailType: ['AWS API Call via CloudTrail'],
-        detail: {
-          eventSource: ['kms.amazonaws.com'],
-          eventName: [...HANDLED_KMS_EVENT_NAMES],
-          errorCode: [...ACCESS_DENIED_ERROR_CODES],
-        },
-      },
+      description:
+        'keymend: KMS data-key calls for Kinesis denied (CloudTrail management events, read-only included)',
+      eventPattern: kmsDenialPattern(),
     });
     // Decrypt and GenerateDataKey are read-only management events: a rule in state ENABLED never sees them.
     (this.rule.node.defaultChild as events.CfnRule).state = 'ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS';
@@ -449,7 +469,8 @@ export class KeymendRemediation extends Construct {
       }),
     );
 
-    this.addAlarms();
+    const alarms = this.addAlarms();
+    this.restrictTopic(alarms, [approvalRole.roleArn, remediateRole.roleArn]);
 
     if (props.createTrail) this.trail = this.createTrail();
   }
@@ -578,7 +599,56 @@ export class KeymendRemediation extends Construct {
     }
   }
 
-  private addAlarms(): void {
+  /**
+   * The e-mail topic's policy. `enforceSSL` gives the topic a policy of its own, which replaces the
+   * default one: without a statement for them, CloudWatch alarms cannot publish (the bug Automated
+   * Security Response had). CloudWatch may publish for this account's five keymend alarms only
+   * (`aws:SourceAccount`, `aws:SourceArn`); every other principal but keymend's two roles is denied
+   * `sns:Publish`; nobody outside this account may subscribe.
+   */
+  private restrictTopic(alarms: cloudwatch.Alarm[], roleArns: string[]): void {
+    const topicArn = this.emailTopic.topicArn;
+    this.emailTopic.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'CloudWatchAlarmsPublish',
+        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['sns:Publish'],
+        resources: [topicArn],
+        conditions: {
+          StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID },
+          ArnEquals: { 'aws:SourceArn': alarms.map((alarm) => alarm.alarmArn) },
+        },
+      }),
+    );
+    this.emailTopic.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'PublishOnlyKeymendAndItsAlarms',
+        effect: iam.Effect.DENY,
+        principals: [new iam.AnyPrincipal()],
+        actions: ['sns:Publish'],
+        resources: [topicArn],
+        // Denied unless the caller is one of keymend's roles or the CloudWatch service (whose requests
+        // carry aws:PrincipalServiceName and no aws:PrincipalArn).
+        conditions: {
+          ArnNotEqualsIfExists: { 'aws:PrincipalArn': roleArns },
+          StringNotEqualsIfExists: { 'aws:PrincipalServiceName': 'cloudwatch.amazonaws.com' },
+        },
+      }),
+    );
+    this.emailTopic.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'SubscribeOnlyFromThisAccount',
+        effect: iam.Effect.DENY,
+        principals: [new iam.AnyPrincipal()],
+        actions: ['sns:Subscribe'],
+        resources: [topicArn],
+        conditions: { StringNotEquals: { 'aws:PrincipalAccount': Aws.ACCOUNT_ID } },
+      }),
+    );
+  }
+
+  private addAlarms(): cloudwatch.Alarm[] {
+    const all: cloudwatch.Alarm[] = [];
     const action = new cloudwatchActions.SnsAction(this.emailTopic);
     const alarm = (id: string, metric: cloudwatch.IMetric, description: string, periods = 1) => {
       const created = new cloudwatch.Alarm(this, id, {
@@ -590,6 +660,7 @@ export class KeymendRemediation extends Construct {
         alarmDescription: description,
       });
       created.addAlarmAction(action);
+      all.push(created);
       return created;
     };
     const fiveMinutes = Duration.minutes(5);
@@ -618,6 +689,7 @@ export class KeymendRemediation extends Construct {
         3,
       );
     }
+    return all;
   }
 
   private createTrail(): cloudtrail.Trail {

@@ -55,6 +55,9 @@ export const HANDLED_KMS_EVENT_NAMES = [
   'GenerateDataKey',
   'GenerateDataKeyWithoutPlaintext',
 ] as const;
+/** The service principal Kinesis appears as in CloudTrail's `invokedBy` and `sourceIPAddress`. */
+export const KINESIS_SERVICE_PRINCIPAL = 'kinesis.amazonaws.com';
+
 /** The errorCode values of a KMS denial in CloudTrail. */
 export const ACCESS_DENIED_ERROR_CODES = ['AccessDenied', 'AccessDeniedException'] as const;
 

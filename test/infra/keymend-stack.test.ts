@@ -271,6 +271,53 @@ describe('the secret and the topics', () => {
     template.resourceCountIs('AWS::SNS::Topic', 1);
   });
 
+  test('the topic policy lets this account`s keymend alarms publish, denies Publish to all but keymend, Subscribe outside the account', () => {
+    const { stack, template } = defaults;
+    const r = stack.remediation;
+    const [policy, ...more] = Object.values(template.findResources('AWS::SNS::TopicPolicy'));
+    expect(more).toEqual([]);
+    const statements = policy?.Properties.PolicyDocument.Statement as Record<string, unknown>[];
+    const bySid = (sid: string) => statements.find((st) => st.Sid === sid);
+    const alarmArns = Object.keys(template.findResources('AWS::CloudWatch::Alarm')).map((id) => ({
+      'Fn::GetAtt': [id, 'Arn'],
+    }));
+    expect(alarmArns).toHaveLength(5);
+    expect(bySid('CloudWatchAlarmsPublish')).toEqual({
+      Sid: 'CloudWatchAlarmsPublish',
+      Effect: 'Allow',
+      Principal: { Service: 'cloudwatch.amazonaws.com' },
+      Action: 'sns:Publish',
+      Resource: stack.resolve(r.emailTopic.topicArn),
+      Condition: {
+        StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
+        ArnEquals: { 'aws:SourceArn': alarmArns },
+      },
+    });
+    expect(bySid('PublishOnlyKeymendAndItsAlarms')).toMatchObject({
+      Effect: 'Deny',
+      Principal: { AWS: '*' },
+      Action: 'sns:Publish',
+      Condition: {
+        ArnNotEqualsIfExists: {
+          'aws:PrincipalArn': [
+            stack.resolve((r.approvalFunction.role as Role).roleArn),
+            stack.resolve((r.remediateFunction.role as Role).roleArn),
+          ],
+        },
+        StringNotEqualsIfExists: { 'aws:PrincipalServiceName': 'cloudwatch.amazonaws.com' },
+      },
+    });
+    expect(bySid('SubscribeOnlyFromThisAccount')).toMatchObject({
+      Effect: 'Deny',
+      Action: 'sns:Subscribe',
+      Condition: { StringNotEquals: { 'aws:PrincipalAccount': { Ref: 'AWS::AccountId' } } },
+    });
+    // Every alarm's action is the topic these statements are on.
+    for (const alarm of Object.values(template.findResources('AWS::CloudWatch::Alarm'))) {
+      expect(alarm.Properties.AlarmActions).toEqual([stack.resolve(r.emailTopic.topicArn)]);
+    }
+  });
+
   test('what stays when the stack is deleted: the table, the log groups; the topic key is scheduled for deletion', () => {
     const { template } = defaults;
     const policies = (type: string) =>
