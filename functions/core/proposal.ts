@@ -146,13 +146,33 @@ export interface Proposal {
   updatedAt: string;
   /** When the approval links stop working (ISO time). */
   expiresAt: string;
-  /** DynamoDB TTL, epoch seconds: when the item may be deleted. */
-  ttl: number;
+  /**
+   * DynamoDB TTL, epoch seconds: when the item may be deleted. Absent while an applied change is
+   * live (see `ttlChange`): the grant id, the previous key policy and the audit trail must outlive it.
+   */
+  ttl?: number;
   applied?: AppliedChange;
   appliedAt?: string;
   /** Set when a "still failing" notice was sent, so it is sent once. */
   stillFailingNotifiedAt?: string;
   audit: AuditEntry[];
+}
+
+/**
+ * How long a proposal's item is kept after its links expire, or after its change is revoked, for its
+ * audit trail and its undo data.
+ */
+export const PROPOSAL_RETENTION_DAYS = 90;
+
+/**
+ * What a move into `to` at time `at` does to the item's TTL: applied, the TTL is removed (the change
+ * is live in the account: its record must never expire under it); revoked, it is set again,
+ * PROPOSAL_RETENTION_DAYS after the revoke; any other move keeps it.
+ */
+export function ttlChange(to: ProposalStatus, at: string): 'remove' | { set: number } | 'keep' {
+  if (to === 'applied') return 'remove';
+  if (to === 'revoked') return { set: Math.floor(Date.parse(at) / 1000) + PROPOSAL_RETENTION_DAYS * 86_400 };
+  return 'keep';
 }
 
 /** The events people are told about. Repeats of a live problem are never one of them. */
