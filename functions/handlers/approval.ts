@@ -166,8 +166,9 @@ const logger = new Logger({ serviceName: 'keymend-approval' });
  * logged once with the variable's name; every request then gets the generic 500 page.
  */
 const wired = startOnce(logger, () => {
-  const { config, portsFor } = awsWiring(process.env, { approvalUrl: 'optional' });
-  return perAccount((accountId) => makeHandler({ ports: portsFor(accountId), config, logger }));
+  const { config, portsFor, deadline } = awsWiring(process.env, { approvalUrl: 'optional' });
+  const forAccount = perAccount((accountId) => makeHandler({ ports: portsFor(accountId), config, logger }));
+  return { deadline, forAccount };
 });
 
 /** The Lambda handler behind the function URL. */
@@ -176,5 +177,7 @@ export const handler = middy<ApprovalEvent, ApprovalResult, Error, Context>()
   .handler(async (event, context) => {
     const current = wired();
     if (!current.ok) return respond(errorPage(), false);
-    return current.value(accountIdOf(context))(event);
+    // Every AWS call of this request stops before Lambda would kill it.
+    current.value.deadline.begin(context.getRemainingTimeInMillis());
+    return current.value.forAccount(accountIdOf(context))(event);
   });
