@@ -3,7 +3,7 @@
  * the command line and as JSON values from cdk.json: both are accepted. A bad value throws an error
  * naming its key.
  */
-import { principalPatternKind } from './iam';
+import { principalPatternKind, unsafePrincipalPattern } from './iam';
 import type { KeymendMechanism, KeymendMode, KeymendRemediationProps } from './keymend-remediation';
 import { KEYMEND_MECHANISMS } from './keymend-remediation';
 
@@ -19,6 +19,7 @@ export const CONTEXT_KEYS = [
   'regions',
   'enableInlinePolicy',
   'enableKeyPolicyChanges',
+  'reservedConcurrency',
 ] as const;
 export type ContextKey = (typeof CONTEXT_KEYS)[number];
 
@@ -111,6 +112,8 @@ export function parseContext(get: (key: string) => unknown): KeymendAppConfig {
           `'${pattern}' is not a role or user ARN pattern (arn:aws:iam::ACCOUNT:role/NAME, * and ? allowed)`,
         );
       }
+      const unsafe = unsafePrincipalPattern(pattern);
+      if (unsafe !== undefined) throw new ContextError('autoApplyPrincipals', `'${pattern}': ${unsafe}`);
     }
     if (parsed.length > 0) remediation.autoApplyPrincipals = parsed;
   }
@@ -150,6 +153,23 @@ export function parseContext(get: (key: string) => unknown): KeymendAppConfig {
       'enableInlinePolicy',
       'needs autoApplyPrincipals: inline policies are written only on the roles and users it names',
     );
+  }
+
+  const reserved = present('reservedConcurrency');
+  if (reserved !== undefined) {
+    const value =
+      typeof reserved === 'number'
+        ? reserved
+        : /^\d+$/.test(String(reserved).trim())
+          ? Number(reserved)
+          : Number.NaN;
+    if (!Number.isInteger(value) || value < 0 || value > 1000) {
+      throw new ContextError(
+        'reservedConcurrency',
+        `expected a whole number from 0 (reserve none) to 1000, not '${String(reserved)}'`,
+      );
+    }
+    remediation.reservedConcurrency = value;
   }
 
   const regionsValue = present('regions');
