@@ -16,8 +16,10 @@ export interface IamScope {
   account: string;
   /** The proposals table. */
   tableArn: string;
-  /** The approval-token signing secret. */
-  secretArn: string;
+  /** The KMS HMAC key that signs approve and reject links (both functions). */
+  decisionKeyArn: string;
+  /** The KMS HMAC key that signs revoke links (the approval function only). */
+  revokeKeyArn: string;
   /** The topics keymend publishes to (e-mail, and chat when configured). */
   topicArns: string[];
   /** The customer managed key encrypting keymend's own topic, when it has one. */
@@ -134,7 +136,7 @@ export function readStatements(scope: IamScope): PolicyStatementProps[] {
   ];
 }
 
-/** The store, the topics and the secret: keymend's own resources, each by its ARN. */
+/** The store and the topics: keymend's own resources, each by its ARN. */
 export function stateStatements(scope: IamScope): PolicyStatementProps[] {
   const statements: PolicyStatementProps[] = [
     {
@@ -148,12 +150,6 @@ export function stateStatements(scope: IamScope): PolicyStatementProps[] {
       effect: Effect.ALLOW,
       actions: ['sns:Publish'],
       resources: [...scope.topicArns],
-    },
-    {
-      sid: 'ApprovalSecret',
-      effect: Effect.ALLOW,
-      actions: ['secretsmanager:GetSecretValue'],
-      resources: [scope.secretArn],
     },
   ];
   if (scope.topicKeyArn !== undefined) {
@@ -336,9 +332,48 @@ export function unsafePrincipalPattern(pattern: string): string | undefined {
   return undefined;
 }
 
+/**
+ * Approval links are signed by KMS HMAC keys (functions/adapters/link-signer.ts). The remediate
+ * function, which parses event text, may make approve and reject links (GenerateMac with the decision
+ * key) and never a revoke link: the revoke key is denied to it explicitly. The approval function signs
+ * and checks both.
+ */
+export function remediateSigningStatements(scope: IamScope): PolicyStatementProps[] {
+  return [
+    {
+      sid: 'SignDecisionLinks',
+      effect: Effect.ALLOW,
+      actions: ['kms:GenerateMac'],
+      resources: [scope.decisionKeyArn],
+    },
+    {
+      sid: 'NeverSignRevokeLinks',
+      effect: Effect.DENY,
+      actions: ['kms:GenerateMac', 'kms:VerifyMac'],
+      resources: [scope.revokeKeyArn],
+    },
+  ];
+}
+
+/** The approval function signs and checks the links of both keys. */
+export function approvalSigningStatements(scope: IamScope): PolicyStatementProps[] {
+  return [
+    {
+      sid: 'SignAndCheckLinks',
+      effect: Effect.ALLOW,
+      actions: ['kms:GenerateMac', 'kms:VerifyMac'],
+      resources: [scope.decisionKeyArn, scope.revokeKeyArn],
+    },
+  ];
+}
+
 /** The remediate function: reads and state always; writes only in auto mode, never key policies. */
 export function remediateStatements(scope: IamScope, powers: WritePowers): PolicyStatementProps[] {
-  const statements = [...readStatements(scope), ...stateStatements(scope)];
+  const statements = [
+    ...readStatements(scope),
+    ...stateStatements(scope),
+    ...remediateSigningStatements(scope),
+  ];
   if (powers.mode === 'auto') {
     statements.push(
       createGrantStatement(scope),
@@ -359,6 +394,7 @@ export function approvalStatements(scope: IamScope, powers: WritePowers): Policy
   const statements: PolicyStatementProps[] = [
     ...readStatements(scope),
     ...stateStatements(scope),
+    ...approvalSigningStatements(scope),
     createGrantStatement(scope),
     ...inlinePolicyStatements(powers.inlinePolicyPrincipals, true),
   ];

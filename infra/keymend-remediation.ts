@@ -16,7 +16,6 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
-import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
@@ -245,11 +244,14 @@ const REPOSITORY_ROOT = path.resolve(__dirname, '..');
 
 /**
  * keymend in one account and Region: the EventBridge rule on KMS denials, the remediate and approval
- * functions, the proposal table, the approval-token secret, notification topics and alarms.
+ * functions, the proposal table, the approval-link signing keys, notification topics and alarms.
  */
 export class KeymendRemediation extends Construct {
   readonly table: dynamodb.Table;
-  readonly secret: secretsmanager.Secret;
+  /** Signs approve and reject links (GenerateMac by both functions). */
+  readonly decisionLinkKey: kms.Key;
+  /** Signs revoke links (the approval function only). */
+  readonly revokeLinkKey: kms.Key;
   readonly emailTopic: sns.Topic;
   readonly chatTopic?: sns.ITopic;
   readonly deadLetterQueue: sqs.Queue;
@@ -288,16 +290,28 @@ export class KeymendRemediation extends Construct {
       deletionProtection: true,
     });
 
-    this.secret = new secretsmanager.Secret(this, 'ApprovalSecret', {
-      description: 'keymend: the HMAC key that signs approval links',
-      generateSecretString: { passwordLength: 64, excludePunctuation: true, includeSpace: false },
-    });
-    Validations.of(this.secret).acknowledge({
-      id: 'AwsSolutions-SMG4',
-      reason:
-        'The approval-link signing key is not rotated automatically: rotation would invalidate every ' +
-        'outstanding approval link. Rotate it by hand (put-secret-value) when needed; links expire within linkTtlHours.',
-    });
+    // Approval links are signed by two KMS HMAC keys, whose material never leaves KMS: approve and
+    // reject links with the decision key (both functions), revoke links with the revoke key (the
+    // approval function only: the remediate function parses event text).
+    const hmacKey = (id: string, what: string) => {
+      const key = new kms.Key(this, id, {
+        description: `keymend: signs ${what} links (HMAC)`,
+        keySpec: kms.KeySpec.HMAC_256,
+        keyUsage: kms.KeyUsage.GENERATE_VERIFY_MAC,
+        // Nothing is encrypted with it: once the stack is gone, its links are worthless anyway.
+        removalPolicy: RemovalPolicy.DESTROY,
+        pendingWindow: Duration.days(7),
+      });
+      Validations.of(key).acknowledge({
+        id: 'AwsSolutions-KMS5',
+        reason:
+          'KMS does not rotate HMAC keys automatically. A link signed by it expires within linkTtlHours; ' +
+          'to rotate, replace the key (a new logical id), which invalidates the outstanding links.',
+      });
+      return key;
+    };
+    this.decisionLinkKey = hmacKey('DecisionLinkKey', 'approve and reject');
+    this.revokeLinkKey = hmacKey('RevokeLinkKey', 'revoke');
 
     const topicKey = new kms.Key(this, 'TopicKey', {
       description: "keymend: encrypts keymend's notification topic",
@@ -350,7 +364,7 @@ export class KeymendRemediation extends Construct {
       [ENV.tableName]: this.table.tableName,
       [ENV.emailTopicArn]: this.emailTopic.topicArn,
       [ENV.chatTopicArn]: this.chatTopic?.topicArn ?? '',
-      [ENV.secretId]: this.secret.secretArn,
+      [ENV.decisionKeyId]: this.decisionLinkKey.keyArn,
       [ENV.mode]: mode,
       [ENV.autoApplyPrincipals]: (props.autoApplyPrincipals ?? []).join(','),
       [ENV.preferMechanism]: props.preferMechanism ?? DEFAULTS.preferMechanism,
@@ -389,7 +403,7 @@ export class KeymendRemediation extends Construct {
       id: 'Keymend-LambdaFunctionUrlAuth',
       reason:
         'People open approval links from e-mail in a browser, with no AWS credentials: IAM auth cannot apply. ' +
-        'Every change needs a POST carrying an HMAC-SHA256 token (secret in Secrets Manager) bound to the proposal, ' +
+        'Every change needs a POST carrying an HMAC-SHA256 token (a KMS HMAC key: GenerateMac/VerifyMac) bound to the proposal, ' +
         'the action and the plan hash, expiring and single use; a GET only renders a page and changes nothing.',
     });
     Validations.of(this.approvalFunction).acknowledge({
@@ -417,6 +431,8 @@ export class KeymendRemediation extends Construct {
     for (const fn of [this.approvalFunction, this.remediateFunction]) {
       fn.addEnvironment(ENV.retiringPrincipal, approvalRole.roleArn);
     }
+    // Only the approval function knows (and may use) the key that signs revoke links.
+    this.approvalFunction.addEnvironment(ENV.revokeKeyId, this.revokeLinkKey.keyArn);
 
     const topicArns = [this.emailTopic.topicArn, ...(this.chatTopic ? [this.chatTopic.topicArn] : [])];
     const iamScope: IamScope = {
@@ -424,7 +440,8 @@ export class KeymendRemediation extends Construct {
       region: Aws.REGION,
       account: Aws.ACCOUNT_ID,
       tableArn: this.table.tableArn,
-      secretArn: this.secret.secretArn,
+      decisionKeyArn: this.decisionLinkKey.keyArn,
+      revokeKeyArn: this.revokeLinkKey.keyArn,
       topicArns,
       topicKeyArn: topicKey.keyArn,
       approvalRoleArn: approvalRole.roleArn,

@@ -11,8 +11,13 @@ export const ENV = {
   emailTopicArn: 'KEYMEND_EMAIL_TOPIC_ARN',
   /** SNS topic ARN for chat (AWS Chatbot custom notifications); empty when there is none. */
   chatTopicArn: 'KEYMEND_CHAT_TOPIC_ARN',
-  /** Secrets Manager secret id (ARN) holding the approval-token signing key. */
-  secretId: 'KEYMEND_SECRET_ID',
+  /** The KMS HMAC key (ARN) that signs approve and reject links: every function may use it. */
+  decisionKeyId: 'KEYMEND_DECISION_KEY_ID',
+  /**
+   * The KMS HMAC key (ARN) that signs revoke links: set for the approval function only, which alone
+   * may use it (the remediate function parses event text and must not be able to make a revoke link).
+   */
+  revokeKeyId: 'KEYMEND_REVOKE_KEY_ID',
   /** The approval function's base URL (its function URL), for the links in notifications. */
   approvalUrl: 'KEYMEND_APPROVAL_URL',
   /** `propose` (default) or `auto`. */

@@ -16,8 +16,10 @@ export interface Config {
   emailTopicArn: string;
   /** SNS topic for chat; null when there is none. */
   chatTopicArn: string | null;
-  /** Secrets Manager secret id of the approval-token signing key. */
-  secretId: string;
+  /** The KMS HMAC key that signs approve and reject links. */
+  decisionKeyId: string;
+  /** The KMS HMAC key that signs revoke links; null in the remediate function, which may not use it. */
+  revokeKeyId: string | null;
   /**
    * The approval function's base URL, without a trailing slash. '' in the approval function itself
    * (see ConfigOptions): its own URL cannot be in its environment, so it takes it from each request.
@@ -148,7 +150,8 @@ export function parseConfig(env: EnvRecord, options: ConfigOptions = {}): Config
   }
   const emailTopicArn = arn(env, ENV.emailTopicArn, 'the e-mail SNS topic ARN');
   const chatTopicArn = arn(env, ENV.chatTopicArn, 'the chat SNS topic ARN', true);
-  const secretId = required(env, ENV.secretId, 'the signing secret id (ARN or name)');
+  const decisionKeyId = arn(env, ENV.decisionKeyId, "the decision links' KMS HMAC key ARN");
+  const revokeKeyId = arn(env, ENV.revokeKeyId, "the revoke links' KMS HMAC key ARN", true);
   const approvalUrl = url(env, ENV.approvalUrl, options.approvalUrl === 'optional');
   const retiringPrincipal = arn(env, ENV.retiringPrincipal, "the approval function's role ARN");
   if (!/^arn:aws[a-z-]*:iam::\d{12}:role\/\S+$/.test(retiringPrincipal)) {
@@ -194,7 +197,8 @@ export function parseConfig(env: EnvRecord, options: ConfigOptions = {}): Config
     tableName,
     emailTopicArn,
     chatTopicArn,
-    secretId,
+    decisionKeyId,
+    revokeKeyId,
     approvalUrl,
     mode: modeText,
     autoApplyPrincipals,

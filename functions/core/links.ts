@@ -7,14 +7,14 @@
  *   revoke   `${base}/p/${id}?a=revoke&t=${revokeToken}`
  *   review   the approve link (for an applied proposal: the revoke link)
  * A GET of any of them only renders the page, whose form POSTs the same `a` and `t` back to the same
- * path; only the POST acts. Each token is signToken(secret, {proposalId, action, planHash, expiresAt})
- * (core/token.ts): bound to the proposal, the action and the exact plan, and expiring.
+ * path; only the POST acts. Each token signs {proposalId, action, planHash, expiresAt} (core/token.ts,
+ * with the key the action needs): bound to the proposal, the action and the exact plan, and expiring.
  *
- * Pure: the secret and the expiry come in as arguments.
+ * Pure: the signed tokens and the expiry come in as arguments (flows/notify.ts `linksFor` signs them).
  */
 import type { ProposalLinks } from './ports';
-import type { Proposal } from './proposal';
-import { type ApprovalAction, signToken } from './token';
+import { boundHash, type Proposal } from './proposal';
+import type { ApprovalAction, TokenClaims } from './token';
 
 /** The path of a proposal's page: `/p/` and the id. */
 export const PROPOSAL_PATH_PREFIX = '/p/';
@@ -47,40 +47,57 @@ export function actionUrl(
   return `${base}${PROPOSAL_PATH_PREFIX}${encodeURIComponent(proposalId)}?${ACTION_PARAM}=${action}&${TOKEN_PARAM}=${encodeURIComponent(token)}`;
 }
 
+/** The actions a proposal's links are for: approve and reject while `pending`, revoke once `applied`. */
+export function linkActions(status: Proposal['status']): ApprovalAction[] {
+  switch (status) {
+    case 'pending':
+      return ['approve', 'reject'];
+    case 'applied':
+      return ['revoke'];
+    default:
+      return [];
+  }
+}
+
+/** The claims of the link for `action`: bound to the proposal, the action and its plan, expiring at `expiresAt`. */
+export function linkClaims(
+  proposal: Pick<Proposal, 'id' | 'planHash' | 'applied'>,
+  action: ApprovalAction,
+  expiresAt: Date,
+): TokenClaims {
+  return {
+    proposalId: proposal.id,
+    action,
+    // A revoke link is bound to the change as recorded too (core/proposal.ts boundHash).
+    planHash: boundHash(proposal, action),
+    expiresAt: Math.floor(expiresAt.getTime() / 1000),
+  };
+}
+
 /**
- * The links of a proposal in its current status: approve and reject while `pending`, revoke once
- * `applied`; null in every other status (nothing left to decide). Every token expires at `expiresAt`.
+ * The links of a proposal from their signed tokens (one per `linkActions`, made with `linkClaims`):
+ * approve (also the review link) and reject while `pending`, revoke (also the review link) once
+ * `applied`; null when the tokens for its status are missing (the remediate function cannot sign a
+ * revoke link) or there is nothing left to decide.
  */
-export function proposalLinks(
-  secret: Uint8Array,
-  proposal: Pick<Proposal, 'id' | 'status' | 'planHash'>,
+export function assembleLinks(
+  proposal: Pick<Proposal, 'id' | 'status'>,
   baseUrl: string,
+  tokens: Partial<Record<ApprovalAction, string>>,
   expiresAt: Date,
 ): ProposalLinks | null {
-  const expiresAtSeconds = Math.floor(expiresAt.getTime() / 1000);
-  const link = (action: ApprovalAction) =>
-    actionUrl(
-      baseUrl,
-      proposal.id,
-      action,
-      signToken(secret, {
-        proposalId: proposal.id,
-        action,
-        planHash: proposal.planHash ?? '',
-        expiresAt: expiresAtSeconds,
-      }),
-    );
-  const expires = new Date(expiresAtSeconds * 1000).toISOString();
-  switch (proposal.status) {
-    case 'pending': {
-      const approve = link('approve');
-      return { review: approve, approve, reject: link('reject'), expiresAt: expires };
-    }
-    case 'applied': {
-      const revoke = link('revoke');
-      return { review: revoke, revoke, expiresAt: expires };
-    }
-    default:
-      return null;
+  const link = (action: ApprovalAction) => {
+    const token = tokens[action];
+    return token === undefined ? undefined : actionUrl(baseUrl, proposal.id, action, token);
+  };
+  const expires = new Date(Math.floor(expiresAt.getTime() / 1000) * 1000).toISOString();
+  const approve = link('approve');
+  const reject = link('reject');
+  const revoke = link('revoke');
+  if (proposal.status === 'pending' && approve !== undefined && reject !== undefined) {
+    return { review: approve, approve, reject, expiresAt: expires };
   }
+  if (proposal.status === 'applied' && revoke !== undefined)
+    return { review: revoke, revoke, expiresAt: expires };
+  return null;
 }

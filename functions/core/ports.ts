@@ -1,10 +1,11 @@
 /**
  * The ports the flows run over. Adapters implement them against AWS (DynamoDB, KMS, IAM, SNS,
- * Secrets Manager) and `keymend local` against in-process stand-ins (dynalite, the snapshot account,
+ * KMS HMAC link keys) and `keymend local` against in-process stand-ins (dynalite, the snapshot account,
  * an outbox). Interfaces only: no SDK types cross this line.
  */
 import type { AccountReader } from './account';
 import type { AppliedChange, AuditEntry, Proposal, ProposalStatus } from './proposal';
+import type { SigningKeyName, TokenCheck, TokenClaims } from './token';
 
 /** The fingerprint item: how often a problem was seen, and which proposal is its live one. */
 export interface FingerprintRecord {
@@ -152,9 +153,18 @@ export interface ProposalLinks {
   expiresAt: string;
 }
 
-/** Reads the signing secret (once per cold start, then cached by the adapter). */
-export interface SecretSource {
-  signingKey(): Promise<Uint8Array>;
+/**
+ * Signs and checks approval-link tokens (core/token.ts), each with the key its action needs
+ * (`signingKeyFor`): the decision key for approve and reject, the revoke key for revoke. The remediate
+ * function's signer holds no revoke key.
+ */
+export interface LinkSigner {
+  /** The keys this function may sign with (the remediate function: the decision key only). */
+  readonly keys: readonly SigningKeyName[];
+  /** The token for `claims`; throws when this function holds no key for its action. */
+  sign(claims: TokenClaims): Promise<string>;
+  /** Checks the token's MAC with the key its action needs (bad-signature without it), then its expiry. */
+  verify(token: unknown, nowSeconds: number): Promise<TokenCheck>;
 }
 
 /** What the flows need from the outside world, passed in: no SDK, no environment, no global clock. */
@@ -163,7 +173,7 @@ export interface FlowPorts {
   reader: AccountReader;
   writer: AccountWriter;
   publisher: Publisher;
-  secret: SecretSource;
+  signer: LinkSigner;
   now: () => Date;
 }
 

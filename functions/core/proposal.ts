@@ -72,6 +72,20 @@ export function planHash(plan: Plan): string {
   return createHash('sha256').update(canonicalJson(plan)).digest('hex');
 }
 
+/**
+ * What a link for `action` is bound to: the plan hash for approve and reject; for revoke, a hash of the
+ * plan hash and the applied change as recorded (grant id, policy name, the previous key policy to
+ * restore). The approval function signs revoke links right after it applies, with a key the remediate
+ * function cannot use: a record changed since (a forged grant id, a different "previous" key policy)
+ * no longer matches its link, and nothing is undone.
+ */
+export function boundHash(proposal: Pick<Proposal, 'planHash' | 'applied'>, action: string): string {
+  if (action !== 'revoke') return proposal.planHash ?? '';
+  return createHash('sha256')
+    .update(canonicalJson({ planHash: proposal.planHash ?? '', applied: proposal.applied ?? null }))
+    .digest('hex');
+}
+
 /** JSON with object keys sorted at every depth. */
 export function canonicalJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;

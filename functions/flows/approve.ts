@@ -14,14 +14,8 @@
 import { GRANT_PROPAGATION_NOTE } from '../commons/constants';
 import type { LinkSettings } from '../core/links';
 import type { FlowPorts } from '../core/ports';
-import type { AuditEntry, Proposal } from '../core/proposal';
-import {
-  APPROVAL_ACTIONS,
-  type ApprovalAction,
-  signToken,
-  type TokenClaims,
-  verifyToken,
-} from '../core/token';
+import { type AuditEntry, boundHash, type Proposal } from '../core/proposal';
+import { APPROVAL_ACTIONS, type ApprovalAction, type TokenClaims } from '../core/token';
 import { type Page, type RefusalKind, refusalPage, resultPage, reviewPage } from '../render/page';
 import { type ApplyResult, applyProposal, revokeProposal } from './apply';
 import type { AuditContext, FlowContext, FlowLog } from './context';
@@ -102,22 +96,22 @@ async function view(deps: ApprovalDeps, id: string, request: ApprovalRequest): P
   const action = request.query.a;
   const token = request.query.t;
   if (!isAction(action) || !token) return refusalPage('bad-request');
-  const secret = await ports.secret.signingKey();
-  const check = verifyToken(secret, token, nowSeconds(ports));
+  const check = await ports.signer.verify(token, nowSeconds(ports));
   if (!check.ok) return refusalPage(tokenRefusal(check.problem));
   const { claims } = check;
   if (claims.proposalId !== id || claims.action !== action) return refusalPage('bad-token');
   const proposal = await ports.store.getProposal(id);
   if (!proposal) return refusalPage('not-found');
-  if (claims.planHash !== (proposal.planHash ?? '')) return refusalPage('bad-token');
+  if (claims.planHash !== boundHash(proposal, claims.action)) return refusalPage('bad-token');
 
   // The page offers what the status allows. Whoever holds the approve link may also reject (both links
   // go to the same people in the same message): the page signs the sibling token with the same expiry.
   const forms: Partial<Record<ApprovalAction, string>> = {};
-  const sibling = (a: ApprovalAction) => (a === action ? token : signToken(secret, { ...claims, action: a }));
+  const sibling = async (a: ApprovalAction) =>
+    a === action ? token : await ports.signer.sign({ ...claims, action: a });
   if (proposal.status === 'pending' && (action === 'approve' || action === 'reject')) {
-    if (proposal.planHash) forms.approve = sibling('approve');
-    forms.reject = sibling('reject');
+    if (proposal.planHash) forms.approve = await sibling('approve');
+    forms.reject = await sibling('reject');
   } else if (proposal.status === 'applied' && action === 'revoke') {
     forms.revoke = token;
   }
@@ -154,8 +148,7 @@ async function act(deps: ApprovalDeps, id: string, request: ApprovalRequest): Pr
   const action = request.form?.a;
   const token = request.form?.t;
   if (!isAction(action) || !token) return refusalPage('bad-request');
-  const secret = await ports.secret.signingKey();
-  const check = verifyToken(secret, token, nowSeconds(ports));
+  const check = await ports.signer.verify(token, nowSeconds(ports));
   const context: AuditContext = { sourceIp: request.sourceIp, userAgent: request.userAgent };
   const audit = (outcome: string, detail?: string): AuditEntry => ({
     at: ports.now().toISOString(),
@@ -173,7 +166,7 @@ async function act(deps: ApprovalDeps, id: string, request: ApprovalRequest): Pr
     log.warn('approval token refused', { proposalId: id, action, problem: check.problem, ...context });
     if (check.problem === 'expired') {
       // The token is genuine (its signature held) but late: record the attempt on its own proposal.
-      const late = verifyToken(secret, token, Number.NEGATIVE_INFINITY);
+      const late = await ports.signer.verify(token, Number.NEGATIVE_INFINITY);
       if (late.ok && late.claims.proposalId === id && (await ports.store.getProposal(id))) {
         await ports.store.appendAudit(id, audit('refused', 'the link has expired'));
       }
@@ -192,7 +185,7 @@ async function act(deps: ApprovalDeps, id: string, request: ApprovalRequest): Pr
     return refusalPage(kind);
   };
   if (claims.action !== action) return refused('bad-token', `the token is for ${claims.action}`);
-  if (claims.planHash !== (proposal.planHash ?? '')) {
+  if (claims.planHash !== boundHash(proposal, claims.action)) {
     return refused('bad-token', 'the token is for another version of the change');
   }
   if (proposal.status !== NEEDED_STATUS[action]) {

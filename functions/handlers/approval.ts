@@ -160,7 +160,7 @@ const logger = new Logger({ serviceName: 'keymend-approval' });
 
 /**
  * Cold start (handlers/wiring.ts), once per execution environment, at its first invocation: the
- * configuration, the clients, the signing key read on first use and kept (SecretsManagerSecret). The
+ * configuration, the clients, the link signer (KMS HMAC keys: the decision key and, here only, the revoke key). The
  * stack cannot put a function's own URL in its environment (the URL needs the function first): without
  * it, makeHandler points the links at the function URL each request came to. A configuration error is
  * logged once with the variable's name; every request then gets the generic 500 page.

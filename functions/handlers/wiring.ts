@@ -8,14 +8,13 @@ import { IAMClient } from '@aws-sdk/client-iam';
 import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { OrganizationsClient } from '@aws-sdk/client-organizations';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SNSClient } from '@aws-sdk/client-sns';
 import type { Context } from 'aws-lambda';
 import { AwsAccountWriter } from '../adapters/account-writer';
 import { AwsAccountReader } from '../adapters/aws-account';
 import { clientConfig, InvocationDeadline, withDeadline } from '../adapters/client-config';
+import { kmsLinkSigner } from '../adapters/link-signer';
 import { organizationsApi } from '../adapters/organization';
-import { SecretsManagerSecret } from '../adapters/secret';
 import { SnsPublisher } from '../adapters/sns';
 import { DynamoProposalStore } from '../adapters/store';
 import type { AccountReader } from '../core/account';
@@ -61,10 +60,11 @@ export function awsWiring(env: NodeJS.ProcessEnv, options: ConfigOptions = {}): 
     email: config.emailTopicArn,
     chat: config.chatTopicArn,
   });
-  const secret = new SecretsManagerSecret(
-    withDeadline(new SecretsManagerClient(clients), deadline),
-    config.secretId,
-  );
+  // Tokens are signed by KMS HMAC keys; the revoke key is configured for the approval function only.
+  const signer = kmsLinkSigner(kms, {
+    decision: config.decisionKeyId,
+    ...(config.revokeKeyId === null ? {} : { revoke: config.revokeKeyId }),
+  });
   return {
     config,
     deadline,
@@ -77,7 +77,7 @@ export function awsWiring(env: NodeJS.ProcessEnv, options: ConfigOptions = {}): 
       ),
       writer,
       publisher,
-      secret,
+      signer,
       now: () => new Date(),
     }),
   };

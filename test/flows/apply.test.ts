@@ -2,6 +2,7 @@ import type { Mechanism } from '../../functions/core/plan';
 import type { Proposal } from '../../functions/core/proposal';
 import { type ApplyOptions, applyProposal, revokeProposal } from '../../functions/flows/apply';
 import { remediate } from '../../functions/flows/remediate';
+import { approvalSigner } from '../helpers/approval';
 import { eventBridgeEvent, STORM_EVENT } from '../helpers/denials';
 import { type FlowFixture, flowFixture, linkIn, TEST_CONFIG } from '../helpers/flow-ports';
 
@@ -57,6 +58,8 @@ describe('applyProposal', () => {
   it('writes exactly the planned grant, records how to undo it, and notifies', async () => {
     const f = flowFixture();
     const proposal = await applying(f, 'kms-grant');
+    // The approval function's signer: it alone holds the key of revoke links.
+    f.ports.signer = approvalSigner;
     const result = await applyProposal(f.ports, proposal, 'approval-link', OPTIONS);
     expect(result).toMatchObject({ outcome: 'applied', verified: true });
     const plan = proposal.plan as Extract<Proposal['plan'], { mechanism: 'kms-grant' }>;
@@ -80,6 +83,16 @@ describe('applyProposal', () => {
     expect(f.store.fingerprints.get(proposal.fingerprint)?.appliedAt).toBe(stored?.appliedAt);
     expect(f.kinds()).toEqual(['approved-applied']);
     expect(linkIn(f.outbox[0], 'revoke').pathname).toBe(`/p/${proposal.id}`);
+  });
+
+  it('applied by the remediate function (auto mode), the notification carries no revoke link: it cannot sign one', async () => {
+    const f = flowFixture();
+    const proposal = await applying(f, 'kms-grant');
+    const result = await applyProposal(f.ports, proposal, 'keymend', { ...OPTIONS, kind: 'auto-applied' });
+    expect(result.outcome).toBe('applied');
+    expect(f.kinds()).toEqual(['auto-applied']);
+    expect(() => linkIn(f.outbox[0], 'revoke')).toThrow(/no revoke link/);
+    expect(f.store.proposals.get(proposal.id)?.audit.some((a) => a.outcome === 'failed')).toBe(false);
   });
 
   it('writes exactly the planned inline policy', async () => {

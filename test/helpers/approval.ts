@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { inProcessLinkSigner } from '../../functions/adapters/link-signer';
 import { LocalAccount } from '../../functions/adapters/local-account';
 import { parseSnapshot, SnapshotReader } from '../../functions/adapters/snapshot';
 import type { AccountReader } from '../../functions/core/account';
@@ -18,7 +19,6 @@ import type {
   OutgoingMessage,
   ProposalStore,
   Publisher,
-  SecretSource,
 } from '../../functions/core/ports';
 import { fingerprintOf, type NotificationKind, type Proposal, planHash } from '../../functions/core/proposal';
 import { loadAccount } from './denials';
@@ -26,7 +26,9 @@ import { EVENTS_DIR, loadEvent } from './events';
 import { kindOf } from './flow-ports';
 import { MemoryStore } from './memory-store';
 
+/** The in-process stand-ins of the two KMS HMAC keys: approve and reject links, and revoke links. */
 export const SECRET = new Uint8Array(Buffer.from('test-signing-key-0123456789abcdef-0123456789'));
+export const REVOKE_SECRET = new Uint8Array(Buffer.from('test-revoke-key-0123456789abcdef-0123456789'));
 export const NOW = new Date('2026-12-03T09:00:00.000Z');
 
 /** The demo account as a reader. */
@@ -106,7 +108,10 @@ export class RecordingPublisher implements Publisher {
   }
 }
 
-export const fixedSecret: SecretSource = { signingKey: async () => SECRET };
+/** The approval function's signer: both keys. */
+export const approvalSigner = inProcessLinkSigner({ decision: SECRET, revoke: REVOKE_SECRET });
+/** The remediate function's signer: the decision key only. */
+export const remediateSigner = inProcessLinkSigner({ decision: SECRET });
 
 /** A writer that fails the test if anything calls it. */
 export const noWriter: AccountWriter = {
@@ -146,6 +151,13 @@ export function approvalPorts<S extends ProposalStore = MemoryStore>(
 ) {
   const account = new LocalAccount(loadAccount('demo.json'));
   const publisher = new RecordingPublisher();
-  const ports: FlowPorts = { store, reader: account, writer: account, publisher, secret: fixedSecret, now };
+  const ports: FlowPorts = {
+    store,
+    reader: account,
+    writer: account,
+    publisher,
+    signer: approvalSigner,
+    now,
+  };
   return { ports, store, publisher, account };
 }

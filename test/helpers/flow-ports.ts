@@ -1,5 +1,6 @@
 /** Flow ports over the in-memory store and account, a recording publisher and a fixed clock. */
 
+import { inProcessLinkSigner } from '../../functions/adapters/link-signer';
 import { LocalAccount } from '../../functions/adapters/local-account';
 import type { AccountWriter, OutgoingMessage } from '../../functions/core/ports';
 import type { NotificationKind } from '../../functions/core/proposal';
@@ -78,7 +79,8 @@ export function flowFixture(snapshot = 'demo.json'): FlowFixture {
         if (message.topic === 'email') outbox.push(message);
       },
     },
-    secret: { signingKey: async () => Buffer.alloc(32, 7) },
+    // The remediate function's signer: the decision key only (it can never sign a revoke link).
+    signer: inProcessLinkSigner({ decision: Buffer.alloc(32, 7) }),
     now: () => new Date(now),
   };
   return {

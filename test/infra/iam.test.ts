@@ -19,7 +19,8 @@ const scope: IamScope = {
   region: 'eu-west-1',
   account: '111122223333',
   tableArn: 'arn:aws:dynamodb:eu-west-1:111122223333:table/keymend',
-  secretArn: 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:keymend-AbCdEf',
+  decisionKeyArn: 'arn:aws:kms:eu-west-1:111122223333:key/decision',
+  revokeKeyArn: 'arn:aws:kms:eu-west-1:111122223333:key/revoke',
   topicArns: ['arn:aws:sns:eu-west-1:111122223333:keymend-email', 'arn:aws:sns:eu-west-1:111122223333:chat'],
   topicKeyArn: 'arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab',
   approvalRoleArn: 'arn:aws:iam::111122223333:role/keymend/Approval',
@@ -165,7 +166,7 @@ function adapterActions(): string[] {
 }
 
 describe('state statements', () => {
-  test("item actions on the table, publish on the topics, the secret's value, the topic key: nothing else", () => {
+  test('item actions on the table, publish on the topics, the topic key: nothing else', () => {
     expect(stateStatements(scope)).toEqual([
       expect.objectContaining({
         sid: 'ProposalTable',
@@ -173,11 +174,6 @@ describe('state statements', () => {
         resources: [scope.tableArn],
       }),
       expect.objectContaining({ sid: 'Notify', actions: ['sns:Publish'], resources: scope.topicArns }),
-      expect.objectContaining({
-        sid: 'ApprovalSecret',
-        actions: ['secretsmanager:GetSecretValue'],
-        resources: [scope.secretArn],
-      }),
       expect.objectContaining({
         sid: 'EncryptNotifications',
         actions: ['kms:Decrypt', 'kms:GenerateDataKey'],

@@ -164,7 +164,8 @@ describe('the functions', () => {
       KEYMEND_TABLE: stack.resolve(r.table.tableName),
       KEYMEND_EMAIL_TOPIC_ARN: stack.resolve(r.emailTopic.topicArn),
       KEYMEND_CHAT_TOPIC_ARN: 'arn:aws:sns:eu-west-1:111122223333:keymend-chat',
-      KEYMEND_SECRET_ID: stack.resolve(r.secret.secretArn),
+      KEYMEND_DECISION_KEY_ID: stack.resolve(r.decisionLinkKey.keyArn),
+      KEYMEND_RETIRING_PRINCIPAL: stack.resolve((r.approvalFunction.role as Role).roleArn),
       KEYMEND_MODE: 'auto',
       KEYMEND_AUTO_APPLY_PRINCIPALS: 'arn:aws:iam::111122223333:role/consumer-*',
       KEYMEND_PREFER_MECHANISM: 'kms-grant',
@@ -177,12 +178,23 @@ describe('the functions', () => {
     template.hasResourceProperties('AWS::Lambda::Function', {
       Description: Match.stringLikeRegexp('diagnoses'),
       Environment: {
-        Variables: Match.objectLike({ ...shared, KEYMEND_APPROVAL_URL: stack.resolve(r.approvalUrl.url) }),
+        Variables: Match.objectLike({
+          ...shared,
+          KEYMEND_APPROVAL_URL: stack.resolve(r.approvalUrl.url),
+          // The remediate function is never told the key that signs revoke links.
+          KEYMEND_REVOKE_KEY_ID: Match.absent(),
+        }),
       },
     });
     template.hasResourceProperties('AWS::Lambda::Function', {
       Description: Match.stringLikeRegexp('approval links'),
-      Environment: { Variables: Match.objectLike({ ...shared, KEYMEND_APPROVAL_URL: Match.absent() }) },
+      Environment: {
+        Variables: Match.objectLike({
+          ...shared,
+          KEYMEND_APPROVAL_URL: Match.absent(),
+          KEYMEND_REVOKE_KEY_ID: stack.resolve(r.revokeLinkKey.keyArn),
+        }),
+      },
     });
   });
 
@@ -240,11 +252,37 @@ describe('the table', () => {
   });
 });
 
-describe('the secret and the topics', () => {
-  test('the approval secret is generated: 64 characters', () => {
-    defaults.template.hasResourceProperties('AWS::SecretsManager::Secret', {
-      GenerateSecretString: Match.objectLike({ PasswordLength: 64, ExcludePunctuation: true }),
-    });
+describe('the link-signing keys and the topics', () => {
+  test('two KMS HMAC keys sign the links (no secret anywhere): the remediate role may sign decisions only', () => {
+    const { stack, template } = everything;
+    const r = stack.remediation;
+    template.resourcePropertiesCountIs(
+      'AWS::KMS::Key',
+      { KeySpec: 'HMAC_256', KeyUsage: 'GENERATE_VERIFY_MAC' },
+      2,
+    );
+    template.resourceCountIs('AWS::SecretsManager::Secret', 0);
+    const remediate = roleStatements(stack, template, 'remediateFunction');
+    const approval = roleStatements(stack, template, 'approvalFunction');
+    const decision = stack.resolve(r.decisionLinkKey.keyArn);
+    const revoke = stack.resolve(r.revokeLinkKey.keyArn);
+    expect(remediate.filter((s) => JSON.stringify(s.Action).includes('Mac'))).toEqual([
+      { Sid: 'SignDecisionLinks', Effect: 'Allow', Action: 'kms:GenerateMac', Resource: decision },
+      {
+        Sid: 'NeverSignRevokeLinks',
+        Effect: 'Deny',
+        Action: ['kms:GenerateMac', 'kms:VerifyMac'],
+        Resource: revoke,
+      },
+    ]);
+    expect(approval.filter((s) => JSON.stringify(s.Action).includes('Mac'))).toEqual([
+      {
+        Sid: 'SignAndCheckLinks',
+        Effect: 'Allow',
+        Action: ['kms:GenerateMac', 'kms:VerifyMac'],
+        Resource: [decision, revoke].sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b))),
+      },
+    ]);
   });
 
   test('the e-mail topic is KMS-encrypted, refuses plain HTTP, and subscribes each address', () => {
@@ -324,7 +362,8 @@ describe('the secret and the topics', () => {
       Object.values(template.findResources(type)).map((r) => r.DeletionPolicy ?? 'Delete');
     expect(policies('AWS::DynamoDB::Table')).toEqual(['Retain']);
     expect(policies('AWS::Logs::LogGroup')).toEqual(['Retain', 'Retain']);
-    expect(policies('AWS::KMS::Key')).toEqual(['Delete']);
+    // The topic key and the two link-signing HMAC keys.
+    expect(policies('AWS::KMS::Key')).toEqual(['Delete', 'Delete', 'Delete']);
     template.hasResourceProperties('AWS::KMS::Key', { PendingWindowInDays: 7 });
   });
 
@@ -413,7 +452,8 @@ function iamScope(stack: KeymendStack): IamScope {
     region: stack.region,
     account: stack.account,
     tableArn: r.table.tableArn,
-    secretArn: r.secret.secretArn,
+    decisionKeyArn: r.decisionLinkKey.keyArn,
+    revokeKeyArn: r.revokeLinkKey.keyArn,
     topicArns: [r.emailTopic.topicArn, ...(r.chatTopic ? [r.chatTopic.topicArn] : [])],
     topicKeyArn: r.emailTopic.masterKey?.keyArn as string,
     approvalRoleArn: (r.approvalFunction.role as Role).roleArn,

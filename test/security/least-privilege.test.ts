@@ -414,12 +414,9 @@ describe('propose mode: the remediate function cannot write at all', () => {
       /^(dynamodb:(ConditionCheckItem|DeleteItem|GetItem|PutItem|Query|UpdateItem)|sns:Publish|dynamodb:BatchGetItem|logs:(CreateLogStream|PutLogEvents)|sqs:SendMessage)$/;
     const reads = /^(iam|kms|kinesis|organizations):(Get|List|Describe)[A-Za-z]*$/;
     const others = propose().actions.filter((a) => !own.test(a) && !reads.test(a));
-    // Decrypt and GenerateDataKey on keymend's own topic key (publishing to an encrypted topic), nothing else.
-    expect([...new Set(others)].sort()).toEqual([
-      'kms:Decrypt',
-      'kms:GenerateDataKey',
-      'secretsmanager:GetSecretValue',
-    ]);
+    // Decrypt and GenerateDataKey on keymend's own topic key (publishing to an encrypted topic), and
+    // GenerateMac on the decision link key (approve and reject links), nothing else.
+    expect([...new Set(others)].sort()).toEqual(['kms:Decrypt', 'kms:GenerateDataKey', 'kms:GenerateMac']);
     expect(decide(propose(), call(propose(), 'kms:Decrypt', KEY))).toBe('implicit-deny');
   });
 });
