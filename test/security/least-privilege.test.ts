@@ -579,3 +579,29 @@ describe('the permissions boundary caps both roles, whatever is attached to them
     ).toBe('explicit-deny');
   });
 });
+
+describe('link signing: the remediate function can never make a revoke link', () => {
+  // The two KMS HMAC keys of the template, as `resolve` names them.
+  const keyArn = (name: 'decisionLinkKey' | 'revokeLinkKey') => {
+    const { stack } = deployment('everything', EVERYTHING);
+    const id = stack.getLogicalId(stack.remediation[name].node.defaultChild as CfnElement);
+    return `arn:aws:kms:${REGION}:${ACCOUNT}:key/${id.toLowerCase()}`;
+  };
+  it.each([
+    ['propose mode', { ...EVERYTHING, mode: 'propose' as const }, 'propose-everything'],
+    ['auto mode', EVERYTHING, 'everything'],
+  ])('%s: GenerateMac with the decision key only; the revoke key explicitly denied', (_m, props, name) => {
+    const remediate = functionRole(props, name, 'remediateFunction');
+    const approval = functionRole(props, name, 'approvalFunction');
+    expect(decide(remediate, call(remediate, 'kms:GenerateMac', keyArn('decisionLinkKey')))).toBe('allowed');
+    for (const action of ['kms:GenerateMac', 'kms:VerifyMac']) {
+      expect(decide(remediate, call(remediate, action, keyArn('revokeLinkKey')))).toBe('explicit-deny');
+      expect(decide(approval, call(approval, action, keyArn('revokeLinkKey')))).toBe('allowed');
+      expect(decide(approval, call(approval, action, keyArn('decisionLinkKey')))).toBe('allowed');
+    }
+    // Nor any other HMAC key of the account, nor a secret (there is none: no key material outside KMS).
+    expect(decide(remediate, call(remediate, 'kms:GenerateMac', KEY))).toBe('implicit-deny');
+    expect(decide(approval, call(approval, 'kms:GenerateMac', KEY))).toBe('implicit-deny');
+    expect(deployment(name, props).template.findResources('AWS::SecretsManager::Secret')).toEqual({});
+  });
+});
