@@ -154,28 +154,26 @@ function stringMap(what: string) {
  * which names the usual mistake: pasting GetRolePolicy's output instead of its PolicyDocument.
  */
 const policyDocument = z
-  .looseObject(
-    {
-      Statement: z
-        .union(
-          [z.array(z.unknown()), z.record(z.string(), z.unknown())],
-          expected('an array of statements or one statement object'),
-        )
-        .optional(),
-    },
-    {
-      error: (issue) =>
-        typeof issue.input === 'string'
-          ? 'expected a policy document object, got a string; put the document itself here, not its JSON text'
-          : expected('a policy document object with Version and Statement').error(issue),
-    },
-  )
-  .refine((doc) => doc.Statement !== undefined, {
-    error: (issue) => {
-      const names = Object.keys(issue.input as object);
+  // A record, not an object schema: it keeps the document's fields in their order (a policy is shown
+  // back to people as it was written), where an object schema would put the known ones first.
+  .record(z.string(), z.unknown(), {
+    error: (issue) =>
+      typeof issue.input === 'string'
+        ? 'expected a policy document object, got a string; put the document itself here, not its JSON text'
+        : expected('a policy document object with Version and Statement').error(issue),
+  })
+  .superRefine((doc, ctx) => {
+    if (!('Statement' in doc)) {
+      const names = Object.keys(doc);
       const seen = names.length > 0 ? `an object with ${names.join(', ')}` : 'an empty object';
-      return `expected a policy document with a Statement, got ${seen}`;
-    },
+      ctx.addIssue({ code: 'custom', message: `expected a policy document with a Statement, got ${seen}` });
+    } else if (typeof doc.Statement !== 'object' || doc.Statement === null) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['Statement'],
+        message: `expected an array of statements or one statement object, got ${describe(doc.Statement)}`,
+      });
+    }
   })
   .meta({ id: 'PolicyDocument', description: 'An IAM policy document (the JSON object, not its text).' });
 
@@ -411,9 +409,7 @@ export function parseSnapshot(json: unknown): AccountSnapshot {
   const result = snapshotSchema.safeParse(json);
   if (!result.success) throw toSnapshotError(result.error.issues);
   const { $schema: _schema, ...snapshot } = result.data;
-  // Statement is optional in the shape only so that its absence is reported on the document; the
-  // refinement above made it present. The schema's output is otherwise the core's type.
-  const parsed = snapshot as AccountSnapshot;
+  const parsed: AccountSnapshot = snapshot;
   checkAccountRules(parsed);
   return parsed;
 }
@@ -427,8 +423,14 @@ export function snapshotJsonSchema(): Record<string, unknown> {
     io: 'input',
     target: 'draft-2020-12',
     override: ({ zodSchema, jsonSchema }) => {
-      // The Statement's absence is a refinement (to report it on the document); say it is required.
-      if (zodSchema === policyDocument) jsonSchema.required = ['Statement'];
+      // The Statement is checked by a refinement (to report its absence on the document): say it here.
+      if (zodSchema === policyDocument) {
+        jsonSchema.properties = {
+          Version: { type: 'string' },
+          Statement: { anyOf: [{ type: 'array' }, { type: 'object' }] },
+        };
+        jsonSchema.required = ['Statement'];
+      }
     },
   });
   return {

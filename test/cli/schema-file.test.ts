@@ -54,6 +54,16 @@ describe('snapshot.schema.json', () => {
     expect(schema().safeParse(snapshot).success).toBe(true);
   });
 
+  it("keeps a policy document's fields in the order they were written (it is shown back to people)", () => {
+    const snapshot = valid();
+    snapshot.keys[0].policy = { Id: 'p', Version: '2012-10-17', Statement: [] };
+    expect(Object.keys(parseSnapshot(snapshot).keys[0]?.policy as object)).toEqual([
+      'Id',
+      'Version',
+      'Statement',
+    ]);
+  });
+
   it('is named relative to the directory a snapshot is written into', () => {
     expect(schemaReference(ROOT)).toBe('./snapshot.schema.json');
     expect(schemaReference(path.join(ROOT, 'events/accounts'))).toBe('../../snapshot.schema.json');
