@@ -7,6 +7,7 @@
  * The ARN parts (partition, Region, account) may be CDK tokens or literals.
  */
 import { Effect, type PolicyStatementProps } from 'aws-cdk-lib/aws-iam';
+import { principalPatternKind } from '../functions/commons/arn';
 import { HANDLED_KMS_EVENT_NAMES } from '../functions/commons/constants';
 
 /** Where keymend runs and the resources it owns. */
@@ -310,26 +311,6 @@ function inlinePolicyStatements(patterns: readonly string[], withDelete: boolean
     });
   }
   return statements;
-}
-
-/** What an IAM principal ARN pattern names, or undefined when it names neither a role nor a user. */
-export function principalPatternKind(pattern: string): 'role' | 'user' | undefined {
-  const match = /^arn:[a-z-]+:iam::(?:\d{12}|\*):(role|user)\/[\x21-\x7e]+$/.exec(pattern);
-  return match?.[1] as 'role' | 'user' | undefined;
-}
-
-/**
- * Why a principal pattern may not be given write power, or undefined when it may: its account must be
- * a literal account id (never `*`, `?` or a partial one), and its name must hold at least one character
- * that is not a wildcard or a path separator (`role/*`, `role/?*`, `role/*​/*` name every role).
- */
-export function unsafePrincipalPattern(pattern: string): string | undefined {
-  const match = /^arn:[a-z-]+:iam::([^:]*):(?:role|user)\/(.*)$/.exec(pattern);
-  if (!match) return 'it is not a role or user ARN pattern';
-  const [, account = '', name = ''] = match;
-  if (!/^\d{12}$/.test(account)) return `its account '${account}' is not one 12-digit account id`;
-  if (/^[*?/]*$/.test(name)) return 'its name is only wildcards: it would name every principal';
-  return undefined;
 }
 
 /**

@@ -20,6 +20,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct, type IConstruct } from 'constructs';
+import { parseTopicArn, principalPatternKind, unsafePrincipalPattern } from '../functions/commons/arn';
 import {
   ACCESS_DENIED_ERROR_CODES,
   ENV,
@@ -35,9 +36,7 @@ import {
   type IamScope,
   KEYMEND_ROLE_PATH,
   KINESIS_CONTEXT_KEY,
-  principalPatternKind,
   remediateStatements,
-  unsafePrincipalPattern,
   type WritePowers,
 } from './iam';
 
@@ -160,7 +159,6 @@ const DEFAULTS = {
 /** The approval function's reserved concurrency (when reservations are on): a person clicks rarely. */
 export const APPROVAL_RESERVED_CONCURRENCY = 2;
 
-const SNS_TOPIC_ARN = /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/;
 const EMAIL = /^[^\s@,]+@[^\s@,]+\.[^\s@,]+$/;
 
 /** Throws on props no deployment should accept, naming the prop. */
@@ -187,7 +185,7 @@ function checkProps(props: KeymendRemediationProps): void {
     if (!EMAIL.test(email)) fail('notificationEmails', `holds '${email}', which is not an e-mail address`);
   }
   if (props.chatTopicArn !== undefined && !Token.isUnresolved(props.chatTopicArn)) {
-    if (!SNS_TOPIC_ARN.test(props.chatTopicArn)) fail('chatTopicArn', `is not an SNS topic ARN`);
+    if (parseTopicArn(props.chatTopicArn) === null) fail('chatTopicArn', `is not an SNS topic ARN`);
   }
   for (const pattern of props.autoApplyPrincipals ?? []) {
     if (principalPatternKind(pattern) === undefined) {

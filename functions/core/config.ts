@@ -3,6 +3,7 @@
  * checked once, at cold start. Pure: the caller passes the record (`process.env` in a handler, a plain
  * object in tests and `keymend local`). A bad value throws a ConfigError naming the variable.
  */
+import { parseKeyArn, parseRoleArn, parseTopicArn, principalPatternKind } from '../commons/arn';
 import { ENV } from '../commons/constants';
 import { ConfigError } from '../commons/errors';
 import { MECHANISMS, type Mechanism } from './plan';
@@ -58,10 +59,6 @@ export const CONFIG_DEFAULTS = {
   rejectSuppressHours: 168,
 } as const;
 
-const ARN = /^arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:\d{12}:\S+$/;
-/** Characters an ARN pattern may hold: an ARN's, plus the two wildcards. */
-const ARN_PATTERN = /^arn:[A-Za-z0-9*?-]+:[A-Za-z0-9*?-]+:[A-Za-z0-9*?-]*:[0-9*?]*:[\x21-\x7e]+$/;
-
 function text(env: EnvRecord, name: string): string | undefined {
   const value = env[name];
   if (value === undefined) return undefined;
@@ -75,12 +72,23 @@ function required(env: EnvRecord, name: string, what: string): string {
   return value;
 }
 
-function arn(env: EnvRecord, name: string, what: string, optional: true): string | null;
-function arn(env: EnvRecord, name: string, what: string, optional?: false): string;
-function arn(env: EnvRecord, name: string, what: string, optional = false): string | null {
+function topicArn(env: EnvRecord, name: string, what: string, optional: true): string | null;
+function topicArn(env: EnvRecord, name: string, what: string, optional?: false): string;
+function topicArn(env: EnvRecord, name: string, what: string, optional = false): string | null {
   const value = optional ? text(env, name) : required(env, name, what);
   if (value === undefined) return null;
-  if (!ARN.test(value)) throw new ConfigError(name, `expected ${what}, got ${JSON.stringify(value)}`);
+  if (parseTopicArn(value) === null)
+    throw new ConfigError(name, `expected ${what}, got ${JSON.stringify(value)}`);
+  return value;
+}
+
+function keyArn(env: EnvRecord, name: string, what: string, optional: true): string | null;
+function keyArn(env: EnvRecord, name: string, what: string, optional?: false): string;
+function keyArn(env: EnvRecord, name: string, what: string, optional = false): string | null {
+  const value = optional ? text(env, name) : required(env, name, what);
+  if (value === undefined) return null;
+  if (parseKeyArn(value) === null)
+    throw new ConfigError(name, `expected ${what}, got ${JSON.stringify(value)}`);
   return value;
 }
 
@@ -148,13 +156,13 @@ export function parseConfig(env: EnvRecord, options: ConfigOptions = {}): Config
   if (!/^[A-Za-z0-9_.-]{3,255}$/.test(tableName)) {
     throw new ConfigError(ENV.tableName, `not a DynamoDB table name: ${JSON.stringify(tableName)}`);
   }
-  const emailTopicArn = arn(env, ENV.emailTopicArn, 'the e-mail SNS topic ARN');
-  const chatTopicArn = arn(env, ENV.chatTopicArn, 'the chat SNS topic ARN', true);
-  const decisionKeyId = arn(env, ENV.decisionKeyId, "the decision links' KMS HMAC key ARN");
-  const revokeKeyId = arn(env, ENV.revokeKeyId, "the revoke links' KMS HMAC key ARN", true);
+  const emailTopicArn = topicArn(env, ENV.emailTopicArn, 'the e-mail SNS topic ARN');
+  const chatTopicArn = topicArn(env, ENV.chatTopicArn, 'the chat SNS topic ARN', true);
+  const decisionKeyId = keyArn(env, ENV.decisionKeyId, "the decision links' KMS HMAC key ARN");
+  const revokeKeyId = keyArn(env, ENV.revokeKeyId, "the revoke links' KMS HMAC key ARN", true);
   const approvalUrl = url(env, ENV.approvalUrl, options.approvalUrl === 'optional');
-  const retiringPrincipal = arn(env, ENV.retiringPrincipal, "the approval function's role ARN");
-  if (!/^arn:aws[a-z-]*:iam::\d{12}:role\/\S+$/.test(retiringPrincipal)) {
+  const retiringPrincipal = required(env, ENV.retiringPrincipal, "the approval function's role ARN");
+  if (parseRoleArn(retiringPrincipal) === null) {
     throw new ConfigError(
       ENV.retiringPrincipal,
       `expected a role ARN, got ${JSON.stringify(retiringPrincipal)}`,
@@ -167,7 +175,7 @@ export function parseConfig(env: EnvRecord, options: ConfigOptions = {}): Config
   }
   const autoApplyPrincipals = list(env, ENV.autoApplyPrincipals) ?? [];
   for (const pattern of autoApplyPrincipals) {
-    if (!ARN_PATTERN.test(pattern)) {
+    if (principalPatternKind(pattern) === undefined) {
       throw new ConfigError(
         ENV.autoApplyPrincipals,
         `expected ARN patterns (arn:aws:iam::ACCOUNT:role/NAME, * and ? allowed), got ${JSON.stringify(pattern)}`,

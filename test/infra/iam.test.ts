@@ -1,15 +1,14 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { unsafePrincipalPattern } from '../../functions/commons/arn';
 import {
   approvalStatements,
   createGrantStatement,
   type IamScope,
   ownRoleDenies,
-  principalPatternKind,
   readStatements,
   remediateStatements,
   stateStatements,
-  unsafePrincipalPattern,
   WRITE_ACTIONS,
   type WritePowers,
 } from '../../infra/iam';
@@ -313,21 +312,6 @@ describe('write statements', () => {
         ['organizations:DescribeOrganization', 'organizations:ListParents'],
       ]);
     }
-  });
-});
-
-describe('principalPatternKind', () => {
-  test.each([
-    ['arn:aws:iam::111122223333:role/app-*', 'role'],
-    ['arn:aws:iam::111122223333:role/path/app', 'role'],
-    ['arn:aws-us-gov:iam::*:user/ci?', 'user'],
-    ['arn:aws:iam::111122223333:group/admins', undefined],
-    ['arn:aws:sts::111122223333:assumed-role/app/session', undefined],
-    ['arn:aws:iam::111122223333:role/', undefined],
-    ['*', undefined],
-    ['arn:aws:iam::111122223333:role/a b', undefined],
-  ])('%s -> %s', (pattern, kind) => {
-    expect(principalPatternKind(pattern)).toBe(kind);
   });
 });
 
