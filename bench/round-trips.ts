@@ -237,7 +237,7 @@ export async function roundTripsBench(): Promise<RoundTripFigures> {
       [ENV.tableName]: 'keymend-bench',
       [ENV.emailTopicArn]: `arn:aws:sns:${region}:${snapshot.accountId}:keymend-email`,
       [ENV.chatTopicArn]: `arn:aws:sns:${region}:${snapshot.accountId}:keymend-chat`,
-      [ENV.decisionKeyId]: `arn:aws:kms:${region}:${snapshot.accountId}:key/keymend-decision`,
+      [ENV.decisionKeyId]: `arn:aws:kms:${region}:${snapshot.accountId}:key/00000000-0000-4000-8000-0000000000d1`,
       [ENV.approvalUrl]: 'https://abcdefghij.lambda-url.us-east-1.on.aws/',
       [ENV.retiringPrincipal]: `arn:aws:iam::${snapshot.accountId}:role/keymend/keymend-approval`,
     });

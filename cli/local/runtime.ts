@@ -142,7 +142,7 @@ function localConfig(options: LocalOptions, account: LocalAccount, approvalUrl: 
     [ENV.tableName]: TABLE_NAME,
     [ENV.emailTopicArn]: `arn:aws:sns:${account.region}:${account.accountId}:keymend-local-email`,
     [ENV.chatTopicArn]: `arn:aws:sns:${account.region}:${account.accountId}:keymend-local-chat`,
-    [ENV.decisionKeyId]: `arn:aws:kms:${account.region}:${account.accountId}:key/keymend-local-decision`,
+    [ENV.decisionKeyId]: `arn:aws:kms:${account.region}:${account.accountId}:key/00000000-0000-4000-8000-0000000000d1`,
     [ENV.approvalUrl]: approvalUrl,
     [ENV.retiringPrincipal]: account.caller,
     [ENV.mode]: options.mode ?? 'propose',

@@ -57,7 +57,7 @@ function invoke(event: unknown, env: Record<string, string>): string {
 const CONFIGURED = {
   [ENV.tableName]: 'keymend',
   [ENV.emailTopicArn]: 'arn:aws:sns:us-east-1:111122223333:keymend-email',
-  [ENV.decisionKeyId]: 'arn:aws:kms:us-east-1:111122223333:key/decision-1234',
+  [ENV.decisionKeyId]: 'arn:aws:kms:us-east-1:111122223333:key/1111aaaa-22bb-33cc-44dd-555555eeeeee',
   [ENV.approvalUrl]: 'https://abc.lambda-url.us-east-1.on.aws',
   [ENV.retiringPrincipal]: 'arn:aws:iam::111122223333:role/keymend/KeymendApprovalRole',
   POWERTOOLS_LOG_LEVEL: 'SILENT',

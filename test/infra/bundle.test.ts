@@ -83,7 +83,7 @@ function lambdaEnvironment(): Record<string, string> {
     KEYMEND_TABLE: 'keymend-Table',
     KEYMEND_EMAIL_TOPIC_ARN: 'arn:aws:sns:us-east-1:111122223333:keymend-EmailTopic',
     KEYMEND_CHAT_TOPIC_ARN: '',
-    KEYMEND_DECISION_KEY_ID: 'arn:aws:kms:us-east-1:111122223333:key/decision-1234',
+    KEYMEND_DECISION_KEY_ID: 'arn:aws:kms:us-east-1:111122223333:key/1111aaaa-22bb-33cc-44dd-555555eeeeee',
     KEYMEND_APPROVAL_URL: 'https://abcdefghijklmnop.lambda-url.us-east-1.on.aws/',
     KEYMEND_RETIRING_PRINCIPAL: 'arn:aws:iam::111122223333:role/keymend/KeymendApprovalRole',
     KEYMEND_MODE: 'auto',
