@@ -12,6 +12,7 @@ import type { NotificationKind, Proposal } from '../core/proposal';
 import { emailSubject, MESSAGE_BYTE_LIMIT } from './email';
 import { driftNote, planJson, planSentence } from './fix';
 import { kindText } from './kinds';
+import { diagnosisNotes, NOTES_LEAD } from './notes';
 import {
   aliasSuffix,
   consoleLinks,
@@ -88,6 +89,9 @@ function description(kind: NotificationKind, proposal: Proposal, compact: boolea
         .map((s) => markdownText(s))
         .join(' ')}`,
     );
+  }
+  for (const note of diagnosisNotes(proposal.diagnosis)) {
+    lines.push(`*Check first:* ${markdownText(`${NOTES_LEAD} ${note}`, 2048)}`);
   }
   lines.push(`*keymend:* ${markdownText(proposal.reason, 512)}`);
   if (proposal.verdict === 'refuse') lines.push(`*Refusal:* ${markdownCode(proposal.code)}`);

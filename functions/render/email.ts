@@ -11,6 +11,7 @@ import type { OutgoingMessage, ProposalLinks } from '../core/ports';
 import type { NotificationKind, Proposal } from '../core/proposal';
 import { cdkSnippet, cloudFormationSnippet, driftNote, planJson, planSentence, scopeIsLiteral } from './fix';
 import { kindText } from './kinds';
+import { diagnosisNotes, NOTES_HEADING, NOTES_LEAD } from './notes';
 import {
   accountOfArn,
   aliasSuffix,
@@ -131,6 +132,16 @@ function why(proposal: Proposal): string[] {
     lines.push(`  Set aside ${plainValue(attempt.mechanism)}: ${plainValue(attempt.reason)}`);
   }
   return section('WHY', lines);
+}
+
+/** The diagnosis's notes, each on its own line, above THE CHANGE: read before approving. */
+function checkFirst(proposal: Proposal): string[] {
+  const notes = diagnosisNotes(proposal.diagnosis);
+  if (notes.length === 0) return [];
+  return section(
+    `${NOTES_HEADING} (${NOTES_LEAD})`,
+    notes.map((note) => `  - ${plainValue(note, 2048)}`),
+  );
 }
 
 function change(kind: NotificationKind, proposal: Proposal, options: Options): string[] {
@@ -273,6 +284,7 @@ function body(
     text.headline,
     ...whatHappened(proposal),
     ...why(proposal),
+    ...checkFirst(proposal),
     ...change(kind, proposal, options),
     ...proof(proposal),
     ...links(kind, proposalLinks),
