@@ -15,6 +15,7 @@ import { type LinkSettings, linkExpiry } from '../core/links';
 import { newProposal, newProposalId } from '../core/new-proposal';
 import type { Plan } from '../core/plan';
 import {
+  type ActorContext,
   type AppliedChange,
   type AuditEntry,
   canonicalJson,
@@ -31,7 +32,7 @@ export interface ApplyOptions {
   /** Where the links of the notifications point (the revoke link, a replacement's links). */
   links: LinkSettings;
   /** The actor's source IP and user agent, for the audit trail of an approval. */
-  auditContext?: Pick<AuditEntry, 'sourceIp' | 'userAgent'>;
+  auditContext?: ActorContext;
 }
 
 export type ApplyResult =
@@ -343,7 +344,7 @@ export async function revokeProposal(
   ports: FlowContext,
   proposal: Proposal,
   actor: string,
-  auditContext: Pick<AuditEntry, 'sourceIp' | 'userAgent'> = {},
+  auditContext: ActorContext = {},
 ): Promise<RevokeResult> {
   const audit = (outcome: string, detail?: string): AuditEntry => ({
     at: ports.now().toISOString(),

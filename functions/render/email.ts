@@ -9,6 +9,7 @@
 import { GRANT_PROPAGATION_NOTE } from '../commons/constants';
 import type { OutgoingMessage, ProposalLinks } from '../core/ports';
 import type { NotificationKind, Proposal } from '../core/proposal';
+import { actorWords, decisionOf } from './actor';
 import { cdkSnippet, cloudFormationSnippet, driftNote, planJson, planSentence, scopeIsLiteral } from './fix';
 import { kindText } from './kinds';
 import { diagnosisNotes, NOTES_HEADING, NOTES_LEAD } from './notes';
@@ -81,6 +82,20 @@ function block(text: string): string[] {
 interface Options {
   /** Leave out the long parts (the plan's JSON, the code, the audit trail): the size guard's fallback. */
   compact: boolean;
+}
+
+/** Who approved, rejected or revoked (from the audit trail), and the reason given. */
+function decision(kind: NotificationKind, proposal: Proposal): string[] {
+  const decided = decisionOf(kind, proposal);
+  if (!decided) return [];
+  return section(
+    'DECISION',
+    labelled([
+      [`${decided.verb} by`, plainValue(actorWords(decided.entry), 512)],
+      ['At', plainValue(decided.entry.at)],
+      ['Reason', decided.entry.reason ? plainValue(decided.entry.reason, 512) : null],
+    ]),
+  );
 }
 
 function whatHappened(proposal: Proposal): string[] {
@@ -202,13 +217,17 @@ function proof(proposal: Proposal): string[] {
   return section("PROOF (keymend's policy evaluator, on the account as it read it)", lines);
 }
 
-function links(kind: NotificationKind, links: ProposalLinks | null): string[] {
+/**
+ * The decision links, for the people the e-mail goes to: the approve link opens the page with Approve
+ * and Reject, the reject link a page that can only reject, the revoke link a page that can only
+ * revoke. (The review link, which decides nothing, is chat's.)
+ */
+function links(links: ProposalLinks | null): string[] {
   if (links === null) return [];
   const rows = labelled([
-    [kind === 'proposed' ? 'Review and approve' : 'Review', safeUrl(links.review)],
-    ['Approve', links.approve ? safeUrl(links.approve) : null],
+    ['Review and approve', links.approve ? safeUrl(links.approve) : null],
     ['Reject', links.reject ? safeUrl(links.reject) : null],
-    ['Revoke', links.revoke ? safeUrl(links.revoke) : null],
+    ['Review and revoke', links.revoke ? safeUrl(links.revoke) : null],
   ]);
   if (rows.length === 0) return [];
   return section(`LINKS (they work until ${plainValue(links.expiresAt)})`, [
@@ -282,12 +301,13 @@ function body(
   const text = kindText(kind);
   const lines = [
     text.headline,
+    ...decision(kind, proposal),
     ...whatHappened(proposal),
     ...why(proposal),
     ...checkFirst(proposal),
     ...change(kind, proposal, options),
     ...proof(proposal),
-    ...links(kind, proposalLinks),
+    ...links(proposalLinks),
     ...consoleSection(proposal),
     ...(options.compact ? [] : permanent(proposal)),
     ...(options.compact ? [] : history(proposal)),
