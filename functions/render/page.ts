@@ -15,9 +15,10 @@ import type { Plan } from '../core/plan';
 import type { Proposal } from '../core/proposal';
 import type { ApprovalAction, LinkAction } from '../core/token';
 import { actorWords, decisionOf } from './actor';
+import { diagnosisWords } from './diagnosis-words';
 import { Html, html } from './html';
+import { principalName, streamName } from './names';
 import { diagnosisNotes, NOTES_LEAD } from './notes';
-import { diagnosisWords, principalName, streamName } from './text';
 
 /** The page's only style. Its SHA-256 goes into the CSP's `style-src`: change it and the hash follows. */
 export const PAGE_STYLE =

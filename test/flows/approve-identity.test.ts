@@ -4,12 +4,7 @@
  * anyone else gets a 403 and nothing changes; without sign-in, the IP address and browser are named.
  */
 import type { Approver } from '../../functions/core/approvers';
-import {
-  APPROVAL_STEPS,
-  type ApprovalDeps,
-  type ApprovalRequest,
-  handleApproval,
-} from '../../functions/flows/approve';
+import { type ApprovalDeps, type ApprovalRequest, handleApproval } from '../../functions/flows/approve';
 import { remediate } from '../../functions/flows/remediate';
 import { eventBridgeEvent, STORM_EVENT } from '../helpers/denials';
 import { type FlowFixture, flowFixture, linkIn, TEST_CONFIG } from '../helpers/flow-ports';
@@ -36,7 +31,6 @@ async function proposed(signIn: boolean) {
       linkTtlHours: 72,
       signIn: signIn ? RULE : null,
     },
-    steps: APPROVAL_STEPS,
     log: { info: () => {}, warn: () => {} },
   };
   return { f, deps, id: result.proposalId as string };
