@@ -6,7 +6,7 @@
  * machine only. Anyone may sign in with any address; the approval function lets only the listed ones
  * approve.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Provider from 'oidc-provider';
@@ -40,8 +40,9 @@ function subjectOf(email: string): string {
 const PAGE_HEADERS = {
   'content-type': 'text/html; charset=utf-8',
   'cache-control': 'no-store',
-  'content-security-policy':
-    "default-src 'none'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+  // No form-action: the login form's answer redirects on to keymend's callback, another origin, and
+  // form-action governs those redirects too.
+  'content-security-policy': "default-src 'none'; frame-ancestors 'none'; base-uri 'none'",
   'x-frame-options': 'DENY',
 };
 
@@ -76,6 +77,64 @@ async function readForm(request: IncomingMessage): Promise<URLSearchParams> {
   return new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
 }
 
+/**
+ * oidc-provider's storage, in memory: what its development adapter does, without the warning that one
+ * prints (keymend local is one process, and its sign-ins need not outlive it).
+ */
+function memoryAdapter() {
+  const items = new Map<string, { payload: Record<string, unknown>; expiresAt: number }>();
+  const live = (key: string) => {
+    const item = items.get(key);
+    if (item && item.expiresAt <= Date.now()) items.delete(key);
+    return items.get(key)?.payload;
+  };
+  return class MemoryAdapter {
+    constructor(private readonly model: string) {}
+    private key(id: string) {
+      return `${this.model}:${id}`;
+    }
+    async upsert(id: string, payload: Record<string, unknown>, expiresIn: number) {
+      items.set(this.key(id), { payload, expiresAt: expiresIn ? Date.now() + expiresIn * 1000 : Infinity });
+    }
+    async find(id: string) {
+      return live(this.key(id));
+    }
+    async findByUid(uid: string) {
+      for (const [key, item] of items) {
+        if (key.startsWith(`${this.model}:`) && item.payload.uid === uid) return live(key);
+      }
+      return undefined;
+    }
+    async findByUserCode(userCode: string) {
+      for (const [key, item] of items) {
+        if (key.startsWith(`${this.model}:`) && item.payload.userCode === userCode) return live(key);
+      }
+      return undefined;
+    }
+    async consume(id: string) {
+      const payload = live(this.key(id));
+      if (payload) payload.consumed = Math.floor(Date.now() / 1000);
+    }
+    async destroy(id: string) {
+      items.delete(this.key(id));
+    }
+    async revokeByGrantId(grantId: string) {
+      for (const [key, item] of items) if (item.payload.grantId === grantId) items.delete(key);
+    }
+  };
+}
+
+/** A fresh RSA signing key for this run's ID tokens, as a private JWK. */
+function signingJwk(): Record<string, unknown> {
+  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  return {
+    ...privateKey.export({ format: 'jwk' }),
+    kid: randomBytes(8).toString('hex'),
+    alg: 'RS256',
+    use: 'sig',
+  };
+}
+
 /** Starts the provider. Close it with `close()`. */
 export async function startIdentityProvider(
   options: IdentityProviderOptions,
@@ -106,11 +165,21 @@ export async function startIdentityProvider(
       return { accountId: id, claims: async () => ({ sub: id, email, email_verified: true, name: email }) };
     },
     claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name'] },
+    adapter: memoryAdapter(),
     features: { devInteractions: { enabled: false } },
     interactions: { url: (_ctx: unknown, interaction: { uid: string }) => `/interaction/${interaction.uid}` },
     pkce: { required: () => true },
     cookies: { keys: [randomBytes(32).toString('base64url')] },
-    ...(options.jwks ? { jwks: options.jwks } : {}),
+    jwks: options.jwks ?? { keys: [signingJwk()] },
+    // Short lives: a local sign-in is a development session.
+    ttl: {
+      AuthorizationCode: 60,
+      AccessToken: 600,
+      IdToken: 600,
+      Interaction: 600,
+      Session: 3600,
+      Grant: 3600,
+    },
   });
   const log = options.log ?? (() => {});
   provider.on('server_error', (_ctx, error) => log(`identity provider error: ${String(error)}`));

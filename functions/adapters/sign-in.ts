@@ -29,12 +29,11 @@ import {
   randomPKCECodeVerifier,
   randomState,
 } from 'openid-client';
+import { CALLBACK_PATH, FLOW_COOKIE, SESSION_COOKIE, setCookie } from '../commons/sign-in';
 import type { Approver, ApproverRule } from '../core/approvers';
 
-/** The path the provider sends the browser back to (register `<function URL>/auth/callback`). */
-export const CALLBACK_PATH = '/auth/callback';
-export const SESSION_COOKIE = '__Host-keymend-session';
-export const FLOW_COOKIE = '__Host-keymend-signin';
+export { CALLBACK_PATH, FLOW_COOKIE, SESSION_COOKIE };
+
 /** How long a sign-in may take, from the redirect to the callback. */
 const FLOW_SECONDS = 600;
 /** keymend's own name in its session tokens (issuer), so no other token can pass for one. */
@@ -64,27 +63,9 @@ export class SignInError extends Error {
   override readonly name = 'SignInError';
 }
 
-/** Cookie values by name, from a function URL event's `cookies` (`name=value` each). */
-export function cookieValues(cookies: readonly string[] | undefined): Record<string, string> {
-  const out: Record<string, string> = Object.create(null);
-  for (const cookie of cookies ?? []) {
-    for (const part of cookie.split(';')) {
-      const at = part.indexOf('=');
-      if (at <= 0) continue;
-      const name = part.slice(0, at).trim();
-      if (!Object.hasOwn(out, name)) out[name] = part.slice(at + 1).trim();
-    }
-  }
-  return out;
-}
-
-function setCookie(name: string, value: string, maxAgeSeconds: number): string {
-  return `${name}=${value}; Path=/; Max-Age=${maxAgeSeconds}; HttpOnly; Secure; SameSite=Lax`;
-}
-
 /** A header that deletes the cookie. */
 function clearCookie(name: string): string {
-  return `${name}=; Path=/; Max-Age=0; HttpOnly; Secure; SameSite=Lax`;
+  return setCookie(name, '', 0);
 }
 
 /** The page to come back to: a proposal's path with its query, nothing else (no open redirect). */
@@ -297,6 +278,3 @@ export class OidcSignIn {
     }
   }
 }
-
-/** The cookie that ends a sign-in in flight (after a failed callback). */
-export const CLEAR_FLOW_COOKIE = clearCookie(FLOW_COOKIE);

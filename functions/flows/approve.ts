@@ -153,10 +153,12 @@ async function view(deps: ApprovalDeps, id: string, request: ApprovalRequest): P
   const forms: Partial<Record<ApprovalAction, string>> = {};
   const sibling = (a: ApprovalAction) => (a === action ? token : signToken(secret, { ...claims, action: a }));
   const approverReviewing = action === 'review' && viewer.signIn && viewer.allowed;
-  if (proposal.status === 'pending') {
+  // With sign-in on, someone who may not decide gets no buttons (a POST would be refused anyway).
+  const mayDecide = !viewer.signIn || viewer.allowed;
+  if (mayDecide && proposal.status === 'pending') {
     if ((action === 'approve' || approverReviewing) && proposal.planHash) forms.approve = sibling('approve');
     if (action === 'approve' || action === 'reject' || approverReviewing) forms.reject = sibling('reject');
-  } else if (proposal.status === 'applied' && (action === 'revoke' || approverReviewing)) {
+  } else if (mayDecide && proposal.status === 'applied' && (action === 'revoke' || approverReviewing)) {
     forms.revoke = sibling('revoke');
   }
   return reviewPage({

@@ -77,6 +77,7 @@ export type RefusalKind =
   | 'not-found'
   | 'method'
   | 'sign-in'
+  | 'sign-in-failed'
   | 'not-approver';
 
 const REFUSALS: Readonly<Record<RefusalKind, { statusCode: number; title: string; text: string }>> = {
@@ -114,6 +115,11 @@ const REFUSALS: Readonly<Record<RefusalKind, { statusCode: number; title: string
     statusCode: 403,
     title: 'Sign in first',
     text: 'This deployment needs a signed-in approver, and your sign-in is missing or has expired. Open the link from the notification again to sign in. Nothing was changed.',
+  },
+  'sign-in-failed': {
+    statusCode: 403,
+    title: 'Sign-in did not complete',
+    text: 'The answer from your identity provider failed a check (it may have taken too long, or come from another sign-in). Open the link from the notification again. Nothing was changed.',
   },
   'not-approver': {
     statusCode: 403,

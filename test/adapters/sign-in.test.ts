@@ -8,12 +8,12 @@
 import { type CryptoKey, decodeJwt, exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { type LocalIdentityProvider, startIdentityProvider } from '../../cli/local/identity-provider';
 import {
-  cookieValues,
   FLOW_COOKIE,
   OidcSignIn,
   SESSION_COOKIE,
   type SignInOptions,
 } from '../../functions/adapters/sign-in';
+import { cookieValues } from '../../functions/handlers/sign-in';
 
 const BASE = 'http://127.0.0.1:9'; // the approval function's URL: never contacted, only the callback's base
 const REDIRECT = `${BASE}/auth/callback`;
