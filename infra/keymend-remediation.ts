@@ -36,6 +36,7 @@ import {
   remediateStatements,
   type WritePowers,
 } from './iam';
+import { checkSignInProps, type KeymendSignInProps, signInEnvironment, signInStatements } from './sign-in';
 
 /** The fix mechanisms keymend knows (functions/core/plan.ts `Mechanism`). */
 export type KeymendMechanism = 'kms-grant' | 'iam-inline-policy' | 'key-policy-statement';
@@ -128,6 +129,12 @@ export interface KeymendRemediationProps {
    */
   readonly reservedConcurrency?: number;
   /**
+   * Sign-in with the organization's OpenID Connect provider for approvals (docs/approvals.md): a link
+   * then opens only for a signed-in person, and only the listed approvers may act.
+   * @default - no sign-in: whoever holds a link may act (it is a bearer capability)
+   */
+  readonly signIn?: KeymendSignInProps;
+  /**
    * Retention of the functions' log groups.
    * @default logs.RetentionDays.THREE_MONTHS
    */
@@ -183,6 +190,7 @@ function checkProps(props: KeymendRemediationProps): void {
       fail('autoApplyPrincipals', `holds '${pattern}', which is not a role or user ARN pattern`);
     }
   }
+  if (props.signIn) checkSignInProps(props.signIn);
   if (props.enableInlinePolicy) {
     const patterns = props.inlinePolicyPrincipals ?? props.autoApplyPrincipals ?? [];
     if (patterns.length === 0) {
@@ -331,7 +339,7 @@ export class KeymendRemediation extends Construct {
         'keymend: approval links (GET shows the change; POST with a signed token approves, rejects, revokes)',
       memorySize: 512,
       timeout: Duration.seconds(30),
-      environment,
+      environment: { ...environment, ...(props.signIn ? signInEnvironment(props.signIn) : {}) },
       logRetention,
     });
     this.approvalUrl = this.approvalFunction.addFunctionUrl({ authType: lambda.FunctionUrlAuthType.NONE });
@@ -377,6 +385,9 @@ export class KeymendRemediation extends Construct {
     }
     for (const props of approvalStatements(iamScope, powers)) {
       this.approvalFunction.addToRolePolicy(new iam.PolicyStatement(props));
+    }
+    for (const statement of props.signIn ? signInStatements(props.signIn) : []) {
+      this.approvalFunction.addToRolePolicy(new iam.PolicyStatement(statement));
     }
     this.acknowledgeWildcards(this.remediateFunction, powers, mode === 'auto');
     this.acknowledgeWildcards(this.approvalFunction, powers, true);
