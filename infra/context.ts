@@ -3,7 +3,7 @@
  * the command line and as JSON values from cdk.json: both are accepted. A bad value throws an error
  * naming its key.
  */
-import { parseTopicArn, principalPatternKind } from '../functions/commons/arn';
+import { parseSecretArn, parseTopicArn, principalPatternKind } from '../functions/commons/arn';
 import type { KeymendMechanism, KeymendMode, KeymendRemediationProps } from './keymend-remediation';
 import { KEYMEND_MECHANISMS } from './keymend-remediation';
 
@@ -181,7 +181,7 @@ export function parseContext(get: (key: string) => unknown): KeymendAppConfig {
     const secret = present('oidcClientSecretArn');
     if (secret === undefined) throw new ContextError('oidcClientSecretArn', 'is required with oidcIssuer');
     const secretArn = text('oidcClientSecretArn', secret);
-    if (!/^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$/.test(secretArn)) {
+    if (parseSecretArn(secretArn) === null) {
       throw new ContextError('oidcClientSecretArn', `'${secretArn}' is not a Secrets Manager secret ARN`);
     }
     const approverEmails =

@@ -7,6 +7,7 @@
  */
 import { Token } from 'aws-cdk-lib';
 import { Effect, type PolicyStatementProps } from 'aws-cdk-lib/aws-iam';
+import { parseSecretArn } from '../functions/commons/arn';
 import { SIGN_IN_ENV } from '../functions/commons/sign-in';
 
 export interface KeymendSignInProps {
@@ -27,7 +28,6 @@ export interface KeymendSignInProps {
   readonly groupsClaim?: string;
 }
 
-const SECRET_ARN = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$/;
 const EMAIL = /^[^\s@,]+@[^\s@,]+\.[^\s@,]+$/;
 
 /** Throws on sign-in props no deployment should accept, naming the prop. */
@@ -45,7 +45,7 @@ export function checkSignInProps(props: KeymendSignInProps): void {
     if (url?.protocol !== 'https:') fail('issuer', `must be an https URL, not '${props.issuer}'`);
   }
   if (props.clientId.trim() === '') fail('clientId', 'is empty');
-  if (!Token.isUnresolved(props.clientSecretArn) && !SECRET_ARN.test(props.clientSecretArn)) {
+  if (!Token.isUnresolved(props.clientSecretArn) && parseSecretArn(props.clientSecretArn) === null) {
     fail('clientSecretArn', `is not a Secrets Manager secret ARN: '${props.clientSecretArn}'`);
   }
   for (const email of props.approverEmails ?? []) {

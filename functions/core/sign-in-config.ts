@@ -4,6 +4,7 @@
  * is set; half a configuration is an error naming what is missing, never a silent fallback to links
  * alone.
  */
+import { parseSecretArn } from '../commons/arn';
 import { ConfigError } from '../commons/errors';
 import { SIGN_IN_ENV } from '../commons/sign-in';
 import type { ApproverRule } from './approvers';
@@ -18,7 +19,6 @@ export interface SignInConfig {
 
 type Env = Readonly<Record<string, string | undefined>>;
 
-const SECRET_ARN = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$/;
 const EMAIL = /^[^\s@,]+@[^\s@,]+$/;
 
 function text(env: Env, name: string): string | undefined {
@@ -79,7 +79,7 @@ export function parseSignInConfig(env: Env): SignInConfig | null {
   if (clientSecretArn === undefined) {
     throw new ConfigError(SIGN_IN_ENV.clientSecretArn, 'required when sign-in is on');
   }
-  if (!SECRET_ARN.test(clientSecretArn)) {
+  if (parseSecretArn(clientSecretArn) === null) {
     throw new ConfigError(
       SIGN_IN_ENV.clientSecretArn,
       `expected a Secrets Manager secret ARN, got ${JSON.stringify(clientSecretArn)}`,
