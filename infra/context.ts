@@ -3,7 +3,12 @@
  * the command line and as JSON values from cdk.json: both are accepted. A bad value throws an error
  * naming its key.
  */
-import { parseTopicArn, principalPatternKind, unsafePrincipalPattern } from '../functions/commons/arn';
+import {
+  parseSecretArn,
+  parseTopicArn,
+  principalPatternKind,
+  unsafePrincipalPattern,
+} from '../functions/commons/arn';
 import type { KeymendMechanism, KeymendMode, KeymendRemediationProps } from './keymend-remediation';
 import { KEYMEND_MECHANISMS } from './keymend-remediation';
 
@@ -20,6 +25,12 @@ export const CONTEXT_KEYS = [
   'enableInlinePolicy',
   'enableKeyPolicyChanges',
   'reservedConcurrency',
+  'oidcIssuer',
+  'oidcClientId',
+  'oidcClientSecretArn',
+  'approverEmails',
+  'approverGroups',
+  'oidcGroupsClaim',
 ] as const;
 export type ContextKey = (typeof CONTEXT_KEYS)[number];
 
@@ -170,6 +181,56 @@ export function parseContext(get: (key: string) => unknown): KeymendAppConfig {
       );
     }
     remediation.reservedConcurrency = value;
+  }
+
+  // Sign-in for approvals: the issuer turns it on; then the client and who may approve are required.
+  const issuer = present('oidcIssuer');
+  const signInKeys = [
+    'oidcClientId',
+    'oidcClientSecretArn',
+    'approverEmails',
+    'approverGroups',
+    'oidcGroupsClaim',
+  ] as const;
+  if (issuer === undefined) {
+    const stray = signInKeys.find((key) => present(key) !== undefined);
+    if (stray)
+      throw new ContextError(stray, "needs oidcIssuer: sign-in is turned on by the provider's issuer URL");
+  } else {
+    const issuerUrl = text('oidcIssuer', issuer);
+    if (!/^https:\/\/[^\s/]+(\/\S*)?$/.test(issuerUrl)) {
+      throw new ContextError('oidcIssuer', `expected the provider's https issuer URL, not '${issuerUrl}'`);
+    }
+    const clientId = present('oidcClientId');
+    if (clientId === undefined) throw new ContextError('oidcClientId', 'is required with oidcIssuer');
+    const secret = present('oidcClientSecretArn');
+    if (secret === undefined) throw new ContextError('oidcClientSecretArn', 'is required with oidcIssuer');
+    const secretArn = text('oidcClientSecretArn', secret);
+    if (parseSecretArn(secretArn) === null) {
+      throw new ContextError('oidcClientSecretArn', `'${secretArn}' is not a Secrets Manager secret ARN`);
+    }
+    const approverEmails =
+      present('approverEmails') === undefined ? [] : list('approverEmails', present('approverEmails'));
+    for (const email of approverEmails) {
+      if (!EMAIL.test(email)) throw new ContextError('approverEmails', `'${email}' is not an e-mail address`);
+    }
+    const approverGroups =
+      present('approverGroups') === undefined ? [] : list('approverGroups', present('approverGroups'));
+    if (approverEmails.length === 0 && approverGroups.length === 0) {
+      throw new ContextError(
+        'approverEmails',
+        'or approverGroups must name who may approve once sign-in is on',
+      );
+    }
+    const groupsClaim = present('oidcGroupsClaim');
+    remediation.signIn = {
+      issuer: issuerUrl,
+      clientId: text('oidcClientId', clientId),
+      clientSecretArn: secretArn,
+      ...(approverEmails.length > 0 ? { approverEmails } : {}),
+      ...(approverGroups.length > 0 ? { approverGroups } : {}),
+      ...(groupsClaim !== undefined ? { groupsClaim: text('oidcGroupsClaim', groupsClaim) } : {}),
+    };
   }
 
   const regionsValue = present('regions');

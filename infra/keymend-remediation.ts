@@ -39,6 +39,7 @@ import {
   remediateStatements,
   type WritePowers,
 } from './iam';
+import { checkSignInProps, type KeymendSignInProps, signInEnvironment, signInStatements } from './sign-in';
 
 /** The fix mechanisms keymend knows (functions/core/plan.ts `Mechanism`). */
 export type KeymendMechanism = 'kms-grant' | 'iam-inline-policy' | 'key-policy-statement';
@@ -135,6 +136,12 @@ export interface KeymendRemediationProps {
    */
   readonly reservedConcurrency?: number;
   /**
+   * Sign-in with the organization's OpenID Connect provider for approvals (docs/approvals.md): a link
+   * then opens only for a signed-in person, and only the listed approvers may act.
+   * @default - no sign-in: whoever holds a link may act (it is a bearer capability)
+   */
+  readonly signIn?: KeymendSignInProps;
+  /**
    * Retention of the functions' log groups.
    * @default logs.RetentionDays.THREE_MONTHS
    */
@@ -194,6 +201,7 @@ function checkProps(props: KeymendRemediationProps): void {
     const unsafe = unsafePrincipalPattern(pattern);
     if (unsafe !== undefined) fail('autoApplyPrincipals', `holds '${pattern}': ${unsafe}`);
   }
+  if (props.signIn) checkSignInProps(props.signIn);
   if (props.enableInlinePolicy) {
     const patterns = props.inlinePolicyPrincipals ?? props.autoApplyPrincipals ?? [];
     if (patterns.length === 0) {
@@ -392,7 +400,7 @@ export class KeymendRemediation extends Construct {
         'keymend: approval links (GET shows the change; POST with a signed token approves, rejects, revokes)',
       memorySize: 512,
       timeout: Duration.seconds(30),
-      environment,
+      environment: { ...environment, ...(props.signIn ? signInEnvironment(props.signIn) : {}) },
       logRetention,
       ...(reserved > 0 ? { reservedConcurrentExecutions: APPROVAL_RESERVED_CONCURRENCY } : {}),
     });
@@ -451,15 +459,23 @@ export class KeymendRemediation extends Construct {
     for (const props of approvalStatements(iamScope, powers)) {
       this.approvalFunction.addToRolePolicy(new iam.PolicyStatement(props));
     }
+    const signInPolicy = props.signIn ? signInStatements(props.signIn) : [];
+    for (const statement of signInPolicy) {
+      this.approvalFunction.addToRolePolicy(new iam.PolicyStatement(statement));
+    }
     // The boundary names no role (no circular dependency): ownRoleArns only in the roles' own policies.
     const boundaryScope: IamScope = { ...iamScope, ownRoleArns: [] };
-    for (const props of boundaryStatements(boundaryScope, powers, {
-      logGroupArns: [this.approvalFunction, this.remediateFunction].map(
-        (fn) => (fn.logGroup as logs.ILogGroup).logGroupArn,
-      ),
-      deadLetterQueueArn: this.deadLetterQueue.queueArn,
-    })) {
-      this.boundary.addStatements(new iam.PolicyStatement(props));
+    for (const statement of [
+      ...boundaryStatements(boundaryScope, powers, {
+        logGroupArns: [this.approvalFunction, this.remediateFunction].map(
+          (fn) => (fn.logGroup as logs.ILogGroup).logGroupArn,
+        ),
+        deadLetterQueueArn: this.deadLetterQueue.queueArn,
+      }),
+      // Sign-in reads its one client secret: the boundary lets it.
+      ...signInPolicy,
+    ]) {
+      this.boundary.addStatements(new iam.PolicyStatement(statement));
     }
     this.acknowledgeWildcards(
       this.remediateFunction.role?.node.tryFindChild('DefaultPolicy'),

@@ -278,6 +278,17 @@ export function parseTopicArn(value: unknown): (Arn & { topicName: string }) | n
   return arn && TOPIC_NAME.test(arn.resource) ? Object.assign(arn, { topicName: arn.resource }) : null;
 }
 
+/** A Secrets Manager secret's name (with the six-character suffix AWS adds): the characters it allows. */
+const SECRET_NAME = /^[A-Za-z0-9/_+=.@-]{1,512}$/;
+
+/** A Secrets Manager secret ARN: `arn:P:secretsmanager:REGION:ACCOUNT:secret:NAME-SUFFIX`. */
+export function parseSecretArn(value: unknown): (Arn & { secretName: string }) | null {
+  const arn = serviceArn(value, 'secretsmanager', true);
+  if (arn === null || !arn.resource.startsWith('secret:')) return null;
+  const secretName = arn.resource.slice('secret:'.length);
+  return SECRET_NAME.test(secretName) ? Object.assign(arn, { secretName }) : null;
+}
+
 /**
  * An ARN as it stands in prose, such as AWS's access-denied messages: `arn:` up to the next space or
  * quote. The source of a regular expression, to be embedded in a larger one; what it captures is

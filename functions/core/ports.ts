@@ -145,8 +145,9 @@ export interface Publisher {
 
 /** The approval links of a proposal, each with its own signed token. */
 export interface ProposalLinks {
-  /** Opens the review page (GET renders only; the page's forms POST). */
+  /** Opens the review page and decides nothing by itself: the one link chat carries. */
   review: string;
+  /** Opens the page with Approve and Reject (GET renders only; the page's forms POST). */
   approve?: string;
   reject?: string;
   revoke?: string;

@@ -111,7 +111,15 @@ export interface AuditEntry {
   detail?: string;
   sourceIp?: string;
   userAgent?: string;
+  /** The signed-in approver (OpenID Connect `sub` and e-mail), when sign-in is on. */
+  approverSubject?: string;
+  approverEmail?: string;
+  /** The reason a person gave (a reject's optional reason). */
+  reason?: string;
 }
+
+/** Who acted through an approval link, for the audit trail: the signed-in approver, else IP and browser. */
+export type ActorContext = Pick<AuditEntry, 'sourceIp' | 'userAgent' | 'approverSubject' | 'approverEmail'>;
 
 /** What keymend wrote, with what it needs to undo exactly that. */
 export type AppliedChange =

@@ -4,19 +4,26 @@
  * transition out of one status, which happens once.
  *
  * Format: `base64url(payload JSON) "." base64url(HMAC-SHA256(key, payload part))`. Two keys sign
- * them (`signingKeyFor`): approve and reject links with the decision key, revoke links with the
+ * them (`signingKeyFor`): approve, reject and review links with the decision key, revoke links with the
  * revoke key, which only the approval function can use. Deployed, both are KMS HMAC keys
- * (adapters/kms-signer.ts: the key material never leaves KMS); `signToken` / `verifyToken` below
+ * (adapters/link-signer.ts: the key material never leaves KMS); `signToken` / `verifyToken` below
  * compute the same HMAC in-process, for `keymend local`'s stand-in and the tests.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 
+/** What a POST may do. */
 export type ApprovalAction = 'approve' | 'reject' | 'revoke';
 export const APPROVAL_ACTIONS: readonly ApprovalAction[] = ['approve', 'reject', 'revoke'];
+/**
+ * What a link may be for: an action, or `review`, which only shows the page (the chat message's link:
+ * a channel is not an approver list, so its link can decide nothing by itself).
+ */
+export type LinkAction = ApprovalAction | 'review';
+export const LINK_ACTIONS: readonly LinkAction[] = [...APPROVAL_ACTIONS, 'review'];
 
 export interface TokenClaims {
   proposalId: string;
-  action: ApprovalAction;
+  action: LinkAction;
   /** The plan hash the action is bound to ('' for a reject of a proposal without a plan). */
   planHash: string;
   /** Expiry, epoch seconds. */
@@ -35,7 +42,7 @@ export const MAX_TOKEN_LENGTH = 1024;
 export type SigningKeyName = 'decision' | 'revoke';
 
 /** The key that signs (and verifies) a token for `action`. */
-export function signingKeyFor(action: ApprovalAction): SigningKeyName {
+export function signingKeyFor(action: LinkAction): SigningKeyName {
   return action === 'revoke' ? 'revoke' : 'decision';
 }
 
@@ -124,6 +131,6 @@ function claimsOf(payload: unknown): TokenClaims | null {
   if (typeof p !== 'string' || typeof h !== 'string' || typeof e !== 'number' || !Number.isSafeInteger(e)) {
     return null;
   }
-  if (!APPROVAL_ACTIONS.includes(a as ApprovalAction)) return null;
-  return { proposalId: p, action: a as ApprovalAction, planHash: h, expiresAt: e };
+  if (!LINK_ACTIONS.includes(a as LinkAction)) return null;
+  return { proposalId: p, action: a as LinkAction, planHash: h, expiresAt: e };
 }

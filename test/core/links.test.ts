@@ -21,12 +21,11 @@ function proposal(status: string, extra: Record<string, unknown> = {}) {
 }
 
 describe('linksFor (the links of a notification)', () => {
-  it('a pending proposal: approve (also the review link) and reject, each signed with the decision key', async () => {
+  it('a pending proposal: review, approve and reject, each signed with the decision key', async () => {
     const links = await linksFor(ports({ decision: DECISION }), proposal('pending'), SETTINGS, EXPIRES);
-    expect(links?.review).toBe(links?.approve);
     expect(links?.revoke).toBeUndefined();
     expect(links?.expiresAt).toBe('2026-12-06T10:00:00.000Z');
-    for (const action of ['approve', 'reject'] as const) {
+    for (const action of ['review', 'approve', 'reject'] as const) {
       const url = new URL(links?.[action] as string);
       expect(url.origin + url.pathname).toBe('https://x.on.aws/p/abc_-1');
       expect(url.searchParams.get('a')).toBe(action);
@@ -40,11 +39,11 @@ describe('linksFor (the links of a notification)', () => {
     }
   });
 
-  it('an applied proposal: revoke only, signed with the revoke key and bound to the change as recorded', async () => {
+  it('an applied proposal: review, and revoke signed with the revoke key, bound to the change as recorded', async () => {
     const applied = proposal('applied', { applied: APPLIED });
     const links = await linksFor(ports({ decision: DECISION, revoke: REVOKE }), applied, SETTINGS, EXPIRES);
     expect(links?.approve).toBeUndefined();
-    expect(links?.review).toBe(links?.revoke);
+    expect(new URL(links?.review as string).searchParams.get('a')).toBe('review');
     const token = new URL(links?.revoke as string).searchParams.get('t');
     expect(verifyToken(REVOKE, token, 0)).toMatchObject({
       ok: true,
@@ -57,11 +56,11 @@ describe('linksFor (the links of a notification)', () => {
     expect(verifyToken(DECISION, token, 0)).toEqual({ ok: false, problem: 'bad-signature' });
   });
 
-  it('the remediate function (no revoke key) makes no revoke link; other statuses have none', async () => {
+  it('the remediate function (no revoke key) makes a review link but no revoke link; other statuses have none', async () => {
     const remediate = ports({ decision: DECISION });
-    expect(
-      await linksFor(remediate, proposal('applied', { applied: APPLIED }), SETTINGS, EXPIRES),
-    ).toBeNull();
+    const links = await linksFor(remediate, proposal('applied', { applied: APPLIED }), SETTINGS, EXPIRES);
+    expect(links?.revoke).toBeUndefined();
+    expect(new URL(links?.review as string).searchParams.get('a')).toBe('review');
     await expect(
       remediate.signer.sign({ proposalId: 'p', action: 'revoke', planHash: 'h', expiresAt: 1 }),
     ).rejects.toThrow(/cannot sign a revoke link/);

@@ -102,16 +102,38 @@ describe('GET and HEAD never change anything', () => {
     },
   );
 
-  it('opening the reject link offers both buttons, each with a token for its own action', async () => {
+  it('opening the approve link offers both buttons, each with a token for its own action', async () => {
+    const s = await setup();
+    const response = await handleApproval(s.deps, get(s.proposal.id, 'approve', token(s.proposal)));
+    const rejectToken = /name="a" value="reject">\s*<input type="hidden" name="t" value="([^"]+)"/.exec(
+      response.html,
+    )?.[1];
+    expect(rejectToken).toBe(token(s.proposal, { action: 'reject' }));
+  });
+
+  it('a reject link rejects only: its page has no Approve form', async () => {
     const s = await setup();
     const response = await handleApproval(
       s.deps,
       get(s.proposal.id, 'reject', token(s.proposal, { action: 'reject' })),
     );
-    const approveToken = /name="a" value="approve">\s*<input type="hidden" name="t" value="([^"]+)"/.exec(
-      response.html,
-    )?.[1];
-    expect(approveToken).toBe(token(s.proposal));
+    expect(response.statusCode).toBe(200);
+    expect(response.html).toContain('>Reject</button>');
+    expect(response.html).not.toContain('value="approve"');
+    expect(response.html).not.toContain('>Approve</button>');
+  });
+
+  it('a review link (chat) shows the change with no button at all, and cannot be posted', async () => {
+    const s = await setup();
+    const review = token(s.proposal, { action: 'review' });
+    const page = await handleApproval(s.deps, get(s.proposal.id, 'review', review));
+    expect(page.statusCode).toBe(200);
+    expect(page.html).not.toContain('<form');
+    expect(page.html).toContain('decides nothing');
+    expect((await handleApproval(s.deps, post(s.proposal.id, 'review', review))).statusCode).toBe(400);
+    expect((await handleApproval(s.deps, post(s.proposal.id, 'approve', review))).statusCode).toBe(403);
+    expect((await s.store.getProposal(s.proposal.id))?.status).toBe('pending');
+    expect(s.publisher.sent).toHaveLength(0);
   });
 
   it.each([

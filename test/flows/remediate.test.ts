@@ -226,6 +226,22 @@ describe('remediate: auto mode', () => {
     expect(f.kinds()).toEqual(['proposed']);
   });
 
+  it('a diagnosis with a note (AWS blamed a layer keymend does not find blocking): proposes, names the guard', async () => {
+    const f = flowFixture();
+    // AWS's message blames the key policy, but the key policy delegates to IAM and keymend finds the
+    // identity policy blocking: its picture of the account may be incomplete, a person must look first.
+    const event = eventBridgeEvent(STORM_EVENT);
+    event.detail.errorMessage = event.detail.errorMessage.replace('identity-based', 'resource-based');
+    const result = await remediate(f.ports, auto, event);
+    expect(result.outcome).toBe('proposed');
+    expect(result.reason).toMatch(/diagnosis-has-notes/);
+    const proposal = f.store.proposals.get(result.proposalId as string);
+    expect(proposal?.diagnosis?.notes?.map((n) => n.code)).toEqual(['layer-disagreement']);
+    expect(proposal?.status).toBe('pending');
+    expect(f.writes).toEqual([]);
+    expect(f.kinds()).toEqual(['proposed']);
+  });
+
   it('applies to a principal managed by CloudFormation when configured to', async () => {
     const f = flowFixture();
     tag(CLOUDFORMATION_STACK_TAG, 'orders')(f);
