@@ -5,7 +5,6 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { inProcessLinkSigner } from '../../functions/adapters/link-signer';
 import { LocalAccount } from '../../functions/adapters/local-account';
 import { parseSnapshot, SnapshotReader } from '../../functions/adapters/snapshot';
 import type { AccountReader } from '../../functions/core/account';
@@ -23,12 +22,13 @@ import type {
 import { fingerprintOf, type NotificationKind, type Proposal, planHash } from '../../functions/core/proposal';
 import { loadAccount } from './denials';
 import { EVENTS_DIR, loadEvent } from './events';
-import { kindOf } from './flow-ports';
+import { approvalSigner, kindOf, LINK_KEYS, remediateSigner } from './flow-ports';
 import { MemoryStore } from './memory-store';
 
-/** The in-process stand-ins of the two KMS HMAC keys: approve and reject links, and revoke links. */
-export const SECRET = new Uint8Array(Buffer.from('test-signing-key-0123456789abcdef-0123456789'));
-export const REVOKE_SECRET = new Uint8Array(Buffer.from('test-revoke-key-0123456789abcdef-0123456789'));
+/** The in-process stand-ins of the two KMS HMAC keys (helpers/flow-ports.ts LINK_KEYS). */
+export const SECRET = LINK_KEYS.decision;
+export const REVOKE_SECRET = LINK_KEYS.revoke;
+export { approvalSigner, remediateSigner };
 export const NOW = new Date('2026-12-03T09:00:00.000Z');
 
 /** The demo account as a reader. */
@@ -107,11 +107,6 @@ export class RecordingPublisher implements Publisher {
     return this.emails.map(kindOf);
   }
 }
-
-/** The approval function's signer: both keys. */
-export const approvalSigner = inProcessLinkSigner({ decision: SECRET, revoke: REVOKE_SECRET });
-/** The remediate function's signer: the decision key only. */
-export const remediateSigner = inProcessLinkSigner({ decision: SECRET });
 
 /** A writer that fails the test if anything calls it. */
 export const noWriter: AccountWriter = {

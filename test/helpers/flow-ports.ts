@@ -13,6 +13,16 @@ import { MemoryStore } from './memory-store';
 /** AWS actions that change the account (the rest of LocalAccount's stats are reads). */
 const WRITE_ACTION = /:(Create|Put|Delete|Revoke|Retire)/;
 
+/** The in-process stand-ins of the two KMS HMAC keys: approve, reject and review links; revoke links. */
+export const LINK_KEYS = {
+  decision: new Uint8Array(Buffer.from('test-signing-key-0123456789abcdef-0123456789')),
+  revoke: new Uint8Array(Buffer.from('test-revoke-key-0123456789abcdef-0123456789')),
+};
+/** The approval function's signer: both keys. */
+export const approvalSigner = inProcessLinkSigner(LINK_KEYS);
+/** The remediate function's signer: the decision key only. */
+export const remediateSigner = inProcessLinkSigner({ decision: LINK_KEYS.decision });
+
 export const TEST_CONFIG: RemediateConfig = {
   mode: 'propose',
   autoApplyPrincipals: [],
@@ -80,7 +90,7 @@ export function flowFixture(snapshot = 'demo.json'): FlowFixture {
       },
     },
     // The remediate function's signer: the decision key only (it can never sign a revoke link).
-    signer: inProcessLinkSigner({ decision: Buffer.alloc(32, 7) }),
+    signer: remediateSigner,
     now: () => new Date(now),
   };
   return {

@@ -12,6 +12,7 @@ import {
   WRITE_ACTIONS,
   type WritePowers,
 } from '../../infra/iam';
+import { signInStatements } from '../../infra/sign-in';
 
 const scope: IamScope = {
   partition: 'aws',
@@ -102,6 +103,15 @@ describe('read statements', () => {
       ...actions(approvalStatements(scope, everything).filter((s) => s.effect === 'Allow')),
       // Authorized by the grant itself, whose retiring principal is the approval role: no IAM permission.
       'kms:RetireGrant',
+      // Sign-in (issue 21) reads its client secret, when it is on (infra/sign-in.ts).
+      ...actions(
+        signInStatements({
+          issuer: 'https://idp.example.com',
+          clientId: 'keymend',
+          clientSecretArn: 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:oidc-AbCdEf',
+          approverEmails: ['alice@example.com'],
+        }),
+      ),
     ]);
     const sent = adapterActions();
     // The reader's calls at least: if this shrinks, the scan below stopped finding them.
