@@ -32,6 +32,8 @@ type Handler<E, R> = (event: E, context: Context) => Promise<R>;
 
 export interface Deployment {
   env: { remediate: Record<string, string>; approval: Record<string, string> };
+  /** The synthesized stack and template this deployment runs. */
+  synthesized: ReturnType<typeof synth>;
   remediate: (event: unknown) => Promise<{ outcome: string; proposalId?: string; reason?: string }>;
   /** One request to the approval function URL. */
   approval: (request: {
@@ -62,10 +64,22 @@ function lambdaContext(name: string): Context {
   };
 }
 
+type Credentials = { accessKeyId: string; secretAccessKey: string };
+
+export interface DeployOptions {
+  /** The access key each function runs with (as its role's would be); default moto's. */
+  credentials?: { remediate?: Credentials; approval?: Credentials };
+  /** The access key the test's own calls (creating resources, reading e-mail) use; default moto's. */
+  admin?: Credentials;
+}
+
 /** Creates keymend's own resources in moto and loads both handlers with the synthesized environments. */
-export async function deploy(props: KeymendRemediationProps = {}): Promise<Deployment> {
+export async function deploy(
+  props: KeymendRemediationProps = {},
+  options: DeployOptions = {},
+): Promise<Deployment> {
   const n = ++deployments;
-  const config = motoClientConfig();
+  const config = motoClientConfig(options.admin);
   const sns = new SNSClient(config);
   const sqs = new SQSClient(config);
   const tableName = `keymend-proposals-${n}`;
@@ -87,7 +101,8 @@ export async function deploy(props: KeymendRemediationProps = {}): Promise<Deplo
     )
   ).ARN as string;
 
-  const { stack, template } = synth(props);
+  const synthesized = synth(props);
+  const { stack, template } = synthesized;
   const resources = template.toJSON().Resources as Record<
     string,
     { Type: string; Properties: { Environment?: { Variables?: Record<string, unknown> } } }
@@ -116,7 +131,12 @@ export async function deploy(props: KeymendRemediationProps = {}): Promise<Deplo
     const variables = resources[id]?.Properties.Environment?.Variables ?? {};
     return Object.fromEntries(Object.entries(variables).map(([name, value]) => [name, resolve(name, value)]));
   };
-  const env = { remediate: environmentOf('remediateFunction'), approval: environmentOf('approvalFunction') };
+  const keys = (c: Credentials | undefined): Record<string, string> =>
+    c ? { AWS_ACCESS_KEY_ID: c.accessKeyId, AWS_SECRET_ACCESS_KEY: c.secretAccessKey } : {};
+  const env = {
+    remediate: { ...environmentOf('remediateFunction'), ...keys(options.credentials?.remediate) },
+    approval: { ...environmentOf('approvalFunction'), ...keys(options.credentials?.approval) },
+  };
 
   // Lambda's own variables; the logs are silenced (they are not what these tests check).
   const lambdaEnv = { AWS_REGION: REGION, POWERTOOLS_LOG_LEVEL: 'SILENT' };
@@ -143,6 +163,7 @@ export async function deploy(props: KeymendRemediationProps = {}): Promise<Deplo
 
   return {
     env,
+    synthesized,
     remediate: (event) =>
       withEnv(env.remediate, () => remediateHandler(event, lambdaContext('keymend-remediate'))),
     approval: ({ method, url, form }) => {

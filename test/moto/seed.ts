@@ -30,8 +30,8 @@ import { MOTO_ACCOUNT, motoClientConfig, REGION } from './moto';
 
 type Document = Record<string, unknown>;
 
-export const clients = () => {
-  const config = motoClientConfig();
+export const clients = (credentials?: { accessKeyId: string; secretAccessKey: string }) => {
+  const config = motoClientConfig(credentials);
   return {
     iam: new IAMClient(config),
     kms: new KMSClient(config),
