@@ -3,7 +3,7 @@
  * the command line and as JSON values from cdk.json: both are accepted. A bad value throws an error
  * naming its key.
  */
-import { principalPatternKind } from './iam';
+import { parseSecretArn, parseTopicArn, principalPatternKind } from '../functions/commons/arn';
 import type { KeymendMechanism, KeymendMode, KeymendRemediationProps } from './keymend-remediation';
 import { KEYMEND_MECHANISMS } from './keymend-remediation';
 
@@ -19,6 +19,12 @@ export const CONTEXT_KEYS = [
   'regions',
   'enableInlinePolicy',
   'enableKeyPolicyChanges',
+  'oidcIssuer',
+  'oidcClientId',
+  'oidcClientSecretArn',
+  'approverEmails',
+  'approverGroups',
+  'oidcGroupsClaim',
 ] as const;
 export type ContextKey = (typeof CONTEXT_KEYS)[number];
 
@@ -40,7 +46,6 @@ export interface KeymendAppConfig {
 
 const REGION = /^[a-z]{2}(?:-[a-z]+)+-\d{1,2}$/;
 const EMAIL = /^[^\s@,]+@[^\s@,]+\.[^\s@,]+$/;
-const SNS_TOPIC_ARN = /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/;
 
 /** A list from a comma-separated string or a JSON array of strings; blanks dropped. */
 function list(key: ContextKey, value: unknown): string[] {
@@ -88,7 +93,8 @@ export function parseContext(get: (key: string) => unknown): KeymendAppConfig {
   const chat = present('chatTopicArn');
   if (chat !== undefined) {
     const arn = text('chatTopicArn', chat);
-    if (!SNS_TOPIC_ARN.test(arn)) throw new ContextError('chatTopicArn', `'${arn}' is not an SNS topic ARN`);
+    if (parseTopicArn(arn) === null)
+      throw new ContextError('chatTopicArn', `'${arn}' is not an SNS topic ARN`);
     remediation.chatTopicArn = arn;
   }
 
@@ -150,6 +156,56 @@ export function parseContext(get: (key: string) => unknown): KeymendAppConfig {
       'enableInlinePolicy',
       'needs autoApplyPrincipals: inline policies are written only on the roles and users it names',
     );
+  }
+
+  // Sign-in for approvals: the issuer turns it on; then the client and who may approve are required.
+  const issuer = present('oidcIssuer');
+  const signInKeys = [
+    'oidcClientId',
+    'oidcClientSecretArn',
+    'approverEmails',
+    'approverGroups',
+    'oidcGroupsClaim',
+  ] as const;
+  if (issuer === undefined) {
+    const stray = signInKeys.find((key) => present(key) !== undefined);
+    if (stray)
+      throw new ContextError(stray, "needs oidcIssuer: sign-in is turned on by the provider's issuer URL");
+  } else {
+    const issuerUrl = text('oidcIssuer', issuer);
+    if (!/^https:\/\/[^\s/]+(\/\S*)?$/.test(issuerUrl)) {
+      throw new ContextError('oidcIssuer', `expected the provider's https issuer URL, not '${issuerUrl}'`);
+    }
+    const clientId = present('oidcClientId');
+    if (clientId === undefined) throw new ContextError('oidcClientId', 'is required with oidcIssuer');
+    const secret = present('oidcClientSecretArn');
+    if (secret === undefined) throw new ContextError('oidcClientSecretArn', 'is required with oidcIssuer');
+    const secretArn = text('oidcClientSecretArn', secret);
+    if (parseSecretArn(secretArn) === null) {
+      throw new ContextError('oidcClientSecretArn', `'${secretArn}' is not a Secrets Manager secret ARN`);
+    }
+    const approverEmails =
+      present('approverEmails') === undefined ? [] : list('approverEmails', present('approverEmails'));
+    for (const email of approverEmails) {
+      if (!EMAIL.test(email)) throw new ContextError('approverEmails', `'${email}' is not an e-mail address`);
+    }
+    const approverGroups =
+      present('approverGroups') === undefined ? [] : list('approverGroups', present('approverGroups'));
+    if (approverEmails.length === 0 && approverGroups.length === 0) {
+      throw new ContextError(
+        'approverEmails',
+        'or approverGroups must name who may approve once sign-in is on',
+      );
+    }
+    const groupsClaim = present('oidcGroupsClaim');
+    remediation.signIn = {
+      issuer: issuerUrl,
+      clientId: text('oidcClientId', clientId),
+      clientSecretArn: secretArn,
+      ...(approverEmails.length > 0 ? { approverEmails } : {}),
+      ...(approverGroups.length > 0 ? { approverGroups } : {}),
+      ...(groupsClaim !== undefined ? { groupsClaim: text('oidcGroupsClaim', groupsClaim) } : {}),
+    };
   }
 
   const regionsValue = present('regions');

@@ -21,6 +21,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { parseTopicArn, principalPatternKind } from '../functions/commons/arn';
 import {
   ACCESS_DENIED_ERROR_CODES,
   ENV,
@@ -29,13 +30,8 @@ import {
   TABLE,
 } from '../functions/commons/constants';
 import { BUNDLING } from './bundling';
-import {
-  approvalStatements,
-  type IamScope,
-  principalPatternKind,
-  remediateStatements,
-  type WritePowers,
-} from './iam';
+import { approvalStatements, type IamScope, remediateStatements, type WritePowers } from './iam';
+import { checkSignInProps, type KeymendSignInProps, signInEnvironment, signInStatements } from './sign-in';
 
 /** The fix mechanisms keymend knows (functions/core/plan.ts `Mechanism`). */
 export type KeymendMechanism = 'kms-grant' | 'iam-inline-policy' | 'key-policy-statement';
@@ -128,6 +124,12 @@ export interface KeymendRemediationProps {
    */
   readonly reservedConcurrency?: number;
   /**
+   * Sign-in with the organization's OpenID Connect provider for approvals (docs/approvals.md): a link
+   * then opens only for a signed-in person, and only the listed approvers may act.
+   * @default - no sign-in: whoever holds a link may act (it is a bearer capability)
+   */
+  readonly signIn?: KeymendSignInProps;
+  /**
    * Retention of the functions' log groups.
    * @default logs.RetentionDays.THREE_MONTHS
    */
@@ -149,7 +151,6 @@ const DEFAULTS = {
   logRetention: logs.RetentionDays.THREE_MONTHS,
 };
 
-const SNS_TOPIC_ARN = /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/;
 const EMAIL = /^[^\s@,]+@[^\s@,]+\.[^\s@,]+$/;
 
 /** Throws on props no deployment should accept, naming the prop. */
@@ -176,13 +177,14 @@ function checkProps(props: KeymendRemediationProps): void {
     if (!EMAIL.test(email)) fail('notificationEmails', `holds '${email}', which is not an e-mail address`);
   }
   if (props.chatTopicArn !== undefined && !Token.isUnresolved(props.chatTopicArn)) {
-    if (!SNS_TOPIC_ARN.test(props.chatTopicArn)) fail('chatTopicArn', `is not an SNS topic ARN`);
+    if (parseTopicArn(props.chatTopicArn) === null) fail('chatTopicArn', `is not an SNS topic ARN`);
   }
   for (const pattern of props.autoApplyPrincipals ?? []) {
     if (principalPatternKind(pattern) === undefined) {
       fail('autoApplyPrincipals', `holds '${pattern}', which is not a role or user ARN pattern`);
     }
   }
+  if (props.signIn) checkSignInProps(props.signIn);
   if (props.enableInlinePolicy) {
     const patterns = props.inlinePolicyPrincipals ?? props.autoApplyPrincipals ?? [];
     if (patterns.length === 0) {
@@ -331,7 +333,7 @@ export class KeymendRemediation extends Construct {
         'keymend: approval links (GET shows the change; POST with a signed token approves, rejects, revokes)',
       memorySize: 512,
       timeout: Duration.seconds(30),
-      environment,
+      environment: { ...environment, ...(props.signIn ? signInEnvironment(props.signIn) : {}) },
       logRetention,
     });
     this.approvalUrl = this.approvalFunction.addFunctionUrl({ authType: lambda.FunctionUrlAuthType.NONE });
@@ -377,6 +379,9 @@ export class KeymendRemediation extends Construct {
     }
     for (const props of approvalStatements(iamScope, powers)) {
       this.approvalFunction.addToRolePolicy(new iam.PolicyStatement(props));
+    }
+    for (const statement of props.signIn ? signInStatements(props.signIn) : []) {
+      this.approvalFunction.addToRolePolicy(new iam.PolicyStatement(statement));
     }
     this.acknowledgeWildcards(this.remediateFunction, powers, mode === 'auto');
     this.acknowledgeWildcards(this.approvalFunction, powers, true);

@@ -226,6 +226,7 @@ async function diagnoseProblem(
       code: result.code,
       reason: result.reason,
       plan: result.plan,
+      ...(result.diagnosis?.notes?.length ? { notes: result.diagnosis.notes.map((n) => n.message) } : {}),
     };
   } catch (error) {
     if (!(error instanceof KeymendError)) throw error;
@@ -306,6 +307,7 @@ export function renderText(s: ScanSummary): string {
           5,
         ),
       );
+      for (const note of d.notes ?? []) lines.push(...wrap(`check first: ${printable(note)}`, 5));
     }
     lines.push(...wrap(`fingerprint ${p.fingerprint}`, 5));
   });

@@ -3,7 +3,9 @@
  * Each guard is a small pure function that says why it stops an apply, or null when it holds; the
  * remediate flow proposes instead (and says which guard) when any does.
  */
+import { arnAccount } from '../commons/arn';
 import { AUTO_REMEDIATE_TAG, CLOUDFORMATION_STACK_TAG } from '../commons/constants';
+import type { DiagnosisNote } from './layer-note';
 import type { Mechanism } from './plan';
 
 export type GuardName =
@@ -11,7 +13,8 @@ export type GuardName =
   | 'mechanism-not-automatic'
   | 'principal-in-another-account'
   | 'hourly-limit-reached'
-  | 'managed-by-cloudformation';
+  | 'managed-by-cloudformation'
+  | 'diagnosis-has-notes';
 
 /** A guard that stops an apply, and why (a sentence for people). */
 export interface GuardStop {
@@ -77,7 +80,7 @@ export function mechanismAutomatic(mechanism: Mechanism): GuardStop | null {
 
 /** The principal belongs to the account keymend runs in. */
 export function principalInOwnAccount(principalArn: string, ownAccountId: string): GuardStop | null {
-  const account = principalArn.split(':')[4];
+  const account = arnAccount(principalArn);
   return account === ownAccountId
     ? null
     : {
@@ -111,6 +114,18 @@ export function notManagedByCloudFormation(
       };
 }
 
+/**
+ * The diagnosis carries no note. A note (core/layer-note.ts) says keymend's picture of the account may
+ * be incomplete or stale: a person reads it and decides, so auto mode proposes instead of applying.
+ */
+export function diagnosisWithoutNotes(notes: readonly DiagnosisNote[] | undefined): GuardStop | null {
+  if (!notes || notes.length === 0) return null;
+  return {
+    guard: 'diagnosis-has-notes',
+    reason: `the diagnosis carries ${notes.length === 1 ? 'a note' : `${notes.length} notes`} a person must read first (${notes.map((n) => n.code).join(', ')})`,
+  };
+}
+
 export interface AutoModeSettings {
   allowPrincipals: readonly string[];
   allowCloudFormation: boolean;
@@ -122,6 +137,8 @@ export interface AutoModeSubject {
   principalTags: Readonly<Record<string, string>> | undefined;
   mechanism: Mechanism;
   ownAccountId: string;
+  /** The diagnosis's notes: any one keeps the fix for a person. */
+  notes?: readonly DiagnosisNote[];
 }
 
 /**
@@ -133,6 +150,7 @@ export function staticGuardStop(subject: AutoModeSubject, settings: AutoModeSett
     principalOptedIn(subject.principalArn, subject.principalTags, settings.allowPrincipals) ??
     mechanismAutomatic(subject.mechanism) ??
     principalInOwnAccount(subject.principalArn, subject.ownAccountId) ??
-    notManagedByCloudFormation(subject.principalTags, settings.allowCloudFormation)
+    notManagedByCloudFormation(subject.principalTags, settings.allowCloudFormation) ??
+    diagnosisWithoutNotes(subject.notes)
   );
 }

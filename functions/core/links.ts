@@ -5,7 +5,8 @@
  *   approve  `${base}/p/${id}?a=approve&t=${approveToken}`
  *   reject   `${base}/p/${id}?a=reject&t=${rejectToken}`
  *   revoke   `${base}/p/${id}?a=revoke&t=${revokeToken}`
- *   review   the approve link (for an applied proposal: the revoke link)
+ *   review   `${base}/p/${id}?a=review&t=${reviewToken}`: shows the page and decides nothing by itself
+ *            (chat carries only this one: a channel is not an approver list)
  * A GET of any of them only renders the page, whose form POSTs the same `a` and `t` back to the same
  * path; only the POST acts. Each token is signToken(secret, {proposalId, action, planHash, expiresAt})
  * (core/token.ts): bound to the proposal, the action and the exact plan, and expiring.
@@ -14,7 +15,7 @@
  */
 import type { ProposalLinks } from './ports';
 import type { Proposal } from './proposal';
-import { type ApprovalAction, signToken } from './token';
+import { type LinkAction, signToken } from './token';
 
 /** The path of a proposal's page: `/p/` and the id. */
 export const PROPOSAL_PATH_PREFIX = '/p/';
@@ -37,19 +38,15 @@ export function linkExpiry(now: Date, ttlHours: number): Date {
 }
 
 /** The URL of one action on one proposal. */
-export function actionUrl(
-  baseUrl: string,
-  proposalId: string,
-  action: ApprovalAction,
-  token: string,
-): string {
+export function actionUrl(baseUrl: string, proposalId: string, action: LinkAction, token: string): string {
   const base = baseUrl.replace(/\/+$/, '');
   return `${base}${PROPOSAL_PATH_PREFIX}${encodeURIComponent(proposalId)}?${ACTION_PARAM}=${action}&${TOKEN_PARAM}=${encodeURIComponent(token)}`;
 }
 
 /**
- * The links of a proposal in its current status: approve and reject while `pending`, revoke once
- * `applied`; null in every other status (nothing left to decide). Every token expires at `expiresAt`.
+ * The links of a proposal in its current status: review, approve and reject while `pending`, review and
+ * revoke once `applied`; null in every other status (nothing left to decide). Every token expires at
+ * `expiresAt`.
  */
 export function proposalLinks(
   secret: Uint8Array,
@@ -58,7 +55,7 @@ export function proposalLinks(
   expiresAt: Date,
 ): ProposalLinks | null {
   const expiresAtSeconds = Math.floor(expiresAt.getTime() / 1000);
-  const link = (action: ApprovalAction) =>
+  const link = (action: LinkAction) =>
     actionUrl(
       baseUrl,
       proposal.id,
@@ -72,14 +69,10 @@ export function proposalLinks(
     );
   const expires = new Date(expiresAtSeconds * 1000).toISOString();
   switch (proposal.status) {
-    case 'pending': {
-      const approve = link('approve');
-      return { review: approve, approve, reject: link('reject'), expiresAt: expires };
-    }
-    case 'applied': {
-      const revoke = link('revoke');
-      return { review: revoke, revoke, expiresAt: expires };
-    }
+    case 'pending':
+      return { review: link('review'), approve: link('approve'), reject: link('reject'), expiresAt: expires };
+    case 'applied':
+      return { review: link('review'), revoke: link('revoke'), expiresAt: expires };
     default:
       return null;
   }

@@ -85,7 +85,10 @@ export function canonicalJson(value: unknown): string {
   return JSON.stringify(value) ?? 'null';
 }
 
-/** One line of a proposal's audit trail. `actor` is `keymend`, `approval-link` or `cli`. */
+/** The actor of what keymend does by itself, in audit entries (an approval's is `approval-link`). */
+export const KEYMEND_ACTOR = 'keymend';
+
+/** One line of a proposal's audit trail. `actor` is `keymend` (KEYMEND_ACTOR), `approval-link` or `cli`. */
 export interface AuditEntry {
   at: string;
   actor: string;
@@ -94,7 +97,15 @@ export interface AuditEntry {
   detail?: string;
   sourceIp?: string;
   userAgent?: string;
+  /** The signed-in approver (OpenID Connect `sub` and e-mail), when sign-in is on. */
+  approverSubject?: string;
+  approverEmail?: string;
+  /** The reason a person gave (a reject's optional reason). */
+  reason?: string;
 }
+
+/** Who acted through an approval link, for the audit trail: the signed-in approver, else IP and browser. */
+export type ActorContext = Pick<AuditEntry, 'sourceIp' | 'userAgent' | 'approverSubject' | 'approverEmail'>;
 
 /** What keymend wrote, with what it needs to undo exactly that. */
 export type AppliedChange =

@@ -7,12 +7,19 @@
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 
+/** What a POST may do. */
 export type ApprovalAction = 'approve' | 'reject' | 'revoke';
 export const APPROVAL_ACTIONS: readonly ApprovalAction[] = ['approve', 'reject', 'revoke'];
+/**
+ * What a link may be for: an action, or `review`, which only shows the page (the chat message's link:
+ * a channel is not an approver list, so its link can decide nothing by itself).
+ */
+export type LinkAction = ApprovalAction | 'review';
+export const LINK_ACTIONS: readonly LinkAction[] = [...APPROVAL_ACTIONS, 'review'];
 
 export interface TokenClaims {
   proposalId: string;
-  action: ApprovalAction;
+  action: LinkAction;
   /** The plan hash the action is bound to ('' for a reject of a proposal without a plan). */
   planHash: string;
   /** Expiry, epoch seconds. */
@@ -74,6 +81,6 @@ function claimsOf(payload: unknown): TokenClaims | null {
   if (typeof p !== 'string' || typeof h !== 'string' || typeof e !== 'number' || !Number.isSafeInteger(e)) {
     return null;
   }
-  if (!APPROVAL_ACTIONS.includes(a as ApprovalAction)) return null;
-  return { proposalId: p, action: a as ApprovalAction, planHash: h, expiresAt: e };
+  if (!LINK_ACTIONS.includes(a as LinkAction)) return null;
+  return { proposalId: p, action: a as LinkAction, planHash: h, expiresAt: e };
 }

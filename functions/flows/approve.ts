@@ -12,25 +12,30 @@
  * proposal's record; it is logged instead.
  */
 import { GRANT_PROPAGATION_NOTE } from '../commons/constants';
-import type { LinkSettings } from '../core/links';
+import { type Approver, type ApproverRule, mayApprove } from '../core/approvers';
+import { type LinkSettings, linkExpiry, proposalLinks } from '../core/links';
 import type { FlowPorts } from '../core/ports';
-import type { AuditEntry, NotificationKind, Proposal } from '../core/proposal';
+import type { AuditEntry, Proposal } from '../core/proposal';
 import {
   APPROVAL_ACTIONS,
   type ApprovalAction,
+  LINK_ACTIONS,
+  type LinkAction,
   signToken,
   type TokenClaims,
   verifyToken,
 } from '../core/token';
-import { type Page, type RefusalKind, refusalPage, resultPage, reviewPage } from '../render/page';
 import {
-  type ApplyOptions,
-  type ApplyResult,
-  applyProposal,
-  type RevokeResult,
-  revokeProposal,
-} from './apply';
-import { type FlowContext, notify } from './notify';
+  type Page,
+  type RefusalKind,
+  refusalPage,
+  resultPage,
+  reviewPage,
+  type Viewer,
+} from '../render/page';
+import { type ApplyResult, applyProposal, revokeProposal } from './apply';
+import type { AuditContext, FlowContext, FlowLog } from './context';
+import { notify } from './notify';
 
 /** An HTTP request as the approval function sees it, already decoded by the handler. */
 export interface ApprovalRequest {
@@ -43,13 +48,18 @@ export interface ApprovalRequest {
   form: Readonly<Record<string, string | undefined>> | null;
   sourceIp: string;
   userAgent: string;
+  /**
+   * The signed-in person (the handler verified the session cookie), or null/absent when nobody is signed
+   * in or sign-in is off.
+   */
+  approver?: Approver | null;
 }
+
+/** The longest reject reason kept; the rest is cut. */
+export const MAX_REASON_CHARS = 500;
 
 /** The actor name in audit entries written for an approval link. */
 export const LINK_ACTOR = 'approval-link';
-
-/** Where the actor came from, for the audit trail. */
-export type AuditContext = Pick<AuditEntry, 'sourceIp' | 'userAgent'>;
 
 /** The approval function's settings, read once at cold start by the handler. */
 export interface ApprovalSettings {
@@ -61,59 +71,18 @@ export interface ApprovalSettings {
   rejectSuppressHours: number;
   /** How long links work; a revoke link sent after an apply works at least this long. @default 72 */
   linkTtlHours: number;
-}
-
-/** The ports the steps run over, with the flow's log. */
-export type StepPorts = FlowContext;
-export type { LinkSettings };
-/** What `applyProposal` returns. */
-export type ApplyOutcome = ApplyResult;
-/** What `revokeProposal` returns. */
-export type RevokeOutcome = RevokeResult;
-
-/**
- * The steps this flow runs but does not own: apply and revoke (flows/apply.ts, which record the result
- * and notify it themselves) and the notification of a reject (flows/notify.ts). Tests pass doubles.
- */
-export interface ApprovalSteps {
-  apply(
-    ports: StepPorts,
-    proposal: Proposal,
-    actor: string,
-    options: ApplyOptions & { kind: 'approved-applied' },
-  ): Promise<ApplyOutcome>;
-  revoke(
-    ports: StepPorts,
-    proposal: Proposal,
-    actor: string,
-    auditContext?: AuditContext,
-  ): Promise<RevokeOutcome>;
-  notify(
-    ports: StepPorts,
-    kind: NotificationKind,
-    proposal: Proposal,
-    links: { settings: LinkSettings; expiresAt: Date } | null,
-  ): Promise<boolean>;
-}
-
-/** The real steps. */
-export const APPROVAL_STEPS: ApprovalSteps = {
-  apply: applyProposal,
-  revoke: revokeProposal,
-  notify,
-};
-
-/** Where the flow logs what it does not show: refused tokens, failed notifications. */
-export interface ApprovalLog {
-  info(message: string, fields: Record<string, unknown>): void;
-  warn(message: string, fields: Record<string, unknown>): void;
+  /**
+   * Who may act when sign-in is on (the handler then redirects every GET without a session to the
+   * identity provider); null or absent when sign-in is off and a link alone decides.
+   */
+  signIn?: ApproverRule | null;
 }
 
 export interface ApprovalDeps {
   ports: FlowPorts;
   settings: ApprovalSettings;
-  steps: ApprovalSteps;
-  log: ApprovalLog;
+  /** Where the flow logs what it does not show: refused tokens, failed notifications. */
+  log: FlowLog;
 }
 
 /** A page to send; `head` says to send the headers only. */
@@ -131,6 +100,17 @@ const NEEDED_STATUS: Readonly<Record<ApprovalAction, Proposal['status']>> = {
 
 function isAction(value: unknown): value is ApprovalAction {
   return APPROVAL_ACTIONS.includes(value as ApprovalAction);
+}
+
+function isLinkAction(value: unknown): value is LinkAction {
+  return LINK_ACTIONS.includes(value as LinkAction);
+}
+
+/** Who is looking at a page, as the page says it. */
+function viewerOf(settings: ApprovalSettings, request: ApprovalRequest): Viewer {
+  if (!settings.signIn) return { signIn: false };
+  const approver = request.approver ?? null;
+  return { signIn: true, approver, allowed: approver !== null && mayApprove(settings.signIn, approver) };
 }
 
 const refuse = (kind: RefusalKind, head = false): ApprovalResponse => ({ ...refusalPage(kind), head });
@@ -155,7 +135,7 @@ async function view(deps: ApprovalDeps, id: string, request: ApprovalRequest): P
   const { ports, settings } = deps;
   const action = request.query.a;
   const token = request.query.t;
-  if (!isAction(action) || !token) return refusalPage('bad-request');
+  if (!isLinkAction(action) || !token) return refusalPage('bad-request');
   const secret = await ports.secret.signingKey();
   const check = verifyToken(secret, token, nowSeconds(ports));
   if (!check.ok) return refusalPage(tokenRefusal(check.problem));
@@ -165,22 +145,40 @@ async function view(deps: ApprovalDeps, id: string, request: ApprovalRequest): P
   if (!proposal) return refusalPage('not-found');
   if (claims.planHash !== (proposal.planHash ?? '')) return refusalPage('bad-token');
 
-  // The page offers what the status allows. Whoever holds the approve link may also reject (both links
-  // go to the same people in the same message): the page signs the sibling token with the same expiry.
+  // The page offers what the link and the status allow. The approve link's page offers Reject too (both
+  // links go to the same people in the same message: the page signs the sibling token with the same
+  // expiry); a reject link rejects only. A review link (chat's) decides nothing by itself: with sign-in
+  // on, a signed-in approver gets the buttons, since then the approver list, not the link, decides.
+  const viewer = viewerOf(settings, request);
   const forms: Partial<Record<ApprovalAction, string>> = {};
   const sibling = (a: ApprovalAction) => (a === action ? token : signToken(secret, { ...claims, action: a }));
-  if (proposal.status === 'pending' && (action === 'approve' || action === 'reject')) {
-    if (proposal.planHash) forms.approve = sibling('approve');
-    forms.reject = sibling('reject');
-  } else if (proposal.status === 'applied' && action === 'revoke') {
-    forms.revoke = token;
+  const approverReviewing = action === 'review' && viewer.signIn && viewer.allowed;
+  // With sign-in on, someone who may not decide gets no buttons (a POST would be refused anyway).
+  const mayDecide = !viewer.signIn || viewer.allowed;
+  if (mayDecide && proposal.status === 'pending') {
+    if ((action === 'approve' || approverReviewing) && proposal.planHash) forms.approve = sibling('approve');
+    if (action === 'approve' || action === 'reject' || approverReviewing) forms.reject = sibling('reject');
+  } else if (mayDecide && proposal.status === 'applied' && (action === 'revoke' || approverReviewing)) {
+    forms.revoke = sibling('revoke');
   }
   return reviewPage({
     proposal,
+    opened: action,
     forms,
     expiresAt: new Date(claims.expiresAt * 1000).toISOString(),
     keyPolicyEnabled: settings.allowKeyPolicy,
+    viewer,
   });
+}
+
+/** A reject's reason from the form: one line of at most MAX_REASON_CHARS characters, or undefined. */
+function reasonOf(form: ApprovalRequest['form']): string | undefined {
+  const text = (form?.reason ?? '')
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this drops
+    .replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ')
+    .trim()
+    .slice(0, MAX_REASON_CHARS);
+  return text === '' ? undefined : text;
 }
 
 function tokenRefusal(problem: 'malformed' | 'bad-signature' | 'expired'): RefusalKind {
@@ -208,9 +206,29 @@ async function act(deps: ApprovalDeps, id: string, request: ApprovalRequest): Pr
   const action = request.form?.a;
   const token = request.form?.t;
   if (!isAction(action) || !token) return refusalPage('bad-request');
+  // With sign-in on, a link is not enough: only a signed-in approver on the list may act. Anyone else is
+  // refused before anything is read or written (logged, not audited: nothing changes).
+  const viewer = viewerOf(deps.settings, request);
+  if (viewer.signIn && !viewer.allowed) {
+    log.warn('approval refused: not a signed-in approver', {
+      proposalId: id,
+      action,
+      approverSubject: viewer.approver?.subject,
+      approverEmail: viewer.approver?.email,
+      sourceIp: request.sourceIp,
+      userAgent: request.userAgent,
+    });
+    return refusalPage(viewer.approver ? 'not-approver' : 'sign-in');
+  }
   const secret = await ports.secret.signingKey();
   const check = verifyToken(secret, token, nowSeconds(ports));
-  const context: AuditContext = { sourceIp: request.sourceIp, userAgent: request.userAgent };
+  const approver = viewer.signIn ? viewer.approver : null;
+  const context: AuditContext = {
+    sourceIp: request.sourceIp,
+    userAgent: request.userAgent,
+    ...(approver ? { approverSubject: approver.subject, approverEmail: approver.email } : {}),
+  };
+  const reason = action === 'reject' ? reasonOf(request.form) : undefined;
   const audit = (outcome: string, detail?: string): AuditEntry => ({
     at: ports.now().toISOString(),
     actor: LINK_ACTOR,
@@ -218,6 +236,7 @@ async function act(deps: ApprovalDeps, id: string, request: ApprovalRequest): Pr
     outcome,
     ...(detail ? { detail } : {}),
     ...context,
+    ...(reason ? { reason } : {}),
   });
 
   let claims: TokenClaims;
@@ -266,7 +285,7 @@ async function act(deps: ApprovalDeps, id: string, request: ApprovalRequest): Pr
   }
 }
 
-function stepPorts(deps: ApprovalDeps): StepPorts {
+function stepPorts(deps: ApprovalDeps): FlowContext {
   return { ...deps.ports, log: deps.log };
 }
 
@@ -280,16 +299,16 @@ async function approve(
   context: AuditContext,
   audit: (outcome: string, detail?: string) => AuditEntry,
 ): Promise<Page> {
-  const { ports, settings, steps } = deps;
+  const { ports, settings } = deps;
   // The one conditional write that makes an approval happen once, however many clicks race for it.
-  let result: ApplyOutcome;
+  let result: ApplyResult;
   try {
     const claimed = await ports.store.transition(proposal.id, 'pending', 'applying', {}, audit('accepted'));
     if (!claimed) {
       await ports.store.appendAudit(proposal.id, audit('refused', 'another approval is already applying it'));
       return refusalPage('not-pending');
     }
-    result = await steps.apply(stepPorts(deps), claimed, LINK_ACTOR, {
+    result = await applyProposal(stepPorts(deps), claimed, LINK_ACTOR, {
       allowKeyPolicy: settings.allowKeyPolicy,
       kind: 'approved-applied',
       links: linkSettings(settings),
@@ -302,11 +321,11 @@ async function approve(
     // and a write already made is found, not repeated) and let the handler answer 500.
     const stored = await ports.store.getProposal(proposal.id).catch(() => null);
     if (stored?.status === 'applied') {
-      await steps.notify(stepPorts(deps), 'approved-applied', stored, {
+      await notify(stepPorts(deps), 'approved-applied', stored, {
         settings: linkSettings(settings),
         expiresAt: new Date(ports.now().getTime() + settings.linkTtlHours * 3_600_000),
       });
-      return resultPage('applied', stored, 'The change was applied.');
+      return resultPage('applied', stored, 'The change was applied.', await revokeLink(deps, stored));
     }
     await ports.store
       .transition(proposal.id, 'applying', 'pending', {}, audit('error', 'the apply step failed'))
@@ -325,6 +344,7 @@ async function approve(
             : 'The change was applied; a re-read does not show the call allowed yet.',
           ...(result.proposal.plan?.mechanism === 'kms-grant' ? [GRANT_PROPAGATION_NOTE] : []),
         ].join(' '),
+        await revokeLink(deps, result.proposal),
       );
     case 'failed':
       return resultPage('failed', result.proposal, result.reason);
@@ -345,12 +365,35 @@ async function approve(
   }
 }
 
+/**
+ * The revoke link of an applied proposal, for the result page (the "applied" notification carries the
+ * same); null when it cannot be signed now (the notification still has it).
+ */
+async function revokeLink(deps: ApprovalDeps, proposal: Proposal): Promise<string | null> {
+  const { ports, settings } = deps;
+  try {
+    const links = proposalLinks(
+      await ports.secret.signingKey(),
+      proposal,
+      settings.baseUrl,
+      linkExpiry(ports.now(), settings.linkTtlHours),
+    );
+    return links?.revoke ?? null;
+  } catch (error) {
+    deps.log.warn('could not sign the revoke link for the result page', {
+      proposalId: proposal.id,
+      error: error instanceof Error ? error.message : String(error),
+    });
+    return null;
+  }
+}
+
 async function reject(
   deps: ApprovalDeps,
   proposal: Proposal,
   audit: (outcome: string, detail?: string) => AuditEntry,
 ): Promise<Page> {
-  const { ports, settings, steps } = deps;
+  const { ports, settings } = deps;
   const until = new Date(ports.now().getTime() + settings.rejectSuppressHours * 3_600_000);
   const after = await ports.store.transition(
     proposal.id,
@@ -364,7 +407,7 @@ async function reject(
     return refusalPage('not-pending');
   }
   await ports.store.setFingerprintLiveUntil(proposal.fingerprint, until);
-  await steps.notify(stepPorts(deps), 'rejected', after, null);
+  await notify(stepPorts(deps), 'rejected', after, null);
   return resultPage(
     'rejected',
     after,
@@ -374,7 +417,7 @@ async function reject(
 
 async function revoke(deps: ApprovalDeps, proposal: Proposal, context: AuditContext): Promise<Page> {
   // revokeProposal records the outcome (audit included) and notifies it; this only shows it.
-  const result = await deps.steps.revoke(stepPorts(deps), proposal, LINK_ACTOR, context);
+  const result = await revokeProposal(stepPorts(deps), proposal, LINK_ACTOR, context);
   switch (result.outcome) {
     case 'revoked':
       return resultPage('revoked', result.proposal, 'The change keymend applied was undone.');

@@ -10,15 +10,14 @@ import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import type { FlowPorts } from '../core/ports';
 import {
-  APPROVAL_STEPS,
   type ApprovalDeps,
-  type ApprovalLog,
   type ApprovalRequest,
   type ApprovalSettings,
-  type ApprovalSteps,
   handleApproval,
 } from '../flows/approve';
+import type { FlowLog } from '../flows/context';
 import { errorPage, PAGE_STYLE, type Page, refusalPage } from '../render/page';
+import { cookieValues, type SignInGate, signInGateFromEnv, signInStep } from './sign-in';
 import { accountIdOf, awsWiring, perAccount, startOnce } from './wiring';
 
 /** The style's hash, for the CSP: the page's one `<style>` is allowed by it and nothing else is. */
@@ -59,18 +58,22 @@ export interface ApprovalConfig {
 export interface ApprovalHandlerDeps {
   ports: FlowPorts;
   config: ApprovalConfig;
-  logger: ApprovalLog & { error(message: string, fields: Record<string, unknown>): void };
-  /** The apply, revoke and notify steps. @default APPROVAL_STEPS (flows/apply.ts, flows/notify.ts) */
-  steps?: ApprovalSteps;
+  logger: FlowLog & { error(message: string, fields: Record<string, unknown>): void };
+  /**
+   * Sign-in with the organization's identity provider (issue 21); null or absent when off (a link alone
+   * decides). `keymend local --approvers` passes its in-process provider.
+   */
+  signIn?: SignInGate | null;
 }
 
-/** The flow's settings from the configuration. */
-export function approvalSettings(config: ApprovalConfig): ApprovalSettings {
+/** The flow's settings from the configuration (and who may approve, when sign-in is on). */
+export function approvalSettings(config: ApprovalConfig, signIn: SignInGate | null = null): ApprovalSettings {
   return {
     baseUrl: config.approvalUrl,
     allowKeyPolicy: config.enabledMechanisms.includes('key-policy-statement'),
     rejectSuppressHours: config.rejectSuppressHours,
     linkTtlHours: config.linkTtlHours,
+    signIn: signIn?.rule ?? null,
   };
 }
 
@@ -124,8 +127,18 @@ function ownUrl(event: ApprovalEvent): string {
   return domain ? `https://${domain}` : '';
 }
 
-function respond(page: Page, head: boolean): ApprovalResult {
-  return { statusCode: page.statusCode, headers: { ...SECURITY_HEADERS }, body: head ? '' : page.html };
+function respond(page: Page, head: boolean, cookies: string[] = []): ApprovalResult {
+  return {
+    statusCode: page.statusCode,
+    headers: { ...SECURITY_HEADERS },
+    ...(cookies.length > 0 ? { cookies } : {}),
+    body: head ? '' : page.html,
+  };
+}
+
+/** A redirect (to the identity provider, or back to the page), with the cookies to set. */
+function redirect(location: string, cookies: string[]): ApprovalResult {
+  return { statusCode: 302, headers: { ...SECURITY_HEADERS, Location: location }, cookies, body: '' };
 }
 
 /**
@@ -133,13 +146,12 @@ function respond(page: Page, head: boolean): ApprovalResult {
  * tests call. It never throws: an unexpected failure is logged and answered with a generic 500.
  */
 export function makeHandler(deps: ApprovalHandlerDeps): (event: ApprovalEvent) => Promise<ApprovalResult> {
-  const settings = approvalSettings(deps.config);
+  const settings = approvalSettings(deps.config, deps.signIn ?? null);
   const flowFor = (event: ApprovalEvent): ApprovalDeps => ({
     ports: deps.ports,
     // The deployed function cannot have its own URL in its environment (configuration '' there): its
     // links then point where the request came in, the function URL's domain, which AWS sets.
     settings: settings.baseUrl ? settings : { ...settings, baseUrl: ownUrl(event) },
-    steps: deps.steps ?? APPROVAL_STEPS,
     log: deps.logger,
   });
   return async (event) => {
@@ -147,7 +159,24 @@ export function makeHandler(deps: ApprovalHandlerDeps): (event: ApprovalEvent) =
     try {
       const request = toApprovalRequest(event);
       if (!request) return respond(refusalPage('bad-request'), false);
-      const response = await handleApproval(flowFor(event), request);
+      const flow = flowFor(event);
+      if (deps.signIn) {
+        const step = await signInStep(
+          deps.signIn,
+          {
+            method: request.method,
+            path: request.path,
+            query: event.rawQueryString ?? '',
+            cookies: cookieValues(event.cookies),
+            baseUrl: flow.settings.baseUrl,
+          },
+          deps.logger,
+        );
+        if (step.kind === 'redirect') return redirect(step.location, step.cookies);
+        if (step.kind === 'failed') return respond(refusalPage('sign-in-failed'), head, step.cookies);
+        request.approver = step.approver;
+      }
+      const response = await handleApproval(flow, request);
       return respond(response, response.head);
     } catch (error) {
       deps.logger.error('approval request failed', {
@@ -172,7 +201,8 @@ const logger = new Logger({ serviceName: 'keymend-approval' });
  */
 const wired = startOnce(logger, () => {
   const { config, portsFor } = awsWiring(process.env, { approvalUrl: 'optional' });
-  return perAccount((accountId) => makeHandler({ ports: portsFor(accountId), config, logger }));
+  const signIn = signInGateFromEnv(process.env);
+  return perAccount((accountId) => makeHandler({ ports: portsFor(accountId), config, logger, signIn }));
 });
 
 /** The Lambda handler behind the function URL. */

@@ -5,17 +5,16 @@ const SECRET = Buffer.alloc(32, 1);
 const EXPIRES = new Date('2026-12-06T10:00:00Z');
 
 describe('proposalLinks', () => {
-  it('a pending proposal: approve (also the review link) and reject, each with its own bound token', () => {
+  it('a pending proposal: review, approve and reject, each with its own bound token', () => {
     const links = proposalLinks(
       SECRET,
       { id: 'abc_-1', status: 'pending', planHash: 'h1' },
       'https://x.on.aws/',
       EXPIRES,
     );
-    expect(links?.review).toBe(links?.approve);
     expect(links?.revoke).toBeUndefined();
     expect(links?.expiresAt).toBe('2026-12-06T10:00:00.000Z');
-    for (const action of ['approve', 'reject'] as const) {
+    for (const action of ['review', 'approve', 'reject'] as const) {
       const url = new URL(links?.[action] as string);
       expect(url.origin + url.pathname).toBe('https://x.on.aws/p/abc_-1');
       expect(url.searchParams.get('a')).toBe(action);
@@ -29,7 +28,7 @@ describe('proposalLinks', () => {
     }
   });
 
-  it('an applied proposal: revoke only; other statuses: none', () => {
+  it('an applied proposal: review and revoke; other statuses: none', () => {
     const applied = proposalLinks(
       SECRET,
       { id: 'p', status: 'applied', planHash: 'h' },
@@ -37,7 +36,7 @@ describe('proposalLinks', () => {
       EXPIRES,
     );
     expect(applied?.approve).toBeUndefined();
-    expect(applied?.review).toBe(applied?.revoke);
+    expect(new URL(applied?.review as string).searchParams.get('a')).toBe('review');
     expect(new URL(applied?.revoke as string).searchParams.get('a')).toBe('revoke');
     for (const status of ['refused', 'applying', 'rejected', 'revoked', 'failed'] as const) {
       expect(proposalLinks(SECRET, { id: 'p', status, planHash: null }, 'https://x', EXPIRES)).toBeNull();

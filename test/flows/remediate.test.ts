@@ -164,6 +164,9 @@ describe('remediate: auto mode', () => {
     });
     expect(f.writes).toEqual(['createGrant']);
     expect(f.kinds()).toEqual(['auto-applied']);
+    // Counted toward the hourly cap, once.
+    const now = f.ports.now();
+    expect(await f.store.countAutoAppliesSince(new Date(now.getTime() - 60 * MINUTE), now)).toBe(1);
   });
 
   it('applies for a principal tagged keymend:auto-remediate=true without an allow-list', async () => {
@@ -188,13 +191,8 @@ describe('remediate: auto mode', () => {
     };
   const seedAutoApplies =
     (n: number): Setup =>
-    (f) => {
-      for (let i = 0; i < n; i++) {
-        f.store.proposals.set(`seed${i}`, {
-          appliedAt: f.ports.now().toISOString(),
-          audit: [{ at: '', actor: 'keymend', action: 'auto-apply', outcome: 'started' }],
-        } as never);
-      }
+    async (f) => {
+      for (let i = 0; i < n; i++) await f.store.recordAutoApply(`seed${i}`, f.ports.now());
     };
 
   it.each<[string, Partial<RemediateConfig>, Setup, RegExp]>([
@@ -225,6 +223,22 @@ describe('remediate: auto mode', () => {
     expect(result.reason).toMatch(reason);
     expect(f.writes).toEqual([]);
     expect(f.store.proposals.get(result.proposalId as string)?.status).toBe('pending');
+    expect(f.kinds()).toEqual(['proposed']);
+  });
+
+  it('a diagnosis with a note (AWS blamed a layer keymend does not find blocking): proposes, names the guard', async () => {
+    const f = flowFixture();
+    // AWS's message blames the key policy, but the key policy delegates to IAM and keymend finds the
+    // identity policy blocking: its picture of the account may be incomplete, a person must look first.
+    const event = eventBridgeEvent(STORM_EVENT);
+    event.detail.errorMessage = event.detail.errorMessage.replace('identity-based', 'resource-based');
+    const result = await remediate(f.ports, auto, event);
+    expect(result.outcome).toBe('proposed');
+    expect(result.reason).toMatch(/diagnosis-has-notes/);
+    const proposal = f.store.proposals.get(result.proposalId as string);
+    expect(proposal?.diagnosis?.notes?.map((n) => n.code)).toEqual(['layer-disagreement']);
+    expect(proposal?.status).toBe('pending');
+    expect(f.writes).toEqual([]);
     expect(f.kinds()).toEqual(['proposed']);
   });
 
