@@ -302,6 +302,11 @@ describe('what the template holds', () => {
     expect(functionRole(EVERYTHING, 'everything', 'approvalFunction').actions.length).toBeGreaterThan(0);
   });
 
+  it('no kms:RevokeGrant anywhere in the template, every option on', () => {
+    const { template } = deployment('everything', EVERYTHING);
+    expect(JSON.stringify(template.toJSON())).not.toMatch(/RevokeGrant/);
+  });
+
   it('the list of writes here is the list infra/iam.ts keeps of what the adapters call', () => {
     expect(WRITES.map(([action]) => action).sort()).toEqual([...WRITE_ACTIONS].sort());
   });
