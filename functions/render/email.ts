@@ -9,22 +9,12 @@
 import { GRANT_PROPAGATION_NOTE } from '../commons/constants';
 import type { OutgoingMessage, ProposalLinks } from '../core/ports';
 import type { NotificationKind, Proposal } from '../core/proposal';
+import { decisionWords, diagnosisWords } from './diagnosis-words';
+import { plainValue, subjectText } from './escape';
 import { cdkSnippet, cloudFormationSnippet, driftNote, planJson, planSentence, scopeIsLiteral } from './fix';
 import { kindText } from './kinds';
-import {
-  accountOfArn,
-  aliasSuffix,
-  consoleLinks,
-  decisionWords,
-  diagnosisWords,
-  keyShown,
-  plainValue,
-  principalName,
-  safeUrl,
-  streamName,
-  streamShown,
-  subjectText,
-} from './text';
+import { consoleLinks, safeUrl } from './links';
+import { accountOfArn, aliasSuffix, keyShown, principalName, streamName, streamShown } from './names';
 
 /** SNS: a subject under 100 characters. */
 export const SUBJECT_MAX = 99;

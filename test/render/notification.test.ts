@@ -7,9 +7,9 @@ import path from 'node:path';
 import { CLOUDFORMATION_STACK_TAG, GRANT_PROPAGATION_NOTE } from '../../functions/commons/constants';
 import type { OutgoingMessage, ProposalLinks } from '../../functions/core/ports';
 import type { NotificationKind, Proposal } from '../../functions/core/proposal';
+import { layerWords } from '../../functions/render/diagnosis-words';
 import { kindText, NOTIFICATION_KINDS } from '../../functions/render/kinds';
 import { renderNotifications } from '../../functions/render/notification';
-import { layerWords } from '../../functions/render/text';
 import { chatSchemaErrors, markdownProse } from '../helpers/chat-schema';
 import { type KindSample, kindSamples, sampleProposal } from '../helpers/notification-samples';
 
