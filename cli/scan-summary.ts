@@ -41,6 +41,8 @@ export interface ProblemDiagnosis {
   code: string;
   reason: string;
   plan: Plan | null;
+  /** The diagnosis's notes ("check first"), when it carries any. */
+  notes?: string[];
 }
 
 /** The input a scan could not read, and why. */
