@@ -90,7 +90,7 @@ describe('remediate and approval handlers over moto', () => {
     expect(await keyPolicy(seeded.keyArn)).toEqual(before);
   });
 
-  it('auto mode: the remediate function applies the grant itself, e-mails a revoke link, revoke removes it', async () => {
+  it('auto mode: the remediate function applies the grant itself and e-mails a review link, never a revoke link (it cannot sign one)', async () => {
     deployment = await deploy({ mode: 'auto', autoApplyPrincipals: [ROLE_ARN] });
     const before = await grantsOnKey(seeded.keyArn);
     expect((await deployment.remediate(denial(seeded.keyArn))).outcome).toBe('applied');
@@ -98,7 +98,12 @@ describe('remediate and approval handlers over moto', () => {
     expect(after.filter((g) => !before.some((b) => b.id === g.id))).toEqual([
       expect.objectContaining({ grantee: ROLE_ARN, operations: ['Decrypt'] }),
     ]);
-    await press(deployment, (await linkIn(deployment)).link, 'revoke', () => grantsOnKey(seeded.keyArn));
-    expect(await grantsOnKey(seeded.keyArn)).toEqual(before);
+    const { link } = await linkIn(deployment);
+    expect(new URL(link).searchParams.get('a')).toBe('review');
+    // Without sign-in the review page decides nothing: no Revoke form, and the grant stays.
+    await expect(press(deployment, link, 'revoke', () => grantsOnKey(seeded.keyArn))).rejects.toThrow(
+      /no revoke form/,
+    );
+    expect((await grantsOnKey(seeded.keyArn)).length).toBe(before.length + 1);
   });
 });

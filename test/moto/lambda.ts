@@ -1,13 +1,14 @@
 /**
  * keymend's two functions as Lambda runs them, against moto: the stack is synthesized with the
  * given props, each function's environment is taken from the template, and its references (table,
- * topics, secret, function URL) are resolved to resources created in moto. The handlers are the
+ * topics, the two link-signing HMAC keys, the approval role, function URL) are resolved to resources
+ * created in moto (the role to its ARN: moto does not check a grant's retiring principal). The handlers are the
  * modules' exported `handler`s (middy and all), loaded fresh so each deployment has its own cold
  * start.
  */
 import { randomBytes } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { CreateTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
 import {
   CreateQueueCommand,
@@ -92,17 +93,28 @@ export async function deploy(
     await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }))
   ).Attributes?.QueueArn as string;
   await sns.send(new SubscribeCommand({ TopicArn: topicArn, Protocol: 'sqs', Endpoint: queueArn }));
-  const secretArn = (
-    await new SecretsManagerClient(config).send(
-      new CreateSecretCommand({
-        Name: `keymend-signing-${n}`,
-        SecretString: randomBytes(48).toString('base64'),
-      }),
-    )
-  ).ARN as string;
+  // The two KMS HMAC keys that sign approval links (moto implements GenerateMac and VerifyMac).
+  const kms = new KMSClient(config);
+  const hmacKey = async (what: string) =>
+    (
+      await kms.send(
+        new CreateKeyCommand({
+          Description: `keymend ${what} links ${n}`,
+          KeySpec: 'HMAC_256',
+          KeyUsage: 'GENERATE_VERIFY_MAC',
+        }),
+      )
+    ).KeyMetadata?.Arn as string;
+  const linkKeys = { decision: await hmacKey('decision'), revoke: await hmacKey('revoke') };
 
   const synthesized = synth(props);
   const { stack, template } = synthesized;
+  const logicalId = (construct: { node: { defaultChild?: unknown } }) =>
+    stack.getLogicalId(construct.node.defaultChild as CfnElement);
+  const keyArns: Record<string, string> = {
+    [logicalId(stack.remediation.decisionLinkKey)]: linkKeys.decision,
+    [logicalId(stack.remediation.revokeLinkKey)]: linkKeys.revoke,
+  };
   const resources = template.toJSON().Resources as Record<
     string,
     { Type: string; Properties: { Environment?: { Variables?: Record<string, unknown> } } }
@@ -116,8 +128,13 @@ export async function deploy(
         return tableName;
       case 'AWS::SNS::Topic':
         return topicArn;
-      case 'AWS::SecretsManager::Secret':
-        return secretArn;
+      case 'AWS::KMS::Key': {
+        const arn = ref ? keyArns[ref] : undefined;
+        if (arn === undefined) throw new Error(`the test has no KMS key for ${name}`);
+        return arn;
+      }
+      case 'AWS::IAM::Role':
+        return `arn:aws:iam::${MOTO_ACCOUNT}:role/keymend/${ref}`;
       case 'AWS::Lambda::Url':
         return `https://${URL_DOMAIN}/`;
       default:

@@ -26,7 +26,8 @@ function deployedReader(): AccountReader {
     AWS_REGION: REGION,
     KEYMEND_TABLE: 'unused',
     KEYMEND_EMAIL_TOPIC_ARN: `arn:aws:sns:${REGION}:${MOTO_ACCOUNT}:unused`,
-    KEYMEND_SECRET_ID: `arn:aws:secretsmanager:${REGION}:${MOTO_ACCOUNT}:secret:unused`,
+    KEYMEND_DECISION_KEY_ID: `arn:aws:kms:${REGION}:${MOTO_ACCOUNT}:key/00000000-0000-4000-8000-000000000000`,
+    KEYMEND_RETIRING_PRINCIPAL: `arn:aws:iam::${MOTO_ACCOUNT}:role/keymend/unused`,
     KEYMEND_APPROVAL_URL: 'https://example.com',
   };
   return awsWiring(env).portsFor(MOTO_ACCOUNT).reader;
