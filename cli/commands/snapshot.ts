@@ -17,12 +17,16 @@ import {
 } from '../../functions/commons/arn';
 import { KeymendError, SnapshotError, UsageError } from '../../functions/commons/errors';
 import type { AccountReader, AccountSnapshot, KeyState } from '../../functions/core/account';
-import { parseCommandLine } from '../args';
+import { OUTPUT_OPTIONS, type OutputFormat, outputOption, parseCommandLine } from '../args';
 import { oneLine } from '../input';
 import type { CliIo, Command } from '../io';
+import { EXIT_STATUS_HELP, runCommand } from '../run-command';
 import { schemaReference } from '../schema-file';
 
+const FORMATS = ['json', 'jsonl'] as const;
+
 const HELP = `Usage: keymend snapshot --principal ARN --key ARN [--stream ARN] [--out FILE]
+                        [--output json|jsonl]
 
 Reads, read-only, what decides whether a principal may use a key through a
 Kinesis stream, from the account the AWS credentials are for, and writes it in
@@ -69,6 +73,7 @@ class NotFoundError extends KeymendError {
 }
 
 export interface SnapshotOptions {
+  format?: OutputFormat;
   principal: string;
   key: string;
   stream?: string;
@@ -81,6 +86,7 @@ function options(argv: string[]): SnapshotOptions {
     key: { type: 'string' },
     stream: { type: 'string' },
     out: { type: 'string' },
+    ...OUTPUT_OPTIONS,
   });
   const { principal, key, stream, out } = values;
   if (!principal) throw new UsageError('--principal ARN is required');
@@ -108,6 +114,7 @@ function options(argv: string[]): SnapshotOptions {
   }
   if (out === '') throw new UsageError('--out needs a FILE');
   return {
+    format: outputOption(values, FORMATS, 'json'),
     principal,
     key,
     ...(stream !== undefined ? { stream } : {}),
@@ -155,50 +162,42 @@ export function makeSnapshotCommand(
 ): Command {
   return {
     name: 'snapshot',
-    summary: 'Read a principal, key and stream from a real account into a snapshot file (read-only)',
+    summary: 'read a principal, key and stream from a real account into a snapshot file (read-only)',
     help: HELP,
-    async run(argv: string[], io: CliIo) {
-      try {
+    run: (argv, io) =>
+      runCommand('snapshot', io, async () => {
         const o = options(argv);
         const accountId = parsePrincipalArn(o.principal)?.accountId as string;
         const region = (parseKeyArn(o.key) ?? parseAliasArn(o.key))?.region as string;
-        const snapshot = await takeSnapshot(readerFor(accountId, region, o.principal), o);
+        let snapshot: AccountSnapshot;
+        try {
+          snapshot = await takeSnapshot(readerFor(accountId, region, o.principal), o);
+        } catch (error) {
+          if (!(error instanceof SnapshotError)) throw error;
+          throw new KeymendError(`what was read is not a valid snapshot: ${oneLine(error)}`, {
+            cause: error,
+          });
+        }
         // `$schema` lets an editor check the file as people change it (snapshot.schema.json).
         const directory = o.out === undefined ? process.cwd() : path.dirname(path.resolve(o.out));
         const file: AccountSnapshot & { $schema: string } = {
           $schema: schemaReference(directory),
           ...snapshot,
         };
-        const text = `${JSON.stringify(file, null, 2)}\n`;
-        if (o.out === undefined) io.stdout(text);
-        else {
-          try {
-            await writeFile(o.out, text);
-          } catch (error) {
-            io.stderr(`keymend snapshot: cannot write ${o.out}: ${oneLine(error)}\n`);
-            return 1;
-          }
-          io.stderr(
-            `keymend snapshot: wrote ${o.out} (${snapshot.principals.length} principal, ${snapshot.keys.length} ${snapshot.keys.length === 1 ? 'key' : 'keys'}, ${snapshot.streams?.length ?? 0} stream)\n`,
-          );
+        const text = `${JSON.stringify(file, null, o.format === 'json' ? 2 : undefined)}\n`;
+        if (o.out === undefined) {
+          io.stdout(text);
+          return;
         }
-        return 0;
-      } catch (error) {
-        if (error instanceof UsageError) {
-          io.stderr(`keymend snapshot: ${oneLine(error)}. See 'keymend snapshot --help'.\n`);
-          return 2;
+        try {
+          await writeFile(o.out, text);
+        } catch (error) {
+          throw new KeymendError(`cannot write ${o.out}: ${oneLine(error)}`, { cause: error });
         }
-        if (error instanceof SnapshotError) {
-          io.stderr(`keymend snapshot: what was read is not a valid snapshot: ${oneLine(error)}\n`);
-          return 2;
-        }
-        if (error instanceof KeymendError) {
-          io.stderr(`keymend snapshot: ${oneLine(error)}\n`);
-          return error.name === 'InputError' ? 2 : 1;
-        }
-        throw error;
-      }
-    },
+        io.stderr(
+          `keymend snapshot: wrote ${o.out} (${snapshot.principals.length} principal, ${snapshot.keys.length} ${snapshot.keys.length === 1 ? 'key' : 'keys'}, ${snapshot.streams?.length ?? 0} stream)\n`,
+        );
+      }),
   };
 }
 
