@@ -408,8 +408,9 @@ async function scanInputs(o: Options, io: CliIo, clients: Clients): Promise<Scan
   const current = new Set<ScanAggregator>();
   const skipped: ScanSummary['skipped'] = [];
   const tally: Tally = { files: 0, listed: 0, listing: true, bytes: 0, bytesListed: 0 };
+  // Event history is asked for the range already; files are narrowed here, record by record.
   const inRange = (record: unknown) => {
-    if (!o.since && !o.until) return true;
+    if (o.history || (!o.since && !o.until)) return true;
     const time = Date.parse(String((record as { eventTime?: unknown } | null)?.eventTime));
     if (Number.isNaN(time)) return true;
     return !((o.since && time < o.since.getTime()) || (o.until && time > o.until.getTime()));

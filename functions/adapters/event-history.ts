@@ -72,9 +72,8 @@ export async function* kmsDenialsFromEventHistory(o: EventHistoryOptions): Async
     progress.pages++;
     for (const event of page.Events ?? []) {
       progress.events++;
-      if (event.EventTime && (!progress.reachedBack || event.EventTime < progress.reachedBack)) {
-        progress.reachedBack = event.EventTime;
-      }
+      const time = event.EventTime instanceof Date ? event.EventTime : undefined;
+      if (time && (!progress.reachedBack || time < progress.reachedBack)) progress.reachedBack = time;
       const record = parseRecord(event.CloudTrailEvent);
       if (record === null || !DENIALS.has(String((record as { errorCode?: unknown }).errorCode))) continue;
       progress.denials++;
