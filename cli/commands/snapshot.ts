@@ -19,7 +19,7 @@ import { KeymendError, SnapshotError, UsageError } from '../../functions/commons
 import type { AccountReader, AccountSnapshot, KeyState } from '../../functions/core/account';
 import { OUTPUT_OPTIONS, type OutputFormat, outputOption, parseCommandLine } from '../args';
 import { oneLine } from '../input';
-import type { CliIo, Command } from '../io';
+import type { Command } from '../io';
 import { EXIT_STATUS_HELP, runCommand } from '../run-command';
 import { schemaReference } from '../schema-file';
 
@@ -51,18 +51,18 @@ Options:
                    the snapshot's Region. Required.
   --stream ARN     the Kinesis stream ARN, in that account and Region.
   --out FILE       where to write the snapshot (default: standard output).
+  --output FORMAT  json (default): pretty; jsonl: on one line. A snapshot is
+                   JSON; it names snapshot.schema.json in "$schema", relative
+                   to where it is written, so editors check it.
   -h, --help       show this help.
 
-Exit status:
-  0  the snapshot was written;
-  1  AWS could not be read (credentials, permissions, throttling), or the
-     principal, key or stream was not found there;
-  2  the options are wrong, or what was read is not a valid snapshot (the
-     message names the field).
+${EXIT_STATUS_HELP}
+Here a failure is also a principal, key or stream not found, or what was read
+not being a valid snapshot (the message names the field).
 
 Example:
   KEY=arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab
-  npm run --silent keymend -- snapshot --key "$KEY" \\
+  keymend snapshot --key "$KEY" \\
     --principal arn:aws:iam::111122223333:role/service-role/orders-consumer \\
     --stream arn:aws:kinesis:us-east-1:111122223333:stream/orders --out mine.json
 `;

@@ -250,7 +250,7 @@ describe('keymend snapshot', () => {
       '--stream ARN',
       '--out FILE',
       '-h, --help',
-      'Exit status:',
+      'Exit status',
       'Example:',
     ]) {
       expect(snapshotCommand.help).toContain(text);
