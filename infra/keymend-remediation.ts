@@ -237,6 +237,13 @@ export class KeymendRemediation extends Construct {
       // The audit trail of every change keymend made outlives the stack.
       removalPolicy: RemovalPolicy.RETAIN,
     });
+    // `keymend list --aws` reads proposals by status through it (docs/store.md); nothing else queries.
+    this.table.addGlobalSecondaryIndex({
+      indexName: TABLE.statusIndex,
+      partitionKey: { name: TABLE.statusAttribute, type: dynamodb.AttributeType.STRING },
+      sortKey: { name: TABLE.updatedAttribute, type: dynamodb.AttributeType.STRING },
+      projectionType: dynamodb.ProjectionType.ALL,
+    });
 
     this.secret = new secretsmanager.Secret(this, 'ApprovalSecret', {
       description: 'keymend: the HMAC key that signs approval links',

@@ -2,8 +2,10 @@ import type { Command } from '../io';
 import { demoCommand } from './demo';
 import { diagnoseCommand } from './diagnose';
 import { evaluateCommand } from './evaluate';
+import { listCommand } from './list';
 import { localCommand } from './local';
 import { parseCommand } from './parse';
+import { revokeCommand } from './revoke';
 import { scanCommand } from './scan';
 import { snapshotCommand } from './snapshot';
 
@@ -14,6 +16,8 @@ export const commands: Command[] = [
   evaluateCommand,
   scanCommand,
   snapshotCommand,
+  listCommand,
+  revokeCommand,
   localCommand,
   demoCommand,
 ];

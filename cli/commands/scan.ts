@@ -15,12 +15,6 @@ import {
   type LogItem,
   logFilesUnder,
 } from '../../functions/adapters/cloudtrail-log';
-import {
-  EVENT_HISTORY_DAYS,
-  type EventHistoryProgress,
-  kmsDenialsFromEventHistory,
-} from '../../functions/adapters/event-history';
-import { openTrailObject, parseS3Url, trailObjects } from '../../functions/adapters/trail-bucket';
 import { isRegion } from '../../functions/commons/arn';
 import { InputError, KeymendError, UsageError } from '../../functions/commons/errors';
 import { diagnose } from '../../functions/core/diagnose';
@@ -35,6 +29,12 @@ import {
   outputOption,
   parseCommandLine,
 } from '../args';
+import {
+  EVENT_HISTORY_DAYS,
+  type EventHistoryProgress,
+  kmsDenialsFromEventHistory,
+} from '../aws/event-history';
+import { openTrailObject, parseS3Url, trailObjects } from '../aws/trail-bucket';
 import { oneLine } from '../input';
 import type { CliIo, Command } from '../io';
 import { LIMITS_HELP, limitsFor, openInput } from '../log-input';

@@ -10,9 +10,9 @@ import { CloudTrailClient } from '@aws-sdk/client-cloudtrail';
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { recordMaker } from '../../bench/fixtures/cloudtrail-logs';
+import { isLogFileKey, keyTime, listingPrefixes, parseS3Url } from '../../cli/aws/trail-bucket';
 import { makeScanCommand } from '../../cli/commands/scan';
 import type { ScanSummary } from '../../cli/scan-summary';
-import { isLogFileKey, keyTime, listingPrefixes, parseS3Url } from '../../functions/adapters/trail-bucket';
 import { captureIo } from '../helpers/io';
 
 const s3 = mockClient(S3Client);

@@ -6,8 +6,8 @@
  * so a day is listed, not the whole trail.
  */
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
-import { AwsReadError, awsReadRequired } from './aws-read';
-import type { LogInput } from './cloudtrail-log';
+import { AwsReadError, awsReadRequired } from '../../functions/adapters/aws-read';
+import type { LogInput } from '../../functions/adapters/cloudtrail-log';
 
 /** `s3://BUCKET/PREFIX` split; null when `url` is not one. */
 export function parseS3Url(url: string): { bucket: string; prefix: string } | null {

@@ -13,8 +13,8 @@ import {
   LookupEventsCommand,
   type LookupEventsCommandOutput,
 } from '@aws-sdk/client-cloudtrail';
-import { KeymendError } from '../commons/errors';
-import { AwsReadError } from './aws-read';
+import { AwsReadError } from '../../functions/adapters/aws-read';
+import { KeymendError } from '../../functions/commons/errors';
 
 /** LookupEvents' documented rate: 2 requests per second per account per Region. */
 export const LOOKUP_EVENTS_INTERVAL_MS = 500;
