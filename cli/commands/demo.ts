@@ -5,6 +5,7 @@ import { KeymendError } from '../../functions/commons/errors';
 import { OUTPUT_OPTIONS, outputOption, parseCommandLine } from '../args';
 import { demoText, serveText } from '../demo/report';
 import { runDemo } from '../demo/run';
+import { helpText } from '../help';
 import { oneLine } from '../input';
 import type { Command } from '../io';
 import { EXIT_STATUS_HELP, runCommand } from '../run-command';
@@ -45,7 +46,7 @@ const FORMATS = ['text', 'json', 'jsonl'] as const;
 export const demoCommand: Command = {
   name: 'demo',
   summary: 'show keymend end to end on the demo account, with no AWS',
-  help: HELP,
+  help: helpText(HELP),
   run: (argv, io) =>
     runCommand('demo', io, async () => {
       const { values } = parseCommandLine(argv, { serve: { type: 'boolean' }, ...OUTPUT_OPTIONS });

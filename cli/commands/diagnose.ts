@@ -17,6 +17,7 @@ import {
   parseCommandLine,
 } from '../args';
 import { streamResults } from '../event-stream';
+import { helpText } from '../help';
 import type { Command } from '../io';
 import { LIMITS_HELP } from '../log-input';
 import { accountReaders, type ReaderFor } from '../readers';
@@ -141,7 +142,7 @@ async function diagnoseOne(
 export const diagnoseCommand: Command = {
   name: 'diagnose',
   summary: 'say which policy layer blocks a denied call and plan the proven least-privilege fix',
-  help: HELP,
+  help: helpText(HELP),
   run: (argv, io) =>
     runCommand('diagnose', io, async () => {
       const o = options(argv);

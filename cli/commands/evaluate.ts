@@ -24,6 +24,7 @@ import { evaluate } from '../../functions/policy/evaluate';
 import type { AuthorizationRequest, ContextValue, DecidedBy, Decision } from '../../functions/policy/types';
 import { OUTPUT_OPTIONS, type OutputFormat, outputHelp, outputOption, parseCommandLine } from '../args';
 import { evaluateText, evaluateWarnings } from '../evaluate-words';
+import { helpText } from '../help';
 import { readSnapshot } from '../input';
 import type { CliIo, Command } from '../io';
 import { EXIT_STATUS_HELP, runCommand } from '../run-command';
@@ -298,7 +299,7 @@ async function run(o: Options, io: CliIo): Promise<EvaluateOutput> {
 export const evaluateCommand: Command = {
   name: 'evaluate',
   summary: 'evaluate one request against an account and say what decides it',
-  help: HELP,
+  help: helpText(HELP),
   run: (argv, io) =>
     runCommand('evaluate', io, async () => {
       const o = options(argv);

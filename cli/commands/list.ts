@@ -12,6 +12,7 @@ import type { Proposal, ProposalStatus } from '../../functions/core/proposal';
 import { OUTPUT_OPTIONS, type OutputFormat, outputHelp, outputOption, parseCommandLine } from '../args';
 import { proposalsByStatus } from '../aws/proposal-list';
 import { stackOutputs } from '../aws/stack-outputs';
+import { helpText } from '../help';
 import type { CliIo, Command } from '../io';
 import { EXIT_STATUS_HELP, runCommand } from '../run-command';
 import { printable, shortArn, WIDTH, wrap } from '../text';
@@ -217,7 +218,7 @@ export function makeListCommand(
   return {
     name: 'list',
     summary: 'list what keymend has proposed, applied and revoked in a deployed account (--aws)',
-    help: HELP,
+    help: helpText(HELP),
     run: (argv, io) =>
       runCommand('list', io, async () => {
         const o = options(argv);

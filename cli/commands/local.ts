@@ -5,6 +5,7 @@
 import { ConfigError, KeymendError, UsageError } from '../../functions/commons/errors';
 import { MECHANISMS, type Mechanism } from '../../functions/core/plan';
 import { OUTPUT_OPTIONS, type OutputFormat, outputOption, parseCommandLine } from '../args';
+import { helpText } from '../help';
 import { oneLine, readSnapshot } from '../input';
 import type { Command } from '../io';
 import { type LocalOptions, type LocalRuntime, startLocal } from '../local/runtime';
@@ -21,8 +22,8 @@ and an outbox in place of SNS. When ready it prints one line to standard output,
 and logs to standard error. SIGINT (Ctrl-C) or SIGTERM stops it.
 
   POST /_local/events   an EventBridge event or a JSON array of them; answers a JSON array of
-                        {"outcome": "ignored|duplicate|repeat|proposed|refused|applied|failed",
-                         "proposalId"?: "...", "reason"?: "..."}
+                        {"outcome", "proposalId"?, "reason"?}, the outcome one of ignored,
+                        duplicate, repeat, proposed, refused, applied, failed
   GET  /_local/outbox   every notification so far: [{"topic": "email"|"chat", "subject", "message"}]
   GET  /_local/account  the account now, in the snapshot format
   GET  /_local/stats    {"aws": {"iam:GetRole": n, ...}, "dynamodb": n, "publishes": n}
@@ -86,7 +87,7 @@ function options(argv: string[]): Omit<LocalOptions, 'snapshot'> & { account: st
 export const localCommand: Command = {
   name: 'local',
   summary: 'run keymend on this machine against a snapshot account, with no AWS',
-  help: HELP,
+  help: helpText(HELP),
   run: (argv, io) =>
     runCommand('local', io, async () => {
       const { account, format, ...rest } = options(argv);

@@ -13,6 +13,7 @@ import {
   parseCommandLine,
 } from '../args';
 import { streamResults } from '../event-stream';
+import { helpText } from '../help';
 import type { Command } from '../io';
 import { LIMITS_HELP } from '../log-input';
 import { EXIT_STATUS_HELP, runCommand } from '../run-command';
@@ -23,11 +24,11 @@ const FORMATS = ['json', 'jsonl', 'text'] as const;
 const HELP = `Usage: keymend parse --event FILE [--output json|jsonl|text] [--max-bytes SIZE]
 
 Reads CloudTrail events and prints what keymend makes of each:
-  {"match": true, "request": {...}}                  a KMS call that Kinesis made for a principal
-                                                     and that was denied: who, which operation,
-                                                     key and stream, and which policy type the
-                                                     error message blames
-  {"match": false, "reason": "...", "detail": "..."} anything else, with the reason
+  {"match": true, "request": {...}}                   a KMS call that Kinesis made for a principal
+                                                      and that was denied: who, which operation,
+                                                      key and stream, and which policy type the
+                                                      error message blames
+  {"match": false, "reason": "...", "detail": "..."}  anything else, with the reason
 
 FILE may hold:
   - an EventBridge "AWS API Call via CloudTrail" event (what the Lambda receives),
@@ -90,7 +91,7 @@ function parseOptions(argv: string[]): ParseOptions {
 export const parseCommand: Command = {
   name: 'parse',
   summary: 'show what keymend reads from CloudTrail events: who was denied what, through which stream',
-  help: HELP,
+  help: helpText(HELP),
   run: (argv, io) =>
     runCommand('parse', io, async () => {
       const options = parseOptions(argv);

@@ -24,6 +24,7 @@ import { revokeProposal } from '../../functions/flows/apply';
 import type { FlowContext } from '../../functions/flows/context';
 import { OUTPUT_OPTIONS, type OutputFormat, outputHelp, outputOption, parseCommandLine } from '../args';
 import { stackOutputs } from '../aws/stack-outputs';
+import { helpText } from '../help';
 import type { CliIo, Command } from '../io';
 import { EXIT, EXIT_STATUS_HELP, runCommand } from '../run-command';
 import { printable } from '../text';
@@ -177,7 +178,7 @@ export function makeRevokeCommand(
   return {
     name: 'revoke',
     summary: "undo what keymend applied for a proposal, with the caller's credentials (--aws)",
-    help: HELP,
+    help: helpText(HELP),
     run: (argv, io) =>
       runCommand('revoke', io, async () => {
         const o = options(argv);

@@ -35,6 +35,7 @@ import {
   kmsDenialsFromEventHistory,
 } from '../aws/event-history';
 import { openTrailObject, parseS3Url, trailObjects } from '../aws/trail-bucket';
+import { helpText } from '../help';
 import { oneLine } from '../input';
 import type { CliIo, Command } from '../io';
 import { LIMITS_HELP, limitsFor, openInput } from '../log-input';
@@ -650,7 +651,7 @@ export function makeScanCommand(clientsFor: (region: string | undefined) => Clie
   return {
     name: 'scan',
     summary: 'summarise the denied Kinesis KMS calls in CloudTrail logs, S3 or Event history, by problem',
-    help: HELP,
+    help: helpText(HELP),
     run: (argv, io) =>
       runCommand('scan', io, async () => {
         const o = options(argv);

@@ -18,6 +18,7 @@ import {
 import { KeymendError, SnapshotError, UsageError } from '../../functions/commons/errors';
 import type { AccountReader, AccountSnapshot, KeyState } from '../../functions/core/account';
 import { OUTPUT_OPTIONS, type OutputFormat, outputOption, parseCommandLine } from '../args';
+import { helpText } from '../help';
 import { oneLine } from '../input';
 import type { Command } from '../io';
 import { EXIT_STATUS_HELP, runCommand } from '../run-command';
@@ -61,8 +62,8 @@ Here a failure is also a principal, key or stream not found, or what was read
 not being a valid snapshot (the message names the field).
 
 Example:
-  KEY=arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab
-  keymend snapshot --key "$KEY" \\
+  K=arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab
+  keymend snapshot --key "$K" \\
     --principal arn:aws:iam::111122223333:role/service-role/orders-consumer \\
     --stream arn:aws:kinesis:us-east-1:111122223333:stream/orders --out mine.json
 `;
@@ -163,7 +164,7 @@ export function makeSnapshotCommand(
   return {
     name: 'snapshot',
     summary: 'read a principal, key and stream from a real account into a snapshot file (read-only)',
-    help: HELP,
+    help: helpText(HELP),
     run: (argv, io) =>
       runCommand('snapshot', io, async () => {
         const o = options(argv);
