@@ -11,6 +11,8 @@ import {
   type LogItem,
   type LogLimits,
   readCloudTrailLog,
+  type ScanItem,
+  scanCloudTrailLog,
 } from '../functions/adapters/cloudtrail-log';
 import { InputError } from '../functions/commons/errors';
 import { printableLine } from '../functions/commons/text';
@@ -22,6 +24,18 @@ import { printableLine } from '../functions/commons/text';
  */
 export async function* inputItems(input: LogInput, limits: LogLimits): AsyncGenerator<LogItem> {
   for await (const item of readCloudTrailLog(input, limits)) {
+    const events = item.kind === 'event' ? lookupEventsRecords(item.event, input.name) : null;
+    if (events === null) yield item;
+    else for (const record of events) yield { kind: 'record', record };
+  }
+}
+
+/**
+ * The same for `scan`, over the log reader's byte prefilter (adapters/cloudtrail-log.ts
+ * `scanCloudTrailLog`): records that cannot be a denied KMS call come as counts (`skipped`), unparsed.
+ */
+export async function* scanInputItems(input: LogInput, limits: LogLimits): AsyncGenerator<ScanItem> {
+  for await (const item of scanCloudTrailLog(input, limits)) {
     const events = item.kind === 'event' ? lookupEventsRecords(item.event, input.name) : null;
     if (events === null) yield item;
     else for (const record of events) yield { kind: 'record', record };

@@ -46,8 +46,9 @@ Options:
                       or the output of 'aws cloudtrail lookup-events'; '-' reads standard input.
                       Required. An input with no CloudTrail record in it is an error.
   --account FILE      the account snapshot to evaluate against (docs/snapshot.md).
-  --aws               read the account through the AWS SDK instead (read-only; the default
-                      credential chain must be for the account that recorded the event).
+  --aws               read the account through the AWS SDK instead (read-only), the account
+                      the default credential chain is for (sts:GetCallerIdentity): an event
+                      of another account is refused with code wrong-account.
   --prefer MECHANISM  the fix to try first: ${MECHANISMS.join(', ')} (default kms-grant).
                       keymend falls back to the next one the proof shows sufficient.
 ${outputHelp(FORMATS, 'json')}
@@ -135,7 +136,7 @@ async function diagnoseOne(
     if (result.reason === 'not-cloudtrail') notCloudTrail.add(verdict);
     return verdict;
   }
-  const state = await gatherState(readerFor(result.request), result.request);
+  const state = await gatherState(await readerFor(result.request), result.request);
   return diagnose(result.request, state, { prefer });
 }
 

@@ -7,6 +7,7 @@ import { localCommand } from './local';
 import { parseCommand } from './parse';
 import { revokeCommand } from './revoke';
 import { scanCommand } from './scan';
+import { selfTestCommand } from './selftest';
 import { snapshotCommand } from './snapshot';
 
 /** Every subcommand, in the order `keymend --help` lists them. Each lives in its own file here. */
@@ -20,4 +21,5 @@ export const commands: Command[] = [
   revokeCommand,
   localCommand,
   demoCommand,
+  selfTestCommand,
 ];

@@ -14,6 +14,7 @@ import { EXIT_STATUS_HELP, runCommand } from '../run-command';
 const HELP = `Usage: keymend local --account SNAPSHOT [--port N] [--mode propose|auto]
                      [--auto-apply-principals P1,P2] [--prefer MECHANISM]
                      [--output jsonl|json|text]
+                     [--approvers EMAIL1,EMAIL2]
 
 Runs keymend on this machine with no AWS: the real remediate and approval functions, an in-process
 DynamoDB (dynalite), the account from SNAPSHOT (every write keymend makes changes it, as AWS would),
@@ -38,12 +39,16 @@ Options:
   --prefer MECHANISM             the fix to try first: ${MECHANISMS.join(', ')}.
   --output FORMAT                how the ready line is written: jsonl (default, the line
                                  above), json (pretty) or text (a sentence).
+  --approvers EMAIL1,EMAIL2      turn sign-in on, against an OpenID provider run in process on a
+                                 free port of 127.0.0.1: opening a link asks for an e-mail address
+                                 (no password: local only); anyone may sign in, only these
+                                 addresses may approve, reject or revoke (docs/approvals.md).
   -h, --help                     show this help.
 
 ${EXIT_STATUS_HELP}
 
 Example:
-  keymend --account events/accounts/demo.json --port 0
+  keymend local --account events/accounts/demo.json --port 0
 `;
 
 const FORMATS = ['jsonl', 'json', 'text'] as const;
@@ -56,6 +61,7 @@ function options(argv: string[]): Omit<LocalOptions, 'snapshot'> & { account: st
     mode: { type: 'string' },
     'auto-apply-principals': { type: 'string' },
     prefer: { type: 'string' },
+    approvers: { type: 'string' },
   });
   if (!values.account) throw new UsageError('--account SNAPSHOT is required');
   const port = values.port ?? '8787';
@@ -74,9 +80,22 @@ function options(argv: string[]): Omit<LocalOptions, 'snapshot'> & { account: st
     .split(',')
     .map((p) => p.trim())
     .filter((p) => p !== '');
+  const approvers = (values.approvers ?? '')
+    .split(',')
+    .map((a) => a.trim())
+    .filter((a) => a !== '');
+  for (const approver of approvers) {
+    if (!/^[^\s@,]+@[^\s@,]+$/.test(approver)) {
+      throw new UsageError(`--approvers takes e-mail addresses (got ${JSON.stringify(approver)})`);
+    }
+  }
+  if (values.approvers !== undefined && approvers.length === 0) {
+    throw new UsageError('--approvers needs at least one e-mail address');
+  }
   return {
     account: values.account,
     format: outputOption(values, FORMATS, 'jsonl'),
+    ...(approvers.length > 0 ? { approvers } : {}),
     port: Number(port),
     mode,
     autoApplyPrincipals: principals,

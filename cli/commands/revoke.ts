@@ -129,8 +129,10 @@ async function run(o: Options, io: CliIo, clients: RevokeClients): Promise<numbe
     clients.sts.send(new GetCallerIdentityCommand({})),
   );
   const outputs = await stackOutputs(clients.cloudFormation, o.stack);
-  if (!outputs.TableName || !outputs.EmailTopicArn) {
-    throw new InputError(`stack ${o.stack} has no TableName or EmailTopicArn output: is it a keymend stack?`);
+  if (!outputs.TableName || !outputs.EmailTopicArn || !outputs.RetiringPrincipalArn) {
+    throw new InputError(
+      `stack ${o.stack} has no TableName, EmailTopicArn or RetiringPrincipalArn output: is it a keymend stack (deployed by this version)?`,
+    );
   }
   const store = new DynamoProposalStore(clients.dynamodb, outputs.TableName);
   const proposal = await store.getProposal(o.id);
@@ -139,11 +141,18 @@ async function run(o: Options, io: CliIo, clients: RevokeClients): Promise<numbe
   const ports: FlowContext = {
     store,
     reader: createAwsAccountReader({ accountId: proposal.scope.accountId, region: proposal.scope.region }),
-    writer: new AwsAccountWriter({ kms: clients.kms, iam: clients.iam }),
+    // The writer checks that the grant is the one keymend created (its retiring principal included).
+    writer: new AwsAccountWriter({
+      kms: clients.kms,
+      iam: clients.iam,
+      retiringPrincipal: outputs.RetiringPrincipalArn,
+    }),
     publisher: new SnsPublisher(clients.sns, { email: outputs.EmailTopicArn }),
-    // A revoke's notification carries no links: nothing here signs one.
-    secret: {
-      signingKey: () => Promise.reject(new KeymendError('the CLI does not sign approval links')),
+    // A revoke's notification carries no links: the CLI holds no key to sign one.
+    signer: {
+      keys: [],
+      sign: () => Promise.reject(new KeymendError('the CLI does not sign approval links')),
+      verify: async () => ({ ok: false, problem: 'bad-signature' }),
     },
     now,
     log: {

@@ -4,7 +4,6 @@
  * come from log files (local, or straight from a trail's S3 bucket) or from the account's Event
  * history (LookupEvents). Memory does not grow with the input (see cli/scan-summary.ts).
  */
-
 import { stat } from 'node:fs/promises';
 import { CloudTrailClient } from '@aws-sdk/client-cloudtrail';
 import { S3Client } from '@aws-sdk/client-s3';
@@ -12,8 +11,8 @@ import { clientConfig } from '../../functions/adapters/client-config';
 import {
   formatBytes,
   LogFileError,
-  type LogItem,
   logFilesUnder,
+  type ScanItem,
 } from '../../functions/adapters/cloudtrail-log';
 import { isRegion } from '../../functions/commons/arn';
 import { InputError, KeymendError, UsageError } from '../../functions/commons/errors';
@@ -40,9 +39,10 @@ import { oneLine } from '../input';
 import type { CliIo, Command } from '../io';
 import { LIMITS_HELP, limitsFor, openInput } from '../log-input';
 import { accountReaders, type ReaderFor } from '../readers';
-import { inputItems } from '../records';
+import { scanInputItems } from '../records';
 import { EXIT, EXIT_STATUS_HELP, runCommand } from '../run-command';
 import {
+  PREFILTERED,
   type ProblemDiagnosis,
   type ProblemSummary,
   ScanAggregator,
@@ -85,10 +85,14 @@ Where the records come from:
                     LookupEvents answers 2 requests a second and 50 events a
                     request: a busy account's KMS events take a while, so keep
                     --since short. Needs cloudtrail:LookupEvents.
-Files are read one record at a time: memory stays flat however large the
-input. A file that is corrupt, truncated or over a limit is reported on stderr
-(one line naming it) and skipped whole; the others are still summarised. An
-input with no log file, or with no CloudTrail record in it, is an error (one
+Files are read one record at a time, several files at once: memory stays flat
+however large the input. Only records whose bytes can be a denied KMS call
+(they hold kms.amazonaws.com and AccessDenied, or a \\u escape) are parsed; the
+others are counted as ignored, ${PREFILTERED}, unparsed. A file that is
+corrupt, truncated or over a limit is reported on stderr (one line naming it)
+and skipped whole; the others are still summarised. (Corrupt JSON inside a
+record skipped unparsed is not noticed; a broken file structure is.)
+An input with no log file, or with no CloudTrail record in it, is an error (one
 line saying what was found), never "0 problems".
 
 Options:
@@ -112,8 +116,9 @@ ${outputHelp(FORMATS, 'text')}
                       (verdict propose, refuse or ignore; see
                       'keymend diagnose --help'). Needs one of:
   --account FILE      the account snapshot (docs/snapshot.md), or
-  --aws               read the accounts through the AWS SDK (read-only, the
-                      default credential chain).
+  --aws               read the account through the AWS SDK (read-only), the
+                      one the default credential chain is for: other
+                      accounts' problems are refused (wrong-account).
   --prefer MECHANISM  with --diagnose, the fix to try first: kms-grant (the
                       default), iam-inline-policy or key-policy-statement.
   --progress          a progress line on stderr: files done of total, bytes,
@@ -261,7 +266,7 @@ interface ScanUnit {
   name: string;
   /** Its size when known (a file, an object). */
   bytes: number | null;
-  items(): AsyncIterable<LogItem>;
+  items(): AsyncIterable<ScanItem>;
 }
 
 /** How far the scan is, for the progress line. */
@@ -308,6 +313,18 @@ function progressLine(io: CliIo, enabled: boolean, tty: boolean) {
   };
 }
 
+/**
+ * Files read at once: while one file's records are scanned, others are read and inflated (gzip
+ * runs on libuv's thread pool), so reading overlaps scanning. Each holds at most one record.
+ */
+const FILES_AT_ONCE = 4;
+
+/** One input read to its end (its counts), or the problem that made it skipped. */
+type FileOutcome =
+  | { name: string; agg: ScanAggregator }
+  | { name: string; problem: string }
+  | { error: unknown };
+
 /** The local files (and standard input) of `paths`, listed first so that progress has a total. */
 async function localUnits(paths: string[], o: Options, io: CliIo, tally: Tally): Promise<ScanUnit[]> {
   const limits = limitsFor(o.maxBytes);
@@ -321,7 +338,7 @@ async function localUnits(paths: string[], o: Options, io: CliIo, tally: Tally):
       name: file,
       bytes,
       items: async function* () {
-        yield* inputItems(await openInput(file, io, limits), limits);
+        yield* scanInputItems(await openInput(file, io, limits), limits);
       },
     });
     tally.listed++;
@@ -332,7 +349,7 @@ async function localUnits(paths: string[], o: Options, io: CliIo, tally: Tally):
       name: 'standard input',
       bytes: null,
       items: async function* () {
-        yield* inputItems(await openInput('-', io, limits), limits);
+        yield* scanInputItems(await openInput('-', io, limits), limits);
       },
     });
     tally.listed++;
@@ -363,32 +380,28 @@ async function* s3Units(url: string, o: Options, client: S3Client, tally: Tally)
             `s3://${bucket}/${object.key} is ${formatBytes(object.bytes)}, over the ${formatBytes(limits.maxInputBytes)} limit for one input`,
           );
         }
-        yield* inputItems(await openTrailObject(client, bucket, object), limits);
+        yield* scanInputItems(await openTrailObject(client, bucket, object), limits);
       },
     };
   }
 }
 
-/** Runs `work` on each of `items` with at most `limit` running at once. */
-async function eachConcurrently<T>(
-  items: AsyncIterable<T> | Iterable<T>,
+/**
+ * Reads `units` with at most `limit` at once, and settles their outcomes in the order the units came
+ * (so the output does not depend on which read ended first).
+ */
+async function inOrder(
+  units: AsyncIterable<ScanUnit> | Iterable<ScanUnit>,
   limit: number,
-  work: (item: T) => Promise<void>,
+  read: (unit: ScanUnit) => Promise<FileOutcome>,
+  settle: (outcome: FileOutcome) => void,
 ): Promise<void> {
-  const running = new Set<Promise<void>>();
-  let failure: unknown = null;
-  for await (const item of items) {
-    if (failure) break;
-    const task: Promise<void> = work(item)
-      .catch((error: unknown) => {
-        failure ??= error;
-      })
-      .finally(() => running.delete(task));
-    running.add(task);
-    if (running.size >= limit) await Promise.race(running);
+  const reading: Promise<FileOutcome>[] = [];
+  for await (const unit of units) {
+    reading.push(read(unit));
+    if (reading.length >= limit) settle(await (reading.shift() as Promise<FileOutcome>));
   }
-  await Promise.all(running);
-  if (failure) throw failure;
+  for (const outcome of reading) settle(await outcome);
 }
 
 interface ScanRead {
@@ -417,29 +430,42 @@ async function scanInputs(o: Options, io: CliIo, clients: Clients): Promise<Scan
     return !((o.since && time < o.since.getTime()) || (o.until && time > o.until.getTime()));
   };
 
-  const readUnit = async (unit: ScanUnit) => {
+  /** Never rejects (a rejection waiting behind another file's would be unhandled): errors are data. */
+  const readUnit = async (unit: ScanUnit): Promise<FileOutcome> => {
     const agg = new ScanAggregator();
     current.add(agg);
     try {
-      let n = 0;
+      let nextProgress = 4096;
       for await (const item of unit.items()) {
-        const doc = item.kind === 'record' ? item.record : item.event;
-        if (inRange(doc)) agg.add(doc);
-        if (++n % 4096 === 0) progress.update(tally, total, [...current]);
+        if (item.kind === 'skipped') agg.skip(item.count);
+        else {
+          const doc = item.kind === 'record' ? item.record : item.event;
+          if (inRange(doc)) agg.add(doc);
+        }
+        if (agg.records >= nextProgress) {
+          nextProgress = agg.records + 4096;
+          progress.update(tally, total, [...current]);
+        }
       }
-      total.merge(agg);
+      return { name: unit.name, agg };
     } catch (error) {
-      if (!(error instanceof LogFileError)) throw error;
-      const problem = oneLine(error);
-      skipped.push({ file: unit.name, problem });
-      progress.done();
-      io.stderr(`keymend scan: skipped ${printable(problem)}\n`);
+      if (!(error instanceof LogFileError)) return { error };
+      return { name: unit.name, problem: oneLine(error) };
     } finally {
       current.delete(agg);
       tally.files++;
       tally.bytes += unit.bytes ?? 0;
-      progress.update(tally, total, [...current]);
     }
+  };
+  const settle = (outcome: FileOutcome) => {
+    if ('error' in outcome) throw outcome.error;
+    if ('agg' in outcome) total.merge(outcome.agg);
+    else {
+      skipped.push({ file: outcome.name, problem: outcome.problem });
+      progress.done();
+      io.stderr(`keymend scan: skipped ${printable(outcome.problem)}\n`);
+    }
+    progress.update(tally, total, [...current]);
   };
 
   let where: string;
@@ -465,21 +491,22 @@ async function scanInputs(o: Options, io: CliIo, clients: Clients): Promise<Scan
       ...(clients.sleep ? { sleep: clients.sleep } : {}),
     });
     historyEvents = 0;
-    await readUnit({
+    const history: ScanUnit = {
       name: 'Event history',
       bytes: null,
       items: async function* () {
         for await (const record of records) yield { kind: 'record', record };
       },
-    });
+    };
+    settle(await readUnit(history));
   } else {
     where = o.paths.map((p) => (p === '-' ? 'standard input' : p)).join(', ');
     const local = await localUnits(o.paths, o, io, tally);
     const s3Paths = o.paths.filter((p) => p.startsWith('s3://'));
     if (s3Paths.length === 0) tally.listing = false;
-    for (const unit of local) await readUnit(unit);
+    await inOrder(local, FILES_AT_ONCE, readUnit, settle);
     for (const url of s3Paths)
-      await eachConcurrently(s3Units(url, o, clients.s3(), tally), S3_CONCURRENCY, readUnit);
+      await inOrder(s3Units(url, o, clients.s3(), tally), S3_CONCURRENCY, readUnit, settle);
     tally.listing = false;
   }
   progress.update(tally, total, [], true);
@@ -525,13 +552,14 @@ async function diagnoseProblem(
   prefer: Mechanism,
 ): Promise<ProblemDiagnosis> {
   try {
-    const state = await gatherState(readerFor(request), request);
+    const state = await gatherState(await readerFor(request), request);
     const result = diagnose(request, state, { prefer });
     return {
       verdict: result.verdict,
       code: result.code,
       reason: result.reason,
       plan: result.plan,
+      ...(result.diagnosis?.notes?.length ? { notes: result.diagnosis.notes.map((n) => n.message) } : {}),
     };
   } catch (error) {
     if (!(error instanceof KeymendError)) throw error;
@@ -640,6 +668,7 @@ export function renderText(s: ScanSummary): string {
           5,
         ),
       );
+      for (const note of d.notes ?? []) lines.push(...wrap(`check first: ${printable(note)}`, 5));
     }
     lines.push(...wrap(`fingerprint ${p.fingerprint}`, 5));
   });

@@ -58,7 +58,7 @@ describe('every command', () => {
       expect(help).toContain('--output');
       expect(help).toContain(EXIT_STATUS_HELP);
       expect(help).not.toContain('npm run --silent keymend --');
-    for (const line of help.split('\n')) expect(line.length).toBeLessThanOrEqual(80);
+      for (const line of help.split('\n')) expect(line.length).toBeLessThanOrEqual(80);
     },
   );
 

@@ -5,7 +5,7 @@
  */
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { IAMClient } from '@aws-sdk/client-iam';
-import { KMSClient, RetireGrantCommand, RevokeGrantCommand } from '@aws-sdk/client-kms';
+import { KMSClient, ListGrantsCommand, RetireGrantCommand, RevokeGrantCommand } from '@aws-sdk/client-kms';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -24,6 +24,7 @@ const sts = mockClient(STSClient);
 const TOPIC = 'arn:aws:sns:us-east-1:111122223333:keymend-email';
 const CALLER = 'arn:aws:sts::111122223333:assumed-role/BreakGlass/alice';
 const NOW = new Date('2026-12-05T09:00:00.000Z');
+const RETIRING = 'arn:aws:iam::111122223333:role/Keymend-ApprovalRole';
 
 let db: Dynalite;
 let table: string;
@@ -49,6 +50,7 @@ beforeEach(() => {
         Outputs: [
           { OutputKey: 'TableName', OutputValue: table },
           { OutputKey: 'EmailTopicArn', OutputValue: TOPIC },
+          { OutputKey: 'RetiringPrincipalArn', OutputValue: RETIRING },
         ],
       },
     ],
@@ -59,9 +61,30 @@ beforeEach(() => {
   sns.on(PublishCommand).resolves({ MessageId: 'm' });
 });
 
-/** A proposal stored as the flows leave it once applied (a grant keymend created). */
+/** KMS lists the grant keymend created for `p` (the writer checks it is keymend's before retiring it). */
+function grantListed(p: Proposal, grantId: string) {
+  const plan = p.plan;
+  if (plan?.mechanism !== 'kms-grant') throw new Error('the sample plan is not a grant');
+  kms.on(ListGrantsCommand, { GrantId: grantId }).resolves({
+    Grants: [
+      {
+        GrantId: grantId,
+        Name: plan.name,
+        KeyId: plan.keyArn,
+        GranteePrincipal: plan.granteePrincipal,
+        RetiringPrincipal: RETIRING,
+        Operations: [...plan.operations] as never,
+        Constraints: { EncryptionContextSubset: { ...plan.constraints.encryptionContextSubset } },
+      },
+    ],
+    Truncated: false,
+  });
+}
+
+/** A proposal stored as the flows leave it once applied (a grant keymend created, listed by KMS). */
 async function appliedProposal(id: string): Promise<Proposal> {
   const pending = await sampleProposal({ id, now: new Date('2026-12-03T09:00:00.000Z') });
+  grantListed(pending, `grant-${id}`);
   await store.createProposal(pending, new Date('2026-12-06T09:00:00.000Z'));
   const audit = (action: string, outcome: string) => ({
     at: pending.createdAt,
@@ -77,9 +100,9 @@ async function appliedProposal(id: string): Promise<Proposal> {
     {
       applied: {
         mechanism: 'kms-grant',
-        keyArn: pending.scope.keyArn,
+        keyArn: pending.plan?.mechanism === 'kms-grant' ? pending.plan.keyArn : '',
         grantId: `grant-${id}`,
-        grantName: 'keymend-x',
+        grantName: pending.plan?.mechanism === 'kms-grant' ? pending.plan.name : '',
       },
       appliedAt: '2026-12-03T10:00:00.000Z',
     },
@@ -115,8 +138,11 @@ describe('keymend revoke ID --aws', () => {
   it('retires the grant keymend created, records revoked with the caller as actor, and notifies', async () => {
     const applied = await appliedProposal('p-revoke');
     const { code, out, err } = await revoke(['p-revoke', '--aws', '--output', 'json']);
-    expect([code, err]).toEqual([0, '']);
-    expect(JSON.parse(out)).toEqual({ outcome: 'revoked', proposalId: 'p-revoke' });
+    expect([code, err, out]).toEqual([
+      0,
+      '',
+      `${JSON.stringify({ outcome: 'revoked', proposalId: 'p-revoke' }, null, 2)}\n`,
+    ]);
     expect(grantUndos()).toEqual([{ KeyId: applied.scope.keyArn, GrantId: 'grant-p-revoke' }]);
     const stored = await store.getProposal('p-revoke');
     expect(stored?.status).toBe('revoked');
@@ -131,7 +157,7 @@ describe('keymend revoke ID --aws', () => {
   it('refuses, as the Revoke button does, a proposal that is not applied: nothing undone, exit 1', async () => {
     await appliedProposal('p-twice');
     expect((await revoke(['p-twice', '--aws'])).code).toBe(0);
-    kms.reset();
+    kms.resetHistory();
     const again = await revoke(['p-twice', '--aws']);
     expect(again.code).toBe(1);
     expect(again.out).toBe(
