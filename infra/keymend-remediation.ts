@@ -492,25 +492,36 @@ export class KeymendRemediation extends Construct {
     this.acknowledgeWildcards(this.approvalFunction.role?.node.tryFindChild('DefaultPolicy'), powers, true);
     this.acknowledgeWildcards(this.boundary, powers, true);
 
-    this.rule = new events.Rule(this, 'KmsDenialRule', {
+    this.rule = this.addDenialRule('KmsDenialRule');
+
+    const alarms = this.addAlarms();
+    this.restrictTopic(alarms, [approvalRole.roleArn, remediateRole.roleArn]);
+
+    if (props.createTrail) this.trail = this.createTrail();
+  }
+
+  /**
+   * A rule sending Kinesis KMS denials on `eventBus` (the default bus when absent) to the remediate
+   * function, retried and dead-lettered. The hub of an organization adds one on its organization bus.
+   */
+  addDenialRule(id: string, eventBus?: events.IEventBus): events.Rule {
+    const rule = new events.Rule(this, id, {
       description:
         'keymend: KMS data-key calls for Kinesis denied (CloudTrail management events, read-only included)',
       eventPattern: kmsDenialPattern(),
+      ...(eventBus ? { eventBus } : {}),
     });
-    // Decrypt and GenerateDataKey are read-only management events: a rule in state ENABLED never sees them.
-    (this.rule.node.defaultChild as events.CfnRule).state = 'ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS';
-    this.rule.addTarget(
+    // Decrypt and GenerateDataKey are read-only management events: a rule in state ENABLED never sees
+    // them. The state is valid on the default bus and on custom buses alike.
+    (rule.node.defaultChild as events.CfnRule).state = 'ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS';
+    rule.addTarget(
       new targets.LambdaFunction(this.remediateFunction, {
         retryAttempts: 8,
         maxEventAge: Duration.hours(6),
         deadLetterQueue: this.deadLetterQueue,
       }),
     );
-
-    const alarms = this.addAlarms();
-    this.restrictTopic(alarms, [approvalRole.roleArn, remediateRole.roleArn]);
-
-    if (props.createTrail) this.trail = this.createTrail();
+    return rule;
   }
 
   private keymendFunction(
