@@ -202,7 +202,7 @@ export async function startLocal(options: LocalOptions): Promise<LocalRuntime> {
     secret: { signingKey: async () => signingKey },
     now,
   };
-  const remediate = makeHandler({ config, logger: log, ports: () => ports });
+  const remediate = makeHandler({ config, logger: log, ports });
   const approval = loadApproval({ ports, config, logger: log });
 
   const invoke = async (event: unknown): Promise<RemediateResult> => {

@@ -23,8 +23,14 @@ import {
   verifyToken,
 } from '../core/token';
 import { type Page, type RefusalKind, refusalPage, resultPage, reviewPage } from '../render/page';
-import { type ApplyResult, applyProposal, revokeProposal } from './apply';
-import type { AuditContext, FlowContext, FlowLog } from './context';
+import {
+  type ApplyOptions,
+  type ApplyResult,
+  applyProposal,
+  revokeProposal,
+  settleInterruptedApply,
+} from './apply';
+import { type AuditContext, type FlowContext, type FlowLog, messageOf } from './context';
 import { notify } from './notify';
 
 /** An HTTP request as the approval function sees it, already decoded by the handler. */
@@ -228,6 +234,12 @@ async function approve(
 ): Promise<Page> {
   const { ports, settings } = deps;
   // The one conditional write that makes an approval happen once, however many clicks race for it.
+  const options: ApplyOptions = {
+    allowKeyPolicy: settings.allowKeyPolicy,
+    kind: 'approved-applied',
+    links: linkSettings(settings),
+    auditContext: context,
+  };
   let result: ApplyResult;
   try {
     const claimed = await ports.store.transition(proposal.id, 'pending', 'applying', {}, audit('accepted'));
@@ -235,28 +247,18 @@ async function approve(
       await ports.store.appendAudit(proposal.id, audit('refused', 'another approval is already applying it'));
       return refusalPage('not-pending');
     }
-    result = await applyProposal(stepPorts(deps), claimed, LINK_ACTOR, {
-      allowKeyPolicy: settings.allowKeyPolicy,
-      kind: 'approved-applied',
-      links: linkSettings(settings),
-      auditContext: context,
-    });
+    result = await applyProposal(stepPorts(deps), claimed, LINK_ACTOR, options);
   } catch (error) {
-    // The claim or the apply step failed before the apply step recorded anything, or the store's
-    // answer was lost after it did. Recorded applied: say so (the apply step had not got to its
-    // notification). Otherwise give the proposal back to the person (a new click re-reads everything,
-    // and a write already made is found, not repeated) and let the handler answer 500.
-    const stored = await ports.store.getProposal(proposal.id).catch(() => null);
-    if (stored?.status === 'applied') {
-      await notify(stepPorts(deps), 'approved-applied', stored, {
-        settings: linkSettings(settings),
-        expiresAt: new Date(ports.now().getTime() + settings.linkTtlHours * 3_600_000),
-      });
-      return resultPage('applied', stored, 'The change was applied.');
-    }
-    await ports.store
-      .transition(proposal.id, 'applying', 'pending', {}, audit('error', 'the apply step failed'))
-      .catch(() => null);
+    // The claim or the apply step failed part-way. Settled (flows/apply.ts): recorded applied, said so;
+    // otherwise given back to the person (a new click re-reads everything, and a write already made
+    // is found, not repeated) while the handler answers 500.
+    const settled = await settleInterruptedApply(
+      stepPorts(deps),
+      proposal.id,
+      { actor: LINK_ACTOR, action: 'approve', why: messageOf(error) },
+      options,
+    ).catch(() => null);
+    if (settled?.status === 'applied') return resultPage('applied', settled, 'The change was applied.');
     throw error;
   }
   // applyProposal records the outcome and notifies it; this only shows it.

@@ -11,7 +11,8 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { Context, EventBridgeEvent } from 'aws-lambda';
-import type { FlowContext, FlowLog } from '../flows/context';
+import type { FlowPorts } from '../core/ports';
+import type { FlowLog } from '../flows/context';
 import { type RemediateConfig, type RemediateResult, remediate } from '../flows/remediate';
 import { accountIdOf, awsWiring, perAccount, startOnce } from './wiring';
 
@@ -20,10 +21,10 @@ export type RemediateEvent = EventBridgeEvent<'AWS API Call via CloudTrail', unk
 export interface RemediateHandlerDeps {
   config: RemediateConfig;
   /**
-   * The ports for one invocation. Called once per event, so an account reader that caches (the AWS
-   * reader does) starts each event fresh and the re-read after an apply sees the write.
+   * The flow's ports. The reader must not cache across events (handlers/wiring.ts builds an AWS reader
+   * per read), so the re-read after an apply sees the write.
    */
-  ports: () => FlowContext;
+  ports: FlowPorts;
   logger: FlowLog & { error(message: string, fields: Record<string, unknown>): void };
 }
 
@@ -35,7 +36,7 @@ export function makeHandler(deps: RemediateHandlerDeps): (event: RemediateEvent)
   return async (event) => {
     const eventId = eventIdOf(event);
     try {
-      const result = await remediate({ log: deps.logger, ...deps.ports() }, deps.config, event);
+      const result = await remediate({ ...deps.ports, log: deps.logger }, deps.config, event);
       deps.logger.info('remediate outcome', { eventId, ...result });
       return result;
     } catch (error) {
@@ -64,10 +65,7 @@ const logger = new Logger({ serviceName: 'keymend-remediate' });
  */
 const wired = startOnce(logger, () => {
   const { config, portsFor } = awsWiring(process.env);
-  return perAccount((accountId) => {
-    const ports: FlowContext = portsFor(accountId);
-    return makeHandler({ config, logger, ports: () => ports });
-  });
+  return perAccount((accountId) => makeHandler({ config, logger, ports: portsFor(accountId) }));
 });
 
 /** The Lambda handler. */

@@ -16,7 +16,7 @@ describe('remediate handler (makeHandler)', () => {
   it('returns the outcome of each event and logs one line for it', async () => {
     const f = flowFixture();
     const { lines, logger } = recordingLogger();
-    const handler = makeHandler({ config: TEST_CONFIG, logger, ports: () => f.ports });
+    const handler = makeHandler({ config: TEST_CONFIG, logger, ports: f.ports });
     const first = await handler(eventBridgeEvent(STORM_EVENT) as RemediateEvent);
     const second = await handler(otherSession(eventBridgeEvent(STORM_EVENT), 1) as RemediateEvent);
     expect(first).toEqual({ outcome: 'proposed', proposalId: expect.any(String) });
@@ -31,7 +31,7 @@ describe('remediate handler (makeHandler)', () => {
   it('an event that is not a denial is ignored, whatever its shape', async () => {
     const f = flowFixture();
     const { logger } = recordingLogger();
-    const handler = makeHandler({ config: TEST_CONFIG, logger, ports: () => f.ports });
+    const handler = makeHandler({ config: TEST_CONFIG, logger, ports: f.ports });
     for (const event of [
       null,
       'text',
@@ -48,7 +48,7 @@ describe('remediate handler (makeHandler)', () => {
       throw new Error('ProvisionedThroughputExceededException');
     };
     const { lines, logger } = recordingLogger();
-    const handler = makeHandler({ config: TEST_CONFIG, logger, ports: () => f.ports });
+    const handler = makeHandler({ config: TEST_CONFIG, logger, ports: f.ports });
     await expect(handler(eventBridgeEvent(STORM_EVENT) as RemediateEvent)).rejects.toThrow(/Throughput/);
     expect(lines.map((l) => [l.level, l.message])).toEqual([['error', 'remediate failed']]);
   });
