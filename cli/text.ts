@@ -3,6 +3,7 @@
  * `printable` turns it into one line of printable ASCII first, so a crafted session name cannot
  * move the cursor, hide text or forge lines.
  */
+import { parseArn } from '../functions/commons/arn';
 import type { DiagnoseResult } from '../functions/core/diagnose';
 import type { IntakeResult } from '../functions/core/intake';
 import type { Plan } from '../functions/core/plan';
@@ -60,9 +61,9 @@ export function minute(time: string): string {
  */
 export function shortArn(arn: string | null, accountId: string, region: string): string {
   if (!arn) return '(unknown)';
-  const parts = arn.split(':');
-  if (parts.length >= 6 && parts[4] === accountId && (parts[3] === region || parts[3] === '')) {
-    return printable(parts.slice(5).join(':'));
+  const parsed = parseArn(arn);
+  if (parsed && parsed.accountId === accountId && (parsed.region === region || parsed.region === '')) {
+    return printable(parsed.resource);
   }
   return printable(arn);
 }
