@@ -25,6 +25,7 @@ import { parseTopicArn, principalPatternKind } from '../functions/commons/arn';
 import {
   ACCESS_DENIED_ERROR_CODES,
   ENV,
+  FUNCTION_TIMEOUT_SECONDS,
   HANDLED_KMS_EVENT_NAMES,
   HANDLER_ENTRIES,
   TABLE,
@@ -324,7 +325,7 @@ export class KeymendRemediation extends Construct {
       description:
         'keymend: approval links (GET shows the change; POST with a signed token approves, rejects, revokes)',
       memorySize: 512,
-      timeout: Duration.seconds(30),
+      timeout: Duration.seconds(FUNCTION_TIMEOUT_SECONDS.approval),
       environment,
       logRetention,
     });
@@ -349,7 +350,7 @@ export class KeymendRemediation extends Construct {
       description:
         'keymend: diagnoses KMS denials on Kinesis streams and proposes (or applies) the least-privilege fix',
       memorySize: 512,
-      timeout: Duration.seconds(60),
+      timeout: Duration.seconds(FUNCTION_TIMEOUT_SECONDS.remediate),
       environment: { ...environment, [ENV.approvalUrl]: this.approvalUrl.url },
       logRetention,
       reservedConcurrentExecutions: props.reservedConcurrency ?? DEFAULTS.reservedConcurrency,

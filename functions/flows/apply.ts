@@ -7,7 +7,7 @@
  * between the write and the record finds the planned change already in the account, does not write it
  * again, and records it; a notification that fails is audited, never thrown past the record.
  */
-import { GRANT_PROPAGATION_NOTE } from '../commons/constants';
+import { CLAIM_LEASE_SECONDS, GRANT_PROPAGATION_NOTE } from '../commons/constants';
 import type { ResolvedState } from '../core/diagnose';
 import { diagnose } from '../core/diagnose';
 import { gatherState } from '../core/gather';
@@ -359,6 +359,41 @@ export async function settleInterruptedApply(
   }
   // Another actor moved it meanwhile: where it is now.
   return (await ports.store.getProposal(proposalId)) ?? current;
+}
+
+/** True when the proposal has been `applying` longer than a claim's lease: whoever applied it is gone. */
+export function isAbandonedApply(proposal: Proposal, now: Date): boolean {
+  return (
+    proposal.status === 'applying' &&
+    Date.parse(proposal.updatedAt) + CLAIM_LEASE_SECONDS * 1000 <= now.getTime()
+  );
+}
+
+/**
+ * A proposal left `applying` past its lease (CLAIM_LEASE_SECONDS) by an invocation that was killed or
+ * timed out: taken over (store `reclaimApplying`, one conditional write) and settled as an interrupted
+ * apply, announced as the kind of apply it was (auto mode's or an approval's). Null when the proposal
+ * is not `applying` or its lease has not run out (someone is still applying it).
+ */
+export async function settleAbandonedApply(
+  ports: FlowContext,
+  proposalId: string,
+  interruption: Interruption,
+  options: ApplyOptions,
+): Promise<Proposal | null> {
+  const taken = await ports.store.reclaimApplying(proposalId, ports.now(), {
+    at: ports.now().toISOString(),
+    actor: interruption.actor,
+    action: interruption.action,
+    outcome: 'reclaimed',
+    detail: interruption.why,
+  });
+  if (taken === null) return null;
+  const started = taken.audit.findLast(
+    (entry) => entry.action === 'auto-apply' || entry.action === 'approve',
+  );
+  const kind = started?.actor === KEYMEND_ACTOR ? 'auto-applied' : 'approved-applied';
+  return settleInterruptedApply(ports, proposalId, interruption, { ...options, kind });
 }
 
 async function backToPending(step: ApplyStep, reason: string): Promise<ApplyResult> {

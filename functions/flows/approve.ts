@@ -27,7 +27,9 @@ import {
   type ApplyOptions,
   type ApplyResult,
   applyProposal,
+  isAbandonedApply,
   revokeProposal,
+  settleAbandonedApply,
   settleInterruptedApply,
 } from './apply';
 import { type AuditContext, type FlowContext, type FlowLog, messageOf } from './context';
@@ -121,7 +123,8 @@ async function view(deps: ApprovalDeps, id: string, request: ApprovalRequest): P
   // go to the same people in the same message): the page signs the sibling token with the same expiry.
   const forms: Partial<Record<ApprovalAction, string>> = {};
   const sibling = (a: ApprovalAction) => (a === action ? token : signToken(secret, { ...claims, action: a }));
-  if (proposal.status === 'pending' && (action === 'approve' || action === 'reject')) {
+  const undecided = proposal.status === 'pending' || isAbandonedApply(proposal, ports.now());
+  if (undecided && (action === 'approve' || action === 'reject')) {
     if (proposal.planHash) forms.approve = sibling('approve');
     forms.reject = sibling('reject');
   } else if (proposal.status === 'applied' && action === 'revoke') {
@@ -190,8 +193,19 @@ async function act(deps: ApprovalDeps, id: string, request: ApprovalRequest): Pr
     log.warn('approval token for another proposal', { proposalId: id, action, ...context });
     return refusalPage('bad-token');
   }
-  const proposal = await ports.store.getProposal(id);
-  if (!proposal) return refusalPage('not-found');
+  const stored = await ports.store.getProposal(id);
+  if (!stored) return refusalPage('not-found');
+  // Left `applying` by an approval or an auto-apply that was killed or timed out: settled first (the
+  // account re-read), so this click decides on where the proposal really is.
+  const proposal =
+    stored.status === 'applying' && NEEDED_STATUS[action] === 'pending' && claims.planHash === stored.planHash
+      ? ((await settleAbandonedApply(
+          stepPorts(deps),
+          id,
+          { actor: LINK_ACTOR, action, why: 'the invocation applying it stopped (killed or timed out)' },
+          applyOptions(deps.settings, context),
+        )) ?? stored)
+      : stored;
   const refused = async (kind: RefusalKind, detail: string): Promise<Page> => {
     log.warn('approval refused', { proposalId: id, action, detail, ...context });
     await ports.store.appendAudit(id, audit('refused', detail));
@@ -226,6 +240,16 @@ function linkSettings(settings: ApprovalSettings): LinkSettings {
   return { baseUrl: settings.baseUrl, ttlHours: settings.linkTtlHours };
 }
 
+/** What the apply step is told on an approval: key-policy changes only when enabled; the person's context. */
+function applyOptions(settings: ApprovalSettings, context: AuditContext): ApplyOptions {
+  return {
+    allowKeyPolicy: settings.allowKeyPolicy,
+    kind: 'approved-applied',
+    links: linkSettings(settings),
+    auditContext: context,
+  };
+}
+
 async function approve(
   deps: ApprovalDeps,
   proposal: Proposal,
@@ -233,13 +257,8 @@ async function approve(
   audit: (outcome: string, detail?: string) => AuditEntry,
 ): Promise<Page> {
   const { ports, settings } = deps;
+  const options = applyOptions(settings, context);
   // The one conditional write that makes an approval happen once, however many clicks race for it.
-  const options: ApplyOptions = {
-    allowKeyPolicy: settings.allowKeyPolicy,
-    kind: 'approved-applied',
-    links: linkSettings(settings),
-    auditContext: context,
-  };
   let result: ApplyResult;
   try {
     const claimed = await ports.store.transition(proposal.id, 'pending', 'applying', {}, audit('accepted'));

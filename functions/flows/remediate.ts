@@ -18,7 +18,7 @@ import { fingerprintFieldsOf, newProposal, newProposalId } from '../core/new-pro
 import type { FingerprintRecord, FlowPorts } from '../core/ports';
 import { fingerprintOf, KEYMEND_ACTOR, type Proposal } from '../core/proposal';
 import type { KinesisKmsRequest } from '../core/request';
-import { type ApplyOptions, applyProposal, settleInterruptedApply } from './apply';
+import { type ApplyOptions, applyProposal, settleAbandonedApply, settleInterruptedApply } from './apply';
 import { type FlowContext, messageOf } from './context';
 import { notify } from './notify';
 
@@ -141,11 +141,13 @@ async function diagnoseAndRecord(
   // answer was lost, since a retry must not find its own lease.
   let leased: string | null = null;
   try {
-    if (!(await ports.store.claimEvent(request.eventId, now))) {
+    const delivery = await ports.store.claimEvent(request.eventId, now);
+    if (delivery === 'duplicate')
       return { outcome: 'duplicate', reason: 'this event id was processed before' };
-    }
     const live = await ports.store.touchFingerprint(fingerprint, now);
     if (live !== null) {
+      if (delivery === 'retry' && live.proposalId !== null)
+        await settleAbandoned(ports, config, live.proposalId);
       await stillFailing(ports, config, live, now);
       return repeat(live);
     }
@@ -209,6 +211,38 @@ async function diagnoseAndStore(
     if (stored === null) throw error;
   }
   return { proposal, state };
+}
+
+/**
+ * The retry of an invocation that did not finish (killed, timed out): when it left the problem's
+ * proposal `applying` past the lease, settle it (flows/apply.ts) and tell people when it goes back to
+ * a person. Best effort: the denial is counted either way.
+ */
+async function settleAbandoned(
+  ports: FlowContext,
+  config: RemediateConfig,
+  proposalId: string,
+): Promise<void> {
+  try {
+    const settled = await settleAbandonedApply(
+      ports,
+      proposalId,
+      {
+        actor: KEYMEND_ACTOR,
+        action: 'reclaim',
+        why: 'the invocation applying it stopped (killed or timed out)',
+      },
+      autoApplyOptions(config),
+    );
+    if (settled?.status === 'pending') {
+      await notify(ports, 'proposed', settled, {
+        settings: linkSettings(config),
+        expiresAt: new Date(settled.expiresAt),
+      });
+    }
+  } catch (error) {
+    ports.log?.warn('could not settle an abandoned apply', { proposalId, error: messageOf(error) });
+  }
 }
 
 /** Best effort: when the store is down too, the retry is a duplicate and the next denial starts over. */

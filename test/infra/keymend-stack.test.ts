@@ -1,5 +1,7 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import type { LogGroup } from 'aws-cdk-lib/aws-logs';
+import { DEFAULT_LEASE_MS } from '../../functions/adapters/store';
+import { CLAIM_LEASE_SECONDS, FUNCTION_TIMEOUT_SECONDS } from '../../functions/commons/constants';
 import { approvalStatements, type IamScope, remediateStatements, WRITE_ACTIONS } from '../../infra/iam';
 import type { KeymendRemediationProps } from '../../infra/keymend-remediation';
 import type { KeymendStack } from '../../infra/keymend-stack';
@@ -130,6 +132,24 @@ describe('the functions', () => {
       expect(props.MemorySize).toBe(512);
     }
     template.resourcePropertiesCountIs('AWS::Logs::LogGroup', { RetentionInDays: 90 }, 2);
+  });
+
+  test("every claim's lease outlasts the function holding it, and the remediate function's retry comes after it", () => {
+    const { stack, template } = defaults;
+    const timeoutOf = (fn: { node: { defaultChild: unknown } }): number =>
+      template.toJSON().Resources[stack.getLogicalId(fn.node.defaultChild as never)].Properties.Timeout;
+    const remediate = timeoutOf(stack.remediation.remediateFunction);
+    const approval = timeoutOf(stack.remediation.approvalFunction);
+    // The store's leases (event claim, fingerprint claim, `applying`) read the same constants.
+    expect([remediate, approval]).toEqual([
+      FUNCTION_TIMEOUT_SECONDS.remediate,
+      FUNCTION_TIMEOUT_SECONDS.approval,
+    ]);
+    expect(DEFAULT_LEASE_MS / 1000).toBe(CLAIM_LEASE_SECONDS);
+    expect(CLAIM_LEASE_SECONDS).toBeGreaterThan(remediate);
+    expect(CLAIM_LEASE_SECONDS).toBeGreaterThan(approval);
+    // Lambda retries a failed asynchronous invocation a minute after it ends: the event is free by then.
+    expect(CLAIM_LEASE_SECONDS).toBeLessThan(remediate + 60);
   });
 
   test('the remediate function has reserved concurrency; the approval function does not', () => {
