@@ -30,19 +30,10 @@ import {
   HANDLER_ENTRIES,
   TABLE,
 } from '../functions/commons/constants';
+import type { Mechanism, Mode, WholeNumberSetting } from '../functions/commons/settings';
+import { EMAIL_ADDRESS, inRange, isOneOf, MECHANISMS, MODES, SETTINGS } from '../functions/commons/settings';
 import { BUNDLING } from './bundling';
 import { approvalStatements, type IamScope, remediateStatements, type WritePowers } from './iam';
-
-/** The fix mechanisms keymend knows (functions/core/plan.ts `Mechanism`). */
-export type KeymendMechanism = 'kms-grant' | 'iam-inline-policy' | 'key-policy-statement';
-export const KEYMEND_MECHANISMS: readonly KeymendMechanism[] = [
-  'kms-grant',
-  'iam-inline-policy',
-  'key-policy-statement',
-];
-
-/** `propose` stores a proposal and asks a person; `auto` may apply allow-listed fixes itself. */
-export type KeymendMode = 'propose' | 'auto';
 
 export interface KeymendRemediationProps {
   /**
@@ -60,7 +51,7 @@ export interface KeymendRemediationProps {
    * are applied without one (grants and inline policies only; key policies never).
    * @default 'propose'
    */
-  readonly mode?: KeymendMode;
+  readonly mode?: Mode;
   /**
    * ARN patterns (IAM wildcards `*` and `?`) of the principals auto mode may fix.
    * @default - none: only principals tagged `keymend:auto-remediate=true`
@@ -70,7 +61,7 @@ export interface KeymendRemediationProps {
    * The mechanism keymend plans first.
    * @default 'kms-grant'
    */
-  readonly preferMechanism?: KeymendMechanism;
+  readonly preferMechanism?: Mechanism;
   /**
    * How long approval links work, in hours (1 to 720).
    * @default 72
@@ -135,40 +126,36 @@ export interface KeymendRemediationProps {
   readonly projectRoot?: string;
 }
 
+/** The construct's own defaults; the functions' settings take theirs from commons/settings.ts. */
 const DEFAULTS = {
-  mode: 'propose' as KeymendMode,
-  preferMechanism: 'kms-grant' as KeymendMechanism,
-  linkTtlHours: 72,
-  autoApplyHourlyLimit: 10,
-  rejectSuppressHours: 168,
   reservedConcurrency: 5,
   logRetention: logs.RetentionDays.THREE_MONTHS,
 };
-
-const EMAIL = /^[^\s@,]+@[^\s@,]+\.[^\s@,]+$/;
 
 /** Throws on props no deployment should accept, naming the prop. */
 function checkProps(props: KeymendRemediationProps): void {
   const fail = (prop: string, why: string): never => {
     throw new Error(`KeymendRemediation: ${prop} ${why}`);
   };
-  if (props.mode !== undefined && props.mode !== 'propose' && props.mode !== 'auto') {
-    fail('mode', `must be 'propose' or 'auto', not '${String(props.mode)}'`);
+  if (props.mode !== undefined && !isOneOf(MODES, props.mode)) {
+    fail('mode', `must be ${MODES.map((m) => `'${m}'`).join(' or ')}, not '${String(props.mode)}'`);
   }
-  if (props.preferMechanism !== undefined && !KEYMEND_MECHANISMS.includes(props.preferMechanism)) {
-    fail('preferMechanism', `must be one of ${KEYMEND_MECHANISMS.join(', ')}`);
+  if (props.preferMechanism !== undefined && !isOneOf(MECHANISMS, props.preferMechanism)) {
+    fail('preferMechanism', `must be one of ${MECHANISMS.join(', ')}`);
   }
-  const integer = (prop: string, value: number | undefined, min: number, max: number) => {
-    if (value !== undefined && (!Number.isInteger(value) || value < min || value > max)) {
-      fail(prop, `must be an integer from ${min} to ${max}, not ${value}`);
+  const integer = (prop: string, value: number | undefined, setting: WholeNumberSetting) => {
+    if (value !== undefined && !inRange(setting, value)) {
+      fail(prop, `must be an integer from ${setting.min} to ${setting.max}, not ${value}`);
     }
   };
-  integer('linkTtlHours', props.linkTtlHours, 1, 720);
-  integer('autoApplyHourlyLimit', props.autoApplyHourlyLimit, 1, 10_000);
-  integer('rejectSuppressHours', props.rejectSuppressHours, 1, 24 * 366);
-  integer('reservedConcurrency', props.reservedConcurrency, 1, 1000);
+  integer('linkTtlHours', props.linkTtlHours, SETTINGS.linkTtlHours);
+  integer('autoApplyHourlyLimit', props.autoApplyHourlyLimit, SETTINGS.autoApplyHourlyLimit);
+  integer('rejectSuppressHours', props.rejectSuppressHours, SETTINGS.rejectSuppressHours);
+  integer('reservedConcurrency', props.reservedConcurrency, { env: '', default: 5, min: 1, max: 1000 });
   for (const email of props.notificationEmails ?? []) {
-    if (!EMAIL.test(email)) fail('notificationEmails', `holds '${email}', which is not an e-mail address`);
+    if (!EMAIL_ADDRESS.test(email)) {
+      fail('notificationEmails', `holds '${email}', which is not an e-mail address`);
+    }
   }
   if (props.chatTopicArn !== undefined && !Token.isUnresolved(props.chatTopicArn)) {
     if (parseTopicArn(props.chatTopicArn) === null) fail('chatTopicArn', `is not an SNS topic ARN`);
@@ -194,6 +181,33 @@ function checkProps(props: KeymendRemediationProps): void {
   }
 }
 
+/** What keymend's roles may write (infra/iam.ts), from the props. */
+function writePowers(props: KeymendRemediationProps): WritePowers {
+  return {
+    mode: props.mode ?? SETTINGS.mode.default,
+    inlinePolicyPrincipals: props.enableInlinePolicy
+      ? (props.inlinePolicyPrincipals ?? props.autoApplyPrincipals ?? [])
+      : [],
+    keyPolicyChanges: props.enableKeyPolicyChanges ?? false,
+  };
+}
+
+/** The mechanisms the functions may apply: the default (grants), and what the props enable. */
+function enabledMechanisms(props: KeymendRemediationProps): Mechanism[] {
+  return [
+    ...SETTINGS.enabledMechanisms.default,
+    ...(props.enableInlinePolicy ? (['iam-inline-policy'] as const) : []),
+    ...(props.enableKeyPolicyChanges ? (['key-policy-statement'] as const) : []),
+  ];
+}
+
+/** What both functions share. */
+interface SharedFunctionOptions {
+  environment: Record<string, string>;
+  projectRoot: string;
+  logRetention: logs.RetentionDays;
+}
+
 /** The repository root: infra/ sits directly under it. */
 const REPOSITORY_ROOT = path.resolve(__dirname, '..');
 
@@ -216,20 +230,33 @@ export class KeymendRemediation extends Construct {
   constructor(scope: Construct, id: string, props: KeymendRemediationProps = {}) {
     super(scope, id);
     checkProps(props);
-    const mode = props.mode ?? DEFAULTS.mode;
-    const inlinePolicyPrincipals = props.enableInlinePolicy
-      ? (props.inlinePolicyPrincipals ?? props.autoApplyPrincipals ?? [])
-      : [];
-    const powers: WritePowers = {
-      mode,
-      inlinePolicyPrincipals,
-      keyPolicyChanges: props.enableKeyPolicyChanges ?? false,
+    const powers = writePowers(props);
+    this.table = this.createTable();
+    this.secret = this.createSecret();
+    this.deadLetterQueue = this.createDeadLetterQueue();
+    const topicKey = this.createTopicKey();
+    this.emailTopic = this.createEmailTopic(topicKey, props.notificationEmails ?? []);
+    if (props.chatTopicArn !== undefined) {
+      this.chatTopic = sns.Topic.fromTopicArn(this, 'ChatTopic', props.chatTopicArn);
+    }
+    const shared = {
+      environment: this.functionEnvironment(props),
+      projectRoot: props.projectRoot ?? REPOSITORY_ROOT,
+      logRetention: props.logRetention ?? DEFAULTS.logRetention,
     };
-    const enabledMechanisms: KeymendMechanism[] = ['kms-grant'];
-    if (props.enableInlinePolicy) enabledMechanisms.push('iam-inline-policy');
-    if (props.enableKeyPolicyChanges) enabledMechanisms.push('key-policy-statement');
+    // Approval first: the remediate function's links point at its URL.
+    this.approvalFunction = this.createApprovalFunction(shared);
+    this.approvalUrl = this.createApprovalUrl(this.approvalFunction);
+    this.remediateFunction = this.createRemediateFunction(shared, props.reservedConcurrency);
+    this.grantPowers(powers, topicKey);
+    this.rule = this.createRule(this.remediateFunction);
+    this.addAlarms();
+    if (props.createTrail) this.trail = this.createTrail();
+  }
 
-    this.table = new dynamodb.Table(this, 'Table', {
+  /** The proposal table: one partition key, TTL, point-in-time recovery; kept when the stack goes. */
+  private createTable(): dynamodb.Table {
+    return new dynamodb.Table(this, 'Table', {
       partitionKey: { name: TABLE.partitionKey, type: dynamodb.AttributeType.STRING },
       billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
       timeToLiveAttribute: TABLE.ttlAttribute,
@@ -238,18 +265,25 @@ export class KeymendRemediation extends Construct {
       // The audit trail of every change keymend made outlives the stack.
       removalPolicy: RemovalPolicy.RETAIN,
     });
+  }
 
-    this.secret = new secretsmanager.Secret(this, 'ApprovalSecret', {
+  /** The key that signs approval links. */
+  private createSecret(): secretsmanager.Secret {
+    const secret = new secretsmanager.Secret(this, 'ApprovalSecret', {
       description: 'keymend: the HMAC key that signs approval links',
       generateSecretString: { passwordLength: 64, excludePunctuation: true, includeSpace: false },
     });
-    Validations.of(this.secret).acknowledge({
+    Validations.of(secret).acknowledge({
       id: 'AwsSolutions-SMG4',
       reason:
         'The approval-link signing key is not rotated automatically: rotation would invalidate every ' +
         'outstanding approval link. Rotate it by hand (put-secret-value) when needed; links expire within linkTtlHours.',
     });
+    return secret;
+  }
 
+  /** The key of the notification topic, usable by CloudWatch alarms publishing to it. */
+  private createTopicKey(): kms.Key {
     const topicKey = new kms.Key(this, 'TopicKey', {
       description: "keymend: encrypts keymend's notification topic",
       enableKeyRotation: true,
@@ -267,96 +301,124 @@ export class KeymendRemediation extends Construct {
         conditions: { StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID } },
       }),
     );
-    this.emailTopic = new sns.Topic(this, 'EmailTopic', {
+    return topicKey;
+  }
+
+  /** The e-mail topic, encrypted, with a subscription per address (undeliverable ones to the DLQ). */
+  private createEmailTopic(topicKey: kms.IKey, emails: readonly string[]): sns.Topic {
+    const topic = new sns.Topic(this, 'EmailTopic', {
       displayName: 'keymend',
       masterKey: topicKey,
       enforceSSL: true,
     });
-    if (props.chatTopicArn !== undefined) {
-      this.chatTopic = sns.Topic.fromTopicArn(this, 'ChatTopic', props.chatTopicArn);
+    // A notification SNS cannot deliver lands in the dead-letter queue too, and raises its alarm.
+    for (const email of emails) {
+      topic.addSubscription(
+        new subscriptions.EmailSubscription(email, { deadLetterQueue: this.deadLetterQueue }),
+      );
     }
+    return topic;
+  }
 
-    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
+  /** Where the events the remediate function could not handle, and undeliverable e-mails, end up. */
+  private createDeadLetterQueue(): sqs.Queue {
+    const queue = new sqs.Queue(this, 'DeadLetterQueue', {
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
       retentionPeriod: Duration.days(14),
     });
-    Validations.of(this.deadLetterQueue).acknowledge({
+    Validations.of(queue).acknowledge({
       id: 'Serverless-SQSRedrivePolicy',
       reason: 'This queue is itself the dead-letter queue; nothing consumes it but a person investigating.',
     });
-    Validations.of(this.deadLetterQueue).acknowledge({
+    Validations.of(queue).acknowledge({
       id: 'AwsSolutions-SQS3',
       reason: 'This queue is itself the dead-letter queue of the rule target and the remediate function.',
     });
+    return queue;
+  }
 
-    // A notification SNS cannot deliver lands in the dead-letter queue too, and raises its alarm.
-    for (const email of props.notificationEmails ?? []) {
-      this.emailTopic.addSubscription(
-        new subscriptions.EmailSubscription(email, { deadLetterQueue: this.deadLetterQueue }),
-      );
-    }
-
-    const environment: Record<string, string> = {
+  /**
+   * The functions' environment: every setting of commons/settings.ts, from the props or its default
+   * (functions/core/config.ts parses exactly these; a test checks they agree).
+   */
+  private functionEnvironment(props: KeymendRemediationProps): Record<string, string> {
+    return {
       [ENV.tableName]: this.table.tableName,
       [ENV.emailTopicArn]: this.emailTopic.topicArn,
       [ENV.chatTopicArn]: this.chatTopic?.topicArn ?? '',
       [ENV.secretId]: this.secret.secretArn,
-      [ENV.mode]: mode,
+      [SETTINGS.mode.env]: props.mode ?? SETTINGS.mode.default,
       [ENV.autoApplyPrincipals]: (props.autoApplyPrincipals ?? []).join(','),
-      [ENV.preferMechanism]: props.preferMechanism ?? DEFAULTS.preferMechanism,
-      [ENV.linkTtlHours]: String(props.linkTtlHours ?? DEFAULTS.linkTtlHours),
-      [ENV.autoApplyHourlyLimit]: String(props.autoApplyHourlyLimit ?? DEFAULTS.autoApplyHourlyLimit),
-      [ENV.autoApplyCloudFormation]: String(props.autoApplyCloudFormation ?? false),
-      [ENV.enabledMechanisms]: enabledMechanisms.join(','),
-      [ENV.rejectSuppressHours]: String(props.rejectSuppressHours ?? DEFAULTS.rejectSuppressHours),
+      [SETTINGS.preferMechanism.env]: props.preferMechanism ?? SETTINGS.preferMechanism.default,
+      [SETTINGS.linkTtlHours.env]: String(props.linkTtlHours ?? SETTINGS.linkTtlHours.default),
+      [SETTINGS.autoApplyHourlyLimit.env]: String(
+        props.autoApplyHourlyLimit ?? SETTINGS.autoApplyHourlyLimit.default,
+      ),
+      [SETTINGS.autoApplyCloudFormation.env]: String(
+        props.autoApplyCloudFormation ?? SETTINGS.autoApplyCloudFormation.default,
+      ),
+      [SETTINGS.enabledMechanisms.env]: enabledMechanisms(props).join(','),
+      [SETTINGS.rejectSuppressHours.env]: String(
+        props.rejectSuppressHours ?? SETTINGS.rejectSuppressHours.default,
+      ),
       POWERTOOLS_SERVICE_NAME: 'keymend',
       POWERTOOLS_LOG_LEVEL: 'INFO',
       // Stack traces through the bundle's source maps.
       NODE_OPTIONS: '--enable-source-maps',
     };
-    const projectRoot = props.projectRoot ?? REPOSITORY_ROOT;
-    const logRetention = props.logRetention ?? DEFAULTS.logRetention;
+  }
 
-    // Approval first: the remediate function's links point at its URL.
-    this.approvalFunction = this.keymendFunction('Approval', {
-      entry: path.join(projectRoot, HANDLER_ENTRIES.approval),
-      projectRoot,
+  private createApprovalFunction(shared: SharedFunctionOptions): nodejs.NodejsFunction {
+    const fn = this.keymendFunction('Approval', {
+      ...shared,
+      entry: path.join(shared.projectRoot, HANDLER_ENTRIES.approval),
       description:
         'keymend: approval links (GET shows the change; POST with a signed token approves, rejects, revokes)',
       memorySize: 512,
       timeout: Duration.seconds(FUNCTION_TIMEOUT_SECONDS.approval),
-      environment,
-      logRetention,
     });
-    this.approvalUrl = this.approvalFunction.addFunctionUrl({ authType: lambda.FunctionUrlAuthType.NONE });
-    Validations.of(this.approvalUrl).acknowledge({
+    Validations.of(fn).acknowledge({
+      id: 'Serverless-LambdaDLQ',
+      reason:
+        'The approval function is only invoked synchronously by its URL: a dead-letter queue would never ' +
+        'receive anything. Failures answer the browser with an error and raise the errors alarm.',
+    });
+    return fn;
+  }
+
+  /** The approval function's URL: public, since people open the links from e-mail without AWS credentials. */
+  private createApprovalUrl(approvalFunction: nodejs.NodejsFunction): lambda.FunctionUrl {
+    const url = approvalFunction.addFunctionUrl({ authType: lambda.FunctionUrlAuthType.NONE });
+    Validations.of(url).acknowledge({
       id: 'Keymend-LambdaFunctionUrlAuth',
       reason:
         'People open approval links from e-mail in a browser, with no AWS credentials: IAM auth cannot apply. ' +
         'Every change needs a POST carrying an HMAC-SHA256 token (secret in Secrets Manager) bound to the proposal, ' +
         'the action and the plan hash, expiring and single use; a GET only renders a page and changes nothing.',
     });
-    Validations.of(this.approvalFunction).acknowledge({
-      id: 'Serverless-LambdaDLQ',
-      reason:
-        'The approval function is only invoked synchronously by its URL: a dead-letter queue would never ' +
-        'receive anything. Failures answer the browser with an error and raise the errors alarm.',
-    });
+    return url;
+  }
 
-    this.remediateFunction = this.keymendFunction('Remediate', {
-      entry: path.join(projectRoot, HANDLER_ENTRIES.remediate),
-      projectRoot,
+  private createRemediateFunction(
+    shared: SharedFunctionOptions,
+    reservedConcurrency: number | undefined,
+  ): nodejs.NodejsFunction {
+    return this.keymendFunction('Remediate', {
+      ...shared,
+      entry: path.join(shared.projectRoot, HANDLER_ENTRIES.remediate),
       description:
         'keymend: diagnoses KMS denials on Kinesis streams and proposes (or applies) the least-privilege fix',
       memorySize: 512,
       timeout: Duration.seconds(FUNCTION_TIMEOUT_SECONDS.remediate),
-      environment: { ...environment, [ENV.approvalUrl]: this.approvalUrl.url },
-      logRetention,
-      reservedConcurrentExecutions: props.reservedConcurrency ?? DEFAULTS.reservedConcurrency,
+      environment: { ...shared.environment, [ENV.approvalUrl]: this.approvalUrl.url },
+      reservedConcurrentExecutions: reservedConcurrency ?? DEFAULTS.reservedConcurrency,
       deadLetterQueue: this.deadLetterQueue,
     });
+  }
 
+  /** keymend's own IAM (infra/iam.ts) on the two functions' roles, with the findings acknowledged. */
+  private grantPowers(powers: WritePowers, topicKey: kms.IKey): void {
     const topicArns = [this.emailTopic.topicArn, ...(this.chatTopic ? [this.chatTopic.topicArn] : [])];
     const iamScope: IamScope = {
       partition: Aws.PARTITION,
@@ -373,10 +435,13 @@ export class KeymendRemediation extends Construct {
     for (const props of approvalStatements(iamScope, powers)) {
       this.approvalFunction.addToRolePolicy(new iam.PolicyStatement(props));
     }
-    this.acknowledgeWildcards(this.remediateFunction, powers, mode === 'auto');
+    this.acknowledgeWildcards(this.remediateFunction, powers, powers.mode === 'auto');
     this.acknowledgeWildcards(this.approvalFunction, powers, true);
+  }
 
-    this.rule = new events.Rule(this, 'KmsDenialRule', {
+  /** The EventBridge rule that sends denied KMS calls to the remediate function. */
+  private createRule(remediateFunction: lambda.IFunction): events.Rule {
+    const rule = new events.Rule(this, 'KmsDenialRule', {
       description: 'keymend: KMS calls denied (CloudTrail management events, read-only included)',
       eventPattern: {
         source: ['aws.kms'],
@@ -389,30 +454,24 @@ export class KeymendRemediation extends Construct {
       },
     });
     // Decrypt and GenerateDataKey are read-only management events: a rule in state ENABLED never sees them.
-    (this.rule.node.defaultChild as events.CfnRule).state = 'ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS';
-    this.rule.addTarget(
-      new targets.LambdaFunction(this.remediateFunction, {
+    (rule.node.defaultChild as events.CfnRule).state = 'ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS';
+    rule.addTarget(
+      new targets.LambdaFunction(remediateFunction, {
         retryAttempts: 8,
         maxEventAge: Duration.hours(6),
         deadLetterQueue: this.deadLetterQueue,
       }),
     );
-
-    this.addAlarms();
-
-    if (props.createTrail) this.trail = this.createTrail();
+    return rule;
   }
 
   private keymendFunction(
     id: string,
-    options: {
+    options: SharedFunctionOptions & {
       entry: string;
-      projectRoot: string;
       description: string;
       memorySize: number;
       timeout: Duration;
-      environment: Record<string, string>;
-      logRetention: logs.RetentionDays;
       reservedConcurrentExecutions?: number;
       deadLetterQueue?: sqs.IQueue;
     },

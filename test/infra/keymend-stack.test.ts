@@ -1,7 +1,9 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import type { LogGroup } from 'aws-cdk-lib/aws-logs';
 import { DEFAULT_LEASE_MS } from '../../functions/adapters/store';
-import { CLAIM_LEASE_SECONDS, FUNCTION_TIMEOUT_SECONDS } from '../../functions/commons/constants';
+import { CLAIM_LEASE_SECONDS, ENV, FUNCTION_TIMEOUT_SECONDS } from '../../functions/commons/constants';
+import { SETTINGS } from '../../functions/commons/settings';
+import { parseConfig } from '../../functions/core/config';
 import { approvalStatements, type IamScope, remediateStatements, WRITE_ACTIONS } from '../../infra/iam';
 import type { KeymendRemediationProps } from '../../infra/keymend-remediation';
 import type { KeymendStack } from '../../infra/keymend-stack';
@@ -113,6 +115,57 @@ describe('the dead-letter queue policy', () => {
         Condition: { ArnEquals: { 'aws:SourceArn': stack.resolve(stack.remediation.rule.ruleArn) } },
       },
     ]);
+  });
+});
+
+describe('the settings (functions/commons/settings.ts)', () => {
+  /** The resources' variables, which the stack fills with tokens: stand-ins a parse accepts. */
+  const RESOURCES = {
+    [ENV.tableName]: 'keymend-table',
+    [ENV.emailTopicArn]: 'arn:aws:sns:us-east-1:111122223333:keymend-email',
+    [ENV.chatTopicArn]: '',
+    [ENV.secretId]: 'arn:aws:secretsmanager:us-east-1:111122223333:secret:keymend-AbCdEf',
+    [ENV.approvalUrl]: 'https://abc.lambda-url.us-east-1.on.aws',
+  };
+  const environmentOf = (
+    deployment: ReturnType<typeof synth>,
+    fn: 'remediateFunction' | 'approvalFunction',
+  ) => {
+    const { stack, template } = deployment;
+    const logicalId = stack.getLogicalId(stack.remediation[fn].node.defaultChild as never);
+    return template.toJSON().Resources[logicalId].Properties.Environment.Variables as Record<string, unknown>;
+  };
+
+  test.each(['remediateFunction', 'approvalFunction'] as const)(
+    "the %s's synthesized environment sets every setting, to exactly the defaults the functions parse",
+    (fn) => {
+      const environment = environmentOf(defaults, fn);
+      const settings = Object.fromEntries(
+        Object.values(SETTINGS).map(({ env }) => [env, environment[env]]),
+      ) as Record<string, string>;
+      for (const [name, value] of Object.entries(settings))
+        expect([name, typeof value]).toEqual([name, 'string']);
+      expect(parseConfig({ ...RESOURCES, ...settings })).toEqual(parseConfig(RESOURCES));
+    },
+  );
+
+  test('a setting given to the construct reaches the functions as the functions parse it', () => {
+    const deployment = synth({
+      linkTtlHours: 24,
+      mode: 'auto',
+      autoApplyPrincipals: ['arn:aws:iam::111122223333:role/a-*'],
+    });
+    const environment = environmentOf(deployment, 'remediateFunction') as Record<string, string>;
+    const settings = Object.fromEntries(
+      Object.values(SETTINGS).map(({ env }) => [env, environment[env] ?? '']),
+    );
+    expect(
+      parseConfig({
+        ...RESOURCES,
+        ...settings,
+        [ENV.autoApplyPrincipals]: environment[ENV.autoApplyPrincipals],
+      }),
+    ).toMatchObject({ linkTtlHours: 24, mode: 'auto', enabledMechanisms: ['kms-grant'] });
   });
 });
 
