@@ -16,24 +16,33 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
-import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
-import { Construct } from 'constructs';
-import { parseTopicArn, principalPatternKind } from '../functions/commons/arn';
+import { Construct, type IConstruct } from 'constructs';
+import { parseTopicArn, principalPatternKind, unsafePrincipalPattern } from '../functions/commons/arn';
 import {
   ACCESS_DENIED_ERROR_CODES,
   ENV,
   FUNCTION_TIMEOUT_SECONDS,
   HANDLED_KMS_EVENT_NAMES,
   HANDLER_ENTRIES,
+  KINESIS_SERVICE_PRINCIPAL,
   TABLE,
 } from '../functions/commons/constants';
 import type { Mechanism, Mode, WholeNumberSetting } from '../functions/commons/settings';
 import { EMAIL_ADDRESS, inRange, isOneOf, MECHANISMS, MODES, SETTINGS } from '../functions/commons/settings';
 import { BUNDLING } from './bundling';
-import { approvalStatements, type IamScope, remediateStatements, type WritePowers } from './iam';
+import {
+  approvalStatements,
+  boundaryStatements,
+  type IamScope,
+  KEYMEND_ROLE_PATH,
+  KINESIS_CONTEXT_KEY,
+  remediateStatements,
+  type WritePowers,
+} from './iam';
+import { checkSignInProps, type KeymendSignInProps, signInEnvironment, signInStatements } from './sign-in';
 
 export interface KeymendRemediationProps {
   /**
@@ -110,10 +119,20 @@ export interface KeymendRemediationProps {
   readonly createTrail?: boolean;
   /**
    * Reserved concurrency of the remediate function, so a storm of denials queues instead of
-   * throttling IAM (whose rate limits cannot be raised).
+   * throttling IAM (whose rate limits cannot be raised); the approval function then reserves
+   * `APPROVAL_RESERVED_CONCURRENCY`, so a flood of requests to its public URL cannot take the
+   * account's whole concurrency. 0 reserves nothing for either function: for accounts whose
+   * concurrency quota is too low to reserve any (Lambda keeps at least 100 unreserved; new accounts
+   * may have a quota of 10), where a reservation fails the stack's creation (docs/deploy.md).
    * @default 5
    */
   readonly reservedConcurrency?: number;
+  /**
+   * Sign-in with the organization's OpenID Connect provider for approvals (docs/approvals.md): a link
+   * then opens only for a signed-in person, and only the listed approvers may act.
+   * @default - no sign-in: whoever holds a link may act (it is a bearer capability)
+   */
+  readonly signIn?: KeymendSignInProps;
   /**
    * Retention of the functions' log groups.
    * @default logs.RetentionDays.THREE_MONTHS
@@ -131,6 +150,9 @@ const DEFAULTS = {
   reservedConcurrency: 5,
   logRetention: logs.RetentionDays.THREE_MONTHS,
 };
+
+/** The approval function's reserved concurrency (when reservations are on): a person clicks rarely. */
+export const APPROVAL_RESERVED_CONCURRENCY = 2;
 
 /** Throws on props no deployment should accept, naming the prop. */
 function checkProps(props: KeymendRemediationProps): void {
@@ -151,7 +173,7 @@ function checkProps(props: KeymendRemediationProps): void {
   integer('linkTtlHours', props.linkTtlHours, SETTINGS.linkTtlHours);
   integer('autoApplyHourlyLimit', props.autoApplyHourlyLimit, SETTINGS.autoApplyHourlyLimit);
   integer('rejectSuppressHours', props.rejectSuppressHours, SETTINGS.rejectSuppressHours);
-  integer('reservedConcurrency', props.reservedConcurrency, { env: '', default: 5, min: 1, max: 1000 });
+  integer('reservedConcurrency', props.reservedConcurrency, { env: '', default: 5, min: 0, max: 1000 });
   for (const email of props.notificationEmails ?? []) {
     if (!EMAIL_ADDRESS.test(email)) {
       fail('notificationEmails', `holds '${email}', which is not an e-mail address`);
@@ -164,7 +186,10 @@ function checkProps(props: KeymendRemediationProps): void {
     if (principalPatternKind(pattern) === undefined) {
       fail('autoApplyPrincipals', `holds '${pattern}', which is not a role or user ARN pattern`);
     }
+    const unsafe = unsafePrincipalPattern(pattern);
+    if (unsafe !== undefined) fail('autoApplyPrincipals', `holds '${pattern}': ${unsafe}`);
   }
+  if (props.signIn) checkSignInProps(props.signIn);
   if (props.enableInlinePolicy) {
     const patterns = props.inlinePolicyPrincipals ?? props.autoApplyPrincipals ?? [];
     if (patterns.length === 0) {
@@ -177,8 +202,35 @@ function checkProps(props: KeymendRemediationProps): void {
       if (principalPatternKind(pattern) === undefined) {
         fail('inlinePolicyPrincipals', `holds '${pattern}', which is not a role or user ARN pattern`);
       }
+      const unsafe = unsafePrincipalPattern(pattern);
+      if (unsafe !== undefined) fail('inlinePolicyPrincipals', `holds '${pattern}': ${unsafe}`);
     }
   }
+}
+
+/**
+ * The rule's pattern: denied KMS data-key calls that are Kinesis-shaped, by the markers the intake
+ * (functions/core/intake.ts) reads: the `aws:kinesis:arn` encryption-context key, or
+ * `kinesis.amazonaws.com` as `invokedBy` or `sourceIPAddress`. Every other denied Decrypt or
+ * GenerateDataKey in the Region (S3, Secrets Manager, EBS...) never invokes the function, so a
+ * crash-looping unrelated application cannot use up its reserved concurrency. `$or` and `exists` are
+ * EventBridge content filters (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-create-pattern-operators.html).
+ */
+export function kmsDenialPattern(): events.EventPattern {
+  return {
+    source: ['aws.kms'],
+    detailType: ['AWS API Call via CloudTrail'],
+    detail: {
+      eventSource: ['kms.amazonaws.com'],
+      eventName: [...HANDLED_KMS_EVENT_NAMES],
+      errorCode: [...ACCESS_DENIED_ERROR_CODES],
+      $or: [
+        { requestParameters: { encryptionContext: { [KINESIS_CONTEXT_KEY]: [{ exists: true }] } } },
+        { userIdentity: { invokedBy: [KINESIS_SERVICE_PRINCIPAL] } },
+        { sourceIPAddress: [KINESIS_SERVICE_PRINCIPAL] },
+      ],
+    },
+  };
 }
 
 /** What keymend's roles may write (infra/iam.ts), from the props. */
@@ -213,11 +265,14 @@ const REPOSITORY_ROOT = path.resolve(__dirname, '..');
 
 /**
  * keymend in one account and Region: the EventBridge rule on KMS denials, the remediate and approval
- * functions, the proposal table, the approval-token secret, notification topics and alarms.
+ * functions, the proposal table, the approval-link signing keys, notification topics and alarms.
  */
 export class KeymendRemediation extends Construct {
   readonly table: dynamodb.Table;
-  readonly secret: secretsmanager.Secret;
+  /** Signs approve and reject links (GenerateMac by both functions). */
+  readonly decisionLinkKey: kms.Key;
+  /** Signs revoke links (the approval function only). */
+  readonly revokeLinkKey: kms.Key;
   readonly emailTopic: sns.Topic;
   readonly chatTopic?: sns.ITopic;
   readonly deadLetterQueue: sqs.Queue;
@@ -226,35 +281,56 @@ export class KeymendRemediation extends Construct {
   readonly approvalFunction: nodejs.NodejsFunction;
   readonly approvalUrl: lambda.FunctionUrl;
   readonly trail?: cloudtrail.Trail;
+  /** The permissions boundary of both function roles (infra/iam.ts `boundaryStatements`). */
+  readonly boundary: iam.ManagedPolicy;
 
   constructor(scope: Construct, id: string, props: KeymendRemediationProps = {}) {
     super(scope, id);
     checkProps(props);
     const powers = writePowers(props);
     this.table = this.createTable();
-    this.secret = this.createSecret();
+    // Approval links are signed by two KMS HMAC keys, whose material never leaves KMS: approve and
+    // reject links with the decision key (both functions), revoke links with the revoke key (the
+    // approval function only: the remediate function parses event text).
+    this.decisionLinkKey = this.createLinkKey('DecisionLinkKey', 'approve and reject');
+    this.revokeLinkKey = this.createLinkKey('RevokeLinkKey', 'revoke');
     this.deadLetterQueue = this.createDeadLetterQueue();
     const topicKey = this.createTopicKey();
     this.emailTopic = this.createEmailTopic(topicKey, props.notificationEmails ?? []);
     if (props.chatTopicArn !== undefined) {
       this.chatTopic = sns.Topic.fromTopicArn(this, 'ChatTopic', props.chatTopicArn);
     }
-    const shared = {
+    // Its statements are added once the resources they name exist (grantPowers).
+    this.boundary = new iam.ManagedPolicy(this, 'RoleBoundary', {
+      description: "keymend: permissions boundary of keymend's function roles (infra/iam.ts)",
+    });
+    const shared: SharedFunctionOptions = {
       environment: this.functionEnvironment(props),
       projectRoot: props.projectRoot ?? REPOSITORY_ROOT,
       logRetention: props.logRetention ?? DEFAULTS.logRetention,
     };
+    const reserved = props.reservedConcurrency ?? DEFAULTS.reservedConcurrency;
     // Approval first: the remediate function's links point at its URL.
-    this.approvalFunction = this.createApprovalFunction(shared);
+    this.approvalFunction = this.createApprovalFunction(shared, props.signIn, reserved);
     this.approvalUrl = this.createApprovalUrl(this.approvalFunction);
-    this.remediateFunction = this.createRemediateFunction(shared, props.reservedConcurrency);
-    this.grantPowers(powers, topicKey);
+    this.remediateFunction = this.createRemediateFunction(shared, reserved);
+    this.addRoleEnvironment();
+    this.grantPowers(powers, topicKey, props.signIn);
     this.rule = this.createRule(this.remediateFunction);
-    this.addAlarms();
+    const alarms = this.addAlarms();
+    this.restrictTopic(alarms, [this.approvalRole.roleArn, this.remediateRole.roleArn]);
     if (props.createTrail) this.trail = this.createTrail();
   }
 
-  /** The proposal table: one partition key, TTL, point-in-time recovery; kept when the stack goes. */
+  private get approvalRole(): iam.Role {
+    return this.approvalFunction.role as iam.Role;
+  }
+
+  private get remediateRole(): iam.Role {
+    return this.remediateFunction.role as iam.Role;
+  }
+
+  /** The proposal table: one partition key, TTL, point-in-time recovery, deletion protection; kept. */
   private createTable(): dynamodb.Table {
     return new dynamodb.Table(this, 'Table', {
       partitionKey: { name: TABLE.partitionKey, type: dynamodb.AttributeType.STRING },
@@ -262,24 +338,29 @@ export class KeymendRemediation extends Construct {
       timeToLiveAttribute: TABLE.ttlAttribute,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       encryption: dynamodb.TableEncryption.AWS_MANAGED,
-      // The audit trail of every change keymend made outlives the stack.
+      // The audit trail of every change keymend made outlives the stack, and a delete-table call.
       removalPolicy: RemovalPolicy.RETAIN,
+      deletionProtection: true,
     });
   }
 
-  /** The key that signs approval links. */
-  private createSecret(): secretsmanager.Secret {
-    const secret = new secretsmanager.Secret(this, 'ApprovalSecret', {
-      description: 'keymend: the HMAC key that signs approval links',
-      generateSecretString: { passwordLength: 64, excludePunctuation: true, includeSpace: false },
+  /** A KMS HMAC key that signs one kind of approval link. */
+  private createLinkKey(id: string, what: string): kms.Key {
+    const key = new kms.Key(this, id, {
+      description: `keymend: signs ${what} links (HMAC)`,
+      keySpec: kms.KeySpec.HMAC_256,
+      keyUsage: kms.KeyUsage.GENERATE_VERIFY_MAC,
+      // Nothing is encrypted with it: once the stack is gone, its links are worthless anyway.
+      removalPolicy: RemovalPolicy.DESTROY,
+      pendingWindow: Duration.days(7),
     });
-    Validations.of(secret).acknowledge({
-      id: 'AwsSolutions-SMG4',
+    Validations.of(key).acknowledge({
+      id: 'AwsSolutions-KMS5',
       reason:
-        'The approval-link signing key is not rotated automatically: rotation would invalidate every ' +
-        'outstanding approval link. Rotate it by hand (put-secret-value) when needed; links expire within linkTtlHours.',
+        'KMS does not rotate HMAC keys automatically. A link signed by it expires within linkTtlHours; ' +
+        'to rotate, replace the key (a new logical id), which invalidates the outstanding links.',
     });
-    return secret;
+    return key;
   }
 
   /** The key of the notification topic, usable by CloudWatch alarms publishing to it. */
@@ -339,15 +420,15 @@ export class KeymendRemediation extends Construct {
   }
 
   /**
-   * The functions' environment: every setting of commons/settings.ts, from the props or its default
-   * (functions/core/config.ts parses exactly these; a test checks they agree).
+   * Both functions' environment: the resources, and every setting of commons/settings.ts from the
+   * props or its default (functions/core/config.ts parses exactly these; a stack test checks they agree).
    */
   private functionEnvironment(props: KeymendRemediationProps): Record<string, string> {
     return {
       [ENV.tableName]: this.table.tableName,
       [ENV.emailTopicArn]: this.emailTopic.topicArn,
       [ENV.chatTopicArn]: this.chatTopic?.topicArn ?? '',
-      [ENV.secretId]: this.secret.secretArn,
+      [ENV.decisionKeyId]: this.decisionLinkKey.keyArn,
       [SETTINGS.mode.env]: props.mode ?? SETTINGS.mode.default,
       [ENV.autoApplyPrincipals]: (props.autoApplyPrincipals ?? []).join(','),
       [SETTINGS.preferMechanism.env]: props.preferMechanism ?? SETTINGS.preferMechanism.default,
@@ -369,7 +450,11 @@ export class KeymendRemediation extends Construct {
     };
   }
 
-  private createApprovalFunction(shared: SharedFunctionOptions): nodejs.NodejsFunction {
+  private createApprovalFunction(
+    shared: SharedFunctionOptions,
+    signIn: KeymendSignInProps | undefined,
+    reserved: number,
+  ): nodejs.NodejsFunction {
     const fn = this.keymendFunction('Approval', {
       ...shared,
       entry: path.join(shared.projectRoot, HANDLER_ENTRIES.approval),
@@ -377,6 +462,8 @@ export class KeymendRemediation extends Construct {
         'keymend: approval links (GET shows the change; POST with a signed token approves, rejects, revokes)',
       memorySize: 512,
       timeout: Duration.seconds(FUNCTION_TIMEOUT_SECONDS.approval),
+      environment: { ...shared.environment, ...(signIn ? signInEnvironment(signIn) : {}) },
+      ...(reserved > 0 ? { reservedConcurrentExecutions: APPROVAL_RESERVED_CONCURRENCY } : {}),
     });
     Validations.of(fn).acknowledge({
       id: 'Serverless-LambdaDLQ',
@@ -394,16 +481,13 @@ export class KeymendRemediation extends Construct {
       id: 'Keymend-LambdaFunctionUrlAuth',
       reason:
         'People open approval links from e-mail in a browser, with no AWS credentials: IAM auth cannot apply. ' +
-        'Every change needs a POST carrying an HMAC-SHA256 token (secret in Secrets Manager) bound to the proposal, ' +
+        'Every change needs a POST carrying an HMAC-SHA256 token (a KMS HMAC key: GenerateMac/VerifyMac) bound to the proposal, ' +
         'the action and the plan hash, expiring and single use; a GET only renders a page and changes nothing.',
     });
     return url;
   }
 
-  private createRemediateFunction(
-    shared: SharedFunctionOptions,
-    reservedConcurrency: number | undefined,
-  ): nodejs.NodejsFunction {
+  private createRemediateFunction(shared: SharedFunctionOptions, reserved: number): nodejs.NodejsFunction {
     return this.keymendFunction('Remediate', {
       ...shared,
       entry: path.join(shared.projectRoot, HANDLER_ENTRIES.remediate),
@@ -412,22 +496,38 @@ export class KeymendRemediation extends Construct {
       memorySize: 512,
       timeout: Duration.seconds(FUNCTION_TIMEOUT_SECONDS.remediate),
       environment: { ...shared.environment, [ENV.approvalUrl]: this.approvalUrl.url },
-      reservedConcurrentExecutions: reservedConcurrency ?? DEFAULTS.reservedConcurrency,
+      ...(reserved > 0 ? { reservedConcurrentExecutions: reserved } : {}),
       deadLetterQueue: this.deadLetterQueue,
     });
   }
 
-  /** keymend's own IAM (infra/iam.ts) on the two functions' roles, with the findings acknowledged. */
-  private grantPowers(powers: WritePowers, topicKey: kms.IKey): void {
+  /** What the functions learn of each other's roles and keys once both exist. */
+  private addRoleEnvironment(): void {
+    // Every grant keymend creates names the approval function's role as its retiring principal.
+    for (const fn of [this.approvalFunction, this.remediateFunction]) {
+      fn.addEnvironment(ENV.retiringPrincipal, this.approvalRole.roleArn);
+    }
+    // Only the approval function knows (and may use) the key that signs revoke links.
+    this.approvalFunction.addEnvironment(ENV.revokeKeyId, this.revokeLinkKey.keyArn);
+  }
+
+  /**
+   * keymend's own IAM (infra/iam.ts) on the two functions' roles and in their permissions boundary,
+   * with sign-in's one secret read, and the findings acknowledged.
+   */
+  private grantPowers(powers: WritePowers, topicKey: kms.IKey, signIn: KeymendSignInProps | undefined): void {
     const topicArns = [this.emailTopic.topicArn, ...(this.chatTopic ? [this.chatTopic.topicArn] : [])];
     const iamScope: IamScope = {
       partition: Aws.PARTITION,
       region: Aws.REGION,
       account: Aws.ACCOUNT_ID,
       tableArn: this.table.tableArn,
-      secretArn: this.secret.secretArn,
+      decisionKeyArn: this.decisionLinkKey.keyArn,
+      revokeKeyArn: this.revokeLinkKey.keyArn,
       topicArns,
       topicKeyArn: topicKey.keyArn,
+      approvalRoleArn: this.approvalRole.roleArn,
+      ownRoleArns: [this.approvalRole.roleArn, this.remediateRole.roleArn],
     };
     for (const props of remediateStatements(iamScope, powers)) {
       this.remediateFunction.addToRolePolicy(new iam.PolicyStatement(props));
@@ -435,23 +535,39 @@ export class KeymendRemediation extends Construct {
     for (const props of approvalStatements(iamScope, powers)) {
       this.approvalFunction.addToRolePolicy(new iam.PolicyStatement(props));
     }
-    this.acknowledgeWildcards(this.remediateFunction, powers, powers.mode === 'auto');
-    this.acknowledgeWildcards(this.approvalFunction, powers, true);
+    const signInPolicy = signIn ? signInStatements(signIn) : [];
+    for (const statement of signInPolicy) {
+      this.approvalFunction.addToRolePolicy(new iam.PolicyStatement(statement));
+    }
+    // The boundary names no role (no circular dependency): ownRoleArns only in the roles' own policies.
+    const boundaryScope: IamScope = { ...iamScope, ownRoleArns: [] };
+    for (const statement of [
+      ...boundaryStatements(boundaryScope, powers, {
+        logGroupArns: [this.approvalFunction, this.remediateFunction].map(
+          (fn) => (fn.logGroup as logs.ILogGroup).logGroupArn,
+        ),
+        deadLetterQueueArn: this.deadLetterQueue.queueArn,
+      }),
+      // Sign-in reads its one client secret: the boundary lets it.
+      ...signInPolicy,
+    ]) {
+      this.boundary.addStatements(new iam.PolicyStatement(statement));
+    }
+    this.acknowledgeWildcards(
+      this.remediateFunction.role?.node.tryFindChild('DefaultPolicy'),
+      powers,
+      powers.mode === 'auto',
+    );
+    this.acknowledgeWildcards(this.approvalFunction.role?.node.tryFindChild('DefaultPolicy'), powers, true);
+    this.acknowledgeWildcards(this.boundary, powers, true);
   }
 
-  /** The EventBridge rule that sends denied KMS calls to the remediate function. */
+  /** The EventBridge rule that sends denied Kinesis KMS calls to the remediate function. */
   private createRule(remediateFunction: lambda.IFunction): events.Rule {
     const rule = new events.Rule(this, 'KmsDenialRule', {
-      description: 'keymend: KMS calls denied (CloudTrail management events, read-only included)',
-      eventPattern: {
-        source: ['aws.kms'],
-        detailType: ['AWS API Call via CloudTrail'],
-        detail: {
-          eventSource: ['kms.amazonaws.com'],
-          eventName: [...HANDLED_KMS_EVENT_NAMES],
-          errorCode: [...ACCESS_DENIED_ERROR_CODES],
-        },
-      },
+      description:
+        'keymend: KMS data-key calls for Kinesis denied (CloudTrail management events, read-only included)',
+      eventPattern: kmsDenialPattern(),
     });
     // Decrypt and GenerateDataKey are read-only management events: a rule in state ENABLED never sees them.
     (rule.node.defaultChild as events.CfnRule).state = 'ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS';
@@ -484,6 +600,9 @@ export class KeymendRemediation extends Construct {
     const role = new iam.Role(this, `${id}Role`, {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
       description: `keymend ${id.toLowerCase()} function`,
+      // Under keymend's path: its own Denies name role/keymend/* (infra/iam.ts ownRoleDenies).
+      path: KEYMEND_ROLE_PATH,
+      permissionsBoundary: this.boundary,
     });
     role.addToPolicy(
       new iam.PolicyStatement({
@@ -534,9 +653,11 @@ export class KeymendRemediation extends Construct {
     return fn;
   }
 
-  /** Acknowledges the wildcard findings cdk-nag reports on a function's policy, each with its reason. */
-  private acknowledgeWildcards(fn: lambda.Function, powers: WritePowers, writes: boolean): void {
-    const policy = fn.role?.node.tryFindChild('DefaultPolicy');
+  /**
+   * Acknowledges the wildcard findings cdk-nag reports on a function role's policy or on the roles'
+   * permissions boundary (which caps them at the same statements), each with its reason.
+   */
+  private acknowledgeWildcards(policy: IConstruct | undefined, powers: WritePowers, writes: boolean): void {
     if (policy === undefined) return;
     const acknowledge = (finding: string, reason: string) =>
       Validations.of(policy).acknowledge({ id: `AwsSolutions-IAM5[${finding}]`, reason });
@@ -545,14 +666,18 @@ export class KeymendRemediation extends Construct {
       keys,
       writes
         ? 'The KMS keys of the denied Kinesis streams are not known in advance. Reads are limited to keys in ' +
-            'this account and Region; kms:CreateGrant is limited by conditions to the Kinesis data-key operations, an encryption-context constraint and no AWS-service grants; kms:RevokeGrant (approval function only) revokes the grant ids keymend recorded when it created them.'
+            'this account and Region; kms:CreateGrant is limited by conditions to the Kinesis data-key operations, ' +
+            'grantees that are roles or users of this account (never keymend’s own, an explicit Deny), an ' +
+            'EncryptionContextSubset constraint holding only aws:kinesis:arn with a stream of this account and Region, ' +
+            'the approval role as retiring principal, and no AWS-service grants. No kms:RevokeGrant: keymend retires its own grants.'
         : 'The KMS keys of the denied Kinesis streams are not known in advance: read-only (DescribeKey, ' +
             'GetKeyPolicy, ListGrants, ListResourceTags) on keys in this account and Region.',
     );
     acknowledge(
       'Resource::*',
       'Read-only actions only: kms:ListAliases and organizations:DescribeOrganization support no ' +
-        'resource-level permissions; organizations:ListParents walks OU ids not known at deploy time.',
+        'resource-level permissions; organizations:ListParents walks OU ids not known at deploy time. ' +
+        'The other statements on * are Denies, which only take power away.',
     );
     const principals =
       'The denied principals are not known in advance: read-only IAM calls on this account’s principals ' +
@@ -577,7 +702,56 @@ export class KeymendRemediation extends Construct {
     }
   }
 
-  private addAlarms(): void {
+  /**
+   * The e-mail topic's policy. `enforceSSL` gives the topic a policy of its own, which replaces the
+   * default one: without a statement for them, CloudWatch alarms cannot publish (the bug Automated
+   * Security Response had). CloudWatch may publish for this account's five keymend alarms only
+   * (`aws:SourceAccount`, `aws:SourceArn`); every other principal but keymend's two roles is denied
+   * `sns:Publish`; nobody outside this account may subscribe.
+   */
+  private restrictTopic(alarms: cloudwatch.Alarm[], roleArns: string[]): void {
+    const topicArn = this.emailTopic.topicArn;
+    this.emailTopic.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'CloudWatchAlarmsPublish',
+        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['sns:Publish'],
+        resources: [topicArn],
+        conditions: {
+          StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID },
+          ArnEquals: { 'aws:SourceArn': alarms.map((alarm) => alarm.alarmArn) },
+        },
+      }),
+    );
+    this.emailTopic.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'PublishOnlyKeymendAndItsAlarms',
+        effect: iam.Effect.DENY,
+        principals: [new iam.AnyPrincipal()],
+        actions: ['sns:Publish'],
+        resources: [topicArn],
+        // Denied unless the caller is one of keymend's roles or the CloudWatch service (whose requests
+        // carry aws:PrincipalServiceName and no aws:PrincipalArn).
+        conditions: {
+          ArnNotEqualsIfExists: { 'aws:PrincipalArn': roleArns },
+          StringNotEqualsIfExists: { 'aws:PrincipalServiceName': 'cloudwatch.amazonaws.com' },
+        },
+      }),
+    );
+    this.emailTopic.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'SubscribeOnlyFromThisAccount',
+        effect: iam.Effect.DENY,
+        principals: [new iam.AnyPrincipal()],
+        actions: ['sns:Subscribe'],
+        resources: [topicArn],
+        conditions: { StringNotEquals: { 'aws:PrincipalAccount': Aws.ACCOUNT_ID } },
+      }),
+    );
+  }
+
+  private addAlarms(): cloudwatch.Alarm[] {
+    const all: cloudwatch.Alarm[] = [];
     const action = new cloudwatchActions.SnsAction(this.emailTopic);
     const alarm = (id: string, metric: cloudwatch.IMetric, description: string, periods = 1) => {
       const created = new cloudwatch.Alarm(this, id, {
@@ -589,6 +763,7 @@ export class KeymendRemediation extends Construct {
         alarmDescription: description,
       });
       created.addAlarmAction(action);
+      all.push(created);
       return created;
     };
     const fiveMinutes = Duration.minutes(5);
@@ -617,6 +792,7 @@ export class KeymendRemediation extends Construct {
         3,
       );
     }
+    return all;
   }
 
   private createTrail(): cloudtrail.Trail {

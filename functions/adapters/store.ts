@@ -26,7 +26,13 @@ import {
 import { CLAIM_LEASE_SECONDS, TABLE } from '../commons/constants';
 import { KeymendError } from '../commons/errors';
 import type { ClaimResult, EventClaim, FingerprintRecord, ProposalStore } from '../core/ports';
-import { type AuditEntry, canTransition, type Proposal, type ProposalStatus } from '../core/proposal';
+import {
+  type AuditEntry,
+  canTransition,
+  type Proposal,
+  type ProposalStatus,
+  ttlChange,
+} from '../core/proposal';
 
 /** A store request that failed in a way the caller cannot fix by retrying (a broken item, a bad transition). */
 export class StoreError extends KeymendError {
@@ -75,7 +81,8 @@ type MutableField =
   | 'applied'
   | 'appliedAt'
   | 'stillFailingNotifiedAt'
-  | 'audit';
+  | 'audit'
+  | 'ttl';
 type Patch = Partial<Pick<Proposal, 'applied' | 'appliedAt' | 'reason' | 'stillFailingNotifiedAt'>>;
 type Item = Record<string, AttributeValue>;
 
@@ -238,7 +245,7 @@ export class DynamoProposalStore implements ProposalStore {
       }),
     );
     if (!created) throw new StoreError(`proposal ${proposal.id} exists already`);
-    const ttl = Math.max(proposal.ttl, epochSeconds(liveUntil) + FINGERPRINT_RETENTION_SECONDS);
+    const ttl = Math.max(proposal.ttl ?? 0, epochSeconds(liveUntil) + FINGERPRINT_RETENTION_SECONDS);
     await this.client.send(
       new UpdateItemCommand({
         TableName: this.tableName,
@@ -301,8 +308,15 @@ export class DynamoProposalStore implements ProposalStore {
       values[`:${field}`] = s(field === 'applied' ? JSON.stringify(value) : String(value));
       sets.push(`#${field} = :${field}`);
     }
+    // Applied: no TTL while the change is live; revoked: kept for the retention period again.
+    const ttl = ttlChange(to, audit.at);
+    if (ttl !== 'keep') names['#ttl'] = TABLE.ttlAttribute;
+    if (typeof ttl === 'object') {
+      values[':ttl'] = n(ttl.set);
+      sets.push('#ttl = :ttl');
+    }
     return this.updateProposal(id, {
-      UpdateExpression: `SET ${sets.join(', ')}`,
+      UpdateExpression: `SET ${sets.join(', ')}${ttl === 'remove' ? ' REMOVE #ttl' : ''}`,
       ConditionExpression: 'attribute_exists(pk) AND #status = :from',
       ExpressionAttributeNames: names,
       ExpressionAttributeValues: values,
@@ -549,6 +563,7 @@ const MUTABLE_FIELDS: readonly MutableField[] = [
   'appliedAt',
   'stillFailingNotifiedAt',
   'audit',
+  'ttl',
 ];
 
 function proposalItem(proposal: Proposal): Item {
@@ -562,8 +577,8 @@ function proposalItem(proposal: Proposal): Item {
     reason: s(proposal.reason),
     audit: { L: proposal.audit.map((entry) => s(JSON.stringify(entry))) },
     body: s(JSON.stringify(body)),
-    [TABLE.ttlAttribute]: n(proposal.ttl),
   };
+  if (proposal.ttl !== undefined) item[TABLE.ttlAttribute] = n(proposal.ttl);
   if (proposal.applied) item.applied = s(JSON.stringify(proposal.applied));
   if (proposal.appliedAt) item.appliedAt = s(proposal.appliedAt);
   if (proposal.stillFailingNotifiedAt) item.stillFailingNotifiedAt = s(proposal.stillFailingNotifiedAt);
@@ -585,6 +600,8 @@ function decodeProposal(item: Item): Proposal {
   if (item.applied?.S) proposal.applied = JSON.parse(item.applied.S);
   if (item.appliedAt?.S) proposal.appliedAt = item.appliedAt.S;
   if (item.stillFailingNotifiedAt?.S) proposal.stillFailingNotifiedAt = item.stillFailingNotifiedAt.S;
+  const ttl = item[TABLE.ttlAttribute]?.N;
+  if (ttl !== undefined) proposal.ttl = Number(ttl);
   return proposal;
 }
 

@@ -64,8 +64,9 @@ const logger = new Logger({ serviceName: 'keymend-remediate' });
  * configuration error is logged once and then fails every invocation with the variable's name.
  */
 const wired = startOnce(logger, () => {
-  const { config, portsFor } = awsWiring(process.env);
-  return perAccount((accountId) => makeHandler({ config, logger, ports: portsFor(accountId) }));
+  const { config, portsFor, deadline } = awsWiring(process.env);
+  const forAccount = perAccount((accountId) => makeHandler({ config, logger, ports: portsFor(accountId) }));
+  return { deadline, forAccount };
 });
 
 /** The Lambda handler. */
@@ -74,5 +75,7 @@ export const handler = middy<RemediateEvent, RemediateResult, Error, Context>()
   .handler(async (event, context) => {
     const wiring = wired();
     if (!wiring.ok) throw wiring.error;
-    return wiring.value(accountIdOf(context))(event);
+    // Every AWS call of this invocation stops before Lambda would kill it.
+    wiring.value.deadline.begin(context.getRemainingTimeInMillis());
+    return wiring.value.forAccount(accountIdOf(context))(event);
   });
