@@ -332,7 +332,7 @@ export class KeymendRemediation extends Construct {
 
   /** The proposal table: one partition key, TTL, point-in-time recovery, deletion protection; kept. */
   private createTable(): dynamodb.Table {
-    return new dynamodb.Table(this, 'Table', {
+    const table = new dynamodb.Table(this, 'Table', {
       partitionKey: { name: TABLE.partitionKey, type: dynamodb.AttributeType.STRING },
       billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
       timeToLiveAttribute: TABLE.ttlAttribute,
@@ -342,6 +342,14 @@ export class KeymendRemediation extends Construct {
       removalPolicy: RemovalPolicy.RETAIN,
       deletionProtection: true,
     });
+    // `keymend list --aws` reads proposals by status through it (docs/store.md); nothing else queries.
+    table.addGlobalSecondaryIndex({
+      indexName: TABLE.statusIndex,
+      partitionKey: { name: TABLE.statusAttribute, type: dynamodb.AttributeType.STRING },
+      sortKey: { name: TABLE.updatedAttribute, type: dynamodb.AttributeType.STRING },
+      projectionType: dynamodb.ProjectionType.ALL,
+    });
+    return table;
   }
 
   /** A KMS HMAC key that signs one kind of approval link. */
