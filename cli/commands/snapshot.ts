@@ -16,13 +16,23 @@ import {
   parseUserArn,
 } from '../../functions/commons/arn';
 import { KeymendError, SnapshotError, UsageError } from '../../functions/commons/errors';
-import type { AccountReader, AccountSnapshot, KeyState } from '../../functions/core/account';
-import { parseCommandLine } from '../args';
+import type {
+  AccountReader,
+  AccountSnapshot,
+  KeyState,
+  OrganizationState,
+} from '../../functions/core/account';
+import { OUTPUT_OPTIONS, type OutputFormat, outputOption, parseCommandLine } from '../args';
+import { helpText } from '../help';
 import { oneLine } from '../input';
-import type { CliIo, Command } from '../io';
+import type { Command } from '../io';
+import { EXIT_STATUS_HELP, runCommand } from '../run-command';
 import { schemaReference } from '../schema-file';
 
+const FORMATS = ['json', 'jsonl'] as const;
+
 const HELP = `Usage: keymend snapshot --principal ARN --key ARN [--stream ARN] [--out FILE]
+                        [--output json|jsonl]
 
 Reads, read-only, what decides whether a principal may use a key through a
 Kinesis stream, from the account the AWS credentials are for, and writes it in
@@ -33,12 +43,14 @@ the snapshot format (docs/snapshot.md) that 'keymend diagnose --account' and
   - the key: state, manager, aliases, key policy, and the principal's grants;
   - the stream, when given: which key it encrypts with (and that key too, when
     it is another one).
+  - the organization: its id and the account's path (OUs), where visible.
 The organization's SCPs and RCPs are not read (only the management account
 can): diagnose then refuses when AWS's message names one. The snapshot is
 validated before it is written; policy documents are kept exactly as read.
 Calls made: iam:GetRole or GetUser (and their List/Get policy calls),
-kms:DescribeKey, GetKeyPolicy, ListAliases, ListGrants,
-kinesis:DescribeStreamSummary. Nothing is changed.
+kms:DescribeKey, GetKeyPolicy, ListAliases, ListGrants, ListResourceTags,
+kinesis:DescribeStreamSummary, organizations:DescribeOrganization and
+ListParents. Nothing is changed.
 
 Options:
   --principal ARN  the role ARN (with its path) or user ARN; its account is
@@ -47,18 +59,18 @@ Options:
                    the snapshot's Region. Required.
   --stream ARN     the Kinesis stream ARN, in that account and Region.
   --out FILE       where to write the snapshot (default: standard output).
+  --output FORMAT  json (default): pretty; jsonl: on one line. A snapshot is
+                   JSON; it names snapshot.schema.json in "$schema", relative
+                   to where it is written, so editors check it.
   -h, --help       show this help.
 
-Exit status:
-  0  the snapshot was written;
-  1  AWS could not be read (credentials, permissions, throttling), or the
-     principal, key or stream was not found there;
-  2  the options are wrong, or what was read is not a valid snapshot (the
-     message names the field).
+${EXIT_STATUS_HELP}
+Here a failure is also a principal, key or stream not found, or what was read
+not being a valid snapshot (the message names the field).
 
 Example:
-  KEY=arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab
-  npm run --silent keymend -- snapshot --key "$KEY" \\
+  K=arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab
+  keymend snapshot --key "$K" \\
     --principal arn:aws:iam::111122223333:role/service-role/orders-consumer \\
     --stream arn:aws:kinesis:us-east-1:111122223333:stream/orders --out mine.json
 `;
@@ -69,6 +81,7 @@ class NotFoundError extends KeymendError {
 }
 
 export interface SnapshotOptions {
+  format?: OutputFormat;
   principal: string;
   key: string;
   stream?: string;
@@ -81,6 +94,7 @@ function options(argv: string[]): SnapshotOptions {
     key: { type: 'string' },
     stream: { type: 'string' },
     out: { type: 'string' },
+    ...OUTPUT_OPTIONS,
   });
   const { principal, key, stream, out } = values;
   if (!principal) throw new UsageError('--principal ARN is required');
@@ -108,6 +122,7 @@ function options(argv: string[]): SnapshotOptions {
   }
   if (out === '') throw new UsageError('--out needs a FILE');
   return {
+    format: outputOption(values, FORMATS, 'json'),
     principal,
     key,
     ...(stream !== undefined ? { stream } : {}),
@@ -121,10 +136,11 @@ function options(argv: string[]): SnapshotOptions {
  * @throws NotFoundError when the principal, key or stream is not there; SnapshotError when invalid.
  */
 export async function takeSnapshot(reader: AccountReader, o: SnapshotOptions): Promise<AccountSnapshot> {
-  const [principal, key, stream] = await Promise.all([
+  const [principal, key, stream, organization] = await Promise.all([
     reader.getPrincipal(o.principal),
     reader.getKey(o.key),
     o.stream === undefined ? Promise.resolve(null) : reader.getStream(o.stream),
+    reader.getOrganization(),
   ]);
   const where = `account ${reader.accountId}`;
   if (!principal) throw new NotFoundError(`principal ${o.principal} not found in ${where}`);
@@ -141,8 +157,19 @@ export async function takeSnapshot(reader: AccountReader, o: SnapshotOptions): P
     principals: [principal],
     keys,
     ...(stream ? { streams: [stream] } : {}),
+    // The organization's id and the account's path, where visible: aws:PrincipalOrgID/OrgPaths
+    // conditions then answer offline as they do with --aws. Its SCPs and RCPs are never read.
+    ...(organization ? { organization: organizationIdentity(organization) } : {}),
   });
   return parseSnapshot(snapshot);
+}
+
+/** Only what the reader can see of the organization: its id and the account's path. */
+function organizationIdentity(organization: OrganizationState): OrganizationState {
+  const identity: OrganizationState = {};
+  if (organization.id !== undefined) identity.id = organization.id;
+  if (organization.path !== undefined) identity.path = organization.path;
+  return identity;
 }
 
 /** The snapshot command over readers from `readerFor` (the AWS SDK's, unless a test passes its own). */
@@ -155,50 +182,42 @@ export function makeSnapshotCommand(
 ): Command {
   return {
     name: 'snapshot',
-    summary: 'Read a principal, key and stream from a real account into a snapshot file (read-only)',
-    help: HELP,
-    async run(argv: string[], io: CliIo) {
-      try {
+    summary: 'read a principal, key and stream from a real account into a snapshot file (read-only)',
+    help: helpText(HELP),
+    run: (argv, io) =>
+      runCommand('snapshot', io, async () => {
         const o = options(argv);
         const accountId = parsePrincipalArn(o.principal)?.accountId as string;
         const region = (parseKeyArn(o.key) ?? parseAliasArn(o.key))?.region as string;
-        const snapshot = await takeSnapshot(readerFor(accountId, region, o.principal), o);
+        let snapshot: AccountSnapshot;
+        try {
+          snapshot = await takeSnapshot(readerFor(accountId, region, o.principal), o);
+        } catch (error) {
+          if (!(error instanceof SnapshotError)) throw error;
+          throw new KeymendError(`what was read is not a valid snapshot: ${oneLine(error)}`, {
+            cause: error,
+          });
+        }
         // `$schema` lets an editor check the file as people change it (snapshot.schema.json).
         const directory = o.out === undefined ? process.cwd() : path.dirname(path.resolve(o.out));
         const file: AccountSnapshot & { $schema: string } = {
           $schema: schemaReference(directory),
           ...snapshot,
         };
-        const text = `${JSON.stringify(file, null, 2)}\n`;
-        if (o.out === undefined) io.stdout(text);
-        else {
-          try {
-            await writeFile(o.out, text);
-          } catch (error) {
-            io.stderr(`keymend snapshot: cannot write ${o.out}: ${oneLine(error)}\n`);
-            return 1;
-          }
-          io.stderr(
-            `keymend snapshot: wrote ${o.out} (${snapshot.principals.length} principal, ${snapshot.keys.length} ${snapshot.keys.length === 1 ? 'key' : 'keys'}, ${snapshot.streams?.length ?? 0} stream)\n`,
-          );
+        const text = `${JSON.stringify(file, null, o.format === 'json' ? 2 : undefined)}\n`;
+        if (o.out === undefined) {
+          io.stdout(text);
+          return;
         }
-        return 0;
-      } catch (error) {
-        if (error instanceof UsageError) {
-          io.stderr(`keymend snapshot: ${oneLine(error)}. See 'keymend snapshot --help'.\n`);
-          return 2;
+        try {
+          await writeFile(o.out, text);
+        } catch (error) {
+          throw new KeymendError(`cannot write ${o.out}: ${oneLine(error)}`, { cause: error });
         }
-        if (error instanceof SnapshotError) {
-          io.stderr(`keymend snapshot: what was read is not a valid snapshot: ${oneLine(error)}\n`);
-          return 2;
-        }
-        if (error instanceof KeymendError) {
-          io.stderr(`keymend snapshot: ${oneLine(error)}\n`);
-          return error.name === 'InputError' ? 2 : 1;
-        }
-        throw error;
-      }
-    },
+        io.stderr(
+          `keymend snapshot: wrote ${o.out} (${snapshot.principals.length} principal, ${snapshot.keys.length} ${snapshot.keys.length === 1 ? 'key' : 'keys'}, ${snapshot.streams?.length ?? 0} stream)\n`,
+        );
+      }),
   };
 }
 

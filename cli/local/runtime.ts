@@ -15,10 +15,13 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { inProcessLinkSigner } from '../../functions/adapters/link-signer';
 import { LocalAccount } from '../../functions/adapters/local-account';
 import { countRequests } from '../../functions/adapters/request-counter';
+import { OidcSignIn } from '../../functions/adapters/sign-in';
 import { createTable, DynamoProposalStore } from '../../functions/adapters/store';
 import { ENV } from '../../functions/commons/constants';
+import { CALLBACK_PATH } from '../../functions/commons/sign-in';
 import type { AccountSnapshot } from '../../functions/core/account';
 import { type Config, type Mode, parseConfig } from '../../functions/core/config';
 import type { Mechanism } from '../../functions/core/plan';
@@ -28,7 +31,9 @@ import type { RemediateResult } from '../../functions/flows/remediate';
 import { makeHandler as makeApprovalHandler } from '../../functions/handlers/approval';
 import { type Logger, lineLogger } from '../../functions/handlers/logger';
 import { makeHandler as makeRemediateHandler, type RemediateEvent } from '../../functions/handlers/remediate';
+import type { SignInGate } from '../../functions/handlers/sign-in';
 import { type FunctionUrlHandler, functionUrlEvent, writeResult } from './function-url';
+import { type LocalIdentityProvider, startIdentityProvider } from './identity-provider';
 
 export interface LocalOptions {
   snapshot: AccountSnapshot;
@@ -44,6 +49,11 @@ export interface LocalOptions {
   log?: (line: string) => void;
   /** The clock of the handlers and the store. @default the system clock */
   now?: () => Date;
+  /**
+   * Turns sign-in on against an in-process OpenID provider (cli/local/identity-provider.ts): anyone may
+   * sign in with any address; only these addresses may approve, reject or revoke.
+   */
+  approvers?: string[];
 }
 
 export interface LocalStats {
@@ -57,6 +67,8 @@ export interface LocalRuntime {
   url: string;
   port: number;
   config: Config;
+  /** With `approvers`: the in-process identity provider's issuer URL. */
+  identityProvider: string | null;
   outbox(): OutgoingMessage[];
   stats(): LocalStats;
   account(): AccountSnapshot;
@@ -114,8 +126,9 @@ function localConfig(options: LocalOptions, account: LocalAccount, approvalUrl: 
     [ENV.tableName]: TABLE_NAME,
     [ENV.emailTopicArn]: `arn:aws:sns:${account.region}:${account.accountId}:keymend-local-email`,
     [ENV.chatTopicArn]: `arn:aws:sns:${account.region}:${account.accountId}:keymend-local-chat`,
-    [ENV.secretId]: 'keymend-local',
+    [ENV.decisionKeyId]: `arn:aws:kms:${account.region}:${account.accountId}:key/00000000-0000-4000-8000-0000000000d1`,
     [ENV.approvalUrl]: approvalUrl,
+    [ENV.retiringPrincipal]: account.caller,
     [ENV.mode]: options.mode ?? 'propose',
     [ENV.autoApplyPrincipals]: (options.autoApplyPrincipals ?? []).join(','),
     [ENV.preferMechanism]: prefer,
@@ -167,15 +180,19 @@ async function listen(server: Server, port: number): Promise<number> {
   return (server.address() as AddressInfo).port;
 }
 
-/** The flows' ports on this machine: the store on dynalite, the snapshot account, an outbox. */
+/**
+ * The flows' ports on this machine: the store on dynalite, the snapshot account, an outbox, and two
+ * in-process signing keys, separated as the deployed KMS HMAC keys are: the remediate function signs
+ * approve and reject links only; the approval function also signs (and checks) revoke links.
+ */
 function localPorts(
   account: LocalAccount,
   dynamo: LocalDynamo,
   outbox: OutgoingMessage[],
   now: () => Date,
-): FlowContext {
-  const signingKey = randomBytes(32);
-  return {
+): { remediate: FlowContext; approval: FlowContext } {
+  const keys = { decision: randomBytes(32), revoke: randomBytes(32) };
+  const remediate: FlowContext = {
     store: new DynamoProposalStore(dynamo.client, TABLE_NAME),
     reader: account,
     writer: account,
@@ -184,9 +201,39 @@ function localPorts(
         outbox.push({ topic: message.topic, subject: message.subject, message: message.message });
       },
     },
-    secret: { signingKey: async () => signingKey },
+    signer: inProcessLinkSigner({ decision: keys.decision }),
     now,
   };
+  return { remediate, approval: { ...remediate, signer: inProcessLinkSigner(keys) } };
+}
+
+/** With `approvers`: the in-process identity provider, and the sign-in gate over it. */
+async function startSignIn(
+  approvers: string[],
+  url: string,
+  log: Logger,
+  now: () => Date,
+): Promise<{ identityProvider: LocalIdentityProvider; signIn: SignInGate }> {
+  const identityProvider = await startIdentityProvider({
+    redirectUri: `${url}${CALLBACK_PATH}`,
+    log: (message) => log.warn(message),
+  });
+  const rule = { emails: approvers, groups: [] };
+  const client = new OidcSignIn({
+    issuer: identityProvider.issuer,
+    clientId: identityProvider.clientId,
+    clientSecret: async () => identityProvider.clientSecret,
+    rule,
+    allowHttpIssuer: true,
+    now,
+  });
+  return { identityProvider, signIn: { rule, client: async () => client } };
+}
+
+/** Stops the server: its open connections first, so it closes at once. */
+async function stopServer(server: Server): Promise<void> {
+  server.closeAllConnections();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
 }
 
 /** What the server routes requests to. */
@@ -286,6 +333,17 @@ export async function startLocal(options: LocalOptions): Promise<LocalRuntime> {
   const config = localConfig(options, account, url);
   const outbox: OutgoingMessage[] = [];
   const ports = localPorts(account, dynamo, outbox, now);
+  let signIn: { identityProvider: LocalIdentityProvider; signIn: SignInGate } | null = null;
+  if (options.approvers && options.approvers.length > 0) {
+    try {
+      signIn = await startSignIn(options.approvers, url, log, now);
+    } catch (error) {
+      await stopServer(server);
+      await dynamo.close();
+      throw error;
+    }
+  }
+  const identityProvider = signIn?.identityProvider ?? null;
   const stats = (): LocalStats => ({
     aws: account.stats(),
     dynamodb: dynamo.requests(),
@@ -295,8 +353,13 @@ export async function startLocal(options: LocalOptions): Promise<LocalRuntime> {
     url,
     log,
     now,
-    remediate: remediateLocally(config, log, ports),
-    approval: makeApprovalHandler({ ports, config, logger: log }),
+    remediate: remediateLocally(config, log, ports.remediate),
+    approval: makeApprovalHandler({
+      ports: ports.approval,
+      config,
+      logger: log,
+      signIn: signIn?.signIn ?? null,
+    }),
     views: {
       '/_local/outbox': () => outbox,
       '/_local/account': () => account.snapshot(),
@@ -306,21 +369,27 @@ export async function startLocal(options: LocalOptions): Promise<LocalRuntime> {
   server.on('request', (request: IncomingMessage, response: ServerResponse) => {
     void route(request, response, app);
   });
-  log.info('keymend local is ready', { url, mode: config.mode, account: account.accountId });
+  log.info('keymend local is ready', {
+    url,
+    mode: config.mode,
+    account: account.accountId,
+    ...(identityProvider ? { identityProvider: identityProvider.issuer, approvers: options.approvers } : {}),
+  });
 
   let closing: Promise<void> | undefined;
   return {
     url,
     port,
     config,
+    identityProvider: identityProvider?.issuer ?? null,
     outbox: () => structuredClone(outbox),
     stats,
     account: () => account.snapshot(),
     close() {
       closing ??= (async () => {
-        server.closeAllConnections();
-        await new Promise<void>((resolve) => server.close(() => resolve()));
+        await stopServer(server);
         await dynamo.close();
+        await identityProvider?.close();
       })();
       return closing;
     },

@@ -9,12 +9,14 @@
 import { GRANT_PROPAGATION_NOTE } from '../commons/constants';
 import type { OutgoingMessage, ProposalLinks } from '../core/ports';
 import type { NotificationKind, Proposal } from '../core/proposal';
+import { actorWords, decisionOf } from './actor';
 import { decisionWords, diagnosisWords } from './diagnosis-words';
 import { plainValue, subjectText } from './escape';
 import { cdkSnippet, cloudFormationSnippet, driftNote, planJson, planSentence, scopeIsLiteral } from './fix';
 import { kindText } from './kinds';
 import { consoleLinks, safeUrl } from './links';
 import { accountOfArn, aliasSuffix, keyShown, principalName, streamName, streamShown } from './names';
+import { diagnosisNotes, NOTES_HEADING, NOTES_LEAD } from './notes';
 
 /** SNS: a subject under 100 characters. */
 export const SUBJECT_MAX = 99;
@@ -72,6 +74,20 @@ interface Options {
   compact: boolean;
 }
 
+/** Who approved, rejected or revoked (from the audit trail), and the reason given. */
+function decision(kind: NotificationKind, proposal: Proposal): string[] {
+  const decided = decisionOf(kind, proposal);
+  if (!decided) return [];
+  return section(
+    'DECISION',
+    labelled([
+      [`${decided.verb} by`, plainValue(actorWords(decided.entry), 512)],
+      ['At', plainValue(decided.entry.at)],
+      ['Reason', decided.entry.reason ? plainValue(decided.entry.reason, 512) : null],
+    ]),
+  );
+}
+
 function whatHappened(proposal: Proposal): string[] {
   const { scope, request } = proposal;
   const who = principalName(scope.principalArn);
@@ -121,6 +137,16 @@ function why(proposal: Proposal): string[] {
     lines.push(`  Set aside ${plainValue(attempt.mechanism)}: ${plainValue(attempt.reason)}`);
   }
   return section('WHY', lines);
+}
+
+/** The diagnosis's notes, each on its own line, above THE CHANGE: read before approving. */
+function checkFirst(proposal: Proposal): string[] {
+  const notes = diagnosisNotes(proposal.diagnosis);
+  if (notes.length === 0) return [];
+  return section(
+    `${NOTES_HEADING} (${NOTES_LEAD})`,
+    notes.map((note) => `  - ${plainValue(note, 2048)}`),
+  );
 }
 
 function change(kind: NotificationKind, proposal: Proposal, options: Options): string[] {
@@ -181,13 +207,20 @@ function proof(proposal: Proposal): string[] {
   return section("PROOF (keymend's policy evaluator, on the account as it read it)", lines);
 }
 
-function links(kind: NotificationKind, links: ProposalLinks | null): string[] {
+/**
+ * The decision links, for the people the e-mail goes to: the approve link opens the page with Approve
+ * and Reject, the reject link a page that can only reject, the revoke link a page that can only
+ * revoke. (The review link, which decides nothing, is chat's; the e-mail carries it only when it has
+ * no decision link: an automatic fix, whose revoke link the remediate function cannot sign.)
+ */
+function links(links: ProposalLinks | null): string[] {
   if (links === null) return [];
+  const decides = Boolean(links.approve || links.reject || links.revoke);
   const rows = labelled([
-    [kind === 'proposed' ? 'Review and approve' : 'Review', safeUrl(links.review)],
-    ['Approve', links.approve ? safeUrl(links.approve) : null],
+    ['Review and approve', links.approve ? safeUrl(links.approve) : null],
     ['Reject', links.reject ? safeUrl(links.reject) : null],
-    ['Revoke', links.revoke ? safeUrl(links.revoke) : null],
+    ['Review and revoke', links.revoke ? safeUrl(links.revoke) : null],
+    ['Review', decides ? null : safeUrl(links.review)],
   ]);
   if (rows.length === 0) return [];
   return section(`LINKS (they work until ${plainValue(links.expiresAt)})`, [
@@ -261,11 +294,13 @@ function body(
   const text = kindText(kind);
   const lines = [
     text.headline,
+    ...decision(kind, proposal),
     ...whatHappened(proposal),
     ...why(proposal),
+    ...checkFirst(proposal),
     ...change(kind, proposal, options),
     ...proof(proposal),
-    ...links(kind, proposalLinks),
+    ...links(proposalLinks),
     ...consoleSection(proposal),
     ...(options.compact ? [] : permanent(proposal)),
     ...(options.compact ? [] : history(proposal)),

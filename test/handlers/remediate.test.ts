@@ -116,8 +116,9 @@ describe('remediate handler (the Lambda entry)', () => {
       AWS_REGION: 'us-east-1',
       [ENV.tableName]: 'keymend',
       [ENV.emailTopicArn]: 'arn:aws:sns:us-east-1:111122223333:keymend-email',
-      [ENV.secretId]: 'arn:aws:secretsmanager:us-east-1:111122223333:secret:keymend-AbCdEf',
+      [ENV.decisionKeyId]: 'arn:aws:kms:us-east-1:111122223333:key/1111aaaa-22bb-33cc-44dd-555555eeeeee',
       [ENV.approvalUrl]: 'https://abc.lambda-url.us-east-1.on.aws',
+      [ENV.retiringPrincipal]: 'arn:aws:iam::111122223333:role/keymend/KeymendApprovalRole',
     });
     const written: string[] = [];
     jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
@@ -138,6 +139,7 @@ describe('remediate handler (the Lambda entry)', () => {
         functionName: 'remediate',
         awsRequestId: 'r-1',
         invokedFunctionArn: 'arn:aws:lambda:us-east-1:111122223333:function:remediate',
+        getRemainingTimeInMillis: () => 30_000,
       } as Context;
       await expect(module?.handler(event as RemediateEvent, context)).resolves.toMatchObject({
         outcome: 'ignored',
