@@ -42,11 +42,25 @@ async function rawItem(table: string, pk: string) {
 }
 
 describe('createTable', () => {
-  it('creates the key schema the stack creates: pk (string) only', async () => {
+  it('creates the key schema the stack creates: pk (string) only, and the status index', async () => {
     const { table } = await newStore();
     const out = await db.client.send(new DescribeTableCommand({ TableName: table }));
     expect(out.Table?.KeySchema).toEqual([{ AttributeName: 'pk', KeyType: 'HASH' }]);
-    expect(out.Table?.AttributeDefinitions).toEqual([{ AttributeName: 'pk', AttributeType: 'S' }]);
+    expect(out.Table?.AttributeDefinitions).toEqual([
+      { AttributeName: 'pk', AttributeType: 'S' },
+      { AttributeName: 'status', AttributeType: 'S' },
+      { AttributeName: 'updatedAt', AttributeType: 'S' },
+    ]);
+    expect(out.Table?.GlobalSecondaryIndexes?.map((i) => [i.IndexName, i.KeySchema, i.Projection])).toEqual([
+      [
+        'status-index',
+        [
+          { AttributeName: 'status', KeyType: 'HASH' },
+          { AttributeName: 'updatedAt', KeyType: 'RANGE' },
+        ],
+        { ProjectionType: 'ALL' },
+      ],
+    ]);
     expect(out.Table?.TableStatus).toBe('ACTIVE');
   });
 });
@@ -54,7 +68,7 @@ describe('createTable', () => {
 describe('TTLs', () => {
   it('remembers an event id for a day', async () => {
     const { store, table } = await newStore();
-    expect(await store.claimEvent('e-1', T0)).toBe(true);
+    expect(await store.claimEvent('e-1', T0)).toBe('first');
     const item = await rawItem(table, storeKeys.event('e-1'));
     expect(item?.ttl?.N).toBe(String(T0.getTime() / 1000 + EVENT_TTL_SECONDS));
   });
@@ -94,7 +108,7 @@ describe('a repeat denial', () => {
     await store.claimFingerprint(p.fingerprint, T0);
     await store.createProposal(p, at(HOUR));
     const before = db.requestsByOperation();
-    expect(await store.claimEvent('e-repeat', at(MINUTE))).toBe(true);
+    expect(await store.claimEvent('e-repeat', at(MINUTE))).toBe('first');
     expect(await store.touchFingerprint(p.fingerprint, at(MINUTE))).not.toBeNull();
     const after = db.requestsByOperation();
     expect((after.PutItem ?? 0) - (before.PutItem ?? 0)).toBe(1);
