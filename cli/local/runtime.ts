@@ -29,7 +29,7 @@ import { type Config, type Mode, parseConfig } from '../../functions/core/config
 import type { Mechanism } from '../../functions/core/plan';
 import type { OutgoingMessage } from '../../functions/core/ports';
 import type { FlowContext } from '../../functions/flows/context';
-import type { RemediateResult } from '../../functions/flows/remediate';
+import { newWarmRepeats, type RemediateResult, writeBackDue } from '../../functions/flows/remediate';
 import { makeHandler, type RemediateEvent } from '../../functions/handlers/remediate';
 import type { SignInGate } from '../../functions/handlers/sign-in';
 import { type FunctionUrlHandler, functionUrlEvent, writeResult } from './function-url';
@@ -72,7 +72,12 @@ export interface LocalRuntime {
   outbox(): OutgoingMessage[];
   stats(): LocalStats;
   account(): AccountSnapshot;
-  /** Stops the server and dynalite. */
+  /**
+   * Writes back every repeat the remediate function counted in memory and has not written yet (a
+   * deployed function writes them back within a minute, or when the problem's state matters).
+   */
+  writeBack(): Promise<void>;
+  /** Stops the server and dynalite (after writeBack). */
   close(): Promise<void>;
 }
 
@@ -227,8 +232,11 @@ export async function startLocal(options: LocalOptions): Promise<LocalRuntime> {
     },
     signer: inProcessLinkSigner({ decision: keys.decision }),
     now,
+    // One process is one warm execution environment of the remediate function.
+    warm: newWarmRepeats(),
   };
-  const approvalPorts: FlowContext = { ...ports, signer: inProcessLinkSigner(keys) };
+  const { warm: _remediateOnly, ...shared } = ports;
+  const approvalPorts: FlowContext = { ...shared, signer: inProcessLinkSigner(keys) };
   const remediate = makeHandler({ config, logger: log, ports: () => ports });
   let identityProvider: LocalIdentityProvider | null = null;
   let signIn: SignInGate | null = null;
@@ -331,8 +339,10 @@ export async function startLocal(options: LocalOptions): Promise<LocalRuntime> {
     outbox: () => structuredClone(outbox),
     stats,
     account: () => account.snapshot(),
+    writeBack: () => writeBackDue(ports, true),
     close() {
       closing ??= (async () => {
+        await writeBackDue(ports, true).catch(() => {});
         server.closeAllConnections();
         await new Promise<void>((resolve) => server.close(() => resolve()));
         dynamodb.destroy();

@@ -1,10 +1,13 @@
 /**
  * The remediate flow: one EventBridge event in, one outcome out. See docs/remediate.md.
  *
- *   intake -> claim the event id (duplicate?) -> touch the fingerprint (a live repeat: stop here, two
- *   store requests, no account read, no notification) -> claim the fingerprint -> read the account ->
- *   diagnose -> store the proposal (pending or refused) -> notify, or in auto mode, when every guard
- *   holds, apply and notify.
+ *   intake -> the warm environment's memory (a redelivery: duplicate; a repeat of a live problem it
+ *   knows: counted in memory, no request) -> a problem it saw live: count it in the store (one
+ *   request, its held repeats included) -> claim the problem with the event's id (a redelivered first
+ *   event: duplicate; held by another invocation: counted as a repeat) -> read the account ->
+ *   diagnose -> store the proposal while its links are signed -> point the problem at it while
+ *   people are told; in auto mode, when every guard holds, apply and notify. Counted repeats are
+ *   written back at the end of an invocation once held a minute (writeBackDue).
  */
 
 import { showValue } from '../commons/text';
@@ -15,12 +18,13 @@ import { gatherState } from '../core/gather';
 import { CLOUDTRAIL_DETAIL_TYPE, intake } from '../core/intake';
 import { linkExpiry } from '../core/links';
 import { fingerprintFieldsOf, newProposal, newProposalId } from '../core/new-proposal';
-import type { FingerprintRecord, FlowPorts } from '../core/ports';
+import type { FingerprintRecord, FlowPorts, ProposalLinks } from '../core/ports';
 import { fingerprintOf, KEYMEND_ACTOR, type Proposal } from '../core/proposal';
 import type { KinesisKmsRequest } from '../core/request';
+import { type WarmAnswer, WarmRepeats } from '../core/warm-repeats';
 import { type ApplyResult, applyProposal } from './apply';
 import { type FlowContext, messageOf } from './context';
-import { notify } from './notify';
+import { linksFor, notify } from './notify';
 
 export type RemediateOutcome =
   | 'ignored'
@@ -55,6 +59,11 @@ export const STILL_FAILING_AFTER_MINUTES = 10;
 
 const MINUTE = 60_000;
 
+/** What one execution environment remembers of live problems and counted repeats, as the flow needs it. */
+export function newWarmRepeats(): WarmRepeats {
+  return new WarmRepeats({ stillFailingAfterMs: STILL_FAILING_AFTER_MINUTES * MINUTE });
+}
+
 /**
  * A problem's earlier proposal whose links ran out unapproved: the fingerprint stopped being live, and
  * this denial starts a new proposal. Close the old one (pending -> expired, once: the write is
@@ -81,9 +90,24 @@ async function expirePrevious(ports: FlowPorts, previousProposalId: string | und
 /**
  * Handles one event. Throws only when a read or the store fails before anything is recorded: the
  * event's claims are released first, so the Lambda retry starts over (and after the last retry the
- * event reaches the dead-letter queue) instead of being taken for a duplicate.
+ * event reaches the dead-letter queue) instead of being taken for a duplicate. At the end, the
+ * repeats this environment counted and has held long enough are written back (writeBackDue).
  */
 export async function remediate(
+  ports: FlowContext,
+  config: RemediateConfig,
+  event: unknown,
+): Promise<RemediateResult> {
+  try {
+    return await handleEvent(ports, config, event);
+  } finally {
+    await writeBackDue(ports);
+  }
+}
+
+const DUPLICATE: RemediateResult = { outcome: 'duplicate', reason: 'this event id was processed before' };
+
+async function handleEvent(
   ports: FlowContext,
   config: RemediateConfig,
   event: unknown,
@@ -95,30 +119,56 @@ export async function remediate(
   if (envelope !== null) return { outcome: 'ignored', reason: `not-from-kms: ${envelope}` };
   const request = found.request;
   const now = ports.now();
+  const fingerprint = fingerprintOf(fingerprintFieldsOf(request));
+  // A repeat of a problem this warm environment knows is counted here: no store request.
+  const warm: WarmAnswer = ports.warm?.denial(fingerprint, request.eventId, now) ?? {
+    kind: 'ask-store',
+    pending: 0,
+    live: false,
+  };
+  if (warm.kind === 'duplicate') return DUPLICATE;
+  if (warm.kind === 'repeat') return repeat(warm.record);
+
   const claims = { fingerprint: null as string | null };
+  const links = { baseUrl: config.approvalUrl, ttlHours: config.linkTtlHours };
   let recorded: Recorded | RemediateResult;
   try {
-    if (!(await ports.store.claimEvent(request.eventId, now))) {
-      return { outcome: 'duplicate', reason: 'this event id was processed before' };
-    }
-    recorded = await diagnoseAndRecord(ports, config, request, now, claims);
+    recorded = await diagnoseAndRecord(ports, config, request, fingerprint, warm, now, claims);
   } catch (error) {
+    ports.warm?.stored(fingerprint, null, 0, now);
     await releaseClaims(ports, request.eventId, claims.fingerprint);
     throw error;
   }
   if (!('proposal' in recorded)) return recorded;
-  const { proposal, state } = recorded;
+  const { proposal, state, madeLive } = recorded;
 
   if (proposal.status === 'refused') {
-    await notify(ports, 'refused', proposal, null);
+    await Promise.all([notify(ports, 'refused', proposal, null), madeLive]);
     return { outcome: 'refused', proposalId: proposal.id, reason: proposal.reason };
   }
-  const links = { baseUrl: config.approvalUrl, ttlHours: config.linkTtlHours };
   const propose = async (reason?: string): Promise<RemediateResult> => {
     await notify(ports, 'proposed', proposal, { settings: links, expiresAt: new Date(proposal.expiresAt) });
     return { outcome: 'proposed', proposalId: proposal.id, ...(reason ? { reason } : {}) };
   };
-  if (config.mode !== 'auto' || proposal.plan === null) return propose();
+  if (config.mode !== 'auto' || proposal.plan === null) {
+    // The links were signed while the proposal was written; the fingerprint is pointed at it while
+    // people are told: a new problem's alert waits for one round trip after the write, not two.
+    const [result] = await Promise.all([
+      (async (): Promise<RemediateResult> => {
+        await notify(
+          ports,
+          'proposed',
+          proposal,
+          { settings: links, expiresAt: new Date(proposal.expiresAt) },
+          recorded.signing,
+        );
+        return { outcome: 'proposed', proposalId: proposal.id };
+      })(),
+      madeLive,
+    ]);
+    return result;
+  }
+  await madeLive;
   try {
     return await autoApply(ports, config, proposal, state, propose);
   } catch (error) {
@@ -129,36 +179,63 @@ export async function remediate(
 interface Recorded {
   proposal: Proposal;
   state: Awaited<ReturnType<typeof gatherState>>;
+  /** The fingerprint made to point at the stored proposal (never rejects: a failure is logged). */
+  madeLive: Promise<void>;
+  /** Its links, signed while it was written (pending proposals only). */
+  signing?: Promise<ProposalLinks | null>;
 }
 
-/** From the fingerprint to the stored proposal; a RemediateResult when it stops before one. */
+/**
+ * From the fingerprint to the stored proposal; a RemediateResult when it stops before one. A problem
+ * this environment saw live is counted with one conditional update (the repeats it held included);
+ * any other denial tries to claim the problem, in the same request recording its event id, so a
+ * redelivered first event is a duplicate; a claim that finds the problem held counts the denial.
+ */
 async function diagnoseAndRecord(
   ports: FlowContext,
   config: RemediateConfig,
   request: KinesisKmsRequest,
+  fingerprint: string,
+  warm: Extract<WarmAnswer, { kind: 'ask-store' }>,
   now: Date,
   claims: { fingerprint: string | null },
 ): Promise<Recorded | RemediateResult> {
-  const fingerprint = fingerprintOf(fingerprintFieldsOf(request));
-  const live = await ports.store.touchFingerprint(fingerprint, now);
-  if (live !== null) {
-    await stillFailing(ports, config, live, now);
-    return repeat(live);
+  const counted = warm.pending + 1;
+  if (warm.live) {
+    const live = await ports.store.touchFingerprint(fingerprint, now, counted);
+    ports.warm?.stored(fingerprint, live, warm.pending, now, request.eventId);
+    if (live !== null) {
+      await stillFailing(ports, config, live, now);
+      return repeat(live);
+    }
   }
   // Released on a failure even when the claim's own answer was lost: a retry must not find its own lease.
   claims.fingerprint = fingerprint;
-  const claim = await ports.store.claimFingerprint(fingerprint, now);
+  const claim = await ports.store.claimFingerprint(fingerprint, now, {
+    eventId: request.eventId,
+    count: counted,
+  });
   if (!claim.claimed) {
     claims.fingerprint = null;
+    if (claim.duplicate) return DUPLICATE;
+    ports.warm?.stored(fingerprint, claim.record, warm.pending, now, request.eventId);
+    await stillFailing(ports, config, claim.record, now);
     return repeat(claim.record);
   }
-  await expirePrevious(ports, claim.previousProposalId);
+  // Until the proposal is stored, this environment counts the problem's repeats itself.
+  ports.warm?.diagnosing(fingerprint, request.eventId, now);
 
-  const state = await gatherState(ports.reader, request);
+  const [, state] = await Promise.all([
+    expirePrevious(ports, claim.previousProposalId),
+    gatherState(ports.reader, request),
+  ]);
   const result = diagnose(request, state, { prefer: config.preferMechanism });
   // Allowed by now: nothing is stored. The claim's lease (two minutes) stays, so denials still in
   // flight are counted as repeats without reading the account; one after it is diagnosed afresh.
-  if (result.verdict === 'ignore') return { outcome: 'ignored', reason: result.reason };
+  if (result.verdict === 'ignore') {
+    ports.warm?.stored(fingerprint, null, 0, now);
+    return { outcome: 'ignored', reason: result.reason };
+  }
 
   const disabled =
     result.verdict === 'propose' && !config.enabledMechanisms.includes(result.plan.mechanism)
@@ -184,15 +261,80 @@ async function diagnoseAndRecord(
     },
     ...(disabled ? { refuseInstead: disabled } : {}),
   });
+  // The links' signatures (KMS GenerateMac) do not need the record: they are made while it is written.
+  const signing =
+    proposal.status === 'pending' && (config.mode !== 'auto' || proposal.plan === null)
+      ? linksFor(
+          ports,
+          proposal,
+          { baseUrl: config.approvalUrl, ttlHours: config.linkTtlHours },
+          new Date(proposal.expiresAt),
+        )
+      : undefined;
+  // Handled where it is awaited (notify); this only keeps a failure from being "unhandled" meanwhile.
+  signing?.catch(() => {});
   try {
-    await ports.store.createProposal(proposal, new Date(proposal.expiresAt));
+    await ports.store.storeProposal(proposal);
   } catch (error) {
     // Stored but the answer was lost (a timeout): go on and announce it, or no one ever would (its
     // fingerprint may be live, so a retry would be a repeat). Not stored: fail, and the retry starts over.
     const stored = await ports.store.getProposal(proposal.id).catch(() => null);
     if (stored === null) throw error;
   }
-  return { proposal, state };
+  const liveUntil = new Date(proposal.expiresAt);
+  const madeLive = ports.store.makeLive(proposal, liveUntil).then(
+    () => {
+      ports.warm?.stored(
+        fingerprint,
+        {
+          fingerprint,
+          proposalId: proposal.id,
+          count: proposal.count,
+          firstSeen: proposal.firstSeen,
+          lastSeen: proposal.lastSeen,
+          liveUntil: liveUntil.toISOString(),
+        },
+        0,
+        ports.now(),
+      );
+    },
+    (error: unknown) => {
+      // The proposal is stored and announced; its fingerprint holds the claim's lease, so repeats are
+      // still counted, and once the lease ends a denial starts the problem over (a second proposal).
+      ports.warm?.stored(fingerprint, null, 0, now);
+      ports.log?.warn("could not make the stored proposal its problem's live one", {
+        proposalId: proposal.id,
+        error: messageOf(error),
+      });
+    },
+  );
+  return { proposal, state, madeLive, ...(signing ? { signing } : {}) };
+}
+
+/**
+ * Writes back what this environment counted and has held longest (see core/warm-repeats.ts): one
+ * conditional update per problem, all at once. Never throws: a count that cannot be written is lost
+ * (the problem's count then reads low, as docs/remediate.md says it may).
+ */
+export async function writeBackDue(ports: FlowContext, all = false): Promise<void> {
+  const warm = ports.warm;
+  if (!warm) return;
+  const now = ports.now();
+  const counts = all ? warm.all() : warm.due(now);
+  await Promise.all(
+    counts.map(async ({ fingerprint, count }) => {
+      try {
+        const record = await ports.store.touchFingerprint(fingerprint, now, count);
+        warm.stored(fingerprint, record, count, now);
+      } catch (error) {
+        ports.log?.warn('could not write back counted repeats', {
+          fingerprint,
+          count,
+          error: messageOf(error),
+        });
+      }
+    }),
+  );
 }
 
 /** Best effort: when the store is down too, the retry is a duplicate and the next denial starts over. */

@@ -12,7 +12,7 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { Context, EventBridgeEvent } from 'aws-lambda';
 import type { FlowContext, FlowLog } from '../flows/context';
-import { type RemediateConfig, type RemediateResult, remediate } from '../flows/remediate';
+import { newWarmRepeats, type RemediateConfig, type RemediateResult, remediate } from '../flows/remediate';
 import { accountIdOf, awsWiring, perAccount, startOnce } from './wiring';
 
 export type RemediateEvent = EventBridgeEvent<'AWS API Call via CloudTrail', unknown>;
@@ -65,7 +65,8 @@ const logger = new Logger({ serviceName: 'keymend-remediate' });
 const wired = startOnce(logger, () => {
   const { config, portsFor, deadline } = awsWiring(process.env);
   const forAccount = perAccount((accountId) => {
-    const ports: FlowContext = portsFor(accountId);
+    // One per account and execution environment: what it remembers lives as long as it is warm.
+    const ports: FlowContext = { ...portsFor(accountId), warm: newWarmRepeats() };
     return makeHandler({ config, logger, ports: () => ports });
   });
   return { deadline, forAccount };
