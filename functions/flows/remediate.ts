@@ -211,19 +211,24 @@ async function diagnoseAndRecord(
   }
   // Released on a failure even when the claim's own answer was lost: a retry must not find its own lease.
   claims.fingerprint = fingerprint;
+  // From the claim on (its answer included), this environment counts the problem's repeats itself,
+  // until the store answers or the proposal is stored.
+  ports.warm?.diagnosing(fingerprint, request.eventId, now);
   const claim = await ports.store.claimFingerprint(fingerprint, now, {
     eventId: request.eventId,
     count: counted,
   });
   if (!claim.claimed) {
     claims.fingerprint = null;
-    if (claim.duplicate) return DUPLICATE;
-    ports.warm?.stored(fingerprint, claim.record, warm.pending, now, request.eventId);
+    if (claim.duplicate) {
+      ports.warm?.stored(fingerprint, null, 0, now);
+      return DUPLICATE;
+    }
+    // The claim counted this denial and those held before; the ones counted since stay pending.
+    ports.warm?.stored(fingerprint, claim.record, 0, now);
     await stillFailing(ports, config, claim.record, now);
     return repeat(claim.record);
   }
-  // Until the proposal is stored, this environment counts the problem's repeats itself.
-  ports.warm?.diagnosing(fingerprint, request.eventId, now);
 
   const [, state] = await Promise.all([
     expirePrevious(ports, claim.previousProposalId),
@@ -282,32 +287,37 @@ async function diagnoseAndRecord(
     if (stored === null) throw error;
   }
   const liveUntil = new Date(proposal.expiresAt);
-  const madeLive = ports.store.makeLive(proposal, liveUntil).then(
-    () => {
-      ports.warm?.stored(
-        fingerprint,
-        {
+  // Tried twice (the SDK retries each attempt too): a problem left pointing at no proposal would be
+  // proposed again once the claim's lease ends.
+  const makeLive = () => ports.store.makeLive(proposal, liveUntil);
+  const madeLive = makeLive()
+    .catch(makeLive)
+    .then(
+      () => {
+        ports.warm?.stored(
           fingerprint,
+          {
+            fingerprint,
+            proposalId: proposal.id,
+            count: proposal.count,
+            firstSeen: proposal.firstSeen,
+            lastSeen: proposal.lastSeen,
+            liveUntil: liveUntil.toISOString(),
+          },
+          0,
+          ports.now(),
+        );
+      },
+      (error: unknown) => {
+        // The proposal is stored and announced; its fingerprint holds the claim's lease, so repeats are
+        // still counted, and once the lease ends a denial starts the problem over (a second proposal).
+        ports.warm?.stored(fingerprint, null, 0, now);
+        ports.log?.warn("could not make the stored proposal its problem's live one", {
           proposalId: proposal.id,
-          count: proposal.count,
-          firstSeen: proposal.firstSeen,
-          lastSeen: proposal.lastSeen,
-          liveUntil: liveUntil.toISOString(),
-        },
-        0,
-        ports.now(),
-      );
-    },
-    (error: unknown) => {
-      // The proposal is stored and announced; its fingerprint holds the claim's lease, so repeats are
-      // still counted, and once the lease ends a denial starts the problem over (a second proposal).
-      ports.warm?.stored(fingerprint, null, 0, now);
-      ports.log?.warn("could not make the stored proposal its problem's live one", {
-        proposalId: proposal.id,
-        error: messageOf(error),
-      });
-    },
-  );
+          error: messageOf(error),
+        });
+      },
+    );
   return { proposal, state, madeLive, ...(signing ? { signing } : {}) };
 }
 
