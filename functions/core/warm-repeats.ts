@@ -167,6 +167,15 @@ export class WarmRepeats {
     });
   }
 
+  /**
+   * The invocation handling `eventId` failed before it recorded anything: forget the problem and the
+   * event id, so Lambda's retry of the event is handled afresh, not taken for a duplicate.
+   */
+  failed(fingerprint: string, eventId: string): void {
+    this.problems.delete(fingerprint);
+    this.eventIds.delete(eventId);
+  }
+
   /** Denials held here for `fingerprint` (0 when none). */
   pendingFor(fingerprint: string): number {
     return this.problems.get(fingerprint)?.pending ?? 0;

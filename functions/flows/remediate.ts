@@ -2,12 +2,12 @@
  * The remediate flow: one EventBridge event in, one outcome out. See docs/remediate.md.
  *
  *   intake -> the warm environment's memory (a redelivery: duplicate; a repeat of a live problem it
- *   knows: counted in memory, no request) -> a problem it saw live: count it in the store (one
- *   request, its held repeats included) -> claim the problem with the event's id (a redelivered first
- *   event: duplicate; held by another invocation: counted as a repeat) -> read the account ->
- *   diagnose -> store the proposal while its links are signed -> point the problem at it while
- *   people are told; in auto mode, when every guard holds, apply and notify. Counted repeats are
- *   written back at the end of an invocation once held a minute (writeBackDue).
+ *   knows: counted in memory, no request) -> claim the event id (duplicate?) -> a problem it saw
+ *   live: count it in the store (its held repeats included) -> claim the problem (held by another
+ *   invocation: counted as a repeat) -> read the account -> diagnose -> store the proposal while its
+ *   links are signed -> point the problem at it while people are told; in auto mode, when every
+ *   guard holds, apply and notify. Counted repeats are written back at the end of an invocation once
+ *   held a minute (writeBackDue).
  */
 
 import { showValue } from '../commons/text';
@@ -16,13 +16,13 @@ import type { Config } from '../core/config';
 import { diagnose } from '../core/diagnose';
 import { gatherState } from '../core/gather';
 import { CLOUDTRAIL_DETAIL_TYPE, intake } from '../core/intake';
-import { linkExpiry } from '../core/links';
+import { type LinkSettings, linkExpiry } from '../core/links';
 import { fingerprintFieldsOf, newProposal, newProposalId } from '../core/new-proposal';
 import type { FingerprintRecord, FlowPorts, ProposalLinks } from '../core/ports';
 import { fingerprintOf, KEYMEND_ACTOR, type Proposal } from '../core/proposal';
 import type { KinesisKmsRequest } from '../core/request';
 import { type WarmAnswer, WarmRepeats } from '../core/warm-repeats';
-import { type ApplyResult, applyProposal } from './apply';
+import { type ApplyOptions, applyProposal, settleAbandonedApply, settleInterruptedApply } from './apply';
 import { type FlowContext, messageOf } from './context';
 import { linksFor, notify } from './notify';
 
@@ -63,6 +63,8 @@ const MINUTE = 60_000;
 export function newWarmRepeats(): WarmRepeats {
   return new WarmRepeats({ stillFailingAfterMs: STILL_FAILING_AFTER_MINUTES * MINUTE });
 }
+
+const DUPLICATE: RemediateResult = { outcome: 'duplicate', reason: 'this event id was processed before' };
 
 /**
  * A problem's earlier proposal whose links ran out unapproved: the fingerprint stopped being live, and
@@ -105,8 +107,6 @@ export async function remediate(
   }
 }
 
-const DUPLICATE: RemediateResult = { outcome: 'duplicate', reason: 'this event id was processed before' };
-
 async function handleEvent(
   ports: FlowContext,
   config: RemediateConfig,
@@ -128,17 +128,7 @@ async function handleEvent(
   };
   if (warm.kind === 'duplicate') return DUPLICATE;
   if (warm.kind === 'repeat') return repeat(warm.record);
-
-  const claims = { fingerprint: null as string | null };
-  const links = { baseUrl: config.approvalUrl, ttlHours: config.linkTtlHours };
-  let recorded: Recorded | RemediateResult;
-  try {
-    recorded = await diagnoseAndRecord(ports, config, request, fingerprint, warm, now, claims);
-  } catch (error) {
-    ports.warm?.stored(fingerprint, null, 0, now);
-    await releaseClaims(ports, request.eventId, claims.fingerprint);
-    throw error;
-  }
+  const recorded = await diagnoseAndRecord(ports, config, request, fingerprint, warm, now);
   if (!('proposal' in recorded)) return recorded;
   const { proposal, state, madeLive } = recorded;
 
@@ -146,20 +136,16 @@ async function handleEvent(
     await Promise.all([notify(ports, 'refused', proposal, null), madeLive]);
     return { outcome: 'refused', proposalId: proposal.id, reason: proposal.reason };
   }
-  const propose = async (reason?: string): Promise<RemediateResult> => {
-    await notify(ports, 'proposed', proposal, { settings: links, expiresAt: new Date(proposal.expiresAt) });
-    return { outcome: 'proposed', proposalId: proposal.id, ...(reason ? { reason } : {}) };
-  };
   if (config.mode !== 'auto' || proposal.plan === null) {
-    // The links were signed while the proposal was written; the fingerprint is pointed at it while
-    // people are told: a new problem's alert waits for one round trip after the write, not two.
+    // The links were signed while the proposal was written; the problem is pointed at it while people
+    // are told: a new problem's alert waits for one round trip after the write, not two.
     const [result] = await Promise.all([
       (async (): Promise<RemediateResult> => {
         await notify(
           ports,
           'proposed',
           proposal,
-          { settings: links, expiresAt: new Date(proposal.expiresAt) },
+          { settings: linkSettings(config), expiresAt: new Date(proposal.expiresAt) },
           recorded.signing,
         );
         return { outcome: 'proposed', proposalId: proposal.id };
@@ -169,10 +155,18 @@ async function handleEvent(
     return result;
   }
   await madeLive;
+  const propose = async (reason?: string): Promise<RemediateResult> => {
+    await notify(ports, 'proposed', proposal, {
+      settings: linkSettings(config),
+      expiresAt: new Date(proposal.expiresAt),
+    });
+    return { outcome: 'proposed', proposalId: proposal.id, ...(reason ? { reason } : {}) };
+  };
+  if (config.mode !== 'auto' || proposal.plan === null) return propose();
   try {
     return await autoApply(ports, config, proposal, state, propose);
   } catch (error) {
-    return unfinishedAutoApply(ports, proposal, error, propose);
+    return settleAutoApply(ports, config, proposal, error, propose);
   }
 }
 
@@ -181,15 +175,18 @@ interface Recorded {
   state: Awaited<ReturnType<typeof gatherState>>;
   /** The fingerprint made to point at the stored proposal (never rejects: a failure is logged). */
   madeLive: Promise<void>;
-  /** Its links, signed while it was written (pending proposals only). */
+  /** Its links, signed while it was written (pending proposals in propose mode only). */
   signing?: Promise<ProposalLinks | null>;
 }
 
+function linkSettings(config: RemediateConfig): LinkSettings {
+  return { baseUrl: config.approvalUrl, ttlHours: config.linkTtlHours };
+}
+
 /**
- * From the fingerprint to the stored proposal; a RemediateResult when it stops before one. A problem
- * this environment saw live is counted with one conditional update (the repeats it held included);
- * any other denial tries to claim the problem, in the same request recording its event id, so a
- * redelivered first event is a duplicate; a claim that finds the problem held counts the denial.
+ * From the event to the stored proposal; a RemediateResult when it stops before one (a duplicate, a
+ * repeat, allowed by now). Claims the event id, then the fingerprint; when anything fails before the
+ * proposal is stored, releases what it claimed and rethrows, so the retry starts over.
  */
 async function diagnoseAndRecord(
   ports: FlowContext,
@@ -198,42 +195,64 @@ async function diagnoseAndRecord(
   fingerprint: string,
   warm: Extract<WarmAnswer, { kind: 'ask-store' }>,
   now: Date,
-  claims: { fingerprint: string | null },
 ): Promise<Recorded | RemediateResult> {
-  const counted = warm.pending + 1;
-  if (warm.live) {
-    const live = await ports.store.touchFingerprint(fingerprint, now, counted);
-    ports.warm?.stored(fingerprint, live, warm.pending, now, request.eventId);
-    if (live !== null) {
-      await stillFailing(ports, config, live, now);
-      return repeat(live);
+  // The fingerprint lease this invocation may hold: released on a failure even when the claim's own
+  // answer was lost, since a retry must not find its own lease.
+  let leased: string | null = null;
+  try {
+    const delivery = await ports.store.claimEvent(request.eventId, now);
+    if (delivery === 'duplicate') return DUPLICATE;
+    // A problem this environment saw live is counted first (with the repeats it held); any other
+    // denial goes straight to the claim, which counts it when the problem is held or live.
+    const counted = warm.pending + 1;
+    if (warm.live) {
+      const live = await ports.store.touchFingerprint(fingerprint, now, counted);
+      ports.warm?.stored(fingerprint, live, warm.pending, now, request.eventId);
+      if (live !== null) {
+        if (delivery === 'retry' && live.proposalId !== null)
+          await settleAbandoned(ports, config, live.proposalId);
+        await stillFailing(ports, config, live, now);
+        return repeat(live);
+      }
     }
-  }
-  // Released on a failure even when the claim's own answer was lost: a retry must not find its own lease.
-  claims.fingerprint = fingerprint;
-  // From the claim on (its answer included), this environment counts the problem's repeats itself,
-  // until the store answers or the proposal is stored.
-  ports.warm?.diagnosing(fingerprint, request.eventId, now);
-  const claim = await ports.store.claimFingerprint(fingerprint, now, {
-    eventId: request.eventId,
-    count: counted,
-  });
-  if (!claim.claimed) {
-    claims.fingerprint = null;
-    if (claim.duplicate) {
-      ports.warm?.stored(fingerprint, null, 0, now);
-      return DUPLICATE;
+    leased = fingerprint;
+    // From the claim on (its answer included), this environment counts the problem's repeats itself.
+    ports.warm?.diagnosing(fingerprint, request.eventId, now);
+    const claim = await ports.store.claimFingerprint(fingerprint, now, {
+      eventId: request.eventId,
+      count: counted,
+    });
+    if (!claim.claimed) {
+      leased = null;
+      if (claim.duplicate) {
+        ports.warm?.stored(fingerprint, null, 0, now);
+        return DUPLICATE;
+      }
+      // The claim counted this denial and those held before; the ones counted since stay pending.
+      ports.warm?.stored(fingerprint, claim.record, 0, now);
+      if (delivery === 'retry' && claim.record.proposalId !== null)
+        await settleAbandoned(ports, config, claim.record.proposalId);
+      await stillFailing(ports, config, claim.record, now);
+      return repeat(claim.record);
     }
-    // The claim counted this denial and those held before; the ones counted since stay pending.
-    ports.warm?.stored(fingerprint, claim.record, 0, now);
-    await stillFailing(ports, config, claim.record, now);
-    return repeat(claim.record);
+    await expirePrevious(ports, claim.previousProposalId);
+    return await diagnoseAndStore(ports, config, request, fingerprint, now);
+  } catch (error) {
+    ports.warm?.failed(fingerprint, request.eventId);
+    await releaseClaims(ports, request.eventId, leased);
+    throw error;
   }
+}
 
-  const [, state] = await Promise.all([
-    expirePrevious(ports, claim.previousProposalId),
-    gatherState(ports.reader, request),
-  ]);
+/** Reads the account, diagnoses, and stores the proposal (pending or refused) of a claimed problem. */
+async function diagnoseAndStore(
+  ports: FlowContext,
+  config: RemediateConfig,
+  request: KinesisKmsRequest,
+  fingerprint: string,
+  now: Date,
+): Promise<Recorded | RemediateResult> {
+  const state = await gatherState(ports.reader, request);
   const result = diagnose(request, state, { prefer: config.preferMechanism });
   // Allowed by now: nothing is stored. The claim's lease (two minutes) stays, so denials still in
   // flight are counted as repeats without reading the account; one after it is diagnosed afresh.
@@ -269,12 +288,7 @@ async function diagnoseAndRecord(
   // The links' signatures (KMS GenerateMac) do not need the record: they are made while it is written.
   const signing =
     proposal.status === 'pending' && (config.mode !== 'auto' || proposal.plan === null)
-      ? linksFor(
-          ports,
-          proposal,
-          { baseUrl: config.approvalUrl, ttlHours: config.linkTtlHours },
-          new Date(proposal.expiresAt),
-        )
+      ? linksFor(ports, proposal, linkSettings(config), new Date(proposal.expiresAt))
       : undefined;
   // Handled where it is awaited (notify); this only keeps a failure from being "unhandled" meanwhile.
   signing?.catch(() => {});
@@ -309,8 +323,8 @@ async function diagnoseAndRecord(
         );
       },
       (error: unknown) => {
-        // The proposal is stored and announced; its fingerprint holds the claim's lease, so repeats are
-        // still counted, and once the lease ends a denial starts the problem over (a second proposal).
+        // The proposal is stored and announced; its fingerprint holds the claim's lease, so repeats
+        // are still counted, and once the lease ends a denial starts the problem over.
         ports.warm?.stored(fingerprint, null, 0, now);
         ports.log?.warn("could not make the stored proposal its problem's live one", {
           proposalId: proposal.id,
@@ -347,6 +361,38 @@ export async function writeBackDue(ports: FlowContext, all = false): Promise<voi
   );
 }
 
+/**
+ * The retry of an invocation that did not finish (killed, timed out): when it left the problem's
+ * proposal `applying` past the lease, settle it (flows/apply.ts) and tell people when it goes back to
+ * a person. Best effort: the denial is counted either way.
+ */
+async function settleAbandoned(
+  ports: FlowContext,
+  config: RemediateConfig,
+  proposalId: string,
+): Promise<void> {
+  try {
+    const settled = await settleAbandonedApply(
+      ports,
+      proposalId,
+      {
+        actor: KEYMEND_ACTOR,
+        action: 'reclaim',
+        why: 'the invocation applying it stopped (killed or timed out)',
+      },
+      autoApplyOptions(config),
+    );
+    if (settled?.status === 'pending') {
+      await notify(ports, 'proposed', settled, {
+        settings: linkSettings(config),
+        expiresAt: new Date(settled.expiresAt),
+      });
+    }
+  } catch (error) {
+    ports.log?.warn('could not settle an abandoned apply', { proposalId, error: messageOf(error) });
+  }
+}
+
 /** Best effort: when the store is down too, the retry is a duplicate and the next denial starts over. */
 async function releaseClaims(ports: FlowContext, eventId: string, fingerprint: string | null): Promise<void> {
   try {
@@ -354,12 +400,20 @@ async function releaseClaims(ports: FlowContext, eventId: string, fingerprint: s
   } catch (error) {
     ports.log?.warn('could not release the claims of a failed invocation', {
       eventId,
-      error: error instanceof Error ? error.message : String(error),
+      error: messageOf(error),
     });
   }
 }
 
-/** Auto mode, after the proposal is stored: the guards, then `pending -> applying` and the apply step. */
+/** What auto mode's apply step is told: never a key-policy change, announced as auto-applied. */
+function autoApplyOptions(config: RemediateConfig): ApplyOptions {
+  return { allowKeyPolicy: false, kind: 'auto-applied', links: linkSettings(config) };
+}
+
+/**
+ * Auto mode, after the proposal is stored: the guards, then `pending -> applying` (counted toward the
+ * hourly cap) and the apply step. A failure anywhere here is settled by `settleAutoApply`.
+ */
 async function autoApply(
   ports: FlowContext,
   config: RemediateConfig,
@@ -368,7 +422,6 @@ async function autoApply(
   propose: (reason?: string) => Promise<RemediateResult>,
 ): Promise<RemediateResult> {
   if (proposal.plan === null) return propose();
-  const links = { baseUrl: config.approvalUrl, ttlHours: config.linkTtlHours };
   const stop = await guardStop(ports, config, {
     principalArn: proposal.request.principalArn,
     principalTags: state.principal?.tags,
@@ -378,17 +431,13 @@ async function autoApply(
   });
   if (stop) return propose(`auto mode did not apply it (${stop.guard}): ${stop.reason}`);
 
+  const startedAt = ports.now();
   const applying = await ports.store.transition(
     proposal.id,
     'pending',
     'applying',
     {},
-    {
-      at: ports.now().toISOString(),
-      actor: KEYMEND_ACTOR,
-      action: 'auto-apply',
-      outcome: 'started',
-    },
+    { at: startedAt.toISOString(), actor: KEYMEND_ACTOR, action: 'auto-apply', outcome: 'started' },
   );
   if (applying === null) {
     return {
@@ -398,38 +447,8 @@ async function autoApply(
     };
   }
   // Counted once the apply is this invocation's: an approval never counts toward auto mode's cap.
-  await ports.store.recordAutoApply(applying.id, new Date(applying.updatedAt));
-  let applied: ApplyResult;
-  try {
-    applied = await applyProposal(ports, applying, KEYMEND_ACTOR, {
-      allowKeyPolicy: false,
-      kind: 'auto-applied',
-      links,
-    });
-  } catch (error) {
-    const why = messageOf(error);
-    // Recorded applied, but the store's answer was lost (a timeout): announce it, as the apply step
-    // would have.
-    const current = await ports.store.getProposal(proposal.id).catch(() => null);
-    if (current?.status === 'applied') {
-      await notify(ports, 'auto-applied', current, {
-        settings: links,
-        expiresAt: linkExpiry(ports.now(), links.ttlHours),
-      });
-      return { outcome: 'applied', proposalId: proposal.id };
-    }
-    // A read or the record failed mid-way (the write may have happened). Hand the proposal to a person:
-    // back to pending, announced as a proposal; approving it finds what was written and does not write
-    // it twice. If even that fails, the store is down: the invocation fails.
-    const back = await backToPending(ports, proposal, why).catch(() => null);
-    if (back === null) throw error;
-    await notify(ports, 'proposed', back, { settings: links, expiresAt: new Date(proposal.expiresAt) });
-    return {
-      outcome: 'proposed',
-      proposalId: proposal.id,
-      reason: `auto mode's apply was interrupted (${why}): it waits for approval`,
-    };
-  }
+  await ports.store.recordAutoApply(applying.id, startedAt);
+  const applied = await applyProposal(ports, applying, KEYMEND_ACTOR, autoApplyOptions(config));
   switch (applied.outcome) {
     case 'applied':
       return {
@@ -441,7 +460,7 @@ async function autoApply(
       return { outcome: 'failed', proposalId: proposal.id, reason: applied.reason };
     case 'not-applied':
       await notify(ports, 'proposed', applied.proposal, {
-        settings: links,
+        settings: linkSettings(config),
         expiresAt: new Date(proposal.expiresAt),
       });
       return { outcome: 'proposed', proposalId: proposal.id, reason: applied.reason };
@@ -461,55 +480,44 @@ async function autoApply(
 }
 
 /**
- * An interrupted auto-apply hands the proposal to a person: `applying` back to `pending`, with why in
- * the audit list. Null when the proposal was no longer `applying`.
+ * Auto mode failed after the proposal was stored (a guard's read, the claim, the apply step): the
+ * proposal is settled (flows/apply.ts `settleInterruptedApply`: a change already written is recorded,
+ * otherwise it goes back to `pending`) and people are told, so a problem is never stored and left
+ * unannounced (its fingerprint is live: later denials are repeats). Throws the failure only when the
+ * store cannot say where the proposal is.
  */
-function backToPending(ports: FlowContext, proposal: Proposal, why: string): Promise<Proposal | null> {
-  return ports.store.transition(
-    proposal.id,
-    'applying',
-    'pending',
-    {},
-    {
-      at: ports.now().toISOString(),
-      actor: KEYMEND_ACTOR,
-      action: 'auto-apply',
-      outcome: 'interrupted',
-      detail: `${why}; approving the proposal finishes the apply without writing twice`,
-    },
-  );
-}
-
-/**
- * Auto mode failed after the proposal was stored (a guard's read, the claim, the apply step twice):
- * the proposal goes back to `pending` and people are told, so the problem is never stored and left
- * unannounced (its fingerprint is live: later denials are repeats). An approval then finishes the job;
- * a change an interrupted attempt already wrote is found and recorded, not written again. Throws only
- * when the store cannot say where the proposal is.
- */
-async function unfinishedAutoApply(
+async function settleAutoApply(
   ports: FlowContext,
+  config: RemediateConfig,
   proposal: Proposal,
   error: unknown,
   propose: (reason?: string) => Promise<RemediateResult>,
 ): Promise<RemediateResult> {
-  const detail = messageOf(error);
-  ports.log?.warn('auto mode could not finish; proposing instead', {
+  const why = messageOf(error);
+  ports.log?.warn('auto mode could not finish; settling the proposal', {
     proposalId: proposal.id,
-    error: detail,
+    error: why,
   });
-  await backToPending(ports, proposal, detail);
-  const current = await ports.store.getProposal(proposal.id);
-  if (current === null) throw error;
-  if (current.status === 'pending') {
-    return propose(`auto mode was interrupted (${detail}): it waits for approval`);
+  let settled: Proposal;
+  try {
+    settled = await settleInterruptedApply(
+      ports,
+      proposal.id,
+      { actor: KEYMEND_ACTOR, action: 'auto-apply', why },
+      autoApplyOptions(config),
+    );
+  } catch {
+    throw error;
   }
-  // The apply step recorded (and notified) an outcome before the failure.
-  return {
-    outcome: current.status === 'applied' || current.status === 'failed' ? current.status : 'proposed',
-    proposalId: proposal.id,
-    reason: detail,
-  };
+  switch (settled.status) {
+    case 'pending':
+      return propose(`auto mode was interrupted (${why}): it waits for approval`);
+    case 'applied':
+    case 'failed':
+      return { outcome: settled.status, proposalId: proposal.id, reason: why };
+    default:
+      return { outcome: 'proposed', proposalId: proposal.id, reason: why };
+  }
 }
 
 /**
@@ -576,13 +584,13 @@ async function stillFailing(
     const proposal = await ports.store.getProposal(record.proposalId);
     if (proposal === null) return;
     await notify(ports, 'still-failing', proposal, {
-      settings: { baseUrl: config.approvalUrl, ttlHours: config.linkTtlHours },
+      settings: linkSettings(config),
       expiresAt: linkExpiry(now, config.linkTtlHours),
     });
   } catch (error) {
     ports.log?.warn('could not send the still-failing notice', {
       proposalId: record.proposalId,
-      error: error instanceof Error ? error.message : String(error),
+      error: messageOf(error),
     });
   }
 }

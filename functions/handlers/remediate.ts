@@ -21,10 +21,10 @@ export type RemediateEvent = EventBridgeEvent<'AWS API Call via CloudTrail', unk
 export interface RemediateHandlerDeps {
   config: RemediateConfig;
   /**
-   * The ports for one invocation. Called once per event, so an account reader that caches (the AWS
-   * reader does) starts each event fresh and the re-read after an apply sees the write.
+   * The flow's ports. The reader must not cache across events (handlers/wiring.ts builds an AWS reader
+   * per read), so the re-read after an apply sees the write.
    */
-  ports: () => FlowContext;
+  ports: Omit<FlowContext, 'log'>;
   logger: FlowLog & { error(message: string, fields: Record<string, unknown>): void };
 }
 
@@ -36,7 +36,7 @@ export function makeHandler(deps: RemediateHandlerDeps): (event: RemediateEvent)
   return async (event) => {
     const eventId = eventIdOf(event);
     try {
-      const result = await remediate({ log: deps.logger, ...deps.ports() }, deps.config, event);
+      const result = await remediate({ ...deps.ports, log: deps.logger }, deps.config, event);
       deps.logger.info('remediate outcome', { eventId, ...result });
       return result;
     } catch (error) {
@@ -65,11 +65,10 @@ const { powertools, logger } = functionLogger('keymend-remediate');
  */
 const wired = startOnce(logger, () => {
   const { config, portsFor, deadline } = awsWiring(process.env);
-  const forAccount = perAccount((accountId) => {
-    // One per account and execution environment: what it remembers lives as long as it is warm.
-    const ports: FlowContext = { ...portsFor(accountId), warm: newWarmRepeats() };
-    return makeHandler({ config, logger, ports: () => ports });
-  });
+  // One warm memory per account and execution environment: it lives as long as the environment.
+  const forAccount = perAccount((accountId) =>
+    makeHandler({ config, logger, ports: { ...portsFor(accountId), warm: newWarmRepeats() } }),
+  );
   return { deadline, forAccount };
 });
 
