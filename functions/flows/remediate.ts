@@ -200,8 +200,13 @@ async function diagnoseAndRecord(
   // answer was lost, since a retry must not find its own lease.
   let leased: string | null = null;
   try {
+    // Repeats racing this event's own requests wait in this environment's memory.
+    if (!warm.live) ports.warm?.diagnosing(fingerprint, request.eventId, now);
     const delivery = await ports.store.claimEvent(request.eventId, now);
-    if (delivery === 'duplicate') return DUPLICATE;
+    if (delivery === 'duplicate') {
+      ports.warm?.failed(fingerprint, request.eventId);
+      return DUPLICATE;
+    }
     // A problem this environment saw live is counted first (with the repeats it held); any other
     // denial goes straight to the claim, which counts it when the problem is held or live.
     const counted = warm.pending + 1;
@@ -216,12 +221,9 @@ async function diagnoseAndRecord(
       }
     }
     leased = fingerprint;
-    // From the claim on (its answer included), this environment counts the problem's repeats itself.
-    ports.warm?.diagnosing(fingerprint, request.eventId, now);
-    const claim = await ports.store.claimFingerprint(fingerprint, now, {
-      eventId: request.eventId,
-      count: counted,
-    });
+    if (warm.live) ports.warm?.diagnosing(fingerprint, request.eventId, now);
+    // The event id was claimed on its own item (claimEvent): the claim needs only the count.
+    const claim = await ports.store.claimFingerprint(fingerprint, now, { count: counted });
     if (!claim.claimed) {
       leased = null;
       if (claim.duplicate) {
