@@ -21,7 +21,7 @@ import {
   type ScanSummary,
   SESSION_CAP,
 } from '../scan-summary';
-import { count, deniedByText, minute, printable, shortArn, WIDTH, wrap } from '../text';
+import { count, deniedByText, manualText, minute, printable, shortArn, WIDTH, wrap } from '../text';
 
 const HELP = `Usage: keymend scan PATH... [--format text|json] [--json]
          [--diagnose (--account SNAPSHOT.json | --aws) [--prefer MECHANISM]]
@@ -266,7 +266,8 @@ function awsSays(p: ProblemSummary): string {
 
 /** The summary as text for an 80-column terminal; event-derived text made printable. */
 export function renderText(s: ScanSummary): string {
-  const lines: string[] = [];
+  // Commands are kept whole (they must stay runnable when copied); every other line is cut to WIDTH.
+  const lines: Array<string | { command: string }> = [];
   const skipped = s.skipped.length ? ` (${count(s.skipped.length)} skipped)` : '';
   lines.push(
     ...wrap(
@@ -306,9 +307,12 @@ export function renderText(s: ScanSummary): string {
         ),
       );
     }
+    if (p.diagnosis?.plan) {
+      lines.push(...manualText(p.diagnosis.plan, false).map((line) => ({ command: `   ${line}` })));
+    }
     lines.push(...wrap(`fingerprint ${p.fingerprint}`, 5));
   });
-  return `${lines.map((l) => l.slice(0, WIDTH)).join('\n')}\n`;
+  return `${lines.map((l) => (typeof l === 'string' ? l.slice(0, WIDTH) : l.command)).join('\n')}\n`;
 }
 
 export const scanCommand: Command = {

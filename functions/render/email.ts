@@ -11,6 +11,7 @@ import type { OutgoingMessage, ProposalLinks } from '../core/ports';
 import type { NotificationKind, Proposal } from '../core/proposal';
 import { cdkSnippet, cloudFormationSnippet, driftNote, planJson, planSentence, scopeIsLiteral } from './fix';
 import { kindText } from './kinds';
+import { type ManualCommand, manualPath, terraformSnippet } from './manual';
 import {
   accountOfArn,
   aliasSuffix,
@@ -150,14 +151,57 @@ function change(kind: NotificationKind, proposal: Proposal, options: Options): s
       '  (The JSON of the change is left out to keep this message small; the review page shows it.)',
     );
   } else {
-    const { json, note } = planJson(plan);
-    lines.push('', ...block(json));
+    const { api, json, note } = planJson(plan);
+    lines.push(
+      '',
+      `  The ${api} request${kind === 'proposed' ? ', exactly as it would be sent' : ''}:`,
+      '',
+      ...block(json),
+    );
     if (note) lines.push('', `  ${note}`);
   }
-  return section(
-    kind === 'proposed' ? 'THE CHANGE (as JSON, exactly as it would be written)' : 'THE CHANGE',
-    lines,
-  );
+  return section('THE CHANGE', lines);
+}
+
+/** Whether the change is live: made by keymend and not undone. */
+function isLive(kind: NotificationKind): boolean {
+  return kindText(kind).applied;
+}
+
+/**
+ * The manual path: the aws CLI commands that make the change (for teams that apply changes through
+ * their own pipeline) and undo it (after the revoke link has expired), each with the permission it needs.
+ */
+function manualSection(kind: NotificationKind, proposal: Proposal): string[] {
+  const { plan } = proposal;
+  if (plan === null || kind === 'revoked') return [];
+  if (!scopeIsLiteral(proposal)) {
+    return section('BY HAND', [
+      '  (No commands shown: the names in this problem are not plain ARNs of one Region.)',
+    ]);
+  }
+  const path = manualPath(plan, isLive(kind) ? proposal.applied : undefined);
+  if (path === null) return [];
+  const lines: string[] = [];
+  const show = (commands: ManualCommand[]) => {
+    for (const c of commands) {
+      lines.push('', `  ${c.purpose}. Needs ${c.needs}:`, '', ...block(c.command));
+    }
+  };
+  if (path.apply.length > 0) {
+    lines.push(
+      kind === 'proposed'
+        ? '  To make the change yourself instead (through your own pipeline, say), run the commands below and then reject this proposal, so keymend does not make it a second time.'
+        : '  To make the change yourself, run:',
+    );
+    show(path.apply);
+    lines.push('', '  To undo it:');
+  } else {
+    lines.push('  To undo the change by hand (once the revoke link has expired, say):');
+  }
+  show(path.undo);
+  if (path.notes.length > 0) lines.push('', ...path.notes.map((n) => `  ${n}`));
+  return section('BY HAND (aws CLI; IAM needs no --region)', lines);
 }
 
 /** `1 neighbouring request was` / `2 neighbouring requests were`. */
@@ -244,6 +288,7 @@ function permanent(proposal: Proposal): string[] {
   if (scopeIsLiteral(proposal)) {
     lines.push('', '  CDK (TypeScript):', '', ...block(cdkSnippet(plan, proposal)));
     lines.push('', '  CloudFormation (YAML):', '', ...block(cloudFormationSnippet(plan, proposal)));
+    lines.push('', '  Terraform:', '', ...block(terraformSnippet(plan)));
   } else {
     lines.push('', '  (No code shown: the names in this problem are not plain ARNs of one Region.)');
   }
@@ -275,6 +320,7 @@ function body(
     ...why(proposal),
     ...change(kind, proposal, options),
     ...proof(proposal),
+    ...(options.compact ? [] : manualSection(kind, proposal)),
     ...links(kind, proposalLinks),
     ...consoleSection(proposal),
     ...(options.compact ? [] : permanent(proposal)),

@@ -148,7 +148,7 @@ interface ShellExpression {
 
 /** One runnable command and what a person needs to run it. */
 export interface ManualCommand {
-  /** What the command does, one sentence. */
+  /** What the command does, a few words without a final stop. */
   purpose: string;
   /** The command, for a POSIX shell (bash, zsh), possibly over several lines joined by `\`. */
   command: string;
@@ -182,7 +182,7 @@ function grantPath(plan: GrantPlan, applied: AppliedChange | undefined): ManualP
   const { request } = changeRequest(plan) as Extract<ChangeRequest, { api: 'kms:CreateGrant' }>;
   const region = regionOf(plan.keyArn);
   const create: ManualCommand = {
-    purpose: 'Create the grant (prints its grant id):',
+    purpose: 'Create the grant (prints its grant id)',
     command: command('aws kms create-grant', [
       ['--region', region],
       ['--key-id', request.KeyId],
@@ -198,7 +198,7 @@ function grantPath(plan: GrantPlan, applied: AppliedChange | undefined): ManualP
   };
   const grantId = grantIdOf(applied);
   const find: ManualCommand = {
-    purpose: 'Find the grant id by the grant name:',
+    purpose: 'Find the grant id by its name',
     command: `GRANT_ID=$(${command('aws kms list-grants', [
       ['--region', region],
       ['--key-id', plan.keyArn],
@@ -209,7 +209,7 @@ function grantPath(plan: GrantPlan, applied: AppliedChange | undefined): ManualP
   };
   const id: string | ShellExpression = grantId ?? { shell: '"$GRANT_ID"' };
   const revoke: ManualCommand = {
-    purpose: 'Undo as a key administrator: revoke the grant.',
+    purpose: 'Revoke the grant, as a key administrator',
     command: command('aws kms revoke-grant', [
       ['--region', region],
       ['--key-id', plan.keyArn],
@@ -219,7 +219,7 @@ function grantPath(plan: GrantPlan, applied: AppliedChange | undefined): ManualP
   };
   const retiring = request.RetiringPrincipal;
   const retire: ManualCommand = {
-    purpose: 'Or undo as the retiring principal the grant names: retire it.',
+    purpose: 'Or retire it, as the retiring principal the grant names',
     command: command('aws kms retire-grant', [
       ['--region', region],
       ['--key-id', plan.keyArn],
@@ -247,7 +247,7 @@ function inlinePath(plan: InlinePolicyPlan): ManualPath {
   return {
     apply: [
       {
-        purpose: `Add the inline policy to the ${verb}:`,
+        purpose: `Add the inline policy to the ${verb}`,
         command: command(`aws iam put-${verb}-policy`, [
           [`--${verb}-name`, who.name],
           ['--policy-name', plan.policyName],
@@ -258,7 +258,7 @@ function inlinePath(plan: InlinePolicyPlan): ManualPath {
     ],
     undo: [
       {
-        purpose: 'Undo: delete the inline policy.',
+        purpose: 'Delete the inline policy',
         command: command(`aws iam delete-${verb}-policy`, [
           [`--${verb}-name`, who.name],
           ['--policy-name', plan.policyName],
@@ -272,11 +272,17 @@ function inlinePath(plan: InlinePolicyPlan): ManualPath {
 
 /** The file the key-policy commands save the policy to before changing it. */
 const SAVED_POLICY = 'key-policy-before.json';
+/** The file a new key policy too long for a command line is read from. */
+const NEW_POLICY = 'key-policy-new.json';
+/** A new key policy up to this many characters is written into the command itself. */
+export const INLINE_POLICY_CHARS = 8_000;
 
 function keyPolicyPath(plan: KeyPolicyPlan, applied: AppliedChange | undefined): ManualPath {
   const region = regionOf(plan.keyArn);
+  const policy = compactJson(plan.document);
+  const long = policy.length > INLINE_POLICY_CHARS;
   const save: ManualCommand = {
-    purpose: `Save the key policy as it is now (for the undo) to ${SAVED_POLICY}:`,
+    purpose: `Save the key policy as it is now to ${SAVED_POLICY}, for the undo`,
     command: `${command('aws kms get-key-policy', [
       ['--region', region],
       ['--key-id', plan.keyArn],
@@ -288,17 +294,17 @@ function keyPolicyPath(plan: KeyPolicyPlan, applied: AppliedChange | undefined):
   };
   const put: ManualCommand = {
     purpose:
-      'Write the new key policy (every existing statement unchanged, one added). Check first that the saved policy is still the one this change starts from:',
+      'Write the new key policy: every existing statement unchanged, one added (check first that the saved policy is the one this change starts from)',
     command: command('aws kms put-key-policy', [
       ['--region', region],
       ['--key-id', plan.keyArn],
       ['--policy-name', 'default'],
-      ['--policy', compactJson(plan.document)],
+      ['--policy', long ? `file://${NEW_POLICY}` : policy],
     ]),
     needs: 'kms:PutKeyPolicy on the key (its key administrators)',
   };
   const restore: ManualCommand = {
-    purpose: `Undo: put back the saved policy (only if nobody changed the key policy since).`,
+    purpose: `Put back the saved policy (only if nobody changed the key policy since)`,
     command: command('aws kms put-key-policy', [
       ['--region', region],
       ['--key-id', plan.keyArn],
@@ -311,6 +317,11 @@ function keyPolicyPath(plan: KeyPolicyPlan, applied: AppliedChange | undefined):
     apply: applied ? [] : [save, put],
     undo: [restore],
     notes: [
+      ...(long && !applied
+        ? [
+            `The new policy is ${policy.length} characters: save it from the review page to ${NEW_POLICY} first.`,
+          ]
+        : []),
       applied
         ? `keymend kept the policy it replaced; without ${SAVED_POLICY}, remove the statement with Sid ${plan.statement.Sid} from the key policy and put it back.`
         : 'PutKeyPolicy replaces the whole policy and has no concurrency check: a change made by someone else between the two commands would be lost.',

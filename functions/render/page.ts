@@ -8,7 +8,9 @@ import type { Proof } from '../core/diagnose';
 import type { Plan } from '../core/plan';
 import type { Proposal } from '../core/proposal';
 import type { ApprovalAction } from '../core/token';
+import { scopeIsLiteral } from './fix';
 import { Html, html } from './html';
+import { changeRequest, type ManualCommand, manualPath, terraformSnippet } from './manual';
 import { diagnosisWords } from './text';
 
 /** The page's only style. Its SHA-256 goes into the CSP's `style-src`: change it and the hash follows. */
@@ -164,22 +166,12 @@ export function describeChange(plan: Plan): { summary: string; json: string; doc
         summary: `Create a KMS grant named ${plan.name} on the key for ${plan.granteePrincipal}: ${plan.operations.join(
           ', ',
         )} only, only for the stream its encryption context names.`,
-        json: JSON.stringify(
-          {
-            KeyId: plan.keyArn,
-            Name: plan.name,
-            GranteePrincipal: plan.granteePrincipal,
-            Operations: plan.operations,
-            Constraints: { EncryptionContextSubset: plan.constraints.encryptionContextSubset },
-          },
-          null,
-          2,
-        ),
+        json: JSON.stringify(changeRequest(plan).request, null, 2),
       };
     case 'iam-inline-policy':
       return {
         summary: `Put an inline IAM policy named ${plan.policyName} on ${plan.principalArn}.`,
-        json: JSON.stringify(plan.document, null, 2),
+        json: JSON.stringify(changeRequest(plan).request, null, 2),
       };
     case 'key-policy-statement':
       return {
@@ -210,6 +202,26 @@ ${
 `
     : ''
 }${disabled}`;
+}
+
+/**
+ * The manual path, in the page's details: the aws CLI commands that make and undo the change, each with
+ * the permission it needs, and the Terraform. Empty when the scope's names are not plain ARNs.
+ */
+function manualPageSection(proposal: Proposal): Html {
+  const { plan } = proposal;
+  if (plan === null || proposal.status === 'revoked' || !scopeIsLiteral(proposal)) return html``;
+  const live = proposal.status === 'applied';
+  const path = manualPath(plan, live ? proposal.applied : undefined);
+  if (path === null) return html``;
+  const commands = (list: ManualCommand[]) =>
+    list.map((c) => html`<p>${c.purpose}. Needs ${c.needs}:</p>\n<pre>${c.command}</pre>\n`);
+  return html`<details><summary>By hand: aws CLI and Terraform</summary>
+${path.apply.length > 0 ? html`<p>To make the change yourself instead (then reject this proposal):</p>\n${commands(path.apply)}` : ''}<p>To undo it:</p>
+${commands(path.undo)}${path.notes.map((n) => html`<p class="note">${n}</p>\n`)}<p>Terraform:</p>
+<pre>${terraformSnippet(plan)}</pre>
+</details>
+`;
 }
 
 const MAX_PROBE_LINES = 6;
@@ -277,7 +289,7 @@ export function reviewPage(input: ReviewInput): Page {
   const body = html`<h1>${heading(proposal)}</h1>
 ${statusLine(proposal)}${deniedSection(proposal)}${whySection(proposal)}${
   proposal.plan ? changeSection(proposal.plan, input.keyPolicyEnabled) : ''
-}${proposal.proof ? proofSection(proposal.proof) : ''}<h2>Decide</h2>
+}${proposal.proof ? proofSection(proposal.proof) : ''}${manualPageSection(proposal)}<h2>Decide</h2>
 ${
   Object.keys(input.forms).length > 0
     ? html`<p>This link works until ${formatTime(input.expiresAt)}. Opening it changes nothing; only a button does.</p>

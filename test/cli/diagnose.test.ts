@@ -4,6 +4,7 @@ import { diagnoseCommand } from '../../cli/commands/diagnose';
 import { accountFile } from '../helpers/accounts';
 import { EVENTS_DIR } from '../helpers/events';
 import { captureIo } from '../helpers/io';
+import { awsCalls, commandsIn, createGrantRequest } from '../helpers/shell';
 
 const event = (name: string) => path.join(EVENTS_DIR, name);
 const account = accountFile;
@@ -16,6 +17,31 @@ async function diagnose(argv: string[], stdin = '') {
 }
 
 describe('keymend diagnose', () => {
+  it('--format text prints the manual path: the create-grant sends exactly the planned request', async () => {
+    const json = JSON.parse((await diagnose(['--event', CONSUMER_EVENT, '--account', account('demo')])).out);
+    const { code, out } = await diagnose([
+      '--event',
+      CONSUMER_EVENT,
+      '--account',
+      account('demo'),
+      '--format',
+      'text',
+    ]);
+    expect(code).toBe(0);
+    const creates = commandsIn(out, 'aws kms create-grant');
+    expect(creates).toHaveLength(1);
+    const [call] = awsCalls(creates[0] ?? '');
+    expect(createGrantRequest(call ?? [])).toEqual({
+      KeyId: json.plan.keyArn,
+      GranteePrincipal: json.plan.granteePrincipal,
+      Operations: json.plan.operations,
+      Constraints: { EncryptionContextSubset: json.plan.constraints.encryptionContextSubset },
+      Name: json.plan.name,
+    });
+    expect(commandsIn(out, 'aws kms revoke-grant')).toHaveLength(1);
+    expect(out).toContain(`resource "aws_kms_grant"`);
+  });
+
   it('prints the verdict, diagnosis, plan and proof with the field names the issue fixes', async () => {
     const { code, out, err } = await diagnose(['--event', CONSUMER_EVENT, '--account', account('demo')]);
     expect([code, err]).toEqual([0, '']);

@@ -3,7 +3,6 @@
  * function that prints its arguments), and the arguments the shell hands over are read back into the
  * API request and compared with the plan. Hostile names must come back exactly as they went in.
  */
-import { execFileSync } from 'node:child_process';
 import type { GrantPlan, Plan } from '../../functions/core/plan';
 import {
   changeRequest,
@@ -13,53 +12,13 @@ import {
   terraformSnippet,
 } from '../../functions/render/manual';
 import { sampleProposal } from '../helpers/proposals';
-
-/** The arguments `aws` receives when `script` runs in sh (each `aws` call prints its own line of them). */
-function awsCalls(script: string, env: Record<string, string> = {}): string[][] {
-  const out = execFileSync('sh', ['-c', `aws() { printf '%s\\0' "$@"; printf '\\001'; }\n${script}`], {
-    encoding: 'utf8',
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env },
-  });
-  // Each call: its arguments, each ended by NUL, then \x01.
-  return out
-    .split('\x01')
-    .slice(0, -1)
-    .map((call) => call.slice(0, -1).split('\0'));
-}
-
-/** The flags of one call as a map (`--key-id` -> its values). */
-function flags(argv: string[]): Map<string, string[]> {
-  const map = new Map<string, string[]>();
-  let current: string | null = null;
-  for (const word of argv) {
-    if (word.startsWith('--')) {
-      current = word;
-      map.set(word, []);
-    } else if (current) map.get(current)?.push(word);
-  }
-  return map;
-}
+import { awsCalls, createGrantRequest, flags } from '../helpers/shell';
 
 function one(map: Map<string, string[]>, flag: string): string | undefined {
   const values = map.get(flag);
   if (values === undefined) return undefined;
   expect(values).toHaveLength(1);
   return values[0];
-}
-
-/** The CreateGrant request an `aws kms create-grant` call sends, read back from its arguments. */
-function createGrantRequest(argv: string[]): Record<string, unknown> {
-  expect(argv.slice(0, 2)).toEqual(['kms', 'create-grant']);
-  const f = flags(argv.slice(2));
-  const retiring = one(f, '--retiring-principal');
-  return {
-    KeyId: one(f, '--key-id'),
-    GranteePrincipal: one(f, '--grantee-principal'),
-    ...(retiring ? { RetiringPrincipal: retiring } : {}),
-    Operations: f.get('--operations'),
-    Constraints: JSON.parse(one(f, '--constraints') ?? 'null'),
-    Name: one(f, '--name'),
-  };
 }
 
 async function grantPlan(): Promise<GrantPlan> {

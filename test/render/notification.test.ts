@@ -5,13 +5,16 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { CLOUDFORMATION_STACK_TAG, GRANT_PROPAGATION_NOTE } from '../../functions/commons/constants';
+import type { Plan } from '../../functions/core/plan';
 import type { OutgoingMessage, ProposalLinks } from '../../functions/core/ports';
 import type { NotificationKind, Proposal } from '../../functions/core/proposal';
 import { kindText, NOTIFICATION_KINDS } from '../../functions/render/kinds';
+import { changeRequest, terraformSnippet } from '../../functions/render/manual';
 import { renderNotifications } from '../../functions/render/notification';
 import { layerWords } from '../../functions/render/text';
 import { chatSchemaErrors, markdownProse } from '../helpers/chat-schema';
 import { type KindSample, kindSamples, sampleProposal } from '../helpers/notification-samples';
+import { awsCalls, commandsIn, createGrantRequest, flags } from '../helpers/shell';
 
 const GOLDEN_DIR = path.join(__dirname, 'golden');
 const UPDATE = process.env.UPDATE_GOLDEN === '1';
@@ -114,7 +117,8 @@ describe.each(NOTIFICATION_KINDS)('the %s notification', (kind) => {
       expect(body).toContain(`Refusal:  ${proposal.code}`);
       expect(body).not.toContain('THE CHANGE');
     } else {
-      expect(changeJson(body)).toEqual(proposal.plan);
+      // The change in the API's own request shape, exactly what the plan writes.
+      expect(changeJson(body)).toEqual(changeRequest(proposal.plan as Plan).request);
       const probes = proposal.proof?.probes ?? [];
       const denied = probes.filter((p) => p.result !== 'allowed').length;
       expect(body).toContain(`${denied} of ${probes.length} neighbouring requests stay denied`);
@@ -188,6 +192,40 @@ describe.each(NOTIFICATION_KINDS)('the %s notification', (kind) => {
       expect(text).toBe(readFileSync(file, 'utf8'));
     }
   });
+});
+
+describe('the manual path in the e-mail', () => {
+  it.each(NOTIFICATION_KINDS)(
+    '%s: every create-grant sends the plan; an applied grant is undone by its own id',
+    (kind) => {
+      const { proposal, links } = sample(kind);
+      const { email } = render(kind, proposal, links);
+      const creates = commandsIn(email.message, 'aws kms create-grant');
+      const plan = proposal.plan;
+      if (plan?.mechanism !== 'kms-grant' || kind === 'revoked') {
+        expect(creates).toEqual([]);
+        if (kind === 'revoked' || plan === null) expect(email.message).not.toContain('BY HAND');
+        return;
+      }
+      const live = kindText(kind).applied;
+      expect(creates).toHaveLength(live ? 0 : 1);
+      for (const create of creates) {
+        const [call] = awsCalls(create);
+        expect(createGrantRequest(call ?? [])).toEqual({
+          KeyId: plan.keyArn,
+          GranteePrincipal: plan.granteePrincipal,
+          Operations: plan.operations,
+          Constraints: { EncryptionContextSubset: plan.constraints.encryptionContextSubset },
+          Name: plan.name,
+        });
+      }
+      const [revoke] = commandsIn(email.message, 'aws kms revoke-grant').map((c) => awsCalls(c)[0] ?? []);
+      const grantId = flags(revoke ?? []).get('--grant-id');
+      if (live && proposal.applied?.mechanism === 'kms-grant')
+        expect(grantId).toEqual([proposal.applied.grantId]);
+      expect(email.message).toContain(terraformSnippet(plan).split('\n')[0]);
+    },
+  );
 });
 
 describe('what each kind says', () => {
@@ -387,9 +425,9 @@ describe('size', () => {
     }
     expect(email.message).toContain('Shortened: the new key policy is');
     expect(changeJson(email.message)).toEqual({
-      mechanism: 'key-policy-statement',
-      keyArn: plan.keyArn,
-      statement: plan.statement,
+      KeyId: plan.keyArn,
+      PolicyName: 'default',
+      AddedStatement: plan.statement,
     });
     expect(chatSchemaErrors(card)).toEqual([]);
     expect(card.content.description).toContain('Shortened');
