@@ -9,22 +9,13 @@
 import { GRANT_PROPAGATION_NOTE } from '../commons/constants';
 import type { OutgoingMessage, ProposalLinks } from '../core/ports';
 import type { NotificationKind, Proposal } from '../core/proposal';
+import { decisionWords, diagnosisWords } from './diagnosis-words';
 import { emailSubject, MESSAGE_BYTE_LIMIT } from './email';
+import { markdownCode, markdownText, subjectText } from './escape';
 import { driftNote, planJson, planSentence } from './fix';
 import { kindText } from './kinds';
-import {
-  aliasSuffix,
-  consoleLinks,
-  decisionWords,
-  diagnosisWords,
-  keyShown,
-  markdownCode,
-  markdownText,
-  principalName,
-  safeUrl,
-  streamShown,
-  subjectText,
-} from './text';
+import { consoleLinks, safeUrl } from './links';
+import { aliasSuffix, keyShown, principalName, streamShown } from './names';
 
 /** The custom notification schema (documented fields only). */
 export interface ChatNotification {

@@ -9,23 +9,13 @@
 import { GRANT_PROPAGATION_NOTE } from '../commons/constants';
 import type { OutgoingMessage, ProposalLinks } from '../core/ports';
 import type { NotificationKind, Proposal } from '../core/proposal';
+import { decisionWords, diagnosisWords } from './diagnosis-words';
+import { plainValue, subjectText } from './escape';
 import { cdkSnippet, cloudFormationSnippet, driftNote, planJson, planSentence, scopeIsLiteral } from './fix';
 import { kindText } from './kinds';
+import { consoleLinks, safeUrl } from './links';
 import { type ManualCommand, manualPath, terraformSnippet } from './manual';
-import {
-  accountOfArn,
-  aliasSuffix,
-  consoleLinks,
-  decisionWords,
-  diagnosisWords,
-  keyShown,
-  plainValue,
-  principalName,
-  safeUrl,
-  streamName,
-  streamShown,
-  subjectText,
-} from './text';
+import { accountOfArn, aliasSuffix, keyShown, principalName, streamName, streamShown } from './names';
 
 /** SNS: a subject under 100 characters. */
 export const SUBJECT_MAX = 99;

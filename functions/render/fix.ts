@@ -7,8 +7,9 @@ import { isRegion, parseKeyArn, parsePrincipalArn, parseStreamArn } from '../com
 import { CLOUDFORMATION_STACK_TAG } from '../commons/constants';
 import type { Plan } from '../core/plan';
 import type { Proposal } from '../core/proposal';
+import { asciiJson, plainValue } from './escape';
 import { changeRequest } from './manual';
-import { aliasSuffix, asciiJson, plainValue, principalName, streamName } from './text';
+import { aliasSuffix, principalName, streamName } from './names';
 
 /** The plan's JSON is shown whole up to this many characters; past it, only the change itself. */
 export const PLAN_JSON_BUDGET = 40_000;

@@ -8,10 +8,10 @@ import type { Proof } from '../core/diagnose';
 import type { Plan } from '../core/plan';
 import type { Proposal } from '../core/proposal';
 import type { ApprovalAction } from '../core/token';
+import { diagnosisWords } from './diagnosis-words';
 import { scopeIsLiteral } from './fix';
 import { Html, html } from './html';
 import { changeRequest, type ManualCommand, manualPath, terraformSnippet } from './manual';
-import { diagnosisWords } from './text';
 
 /** The page's only style. Its SHA-256 goes into the CSP's `style-src`: change it and the hash follows. */
 export const PAGE_STYLE =

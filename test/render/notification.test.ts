@@ -8,10 +8,10 @@ import { CLOUDFORMATION_STACK_TAG, GRANT_PROPAGATION_NOTE } from '../../function
 import type { Plan } from '../../functions/core/plan';
 import type { OutgoingMessage, ProposalLinks } from '../../functions/core/ports';
 import type { NotificationKind, Proposal } from '../../functions/core/proposal';
+import { layerWords } from '../../functions/render/diagnosis-words';
 import { kindText, NOTIFICATION_KINDS } from '../../functions/render/kinds';
 import { changeRequest, terraformSnippet } from '../../functions/render/manual';
 import { renderNotifications } from '../../functions/render/notification';
-import { layerWords } from '../../functions/render/text';
 import { chatSchemaErrors, markdownProse } from '../helpers/chat-schema';
 import { type KindSample, kindSamples, sampleProposal } from '../helpers/notification-samples';
 import { awsCalls, commandsIn, createGrantRequest, flags } from '../helpers/shell';
