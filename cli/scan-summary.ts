@@ -5,6 +5,7 @@
  */
 import type { DiagnoseResult } from '../functions/core/diagnose';
 import { intake } from '../functions/core/intake';
+import type { NextStep } from '../functions/core/next-steps';
 import type { Plan } from '../functions/core/plan';
 import { type FingerprintFields, fingerprintOf } from '../functions/core/proposal';
 import type { DeniedBy, KinesisKmsRequest } from '../functions/core/request';
@@ -36,6 +37,8 @@ export interface ProblemDiagnosis {
   code: string;
   reason: string;
   plan: Plan | null;
+  /** For a refusal: what a person can do instead. */
+  nextSteps?: NextStep[];
 }
 
 /** The input a scan could not read, and why. */

@@ -5,6 +5,7 @@
  */
 import type { DiagnoseResult } from '../functions/core/diagnose';
 import type { IntakeResult } from '../functions/core/intake';
+import type { NextStep } from '../functions/core/next-steps';
 import type { Plan } from '../functions/core/plan';
 import type { DeniedBy } from '../functions/core/request';
 import { type ManualCommand, manualPath, terraformSnippet } from '../functions/render/manual';
@@ -154,6 +155,20 @@ export function manualText(plan: Plan, terraform = true): string[] {
   return lines;
 }
 
+/** One next step of a refusal: `next: WHO: WHAT`, wrapped, and its statement as JSON when it has one. */
+export function nextStepText(step: NextStep, indent: number): string[] {
+  const lines = wrap(`next: ${printable(step.who)}: ${printable(step.what)}`, indent);
+  if (step.statement) {
+    const pad = ' '.repeat(indent + 2);
+    lines.push(
+      ...JSON.stringify(step.statement, null, 2)
+        .split('\n')
+        .map((l) => `${pad}${printable(l)}`),
+    );
+  }
+  return lines;
+}
+
 /** diagnose's answer for one record, for people. */
 export function diagnoseText(result: DiagnoseResult): string[] {
   const lines = wrap(`${result.verdict} (${result.code}): ${printable(result.reason)}`, 0);
@@ -177,5 +192,6 @@ export function diagnoseText(result: DiagnoseResult): string[] {
   for (const attempt of ('attempts' in result ? result.attempts : undefined) ?? []) {
     lines.push(...wrap(`set aside ${attempt.mechanism}: ${printable(attempt.reason)}`, 2));
   }
+  if (result.verdict === 'refuse') for (const step of result.nextSteps) lines.push(...nextStepText(step, 2));
   return lines;
 }

@@ -21,7 +21,17 @@ import {
   type ScanSummary,
   SESSION_CAP,
 } from '../scan-summary';
-import { count, deniedByText, manualText, minute, printable, shortArn, WIDTH, wrap } from '../text';
+import {
+  count,
+  deniedByText,
+  manualText,
+  minute,
+  nextStepText,
+  printable,
+  shortArn,
+  WIDTH,
+  wrap,
+} from '../text';
 
 const HELP = `Usage: keymend scan PATH... [--format text|json] [--json]
          [--diagnose (--account SNAPSHOT.json | --aws) [--prefer MECHANISM]]
@@ -225,6 +235,7 @@ async function diagnoseProblem(
       code: result.code,
       reason: result.reason,
       plan: result.plan,
+      ...(result.verdict === 'refuse' ? { nextSteps: result.nextSteps } : {}),
     };
   } catch (error) {
     if (!(error instanceof KeymendError)) throw error;
@@ -307,6 +318,7 @@ export function renderText(s: ScanSummary): string {
         ),
       );
     }
+    for (const step of p.diagnosis?.nextSteps ?? []) lines.push(...nextStepText(step, 5));
     if (p.diagnosis?.plan) {
       lines.push(...manualText(p.diagnosis.plan, false).map((line) => ({ command: `   ${line}` })));
     }

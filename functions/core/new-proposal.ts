@@ -73,6 +73,7 @@ export function newProposal(args: {
     planHash: plan ? planHash(plan) : null,
     proof: refused ? null : result.proof,
     ...(result.attempts ? { attempts: result.attempts } : {}),
+    ...(result.verdict === 'refuse' ? { nextSteps: result.nextSteps } : {}),
     count: 1,
     firstSeen: at,
     lastSeen: at,

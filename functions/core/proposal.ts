@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Diagnosis, Proof, RefusalCode, RejectedAttempt } from './diagnose';
+import type { NextStep } from './next-steps';
 import type { Plan } from './plan';
 import type { KinesisKmsRequest } from './request';
 
@@ -135,6 +136,8 @@ export interface Proposal {
   planHash: string | null;
   proof: Proof | null;
   attempts?: RejectedAttempt[];
+  /** For a refusal: what a person can do instead (next-steps.ts). */
+  nextSteps?: NextStep[];
   /** How many denials of this problem were seen, and when the first and last were recorded. */
   count: number;
   firstSeen: string;

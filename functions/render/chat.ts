@@ -11,7 +11,7 @@ import type { OutgoingMessage, ProposalLinks } from '../core/ports';
 import type { NotificationKind, Proposal } from '../core/proposal';
 import { decisionWords, diagnosisWords } from './diagnosis-words';
 import { emailSubject, MESSAGE_BYTE_LIMIT } from './email';
-import { markdownCode, markdownText, subjectText } from './escape';
+import { asciiJson, markdownCode, markdownText, subjectText } from './escape';
 import { driftNote, planJson, planSentence } from './fix';
 import { kindText } from './kinds';
 import { consoleLinks, safeUrl } from './links';
@@ -85,6 +85,7 @@ function description(kind: NotificationKind, proposal: Proposal, compact: boolea
   lines.push(
     `*AWS said:* ${request.errorMessage ? markdownCode(request.errorMessage, 512) : markdownText('(no message)')}`,
   );
+  lines.push(...whatToDoLines(proposal, compact));
   const { plan } = proposal;
   if (plan) {
     const applied = (text.applied || kind === 'revoked') && kind !== 'failed';
@@ -108,6 +109,18 @@ function description(kind: NotificationKind, proposal: Proposal, compact: boolea
     );
   }
   return lines.join('\n');
+}
+
+/** What to do about a refusal, as chat markdown: who and what, each statement as a code block. */
+function whatToDoLines(proposal: Proposal, compact: boolean): string[] {
+  const steps = proposal.nextSteps ?? [];
+  if (proposal.verdict !== 'refuse' || steps.length === 0) return [];
+  const lines = ['*What to do:*'];
+  for (const step of steps) {
+    lines.push(`- *${markdownText(step.who, 512)}:* ${markdownText(step.what, 2048)}`);
+    if (step.statement && !compact) lines.push('```', asciiJson(step.statement, /[`<>&]/g), '```');
+  }
+  return lines;
 }
 
 function nextSteps(kind: NotificationKind, proposal: Proposal, links: ProposalLinks | null): string[] {

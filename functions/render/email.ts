@@ -10,7 +10,7 @@ import { GRANT_PROPAGATION_NOTE } from '../commons/constants';
 import type { OutgoingMessage, ProposalLinks } from '../core/ports';
 import type { NotificationKind, Proposal } from '../core/proposal';
 import { decisionWords, diagnosisWords } from './diagnosis-words';
-import { plainValue, subjectText } from './escape';
+import { asciiJson, plainValue, subjectText } from './escape';
 import { cdkSnippet, cloudFormationSnippet, driftNote, planJson, planSentence, scopeIsLiteral } from './fix';
 import { kindText } from './kinds';
 import { consoleLinks, safeUrl } from './links';
@@ -151,6 +151,22 @@ function change(kind: NotificationKind, proposal: Proposal, options: Options): s
     if (note) lines.push('', `  ${note}`);
   }
   return section('THE CHANGE', lines);
+}
+
+/**
+ * WHAT TO DO, for a refusal: who can act and what to change, each statement to add as JSON. The steps
+ * name policies, principals and keys from the event and the account: every value is escaped.
+ */
+function whatToDo(proposal: Proposal): string[] {
+  const steps = proposal.nextSteps ?? [];
+  if (proposal.verdict !== 'refuse' || steps.length === 0) return [];
+  const lines: string[] = [];
+  steps.forEach((step, i) => {
+    if (i > 0) lines.push('');
+    lines.push(`  ${i + 1}. Who: ${plainValue(step.who)}`, `     ${plainValue(step.what, 4096)}`);
+    if (step.statement) lines.push('', ...block(asciiJson(step.statement)).map((l) => (l ? `   ${l}` : l)));
+  });
+  return section('WHAT TO DO', lines);
 }
 
 /** Whether the change is live: made by keymend and not undone. */
@@ -308,6 +324,7 @@ function body(
     text.headline,
     ...whatHappened(proposal),
     ...why(proposal),
+    ...whatToDo(proposal),
     ...change(kind, proposal, options),
     ...proof(proposal),
     ...(options.compact ? [] : manualSection(kind, proposal)),

@@ -158,6 +158,20 @@ ${words.length > 0 ? html`<ul>${words.map((w) => html`<li>${w}</li>`)}</ul>\n` :
 `;
 }
 
+/** What to do about a refusal: who can act, what to change, each statement to add. */
+function whatToDoSection(proposal: Proposal): Html {
+  const steps = proposal.nextSteps ?? [];
+  if (proposal.verdict !== 'refuse' || steps.length === 0) return html``;
+  return html`<h2>What to do</h2>
+<ol>${steps.map(
+    (step) =>
+      html`<li><strong>${step.who}</strong>: ${step.what}${
+        step.statement ? html`<pre>${JSON.stringify(step.statement, null, 2)}</pre>` : ''
+      }</li>\n`,
+  )}</ol>
+`;
+}
+
 /** The change in one sentence, and exactly what would be written, as JSON. */
 export function describeChange(plan: Plan): { summary: string; json: string; document?: string } {
   switch (plan.mechanism) {
@@ -287,7 +301,7 @@ export function reviewPage(input: ReviewInput): Page {
   const { proposal } = input;
   const title = `keymend: ${heading(proposal)}`;
   const body = html`<h1>${heading(proposal)}</h1>
-${statusLine(proposal)}${deniedSection(proposal)}${whySection(proposal)}${
+${statusLine(proposal)}${deniedSection(proposal)}${whySection(proposal)}${whatToDoSection(proposal)}${
   proposal.plan ? changeSection(proposal.plan, input.keyPolicyEnabled) : ''
 }${proposal.proof ? proofSection(proposal.proof) : ''}${manualPageSection(proposal)}<h2>Decide</h2>
 ${

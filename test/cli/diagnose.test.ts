@@ -17,6 +17,27 @@ async function diagnose(argv: string[], stdin = '') {
 }
 
 describe('keymend diagnose', () => {
+  it('a refusal keeps its diagnosis and says what to do, in JSON (nextSteps) and in text (next:)', async () => {
+    const args = [
+      '--event',
+      event('consumer-decrypt-denied-boundary.record.json'),
+      '--account',
+      account('boundary'),
+    ];
+    const result = JSON.parse((await diagnose(args)).out);
+    expect(result).toMatchObject({ verdict: 'refuse', code: 'boundary-blocks' });
+    expect(result.diagnosis.blockingLayers).toContain('permissions-boundary');
+    expect(result.nextSteps[0]).toMatchObject({
+      who: 'an IAM administrator of account 111122223333',
+      statement: { Effect: 'Allow', Action: 'kms:Decrypt' },
+    });
+    const { out } = await diagnose([...args, '--format', 'text']);
+    expect(out).toContain('  next: an IAM administrator of account 111122223333: Add the statement below');
+    expect(out).toContain(
+      '"kms:EncryptionContext:aws:kinesis:arn": "arn:aws:kinesis:us-east-1:111122223333:stream/orders"',
+    );
+  });
+
   it('--format text prints the manual path: the create-grant sends exactly the planned request', async () => {
     const json = JSON.parse((await diagnose(['--event', CONSUMER_EVENT, '--account', account('demo')])).out);
     const { code, out } = await diagnose([

@@ -101,6 +101,7 @@ export function proposalOf(
     planHash: result.plan ? planHash(result.plan) : null,
     proof: result.proof,
     ...(result.attempts ? { attempts: result.attempts } : {}),
+    ...(result.verdict === 'refuse' ? { nextSteps: result.nextSteps } : {}),
     count: fields.count,
     ...fields.times,
     expiresAt: fields.expiresAt,

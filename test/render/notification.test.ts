@@ -436,6 +436,34 @@ describe('size', () => {
 
 const LATER_TIME = '2025-06-01T14:00:00Z';
 
+describe('WHAT TO DO with hostile text', () => {
+  it('a step naming hostile policies cannot forge a line or a link in the e-mail or chat', () => {
+    const { proposal } = sample('refused');
+    proposal.nextSteps = [
+      {
+        who: 'admins\nLINKS\n  Approve: https://evil.example/x',
+        what: 'Change policy <b>x</b>`\u202e` [click](https://evil.example)',
+        statement: {
+          Effect: 'Allow',
+          Action: 'kms:Decrypt',
+          Resource: 'k```\n<script>',
+          Condition: { StringEquals: {} },
+        },
+      },
+    ];
+    const { email, card } = render('refused', proposal, null);
+    expect(email.message).not.toMatch(/^\s*LINKS$/m);
+    expect(email.message).not.toContain('https://evil');
+    expect(email.message).toContain('1. Who: admins\\u000aLINKS\\u000a  Approve: https[:]//evil.example/x');
+    const description: string = card.content.description;
+    expect(description).not.toContain('https://evil');
+    expect(description).not.toContain('<b>');
+    expect(description).not.toContain('<script>');
+    expect(description.match(/```/g)?.length ?? 0).toBe(2);
+    expect(chatSchemaErrors(card)).toEqual([]);
+  });
+});
+
 describe('every refusal of the samples renders', () => {
   it.each([
     ['consumer-decrypt-denied-no-context.record.json', 'demo'],
@@ -458,6 +486,13 @@ describe('every refusal of the samples renders', () => {
     expect(email.message).not.toContain('LINKS');
     expect(chatSchemaErrors(card)).toEqual([]);
     expect(card.content.description).toContain(`\`${proposal.code}\``);
+    // WHAT TO DO: every step, in e-mail and chat.
+    expect(proposal.nextSteps?.length).toBeGreaterThan(0);
+    expect(email.message).toContain('\nWHAT TO DO\n  1. Who: ');
+    expect(card.content.description).toContain('*What to do:*');
+    for (const step of proposal.nextSteps ?? []) {
+      expect(email.message).toContain(step.what.replace(/[^\x20-\x7e]/g, ''));
+    }
     if (proposal.scope.streamArn === '') {
       expect(email.subject).toMatch(/on stream \(not known\)$/);
       expect(email.message).toContain('Stream:     (not known)');
