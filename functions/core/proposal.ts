@@ -123,6 +123,8 @@ export interface Proposal {
   reason: string;
   /** The first denial of this problem, as the intake read it. */
   request: KinesisKmsRequest;
+  /** The alias of the account keymend runs in (iam:ListAccountAliases), for subjects; absent when not known. */
+  accountAlias?: string;
   /** The key's aliases, for people (`alias/orders`). */
   keyAliases: string[];
   /**

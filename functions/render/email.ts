@@ -25,29 +25,60 @@ const BODY_BYTE_BUDGET = 200_000;
 /** How many audit entries the e-mail lists (the newest). */
 const AUDIT_LINES = 8;
 
-/** `name` within `max` characters, ending in `...` when shortened. */
-function shorten(name: string, max: number): string {
+/** `name` within `max` characters, its middle replaced by `...` when shortened (both ends stay readable). */
+export function shortenMiddle(name: string, max: number): string {
   if (name.length <= max) return name;
-  return max <= 3 ? name.slice(0, max) : `${name.slice(0, max - 3)}...`;
+  if (max <= 3) return name.slice(0, max);
+  const keep = max - 3;
+  const head = Math.ceil(keep / 2);
+  return `${name.slice(0, head)}...${name.slice(name.length - (keep - head))}`;
 }
 
+/** The room each name keeps in a subject before the operation, the words and the alias give way. */
+const SUBJECT_NAME_MIN = 8;
+
 /**
- * The subject: `keymend: <kind>: <role|user> <name> denied <operation> on stream <name>`, printable ASCII,
- * whitespace collapsed, under 100 characters (the names shortened with `...` when needed).
+ * How the subject gives way when the names do not fit, in order: the names are shortened (each keeps
+ * at least SUBJECT_NAME_MIN), then `on stream` becomes `on`, then the operation and then the alias are
+ * shortened in their middle. The account id and the Region are never shortened.
+ */
+const SUBJECT_FITS: ReadonlyArray<{ op: number; on: string; alias: number }> = [
+  { op: 40, on: ' on stream ', alias: 32 },
+  { op: 40, on: ' on ', alias: 32 },
+  { op: 16, on: ' on ', alias: 32 },
+  { op: 16, on: ' on ', alias: 16 },
+  { op: 12, on: ' on ', alias: 12 },
+];
+
+/**
+ * The subject: `[ALIAS-or-ACCOUNT REGION] keymend: <kind>: [user ]<name> <operation> on stream <name>`,
+ * printable ASCII, whitespace collapsed, under 100 characters. `[ALIAS REGION]` when the account's alias
+ * is known, else `[ACCOUNT REGION]`. Names are shortened in their middle (both ends stay readable) when
+ * the whole would not fit, then the words around them (SUBJECT_FITS); never the account or the kind.
  */
 export function emailSubject(kind: NotificationKind, proposal: Proposal): string {
   const who = principalName(proposal.scope.principalArn);
   const name = subjectText(who.name);
   const stream = subjectText(streamName(proposal.scope.streamArn));
-  const op = shorten(subjectText(proposal.scope.operation), 40);
-  const head = `keymend: ${kindText(kind).label}: ${who.kind} `;
-  const middle = ` ${op} on stream `;
-  const room = SUBJECT_MAX - head.length - middle.length;
-  // Share the room: the shorter name keeps all it needs, the longer takes the rest.
-  const nameRoom = Math.max(Math.ceil(room / 2), room - stream.length);
-  const fittedName = shorten(name, nameRoom);
-  const fittedStream = shorten(stream, room - fittedName.length);
-  return `${head}${fittedName}${middle}${fittedStream}`.slice(0, SUBJECT_MAX);
+  const op = subjectText(proposal.scope.operation);
+  const alias = proposal.accountAlias ? subjectText(proposal.accountAlias) : '';
+  const region = shortenMiddle(subjectText(proposal.scope.region), 20);
+  // Most principals are roles: only a user (or an unparsable principal) is named as such, to save room.
+  const kindWord = who.kind === 'role' ? '' : `${who.kind} `;
+  let subject = '';
+  for (const fit of SUBJECT_FITS) {
+    const account = alias !== '' ? shortenMiddle(alias, fit.alias) : subjectText(proposal.scope.accountId);
+    const head = `[${account} ${region}] keymend: ${kindText(kind).label}: ${kindWord}`;
+    const middle = ` ${shortenMiddle(op, fit.op)}${fit.on}`;
+    const room = Math.max(0, SUBJECT_MAX - head.length - middle.length);
+    // Share the room: the shorter name keeps all it needs, the longer takes the rest.
+    const nameRoom = Math.max(Math.ceil(room / 2), room - stream.length);
+    const fittedName = shortenMiddle(name, nameRoom);
+    const fittedStream = shortenMiddle(stream, room - fittedName.length);
+    subject = `${head}${fittedName}${middle}${fittedStream}`;
+    if (room >= name.length + stream.length || room >= 2 * SUBJECT_NAME_MIN) break;
+  }
+  return subject.slice(0, SUBJECT_MAX);
 }
 
 /** Lines `  Label:   value`, labels padded to one column. Values must already be safe. */

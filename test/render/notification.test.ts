@@ -62,24 +62,26 @@ function urls(text: string): string[] {
 const streamName = (arn: string) => arn.slice(arn.lastIndexOf('/') + 1);
 
 describe.each(NOTIFICATION_KINDS)('the %s notification', (kind) => {
-  it('e-mail: a subject of printable ASCII under 100 characters naming principal, operation, stream and kind', () => {
+  it('e-mail: a subject [ACCOUNT REGION] of printable ASCII under 100 characters naming principal, operation, stream and kind', () => {
     const { proposal, links } = sample(kind);
     const { email } = render(kind, proposal, links);
     expect(email.subject).toMatch(/^[\x20-\x7e]{1,99}$/);
+    const prefix = `[${proposal.scope.accountId} ${proposal.scope.region}] keymend: ${kindText(kind).label}: `;
+    expect(email.subject.startsWith(prefix)).toBe(true);
     const roleName = streamName(proposal.scope.principalArn);
     const stream = streamName(proposal.scope.streamArn);
-    expect(email.subject).toContain(proposal.scope.operation);
-    // Names are shortened (with "...") only when the whole would not fit in 99 characters.
+    expect(email.subject).toContain(` ${proposal.scope.operation} on stream `);
+    // Names are shortened in their middle ("ab...yz") only when the whole would not fit in 99 characters.
     const full = `${roleName} ${proposal.scope.operation} on stream ${stream}`;
     if (email.subject.includes(full)) {
       expect(email.subject.endsWith(full)).toBe(true);
     } else {
       expect(email.subject.length).toBeGreaterThanOrEqual(95);
-      expect(email.subject).toContain(`${roleName.slice(0, 20)}`);
-      expect(email.subject).toContain('...');
-      expect(email.subject.endsWith(` ${proposal.scope.operation} on stream ${stream}`)).toBe(true);
+      const shown = email.subject.slice(prefix.length, email.subject.indexOf(` ${proposal.scope.operation}`));
+      expect(shown).toMatch(/^.+\.\.\..+$/);
+      const [head, tail] = shown.split('...') as [string, string];
+      expect(roleName.startsWith(head) && roleName.endsWith(tail)).toBe(true);
     }
-    expect(email.subject).toContain(kindText(kind).label);
   });
 
   it('e-mail: what happened, why, the change, the proof, the links and the console', () => {
@@ -477,7 +479,8 @@ describe('every refusal of the samples renders', () => {
     const proposal = await sampleProposal(event, account, { id: 'refusal-Ab1' });
     expect(proposal.verdict).toBe('refuse');
     const { email, card } = render('refused', proposal, null);
-    expect(email.subject).toMatch(/^keymend: Refused: [\x20-\x7e]+[^ ]$/);
+    expect(email.subject.startsWith(`[${proposal.scope.accountId} us-east-1] keymend: Refused: `)).toBe(true);
+    expect(email.subject).toMatch(/^[\x20-\x7e]+[^ ]$/);
     expect(email.subject.length).toBeLessThan(100);
     expect(email.message).toMatch(/^[\x20-\x7e\n]+$/);
     expect(email.message).toContain(`Refusal:  ${proposal.code}`);
