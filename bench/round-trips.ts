@@ -25,7 +25,7 @@ import { createTable, DynamoProposalStore } from '../functions/adapters/store';
 import { ENV } from '../functions/commons/constants';
 import type { AccountSnapshot } from '../functions/core/account';
 import { parseConfig } from '../functions/core/config';
-import type { FlowContext } from '../functions/flows/notify';
+import type { FlowContext } from '../functions/flows/context';
 import { makeHandler, type RemediateEvent } from '../functions/handlers/remediate';
 import { denial, stormAccount } from './storm-denials';
 

@@ -25,7 +25,7 @@ import type { AccountSnapshot } from '../../functions/core/account';
 import { type Config, type Mode, parseConfig } from '../../functions/core/config';
 import type { Mechanism } from '../../functions/core/plan';
 import type { OutgoingMessage } from '../../functions/core/ports';
-import type { FlowContext } from '../../functions/flows/notify';
+import type { FlowContext } from '../../functions/flows/context';
 import type { RemediateResult } from '../../functions/flows/remediate';
 import { makeHandler, type RemediateEvent } from '../../functions/handlers/remediate';
 import { type FunctionUrlHandler, functionUrlEvent, writeResult } from './function-url';
@@ -191,7 +191,7 @@ export async function startLocal(options: LocalOptions): Promise<LocalRuntime> {
   const outbox: OutgoingMessage[] = [];
   const signingKey = randomBytes(32);
   const ports: FlowContext = {
-    store: new DynamoProposalStore(dynamodb, TABLE_NAME, { now }),
+    store: new DynamoProposalStore(dynamodb, TABLE_NAME),
     reader: account,
     writer: account,
     publisher: {

@@ -63,8 +63,6 @@ export const storeKeys = {
 export interface DynamoProposalStoreOptions {
   /** How long `claimFingerprint`'s claim holds (default two minutes). */
   leaseMs?: number;
-  /** The clock `countAutoAppliesSince` reads up to (default the system clock); `keymend local` passes its own. */
-  now?: () => Date;
 }
 
 /** The attributes of a proposal that change after it is created; everything else is in `body`. */
@@ -85,7 +83,6 @@ type Item = Record<string, AttributeValue>;
  */
 export class DynamoProposalStore implements ProposalStore {
   private readonly leaseMs: number;
-  private readonly now: () => Date;
 
   constructor(
     private readonly client: DynamoDBClient,
@@ -93,7 +90,6 @@ export class DynamoProposalStore implements ProposalStore {
     options: DynamoProposalStoreOptions = {},
   ) {
     this.leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
-    this.now = options.now ?? (() => new Date());
   }
 
   /** One conditional PutItem: succeeds only for an id not seen before. */
@@ -245,7 +241,6 @@ export class DynamoProposalStore implements ProposalStore {
         },
       }),
     );
-    if (proposal.status === 'applying') await this.recordAutoApply(proposal.id, proposal.createdAt);
   }
 
   /** Two GetItems: the proposal, then its fingerprint (whose counts are merged in while it points here). */
@@ -263,8 +258,6 @@ export class DynamoProposalStore implements ProposalStore {
 
   /**
    * One conditional UpdateItem on `#status = :from` (then a GetItem of the fingerprint for the counts).
-   * A move into `applying` by `keymend` itself (not an approval) is auto mode's: it is also counted
-   * toward the hourly cap, one more UpdateItem.
    *
    * @throws StoreError when TRANSITIONS does not allow `from -> to`: that is a bug, not a lost race.
    */
@@ -309,7 +302,6 @@ export class DynamoProposalStore implements ProposalStore {
       throw error;
     }
     if (!item) throw new StoreError(`proposal ${id}: the update returned no item`);
-    if (to === 'applying' && audit.actor === 'keymend') await this.recordAutoApply(id, audit.at);
     return this.withCounts(decodeProposal(item));
   }
 
@@ -374,11 +366,11 @@ export class DynamoProposalStore implements ProposalStore {
 
   /**
    * Automatic applies started at or after `since`: one BatchGetItem of the hour buckets from `since`'s
-   * hour to the clock's (two for the last hour), counting the entries at or after `since`.
+   * hour to `now`'s (two for the last hour), counting the entries at or after `since`.
    */
-  async countAutoAppliesSince(since: Date): Promise<number> {
+  async countAutoAppliesSince(since: Date, now: Date): Promise<number> {
     const from = Math.floor(since.getTime() / HOUR_MS);
-    const to = Math.max(from, Math.floor(this.now().getTime() / HOUR_MS));
+    const to = Math.max(from, Math.floor(now.getTime() / HOUR_MS));
     const hours: string[] = [];
     for (let h = from; h <= to; h++) hours.push(hourOf(new Date(h * HOUR_MS)));
     const sinceIso = since.toISOString();
@@ -389,9 +381,8 @@ export class DynamoProposalStore implements ProposalStore {
     return count;
   }
 
-  /** Adds `<at>|<proposalId>` to the hour's set: adding the same apply twice counts it once. */
-  private async recordAutoApply(id: string, at: string): Promise<void> {
-    const time = new Date(at);
+  /** One UpdateItem: adds `<at>|<proposalId>` to the hour's set, so adding the same apply twice counts it once. */
+  async recordAutoApply(id: string, time: Date): Promise<void> {
     await this.client.send(
       new UpdateItemCommand({
         TableName: this.tableName,
@@ -440,7 +431,6 @@ export class DynamoProposalStore implements ProposalStore {
     return { ...proposal, count: record.count, firstSeen: record.firstSeen, lastSeen: record.lastSeen };
   }
 
-  /** Sends a conditional write; false when its condition did not hold. */
   /** The claim update: null when its condition failed, else the claim with the proposal it replaces. */
   private async claimOnce(command: UpdateItemCommand): Promise<ClaimResult | null> {
     try {
@@ -453,6 +443,7 @@ export class DynamoProposalStore implements ProposalStore {
     }
   }
 
+  /** Sends a conditional write; false when its condition did not hold. */
   private async conditional(command: PutItemCommand | UpdateItemCommand): Promise<boolean> {
     try {
       // Two calls because send's overloads take one command type each.

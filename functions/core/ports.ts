@@ -84,8 +84,14 @@ export interface ProposalStore {
   setFingerprintApplied(fingerprint: string, appliedAt: string | null): Promise<void>;
   /** Sets `stillFailingNotifiedAt` once; false when it was already set. */
   markStillFailingNotified(id: string, now: Date): Promise<boolean>;
-  /** How many proposals were applied automatically at or after `since` (auto mode's hourly cap). */
-  countAutoAppliesSince(since: Date): Promise<number>;
+  /**
+   * Counts one automatic apply of proposal `id`, started at `at`, toward auto mode's hourly cap. The
+   * flow calls it when auto mode (never an approval) moves a proposal to `applying`; counting the same
+   * apply twice counts it once.
+   */
+  recordAutoApply(id: string, at: Date): Promise<void>;
+  /** How many automatic applies `recordAutoApply` counted from `since` up to `now` (auto mode's hourly cap). */
+  countAutoAppliesSince(since: Date, now: Date): Promise<number>;
 }
 
 /**

@@ -86,7 +86,10 @@ export function canonicalJson(value: unknown): string {
   return JSON.stringify(value) ?? 'null';
 }
 
-/** One line of a proposal's audit trail. `actor` is `keymend`, `approval-link` or `cli`. */
+/** The actor of what keymend does by itself, in audit entries (an approval's is `approval-link`). */
+export const KEYMEND_ACTOR = 'keymend';
+
+/** One line of a proposal's audit trail. `actor` is `keymend` (KEYMEND_ACTOR), `approval-link` or `cli`. */
 export interface AuditEntry {
   at: string;
   actor: string;

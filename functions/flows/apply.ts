@@ -18,10 +18,12 @@ import {
   type AppliedChange,
   type AuditEntry,
   canonicalJson,
+  KEYMEND_ACTOR,
   type Proposal,
   planHash,
 } from '../core/proposal';
-import { type FlowContext, messageOf, notify } from './notify';
+import { type AuditContext, type FlowContext, messageOf } from './context';
+import { notify } from './notify';
 
 export interface ApplyOptions {
   /** A key-policy change is applied only from an approval: true only on that path. */
@@ -31,7 +33,7 @@ export interface ApplyOptions {
   /** Where the links of the notifications point (the revoke link, a replacement's links). */
   links: LinkSettings;
   /** The actor's source IP and user agent, for the audit trail of an approval. */
-  auditContext?: Pick<AuditEntry, 'sourceIp' | 'userAgent'>;
+  auditContext?: AuditContext;
 }
 
 export type ApplyResult =
@@ -307,7 +309,7 @@ async function supersede(
     linkTtlHours: options.links.ttlHours,
     audit: {
       at: at.toISOString(),
-      actor: 'keymend',
+      actor: KEYMEND_ACTOR,
       action: 'propose',
       outcome: now.verdict,
       detail: `replaces ${proposal.id}: ${why}`,
@@ -343,7 +345,7 @@ export async function revokeProposal(
   ports: FlowContext,
   proposal: Proposal,
   actor: string,
-  auditContext: Pick<AuditEntry, 'sourceIp' | 'userAgent'> = {},
+  auditContext: AuditContext = {},
 ): Promise<RevokeResult> {
   const audit = (outcome: string, detail?: string): AuditEntry => ({
     at: ports.now().toISOString(),

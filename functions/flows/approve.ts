@@ -14,7 +14,7 @@
 import { GRANT_PROPAGATION_NOTE } from '../commons/constants';
 import type { LinkSettings } from '../core/links';
 import type { FlowPorts } from '../core/ports';
-import type { AuditEntry, NotificationKind, Proposal } from '../core/proposal';
+import type { AuditEntry, Proposal } from '../core/proposal';
 import {
   APPROVAL_ACTIONS,
   type ApprovalAction,
@@ -23,14 +23,9 @@ import {
   verifyToken,
 } from '../core/token';
 import { type Page, type RefusalKind, refusalPage, resultPage, reviewPage } from '../render/page';
-import {
-  type ApplyOptions,
-  type ApplyResult,
-  applyProposal,
-  type RevokeResult,
-  revokeProposal,
-} from './apply';
-import { type FlowContext, notify } from './notify';
+import { type ApplyResult, applyProposal, revokeProposal } from './apply';
+import type { AuditContext, FlowContext, FlowLog } from './context';
+import { notify } from './notify';
 
 /** An HTTP request as the approval function sees it, already decoded by the handler. */
 export interface ApprovalRequest {
@@ -48,9 +43,6 @@ export interface ApprovalRequest {
 /** The actor name in audit entries written for an approval link. */
 export const LINK_ACTOR = 'approval-link';
 
-/** Where the actor came from, for the audit trail. */
-export type AuditContext = Pick<AuditEntry, 'sourceIp' | 'userAgent'>;
-
 /** The approval function's settings, read once at cold start by the handler. */
 export interface ApprovalSettings {
   /** The base URL of the links (the function URL, or `keymend local`'s server). */
@@ -63,57 +55,11 @@ export interface ApprovalSettings {
   linkTtlHours: number;
 }
 
-/** The ports the steps run over, with the flow's log. */
-export type StepPorts = FlowContext;
-export type { LinkSettings };
-/** What `applyProposal` returns. */
-export type ApplyOutcome = ApplyResult;
-/** What `revokeProposal` returns. */
-export type RevokeOutcome = RevokeResult;
-
-/**
- * The steps this flow runs but does not own: apply and revoke (flows/apply.ts, which record the result
- * and notify it themselves) and the notification of a reject (flows/notify.ts). Tests pass doubles.
- */
-export interface ApprovalSteps {
-  apply(
-    ports: StepPorts,
-    proposal: Proposal,
-    actor: string,
-    options: ApplyOptions & { kind: 'approved-applied' },
-  ): Promise<ApplyOutcome>;
-  revoke(
-    ports: StepPorts,
-    proposal: Proposal,
-    actor: string,
-    auditContext?: AuditContext,
-  ): Promise<RevokeOutcome>;
-  notify(
-    ports: StepPorts,
-    kind: NotificationKind,
-    proposal: Proposal,
-    links: { settings: LinkSettings; expiresAt: Date } | null,
-  ): Promise<boolean>;
-}
-
-/** The real steps. */
-export const APPROVAL_STEPS: ApprovalSteps = {
-  apply: applyProposal,
-  revoke: revokeProposal,
-  notify,
-};
-
-/** Where the flow logs what it does not show: refused tokens, failed notifications. */
-export interface ApprovalLog {
-  info(message: string, fields: Record<string, unknown>): void;
-  warn(message: string, fields: Record<string, unknown>): void;
-}
-
 export interface ApprovalDeps {
   ports: FlowPorts;
   settings: ApprovalSettings;
-  steps: ApprovalSteps;
-  log: ApprovalLog;
+  /** Where the flow logs what it does not show: refused tokens, failed notifications. */
+  log: FlowLog;
 }
 
 /** A page to send; `head` says to send the headers only. */
@@ -266,7 +212,7 @@ async function act(deps: ApprovalDeps, id: string, request: ApprovalRequest): Pr
   }
 }
 
-function stepPorts(deps: ApprovalDeps): StepPorts {
+function stepPorts(deps: ApprovalDeps): FlowContext {
   return { ...deps.ports, log: deps.log };
 }
 
@@ -280,16 +226,16 @@ async function approve(
   context: AuditContext,
   audit: (outcome: string, detail?: string) => AuditEntry,
 ): Promise<Page> {
-  const { ports, settings, steps } = deps;
+  const { ports, settings } = deps;
   // The one conditional write that makes an approval happen once, however many clicks race for it.
-  let result: ApplyOutcome;
+  let result: ApplyResult;
   try {
     const claimed = await ports.store.transition(proposal.id, 'pending', 'applying', {}, audit('accepted'));
     if (!claimed) {
       await ports.store.appendAudit(proposal.id, audit('refused', 'another approval is already applying it'));
       return refusalPage('not-pending');
     }
-    result = await steps.apply(stepPorts(deps), claimed, LINK_ACTOR, {
+    result = await applyProposal(stepPorts(deps), claimed, LINK_ACTOR, {
       allowKeyPolicy: settings.allowKeyPolicy,
       kind: 'approved-applied',
       links: linkSettings(settings),
@@ -302,7 +248,7 @@ async function approve(
     // and a write already made is found, not repeated) and let the handler answer 500.
     const stored = await ports.store.getProposal(proposal.id).catch(() => null);
     if (stored?.status === 'applied') {
-      await steps.notify(stepPorts(deps), 'approved-applied', stored, {
+      await notify(stepPorts(deps), 'approved-applied', stored, {
         settings: linkSettings(settings),
         expiresAt: new Date(ports.now().getTime() + settings.linkTtlHours * 3_600_000),
       });
@@ -350,7 +296,7 @@ async function reject(
   proposal: Proposal,
   audit: (outcome: string, detail?: string) => AuditEntry,
 ): Promise<Page> {
-  const { ports, settings, steps } = deps;
+  const { ports, settings } = deps;
   const until = new Date(ports.now().getTime() + settings.rejectSuppressHours * 3_600_000);
   const after = await ports.store.transition(
     proposal.id,
@@ -364,7 +310,7 @@ async function reject(
     return refusalPage('not-pending');
   }
   await ports.store.setFingerprintLiveUntil(proposal.fingerprint, until);
-  await steps.notify(stepPorts(deps), 'rejected', after, null);
+  await notify(stepPorts(deps), 'rejected', after, null);
   return resultPage(
     'rejected',
     after,
@@ -374,7 +320,7 @@ async function reject(
 
 async function revoke(deps: ApprovalDeps, proposal: Proposal, context: AuditContext): Promise<Page> {
   // revokeProposal records the outcome (audit included) and notifies it; this only shows it.
-  const result = await deps.steps.revoke(stepPorts(deps), proposal, LINK_ACTOR, context);
+  const result = await revokeProposal(stepPorts(deps), proposal, LINK_ACTOR, context);
   switch (result.outcome) {
     case 'revoked':
       return resultPage('revoked', result.proposal, 'The change keymend applied was undone.');

@@ -5,24 +5,9 @@
  */
 import { type LinkSettings, proposalLinks } from '../core/links';
 import type { FlowPorts, ProposalLinks } from '../core/ports';
-import type { NotificationKind, Proposal } from '../core/proposal';
+import { KEYMEND_ACTOR, type NotificationKind, type Proposal } from '../core/proposal';
 import { renderNotifications } from '../render/notification';
-
-/** The logging the flows need (Powertools' Logger fits). */
-export interface FlowLog {
-  info(message: string, fields: Record<string, unknown>): void;
-  warn(message: string, fields: Record<string, unknown>): void;
-}
-
-/** The ports, with an optional log. */
-export interface FlowContext extends FlowPorts {
-  log?: FlowLog;
-}
-
-/** An error as one short text for the audit list, a log line or a result's reason. */
-export function messageOf(error: unknown): string {
-  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-}
+import { type FlowContext, messageOf } from './context';
 
 /** Notes a problem in the audit trail and the log; never throws. */
 export async function noteProblem(
@@ -35,7 +20,7 @@ export async function noteProblem(
   try {
     await ports.store.appendAudit(proposalId, {
       at: ports.now().toISOString(),
-      actor: 'keymend',
+      actor: KEYMEND_ACTOR,
       action,
       outcome: 'failed',
       detail,

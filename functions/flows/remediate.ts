@@ -16,10 +16,11 @@ import { CLOUDTRAIL_DETAIL_TYPE, intake } from '../core/intake';
 import { linkExpiry } from '../core/links';
 import { fingerprintFieldsOf, newProposal, newProposalId } from '../core/new-proposal';
 import type { FingerprintRecord, FlowPorts } from '../core/ports';
-import { fingerprintOf, type Proposal } from '../core/proposal';
+import { fingerprintOf, KEYMEND_ACTOR, type Proposal } from '../core/proposal';
 import type { KinesisKmsRequest } from '../core/request';
 import { type ApplyResult, applyProposal } from './apply';
-import { type FlowContext, messageOf, notify } from './notify';
+import { type FlowContext, messageOf } from './context';
+import { notify } from './notify';
 
 export type RemediateOutcome =
   | 'ignored'
@@ -53,9 +54,6 @@ export type RemediateConfig = Pick<
 export const STILL_FAILING_AFTER_MINUTES = 10;
 
 const MINUTE = 60_000;
-
-/** The actor of what keymend does by itself (auto mode counts its applies by it). */
-export const KEYMEND_ACTOR = 'keymend';
 
 /**
  * A problem's earlier proposal whose links ran out unapproved: the fingerprint stopped being live, and
@@ -246,6 +244,8 @@ async function autoApply(
       reason: 'the proposal left pending before auto mode applied it',
     };
   }
+  // Counted once the apply is this invocation's: an approval never counts toward auto mode's cap.
+  await ports.store.recordAutoApply(applying.id, new Date(applying.updatedAt));
   let applied: ApplyResult;
   try {
     applied = await applyProposal(ports, applying, KEYMEND_ACTOR, {
@@ -399,8 +399,9 @@ async function guardStop(
   };
   const stop = staticGuardStop(subject, settings);
   if (stop) return stop;
-  const since = new Date(ports.now().getTime() - 60 * MINUTE);
-  return underHourlyLimit(await ports.store.countAutoAppliesSince(since), settings.hourlyLimit);
+  const now = ports.now();
+  const since = new Date(now.getTime() - 60 * MINUTE);
+  return underHourlyLimit(await ports.store.countAutoAppliesSince(since, now), settings.hourlyLimit);
 }
 
 /**

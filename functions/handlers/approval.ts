@@ -10,14 +10,12 @@ import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import type { FlowPorts } from '../core/ports';
 import {
-  APPROVAL_STEPS,
   type ApprovalDeps,
-  type ApprovalLog,
   type ApprovalRequest,
   type ApprovalSettings,
-  type ApprovalSteps,
   handleApproval,
 } from '../flows/approve';
+import type { FlowLog } from '../flows/context';
 import { errorPage, PAGE_STYLE, type Page, refusalPage } from '../render/page';
 import { accountIdOf, awsWiring, perAccount, startOnce } from './wiring';
 
@@ -59,9 +57,7 @@ export interface ApprovalConfig {
 export interface ApprovalHandlerDeps {
   ports: FlowPorts;
   config: ApprovalConfig;
-  logger: ApprovalLog & { error(message: string, fields: Record<string, unknown>): void };
-  /** The apply, revoke and notify steps. @default APPROVAL_STEPS (flows/apply.ts, flows/notify.ts) */
-  steps?: ApprovalSteps;
+  logger: FlowLog & { error(message: string, fields: Record<string, unknown>): void };
 }
 
 /** The flow's settings from the configuration. */
@@ -139,7 +135,6 @@ export function makeHandler(deps: ApprovalHandlerDeps): (event: ApprovalEvent) =
     // The deployed function cannot have its own URL in its environment (configuration '' there): its
     // links then point where the request came in, the function URL's domain, which AWS sets.
     settings: settings.baseUrl ? settings : { ...settings, baseUrl: ownUrl(event) },
-    steps: deps.steps ?? APPROVAL_STEPS,
     log: deps.logger,
   });
   return async (event) => {

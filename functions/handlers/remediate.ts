@@ -11,7 +11,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { Context, EventBridgeEvent } from 'aws-lambda';
-import type { FlowContext, FlowLog } from '../flows/notify';
+import type { FlowContext, FlowLog } from '../flows/context';
 import { type RemediateConfig, type RemediateResult, remediate } from '../flows/remediate';
 import { accountIdOf, awsWiring, perAccount, startOnce } from './wiring';
 

@@ -1,16 +1,17 @@
 /**
- * The approval link in a real browser (issue 10): Debian's chromium, driven by playwright-core, against
- * `keymend local` (cli/local/runtime.ts, started in process). CI installs chromium (`.ci/run`); without it this test fails, it does not skip.
+ * The approval link in a real browser (issue 10): the Chromium packed in node_modules
+ * (test/helpers/browser.ts), driven by playwright-core, against `keymend local` (cli/local/runtime.ts,
+ * started in process).
  */
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { type LocalRuntime, startLocal } from '../../cli/local/runtime';
 import { parseSnapshot } from '../../functions/adapters/snapshot';
+import { launchBrowser } from '../helpers/browser';
 import { EVENTS_DIR, loadEvent } from '../helpers/events';
 
 const CLOCK = '2026-12-03T09:00:00.000Z';
-const CHROMIUM = process.env.KEYMEND_CHROMIUM ?? '/usr/bin/chromium';
 const SCREENSHOT = path.resolve(__dirname, '../../docs/approval-page.png');
 const STREAM = 'arn:aws:kinesis:us-east-1:111122223333:stream/orders';
 const CONSUMER = 'arn:aws:iam::111122223333:role/service-role/orders-consumer';
@@ -22,24 +23,7 @@ let browser: Browser;
 let local: LocalRuntime;
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(
-      `chromium is not installed at ${CHROMIUM}: run "apt-get install -y --no-install-recommends chromium" (.ci/run does) or set KEYMEND_CHROMIUM`,
-    );
-  }
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  browser = await launchBrowser();
 });
 
 afterAll(async () => {

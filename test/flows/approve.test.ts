@@ -1,20 +1,18 @@
+import type { LocalAccount } from '../../functions/adapters/local-account';
+import type { Mechanism } from '../../functions/core/plan';
 import type { Proposal } from '../../functions/core/proposal';
 import { type ApprovalAction, signToken, type TokenClaims } from '../../functions/core/token';
+import { type ApprovalDeps, type ApprovalRequest, handleApproval } from '../../functions/flows/approve';
 import {
-  type ApprovalDeps,
-  type ApprovalRequest,
-  type ApprovalSteps,
-  handleApproval,
-} from '../../functions/flows/approve';
-import {
-  type MemoryStore,
-  memoryPorts,
+  approvalPorts,
+  grantsIn,
   NOW,
   type RecordingPublisher,
-  recordingSteps,
   SECRET,
   sampleProposal,
 } from '../helpers/approval';
+import { linkIn } from '../helpers/flow-ports';
+import type { MemoryStore } from '../helpers/memory-store';
 
 const NOW_S = Math.floor(NOW.getTime() / 1000);
 
@@ -22,17 +20,16 @@ interface Setup {
   deps: ApprovalDeps;
   store: MemoryStore;
   publisher: RecordingPublisher;
-  calls: ReturnType<typeof recordingSteps>['calls'];
+  /** The demo account the real apply and revoke steps write to. */
+  account: LocalAccount;
   proposal: Proposal;
   warnings: string[];
 }
 
-async function setup(edit?: (p: Proposal) => void, steps?: Partial<ApprovalSteps>): Promise<Setup> {
-  const proposal = await sampleProposal();
-  edit?.(proposal);
-  const { ports, store, publisher } = memoryPorts();
+async function setup(options: { prefer?: Mechanism } = {}): Promise<Setup> {
+  const proposal = await sampleProposal(options);
+  const { ports, store, publisher, account } = approvalPorts();
   await store.createProposal(proposal, new Date('2026-12-06T08:10:01.000Z'));
-  const recorded = recordingSteps();
   const warnings: string[] = [];
   const deps: ApprovalDeps = {
     ports,
@@ -42,10 +39,14 @@ async function setup(edit?: (p: Proposal) => void, steps?: Partial<ApprovalSteps
       rejectSuppressHours: 168,
       linkTtlHours: 72,
     },
-    steps: { ...recorded.steps, ...steps },
     log: { info: () => {}, warn: (message) => warnings.push(message) },
   };
-  return { deps, store, publisher, calls: recorded.calls, proposal, warnings };
+  return { deps, store, publisher, account, proposal, warnings };
+}
+
+/** Every call that would change the account (LocalAccount counts the API calls AWS would see). */
+function accountWrites(account: LocalAccount): string[] {
+  return Object.keys(account.stats()).filter((call) => /:(Create|Put|Delete|Revoke|Retire)/.test(call));
 }
 
 function token(proposal: Proposal, overrides: Partial<TokenClaims> = {}, secret = SECRET): string {
@@ -93,7 +94,7 @@ describe('GET and HEAD never change anything', () => {
       expect(response.html).toContain('>Approve</button>');
       expect(s.store.dump()).toBe(before);
       expect(s.store.writes).toBe(writes);
-      expect(s.calls.apply).toHaveLength(0);
+      expect(accountWrites(s.account)).toEqual([]);
       expect(s.publisher.sent).toHaveLength(0);
     },
   );
@@ -173,7 +174,7 @@ describe('refused POSTs change nothing', () => {
       const response = await handleApproval(s.deps, request(s.proposal));
       expect(response.statusCode).toBe(status);
       expect(s.store.dump()).toBe(before);
-      expect(s.calls.apply).toHaveLength(0);
+      expect(accountWrites(s.account)).toEqual([]);
       expect(s.publisher.sent).toHaveLength(0);
       expect(s.warnings.length + (status === 400 ? 1 : 0)).toBeGreaterThan(0);
     },
@@ -222,7 +223,7 @@ describe('refused POSTs change nothing', () => {
     const { audit: _a, ...rest } = after as Proposal;
     const { audit: _b, ...original } = s.proposal;
     expect(rest).toEqual(original);
-    expect(s.calls.apply).toHaveLength(0);
+    expect(accountWrites(s.account)).toEqual([]);
     expect(s.publisher.sent).toHaveLength(0);
   });
 
@@ -233,7 +234,7 @@ describe('refused POSTs change nothing', () => {
       method: 'PUT',
     });
     expect(response.statusCode).toBe(405);
-    expect(s.calls.apply).toHaveLength(0);
+    expect(accountWrites(s.account)).toEqual([]);
   });
 });
 
@@ -244,36 +245,42 @@ describe('approve', () => {
     expect(response.statusCode).toBe(200);
     expect(response.html).toContain('Applied');
     expect(response.html).toContain('five minutes');
-    expect(s.calls.apply).toEqual([
-      {
-        id: s.proposal.id,
-        actor: 'approval-link',
-        allowKeyPolicy: false,
-        auditContext: { sourceIp: '203.0.113.9', userAgent: 'test-browser' },
-      },
-    ]);
+    expect(grantsIn(s.account)).toBe(1);
+    expect(accountWrites(s.account)).toEqual(['kms:CreateGrant']);
     const after = s.store.proposals.get(s.proposal.id);
     expect(after?.status).toBe('applied');
+    const person = { sourceIp: '203.0.113.9', userAgent: 'test-browser' };
     expect(after?.audit[0]).toEqual({
       at: NOW.toISOString(),
       actor: 'approval-link',
       action: 'approve',
       outcome: 'accepted',
-      sourceIp: '203.0.113.9',
-      userAgent: 'test-browser',
+      ...person,
     });
-    expect(s.publisher.sent.map((m) => m.subject)).toEqual([`approved-applied ${s.proposal.id}`]);
-    expect(s.publisher.sent[0]?.message).toMatch(
-      new RegExp(`Revoke: https://approve\\.example/p/${s.proposal.id}\\?a=revoke&t=`),
+    // The apply step writes its own line, as the person who approved and from where.
+    expect(after?.audit[1]).toMatchObject({ actor: 'approval-link', action: 'apply', ...person });
+    expect(s.publisher.kinds()).toEqual(['approved-applied']);
+    // A person's approval is not counted toward auto mode's hourly cap.
+    expect(await s.store.countAutoAppliesSince(new Date(0), NOW)).toBe(0);
+    expect(linkIn(s.publisher.emails[0], 'revoke').href).toMatch(
+      new RegExp(`^https://approve\\.example/p/${s.proposal.id}\\?a=revoke&t=`),
     );
   });
 
-  it('passes allowKeyPolicy only when the deployment enables key-policy changes', async () => {
-    const s = await setup();
-    s.deps.settings.allowKeyPolicy = true;
-    await handleApproval(s.deps, post(s.proposal.id, 'approve', token(s.proposal)));
-    expect(s.calls.apply[0]?.allowKeyPolicy).toBe(true);
-  });
+  it.each([
+    [false, 'pending', []],
+    [true, 'applied', ['kms:PutKeyPolicy']],
+  ])(
+    'a key-policy change with key-policy changes enabled: %s is %s',
+    async (allowKeyPolicy, status, writes) => {
+      const s = await setup({ prefer: 'key-policy-statement' });
+      expect(s.proposal.plan?.mechanism).toBe('key-policy-statement');
+      s.deps.settings.allowKeyPolicy = allowKeyPolicy;
+      await handleApproval(s.deps, post(s.proposal.id, 'approve', token(s.proposal)));
+      expect(s.store.proposals.get(s.proposal.id)?.status).toBe(status);
+      expect(accountWrites(s.account)).toEqual(writes);
+    },
+  );
 
   it('ten simultaneous approvals apply once; the nine others are refused and audited', async () => {
     const s = await setup();
@@ -281,12 +288,13 @@ describe('approve', () => {
     const responses = await Promise.all(
       Array.from({ length: 10 }, () => handleApproval(s.deps, post(s.proposal.id, 'approve', t))),
     );
-    expect(s.calls.apply).toHaveLength(1);
+    expect(grantsIn(s.account)).toBe(1);
+    expect(s.account.stats()['kms:CreateGrant']).toBe(1);
     expect(responses.filter((r) => r.statusCode === 200)).toHaveLength(1);
     expect(responses.filter((r) => r.statusCode === 409)).toHaveLength(9);
     const audit = s.store.proposals.get(s.proposal.id)?.audit ?? [];
     expect(audit.filter((a) => a.action === 'approve' && a.outcome === 'refused')).toHaveLength(9);
-    expect(s.publisher.sent).toHaveLength(1);
+    expect(s.publisher.kinds()).toEqual(['approved-applied']);
   });
 
   it('a replayed approval (the link used again) is refused and applies nothing more', async () => {
@@ -295,66 +303,58 @@ describe('approve', () => {
     await handleApproval(s.deps, post(s.proposal.id, 'approve', t));
     const again = await handleApproval(s.deps, post(s.proposal.id, 'approve', t));
     expect(again.statusCode).toBe(409);
-    expect(s.calls.apply).toHaveLength(1);
+    expect(s.account.stats()['kms:CreateGrant']).toBe(1);
   });
 
-  it('a failed apply is shown as failed (the apply step recorded and notified it)', async () => {
-    const s = await setup(undefined, {
-      apply: async (ports, proposal) => {
-        const failed = await ports.store.transition(
-          proposal.id,
-          'applying',
-          'failed',
-          { reason: 'KMS said no' },
-          { at: ports.now().toISOString(), actor: 'keymend', action: 'apply', outcome: 'failed' },
-        );
-        return failed
-          ? { outcome: 'failed', proposal: failed, reason: 'KMS said no' }
-          : { outcome: 'conflict', reason: 'lost it' };
-      },
-    });
+  it('a write KMS refuses is shown as failed (the apply step recorded and notified it)', async () => {
+    const s = await setup();
+    s.account.createGrant = async () => {
+      throw new Error('KMS said no');
+    };
     const response = await handleApproval(s.deps, post(s.proposal.id, 'approve', token(s.proposal)));
     expect(response.html).toContain('The change failed');
     expect(response.html).toContain('KMS said no');
     expect(s.store.proposals.get(s.proposal.id)?.status).toBe('failed');
+    expect(s.publisher.kinds()).toEqual(['failed']);
+    expect(grantsIn(s.account)).toBe(0);
   });
 
   it('a plan that changed is not applied: the page says a new proposal follows', async () => {
-    const s = await setup(undefined, {
-      apply: async (ports, proposal) => {
-        const superseded = await ports.store.transition(
-          proposal.id,
-          'applying',
-          'superseded',
-          {},
-          { at: ports.now().toISOString(), actor: 'keymend', action: 'apply', outcome: 'superseded' },
-        );
-        if (!superseded) return { outcome: 'conflict', reason: 'lost it' };
-        return {
-          outcome: 'superseded',
-          proposal: superseded,
-          replacement: superseded,
-          reason: 'the account changed',
-        };
-      },
+    const s = await setup({ prefer: 'key-policy-statement' });
+    s.deps.settings.allowKeyPolicy = true;
+    // Someone edits the key policy after the plan was made.
+    s.account.modify((draft) => {
+      const policy = draft.keys.find((k) => k.arn === s.proposal.scope.keyArn)?.policy as
+        | { Statement: unknown[] }
+        | undefined;
+      policy?.Statement.push({
+        Sid: 'SomeoneElse',
+        Effect: 'Allow',
+        Principal: { AWS: s.proposal.scope.principalArn },
+        Action: 'kms:DescribeKey',
+        Resource: '*',
+      });
     });
     const response = await handleApproval(s.deps, post(s.proposal.id, 'approve', token(s.proposal)));
     expect(response.html).toContain('Nothing was applied');
     expect(response.html).toContain('the account changed');
+    expect(s.store.proposals.get(s.proposal.id)?.status).toBe('superseded');
+    expect(s.publisher.kinds()).toEqual(['proposed']);
+    expect(accountWrites(s.account)).toEqual([]);
   });
 
   it('an apply step that throws gives the proposal back (pending) and rethrows', async () => {
-    const s = await setup(undefined, {
-      apply: async () => {
-        throw new Error('boom');
-      },
-    });
+    const s = await setup();
+    s.account.getPrincipal = async () => {
+      throw new Error('boom');
+    };
     await expect(handleApproval(s.deps, post(s.proposal.id, 'approve', token(s.proposal)))).rejects.toThrow(
       'boom',
     );
     const after = s.store.proposals.get(s.proposal.id);
     expect(after?.status).toBe('pending');
     expect(after?.audit.map((a) => a.outcome)).toEqual(['accepted', 'error']);
+    expect(accountWrites(s.account)).toEqual([]);
   });
 });
 
@@ -369,35 +369,36 @@ describe('reject', () => {
     expect(response.statusCode).toBe(200);
     expect(s.store.proposals.get(s.proposal.id)?.status).toBe('rejected');
     expect(s.store.fingerprints.get(s.proposal.fingerprint)?.liveUntil).toBe('2026-12-04T09:00:00.000Z');
-    expect(s.publisher.sent.map((m) => m.subject)).toEqual([`rejected ${s.proposal.id}`]);
-    expect(s.calls.apply).toHaveLength(0);
+    expect(s.publisher.kinds()).toEqual(['rejected']);
+    expect(accountWrites(s.account)).toEqual([]);
     const again = await handleApproval(s.deps, post(s.proposal.id, 'approve', token(s.proposal)));
     expect(again.statusCode).toBe(409);
   });
 });
 
 describe('revoke', () => {
-  it('revokes an applied proposal and notifies; a pending one cannot be revoked', async () => {
-    const s = await setup((p) => {
-      p.status = 'applied';
-      p.applied = {
-        mechanism: 'kms-grant',
-        keyArn: p.scope.keyArn,
-        grantId: 'grant-1',
-        grantName: 'keymend-Decrypt-orders',
-      };
-    });
-    const t = token(s.proposal, { action: 'revoke' });
+  it('revokes an applied proposal with the link its notification carried; a pending one cannot be revoked', async () => {
+    const s = await setup();
+    const pendingRevoke = await handleApproval(
+      s.deps,
+      post(s.proposal.id, 'revoke', token(s.proposal, { action: 'revoke' })),
+    );
+    expect(pendingRevoke.statusCode).toBe(409);
+    await handleApproval(s.deps, post(s.proposal.id, 'approve', token(s.proposal)));
+    expect(grantsIn(s.account)).toBe(1);
+    const t = linkIn(s.publisher.emails[0], 'revoke').searchParams.get('t') ?? '';
     const page = await handleApproval(s.deps, get(s.proposal.id, 'revoke', t));
     expect(page.html).toContain('>Revoke</button>');
     expect(page.html).not.toContain('>Approve</button>');
     const response = await handleApproval(s.deps, post(s.proposal.id, 'revoke', t));
     expect(response.statusCode).toBe(200);
     expect(response.html).toContain('Revoked');
-    expect(s.calls.revoke).toBe(1);
+    expect(grantsIn(s.account)).toBe(0);
     expect(s.store.proposals.get(s.proposal.id)?.status).toBe('revoked');
-    expect(s.publisher.sent.map((m) => m.subject)).toEqual([`revoked ${s.proposal.id}`]);
+    expect(s.publisher.kinds()).toEqual(['approved-applied', 'revoked']);
     expect((await handleApproval(s.deps, post(s.proposal.id, 'revoke', t))).statusCode).toBe(409);
-    expect(s.calls.revoke).toBe(1);
+    expect(
+      accountWrites(s.account).filter((call) => call === 'kms:RevokeGrant' || call === 'kms:RetireGrant'),
+    ).toHaveLength(1);
   });
 });

@@ -164,6 +164,9 @@ describe('remediate: auto mode', () => {
     });
     expect(f.writes).toEqual(['createGrant']);
     expect(f.kinds()).toEqual(['auto-applied']);
+    // Counted toward the hourly cap, once.
+    const now = f.ports.now();
+    expect(await f.store.countAutoAppliesSince(new Date(now.getTime() - 60 * MINUTE), now)).toBe(1);
   });
 
   it('applies for a principal tagged keymend:auto-remediate=true without an allow-list', async () => {
@@ -188,13 +191,8 @@ describe('remediate: auto mode', () => {
     };
   const seedAutoApplies =
     (n: number): Setup =>
-    (f) => {
-      for (let i = 0; i < n; i++) {
-        f.store.proposals.set(`seed${i}`, {
-          appliedAt: f.ports.now().toISOString(),
-          audit: [{ at: '', actor: 'keymend', action: 'auto-apply', outcome: 'started' }],
-        } as never);
-      }
+    async (f) => {
+      for (let i = 0; i < n; i++) await f.store.recordAutoApply(`seed${i}`, f.ports.now());
     };
 
   it.each<[string, Partial<RemediateConfig>, Setup, RegExp]>([

@@ -7,7 +7,7 @@
 import { readdirSync } from 'node:fs';
 import { LocalAccount } from '../../functions/adapters/local-account';
 import type { AccountWriter, OutgoingMessage } from '../../functions/core/ports';
-import type { FlowContext } from '../../functions/flows/notify';
+import type { FlowContext } from '../../functions/flows/context';
 import type { RemediateResult } from '../../functions/flows/remediate';
 import { makeHandler, type RemediateEvent } from '../../functions/handlers/remediate';
 import { eventBridgeEvent, loadAccount } from '../helpers/denials';

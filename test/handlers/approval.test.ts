@@ -8,7 +8,7 @@ import {
   SECURITY_HEADERS,
 } from '../../functions/handlers/approval';
 import { PAGE_STYLE } from '../../functions/render/page';
-import { memoryPorts, NOW, recordingSteps, SECRET, sampleProposal } from '../helpers/approval';
+import { approvalPorts, grantsIn, NOW, SECRET, sampleProposal } from '../helpers/approval';
 
 function event(
   method: string,
@@ -56,9 +56,8 @@ function event(
 
 async function setup() {
   const proposal = await sampleProposal();
-  const { ports, store, publisher } = memoryPorts();
+  const { ports, store, publisher, account } = approvalPorts();
   await store.createProposal(proposal, new Date('2026-12-06T00:00:00Z'));
-  const { steps, calls } = recordingSteps();
   const errors: unknown[] = [];
   const deps: ApprovalHandlerDeps = {
     ports,
@@ -68,7 +67,6 @@ async function setup() {
       rejectSuppressHours: 168,
       linkTtlHours: 72,
     },
-    steps,
     logger: { info: () => {}, warn: () => {}, error: (_m, fields) => errors.push(fields) },
   };
   const token = signToken(SECRET, {
@@ -77,7 +75,7 @@ async function setup() {
     planHash: proposal.planHash ?? '',
     expiresAt: Math.floor(NOW.getTime() / 1000) + 600,
   });
-  return { run: makeHandler(deps), deps, store, calls, proposal, token, errors, publisher };
+  return { run: makeHandler(deps), deps, store, account, proposal, token, errors, publisher };
 }
 
 describe('approval handler', () => {
@@ -129,7 +127,7 @@ describe('approval handler', () => {
       }),
     );
     expect(result.statusCode).toBe(200);
-    expect(s.calls.apply).toHaveLength(1);
+    expect(grantsIn(s.account)).toBe(1);
     expect(s.store.proposals.get(s.proposal.id)?.audit[0]).toMatchObject({
       action: 'approve',
       outcome: 'accepted',
@@ -146,8 +144,8 @@ describe('approval handler', () => {
       event('POST', `/p/${s.proposal.id}`, { body, contentType: 'application/x-www-form-urlencoded' }),
     );
     expect(result.statusCode).toBe(200);
-    expect(s.publisher.sent[0]?.message).toContain(
-      `Revoke: https://abc.lambda-url.us-east-1.on.aws/p/${s.proposal.id}?a=revoke&t=`,
+    expect(s.publisher.emails[0]?.message).toContain(
+      `https://abc.lambda-url.us-east-1.on.aws/p/${s.proposal.id}?a=revoke&t=`,
     );
   });
 
@@ -158,7 +156,7 @@ describe('approval handler', () => {
       event('POST', `/p/${s.proposal.id}`, { body, contentType: 'application/x-www-form-urlencoded' }),
     );
     expect(result.statusCode).toBe(400);
-    expect(s.calls.apply).toHaveLength(0);
+    expect(s.account.stats()['kms:CreateGrant']).toBeUndefined();
   });
 
   it('answers an unexpected failure with a generic 500 and logs it', async () => {

@@ -3,7 +3,7 @@
 import { LocalAccount } from '../../functions/adapters/local-account';
 import type { AccountWriter, OutgoingMessage } from '../../functions/core/ports';
 import type { NotificationKind } from '../../functions/core/proposal';
-import type { FlowContext } from '../../functions/flows/notify';
+import type { FlowContext } from '../../functions/flows/context';
 import type { RemediateConfig } from '../../functions/flows/remediate';
 import { kindText, NOTIFICATION_KINDS } from '../../functions/render/kinds';
 import { loadAccount } from './denials';
@@ -92,11 +92,7 @@ export function flowFixture(snapshot = 'demo.json'): FlowFixture {
         .reduce((sum, [, n]) => sum + n, 0),
     outbox,
     published,
-    kinds: () =>
-      outbox.map(
-        (m) =>
-          NOTIFICATION_KINDS.find((k) => m.subject.startsWith(`keymend: ${kindText(k).label}:`)) ?? 'unknown',
-      ),
+    kinds: () => outbox.map(kindOf),
     advance: (ms) => {
       now += ms;
     },
@@ -104,6 +100,13 @@ export function flowFixture(snapshot = 'demo.json'): FlowFixture {
       failing = fail;
     },
   };
+}
+
+/** The kind of a notification, read from its subject. */
+export function kindOf(message: OutgoingMessage): NotificationKind | 'unknown' {
+  return (
+    NOTIFICATION_KINDS.find((k) => message.subject.startsWith(`keymend: ${kindText(k).label}:`)) ?? 'unknown'
+  );
 }
 
 /** The approval link for `action` in an e-mail's text. */

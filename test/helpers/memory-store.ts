@@ -1,152 +1,245 @@
 /**
- * A small in-memory ProposalStore for flow tests (the real one is DynamoDB: functions/adapters/store.ts).
- * It keeps the store's contract (conditional transitions, live fingerprints, leases) and counts requests.
+ * The one in-memory ProposalStore of the tests. It keeps DynamoProposalStore's contract (the contract
+ * test, test/adapters/store-contract.test.ts, runs the same cases on both): conditional transitions that
+ * throw StoreError on a move TRANSITIONS forbids, fingerprint claims with a lease, the fingerprint's
+ * counts merged into a proposal, the audit limit, and the automatic applies counted per hour.
+ *
+ * Each method checks and writes with no await in between, after one await that stands for the network
+ * round trip: racing callers see what DynamoDB's condition expressions give (one wins). `requests`
+ * counts the DynamoDB requests the real store would send for the same calls.
+ *
+ * Tests put state in through the ProposalStore methods only; the maps below are read-only views.
  */
+import { AUDIT_APPEND_LIMIT, DEFAULT_LEASE_MS, StoreError } from '../../functions/adapters/store';
 import type { ClaimResult, FingerprintRecord, ProposalStore } from '../../functions/core/ports';
-import type { AuditEntry, Proposal, ProposalStatus } from '../../functions/core/proposal';
-import { canTransition } from '../../functions/core/proposal';
+import {
+  type AuditEntry,
+  canTransition,
+  type Proposal,
+  type ProposalStatus,
+} from '../../functions/core/proposal';
 
-/** As the DynamoDB store's default: a claim without a proposal holds this long. */
-const LEASE_MS = 2 * 60_000;
+type Patch = Parameters<ProposalStore['transition']>[3];
+type FingerprintItem = Omit<FingerprintRecord, 'proposalId'> & { proposalId?: string; leaseUntil?: string };
+interface EventItem {
+  released: boolean;
+}
 
-type Fingerprint = FingerprintRecord & { leaseUntil?: string };
+const HOUR_MS = 60 * 60 * 1000;
 
 export class MemoryStore implements ProposalStore {
-  readonly events = new Set<string>();
-  readonly fingerprints = new Map<string, Fingerprint>();
-  readonly proposals = new Map<string, Proposal>();
+  private readonly eventItems = new Map<string, EventItem>();
+  private readonly fingerprintItems = new Map<string, FingerprintItem>();
+  private readonly proposalItems = new Map<string, Proposal>();
+  /** `<at>|<proposalId>` of each automatic apply, as the DynamoDB store's hour buckets hold them. */
+  private readonly autoApplies = new Set<string>();
+
+  /** DynamoDB requests the real store would have sent. */
   requests = 0;
-  /** Set to make `transition` to this status throw once (a crash between the write and the record). */
+  /** Of those, the writes (PutItem, UpdateItem), whether or not their condition held. */
+  writes = 0;
+  /** Set to make `transition` to this status throw once, before writing (a crash before the record). */
   crashOnTransitionTo: ProposalStatus | null = null;
 
-  async claimEvent(eventId: string): Promise<boolean> {
-    this.requests++;
-    if (this.events.has(eventId)) return false;
-    this.events.add(eventId);
+  constructor(private readonly leaseMs = DEFAULT_LEASE_MS) {}
+
+  /** The stored proposals, as stored (without the fingerprint's counts that `getProposal` merges in). */
+  get proposals(): ReadonlyMap<string, Readonly<Proposal>> {
+    return this.proposalItems;
+  }
+
+  /** The fingerprint records, by fingerprint. */
+  get fingerprints(): ReadonlyMap<string, Readonly<FingerprintRecord>> {
+    return new Map([...this.fingerprintItems].map(([key, item]) => [key, recordOf(item)]));
+  }
+
+  /** The event ids claimed and not released. */
+  get events(): ReadonlySet<string> {
+    return new Set([...this.eventItems].filter(([, item]) => !item.released).map(([id]) => id));
+  }
+
+  /** Everything stored, as text: equal texts mean an unchanged store. */
+  dump(): string {
+    return JSON.stringify({
+      events: [...this.eventItems].sort(),
+      fingerprints: [...this.fingerprintItems].sort(),
+      proposals: [...this.proposalItems].sort(),
+      autoApplies: [...this.autoApplies].sort(),
+    });
+  }
+
+  async claimEvent(eventId: string, _now: Date): Promise<boolean> {
+    await this.write();
+    const item = this.eventItems.get(eventId);
+    if (item && !item.released) return false;
+    this.eventItems.set(eventId, { released: false });
     return true;
   }
 
   async releaseClaim(eventId: string, fingerprint: string | null): Promise<void> {
-    this.requests++;
-    this.events.delete(eventId);
+    await this.write();
+    const event = this.eventItems.get(eventId);
+    if (event) event.released = true;
     if (fingerprint === null) return;
-    this.requests++;
-    const record = this.fingerprints.get(fingerprint);
-    if (record && !record.proposalId) delete record.leaseUntil;
+    await this.write();
+    const record = this.fingerprintItems.get(fingerprint);
+    if (record && record.proposalId === undefined) delete record.leaseUntil;
   }
 
   async touchFingerprint(fingerprint: string, now: Date): Promise<FingerprintRecord | null> {
-    this.requests++;
-    const record = this.fingerprints.get(fingerprint);
-    if (!record?.proposalId || Date.parse(record.liveUntil) <= now.getTime()) return null;
-    record.count++;
-    record.lastSeen = now.toISOString();
-    return this.copy(record);
+    await this.write();
+    const record = this.fingerprintItems.get(fingerprint);
+    if (!record || record.proposalId === undefined || record.liveUntil <= now.toISOString()) return null;
+    return this.countDenial(record, now);
   }
 
   async claimFingerprint(fingerprint: string, now: Date): Promise<ClaimResult> {
-    this.requests++;
-    const record = this.fingerprints.get(fingerprint);
-    const live = record?.proposalId && Date.parse(record.liveUntil) > now.getTime();
-    const leased = record?.leaseUntil && Date.parse(record.leaseUntil) > now.getTime();
-    if (record && (live || leased)) {
-      this.requests++;
-      record.count++;
-      record.lastSeen = now.toISOString();
-      return { claimed: false, record: this.copy(record) };
-    }
+    await this.write();
     const at = now.toISOString();
-    const previousProposalId = record?.proposalId ?? undefined;
-    this.fingerprints.set(fingerprint, {
+    const record = this.fingerprintItems.get(fingerprint);
+    const live = record?.proposalId !== undefined && record.liveUntil > at;
+    const leased = record?.leaseUntil !== undefined && record.leaseUntil > at;
+    if (record && (live || leased)) {
+      // Someone else holds it: a second request counts this denial as a repeat of theirs.
+      await this.write();
+      return { claimed: false, record: this.countDenial(record, now) };
+    }
+    const previousProposalId = record?.proposalId;
+    this.fingerprintItems.set(fingerprint, {
       fingerprint,
-      proposalId: null,
       count: 1,
       firstSeen: at,
       lastSeen: at,
       liveUntil: at,
-      leaseUntil: new Date(now.getTime() + LEASE_MS).toISOString(),
+      leaseUntil: new Date(now.getTime() + this.leaseMs).toISOString(),
     });
     return previousProposalId ? { claimed: true, previousProposalId } : { claimed: true };
   }
 
   async createProposal(proposal: Proposal, liveUntil: Date): Promise<void> {
-    this.requests++;
-    this.proposals.set(proposal.id, structuredClone(proposal));
-    const record = this.fingerprints.get(proposal.fingerprint);
-    this.fingerprints.set(proposal.fingerprint, {
+    await this.write();
+    if (this.proposalItems.has(proposal.id)) throw new StoreError(`proposal ${proposal.id} exists already`);
+    this.proposalItems.set(proposal.id, structuredClone(proposal));
+    await this.write();
+    const record = this.fingerprintItems.get(proposal.fingerprint);
+    const { leaseUntil: _lease, ...kept } = record ?? {};
+    this.fingerprintItems.set(proposal.fingerprint, {
+      ...kept,
       fingerprint: proposal.fingerprint,
       proposalId: proposal.id,
-      count: record?.count ?? 1,
+      liveUntil: liveUntil.toISOString(),
+      count: record?.count ?? proposal.count,
       firstSeen: record?.firstSeen ?? proposal.firstSeen,
       lastSeen: record?.lastSeen ?? proposal.lastSeen,
-      liveUntil: liveUntil.toISOString(),
     });
   }
 
-  private copy(record: Fingerprint): FingerprintRecord {
-    const { leaseUntil: _lease, ...rest } = record;
-    return structuredClone(rest);
-  }
-
   async getProposal(id: string): Promise<Proposal | null> {
+    await this.read();
+    const proposal = this.proposalItems.get(id);
+    if (!proposal) return null;
     this.requests++;
-    const proposal = this.proposals.get(id);
-    return proposal ? structuredClone(proposal) : null;
+    return this.withCounts(proposal);
   }
 
   async transition(
     id: string,
     from: ProposalStatus,
     to: ProposalStatus,
-    patch: Partial<Proposal>,
+    patch: Patch,
     audit: AuditEntry,
   ): Promise<Proposal | null> {
-    this.requests++;
+    if (!canTransition(from, to)) throw new StoreError(`a proposal may not go from ${from} to ${to}`);
     if (this.crashOnTransitionTo === to) {
       this.crashOnTransitionTo = null;
       throw new Error('simulated crash before the record');
     }
-    const proposal = this.proposals.get(id);
-    if (!proposal || proposal.status !== from || !canTransition(from, to)) return null;
-    Object.assign(proposal, patch, { status: to, updatedAt: audit.at });
-    proposal.audit.push(audit);
-    return structuredClone(proposal);
+    await this.write();
+    const current = this.proposalItems.get(id);
+    if (!current || current.status !== from) return null;
+    const defined = Object.fromEntries(Object.entries(patch).filter(([, value]) => value !== undefined));
+    const next: Proposal = {
+      ...current,
+      ...structuredClone(defined),
+      status: to,
+      updatedAt: audit.at,
+      audit: [...current.audit, structuredClone(audit)],
+    };
+    this.proposalItems.set(id, next);
+    this.requests++;
+    return this.withCounts(next);
   }
 
   async appendAudit(id: string, audit: AuditEntry): Promise<void> {
-    this.requests++;
-    this.proposals.get(id)?.audit.push(audit);
+    await this.write();
+    const current = this.proposalItems.get(id);
+    if (!current || current.audit.length >= AUDIT_APPEND_LIMIT) return;
+    this.proposalItems.set(id, { ...current, audit: [...current.audit, structuredClone(audit)] });
   }
 
   async setFingerprintLiveUntil(fingerprint: string, until: Date): Promise<void> {
-    this.requests++;
-    const record = this.fingerprints.get(fingerprint);
+    await this.write();
+    const record = this.fingerprintItems.get(fingerprint);
     if (record) record.liveUntil = until.toISOString();
   }
 
   async setFingerprintApplied(fingerprint: string, appliedAt: string | null): Promise<void> {
-    this.requests++;
-    const record = this.fingerprints.get(fingerprint);
+    await this.write();
+    const record = this.fingerprintItems.get(fingerprint);
     if (!record) return;
     if (appliedAt === null) delete record.appliedAt;
     else record.appliedAt = appliedAt;
   }
 
   async markStillFailingNotified(id: string, now: Date): Promise<boolean> {
-    this.requests++;
-    const proposal = this.proposals.get(id);
-    if (!proposal || proposal.stillFailingNotifiedAt) return false;
-    proposal.stillFailingNotifiedAt = now.toISOString();
+    await this.write();
+    const current = this.proposalItems.get(id);
+    if (!current || current.stillFailingNotifiedAt !== undefined) return false;
+    this.proposalItems.set(id, { ...current, stillFailingNotifiedAt: now.toISOString() });
     return true;
   }
 
-  async countAutoAppliesSince(since: Date): Promise<number> {
-    this.requests++;
-    return [...this.proposals.values()].filter(
-      (p) =>
-        p.appliedAt !== undefined &&
-        Date.parse(p.appliedAt) >= since.getTime() &&
-        p.audit.some((a) => a.action === 'auto-apply'),
-    ).length;
+  async recordAutoApply(id: string, at: Date): Promise<void> {
+    await this.write();
+    this.autoApplies.add(`${at.toISOString()}|${id}`);
   }
+
+  async countAutoAppliesSince(since: Date, now: Date): Promise<number> {
+    await this.read();
+    // As the DynamoDB store: the hour buckets from `since`'s to `now`'s, entries at or after `since`.
+    const lastHour = Math.max(Math.floor(since.getTime() / HOUR_MS), Math.floor(now.getTime() / HOUR_MS));
+    return [...this.autoApplies]
+      .map((entry) => entry.slice(0, entry.indexOf('|')))
+      .filter((at) => at >= since.toISOString() && Math.floor(Date.parse(at) / HOUR_MS) <= lastHour).length;
+  }
+
+  private countDenial(record: FingerprintItem, now: Date): FingerprintRecord {
+    record.count++;
+    record.lastSeen = now.toISOString();
+    return recordOf(record);
+  }
+
+  private withCounts(proposal: Proposal): Proposal {
+    const record = this.fingerprintItems.get(proposal.fingerprint);
+    const copy = structuredClone(proposal);
+    // A later period of the fingerprint counts for a later proposal, not this one.
+    if (!record || record.proposalId !== proposal.id) return copy;
+    return { ...copy, count: record.count, firstSeen: record.firstSeen, lastSeen: record.lastSeen };
+  }
+
+  /** One request's round trip: other callers run first, as they would while it is on the network. */
+  private async read(): Promise<void> {
+    this.requests++;
+    await Promise.resolve();
+  }
+
+  private async write(): Promise<void> {
+    this.writes++;
+    await this.read();
+  }
+}
+
+function recordOf(item: FingerprintItem): FingerprintRecord {
+  const { leaseUntil: _lease, proposalId, ...rest } = item;
+  return structuredClone({ ...rest, proposalId: proposalId ?? null });
 }

@@ -7,9 +7,7 @@
  */
 import type { Proposal } from '../../functions/core/proposal';
 import { signToken } from '../../functions/core/token';
-import { applyProposal, revokeProposal } from '../../functions/flows/apply';
 import { type ApprovalDeps, type ApprovalRequest, handleApproval } from '../../functions/flows/approve';
-import { notify } from '../../functions/flows/notify';
 import { type RemediateConfig, type RemediateResult, remediate } from '../../functions/flows/remediate';
 import { eventBridgeEvent, otherSession, STORM_EVENT } from '../helpers/denials';
 import { type FlowFixture, flowFixture, linkIn, TEST_CONFIG } from '../helpers/flow-ports';
@@ -48,7 +46,6 @@ function approvalDeps(f: FlowFixture, allowKeyPolicy = false): ApprovalDeps {
       rejectSuppressHours: 168,
       linkTtlHours: 72,
     },
-    steps: { apply: applyProposal, revoke: revokeProposal, notify },
     log: { info: () => {}, warn: () => {} },
   };
 }
@@ -293,10 +290,15 @@ describe('approval tokens', () => {
   it('a plan changed in the store after the link was signed: refused (the token is bound to the plan hash)', async () => {
     const f = flowFixture();
     const { id, approve } = await proposed(f);
-    const stored = f.store.proposals.get(id) as Proposal;
-    f.store.proposals.set(id, { ...stored, planHash: `${stored.planHash}0` });
-    expect((await post(f, approve)).statusCode).toBe(403);
-    expect(writesTo(f)).toEqual({});
+    const stored = (await f.store.getProposal(id)) as Proposal;
+    // The same proposal id holding another plan: a store in which the plan was changed after signing.
+    const changed = flowFixture();
+    await changed.store.createProposal(
+      { ...stored, planHash: `${stored.planHash}0` },
+      new Date(stored.expiresAt),
+    );
+    expect((await post(changed, approve)).statusCode).toBe(403);
+    expect(writesTo(changed)).toEqual({});
   });
 
   it('a GET or HEAD never changes anything, whatever the link (as a mail scanner fetches every link)', async () => {

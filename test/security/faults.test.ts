@@ -15,9 +15,8 @@
  */
 import type { OutgoingMessage } from '../../functions/core/ports';
 import type { Proposal } from '../../functions/core/proposal';
-import { applyProposal, revokeProposal } from '../../functions/flows/apply';
+import { applyProposal } from '../../functions/flows/apply';
 import { type ApprovalDeps, handleApproval } from '../../functions/flows/approve';
-import { notify } from '../../functions/flows/notify';
 import { type RemediateConfig, type RemediateResult, remediate } from '../../functions/flows/remediate';
 import { eventBridgeEvent, otherSession, STORM_EVENT } from '../helpers/denials';
 import { type FlowFixture, flowFixture, linkIn, TEST_CONFIG } from '../helpers/flow-ports';
@@ -290,7 +289,6 @@ describe('approval: a fault at any call of an approve POST', () => {
         rejectSuppressHours: 168,
         linkTtlHours: 72,
       },
-      steps: { apply: applyProposal, revoke: revokeProposal, notify },
       log: { info: () => {}, warn: () => {} },
     };
   }

@@ -1,0 +1,25 @@
+/**
+ * What every flow speaks: the ports with the flow's log, and how an error reads in an audit entry, a
+ * log line or a result's reason.
+ */
+import type { FlowPorts } from '../core/ports';
+import type { AuditEntry } from '../core/proposal';
+
+/** The logging the flows need (Powertools' Logger fits). */
+export interface FlowLog {
+  info(message: string, fields: Record<string, unknown>): void;
+  warn(message: string, fields: Record<string, unknown>): void;
+}
+
+/** The ports, with an optional log. */
+export interface FlowContext extends FlowPorts {
+  log?: FlowLog;
+}
+
+/** An error as one short text for the audit list, a log line or a result's reason. */
+export function messageOf(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
+
+/** Where a person acting through a link came from, for the audit trail. */
+export type AuditContext = Pick<AuditEntry, 'sourceIp' | 'userAgent'>;

@@ -1,0 +1,486 @@
+/**
+ * The ProposalStore contract, run on both stores: the in-memory one the flow tests use
+ * (test/helpers/memory-store.ts) and DynamoProposalStore over a real DynamoDB API (dynalite, in process).
+ * Every method of the port is here; what only DynamoDB has (TTL attributes, item layout, request kinds)
+ * is in store.test.ts.
+ */
+import {
+  AUDIT_APPEND_LIMIT,
+  DEFAULT_LEASE_MS,
+  DynamoProposalStore,
+  StoreError,
+} from '../../functions/adapters/store';
+import type { ProposalStore } from '../../functions/core/ports';
+import {
+  type AuditEntry,
+  canTransition,
+  type Proposal,
+  type ProposalStatus,
+  TRANSITIONS,
+} from '../../functions/core/proposal';
+import { type Dynalite, startDynalite } from '../helpers/dynalite';
+import { MemoryStore } from '../helpers/memory-store';
+import { sampleProposal } from '../helpers/proposals';
+
+const T0 = new Date('2026-12-03T09:00:00.000Z');
+const at = (ms: number) => new Date(T0.getTime() + ms);
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+const STATUSES = Object.keys(TRANSITIONS) as ProposalStatus[];
+
+/** A store under test, and how many requests it has sent so far. */
+interface Subject {
+  store: ProposalStore;
+  requests(): number;
+}
+
+interface Backend {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /** A new, empty store. */
+  open(): Promise<Subject>;
+}
+
+const memory = (): Backend => ({
+  start: async () => {},
+  stop: async () => {},
+  open: async () => {
+    const store = new MemoryStore();
+    return { store, requests: () => store.requests };
+  },
+});
+
+const dynamo = (): Backend => {
+  let db: Dynalite | undefined;
+  const started = () => {
+    if (!db) throw new Error('dynalite is not started');
+    return db;
+  };
+  return {
+    start: async () => {
+      db = await startDynalite();
+    },
+    stop: async () => {
+      await db?.stop();
+    },
+    open: async () => {
+      const server = started();
+      return {
+        store: new DynamoProposalStore(server.client, await server.createTable()),
+        requests: server.requests,
+      };
+    },
+  };
+};
+
+let base: Proposal;
+let ids = 0;
+beforeAll(async () => {
+  base = await sampleProposal({ now: T0 });
+});
+
+function proposal(overrides: Partial<Proposal> = {}): Proposal {
+  ids += 1;
+  return { ...structuredClone(base), id: `p-${ids}`, fingerprint: `fp-${ids}`, ...overrides };
+}
+
+function entry(action: string, actor = 'approval-link', time = T0): AuditEntry {
+  return { at: time.toISOString(), actor, action, outcome: 'ok', sourceIp: '192.0.2.1', userAgent: 'test' };
+}
+
+describe.each([
+  ['the in-memory store', memory()],
+  ['DynamoProposalStore on dynalite', dynamo()],
+])('%s', (_name, backend) => {
+  beforeAll(() => backend.start());
+  afterAll(() => backend.stop());
+  const open = async () => (await backend.open()).store;
+
+  describe('claimEvent and releaseClaim', () => {
+    it('claims an event id once', async () => {
+      const store = await open();
+      expect(await store.claimEvent('e-1', T0)).toBe(true);
+      expect(await store.claimEvent('e-1', at(MINUTE))).toBe(false);
+      expect(await store.claimEvent('e-2', T0)).toBe(true);
+    });
+
+    it('lets exactly one of ten simultaneous deliveries of one event claim it', async () => {
+      const store = await open();
+      const results = await Promise.all(Array.from({ length: 10 }, () => store.claimEvent('e-twice', T0)));
+      expect(results.filter(Boolean)).toHaveLength(1);
+    });
+
+    it('releaseClaim forgets the event id and frees the fingerprint a failed invocation leased', async () => {
+      const store = await open();
+      expect(await store.claimEvent('evt-1', T0)).toBe(true);
+      expect(await store.claimFingerprint('fp-1', T0)).toEqual({ claimed: true });
+      expect((await store.claimFingerprint('fp-1', T0)).claimed).toBe(false);
+      await store.releaseClaim('evt-1', 'fp-1');
+      expect(await store.claimEvent('evt-1', T0)).toBe(true);
+      expect(await store.claimFingerprint('fp-1', T0)).toEqual({ claimed: true });
+    });
+
+    it('releaseClaim never frees a fingerprint that holds a proposal', async () => {
+      const store = await open();
+      const p = proposal();
+      await store.claimFingerprint(p.fingerprint, T0);
+      await store.createProposal(p, at(72 * HOUR));
+      await store.releaseClaim('evt-2', p.fingerprint);
+      expect((await store.touchFingerprint(p.fingerprint, T0))?.proposalId).toBe(p.id);
+      expect((await store.claimFingerprint(p.fingerprint, T0)).claimed).toBe(false);
+    });
+
+    it('releaseClaim without a fingerprint releases only the event id', async () => {
+      const store = await open();
+      await store.claimEvent('evt-3', T0);
+      await store.claimFingerprint('fp-3', T0);
+      await store.releaseClaim('evt-3', null);
+      expect(await store.claimEvent('evt-3', T0)).toBe(true);
+      expect((await store.claimFingerprint('fp-3', T0)).claimed).toBe(false);
+    });
+  });
+
+  describe('touchFingerprint and claimFingerprint', () => {
+    it('touches only a fingerprint with a live proposal', async () => {
+      const store = await open();
+      const p = proposal();
+      expect(await store.touchFingerprint(p.fingerprint, T0)).toBeNull();
+      expect(await store.claimFingerprint(p.fingerprint, T0)).toEqual({ claimed: true });
+      // Claimed but not yet diagnosed: not live, so a repeat is not counted by touch.
+      expect(await store.touchFingerprint(p.fingerprint, at(1000))).toBeNull();
+      await store.createProposal(p, at(HOUR));
+      expect(await store.touchFingerprint(p.fingerprint, at(2000))).toEqual({
+        fingerprint: p.fingerprint,
+        proposalId: p.id,
+        count: 2,
+        firstSeen: T0.toISOString(),
+        lastSeen: at(2000).toISOString(),
+        liveUntil: at(HOUR).toISOString(),
+      });
+      expect(await store.touchFingerprint(p.fingerprint, at(HOUR))).toBeNull();
+    });
+
+    it('adds up fifty concurrent touches of one fingerprint', async () => {
+      const store = await open();
+      const p = proposal();
+      await store.claimFingerprint(p.fingerprint, T0);
+      await store.createProposal(p, at(HOUR));
+      const records = await Promise.all(
+        Array.from({ length: 50 }, (_, i) => store.touchFingerprint(p.fingerprint, at(1000 + i))),
+      );
+      expect(new Set(records.map((r) => r?.count))).toEqual(
+        new Set(Array.from({ length: 50 }, (_, i) => i + 2)),
+      );
+      expect((await store.getProposal(p.id))?.count).toBe(51);
+    });
+
+    it('lets exactly one of ten concurrent callers claim a new fingerprint; the others count as repeats', async () => {
+      const store = await open();
+      const results = await Promise.all(
+        Array.from({ length: 10 }, (_, i) => store.claimFingerprint('fp-race', at(i))),
+      );
+      expect(results.filter((r) => r.claimed)).toHaveLength(1);
+      const losers = results.filter((r) => !r.claimed);
+      expect(losers).toHaveLength(9);
+      for (const loser of losers) {
+        expect(loser).toMatchObject({ claimed: false, record: { fingerprint: 'fp-race', proposalId: null } });
+      }
+      await store.createProposal(proposal({ fingerprint: 'fp-race' }), at(HOUR));
+      expect((await store.touchFingerprint('fp-race', at(MINUTE)))?.count).toBe(11);
+    });
+
+    it('holds a claim for the lease, then lets another invocation claim it', async () => {
+      const store = await open();
+      expect(await store.claimFingerprint('fp-lease', T0)).toEqual({ claimed: true });
+      expect(await store.claimFingerprint('fp-lease', at(DEFAULT_LEASE_MS - 1))).toMatchObject({
+        claimed: false,
+      });
+      // The first invocation crashed: after its lease the problem is claimed afresh, counted from one.
+      expect(await store.claimFingerprint('fp-lease', at(DEFAULT_LEASE_MS))).toEqual({ claimed: true });
+      await store.createProposal(proposal({ fingerprint: 'fp-lease' }), at(HOUR));
+      expect(await store.touchFingerprint('fp-lease', at(DEFAULT_LEASE_MS + 1))).toMatchObject({
+        count: 2,
+        firstSeen: at(DEFAULT_LEASE_MS).toISOString(),
+      });
+    });
+
+    it('counts a claim of a live fingerprint as a repeat of its proposal', async () => {
+      const store = await open();
+      const p = proposal();
+      await store.claimFingerprint(p.fingerprint, T0);
+      await store.createProposal(p, at(HOUR));
+      expect(await store.claimFingerprint(p.fingerprint, at(DEFAULT_LEASE_MS * 2))).toEqual({
+        claimed: false,
+        record: expect.objectContaining({ proposalId: p.id, count: 2 }),
+      });
+    });
+
+    it('starts a new period once the live proposal has expired, and names the proposal it replaces', async () => {
+      const store = await open();
+      const first = proposal();
+      await store.claimFingerprint(first.fingerprint, T0);
+      await store.createProposal(first, at(HOUR));
+      await store.touchFingerprint(first.fingerprint, at(MINUTE));
+      expect(await store.claimFingerprint(first.fingerprint, at(HOUR))).toEqual({
+        claimed: true,
+        previousProposalId: first.id,
+      });
+      const second = proposal({ fingerprint: first.fingerprint, firstSeen: at(HOUR).toISOString() });
+      await store.createProposal(second, at(2 * HOUR));
+      expect((await store.getProposal(second.id))?.count).toBe(1);
+      // The old proposal keeps the counts it was stored with; the fingerprint counts for the new one now.
+      expect((await store.getProposal(first.id))?.count).toBe(first.count);
+    });
+
+    it('a repeat denial costs two requests: claimEvent and touchFingerprint', async () => {
+      const { store, requests } = await backend.open();
+      const p = proposal();
+      await store.claimEvent('e-first', T0);
+      await store.claimFingerprint(p.fingerprint, T0);
+      await store.createProposal(p, at(HOUR));
+      const before = requests();
+      expect(await store.claimEvent('e-repeat', at(MINUTE))).toBe(true);
+      expect(await store.touchFingerprint(p.fingerprint, at(MINUTE))).not.toBeNull();
+      expect(requests() - before).toBe(2);
+    });
+  });
+
+  describe('setFingerprintLiveUntil and setFingerprintApplied', () => {
+    it('keeps a fingerprint quiet until setFingerprintLiveUntil says, and ends it early too', async () => {
+      const store = await open();
+      const p = proposal();
+      await store.claimFingerprint(p.fingerprint, T0);
+      await store.createProposal(p, at(HOUR));
+      await store.setFingerprintLiveUntil(p.fingerprint, at(7 * 24 * HOUR));
+      expect(await store.touchFingerprint(p.fingerprint, at(2 * HOUR))).toMatchObject({ proposalId: p.id });
+      await store.setFingerprintLiveUntil(p.fingerprint, at(3 * HOUR));
+      expect(await store.touchFingerprint(p.fingerprint, at(3 * HOUR))).toBeNull();
+      expect(await store.claimFingerprint(p.fingerprint, at(3 * HOUR))).toEqual({
+        claimed: true,
+        previousProposalId: p.id,
+      });
+      await expect(store.setFingerprintLiveUntil('fp-unknown', at(HOUR))).resolves.toBeUndefined();
+      expect(await store.touchFingerprint('fp-unknown', T0)).toBeNull();
+    });
+
+    it('sets and removes appliedAt, which a repeat reads with no extra request', async () => {
+      const { store, requests } = await backend.open();
+      const p = proposal();
+      await store.claimFingerprint(p.fingerprint, T0);
+      await store.createProposal(p, at(72 * HOUR));
+      expect((await store.touchFingerprint(p.fingerprint, T0))?.appliedAt).toBeUndefined();
+      await store.setFingerprintApplied(p.fingerprint, at(MINUTE).toISOString());
+      const before = requests();
+      expect((await store.touchFingerprint(p.fingerprint, T0))?.appliedAt).toBe(at(MINUTE).toISOString());
+      expect(requests() - before).toBe(1);
+      await store.setFingerprintApplied(p.fingerprint, null);
+      expect((await store.touchFingerprint(p.fingerprint, T0))?.appliedAt).toBeUndefined();
+    });
+
+    it('a new period of the fingerprint starts unapplied', async () => {
+      const store = await open();
+      const p = proposal();
+      await store.claimFingerprint(p.fingerprint, T0);
+      await store.createProposal(p, at(HOUR));
+      await store.setFingerprintApplied(p.fingerprint, T0.toISOString());
+      expect(await store.claimFingerprint(p.fingerprint, at(2 * HOUR))).toEqual({
+        claimed: true,
+        previousProposalId: p.id,
+      });
+      await store.createProposal({ ...p, id: `${p.id}-next` }, at(3 * HOUR));
+      expect((await store.touchFingerprint(p.fingerprint, at(2 * HOUR)))?.appliedAt).toBeUndefined();
+    });
+
+    it('setting appliedAt on an unknown fingerprint does nothing', async () => {
+      const store = await open();
+      await expect(store.setFingerprintApplied('fp-unknown', T0.toISOString())).resolves.toBeUndefined();
+      expect(await store.touchFingerprint('fp-unknown', T0)).toBeNull();
+    });
+  });
+
+  describe('createProposal and getProposal', () => {
+    it('stores a proposal and reads it back as it was; an unknown id reads null', async () => {
+      const store = await open();
+      const p = proposal();
+      await store.createProposal(p, at(HOUR));
+      expect(await store.getProposal(p.id)).toEqual(p);
+      expect(await store.getProposal('p-unknown')).toBeNull();
+    });
+
+    it('makes a proposal created without a claim the live one, counted from its own counts', async () => {
+      const store = await open();
+      const p = proposal({ count: 4, firstSeen: T0.toISOString(), lastSeen: at(1000).toISOString() });
+      await store.createProposal(p, at(HOUR));
+      expect(await store.touchFingerprint(p.fingerprint, at(2000))).toMatchObject({
+        proposalId: p.id,
+        count: 5,
+        firstSeen: T0.toISOString(),
+      });
+    });
+
+    it('refuses to create a proposal id twice', async () => {
+      const store = await open();
+      const p = proposal();
+      await store.createProposal(p, at(HOUR));
+      await expect(store.createProposal(p, at(HOUR))).rejects.toThrow(StoreError);
+    });
+
+    it('merges the fingerprint count and first/last seen into the proposal', async () => {
+      const store = await open();
+      const p = proposal();
+      await store.claimFingerprint(p.fingerprint, T0);
+      await store.claimFingerprint(p.fingerprint, at(1000));
+      await store.createProposal(p, at(HOUR));
+      await store.touchFingerprint(p.fingerprint, at(5000));
+      expect(await store.getProposal(p.id)).toMatchObject({
+        count: 3,
+        firstSeen: T0.toISOString(),
+        lastSeen: at(5000).toISOString(),
+      });
+    });
+  });
+
+  describe('transition', () => {
+    describe.each(STATUSES)('from %s', (from) => {
+      it.each(STATUSES)(
+        'to %s: moves exactly when TRANSITIONS allows and the status is the expected one',
+        async (to) => {
+          const store = await open();
+          const p = proposal({ status: from });
+          await store.createProposal(p, at(HOUR));
+          const audit = entry(`move-${to}`, 'approval-link', at(MINUTE));
+          if (!canTransition(from, to)) {
+            await expect(store.transition(p.id, from, to, {}, audit)).rejects.toThrow(StoreError);
+            expect((await store.getProposal(p.id))?.status).toBe(from);
+            return;
+          }
+          // A status other than `from` refuses the write.
+          const other = STATUSES.find((status) => status !== from && canTransition(status, to));
+          if (other) {
+            expect(await store.transition(p.id, other, to, {}, audit)).toBeNull();
+            expect((await store.getProposal(p.id))?.status).toBe(from);
+          }
+          const moved = await store.transition(p.id, from, to, { reason: `now ${to}` }, audit);
+          expect(moved).toMatchObject({ id: p.id, status: to, reason: `now ${to}`, updatedAt: audit.at });
+          expect(moved?.audit).toEqual([...p.audit, audit]);
+          expect(await store.getProposal(p.id)).toEqual(moved);
+          // The same move again loses: the status is no longer `from`.
+          expect(await store.transition(p.id, from, to, {}, audit)).toBeNull();
+        },
+      );
+    });
+
+    it('refuses a transition of an unknown proposal', async () => {
+      const store = await open();
+      expect(await store.transition('p-none', 'pending', 'applying', {}, entry('approve'))).toBeNull();
+    });
+
+    it('lets one of ten simultaneous approvals move pending to applying', async () => {
+      const store = await open();
+      const p = proposal();
+      await store.createProposal(p, at(HOUR));
+      const results = await Promise.all(
+        Array.from({ length: 10 }, (_, i) =>
+          store.transition(p.id, 'pending', 'applying', {}, entry(`approve-${i}`, 'approval-link', at(i))),
+        ),
+      );
+      expect(results.filter((r) => r !== null)).toHaveLength(1);
+      expect((await store.getProposal(p.id))?.audit).toHaveLength(p.audit.length + 1);
+    });
+
+    it('records the applied change with the transition, and keeps it', async () => {
+      const store = await open();
+      const p = proposal({ status: 'applying' });
+      await store.createProposal(p, at(HOUR));
+      const applied = {
+        mechanism: 'kms-grant' as const,
+        keyArn: p.scope.keyArn,
+        grantId: 'g-1',
+        grantName: 'keymend-Decrypt-orders',
+      };
+      const appliedAt = at(MINUTE).toISOString();
+      await store.transition(p.id, 'applying', 'applied', { applied, appliedAt }, entry('apply', 'keymend'));
+      const revoked = await store.transition(p.id, 'applied', 'revoked', {}, entry('revoke'));
+      expect(revoked).toMatchObject({ status: 'revoked', applied, appliedAt });
+    });
+  });
+
+  describe('appendAudit and markStillFailingNotified', () => {
+    it('appends audit entries up to the limit, without changing the status', async () => {
+      const store = await open();
+      // The proposal starts a few entries short of the limit: the limit under concurrency is what is
+      // tested, and filling 200 entries one write at a time (dynalite serializes writes to one item)
+      // only made the test slow enough to time out on a busy machine.
+      const earlier = Array.from({ length: AUDIT_APPEND_LIMIT - 4 }, (_, i) => entry(`earlier-${i}`));
+      const p = proposal({ audit: earlier });
+      await store.createProposal(p, at(HOUR));
+      await store.appendAudit(p.id, entry('refused-token'));
+      const read = await store.getProposal(p.id);
+      expect(read?.audit).toEqual([...earlier, entry('refused-token')]);
+      expect(read?.status).toBe('pending');
+      const flood = Array.from({ length: 12 }, (_, i) => entry(`flood-${i}`));
+      await Promise.all(flood.map((e) => store.appendAudit(p.id, e)));
+      const full = (await store.getProposal(p.id))?.audit ?? [];
+      expect(full).toHaveLength(AUDIT_APPEND_LIMIT);
+      // Exactly the three free places were taken, each by a different entry of the flood.
+      const added = full.slice(AUDIT_APPEND_LIMIT - 3).map((e) => e.action);
+      expect(new Set(added).size).toBe(3);
+      for (const action of added) expect(action).toMatch(/^flood-\d+$/);
+      // A transition still records itself past the limit.
+      const moved = await store.transition(p.id, 'pending', 'rejected', {}, entry('reject'));
+      expect(moved?.audit).toHaveLength(AUDIT_APPEND_LIMIT + 1);
+      await expect(store.appendAudit('p-none', entry('x'))).resolves.toBeUndefined();
+    });
+
+    it('marks "still failing" notified once', async () => {
+      const store = await open();
+      const p = proposal({ status: 'applied' });
+      await store.createProposal(p, at(HOUR));
+      expect(await store.markStillFailingNotified(p.id, at(MINUTE))).toBe(true);
+      expect(await store.markStillFailingNotified(p.id, at(2 * MINUTE))).toBe(false);
+      expect((await store.getProposal(p.id))?.stillFailingNotifiedAt).toBe(at(MINUTE).toISOString());
+      expect(await store.markStillFailingNotified('p-none', at(MINUTE))).toBe(false);
+    });
+  });
+
+  describe('recordAutoApply and countAutoAppliesSince', () => {
+    it('counts what recordAutoApply recorded in the window asked, each apply once', async () => {
+      const store = await open();
+      const times = [at(30 * MINUTE), at(70 * MINUTE), at(80 * MINUTE), at(110 * MINUTE)];
+      for (const [i, time] of times.entries()) await store.recordAutoApply(`auto-${i}`, time);
+      // Recorded twice (a retried invocation): counted once.
+      await store.recordAutoApply('auto-3', at(110 * MINUTE));
+      const now = at(2 * HOUR);
+      expect(await store.countAutoAppliesSince(at(HOUR), now)).toBe(3);
+      expect(await store.countAutoAppliesSince(at(70 * MINUTE), now)).toBe(3);
+      expect(await store.countAutoAppliesSince(at(71 * MINUTE), now)).toBe(2);
+      expect(await store.countAutoAppliesSince(T0, now)).toBe(4);
+      expect(await store.countAutoAppliesSince(at(2 * HOUR), now)).toBe(0);
+    });
+
+    it('a proposal moved to applying is not counted unless recorded: approvals do not count', async () => {
+      const store = await open();
+      const approved = proposal();
+      await store.createProposal(approved, at(3 * HOUR));
+      await store.transition(
+        approved.id,
+        'pending',
+        'applying',
+        {},
+        entry('approve', 'approval-link', at(MINUTE)),
+      );
+      const automatic = proposal();
+      await store.createProposal(automatic, at(3 * HOUR));
+      await store.transition(
+        automatic.id,
+        'pending',
+        'applying',
+        {},
+        entry('auto-apply', 'keymend', at(MINUTE)),
+      );
+      expect(await store.countAutoAppliesSince(T0, at(HOUR))).toBe(0);
+      await store.recordAutoApply(automatic.id, at(MINUTE));
+      expect(await store.countAutoAppliesSince(T0, at(HOUR))).toBe(1);
+    });
+  });
+});
