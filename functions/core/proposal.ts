@@ -128,6 +128,10 @@ export interface Proposal {
   request: KinesisKmsRequest;
   /** The alias of the account keymend runs in (iam:ListAccountAliases), for subjects; absent when not known. */
   accountAlias?: string;
+  /** The stream's retention in hours (DescribeStreamSummary), for the impact; absent when not known. */
+  retentionPeriodHours?: number;
+  /** The consumer's lag from CloudWatch when the proposal was made; absent when not read or not readable. */
+  consumerLag?: ConsumerLag;
   /** The key's aliases, for people (`alias/orders`). */
   keyAliases: string[];
   /**
@@ -158,6 +162,16 @@ export interface Proposal {
   /** Set when a "still failing" notice was sent, so it is sent once. */
   stillFailingNotifiedAt?: string;
   audit: AuditEntry[];
+}
+
+/** A consumer's lag as CloudWatch reported it. */
+export interface ConsumerLag {
+  /** The greatest iterator age in the period read, in milliseconds. */
+  milliseconds: number;
+  /** Which metric: `GetRecords.IteratorAgeMilliseconds` of the stream, or `IteratorAge` of a function. */
+  metric: string;
+  /** The end of the period read (ISO). */
+  at: string;
 }
 
 /** The events people are told about. Repeats of a live problem are never one of them. */

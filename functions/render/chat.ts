@@ -13,6 +13,7 @@ import { decisionWords, diagnosisWords } from './diagnosis-words';
 import { emailSubject, MESSAGE_BYTE_LIMIT } from './email';
 import { asciiJson, markdownCode, markdownText, subjectText } from './escape';
 import { driftNote, planJson, planSentence } from './fix';
+import { impactLines } from './impact';
 import { kindText } from './kinds';
 import { consoleLinks, safeUrl } from './links';
 import { aliasSuffix, keyShown, principalName, streamShown } from './names';
@@ -66,6 +67,7 @@ function description(kind: NotificationKind, proposal: Proposal, compact: boolea
   const lines = [
     markdownText(text.headline),
     '',
+    ...impactChat(kind, proposal),
     `*${who.kind === 'user' ? 'User' : who.kind === 'role' ? 'Role' : 'Principal'}:* ${markdownCode(who.name)} (${markdownCode(scope.principalArn)})`,
     `*Operation:* ${markdownCode(scope.operation)}`,
     `*Key:* ${markdownCode(keyShown(proposal))}${proposal.keyAliases.length > 0 ? ` ${markdownCode(aliasSuffix(proposal.keyAliases).trim())}` : ''}`,
@@ -109,6 +111,14 @@ function description(kind: NotificationKind, proposal: Proposal, compact: boolea
     );
   }
   return lines.join('\n');
+}
+
+/** The impact, one `*Label:* text` line per fact. */
+function impactChat(kind: NotificationKind, proposal: Proposal): string[] {
+  if (kind === 'revoked') return [];
+  return impactLines(proposal, kindText(kind).applied && kind !== 'still-failing').map(
+    (l) => `*${markdownText(l.label)}:* ${markdownText(l.text, 2048)}`,
+  );
 }
 
 /** What to do about a refusal, as chat markdown: who and what, each statement as a code block. */

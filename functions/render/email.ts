@@ -12,6 +12,7 @@ import type { NotificationKind, Proposal } from '../core/proposal';
 import { decisionWords, diagnosisWords } from './diagnosis-words';
 import { asciiJson, plainValue, subjectText } from './escape';
 import { cdkSnippet, cloudFormationSnippet, driftNote, planJson, planSentence, scopeIsLiteral } from './fix';
+import { impactLines } from './impact';
 import { kindText } from './kinds';
 import { consoleLinks, safeUrl } from './links';
 import { type ManualCommand, manualPath, terraformSnippet } from './manual';
@@ -102,6 +103,13 @@ function block(text: string): string[] {
 interface Options {
   /** Leave out the long parts (the plan's JSON, the code, the audit trail): the size guard's fallback. */
   compact: boolean;
+}
+
+/** IMPACT: what the denial costs (a consumer's records expiring, a producer's writes failing), when. */
+function impact(kind: NotificationKind, proposal: Proposal): string[] {
+  if (kind === 'revoked') return [];
+  const lines = impactLines(proposal, kindText(kind).applied && kind !== 'still-failing');
+  return section('IMPACT', labelled(lines.map((l) => [l.label, plainValue(l.text, 2048)] as const)));
 }
 
 function whatHappened(proposal: Proposal): string[] {
@@ -353,6 +361,7 @@ function body(
   const text = kindText(kind);
   const lines = [
     text.headline,
+    ...impact(kind, proposal),
     ...whatHappened(proposal),
     ...why(proposal),
     ...whatToDo(proposal),

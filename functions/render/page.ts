@@ -11,6 +11,7 @@ import type { ApprovalAction } from '../core/token';
 import { diagnosisWords } from './diagnosis-words';
 import { scopeIsLiteral } from './fix';
 import { Html, html } from './html';
+import { impactLines } from './impact';
 import { changeRequest, type ManualCommand, manualPath, terraformSnippet } from './manual';
 
 /** The page's only style. Its SHA-256 goes into the CSP's `style-src`: change it and the hash follows. */
@@ -158,6 +159,16 @@ ${words.length > 0 ? html`<ul>${words.map((w) => html`<li>${w}</li>`)}</ul>\n` :
 `;
 }
 
+/** The impact: what the denial costs and since when (CloudTrail's time of the first denial). */
+function impactSection(proposal: Proposal): Html {
+  if (proposal.status === 'revoked') return html``;
+  const lines = impactLines(proposal, proposal.status === 'applied');
+  return html`<h2>Impact</h2>
+<table>
+${lines.map((l) => row(l.label, l.text))}</table>
+`;
+}
+
 /** What to do about a refusal: who can act, what to change, each statement to add. */
 function whatToDoSection(proposal: Proposal): Html {
   const steps = proposal.nextSteps ?? [];
@@ -301,7 +312,7 @@ export function reviewPage(input: ReviewInput): Page {
   const { proposal } = input;
   const title = `keymend: ${heading(proposal)}`;
   const body = html`<h1>${heading(proposal)}</h1>
-${statusLine(proposal)}${deniedSection(proposal)}${whySection(proposal)}${whatToDoSection(proposal)}${
+${statusLine(proposal)}${impactSection(proposal)}${deniedSection(proposal)}${whySection(proposal)}${whatToDoSection(proposal)}${
   proposal.plan ? changeSection(proposal.plan, input.keyPolicyEnabled) : ''
 }${proposal.proof ? proofSection(proposal.proof) : ''}${manualPageSection(proposal)}<h2>Decide</h2>
 ${
