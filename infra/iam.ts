@@ -98,6 +98,14 @@ export function readStatements(scope: IamScope): PolicyStatementProps[] {
       resources: ['*'],
     },
     {
+      sid: 'ReadForPeople',
+      effect: Effect.ALLOW,
+      // The account's alias, for the subjects people triage by. ListAccountAliases supports no
+      // resource-level permission: `*`. A denial only leaves the alias out.
+      actions: ['iam:ListAccountAliases'],
+      resources: ['*'],
+    },
+    {
       sid: 'ReadStreams',
       effect: Effect.ALLOW,
       actions: ['kinesis:DescribeStreamSummary'],

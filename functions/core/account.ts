@@ -51,6 +51,8 @@ export interface StreamState {
   arn: string;
   /** The key the stream encrypts with; null when unencrypted or the AWS-managed key is unknown. */
   keyArn: string | null;
+  /** How long the stream keeps records, in hours (DescribeStreamSummary RetentionPeriodHours); absent when not known. */
+  retentionPeriodHours?: number;
 }
 
 export interface OrganizationState {
@@ -78,6 +80,8 @@ export interface OrganizationState {
 /** The snapshot file format (docs/snapshot.md). */
 export interface AccountSnapshot {
   accountId: string;
+  /** The account's alias (iam:ListAccountAliases), shown in subjects; absent when not known. */
+  accountAlias?: string;
   region: string;
   principals: PrincipalState[];
   keys: KeyState[];
@@ -98,4 +102,6 @@ export interface AccountReader {
   getStream(arn: string): Promise<StreamState | null>;
   /** null when the reader cannot see the organization's policies (then SCP questions are unanswerable). */
   getOrganization(): Promise<OrganizationState | null>;
+  /** The account's alias, for people; null when it has none or it is not visible. Optional: absent, not read. */
+  getAccountAlias?(): Promise<string | null>;
 }

@@ -44,6 +44,8 @@ export interface ResolvedState {
   stream: StreamState | null;
   /** null when keymend cannot see the organization's policies. */
   organization: OrganizationState | null;
+  /** The account's alias (iam:ListAccountAliases), for people; absent or null when not known. */
+  accountAlias?: string | null;
 }
 
 /** Why keymend refused to propose a fix, for machines (the `reason` sentence is for people). */

@@ -18,11 +18,19 @@ export async function gatherState(reader: AccountReader, request: KinesisKmsRequ
   const keyPromise: Promise<KeyState | null> = keyRef
     ? reader.getKey(keyRef)
     : streamPromise.then((stream) => (stream?.keyArn ? reader.getKey(stream.keyArn) : null));
-  const [principal, stream, key, organization] = await Promise.all([
+  const [principal, stream, key, organization, accountAlias] = await Promise.all([
     reader.getPrincipal(request.principalArn),
     streamPromise,
     keyPromise,
     reader.getOrganization(),
+    reader.getAccountAlias ? reader.getAccountAlias() : Promise.resolve(null),
   ]);
-  return { accountId: reader.accountId, principal, stream, key, organization };
+  return {
+    accountId: reader.accountId,
+    principal,
+    stream,
+    key,
+    organization,
+    ...(accountAlias ? { accountAlias } : {}),
+  };
 }

@@ -46,6 +46,10 @@ export function newProposal(args: {
   keyAliases: string[];
   /** The principal's tags as read (notifications say when CloudFormation manages it). */
   principalTags?: Record<string, string> | undefined;
+  /** The stream's retention in hours, as read (for the impact). */
+  retentionPeriodHours?: number | undefined;
+  /** The account's alias, as read (for subjects). */
+  accountAlias?: string | undefined;
   now: Date;
   linkTtlHours: number;
   audit: AuditEntry;
@@ -68,6 +72,8 @@ export function newProposal(args: {
     request: args.request,
     keyAliases: args.keyAliases,
     ...(args.principalTags ? { principalTags: args.principalTags } : {}),
+    ...(args.accountAlias ? { accountAlias: args.accountAlias } : {}),
+    ...(args.retentionPeriodHours ? { retentionPeriodHours: args.retentionPeriodHours } : {}),
     diagnosis: result.diagnosis,
     plan,
     planHash: plan ? planHash(plan) : null,

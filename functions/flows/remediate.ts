@@ -172,6 +172,8 @@ async function diagnoseAndRecord(
     result,
     keyAliases: state.key?.aliases ?? [],
     principalTags: state.principal?.tags,
+    retentionPeriodHours: state.stream?.retentionPeriodHours,
+    accountAlias: state.accountAlias ?? undefined,
     now,
     linkTtlHours: config.linkTtlHours,
     audit: {

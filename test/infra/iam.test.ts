@@ -74,6 +74,7 @@ describe('read statements', () => {
           resources: [KEYS],
         },
         { sid: 'ListAliases', actions: ['kms:ListAliases'], resources: ['*'] },
+        { sid: 'ReadForPeople', actions: ['iam:ListAccountAliases'], resources: ['*'] },
         {
           sid: 'ReadStreams',
           actions: ['kinesis:DescribeStreamSummary'],
@@ -267,7 +268,7 @@ describe('write statements', () => {
     }
   });
 
-  test('only ListAliases and the organization reads, which name no resource known at deploy, have the resource *', () => {
+  test('only ListAliases, the account alias and the organization reads, which name no resource known at deploy, have the resource *', () => {
     for (const statements of [
       approvalStatements(scope, everything),
       remediateStatements(scope, everything),
@@ -275,6 +276,7 @@ describe('write statements', () => {
       const wide = statements.filter((s) => s.resources?.includes('*'));
       expect(wide.map((s) => s.actions)).toEqual([
         ['kms:ListAliases'],
+        ['iam:ListAccountAliases'],
         ['organizations:DescribeOrganization', 'organizations:ListParents'],
       ]);
     }
