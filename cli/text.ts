@@ -3,6 +3,7 @@
  * `printable` turns it into one line of printable ASCII first, so a crafted session name cannot
  * move the cursor, hide text or forge lines.
  */
+import { parseArn } from '../functions/commons/arn';
 import type { DiagnoseResult } from '../functions/core/diagnose';
 import type { IntakeResult } from '../functions/core/intake';
 import type { NextStep } from '../functions/core/next-steps';
@@ -62,9 +63,9 @@ export function minute(time: string): string {
  */
 export function shortArn(arn: string | null, accountId: string, region: string): string {
   if (!arn) return '(unknown)';
-  const parts = arn.split(':');
-  if (parts.length >= 6 && parts[4] === accountId && (parts[3] === region || parts[3] === '')) {
-    return printable(parts.slice(5).join(':'));
+  const parsed = parseArn(arn);
+  if (parsed && parsed.accountId === accountId && (parsed.region === region || parsed.region === '')) {
+    return printable(parsed.resource);
   }
   return printable(arn);
 }

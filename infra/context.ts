@@ -3,7 +3,7 @@
  * the command line and as JSON values from cdk.json: both are accepted. A bad value throws an error
  * naming its key.
  */
-import { principalPatternKind } from './iam';
+import { parseTopicArn, principalPatternKind } from '../functions/commons/arn';
 import type { KeymendMechanism, KeymendMode, KeymendRemediationProps } from './keymend-remediation';
 import { KEYMEND_MECHANISMS } from './keymend-remediation';
 
@@ -40,7 +40,6 @@ export interface KeymendAppConfig {
 
 const REGION = /^[a-z]{2}(?:-[a-z]+)+-\d{1,2}$/;
 const EMAIL = /^[^\s@,]+@[^\s@,]+\.[^\s@,]+$/;
-const SNS_TOPIC_ARN = /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/;
 
 /** A list from a comma-separated string or a JSON array of strings; blanks dropped. */
 function list(key: ContextKey, value: unknown): string[] {
@@ -88,7 +87,8 @@ export function parseContext(get: (key: string) => unknown): KeymendAppConfig {
   const chat = present('chatTopicArn');
   if (chat !== undefined) {
     const arn = text('chatTopicArn', chat);
-    if (!SNS_TOPIC_ARN.test(arn)) throw new ContextError('chatTopicArn', `'${arn}' is not an SNS topic ARN`);
+    if (parseTopicArn(arn) === null)
+      throw new ContextError('chatTopicArn', `'${arn}' is not an SNS topic ARN`);
     remediation.chatTopicArn = arn;
   }
 

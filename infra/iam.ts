@@ -7,6 +7,7 @@
  * The ARN parts (partition, Region, account) may be CDK tokens or literals.
  */
 import { Effect, type PolicyStatementProps } from 'aws-cdk-lib/aws-iam';
+import { principalPatternKind } from '../functions/commons/arn';
 import { HANDLED_KMS_EVENT_NAMES } from '../functions/commons/constants';
 
 /** Where keymend runs and the resources it owns. */
@@ -197,12 +198,6 @@ function inlinePolicyStatements(patterns: readonly string[], withDelete: boolean
     });
   }
   return statements;
-}
-
-/** What an IAM principal ARN pattern names, or undefined when it names neither a role nor a user. */
-export function principalPatternKind(pattern: string): 'role' | 'user' | undefined {
-  const match = /^arn:[a-z-]+:iam::(?:\d{12}|\*):(role|user)\/[\x21-\x7e]+$/.exec(pattern);
-  return match?.[1] as 'role' | 'user' | undefined;
 }
 
 /** The remediate function: reads and state always; writes only in auto mode, never key policies. */

@@ -21,6 +21,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { parseTopicArn, principalPatternKind } from '../functions/commons/arn';
 import {
   ACCESS_DENIED_ERROR_CODES,
   ENV,
@@ -29,13 +30,7 @@ import {
   TABLE,
 } from '../functions/commons/constants';
 import { BUNDLING } from './bundling';
-import {
-  approvalStatements,
-  type IamScope,
-  principalPatternKind,
-  remediateStatements,
-  type WritePowers,
-} from './iam';
+import { approvalStatements, type IamScope, remediateStatements, type WritePowers } from './iam';
 
 /** The fix mechanisms keymend knows (functions/core/plan.ts `Mechanism`). */
 export type KeymendMechanism = 'kms-grant' | 'iam-inline-policy' | 'key-policy-statement';
@@ -149,7 +144,6 @@ const DEFAULTS = {
   logRetention: logs.RetentionDays.THREE_MONTHS,
 };
 
-const SNS_TOPIC_ARN = /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/;
 const EMAIL = /^[^\s@,]+@[^\s@,]+\.[^\s@,]+$/;
 
 /** Throws on props no deployment should accept, naming the prop. */
@@ -176,7 +170,7 @@ function checkProps(props: KeymendRemediationProps): void {
     if (!EMAIL.test(email)) fail('notificationEmails', `holds '${email}', which is not an e-mail address`);
   }
   if (props.chatTopicArn !== undefined && !Token.isUnresolved(props.chatTopicArn)) {
-    if (!SNS_TOPIC_ARN.test(props.chatTopicArn)) fail('chatTopicArn', `is not an SNS topic ARN`);
+    if (parseTopicArn(props.chatTopicArn) === null) fail('chatTopicArn', `is not an SNS topic ARN`);
   }
   for (const pattern of props.autoApplyPrincipals ?? []) {
     if (principalPatternKind(pattern) === undefined) {

@@ -4,6 +4,7 @@
  * --diagnose` can run offline on a team's own policies. What it writes passes parseSnapshot first.
  */
 import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { createAwsAccountReader } from '../../functions/adapters/aws-account';
 import { parseSnapshot } from '../../functions/adapters/snapshot';
 import {
@@ -19,6 +20,7 @@ import type { AccountReader, AccountSnapshot, KeyState } from '../../functions/c
 import { parseCommandLine } from '../args';
 import { oneLine } from '../input';
 import type { CliIo, Command } from '../io';
+import { schemaReference } from '../schema-file';
 
 const HELP = `Usage: keymend snapshot --principal ARN --key ARN [--stream ARN] [--out FILE]
 
@@ -161,7 +163,13 @@ export function makeSnapshotCommand(
         const accountId = parsePrincipalArn(o.principal)?.accountId as string;
         const region = (parseKeyArn(o.key) ?? parseAliasArn(o.key))?.region as string;
         const snapshot = await takeSnapshot(readerFor(accountId, region, o.principal), o);
-        const text = `${JSON.stringify(snapshot, null, 2)}\n`;
+        // `$schema` lets an editor check the file as people change it (snapshot.schema.json).
+        const directory = o.out === undefined ? process.cwd() : path.dirname(path.resolve(o.out));
+        const file: AccountSnapshot & { $schema: string } = {
+          $schema: schemaReference(directory),
+          ...snapshot,
+        };
+        const text = `${JSON.stringify(file, null, 2)}\n`;
         if (o.out === undefined) io.stdout(text);
         else {
           try {

@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { parseAssumedRoleArn } from '../../functions/commons/arn';
 
 // biome-ignore lint/suspicious/noExplicitAny: sample events are edited by path
 type Json = Record<string, any>;
@@ -86,7 +87,9 @@ export function otherSession(event: Json, n: number): Json {
   const session = `i-${(0x5000 + n).toString(16).padStart(8, '0')}`;
   const identity = detail.userIdentity;
   const oldArn: string = identity.arn;
-  const newArn = `${oldArn.slice(0, oldArn.lastIndexOf('/') + 1)}${session}`;
+  const role = parseAssumedRoleArn(oldArn);
+  if (role === null) throw new Error(`the demo's event has no role session ARN: ${JSON.stringify(oldArn)}`);
+  const newArn = `arn:${role.partition}:sts::${role.accountId}:assumed-role/${role.roleName}/${session}`;
   identity.arn = newArn;
   if (typeof identity.principalId === 'string' && identity.principalId.includes(':')) {
     identity.principalId = `${identity.principalId.slice(0, identity.principalId.indexOf(':'))}:${session}`;

@@ -2,6 +2,7 @@
  * The demo's account of what happened, for a person at an 80-column terminal. Every value that came
  * from an event or a page is made printable first (cli/text.ts `printable`).
  */
+import { streamName } from '../../functions/render/names';
 import { count, printable, WIDTH } from '../text';
 import { type Check, type DemoSummary, type Problem, shortName } from './run';
 
@@ -13,7 +14,7 @@ export function abbreviate(text: string, width: number): string {
 }
 
 const op = (operation: string | null) => (operation ?? '?').replace(/^kms:/, '');
-const streamName = (arn: string | null) => (arn ? arn.slice(arn.lastIndexOf('/') + 1) : '-');
+const streamShort = (arn: string | null) => (arn ? streamName(arn) : '-');
 
 /** The problem table's columns: verdict, principal, operation, stream, then the fix or the code. */
 const COLUMNS = [9, 23, 17, 8] as const;
@@ -27,7 +28,7 @@ function problemRow(p: Problem): string {
     p.verdict,
     abbreviate(printable(shortName(p.principal)), (COLUMNS[1] ?? 0) - 2),
     printable(op(p.operation)),
-    abbreviate(printable(streamName(p.stream)), (COLUMNS[3] ?? 0) - 2),
+    abbreviate(printable(streamShort(p.stream)), (COLUMNS[3] ?? 0) - 2),
     printable(p.mechanism ?? p.code ?? ''),
   ]);
 }
@@ -71,7 +72,7 @@ function checkRow(c: Check): string {
     c.decision === 'allowed' ? 'allowed' : 'denied',
     abbreviate(printable(shortName(c.principal)), (COLUMNS[1] ?? 0) - 2),
     printable(op(c.operation)),
-    abbreviate(printable(streamName(c.stream)), (COLUMNS[3] ?? 0) - 2),
+    abbreviate(printable(streamShort(c.stream)), (COLUMNS[3] ?? 0) - 2),
     `${c.label}${by}`,
   ]);
 }
@@ -85,7 +86,7 @@ export function demoText(s: DemoSummary): string {
   const ignored = s.problems.filter((p) => p.verdict === 'ignore').length;
   const problem = s.problems[0];
   const who = printable(shortName(problem?.principal ?? null));
-  const what = `${printable(problem?.operation ?? '')} on stream ${printable(streamName(problem?.stream ?? null))}`;
+  const what = `${printable(problem?.operation ?? '')} on stream ${printable(streamShort(problem?.stream ?? null))}`;
 
   out.push(
     `keymend demo on ${s.account}, with no AWS.`,

@@ -11,6 +11,12 @@ import { readFileSync } from 'node:fs';
 import { isDeepStrictEqual } from 'node:util';
 import { LocalAccount } from '../../functions/adapters/local-account';
 import { parseSnapshot } from '../../functions/adapters/snapshot';
+import {
+  parseAssumedRoleArn,
+  parseFederatedUserArn,
+  parsePrincipalArn,
+  parseRootArn,
+} from '../../functions/commons/arn';
 import { KeymendError } from '../../functions/commons/errors';
 import type { AccountSnapshot } from '../../functions/core/account';
 import { diagnose } from '../../functions/core/diagnose';
@@ -453,9 +459,8 @@ async function drive(runtime: LocalRuntime, options: DemoOptions): Promise<DemoS
 /** `role/service-role/orders-consumer` -> `orders-consumer`; a user, a session or the root likewise. */
 export function shortName(arn: string | null): string {
   if (!arn) return '(unknown)';
-  const resource = arn.slice(arn.lastIndexOf(':') + 1);
-  if (resource === 'root') return 'root';
+  if (parseRootArn(arn)) return 'root';
   // A session ARN (assumed-role/ROLE/SESSION) is shown by its role.
-  if (resource.startsWith('assumed-role/')) return resource.split('/')[1] ?? resource;
-  return resource.slice(resource.lastIndexOf('/') + 1);
+  const name = parseAssumedRoleArn(arn)?.roleName ?? parsePrincipalArn(arn)?.name;
+  return name ?? parseFederatedUserArn(arn)?.userName ?? arn;
 }

@@ -1,7 +1,14 @@
 /**
- * The snapshot file's schema (docs/snapshot.md): a parsed snapshot validated field by field, with the
- * JSON path of the first bad field in the error. The reader (snapshot.ts) reads files and serves them.
+ * The snapshot file's schema (docs/snapshot.md), written once in zod: it validates a parsed file with
+ * the JSON path of the first bad field in the error, types what it returns, and is exported as the
+ * published JSON Schema (`snapshot.schema.json`, `npm run schema`) that editors check a snapshot with.
+ *
+ * The shape (fields, types, formats, names) is the zod schema; the rules across fields that a JSON
+ * Schema cannot say (an ARN's partition against the snapshot's Region, unique names, an alias reserved
+ * for AWS-managed keys) are checked after it, in {@link checkAccountRules}, with the same kind of path.
+ * The reader (snapshot.ts) reads files and serves them.
  */
+import { z } from 'zod';
 import {
   grantPrincipalKind,
   isAliasName,
@@ -21,40 +28,9 @@ import type {
   KeyState,
   KmsGrant,
   OrganizationState,
-  PolicyDocumentJson,
   PrincipalState,
   StreamState,
 } from '../core/account';
-
-const TOP_LEVEL_FIELDS = ['accountId', 'region', 'principals', 'keys', 'streams', 'organization'] as const;
-const PRINCIPAL_FIELDS = ['arn', 'inlinePolicies', 'managedPolicies', 'permissionsBoundary', 'tags'] as const;
-const KEY_FIELDS = [
-  'arn',
-  'keyManager',
-  'keyState',
-  'aliases',
-  'policy',
-  'grants',
-  'tags',
-  'keySpec',
-  'keyUsage',
-  'origin',
-  'multiRegion',
-  'multiRegionKeyType',
-] as const;
-const GRANT_FIELDS = [
-  'grantId',
-  'name',
-  'granteePrincipal',
-  'retiringPrincipal',
-  'operations',
-  'constraints',
-] as const;
-const CONSTRAINT_FIELDS = ['encryptionContextSubset', 'encryptionContextEquals'] as const;
-const STREAM_FIELDS = ['arn', 'keyArn'] as const;
-const ORGANIZATION_POLICY_FIELDS = ['serviceControlPolicies', 'resourceControlPolicies'] as const;
-const ORGANIZATION_FIELDS = [...ORGANIZATION_POLICY_FIELDS, 'id', 'path', 'accounts'] as const;
-const MEMBERSHIP_FIELDS = ['id', 'path'] as const;
 
 /** DescribeKey `KeySpec`, `KeyUsage` and `Origin` values (kms:KeySpec, kms:KeyUsage, kms:KeyOrigin). */
 const KEY_SPECS = [
@@ -78,9 +54,6 @@ const KEY_SPECS = [
 ] as const;
 const KEY_USAGES = ['ENCRYPT_DECRYPT', 'SIGN_VERIFY', 'GENERATE_VERIFY_MAC', 'KEY_AGREEMENT'] as const;
 const KEY_ORIGINS = ['AWS_KMS', 'EXTERNAL', 'AWS_CLOUDHSM', 'EXTERNAL_KEY_STORE'] as const;
-const ORGANIZATION_ID_RE = /^o-[a-z0-9]{10,32}$/;
-// o-ID/r-ROOT/ then any OUs, each ending in a slash (aws:PrincipalOrgPaths).
-const ORGANIZATION_PATH_RE = /^o-[a-z0-9]{10,32}\/r-[0-9a-z]{4,32}\/(ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}\/)*$/;
 
 /** KMS key states (DescribeKey `KeyState`). */
 const KEY_STATES = [
@@ -95,7 +68,7 @@ const KEY_STATES = [
 ] as const;
 
 /** Operations a KMS grant may list (CreateGrant `Operations`). */
-const GRANT_OPERATIONS = new Set([
+const GRANT_OPERATIONS = [
   'CreateGrant',
   'Decapsulate',
   'Decrypt',
@@ -115,238 +88,106 @@ const GRANT_OPERATIONS = new Set([
   'Sign',
   'Verify',
   'VerifyMac',
-]);
+] as const;
 
+const ACCOUNT_ID_RE = /^\d{12}$/;
+const ORGANIZATION_ID_RE = /^o-[a-z0-9]{10,32}$/;
+// o-ID/r-ROOT/ then any OUs, each ending in a slash (aws:PrincipalOrgPaths).
+const ORGANIZATION_PATH_RE = /^o-[a-z0-9]{10,32}\/r-[0-9a-z]{4,32}\/(ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}\/)*$/;
 // An inline policy of the principal itself, or `group/GROUP/POLICY` for one of a user's groups.
 const POLICY_NAME_RE = /^(group\/[\w+=,.@-]{1,128}\/)?[\w+=,.@-]{1,128}$/;
 const GRANT_NAME_RE = /^[a-zA-Z0-9:/_-]{1,256}$/;
 
-type Json = Record<string, unknown>;
+// ---------------------------------------------------------------------------------------------
+// Building blocks: each says, in its error, what was expected and what was found.
+
+/** The error of a value of the wrong type: `missing: expected X`, or `expected X, got Y`. */
+const expected = (what: string) => ({
+  error: (issue: { input?: unknown }) =>
+    issue.input === undefined
+      ? `missing: expected ${what}`
+      : `expected ${what}, got ${describe(issue.input)}`,
+});
 
 /**
- * Validates a parsed snapshot file and returns it typed. Unknown fields are rejected everywhere,
- * so a typo (`principal`, `keymanager`) fails loudly instead of silently meaning "absent".
- * Policy documents are only checked to be objects with a `Statement`: their grammar is checked
- * when the evaluator compiles them.
- *
- * @throws SnapshotError whose `field` is the JSON path of the bad field, e.g. `keys[0].keyManager`.
+ * An object with exactly these fields: an unknown one fails loudly (with the nearest field name), so
+ * a typo (`principal`, `keymanager`) is not silently read as "absent".
  */
-export function parseSnapshot(json: unknown): AccountSnapshot {
-  const root = expectObject(json, '$', 'a snapshot object with accountId, region, principals and keys');
-  rejectUnknownFields(root, TOP_LEVEL_FIELDS, '');
-
-  const accountId = root.accountId;
-  if (typeof accountId === 'number') {
-    fail(
-      'accountId',
-      'expected the 12-digit account id as a string in quotes (a number loses leading zeros)',
-    );
-  }
-  if (typeof accountId !== 'string' || !/^\d{12}$/.test(accountId)) {
-    fail('accountId', `expected a 12-digit account id such as "111122223333", got ${describe(accountId)}`);
-  }
-  const region = root.region;
-  const partition = partitionOfRegion(region);
-  if (typeof region !== 'string' || partition === null) {
-    fail('region', `expected a region name such as "us-east-1", got ${describe(region)}`);
-  }
-  const ctx: Context = { partition, region };
-
-  const principals = expectArray(
-    root.principals,
-    'principals',
-    'an array of principals (use [] for none)',
-  ).map((value, i) => parsePrincipal(value, `principals[${i}]`, ctx));
-  checkUniquePrincipals(principals);
-
-  const keys = expectArray(root.keys, 'keys', 'an array of keys (use [] for none)').map((value, i) =>
-    parseKey(value, `keys[${i}]`, ctx),
-  );
-  checkUniqueKeys(keys);
-
-  const snapshot: AccountSnapshot = { accountId, region, principals, keys };
-  if (root.streams !== undefined) {
-    const streams = expectArray(root.streams, 'streams', 'an array of streams').map((value, i) =>
-      parseStream(value, `streams[${i}]`, ctx),
-    );
-    checkUnique(
-      streams.map((s) => s.arn),
-      (i) => `streams[${i}].arn`,
-      'stream',
-    );
-    snapshot.streams = streams;
-  }
-  if (root.organization !== undefined) snapshot.organization = parseOrganization(root.organization);
-  return snapshot;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Validation
-
-interface Context {
-  partition: Partition;
-  region: string;
-}
-
-function parsePrincipal(value: unknown, path: string, ctx: Context): PrincipalState {
-  const obj = expectObject(value, path, 'a principal object with arn, inlinePolicies and managedPolicies');
-  rejectUnknownFields(obj, PRINCIPAL_FIELDS, path);
-  const arnPath = `${path}.arn`;
-  const arn = expectString(obj.arn, arnPath, 'a role or user ARN');
-  const parsed = parsePrincipalArn(arn);
-  if (!parsed) fail(arnPath, principalArnHint(arn));
-  checkPartition(parsed.partition, arnPath, ctx);
-
-  const inlinePolicies: Record<string, PolicyDocumentJson> = {};
-  const inlinePath = `${path}.inlinePolicies`;
-  const inline = expectObject(
-    obj.inlinePolicies,
-    inlinePath,
-    'an object of policy name to document (use {} for none)',
-  );
-  for (const [name, doc] of Object.entries(inline)) {
-    const docPath = childPath(inlinePath, name);
-    if (parsed.kind === 'role' && name.startsWith('group/')) {
-      fail(docPath, 'roles belong to no IAM group; group/GROUP/NAME policies are for users');
-    }
-    if (!POLICY_NAME_RE.test(name)) {
-      fail(
-        docPath,
-        'an inline policy name is 1-128 characters of letters, digits and +=,.@_- (group/GROUP/NAME for a group policy)',
-      );
-    }
-    inlinePolicies[name] = expectPolicyDocument(doc, docPath);
-  }
-
-  const managedPolicies: Record<string, PolicyDocumentJson> = {};
-  const managedPath = `${path}.managedPolicies`;
-  const managed = expectObject(
-    obj.managedPolicies,
-    managedPath,
-    'an object of managed policy ARN to its default version document (use {} for none)',
-  );
-  for (const [policyArn, doc] of Object.entries(managed)) {
-    const docPath = childPath(managedPath, policyArn);
-    const parsedPolicy = parsePolicyArn(policyArn);
-    if (!parsedPolicy) {
-      fail(docPath, 'expected a managed policy ARN such as arn:aws:iam::111122223333:policy/NAME as the key');
-    }
-    checkPartition(parsedPolicy.partition, docPath, ctx);
-    managedPolicies[policyArn] = expectPolicyDocument(doc, docPath);
-  }
-
-  const principal: PrincipalState = { arn, inlinePolicies, managedPolicies };
-  if (obj.permissionsBoundary !== undefined) {
-    principal.permissionsBoundary = expectPolicyDocument(
-      obj.permissionsBoundary,
-      `${path}.permissionsBoundary`,
-    );
-  }
-  if (obj.tags !== undefined) principal.tags = expectStringMap(obj.tags, `${path}.tags`, 'tag');
-  return principal;
-}
-
-function principalArnHint(arn: string): string {
-  if (parseAssumedRoleArn(arn) !== null) {
-    return `"${arn}" is a role session ARN; use the role's ARN with its path, e.g. arn:aws:iam::111122223333:role/service-role/NAME`;
-  }
-  if (parseRootArn(arn) !== null) {
-    return `"${arn}" is an account root; expected a role or user ARN`;
-  }
-  return `expected a role or user ARN such as arn:aws:iam::111122223333:role/PATH/NAME or arn:aws:iam::111122223333:user/NAME, got "${arn}"`;
-}
-
-function parseKey(value: unknown, path: string, ctx: Context): KeyState {
-  const obj = expectObject(value, path, 'a key object with arn, keyManager, keyState and policy');
-  rejectUnknownFields(obj, KEY_FIELDS, path);
-  const arnPath = `${path}.arn`;
-  const arn = expectString(obj.arn, arnPath, 'a key ARN');
-  const parsed = parseKeyArn(arn);
-  if (!parsed) fail(arnPath, keyArnHint(arn));
-  checkPartition(parsed.partition, arnPath, ctx);
-
-  const keyManager = obj.keyManager;
-  if (keyManager !== 'AWS' && keyManager !== 'CUSTOMER') {
-    fail(`${path}.keyManager`, `expected "AWS" or "CUSTOMER", got ${describe(keyManager)}`);
-  }
-  const keyState = obj.keyState;
-  if (typeof keyState !== 'string' || !(KEY_STATES as readonly string[]).includes(keyState)) {
-    fail(`${path}.keyState`, `expected one of ${KEY_STATES.join(', ')}, got ${describe(keyState)}`);
-  }
-  const policy = expectPolicyDocument(obj.policy, `${path}.policy`);
-  const key: KeyState = { arn, keyManager, keyState, policy };
-
-  if (obj.aliases !== undefined) {
-    const aliasesPath = `${path}.aliases`;
-    key.aliases = expectArray(obj.aliases, aliasesPath, 'an array of alias names').map((alias, i) => {
-      const aliasPath = `${aliasesPath}[${i}]`;
-      if (typeof alias !== 'string' || !isAliasName(alias)) {
-        fail(aliasPath, `expected an alias name such as "alias/orders", got ${describe(alias)}`);
+function fields<Shape extends z.core.$ZodLooseShape>(shape: Shape, what: string) {
+  const allowed = Object.keys(shape).filter((field) => field !== '$schema');
+  return z.strictObject(shape, {
+    error: (issue) => {
+      if (issue.code === 'unrecognized_keys') {
+        const suggestion = closest(String(issue.keys[0]), allowed);
+        const hint = suggestion ? `; did you mean "${suggestion}"?` : '';
+        return `unknown field (expected one of ${allowed.join(', ')})${hint}`;
       }
-      // The alias/aws/ prefix is reserved for AWS-managed keys, and AWS-managed keys only have such aliases.
-      const reserved = alias.startsWith('alias/aws/');
-      if (reserved && keyManager === 'CUSTOMER') {
-        fail(aliasPath, `"${alias}" is reserved for AWS-managed keys, but this key's keyManager is CUSTOMER`);
-      }
-      if (!reserved && keyManager === 'AWS') {
-        fail(aliasPath, `an AWS-managed key's alias starts with alias/aws/, got "${alias}"`);
-      }
-      return alias;
-    });
-    checkUnique(key.aliases, (i) => `${aliasesPath}[${i}]`, 'alias');
-  }
-
-  parseKeyAttributes(obj, path, key);
-
-  if (obj.grants !== undefined) {
-    const grantsPath = `${path}.grants`;
-    const grants = expectArray(obj.grants, grantsPath, 'an array of grants').map((grant, i) =>
-      parseGrant(grant, `${grantsPath}[${i}]`, ctx),
-    );
-    checkUnique(
-      grants.map((g) => g.grantId),
-      (i) => `${grantsPath}[${i}].grantId`,
-      'grant id',
-    );
-    key.grants = grants;
-  }
-  return key;
+      return expected(what).error(issue);
+    },
+  });
 }
 
-/** The key's tags and DescribeKey attributes, each optional: absent means "not known". */
-function parseKeyAttributes(obj: Json, path: string, key: KeyState): void {
-  if (obj.tags !== undefined) key.tags = expectStringMap(obj.tags, `${path}.tags`, 'tag');
-  const oneOf = <T extends string>(field: string, allowed: readonly T[]): T | undefined => {
-    const value = obj[field];
-    if (value === undefined) return undefined;
-    if (typeof value !== 'string' || !(allowed as readonly string[]).includes(value)) {
-      fail(`${path}.${field}`, `expected one of ${allowed.join(', ')}, got ${describe(value)}`);
-    }
-    return value as T;
-  };
-  const keySpec = oneOf('keySpec', KEY_SPECS);
-  if (keySpec !== undefined) key.keySpec = keySpec;
-  const keyUsage = oneOf('keyUsage', KEY_USAGES);
-  if (keyUsage !== undefined) key.keyUsage = keyUsage;
-  const origin = oneOf('origin', KEY_ORIGINS);
-  if (origin !== undefined) key.origin = origin;
-  if (obj.multiRegion !== undefined) {
-    if (typeof obj.multiRegion !== 'boolean') {
-      fail(`${path}.multiRegion`, `expected true or false, got ${describe(obj.multiRegion)}`);
-    }
-    key.multiRegion = obj.multiRegion;
-  }
-  const type = oneOf('multiRegionKeyType', ['PRIMARY', 'REPLICA'] as const);
-  if (type !== undefined) {
-    if (key.multiRegion !== true) {
-      fail(
-        `${path}.multiRegionKeyType`,
-        'only a multi-Region key ("multiRegion": true) has a multiRegionKeyType',
-      );
-    }
-    key.multiRegionKeyType = type;
-  }
+/** A string checked by `isValid`, whose failure is explained by `hint` (given the string). */
+function checkedString(what: string, isValid: (value: string) => boolean, hint: (value: string) => string) {
+  return z
+    .string(expected(what))
+    .refine(isValid, { error: (issue) => hint(String(issue.input)) })
+    .meta({ description: `${what[0]?.toUpperCase()}${what.slice(1)}.` });
 }
+
+/** One of `values`, else "expected one of A, B, got X". */
+function oneOf<const T extends readonly [string, ...string[]]>(values: T) {
+  return z.enum(values, expected(`one of ${values.join(', ')}`));
+}
+
+function stringMap(what: string) {
+  return z.record(
+    z.string(),
+    z.string(expected('a string value')),
+    expected(`an object of ${what} keys to string values`),
+  );
+}
+
+/**
+ * A policy document, checked only to be an object with a `Statement`: its grammar is checked when the
+ * evaluator compiles it. A missing Statement is reported on the document (with the fields it has),
+ * which names the usual mistake: pasting GetRolePolicy's output instead of its PolicyDocument.
+ */
+const policyDocument = z
+  // A record, not an object schema: it keeps the document's fields in their order (a policy is shown
+  // back to people as it was written), where an object schema would put the known ones first.
+  .record(z.string(), z.unknown(), {
+    error: (issue) =>
+      typeof issue.input === 'string'
+        ? 'expected a policy document object, got a string; put the document itself here, not its JSON text'
+        : expected('a policy document object with Version and Statement').error(issue),
+  })
+  .superRefine((doc, ctx) => {
+    if (!('Statement' in doc)) {
+      const names = Object.keys(doc);
+      const seen = names.length > 0 ? `an object with ${names.join(', ')}` : 'an empty object';
+      ctx.addIssue({ code: 'custom', message: `expected a policy document with a Statement, got ${seen}` });
+    } else if (typeof doc.Statement !== 'object' || doc.Statement === null) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['Statement'],
+        message: `expected an array of statements or one statement object, got ${describe(doc.Statement)}`,
+      });
+    }
+  })
+  .meta({ id: 'PolicyDocument', description: 'An IAM policy document (the JSON object, not its text).' });
+
+const principalArn = checkedString(
+  'a role or user ARN',
+  (arn) => parsePrincipalArn(arn) !== null,
+  (arn) => {
+    if (parseAssumedRoleArn(arn) !== null) {
+      return `"${arn}" is a role session ARN; use the role's ARN with its path, e.g. arn:aws:iam::111122223333:role/service-role/NAME`;
+    }
+    if (parseRootArn(arn) !== null) return `"${arn}" is an account root; expected a role or user ARN`;
+    return `expected a role or user ARN such as arn:aws:iam::111122223333:role/PATH/NAME or arn:aws:iam::111122223333:user/NAME, got "${arn}"`;
+  },
+);
 
 function keyArnHint(arn: string): string {
   if (parseAliasArn(arn)) {
@@ -355,183 +196,421 @@ function keyArnHint(arn: string): string {
   return `expected a key ARN such as arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab, got "${arn}"`;
 }
 
-function parseGrant(value: unknown, path: string, ctx: Context): KmsGrant {
-  const obj = expectObject(value, path, 'a grant object with grantId, granteePrincipal and operations');
-  rejectUnknownFields(obj, GRANT_FIELDS, path);
-  const grantId = expectString(obj.grantId, `${path}.grantId`, 'the grant id');
-  if (grantId === '' || /\s/.test(grantId))
-    fail(`${path}.grantId`, 'expected a non-empty grant id without spaces');
-  const granteePrincipal = expectGrantPrincipal(obj.granteePrincipal, `${path}.granteePrincipal`, ctx);
+const grantPrincipal = checkedString(
+  'a principal ARN',
+  (value) => grantPrincipalKind(value) !== null,
+  (value) => `expected an account root, role, user, session ARN or service principal, got "${value}"`,
+);
 
-  const opsPath = `${path}.operations`;
-  const operations = expectArray(
-    obj.operations,
-    opsPath,
-    'a non-empty array of KMS operations such as ["Decrypt"]',
-  );
-  if (operations.length === 0) fail(opsPath, 'expected at least one operation, such as ["Decrypt"]');
-  operations.forEach((op, i) => {
-    if (typeof op === 'string' && op.startsWith('kms:') && GRANT_OPERATIONS.has(op.slice(4))) {
-      fail(`${opsPath}[${i}]`, `grant operations have no prefix: write "${op.slice(4)}", not "${op}"`);
+const grantOperation = z.enum(GRANT_OPERATIONS, {
+  error: (issue) => {
+    const op = issue.input;
+    if (typeof op === 'string' && op.startsWith('kms:') && GRANT_OPERATIONS.some((o) => `kms:${o}` === op)) {
+      return `grant operations have no prefix: write "${op.slice(4)}", not "${op}"`;
     }
-    if (typeof op !== 'string' || !GRANT_OPERATIONS.has(op)) {
+    return `expected a grant operation such as "Decrypt" or "GenerateDataKey", got ${describe(op)}`;
+  },
+});
+
+const organizationId = (missing: string) =>
+  z
+    .string({
+      error: (issue) =>
+        issue.input === undefined
+          ? missing
+          : `expected an organization id such as "o-a1b2c3d4e5", or null for an account in no organization, got ${describe(issue.input)}`,
+    })
+    .regex(ORGANIZATION_ID_RE)
+    .nullable();
+
+const organizationPath = z
+  .string({
+    error: (issue) =>
+      `expected the account's organization path such as "o-a1b2c3d4e5/r-ab12/ou-ab12-11111111/", got ${describe(issue.input)}`,
+  })
+  .regex(ORGANIZATION_PATH_RE);
+
+/** One array of documents per level of the organization, root first. */
+const policyLevels = z.array(
+  z.array(policyDocument, expected('an array of the policy documents attached at this level')),
+  expected('one array of policy documents per level, root first'),
+);
+
+// ---------------------------------------------------------------------------------------------
+// The snapshot
+
+const principalSchema = fields(
+  {
+    arn: principalArn,
+    inlinePolicies: z.record(
+      z.string().regex(POLICY_NAME_RE, {
+        error:
+          'an inline policy name is 1-128 characters of letters, digits and +=,.@_- (group/GROUP/NAME for a group policy)',
+      }),
+      policyDocument,
+      expected('an object of policy name to document (use {} for none)'),
+    ),
+    managedPolicies: z.record(
+      z.string().refine((arn) => parsePolicyArn(arn) !== null, {
+        error: 'expected a managed policy ARN such as arn:aws:iam::111122223333:policy/NAME as the key',
+      }),
+      policyDocument,
+      expected('an object of managed policy ARN to its default version document (use {} for none)'),
+    ),
+    permissionsBoundary: policyDocument.optional(),
+    tags: stringMap('tag').optional(),
+  },
+  'a principal object with arn, inlinePolicies and managedPolicies',
+);
+
+const grantSchema = fields(
+  {
+    grantId: z
+      .string(expected('the grant id'))
+      .regex(/^\S+$/, { error: 'expected a non-empty grant id without spaces' }),
+    name: z
+      .string(expected('the grant name'))
+      .regex(GRANT_NAME_RE, { error: 'a grant name is 1-256 characters of letters, digits and :/_-' })
+      .optional(),
+    granteePrincipal: grantPrincipal,
+    retiringPrincipal: grantPrincipal.optional(),
+    operations: z
+      .array(grantOperation, expected('a non-empty array of KMS operations such as ["Decrypt"]'))
+      .min(1, { error: 'expected at least one operation, such as ["Decrypt"]' }),
+    constraints: fields(
+      {
+        encryptionContextSubset: stringMap('encryption context').optional(),
+        encryptionContextEquals: stringMap('encryption context').optional(),
+      },
+      'an object with encryptionContextSubset or encryptionContextEquals',
+    ).optional(),
+  },
+  'a grant object with grantId, granteePrincipal and operations',
+);
+
+const keySchema = fields(
+  {
+    arn: checkedString('a key ARN', (arn) => parseKeyArn(arn) !== null, keyArnHint),
+    keyManager: z.enum(['AWS', 'CUSTOMER'], expected('"AWS" or "CUSTOMER"')),
+    keyState: oneOf(KEY_STATES),
+    aliases: z
+      .array(
+        z.string(expected('an alias name such as "alias/orders"')).refine(isAliasName, {
+          error: (issue) => `expected an alias name such as "alias/orders", got ${describe(issue.input)}`,
+        }),
+        expected('an array of alias names'),
+      )
+      .optional(),
+    policy: policyDocument,
+    grants: z.array(grantSchema, expected('an array of grants')).optional(),
+    tags: stringMap('tag').optional(),
+    keySpec: oneOf(KEY_SPECS).optional(),
+    keyUsage: oneOf(KEY_USAGES).optional(),
+    origin: oneOf(KEY_ORIGINS).optional(),
+    multiRegion: z.boolean(expected('true or false')).optional(),
+    multiRegionKeyType: oneOf(['PRIMARY', 'REPLICA']).optional(),
+  },
+  'a key object with arn, keyManager, keyState and policy',
+);
+
+const streamSchema = fields(
+  {
+    arn: checkedString(
+      'a stream ARN',
+      (arn) => parseStreamArn(arn) !== null,
+      (arn) =>
+        `expected a stream ARN such as arn:aws:kinesis:us-east-1:111122223333:stream/NAME, got "${arn}"`,
+    ),
+    keyArn: z
+      .string({
+        error: (issue) =>
+          issue.input === undefined
+            ? 'missing: give the key ARN the stream encrypts with, or null if unencrypted'
+            : `expected a key ARN or null, got ${describe(issue.input)}`,
+      })
+      .refine((arn) => parseKeyArn(arn) !== null, { error: (issue) => keyArnHint(String(issue.input)) })
+      .nullable(),
+  },
+  'a stream object with arn and keyArn',
+);
+
+const organizationSchema = fields(
+  {
+    id: organizationId('missing: give the organization id, or null for none').optional(),
+    path: organizationPath.optional(),
+    accounts: z
+      .record(
+        z.string().regex(ACCOUNT_ID_RE, { error: 'expected a 12-digit account id as the key' }),
+        fields(
+          {
+            id: organizationId('missing: give the organization id, or null for none'),
+            path: organizationPath.optional(),
+          },
+          "an object with the account's organization id and path",
+        ),
+        expected('an object of account id to {"id": ..., "path": ...}'),
+      )
+      .optional(),
+    serviceControlPolicies: policyLevels.optional(),
+    resourceControlPolicies: policyLevels.optional(),
+  },
+  'an object with serviceControlPolicies and resourceControlPolicies',
+);
+
+const accountIdMessage = (issue: { input?: unknown }) =>
+  typeof issue.input === 'number'
+    ? 'expected the 12-digit account id as a string in quotes (a number loses leading zeros)'
+    : `expected a 12-digit account id such as "111122223333", got ${describe(issue.input)}`;
+
+/** The snapshot file (docs/snapshot.md). */
+export const snapshotSchema = fields(
+  {
+    $schema: z.string().optional().meta({ description: 'The JSON Schema this file follows.' }),
+    accountId: z.string({ error: accountIdMessage }).regex(ACCOUNT_ID_RE, { error: accountIdMessage }),
+    region: checkedString(
+      'a region name such as "us-east-1"',
+      (region) => partitionOfRegion(region) !== null,
+      (region) => `expected a region name such as "us-east-1", got ${describe(region)}`,
+    ),
+    principals: z.array(principalSchema, expected('an array of principals (use [] for none)')),
+    keys: z.array(keySchema, expected('an array of keys (use [] for none)')),
+    streams: z.array(streamSchema, expected('an array of streams')).optional(),
+    organization: organizationSchema.optional(),
+  },
+  'a snapshot object with accountId, region, principals and keys',
+);
+
+// The schema and core's account types (which core and policy/ use, and the AWS reader builds) must
+// name the same fields: a field added to one and not the other fails the typecheck here.
+type SameFields<A, B> = [Exclude<keyof A, keyof B>, Exclude<keyof B, keyof A>] extends [never, never]
+  ? true
+  : never;
+type Parsed = Omit<z.output<typeof snapshotSchema>, '$schema'>;
+type Item<T> = NonNullable<T> extends readonly (infer I)[] ? I : never;
+const fieldChecks: [
+  SameFields<Parsed, AccountSnapshot>,
+  SameFields<Item<Parsed['principals']>, PrincipalState>,
+  SameFields<Item<Parsed['keys']>, KeyState>,
+  SameFields<Item<Item<Parsed['keys']>['grants']>, KmsGrant>,
+  SameFields<Item<Parsed['streams']>, StreamState>,
+  SameFields<NonNullable<Parsed['organization']>, OrganizationState>,
+] = [true, true, true, true, true, true];
+void fieldChecks;
+
+/**
+ * Validates a parsed snapshot file and returns it typed. Unknown fields are rejected everywhere,
+ * so a typo (`principal`, `keymanager`) fails loudly instead of silently meaning "absent".
+ * Policy documents are only checked to be objects with a `Statement`: their grammar is checked
+ * when the evaluator compiles them. A `$schema` field is allowed and dropped.
+ *
+ * @throws SnapshotError whose `field` is the JSON path of the bad field, e.g. `keys[0].keyManager`.
+ */
+export function parseSnapshot(json: unknown): AccountSnapshot {
+  const result = snapshotSchema.safeParse(json);
+  if (!result.success) throw toSnapshotError(result.error.issues);
+  const { $schema: _schema, ...snapshot } = result.data;
+  const parsed: AccountSnapshot = snapshot;
+  checkAccountRules(parsed);
+  return parsed;
+}
+
+/**
+ * The published JSON Schema of the snapshot file, generated from {@link snapshotSchema}. The rules
+ * across fields (see {@link checkAccountRules}) are not in it: keymend checks them when it reads.
+ */
+export function snapshotJsonSchema(): Record<string, unknown> {
+  const schema = z.toJSONSchema(snapshotSchema, {
+    io: 'input',
+    target: 'draft-2020-12',
+    override: ({ zodSchema, jsonSchema }) => {
+      // The Statement is checked by a refinement (to report its absence on the document): say it here.
+      if (zodSchema === policyDocument) {
+        jsonSchema.properties = {
+          Version: { type: 'string' },
+          Statement: { anyOf: [{ type: 'array' }, { type: 'object' }] },
+        };
+        jsonSchema.required = ['Statement'];
+      }
+    },
+  });
+  return {
+    $schema: schema.$schema,
+    title: 'keymend account snapshot',
+    description:
+      'Account state written down as JSON for keymend diagnose/evaluate/scan --account (docs/snapshot.md). Generated from functions/adapters/snapshot-schema.ts by `npm run schema`.',
+    ...Object.fromEntries(Object.entries(schema).filter(([name]) => name !== '$schema')),
+  };
+}
+
+/** The first issue as a SnapshotError: an unknown field first (it usually explains what is missing). */
+function toSnapshotError(issues: z.core.$ZodIssue[]): SnapshotError {
+  const issue = issues.find((i) => i.code === 'unrecognized_keys') ?? issues[0];
+  if (issue === undefined) return new SnapshotError('$', 'invalid snapshot');
+  let field = jsonPath(issue.path);
+  let message = issue.message;
+  if (issue.code === 'unrecognized_keys')
+    field = childPath(field === '$' ? '' : field, String(issue.keys[0]));
+  // A record's key: the key's own message, on the path of the entry.
+  if (issue.code === 'invalid_key') message = issue.issues[0]?.message ?? message;
+  return new SnapshotError(field, message);
+}
+
+/** `principals[0].inlinePolicies["bad name"]` from zod's `['principals', 0, 'inlinePolicies', 'bad name']`. */
+function jsonPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const part of path) out = typeof part === 'number' ? `${out}[${part}]` : childPath(out, String(part));
+  return out === '' ? '$' : out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The rules across fields
+
+/**
+ * The deepest a valid policy document nests is about six levels (document, Statement array, statement,
+ * Condition, operator, values array). Past this limit a document is refused before anything walks it
+ * recursively (structuredClone, deepFreeze, the evaluator), which would overflow the stack at a few
+ * thousand levels.
+ */
+export const MAX_POLICY_DEPTH = 32;
+
+/**
+ * What the schema cannot say: nesting depth, each ARN's partition against the snapshot's Region,
+ * names unique as IAM and KMS keep them, aliases against the key's manager, and values that depend on
+ * another field. @throws SnapshotError on the first rule broken.
+ */
+function checkAccountRules(snapshot: AccountSnapshot): void {
+  for (const [doc, path] of policyDocuments(snapshot)) checkDepth(doc, path);
+  const partition = partitionOfRegion(snapshot.region) as Partition;
+  const samePartition = (arnPartition: Partition | undefined, path: string) => {
+    if (arnPartition !== undefined && arnPartition !== partition) {
       fail(
-        `${opsPath}[${i}]`,
-        `expected a grant operation such as "Decrypt" or "GenerateDataKey", got ${describe(op)}`,
+        path,
+        `partition "${arnPartition}" does not match the snapshot's region ${snapshot.region} (partition "${partition}")`,
+      );
+    }
+  };
+
+  snapshot.principals.forEach((principal, i) => {
+    const arn = parsePrincipalArn(principal.arn);
+    samePartition(arn?.partition, `principals[${i}].arn`);
+    for (const name of Object.keys(principal.inlinePolicies)) {
+      if (arn?.kind === 'role' && name.startsWith('group/')) {
+        fail(
+          childPath(`principals[${i}].inlinePolicies`, name),
+          'roles belong to no IAM group; group/GROUP/NAME policies are for users',
+        );
+      }
+    }
+    for (const policyArn of Object.keys(principal.managedPolicies)) {
+      samePartition(
+        parsePolicyArn(policyArn)?.partition,
+        childPath(`principals[${i}].managedPolicies`, policyArn),
       );
     }
   });
-  checkUnique(operations as string[], (i) => `${opsPath}[${i}]`, 'operation');
+  checkUniquePrincipals(snapshot.principals);
 
-  const grant: KmsGrant = { grantId, granteePrincipal, operations: operations as string[] };
-  if (obj.name !== undefined) {
-    const name = expectString(obj.name, `${path}.name`, 'the grant name');
-    if (!GRANT_NAME_RE.test(name))
-      fail(`${path}.name`, 'a grant name is 1-256 characters of letters, digits and :/_-');
-    grant.name = name;
-  }
-  if (obj.retiringPrincipal !== undefined) {
-    grant.retiringPrincipal = expectGrantPrincipal(obj.retiringPrincipal, `${path}.retiringPrincipal`, ctx);
-  }
-  if (obj.constraints !== undefined) {
-    const cPath = `${path}.constraints`;
-    const c = expectObject(
-      obj.constraints,
-      cPath,
-      'an object with encryptionContextSubset or encryptionContextEquals',
-    );
-    rejectUnknownFields(c, CONSTRAINT_FIELDS, cPath);
-    if (c.encryptionContextSubset !== undefined && c.encryptionContextEquals !== undefined) {
-      fail(cPath, 'a grant has encryptionContextSubset or encryptionContextEquals, not both');
-    }
-    const constraints: NonNullable<KmsGrant['constraints']> = {};
-    if (c.encryptionContextSubset !== undefined) {
-      constraints.encryptionContextSubset = expectStringMap(
-        c.encryptionContextSubset,
-        `${cPath}.encryptionContextSubset`,
-        'encryption context',
+  for (const [i, key] of snapshot.keys.entries()) checkKey(key, `keys[${i}]`, samePartition);
+  checkUniqueKeys(snapshot.keys);
+
+  const streams = snapshot.streams ?? [];
+  streams.forEach((stream, i) => {
+    const arn = parseStreamArn(stream.arn);
+    samePartition(arn?.partition, `streams[${i}].arn`);
+    const key = stream.keyArn === null ? null : parseKeyArn(stream.keyArn);
+    if (arn && key && key.region !== arn.region) {
+      fail(
+        `streams[${i}].keyArn`,
+        `a stream uses a key in its own region (${arn.region}), got one in ${key.region}`,
       );
     }
-    if (c.encryptionContextEquals !== undefined) {
-      constraints.encryptionContextEquals = expectStringMap(
-        c.encryptionContextEquals,
-        `${cPath}.encryptionContextEquals`,
-        'encryption context',
-      );
-    }
-    grant.constraints = constraints;
-  }
-  return grant;
-}
-
-function expectGrantPrincipal(value: unknown, path: string, ctx: Context): string {
-  const principal = expectString(value, path, 'a principal ARN');
-  const kind = grantPrincipalKind(principal);
-  if (kind === null) {
-    fail(path, `expected an account root, role, user, session ARN or service principal, got "${principal}"`);
-  }
-  if (kind !== 'service') checkPartition(kind, path, ctx);
-  return principal;
-}
-
-function parseStream(value: unknown, path: string, ctx: Context): StreamState {
-  const obj = expectObject(value, path, 'a stream object with arn and keyArn');
-  rejectUnknownFields(obj, STREAM_FIELDS, path);
-  const arnPath = `${path}.arn`;
-  const arn = expectString(obj.arn, arnPath, 'a stream ARN');
-  const parsed = parseStreamArn(arn);
-  if (!parsed) {
-    fail(
-      arnPath,
-      `expected a stream ARN such as arn:aws:kinesis:us-east-1:111122223333:stream/NAME, got "${arn}"`,
-    );
-  }
-  checkPartition(parsed.partition, arnPath, ctx);
-
-  const keyPath = `${path}.keyArn`;
-  if (!('keyArn' in obj))
-    fail(keyPath, 'missing: give the key ARN the stream encrypts with, or null if unencrypted');
-  if (obj.keyArn === null) return { arn, keyArn: null };
-  const keyArn = expectString(obj.keyArn, keyPath, 'a key ARN or null');
-  const key = parseKeyArn(keyArn);
-  if (!key) fail(keyPath, keyArnHint(keyArn));
-  if (key.region !== parsed.region) {
-    fail(keyPath, `a stream uses a key in its own region (${parsed.region}), got one in ${key.region}`);
-  }
-  return { arn, keyArn };
-}
-
-function parseOrganization(value: unknown): OrganizationState {
-  const obj = expectObject(
-    value,
-    'organization',
-    'an object with serviceControlPolicies and resourceControlPolicies',
+  });
+  checkUnique(
+    streams.map((s) => s.arn),
+    (i) => `streams[${i}].arn`,
+    'stream',
   );
-  rejectUnknownFields(obj, ORGANIZATION_FIELDS, 'organization');
-  const organization: OrganizationState = {};
-  const own = parseMembership(obj, 'organization');
-  if (own.id !== undefined) organization.id = own.id;
-  if (own.path !== undefined) organization.path = own.path;
-  if (obj.accounts !== undefined) {
-    const accounts = expectObject(
-      obj.accounts,
-      'organization.accounts',
-      'an object of account id to {"id": ..., "path": ...}',
-    );
-    organization.accounts = {};
-    for (const [account, value] of Object.entries(accounts)) {
-      const path = childPath('organization.accounts', account);
-      if (!/^\d{12}$/.test(account)) fail(path, 'expected a 12-digit account id as the key');
-      const entry = expectObject(value, path, "an object with the account's organization id and path");
-      rejectUnknownFields(entry, MEMBERSHIP_FIELDS, path);
-      const membership = parseMembership(entry, path);
-      if (membership.id === undefined)
-        fail(`${path}.id`, 'missing: give the organization id, or null for none');
-      organization.accounts[account] =
-        membership.path === undefined ? { id: membership.id } : { id: membership.id, path: membership.path };
+
+  const organization = snapshot.organization;
+  if (organization) {
+    checkMembership(organization, 'organization');
+    for (const [account, membership] of Object.entries(organization.accounts ?? {})) {
+      checkMembership(membership, childPath('organization.accounts', account));
     }
   }
-  for (const field of ORGANIZATION_POLICY_FIELDS) {
-    if (obj[field] === undefined) continue;
-    const path = `organization.${field}`;
-    organization[field] = expectArray(
-      obj[field],
-      path,
-      'one array of policy documents per level, root first',
-    ).map((level, i) =>
-      expectArray(level, `${path}[${i}]`, 'an array of the policy documents attached at this level').map(
-        (doc, j) => expectPolicyDocument(doc, `${path}[${i}][${j}]`),
-      ),
-    );
-  }
-  return organization;
 }
 
-/** An organization id and path (`id`, `path`) of the object at `at`, each optional, checked. */
-function parseMembership(obj: Json, at: string): { id?: string | null; path?: string } {
-  const out: { id?: string | null; path?: string } = {};
-  if (obj.id !== undefined) {
-    if (obj.id !== null && (typeof obj.id !== 'string' || !ORGANIZATION_ID_RE.test(obj.id))) {
+function checkKey(
+  key: KeyState,
+  path: string,
+  samePartition: (partition: Partition | undefined, path: string) => void,
+): void {
+  samePartition(parseKeyArn(key.arn)?.partition, `${path}.arn`);
+  key.aliases?.forEach((alias, j) => {
+    // The alias/aws/ prefix is reserved for AWS-managed keys, and AWS-managed keys only have such aliases.
+    const reserved = alias.startsWith('alias/aws/');
+    if (reserved && key.keyManager === 'CUSTOMER') {
       fail(
-        `${at}.id`,
-        `expected an organization id such as "o-a1b2c3d4e5", or null for an account in no organization, got ${describe(obj.id)}`,
+        `${path}.aliases[${j}]`,
+        `"${alias}" is reserved for AWS-managed keys, but this key's keyManager is CUSTOMER`,
       );
     }
-    out.id = obj.id;
-  }
-  if (obj.path !== undefined) {
-    if (typeof obj.path !== 'string' || !ORGANIZATION_PATH_RE.test(obj.path)) {
-      fail(
-        `${at}.path`,
-        `expected the account's organization path such as "o-a1b2c3d4e5/r-ab12/ou-ab12-11111111/", got ${describe(obj.path)}`,
-      );
+    if (!reserved && key.keyManager === 'AWS') {
+      fail(`${path}.aliases[${j}]`, `an AWS-managed key's alias starts with alias/aws/, got "${alias}"`);
     }
-    if (typeof out.id !== 'string' || !obj.path.startsWith(`${out.id}/`)) {
-      fail(`${at}.path`, `a path starts with the organization id, so ${at}.id must be given and match`);
-    }
-    out.path = obj.path;
+  });
+  if (key.aliases) checkUnique(key.aliases, (j) => `${path}.aliases[${j}]`, 'alias');
+  if (key.multiRegionKeyType !== undefined && key.multiRegion !== true) {
+    fail(
+      `${path}.multiRegionKeyType`,
+      'only a multi-Region key ("multiRegion": true) has a multiRegionKeyType',
+    );
   }
-  return out;
+  const grants = key.grants ?? [];
+  grants.forEach((grant, j) => {
+    const at = `${path}.grants[${j}]`;
+    for (const field of ['granteePrincipal', 'retiringPrincipal'] as const) {
+      const kind = grantPrincipalKind(grant[field]);
+      if (kind !== null && kind !== 'service') samePartition(kind, `${at}.${field}`);
+    }
+    checkUnique(grant.operations, (k) => `${at}.operations[${k}]`, 'operation');
+    if (grant.constraints?.encryptionContextSubset && grant.constraints.encryptionContextEquals) {
+      fail(`${at}.constraints`, 'a grant has encryptionContextSubset or encryptionContextEquals, not both');
+    }
+  });
+  checkUnique(
+    grants.map((g) => g.grantId),
+    (j) => `${path}.grants[${j}].grantId`,
+    'grant id',
+  );
+}
+
+/** A path starts with its organization id. */
+function checkMembership(membership: { id?: string | null; path?: string }, at: string): void {
+  if (membership.path === undefined) return;
+  if (typeof membership.id !== 'string' || !membership.path.startsWith(`${membership.id}/`)) {
+    fail(`${at}.path`, `a path starts with the organization id, so ${at}.id must be given and match`);
+  }
+}
+
+/** Every policy document of the snapshot, with its JSON path. */
+function* policyDocuments(snapshot: AccountSnapshot): Generator<[unknown, string]> {
+  for (const [i, p] of snapshot.principals.entries()) {
+    for (const [name, doc] of Object.entries(p.inlinePolicies)) {
+      yield [doc, childPath(`principals[${i}].inlinePolicies`, name)];
+    }
+    for (const [arn, doc] of Object.entries(p.managedPolicies)) {
+      yield [doc, childPath(`principals[${i}].managedPolicies`, arn)];
+    }
+    if (p.permissionsBoundary !== undefined)
+      yield [p.permissionsBoundary, `principals[${i}].permissionsBoundary`];
+  }
+  for (const [i, key] of snapshot.keys.entries()) yield [key.policy, `keys[${i}].policy`];
+  for (const field of ['serviceControlPolicies', 'resourceControlPolicies'] as const) {
+    for (const [i, level] of (snapshot.organization?.[field] ?? []).entries()) {
+      for (const [j, doc] of level.entries()) yield [doc, `organization.${field}[${i}][${j}]`];
+    }
+  }
 }
 
 function checkUniquePrincipals(principals: PrincipalState[]): void {
@@ -590,50 +669,8 @@ function checkUnique(values: string[], pathOf: (i: number) => string, what: stri
   });
 }
 
-function checkPartition(partition: Partition, path: string, ctx: Context): void {
-  const expected = ctx.partition;
-  if (partition !== expected) {
-    fail(
-      path,
-      `partition "${partition}" does not match the snapshot's region ${ctx.region} (partition "${expected}")`,
-    );
-  }
-}
-
-function expectPolicyDocument(value: unknown, path: string): PolicyDocumentJson {
-  if (typeof value === 'string') {
-    fail(
-      path,
-      'expected a policy document object, got a string; put the document itself here, not its JSON text',
-    );
-  }
-  const doc = expectObject(value, path, 'a policy document object with Version and Statement');
-  checkDepth(doc, path);
-  if (!('Statement' in doc)) {
-    const fields = Object.keys(doc);
-    const seen = fields.length > 0 ? `an object with ${fields.join(', ')}` : 'an empty object';
-    fail(path, `expected a policy document with a Statement, got ${seen}`);
-  }
-  const statement = doc.Statement;
-  if (typeof statement !== 'object' || statement === null) {
-    fail(
-      `${path}.Statement`,
-      `expected an array of statements or one statement object, got ${describe(statement)}`,
-    );
-  }
-  return doc;
-}
-
-/**
- * The deepest a valid policy document nests is about six levels (document, Statement array, statement,
- * Condition, operator, values array). Past this limit a document is refused before anything walks it
- * recursively (structuredClone, deepFreeze, the evaluator), which would overflow the stack at a few
- * thousand levels.
- */
-export const MAX_POLICY_DEPTH = 32;
-
 /** Fails with the path of the first value nested deeper than {@link MAX_POLICY_DEPTH}; walks iteratively. */
-function checkDepth(doc: Json, path: string): void {
+function checkDepth(doc: unknown, path: string): void {
   const stack: { value: unknown; path: string; depth: number }[] = [{ value: doc, path, depth: 1 }];
   for (let item = stack.pop(); item !== undefined; item = stack.pop()) {
     const { value, depth } = item;
@@ -659,56 +696,6 @@ function checkDepth(doc: Json, path: string): void {
 /** A deep path cut to its start: the field is still named, and the message stays one readable line. */
 function capPath(path: string): string {
   return path.length <= 160 ? path : `${path.slice(0, 160)}...`;
-}
-
-function expectStringMap(value: unknown, path: string, what: string): Record<string, string> {
-  const obj = expectObject(value, path, `an object of ${what} keys to string values`);
-  const map: Record<string, string> = {};
-  for (const [key, entry] of Object.entries(obj)) {
-    if (typeof entry !== 'string')
-      fail(childPath(path, key), `expected a string value, got ${describe(entry)}`);
-    map[key] = entry;
-  }
-  return map;
-}
-
-function expectObject(value: unknown, path: string, expected: string): Json {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    fail(
-      path,
-      value === undefined ? `missing: expected ${expected}` : `expected ${expected}, got ${describe(value)}`,
-    );
-  }
-  return value as Json;
-}
-
-function expectArray(value: unknown, path: string, expected: string): unknown[] {
-  if (!Array.isArray(value)) {
-    fail(
-      path,
-      value === undefined ? `missing: expected ${expected}` : `expected ${expected}, got ${describe(value)}`,
-    );
-  }
-  return value;
-}
-
-function expectString(value: unknown, path: string, expected: string): string {
-  if (typeof value !== 'string') {
-    fail(
-      path,
-      value === undefined ? `missing: expected ${expected}` : `expected ${expected}, got ${describe(value)}`,
-    );
-  }
-  return value;
-}
-
-function rejectUnknownFields(obj: Json, allowed: readonly string[], path: string): void {
-  for (const field of Object.keys(obj)) {
-    if (allowed.includes(field)) continue;
-    const suggestion = closest(field, allowed);
-    const hint = suggestion ? `; did you mean "${suggestion}"?` : '';
-    fail(childPath(path, field), `unknown field (expected one of ${allowed.join(', ')})${hint}`);
-  }
 }
 
 /** The allowed name a typo most likely meant: same letters in another case, or within two edits. */

@@ -269,6 +269,31 @@ export function parseFederatedUserArn(value: unknown): (Arn & { userName: string
   return IAM_NAME.test(userName) ? Object.assign(arn, { userName }) : null;
 }
 
+/** SNS topic names: letters, digits, `_` and `-`, 1 to 256 characters (CreateTopic, standard topics). */
+const TOPIC_NAME = /^[A-Za-z0-9_-]{1,256}$/;
+
+/** An SNS topic ARN: `arn:P:sns:REGION:ACCOUNT:NAME` (a standard topic: no `.fifo`). */
+export function parseTopicArn(value: unknown): (Arn & { topicName: string }) | null {
+  const arn = serviceArn(value, 'sns', true);
+  return arn && TOPIC_NAME.test(arn.resource) ? Object.assign(arn, { topicName: arn.resource }) : null;
+}
+
+/**
+ * An ARN as it stands in prose, such as AWS's access-denied messages: `arn:` up to the next space or
+ * quote. The source of a regular expression, to be embedded in a larger one; what it captures is
+ * still untrusted and goes through one of the parsers here.
+ */
+export const ARN_IN_TEXT = String.raw`arn:[^\s"']+`;
+
+/**
+ * What an IAM principal ARN pattern (`*` and `?` wildcards, as in auto mode's principal list) names:
+ * `role` or `user`, or undefined when it names neither, or is no ARN pattern.
+ */
+export function principalPatternKind(pattern: string): 'role' | 'user' | undefined {
+  const match = /^arn:[a-z-]+:iam::(?:\d{12}|\*):(role|user)\/[\x21-\x7e]+$/.exec(pattern);
+  return match?.[1] as 'role' | 'user' | undefined;
+}
+
 /**
  * What a KMS grant may name as grantee or retiring principal: an account root, a role or user, a
  * role session or federated user (the ARN's partition is returned), or a service principal

@@ -3,6 +3,7 @@
  * Each guard is a small pure function that says why it stops an apply, or null when it holds; the
  * remediate flow proposes instead (and says which guard) when any does.
  */
+import { arnAccount } from '../commons/arn';
 import { AUTO_REMEDIATE_TAG, CLOUDFORMATION_STACK_TAG } from '../commons/constants';
 import type { Mechanism } from './plan';
 
@@ -77,7 +78,7 @@ export function mechanismAutomatic(mechanism: Mechanism): GuardStop | null {
 
 /** The principal belongs to the account keymend runs in. */
 export function principalInOwnAccount(principalArn: string, ownAccountId: string): GuardStop | null {
-  const account = principalArn.split(':')[4];
+  const account = arnAccount(principalArn);
   return account === ownAccountId
     ? null
     : {

@@ -3,6 +3,7 @@
  * checked once, at cold start. Pure: the caller passes the record (`process.env` in a handler, a plain
  * object in tests and `keymend local`). A bad value throws a ConfigError naming the variable.
  */
+import { parseTopicArn, principalPatternKind } from '../commons/arn';
 import { ENV } from '../commons/constants';
 import { ConfigError } from '../commons/errors';
 import { MECHANISMS, type Mechanism } from './plan';
@@ -54,10 +55,6 @@ export const CONFIG_DEFAULTS = {
   rejectSuppressHours: 168,
 } as const;
 
-const ARN = /^arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:\d{12}:\S+$/;
-/** Characters an ARN pattern may hold: an ARN's, plus the two wildcards. */
-const ARN_PATTERN = /^arn:[A-Za-z0-9*?-]+:[A-Za-z0-9*?-]+:[A-Za-z0-9*?-]*:[0-9*?]*:[\x21-\x7e]+$/;
-
 function text(env: EnvRecord, name: string): string | undefined {
   const value = env[name];
   if (value === undefined) return undefined;
@@ -71,12 +68,13 @@ function required(env: EnvRecord, name: string, what: string): string {
   return value;
 }
 
-function arn(env: EnvRecord, name: string, what: string, optional: true): string | null;
-function arn(env: EnvRecord, name: string, what: string, optional?: false): string;
-function arn(env: EnvRecord, name: string, what: string, optional = false): string | null {
+function topicArn(env: EnvRecord, name: string, what: string, optional: true): string | null;
+function topicArn(env: EnvRecord, name: string, what: string, optional?: false): string;
+function topicArn(env: EnvRecord, name: string, what: string, optional = false): string | null {
   const value = optional ? text(env, name) : required(env, name, what);
   if (value === undefined) return null;
-  if (!ARN.test(value)) throw new ConfigError(name, `expected ${what}, got ${JSON.stringify(value)}`);
+  if (parseTopicArn(value) === null)
+    throw new ConfigError(name, `expected ${what}, got ${JSON.stringify(value)}`);
   return value;
 }
 
@@ -144,8 +142,8 @@ export function parseConfig(env: EnvRecord, options: ConfigOptions = {}): Config
   if (!/^[A-Za-z0-9_.-]{3,255}$/.test(tableName)) {
     throw new ConfigError(ENV.tableName, `not a DynamoDB table name: ${JSON.stringify(tableName)}`);
   }
-  const emailTopicArn = arn(env, ENV.emailTopicArn, 'the e-mail SNS topic ARN');
-  const chatTopicArn = arn(env, ENV.chatTopicArn, 'the chat SNS topic ARN', true);
+  const emailTopicArn = topicArn(env, ENV.emailTopicArn, 'the e-mail SNS topic ARN');
+  const chatTopicArn = topicArn(env, ENV.chatTopicArn, 'the chat SNS topic ARN', true);
   const secretId = required(env, ENV.secretId, 'the signing secret id (ARN or name)');
   const approvalUrl = url(env, ENV.approvalUrl, options.approvalUrl === 'optional');
 
@@ -155,7 +153,7 @@ export function parseConfig(env: EnvRecord, options: ConfigOptions = {}): Config
   }
   const autoApplyPrincipals = list(env, ENV.autoApplyPrincipals) ?? [];
   for (const pattern of autoApplyPrincipals) {
-    if (!ARN_PATTERN.test(pattern)) {
+    if (principalPatternKind(pattern) === undefined) {
       throw new ConfigError(
         ENV.autoApplyPrincipals,
         `expected ARN patterns (arn:aws:iam::ACCOUNT:role/NAME, * and ? allowed), got ${JSON.stringify(pattern)}`,

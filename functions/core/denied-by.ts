@@ -3,7 +3,7 @@
  * allows ...", "... with an explicit deny in a service control policy: ARN"). Pure; the message is
  * untrusted and only its first MAX_MESSAGE_SCAN characters are read.
  */
-import { parseArn } from '../commons/arn';
+import { ARN_IN_TEXT, parseArn } from '../commons/arn';
 import type { DeniedBy, DeniedPolicyType } from './request';
 
 /** Real messages are a few hundred characters; scanning more only costs time on hostile input. */
@@ -21,7 +21,7 @@ const POLICY_TYPES: ReadonlyArray<readonly [RegExp, DeniedPolicyType]> = [
 const POLICY_NAME =
   '(identity-based policy|resource-based policy|permissions boundary(?: policy)?|session policy|service control policy|resource control policy|VPC endpoint policy)';
 const EXPLICIT_TYPED = new RegExp(
-  `\\b(?:with|due to) an explicit deny in (?:an?|the) ${POLICY_NAME}(?::\\s*(arn:[^\\s"']+))?`,
+  `\\b(?:with|due to) an explicit deny in (?:an?|the) ${POLICY_NAME}(?::\\s*(${ARN_IN_TEXT}))?`,
   'i',
 );
 const EXPLICIT_UNTYPED = /\b(?:with|due to) an explicit deny\b/i;

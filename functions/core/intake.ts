@@ -5,6 +5,7 @@
  * Pure: no I/O, no clock. Every field of the input is untrusted; nothing here throws.
  */
 import {
+  ARN_IN_TEXT,
   arnPartition,
   isAccountId,
   isAliasName,
@@ -472,10 +473,12 @@ function readKey(resources: unknown, keyId: unknown, message: unknown): KeyInfo 
   return { keyArn, keyReference };
 }
 
+const ON_RESOURCE = new RegExp(String.raw`\bon resource: "?(${ARN_IN_TEXT})`);
+
 /** The `on resource: ARN` of an access-denied message, only when it is a key ARN. */
 function messageKeyArn(message: unknown): string | null {
   if (typeof message !== 'string') return null;
-  const match = /\bon resource: "?(arn:[^\s"]+)/.exec(message.slice(0, MAX_MESSAGE_SCAN));
+  const match = ON_RESOURCE.exec(message.slice(0, MAX_MESSAGE_SCAN));
   const candidate = match?.[1]?.replace(/[.,;]+$/, '');
   return candidate !== undefined && parseKeyArn(candidate) !== null ? candidate : null;
 }

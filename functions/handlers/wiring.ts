@@ -18,6 +18,7 @@ import { organizationsApi } from '../adapters/organization';
 import { SecretsManagerSecret } from '../adapters/secret';
 import { SnsPublisher } from '../adapters/sns';
 import { DynamoProposalStore } from '../adapters/store';
+import { arnAccount } from '../commons/arn';
 import type { AccountReader } from '../core/account';
 import { type Config, type ConfigOptions, parseConfig } from '../core/config';
 import type { FlowPorts } from '../core/ports';
@@ -112,5 +113,5 @@ export function startOnce<T>(
 
 /** arn:aws:lambda:REGION:ACCOUNT:function:NAME: the account keymend runs in and may change. */
 export function accountIdOf(context: Context): string {
-  return context.invokedFunctionArn.split(':')[4] ?? '';
+  return arnAccount(context.invokedFunctionArn) ?? '';
 }

@@ -137,7 +137,7 @@ describe('other accounts of the organization', () => {
     [
       'an entry without id',
       { '444455556666': { path: 'o-a1b2c3d4e5/r-ab12/' } },
-      'organization.accounts["444455556666"].path',
+      'organization.accounts["444455556666"].id',
     ],
     [
       'an unknown field',

@@ -138,8 +138,10 @@ describe('keymend snapshot', () => {
     account();
     const { code, out, err } = await snapshot(['--principal', CONSUMER, '--key', KEY, '--stream', ORDERS]);
     expect([code, err]).toEqual([0, '']);
-    const written = JSON.parse(out);
-    expect(parseSnapshot(written)).toEqual(written);
+    const { $schema, ...written } = JSON.parse(out);
+    // The published schema, named relative to where the file is written (here: standard output, the cwd).
+    expect(path.resolve(process.cwd(), $schema)).toBe(path.resolve(__dirname, '../../snapshot.schema.json'));
+    expect(parseSnapshot({ $schema, ...written })).toEqual(written);
     expect(written).toEqual({
       accountId: ACCOUNT,
       region: 'us-east-1',
@@ -183,7 +185,9 @@ describe('keymend snapshot', () => {
       verdict: 'propose',
       plan: { mechanism: 'kms-grant', keyArn: KEY, granteePrincipal: CONSUMER },
     });
-    expect(JSON.parse(readFileSync(file, 'utf8')).principals[0].arn).toBe(CONSUMER);
+    const saved = JSON.parse(readFileSync(file, 'utf8'));
+    expect(saved.principals[0].arn).toBe(CONSUMER);
+    expect(path.resolve(dir, saved.$schema)).toBe(path.resolve(__dirname, '../../snapshot.schema.json'));
   });
 
   it('exits 1 naming what is missing when the role does not exist', async () => {

@@ -1,4 +1,5 @@
 import {
+  ARN_IN_TEXT,
   grantPrincipalKind,
   isAliasName,
   isKeyId,
@@ -16,8 +17,10 @@ import {
   parseRoleArn,
   parseRootArn,
   parseStreamArn,
+  parseTopicArn,
   parseUserArn,
   partitionOfRegion,
+  principalPatternKind,
 } from '../../functions/commons/arn';
 import { ACCOUNT } from '../helpers/arns';
 
@@ -426,5 +429,56 @@ describe('grantPrincipalKind', () => {
     [42, null],
   ] as const)('%p is %p', (principal, kind) => {
     expect(grantPrincipalKind(principal)).toBe(kind);
+  });
+});
+
+describe('principalPatternKind', () => {
+  test.each([
+    ['arn:aws:iam::111122223333:role/app-*', 'role'],
+    ['arn:aws:iam::111122223333:role/path/app', 'role'],
+    ['arn:aws-us-gov:iam::*:user/ci?', 'user'],
+    ['arn:aws:iam::111122223333:group/admins', undefined],
+    ['arn:aws:sts::111122223333:assumed-role/app/session', undefined],
+    ['arn:aws:iam::111122223333:role/', undefined],
+    ['*', undefined],
+    ['arn:aws:iam::111122223333:role/a b', undefined],
+  ])('%s -> %s', (pattern, kind) => {
+    expect(principalPatternKind(pattern)).toBe(kind);
+  });
+});
+
+describe('parseTopicArn', () => {
+  it('reads a standard topic', () => {
+    expect(parseTopicArn(`arn:aws:sns:eu-west-1:${ACCOUNT}:keymend-chat`)).toMatchObject({
+      region: 'eu-west-1',
+      accountId: ACCOUNT,
+      topicName: 'keymend-chat',
+    });
+    expect(parseTopicArn(`arn:aws-cn:sns:cn-north-1:${ACCOUNT}:alerts_1`)?.topicName).toBe('alerts_1');
+  });
+
+  it.each([
+    [`arn:aws:sqs:us-east-1:${ACCOUNT}:keymend-chat`, 'another service'],
+    [`arn:aws:sns::${ACCOUNT}:keymend-chat`, 'no Region'],
+    ['arn:aws:sns:us-east-1::keymend-chat', 'no account'],
+    [`arn:aws:sns:cn-north-1:${ACCOUNT}:keymend-chat`, 'a Region of another partition'],
+    [`arn:aws:sns:us-east-1:${ACCOUNT}:orders.fifo`, 'a FIFO topic'],
+    [`arn:aws:sns:us-east-1:${ACCOUNT}:a:b`, 'a subscription'],
+    [`arn:aws:sns:us-east-1:${ACCOUNT}:${'t'.repeat(257)}`, 'a name over 256 characters'],
+    ['keymend-chat', 'a bare name'],
+  ])('refuses %s (%s)', (value) => {
+    expect(parseTopicArn(value)).toBeNull();
+  });
+});
+
+describe('ARN_IN_TEXT', () => {
+  const inText = (text: string) => new RegExp(`: (${ARN_IN_TEXT})`).exec(text)?.[1];
+
+  it('ends an ARN in prose at a space or a quote', () => {
+    const key = `arn:aws:kms:us-east-1:${ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab`;
+    expect(inText(`on resource: ${key} because`)).toBe(key);
+    expect(inText(`on resource: ${key}"}`)).toBe(key);
+    expect(inText(`on resource: ${key}' and`)).toBe(key);
+    expect(inText('on resource: this resource')).toBeUndefined();
   });
 });

@@ -4,7 +4,6 @@ import {
   approvalStatements,
   createGrantStatement,
   type IamScope,
-  principalPatternKind,
   readStatements,
   remediateStatements,
   stateStatements,
@@ -280,20 +279,5 @@ describe('write statements', () => {
         ['organizations:DescribeOrganization', 'organizations:ListParents'],
       ]);
     }
-  });
-});
-
-describe('principalPatternKind', () => {
-  test.each([
-    ['arn:aws:iam::111122223333:role/app-*', 'role'],
-    ['arn:aws:iam::111122223333:role/path/app', 'role'],
-    ['arn:aws-us-gov:iam::*:user/ci?', 'user'],
-    ['arn:aws:iam::111122223333:group/admins', undefined],
-    ['arn:aws:sts::111122223333:assumed-role/app/session', undefined],
-    ['arn:aws:iam::111122223333:role/', undefined],
-    ['*', undefined],
-    ['arn:aws:iam::111122223333:role/a b', undefined],
-  ])('%s -> %s', (pattern, kind) => {
-    expect(principalPatternKind(pattern)).toBe(kind);
   });
 });
