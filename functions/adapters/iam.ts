@@ -249,7 +249,7 @@ export async function readAccountAlias(iam: IAMClient): Promise<string | null> {
   try {
     const out = await awsRead('iam:ListAccountAliases', () => iam.send(new ListAccountAliasesCommand({})));
     const alias = out?.AccountAliases?.[0];
-    return typeof alias === 'string' && /^[a-z0-9](?:[a-z0-9-]{1,61}[a-z0-9])?$/.test(alias) ? alias : null;
+    return typeof alias === 'string' && /^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/.test(alias) ? alias : null;
   } catch (error) {
     if (error instanceof AwsReadError) return null;
     throw error;

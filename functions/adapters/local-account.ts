@@ -49,6 +49,8 @@ export class LocalAccount implements AccountReader, AccountWriter {
   readonly region: string;
   private state: AccountSnapshot;
   private reader: SnapshotReader;
+  /** Whether ListAccountAliases was counted: the alias is read once, as the AWS reader does. */
+  private aliasRead = false;
   /** The key policy texts as last written (KMS returns a policy as it was put), by key ARN. */
   private readonly policyTexts = new Map<string, { text: string; policy: string }>();
   private readonly calls = new Map<string, number>();
@@ -147,6 +149,15 @@ export class LocalAccount implements AccountReader, AccountWriter {
     if (parseStreamArn(arn)?.region !== this.region) return null;
     this.count('kinesis:DescribeStreamSummary');
     return this.reader.getStream(arn);
+  }
+
+  /** The real reader: ListAccountAliases (read once per reader, as the AWS reader does). */
+  async getAccountAlias(): Promise<string | null> {
+    if (!this.aliasRead) {
+      this.aliasRead = true;
+      this.count('iam:ListAccountAliases');
+    }
+    return this.reader.getAccountAlias();
   }
 
   /** The snapshot's organization, if it has one (the real reader cannot read it and makes no call). */

@@ -59,7 +59,7 @@ describe('keymend demo (text)', () => {
   it('shows one e-mail in full, with its links', () => {
     // The subject may wrap at 80 columns (continued lines are indented by two spaces).
     expect(run.out.replace(/\n {2}/g, ' ')).toMatch(
-      /^Subject: \[111122223333 us-east-1\] keymend: Proposed fix: orders-consumer kms:Decrypt on stream orders$/m,
+      /^Subject: \[acme-orders-prod us-east-1\] keymend: Proposed fix: orders-consumer kms:Decrypt on stream orders$/m,
     );
     for (const section of ['WHAT HAPPENED', 'WHY', 'THE CHANGE', 'PROOF', 'LINKS', 'HISTORY']) {
       expect(run.out).toMatch(new RegExp(`^${section}`, 'm'));
@@ -71,7 +71,7 @@ describe('keymend demo (text)', () => {
     expect(run.out).toMatch(/GET the e-mailed link: the review page "kms:Decrypt denied to/);
     expect(run.out).toMatch(/POST its Approve form: "Applied: kms:Decrypt denied to/);
     expect(run.out.replace(/\n {2}/g, ' ')).toMatch(
-      /^Notification: \[111122223333 us-east-1\] keymend: Approved, applied: orders-consumer/m,
+      /^Notification: \[acme-orders-prod us-east-1\] keymend: Approved, applied: order\S*sumer kms:Decrypt on stream orders$/m,
     );
     expect(run.out).toMatch(/^ {2}allowed +orders-consumer +Decrypt +orders +the request \(a grant\)$/m);
     expect(run.out).toMatch(/^ {2}denied +orders-consumer +GenerateDataKey +orders +another operation$/m);
@@ -83,7 +83,7 @@ describe('keymend demo (text)', () => {
     const revoke = run.out.slice(run.out.indexOf('5. Revoke'));
     expect(revoke).toMatch(/POST its Revoke form: "Revoked: kms:Decrypt denied to/);
     expect(revoke.replace(/\n {2}/g, ' ')).toMatch(
-      /^Notification: \[111122223333 us-east-1\] keymend: Fix revoked: orders-consumer/m,
+      /^Notification: \[acme-orders-prod us-east-1\] keymend: Fix revoked: orders-consumer/m,
     );
     expect(revoke).toMatch(/^ {2}denied +orders-consumer +Decrypt +orders +the request$/m);
     expect(revoke).toMatch(/^The account is exactly as it was before the demo\.$/m);

@@ -64,6 +64,9 @@ describe('next steps of a refusal', () => {
       `service control policy (SCP) ${scp?.policy}, statement ${scp?.statement}`,
     );
     expect(result.nextSteps[0]?.who).toContain("organization's management account");
+    // The snapshot names the SCP: its id, its name, and where it is attached.
+    expect(scp?.policy).toBe('p-kmsguard01 (kms-decrypt-only-security-roles, attached to ou-ab12-11111111)');
+    expect(result.reason).toContain('p-kmsguard01');
   });
 
   it('a boundary refusal shows the exact statement the boundary needs, scoped as keymend would', async () => {

@@ -64,6 +64,8 @@ export interface SampleFields {
   keyArn: string;
   keyAliases: Proposal['keyAliases'];
   principalTags?: Proposal['principalTags'] | undefined;
+  accountAlias?: string | undefined;
+  retentionPeriodHours?: number | undefined;
   count: number;
   times: Pick<Proposal, 'firstSeen' | 'lastSeen' | 'createdAt' | 'updatedAt'>;
   expiresAt: string;
@@ -96,6 +98,8 @@ export function proposalOf(
     request,
     keyAliases: fields.keyAliases,
     ...(fields.principalTags ? { principalTags: { ...fields.principalTags } } : {}),
+    ...(fields.accountAlias ? { accountAlias: fields.accountAlias } : {}),
+    ...(fields.retentionPeriodHours ? { retentionPeriodHours: fields.retentionPeriodHours } : {}),
     diagnosis: result.diagnosis,
     plan: result.plan,
     planHash: result.plan ? planHash(result.plan) : null,

@@ -66,7 +66,7 @@ describe.each(NOTIFICATION_KINDS)('the %s notification', (kind) => {
     const { proposal, links } = sample(kind);
     const { email } = render(kind, proposal, links);
     expect(email.subject).toMatch(/^[\x20-\x7e]{1,99}$/);
-    const prefix = `[${proposal.scope.accountId} ${proposal.scope.region}] keymend: ${kindText(kind).label}: `;
+    const prefix = `[${proposal.accountAlias ?? proposal.scope.accountId} ${proposal.scope.region}] keymend: ${kindText(kind).label}: `;
     expect(email.subject.startsWith(prefix)).toBe(true);
     const roleName = streamName(proposal.scope.principalArn);
     const stream = streamName(proposal.scope.streamArn);
@@ -479,7 +479,11 @@ describe('every refusal of the samples renders', () => {
     const proposal = await sampleProposal(event, account, { id: 'refusal-Ab1' });
     expect(proposal.verdict).toBe('refuse');
     const { email, card } = render('refused', proposal, null);
-    expect(email.subject.startsWith(`[${proposal.scope.accountId} us-east-1] keymend: Refused: `)).toBe(true);
+    expect(
+      email.subject.startsWith(
+        `[${proposal.accountAlias ?? proposal.scope.accountId} us-east-1] keymend: Refused: `,
+      ),
+    ).toBe(true);
     expect(email.subject).toMatch(/^[\x20-\x7e]+[^ ]$/);
     expect(email.subject.length).toBeLessThan(100);
     expect(email.message).toMatch(/^[\x20-\x7e\n]+$/);
