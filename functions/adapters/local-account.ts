@@ -49,8 +49,6 @@ export class LocalAccount implements AccountReader, AccountWriter {
   readonly region: string;
   private state: AccountSnapshot;
   private reader: SnapshotReader;
-  /** Whether ListAccountAliases was counted: the alias is read once, as the AWS reader does. */
-  private aliasRead = false;
   /** The key policy texts as last written (KMS returns a policy as it was put), by key ARN. */
   private readonly policyTexts = new Map<string, { text: string; policy: string }>();
   private readonly calls = new Map<string, number>();
@@ -151,12 +149,9 @@ export class LocalAccount implements AccountReader, AccountWriter {
     return this.reader.getStream(arn);
   }
 
-  /** The real reader: ListAccountAliases (read once per reader, as the AWS reader does). */
+  /** The real reader: ListAccountAliases (the deployed functions read afresh for each diagnosis). */
   async getAccountAlias(): Promise<string | null> {
-    if (!this.aliasRead) {
-      this.aliasRead = true;
-      this.count('iam:ListAccountAliases');
-    }
+    this.count('iam:ListAccountAliases');
     return this.reader.getAccountAlias();
   }
 

@@ -32,6 +32,10 @@ function freshReader(accountId: string, region: string, make: () => AccountReade
     getKey: (ref) => make().getKey(ref),
     getStream: (arn) => make().getStream(arn),
     getOrganization: () => make().getOrganization(),
+    getAccountAlias: () => {
+      const reader = make();
+      return reader.getAccountAlias ? reader.getAccountAlias() : Promise.resolve(null);
+    },
   };
 }
 
