@@ -246,7 +246,7 @@ function manualSection(kind: NotificationKind, proposal: Proposal): string[] {
   }
   show(path.undo);
   if (path.notes.length > 0) lines.push('', ...path.notes.map((n) => `  ${n}`));
-  return section('BY HAND (aws CLI; IAM needs no --region)', lines);
+  return section('BY HAND (aws CLI)', lines);
 }
 
 /** `1 neighbouring request was` / `2 neighbouring requests were`. */

@@ -241,21 +241,22 @@ function grantPath(plan: GrantPlan, applied: AppliedChange | undefined): ManualP
   };
 }
 
-function inlinePath(plan: InlinePolicyPlan): ManualPath {
+function inlinePath(plan: InlinePolicyPlan, applied: AppliedChange | undefined): ManualPath {
   const who = principalOf(plan.principalArn);
   const verb = who.kind === 'user' ? 'user' : 'role';
+  const put: ManualCommand[] = [
+    {
+      purpose: `Add the inline policy to the ${verb}`,
+      command: command(`aws iam put-${verb}-policy`, [
+        [`--${verb}-name`, who.name],
+        ['--policy-name', plan.policyName],
+        ['--policy-document', compactJson(plan.document)],
+      ]),
+      needs: `iam:Put${who.kind === 'user' ? 'User' : 'Role'}Policy on the ${verb}`,
+    },
+  ];
   return {
-    apply: [
-      {
-        purpose: `Add the inline policy to the ${verb}`,
-        command: command(`aws iam put-${verb}-policy`, [
-          [`--${verb}-name`, who.name],
-          ['--policy-name', plan.policyName],
-          ['--policy-document', compactJson(plan.document)],
-        ]),
-        needs: `iam:Put${who.kind === 'user' ? 'User' : 'Role'}Policy on the ${verb}`,
-      },
-    ],
+    apply: applied ? [] : put,
     undo: [
       {
         purpose: 'Delete the inline policy',
@@ -340,7 +341,7 @@ export function manualPath(plan: Plan, applied?: AppliedChange): ManualPath | nu
       case 'kms-grant':
         return grantPath(plan, applied);
       case 'iam-inline-policy':
-        return inlinePath(plan);
+        return inlinePath(plan, applied);
       case 'key-policy-statement':
         return keyPolicyPath(plan, applied);
       default: {

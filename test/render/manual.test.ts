@@ -211,3 +211,18 @@ describe('untrusted names', () => {
     expect(decoded).toBe(value);
   });
 });
+
+describe('once applied', () => {
+  it('an inline policy keymend wrote is only undone, never offered again', async () => {
+    const proposal = await sampleProposal({ prefer: 'iam-inline-policy' });
+    const plan = proposal.plan as Plan;
+    if (plan.mechanism !== 'iam-inline-policy') throw new Error('expected an inline policy');
+    const path = manualPath(plan, {
+      mechanism: 'iam-inline-policy',
+      principalArn: plan.principalArn,
+      policyName: plan.policyName,
+    });
+    expect(path?.apply).toEqual([]);
+    expect(path?.undo.map((c) => c.command.split(' \\\n')[0])).toEqual(['aws iam delete-role-policy']);
+  });
+});
