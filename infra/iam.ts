@@ -200,9 +200,23 @@ function inlinePolicyStatements(patterns: readonly string[], withDelete: boolean
   return statements;
 }
 
+/**
+ * The consumer's lag (GetRecords.IteratorAgeMilliseconds) for the impact of a new problem. GetMetricData
+ * supports no resource-level permission and no condition on the namespace: `*`, read-only. A denial only
+ * leaves the lag out.
+ */
+export function consumerLagStatement(): PolicyStatementProps {
+  return {
+    sid: 'ReadConsumerLag',
+    effect: Effect.ALLOW,
+    actions: ['cloudwatch:GetMetricData'],
+    resources: ['*'],
+  };
+}
+
 /** The remediate function: reads and state always; writes only in auto mode, never key policies. */
 export function remediateStatements(scope: IamScope, powers: WritePowers): PolicyStatementProps[] {
-  const statements = [...readStatements(scope), ...stateStatements(scope)];
+  const statements = [...readStatements(scope), ...stateStatements(scope), consumerLagStatement()];
   if (powers.mode === 'auto') {
     statements.push(
       createGrantStatement(scope),

@@ -491,7 +491,7 @@ export class KeymendRemediation extends Construct {
     );
     acknowledge(
       'Resource::*',
-      'Read-only actions only: kms:ListAliases, iam:ListAccountAliases and organizations:DescribeOrganization support no ' +
+      'Read-only actions only: kms:ListAliases, iam:ListAccountAliases, cloudwatch:GetMetricData and organizations:DescribeOrganization support no ' +
         'resource-level permissions; organizations:ListParents walks OU ids not known at deploy time.',
     );
     const principals =

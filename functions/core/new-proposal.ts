@@ -5,7 +5,14 @@
 import { randomBytes } from 'node:crypto';
 import type { DiagnoseResult } from './diagnose';
 import { linkExpiry } from './links';
-import { type AuditEntry, type FingerprintFields, fingerprintOf, type Proposal, planHash } from './proposal';
+import {
+  type AuditEntry,
+  type ConsumerLag,
+  type FingerprintFields,
+  fingerprintOf,
+  type Proposal,
+  planHash,
+} from './proposal';
 import type { KinesisKmsRequest } from './request';
 
 /** How long a proposal's item is kept after its links expire, for its audit trail and its undo data. */
@@ -50,6 +57,8 @@ export function newProposal(args: {
   retentionPeriodHours?: number | undefined;
   /** The account's alias, as read (for subjects). */
   accountAlias?: string | undefined;
+  /** The consumer's lag from CloudWatch, when read (for the impact). */
+  consumerLag?: ConsumerLag | null | undefined;
   now: Date;
   linkTtlHours: number;
   audit: AuditEntry;
@@ -74,6 +83,7 @@ export function newProposal(args: {
     ...(args.principalTags ? { principalTags: args.principalTags } : {}),
     ...(args.accountAlias ? { accountAlias: args.accountAlias } : {}),
     ...(args.retentionPeriodHours ? { retentionPeriodHours: args.retentionPeriodHours } : {}),
+    ...(args.consumerLag ? { consumerLag: args.consumerLag } : {}),
     diagnosis: result.diagnosis,
     plan,
     planHash: plan ? planHash(plan) : null,

@@ -16,7 +16,7 @@ import { CLOUDTRAIL_DETAIL_TYPE, intake } from '../core/intake';
 import { linkExpiry } from '../core/links';
 import { fingerprintFieldsOf, newProposal, newProposalId } from '../core/new-proposal';
 import type { FingerprintRecord, FlowPorts } from '../core/ports';
-import { fingerprintOf, KEYMEND_ACTOR, type Proposal } from '../core/proposal';
+import { type ConsumerLag, fingerprintOf, KEYMEND_ACTOR, type Proposal } from '../core/proposal';
 import type { KinesisKmsRequest } from '../core/request';
 import { type ApplyResult, applyProposal } from './apply';
 import { type FlowContext, messageOf } from './context';
@@ -131,6 +131,19 @@ interface Recorded {
   state: Awaited<ReturnType<typeof gatherState>>;
 }
 
+/**
+ * A denied consumer's lag, for the impact: only for kms:Decrypt on a known stream, when the ports can
+ * read metrics; null otherwise or when the read fails (the lag never stops a diagnosis).
+ */
+async function consumerLagOf(
+  ports: FlowContext,
+  request: KinesisKmsRequest,
+  now: Date,
+): Promise<ConsumerLag | null> {
+  if (!ports.metrics || request.operation !== 'kms:Decrypt' || !request.streamArn) return null;
+  return ports.metrics.consumerLag(request.streamArn, now).catch(() => null);
+}
+
 /** From the fingerprint to the stored proposal; a RemediateResult when it stops before one. */
 async function diagnoseAndRecord(
   ports: FlowContext,
@@ -154,7 +167,11 @@ async function diagnoseAndRecord(
   }
   await expirePrevious(ports, claim.previousProposalId);
 
-  const state = await gatherState(ports.reader, request);
+  // The lag is read beside the account, not after it: it adds no round trip.
+  const [state, consumerLag] = await Promise.all([
+    gatherState(ports.reader, request),
+    consumerLagOf(ports, request, now),
+  ]);
   const result = diagnose(request, state, { prefer: config.preferMechanism });
   // Allowed by now: nothing is stored. The claim's lease (two minutes) stays, so denials still in
   // flight are counted as repeats without reading the account; one after it is diagnosed afresh.
@@ -174,6 +191,7 @@ async function diagnoseAndRecord(
     principalTags: state.principal?.tags,
     retentionPeriodHours: state.stream?.retentionPeriodHours,
     accountAlias: state.accountAlias ?? undefined,
+    consumerLag,
     now,
     linkTtlHours: config.linkTtlHours,
     audit: {

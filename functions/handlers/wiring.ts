@@ -3,6 +3,7 @@
  * the SDK clients built once with `clientConfig()`, the flow's ports for the account the function runs
  * in, and the run-once guard that logs a configuration error a single time.
  */
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { KinesisClient } from '@aws-sdk/client-kinesis';
@@ -14,6 +15,7 @@ import type { Context } from 'aws-lambda';
 import { AwsAccountWriter } from '../adapters/account-writer';
 import { AwsAccountReader } from '../adapters/aws-account';
 import { clientConfig } from '../adapters/client-config';
+import { readConsumerLag } from '../adapters/cloudwatch';
 import { organizationsApi } from '../adapters/organization';
 import { SecretsManagerSecret } from '../adapters/secret';
 import { SnsPublisher } from '../adapters/sns';
@@ -61,6 +63,10 @@ export function awsWiring(env: NodeJS.ProcessEnv, options: ConfigOptions = {}): 
     chat: config.chatTopicArn,
   });
   const secret = new SecretsManagerSecret(new SecretsManagerClient(clients), config.secretId);
+  const cloudwatch = new CloudWatchClient(clients);
+  const metrics = {
+    consumerLag: (streamArn: string, now: Date) => readConsumerLag(cloudwatch, streamArn, now),
+  };
   return {
     config,
     portsFor: (accountId) => ({
@@ -73,6 +79,7 @@ export function awsWiring(env: NodeJS.ProcessEnv, options: ConfigOptions = {}): 
       writer,
       publisher,
       secret,
+      metrics,
       now: () => new Date(),
     }),
   };
