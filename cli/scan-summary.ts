@@ -39,6 +39,8 @@ export interface ProblemDiagnosis {
   plan: Plan | null;
   /** For a refusal: what a person can do instead. */
   nextSteps?: NextStep[];
+  /** The diagnosis's notes ("check first"), when it carries any. */
+  notes?: string[];
 }
 
 /** The input a scan could not read, and why. */

@@ -178,6 +178,9 @@ export function diagnoseText(result: DiagnoseResult): string[] {
     const layers = result.diagnosis.blockingLayers.join(', ') || 'none';
     lines.push(...wrap(`now: ${result.diagnosis.current}; blocking layers: ${layers}`, 2));
   }
+  for (const note of result.diagnosis?.notes ?? []) {
+    lines.push(...wrap(`check first: ${printable(note.message)}`, 2));
+  }
   if (result.verdict === 'propose' && request) {
     lines.push(...wrap(planText(result.plan, request.accountId, request.region), 2));
     const probes = result.proof.probes;

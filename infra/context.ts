@@ -3,7 +3,12 @@
  * the command line and as JSON values from cdk.json: both are accepted. A bad value throws an error
  * naming its key.
  */
-import { parseTopicArn, principalPatternKind } from '../functions/commons/arn';
+import {
+  parseSecretArn,
+  parseTopicArn,
+  principalPatternKind,
+  unsafePrincipalPattern,
+} from '../functions/commons/arn';
 import type { KeymendMechanism, KeymendMode, KeymendRemediationProps } from './keymend-remediation';
 import { KEYMEND_MECHANISMS } from './keymend-remediation';
 
@@ -19,6 +24,13 @@ export const CONTEXT_KEYS = [
   'regions',
   'enableInlinePolicy',
   'enableKeyPolicyChanges',
+  'reservedConcurrency',
+  'oidcIssuer',
+  'oidcClientId',
+  'oidcClientSecretArn',
+  'approverEmails',
+  'approverGroups',
+  'oidcGroupsClaim',
 ] as const;
 export type ContextKey = (typeof CONTEXT_KEYS)[number];
 
@@ -111,6 +123,8 @@ export function parseContext(get: (key: string) => unknown): KeymendAppConfig {
           `'${pattern}' is not a role or user ARN pattern (arn:aws:iam::ACCOUNT:role/NAME, * and ? allowed)`,
         );
       }
+      const unsafe = unsafePrincipalPattern(pattern);
+      if (unsafe !== undefined) throw new ContextError('autoApplyPrincipals', `'${pattern}': ${unsafe}`);
     }
     if (parsed.length > 0) remediation.autoApplyPrincipals = parsed;
   }
@@ -150,6 +164,73 @@ export function parseContext(get: (key: string) => unknown): KeymendAppConfig {
       'enableInlinePolicy',
       'needs autoApplyPrincipals: inline policies are written only on the roles and users it names',
     );
+  }
+
+  const reserved = present('reservedConcurrency');
+  if (reserved !== undefined) {
+    const value =
+      typeof reserved === 'number'
+        ? reserved
+        : /^\d+$/.test(String(reserved).trim())
+          ? Number(reserved)
+          : Number.NaN;
+    if (!Number.isInteger(value) || value < 0 || value > 1000) {
+      throw new ContextError(
+        'reservedConcurrency',
+        `expected a whole number from 0 (reserve none) to 1000, not '${String(reserved)}'`,
+      );
+    }
+    remediation.reservedConcurrency = value;
+  }
+
+  // Sign-in for approvals: the issuer turns it on; then the client and who may approve are required.
+  const issuer = present('oidcIssuer');
+  const signInKeys = [
+    'oidcClientId',
+    'oidcClientSecretArn',
+    'approverEmails',
+    'approverGroups',
+    'oidcGroupsClaim',
+  ] as const;
+  if (issuer === undefined) {
+    const stray = signInKeys.find((key) => present(key) !== undefined);
+    if (stray)
+      throw new ContextError(stray, "needs oidcIssuer: sign-in is turned on by the provider's issuer URL");
+  } else {
+    const issuerUrl = text('oidcIssuer', issuer);
+    if (!/^https:\/\/[^\s/]+(\/\S*)?$/.test(issuerUrl)) {
+      throw new ContextError('oidcIssuer', `expected the provider's https issuer URL, not '${issuerUrl}'`);
+    }
+    const clientId = present('oidcClientId');
+    if (clientId === undefined) throw new ContextError('oidcClientId', 'is required with oidcIssuer');
+    const secret = present('oidcClientSecretArn');
+    if (secret === undefined) throw new ContextError('oidcClientSecretArn', 'is required with oidcIssuer');
+    const secretArn = text('oidcClientSecretArn', secret);
+    if (parseSecretArn(secretArn) === null) {
+      throw new ContextError('oidcClientSecretArn', `'${secretArn}' is not a Secrets Manager secret ARN`);
+    }
+    const approverEmails =
+      present('approverEmails') === undefined ? [] : list('approverEmails', present('approverEmails'));
+    for (const email of approverEmails) {
+      if (!EMAIL.test(email)) throw new ContextError('approverEmails', `'${email}' is not an e-mail address`);
+    }
+    const approverGroups =
+      present('approverGroups') === undefined ? [] : list('approverGroups', present('approverGroups'));
+    if (approverEmails.length === 0 && approverGroups.length === 0) {
+      throw new ContextError(
+        'approverEmails',
+        'or approverGroups must name who may approve once sign-in is on',
+      );
+    }
+    const groupsClaim = present('oidcGroupsClaim');
+    remediation.signIn = {
+      issuer: issuerUrl,
+      clientId: text('oidcClientId', clientId),
+      clientSecretArn: secretArn,
+      ...(approverEmails.length > 0 ? { approverEmails } : {}),
+      ...(approverGroups.length > 0 ? { approverGroups } : {}),
+      ...(groupsClaim !== undefined ? { groupsClaim: text('oidcGroupsClaim', groupsClaim) } : {}),
+    };
   }
 
   const regionsValue = present('regions');

@@ -11,6 +11,7 @@ import { type LocalOptions, type LocalRuntime, startLocal } from '../local/runti
 
 const HELP = `Usage: keymend local --account SNAPSHOT [--port N] [--mode propose|auto]
                      [--auto-apply-principals P1,P2] [--prefer MECHANISM]
+                     [--approvers EMAIL1,EMAIL2]
 
 Runs keymend on this machine with no AWS: the real remediate and approval functions, an in-process
 DynamoDB (dynalite), the account from SNAPSHOT (every write keymend makes changes it, as AWS would),
@@ -33,6 +34,10 @@ Options:
                                  holds (docs/remediate.md); default propose.
   --auto-apply-principals P1,P2  ARN patterns (* and ?) of principals auto mode may fix.
   --prefer MECHANISM             the fix to try first: ${MECHANISMS.join(', ')}.
+  --approvers EMAIL1,EMAIL2      turn sign-in on, against an OpenID provider run in process on a
+                                 free port of 127.0.0.1: opening a link asks for an e-mail address
+                                 (no password: local only); anyone may sign in, only these
+                                 addresses may approve, reject or revoke (docs/approvals.md).
   -h, --help                     show this help.
 
 Example:
@@ -46,6 +51,7 @@ function options(argv: string[]): Omit<LocalOptions, 'snapshot'> & { account: st
     mode: { type: 'string' },
     'auto-apply-principals': { type: 'string' },
     prefer: { type: 'string' },
+    approvers: { type: 'string' },
   });
   if (!values.account) throw new UsageError('--account SNAPSHOT is required');
   const port = values.port ?? '8787';
@@ -64,8 +70,21 @@ function options(argv: string[]): Omit<LocalOptions, 'snapshot'> & { account: st
     .split(',')
     .map((p) => p.trim())
     .filter((p) => p !== '');
+  const approvers = (values.approvers ?? '')
+    .split(',')
+    .map((a) => a.trim())
+    .filter((a) => a !== '');
+  for (const approver of approvers) {
+    if (!/^[^\s@,]+@[^\s@,]+$/.test(approver)) {
+      throw new UsageError(`--approvers takes e-mail addresses (got ${JSON.stringify(approver)})`);
+    }
+  }
+  if (values.approvers !== undefined && approvers.length === 0) {
+    throw new UsageError('--approvers needs at least one e-mail address');
+  }
   return {
     account: values.account,
+    ...(approvers.length > 0 ? { approvers } : {}),
     port: Number(port),
     mode,
     autoApplyPrincipals: principals,

@@ -63,8 +63,9 @@ Options:
                       (verdict propose, refuse or ignore; see
                       'keymend diagnose --help'). Needs one of:
   --account FILE      the account snapshot (docs/snapshot.md), or
-  --aws               read the accounts through the AWS SDK (read-only, the
-                      default credential chain).
+  --aws               read the account through the AWS SDK (read-only), the
+                      one the default credential chain is for: other
+                      accounts' problems are refused (wrong-account).
   --prefer MECHANISM  with --diagnose, the fix to try first: kms-grant (the
                       default), iam-inline-policy or key-policy-statement.
   --progress          a progress line on stderr (the default when stderr is a
@@ -228,7 +229,7 @@ async function diagnoseProblem(
   prefer: Mechanism,
 ): Promise<ProblemDiagnosis> {
   try {
-    const state = await gatherState(readerFor(request), request);
+    const state = await gatherState(await readerFor(request), request);
     const result = diagnose(request, state, { prefer });
     return {
       verdict: result.verdict,
@@ -236,6 +237,7 @@ async function diagnoseProblem(
       reason: result.reason,
       plan: result.plan,
       ...(result.verdict === 'refuse' ? { nextSteps: result.nextSteps } : {}),
+      ...(result.diagnosis?.notes?.length ? { notes: result.diagnosis.notes.map((n) => n.message) } : {}),
     };
   } catch (error) {
     if (!(error instanceof KeymendError)) throw error;
@@ -317,6 +319,7 @@ export function renderText(s: ScanSummary): string {
           5,
         ),
       );
+      for (const note of d.notes ?? []) lines.push(...wrap(`check first: ${printable(note)}`, 5));
     }
     for (const step of p.diagnosis?.nextSteps ?? []) lines.push(...nextStepText(step, 5));
     if (p.diagnosis?.plan) {

@@ -17,10 +17,13 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { inProcessLinkSigner } from '../../functions/adapters/link-signer';
 import { LocalAccount } from '../../functions/adapters/local-account';
 import { countRequests } from '../../functions/adapters/request-counter';
+import { OidcSignIn } from '../../functions/adapters/sign-in';
 import { createTable, DynamoProposalStore } from '../../functions/adapters/store';
 import { ENV } from '../../functions/commons/constants';
+import { CALLBACK_PATH } from '../../functions/commons/sign-in';
 import type { AccountSnapshot } from '../../functions/core/account';
 import { type Config, type Mode, parseConfig } from '../../functions/core/config';
 import type { Mechanism } from '../../functions/core/plan';
@@ -28,7 +31,9 @@ import type { OutgoingMessage } from '../../functions/core/ports';
 import type { FlowContext } from '../../functions/flows/context';
 import type { RemediateResult } from '../../functions/flows/remediate';
 import { makeHandler, type RemediateEvent } from '../../functions/handlers/remediate';
+import type { SignInGate } from '../../functions/handlers/sign-in';
 import { type FunctionUrlHandler, functionUrlEvent, writeResult } from './function-url';
+import { type LocalIdentityProvider, startIdentityProvider } from './identity-provider';
 
 export interface LocalOptions {
   snapshot: AccountSnapshot;
@@ -44,6 +49,11 @@ export interface LocalOptions {
   log?: (line: string) => void;
   /** The clock of the handlers and the store. @default the system clock */
   now?: () => Date;
+  /**
+   * Turns sign-in on against an in-process OpenID provider (cli/local/identity-provider.ts): anyone may
+   * sign in with any address; only these addresses may approve, reject or revoke.
+   */
+  approvers?: string[];
 }
 
 export interface LocalStats {
@@ -57,6 +67,8 @@ export interface LocalRuntime {
   url: string;
   port: number;
   config: Config;
+  /** With `approvers`: the in-process identity provider's issuer URL. */
+  identityProvider: string | null;
   outbox(): OutgoingMessage[];
   stats(): LocalStats;
   account(): AccountSnapshot;
@@ -127,11 +139,22 @@ function sendJson(response: ServerResponse, status: number, value: unknown): voi
 }
 
 /** Loads the approval function's handler when its file exists, giving it the same backends. */
-function loadApproval(deps: { ports: FlowContext; config: Config; logger: ReturnType<typeof logger> }) {
+function loadApproval(deps: {
+  ports: FlowContext;
+  config: Config;
+  logger: ReturnType<typeof logger>;
+  signIn: SignInGate | null;
+}) {
   if (!existsSync(`${APPROVAL_MODULE}.ts`) && !existsSync(`${APPROVAL_MODULE}.js`)) return null;
   const module = require(APPROVAL_MODULE) as { makeHandler?: (deps: unknown) => FunctionUrlHandler };
   if (typeof module.makeHandler !== 'function') return null;
-  return module.makeHandler({ ...deps.ports, ports: deps.ports, config: deps.config, logger: deps.logger });
+  return module.makeHandler({
+    ...deps.ports,
+    ports: deps.ports,
+    config: deps.config,
+    logger: deps.logger,
+    signIn: deps.signIn,
+  });
 }
 
 /** The functions' configuration for a local run, checked as the deployed functions check theirs. */
@@ -141,8 +164,9 @@ function localConfig(options: LocalOptions, account: LocalAccount, approvalUrl: 
     [ENV.tableName]: TABLE_NAME,
     [ENV.emailTopicArn]: `arn:aws:sns:${account.region}:${account.accountId}:keymend-local-email`,
     [ENV.chatTopicArn]: `arn:aws:sns:${account.region}:${account.accountId}:keymend-local-chat`,
-    [ENV.secretId]: 'keymend-local',
+    [ENV.decisionKeyId]: `arn:aws:kms:${account.region}:${account.accountId}:key/00000000-0000-4000-8000-0000000000d1`,
     [ENV.approvalUrl]: approvalUrl,
+    [ENV.retiringPrincipal]: account.caller,
     [ENV.mode]: options.mode ?? 'propose',
     [ENV.autoApplyPrincipals]: (options.autoApplyPrincipals ?? []).join(','),
     [ENV.preferMechanism]: prefer,
@@ -189,7 +213,9 @@ export async function startLocal(options: LocalOptions): Promise<LocalRuntime> {
   const config = localConfig(options, account, url);
 
   const outbox: OutgoingMessage[] = [];
-  const signingKey = randomBytes(32);
+  // Two in-process signing keys, separated as the deployed KMS HMAC keys are: the remediate function
+  // signs approve and reject links only; the approval function also signs (and checks) revoke links.
+  const keys = { decision: randomBytes(32), revoke: randomBytes(32) };
   const ports: FlowContext = {
     store: new DynamoProposalStore(dynamodb, TABLE_NAME),
     reader: account,
@@ -199,11 +225,39 @@ export async function startLocal(options: LocalOptions): Promise<LocalRuntime> {
         outbox.push({ topic: message.topic, subject: message.subject, message: message.message });
       },
     },
-    secret: { signingKey: async () => signingKey },
+    signer: inProcessLinkSigner({ decision: keys.decision }),
     now,
   };
+  const approvalPorts: FlowContext = { ...ports, signer: inProcessLinkSigner(keys) };
   const remediate = makeHandler({ config, logger: log, ports: () => ports });
-  const approval = loadApproval({ ports, config, logger: log });
+  let identityProvider: LocalIdentityProvider | null = null;
+  let signIn: SignInGate | null = null;
+  if (options.approvers && options.approvers.length > 0) {
+    try {
+      identityProvider = await startIdentityProvider({
+        redirectUri: `${url}${CALLBACK_PATH}`,
+        log: (message) => log.warn(message),
+      });
+    } catch (error) {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      dynamodb.destroy();
+      await dynalite.close();
+      throw error;
+    }
+    const idp = identityProvider;
+    const rule = { emails: options.approvers, groups: [] };
+    const client = new OidcSignIn({
+      issuer: idp.issuer,
+      clientId: idp.clientId,
+      clientSecret: async () => idp.clientSecret,
+      rule,
+      allowHttpIssuer: true,
+      now,
+    });
+    signIn = { rule, client: async () => client };
+  }
+  const approval = loadApproval({ ports: approvalPorts, config, logger: log, signIn });
 
   const invoke = async (event: unknown): Promise<RemediateResult> => {
     try {
@@ -261,13 +315,19 @@ export async function startLocal(options: LocalOptions): Promise<LocalRuntime> {
     dynamodb: dynamodbRequests.total() - dynamodbBaseline,
     publishes: outbox.length,
   });
-  log.info('keymend local is ready', { url, mode: config.mode, account: account.accountId });
+  log.info('keymend local is ready', {
+    url,
+    mode: config.mode,
+    account: account.accountId,
+    ...(identityProvider ? { identityProvider: identityProvider.issuer, approvers: options.approvers } : {}),
+  });
 
   let closing: Promise<void> | undefined;
   return {
     url,
     port,
     config,
+    identityProvider: identityProvider?.issuer ?? null,
     outbox: () => structuredClone(outbox),
     stats,
     account: () => account.snapshot(),
@@ -277,6 +337,7 @@ export async function startLocal(options: LocalOptions): Promise<LocalRuntime> {
         await new Promise<void>((resolve) => server.close(() => resolve()));
         dynamodb.destroy();
         await dynalite.close();
+        await identityProvider?.close();
       })();
       return closing;
     },

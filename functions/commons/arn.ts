@@ -278,6 +278,17 @@ export function parseTopicArn(value: unknown): (Arn & { topicName: string }) | n
   return arn && TOPIC_NAME.test(arn.resource) ? Object.assign(arn, { topicName: arn.resource }) : null;
 }
 
+/** A Secrets Manager secret's name (with the six-character suffix AWS adds): the characters it allows. */
+const SECRET_NAME = /^[A-Za-z0-9/_+=.@-]{1,512}$/;
+
+/** A Secrets Manager secret ARN: `arn:P:secretsmanager:REGION:ACCOUNT:secret:NAME-SUFFIX`. */
+export function parseSecretArn(value: unknown): (Arn & { secretName: string }) | null {
+  const arn = serviceArn(value, 'secretsmanager', true);
+  if (arn === null || !arn.resource.startsWith('secret:')) return null;
+  const secretName = arn.resource.slice('secret:'.length);
+  return SECRET_NAME.test(secretName) ? Object.assign(arn, { secretName }) : null;
+}
+
 /**
  * An ARN as it stands in prose, such as AWS's access-denied messages: `arn:` up to the next space or
  * quote. The source of a regular expression, to be embedded in a larger one; what it captures is
@@ -292,6 +303,21 @@ export const ARN_IN_TEXT = String.raw`arn:[^\s"']+`;
 export function principalPatternKind(pattern: string): 'role' | 'user' | undefined {
   const match = /^arn:[a-z-]+:iam::(?:\d{12}|\*):(role|user)\/[\x21-\x7e]+$/.exec(pattern);
   return match?.[1] as 'role' | 'user' | undefined;
+}
+
+/**
+ * Why a principal pattern may not be given write power (auto mode, inline policies), or undefined when
+ * it may: its account must be one literal account id (never `*`, `?` or a partial one), and its name
+ * must hold at least one character that is not a wildcard or a path separator (`role/*`, `role/?*`
+ * and `role/*` + `/*` name every role).
+ */
+export function unsafePrincipalPattern(pattern: string): string | undefined {
+  const match = /^arn:[a-z-]+:iam::([^:]*):(?:role|user)\/(.*)$/.exec(pattern);
+  if (!match) return 'it is not a role or user ARN pattern';
+  const [, account = '', name = ''] = match;
+  if (!/^\d{12}$/.test(account)) return `its account '${account}' is not one 12-digit account id`;
+  if (/^[*?/]*$/.test(name)) return 'its name is only wildcards: it would name every principal';
+  return undefined;
 }
 
 /**

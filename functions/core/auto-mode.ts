@@ -5,6 +5,7 @@
  */
 import { arnAccount } from '../commons/arn';
 import { AUTO_REMEDIATE_TAG, CLOUDFORMATION_STACK_TAG } from '../commons/constants';
+import type { DiagnosisNote } from './layer-note';
 import type { Mechanism } from './plan';
 
 export type GuardName =
@@ -12,7 +13,8 @@ export type GuardName =
   | 'mechanism-not-automatic'
   | 'principal-in-another-account'
   | 'hourly-limit-reached'
-  | 'managed-by-cloudformation';
+  | 'managed-by-cloudformation'
+  | 'diagnosis-has-notes';
 
 /** A guard that stops an apply, and why (a sentence for people). */
 export interface GuardStop {
@@ -112,6 +114,18 @@ export function notManagedByCloudFormation(
       };
 }
 
+/**
+ * The diagnosis carries no note. A note (core/layer-note.ts) says keymend's picture of the account may
+ * be incomplete or stale: a person reads it and decides, so auto mode proposes instead of applying.
+ */
+export function diagnosisWithoutNotes(notes: readonly DiagnosisNote[] | undefined): GuardStop | null {
+  if (!notes || notes.length === 0) return null;
+  return {
+    guard: 'diagnosis-has-notes',
+    reason: `the diagnosis carries ${notes.length === 1 ? 'a note' : `${notes.length} notes`} a person must read first (${notes.map((n) => n.code).join(', ')})`,
+  };
+}
+
 export interface AutoModeSettings {
   allowPrincipals: readonly string[];
   allowCloudFormation: boolean;
@@ -123,6 +137,8 @@ export interface AutoModeSubject {
   principalTags: Readonly<Record<string, string>> | undefined;
   mechanism: Mechanism;
   ownAccountId: string;
+  /** The diagnosis's notes: any one keeps the fix for a person. */
+  notes?: readonly DiagnosisNote[];
 }
 
 /**
@@ -134,6 +150,7 @@ export function staticGuardStop(subject: AutoModeSubject, settings: AutoModeSett
     principalOptedIn(subject.principalArn, subject.principalTags, settings.allowPrincipals) ??
     mechanismAutomatic(subject.mechanism) ??
     principalInOwnAccount(subject.principalArn, subject.ownAccountId) ??
-    notManagedByCloudFormation(subject.principalTags, settings.allowCloudFormation)
+    notManagedByCloudFormation(subject.principalTags, settings.allowCloudFormation) ??
+    diagnosisWithoutNotes(subject.notes)
   );
 }

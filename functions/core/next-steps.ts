@@ -249,6 +249,30 @@ export function nextSteps(input: NextStepInput): NextStep[] {
             ]
           : []),
       ];
+    case 'key-in-other-account':
+      return [
+        withStatement(
+          {
+            who: `the key's administrators in account ${keyAccount} (the key's owner)`,
+            what: `keymend cannot read the policy of ${keyArn} from account ${input.accountId}. If it does not admit ${request.principalArn} yet, add the statement below to it (kms:PutKeyPolicy); only account ${keyAccount} can.`,
+          },
+          keySide(request, keyArn),
+        ),
+        withStatement(
+          {
+            who: iamAdmin,
+            what: `Across accounts both sides must allow: give ${request.principalArn} the statement below in its IAM policies (iam:PutRolePolicy), once the key policy admits it.`,
+          },
+          identitySide(request, keyArn),
+        ),
+      ];
+    case 'key-unreadable':
+      return [
+        {
+          who: keyAdmins,
+          what: `KMS denied keymend's own read of ${keyArn}: its key policy admits neither keymend's role nor IAM policies of account ${input.accountId}. Add a statement allowing keymend's role kms:DescribeKey, kms:GetKeyPolicy and kms:ListGrants on the key (and kms:CreateGrant for the grants it proposes), or the "Enable IAM User Permissions" statement for the account root; then the next denial is diagnosed.`,
+        },
+      ];
     case 'wrong-account':
       return [
         {

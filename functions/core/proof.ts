@@ -255,27 +255,33 @@ function allProbeSpecs(subject: Subject): ProbeSpec[] {
   const otherStreams = [neighbourArn(scope.streamArn, 'keymend-probe'), siblingArn(scope.streamArn)];
   const otherKey = siblingArn(scope.keyArn);
   const stranger = neighbourArn(scope.principalArn, 'keymend-probe');
-  const specs: ProbeSpec[] = otherStreams.map((streamArn) => ({
-    description: `${op} through Kinesis for another stream (${streamArn})`,
+  // The probes' resources are made up (the proof needs resources that a too-wide change would also
+  // match): the descriptions say so instead of naming them as if they existed.
+  const streamWords = [
+    'a hypothetical other stream whose name starts with this one',
+    'a hypothetical other stream whose name differs in its last character',
+  ];
+  const specs: ProbeSpec[] = otherStreams.map((streamArn, i) => ({
+    description: `${op} through Kinesis for another stream (${streamWords[i]})`,
     request: kmsRequest(subject, { streamArn }),
     key: 'planned',
     caller: 'subject',
   }));
   specs.push({
-    description: `${op} through Kinesis for this stream on another key (${otherKey}) whose policy lets IAM policies count`,
+    description: `${op} through Kinesis for this stream on another key (a hypothetical key whose policy lets IAM policies count)`,
     request: kmsRequest(subject, { keyArn: otherKey }),
     key: 'other',
     caller: 'subject',
   });
   const strangerRequest = kmsRequest(subject, { principalArn: stranger });
   specs.push({
-    description: `${op} through Kinesis for this stream by another principal (${stranger}) with no policies of its own`,
+    description: `${op} through Kinesis for this stream by another principal (a hypothetical principal beside this one with no policies of its own)`,
     request: strangerRequest,
     key: 'planned',
     caller: 'stranger',
   });
   specs.push({
-    description: `${op} through Kinesis for this stream by another principal (${stranger}) whose IAM policies allow kms:*`,
+    description: `${op} through Kinesis for this stream by another principal (a hypothetical principal beside this one whose IAM policies allow kms:*)`,
     request: strangerRequest,
     key: 'planned',
     caller: 'stranger-with-kms',

@@ -12,20 +12,28 @@
  * proposal's record; it is logged instead.
  */
 import { GRANT_PROPAGATION_NOTE } from '../commons/constants';
-import type { LinkSettings } from '../core/links';
+import { type Approver, type ApproverRule, mayApprove } from '../core/approvers';
+import { type LinkSettings, linkExpiry } from '../core/links';
 import type { FlowPorts } from '../core/ports';
-import type { AuditEntry, Proposal } from '../core/proposal';
+import { type AuditEntry, boundHash, type Proposal } from '../core/proposal';
 import {
   APPROVAL_ACTIONS,
   type ApprovalAction,
-  signToken,
+  LINK_ACTIONS,
+  type LinkAction,
   type TokenClaims,
-  verifyToken,
 } from '../core/token';
-import { type Page, type RefusalKind, refusalPage, resultPage, reviewPage } from '../render/page';
+import {
+  type Page,
+  type RefusalKind,
+  refusalPage,
+  resultPage,
+  reviewPage,
+  type Viewer,
+} from '../render/page';
 import { type ApplyResult, applyProposal, revokeProposal } from './apply';
 import type { AuditContext, FlowContext, FlowLog } from './context';
-import { notify } from './notify';
+import { linksFor, notify } from './notify';
 
 /** An HTTP request as the approval function sees it, already decoded by the handler. */
 export interface ApprovalRequest {
@@ -38,7 +46,15 @@ export interface ApprovalRequest {
   form: Readonly<Record<string, string | undefined>> | null;
   sourceIp: string;
   userAgent: string;
+  /**
+   * The signed-in person (the handler verified the session cookie), or null/absent when nobody is signed
+   * in or sign-in is off.
+   */
+  approver?: Approver | null;
 }
+
+/** The longest reject reason kept; the rest is cut. */
+export const MAX_REASON_CHARS = 500;
 
 /** The actor name in audit entries written for an approval link. */
 export const LINK_ACTOR = 'approval-link';
@@ -53,6 +69,11 @@ export interface ApprovalSettings {
   rejectSuppressHours: number;
   /** How long links work; a revoke link sent after an apply works at least this long. @default 72 */
   linkTtlHours: number;
+  /**
+   * Who may act when sign-in is on (the handler then redirects every GET without a session to the
+   * identity provider); null or absent when sign-in is off and a link alone decides.
+   */
+  signIn?: ApproverRule | null;
 }
 
 export interface ApprovalDeps {
@@ -79,6 +100,17 @@ function isAction(value: unknown): value is ApprovalAction {
   return APPROVAL_ACTIONS.includes(value as ApprovalAction);
 }
 
+function isLinkAction(value: unknown): value is LinkAction {
+  return LINK_ACTIONS.includes(value as LinkAction);
+}
+
+/** Who is looking at a page, as the page says it. */
+function viewerOf(settings: ApprovalSettings, request: ApprovalRequest): Viewer {
+  if (!settings.signIn) return { signIn: false };
+  const approver = request.approver ?? null;
+  return { signIn: true, approver, allowed: approver !== null && mayApprove(settings.signIn, approver) };
+}
+
 const refuse = (kind: RefusalKind, head = false): ApprovalResponse => ({ ...refusalPage(kind), head });
 
 /** Handles one request to the approval function. Throws only on unexpected failures (a 500). */
@@ -101,32 +133,56 @@ async function view(deps: ApprovalDeps, id: string, request: ApprovalRequest): P
   const { ports, settings } = deps;
   const action = request.query.a;
   const token = request.query.t;
-  if (!isAction(action) || !token) return refusalPage('bad-request');
-  const secret = await ports.secret.signingKey();
-  const check = verifyToken(secret, token, nowSeconds(ports));
+  if (!isLinkAction(action) || !token) return refusalPage('bad-request');
+  const check = await ports.signer.verify(token, nowSeconds(ports));
   if (!check.ok) return refusalPage(tokenRefusal(check.problem));
   const { claims } = check;
   if (claims.proposalId !== id || claims.action !== action) return refusalPage('bad-token');
   const proposal = await ports.store.getProposal(id);
   if (!proposal) return refusalPage('not-found');
-  if (claims.planHash !== (proposal.planHash ?? '')) return refusalPage('bad-token');
+  if (claims.planHash !== boundHash(proposal, claims.action)) return refusalPage('bad-token');
 
-  // The page offers what the status allows. Whoever holds the approve link may also reject (both links
-  // go to the same people in the same message): the page signs the sibling token with the same expiry.
+  // The page offers what the link and the status allow. The approve link's page offers Reject too (both
+  // links go to the same people in the same message: the page signs the sibling token with the same
+  // expiry); a reject link rejects only. A review link (chat's) decides nothing by itself: with sign-in
+  // on, a signed-in approver gets the buttons, since then the approver list, not the link, decides.
+  const viewer = viewerOf(settings, request);
   const forms: Partial<Record<ApprovalAction, string>> = {};
-  const sibling = (a: ApprovalAction) => (a === action ? token : signToken(secret, { ...claims, action: a }));
-  if (proposal.status === 'pending' && (action === 'approve' || action === 'reject')) {
-    if (proposal.planHash) forms.approve = sibling('approve');
-    forms.reject = sibling('reject');
-  } else if (proposal.status === 'applied' && action === 'revoke') {
-    forms.revoke = token;
+  // Each sibling is signed with the key and bound to what its own action needs (a revoke form: the
+  // revoke key, which only this function holds, and the change as recorded).
+  const sibling = async (a: ApprovalAction) =>
+    a === action
+      ? token
+      : await ports.signer.sign({ ...claims, action: a, planHash: boundHash(proposal, a) });
+  const approverReviewing = action === 'review' && viewer.signIn && viewer.allowed;
+  // With sign-in on, someone who may not decide gets no buttons (a POST would be refused anyway).
+  const mayDecide = !viewer.signIn || viewer.allowed;
+  if (mayDecide && proposal.status === 'pending') {
+    if ((action === 'approve' || approverReviewing) && proposal.planHash)
+      forms.approve = await sibling('approve');
+    if (action === 'approve' || action === 'reject' || approverReviewing)
+      forms.reject = await sibling('reject');
+  } else if (mayDecide && proposal.status === 'applied' && (action === 'revoke' || approverReviewing)) {
+    forms.revoke = await sibling('revoke');
   }
   return reviewPage({
     proposal,
+    opened: action,
     forms,
     expiresAt: new Date(claims.expiresAt * 1000).toISOString(),
     keyPolicyEnabled: settings.allowKeyPolicy,
+    viewer,
   });
+}
+
+/** A reject's reason from the form: one line of at most MAX_REASON_CHARS characters, or undefined. */
+function reasonOf(form: ApprovalRequest['form']): string | undefined {
+  const text = (form?.reason ?? '')
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this drops
+    .replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ')
+    .trim()
+    .slice(0, MAX_REASON_CHARS);
+  return text === '' ? undefined : text;
 }
 
 function tokenRefusal(problem: 'malformed' | 'bad-signature' | 'expired'): RefusalKind {
@@ -154,9 +210,28 @@ async function act(deps: ApprovalDeps, id: string, request: ApprovalRequest): Pr
   const action = request.form?.a;
   const token = request.form?.t;
   if (!isAction(action) || !token) return refusalPage('bad-request');
-  const secret = await ports.secret.signingKey();
-  const check = verifyToken(secret, token, nowSeconds(ports));
-  const context: AuditContext = { sourceIp: request.sourceIp, userAgent: request.userAgent };
+  // With sign-in on, a link is not enough: only a signed-in approver on the list may act. Anyone else is
+  // refused before anything is read or written (logged, not audited: nothing changes).
+  const viewer = viewerOf(deps.settings, request);
+  if (viewer.signIn && !viewer.allowed) {
+    log.warn('approval refused: not a signed-in approver', {
+      proposalId: id,
+      action,
+      approverSubject: viewer.approver?.subject,
+      approverEmail: viewer.approver?.email,
+      sourceIp: request.sourceIp,
+      userAgent: request.userAgent,
+    });
+    return refusalPage(viewer.approver ? 'not-approver' : 'sign-in');
+  }
+  const check = await ports.signer.verify(token, nowSeconds(ports));
+  const approver = viewer.signIn ? viewer.approver : null;
+  const context: AuditContext = {
+    sourceIp: request.sourceIp,
+    userAgent: request.userAgent,
+    ...(approver ? { approverSubject: approver.subject, approverEmail: approver.email } : {}),
+  };
+  const reason = action === 'reject' ? reasonOf(request.form) : undefined;
   const audit = (outcome: string, detail?: string): AuditEntry => ({
     at: ports.now().toISOString(),
     actor: LINK_ACTOR,
@@ -164,6 +239,7 @@ async function act(deps: ApprovalDeps, id: string, request: ApprovalRequest): Pr
     outcome,
     ...(detail ? { detail } : {}),
     ...context,
+    ...(reason ? { reason } : {}),
   });
 
   let claims: TokenClaims;
@@ -173,7 +249,7 @@ async function act(deps: ApprovalDeps, id: string, request: ApprovalRequest): Pr
     log.warn('approval token refused', { proposalId: id, action, problem: check.problem, ...context });
     if (check.problem === 'expired') {
       // The token is genuine (its signature held) but late: record the attempt on its own proposal.
-      const late = verifyToken(secret, token, Number.NEGATIVE_INFINITY);
+      const late = await ports.signer.verify(token, Number.NEGATIVE_INFINITY);
       if (late.ok && late.claims.proposalId === id && (await ports.store.getProposal(id))) {
         await ports.store.appendAudit(id, audit('refused', 'the link has expired'));
       }
@@ -192,7 +268,7 @@ async function act(deps: ApprovalDeps, id: string, request: ApprovalRequest): Pr
     return refusalPage(kind);
   };
   if (claims.action !== action) return refused('bad-token', `the token is for ${claims.action}`);
-  if (claims.planHash !== (proposal.planHash ?? '')) {
+  if (claims.planHash !== boundHash(proposal, claims.action)) {
     return refused('bad-token', 'the token is for another version of the change');
   }
   if (proposal.status !== NEEDED_STATUS[action]) {
@@ -252,7 +328,7 @@ async function approve(
         settings: linkSettings(settings),
         expiresAt: new Date(ports.now().getTime() + settings.linkTtlHours * 3_600_000),
       });
-      return resultPage('applied', stored, 'The change was applied.');
+      return resultPage('applied', stored, 'The change was applied.', await revokeLink(deps, stored));
     }
     await ports.store
       .transition(proposal.id, 'applying', 'pending', {}, audit('error', 'the apply step failed'))
@@ -271,6 +347,7 @@ async function approve(
             : 'The change was applied; a re-read does not show the call allowed yet.',
           ...(result.proposal.plan?.mechanism === 'kms-grant' ? [GRANT_PROPAGATION_NOTE] : []),
         ].join(' '),
+        await revokeLink(deps, result.proposal),
       );
     case 'failed':
       return resultPage('failed', result.proposal, result.reason);
@@ -288,6 +365,29 @@ async function approve(
       const unreachable: never = result;
       throw new Error(`unknown apply outcome ${JSON.stringify(unreachable)}`);
     }
+  }
+}
+
+/**
+ * The revoke link of an applied proposal, for the result page (the "applied" notification carries the
+ * same); null when it cannot be signed now (the notification still has it).
+ */
+async function revokeLink(deps: ApprovalDeps, proposal: Proposal): Promise<string | null> {
+  const { ports, settings } = deps;
+  try {
+    const links = await linksFor(
+      ports,
+      proposal,
+      linkSettings(settings),
+      linkExpiry(ports.now(), settings.linkTtlHours),
+    );
+    return links?.revoke ?? null;
+  } catch (error) {
+    deps.log.warn('could not sign the revoke link for the result page', {
+      proposalId: proposal.id,
+      error: error instanceof Error ? error.message : String(error),
+    });
+    return null;
   }
 }
 

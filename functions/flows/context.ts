@@ -3,7 +3,7 @@
  * log line or a result's reason.
  */
 import type { FlowPorts } from '../core/ports';
-import type { AuditEntry } from '../core/proposal';
+import type { ActorContext } from '../core/proposal';
 
 /** The logging the flows need (Powertools' Logger fits). */
 export interface FlowLog {
@@ -21,5 +21,5 @@ export function messageOf(error: unknown): string {
   return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }
 
-/** Where a person acting through a link came from, for the audit trail. */
-export type AuditContext = Pick<AuditEntry, 'sourceIp' | 'userAgent'>;
+/** Who acted through a link (the signed-in approver, when sign-in is on) and from where, for the audit trail. */
+export type AuditContext = ActorContext;

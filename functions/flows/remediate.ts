@@ -242,6 +242,7 @@ async function autoApply(
     principalTags: state.principal?.tags,
     mechanism: proposal.plan.mechanism,
     ownAccountId: ports.reader.accountId,
+    notes: proposal.diagnosis?.notes,
   });
   if (stop) return propose(`auto mode did not apply it (${stop.guard}): ${stop.reason}`);
 

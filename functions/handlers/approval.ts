@@ -17,6 +17,7 @@ import {
 } from '../flows/approve';
 import type { FlowLog } from '../flows/context';
 import { errorPage, PAGE_STYLE, type Page, refusalPage } from '../render/page';
+import { cookieValues, type SignInGate, signInGateFromEnv, signInStep } from './sign-in';
 import { accountIdOf, awsWiring, perAccount, startOnce } from './wiring';
 
 /** The style's hash, for the CSP: the page's one `<style>` is allowed by it and nothing else is. */
@@ -58,15 +59,21 @@ export interface ApprovalHandlerDeps {
   ports: FlowPorts;
   config: ApprovalConfig;
   logger: FlowLog & { error(message: string, fields: Record<string, unknown>): void };
+  /**
+   * Sign-in with the organization's identity provider (issue 21); null or absent when off (a link alone
+   * decides). `keymend local --approvers` passes its in-process provider.
+   */
+  signIn?: SignInGate | null;
 }
 
-/** The flow's settings from the configuration. */
-export function approvalSettings(config: ApprovalConfig): ApprovalSettings {
+/** The flow's settings from the configuration (and who may approve, when sign-in is on). */
+export function approvalSettings(config: ApprovalConfig, signIn: SignInGate | null = null): ApprovalSettings {
   return {
     baseUrl: config.approvalUrl,
     allowKeyPolicy: config.enabledMechanisms.includes('key-policy-statement'),
     rejectSuppressHours: config.rejectSuppressHours,
     linkTtlHours: config.linkTtlHours,
+    signIn: signIn?.rule ?? null,
   };
 }
 
@@ -120,8 +127,18 @@ function ownUrl(event: ApprovalEvent): string {
   return domain ? `https://${domain}` : '';
 }
 
-function respond(page: Page, head: boolean): ApprovalResult {
-  return { statusCode: page.statusCode, headers: { ...SECURITY_HEADERS }, body: head ? '' : page.html };
+function respond(page: Page, head: boolean, cookies: string[] = []): ApprovalResult {
+  return {
+    statusCode: page.statusCode,
+    headers: { ...SECURITY_HEADERS },
+    ...(cookies.length > 0 ? { cookies } : {}),
+    body: head ? '' : page.html,
+  };
+}
+
+/** A redirect (to the identity provider, or back to the page), with the cookies to set. */
+function redirect(location: string, cookies: string[]): ApprovalResult {
+  return { statusCode: 302, headers: { ...SECURITY_HEADERS, Location: location }, cookies, body: '' };
 }
 
 /**
@@ -129,7 +146,7 @@ function respond(page: Page, head: boolean): ApprovalResult {
  * tests call. It never throws: an unexpected failure is logged and answered with a generic 500.
  */
 export function makeHandler(deps: ApprovalHandlerDeps): (event: ApprovalEvent) => Promise<ApprovalResult> {
-  const settings = approvalSettings(deps.config);
+  const settings = approvalSettings(deps.config, deps.signIn ?? null);
   const flowFor = (event: ApprovalEvent): ApprovalDeps => ({
     ports: deps.ports,
     // The deployed function cannot have its own URL in its environment (configuration '' there): its
@@ -142,7 +159,24 @@ export function makeHandler(deps: ApprovalHandlerDeps): (event: ApprovalEvent) =
     try {
       const request = toApprovalRequest(event);
       if (!request) return respond(refusalPage('bad-request'), false);
-      const response = await handleApproval(flowFor(event), request);
+      const flow = flowFor(event);
+      if (deps.signIn) {
+        const step = await signInStep(
+          deps.signIn,
+          {
+            method: request.method,
+            path: request.path,
+            query: event.rawQueryString ?? '',
+            cookies: cookieValues(event.cookies),
+            baseUrl: flow.settings.baseUrl,
+          },
+          deps.logger,
+        );
+        if (step.kind === 'redirect') return redirect(step.location, step.cookies);
+        if (step.kind === 'failed') return respond(refusalPage('sign-in-failed'), head, step.cookies);
+        request.approver = step.approver;
+      }
+      const response = await handleApproval(flow, request);
       return respond(response, response.head);
     } catch (error) {
       deps.logger.error('approval request failed', {
@@ -160,14 +194,18 @@ const logger = new Logger({ serviceName: 'keymend-approval' });
 
 /**
  * Cold start (handlers/wiring.ts), once per execution environment, at its first invocation: the
- * configuration, the clients, the signing key read on first use and kept (SecretsManagerSecret). The
+ * configuration, the clients, the link signer (KMS HMAC keys: the decision key and, here only, the revoke key). The
  * stack cannot put a function's own URL in its environment (the URL needs the function first): without
  * it, makeHandler points the links at the function URL each request came to. A configuration error is
  * logged once with the variable's name; every request then gets the generic 500 page.
  */
 const wired = startOnce(logger, () => {
-  const { config, portsFor } = awsWiring(process.env, { approvalUrl: 'optional' });
-  return perAccount((accountId) => makeHandler({ ports: portsFor(accountId), config, logger }));
+  const { config, portsFor, deadline } = awsWiring(process.env, { approvalUrl: 'optional' });
+  const signIn = signInGateFromEnv(process.env);
+  const forAccount = perAccount((accountId) =>
+    makeHandler({ ports: portsFor(accountId), config, logger, signIn }),
+  );
+  return { deadline, forAccount };
 });
 
 /** The Lambda handler behind the function URL. */
@@ -176,5 +214,7 @@ export const handler = middy<ApprovalEvent, ApprovalResult, Error, Context>()
   .handler(async (event, context) => {
     const current = wired();
     if (!current.ok) return respond(errorPage(), false);
-    return current.value(accountIdOf(context))(event);
+    // Every AWS call of this request stops before Lambda would kill it.
+    current.value.deadline.begin(context.getRemainingTimeInMillis());
+    return current.value.forAccount(accountIdOf(context))(event);
   });

@@ -9,6 +9,7 @@
 import { GRANT_PROPAGATION_NOTE } from '../commons/constants';
 import type { OutgoingMessage, ProposalLinks } from '../core/ports';
 import type { NotificationKind, Proposal } from '../core/proposal';
+import { actorWords, decisionOf } from './actor';
 import { decisionWords, diagnosisWords } from './diagnosis-words';
 import { emailSubject, MESSAGE_BYTE_LIMIT } from './email';
 import { asciiJson, markdownCode, markdownText, subjectText } from './escape';
@@ -17,6 +18,7 @@ import { impactLines } from './impact';
 import { kindText } from './kinds';
 import { consoleLinks, safeUrl } from './links';
 import { aliasSuffix, keyShown, principalName, streamShown } from './names';
+import { diagnosisNotes, NOTES_LEAD } from './notes';
 
 /** The custom notification schema (documented fields only). */
 export interface ChatNotification {
@@ -60,6 +62,16 @@ function link(label: string, url: string | undefined | null): string | null {
   return safe === null ? null : `[${label}](${safe})`;
 }
 
+/** Who approved, rejected or revoked, and the reason given. */
+function decisionLines(kind: NotificationKind, proposal: Proposal): string[] {
+  const decided = decisionOf(kind, proposal);
+  if (!decided) return [];
+  return [
+    `*${decided.verb} by:* ${markdownText(actorWords(decided.entry), 512)}`,
+    ...(decided.entry.reason ? [`*Reason:* ${markdownText(decided.entry.reason, 512)}`] : []),
+  ];
+}
+
 function description(kind: NotificationKind, proposal: Proposal, compact: boolean): string {
   const { scope, request } = proposal;
   const text = kindText(kind);
@@ -67,6 +79,7 @@ function description(kind: NotificationKind, proposal: Proposal, compact: boolea
   const lines = [
     markdownText(text.headline),
     '',
+    ...decisionLines(kind, proposal),
     ...impactChat(kind, proposal),
     `*${who.kind === 'user' ? 'User' : who.kind === 'role' ? 'Role' : 'Principal'}:* ${markdownCode(who.name)} (${markdownCode(scope.principalArn)})`,
     `*Operation:* ${markdownCode(scope.operation)}`,
@@ -81,6 +94,9 @@ function description(kind: NotificationKind, proposal: Proposal, compact: boolea
         .map((s) => markdownText(s))
         .join(' ')}`,
     );
+  }
+  for (const note of diagnosisNotes(proposal.diagnosis)) {
+    lines.push(`*Check first:* ${markdownText(`${NOTES_LEAD} ${note}`, 2048)}`);
   }
   lines.push(`*keymend:* ${markdownText(proposal.reason, 512)}`);
   if (proposal.verdict === 'refuse') lines.push(`*Refusal:* ${markdownCode(proposal.code)}`);
@@ -133,13 +149,14 @@ function whatToDoLines(proposal: Proposal, compact: boolean): string[] {
   return lines;
 }
 
-function nextSteps(kind: NotificationKind, proposal: Proposal, links: ProposalLinks | null): string[] {
+function nextSteps(proposal: Proposal, links: ProposalLinks | null): string[] {
   const steps: Array<string | null> = [];
   if (links) {
+    // Only the review link: it shows the page and decides nothing by itself. A channel is not an
+    // approver list; approvers decide from the e-mail's links (or, with sign-in on, signed in).
     const until = ` (until ${markdownCode(links.expiresAt, 64)})`;
-    const review = link(kind === 'proposed' ? 'Review and approve' : 'Review', links.review);
+    const review = link('Review (decides nothing by itself)', links.review);
     steps.push(review && `${review}${until}`);
-    steps.push(link('Approve', links.approve), link('Reject', links.reject), link('Revoke', links.revoke));
   }
   const c = consoleLinks(proposal.scope);
   const who = principalName(proposal.scope.principalArn);
@@ -166,7 +183,7 @@ function chatNotification(
       textType: 'client-markdown',
       title: chatPlain(subject),
       description: description(kind, proposal, compact),
-      nextSteps: nextSteps(kind, proposal, links),
+      nextSteps: nextSteps(proposal, links),
       keywords: ['keymend', kind, proposal.scope.operation, proposal.plan?.mechanism ?? proposal.code]
         .map(keyword)
         .filter((k) => k !== ''),

@@ -9,6 +9,7 @@
 import { GRANT_PROPAGATION_NOTE } from '../commons/constants';
 import type { OutgoingMessage, ProposalLinks } from '../core/ports';
 import type { NotificationKind, Proposal } from '../core/proposal';
+import { actorWords, decisionOf } from './actor';
 import { decisionWords, diagnosisWords } from './diagnosis-words';
 import { asciiJson, plainValue, subjectText } from './escape';
 import { cdkSnippet, cloudFormationSnippet, driftNote, planJson, planSentence, scopeIsLiteral } from './fix';
@@ -17,6 +18,7 @@ import { kindText } from './kinds';
 import { consoleLinks, safeUrl } from './links';
 import { type ManualCommand, manualPath, terraformSnippet } from './manual';
 import { accountOfArn, aliasSuffix, keyShown, principalName, streamName, streamShown } from './names';
+import { diagnosisNotes, NOTES_HEADING, NOTES_LEAD } from './notes';
 
 /** SNS: a subject under 100 characters. */
 export const SUBJECT_MAX = 99;
@@ -112,6 +114,20 @@ function impact(kind: NotificationKind, proposal: Proposal): string[] {
   return section('IMPACT', labelled(lines.map((l) => [l.label, plainValue(l.text, 2048)] as const)));
 }
 
+/** Who approved, rejected or revoked (from the audit trail), and the reason given. */
+function decision(kind: NotificationKind, proposal: Proposal): string[] {
+  const decided = decisionOf(kind, proposal);
+  if (!decided) return [];
+  return section(
+    'DECISION',
+    labelled([
+      [`${decided.verb} by`, plainValue(actorWords(decided.entry), 512)],
+      ['At', plainValue(decided.entry.at)],
+      ['Reason', decided.entry.reason ? plainValue(decided.entry.reason, 512) : null],
+    ]),
+  );
+}
+
 function whatHappened(proposal: Proposal): string[] {
   const { scope, request } = proposal;
   const who = principalName(scope.principalArn);
@@ -161,6 +177,16 @@ function why(proposal: Proposal): string[] {
     lines.push(`  Set aside ${plainValue(attempt.mechanism)}: ${plainValue(attempt.reason)}`);
   }
   return section('WHY', lines);
+}
+
+/** The diagnosis's notes, each on its own line, above THE CHANGE: read before approving. */
+function checkFirst(proposal: Proposal): string[] {
+  const notes = diagnosisNotes(proposal.diagnosis);
+  if (notes.length === 0) return [];
+  return section(
+    `${NOTES_HEADING} (${NOTES_LEAD})`,
+    notes.map((note) => `  - ${plainValue(note, 2048)}`),
+  );
 }
 
 function change(kind: NotificationKind, proposal: Proposal, options: Options): string[] {
@@ -280,13 +306,17 @@ function proof(proposal: Proposal): string[] {
   return section("PROOF (keymend's policy evaluator, on the account as it read it)", lines);
 }
 
-function links(kind: NotificationKind, links: ProposalLinks | null): string[] {
+/**
+ * The decision links, for the people the e-mail goes to: the approve link opens the page with Approve
+ * and Reject, the reject link a page that can only reject, the revoke link a page that can only
+ * revoke. (The review link, which decides nothing, is chat's.)
+ */
+function links(links: ProposalLinks | null): string[] {
   if (links === null) return [];
   const rows = labelled([
-    [kind === 'proposed' ? 'Review and approve' : 'Review', safeUrl(links.review)],
-    ['Approve', links.approve ? safeUrl(links.approve) : null],
+    ['Review and approve', links.approve ? safeUrl(links.approve) : null],
     ['Reject', links.reject ? safeUrl(links.reject) : null],
-    ['Revoke', links.revoke ? safeUrl(links.revoke) : null],
+    ['Review and revoke', links.revoke ? safeUrl(links.revoke) : null],
   ]);
   if (rows.length === 0) return [];
   return section(`LINKS (they work until ${plainValue(links.expiresAt)})`, [
@@ -361,14 +391,16 @@ function body(
   const text = kindText(kind);
   const lines = [
     text.headline,
+    ...decision(kind, proposal),
     ...impact(kind, proposal),
     ...whatHappened(proposal),
     ...why(proposal),
     ...whatToDo(proposal),
+    ...checkFirst(proposal),
     ...change(kind, proposal, options),
     ...proof(proposal),
     ...(options.compact ? [] : manualSection(kind, proposal)),
-    ...links(kind, proposalLinks),
+    ...links(proposalLinks),
     ...consoleSection(proposal),
     ...(options.compact ? [] : permanent(proposal)),
     ...(options.compact ? [] : history(proposal)),

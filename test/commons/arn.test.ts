@@ -16,6 +16,7 @@ import {
   parsePrincipalArn,
   parseRoleArn,
   parseRootArn,
+  parseSecretArn,
   parseStreamArn,
   parseTopicArn,
   parseUserArn,
@@ -480,5 +481,28 @@ describe('ARN_IN_TEXT', () => {
     expect(inText(`on resource: ${key}"}`)).toBe(key);
     expect(inText(`on resource: ${key}' and`)).toBe(key);
     expect(inText('on resource: this resource')).toBeUndefined();
+  });
+});
+
+describe('parseSecretArn', () => {
+  it.each([
+    [
+      'arn:aws:secretsmanager:us-east-1:111122223333:secret:keymend/oidc-client-AbCdEf',
+      'keymend/oidc-client-AbCdEf',
+    ],
+    ['arn:aws-us-gov:secretsmanager:us-gov-west-1:111122223333:secret:x-123456', 'x-123456'],
+  ])('%s', (arn, name) => {
+    expect(parseSecretArn(arn)).toMatchObject({ service: 'secretsmanager', secretName: name });
+  });
+
+  it.each([
+    'keymend/oidc-client',
+    'arn:aws:secretsmanager:us-east-1:111122223333:keymend',
+    'arn:aws:secretsmanager::111122223333:secret:x',
+    'arn:aws:ssm:us-east-1:111122223333:secret:x',
+    'arn:aws:secretsmanager:us-east-1:1111:secret:x',
+    'arn:aws:secretsmanager:us-east-1:111122223333:secret:a b',
+  ])('refuses %s', (value) => {
+    expect(parseSecretArn(value)).toBeNull();
   });
 });

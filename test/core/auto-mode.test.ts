@@ -1,5 +1,6 @@
 import {
   arnPatternMatches,
+  diagnosisWithoutNotes,
   mechanismAutomatic,
   notManagedByCloudFormation,
   principalInOwnAccount,
@@ -60,6 +61,19 @@ describe('each guard stops an apply on its own', () => {
     ],
   ])('%s', (guard, subject, config) => {
     expect(staticGuardStop(subject, config)).toMatchObject({ guard, reason: expect.any(String) });
+  });
+
+  it('diagnosis-has-notes: a note keeps the fix for a person, whatever else holds', () => {
+    const note = {
+      code: 'layer-disagreement' as const,
+      message: 'AWS named the permissions-boundary policy',
+    };
+    expect(staticGuardStop({ ...holds, notes: [note] }, settings)).toEqual({
+      guard: 'diagnosis-has-notes',
+      reason: expect.stringContaining('layer-disagreement'),
+    });
+    expect(staticGuardStop({ ...holds, notes: [] }, settings)).toBeNull();
+    expect(diagnosisWithoutNotes(undefined)).toBeNull();
   });
 
   it('hourly-limit-reached', () => {

@@ -159,6 +159,8 @@ describe('next steps of a refusal', () => {
       'invisible-layer',
       'boundary-blocks',
       'organization-policy-blocks',
+      'key-in-other-account',
+      'key-unreadable',
       'invalid-policy',
       'forward-access-session-uncertain',
       'unknowable-condition',

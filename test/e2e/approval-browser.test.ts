@@ -3,7 +3,7 @@
  * (test/helpers/browser.ts), driven by playwright-core, against `keymend local` (cli/local/runtime.ts,
  * started in process).
  */
-import { mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { type LocalRuntime, startLocal } from '../../cli/local/runtime';
@@ -12,7 +12,6 @@ import { launchBrowser } from '../helpers/browser';
 import { EVENTS_DIR, loadEvent } from '../helpers/events';
 
 const CLOCK = '2026-12-03T09:00:00.000Z';
-const SCREENSHOT = path.resolve(__dirname, '../../docs/approval-page.png');
 const STREAM = 'arn:aws:kinesis:us-east-1:111122223333:stream/orders';
 const CONSUMER = 'arn:aws:iam::111122223333:role/service-role/orders-consumer';
 const ORDERS_KEY = 'arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab';
@@ -131,9 +130,6 @@ describe('approval link in a real browser', () => {
     ).toBe('rgb(29, 107, 44)');
     await expect(page.getByRole('button', { name: 'Reject', exact: true }).count()).resolves.toBe(1);
 
-    mkdirSync(path.dirname(SCREENSHOT), { recursive: true });
-    await page.screenshot({ path: SCREENSHOT, fullPage: true });
-
     await Promise.all([page.waitForNavigation(), approve.click()]);
     expect(await page.locator('h1').textContent()).toMatch(/^Applied:/);
     expect(await page.locator('body').textContent()).toContain('five minutes');
@@ -148,6 +144,7 @@ describe('approval link in a real browser', () => {
         granteePrincipal: CONSUMER,
         operations: ['Decrypt'],
         constraints: { encryptionContextSubset: { 'aws:kinesis:arn': STREAM } },
+        retiringPrincipal: expect.stringMatching(/:role\/keymend\//),
       },
     ]);
     // Nothing else in the account changed.

@@ -4,7 +4,7 @@ import { applyProposal } from '../../functions/flows/apply';
 import type { RemediateConfig } from '../../functions/flows/remediate';
 import { remediate } from '../../functions/flows/remediate';
 import { eventBridgeEvent, newEventId, otherSession, STORM_EVENT } from '../helpers/denials';
-import { flowFixture, linkIn, TEST_CONFIG } from '../helpers/flow-ports';
+import { flowFixture, LINK_KEYS, linkIn, TEST_CONFIG } from '../helpers/flow-ports';
 
 const CONSUMER = 'arn:aws:iam::111122223333:role/service-role/orders-consumer';
 const MINUTE = 60_000;
@@ -94,7 +94,7 @@ describe('remediate: one event at a time', () => {
     expect(approve.pathname).toBe(`/p/${result.proposalId}`);
     expect(approve.searchParams.get('a')).toBe('approve');
     const check = verifyToken(
-      Buffer.alloc(32, 7),
+      LINK_KEYS.decision,
       approve.searchParams.get('t'),
       f.ports.now().getTime() / 1000,
     );
@@ -273,6 +273,22 @@ describe('remediate: auto mode', () => {
     expect(result.reason).toMatch(reason);
     expect(f.writes).toEqual([]);
     expect(f.store.proposals.get(result.proposalId as string)?.status).toBe('pending');
+    expect(f.kinds()).toEqual(['proposed']);
+  });
+
+  it('a diagnosis with a note (AWS blamed a layer keymend does not find blocking): proposes, names the guard', async () => {
+    const f = flowFixture();
+    // AWS's message blames the key policy, but the key policy delegates to IAM and keymend finds the
+    // identity policy blocking: its picture of the account may be incomplete, a person must look first.
+    const event = eventBridgeEvent(STORM_EVENT);
+    event.detail.errorMessage = event.detail.errorMessage.replace('identity-based', 'resource-based');
+    const result = await remediate(f.ports, auto, event);
+    expect(result.outcome).toBe('proposed');
+    expect(result.reason).toMatch(/diagnosis-has-notes/);
+    const proposal = f.store.proposals.get(result.proposalId as string);
+    expect(proposal?.diagnosis?.notes?.map((n) => n.code)).toEqual(['layer-disagreement']);
+    expect(proposal?.status).toBe('pending');
+    expect(f.writes).toEqual([]);
     expect(f.kinds()).toEqual(['proposed']);
   });
 

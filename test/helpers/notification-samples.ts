@@ -10,7 +10,7 @@ import { gatherState } from '../../functions/core/gather';
 import { intake } from '../../functions/core/intake';
 import type { Mechanism } from '../../functions/core/plan';
 import type { ProposalLinks } from '../../functions/core/ports';
-import type { NotificationKind, Proposal } from '../../functions/core/proposal';
+import type { AuditEntry, NotificationKind, Proposal } from '../../functions/core/proposal';
 import { loadEvent } from './events';
 import { loadAccount, proposalOf } from './proposals';
 
@@ -88,9 +88,25 @@ export interface KindSample {
 
 const LATER = '2025-06-01T14:00:00Z';
 
-function audit(actor: string, action: string, outcome: string, detail?: string) {
-  return { at: LATER, actor, action, outcome, ...(detail ? { detail } : {}) };
+function audit(
+  actor: string,
+  action: string,
+  outcome: string,
+  detail?: string,
+  extra: Partial<AuditEntry> = {},
+) {
+  return { at: LATER, actor, action, outcome, ...(detail ? { detail } : {}), ...extra };
 }
+
+/** A signed-in approver, as the approval function records one (sign-in on). */
+const SIGNED_IN: Partial<AuditEntry> = {
+  sourceIp: '203.0.113.9',
+  userAgent: 'Mozilla/5.0 (X11; Linux x86_64)',
+  approverSubject: '00u1a2b3c4d5e6f7g8h9',
+  approverEmail: 'alice@example.com',
+};
+/** A click on a link with sign-in off: only where it came from is known. */
+const LINK_ONLY: Partial<AuditEntry> = { sourceIp: '198.51.100.7', userAgent: 'Mozilla/5.0 (Macintosh)' };
 
 /**
  * A sample of every notification kind, each from a different event and account of events/, in the state
@@ -138,13 +154,21 @@ export async function kindSamples(): Promise<Record<NotificationKind, KindSample
       policyName: approved.plan?.mechanism === 'iam-inline-policy' ? approved.plan.policyName : '',
     },
   });
-  approved.audit.push(audit('approval-link', 'approve', 'applied'));
+  approved.audit.push(
+    audit('approval-link', 'approve', 'accepted', undefined, SIGNED_IN),
+    audit('approval-link', 'apply', 'applied', undefined, SIGNED_IN),
+  );
 
   const rejected = await sampleProposal('iam-user-decrypt-denied.record.json', 'demo', {
     id: 'rejected-Pq2wE5rT7y',
   });
   rejected.status = 'rejected';
-  rejected.audit.push(audit('approval-link', 'reject', 'rejected', 'suppressed for 168 hours'));
+  rejected.audit.push(
+    audit('approval-link', 'reject', 'rejected', 'suppressed for 168 hours', {
+      ...LINK_ONLY,
+      reason: 'This user is being retired next week; no new access.',
+    }),
+  );
 
   const failed = await sampleProposal(
     'consumer-decrypt-denied-service-role.eventbridge.json',
@@ -172,7 +196,10 @@ export async function kindSamples(): Promise<Record<NotificationKind, KindSample
       grantName: revoked.plan?.mechanism === 'kms-grant' ? revoked.plan.name : '',
     },
   });
-  revoked.audit.push(audit('keymend', 'auto-apply', 'applied'), audit('approval-link', 'revoke', 'revoked'));
+  revoked.audit.push(
+    audit('keymend', 'auto-apply', 'applied'),
+    audit('approval-link', 'revoke', 'revoked', undefined, SIGNED_IN),
+  );
 
   const expired = await sampleProposal('cross-account-decrypt-denied.eventbridge.json', 'cross-account', {
     id: 'expired-Vw3sD7fG9h',

@@ -142,12 +142,15 @@ describe.each(NOTIFICATION_KINDS)('the %s notification', (kind) => {
         expect(code).toContain('StringEquals');
       }
     }
-    // Links, with their expiry.
-    for (const url of Object.entries(links ?? {}).filter(([k]) => k !== 'expiresAt')) {
-      expect(body).toContain(url[1]);
+    // The decision links, with their expiry (the review link, which decides nothing, is chat's).
+    for (const action of ['approve', 'reject', 'revoke'] as const) {
+      if (links?.[action]) expect(body).toContain(links[action]);
     }
-    if (links) expect(body).toContain(`they work until ${links.expiresAt}`);
-    if (kindText(kind).applied) expect(links?.revoke && body.includes(`Revoke:`)).toBeTruthy();
+    if (links) {
+      expect(body).toContain(`they work until ${links.expiresAt}`);
+      expect(body).not.toContain(links.review);
+    }
+    if (kindText(kind).applied) expect(links?.revoke && body.includes('Review and revoke:')).toBeTruthy();
     // Console links to the role (IAM), the key (KMS, its Region) and the stream (Kinesis).
     expect(body).toContain(`https://${scope.region}.console.aws.amazon.com/iam/home#/`);
     expect(body).toContain(`/kms/home?region=${scope.region}#/kms/keys/${scope.keyArn.split('/')[1]}`);
@@ -168,9 +171,11 @@ describe.each(NOTIFICATION_KINDS)('the %s notification', (kind) => {
       proposal.scope.keyArn,
       proposal.scope.streamArn,
     ]);
+    // Chat carries the review link only: a channel is not an approver list.
     const steps: string = card.content.nextSteps.join('\n');
-    for (const [name, url] of Object.entries(links ?? {})) {
-      if (name !== 'expiresAt') expect(steps).toContain(`](${url})`);
+    if (links) expect(steps).toContain(`](${links.review})`);
+    for (const action of ['approve', 'reject', 'revoke'] as const) {
+      if (links?.[action]) expect(chat.message).not.toContain(links[action]);
     }
     expect(steps).toContain('IAM console](https://');
     expect(card.content.description).toContain(proposal.scope.operation);
@@ -231,6 +236,27 @@ describe('the manual path in the e-mail', () => {
 });
 
 describe('what each kind says', () => {
+  it('approved, rejected and revoked name who decided: the signed-in approver, else IP and browser', () => {
+    for (const kind of ['approved-applied', 'revoked'] as const) {
+      const { proposal, links } = sample(kind);
+      const { email, card } = render(kind, proposal, links);
+      expect(email.message).toMatch(/^DECISION$/m);
+      expect(email.message).toMatch(
+        /(Approved|Revoked) by: +alice@example.com \(signed in, subject 00u1a2b3c4d5e6f7g8h9\)/,
+      );
+      expect(card.content.description).toContain('alice@example.com');
+    }
+    const { proposal, links } = sample('rejected');
+    const { email, card } = render('rejected', proposal, links);
+    expect(email.message).toMatch(
+      /Rejected by: +someone holding the link, from 198\.51\.100\.7 with "Mozilla\/5\.0 \(Macintosh\)" \(no sign-in\)/,
+    );
+    expect(email.message).toMatch(/Reason: +This user is being retired next week; no new access\./);
+    expect(card.content.description).toContain('*Reason:* This user is being retired next week');
+    // A proposal nobody decided on yet says nothing of the kind.
+    expect(render('proposed', sample('proposed').proposal, null).email.message).not.toContain('DECISION');
+  });
+
   it('a refusal says the refusal code and why, and offers no change', () => {
     const { proposal, links } = sample('refused');
     expect(proposal.verdict).toBe('refuse');
@@ -306,8 +332,9 @@ describe('untrusted text', () => {
   }
 
   const allowedUrls = (s: KindSample) => {
+    // The URLs keymend itself puts in a clean message: its own links (the e-mail's and chat's review link) and the consoles.
     const clean = render('proposed', sample('proposed').proposal, s.links);
-    return new Set(urls(clean.email.message));
+    return new Set([...urls(clean.email.message), ...(s.links ? [s.links.review] : [])]);
   };
 
   it('cannot break the subject', () => {

@@ -157,10 +157,53 @@ describe('the review page', () => {
       'does not apply key-policy changes',
     );
     expect(describeChange(keyPolicy.plan).json).toContain('"Sid": "KeymendTest"');
-    // The whole new key policy is on the page too (the e-mail may shorten it and points here).
-    expect(text(reviewPage({ ...input, keyPolicyEnabled: true }).html)).toContain(
-      'The complete new key policy',
+    // The whole new key policy is on the page too (the e-mail may shorten it and points here), as a
+    // diff: the added statement's lines marked +.
+    const page = reviewPage({ ...input, keyPolicyEnabled: true }).html;
+    expect(text(page)).toContain('The complete new key policy');
+    expect(page).toMatch(/<span class="added">\+ {7}&quot;Sid&quot;: &quot;KeymendTest&quot;,<\/span>/);
+  });
+
+  it('shows a key-policy change as a diff: the existing statements as context, the added one marked +', async () => {
+    const proposal = await sampleProposal();
+    const admin = {
+      Sid: 'Admins',
+      Effect: 'Allow' as const,
+      Principal: { AWS: 'arn:aws:iam::111122223333:root' },
+      Action: 'kms:*',
+      Resource: '*',
+      Condition: {},
+    };
+    const added = {
+      Sid: 'KeymendAdded',
+      Effect: 'Allow' as const,
+      Principal: { AWS: proposal.scope.principalArn },
+      Action: 'kms:Decrypt',
+      Resource: '*',
+      Condition: { StringEquals: { 'kms:ViaService': 'kinesis.us-east-1.amazonaws.com' } },
+    };
+    proposal.plan = {
+      mechanism: 'key-policy-statement',
+      keyArn: proposal.scope.keyArn,
+      statement: added,
+      document: { Version: '2012-10-17', Statement: [admin, added] },
+    };
+    const html = reviewPage({
+      proposal,
+      forms: {},
+      expiresAt: proposal.expiresAt,
+      keyPolicyEnabled: true,
+    }).html;
+    const diff = /<pre class="diff">([\s\S]*?)<\/pre>/.exec(html)?.[1] ?? '';
+    const lines = diff.split('\n').filter((l) => l !== '');
+    const plus = lines.filter((l) => l.startsWith('<span class="added">+ '));
+    // Every line of the added statement is marked, and only those.
+    expect(plus).toHaveLength(JSON.stringify(added, null, 2).split('\n').length);
+    expect(plus.join('\n')).toContain('KeymendAdded');
+    expect(lines.filter((l) => !l.startsWith('<span')).join('\n')).toContain(
+      '&quot;Sid&quot;: &quot;Admins&quot;',
     );
+    expect(lines.filter((l) => !l.startsWith('<span')).join('\n')).not.toContain('KeymendAdded');
   });
 });
 
