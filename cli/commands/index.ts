@@ -2,9 +2,12 @@ import type { Command } from '../io';
 import { demoCommand } from './demo';
 import { diagnoseCommand } from './diagnose';
 import { evaluateCommand } from './evaluate';
+import { listCommand } from './list';
 import { localCommand } from './local';
 import { parseCommand } from './parse';
+import { revokeCommand } from './revoke';
 import { scanCommand } from './scan';
+import { selfTestCommand } from './selftest';
 import { snapshotCommand } from './snapshot';
 
 /** Every subcommand, in the order `keymend --help` lists them. Each lives in its own file here. */
@@ -14,6 +17,9 @@ export const commands: Command[] = [
   evaluateCommand,
   scanCommand,
   snapshotCommand,
+  listCommand,
+  revokeCommand,
   localCommand,
   demoCommand,
+  selfTestCommand,
 ];

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -28,10 +28,12 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { recordMaker, writeLogFile } from '../../bench/fixtures/cloudtrail-logs';
 import { scanCommand } from '../../cli/commands/scan';
 import { main } from '../../cli/keymend';
-import type { ScanSummary } from '../../cli/scan-summary';
+import { PREFILTERED, type ScanSummary } from '../../cli/scan-summary';
+import { formatBytes } from '../../functions/adapters/cloudtrail-log';
 import { fingerprintOf } from '../../functions/core/proposal';
 import { EVENTS_DIR } from '../helpers/events';
 import { captureIo } from '../helpers/io';
+import { lookupEventsOutput } from '../helpers/lookup-events';
 import { awsCalls, commandsIn, flags } from '../helpers/shell';
 
 const ACCOUNT = '111122223333';
@@ -56,7 +58,7 @@ let logs: string;
  * logs/a.json              30 consumer denials (sessions s0..s4), 10 successes
  * logs/sub/b.json.gz       20 producer denials (sessions p0, p1), 5 consumer denials (s5..s9), later
  * logs/sub/deeper/c.json.gz 3 Lambda denials, one session
- * logs/corrupt.json        a consumer denial, then a broken record: skipped whole
+ * logs/corrupt.json        a consumer denial, then a broken record that may be a denial: skipped whole
  * logs/truncated.json.gz   50 consumer denials, cut in half: skipped whole
  * logs/notes.txt           not a log file name: not read
  */
@@ -77,7 +79,7 @@ beforeAll(async () => {
   );
   writeFileSync(
     path.join(logs, 'corrupt.json'),
-    `{"Records":[${consumer({ n: 500, session: 'corrupt', time: at(1000) })},{"eventVersion": tru}]}`,
+    `{"Records":[${consumer({ n: 500, session: 'corrupt', time: at(1000) })},{"eventSource":"kms.amazonaws.com","errorCode":"AccessDenied","eventVersion": tru}]}`,
   );
   const whole = gzipSync(
     `{"Records":[${Array.from({ length: 50 }, (_, n) => consumer({ n: 600 + n, session: `t${n}`, time: at(2000) })).join(',')}]}`,
@@ -104,7 +106,7 @@ describe('keymend scan', () => {
     const { code, out, err } = await scan([logs, '--json']);
     expect(code).toBe(1);
     const summary = JSON.parse(out) as ScanSummary;
-    expect(summary).toMatchObject({ files: 5, records: 68, denials: 58, ignored: { 'not-a-denial': 10 } });
+    expect(summary).toMatchObject({ files: 5, records: 68, denials: 58, ignored: { [PREFILTERED]: 10 } });
     expect(summary.skipped.map((s) => path.basename(s.file)).sort()).toEqual([
       'corrupt.json',
       'truncated.json.gz',
@@ -334,19 +336,109 @@ describe('keymend scan', () => {
     });
   });
 
-  it('writes a progress line to stderr with --progress', async () => {
-    const { err } = await scan([path.join(logs, 'a.json'), '--progress', '--json']);
-    expect(err).toBe('scan: 1 files, 40 records, 30 denials, 1 problems\n');
+  it('writes a progress line to stderr with --progress: files and bytes done of the total', async () => {
+    const file = path.join(logs, 'a.json');
+    const { err } = await scan([file, '--progress', '--json']);
+    const size = formatBytes(statSync(file).size);
+    expect(err).toBe(`scan: 1 of 1 files, ${size} of ${size}, 40 records, 30 denials, 1 problems\n`);
+  });
+
+  it('exits 1, never "0 problems", for a directory with no log file', async () => {
+    const empty = path.join(dir, 'empty');
+    mkdirSync(empty, { recursive: true });
+    writeFileSync(path.join(empty, 'README.txt'), 'no logs here');
+    const { code, out, err } = await scan([empty]);
+    expect([code, out]).toEqual([1, '']);
+    expect(err).toBe(
+      `keymend scan: no log file in ${empty} (a directory is searched for .json and .json.gz files)\n`,
+    );
+  });
+
+  it('exits 1 saying what was found when no record is a CloudTrail record', async () => {
+    const other = path.join(dir, 'not-cloudtrail');
+    mkdirSync(other, { recursive: true });
+    writeFileSync(path.join(other, 'snapshot.json'), readFileSync(DEMO));
+    writeFileSync(path.join(other, 'empty.json'), '{"Records": []}');
+    const { code, out, err } = await scan([other]);
+    expect([code, out]).toEqual([1, '']);
+    expect(err).toBe(
+      `keymend scan: ${other} holds no CloudTrail record: 1 JSON document read, none a CloudTrail API-call record\n`,
+    );
+    const none = await scan([path.join(other, 'empty.json')]);
+    expect(none.code).toBe(1);
+    expect(none.err).toMatch(/holds no CloudTrail record \(1 file, no records\)\n$/);
+  });
+
+  it("reads 'aws cloudtrail lookup-events' output files as their records", async () => {
+    const records = JSON.parse(
+      readFileSync(path.join(EVENTS_DIR, 'cloudtrail-log-file.records.json'), 'utf8'),
+    ).Records;
+    const file = path.join(dir, 'lookup', 'events.json');
+    mkdirSync(path.dirname(file), { recursive: true });
+    writeFileSync(file, JSON.stringify(lookupEventsOutput(records)));
+    const { code, out } = await scan([path.dirname(file), '--output', 'json']);
+    expect(code).toBe(0);
+    expect(JSON.parse(out)).toMatchObject({
+      files: 1,
+      records: 3,
+      denials: 1,
+      problems: [{ principalArn: CONSUMER }],
+    });
+  });
+
+  it('narrows to --since/--until by eventTime, and --output jsonl is the summary on one line', async () => {
+    const { out } = await scan([
+      logs,
+      '--since',
+      '2026-11-30T01:00Z',
+      '--until',
+      '2026-11-30T02:00Z',
+      '--output',
+      'jsonl',
+    ]);
+    expect(out.trimEnd().split('\n')).toHaveLength(1);
+    const summary = JSON.parse(out) as ScanSummary;
+    // Only the producer's 20 denials, from 01:00 to 01:19, fall in the hour.
+    expect(summary.problems.map((p) => [p.principalArn, p.count])).toEqual([[PRODUCER, 20]]);
+  });
+
+  it('counts records that cannot be a denial without parsing them, and parses an escaped one', async () => {
+    const file = path.join(dir, 'prefilter.json');
+    const escaped = consumer({ n: 900, session: 'escaped', time: at(3000) })
+      .replace('"kms.amazonaws.com"', '"kms\\u002eamazonaws.com"')
+      .replace('"AccessDenied"', '"\\u0041ccessDenied"');
+    expect(escaped).toContain('\\u0041ccessDenied');
+    writeFileSync(
+      file,
+      `{"Records":[${success({ n: 901, session: 'ok', time: at(3000) })},{"eventSource":"s3.amazonaws.com","eventVersion": tru},${escaped}]}`,
+    );
+    const { code, out, err } = await scan([file, '--json']);
+    expect([code, err]).toEqual([0, '']);
+    expect(JSON.parse(out)).toMatchObject({
+      records: 3,
+      denials: 1,
+      ignored: { [PREFILTERED]: 2 },
+      problems: [{ principalArn: CONSUMER, count: 1 }],
+    });
   });
 
   it.each([
     [[], /give at least one PATH/],
-    [['LOGS', '--format', 'xml'], /--format must be text or json/],
+    [['LOGS', '--format', 'xml'], /--output must be text, json or jsonl/],
+    [['LOGS', '--output', 'xml'], /--output must be text, json or jsonl/],
+    [['LOGS', '--since', 'yesterday'], /--since takes a duration back from now/],
+    [['LOGS', '--since', '1h', '--until', '2h'], /--since must be before --until/],
+    [['--aws'], /--aws \(Event history\) needs --since/],
+    [['--aws', '--since', '100d'], /Event history keeps 90 days/],
+    [['--aws', '--since', '1h', '--region', 'moon'], /--region must be a Region/],
+    [['LOGS', '--region', 'us-east-1'], /--region goes with --aws and no PATH/],
+    [['LOGS', '--aws'], /go with --diagnose/],
+    [['s3://A_B/x'], /is not s3:\/\/BUCKET\/PREFIX/],
     [['LOGS', '--diagnose'], /--diagnose needs --account SNAPSHOT.json or --aws/],
     [['LOGS', '--account', DEMO], /go with --diagnose/],
     [['LOGS', '--diagnose', '--account', DEMO, '--aws'], /not both/],
     [['LOGS', '--max-bytes', 'lots'], /--max-bytes takes a size/],
-    [['LOGS', '--bogus'], /Unknown option '--bogus'/],
+    [['LOGS', '--bogus'], /unknown option '--bogus'/],
     [['-', '--diagnose', '--account', '-'], /cannot both read standard input/],
   ])('exits 2 on bad options %j', async (argv, message) => {
     const { code, out, err } = await scan(argv.map((a) => (a === 'LOGS' ? logs : a)));
@@ -357,7 +449,7 @@ describe('keymend scan', () => {
   it('is a keymend command, listed by keymend --help, with its own --help', async () => {
     const io = captureIo();
     expect(await main(['--help'], io)).toBe(0);
-    expect(io.out()).toMatch(/^\s+scan\s+Summarise the denied Kinesis KMS calls/m);
+    expect(io.out()).toMatch(/^\s+scan\s+summarise the denied Kinesis KMS calls/m);
     const help = captureIo();
     expect(await main(['scan', '--help'], help)).toBe(0);
     expect(help.out()).toBe(scanCommand.help);
@@ -366,7 +458,11 @@ describe('keymend scan', () => {
   it('documents every option and exit status in --help', () => {
     for (const text of [
       'PATH',
-      '--format text|json',
+      's3://BUCKET/PREFIX',
+      '--since',
+      '--until',
+      '--region',
+      '--output FORMAT',
       '--json',
       '--diagnose',
       '--account FILE',
@@ -375,9 +471,9 @@ describe('keymend scan', () => {
       '--progress',
       '--max-bytes SIZE',
       '-h, --help',
-      'Exit status:',
-      '  1  some input was skipped',
-      '  2  the options are wrong',
+      'Exit status',
+      'a file skipped',
+      '2  the command line is wrong',
       'Examples:',
     ]) {
       expect(scanCommand.help).toContain(text);
