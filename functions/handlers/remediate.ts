@@ -2,17 +2,19 @@
  * The remediate function: the EventBridge rule on denied KMS calls invokes it with one event.
  * Wiring only (the flow is functions/flows/remediate.ts): configuration read from the environment once
  * per execution environment (a bad variable fails every invocation with its name); SDK clients built
- * once; middy with Powertools Logger's `injectLambdaContext`.
+ * once; middy with Powertools Logger's `injectLambdaContext`; event-derived text escaped in every log line
+ * (handlers/logger.ts).
  *
  * `makeHandler(deps)` builds the inner handler from its backends, so tests and `keymend local` run the
  * same code with dynalite, the snapshot account and an outbox in place of AWS.
  */
-import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { Context, EventBridgeEvent } from 'aws-lambda';
-import type { FlowContext, FlowLog } from '../flows/context';
+import type { FlowPorts } from '../core/ports';
+import type { FlowLog } from '../flows/context';
 import { type RemediateConfig, type RemediateResult, remediate } from '../flows/remediate';
+import { functionLogger } from './logger';
 import { accountIdOf, awsWiring, perAccount, startOnce } from './wiring';
 
 export type RemediateEvent = EventBridgeEvent<'AWS API Call via CloudTrail', unknown>;
@@ -20,10 +22,10 @@ export type RemediateEvent = EventBridgeEvent<'AWS API Call via CloudTrail', unk
 export interface RemediateHandlerDeps {
   config: RemediateConfig;
   /**
-   * The ports for one invocation. Called once per event, so an account reader that caches (the AWS
-   * reader does) starts each event fresh and the re-read after an apply sees the write.
+   * The flow's ports. The reader must not cache across events (handlers/wiring.ts builds an AWS reader
+   * per read), so the re-read after an apply sees the write.
    */
-  ports: () => FlowContext;
+  ports: FlowPorts;
   logger: FlowLog & { error(message: string, fields: Record<string, unknown>): void };
 }
 
@@ -35,7 +37,7 @@ export function makeHandler(deps: RemediateHandlerDeps): (event: RemediateEvent)
   return async (event) => {
     const eventId = eventIdOf(event);
     try {
-      const result = await remediate({ log: deps.logger, ...deps.ports() }, deps.config, event);
+      const result = await remediate({ ...deps.ports, log: deps.logger }, deps.config, event);
       deps.logger.info('remediate outcome', { eventId, ...result });
       return result;
     } catch (error) {
@@ -55,7 +57,7 @@ function eventIdOf(event: unknown): string | undefined {
   }
 }
 
-const logger = new Logger({ serviceName: 'keymend-remediate' });
+const { powertools, logger } = functionLogger('keymend-remediate');
 
 /**
  * Cold start (handlers/wiring.ts), once per execution environment, at its first invocation. Gives the
@@ -64,16 +66,13 @@ const logger = new Logger({ serviceName: 'keymend-remediate' });
  */
 const wired = startOnce(logger, () => {
   const { config, portsFor, deadline } = awsWiring(process.env);
-  const forAccount = perAccount((accountId) => {
-    const ports: FlowContext = portsFor(accountId);
-    return makeHandler({ config, logger, ports: () => ports });
-  });
+  const forAccount = perAccount((accountId) => makeHandler({ config, logger, ports: portsFor(accountId) }));
   return { deadline, forAccount };
 });
 
 /** The Lambda handler. */
 export const handler = middy<RemediateEvent, RemediateResult, Error, Context>()
-  .use(injectLambdaContext(logger))
+  .use(injectLambdaContext(powertools))
   .handler(async (event, context) => {
     const wiring = wired();
     if (!wiring.ok) throw wiring.error;
