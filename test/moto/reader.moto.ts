@@ -9,7 +9,7 @@ import { awsWiring } from '../../functions/handlers/wiring';
 import { captureIo } from '../helpers/io';
 import { type Deployment, deploy } from './lambda';
 import { MOTO_ACCOUNT, REGION, resetMoto } from './moto';
-import { ROLE_ARN, type Seeded, STREAM_ARN, seedAccount, USER_ARN } from './seed';
+import { ROLE_ARN, type Seeded, STREAM_ARN, STREAM_RETENTION_HOURS, seedAccount, USER_ARN } from './seed';
 
 /** Enough attached policies that IAM's ListAttachedRolePolicies needs a second page (100 a page). */
 const EXTRA_MANAGED = 103;
@@ -91,7 +91,13 @@ describe('keymend snapshot against moto', () => {
   });
 
   it('writes the stream with its key', () => {
-    expect(snapshot.streams).toEqual([{ arn: STREAM_ARN, keyArn: seeded.keyArn }]);
+    expect(snapshot.streams).toEqual([
+      { arn: STREAM_ARN, keyArn: seeded.keyArn, retentionPeriodHours: STREAM_RETENTION_HOURS },
+    ]);
+  });
+
+  it("writes the account's alias", () => {
+    expect(snapshot.accountAlias).toBe(seeded.accountAlias);
   });
 
   it("writes the organization's id and the account's path through both OUs", () => {
@@ -120,6 +126,10 @@ describe('the deployed reader against moto', () => {
     expectRole(await deployedReader().getPrincipal(ROLE_ARN));
   });
 
+  it("reads the account's alias", async () => {
+    expect(await deployedReader().getAccountAlias?.()).toBe(seeded.accountAlias);
+  });
+
   it('reads the key as created, by ARN and by alias', async () => {
     const reader = deployedReader();
     expectKey(await reader.getKey(seeded.keyArn));
@@ -127,7 +137,11 @@ describe('the deployed reader against moto', () => {
   });
 
   it("reads the stream's key", async () => {
-    expect(await deployedReader().getStream(STREAM_ARN)).toEqual({ arn: STREAM_ARN, keyArn: seeded.keyArn });
+    expect(await deployedReader().getStream(STREAM_ARN)).toEqual({
+      arn: STREAM_ARN,
+      keyArn: seeded.keyArn,
+      retentionPeriodHours: STREAM_RETENTION_HOURS,
+    });
   });
 
   it('reads the organization and the path', async () => {

@@ -7,6 +7,7 @@ import {
   AddUserToGroupCommand,
   AttachGroupPolicyCommand,
   AttachRolePolicyCommand,
+  CreateAccountAliasCommand,
   CreateGroupCommand,
   CreatePolicyCommand,
   CreatePolicyVersionCommand,
@@ -17,7 +18,12 @@ import {
   PutRolePermissionsBoundaryCommand,
   PutRolePolicyCommand,
 } from '@aws-sdk/client-iam';
-import { CreateStreamCommand, KinesisClient, StartStreamEncryptionCommand } from '@aws-sdk/client-kinesis';
+import {
+  CreateStreamCommand,
+  IncreaseStreamRetentionPeriodCommand,
+  KinesisClient,
+  StartStreamEncryptionCommand,
+} from '@aws-sdk/client-kinesis';
 import { CreateAliasCommand, CreateGrantCommand, CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import {
   CreateOrganizationalUnitCommand,
@@ -45,6 +51,8 @@ export const ROLE_NAME = 'orders-consumer';
 export const ROLE_ARN = `arn:aws:iam::${MOTO_ACCOUNT}:role/service-role/${ROLE_NAME}`;
 export const STREAM_NAME = 'orders';
 export const STREAM_ARN = `arn:aws:kinesis:${REGION}:${MOTO_ACCOUNT}:stream/${STREAM_NAME}`;
+export const STREAM_RETENTION_HOURS = 48;
+export const ACCOUNT_ALIAS = 'orders-prod';
 export const USER_NAME = 'alice';
 export const USER_ARN = `arn:aws:iam::${MOTO_ACCOUNT}:user/${USER_NAME}`;
 
@@ -87,6 +95,7 @@ export interface Seeded {
   };
   user: { arn: string; inline: Record<string, Document>; managed: Record<string, Document> };
   organization: { id: string; path: string };
+  accountAlias: string;
 }
 
 /** Characters that break a document that is URL-encoded, or decoded, once too often. */
@@ -228,6 +237,16 @@ export async function seedAccount(options: SeedOptions = {}): Promise<Seeded> {
   await kinesis.send(
     new StartStreamEncryptionCommand({ StreamName: STREAM_NAME, EncryptionType: 'KMS', KeyId: keyArn }),
   );
+  // Not the 24-hour default, so the readers are seen to read the retention rather than assume it.
+  await kinesis.send(
+    new IncreaseStreamRetentionPeriodCommand({
+      StreamName: STREAM_NAME,
+      RetentionPeriodHours: STREAM_RETENTION_HOURS,
+    }),
+  );
+
+  // The account's alias, which subjects lead with.
+  await iam.send(new CreateAccountAliasCommand({ AccountAlias: ACCOUNT_ALIAS }));
 
   const seeded: Seeded = {
     keyArn,
@@ -238,6 +257,7 @@ export async function seedAccount(options: SeedOptions = {}): Promise<Seeded> {
     role: { arn: ROLE_ARN, tags: roleTags, inline, managed, boundary },
     user: { arn: USER_ARN, inline: {}, managed: {} },
     organization: { id: '', path: '' },
+    accountAlias: ACCOUNT_ALIAS,
   };
   if (!options.full) return seeded;
 
