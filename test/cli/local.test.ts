@@ -18,6 +18,14 @@ describe('keymend local (the command)', () => {
     [['local', '--account', 'events/accounts/demo.json', '--nope'], /Unknown option/],
     [['local', '--account', 'events/accounts/no-such-file.json'], /cannot read snapshot/],
     [
+      ['local', '--account', 'events/accounts/demo.json', '--approvers', 'alice'],
+      /--approvers takes e-mail addresses \(got "alice"\)/,
+    ],
+    [
+      ['local', '--account', 'events/accounts/demo.json', '--approvers', ' , '],
+      /--approvers needs at least one/,
+    ],
+    [
       ['local', '--account', 'events/accounts/demo.json', '--auto-apply-principals', 'orders-*'],
       /KEYMEND_AUTO_APPLY_PRINCIPALS: expected ARN patterns/,
     ],
