@@ -36,8 +36,9 @@ Options:
   --event FILE        an EventBridge event, a CloudTrail record or log file (plain or gzipped);
                       '-' reads standard input. Required.
   --account FILE      the account snapshot to evaluate against (docs/snapshot.md).
-  --aws               read the account through the AWS SDK instead (read-only; the default
-                      credential chain must be for the account that recorded the event).
+  --aws               read the account through the AWS SDK instead (read-only), the account
+                      the default credential chain is for (sts:GetCallerIdentity): an event
+                      of another account is refused with code wrong-account.
   --prefer MECHANISM  the fix to try first: ${MECHANISMS.join(', ')} (default kms-grant).
                       keymend falls back to the next one the proof shows sufficient.
   --format FORMAT     json (the default): pretty JSON, an array for a log file; jsonl: one
@@ -122,7 +123,7 @@ async function diagnoseOne(
 ): Promise<DiagnoseResult> {
   const result = intake(record);
   if (!result.match) return notApplicable(result.reason, result.detail);
-  const state = await gatherState(readerFor(result.request), result.request);
+  const state = await gatherState(await readerFor(result.request), result.request);
   return diagnose(result.request, state, { prefer });
 }
 

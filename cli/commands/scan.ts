@@ -53,8 +53,9 @@ Options:
                       (verdict propose, refuse or ignore; see
                       'keymend diagnose --help'). Needs one of:
   --account FILE      the account snapshot (docs/snapshot.md), or
-  --aws               read the accounts through the AWS SDK (read-only, the
-                      default credential chain).
+  --aws               read the account through the AWS SDK (read-only), the
+                      one the default credential chain is for: other
+                      accounts' problems are refused (wrong-account).
   --prefer MECHANISM  with --diagnose, the fix to try first: kms-grant (the
                       default), iam-inline-policy or key-policy-statement.
   --progress          a progress line on stderr (the default when stderr is a
@@ -218,7 +219,7 @@ async function diagnoseProblem(
   prefer: Mechanism,
 ): Promise<ProblemDiagnosis> {
   try {
-    const state = await gatherState(readerFor(request), request);
+    const state = await gatherState(await readerFor(request), request);
     const result = diagnose(request, state, { prefer });
     return {
       verdict: result.verdict,

@@ -16,7 +16,12 @@ import {
   parseUserArn,
 } from '../../functions/commons/arn';
 import { KeymendError, SnapshotError, UsageError } from '../../functions/commons/errors';
-import type { AccountReader, AccountSnapshot, KeyState } from '../../functions/core/account';
+import type {
+  AccountReader,
+  AccountSnapshot,
+  KeyState,
+  OrganizationState,
+} from '../../functions/core/account';
 import { parseCommandLine } from '../args';
 import { oneLine } from '../input';
 import type { CliIo, Command } from '../io';
@@ -33,12 +38,14 @@ the snapshot format (docs/snapshot.md) that 'keymend diagnose --account' and
   - the key: state, manager, aliases, key policy, and the principal's grants;
   - the stream, when given: which key it encrypts with (and that key too, when
     it is another one).
+  - the organization: its id and the account's path (OUs), where visible.
 The organization's SCPs and RCPs are not read (only the management account
 can): diagnose then refuses when AWS's message names one. The snapshot is
 validated before it is written; policy documents are kept exactly as read.
 Calls made: iam:GetRole or GetUser (and their List/Get policy calls),
-kms:DescribeKey, GetKeyPolicy, ListAliases, ListGrants,
-kinesis:DescribeStreamSummary. Nothing is changed.
+kms:DescribeKey, GetKeyPolicy, ListAliases, ListGrants, ListResourceTags,
+kinesis:DescribeStreamSummary, organizations:DescribeOrganization and
+ListParents. Nothing is changed.
 
 Options:
   --principal ARN  the role ARN (with its path) or user ARN; its account is
@@ -121,10 +128,11 @@ function options(argv: string[]): SnapshotOptions {
  * @throws NotFoundError when the principal, key or stream is not there; SnapshotError when invalid.
  */
 export async function takeSnapshot(reader: AccountReader, o: SnapshotOptions): Promise<AccountSnapshot> {
-  const [principal, key, stream] = await Promise.all([
+  const [principal, key, stream, organization] = await Promise.all([
     reader.getPrincipal(o.principal),
     reader.getKey(o.key),
     o.stream === undefined ? Promise.resolve(null) : reader.getStream(o.stream),
+    reader.getOrganization(),
   ]);
   const where = `account ${reader.accountId}`;
   if (!principal) throw new NotFoundError(`principal ${o.principal} not found in ${where}`);
@@ -141,8 +149,19 @@ export async function takeSnapshot(reader: AccountReader, o: SnapshotOptions): P
     principals: [principal],
     keys,
     ...(stream ? { streams: [stream] } : {}),
+    // The organization's id and the account's path, where visible: aws:PrincipalOrgID/OrgPaths
+    // conditions then answer offline as they do with --aws. Its SCPs and RCPs are never read.
+    ...(organization ? { organization: organizationIdentity(organization) } : {}),
   });
   return parseSnapshot(snapshot);
+}
+
+/** Only what the reader can see of the organization: its id and the account's path. */
+function organizationIdentity(organization: OrganizationState): OrganizationState {
+  const identity: OrganizationState = {};
+  if (organization.id !== undefined) identity.id = organization.id;
+  if (organization.path !== undefined) identity.path = organization.path;
+  return identity;
 }
 
 /** The snapshot command over readers from `readerFor` (the AWS SDK's, unless a test passes its own). */

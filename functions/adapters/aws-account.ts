@@ -17,7 +17,7 @@ import {
   partitionOfRegion,
   type StreamArn,
 } from '../commons/arn';
-import { InputError } from '../commons/errors';
+import { InputError, KeyUnreadableError } from '../commons/errors';
 import { deepFreeze } from '../commons/freeze';
 import type {
   AccountReader,
@@ -26,6 +26,7 @@ import type {
   PrincipalState,
   StreamState,
 } from '../core/account';
+import { AwsReadError } from './aws-read';
 import { clientConfig } from './client-config';
 import { readIamPrincipal } from './iam';
 import { readStreamEncryption } from './kinesis';
@@ -88,13 +89,23 @@ export class AwsAccountReader implements AccountReader {
     return this.once(`principal ${arn}`, () => readIamPrincipal(this.options.iam, arn));
   }
 
-  /** `ref` is a key ARN, key id, alias name or alias ARN; DescribeKey resolves the last three. */
+  /**
+   * `ref` is a key ARN, key id, alias name or alias ARN; DescribeKey resolves the last three.
+   * @throws KeyUnreadableError when KMS denies a read of the key (its key policy does not admit the
+   * credentials' role): the key is there, keymend may not look at it.
+   */
   async getKey(ref: string): Promise<KeyState | null> {
-    const meta = await this.describe(ref);
-    if (!meta || meta.accountId !== this.accountId) return null;
-    return this.once(`key ${meta.arn}`, () =>
-      readKeyDetails(this.options.kms, meta, { grantee: this.options.grantee }),
-    );
+    try {
+      const meta = await this.describe(ref);
+      if (!meta || meta.accountId !== this.accountId) return null;
+      return await this.once(`key ${meta.arn}`, () =>
+        readKeyDetails(this.options.kms, meta, { grantee: this.options.grantee }),
+      ).catch((error) => {
+        throw unreadable(meta.arn, error);
+      });
+    } catch (error) {
+      throw unreadable(ref, error);
+    }
   }
 
   async getStream(arn: string): Promise<StreamState | null> {
@@ -154,6 +165,18 @@ export class AwsAccountReader implements AccountReader {
     promise.catch(() => this.cache.delete(key));
     return promise;
   }
+}
+
+/**
+ * A KMS AccessDeniedException (wrapped by awsRead, which names the call: `cannot read kms:X ...`) as
+ * a KeyUnreadableError naming the key and the call; any other error as it is.
+ */
+function unreadable(key: string, error: unknown): unknown {
+  if (error instanceof KeyUnreadableError) return error;
+  const cause = error instanceof AwsReadError ? error.cause : error;
+  if ((cause as Error | undefined)?.name !== 'AccessDeniedException') return error;
+  const call = /^cannot read (kms:[A-Za-z]+)/.exec((error as Error).message)?.[1] ?? 'kms:DescribeKey';
+  return new KeyUnreadableError(key, call, { cause: error });
 }
 
 /** Clients are built once per region and shared: SDK clients are costly to build, cheap to keep. */

@@ -81,7 +81,9 @@ async function parentOf(
   const out = await awsRead(
     `organizations:ListParents ${childId}`,
     () => api.listParents({ ChildId: childId }),
-    { notFound: DENIED },
+    // ChildNotFoundException: the account (or OU) is not in the organization these credentials see
+    // (another organization's account): its path is not visible, as when denied.
+    { notFound: [...DENIED, 'ChildNotFoundException'] },
   );
   const parent = out?.Parents?.[0];
   if (!parent?.Id || !parent.Type) return null;

@@ -51,3 +51,19 @@ export class ConfigError extends KeymendError {
 export class UsageError extends KeymendError {
   override readonly name: string = 'UsageError';
 }
+
+/**
+ * A key that exists but that keymend may not read: KMS denied one of the calls that read it (its key
+ * policy admits neither keymend's role nor, through the IAM delegation statement, IAM policies).
+ * `call` is the denied action, `key` the key ARN (or the reference the event gave).
+ */
+export class KeyUnreadableError extends KeymendError {
+  override readonly name: string = 'KeyUnreadableError';
+  constructor(
+    readonly key: string,
+    readonly call: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`${call} on ${key} was denied: the key policy does not admit this role`, options);
+  }
+}

@@ -43,6 +43,8 @@ export interface ResolvedState {
   stream: StreamState | null;
   /** null when keymend cannot see the organization's policies. */
   organization: OrganizationState | null;
+  /** The key exists but KMS denied keymend's read of it (`call`): its key policy does not admit keymend. */
+  unreadableKey?: { key: string; call: string };
 }
 
 /** Why keymend refused to propose a fix, for machines (the `reason` sentence is for people). */
@@ -54,6 +56,8 @@ export type RefusalCode =
   | 'principal-not-found'
   | 'no-stream'
   | 'key-not-found'
+  | 'key-in-other-account'
+  | 'key-unreadable'
   | 'aws-managed-key'
   | 'key-not-enabled'
   | 'stream-key-mismatch'
@@ -200,7 +204,7 @@ const sameAccount: RequestCheck = (request, state) =>
     ? null
     : refusal(
         'wrong-account',
-        `The event was recorded in account ${request.accountId}, but the account state is of ${state.accountId}.`,
+        `The event was recorded in account ${request.accountId}, but the account read is ${state.accountId} (the snapshot's, or the one the AWS credentials belong to): diagnose it with account ${request.accountId}'s snapshot or credentials.`,
       );
 
 const supportedPrincipal: RequestCheck = (request) =>
@@ -233,6 +237,26 @@ const principalFound: RequestCheck = (request, state) =>
         'principal-not-found',
         `The principal ${request.principalArn} was not found in the account state.`,
       );
+
+const keyReadable: RequestCheck = (request, { unreadableKey, accountId }) =>
+  unreadableKey
+    ? refusal(
+        'key-unreadable',
+        `keymend may not read the key ${unreadableKey.key}: KMS denied ${unreadableKey.call}, so its key policy admits neither keymend's role nor IAM policies of account ${accountId}. To let keymend diagnose and fix ${request.principalArn}, add to the key policy a statement allowing keymend's role kms:DescribeKey, kms:GetKeyPolicy and kms:ListGrants on the key (and kms:CreateGrant, for the grants it proposes), or the "Enable IAM User Permissions" statement for arn:aws:iam::${accountId}:root.`,
+      )
+    : null;
+
+// A key policy is readable only from the key's own account: a key of another account is not
+// "not found", it is out of sight, and the sentence says what can be done from each side.
+const keyInThisAccount: RequestCheck = (request, state) => {
+  const keyAccount = request.keyArn ? accountOf(request.keyArn) : '';
+  return !state.key && keyAccount !== '' && keyAccount !== state.accountId
+    ? refusal(
+        'key-in-other-account',
+        `The key ${request.keyArn} is in account ${keyAccount}, whose key policy keymend cannot read from account ${state.accountId}. If that key policy admits account ${state.accountId}, the fix is an inline policy here letting ${request.principalArn} use the key for the stream; otherwise account ${keyAccount} must change the key policy to admit it.`,
+      )
+    : null;
+};
 
 const keyFound: RequestCheck = (request, state) =>
   state.key
@@ -273,6 +297,8 @@ const REQUEST_CHECKS: readonly RequestCheck[] = [
   supportedOperation,
   namesStream,
   principalFound,
+  keyReadable,
+  keyInThisAccount,
   keyFound,
   customerManagedKey,
   keyEnabled,

@@ -2,6 +2,7 @@
  * Reads, through an AccountReader, the state that bears on one denial. The reader does the I/O;
  * this module only decides what to read, reading independent things at once.
  */
+import { KeyUnreadableError } from '../commons/errors';
 import type { AccountReader, KeyState, StreamState } from './account';
 import type { ResolvedState } from './diagnose';
 import type { KinesisKmsRequest } from './request';
@@ -18,11 +19,25 @@ export async function gatherState(reader: AccountReader, request: KinesisKmsRequ
   const keyPromise: Promise<KeyState | null> = keyRef
     ? reader.getKey(keyRef)
     : streamPromise.then((stream) => (stream?.keyArn ? reader.getKey(stream.keyArn) : null));
+  // A key KMS will not let keymend read is a finding to report, not a failure to retry.
+  let unreadableKey: ResolvedState['unreadableKey'];
+  const readableKey = keyPromise.catch((error) => {
+    if (!(error instanceof KeyUnreadableError)) throw error;
+    unreadableKey = { key: error.key, call: error.call };
+    return null;
+  });
   const [principal, stream, key, organization] = await Promise.all([
     reader.getPrincipal(request.principalArn),
     streamPromise,
-    keyPromise,
+    readableKey,
     reader.getOrganization(),
   ]);
-  return { accountId: reader.accountId, principal, stream, key, organization };
+  return {
+    accountId: reader.accountId,
+    principal,
+    stream,
+    key,
+    organization,
+    ...(unreadableKey ? { unreadableKey } : {}),
+  };
 }

@@ -16,6 +16,7 @@ import {
 } from '@aws-sdk/client-kms';
 import { AwsAccountReader, createAwsAccountReader } from '../../functions/adapters/aws-account';
 import { AwsReadError } from '../../functions/adapters/aws-read';
+import { KeyUnreadableError } from '../../functions/commons/errors';
 import { ACCOUNT, CONSUMER, KINESIS_KEY, ORDERS, ORDERS_KEY } from '../helpers/arns';
 import { mockAwsClients } from '../helpers/aws-mocks';
 
@@ -164,6 +165,34 @@ describe('AwsAccountReader.getKey', () => {
   ])('answers null for %s without calling KMS', async (_name, ref) => {
     await expect(reader().getKey(ref)).resolves.toBeNull();
     expect(kms.calls()).toHaveLength(0);
+  });
+
+  it.each([
+    ['DescribeKey', 'kms:DescribeKey'],
+    ['GetKeyPolicy', 'kms:GetKeyPolicy'],
+  ])(
+    'a key whose policy does not admit the reader (%s denied) is a KeyUnreadableError naming the call',
+    async (which, call) => {
+      const denied = Object.assign(new Error('not authorized'), { name: 'AccessDeniedException' });
+      if (which === 'DescribeKey') kms.on(DescribeKeyCommand).rejects(denied);
+      else {
+        kms.on(DescribeKeyCommand).resolves(describeKey(ORDERS_KEY));
+        keyDetails();
+        kms.on(GetKeyPolicyCommand).rejects(denied);
+      }
+      const error = await reader()
+        .getKey(ORDERS_KEY)
+        .catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(KeyUnreadableError);
+      expect(error).toMatchObject({ key: ORDERS_KEY, call });
+    },
+  );
+
+  it('other failures of a key read stay read errors', async () => {
+    kms
+      .on(DescribeKeyCommand)
+      .rejects(Object.assign(new Error('slow down'), { name: 'ThrottlingException' }));
+    await expect(reader().getKey(ORDERS_KEY)).rejects.toBeInstanceOf(AwsReadError);
   });
 
   it('hands out frozen state: clone it before applying a plan', async () => {

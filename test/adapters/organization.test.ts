@@ -79,6 +79,12 @@ describe('readOrganizationIdentity', () => {
     });
   });
 
+  it('ListParents on an account outside the organization (ChildNotFoundException): the id without the path', async () => {
+    await expect(
+      readOrganizationIdentity(api({ parents: 'ChildNotFoundException' }), ACCOUNT),
+    ).resolves.toEqual({ id: 'o-a1b2c3d4e5' });
+  });
+
   it('other failures are errors naming the call', async () => {
     await expect(readOrganizationIdentity(api({ parents: 'ServiceException' }), ACCOUNT)).rejects.toThrow(
       /organizations:ListParents 111122223333/,

@@ -23,6 +23,7 @@ import {
   ListParentsCommand,
   OrganizationsClient,
 } from '@aws-sdk/client-organizations';
+import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
 import { recordMaker, writeLogFile } from '../../bench/fixtures/cloudtrail-logs';
 import { scanCommand } from '../../cli/commands/scan';
@@ -196,6 +197,8 @@ describe('keymend scan', () => {
     const kms = mockClient(KMSClient);
     const kinesis = mockClient(KinesisClient);
     const organizations = mockClient(OrganizationsClient);
+    const sts = mockClient(STSClient);
+    sts.on(GetCallerIdentityCommand).resolves({ Account: ACCOUNT, Arn: `arn:aws:iam::${ACCOUNT}:user/ops` });
     try {
       // A member account: the organization's id is readable, its OU path is not.
       organizations.on(DescribeOrganizationCommand).resolves({ Organization: { Id: 'o-a1b2c3d4e5' } });
@@ -254,6 +257,8 @@ describe('keymend scan', () => {
       const summary = JSON.parse(out) as ScanSummary;
       expect(summary.problems[0]?.diagnosis).toMatchObject({ verdict: 'propose', code: 'propose' });
       expect(iam.commandCalls(GetRoleCommand)).toHaveLength(1);
+      // The credentials' account is asked once per run.
+      expect(sts.commandCalls(GetCallerIdentityCommand)).toHaveLength(1);
       expect(organizations.commandCalls(DescribeOrganizationCommand)).toHaveLength(1);
       expect(organizations.commandCalls(ListParentsCommand)[0]?.args[0].input).toEqual({ ChildId: ACCOUNT });
 
@@ -270,6 +275,7 @@ describe('keymend scan', () => {
       kms.restore();
       kinesis.restore();
       organizations.restore();
+      sts.restore();
     }
   }, 30_000);
 

@@ -198,14 +198,24 @@ describe('keymend snapshot', () => {
     expect(err).toBe(`keymend snapshot: principal ${CONSUMER} not found in account ${ACCOUNT}\n`);
   });
 
-  it('exits 1 with the AWS error when the credentials may not read', async () => {
+  it('exits 1 naming the denied call and the key policy when the credentials may not read the key', async () => {
     account();
     kms
       .on(GetKeyPolicyCommand)
       .rejects(Object.assign(new Error('not authorized'), { name: 'AccessDeniedException' }));
     const { code, err } = await snapshot(['--principal', CONSUMER, '--key', KEY]);
     expect(code).toBe(1);
-    expect(err).toMatch(/^keymend snapshot: cannot read .*AccessDeniedException: not authorized\n$/);
+    expect(err).toBe(
+      `keymend snapshot: kms:GetKeyPolicy on ${KEY} was denied: the key policy does not admit this role\n`,
+    );
+  });
+
+  it('exits 1 with the AWS error when IAM may not be read', async () => {
+    account();
+    iam.on(GetRoleCommand).rejects(Object.assign(new Error('not authorized'), { name: 'AccessDenied' }));
+    const { code, err } = await snapshot(['--principal', CONSUMER, '--key', KEY]);
+    expect(code).toBe(1);
+    expect(err).toMatch(/^keymend snapshot: cannot read iam:GetRole .*AccessDenied: not authorized\n$/);
   });
 
   it('exits 2 when what AWS returned is not a valid snapshot, naming the field', async () => {

@@ -276,6 +276,19 @@ const scenarios: Scenario[] = [
     expected: { verdict: 'propose', mechanism: 'iam-inline-policy' },
   },
   {
+    name: "cross-account key the caller's account cannot read (diagnose --aws there): its own code, not 'not found'",
+    event: 'cross-account-decrypt-denied.eventbridge.json',
+    account: 'cross-account',
+    editAccount: (s) => {
+      s.keys = s.keys.filter((k) => !k.arn.includes(':111122223333:'));
+    },
+    expected: {
+      verdict: 'refuse',
+      code: 'key-in-other-account',
+      reason: 'is in account 111122223333, whose key policy keymend cannot read from account 444455556666',
+    },
+  },
+  {
     name: 'event from another account than the state',
     event: 'cross-account-decrypt-denied.eventbridge.json',
     account: 'demo',
