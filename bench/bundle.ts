@@ -96,8 +96,9 @@ export const LAMBDA_ENV: Record<string, string> = {
   KEYMEND_TABLE: 'keymend',
   KEYMEND_EMAIL_TOPIC_ARN: 'arn:aws:sns:us-east-1:111122223333:keymend-email',
   KEYMEND_CHAT_TOPIC_ARN: '',
-  KEYMEND_SECRET_ID: 'arn:aws:secretsmanager:us-east-1:111122223333:secret:keymend-AbCdEf',
+  KEYMEND_DECISION_KEY_ID: 'arn:aws:kms:us-east-1:111122223333:key/1111aaaa-22bb-33cc-44dd-555555eeeeee',
   KEYMEND_APPROVAL_URL: 'https://abcdefghij.lambda-url.us-east-1.on.aws/',
+  KEYMEND_RETIRING_PRINCIPAL: 'arn:aws:iam::111122223333:role/keymend/KeymendApprovalRole',
   KEYMEND_MODE: 'propose',
 };
 

@@ -7,7 +7,6 @@ import { IAMClient } from '@aws-sdk/client-iam';
 import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { OrganizationsClient } from '@aws-sdk/client-organizations';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { clientConfig } from '../functions/adapters/client-config';
 
@@ -17,7 +16,6 @@ export const clients = [
   new KinesisClient(clientConfig()),
   new KMSClient(clientConfig()),
   new OrganizationsClient(clientConfig()),
-  new SecretsManagerClient(clientConfig()),
   new SNSClient(clientConfig()),
 ];
 

@@ -2,8 +2,8 @@
  * The longest chain of dependent AWS calls on the critical path of a new fingerprint, measured.
  *
  * The remediate handler runs with its real adapters (AwsAccountReader, DynamoProposalStore,
- * SnsPublisher, SecretsManagerSecret): DynamoDB is dynalite, and IAM, KMS, Kinesis, SNS and Secrets
- * Manager are stand-in clients answering from the storm's snapshot. Every call, of every client, takes
+ * SnsPublisher, the KMS link signer): DynamoDB is dynalite, and IAM, KMS (reads and GenerateMac),
+ * Kinesis and SNS are stand-in clients answering from the storm's snapshot. Every call, of every client, takes
  * at least LATENCY_MS and is recorded with its start and end. Calls that overlap in time ran in
  * parallel; a call that starts after another ended may depend on it. The longest chain of calls each
  * starting after the one before it ended is the number of sequential round trips: with a real
@@ -15,11 +15,10 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { IAMClient } from '@aws-sdk/client-iam';
 import type { KinesisClient } from '@aws-sdk/client-kinesis';
 import type { KMSClient } from '@aws-sdk/client-kms';
-import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { SNSClient } from '@aws-sdk/client-sns';
 import { AwsAccountReader } from '../functions/adapters/aws-account';
+import { kmsLinkSigner } from '../functions/adapters/link-signer';
 import { LocalAccount } from '../functions/adapters/local-account';
-import { SecretsManagerSecret } from '../functions/adapters/secret';
 import { SnsPublisher } from '../functions/adapters/sns';
 import { createTable, DynamoProposalStore } from '../functions/adapters/store';
 import { ENV } from '../functions/commons/constants';
@@ -122,6 +121,7 @@ function snapshotAnswers(snapshot: AccountSnapshot): Record<string, Answer> {
       }
     },
     kms: (operation, input) => {
+      if (operation === 'GenerateMac') return { Mac: Buffer.alloc(32, 7), KeyId: input.KeyId };
       const k = key(input.KeyId);
       switch (operation) {
         case 'DescribeKey':
@@ -159,7 +159,6 @@ function snapshotAnswers(snapshot: AccountSnapshot): Record<string, Answer> {
       };
     },
     sns: () => ({ MessageId: 'bench' }),
-    secretsmanager: () => ({ SecretString: 'k'.repeat(48) }),
   };
 }
 
@@ -186,9 +185,9 @@ interface DynaliteServer {
 }
 
 export interface RoundTripFigures {
-  /** The longest chain for a new fingerprint, the signing key already read (a warm function). */
+  /** The longest chain for a new fingerprint on a warm function (its links signed by KMS GenerateMac). */
   newFingerprint: number;
-  /** The same on a cold function (its first event also reads the signing key). */
+  /** The same on a cold function (nothing is read once per cold start any more: the same chain). */
   newFingerprintCold: number;
   repeat: number;
   /** The calls on the warm new fingerprint's longest chain, in order. */
@@ -238,8 +237,9 @@ export async function roundTripsBench(): Promise<RoundTripFigures> {
       [ENV.tableName]: 'keymend-bench',
       [ENV.emailTopicArn]: `arn:aws:sns:${region}:${snapshot.accountId}:keymend-email`,
       [ENV.chatTopicArn]: `arn:aws:sns:${region}:${snapshot.accountId}:keymend-chat`,
-      [ENV.secretId]: `arn:aws:secretsmanager:${region}:${snapshot.accountId}:secret:keymend-AbCdEf`,
+      [ENV.decisionKeyId]: `arn:aws:kms:${region}:${snapshot.accountId}:key/00000000-0000-4000-8000-0000000000d1`,
       [ENV.approvalUrl]: 'https://abcdefghij.lambda-url.us-east-1.on.aws/',
+      [ENV.retiringPrincipal]: `arn:aws:iam::${snapshot.accountId}:role/keymend/keymend-approval`,
     });
     const iam = standIn<IAMClient>('iam', answers.iam as Answer, trace);
     const kms = standIn<KMSClient>('kms', answers.kms as Answer, trace);
@@ -251,10 +251,8 @@ export async function roundTripsBench(): Promise<RoundTripFigures> {
         email: config.emailTopicArn,
         chat: config.chatTopicArn,
       }),
-      secret: new SecretsManagerSecret(
-        standIn<SecretsManagerClient>('secretsmanager', answers.secretsmanager as Answer, trace),
-        config.secretId,
-      ),
+      // The links' tokens are MACs made by KMS (GenerateMac), one per link, in parallel.
+      signer: kmsLinkSigner(kms, { decision: config.decisionKeyId }),
       now: () => new Date(),
     };
     const handler = makeHandler({

@@ -3,7 +3,12 @@
  * the command line and as JSON values from cdk.json: both are accepted. A bad value throws an error
  * naming its key.
  */
-import { parseSecretArn, parseTopicArn, principalPatternKind } from '../functions/commons/arn';
+import {
+  parseSecretArn,
+  parseTopicArn,
+  principalPatternKind,
+  unsafePrincipalPattern,
+} from '../functions/commons/arn';
 import type { KeymendMechanism, KeymendMode, KeymendRemediationProps } from './keymend-remediation';
 import { KEYMEND_MECHANISMS } from './keymend-remediation';
 
@@ -19,6 +24,7 @@ export const CONTEXT_KEYS = [
   'regions',
   'enableInlinePolicy',
   'enableKeyPolicyChanges',
+  'reservedConcurrency',
   'oidcIssuer',
   'oidcClientId',
   'oidcClientSecretArn',
@@ -117,6 +123,8 @@ export function parseContext(get: (key: string) => unknown): KeymendAppConfig {
           `'${pattern}' is not a role or user ARN pattern (arn:aws:iam::ACCOUNT:role/NAME, * and ? allowed)`,
         );
       }
+      const unsafe = unsafePrincipalPattern(pattern);
+      if (unsafe !== undefined) throw new ContextError('autoApplyPrincipals', `'${pattern}': ${unsafe}`);
     }
     if (parsed.length > 0) remediation.autoApplyPrincipals = parsed;
   }
@@ -156,6 +164,23 @@ export function parseContext(get: (key: string) => unknown): KeymendAppConfig {
       'enableInlinePolicy',
       'needs autoApplyPrincipals: inline policies are written only on the roles and users it names',
     );
+  }
+
+  const reserved = present('reservedConcurrency');
+  if (reserved !== undefined) {
+    const value =
+      typeof reserved === 'number'
+        ? reserved
+        : /^\d+$/.test(String(reserved).trim())
+          ? Number(reserved)
+          : Number.NaN;
+    if (!Number.isInteger(value) || value < 0 || value > 1000) {
+      throw new ContextError(
+        'reservedConcurrency',
+        `expected a whole number from 0 (reserve none) to 1000, not '${String(reserved)}'`,
+      );
+    }
+    remediation.reservedConcurrency = value;
   }
 
   // Sign-in for approvals: the issuer turns it on; then the client and who may approve are required.

@@ -17,12 +17,33 @@ export interface IamScope {
   account: string;
   /** The proposals table. */
   tableArn: string;
-  /** The approval-token signing secret. */
-  secretArn: string;
+  /** The KMS HMAC key that signs approve and reject links (both functions). */
+  decisionKeyArn: string;
+  /** The KMS HMAC key that signs revoke links (the approval function only). */
+  revokeKeyArn: string;
   /** The topics keymend publishes to (e-mail, and chat when configured). */
   topicArns: string[];
   /** The customer managed key encrypting keymend's own topic, when it has one. */
   topicKeyArn?: string;
+  /**
+   * The approval function's role: the retiring principal of every grant keymend creates, so that it
+   * (and only it) can retire them (RetireGrant is authorized by the grant, not by IAM).
+   */
+  approvalRoleArn: string;
+  /** keymend's own roles, exactly (the Deny statements name them beside KEYMEND_ROLE_PATH). */
+  ownRoleArns: string[];
+}
+
+/**
+ * The IAM path of keymend's roles. Denies on keymend's own roles name `role/keymend/*`, which needs no
+ * reference to the roles themselves (a permissions boundary naming the roles it is attached to would be
+ * a circular dependency).
+ */
+export const KEYMEND_ROLE_PATH = '/keymend/';
+
+/** Every role under keymend's path in this account. */
+export function ownRolesPattern(scope: Pick<IamScope, 'partition' | 'account'>): string {
+  return `arn:${scope.partition}:iam::${scope.account}:role${KEYMEND_ROLE_PATH}*`;
 }
 
 /** The write powers a deployment grants; everything off but grants by default. */
@@ -116,7 +137,7 @@ export function readStatements(scope: IamScope): PolicyStatementProps[] {
   ];
 }
 
-/** The store, the topics and the secret: keymend's own resources, each by its ARN. */
+/** The store and the topics: keymend's own resources, each by its ARN. */
 export function stateStatements(scope: IamScope): PolicyStatementProps[] {
   const statements: PolicyStatementProps[] = [
     {
@@ -130,12 +151,6 @@ export function stateStatements(scope: IamScope): PolicyStatementProps[] {
       effect: Effect.ALLOW,
       actions: ['sns:Publish'],
       resources: [...scope.topicArns],
-    },
-    {
-      sid: 'ApprovalSecret',
-      effect: Effect.ALLOW,
-      actions: ['secretsmanager:GetSecretValue'],
-      resources: [scope.secretArn],
     },
   ];
   if (scope.topicKeyArn !== undefined) {
@@ -151,22 +166,128 @@ export function stateStatements(scope: IamScope): PolicyStatementProps[] {
 }
 
 /**
- * `kms:CreateGrant` for the one operation, constrained to an encryption context (the stream's), never
- * for an AWS service acting on the grantee's behalf.
+ * `kms:CreateGrant` only for the grants keymend makes (functions/core/plan.ts `planGrant`): grantee a
+ * role or user of this account; operations within the Kinesis data-key ones; an
+ * `EncryptionContextSubset` constraint whose only key is `aws:kinesis:arn` and whose value is a stream
+ * of this account and Region; retiring principal the approval function's role; never a grant an AWS
+ * service asks for on the grantee's behalf. For CreateGrant, `kms:EncryptionContextKeys` and
+ * `kms:EncryptionContext:KEY` are the keys and values of the grant's constraint
+ * (https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html). Whether a direct call
+ * carries `kms:GrantIsForAWSResource` as false or omits it is not documented: `BoolIfExists` holds
+ * either way, and refuses only `true`.
  */
 export function createGrantStatement(scope: IamScope): PolicyStatementProps {
+  const iamPrefix = `arn:${scope.partition}:iam::${scope.account}:`;
   return {
     sid: 'CreateKinesisGrants',
     effect: Effect.ALLOW,
     actions: ['kms:CreateGrant'],
     resources: [keyArnPattern(scope)],
     conditions: {
-      'ForAllValues:StringEquals': { 'kms:GrantOperations': [...GRANTABLE_OPERATIONS] },
-      StringEquals: { 'kms:GrantConstraintType': 'EncryptionContextSubset' },
-      Bool: { 'kms:GrantIsForAWSResource': 'false' },
+      // ForAllValues holds for an empty set too: ForAnyValue below makes aws:kinesis:arn required.
+      'ForAllValues:StringEquals': {
+        'kms:GrantOperations': [...GRANTABLE_OPERATIONS],
+        'kms:EncryptionContextKeys': [KINESIS_CONTEXT_KEY],
+      },
+      'ForAnyValue:StringEquals': { 'kms:EncryptionContextKeys': [KINESIS_CONTEXT_KEY] },
+      StringEquals: {
+        'kms:GrantConstraintType': 'EncryptionContextSubset',
+        'kms:RetiringPrincipal': scope.approvalRoleArn,
+      },
+      StringLike: {
+        'kms:GranteePrincipal': [`${iamPrefix}role/*`, `${iamPrefix}user/*`],
+        [`kms:EncryptionContext:${KINESIS_CONTEXT_KEY}`]: `arn:${scope.partition}:kinesis:${scope.region}:${scope.account}:stream/*`,
+      },
+      BoolIfExists: { 'kms:GrantIsForAWSResource': 'false' },
     },
   };
 }
+
+/** The encryption-context key Kinesis passes, the only one a keymend grant's constraint holds. */
+export const KINESIS_CONTEXT_KEY = 'aws:kinesis:arn';
+
+/**
+ * The explicit Denies both roles carry whatever the options: no grant to keymend's own roles (which
+ * would let a compromised function give itself data-key power), and no IAM write of any kind on them
+ * (no self-granted inline policy, no stripped Deny, no trust-policy change).
+ */
+export function ownRoleDenies(scope: IamScope): PolicyStatementProps[] {
+  const own = ownRolesPattern(scope);
+  const exact: PolicyStatementProps[] =
+    scope.ownRoleArns.length === 0
+      ? []
+      : [
+          {
+            sid: 'NeverGrantToKeymendRoles',
+            effect: Effect.DENY,
+            actions: ['kms:CreateGrant'],
+            resources: ['*'],
+            // Role names are case-insensitive in IAM: compare the exact ARNs without case too.
+            conditions: { StringEqualsIgnoreCase: { 'kms:GranteePrincipal': [...scope.ownRoleArns] } },
+          },
+        ];
+  return [
+    {
+      sid: 'NeverGrantToKeymend',
+      effect: Effect.DENY,
+      actions: ['kms:CreateGrant'],
+      resources: ['*'],
+      conditions: {
+        StringLike: { 'kms:GranteePrincipal': [own] },
+      },
+    },
+    ...exact,
+    {
+      sid: 'NeverChangeKeymendRoles',
+      effect: Effect.DENY,
+      actions: [...OWN_ROLE_WRITES],
+      resources: [own, ...scope.ownRoleArns],
+    },
+  ];
+}
+
+/** The verbs of every Organizations action that changes something (reads are Describe and List). */
+const ORGANIZATIONS_WRITES = [
+  'Accept',
+  'Attach',
+  'Cancel',
+  'Close',
+  'Create',
+  'Decline',
+  'Delete',
+  'Deregister',
+  'Detach',
+  'Disable',
+  'Enable',
+  'Invite',
+  'Leave',
+  'Move',
+  'Put',
+  'Register',
+  'Remove',
+  'Tag',
+  'Untag',
+  'Update',
+];
+
+/** Every IAM action that changes a role or what it may do (and assuming it). */
+export const OWN_ROLE_WRITES: readonly string[] = [
+  'iam:AttachRolePolicy',
+  'iam:CreateRole',
+  'iam:DeleteRole',
+  'iam:DeleteRolePermissionsBoundary',
+  'iam:DeleteRolePolicy',
+  'iam:DetachRolePolicy',
+  'iam:PassRole',
+  'iam:PutRolePermissionsBoundary',
+  'iam:PutRolePolicy',
+  'iam:TagRole',
+  'iam:UntagRole',
+  'iam:UpdateAssumeRolePolicy',
+  'iam:UpdateRole',
+  'iam:UpdateRoleDescription',
+  'sts:AssumeRole',
+];
 
 /** The inline-policy writes, split by principal type; only on the configured ARN patterns. */
 function inlinePolicyStatements(patterns: readonly string[], withDelete: boolean): PolicyStatementProps[] {
@@ -192,35 +313,70 @@ function inlinePolicyStatements(patterns: readonly string[], withDelete: boolean
   return statements;
 }
 
+/**
+ * Approval links are signed by KMS HMAC keys (functions/adapters/link-signer.ts). The remediate
+ * function, which parses event text, may make approve and reject links (GenerateMac with the decision
+ * key) and never a revoke link: the revoke key is denied to it explicitly. The approval function signs
+ * and checks both.
+ */
+export function remediateSigningStatements(scope: IamScope): PolicyStatementProps[] {
+  return [
+    {
+      sid: 'SignDecisionLinks',
+      effect: Effect.ALLOW,
+      actions: ['kms:GenerateMac'],
+      resources: [scope.decisionKeyArn],
+    },
+    {
+      sid: 'NeverSignRevokeLinks',
+      effect: Effect.DENY,
+      actions: ['kms:GenerateMac', 'kms:VerifyMac'],
+      resources: [scope.revokeKeyArn],
+    },
+  ];
+}
+
+/** The approval function signs and checks the links of both keys. */
+export function approvalSigningStatements(scope: IamScope): PolicyStatementProps[] {
+  return [
+    {
+      sid: 'SignAndCheckLinks',
+      effect: Effect.ALLOW,
+      actions: ['kms:GenerateMac', 'kms:VerifyMac'],
+      resources: [scope.decisionKeyArn, scope.revokeKeyArn],
+    },
+  ];
+}
+
 /** The remediate function: reads and state always; writes only in auto mode, never key policies. */
 export function remediateStatements(scope: IamScope, powers: WritePowers): PolicyStatementProps[] {
-  const statements = [...readStatements(scope), ...stateStatements(scope)];
+  const statements = [
+    ...readStatements(scope),
+    ...stateStatements(scope),
+    ...remediateSigningStatements(scope),
+  ];
   if (powers.mode === 'auto') {
     statements.push(
       createGrantStatement(scope),
       ...inlinePolicyStatements(powers.inlinePolicyPrincipals, false),
     );
   }
+  statements.push(...ownRoleDenies(scope));
   return statements;
 }
 
 /**
  * The approval function: applies what a person approved (grant, inline policy, key policy when
- * enabled) and revokes what keymend applied (revoke the grant, delete the inline policy, restore the
- * key policy).
+ * enabled) and undoes what keymend applied (retire the grant, delete the inline policy, restore the
+ * key policy). No `kms:RevokeGrant`: keymend's grants name this role as their retiring principal, and
+ * RetireGrant is authorized by the grant itself, so it can undo keymend's grants and no other.
  */
 export function approvalStatements(scope: IamScope, powers: WritePowers): PolicyStatementProps[] {
-  const statements = [
+  const statements: PolicyStatementProps[] = [
     ...readStatements(scope),
     ...stateStatements(scope),
+    ...approvalSigningStatements(scope),
     createGrantStatement(scope),
-    {
-      sid: 'RevokeGrants',
-      effect: Effect.ALLOW,
-      // RevokeGrant, not RetireGrant: the writer revokes the grant id keymend recorded when it created it.
-      actions: ['kms:RevokeGrant'],
-      resources: [keyArnPattern(scope)],
-    },
     ...inlinePolicyStatements(powers.inlinePolicyPrincipals, true),
   ];
   if (powers.keyPolicyChanges) {
@@ -240,14 +396,82 @@ export function approvalStatements(scope: IamScope, powers: WritePowers): Policy
       },
     );
   }
+  statements.push(...ownRoleDenies(scope));
   return statements;
+}
+
+/**
+ * The permissions boundary of both roles: the most either may ever do (the approval function's
+ * statements are a superset of the remediate function's), plus RetireGrant (authorized by the grant;
+ * listed so that a boundary cannot stand in its way), writing the functions' own logs and the
+ * dead-letter queue, and explicit Denies: nothing on keymend's own roles, no role assumed, no
+ * Organizations write. A policy attached to either role later cannot reach past it.
+ */
+export function boundaryStatements(
+  scope: IamScope,
+  powers: WritePowers,
+  own: { logGroupArns: string[]; deadLetterQueueArn: string },
+): PolicyStatementProps[] {
+  // The boundary is attached to the approval role, so it cannot name that role's ARN (a circular
+  // dependency): there the retiring principal is any role under keymend's path.
+  const allowed = approvalStatements(scope, powers)
+    .filter((s) => s.effect !== Effect.DENY)
+    .map((s) => (s.sid === 'CreateKinesisGrants' ? boundaryCreateGrant(scope) : s));
+  return [
+    ...allowed,
+    {
+      sid: 'RetireOwnGrants',
+      effect: Effect.ALLOW,
+      actions: ['kms:RetireGrant'],
+      resources: [keyArnPattern(scope)],
+    },
+    {
+      sid: 'WriteOwnLogs',
+      effect: Effect.ALLOW,
+      actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+      resources: [...own.logGroupArns],
+    },
+    {
+      sid: 'DeadLetters',
+      effect: Effect.ALLOW,
+      actions: ['sqs:SendMessage'],
+      resources: [own.deadLetterQueueArn],
+    },
+    ...approvalStatements(scope, powers).filter((s) => s.effect === Effect.DENY),
+    {
+      sid: 'NeverAssumeRoles',
+      effect: Effect.DENY,
+      actions: ['sts:AssumeRole', 'sts:AssumeRoleWithSAML', 'sts:AssumeRoleWithWebIdentity'],
+      resources: ['*'],
+    },
+    {
+      sid: 'NeverChangeOrganizations',
+      effect: Effect.DENY,
+      actions: ORGANIZATIONS_WRITES.map((verb) => `organizations:${verb}*`),
+      resources: ['*'],
+    },
+  ];
+}
+
+/** createGrantStatement with the retiring principal any role under keymend's path. */
+function boundaryCreateGrant(scope: IamScope): PolicyStatementProps {
+  const statement = createGrantStatement(scope);
+  const conditions = statement.conditions as Record<string, Record<string, unknown>>;
+  const { 'kms:RetiringPrincipal': _exact, ...equals } = conditions.StringEquals ?? {};
+  return {
+    ...statement,
+    conditions: {
+      ...conditions,
+      StringEquals: equals,
+      StringLike: { ...conditions.StringLike, 'kms:RetiringPrincipal': ownRolesPattern(scope) },
+    },
+  };
 }
 
 /** Every action that changes something outside keymend's own resources. */
 export const WRITE_ACTIONS: readonly string[] = [
   'kms:CreateGrant',
   'kms:RetireGrant',
-  'kms:RevokeGrant',
   'kms:PutKeyPolicy',
   'iam:PutRolePolicy',
   'iam:DeleteRolePolicy',

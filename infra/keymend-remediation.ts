@@ -16,21 +16,29 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
-import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
-import { Construct } from 'constructs';
-import { parseTopicArn, principalPatternKind } from '../functions/commons/arn';
+import { Construct, type IConstruct } from 'constructs';
+import { parseTopicArn, principalPatternKind, unsafePrincipalPattern } from '../functions/commons/arn';
 import {
   ACCESS_DENIED_ERROR_CODES,
   ENV,
   HANDLED_KMS_EVENT_NAMES,
   HANDLER_ENTRIES,
+  KINESIS_SERVICE_PRINCIPAL,
   TABLE,
 } from '../functions/commons/constants';
 import { BUNDLING } from './bundling';
-import { approvalStatements, type IamScope, remediateStatements, type WritePowers } from './iam';
+import {
+  approvalStatements,
+  boundaryStatements,
+  type IamScope,
+  KEYMEND_ROLE_PATH,
+  KINESIS_CONTEXT_KEY,
+  remediateStatements,
+  type WritePowers,
+} from './iam';
 import { checkSignInProps, type KeymendSignInProps, signInEnvironment, signInStatements } from './sign-in';
 
 /** The fix mechanisms keymend knows (functions/core/plan.ts `Mechanism`). */
@@ -119,7 +127,11 @@ export interface KeymendRemediationProps {
   readonly createTrail?: boolean;
   /**
    * Reserved concurrency of the remediate function, so a storm of denials queues instead of
-   * throttling IAM (whose rate limits cannot be raised).
+   * throttling IAM (whose rate limits cannot be raised); the approval function then reserves
+   * `APPROVAL_RESERVED_CONCURRENCY`, so a flood of requests to its public URL cannot take the
+   * account's whole concurrency. 0 reserves nothing for either function: for accounts whose
+   * concurrency quota is too low to reserve any (Lambda keeps at least 100 unreserved; new accounts
+   * may have a quota of 10), where a reservation fails the stack's creation (docs/deploy.md).
    * @default 5
    */
   readonly reservedConcurrency?: number;
@@ -151,6 +163,9 @@ const DEFAULTS = {
   logRetention: logs.RetentionDays.THREE_MONTHS,
 };
 
+/** The approval function's reserved concurrency (when reservations are on): a person clicks rarely. */
+export const APPROVAL_RESERVED_CONCURRENCY = 2;
+
 const EMAIL = /^[^\s@,]+@[^\s@,]+\.[^\s@,]+$/;
 
 /** Throws on props no deployment should accept, naming the prop. */
@@ -172,7 +187,7 @@ function checkProps(props: KeymendRemediationProps): void {
   integer('linkTtlHours', props.linkTtlHours, 1, 720);
   integer('autoApplyHourlyLimit', props.autoApplyHourlyLimit, 1, 10_000);
   integer('rejectSuppressHours', props.rejectSuppressHours, 1, 24 * 366);
-  integer('reservedConcurrency', props.reservedConcurrency, 1, 1000);
+  integer('reservedConcurrency', props.reservedConcurrency, 0, 1000);
   for (const email of props.notificationEmails ?? []) {
     if (!EMAIL.test(email)) fail('notificationEmails', `holds '${email}', which is not an e-mail address`);
   }
@@ -183,6 +198,8 @@ function checkProps(props: KeymendRemediationProps): void {
     if (principalPatternKind(pattern) === undefined) {
       fail('autoApplyPrincipals', `holds '${pattern}', which is not a role or user ARN pattern`);
     }
+    const unsafe = unsafePrincipalPattern(pattern);
+    if (unsafe !== undefined) fail('autoApplyPrincipals', `holds '${pattern}': ${unsafe}`);
   }
   if (props.signIn) checkSignInProps(props.signIn);
   if (props.enableInlinePolicy) {
@@ -197,8 +214,35 @@ function checkProps(props: KeymendRemediationProps): void {
       if (principalPatternKind(pattern) === undefined) {
         fail('inlinePolicyPrincipals', `holds '${pattern}', which is not a role or user ARN pattern`);
       }
+      const unsafe = unsafePrincipalPattern(pattern);
+      if (unsafe !== undefined) fail('inlinePolicyPrincipals', `holds '${pattern}': ${unsafe}`);
     }
   }
+}
+
+/**
+ * The rule's pattern: denied KMS data-key calls that are Kinesis-shaped, by the markers the intake
+ * (functions/core/intake.ts) reads: the `aws:kinesis:arn` encryption-context key, or
+ * `kinesis.amazonaws.com` as `invokedBy` or `sourceIPAddress`. Every other denied Decrypt or
+ * GenerateDataKey in the Region (S3, Secrets Manager, EBS...) never invokes the function, so a
+ * crash-looping unrelated application cannot use up its reserved concurrency. `$or` and `exists` are
+ * EventBridge content filters (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-create-pattern-operators.html).
+ */
+export function kmsDenialPattern(): events.EventPattern {
+  return {
+    source: ['aws.kms'],
+    detailType: ['AWS API Call via CloudTrail'],
+    detail: {
+      eventSource: ['kms.amazonaws.com'],
+      eventName: [...HANDLED_KMS_EVENT_NAMES],
+      errorCode: [...ACCESS_DENIED_ERROR_CODES],
+      $or: [
+        { requestParameters: { encryptionContext: { [KINESIS_CONTEXT_KEY]: [{ exists: true }] } } },
+        { userIdentity: { invokedBy: [KINESIS_SERVICE_PRINCIPAL] } },
+        { sourceIPAddress: [KINESIS_SERVICE_PRINCIPAL] },
+      ],
+    },
+  };
 }
 
 /** The repository root: infra/ sits directly under it. */
@@ -206,11 +250,14 @@ const REPOSITORY_ROOT = path.resolve(__dirname, '..');
 
 /**
  * keymend in one account and Region: the EventBridge rule on KMS denials, the remediate and approval
- * functions, the proposal table, the approval-token secret, notification topics and alarms.
+ * functions, the proposal table, the approval-link signing keys, notification topics and alarms.
  */
 export class KeymendRemediation extends Construct {
   readonly table: dynamodb.Table;
-  readonly secret: secretsmanager.Secret;
+  /** Signs approve and reject links (GenerateMac by both functions). */
+  readonly decisionLinkKey: kms.Key;
+  /** Signs revoke links (the approval function only). */
+  readonly revokeLinkKey: kms.Key;
   readonly emailTopic: sns.Topic;
   readonly chatTopic?: sns.ITopic;
   readonly deadLetterQueue: sqs.Queue;
@@ -219,6 +266,8 @@ export class KeymendRemediation extends Construct {
   readonly approvalFunction: nodejs.NodejsFunction;
   readonly approvalUrl: lambda.FunctionUrl;
   readonly trail?: cloudtrail.Trail;
+  /** The permissions boundary of both function roles (infra/iam.ts `boundaryStatements`). */
+  readonly boundary: iam.ManagedPolicy;
 
   constructor(scope: Construct, id: string, props: KeymendRemediationProps = {}) {
     super(scope, id);
@@ -242,20 +291,33 @@ export class KeymendRemediation extends Construct {
       timeToLiveAttribute: TABLE.ttlAttribute,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       encryption: dynamodb.TableEncryption.AWS_MANAGED,
-      // The audit trail of every change keymend made outlives the stack.
+      // The audit trail of every change keymend made outlives the stack, and a delete-table call.
       removalPolicy: RemovalPolicy.RETAIN,
+      deletionProtection: true,
     });
 
-    this.secret = new secretsmanager.Secret(this, 'ApprovalSecret', {
-      description: 'keymend: the HMAC key that signs approval links',
-      generateSecretString: { passwordLength: 64, excludePunctuation: true, includeSpace: false },
-    });
-    Validations.of(this.secret).acknowledge({
-      id: 'AwsSolutions-SMG4',
-      reason:
-        'The approval-link signing key is not rotated automatically: rotation would invalidate every ' +
-        'outstanding approval link. Rotate it by hand (put-secret-value) when needed; links expire within linkTtlHours.',
-    });
+    // Approval links are signed by two KMS HMAC keys, whose material never leaves KMS: approve and
+    // reject links with the decision key (both functions), revoke links with the revoke key (the
+    // approval function only: the remediate function parses event text).
+    const hmacKey = (id: string, what: string) => {
+      const key = new kms.Key(this, id, {
+        description: `keymend: signs ${what} links (HMAC)`,
+        keySpec: kms.KeySpec.HMAC_256,
+        keyUsage: kms.KeyUsage.GENERATE_VERIFY_MAC,
+        // Nothing is encrypted with it: once the stack is gone, its links are worthless anyway.
+        removalPolicy: RemovalPolicy.DESTROY,
+        pendingWindow: Duration.days(7),
+      });
+      Validations.of(key).acknowledge({
+        id: 'AwsSolutions-KMS5',
+        reason:
+          'KMS does not rotate HMAC keys automatically. A link signed by it expires within linkTtlHours; ' +
+          'to rotate, replace the key (a new logical id), which invalidates the outstanding links.',
+      });
+      return key;
+    };
+    this.decisionLinkKey = hmacKey('DecisionLinkKey', 'approve and reject');
+    this.revokeLinkKey = hmacKey('RevokeLinkKey', 'revoke');
 
     const topicKey = new kms.Key(this, 'TopicKey', {
       description: "keymend: encrypts keymend's notification topic",
@@ -308,7 +370,7 @@ export class KeymendRemediation extends Construct {
       [ENV.tableName]: this.table.tableName,
       [ENV.emailTopicArn]: this.emailTopic.topicArn,
       [ENV.chatTopicArn]: this.chatTopic?.topicArn ?? '',
-      [ENV.secretId]: this.secret.secretArn,
+      [ENV.decisionKeyId]: this.decisionLinkKey.keyArn,
       [ENV.mode]: mode,
       [ENV.autoApplyPrincipals]: (props.autoApplyPrincipals ?? []).join(','),
       [ENV.preferMechanism]: props.preferMechanism ?? DEFAULTS.preferMechanism,
@@ -324,6 +386,11 @@ export class KeymendRemediation extends Construct {
     };
     const projectRoot = props.projectRoot ?? REPOSITORY_ROOT;
     const logRetention = props.logRetention ?? DEFAULTS.logRetention;
+    const reserved = props.reservedConcurrency ?? DEFAULTS.reservedConcurrency;
+    // Its statements are added once the resources they name exist (below).
+    this.boundary = new iam.ManagedPolicy(this, 'RoleBoundary', {
+      description: "keymend: permissions boundary of keymend's function roles (infra/iam.ts)",
+    });
 
     // Approval first: the remediate function's links point at its URL.
     this.approvalFunction = this.keymendFunction('Approval', {
@@ -335,13 +402,14 @@ export class KeymendRemediation extends Construct {
       timeout: Duration.seconds(30),
       environment: { ...environment, ...(props.signIn ? signInEnvironment(props.signIn) : {}) },
       logRetention,
+      ...(reserved > 0 ? { reservedConcurrentExecutions: APPROVAL_RESERVED_CONCURRENCY } : {}),
     });
     this.approvalUrl = this.approvalFunction.addFunctionUrl({ authType: lambda.FunctionUrlAuthType.NONE });
     Validations.of(this.approvalUrl).acknowledge({
       id: 'Keymend-LambdaFunctionUrlAuth',
       reason:
         'People open approval links from e-mail in a browser, with no AWS credentials: IAM auth cannot apply. ' +
-        'Every change needs a POST carrying an HMAC-SHA256 token (secret in Secrets Manager) bound to the proposal, ' +
+        'Every change needs a POST carrying an HMAC-SHA256 token (a KMS HMAC key: GenerateMac/VerifyMac) bound to the proposal, ' +
         'the action and the plan hash, expiring and single use; a GET only renders a page and changes nothing.',
     });
     Validations.of(this.approvalFunction).acknowledge({
@@ -360,9 +428,17 @@ export class KeymendRemediation extends Construct {
       timeout: Duration.seconds(60),
       environment: { ...environment, [ENV.approvalUrl]: this.approvalUrl.url },
       logRetention,
-      reservedConcurrentExecutions: props.reservedConcurrency ?? DEFAULTS.reservedConcurrency,
+      ...(reserved > 0 ? { reservedConcurrentExecutions: reserved } : {}),
       deadLetterQueue: this.deadLetterQueue,
     });
+    const approvalRole = this.approvalFunction.role as iam.Role;
+    const remediateRole = this.remediateFunction.role as iam.Role;
+    // Every grant keymend creates names the approval function's role as its retiring principal.
+    for (const fn of [this.approvalFunction, this.remediateFunction]) {
+      fn.addEnvironment(ENV.retiringPrincipal, approvalRole.roleArn);
+    }
+    // Only the approval function knows (and may use) the key that signs revoke links.
+    this.approvalFunction.addEnvironment(ENV.revokeKeyId, this.revokeLinkKey.keyArn);
 
     const topicArns = [this.emailTopic.topicArn, ...(this.chatTopic ? [this.chatTopic.topicArn] : [])];
     const iamScope: IamScope = {
@@ -370,9 +446,12 @@ export class KeymendRemediation extends Construct {
       region: Aws.REGION,
       account: Aws.ACCOUNT_ID,
       tableArn: this.table.tableArn,
-      secretArn: this.secret.secretArn,
+      decisionKeyArn: this.decisionLinkKey.keyArn,
+      revokeKeyArn: this.revokeLinkKey.keyArn,
       topicArns,
       topicKeyArn: topicKey.keyArn,
+      approvalRoleArn: approvalRole.roleArn,
+      ownRoleArns: [approvalRole.roleArn, remediateRole.roleArn],
     };
     for (const props of remediateStatements(iamScope, powers)) {
       this.remediateFunction.addToRolePolicy(new iam.PolicyStatement(props));
@@ -380,23 +459,36 @@ export class KeymendRemediation extends Construct {
     for (const props of approvalStatements(iamScope, powers)) {
       this.approvalFunction.addToRolePolicy(new iam.PolicyStatement(props));
     }
-    for (const statement of props.signIn ? signInStatements(props.signIn) : []) {
+    const signInPolicy = props.signIn ? signInStatements(props.signIn) : [];
+    for (const statement of signInPolicy) {
       this.approvalFunction.addToRolePolicy(new iam.PolicyStatement(statement));
     }
-    this.acknowledgeWildcards(this.remediateFunction, powers, mode === 'auto');
-    this.acknowledgeWildcards(this.approvalFunction, powers, true);
+    // The boundary names no role (no circular dependency): ownRoleArns only in the roles' own policies.
+    const boundaryScope: IamScope = { ...iamScope, ownRoleArns: [] };
+    for (const statement of [
+      ...boundaryStatements(boundaryScope, powers, {
+        logGroupArns: [this.approvalFunction, this.remediateFunction].map(
+          (fn) => (fn.logGroup as logs.ILogGroup).logGroupArn,
+        ),
+        deadLetterQueueArn: this.deadLetterQueue.queueArn,
+      }),
+      // Sign-in reads its one client secret: the boundary lets it.
+      ...signInPolicy,
+    ]) {
+      this.boundary.addStatements(new iam.PolicyStatement(statement));
+    }
+    this.acknowledgeWildcards(
+      this.remediateFunction.role?.node.tryFindChild('DefaultPolicy'),
+      powers,
+      mode === 'auto',
+    );
+    this.acknowledgeWildcards(this.approvalFunction.role?.node.tryFindChild('DefaultPolicy'), powers, true);
+    this.acknowledgeWildcards(this.boundary, powers, true);
 
     this.rule = new events.Rule(this, 'KmsDenialRule', {
-      description: 'keymend: KMS calls denied (CloudTrail management events, read-only included)',
-      eventPattern: {
-        source: ['aws.kms'],
-        detailType: ['AWS API Call via CloudTrail'],
-        detail: {
-          eventSource: ['kms.amazonaws.com'],
-          eventName: [...HANDLED_KMS_EVENT_NAMES],
-          errorCode: [...ACCESS_DENIED_ERROR_CODES],
-        },
-      },
+      description:
+        'keymend: KMS data-key calls for Kinesis denied (CloudTrail management events, read-only included)',
+      eventPattern: kmsDenialPattern(),
     });
     // Decrypt and GenerateDataKey are read-only management events: a rule in state ENABLED never sees them.
     (this.rule.node.defaultChild as events.CfnRule).state = 'ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS';
@@ -408,7 +500,8 @@ export class KeymendRemediation extends Construct {
       }),
     );
 
-    this.addAlarms();
+    const alarms = this.addAlarms();
+    this.restrictTopic(alarms, [approvalRole.roleArn, remediateRole.roleArn]);
 
     if (props.createTrail) this.trail = this.createTrail();
   }
@@ -435,6 +528,9 @@ export class KeymendRemediation extends Construct {
     const role = new iam.Role(this, `${id}Role`, {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
       description: `keymend ${id.toLowerCase()} function`,
+      // Under keymend's path: its own Denies name role/keymend/* (infra/iam.ts ownRoleDenies).
+      path: KEYMEND_ROLE_PATH,
+      permissionsBoundary: this.boundary,
     });
     role.addToPolicy(
       new iam.PolicyStatement({
@@ -485,9 +581,11 @@ export class KeymendRemediation extends Construct {
     return fn;
   }
 
-  /** Acknowledges the wildcard findings cdk-nag reports on a function's policy, each with its reason. */
-  private acknowledgeWildcards(fn: lambda.Function, powers: WritePowers, writes: boolean): void {
-    const policy = fn.role?.node.tryFindChild('DefaultPolicy');
+  /**
+   * Acknowledges the wildcard findings cdk-nag reports on a function role's policy or on the roles'
+   * permissions boundary (which caps them at the same statements), each with its reason.
+   */
+  private acknowledgeWildcards(policy: IConstruct | undefined, powers: WritePowers, writes: boolean): void {
     if (policy === undefined) return;
     const acknowledge = (finding: string, reason: string) =>
       Validations.of(policy).acknowledge({ id: `AwsSolutions-IAM5[${finding}]`, reason });
@@ -496,14 +594,18 @@ export class KeymendRemediation extends Construct {
       keys,
       writes
         ? 'The KMS keys of the denied Kinesis streams are not known in advance. Reads are limited to keys in ' +
-            'this account and Region; kms:CreateGrant is limited by conditions to the Kinesis data-key operations, an encryption-context constraint and no AWS-service grants; kms:RevokeGrant (approval function only) revokes the grant ids keymend recorded when it created them.'
+            'this account and Region; kms:CreateGrant is limited by conditions to the Kinesis data-key operations, ' +
+            'grantees that are roles or users of this account (never keymend’s own, an explicit Deny), an ' +
+            'EncryptionContextSubset constraint holding only aws:kinesis:arn with a stream of this account and Region, ' +
+            'the approval role as retiring principal, and no AWS-service grants. No kms:RevokeGrant: keymend retires its own grants.'
         : 'The KMS keys of the denied Kinesis streams are not known in advance: read-only (DescribeKey, ' +
             'GetKeyPolicy, ListGrants, ListResourceTags) on keys in this account and Region.',
     );
     acknowledge(
       'Resource::*',
       'Read-only actions only: kms:ListAliases and organizations:DescribeOrganization support no ' +
-        'resource-level permissions; organizations:ListParents walks OU ids not known at deploy time.',
+        'resource-level permissions; organizations:ListParents walks OU ids not known at deploy time. ' +
+        'The other statements on * are Denies, which only take power away.',
     );
     const principals =
       'The denied principals are not known in advance: read-only IAM calls on this account’s principals ' +
@@ -528,7 +630,56 @@ export class KeymendRemediation extends Construct {
     }
   }
 
-  private addAlarms(): void {
+  /**
+   * The e-mail topic's policy. `enforceSSL` gives the topic a policy of its own, which replaces the
+   * default one: without a statement for them, CloudWatch alarms cannot publish (the bug Automated
+   * Security Response had). CloudWatch may publish for this account's five keymend alarms only
+   * (`aws:SourceAccount`, `aws:SourceArn`); every other principal but keymend's two roles is denied
+   * `sns:Publish`; nobody outside this account may subscribe.
+   */
+  private restrictTopic(alarms: cloudwatch.Alarm[], roleArns: string[]): void {
+    const topicArn = this.emailTopic.topicArn;
+    this.emailTopic.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'CloudWatchAlarmsPublish',
+        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['sns:Publish'],
+        resources: [topicArn],
+        conditions: {
+          StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID },
+          ArnEquals: { 'aws:SourceArn': alarms.map((alarm) => alarm.alarmArn) },
+        },
+      }),
+    );
+    this.emailTopic.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'PublishOnlyKeymendAndItsAlarms',
+        effect: iam.Effect.DENY,
+        principals: [new iam.AnyPrincipal()],
+        actions: ['sns:Publish'],
+        resources: [topicArn],
+        // Denied unless the caller is one of keymend's roles or the CloudWatch service (whose requests
+        // carry aws:PrincipalServiceName and no aws:PrincipalArn).
+        conditions: {
+          ArnNotEqualsIfExists: { 'aws:PrincipalArn': roleArns },
+          StringNotEqualsIfExists: { 'aws:PrincipalServiceName': 'cloudwatch.amazonaws.com' },
+        },
+      }),
+    );
+    this.emailTopic.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'SubscribeOnlyFromThisAccount',
+        effect: iam.Effect.DENY,
+        principals: [new iam.AnyPrincipal()],
+        actions: ['sns:Subscribe'],
+        resources: [topicArn],
+        conditions: { StringNotEquals: { 'aws:PrincipalAccount': Aws.ACCOUNT_ID } },
+      }),
+    );
+  }
+
+  private addAlarms(): cloudwatch.Alarm[] {
+    const all: cloudwatch.Alarm[] = [];
     const action = new cloudwatchActions.SnsAction(this.emailTopic);
     const alarm = (id: string, metric: cloudwatch.IMetric, description: string, periods = 1) => {
       const created = new cloudwatch.Alarm(this, id, {
@@ -540,6 +691,7 @@ export class KeymendRemediation extends Construct {
         alarmDescription: description,
       });
       created.addAlarmAction(action);
+      all.push(created);
       return created;
     };
     const fiveMinutes = Duration.minutes(5);
@@ -568,6 +720,7 @@ export class KeymendRemediation extends Construct {
         3,
       );
     }
+    return all;
   }
 
   private createTrail(): cloudtrail.Trail {

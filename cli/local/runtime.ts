@@ -17,6 +17,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { inProcessLinkSigner } from '../../functions/adapters/link-signer';
 import { LocalAccount } from '../../functions/adapters/local-account';
 import { countRequests } from '../../functions/adapters/request-counter';
 import { OidcSignIn } from '../../functions/adapters/sign-in';
@@ -163,8 +164,9 @@ function localConfig(options: LocalOptions, account: LocalAccount, approvalUrl: 
     [ENV.tableName]: TABLE_NAME,
     [ENV.emailTopicArn]: `arn:aws:sns:${account.region}:${account.accountId}:keymend-local-email`,
     [ENV.chatTopicArn]: `arn:aws:sns:${account.region}:${account.accountId}:keymend-local-chat`,
-    [ENV.secretId]: 'keymend-local',
+    [ENV.decisionKeyId]: `arn:aws:kms:${account.region}:${account.accountId}:key/00000000-0000-4000-8000-0000000000d1`,
     [ENV.approvalUrl]: approvalUrl,
+    [ENV.retiringPrincipal]: account.caller,
     [ENV.mode]: options.mode ?? 'propose',
     [ENV.autoApplyPrincipals]: (options.autoApplyPrincipals ?? []).join(','),
     [ENV.preferMechanism]: prefer,
@@ -211,7 +213,9 @@ export async function startLocal(options: LocalOptions): Promise<LocalRuntime> {
   const config = localConfig(options, account, url);
 
   const outbox: OutgoingMessage[] = [];
-  const signingKey = randomBytes(32);
+  // Two in-process signing keys, separated as the deployed KMS HMAC keys are: the remediate function
+  // signs approve and reject links only; the approval function also signs (and checks) revoke links.
+  const keys = { decision: randomBytes(32), revoke: randomBytes(32) };
   const ports: FlowContext = {
     store: new DynamoProposalStore(dynamodb, TABLE_NAME),
     reader: account,
@@ -221,9 +225,10 @@ export async function startLocal(options: LocalOptions): Promise<LocalRuntime> {
         outbox.push({ topic: message.topic, subject: message.subject, message: message.message });
       },
     },
-    secret: { signingKey: async () => signingKey },
+    signer: inProcessLinkSigner({ decision: keys.decision }),
     now,
   };
+  const approvalPorts: FlowContext = { ...ports, signer: inProcessLinkSigner(keys) };
   const remediate = makeHandler({ config, logger: log, ports: () => ports });
   let identityProvider: LocalIdentityProvider | null = null;
   let signIn: SignInGate | null = null;
@@ -252,7 +257,7 @@ export async function startLocal(options: LocalOptions): Promise<LocalRuntime> {
     });
     signIn = { rule, client: async () => client };
   }
-  const approval = loadApproval({ ports, config, logger: log, signIn });
+  const approval = loadApproval({ ports: approvalPorts, config, logger: log, signIn });
 
   const invoke = async (event: unknown): Promise<RemediateResult> => {
     try {

@@ -1,7 +1,7 @@
 /**
  * Every write keymend can make to an AWS account, in one file, so that it can be audited against the
- * IAM permissions infra/ gives keymend: kms:CreateGrant (after kms:ListGrants), kms:RevokeGrant,
- * iam:PutRolePolicy / iam:PutUserPolicy, iam:DeleteRolePolicy / iam:DeleteUserPolicy, kms:GetKeyPolicy
+ * IAM permissions infra/ gives keymend: kms:CreateGrant (after kms:ListGrants), kms:RetireGrant (after
+ * kms:ListGrants; authorized by the grant, whose retiring principal is the approval role), iam:PutRolePolicy / iam:PutUserPolicy, iam:DeleteRolePolicy / iam:DeleteUserPolicy, kms:GetKeyPolicy
  * and kms:PutKeyPolicy. Each write is idempotent, so a retry after a crash never writes twice.
  * Retries of throttled calls are the SDK's own (the clients are built with `clientConfig()`).
  */
@@ -20,11 +20,11 @@ import {
   ListGrantsCommand,
   type ListGrantsCommandOutput,
   PutKeyPolicyCommand,
-  RevokeGrantCommand,
+  RetireGrantCommand,
 } from '@aws-sdk/client-kms';
 import { type PrincipalArn, parsePrincipalArn } from '../commons/arn';
-import { InputError, KeymendError } from '../commons/errors';
-import type { AccountWriter } from '../core/ports';
+import { InputError, KeymendError, NotKeymendsChangeError } from '../commons/errors';
+import type { AccountWriter, ExpectedGrant } from '../core/ports';
 
 /** A write to AWS failed (access denied, throttled past the SDK's retries, a malformed answer). */
 export class AccountWriteError extends KeymendError {
@@ -42,6 +42,8 @@ const IAM_NOT_FOUND = ['NoSuchEntityException', 'NoSuchEntity'];
 export interface AwsAccountWriterOptions {
   kms: KMSClient;
   iam: IAMClient;
+  /** The retiring principal of every grant keymend creates: the approval function's role ARN. */
+  retiringPrincipal: string;
 }
 
 type CreateGrantArgs = Parameters<AccountWriter['createGrant']>[0];
@@ -50,10 +52,12 @@ type CreateGrantArgs = Parameters<AccountWriter['createGrant']>[0];
 export class AwsAccountWriter implements AccountWriter {
   private readonly kms: KMSClient;
   private readonly iam: IAMClient;
+  private readonly retiringPrincipal: string;
 
   constructor(options: AwsAccountWriterOptions) {
     this.kms = options.kms;
     this.iam = options.iam;
+    this.retiringPrincipal = options.retiringPrincipal;
   }
 
   /**
@@ -64,8 +68,8 @@ export class AwsAccountWriter implements AccountWriter {
    * which covers a grant too new to be listed yet (KMS is eventually consistent).
    */
   async createGrant(args: CreateGrantArgs): Promise<{ grantId: string; created: boolean }> {
-    const existing = (await this.listGrants(args.keyArn, args.granteePrincipal)).find((grant) =>
-      sameGrant(grant, args),
+    const existing = (await this.listGrants(args.keyArn, { grantee: args.granteePrincipal })).find((grant) =>
+      sameGrant(grant, args, this.retiringPrincipal),
     );
     if (existing?.GrantId) return { grantId: existing.GrantId, created: false };
     const out = await this.call(`kms:CreateGrant ${args.keyArn}`, () =>
@@ -76,6 +80,7 @@ export class AwsAccountWriter implements AccountWriter {
           GranteePrincipal: args.granteePrincipal,
           Operations: args.operations as CreateGrantCommand['input']['Operations'],
           Constraints: { EncryptionContextSubset: { ...args.encryptionContextSubset } },
+          RetiringPrincipal: this.retiringPrincipal,
         }),
       ),
     );
@@ -84,19 +89,29 @@ export class AwsAccountWriter implements AccountWriter {
   }
 
   /**
-   * Deletes keymend's grant with RevokeGrant, not RetireGrant. RetireGrant is authorized by the grant
-   * itself: only its retiring principal, its grantee (when the grant allows RetireGrant) or the account
-   * (its root) may call it, and keymend's grants name no retiring principal and give the grantee only
-   * the one data-key operation. RevokeGrant is authorized like other KMS calls, by kms:RevokeGrant in the
-   * key policy or IAM, which keymend's role holds in the key's account
-   * (https://docs.aws.amazon.com/kms/latest/APIReference/API_RevokeGrant.html,
+   * Retires keymend's grant with RetireGrant, never RevokeGrant. RetireGrant is authorized by the grant
+   * itself: its retiring principal (the approval function's role, named at CreateGrant) may retire it
+   * with no IAM permission, and keymend's roles hold no kms:RevokeGrant, which would let them delete any
+   * grant of any key (https://docs.aws.amazon.com/kms/latest/APIReference/API_RetireGrant.html,
    * https://docs.aws.amazon.com/kms/latest/developerguide/grant-delete.html).
-   * A grant that is gone already (NotFoundException) counts as revoked.
+   * First ListGrants (filtered on the grant id): the grant must be keymend's, as recorded (name,
+   * grantee, operations, constraint, retiring principal), or nothing is retired. A grant that is gone
+   * already (not listed, or NotFoundException) counts as retired.
    */
-  async retireGrant(args: { keyArn: string; grantId: string }): Promise<void> {
+  async retireGrant(args: { keyArn: string; grantId: string; expected: ExpectedGrant }): Promise<void> {
+    const listed = (await this.listGrants(args.keyArn, { grantId: args.grantId })).find(
+      (grant) => grant.GrantId === args.grantId,
+    );
+    if (listed === undefined) return;
+    const mismatch = grantMismatch(listed, args.expected, this.retiringPrincipal);
+    if (mismatch !== undefined) {
+      throw new NotKeymendsChangeError(
+        `grant ${args.grantId} on ${args.keyArn} is not the one keymend created: its ${mismatch} differs`,
+      );
+    }
     await this.call(
-      `kms:RevokeGrant ${args.keyArn} ${args.grantId}`,
-      () => this.kms.send(new RevokeGrantCommand({ KeyId: args.keyArn, GrantId: args.grantId })),
+      `kms:RetireGrant ${args.keyArn} ${args.grantId}`,
+      () => this.kms.send(new RetireGrantCommand({ KeyId: args.keyArn, GrantId: args.grantId })),
       ['NotFoundException'],
     );
   }
@@ -173,8 +188,11 @@ export class AwsAccountWriter implements AccountWriter {
     );
   }
 
-  /** The grantee's grants on the key, every page. */
-  private async listGrants(keyArn: string, grantee: string): Promise<GrantListEntry[]> {
+  /** The key's grants for the grantee, or of the one id, every page. */
+  private async listGrants(
+    keyArn: string,
+    filter: { grantee?: string; grantId?: string },
+  ): Promise<GrantListEntry[]> {
     const grants: GrantListEntry[] = [];
     let marker: string | undefined;
     for (let page = 0; page < MAX_GRANT_PAGES; page++) {
@@ -182,7 +200,8 @@ export class AwsAccountWriter implements AccountWriter {
         this.kms.send(
           new ListGrantsCommand({
             KeyId: keyArn,
-            GranteePrincipal: grantee,
+            GranteePrincipal: filter.grantee,
+            GrantId: filter.grantId,
             Limit: LIST_GRANTS_LIMIT,
             Marker: marker,
           }),
@@ -215,19 +234,35 @@ function principalOf(arn: string): PrincipalArn {
   return principal;
 }
 
-/** The listed grant is the one asked for: same name, grantee, operations (any order) and constraints. */
-function sameGrant(grant: GrantListEntry, args: CreateGrantArgs): boolean {
-  if (grant.Name !== args.name || grant.GranteePrincipal !== args.granteePrincipal) return false;
-  const operations = [...(grant.Operations ?? [])].sort();
-  const wanted = [...args.operations].sort();
-  if (operations.length !== wanted.length || operations.some((op, i) => op !== wanted[i])) return false;
-  // KMS reads an empty constraint map as no constraint.
-  const equals = grant.Constraints?.EncryptionContextEquals ?? {};
-  if (grant.RetiringPrincipal !== undefined || Object.keys(equals).length > 0) return false;
-  return sameMap(grant.Constraints?.EncryptionContextSubset ?? {}, args.encryptionContextSubset);
+/** The listed grant is the one asked for: same name, grantee, operations, constraints, retiring principal. */
+function sameGrant(grant: GrantListEntry, args: CreateGrantArgs, retiringPrincipal: string): boolean {
+  return grantMismatch(grant, args, retiringPrincipal) === undefined;
 }
 
-function sameMap(a: Record<string, string>, b: Record<string, string>): boolean {
+/** The first field in which the listed grant differs from keymend's, or undefined when it is keymend's. */
+function grantMismatch(
+  grant: GrantListEntry,
+  expected: ExpectedGrant,
+  retiringPrincipal: string,
+): string | undefined {
+  if (grant.Name !== expected.name) return 'name';
+  if (grant.GranteePrincipal !== expected.granteePrincipal) return 'grantee';
+  const operations = [...(grant.Operations ?? [])].sort();
+  const wanted = [...expected.operations].sort();
+  if (operations.length !== wanted.length || operations.some((op, i) => op !== wanted[i])) {
+    return 'operations';
+  }
+  // KMS reads an empty constraint map as no constraint.
+  const equals = grant.Constraints?.EncryptionContextEquals ?? {};
+  if (Object.keys(equals).length > 0) return 'constraint';
+  if (!sameMap(grant.Constraints?.EncryptionContextSubset ?? {}, expected.encryptionContextSubset)) {
+    return 'constraint';
+  }
+  if (grant.RetiringPrincipal !== retiringPrincipal) return 'retiring principal';
+  return undefined;
+}
+
+function sameMap(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {
   const keys = Object.keys(a);
   return keys.length === Object.keys(b).length && keys.every((k) => Object.hasOwn(b, k) && a[k] === b[k]);
 }

@@ -30,3 +30,47 @@ export function clientConfig(options: ClientConfigOptions = {}) {
     }),
   };
 }
+
+/** How long before Lambda ends an invocation its AWS calls are cut off, to log and answer in time. */
+export const DEADLINE_MARGIN_MS = 3_000;
+
+/**
+ * The deadline of the invocation under way, shared by the clients `withDeadline` wraps: each call is
+ * sent with an AbortSignal that fires `marginMs` before the invocation's remaining time runs out, so
+ * the SDK's retries (five attempts, each with its own timeouts) never outlast the function. Lambda runs
+ * one invocation at a time in an execution environment: `begin` at the start of each one.
+ */
+export class InvocationDeadline {
+  private signal: AbortSignal | undefined;
+
+  constructor(private readonly marginMs = DEADLINE_MARGIN_MS) {}
+
+  /** Starts the deadline of a new invocation with `remainingMs` left (Lambda's getRemainingTimeInMillis()). */
+  begin(remainingMs: number): void {
+    this.signal = AbortSignal.timeout(Math.max(1, Math.floor(remainingMs - this.marginMs)));
+  }
+
+  /** The signal every call of the invocation carries; undefined before the first `begin`. */
+  current(): AbortSignal | undefined {
+    return this.signal;
+  }
+}
+
+/** Anything with the SDK clients' `send(command, options)`. */
+interface Sender {
+  // biome-ignore lint/suspicious/noExplicitAny: the SDK's send is overloaded per command type
+  send(command: any, options?: any): Promise<any>;
+}
+
+/**
+ * The client, with every call sent under the invocation's deadline (an `abortSignal` the caller gives
+ * wins). Returns the same client object.
+ */
+export function withDeadline<C extends Sender>(client: C, deadline: InvocationDeadline): C {
+  const send = client.send.bind(client);
+  client.send = ((command: unknown, options?: Record<string, unknown>) => {
+    const abortSignal = deadline.current();
+    return send(command, abortSignal === undefined ? options : { abortSignal, ...options });
+  }) as C['send'];
+  return client;
+}

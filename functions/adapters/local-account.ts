@@ -13,7 +13,7 @@ import {
   parsePrincipalArn,
   parseStreamArn,
 } from '../commons/arn';
-import { InputError } from '../commons/errors';
+import { InputError, NotKeymendsChangeError } from '../commons/errors';
 import { deepFreeze } from '../commons/freeze';
 import type {
   AccountReader,
@@ -23,7 +23,7 @@ import type {
   PrincipalState,
   StreamState,
 } from '../core/account';
-import type { AccountWriter } from '../core/ports';
+import type { AccountWriter, ExpectedGrant } from '../core/ports';
 import { canonicalJson } from '../core/proposal';
 import { AccountWriteError } from './account-writer';
 import { parseSnapshot, SnapshotReader } from './snapshot';
@@ -39,6 +39,11 @@ const UNWRITABLE_KEY_STATES = new Set(['PendingDeletion', 'PendingReplicaDeletio
 
 type CreateGrantArgs = Parameters<AccountWriter['createGrant']>[0];
 
+/** The role `keymend local` acts as: the stand-in for the approval function's role, under keymend's path. */
+export function localApprovalRoleArn(accountId: string): string {
+  return `arn:aws:iam::${accountId}:role/keymend/keymend-local-approval`;
+}
+
 /**
  * An AccountReader and AccountWriter over one snapshot. Reads return deep-frozen state (clone before
  * changing it); each write replaces the state with a changed, re-validated copy, so state read before a
@@ -53,13 +58,22 @@ export class LocalAccount implements AccountReader, AccountWriter {
   private readonly policyTexts = new Map<string, { text: string; policy: string }>();
   private readonly calls = new Map<string, number>();
   private grantSequence = 0;
+  /**
+   * Who makes the writes, and so the retiring principal of the grants it creates: as in AWS, only that
+   * principal may retire them (RetireGrant is authorized by the grant).
+   */
+  readonly caller: string;
 
-  /** @throws SnapshotError when `snapshot` is not a valid snapshot. */
-  constructor(snapshot: AccountSnapshot) {
+  /**
+   * @param options.caller the role keymend's writes come from. @default localApprovalRoleArn(accountId)
+   * @throws SnapshotError when `snapshot` is not a valid snapshot.
+   */
+  constructor(snapshot: AccountSnapshot, options: { caller?: string } = {}) {
     this.state = deepFreeze(parseSnapshot(structuredClone(snapshot)));
     this.reader = new SnapshotReader(this.state);
     this.accountId = this.state.accountId;
     this.region = this.state.region;
+    this.caller = options.caller ?? localApprovalRoleArn(this.accountId);
   }
 
   /** The account now, in the snapshot format (a copy). */
@@ -165,7 +179,7 @@ export class LocalAccount implements AccountReader, AccountWriter {
     const existing = mine.find(
       (grant) =>
         grant.name === args.name &&
-        grant.retiringPrincipal === undefined &&
+        grant.retiringPrincipal === this.caller &&
         sameSet(grant.operations, args.operations) &&
         grant.constraints?.encryptionContextEquals === undefined &&
         sameMap(grant.constraints?.encryptionContextSubset ?? {}, args.encryptionContextSubset),
@@ -191,6 +205,7 @@ export class LocalAccount implements AccountReader, AccountWriter {
           name: args.name,
           granteePrincipal: args.granteePrincipal,
           operations: [...args.operations],
+          retiringPrincipal: this.caller,
           ...constraints,
         },
       ];
@@ -198,12 +213,31 @@ export class LocalAccount implements AccountReader, AccountWriter {
     return { grantId, created: true };
   }
 
-  /** RevokeGrant, as the AWS writer does: the grant goes; a grant that is gone already is no error. */
-  async retireGrant(args: { keyArn: string; grantId: string }): Promise<void> {
-    this.count('kms:RevokeGrant');
+  /**
+   * ListGrants then RetireGrant, as the AWS writer does: a grant that is gone already is no error; one
+   * that is not keymend's as recorded is refused (NotKeymendsChangeError), and, as KMS does, only the
+   * grant's retiring principal may retire it (AccessDeniedException otherwise).
+   */
+  async retireGrant(args: { keyArn: string; grantId: string; expected: ExpectedGrant }): Promise<void> {
+    this.count('kms:ListGrants');
     const key = this.state.keys.find((k) => k.arn === args.keyArn);
-    if (!key?.grants?.some((grant) => grant.grantId === args.grantId)) return;
-    this.write('kms:RevokeGrant', (draft) => {
+    const grant = key?.grants?.find((g) => g.grantId === args.grantId);
+    if (!grant) return;
+    const mismatch = grantMismatch(grant, args.expected);
+    if (mismatch !== undefined) {
+      throw new NotKeymendsChangeError(
+        `grant ${args.grantId} on ${args.keyArn} is not the one keymend created: its ${mismatch} differs`,
+      );
+    }
+    if (grant.retiringPrincipal !== this.caller) {
+      throw refused(
+        'kms:RetireGrant',
+        'AccessDeniedException',
+        `${this.caller} is not the retiring principal of grant ${args.grantId}`,
+      );
+    }
+    this.count('kms:RetireGrant');
+    this.write('kms:RetireGrant', (draft) => {
       const target = draft.keys.find((k) => k.arn === args.keyArn);
       if (target) target.grants = (target.grants ?? []).filter((grant) => grant.grantId !== args.grantId);
     });
@@ -334,6 +368,20 @@ function refused(action: string, name: string, message: string): AccountWriteErr
   return new AccountWriteError(`${action} failed: ${name}: ${message}`, { cause });
 }
 
+/** The first field in which a grant differs from keymend's record of it, or undefined. */
+function grantMismatch(grant: KmsGrantState, expected: ExpectedGrant): string | undefined {
+  if (grant.name !== expected.name) return 'name';
+  if (grant.granteePrincipal !== expected.granteePrincipal) return 'grantee';
+  if (!sameSet(grant.operations, expected.operations)) return 'operations';
+  if (grant.constraints?.encryptionContextEquals !== undefined) return 'constraint';
+  if (!sameMap(grant.constraints?.encryptionContextSubset ?? {}, expected.encryptionContextSubset)) {
+    return 'constraint';
+  }
+  return undefined;
+}
+
+type KmsGrantState = NonNullable<KeyState['grants']>[number];
+
 /** Pages a listing of `items` takes: one at least (an empty listing is one call). */
 function pages(items: number, perPage: number): number {
   return Math.max(1, Math.ceil(items / perPage));
@@ -345,7 +393,7 @@ function sameSet(a: readonly string[], b: readonly string[]): boolean {
   return left.length === right.length && left.every((value, i) => value === right[i]);
 }
 
-function sameMap(a: Record<string, string>, b: Record<string, string>): boolean {
+function sameMap(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {
   const keys = Object.keys(a);
   return keys.length === Object.keys(b).length && keys.every((k) => Object.hasOwn(b, k) && a[k] === b[k]);
 }

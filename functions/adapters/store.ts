@@ -25,7 +25,13 @@ import {
 import { TABLE } from '../commons/constants';
 import { KeymendError } from '../commons/errors';
 import type { ClaimResult, FingerprintRecord, ProposalStore } from '../core/ports';
-import { type AuditEntry, canTransition, type Proposal, type ProposalStatus } from '../core/proposal';
+import {
+  type AuditEntry,
+  canTransition,
+  type Proposal,
+  type ProposalStatus,
+  ttlChange,
+} from '../core/proposal';
 
 /** A store request that failed in a way the caller cannot fix by retrying (a broken item, a bad transition). */
 export class StoreError extends KeymendError {
@@ -73,7 +79,8 @@ type MutableField =
   | 'applied'
   | 'appliedAt'
   | 'stillFailingNotifiedAt'
-  | 'audit';
+  | 'audit'
+  | 'ttl';
 type Patch = Partial<Pick<Proposal, 'applied' | 'appliedAt' | 'reason' | 'stillFailingNotifiedAt'>>;
 type Item = Record<string, AttributeValue>;
 
@@ -220,7 +227,7 @@ export class DynamoProposalStore implements ProposalStore {
       }),
     );
     if (!created) throw new StoreError(`proposal ${proposal.id} exists already`);
-    const ttl = Math.max(proposal.ttl, epochSeconds(liveUntil) + FINGERPRINT_RETENTION_SECONDS);
+    const ttl = Math.max(proposal.ttl ?? 0, epochSeconds(liveUntil) + FINGERPRINT_RETENTION_SECONDS);
     await this.client.send(
       new UpdateItemCommand({
         TableName: this.tableName,
@@ -283,13 +290,20 @@ export class DynamoProposalStore implements ProposalStore {
       values[`:${field}`] = s(field === 'applied' ? JSON.stringify(value) : String(value));
       sets.push(`#${field} = :${field}`);
     }
+    // Applied: no TTL while the change is live; revoked: kept for the retention period again.
+    const ttl = ttlChange(to, audit.at);
+    if (ttl !== 'keep') names['#ttl'] = TABLE.ttlAttribute;
+    if (typeof ttl === 'object') {
+      values[':ttl'] = n(ttl.set);
+      sets.push('#ttl = :ttl');
+    }
     let item: Item | undefined;
     try {
       const out = await this.client.send(
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: { pk: s(storeKeys.proposal(id)) },
-          UpdateExpression: `SET ${sets.join(', ')}`,
+          UpdateExpression: `SET ${sets.join(', ')}${ttl === 'remove' ? ' REMOVE #ttl' : ''}`,
           ConditionExpression: 'attribute_exists(pk) AND #status = :from',
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: values,
@@ -500,6 +514,7 @@ const MUTABLE_FIELDS: readonly MutableField[] = [
   'appliedAt',
   'stillFailingNotifiedAt',
   'audit',
+  'ttl',
 ];
 
 function proposalItem(proposal: Proposal): Item {
@@ -513,8 +528,8 @@ function proposalItem(proposal: Proposal): Item {
     reason: s(proposal.reason),
     audit: { L: proposal.audit.map((entry) => s(JSON.stringify(entry))) },
     body: s(JSON.stringify(body)),
-    [TABLE.ttlAttribute]: n(proposal.ttl),
   };
+  if (proposal.ttl !== undefined) item[TABLE.ttlAttribute] = n(proposal.ttl);
   if (proposal.applied) item.applied = s(JSON.stringify(proposal.applied));
   if (proposal.appliedAt) item.appliedAt = s(proposal.appliedAt);
   if (proposal.stillFailingNotifiedAt) item.stillFailingNotifiedAt = s(proposal.stillFailingNotifiedAt);
@@ -536,6 +551,8 @@ function decodeProposal(item: Item): Proposal {
   if (item.applied?.S) proposal.applied = JSON.parse(item.applied.S);
   if (item.appliedAt?.S) proposal.appliedAt = item.appliedAt.S;
   if (item.stillFailingNotifiedAt?.S) proposal.stillFailingNotifiedAt = item.stillFailingNotifiedAt.S;
+  const ttl = item[TABLE.ttlAttribute]?.N;
+  if (ttl !== undefined) proposal.ttl = Number(ttl);
   return proposal;
 }
 

@@ -306,6 +306,21 @@ export function principalPatternKind(pattern: string): 'role' | 'user' | undefin
 }
 
 /**
+ * Why a principal pattern may not be given write power (auto mode, inline policies), or undefined when
+ * it may: its account must be one literal account id (never `*`, `?` or a partial one), and its name
+ * must hold at least one character that is not a wildcard or a path separator (`role/*`, `role/?*`
+ * and `role/*` + `/*` name every role).
+ */
+export function unsafePrincipalPattern(pattern: string): string | undefined {
+  const match = /^arn:[a-z-]+:iam::([^:]*):(?:role|user)\/(.*)$/.exec(pattern);
+  if (!match) return 'it is not a role or user ARN pattern';
+  const [, account = '', name = ''] = match;
+  if (!/^\d{12}$/.test(account)) return `its account '${account}' is not one 12-digit account id`;
+  if (/^[*?/]*$/.test(name)) return 'its name is only wildcards: it would name every principal';
+  return undefined;
+}
+
+/**
  * What a KMS grant may name as grantee or retiring principal: an account root, a role or user, a
  * role session or federated user (the ARN's partition is returned), or a service principal
  * (`service`); null for anything else.

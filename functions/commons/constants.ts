@@ -11,8 +11,13 @@ export const ENV = {
   emailTopicArn: 'KEYMEND_EMAIL_TOPIC_ARN',
   /** SNS topic ARN for chat (AWS Chatbot custom notifications); empty when there is none. */
   chatTopicArn: 'KEYMEND_CHAT_TOPIC_ARN',
-  /** Secrets Manager secret id (ARN) holding the approval-token signing key. */
-  secretId: 'KEYMEND_SECRET_ID',
+  /** The KMS HMAC key (ARN) that signs approve and reject links: every function may use it. */
+  decisionKeyId: 'KEYMEND_DECISION_KEY_ID',
+  /**
+   * The KMS HMAC key (ARN) that signs revoke links: set for the approval function only, which alone
+   * may use it (the remediate function parses event text and must not be able to make a revoke link).
+   */
+  revokeKeyId: 'KEYMEND_REVOKE_KEY_ID',
   /** The approval function's base URL (its function URL), for the links in notifications. */
   approvalUrl: 'KEYMEND_APPROVAL_URL',
   /** `propose` (default) or `auto`. */
@@ -31,6 +36,11 @@ export const ENV = {
   enabledMechanisms: 'KEYMEND_ENABLED_MECHANISMS',
   /** How long a rejected fingerprint stays quiet, in hours (default 168: seven days). */
   rejectSuppressHours: 'KEYMEND_REJECT_SUPPRESS_HOURS',
+  /**
+   * The role ARN every grant keymend creates names as its retiring principal: the approval function's,
+   * which alone can then retire it (RetireGrant is authorized by the grant).
+   */
+  retiringPrincipal: 'KEYMEND_RETIRING_PRINCIPAL',
 } as const;
 
 /** The DynamoDB table's key attributes and TTL attribute. */
@@ -50,6 +60,9 @@ export const HANDLED_KMS_EVENT_NAMES = [
   'GenerateDataKey',
   'GenerateDataKeyWithoutPlaintext',
 ] as const;
+/** The service principal Kinesis appears as in CloudTrail's `invokedBy` and `sourceIPAddress`. */
+export const KINESIS_SERVICE_PRINCIPAL = 'kinesis.amazonaws.com';
+
 /** The errorCode values of a KMS denial in CloudTrail. */
 export const ACCESS_DENIED_ERROR_CODES = ['AccessDenied', 'AccessDeniedException'] as const;
 

@@ -53,6 +53,14 @@ export class UsageError extends KeymendError {
 }
 
 /**
+ * An undo refused because what is in the account is not what keymend wrote (a grant id that names
+ * someone else's grant, an inline policy whose document changed): keymend undoes only its own changes.
+ */
+export class NotKeymendsChangeError extends KeymendError {
+  override readonly name: string = 'NotKeymendsChangeError';
+}
+
+/**
  * A key that exists but that keymend may not read: KMS denied one of the calls that read it (its key
  * policy admits neither keymend's role nor, through the IAM delegation statement, IAM policies).
  * `call` is the denied action, `key` the key ARN (or the reference the event gave).

@@ -3,7 +3,7 @@
  * checked once, at cold start. Pure: the caller passes the record (`process.env` in a handler, a plain
  * object in tests and `keymend local`). A bad value throws a ConfigError naming the variable.
  */
-import { parseTopicArn, principalPatternKind } from '../commons/arn';
+import { parseKeyArn, parseRoleArn, parseTopicArn, principalPatternKind } from '../commons/arn';
 import { ENV } from '../commons/constants';
 import { ConfigError } from '../commons/errors';
 import { MECHANISMS, type Mechanism } from './plan';
@@ -17,8 +17,10 @@ export interface Config {
   emailTopicArn: string;
   /** SNS topic for chat; null when there is none. */
   chatTopicArn: string | null;
-  /** Secrets Manager secret id of the approval-token signing key. */
-  secretId: string;
+  /** The KMS HMAC key that signs approve and reject links. */
+  decisionKeyId: string;
+  /** The KMS HMAC key that signs revoke links; null in the remediate function, which may not use it. */
+  revokeKeyId: string | null;
   /**
    * The approval function's base URL, without a trailing slash. '' in the approval function itself
    * (see ConfigOptions): its own URL cannot be in its environment, so it takes it from each request.
@@ -40,6 +42,8 @@ export interface Config {
   enabledMechanisms: Mechanism[];
   /** @default 168 (seven days) */
   rejectSuppressHours: number;
+  /** The retiring principal of keymend's grants: the approval function's role ARN. */
+  retiringPrincipal: string;
 }
 
 export type EnvRecord = Readonly<Record<string, string | undefined>>;
@@ -74,6 +78,16 @@ function topicArn(env: EnvRecord, name: string, what: string, optional = false):
   const value = optional ? text(env, name) : required(env, name, what);
   if (value === undefined) return null;
   if (parseTopicArn(value) === null)
+    throw new ConfigError(name, `expected ${what}, got ${JSON.stringify(value)}`);
+  return value;
+}
+
+function keyArn(env: EnvRecord, name: string, what: string, optional: true): string | null;
+function keyArn(env: EnvRecord, name: string, what: string, optional?: false): string;
+function keyArn(env: EnvRecord, name: string, what: string, optional = false): string | null {
+  const value = optional ? text(env, name) : required(env, name, what);
+  if (value === undefined) return null;
+  if (parseKeyArn(value) === null)
     throw new ConfigError(name, `expected ${what}, got ${JSON.stringify(value)}`);
   return value;
 }
@@ -144,8 +158,16 @@ export function parseConfig(env: EnvRecord, options: ConfigOptions = {}): Config
   }
   const emailTopicArn = topicArn(env, ENV.emailTopicArn, 'the e-mail SNS topic ARN');
   const chatTopicArn = topicArn(env, ENV.chatTopicArn, 'the chat SNS topic ARN', true);
-  const secretId = required(env, ENV.secretId, 'the signing secret id (ARN or name)');
+  const decisionKeyId = keyArn(env, ENV.decisionKeyId, "the decision links' KMS HMAC key ARN");
+  const revokeKeyId = keyArn(env, ENV.revokeKeyId, "the revoke links' KMS HMAC key ARN", true);
   const approvalUrl = url(env, ENV.approvalUrl, options.approvalUrl === 'optional');
+  const retiringPrincipal = required(env, ENV.retiringPrincipal, "the approval function's role ARN");
+  if (parseRoleArn(retiringPrincipal) === null) {
+    throw new ConfigError(
+      ENV.retiringPrincipal,
+      `expected a role ARN, got ${JSON.stringify(retiringPrincipal)}`,
+    );
+  }
 
   const modeText = text(env, ENV.mode) ?? CONFIG_DEFAULTS.mode;
   if (modeText !== 'propose' && modeText !== 'auto') {
@@ -183,7 +205,8 @@ export function parseConfig(env: EnvRecord, options: ConfigOptions = {}): Config
     tableName,
     emailTopicArn,
     chatTopicArn,
-    secretId,
+    decisionKeyId,
+    revokeKeyId,
     approvalUrl,
     mode: modeText,
     autoApplyPrincipals,
@@ -204,5 +227,6 @@ export function parseConfig(env: EnvRecord, options: ConfigOptions = {}): Config
       CONFIG_DEFAULTS.rejectSuppressHours,
       24 * 366,
     ),
+    retiringPrincipal,
   };
 }

@@ -4,6 +4,7 @@
  *
  * Pure: no I/O, no clock. Every field of the input is untrusted; nothing here throws.
  */
+
 import {
   ARN_IN_TEXT,
   arnPartition,
@@ -22,6 +23,7 @@ import {
   parseStreamArn,
   parseUserArn,
 } from '../commons/arn';
+import { KINESIS_SERVICE_PRINCIPAL } from '../commons/constants';
 import { showValue } from '../commons/text';
 import { MAX_MESSAGE_SCAN, parseDeniedBy } from './denied-by';
 import type { KinesisKmsRequest, KmsOperation, PrincipalType } from './request';
@@ -75,7 +77,7 @@ export type IntakeResult =
 /** The EventBridge detail-type of CloudTrail-delivered API calls. */
 export const CLOUDTRAIL_DETAIL_TYPE = 'AWS API Call via CloudTrail';
 /** The service principal Kinesis uses in `invokedBy`, `sourceIPAddress` and `userAgent`. */
-export const KINESIS_SERVICE = 'kinesis.amazonaws.com';
+export const KINESIS_SERVICE = KINESIS_SERVICE_PRINCIPAL;
 /** The encryption-context key Kinesis sets to the stream ARN in every KMS call. */
 export const KINESIS_CONTEXT_KEY = 'aws:kinesis:arn';
 

@@ -5,11 +5,17 @@
 import { randomBytes } from 'node:crypto';
 import type { DiagnoseResult } from './diagnose';
 import { linkExpiry } from './links';
-import { type AuditEntry, type FingerprintFields, fingerprintOf, type Proposal, planHash } from './proposal';
+import {
+  type AuditEntry,
+  type FingerprintFields,
+  fingerprintOf,
+  PROPOSAL_RETENTION_DAYS,
+  type Proposal,
+  planHash,
+} from './proposal';
 import type { KinesisKmsRequest } from './request';
 
-/** How long a proposal's item is kept after its links expire, for its audit trail and its undo data. */
-export const PROPOSAL_RETENTION_DAYS = 90;
+export { PROPOSAL_RETENTION_DAYS };
 
 /** A new proposal id: 18 random bytes, base64url (24 characters, URL-safe, unguessable). */
 export function newProposalId(): string {

@@ -1,10 +1,11 @@
 /**
  * The ports the flows run over. Adapters implement them against AWS (DynamoDB, KMS, IAM, SNS,
- * Secrets Manager) and `keymend local` against in-process stand-ins (dynalite, the snapshot account,
+ * KMS HMAC link keys) and `keymend local` against in-process stand-ins (dynalite, the snapshot account,
  * an outbox). Interfaces only: no SDK types cross this line.
  */
 import type { AccountReader } from './account';
 import type { AppliedChange, AuditEntry, Proposal, ProposalStatus } from './proposal';
+import type { SigningKeyName, TokenCheck, TokenClaims } from './token';
 
 /** The fingerprint item: how often a problem was seen, and which proposal is its live one. */
 export interface FingerprintRecord {
@@ -94,6 +95,14 @@ export interface ProposalStore {
   countAutoAppliesSince(since: Date, now: Date): Promise<number>;
 }
 
+/** A grant as keymend creates it (functions/core/plan.ts `GrantPlan`), to recognise it before retiring. */
+export interface ExpectedGrant {
+  name: string;
+  granteePrincipal: string;
+  operations: readonly string[];
+  encryptionContextSubset: Readonly<Record<string, string>>;
+}
+
 /**
  * Every write keymend can make to an account, in one place (audit it against infra's IAM). Each write
  * is idempotent: a retry after a crash finds what the first attempt wrote and does not write twice.
@@ -107,7 +116,13 @@ export interface AccountWriter {
     operations: string[];
     encryptionContextSubset: Record<string, string>;
   }): Promise<{ grantId: string; created: boolean }>;
-  retireGrant(args: { keyArn: string; grantId: string }): Promise<void>;
+  /**
+   * Retires keymend's grant (RetireGrant, as the grant's retiring principal), after checking with
+   * ListGrants that the grant of that id is the one keymend created: `expected` (name, grantee,
+   * operations, constraint) as recorded. A grant that is gone already is success; one that does not
+   * match is refused with a NotKeymendsChangeError and left alone.
+   */
+  retireGrant(args: { keyArn: string; grantId: string; expected: ExpectedGrant }): Promise<void>;
   putPrincipalPolicy(args: { principalArn: string; policyName: string; document: string }): Promise<void>;
   deletePrincipalPolicy(args: { principalArn: string; policyName: string }): Promise<void>;
   /** The key policy as stored now (the text), for the compare-before-write that PutKeyPolicy lacks. */
@@ -139,9 +154,18 @@ export interface ProposalLinks {
   expiresAt: string;
 }
 
-/** Reads the signing secret (once per cold start, then cached by the adapter). */
-export interface SecretSource {
-  signingKey(): Promise<Uint8Array>;
+/**
+ * Signs and checks approval-link tokens (core/token.ts), each with the key its action needs
+ * (`signingKeyFor`): the decision key for approve and reject, the revoke key for revoke. The remediate
+ * function's signer holds no revoke key.
+ */
+export interface LinkSigner {
+  /** The keys this function may sign with (the remediate function: the decision key only). */
+  readonly keys: readonly SigningKeyName[];
+  /** The token for `claims`; throws when this function holds no key for its action. */
+  sign(claims: TokenClaims): Promise<string>;
+  /** Checks the token's MAC with the key its action needs (bad-signature without it), then its expiry. */
+  verify(token: unknown, nowSeconds: number): Promise<TokenCheck>;
 }
 
 /** What the flows need from the outside world, passed in: no SDK, no environment, no global clock. */
@@ -150,7 +174,7 @@ export interface FlowPorts {
   reader: AccountReader;
   writer: AccountWriter;
   publisher: Publisher;
-  secret: SecretSource;
+  signer: LinkSigner;
   now: () => Date;
 }
 

@@ -72,6 +72,20 @@ export function planHash(plan: Plan): string {
   return createHash('sha256').update(canonicalJson(plan)).digest('hex');
 }
 
+/**
+ * What a link for `action` is bound to: the plan hash for approve and reject; for revoke, a hash of the
+ * plan hash and the applied change as recorded (grant id, policy name, the previous key policy to
+ * restore). The approval function signs revoke links right after it applies, with a key the remediate
+ * function cannot use: a record changed since (a forged grant id, a different "previous" key policy)
+ * no longer matches its link, and nothing is undone.
+ */
+export function boundHash(proposal: Pick<Proposal, 'planHash' | 'applied'>, action: string): string {
+  if (action !== 'revoke') return proposal.planHash ?? '';
+  return createHash('sha256')
+    .update(canonicalJson({ planHash: proposal.planHash ?? '', applied: proposal.applied ?? null }))
+    .digest('hex');
+}
+
 /** JSON with object keys sorted at every depth. */
 export function canonicalJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
@@ -154,13 +168,33 @@ export interface Proposal {
   updatedAt: string;
   /** When the approval links stop working (ISO time). */
   expiresAt: string;
-  /** DynamoDB TTL, epoch seconds: when the item may be deleted. */
-  ttl: number;
+  /**
+   * DynamoDB TTL, epoch seconds: when the item may be deleted. Absent while an applied change is
+   * live (see `ttlChange`): the grant id, the previous key policy and the audit trail must outlive it.
+   */
+  ttl?: number;
   applied?: AppliedChange;
   appliedAt?: string;
   /** Set when a "still failing" notice was sent, so it is sent once. */
   stillFailingNotifiedAt?: string;
   audit: AuditEntry[];
+}
+
+/**
+ * How long a proposal's item is kept after its links expire, or after its change is revoked, for its
+ * audit trail and its undo data.
+ */
+export const PROPOSAL_RETENTION_DAYS = 90;
+
+/**
+ * What a move into `to` at time `at` does to the item's TTL: applied, the TTL is removed (the change
+ * is live in the account: its record must never expire under it); revoked, it is set again,
+ * PROPOSAL_RETENTION_DAYS after the revoke; any other move keeps it.
+ */
+export function ttlChange(to: ProposalStatus, at: string): 'remove' | { set: number } | 'keep' {
+  if (to === 'applied') return 'remove';
+  if (to === 'revoked') return { set: Math.floor(Date.parse(at) / 1000) + PROPOSAL_RETENTION_DAYS * 86_400 };
+  return 'keep';
 }
 
 /** The events people are told about. Repeats of a live problem are never one of them. */

@@ -8,6 +8,7 @@
  * again, and records it; a notification that fails is audited, never thrown past the record.
  */
 import { GRANT_PROPAGATION_NOTE } from '../commons/constants';
+import { NotKeymendsChangeError } from '../commons/errors';
 import type { ResolvedState } from '../core/diagnose';
 import { diagnose } from '../core/diagnose';
 import { gatherState } from '../core/gather';
@@ -54,6 +55,9 @@ export type RevokeResult =
   | { outcome: 'refused'; reason: string }
   | { outcome: 'failed'; reason: string }
   | { outcome: 'conflict'; reason: string };
+
+/** The prefix of every name keymend gives a grant or an inline policy (functions/core/plan.ts). */
+const KEYMEND_POLICY_PREFIX = 'keymend-';
 
 /** Two policy documents (parsed or as text) that say the same, whatever their spacing or key order. */
 function samePolicy(a: unknown, b: unknown): boolean {
@@ -362,17 +366,60 @@ export async function revokeProposal(
       reason: `the proposal is ${proposal.status}: there is nothing of keymend's to undo`,
     };
   }
+  const refuse = async (reason: string): Promise<RevokeResult> => {
+    await ports.store.appendAudit(proposal.id, audit('refused', reason));
+    return { outcome: 'refused', reason };
+  };
+  const plan = proposal.plan;
+  if (plan?.mechanism !== change.mechanism) {
+    return refuse(`the record's change (${change.mechanism}) is not what its plan says keymend would write`);
+  }
   try {
     switch (change.mechanism) {
-      case 'kms-grant':
-        await ports.writer.retireGrant({ keyArn: change.keyArn, grantId: change.grantId });
-        break;
-      case 'iam-inline-policy':
-        await ports.writer.deletePrincipalPolicy({
-          principalArn: change.principalArn,
-          policyName: change.policyName,
+      case 'kms-grant': {
+        const grantPlan = plan as Extract<Plan, { mechanism: 'kms-grant' }>;
+        if (change.keyArn !== grantPlan.keyArn || change.grantName !== grantPlan.name) {
+          return refuse('the recorded grant is not the one the plan describes');
+        }
+        // The writer lists the grant first and retires it only if it is keymend's as planned.
+        await ports.writer.retireGrant({
+          keyArn: change.keyArn,
+          grantId: change.grantId,
+          expected: {
+            name: grantPlan.name,
+            granteePrincipal: grantPlan.granteePrincipal,
+            operations: grantPlan.operations,
+            encryptionContextSubset: grantPlan.constraints.encryptionContextSubset,
+          },
         });
         break;
+      }
+      case 'iam-inline-policy': {
+        const policyPlan = plan as Extract<Plan, { mechanism: 'iam-inline-policy' }>;
+        // Only a policy keymend named, on the principal it planned, and only while its document is
+        // still what keymend wrote: anything else is someone else's, even under keymend's name.
+        if (
+          !change.policyName.startsWith(KEYMEND_POLICY_PREFIX) ||
+          change.policyName !== policyPlan.policyName ||
+          change.principalArn !== policyPlan.principalArn
+        ) {
+          return refuse(`the inline policy ${change.policyName} is not one keymend named in this plan`);
+        }
+        const principal = await ports.reader.getPrincipal(change.principalArn);
+        const current = principal?.inlinePolicies[change.policyName];
+        if (current !== undefined && !samePolicy(current, policyPlan.document)) {
+          return refuse(
+            `the inline policy ${change.policyName} has changed since keymend wrote it: delete it by hand if it should go`,
+          );
+        }
+        if (current !== undefined) {
+          await ports.writer.deletePrincipalPolicy({
+            principalArn: change.principalArn,
+            policyName: change.policyName,
+          });
+        }
+        break;
+      }
       case 'key-policy-statement': {
         const current = await ports.writer.getKeyPolicy(change.keyArn);
         if (!samePolicy(current, change.writtenPolicy)) {
@@ -390,6 +437,7 @@ export async function revokeProposal(
       }
     }
   } catch (error) {
+    if (error instanceof NotKeymendsChangeError) return refuse(error.message);
     const reason = `the undo failed: ${messageOf(error)}`;
     await ports.store.appendAudit(proposal.id, audit('failed', reason));
     return { outcome: 'failed', reason };

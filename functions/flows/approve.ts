@@ -13,17 +13,15 @@
  */
 import { GRANT_PROPAGATION_NOTE } from '../commons/constants';
 import { type Approver, type ApproverRule, mayApprove } from '../core/approvers';
-import { type LinkSettings, linkExpiry, proposalLinks } from '../core/links';
+import { type LinkSettings, linkExpiry } from '../core/links';
 import type { FlowPorts } from '../core/ports';
-import type { AuditEntry, Proposal } from '../core/proposal';
+import { type AuditEntry, boundHash, type Proposal } from '../core/proposal';
 import {
   APPROVAL_ACTIONS,
   type ApprovalAction,
   LINK_ACTIONS,
   type LinkAction,
-  signToken,
   type TokenClaims,
-  verifyToken,
 } from '../core/token';
 import {
   type Page,
@@ -35,7 +33,7 @@ import {
 } from '../render/page';
 import { type ApplyResult, applyProposal, revokeProposal } from './apply';
 import type { AuditContext, FlowContext, FlowLog } from './context';
-import { notify } from './notify';
+import { linksFor, notify } from './notify';
 
 /** An HTTP request as the approval function sees it, already decoded by the handler. */
 export interface ApprovalRequest {
@@ -136,14 +134,13 @@ async function view(deps: ApprovalDeps, id: string, request: ApprovalRequest): P
   const action = request.query.a;
   const token = request.query.t;
   if (!isLinkAction(action) || !token) return refusalPage('bad-request');
-  const secret = await ports.secret.signingKey();
-  const check = verifyToken(secret, token, nowSeconds(ports));
+  const check = await ports.signer.verify(token, nowSeconds(ports));
   if (!check.ok) return refusalPage(tokenRefusal(check.problem));
   const { claims } = check;
   if (claims.proposalId !== id || claims.action !== action) return refusalPage('bad-token');
   const proposal = await ports.store.getProposal(id);
   if (!proposal) return refusalPage('not-found');
-  if (claims.planHash !== (proposal.planHash ?? '')) return refusalPage('bad-token');
+  if (claims.planHash !== boundHash(proposal, claims.action)) return refusalPage('bad-token');
 
   // The page offers what the link and the status allow. The approve link's page offers Reject too (both
   // links go to the same people in the same message: the page signs the sibling token with the same
@@ -151,15 +148,22 @@ async function view(deps: ApprovalDeps, id: string, request: ApprovalRequest): P
   // on, a signed-in approver gets the buttons, since then the approver list, not the link, decides.
   const viewer = viewerOf(settings, request);
   const forms: Partial<Record<ApprovalAction, string>> = {};
-  const sibling = (a: ApprovalAction) => (a === action ? token : signToken(secret, { ...claims, action: a }));
+  // Each sibling is signed with the key and bound to what its own action needs (a revoke form: the
+  // revoke key, which only this function holds, and the change as recorded).
+  const sibling = async (a: ApprovalAction) =>
+    a === action
+      ? token
+      : await ports.signer.sign({ ...claims, action: a, planHash: boundHash(proposal, a) });
   const approverReviewing = action === 'review' && viewer.signIn && viewer.allowed;
   // With sign-in on, someone who may not decide gets no buttons (a POST would be refused anyway).
   const mayDecide = !viewer.signIn || viewer.allowed;
   if (mayDecide && proposal.status === 'pending') {
-    if ((action === 'approve' || approverReviewing) && proposal.planHash) forms.approve = sibling('approve');
-    if (action === 'approve' || action === 'reject' || approverReviewing) forms.reject = sibling('reject');
+    if ((action === 'approve' || approverReviewing) && proposal.planHash)
+      forms.approve = await sibling('approve');
+    if (action === 'approve' || action === 'reject' || approverReviewing)
+      forms.reject = await sibling('reject');
   } else if (mayDecide && proposal.status === 'applied' && (action === 'revoke' || approverReviewing)) {
-    forms.revoke = sibling('revoke');
+    forms.revoke = await sibling('revoke');
   }
   return reviewPage({
     proposal,
@@ -220,8 +224,7 @@ async function act(deps: ApprovalDeps, id: string, request: ApprovalRequest): Pr
     });
     return refusalPage(viewer.approver ? 'not-approver' : 'sign-in');
   }
-  const secret = await ports.secret.signingKey();
-  const check = verifyToken(secret, token, nowSeconds(ports));
+  const check = await ports.signer.verify(token, nowSeconds(ports));
   const approver = viewer.signIn ? viewer.approver : null;
   const context: AuditContext = {
     sourceIp: request.sourceIp,
@@ -246,7 +249,7 @@ async function act(deps: ApprovalDeps, id: string, request: ApprovalRequest): Pr
     log.warn('approval token refused', { proposalId: id, action, problem: check.problem, ...context });
     if (check.problem === 'expired') {
       // The token is genuine (its signature held) but late: record the attempt on its own proposal.
-      const late = verifyToken(secret, token, Number.NEGATIVE_INFINITY);
+      const late = await ports.signer.verify(token, Number.NEGATIVE_INFINITY);
       if (late.ok && late.claims.proposalId === id && (await ports.store.getProposal(id))) {
         await ports.store.appendAudit(id, audit('refused', 'the link has expired'));
       }
@@ -265,7 +268,7 @@ async function act(deps: ApprovalDeps, id: string, request: ApprovalRequest): Pr
     return refusalPage(kind);
   };
   if (claims.action !== action) return refused('bad-token', `the token is for ${claims.action}`);
-  if (claims.planHash !== (proposal.planHash ?? '')) {
+  if (claims.planHash !== boundHash(proposal, claims.action)) {
     return refused('bad-token', 'the token is for another version of the change');
   }
   if (proposal.status !== NEEDED_STATUS[action]) {
@@ -372,10 +375,10 @@ async function approve(
 async function revokeLink(deps: ApprovalDeps, proposal: Proposal): Promise<string | null> {
   const { ports, settings } = deps;
   try {
-    const links = proposalLinks(
-      await ports.secret.signingKey(),
+    const links = await linksFor(
+      ports,
       proposal,
-      settings.baseUrl,
+      linkSettings(settings),
       linkExpiry(ports.now(), settings.linkTtlHours),
     );
     return links?.revoke ?? null;

@@ -3,9 +3,10 @@
  * and noted in the proposal's audit trail, never thrown past the record it follows (the proposal is
  * stored already; failing the invocation would only make EventBridge deliver a duplicate).
  */
-import { type LinkSettings, proposalLinks } from '../core/links';
+import { assembleLinks, type LinkSettings, linkActions, linkClaims } from '../core/links';
 import type { FlowPorts, ProposalLinks } from '../core/ports';
 import { KEYMEND_ACTOR, type NotificationKind, type Proposal } from '../core/proposal';
+import { signingKeyFor } from '../core/token';
 import { renderNotifications } from '../render/notification';
 import { type FlowContext, messageOf } from './context';
 
@@ -31,8 +32,9 @@ export async function noteProblem(
 }
 
 /**
- * The links to put in a notification about `proposal` (see core/links.ts), expiring at `expiresAt`;
- * null when the proposal has nothing left to decide.
+ * The links to put in a notification about `proposal` (see core/links.ts), expiring at `expiresAt`,
+ * each token signed with the key its action needs; null when the proposal has nothing left to decide,
+ * or when this function cannot sign its links (the remediate function holds no revoke key).
  */
 export async function linksFor(
   ports: FlowPorts,
@@ -40,8 +42,19 @@ export async function linksFor(
   settings: LinkSettings,
   expiresAt: Date,
 ): Promise<ProposalLinks | null> {
-  if (proposal.status !== 'pending' && proposal.status !== 'applied') return null;
-  return proposalLinks(await ports.secret.signingKey(), proposal, settings.baseUrl, expiresAt);
+  const actions = linkActions(proposal.status).filter((action) =>
+    ports.signer.keys.includes(signingKeyFor(action)),
+  );
+  if (actions.length === 0) return null;
+  const tokens = Object.fromEntries(
+    await Promise.all(
+      actions.map(async (action) => [
+        action,
+        await ports.signer.sign(linkClaims(proposal, action, expiresAt)),
+      ]),
+    ),
+  );
+  return assembleLinks(proposal, settings.baseUrl, tokens, expiresAt);
 }
 
 /**
@@ -59,7 +72,7 @@ export async function notify(
     try {
       signed = await linksFor(ports, proposal, links.settings, links.expiresAt);
     } catch (error) {
-      // No signing key (Secrets Manager failing): tell people anyway, without links; the review page
+      // No signature (KMS GenerateMac failing): tell people anyway, without links; the review page
       // and a later notification carry them.
       await noteProblem(ports, proposal.id, 'notify', `${kind}: sent without links: ${messageOf(error)}`);
     }

@@ -194,15 +194,18 @@ const logger = new Logger({ serviceName: 'keymend-approval' });
 
 /**
  * Cold start (handlers/wiring.ts), once per execution environment, at its first invocation: the
- * configuration, the clients, the signing key read on first use and kept (SecretsManagerSecret). The
+ * configuration, the clients, the link signer (KMS HMAC keys: the decision key and, here only, the revoke key). The
  * stack cannot put a function's own URL in its environment (the URL needs the function first): without
  * it, makeHandler points the links at the function URL each request came to. A configuration error is
  * logged once with the variable's name; every request then gets the generic 500 page.
  */
 const wired = startOnce(logger, () => {
-  const { config, portsFor } = awsWiring(process.env, { approvalUrl: 'optional' });
+  const { config, portsFor, deadline } = awsWiring(process.env, { approvalUrl: 'optional' });
   const signIn = signInGateFromEnv(process.env);
-  return perAccount((accountId) => makeHandler({ ports: portsFor(accountId), config, logger, signIn }));
+  const forAccount = perAccount((accountId) =>
+    makeHandler({ ports: portsFor(accountId), config, logger, signIn }),
+  );
+  return { deadline, forAccount };
 });
 
 /** The Lambda handler behind the function URL. */
@@ -211,5 +214,7 @@ export const handler = middy<ApprovalEvent, ApprovalResult, Error, Context>()
   .handler(async (event, context) => {
     const current = wired();
     if (!current.ok) return respond(errorPage(), false);
-    return current.value(accountIdOf(context))(event);
+    // Every AWS call of this request stops before Lambda would kill it.
+    current.value.deadline.begin(context.getRemainingTimeInMillis());
+    return current.value.forAccount(accountIdOf(context))(event);
   });

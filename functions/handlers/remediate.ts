@@ -63,11 +63,12 @@ const logger = new Logger({ serviceName: 'keymend-remediate' });
  * configuration error is logged once and then fails every invocation with the variable's name.
  */
 const wired = startOnce(logger, () => {
-  const { config, portsFor } = awsWiring(process.env);
-  return perAccount((accountId) => {
+  const { config, portsFor, deadline } = awsWiring(process.env);
+  const forAccount = perAccount((accountId) => {
     const ports: FlowContext = portsFor(accountId);
     return makeHandler({ config, logger, ports: () => ports });
   });
+  return { deadline, forAccount };
 });
 
 /** The Lambda handler. */
@@ -76,5 +77,7 @@ export const handler = middy<RemediateEvent, RemediateResult, Error, Context>()
   .handler(async (event, context) => {
     const wiring = wired();
     if (!wiring.ok) throw wiring.error;
-    return wiring.value(accountIdOf(context))(event);
+    // Every AWS call of this invocation stops before Lambda would kill it.
+    wiring.value.deadline.begin(context.getRemainingTimeInMillis());
+    return wiring.value.forAccount(accountIdOf(context))(event);
   });

@@ -8,14 +8,13 @@ import { IAMClient } from '@aws-sdk/client-iam';
 import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { OrganizationsClient } from '@aws-sdk/client-organizations';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SNSClient } from '@aws-sdk/client-sns';
 import type { Context } from 'aws-lambda';
 import { AwsAccountWriter } from '../adapters/account-writer';
 import { AwsAccountReader } from '../adapters/aws-account';
-import { clientConfig } from '../adapters/client-config';
+import { clientConfig, InvocationDeadline, withDeadline } from '../adapters/client-config';
+import { kmsLinkSigner } from '../adapters/link-signer';
 import { organizationsApi } from '../adapters/organization';
-import { SecretsManagerSecret } from '../adapters/secret';
 import { SnsPublisher } from '../adapters/sns';
 import { DynamoProposalStore } from '../adapters/store';
 import { arnAccount } from '../commons/arn';
@@ -37,6 +36,8 @@ function freshReader(accountId: string, region: string, make: () => AccountReade
 
 export interface AwsWiring {
   config: Config;
+  /** Every client's calls stop at this deadline: `begin` it at the start of each invocation. */
+  deadline: InvocationDeadline;
   /** The ports for one account, built once per account over the shared clients. */
   portsFor(accountId: string): FlowPorts;
 }
@@ -46,19 +47,28 @@ export function awsWiring(env: NodeJS.ProcessEnv, options: ConfigOptions = {}): 
   const config = parseConfig(env, options);
   const region = env.AWS_REGION ?? '';
   const clients = clientConfig({ region });
-  const iam = new IAMClient(clients);
-  const kms = new KMSClient(clients);
-  const kinesis = new KinesisClient(clients);
-  const organizations = organizationsApi(new OrganizationsClient(clients));
-  const store = new DynamoProposalStore(new DynamoDBClient(clients), config.tableName);
-  const writer = new AwsAccountWriter({ kms, iam });
-  const publisher = new SnsPublisher(new SNSClient(clients), {
+  const deadline = new InvocationDeadline();
+  const iam = withDeadline(new IAMClient(clients), deadline);
+  const kms = withDeadline(new KMSClient(clients), deadline);
+  const kinesis = withDeadline(new KinesisClient(clients), deadline);
+  const organizations = organizationsApi(withDeadline(new OrganizationsClient(clients), deadline));
+  const store = new DynamoProposalStore(
+    withDeadline(new DynamoDBClient(clients), deadline),
+    config.tableName,
+  );
+  const writer = new AwsAccountWriter({ kms, iam, retiringPrincipal: config.retiringPrincipal });
+  const publisher = new SnsPublisher(withDeadline(new SNSClient(clients), deadline), {
     email: config.emailTopicArn,
     chat: config.chatTopicArn,
   });
-  const secret = new SecretsManagerSecret(new SecretsManagerClient(clients), config.secretId);
+  // Tokens are signed by KMS HMAC keys; the revoke key is configured for the approval function only.
+  const signer = kmsLinkSigner(kms, {
+    decision: config.decisionKeyId,
+    ...(config.revokeKeyId === null ? {} : { revoke: config.revokeKeyId }),
+  });
   return {
     config,
+    deadline,
     portsFor: (accountId) => ({
       store,
       reader: freshReader(
@@ -68,7 +78,7 @@ export function awsWiring(env: NodeJS.ProcessEnv, options: ConfigOptions = {}): 
       ),
       writer,
       publisher,
-      secret,
+      signer,
       now: () => new Date(),
     }),
   };

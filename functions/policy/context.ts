@@ -115,9 +115,13 @@ export function kinesisKmsRequest(args: {
 
 /**
  * The request context of a direct kms:CreateGrant call: kms:GrantOperations (multivalued),
- * kms:GranteePrincipal, kms:RetiringPrincipal, kms:GrantConstraintType and kms:GrantIsForAWSResource,
- * plus the constraint's pairs as kms:EncryptionContext:KEY
- * (https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-grant-operations).
+ * kms:GranteePrincipal, kms:RetiringPrincipal (when the grant names one), kms:GrantConstraintType and
+ * kms:GrantIsForAWSResource, plus the constraint's pairs as kms:EncryptionContext:KEY and its keys as
+ * kms:EncryptionContextKeys (for CreateGrant these describe the grant's constraint, not the call's own
+ * context) (https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html).
+ * kms:GrantIsForAWSResource is true when an AWS service integrated with KMS calls on the principal's
+ * behalf; whether a direct call carries it as false or omits it is not documented, so `forAwsResource`
+ * null leaves it out (policies should hold either way: `BoolIfExists`).
  */
 export function createGrantRequest(args: {
   principal: RequestPrincipal;
@@ -129,15 +133,16 @@ export function createGrantRequest(args: {
     encryptionContextSubset?: Record<string, string>;
     encryptionContextEquals?: Record<string, string>;
   };
-  forAwsResource?: boolean;
+  /** @default false; null: the key is absent from the request. */
+  forAwsResource?: boolean | null;
 }): AuthorizationRequest {
   const context: Record<string, ContextValue> = {
     ...principalContext(args.principal),
     'kms:CallerAccount': args.principal.accountId,
     'kms:GrantOperations': [...args.operations],
     'kms:GranteePrincipal': args.granteePrincipal,
-    'kms:GrantIsForAWSResource': args.forAwsResource ?? false,
   };
+  if (args.forAwsResource !== null) context['kms:GrantIsForAWSResource'] = args.forAwsResource ?? false;
   if (args.retiringPrincipal !== undefined) context['kms:RetiringPrincipal'] = args.retiringPrincipal;
   const subset = args.constraints?.encryptionContextSubset;
   const equals = args.constraints?.encryptionContextEquals;

@@ -20,7 +20,7 @@ import {
 } from '@aws-sdk/client-kms';
 import { mockClient } from 'aws-sdk-client-mock';
 import { AccountWriteError, AwsAccountWriter } from '../../functions/adapters/account-writer';
-import { InputError } from '../../functions/commons/errors';
+import { InputError, NotKeymendsChangeError } from '../../functions/commons/errors';
 import { type FixScope, planGrant, planInlinePolicy } from '../../functions/core/plan';
 
 const KEY = 'arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab';
@@ -46,9 +46,11 @@ const grantArgs = {
 
 const kms = mockClient(KMSClient);
 const iam = mockClient(IAMClient);
+const APPROVAL_ROLE = 'arn:aws:iam::111122223333:role/keymend/KeymendApprovalRole';
 const writer = new AwsAccountWriter({
   kms: new KMSClient({ region: 'us-east-1' }),
   iam: new IAMClient({ region: 'us-east-1' }),
+  retiringPrincipal: APPROVAL_ROLE,
 });
 const meta = { $metadata: {} };
 
@@ -62,6 +64,7 @@ function listed(overrides: Partial<GrantListEntry> = {}): GrantListEntry {
     IssuingAccount: 'arn:aws:iam::111122223333:root',
     Operations: ['Decrypt'],
     Constraints: { EncryptionContextSubset: { 'aws:kinesis:arn': ORDERS } },
+    RetiringPrincipal: APPROVAL_ROLE,
     ...overrides,
   };
 }
@@ -88,6 +91,7 @@ describe('createGrant', () => {
       GranteePrincipal: ROLE,
       Operations: ['Decrypt'],
       Constraints: { EncryptionContextSubset: { 'aws:kinesis:arn': ORDERS } },
+      RetiringPrincipal: APPROVAL_ROLE,
     });
   });
 
@@ -129,7 +133,8 @@ describe('createGrant', () => {
       'an exact-context constraint',
       listed({ Constraints: { EncryptionContextEquals: { 'aws:kinesis:arn': ORDERS } } }),
     ],
-    ['a retiring principal', listed({ RetiringPrincipal: 'arn:aws:iam::111122223333:role/admin' })],
+    ['another retiring principal', listed({ RetiringPrincipal: 'arn:aws:iam::111122223333:role/admin' })],
+    ['no retiring principal', listed({ RetiringPrincipal: undefined })],
   ])('does not take a grant with %s for the planned one', async (_, grant) => {
     kms.on(ListGrantsCommand).resolves({ Grants: [grant], Truncated: false });
     kms.on(CreateGrantCommand).resolves({ GrantId: 'new-grant' });
@@ -148,25 +153,59 @@ describe('createGrant', () => {
 });
 
 describe('retireGrant', () => {
-  it('revokes the grant (keymend is no retiring principal of it), never RetireGrant', async () => {
-    kms.on(RevokeGrantCommand).resolves({});
-    await writer.retireGrant({ keyArn: KEY, grantId: 'g-1' });
-    expect(kms.commandCalls(RevokeGrantCommand).map((c) => c.args[0].input)).toEqual([
+  const expected = {
+    name: plan.name,
+    granteePrincipal: ROLE,
+    operations: ['Decrypt'],
+    encryptionContextSubset: { 'aws:kinesis:arn': ORDERS },
+  };
+  const retire = () => writer.retireGrant({ keyArn: KEY, grantId: 'g-1', expected });
+
+  it('lists the grant by id, then retires it as its retiring principal; never RevokeGrant', async () => {
+    kms.on(ListGrantsCommand).resolves({ Grants: [listed({ GrantId: 'g-1' })], Truncated: false });
+    kms.on(RetireGrantCommand).resolves({});
+    await retire();
+    expect(kms.commandCalls(ListGrantsCommand)[0]?.args[0].input).toMatchObject({
+      KeyId: KEY,
+      GrantId: 'g-1',
+    });
+    expect(kms.commandCalls(RetireGrantCommand).map((c) => c.args[0].input)).toEqual([
       { KeyId: KEY, GrantId: 'g-1' },
     ]);
+    expect(kms.commandCalls(RevokeGrantCommand)).toHaveLength(0);
+  });
+
+  it.each([
+    ['another name', { Name: 'someone-elses-grant' }],
+    ['another grantee', { GranteePrincipal: 'arn:aws:iam::111122223333:role/admin' }],
+    ['more operations', { Operations: ['Decrypt', 'Encrypt'] as GrantListEntry['Operations'] }],
+    ['another stream', { Constraints: { EncryptionContextSubset: { 'aws:kinesis:arn': CLICKS } } }],
+    ['no constraint', { Constraints: undefined }],
+    ['another retiring principal', { RetiringPrincipal: 'arn:aws:iam::111122223333:role/admin' }],
+  ])('refuses a grant of that id with %s: not keymend`s, nothing retired', async (_, overrides) => {
+    kms.on(ListGrantsCommand).resolves({ Grants: [listed({ GrantId: 'g-1', ...overrides })] });
+    kms.on(RetireGrantCommand).resolves({});
+    const error = await retire().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(NotKeymendsChangeError);
     expect(kms.commandCalls(RetireGrantCommand)).toHaveLength(0);
   });
 
-  it('counts a grant that is gone already as revoked', async () => {
-    kms.on(RevokeGrantCommand).rejects(new NotFoundException({ message: 'no grant', ...meta }));
-    await expect(writer.retireGrant({ keyArn: KEY, grantId: 'g-1' })).resolves.toBeUndefined();
+  it('counts a grant that is gone already (not listed, or NotFoundException) as retired', async () => {
+    kms.on(ListGrantsCommand).resolves({ Grants: [] });
+    await expect(retire()).resolves.toBeUndefined();
+    expect(kms.commandCalls(RetireGrantCommand)).toHaveLength(0);
+    kms.reset();
+    kms.on(ListGrantsCommand).resolves({ Grants: [listed({ GrantId: 'g-1' })] });
+    kms.on(RetireGrantCommand).rejects(new NotFoundException({ message: 'no grant', ...meta }));
+    await expect(retire()).resolves.toBeUndefined();
   });
 
   it('fails on any other error', async () => {
+    kms.on(ListGrantsCommand).resolves({ Grants: [listed({ GrantId: 'g-1' })] });
     kms
-      .on(RevokeGrantCommand)
+      .on(RetireGrantCommand)
       .rejects(new KMSInvalidStateException({ message: 'pending deletion', ...meta }));
-    await expect(writer.retireGrant({ keyArn: KEY, grantId: 'g-1' })).rejects.toThrow(AccountWriteError);
+    await expect(retire()).rejects.toThrow(AccountWriteError);
   });
 });
 

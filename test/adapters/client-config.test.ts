@@ -6,7 +6,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { DescribeKeyCommand, KMSClient } from '@aws-sdk/client-kms';
-import { clientConfig } from '../../functions/adapters/client-config';
+import { clientConfig, InvocationDeadline, withDeadline } from '../../functions/adapters/client-config';
 import { ORDERS_KEY as KEY } from '../helpers/arns';
 
 const credentials = { accessKeyId: 'AKIAEXAMPLE', secretAccessKey: 'example' };
@@ -70,6 +70,50 @@ describe('clientConfig', () => {
         name: 'TimeoutError',
       });
       expect(calls).toBe(2);
+    } finally {
+      client.destroy();
+      await server.close();
+    }
+  });
+});
+
+describe('the invocation deadline', () => {
+  it('cuts off a call, retries included, when the invocation`s remaining time (less the margin) is up', async () => {
+    let calls = 0;
+    const server = await serve(() => {
+      calls++;
+    });
+    // Retries and per-request timeouts that, alone, would wait far longer than the invocation has.
+    const deadline = new InvocationDeadline(1_000);
+    const client = withDeadline(kms(server.endpoint, { maxAttempts: 5, requestTimeoutMs: 60_000 }), deadline);
+    try {
+      deadline.begin(1_300);
+      const error = await client.send(new DescribeKeyCommand({ KeyId: KEY })).catch((e: unknown) => e);
+      expect((error as Error).name).toBe('AbortError');
+      expect(deadline.current()?.aborted).toBe(true);
+      // No retry after the deadline (the one attempt may not have reached the server on a busy machine).
+      expect(calls).toBeLessThanOrEqual(1);
+    } finally {
+      client.destroy();
+      await server.close();
+    }
+  });
+
+  it('gives each invocation its own deadline, and leaves a call outside any invocation alone', async () => {
+    const server = await serve((_req, res) => {
+      res.setHeader('content-type', 'application/x-amz-json-1.1');
+      res.end(JSON.stringify({ KeyMetadata: { KeyId: 'k', Arn: KEY, KeyState: 'Enabled' } }));
+    });
+    const deadline = new InvocationDeadline(1_000);
+    const client = withDeadline(kms(server.endpoint, {}), deadline);
+    try {
+      expect(deadline.current()).toBeUndefined();
+      expect((await client.send(new DescribeKeyCommand({ KeyId: KEY }))).KeyMetadata?.Arn).toBe(KEY);
+      deadline.begin(1_001);
+      const first = deadline.current();
+      deadline.begin(60_000);
+      expect(deadline.current()).not.toBe(first);
+      expect((await client.send(new DescribeKeyCommand({ KeyId: KEY }))).KeyMetadata?.Arn).toBe(KEY);
     } finally {
       client.destroy();
       await server.close();

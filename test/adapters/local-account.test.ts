@@ -3,9 +3,9 @@
  * them (each plan applied through it makes the denied request allowed), and the AWS calls counted.
  */
 import { AccountWriteError } from '../../functions/adapters/account-writer';
-import { LocalAccount } from '../../functions/adapters/local-account';
+import { LocalAccount, localApprovalRoleArn } from '../../functions/adapters/local-account';
 import { parseSnapshot, SnapshotReader } from '../../functions/adapters/snapshot';
-import { InputError } from '../../functions/commons/errors';
+import { InputError, NotKeymendsChangeError } from '../../functions/commons/errors';
 import { diagnose } from '../../functions/core/diagnose';
 import { gatherState } from '../../functions/core/gather';
 import { MECHANISMS, type Mechanism, type Plan } from '../../functions/core/plan';
@@ -81,6 +81,7 @@ describe('writes', () => {
     operations: ['Decrypt'],
     encryptionContextSubset: { 'aws:kinesis:arn': ORDERS },
   };
+  const { keyArn: _key, ...expected } = grant;
 
   it('adds a grant with a KMS-shaped id once, however often it is asked for', async () => {
     const account = new LocalAccount(loadAccount());
@@ -97,6 +98,7 @@ describe('writes', () => {
         granteePrincipal: CONSUMER,
         operations: ['Decrypt'],
         constraints: { encryptionContextSubset: { 'aws:kinesis:arn': ORDERS } },
+        retiringPrincipal: localApprovalRoleArn(account.accountId),
       },
     ]);
     expect(account.stats()).toEqual({ 'kms:CreateGrant': 1, 'kms:ListGrants': 2 });
@@ -113,12 +115,39 @@ describe('writes', () => {
   it('retires a grant, after which the denial is back; retiring it again is no error', async () => {
     const account = new LocalAccount(loadAccount());
     const { grantId } = await account.createGrant(grant);
+    expect(account.snapshot().keys.find((k) => k.arn === ORDERS_KEY)?.grants?.[0]).toMatchObject({
+      retiringPrincipal: localApprovalRoleArn(account.accountId),
+    });
     expect(await diagnoseThrough(account, CONSUMER_EVENT)).toMatchObject({ code: 'already-allowed' });
-    await account.retireGrant({ keyArn: ORDERS_KEY, grantId });
-    await account.retireGrant({ keyArn: ORDERS_KEY, grantId });
+    await account.retireGrant({ keyArn: ORDERS_KEY, grantId, expected });
+    await account.retireGrant({ keyArn: ORDERS_KEY, grantId, expected });
     expect(account.snapshot().keys.find((k) => k.arn === ORDERS_KEY)?.grants).toEqual([]);
     expect((await diagnoseThrough(account, CONSUMER_EVENT)).verdict).toBe('propose');
-    expect(account.stats()['kms:RevokeGrant']).toBe(2);
+    expect(account.stats()['kms:RetireGrant']).toBe(1);
+    expect(account.stats()['kms:RevokeGrant']).toBeUndefined();
+  });
+
+  it('retires only keymend`s grant as recorded, and only as its retiring principal', async () => {
+    const account = new LocalAccount(loadAccount());
+    const { grantId } = await account.createGrant(grant);
+    await expect(
+      account.retireGrant({ keyArn: ORDERS_KEY, grantId, expected: { ...expected, name: 'other' } }),
+    ).rejects.toBeInstanceOf(NotKeymendsChangeError);
+    await expect(
+      account.retireGrant({
+        keyArn: ORDERS_KEY,
+        grantId,
+        expected: { ...expected, operations: ['Decrypt', 'Encrypt'] },
+      }),
+    ).rejects.toBeInstanceOf(NotKeymendsChangeError);
+    // The same account, written through by another caller: KMS refuses a retire by a non-retiring principal.
+    const stranger = new LocalAccount(account.snapshot(), {
+      caller: `arn:aws:iam::${account.accountId}:role/admin`,
+    });
+    await expect(stranger.retireGrant({ keyArn: ORDERS_KEY, grantId, expected })).rejects.toThrow(
+      /AccessDeniedException/,
+    );
+    expect(account.snapshot().keys.find((k) => k.arn === ORDERS_KEY)?.grants).toHaveLength(1);
   });
 
   it('sets and deletes an inline policy, idempotently', async () => {

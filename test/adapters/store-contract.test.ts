@@ -14,6 +14,7 @@ import type { ProposalStore } from '../../functions/core/ports';
 import {
   type AuditEntry,
   canTransition,
+  PROPOSAL_RETENTION_DAYS,
   type Proposal,
   type ProposalStatus,
   TRANSITIONS,
@@ -26,6 +27,7 @@ const T0 = new Date('2026-12-03T09:00:00.000Z');
 const at = (ms: number) => new Date(T0.getTime() + ms);
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
 const STATUSES = Object.keys(TRANSITIONS) as ProposalStatus[];
 
 /** A store under test, and how many requests it has sent so far. */
@@ -402,6 +404,49 @@ describe.each([
       await store.transition(p.id, 'applying', 'applied', { applied, appliedAt }, entry('apply', 'keymend'));
       const revoked = await store.transition(p.id, 'applied', 'revoked', {}, entry('revoke'));
       expect(revoked).toMatchObject({ status: 'revoked', applied, appliedAt });
+    });
+  });
+
+  describe('TTL', () => {
+    it('an applied proposal never expires while its change is live: TTL removed on apply, set again on revoke', async () => {
+      const store = await open();
+      const p = proposal({ status: 'applying' });
+      expect(p.ttl).toEqual(expect.any(Number));
+      await store.createProposal(p, at(HOUR));
+      const applied = {
+        mechanism: 'kms-grant' as const,
+        keyArn: p.scope.keyArn,
+        grantId: 'g-1',
+        grantName: 'keymend-Decrypt-orders',
+      };
+      const onApply = await store.transition(
+        p.id,
+        'applying',
+        'applied',
+        { applied },
+        entry('apply', 'keymend'),
+      );
+      expect(onApply?.ttl).toBeUndefined();
+      expect((await store.getProposal(p.id))?.ttl).toBeUndefined();
+      const revokedAt = at(DAY * 200);
+      const revoked = await store.transition(
+        p.id,
+        'applied',
+        'revoked',
+        {},
+        entry('revoke', 'approval-link', revokedAt),
+      );
+      const expected = Math.floor(revokedAt.getTime() / 1000) + PROPOSAL_RETENTION_DAYS * 86_400;
+      expect(revoked?.ttl).toBe(expected);
+      expect((await store.getProposal(p.id))?.ttl).toBe(expected);
+    });
+
+    it('other moves keep the TTL the proposal was created with', async () => {
+      const store = await open();
+      const p = proposal();
+      await store.createProposal(p, at(HOUR));
+      const rejected = await store.transition(p.id, 'pending', 'rejected', {}, entry('reject'));
+      expect(rejected?.ttl).toBe(p.ttl);
     });
   });
 

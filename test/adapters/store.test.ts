@@ -65,7 +65,7 @@ describe('TTLs', () => {
     await store.claimFingerprint(p.fingerprint, T0);
     await store.createProposal(p, at(HOUR));
     const item = await rawItem(table, storeKeys.fingerprint(p.fingerprint));
-    expect(Number(item?.ttl?.N)).toBeGreaterThanOrEqual(Math.max(p.ttl, at(HOUR).getTime() / 1000));
+    expect(Number(item?.ttl?.N)).toBeGreaterThanOrEqual(Math.max(p.ttl ?? 0, at(HOUR).getTime() / 1000));
     expect(item?.leaseUntil).toBeUndefined();
   });
 

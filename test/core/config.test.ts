@@ -5,8 +5,9 @@ import { parseConfig } from '../../functions/core/config';
 const VALID = {
   [ENV.tableName]: 'keymend-table',
   [ENV.emailTopicArn]: 'arn:aws:sns:us-east-1:111122223333:keymend-email',
-  [ENV.secretId]: 'arn:aws:secretsmanager:us-east-1:111122223333:secret:keymend-AbCdEf',
+  [ENV.decisionKeyId]: 'arn:aws:kms:us-east-1:111122223333:key/1111aaaa-22bb-33cc-44dd-555555eeeeee',
   [ENV.approvalUrl]: 'https://abc.lambda-url.us-east-1.on.aws/',
+  [ENV.retiringPrincipal]: 'arn:aws:iam::111122223333:role/keymend/KeymendApprovalRole',
 };
 
 describe('parseConfig', () => {
@@ -15,7 +16,8 @@ describe('parseConfig', () => {
       tableName: 'keymend-table',
       emailTopicArn: VALID[ENV.emailTopicArn],
       chatTopicArn: null,
-      secretId: VALID[ENV.secretId],
+      decisionKeyId: VALID[ENV.decisionKeyId],
+      revokeKeyId: null,
       approvalUrl: 'https://abc.lambda-url.us-east-1.on.aws',
       mode: 'propose',
       autoApplyPrincipals: [],
@@ -25,6 +27,7 @@ describe('parseConfig', () => {
       autoApplyCloudFormation: false,
       enabledMechanisms: ['kms-grant', 'iam-inline-policy'],
       rejectSuppressHours: 168,
+      retiringPrincipal: VALID[ENV.retiringPrincipal],
     });
   });
 
@@ -73,7 +76,9 @@ describe('parseConfig', () => {
     [ENV.emailTopicArn, undefined],
     [ENV.emailTopicArn, 'keymend-email'],
     [ENV.chatTopicArn, 'not-an-arn'],
-    [ENV.secretId, ''],
+    [ENV.decisionKeyId, ''],
+    [ENV.decisionKeyId, 'alias/keymend'],
+    [ENV.revokeKeyId, 'not-an-arn'],
     [ENV.approvalUrl, 'http://example.com'],
     [ENV.approvalUrl, 'https://example.com/?x=1'],
     [ENV.approvalUrl, 'nope'],

@@ -144,6 +144,7 @@ describe('approval link in a real browser', () => {
         granteePrincipal: CONSUMER,
         operations: ['Decrypt'],
         constraints: { encryptionContextSubset: { 'aws:kinesis:arn': STREAM } },
+        retiringPrincipal: expect.stringMatching(/:role\/keymend\//),
       },
     ]);
     // Nothing else in the account changed.

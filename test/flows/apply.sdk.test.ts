@@ -15,6 +15,7 @@ import {
 } from '@aws-sdk/client-kms';
 import { mockClient } from 'aws-sdk-client-mock';
 import { AwsAccountWriter } from '../../functions/adapters/account-writer';
+import { localApprovalRoleArn } from '../../functions/adapters/local-account';
 import type { Mechanism } from '../../functions/core/plan';
 import type { Proposal } from '../../functions/core/proposal';
 import { type ApplyOptions, applyProposal } from '../../functions/flows/apply';
@@ -38,6 +39,7 @@ async function applying(mechanism: Mechanism): Promise<{ f: FlowFixture; proposa
   f.ports.writer = new AwsAccountWriter({
     kms: new KMSClient({ region: 'us-east-1', maxAttempts: 1 }),
     iam: new IAMClient({ region: 'us-east-1', maxAttempts: 1 }),
+    retiringPrincipal: localApprovalRoleArn('111122223333'),
   });
   const config = {
     ...TEST_CONFIG,
@@ -76,6 +78,7 @@ describe('applyProposal through the AWS SDK', () => {
       GranteePrincipal: plan.granteePrincipal,
       Operations: plan.operations as GrantOperation[],
       Constraints: { EncryptionContextSubset: plan.constraints.encryptionContextSubset },
+      RetiringPrincipal: localApprovalRoleArn('111122223333'),
     };
     kms
       .on(ListGrantsCommand)
@@ -97,6 +100,8 @@ describe('applyProposal through the AWS SDK', () => {
         GranteePrincipal: plan.granteePrincipal,
         Operations: plan.operations,
         Constraints: { EncryptionContextSubset: plan.constraints.encryptionContextSubset },
+        // The approval role retires keymend's grants (RetireGrant, authorized by the grant).
+        RetiringPrincipal: localApprovalRoleArn('111122223333'),
       },
     ]);
     expect(f.store.proposals.get(proposal.id)?.applied).toEqual({

@@ -2,6 +2,7 @@ import type { Mechanism } from '../../functions/core/plan';
 import type { Proposal } from '../../functions/core/proposal';
 import { type ApplyOptions, applyProposal, revokeProposal } from '../../functions/flows/apply';
 import { remediate } from '../../functions/flows/remediate';
+import { approvalSigner } from '../helpers/approval';
 import { eventBridgeEvent, STORM_EVENT } from '../helpers/denials';
 import { type FlowFixture, flowFixture, linkIn, TEST_CONFIG } from '../helpers/flow-ports';
 
@@ -57,6 +58,8 @@ describe('applyProposal', () => {
   it('writes exactly the planned grant, records how to undo it, and notifies', async () => {
     const f = flowFixture();
     const proposal = await applying(f, 'kms-grant');
+    // The approval function's signer: it alone holds the key of revoke links.
+    f.ports.signer = approvalSigner;
     const result = await applyProposal(f.ports, proposal, 'approval-link', OPTIONS);
     expect(result).toMatchObject({ outcome: 'applied', verified: true });
     const plan = proposal.plan as Extract<Proposal['plan'], { mechanism: 'kms-grant' }>;
@@ -67,6 +70,7 @@ describe('applyProposal', () => {
       granteePrincipal: plan.granteePrincipal,
       operations: plan.operations,
       constraints: plan.constraints,
+      retiringPrincipal: f.account.caller,
     });
     const stored = f.store.proposals.get(proposal.id);
     expect(stored?.applied).toEqual({
@@ -79,6 +83,16 @@ describe('applyProposal', () => {
     expect(f.store.fingerprints.get(proposal.fingerprint)?.appliedAt).toBe(stored?.appliedAt);
     expect(f.kinds()).toEqual(['approved-applied']);
     expect(linkIn(f.outbox[0], 'revoke').pathname).toBe(`/p/${proposal.id}`);
+  });
+
+  it('applied by the remediate function (auto mode), the notification carries no revoke link: it cannot sign one', async () => {
+    const f = flowFixture();
+    const proposal = await applying(f, 'kms-grant');
+    const result = await applyProposal(f.ports, proposal, 'keymend', { ...OPTIONS, kind: 'auto-applied' });
+    expect(result.outcome).toBe('applied');
+    expect(f.kinds()).toEqual(['auto-applied']);
+    expect(() => linkIn(f.outbox[0], 'revoke')).toThrow(/no revoke link/);
+    expect(f.store.proposals.get(proposal.id)?.audit.some((a) => a.outcome === 'failed')).toBe(false);
   });
 
   it('writes exactly the planned inline policy', async () => {
@@ -268,6 +282,53 @@ describe('revokeProposal', () => {
     const stored = f.store.proposals.get(proposal.id);
     expect(stored?.status).toBe('applied');
     expect(stored?.audit.at(-1)).toMatchObject({ action: 'revoke', outcome: 'refused' });
+  });
+
+  it('refuses a forged record: another grant id, another policy name, or a policy changed since', async () => {
+    // The table is writable by the function that reads events: a record naming someone else's grant
+    // must not make the approval function retire it.
+    const f = flowFixture();
+    const proposal = await applied(f, 'kms-grant');
+    const applied0 = proposal.applied as Extract<Proposal['applied'], { mechanism: 'kms-grant' }>;
+    f.account.modify((draft) => {
+      const key = draft.keys.find((k) => k.arn === applied0.keyArn);
+      if (!key) throw new Error('no key');
+      key.grants = [
+        ...(key.grants ?? []),
+        {
+          grantId: 'ebs-volume-grant',
+          name: 'ebs',
+          granteePrincipal: CONSUMER,
+          operations: ['Decrypt'],
+          retiringPrincipal: f.account.caller,
+        },
+      ];
+    });
+    const writes = f.writes.length;
+    const forged = { ...proposal, applied: { ...applied0, grantId: 'ebs-volume-grant' } };
+    const result = await revokeProposal(f.ports, forged, 'approval-link');
+    expect(result).toMatchObject({
+      outcome: 'refused',
+      reason: expect.stringMatching(/not the one keymend created/),
+    });
+    expect(f.account.snapshot().keys.find((k) => k.arn === applied0.keyArn)?.grants).toHaveLength(2);
+    expect(f.writes.slice(writes)).toEqual(['retireGrant']);
+
+    const g = flowFixture();
+    const inline = await applied(g, 'iam-inline-policy');
+    const change = inline.applied as Extract<Proposal['applied'], { mechanism: 'iam-inline-policy' }>;
+    const renamed = { ...inline, applied: { ...change, policyName: 'AdminGuardrailDeny' } };
+    expect(await revokeProposal(g.ports, renamed, 'approval-link')).toMatchObject({ outcome: 'refused' });
+    g.account.modify((draft) => {
+      const principal = draft.principals.find((p) => p.arn === change.principalArn);
+      if (principal) principal.inlinePolicies[change.policyName] = { Version: '2012-10-17', Statement: [] };
+    });
+    expect(await revokeProposal(g.ports, inline, 'approval-link')).toMatchObject({
+      outcome: 'refused',
+      reason: expect.stringMatching(/changed since keymend wrote it/),
+    });
+    expect(g.writes).not.toContain('deletePrincipalPolicy');
+    expect(g.store.proposals.get(inline.id)?.status).toBe('applied');
   });
 
   it('refuses a proposal that is not applied', async () => {

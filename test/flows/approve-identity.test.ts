@@ -7,7 +7,7 @@ import type { Approver } from '../../functions/core/approvers';
 import { type ApprovalDeps, type ApprovalRequest, handleApproval } from '../../functions/flows/approve';
 import { remediate } from '../../functions/flows/remediate';
 import { eventBridgeEvent, STORM_EVENT } from '../helpers/denials';
-import { type FlowFixture, flowFixture, linkIn, TEST_CONFIG } from '../helpers/flow-ports';
+import { approvalSigner, type FlowFixture, flowFixture, linkIn, TEST_CONFIG } from '../helpers/flow-ports';
 
 const ALICE: Approver = { subject: 'sub-alice', email: 'Alice@Example.com', emailVerified: true, groups: [] };
 const MALLORY: Approver = {
@@ -23,7 +23,8 @@ async function proposed(signIn: boolean) {
   const result = await remediate(f.ports, TEST_CONFIG, eventBridgeEvent(STORM_EVENT));
   expect(result.outcome).toBe('proposed');
   const deps: ApprovalDeps = {
-    ports: f.ports,
+    // The approval function's signer: it alone holds the revoke key.
+    ports: { ...f.ports, signer: approvalSigner },
     settings: {
       baseUrl: TEST_CONFIG.approvalUrl,
       allowKeyPolicy: false,

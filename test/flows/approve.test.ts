@@ -1,12 +1,13 @@
 import type { LocalAccount } from '../../functions/adapters/local-account';
 import type { Mechanism } from '../../functions/core/plan';
-import type { Proposal } from '../../functions/core/proposal';
+import { boundHash, type Proposal } from '../../functions/core/proposal';
 import { type ApprovalAction, signToken, type TokenClaims } from '../../functions/core/token';
 import { type ApprovalDeps, type ApprovalRequest, handleApproval } from '../../functions/flows/approve';
 import {
   approvalPorts,
   grantsIn,
   NOW,
+  REVOKE_SECRET,
   type RecordingPublisher,
   SECRET,
   sampleProposal,
@@ -49,11 +50,13 @@ function accountWrites(account: LocalAccount): string[] {
   return Object.keys(account.stats()).filter((call) => /:(Create|Put|Delete|Revoke|Retire)/.test(call));
 }
 
-function token(proposal: Proposal, overrides: Partial<TokenClaims> = {}, secret = SECRET): string {
-  return signToken(secret, {
+/** A token as the approval function signs it: revoke links with the revoke key, bound to the change. */
+function token(proposal: Proposal, overrides: Partial<TokenClaims> = {}, secret?: Uint8Array): string {
+  const action = overrides.action ?? 'approve';
+  return signToken(secret ?? (action === 'revoke' ? REVOKE_SECRET : SECRET), {
     proposalId: proposal.id,
-    action: 'approve',
-    planHash: proposal.planHash ?? '',
+    action,
+    planHash: boundHash(proposal, action),
     expiresAt: NOW_S + 3600,
     ...overrides,
   });
@@ -422,5 +425,36 @@ describe('revoke', () => {
     expect(
       accountWrites(s.account).filter((call) => call === 'kms:RevokeGrant' || call === 'kms:RetireGrant'),
     ).toHaveLength(1);
+  });
+});
+
+describe('revoke links: only the approval function`s key, bound to the change as recorded', () => {
+  it('a revoke token signed with the decision key (all the remediate function holds) is refused', async () => {
+    const s = await setup();
+    await handleApproval(s.deps, post(s.proposal.id, 'approve', token(s.proposal)));
+    const applied = s.store.proposals.get(s.proposal.id) as Proposal;
+    const forged = token(applied, { action: 'revoke' }, SECRET);
+    const response = await handleApproval(s.deps, post(s.proposal.id, 'revoke', forged));
+    expect(response.statusCode).toBe(403);
+    expect(s.store.proposals.get(s.proposal.id)?.status).toBe('applied');
+    expect(grantsIn(s.account)).toBe(1);
+  });
+
+  it('a genuine revoke token does not undo a record changed since (another grant id, say)', async () => {
+    const s = await setup();
+    await handleApproval(s.deps, post(s.proposal.id, 'approve', token(s.proposal)));
+    const t = linkIn(s.publisher.emails[0], 'revoke').searchParams.get('t') ?? '';
+    const applied = s.store.proposals.get(s.proposal.id) as Proposal;
+    // The token binds the change as the approval function recorded it.
+    expect(token(applied, { action: 'revoke', planHash: applied.planHash ?? '' })).not.toBe(t);
+    const changed = {
+      ...applied,
+      applied: { ...(applied.applied as object), grantId: 'someone-elses' },
+    } as Proposal;
+    expect(boundHash(changed, 'revoke')).not.toBe(boundHash(applied, 'revoke'));
+    s.deps.ports.store.getProposal = async () => changed;
+    const response = await handleApproval(s.deps, post(s.proposal.id, 'revoke', t));
+    expect(response.statusCode).toBe(403);
+    expect(grantsIn(s.account)).toBe(1);
   });
 });

@@ -4,7 +4,7 @@ import { applyProposal } from '../../functions/flows/apply';
 import type { RemediateConfig } from '../../functions/flows/remediate';
 import { remediate } from '../../functions/flows/remediate';
 import { eventBridgeEvent, newEventId, otherSession, STORM_EVENT } from '../helpers/denials';
-import { flowFixture, linkIn, TEST_CONFIG } from '../helpers/flow-ports';
+import { flowFixture, LINK_KEYS, linkIn, TEST_CONFIG } from '../helpers/flow-ports';
 
 const CONSUMER = 'arn:aws:iam::111122223333:role/service-role/orders-consumer';
 const MINUTE = 60_000;
@@ -44,7 +44,7 @@ describe('remediate: one event at a time', () => {
     expect(approve.pathname).toBe(`/p/${result.proposalId}`);
     expect(approve.searchParams.get('a')).toBe('approve');
     const check = verifyToken(
-      Buffer.alloc(32, 7),
+      LINK_KEYS.decision,
       approve.searchParams.get('t'),
       f.ports.now().getTime() / 1000,
     );

@@ -5,6 +5,7 @@
  * it stands for), the in-memory store and an outbox. Reproducible: the same seed gives the same events.
  */
 import { readdirSync } from 'node:fs';
+import { inProcessLinkSigner } from '../../functions/adapters/link-signer';
 import { LocalAccount } from '../../functions/adapters/local-account';
 import type { AccountWriter, OutgoingMessage } from '../../functions/core/ports';
 import type { FlowContext } from '../../functions/flows/context';
@@ -279,7 +280,7 @@ export async function fuzzRemediate(seed: number, count: number): Promise<FuzzRe
     reader: account,
     writer,
     publisher: { publish: async (m: OutgoingMessage) => void outbox.push(m) },
-    secret: { signingKey: async () => Buffer.alloc(32, 7) },
+    signer: inProcessLinkSigner({ decision: Buffer.alloc(32, 7) }),
     now: () => new Date(now),
   };
   // A logger that serializes what it is given, as Powertools does, so an unserializable field fails here.

@@ -21,7 +21,9 @@ const ENV = {
   KEYMEND_TABLE: 'keymend',
   KEYMEND_EMAIL_TOPIC_ARN: 'arn:aws:sns:us-east-1:111122223333:keymend-email',
   KEYMEND_CHAT_TOPIC_ARN: '',
-  KEYMEND_SECRET_ID: 'arn:aws:secretsmanager:us-east-1:111122223333:secret:keymend-AbCdEf',
+  KEYMEND_DECISION_KEY_ID: 'arn:aws:kms:us-east-1:111122223333:key/1111aaaa-22bb-33cc-44dd-555555eeeeee',
+  KEYMEND_REVOKE_KEY_ID: 'arn:aws:kms:us-east-1:111122223333:key/6666ffff-77aa-88bb-99cc-000000111111',
+  KEYMEND_RETIRING_PRINCIPAL: 'arn:aws:iam::111122223333:role/keymend/KeymendApprovalRole',
   // No KEYMEND_APPROVAL_URL: the stack cannot give a function its own URL; the request's domain is used.
 };
 

@@ -161,8 +161,14 @@ describe('approval handler', () => {
 
   it('answers an unexpected failure with a generic 500 and logs it', async () => {
     const s = await setup();
-    s.deps.ports.secret.signingKey = async () => {
-      throw new Error('secrets manager is down: arn:aws:secretsmanager:secret-detail');
+    s.deps.ports.signer = {
+      keys: ['decision', 'revoke'],
+      sign: async () => {
+        throw new Error('KMS is down: arn:aws:kms:us-east-1:111122223333:key/secret-detail');
+      },
+      verify: async () => {
+        throw new Error('KMS is down: arn:aws:kms:us-east-1:111122223333:key/secret-detail');
+      },
     };
     const result = await makeHandler(s.deps)(
       event('GET', `/p/${s.proposal.id}`, { query: `a=approve&t=${s.token}` }),

@@ -57,8 +57,9 @@ function invoke(event: unknown, env: Record<string, string>): string {
 const CONFIGURED = {
   [ENV.tableName]: 'keymend',
   [ENV.emailTopicArn]: 'arn:aws:sns:us-east-1:111122223333:keymend-email',
-  [ENV.secretId]: 'arn:aws:secretsmanager:us-east-1:111122223333:secret:keymend-AbCdEf',
+  [ENV.decisionKeyId]: 'arn:aws:kms:us-east-1:111122223333:key/1111aaaa-22bb-33cc-44dd-555555eeeeee',
   [ENV.approvalUrl]: 'https://abc.lambda-url.us-east-1.on.aws',
+  [ENV.retiringPrincipal]: 'arn:aws:iam::111122223333:role/keymend/KeymendApprovalRole',
   POWERTOOLS_LOG_LEVEL: 'SILENT',
 };
 
@@ -72,11 +73,11 @@ describe('the remediate bundle', () => {
   });
 
   it('fails with the name of a missing variable', () => {
-    const { [ENV.secretId]: _missing, ...rest } = CONFIGURED;
+    const { [ENV.decisionKeyId]: _missing, ...rest } = CONFIGURED;
     const line = invoke(eventBridgeEvent('consumer-decrypt-denied-service-role.eventbridge.json'), rest);
     expect(JSON.parse(line.slice('ERROR '.length))).toEqual({
       name: 'ConfigError',
-      message: expect.stringMatching(new RegExp(`^${ENV.secretId}: required`)),
+      message: expect.stringMatching(new RegExp(`^${ENV.decisionKeyId}: required`)),
     });
   });
 });

@@ -18,15 +18,17 @@ import type {
   OutgoingMessage,
   ProposalStore,
   Publisher,
-  SecretSource,
 } from '../../functions/core/ports';
 import { fingerprintOf, type NotificationKind, type Proposal, planHash } from '../../functions/core/proposal';
 import { loadAccount } from './denials';
 import { EVENTS_DIR, loadEvent } from './events';
-import { kindOf } from './flow-ports';
+import { approvalSigner, kindOf, LINK_KEYS, remediateSigner } from './flow-ports';
 import { MemoryStore } from './memory-store';
 
-export const SECRET = new Uint8Array(Buffer.from('test-signing-key-0123456789abcdef-0123456789'));
+/** The in-process stand-ins of the two KMS HMAC keys (helpers/flow-ports.ts LINK_KEYS). */
+export const SECRET = LINK_KEYS.decision;
+export const REVOKE_SECRET = LINK_KEYS.revoke;
+export { approvalSigner, remediateSigner };
 export const NOW = new Date('2026-12-03T09:00:00.000Z');
 
 /** The demo account as a reader. */
@@ -106,8 +108,6 @@ export class RecordingPublisher implements Publisher {
   }
 }
 
-export const fixedSecret: SecretSource = { signingKey: async () => SECRET };
-
 /** A writer that fails the test if anything calls it. */
 export const noWriter: AccountWriter = {
   createGrant: async () => {
@@ -146,6 +146,13 @@ export function approvalPorts<S extends ProposalStore = MemoryStore>(
 ) {
   const account = new LocalAccount(loadAccount('demo.json'));
   const publisher = new RecordingPublisher();
-  const ports: FlowPorts = { store, reader: account, writer: account, publisher, secret: fixedSecret, now };
+  const ports: FlowPorts = {
+    store,
+    reader: account,
+    writer: account,
+    publisher,
+    signer: approvalSigner,
+    now,
+  };
   return { ports, store, publisher, account };
 }

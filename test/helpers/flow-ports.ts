@@ -1,5 +1,6 @@
 /** Flow ports over the in-memory store and account, a recording publisher and a fixed clock. */
 
+import { inProcessLinkSigner } from '../../functions/adapters/link-signer';
 import { LocalAccount } from '../../functions/adapters/local-account';
 import type { AccountWriter, OutgoingMessage } from '../../functions/core/ports';
 import type { NotificationKind } from '../../functions/core/proposal';
@@ -11,6 +12,16 @@ import { MemoryStore } from './memory-store';
 
 /** AWS actions that change the account (the rest of LocalAccount's stats are reads). */
 const WRITE_ACTION = /:(Create|Put|Delete|Revoke|Retire)/;
+
+/** The in-process stand-ins of the two KMS HMAC keys: approve, reject and review links; revoke links. */
+export const LINK_KEYS = {
+  decision: new Uint8Array(Buffer.from('test-signing-key-0123456789abcdef-0123456789')),
+  revoke: new Uint8Array(Buffer.from('test-revoke-key-0123456789abcdef-0123456789')),
+};
+/** The approval function's signer: both keys. */
+export const approvalSigner = inProcessLinkSigner(LINK_KEYS);
+/** The remediate function's signer: the decision key only. */
+export const remediateSigner = inProcessLinkSigner({ decision: LINK_KEYS.decision });
 
 export const TEST_CONFIG: RemediateConfig = {
   mode: 'propose',
@@ -78,7 +89,8 @@ export function flowFixture(snapshot = 'demo.json'): FlowFixture {
         if (message.topic === 'email') outbox.push(message);
       },
     },
-    secret: { signingKey: async () => Buffer.alloc(32, 7) },
+    // The remediate function's signer: the decision key only (it can never sign a revoke link).
+    signer: remediateSigner,
     now: () => new Date(now),
   };
   return {

@@ -17,6 +17,7 @@ import {
   canTransition,
   type Proposal,
   type ProposalStatus,
+  ttlChange,
 } from '../../functions/core/proposal';
 
 type Patch = Parameters<ProposalStore['transition']>[3];
@@ -165,6 +166,9 @@ export class MemoryStore implements ProposalStore {
       updatedAt: audit.at,
       audit: [...current.audit, structuredClone(audit)],
     };
+    const ttl = ttlChange(to, audit.at);
+    if (ttl === 'remove') delete next.ttl;
+    else if (ttl !== 'keep') next.ttl = ttl.set;
     this.proposalItems.set(id, next);
     this.requests++;
     return this.withCounts(next);

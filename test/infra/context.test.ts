@@ -25,6 +25,7 @@ describe('parseContext', () => {
           regions: 'us-east-1,eu-west-1',
           enableInlinePolicy: 'true',
           enableKeyPolicyChanges: 'false',
+          reservedConcurrency: '0',
         }),
       ),
     ).toEqual({
@@ -42,6 +43,7 @@ describe('parseContext', () => {
         createTrail: true,
         enableInlinePolicy: true,
         enableKeyPolicyChanges: false,
+        reservedConcurrency: 0,
       },
     });
   });
@@ -54,11 +56,17 @@ describe('parseContext', () => {
           linkTtlHours: 48,
           createTrail: false,
           regions: ['us-west-2'],
+          reservedConcurrency: 10,
         }),
       ),
     ).toEqual({
       regions: ['us-west-2'],
-      remediation: { notificationEmails: ['ops@example.com'], linkTtlHours: 48, createTrail: false },
+      remediation: {
+        notificationEmails: ['ops@example.com'],
+        linkTtlHours: 48,
+        createTrail: false,
+        reservedConcurrency: 10,
+      },
     });
   });
 
@@ -88,6 +96,11 @@ describe('parseContext', () => {
     ['regions', 'us-east-1,moon-base', /'regions': 'moon-base' is not a Region name/],
     ['regions', 'us-east-1,us-east-1', /'regions': lists a Region twice/],
     ['enableInlinePolicy', 'true', /'enableInlinePolicy': needs autoApplyPrincipals/],
+    ['autoApplyPrincipals', 'arn:aws:iam::*:role/*', /'autoApplyPrincipals': .*account '\*'/],
+    ['autoApplyPrincipals', 'arn:aws:iam::111122223333:role/*', /'autoApplyPrincipals': .*only wildcards/],
+    ['reservedConcurrency', '-1', /'reservedConcurrency': expected a whole number from 0/],
+    ['reservedConcurrency', 'five', /'reservedConcurrency'/],
+    ['reservedConcurrency', 1001, /'reservedConcurrency'/],
   ])('%s=%j is refused with an error naming the key', (key, value, message) => {
     let thrown: unknown;
     try {

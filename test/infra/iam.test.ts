@@ -1,24 +1,33 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { unsafePrincipalPattern } from '../../functions/commons/arn';
 import {
   approvalStatements,
   createGrantStatement,
   type IamScope,
+  ownRoleDenies,
   readStatements,
   remediateStatements,
   stateStatements,
   WRITE_ACTIONS,
   type WritePowers,
 } from '../../infra/iam';
+import { signInStatements } from '../../infra/sign-in';
 
 const scope: IamScope = {
   partition: 'aws',
   region: 'eu-west-1',
   account: '111122223333',
   tableArn: 'arn:aws:dynamodb:eu-west-1:111122223333:table/keymend',
-  secretArn: 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:keymend-AbCdEf',
+  decisionKeyArn: 'arn:aws:kms:eu-west-1:111122223333:key/decision',
+  revokeKeyArn: 'arn:aws:kms:eu-west-1:111122223333:key/revoke',
   topicArns: ['arn:aws:sns:eu-west-1:111122223333:keymend-email', 'arn:aws:sns:eu-west-1:111122223333:chat'],
   topicKeyArn: 'arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab',
+  approvalRoleArn: 'arn:aws:iam::111122223333:role/keymend/Approval',
+  ownRoleArns: [
+    'arn:aws:iam::111122223333:role/keymend/Approval',
+    'arn:aws:iam::111122223333:role/keymend/Remediate',
+  ],
 };
 const KEYS = 'arn:aws:kms:eu-west-1:111122223333:key/*';
 
@@ -29,7 +38,8 @@ const everything: WritePowers = {
   keyPolicyChanges: true,
 };
 
-const actions = (statements: { actions?: string[] }[]) => statements.flatMap((s) => s.actions ?? []);
+const actions = (statements: { actions?: string[]; effect?: string }[]) =>
+  statements.filter((s) => s.effect !== 'Deny').flatMap((s) => s.actions ?? []);
 const bySid = (statements: { sid?: string }[], sid: string) => statements.find((s) => s.sid === sid);
 
 describe('read statements', () => {
@@ -89,8 +99,19 @@ describe('read statements', () => {
 
   test('every AWS call in functions/adapters/ is allowed to a function when everything is enabled', () => {
     const allowed = new Set([
-      ...actions(remediateStatements(scope, everything)),
-      ...actions(approvalStatements(scope, everything)),
+      ...actions(remediateStatements(scope, everything).filter((s) => s.effect === 'Allow')),
+      ...actions(approvalStatements(scope, everything).filter((s) => s.effect === 'Allow')),
+      // Authorized by the grant itself, whose retiring principal is the approval role: no IAM permission.
+      'kms:RetireGrant',
+      // Sign-in (issue 21) reads its client secret, when it is on (infra/sign-in.ts).
+      ...actions(
+        signInStatements({
+          issuer: 'https://idp.example.com',
+          clientId: 'keymend',
+          clientSecretArn: 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:oidc-AbCdEf',
+          approverEmails: ['alice@example.com'],
+        }),
+      ),
     ]);
     const sent = adapterActions();
     // The reader's calls at least: if this shrinks, the scan below stopped finding them.
@@ -154,7 +175,7 @@ function adapterActions(): string[] {
 }
 
 describe('state statements', () => {
-  test("item actions on the table, publish on the topics, the secret's value, the topic key: nothing else", () => {
+  test('item actions on the table, publish on the topics, the topic key: nothing else', () => {
     expect(stateStatements(scope)).toEqual([
       expect.objectContaining({
         sid: 'ProposalTable',
@@ -162,11 +183,6 @@ describe('state statements', () => {
         resources: [scope.tableArn],
       }),
       expect.objectContaining({ sid: 'Notify', actions: ['sns:Publish'], resources: scope.topicArns }),
-      expect.objectContaining({
-        sid: 'ApprovalSecret',
-        actions: ['secretsmanager:GetSecretValue'],
-        resources: [scope.secretArn],
-      }),
       expect.objectContaining({
         sid: 'EncryptNotifications',
         actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
@@ -182,7 +198,7 @@ describe('state statements', () => {
 });
 
 describe('write statements', () => {
-  test('CreateGrant only for the Kinesis data-key operations, with an encryption-context constraint, never for AWS services', () => {
+  test('CreateGrant only as keymend makes grants: this account`s principals, Kinesis operations, the stream`s context, retired by the approval role', () => {
     expect(createGrantStatement(scope)).toEqual({
       sid: 'CreateKinesisGrants',
       effect: 'Allow',
@@ -191,11 +207,37 @@ describe('write statements', () => {
       conditions: {
         'ForAllValues:StringEquals': {
           'kms:GrantOperations': ['Decrypt', 'GenerateDataKey', 'GenerateDataKeyWithoutPlaintext'],
+          'kms:EncryptionContextKeys': ['aws:kinesis:arn'],
         },
-        StringEquals: { 'kms:GrantConstraintType': 'EncryptionContextSubset' },
-        Bool: { 'kms:GrantIsForAWSResource': 'false' },
+        'ForAnyValue:StringEquals': { 'kms:EncryptionContextKeys': ['aws:kinesis:arn'] },
+        StringEquals: {
+          'kms:GrantConstraintType': 'EncryptionContextSubset',
+          'kms:RetiringPrincipal': 'arn:aws:iam::111122223333:role/keymend/Approval',
+        },
+        StringLike: {
+          'kms:GranteePrincipal': ['arn:aws:iam::111122223333:role/*', 'arn:aws:iam::111122223333:user/*'],
+          'kms:EncryptionContext:aws:kinesis:arn': 'arn:aws:kinesis:eu-west-1:111122223333:stream/*',
+        },
+        BoolIfExists: { 'kms:GrantIsForAWSResource': 'false' },
       },
     });
+  });
+
+  test('both roles, in every configuration, deny grants to keymend`s roles and every IAM write on them', () => {
+    for (const powers of [propose, everything]) {
+      for (const statements of [remediateStatements(scope, powers), approvalStatements(scope, powers)]) {
+        for (const deny of ownRoleDenies(scope)) expect(statements).toContainEqual(deny);
+      }
+    }
+    const [pattern, exact, iamWrites] = ownRoleDenies(scope);
+    expect(pattern?.conditions).toEqual({
+      StringLike: { 'kms:GranteePrincipal': ['arn:aws:iam::111122223333:role/keymend/*'] },
+    });
+    expect(exact?.conditions).toEqual({
+      StringEqualsIgnoreCase: { 'kms:GranteePrincipal': scope.ownRoleArns },
+    });
+    expect(iamWrites?.actions).toEqual(expect.arrayContaining(['iam:PutRolePolicy', 'iam:DeleteRolePolicy']));
+    expect(iamWrites?.resources).toEqual(['arn:aws:iam::111122223333:role/keymend/*', ...scope.ownRoleArns]);
   });
 
   test('propose mode: the remediate function has no write action, whatever else is enabled', () => {
@@ -226,14 +268,16 @@ describe('write statements', () => {
     expect(actions(statements).filter((a) => WRITE_ACTIONS.includes(a))).toEqual(['kms:CreateGrant']);
   });
 
-  test('the approval function by default: create and revoke grants, no IAM write, no key policy', () => {
+  test('the approval function by default: create grants (it retires them as their retiring principal), no RevokeGrant, no IAM write, no key policy', () => {
     const statements = approvalStatements(scope, propose);
-    expect(actions(statements).filter((a) => WRITE_ACTIONS.includes(a))).toEqual([
-      'kms:CreateGrant',
-      'kms:RevokeGrant',
-    ]);
+    const allowed = statements.filter((s) => s.effect === 'Allow');
+    expect(actions(allowed).filter((a) => WRITE_ACTIONS.includes(a))).toEqual(['kms:CreateGrant']);
     expect(bySid(statements, 'CreateKinesisGrants')).toEqual(createGrantStatement(scope));
-    expect(bySid(statements, 'RevokeGrants')).toMatchObject({ resources: [KEYS] });
+    for (const powers of [propose, everything]) {
+      for (const s of [...approvalStatements(scope, powers), ...remediateStatements(scope, powers)]) {
+        expect(s.actions ?? []).not.toContain('kms:RevokeGrant');
+      }
+    }
   });
 
   test('the approval function with everything enabled: inline put and delete on the patterns, key policy with the lockout check enforced', () => {
@@ -258,9 +302,10 @@ describe('write statements', () => {
     });
   });
 
-  test('no action is a wildcard, in any configuration', () => {
+  test('no allowed action is a wildcard, in any configuration', () => {
     for (const powers of [propose, everything]) {
       for (const statement of [...remediateStatements(scope, powers), ...approvalStatements(scope, powers)]) {
+        if (statement.effect === 'Deny') continue;
         for (const action of statement.actions ?? []) expect(action).toMatch(/^[a-z0-9-]+:[A-Za-z]+$/);
       }
     }
@@ -271,11 +316,29 @@ describe('write statements', () => {
       approvalStatements(scope, everything),
       remediateStatements(scope, everything),
     ]) {
-      const wide = statements.filter((s) => s.resources?.includes('*'));
+      const wide = statements.filter((s) => s.effect === 'Allow' && s.resources?.includes('*'));
       expect(wide.map((s) => s.actions)).toEqual([
         ['kms:ListAliases'],
         ['organizations:DescribeOrganization', 'organizations:ListParents'],
       ]);
     }
+  });
+});
+
+describe('unsafePrincipalPattern', () => {
+  test.each([
+    ['arn:aws:iam::111122223333:role/app-*', undefined],
+    ['arn:aws:iam::111122223333:role/service-role/orders-*', undefined],
+    ['arn:aws:iam::111122223333:user/ci', undefined],
+    ['arn:aws:iam::*:role/app-*', /account/],
+    ['arn:aws:iam::1111222233??:role/app-*', /account/],
+    ['arn:aws:iam::111122223333:role/*', /only wildcards/],
+    ['arn:aws:iam::111122223333:role/?*', /only wildcards/],
+    ['arn:aws:iam::111122223333:role/*/*', /only wildcards/],
+    ['arn:aws:iam::111122223333:user/**', /only wildcards/],
+  ])('%s', (pattern, problem) => {
+    const found = unsafePrincipalPattern(pattern);
+    if (problem === undefined) expect(found).toBeUndefined();
+    else expect(found).toMatch(problem);
   });
 });

@@ -1,7 +1,8 @@
 import { Match } from 'aws-cdk-lib/assertions';
+import type { Role } from 'aws-cdk-lib/aws-iam';
 import type { LogGroup } from 'aws-cdk-lib/aws-logs';
 import { approvalStatements, type IamScope, remediateStatements, WRITE_ACTIONS } from '../../infra/iam';
-import type { KeymendRemediationProps } from '../../infra/keymend-remediation';
+import { APPROVAL_RESERVED_CONCURRENCY, type KeymendRemediationProps } from '../../infra/keymend-remediation';
 import type { KeymendStack } from '../../infra/keymend-stack';
 import { actionsOf, roleStatements, type Statement, synth, synthesized } from './synth';
 
@@ -132,17 +133,28 @@ describe('the functions', () => {
     template.resourcePropertiesCountIs('AWS::Logs::LogGroup', { RetentionInDays: 90 }, 2);
   });
 
-  test('the remediate function has reserved concurrency; the approval function does not', () => {
+  test('both functions reserve concurrency (remediate: reservedConcurrency; approval: a fixed 2); 0 reserves none', () => {
     const remediate = synth({ reservedConcurrency: 3 });
     remediate.template.hasResourceProperties('AWS::Lambda::Function', {
       Description: Match.stringLikeRegexp('diagnoses'),
       ReservedConcurrentExecutions: 3,
     });
     defaults.template.hasResourceProperties('AWS::Lambda::Function', {
-      Description: Match.stringLikeRegexp('approval links'),
-      ReservedConcurrentExecutions: Match.absent(),
+      Description: Match.stringLikeRegexp('diagnoses'),
+      ReservedConcurrentExecutions: 5,
     });
-    defaults.template.hasResourceProperties('AWS::Lambda::Function', { ReservedConcurrentExecutions: 5 });
+    // A flood of requests to the public approval URL cannot take the account's whole concurrency.
+    defaults.template.hasResourceProperties('AWS::Lambda::Function', {
+      Description: Match.stringLikeRegexp('approval links'),
+      ReservedConcurrentExecutions: APPROVAL_RESERVED_CONCURRENCY,
+    });
+    // Accounts with a low concurrency quota: a reservation would fail the stack's creation.
+    synth({ reservedConcurrency: 0 }).template.resourcePropertiesCountIs(
+      'AWS::Lambda::Function',
+      { ReservedConcurrentExecutions: Match.absent() },
+      2,
+    );
+    expect(() => synth({ reservedConcurrency: -1 })).toThrow(/reservedConcurrency/);
   });
 
   test('read their configuration from the environment variables commons/constants.ts names', () => {
@@ -152,7 +164,8 @@ describe('the functions', () => {
       KEYMEND_TABLE: stack.resolve(r.table.tableName),
       KEYMEND_EMAIL_TOPIC_ARN: stack.resolve(r.emailTopic.topicArn),
       KEYMEND_CHAT_TOPIC_ARN: 'arn:aws:sns:eu-west-1:111122223333:keymend-chat',
-      KEYMEND_SECRET_ID: stack.resolve(r.secret.secretArn),
+      KEYMEND_DECISION_KEY_ID: stack.resolve(r.decisionLinkKey.keyArn),
+      KEYMEND_RETIRING_PRINCIPAL: stack.resolve((r.approvalFunction.role as Role).roleArn),
       KEYMEND_MODE: 'auto',
       KEYMEND_AUTO_APPLY_PRINCIPALS: 'arn:aws:iam::111122223333:role/consumer-*',
       KEYMEND_PREFER_MECHANISM: 'kms-grant',
@@ -165,12 +178,23 @@ describe('the functions', () => {
     template.hasResourceProperties('AWS::Lambda::Function', {
       Description: Match.stringLikeRegexp('diagnoses'),
       Environment: {
-        Variables: Match.objectLike({ ...shared, KEYMEND_APPROVAL_URL: stack.resolve(r.approvalUrl.url) }),
+        Variables: Match.objectLike({
+          ...shared,
+          KEYMEND_APPROVAL_URL: stack.resolve(r.approvalUrl.url),
+          // The remediate function is never told the key that signs revoke links.
+          KEYMEND_REVOKE_KEY_ID: Match.absent(),
+        }),
       },
     });
     template.hasResourceProperties('AWS::Lambda::Function', {
       Description: Match.stringLikeRegexp('approval links'),
-      Environment: { Variables: Match.objectLike({ ...shared, KEYMEND_APPROVAL_URL: Match.absent() }) },
+      Environment: {
+        Variables: Match.objectLike({
+          ...shared,
+          KEYMEND_APPROVAL_URL: Match.absent(),
+          KEYMEND_REVOKE_KEY_ID: stack.resolve(r.revokeLinkKey.keyArn),
+        }),
+      },
     });
   });
 
@@ -228,11 +252,37 @@ describe('the table', () => {
   });
 });
 
-describe('the secret and the topics', () => {
-  test('the approval secret is generated: 64 characters', () => {
-    defaults.template.hasResourceProperties('AWS::SecretsManager::Secret', {
-      GenerateSecretString: Match.objectLike({ PasswordLength: 64, ExcludePunctuation: true }),
-    });
+describe('the link-signing keys and the topics', () => {
+  test('two KMS HMAC keys sign the links (no secret anywhere): the remediate role may sign decisions only', () => {
+    const { stack, template } = everything;
+    const r = stack.remediation;
+    template.resourcePropertiesCountIs(
+      'AWS::KMS::Key',
+      { KeySpec: 'HMAC_256', KeyUsage: 'GENERATE_VERIFY_MAC' },
+      2,
+    );
+    template.resourceCountIs('AWS::SecretsManager::Secret', 0);
+    const remediate = roleStatements(stack, template, 'remediateFunction');
+    const approval = roleStatements(stack, template, 'approvalFunction');
+    const decision = stack.resolve(r.decisionLinkKey.keyArn);
+    const revoke = stack.resolve(r.revokeLinkKey.keyArn);
+    expect(remediate.filter((s) => JSON.stringify(s.Action).includes('Mac'))).toEqual([
+      { Sid: 'SignDecisionLinks', Effect: 'Allow', Action: 'kms:GenerateMac', Resource: decision },
+      {
+        Sid: 'NeverSignRevokeLinks',
+        Effect: 'Deny',
+        Action: ['kms:GenerateMac', 'kms:VerifyMac'],
+        Resource: revoke,
+      },
+    ]);
+    expect(approval.filter((s) => JSON.stringify(s.Action).includes('Mac'))).toEqual([
+      {
+        Sid: 'SignAndCheckLinks',
+        Effect: 'Allow',
+        Action: ['kms:GenerateMac', 'kms:VerifyMac'],
+        Resource: [decision, revoke].sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b))),
+      },
+    ]);
   });
 
   test('the e-mail topic is KMS-encrypted, refuses plain HTTP, and subscribes each address', () => {
@@ -259,13 +309,61 @@ describe('the secret and the topics', () => {
     template.resourceCountIs('AWS::SNS::Topic', 1);
   });
 
+  test('the topic policy lets this account`s keymend alarms publish, denies Publish to all but keymend, Subscribe outside the account', () => {
+    const { stack, template } = defaults;
+    const r = stack.remediation;
+    const [policy, ...more] = Object.values(template.findResources('AWS::SNS::TopicPolicy'));
+    expect(more).toEqual([]);
+    const statements = policy?.Properties.PolicyDocument.Statement as Record<string, unknown>[];
+    const bySid = (sid: string) => statements.find((st) => st.Sid === sid);
+    const alarmArns = Object.keys(template.findResources('AWS::CloudWatch::Alarm')).map((id) => ({
+      'Fn::GetAtt': [id, 'Arn'],
+    }));
+    expect(alarmArns).toHaveLength(5);
+    expect(bySid('CloudWatchAlarmsPublish')).toEqual({
+      Sid: 'CloudWatchAlarmsPublish',
+      Effect: 'Allow',
+      Principal: { Service: 'cloudwatch.amazonaws.com' },
+      Action: 'sns:Publish',
+      Resource: stack.resolve(r.emailTopic.topicArn),
+      Condition: {
+        StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
+        ArnEquals: { 'aws:SourceArn': alarmArns },
+      },
+    });
+    expect(bySid('PublishOnlyKeymendAndItsAlarms')).toMatchObject({
+      Effect: 'Deny',
+      Principal: { AWS: '*' },
+      Action: 'sns:Publish',
+      Condition: {
+        ArnNotEqualsIfExists: {
+          'aws:PrincipalArn': [
+            stack.resolve((r.approvalFunction.role as Role).roleArn),
+            stack.resolve((r.remediateFunction.role as Role).roleArn),
+          ],
+        },
+        StringNotEqualsIfExists: { 'aws:PrincipalServiceName': 'cloudwatch.amazonaws.com' },
+      },
+    });
+    expect(bySid('SubscribeOnlyFromThisAccount')).toMatchObject({
+      Effect: 'Deny',
+      Action: 'sns:Subscribe',
+      Condition: { StringNotEquals: { 'aws:PrincipalAccount': { Ref: 'AWS::AccountId' } } },
+    });
+    // Every alarm's action is the topic these statements are on.
+    for (const alarm of Object.values(template.findResources('AWS::CloudWatch::Alarm'))) {
+      expect(alarm.Properties.AlarmActions).toEqual([stack.resolve(r.emailTopic.topicArn)]);
+    }
+  });
+
   test('what stays when the stack is deleted: the table, the log groups; the topic key is scheduled for deletion', () => {
     const { template } = defaults;
     const policies = (type: string) =>
       Object.values(template.findResources(type)).map((r) => r.DeletionPolicy ?? 'Delete');
     expect(policies('AWS::DynamoDB::Table')).toEqual(['Retain']);
     expect(policies('AWS::Logs::LogGroup')).toEqual(['Retain', 'Retain']);
-    expect(policies('AWS::KMS::Key')).toEqual(['Delete']);
+    // The topic key and the two link-signing HMAC keys.
+    expect(policies('AWS::KMS::Key')).toEqual(['Delete', 'Delete', 'Delete']);
     template.hasResourceProperties('AWS::KMS::Key', { PendingWindowInDays: 7 });
   });
 
@@ -354,9 +452,12 @@ function iamScope(stack: KeymendStack): IamScope {
     region: stack.region,
     account: stack.account,
     tableArn: r.table.tableArn,
-    secretArn: r.secret.secretArn,
+    decisionKeyArn: r.decisionLinkKey.keyArn,
+    revokeKeyArn: r.revokeLinkKey.keyArn,
     topicArns: [r.emailTopic.topicArn, ...(r.chatTopic ? [r.chatTopic.topicArn] : [])],
     topicKeyArn: r.emailTopic.masterKey?.keyArn as string,
+    approvalRoleArn: (r.approvalFunction.role as Role).roleArn,
+    ownRoleArns: [(r.approvalFunction.role as Role).roleArn, (r.remediateFunction.role as Role).roleArn],
   };
 }
 
@@ -408,7 +509,9 @@ describe("keymend's own IAM, every statement", () => {
 
   test('propose mode: the remediate function has no write action at all, even with every mechanism enabled', () => {
     const { stack, template } = synth({ ...EVERYTHING, mode: 'propose' });
-    const actions = actionsOf(roleStatements(stack, template, 'remediateFunction'));
+    const actions = actionsOf(
+      roleStatements(stack, template, 'remediateFunction').filter((s) => s.Effect === 'Allow'),
+    );
     expect(actions.filter((a) => WRITE_ACTIONS.includes(a))).toEqual([]);
     expect(
       actions.filter((a) => /^(iam|kms):(Put|Delete|Create|Retire|Revoke|Update|Attach)/.test(a)),
@@ -441,9 +544,45 @@ describe("keymend's own IAM, every statement", () => {
       Condition: {
         'ForAllValues:StringEquals': {
           'kms:GrantOperations': ['Decrypt', 'GenerateDataKey', 'GenerateDataKeyWithoutPlaintext'],
+          'kms:EncryptionContextKeys': ['aws:kinesis:arn'],
         },
-        StringEquals: { 'kms:GrantConstraintType': 'EncryptionContextSubset' },
-        Bool: { 'kms:GrantIsForAWSResource': 'false' },
+        'ForAnyValue:StringEquals': { 'kms:EncryptionContextKeys': ['aws:kinesis:arn'] },
+        StringEquals: {
+          'kms:GrantConstraintType': 'EncryptionContextSubset',
+          // The approval function's role, exactly: it alone can retire keymend's grants.
+          'kms:RetiringPrincipal': stack.resolve((stack.remediation.approvalFunction.role as Role).roleArn),
+        },
+        StringLike: {
+          'kms:GranteePrincipal': [
+            {
+              'Fn::Join': [
+                '',
+                ['arn:', { Ref: 'AWS::Partition' }, ':iam::', { Ref: 'AWS::AccountId' }, ':role/*'],
+              ],
+            },
+            {
+              'Fn::Join': [
+                '',
+                ['arn:', { Ref: 'AWS::Partition' }, ':iam::', { Ref: 'AWS::AccountId' }, ':user/*'],
+              ],
+            },
+          ],
+          'kms:EncryptionContext:aws:kinesis:arn': {
+            'Fn::Join': [
+              '',
+              [
+                'arn:',
+                { Ref: 'AWS::Partition' },
+                ':kinesis:',
+                { Ref: 'AWS::Region' },
+                ':',
+                { Ref: 'AWS::AccountId' },
+                ':stream/*',
+              ],
+            ],
+          },
+        },
+        BoolIfExists: { 'kms:GrantIsForAWSResource': 'false' },
       },
     });
   });
@@ -458,7 +597,8 @@ describe("keymend's own IAM, every statement", () => {
       'kms:PutKeyPolicy',
     );
     const approval = roleStatements(everything.stack, everything.template, 'approvalFunction');
-    expect(approval.filter((s) => actionsOf([s]).includes('kms:PutKeyPolicy')).map((s) => s.Effect)).toEqual([
+    const names = (s: Statement) => (Array.isArray(s.Action) ? s.Action : [s.Action]);
+    expect(approval.filter((s) => names(s).includes('kms:PutKeyPolicy')).map((s) => s.Effect)).toEqual([
       'Allow',
       'Deny',
     ]);

@@ -74,7 +74,9 @@ export function synthesized(stack: KeymendStack, props: PolicyStatementProps): S
   return normalized(stack.resolve(new PolicyStatement(props).toStatementJson()));
 }
 
-/** Every action of the statements, flattened. */
+/** Every action the statements allow, flattened (Deny statements take power away: left out). */
 export function actionsOf(statements: Statement[]): string[] {
-  return statements.flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action]));
+  return statements
+    .filter((s) => s.Effect !== 'Deny')
+    .flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action]));
 }

@@ -1,6 +1,6 @@
 /**
  * Faults at every step of the loop. Each port (DynamoDB store, IAM/KMS/Kinesis reads, KMS/IAM writes,
- * SNS, Secrets Manager) is wrapped by a proxy that makes its k-th call fail, for every k a clean run
+ * SNS, the KMS link signer) is wrapped by a proxy that makes its k-th call fail, for every k a clean run
  * makes, with each of: throttling and a 5xx (the request was refused: nothing happened) and a timeout
  * (the request reached the service and did its work; the answer was lost). Then the event is delivered
  * again, as Lambda's retry does when an invocation throws, or the person clicks again. The invariants:
@@ -28,7 +28,7 @@ const KINDS: FaultKind[] = ['throttling', 'server-error', 'timeout'];
 function serviceOf(port: string, method: string): string {
   if (port === 'store') return 'DynamoDB';
   if (port === 'publisher') return 'SNS';
-  if (port === 'secret') return 'SecretsManager';
+  if (port === 'signer') return 'KMS';
   if (/Principal|Policy$/.test(method) && method !== 'getKeyPolicy' && method !== 'putKeyPolicy')
     return 'IAM';
   if (method === 'getStream') return 'Kinesis';
@@ -95,7 +95,7 @@ function world(): World {
     reader: faults.wrap('reader', f.ports.reader),
     writer: faults.wrap('writer', f.ports.writer),
     publisher: faults.wrap('publisher', f.ports.publisher),
-    secret: faults.wrap('secret', f.ports.secret),
+    signer: faults.wrap('signer', f.ports.signer),
   };
   return { f, faults, ports };
 }
@@ -153,9 +153,9 @@ describe('remediate, propose mode: a fault at any call', () => {
 
   it('covers every port the loop uses', () => {
     const services = new Set(points.map(([, , name]) => name.split(' ')[0]));
-    expect([...services]).toEqual(
-      expect.arrayContaining(['DynamoDB', 'IAM', 'KMS', 'Kinesis', 'SNS', 'SecretsManager']),
-    );
+    // KMS: the reads, and the links' MACs (GenerateMac).
+    expect(points.some(([, , name]) => name.includes('signer.sign'))).toBe(true);
+    expect([...services]).toEqual(expect.arrayContaining(['DynamoDB', 'IAM', 'KMS', 'Kinesis', 'SNS']));
   });
 
   it('each: the invocation returns or throws; after the retry the problem is proposed and announced once, nothing written', async () => {
@@ -193,7 +193,7 @@ describe('remediate, propose mode: a fault at any call', () => {
     }
   });
 
-  it('a notification that fails never loses the proposal: stored, audited, and announced without links when only the secret fails', async () => {
+  it('a notification that fails never loses the proposal: stored, audited, and announced without links when only the signing (KMS GenerateMac) fails', async () => {
     const w = world();
     w.f.failPublishing(true);
     const result = await remediate(w.ports, PROPOSE, structuredClone(EVENT));
@@ -206,7 +206,7 @@ describe('remediate, propose mode: a fault at any call', () => {
     noSecret.faults.kind = 'server-error';
     noSecret.faults.failAt = (await faultPoints((x) => remediate(x.ports, PROPOSE, structuredClone(EVENT))))
       .map(([k, , name]) => [k, name] as const)
-      .find(([, name]) => name.includes('signingKey'))?.[0] as number;
+      .find(([, name]) => name.includes('signer.sign'))?.[0] as number;
     const sent = await remediate(noSecret.ports, PROPOSE, structuredClone(EVENT));
     expect(sent.outcome).toBe('proposed');
     expect(noSecret.f.kinds()).toEqual(['proposed']);

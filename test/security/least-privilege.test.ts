@@ -1,10 +1,12 @@
 /**
  * keymend's own powers, judged by keymend's own evaluator: the stack is synthesized (no bundling, no
- * built-in validation, as the infra tests do), each function role's policy is taken from the
- * template with its intrinsics resolved to concrete ARNs, compiled with `compilePolicy` and asked
- * about every write keymend's adapters can make. A KMS key policy that delegates to the account (the
- * default one) stands behind every KMS question, so the role's own policy is what decides.
+ * built-in validation, as the infra tests do), each function role's policy and the roles' permissions
+ * boundary are taken from the template with their intrinsics resolved to concrete ARNs, compiled with
+ * `compilePolicy` and asked about every write keymend's adapters can make, and about each abuse a
+ * compromised function could try (issue 19). A KMS key policy that delegates to the account (the
+ * default one) stands behind every KMS question, so the role's own policies are what decide.
  */
+import type { CfnElement } from 'aws-cdk-lib';
 import type { Template } from 'aws-cdk-lib/assertions';
 import {
   type AuthorizationRequest,
@@ -92,6 +94,13 @@ function arnOf(template: Template, logicalId: string): string {
       return `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:${id}:*`;
     case 'AWS::SQS::Queue':
       return `arn:aws:sqs:${REGION}:${ACCOUNT}:${id}`;
+    case 'AWS::IAM::Role':
+      // keymend's roles live under its path (infra/iam.ts KEYMEND_ROLE_PATH).
+      return `arn:aws:iam::${ACCOUNT}:role/keymend/${logicalId}`;
+    case 'AWS::Events::Rule':
+      return `arn:aws:events:${REGION}:${ACCOUNT}:rule/${id}`;
+    case 'AWS::CloudWatch::Alarm':
+      return `arn:aws:cloudwatch:${REGION}:${ACCOUNT}:alarm:${id}`;
     default:
       throw new Error(`no ARN for ${logicalId} of type ${type}`);
   }
@@ -130,6 +139,8 @@ function resolve(template: Template, value: Json): Json {
 interface Role {
   principal: RequestPrincipal;
   policies: CompiledPolicy[];
+  /** The permissions boundary the template attaches to the role. */
+  boundary: CompiledPolicy;
   actions: string[];
 }
 
@@ -151,21 +162,54 @@ function functionRole(
 ): Role {
   const { stack, template } = deployment(name, props);
   const statements = resolve(template, roleStatements(stack, template, fn)) as {
+    Effect: string;
     Action: string | string[];
   }[];
   const document = { Version: '2012-10-17', Statement: statements };
-  const roleName = fn === 'remediateFunction' ? 'keymend-remediate' : 'keymend-approval';
+  const roleArn = roleArnOf(props, name, fn);
+  const roleName = roleArn.split('/').pop() as string;
+  const role = template.toJSON().Resources[roleLogicalId(props, name, fn)] as {
+    Properties: { Path?: string; PermissionsBoundary?: unknown };
+  };
+  expect(role.Properties.Path).toBe('/keymend/');
+  const boundaryId = (role.Properties.PermissionsBoundary as { Ref: string }).Ref;
+  const boundaryDocument = resolve(
+    template,
+    (template.toJSON().Resources[boundaryId] as { Properties: { PolicyDocument: unknown } }).Properties
+      .PolicyDocument,
+  );
   return {
     principal: {
-      arn: `arn:aws:iam::${ACCOUNT}:role/${roleName}`,
+      arn: roleArn,
       sessionArn: `arn:aws:sts::${ACCOUNT}:assumed-role/${roleName}/${roleName}-fn`,
       accountId: ACCOUNT,
       type: 'AssumedRole',
       userId: `AROAEXAMPLE${roleName.length}:${roleName}-fn`,
     },
     policies: [compilePolicy(document, `${roleName}-policy`, 'identity-based')],
-    actions: statements.flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action])),
+    boundary: compilePolicy(boundaryDocument, `${roleName}-boundary`, 'permissions-boundary'),
+    actions: statements
+      .filter((s) => s.Effect === 'Allow')
+      .flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action])),
   };
+}
+
+function roleLogicalId(
+  props: KeymendRemediationProps,
+  name: string,
+  fn: 'remediateFunction' | 'approvalFunction',
+): string {
+  const { stack } = deployment(name, props);
+  return stack.getLogicalId(stack.remediation[fn].role?.node.defaultChild as CfnElement);
+}
+
+/** The role's ARN as `resolve` gives it. */
+function roleArnOf(
+  props: KeymendRemediationProps,
+  name: string,
+  fn: 'remediateFunction' | 'approvalFunction',
+): string {
+  return `arn:aws:iam::${ACCOUNT}:role/keymend/${roleLogicalId(props, name, fn)}`;
 }
 
 /** The default key policy: the account delegates to IAM, so the role's policy alone decides. */
@@ -186,16 +230,25 @@ const DELEGATING_KEY_POLICY = compilePolicy(
   'resource-based',
 );
 
-function decide(role: Role, request: AuthorizationRequest): Decision {
+/** The role's decision: its policy, under its permissions boundary (and `extra` identity policies). */
+function decide(role: Role, request: AuthorizationRequest, extra: CompiledPolicy[] = []): Decision {
   const isKms = request.action.toLowerCase().startsWith('kms:');
   const policies: PolicySet<CompiledPolicy> = {
-    identityPolicies: role.policies,
+    identityPolicies: [...role.policies, ...extra],
+    permissionsBoundary: role.boundary,
     resourceAccountId: isKms ? (request.resource.split(':')[4] ?? ACCOUNT) : ACCOUNT,
     ...(isKms ? { resourcePolicy: DELEGATING_KEY_POLICY } : {}),
   };
   return evaluate(request, policies).decision;
 }
 
+/** The approval role of the everything-enabled deployment: the retiring principal of keymend's grants. */
+const approvalRoleArn = () => roleArnOf(EVERYTHING, 'everything', 'approvalFunction');
+
+/**
+ * CreateGrant as keymend's writer makes it (functions/adapters/account-writer.ts): the consumer, one
+ * operation, the stream's context, the approval role retiring. kms:GrantIsForAWSResource false.
+ */
 function grant(
   role: Role,
   overrides: Partial<Parameters<typeof createGrantRequest>[0]> = {},
@@ -206,6 +259,7 @@ function grant(
     granteePrincipal: CONSUMER,
     operations: ['Decrypt'],
     constraints: { encryptionContextSubset: { 'aws:kinesis:arn': STREAM } },
+    retiringPrincipal: approvalRoleArn(),
     ...overrides,
   });
 }
@@ -219,7 +273,6 @@ function call(role: Role, action: string, resource: string, extra: Authorization
 /** Each write action keymend's adapters make, on a resource it would make it on. */
 const WRITES: [string, string, AuthorizationRequest['context']?][] = [
   ['kms:CreateGrant', KEY],
-  ['kms:RevokeGrant', KEY],
   ['kms:RetireGrant', KEY],
   ['kms:PutKeyPolicy', KEY],
   ['iam:PutRolePolicy', APP_ROLE],
@@ -257,6 +310,63 @@ describe.each([
   it('is allowed for the Kinesis operations, constrained to the stream, for the denied principal', () => {
     for (const op of KINESIS_OPERATIONS)
       expect(decide(role(), grant(role(), { operations: [op] }))).toBe('allowed');
+    expect(decide(role(), grant(role(), { granteePrincipal: ALICE }))).toBe('allowed');
+  });
+
+  it('the legitimate grant is allowed whether kms:GrantIsForAWSResource is false or absent; never when true', () => {
+    expect(decide(role(), grant(role(), { forAwsResource: false }))).toBe('allowed');
+    expect(decide(role(), grant(role(), { forAwsResource: null }))).toBe('allowed');
+    expect(decide(role(), grant(role(), { forAwsResource: true }))).not.toBe('allowed');
+  });
+
+  it.each([
+    ['a role of another account', `arn:aws:iam::${OTHER_ACCOUNT}:role/attacker`],
+    ['another account', `arn:aws:iam::${OTHER_ACCOUNT}:root`],
+    ['this account`s root', `arn:aws:iam::${ACCOUNT}:root`],
+    ['a role session', `arn:aws:sts::${ACCOUNT}:assumed-role/app-orders/s`],
+    ['a service principal', 'kinesis.amazonaws.com'],
+  ])('is refused for a grantee that is %s', (_, grantee) => {
+    expect(decide(role(), grant(role(), { granteePrincipal: grantee }))).not.toBe('allowed');
+  });
+
+  it('is refused, by an explicit Deny, for keymend`s own roles as grantee (any case)', () => {
+    for (const own of [
+      roleArnOf(EVERYTHING, 'everything', 'remediateFunction'),
+      roleArnOf(EVERYTHING, 'everything', 'approvalFunction'),
+      `arn:aws:iam::${ACCOUNT}:role/keymend/anything-under-its-path`,
+    ]) {
+      expect(decide(role(), grant(role(), { granteePrincipal: own }))).toBe('explicit-deny');
+      expect(decide(role(), grant(role(), { granteePrincipal: own.replace('role/', 'role/') }))).toBe(
+        'explicit-deny',
+      );
+    }
+    const approval = roleArnOf(EVERYTHING, 'everything', 'approvalFunction');
+    const shouted = approval.replace(/[A-Za-z]+$/, (name) => name.toUpperCase());
+    expect(decide(role(), grant(role(), { granteePrincipal: shouted }))).toBe('explicit-deny');
+  });
+
+  it.each([
+    ['an S3 object`s context', { 'aws:s3:arn': `arn:aws:s3:::payroll/${ACCOUNT}/salaries.csv` }],
+    ['a secret`s context', { SecretARN: `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:db-AbCdEf` }],
+    ['the stream and one more key', { 'aws:kinesis:arn': STREAM, purpose: 'anything' }],
+    ['a stream of another account', { 'aws:kinesis:arn': STREAM.replace(ACCOUNT, OTHER_ACCOUNT) }],
+    ['a stream of another Region', { 'aws:kinesis:arn': STREAM.replace(REGION, 'eu-west-1') }],
+    ['a value that is no stream ARN', { 'aws:kinesis:arn': '*' }],
+  ])('is refused with %s as the constraint', (_, context) => {
+    expect(decide(role(), grant(role(), { constraints: { encryptionContextSubset: context } }))).not.toBe(
+      'allowed',
+    );
+  });
+
+  it('is refused unless the approval role is the retiring principal', () => {
+    expect(decide(role(), grant(role(), { retiringPrincipal: undefined }))).not.toBe('allowed');
+    expect(decide(role(), grant(role(), { retiringPrincipal: CONSUMER }))).not.toBe('allowed');
+    expect(
+      decide(
+        role(),
+        grant(role(), { retiringPrincipal: roleArnOf(EVERYTHING, 'everything', 'remediateFunction') }),
+      ),
+    ).not.toBe('allowed');
   });
 
   it.each(GRANT_OPERATIONS.filter((op) => !KINESIS_OPERATIONS.includes(op)))(
@@ -275,10 +385,6 @@ describe.each([
         grant(role(), { constraints: { encryptionContextEquals: { 'aws:kinesis:arn': STREAM } } }),
       ),
     ).not.toBe('allowed');
-  });
-
-  it('is refused for an AWS resource (a grant an AWS service would use on the grantee`s behalf)', () => {
-    expect(decide(role(), grant(role(), { forAwsResource: true }))).not.toBe('allowed');
   });
 
   it('is refused on a key of another account or Region', () => {
@@ -308,12 +414,9 @@ describe('propose mode: the remediate function cannot write at all', () => {
       /^(dynamodb:(ConditionCheckItem|DeleteItem|GetItem|PutItem|Query|UpdateItem)|sns:Publish|dynamodb:BatchGetItem|logs:(CreateLogStream|PutLogEvents)|sqs:SendMessage)$/;
     const reads = /^(iam|kms|kinesis|organizations):(Get|List|Describe)[A-Za-z]*$/;
     const others = propose().actions.filter((a) => !own.test(a) && !reads.test(a));
-    // Decrypt and GenerateDataKey on keymend's own topic key (publishing to an encrypted topic), nothing else.
-    expect([...new Set(others)].sort()).toEqual([
-      'kms:Decrypt',
-      'kms:GenerateDataKey',
-      'secretsmanager:GetSecretValue',
-    ]);
+    // Decrypt and GenerateDataKey on keymend's own topic key (publishing to an encrypted topic), and
+    // GenerateMac on the decision link key (approve and reject links), nothing else.
+    expect([...new Set(others)].sort()).toEqual(['kms:Decrypt', 'kms:GenerateDataKey', 'kms:GenerateMac']);
     expect(decide(propose(), call(propose(), 'kms:Decrypt', KEY))).toBe('implicit-deny');
   });
 });
@@ -323,7 +426,6 @@ describe('auto mode: the remediate function writes only grants and allow-listed 
 
   it.each([
     ['kms:PutKeyPolicy', KEY],
-    ['kms:RevokeGrant', KEY],
     ['kms:RetireGrant', KEY],
     ['iam:DeleteRolePolicy', APP_ROLE],
     ['iam:DeleteUserPolicy', CI_USER],
@@ -382,6 +484,10 @@ describe.each([
     ['iam:CreateAccessKey', ALICE],
     ['iam:PutRolePermissionsBoundary', APP_ROLE],
     ['iam:DeleteRolePermissionsBoundary', APP_ROLE],
+    ['kms:RevokeGrant', KEY],
+    ['kms:RevokeGrant', `arn:aws:kms:${REGION}:${ACCOUNT}:key/ebs-volume-key`],
+    ['sts:AssumeRole', OUTSIDE_ROLE],
+    ['organizations:LeaveOrganization', '*'],
     ['kms:ScheduleKeyDeletion', KEY],
     ['kms:DisableKey', KEY],
     ['kms:Decrypt', KEY],
@@ -394,6 +500,108 @@ describe.each([
     ['dynamodb:Scan', `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/orders`],
     ['dynamodb:PutItem', `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/orders`],
   ])('%s on %s: refused', (action, resource) => {
-    expect(decide(role(), call(role(), action, resource))).toBe('implicit-deny');
+    // Implicitly, or explicitly by the boundary's Denies (sts:AssumeRole, Organizations writes).
+    expect(decide(role(), call(role(), action, resource))).not.toBe('allowed');
+  });
+});
+
+describe('inline policies: wildcards refused at synth, keymend`s own roles never written', () => {
+  it.each([
+    ['autoApplyPrincipals', { autoApplyPrincipals: ['arn:aws:iam::*:role/*'] }],
+    ['autoApplyPrincipals', { autoApplyPrincipals: [`arn:aws:iam::${ACCOUNT}:role/*`] }],
+    ['autoApplyPrincipals', { autoApplyPrincipals: ['arn:aws:iam::*:role/app-*'] }],
+    [
+      'inlinePolicyPrincipals',
+      { enableInlinePolicy: true, inlinePolicyPrincipals: [`arn:aws:iam::${ACCOUNT}:user/?*`] },
+    ],
+  ] as [string, KeymendRemediationProps][])(
+    'synth refuses a wildcard %s pattern, naming the key',
+    (key, props) => {
+      expect(() => synth({ mode: 'auto', ...props })).toThrow(new RegExp(`KeymendRemediation: ${key}`));
+    },
+  );
+
+  // A pattern broad enough to cover keymend's own roles (role/k* matches role/keymend/...): the explicit
+  // Deny on them holds whatever the pattern says.
+  const BROAD: KeymendRemediationProps = {
+    ...EVERYTHING,
+    autoApplyPrincipals: [`arn:aws:iam::${ACCOUNT}:role/k*`],
+    inlinePolicyPrincipals: [`arn:aws:iam::${ACCOUNT}:role/k*`],
+  };
+  it.each([
+    ['remediate', 'remediateFunction' as const],
+    ['approval', 'approvalFunction' as const],
+  ])('%s: no IAM write on keymend`s own roles, even under a pattern that names them', (_n, fn) => {
+    const role = functionRole(BROAD, 'broad', fn);
+    expect(decide(role, call(role, 'iam:PutRolePolicy', `arn:aws:iam::${ACCOUNT}:role/kafka-consumer`))).toBe(
+      'allowed',
+    );
+    for (const own of ['remediateFunction', 'approvalFunction'] as const) {
+      const target = roleArnOf(BROAD, 'broad', own);
+      for (const action of ['iam:PutRolePolicy', 'iam:DeleteRolePolicy', 'iam:AttachRolePolicy']) {
+        expect(decide(role, call(role, action, target))).toBe('explicit-deny');
+      }
+    }
+  });
+});
+
+describe('the permissions boundary caps both roles, whatever is attached to them later', () => {
+  // As if someone attached AdministratorAccess to a keymend role: the boundary still decides.
+  const ADMIN = compilePolicy(
+    { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] },
+    'AdministratorAccess',
+    'identity-based',
+  );
+  it.each([
+    ['remediate', 'remediateFunction' as const],
+    ['approval', 'approvalFunction' as const],
+  ])('%s', (_n, fn) => {
+    const role = functionRole(EVERYTHING, 'everything', fn);
+    for (const [action, resource] of [
+      ['sts:AssumeRole', OUTSIDE_ROLE],
+      ['iam:CreateUser', ALICE],
+      ['iam:AttachRolePolicy', APP_ROLE],
+      ['iam:PutRolePolicy', OUTSIDE_ROLE],
+      ['organizations:CreateAccount', '*'],
+      ['kms:Decrypt', KEY],
+      ['kms:GenerateDataKey', KEY],
+      ['kms:RevokeGrant', KEY],
+      ['s3:GetObject', 'arn:aws:s3:::payroll/salaries.csv'],
+      ['secretsmanager:GetSecretValue', `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:prod-db-AbCdEf`],
+    ] as const) {
+      expect([action, decide(role, call(role, action, resource), [ADMIN])]).not.toEqual([action, 'allowed']);
+    }
+    // What keymend is for stays possible under the boundary.
+    expect(decide(role, grant(role), [ADMIN])).toBe('allowed');
+    expect(decide(role, call(role, 'iam:PutRolePolicy', APP_ROLE), [ADMIN])).toBe('allowed');
+    expect(
+      decide(role, grant(role, { granteePrincipal: roleArnOf(EVERYTHING, 'everything', fn) }), [ADMIN]),
+    ).toBe('explicit-deny');
+  });
+});
+
+describe('link signing: the remediate function can never make a revoke link', () => {
+  // The two KMS HMAC keys of the template, as `resolve` names them.
+  const keyArn = (name: 'decisionLinkKey' | 'revokeLinkKey') => {
+    const { stack } = deployment('everything', EVERYTHING);
+    const id = stack.getLogicalId(stack.remediation[name].node.defaultChild as CfnElement);
+    return `arn:aws:kms:${REGION}:${ACCOUNT}:key/${id.toLowerCase()}`;
+  };
+  it.each([
+    ['propose mode', { ...EVERYTHING, mode: 'propose' as const }, 'propose-everything'],
+    ['auto mode', EVERYTHING, 'everything'],
+  ])('%s: GenerateMac with the decision key only; the revoke key explicitly denied', (_m, props, name) => {
+    const remediate = functionRole(props, name, 'remediateFunction');
+    const approval = functionRole(props, name, 'approvalFunction');
+    expect(decide(remediate, call(remediate, 'kms:GenerateMac', keyArn('decisionLinkKey')))).toBe('allowed');
+    for (const action of ['kms:GenerateMac', 'kms:VerifyMac']) {
+      expect(decide(remediate, call(remediate, action, keyArn('revokeLinkKey')))).toBe('explicit-deny');
+      expect(decide(approval, call(approval, action, keyArn('revokeLinkKey')))).toBe('allowed');
+      expect(decide(approval, call(approval, action, keyArn('decisionLinkKey')))).toBe('allowed');
+    }
+    // Nor any other HMAC key of the account, nor a secret (there is none: no key material outside KMS).
+    expect(decide(remediate, call(remediate, 'kms:GenerateMac', KEY))).toBe('implicit-deny');
+    expect(decide(approval, call(approval, 'kms:GenerateMac', KEY))).toBe('implicit-deny');
+    expect(deployment(name, props).template.findResources('AWS::SecretsManager::Secret')).toEqual({});
   });
 });
