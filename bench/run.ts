@@ -19,6 +19,7 @@
 import { readFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import { beyondFloor, buildBundles, bundleSizes, coldStart } from './bundle';
+import { type Cost, costOf } from './cost';
 import { evaluatorBench } from './evaluator';
 import { pipelineBench } from './pipeline';
 import { roundTripsBench } from './round-trips';
@@ -53,7 +54,14 @@ interface Figures {
     dynamoRequestsPerRepeat: Value;
     roundTripsNewFingerprint: Value;
   };
-  scan: { recordsPerSec: Value; baselineRecordsPerSec: Value; peakRssMb: Value };
+  scan: {
+    recordsPerSec: Value;
+    baselineRecordsPerSec: Value;
+    ratio: Value;
+    gunzipRatio: Value;
+    peakRssMb: Value;
+  };
+  cost: Cost | null;
   machine: { cpu: string; cores: number; node: string; loadAverage1m: number };
 }
 
@@ -67,13 +75,14 @@ const ROWS: Row[] = [
   { key: 'bundle.remediateBytes', format: whole },
   { key: 'bundle.approvalBytes', format: whole },
   { key: 'bundle.floorBytes', format: whole },
-  { key: 'bundle.ratio', format: fixed(3), target: { text: '<= 1.25', met: (v) => v <= 1.25 } },
+  // No target: cold start, what users feel, has one (issue 24).
+  { key: 'bundle.ratio', format: fixed(3) },
   { key: 'coldStart.remediateMs', format: fixed(1) },
   { key: 'coldStart.floorMs', format: fixed(1) },
   { key: 'coldStart.ratio', format: fixed(3), target: { text: '<= 1.3', met: (v) => v <= 1.3 } },
   { key: 'evaluator.keymendPerSec', format: whole },
   { key: 'evaluator.iamSimulatePerSec', format: whole },
-  { key: 'evaluator.ratio', format: fixed(1), target: { text: '>= 100', met: (v) => v >= 100 } },
+  { key: 'evaluator.ratio', format: fixed(1), target: { text: '>= 80', met: (v) => v >= 80 } },
   { key: 'pipeline.decisionsPerSec', format: whole },
   { key: 'storm.events', format: whole },
   { key: 'storm.distinct', format: whole },
@@ -99,16 +108,18 @@ const ROWS: Row[] = [
   {
     key: 'storm.dynamoRequestsPerRepeat',
     format: fixed(3),
-    target: { text: '<= 2', met: (v) => v <= 2 },
+    target: { text: '<= 0.1', met: (v) => v <= 0.1 },
   },
   {
     key: 'storm.roundTripsNewFingerprint',
     format: whole,
-    target: { text: '<= 4', met: (v) => v <= 4 },
+    target: { text: '<= 5', met: (v) => v <= 5 },
   },
   { key: 'scan.recordsPerSec', format: whole },
   { key: 'scan.baselineRecordsPerSec', format: whole },
-  { key: 'scan.peakRssMb', format: fixed(1) },
+  { key: 'scan.ratio', format: fixed(2), target: { text: '>= 2', met: (v) => v >= 2 } },
+  { key: 'scan.gunzipRatio', format: fixed(2) },
+  { key: 'scan.peakRssMb', format: fixed(1), target: { text: '<= 512', met: (v) => v <= 512 } },
 ];
 
 function valueAt(figures: Figures, key: string): Value {
@@ -173,7 +184,14 @@ async function main(): Promise<void> {
       dynamoRequestsPerRepeat: null,
       roundTripsNewFingerprint: null,
     },
-    scan: { recordsPerSec: null, baselineRecordsPerSec: null, peakRssMb: null },
+    scan: {
+      recordsPerSec: null,
+      baselineRecordsPerSec: null,
+      ratio: null,
+      gunzipRatio: null,
+      peakRssMb: null,
+    },
+    cost: null,
     machine: {
       cpu: cpus()[0]?.model ?? 'unknown',
       cores: availableParallelism(),
@@ -230,6 +248,14 @@ async function main(): Promise<void> {
       distinct: env('BENCH_STORM_DISTINCT', 100),
     });
     publishesByTopic = result.publishesByTopic;
+    figures.cost = costOf({
+      msPerRepeat: result.msPerEvent,
+      dynamoRequestsPerRepeat: result.dynamoRequestsPerRepeat,
+      msPerNewProblem: result.msPerNewProblem,
+      dynamoRequestsPerNew: result.dynamoRequestsPerNew,
+      kmsReadsPerNew: result.kmsReadsPerDiagnosis,
+      publishesPerNew: Object.keys(result.publishesByTopic).length,
+    });
     Object.assign(figures.storm, {
       events: result.events,
       distinct: result.distinct,
@@ -238,7 +264,13 @@ async function main(): Promise<void> {
       publishes: result.publishes,
       dynamoRequestsPerRepeat: result.dynamoRequestsPerRepeat,
     });
-    say([...result.lines, '']);
+    const c = figures.cost;
+    say([
+      ...result.lines,
+      `  durations: one new problem ${result.msPerNewProblem.toFixed(0)} ms, the rest ${result.msPerEvent.toFixed(2)} ms per event (keymend local, this machine)`,
+      `Cost at ${c.lambdaMemoryMb} MB, ${c.region} list prices of ${c.pricesAsOf} (bench/cost.ts): idle $${c.idleMonthlyUsd}/month, $${c.perMillionStormDenialsUsd} per million storm denials, $${c.perNewProblemUsd} per new problem`,
+      '',
+    ]);
   });
   await measure('scan', missing, async () => {
     const result = scanFigures();
@@ -249,11 +281,13 @@ async function main(): Promise<void> {
     figures.scan = {
       recordsPerSec: result.recordsPerSec,
       baselineRecordsPerSec: result.baselineRecordsPerSec,
+      ratio: Number(result.ratio.toFixed(3)),
+      gunzipRatio: Number(result.gunzipRatio.toFixed(3)),
       peakRssMb: result.peakRssMb,
     };
     say([
-      `Scan: keymend scan over ${result.megabytes} MB of generated CloudTrail logs (${result.records} records) against a bare read + gunzip + JSON.parse of the same files`,
-      `  scan ${Math.round(result.recordsPerSec)} records/s, baseline ${Math.round(result.baselineRecordsPerSec)} records/s (scan at ${((100 * result.recordsPerSec) / result.baselineRecordsPerSec).toFixed(0)}% of the baseline), scan's peak RSS ${result.peakRssMb} MB`,
+      `Scan: keymend scan over ${result.megabytes} MB of generated CloudTrail logs (${result.records} records, a trail's mix: ${result.parsed} parsed) against a bare read + gunzip + JSON.parse of the same files, and against read + gunzip alone (best of 3 each)`,
+      `  scan ${Math.round(result.recordsPerSec)} records/s, JSON.parse ${Math.round(result.baselineRecordsPerSec)} records/s (ratio ${result.ratio.toFixed(2)}), gunzip alone ${Math.round(result.gunzipRecordsPerSec)} records/s (ratio ${result.gunzipRatio.toFixed(2)}), scan's peak RSS ${result.peakRssMb} MB`,
       '',
     ]);
   });

@@ -12,6 +12,11 @@ import { ROOT } from './root';
 export interface ScanFigures {
   recordsPerSec: number;
   baselineRecordsPerSec: number;
+  gunzipRecordsPerSec: number;
+  ratio: number;
+  gunzipRatio: number;
+  /** Records parsed (their bytes can be a denied KMS call). */
+  parsed: number;
   peakRssMb: number;
   /** Records in the generated log set, and its size as JSON. */
   records: number;
@@ -34,6 +39,10 @@ export function scanFigures(): ScanFigures | { missing: string } {
   const out = {
     recordsPerSec: number(figures.recordsPerSec),
     baselineRecordsPerSec: number(figures.baselineRecordsPerSec),
+    gunzipRecordsPerSec: number(figures.gunzipRecordsPerSec),
+    ratio: number(figures.ratio),
+    gunzipRatio: number(figures.gunzipRatio),
+    parsed: number(figures.parsed),
     peakRssMb: number(figures.peakRssMb),
     records: number(figures.records),
     megabytes: number(figures.megabytes),

@@ -38,6 +38,12 @@ export interface StormFigures {
   publishesByTopic: Record<string, number>;
   /** DynamoDB requests of one new problem, measured alone. */
   dynamoRequestsPerNew: number;
+  /** KMS reads among readsPerDiagnosis (KMS bills each request). */
+  kmsReadsPerDiagnosis: number;
+  /** Milliseconds of one new problem alone, posted and answered (diagnosis, proposal, notification). */
+  msPerNewProblem: number;
+  /** Milliseconds per event of the rest of the storm, posted in batches (mostly repeats). */
+  msPerEvent: number;
   dynamoRequestsPerRepeat: number;
   outcomes: Record<string, number>;
   seconds: number;
@@ -79,8 +85,13 @@ export async function stormBench(options: StormOptions = {}): Promise<StormFigur
   try {
     const outcomes: Record<string, number> = {};
     const zero = runtime.stats();
+    const firstStarted = performance.now();
     tally(await post(runtime, [denial(0, 0)]), outcomes);
+    const msPerNewProblem = performance.now() - firstStarted;
     const one = runtime.stats();
+    const kmsReadsPerDiagnosis = Object.entries(one.aws)
+      .filter(([action]) => action.startsWith('kms:') && !WRITE.test(action))
+      .reduce((sum, [action, n]) => sum + n - (zero.aws[action] ?? 0), 0);
     const readsPerDiagnosis = accountReadsOf(one) - accountReadsOf(zero);
     const dynamoRequestsPerNew = one.dynamodb - zero.dynamodb;
 
@@ -90,8 +101,10 @@ export async function stormBench(options: StormOptions = {}): Promise<StormFigur
         denial(k % distinct, 1 + Math.floor(k / distinct)),
       ),
     ]);
+    const restStarted = performance.now();
     for (let i = 0; i < rest.length; i += batch)
       tally(await post(runtime, rest.slice(i, i + batch)), outcomes);
+    const msPerEvent = rest.length ? (performance.now() - restStarted) / rest.length : 0;
     const end = runtime.stats();
     const seconds = (performance.now() - started) / 1000;
 
@@ -114,6 +127,9 @@ export async function stormBench(options: StormOptions = {}): Promise<StormFigur
       publishes: Math.max(0, ...Object.values(publishesByTopic)),
       publishesByTopic,
       dynamoRequestsPerNew,
+      kmsReadsPerDiagnosis,
+      msPerNewProblem,
+      msPerEvent,
       dynamoRequestsPerRepeat,
       outcomes,
       seconds,

@@ -11,6 +11,11 @@ import type { DeniedBy, KinesisKmsRequest } from '../functions/core/request';
 
 /** Distinct sessions are counted exactly up to this many per problem. */
 export const SESSION_CAP = 10_000;
+/**
+ * The `ignored` reason of records skipped unparsed because their bytes cannot be a denied KMS call
+ * (they lack `kms.amazonaws.com` or `AccessDenied`); the intake's own reasons name the others.
+ */
+export const PREFILTERED = 'no-kms-denial-in-bytes';
 /** Distinct AWS reasons kept per problem (the rest are counted in the last one shown). */
 const DENIED_BY_CAP = 16;
 
@@ -108,6 +113,15 @@ export class ScanAggregator {
 
   get problemCount(): number {
     return this.problems.size;
+  }
+
+  /**
+   * Counts records the log reader skipped without parsing (their bytes hold no denied KMS call:
+   * adapters/cloudtrail-log.ts, scanCloudTrailLog), as ignored for the reason {@link PREFILTERED}.
+   */
+  skip(count: number): void {
+    this.records += count;
+    this.ignored.set(PREFILTERED, (this.ignored.get(PREFILTERED) ?? 0) + count);
   }
 
   /** Reads one record through the intake and counts it. */

@@ -3,7 +3,7 @@
  * (fingerprint): how many denials, when, how many sessions, what AWS blamed; with `--diagnose`, what
  * keymend would do about each. Memory does not grow with the input (see cli/scan-summary.ts).
  */
-import { LogFileError, logFilesUnder, readCloudTrailLog } from '../../functions/adapters/cloudtrail-log';
+import { LogFileError, logFilesUnder, scanCloudTrailLog } from '../../functions/adapters/cloudtrail-log';
 import { KeymendError, UsageError } from '../../functions/commons/errors';
 import { diagnose } from '../../functions/core/diagnose';
 import { gatherState } from '../../functions/core/gather';
@@ -15,6 +15,7 @@ import type { CliIo, Command } from '../io';
 import { LIMITS_HELP, limitsFor, openInput } from '../log-input';
 import { accountReaders, type ReaderFor } from '../readers';
 import {
+  PREFILTERED,
   type ProblemDiagnosis,
   type ProblemSummary,
   ScanAggregator,
@@ -34,9 +35,13 @@ by problem: the same principal, operation, key, stream, account and Region (the
 fingerprint; never the session, which every AssumeRole renews). For each: how
 many denials, first and last seen, how many distinct sessions (exact up to
 ${SESSION_CAP}, then "${SESSION_CAP}+"), and what AWS's error message blamed.
-Files are read one record at a time: memory stays flat however large the
-input. A file that is corrupt, truncated or over a limit is reported on stderr
-(one line naming it) and skipped whole; the others are still summarised.
+Files are read one record at a time, several files at once: memory stays flat
+however large the input. Only records whose bytes can be a denied KMS call
+(they hold kms.amazonaws.com and AccessDenied, or a \\u escape) are parsed; the
+others are counted as ignored, ${PREFILTERED}, unparsed. A file that is
+corrupt, truncated or over a limit is reported on stderr (one line naming it)
+and skipped whole; the others are still summarised. (Corrupt JSON inside a
+record skipped unparsed is not noticed; a broken file structure is.)
 
 Options:
   PATH                a log file, a directory, or '-' for standard input.
@@ -169,7 +174,23 @@ function progressLine(io: CliIo, enabled: boolean, tty: boolean) {
   };
 }
 
-/** Reads every input, merging each file's counts only when the whole file was read. */
+/**
+ * Files read at once: while one file's records are scanned, others are read and inflated (gzip
+ * runs on libuv's thread pool), so reading overlaps scanning. Each holds at most one record.
+ */
+const FILES_AT_ONCE = 4;
+
+/** One input read to its end (its counts), or the problem that made it skipped. */
+type FileOutcome =
+  | { name: string; agg: ScanAggregator }
+  | { name: string; problem: string }
+  | { error: unknown };
+
+/**
+ * Reads every input, FILES_AT_ONCE at a time, merging each file's counts only when the whole file
+ * was read, in the order the files were named (so the output does not depend on which read ended
+ * first).
+ */
 async function scanInputs(
   o: Options,
   io: CliIo,
@@ -179,36 +200,52 @@ async function scanInputs(
   const progress = progressLine(io, o.progress ?? tty, tty);
   const total = new ScanAggregator();
   const skipped: ScanSummary['skipped'] = [];
+  const reading: Promise<FileOutcome>[] = [];
   let files = 0;
   for await (const file of logFilesUnder(o.paths.filter((p) => p !== '-'))) {
     files++;
-    await scanOne(file);
+    reading.push(scanOne(file));
+    if (reading.length >= FILES_AT_ONCE) settle(await (reading.shift() as Promise<FileOutcome>));
   }
   if (o.paths.includes('-')) {
     files++;
-    await scanOne('-');
+    reading.push(scanOne('-'));
   }
+  for (const outcome of reading) settle(await outcome);
   progress.update(files, total, null, true);
   progress.done();
   return { agg: total, files, skipped };
 
-  async function scanOne(file: string): Promise<void> {
+  function settle(outcome: FileOutcome): void {
+    if ('error' in outcome) throw outcome.error;
+    if ('agg' in outcome) {
+      total.merge(outcome.agg);
+      return;
+    }
+    skipped.push({ file: outcome.name, problem: outcome.problem });
+    progress.done();
+    io.stderr(`keymend scan: skipped ${printable(outcome.problem)}\n`);
+  }
+
+  /** Never rejects (a rejection waiting behind another file's would be unhandled): errors are data. */
+  async function scanOne(file: string): Promise<FileOutcome> {
     const name = file === '-' ? 'standard input' : file;
     const agg = new ScanAggregator();
     try {
       const input = await openInput(file, io, limits);
-      let n = 0;
-      for await (const item of readCloudTrailLog(input, limits)) {
-        agg.add(item.kind === 'record' ? item.record : item.event);
-        if (++n % 4096 === 0) progress.update(files, total, agg);
+      let nextProgress = 4096;
+      for await (const item of scanCloudTrailLog(input, limits)) {
+        if (item.kind === 'skipped') agg.skip(item.count);
+        else agg.add(item.kind === 'record' ? item.record : item.event);
+        if (agg.records >= nextProgress) {
+          nextProgress = agg.records + 4096;
+          progress.update(files, total, agg);
+        }
       }
-      total.merge(agg);
+      return { name, agg };
     } catch (error) {
-      if (!(error instanceof LogFileError)) throw error;
-      const problem = oneLine(error);
-      skipped.push({ file: name, problem });
-      progress.done();
-      io.stderr(`keymend scan: skipped ${printable(problem)}\n`);
+      if (!(error instanceof LogFileError)) return { error };
+      return { name, problem: oneLine(error) };
     }
   }
 }

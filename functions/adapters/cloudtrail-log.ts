@@ -2,7 +2,7 @@
  * Reading CloudTrail log files as CloudTrail delivers them to S3 (`{"Records":[...]}`, plain or
  * gzipped), one record at a time, with memory that does not grow with the file: a small byte-level
  * scanner finds each element of the top-level `Records` array and only that element is
- * `JSON.parse`d. A document that is not a log file (an EventBridge event, a bare record) is read
+ * `JSON.parse`d (by scanCloudTrailLog, only when its bytes can be a denied KMS call). A document that is not a log file (an EventBridge event, a bare record) is read
  * whole, under its own limit. Every input has a stated size limit, checked before reading where the
  * size is known (a regular file) and counted as bytes arrive otherwise (a pipe, a device, what a
  * gzip expands to). Problems come back as LogFileError, one line naming the input.
@@ -60,6 +60,9 @@ export class LogFileError extends InputError {
 
 /** What a document holds: the records of a log file one by one, or one other JSON document. */
 export type LogItem = { kind: 'record'; record: unknown } | { kind: 'event'; event: unknown };
+
+/** What {@link scanCloudTrailLog} yields: a LogItem, or how many records it counted without parsing. */
+export type ScanItem = LogItem | { kind: 'skipped'; count: number };
 
 /** A byte source with the name to use in messages. */
 export interface LogInput {
@@ -208,7 +211,8 @@ async function* inflated(
     for (let next = await iterator.next(); !next.done; next = await iterator.next()) yield next.value;
   }
   const source = Readable.from(compressed(), { objectMode: false });
-  const gunzip = createGunzip();
+  // Output in pieces as large as the reads (zlib's default is 16 KiB): fewer callbacks and scan calls.
+  const gunzip = createGunzip({ chunkSize: 256 * 1024 });
   pipeline(source, gunzip, () => {
     // Errors reach the consumer through the gunzip stream's iterator.
   });
@@ -272,11 +276,57 @@ export async function* readCloudTrailLog(
   input: LogInput,
   limits: LogLimits = DEFAULT_LOG_LIMITS,
 ): AsyncGenerator<LogItem> {
-  const scanner = new RecordScanner(input.name, limits);
+  for await (const item of readItems(input, limits, null)) {
+    if (item.kind !== 'skipped') yield item;
+  }
+}
+
+/**
+ * Like {@link readCloudTrailLog}, for a reader that wants only the records that can be a denied KMS
+ * call (`keymend scan`): a record of a log file is `JSON.parse`d only when its bytes can be one
+ * ({@link mayBeKmsDenial}); the others are counted, not parsed, and reported as `skipped` items
+ * (one per chunk read, with how many). A skipped record's framing is still checked (its strings
+ * and brackets end, the array goes on), but not the JSON inside it, nor its UTF-8. A document that
+ * is not a log file is parsed whole, as by readCloudTrailLog.
+ * @throws LogFileError naming the input and the problem.
+ */
+export function scanCloudTrailLog(
+  input: LogInput,
+  limits: LogLimits = DEFAULT_LOG_LIMITS,
+): AsyncGenerator<ScanItem> {
+  return readItems(input, limits, mayBeKmsDenial);
+}
+
+/**
+ * The bytes every record that intake() matches must hold: its `eventSource` is exactly
+ * `kms.amazonaws.com` and its `errorCode` `AccessDenied` or `AccessDeniedException`, both starting
+ * with `AccessDenied`. JSON may spell any character of a string as a `\uXXXX` escape (and `/` as
+ * `\/`, which neither holds), so a record where either is missing as plain bytes is still parsed
+ * when it has a backslash followed by `u` anywhere: the filter may let through a record that is
+ * not a denial (intake then says why), never drop one that is.
+ */
+const KMS_SOURCE = Buffer.from('kms.amazonaws.com');
+const ACCESS_DENIED = Buffer.from('AccessDenied');
+const UNICODE_ESCAPE = Buffer.from('\\u');
+
+/** True unless the record's bytes show it cannot be a denied KMS call (see the markers above). */
+export function mayBeKmsDenial(record: Buffer): boolean {
+  if (record.includes(KMS_SOURCE) && record.includes(ACCESS_DENIED)) return true;
+  return record.includes(UNICODE_ESCAPE);
+}
+
+async function* readItems(
+  input: LogInput,
+  limits: LogLimits,
+  keep: ((record: Buffer) => boolean) | null,
+): AsyncGenerator<ScanItem> {
+  const scanner = new RecordScanner(input.name, limits, keep);
   try {
     for await (const chunk of utf8Bytes(plainBytes(input, limits), input.name)) {
       const records = scanner.push(chunk);
       for (const record of records) yield { kind: 'record', record };
+      const skipped = scanner.takeSkipped();
+      if (skipped > 0) yield { kind: 'skipped', count: skipped };
     }
   } catch (error) {
     if (error instanceof LogFileError) {
@@ -333,13 +383,24 @@ class RecordScanner {
   private parts: Buffer[] = [];
   private partsBytes = 0;
   private recordCount = 0;
+  /** Records counted but not parsed (`keep` said no) since takeSkipped() was last called. */
+  private skipped = 0;
   private offset = 0;
   private readonly decoder = new TextDecoder('utf-8', { fatal: true });
 
   constructor(
     private readonly name: string,
     private readonly limits: LogLimits,
+    /** Which records to parse, by their bytes; null: all of them. */
+    private readonly keep: ((record: Buffer) => boolean) | null,
   ) {}
+
+  /** How many records were skipped unparsed since the last call. */
+  takeSkipped(): number {
+    const n = this.skipped;
+    this.skipped = 0;
+    return n;
+  }
 
   push(chunk: Buffer): unknown[] {
     if (this.mode !== 'log') {
@@ -492,7 +553,9 @@ class RecordScanner {
             continue;
           }
           if (this.state === ELEMENT) {
-            out.push(this.record(chunk.subarray(start, end)));
+            const bytes = this.element(chunk.subarray(start, end));
+            if (this.keep === null || this.keep(bytes)) out.push(this.record(bytes));
+            else this.skipped++;
             this.state = AFTER_ELEMENT;
           } else {
             this.state = AFTER_VALUE;
@@ -583,13 +646,18 @@ class RecordScanner {
     return -1;
   }
 
-  private record(tail: Buffer): unknown {
+  /** The whole element that ends with `tail` (its earlier parts came in earlier chunks), counted. */
+  private element(tail: Buffer): Buffer {
     const size = this.partsBytes + tail.length;
     if (size > this.limits.maxRecordBytes) this.tooLarge();
     const bytes = this.parts.length ? Buffer.concat([...this.parts, tail], size) : tail;
     this.parts = [];
     this.partsBytes = 0;
     this.recordCount++;
+    return bytes;
+  }
+
+  private record(bytes: Buffer): unknown {
     let text: string;
     try {
       text = this.decoder.decode(bytes);

@@ -28,7 +28,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { recordMaker, writeLogFile } from '../../bench/fixtures/cloudtrail-logs';
 import { scanCommand } from '../../cli/commands/scan';
 import { main } from '../../cli/keymend';
-import type { ScanSummary } from '../../cli/scan-summary';
+import { PREFILTERED, type ScanSummary } from '../../cli/scan-summary';
 import { fingerprintOf } from '../../functions/core/proposal';
 import { EVENTS_DIR } from '../helpers/events';
 import { captureIo } from '../helpers/io';
@@ -55,7 +55,7 @@ let logs: string;
  * logs/a.json              30 consumer denials (sessions s0..s4), 10 successes
  * logs/sub/b.json.gz       20 producer denials (sessions p0, p1), 5 consumer denials (s5..s9), later
  * logs/sub/deeper/c.json.gz 3 Lambda denials, one session
- * logs/corrupt.json        a consumer denial, then a broken record: skipped whole
+ * logs/corrupt.json        a consumer denial, then a broken record that may be a denial: skipped whole
  * logs/truncated.json.gz   50 consumer denials, cut in half: skipped whole
  * logs/notes.txt           not a log file name: not read
  */
@@ -76,7 +76,7 @@ beforeAll(async () => {
   );
   writeFileSync(
     path.join(logs, 'corrupt.json'),
-    `{"Records":[${consumer({ n: 500, session: 'corrupt', time: at(1000) })},{"eventVersion": tru}]}`,
+    `{"Records":[${consumer({ n: 500, session: 'corrupt', time: at(1000) })},{"eventSource":"kms.amazonaws.com","errorCode":"AccessDenied","eventVersion": tru}]}`,
   );
   const whole = gzipSync(
     `{"Records":[${Array.from({ length: 50 }, (_, n) => consumer({ n: 600 + n, session: `t${n}`, time: at(2000) })).join(',')}]}`,
@@ -103,7 +103,7 @@ describe('keymend scan', () => {
     const { code, out, err } = await scan([logs, '--json']);
     expect(code).toBe(1);
     const summary = JSON.parse(out) as ScanSummary;
-    expect(summary).toMatchObject({ files: 5, records: 68, denials: 58, ignored: { 'not-a-denial': 10 } });
+    expect(summary).toMatchObject({ files: 5, records: 68, denials: 58, ignored: { [PREFILTERED]: 10 } });
     expect(summary.skipped.map((s) => path.basename(s.file)).sort()).toEqual([
       'corrupt.json',
       'truncated.json.gz',
@@ -313,6 +313,26 @@ describe('keymend scan', () => {
       records: 3,
       denials: 1,
       problems: [{ principalArn: CONSUMER }],
+    });
+  });
+
+  it('counts records that cannot be a denial without parsing them, and parses an escaped one', async () => {
+    const file = path.join(dir, 'prefilter.json');
+    const escaped = consumer({ n: 900, session: 'escaped', time: at(3000) })
+      .replace('"kms.amazonaws.com"', '"kms\\u002eamazonaws.com"')
+      .replace('"AccessDenied"', '"\\u0041ccessDenied"');
+    expect(escaped).toContain('\\u0041ccessDenied');
+    writeFileSync(
+      file,
+      `{"Records":[${success({ n: 901, session: 'ok', time: at(3000) })},{"eventSource":"s3.amazonaws.com","eventVersion": tru},${escaped}]}`,
+    );
+    const { code, out, err } = await scan([file, '--json']);
+    expect([code, err]).toEqual([0, '']);
+    expect(JSON.parse(out)).toMatchObject({
+      records: 3,
+      denials: 1,
+      ignored: { [PREFILTERED]: 2 },
+      problems: [{ principalArn: CONSUMER, count: 1 }],
     });
   });
 

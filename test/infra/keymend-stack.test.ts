@@ -238,7 +238,7 @@ describe('the approval function URL', () => {
 });
 
 describe('the table', () => {
-  test('keyed by pk, on demand, with TTL and point-in-time recovery, retained on delete', () => {
+  test('keyed by pk, on demand, with TTL and point-in-time recovery, retained on delete and deletion-protected', () => {
     const table = only(defaults.template.findResources('AWS::DynamoDB::Table'));
     expect(table.DeletionPolicy).toBe('Retain');
     expect(table.UpdateReplacePolicy).toBe('Retain');
@@ -248,6 +248,7 @@ describe('the table', () => {
       BillingMode: 'PAY_PER_REQUEST',
       TimeToLiveSpecification: { AttributeName: 'ttl', Enabled: true },
       PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      DeletionProtectionEnabled: true,
     });
   });
 });

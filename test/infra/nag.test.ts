@@ -31,6 +31,12 @@ const EVERYTHING: KeymendRemediationProps = {
   chatTopicArn: 'arn:aws:sns:eu-west-1:111122223333:keymend-chat',
   notificationEmails: ['ops@example.com'],
   createTrail: true,
+  signIn: {
+    issuer: 'https://idp.example.com',
+    clientId: 'keymend',
+    clientSecretArn: 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:keymend-oidc-AbCdEf',
+    approverEmails: ['alice@example.com'],
+  },
 };
 
 /** The findings of a pack that nobody acknowledged, as `rule at construct path`. */

@@ -69,6 +69,12 @@ const EVERYTHING: KeymendRemediationProps = {
   inlinePolicyPrincipals: ['arn:aws:iam::111122223333:role/app-*', 'arn:aws:iam::111122223333:user/ci'],
   enableKeyPolicyChanges: true,
   chatTopicArn: `arn:aws:sns:${REGION}:${ACCOUNT}:keymend-chat`,
+  signIn: {
+    issuer: 'https://idp.example.com',
+    clientId: 'keymend',
+    clientSecretArn: `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:keymend-oidc-AbCdEf`,
+    approverEmails: ['alice@example.com'],
+  },
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -294,6 +300,11 @@ describe('what the template holds', () => {
     // roleStatements throws unless exactly one AWS::IAM::Policy names the role.
     expect(functionRole(EVERYTHING, 'everything', 'remediateFunction').actions.length).toBeGreaterThan(0);
     expect(functionRole(EVERYTHING, 'everything', 'approvalFunction').actions.length).toBeGreaterThan(0);
+  });
+
+  it('no kms:RevokeGrant anywhere in the template, every option on', () => {
+    const { template } = deployment('everything', EVERYTHING);
+    expect(JSON.stringify(template.toJSON())).not.toMatch(/RevokeGrant/);
   });
 
   it('the list of writes here is the list infra/iam.ts keeps of what the adapters call', () => {
@@ -603,5 +614,19 @@ describe('link signing: the remediate function can never make a revoke link', ()
     expect(decide(remediate, call(remediate, 'kms:GenerateMac', KEY))).toBe('implicit-deny');
     expect(decide(approval, call(approval, 'kms:GenerateMac', KEY))).toBe('implicit-deny');
     expect(deployment(name, props).template.findResources('AWS::SecretsManager::Secret')).toEqual({});
+  });
+});
+
+describe('sign-in (every option on): the approval function reads its one client secret, nothing else does', () => {
+  const OIDC_SECRET = `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:keymend-oidc-AbCdEf`;
+  it('GetSecretValue: the approval role on that secret only (its boundary lets it); the remediate role never', () => {
+    const approval = functionRole(EVERYTHING, 'everything', 'approvalFunction');
+    const remediate = functionRole(EVERYTHING, 'everything', 'remediateFunction');
+    expect(decide(approval, call(approval, 'secretsmanager:GetSecretValue', OIDC_SECRET))).toBe('allowed');
+    expect(decide(remediate, call(remediate, 'secretsmanager:GetSecretValue', OIDC_SECRET))).toBe(
+      'implicit-deny',
+    );
+    const other = `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:prod-db-AbCdEf`;
+    expect(decide(approval, call(approval, 'secretsmanager:GetSecretValue', other))).toBe('implicit-deny');
   });
 });
