@@ -5,6 +5,7 @@ import { evaluateCommand } from './evaluate';
 import { localCommand } from './local';
 import { parseCommand } from './parse';
 import { scanCommand } from './scan';
+import { selfTestCommand } from './selftest';
 import { snapshotCommand } from './snapshot';
 
 /** Every subcommand, in the order `keymend --help` lists them. Each lives in its own file here. */
@@ -16,4 +17,5 @@ export const commands: Command[] = [
   snapshotCommand,
   localCommand,
   demoCommand,
+  selfTestCommand,
 ];

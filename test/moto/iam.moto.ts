@@ -17,18 +17,23 @@ import type { KeymendRemediationProps } from '../../infra/keymend-remediation';
 import { roleStatements, synth } from '../infra/synth';
 import { type Deployment, deploy } from './lambda';
 import { motoClientConfig, resetMoto, setMotoAuthorization } from './moto';
-import { denial, inspector, linkIn, press } from './scenario';
+import { denial, inspector, linkIn, press, revokeAutoGrantByHand } from './scenario';
 import { ROLE_ARN, type Seeded, seedAccount } from './seed';
 
 type Credentials = { accessKeyId: string; secretAccessKey: string };
 type Fn = 'remediateFunction' | 'approvalFunction';
 
-/** The Allow actions the synthesized stack gives a function's role. */
+/**
+ * The Allow actions the synthesized stack gives a function's role. The approval function retires
+ * keymend's grants as their retiring principal: KMS authorizes that RetireGrant by the grant, not by
+ * IAM, which moto cannot evaluate, so the approval user is given kms:RetireGrant as the grant would.
+ */
 function allowedActions(props: KeymendRemediationProps, fn: Fn): string[] {
   const { stack, template } = synth(props);
   const actions = roleStatements(stack, template, fn)
     .filter((s) => s.Effect === 'Allow')
     .flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action]));
+  if (fn === 'approvalFunction') actions.push('kms:RetireGrant');
   return [...new Set(actions)].sort();
 }
 
@@ -133,7 +138,8 @@ describe("keymend's functions with exactly their IAM actions (moto authorization
         await press(deployment, (await linkIn(deployment)).link, 'approve', read);
       }
       expect(await read()).not.toEqual(before);
-      await press(deployment, (await linkIn(deployment)).link, 'revoke', read);
+      if (expected === 'proposed') await press(deployment, (await linkIn(deployment)).link, 'revoke', read);
+      else await revokeAutoGrantByHand(deployment, seeded.keyArn, admin);
       expect(await read()).toEqual(before);
     },
   );

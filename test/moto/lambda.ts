@@ -7,6 +7,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CreateRoleCommand, IAMClient } from '@aws-sdk/client-iam';
+import { CreateKeyCommand, type KeySpec, type KeyUsageType, KMSClient } from '@aws-sdk/client-kms';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { CreateTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
 import {
@@ -92,50 +94,106 @@ export async function deploy(
     await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }))
   ).Attributes?.QueueArn as string;
   await sns.send(new SubscribeCommand({ TopicArn: topicArn, Protocol: 'sqs', Endpoint: queueArn }));
-  const secretArn = (
-    await new SecretsManagerClient(config).send(
-      new CreateSecretCommand({
-        Name: `keymend-signing-${n}`,
-        SecretString: randomBytes(48).toString('base64'),
-      }),
-    )
-  ).ARN as string;
 
   const synthesized = synth(props);
   const { stack, template } = synthesized;
   const resources = template.toJSON().Resources as Record<
     string,
-    { Type: string; Properties: { Environment?: { Variables?: Record<string, unknown> } } }
+    {
+      Type: string;
+      Properties: {
+        Environment?: { Variables?: Record<string, unknown> };
+        KeySpec?: string;
+        KeyUsage?: string;
+        Description?: string;
+      };
+    }
   >;
-  const resolve = (name: string, value: unknown): string => {
-    if (typeof value === 'string') return value;
-    const ref = (value as { Ref?: string }).Ref ?? (value as { 'Fn::GetAtt'?: string[] })['Fn::GetAtt']?.[0];
-    const type = ref ? resources[ref]?.Type : undefined;
-    switch (type) {
+  const kms = new KMSClient(config);
+  const iam = new IAMClient(config);
+  // Each resource a variable refers to is made in moto once: a Ref or GetAtt of it resolves to that.
+  const made = new Map<string, { ref: string; arn: string }>();
+  const make = async (name: string, logicalId: string): Promise<{ ref: string; arn: string }> => {
+    const resource = resources[logicalId];
+    switch (resource?.Type) {
       case 'AWS::DynamoDB::Table':
-        return tableName;
-      case 'AWS::SNS::Topic':
-        return topicArn;
-      case 'AWS::SecretsManager::Secret':
-        return secretArn;
+        return { ref: tableName, arn: `arn:aws:dynamodb:${REGION}:${MOTO_ACCOUNT}:table/${tableName}` };
+      case 'AWS::SNS::Topic': {
+        if (name === 'KEYMEND_EMAIL_TOPIC_ARN') return { ref: topicArn, arn: topicArn };
+        const arn = (await sns.send(new CreateTopicCommand({ Name: `keymend-${logicalId}-${n}` })))
+          .TopicArn as string;
+        return { ref: arn, arn };
+      }
+      case 'AWS::SecretsManager::Secret': {
+        const arn = (
+          await new SecretsManagerClient(config).send(
+            new CreateSecretCommand({
+              Name: `keymend-${logicalId}-${n}`,
+              SecretString: randomBytes(48).toString('base64'),
+            }),
+          )
+        ).ARN as string;
+        return { ref: arn, arn };
+      }
+      case 'AWS::KMS::Key': {
+        const key = await kms.send(
+          new CreateKeyCommand({
+            Description: resource.Properties.Description,
+            KeySpec: resource.Properties.KeySpec as KeySpec | undefined,
+            KeyUsage: (resource.Properties.KeyUsage ?? 'ENCRYPT_DECRYPT') as KeyUsageType,
+          }),
+        );
+        return { ref: key.KeyMetadata?.KeyId as string, arn: key.KeyMetadata?.Arn as string };
+      }
+      case 'AWS::IAM::Role': {
+        const role = await iam.send(
+          new CreateRoleCommand({
+            RoleName: `keymend-${logicalId}-${n}`.slice(0, 64),
+            AssumeRolePolicyDocument: JSON.stringify({
+              Version: '2012-10-17',
+              Statement: [
+                { Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' },
+              ],
+            }),
+          }),
+        );
+        return { ref: role.Role?.RoleName as string, arn: role.Role?.Arn as string };
+      }
       case 'AWS::Lambda::Url':
-        return `https://${URL_DOMAIN}/`;
+        return { ref: `https://${URL_DOMAIN}/`, arn: `https://${URL_DOMAIN}/` };
       default:
         throw new Error(
-          `the test cannot resolve ${name}=${JSON.stringify(value)} (a ${type ?? 'non-reference'})`,
+          `the test cannot make ${name}'s ${logicalId} (a ${resource?.Type ?? 'missing resource'}) in moto`,
         );
     }
   };
-  const environmentOf = (fn: 'remediateFunction' | 'approvalFunction'): Record<string, string> => {
+  const resolve = async (name: string, value: unknown): Promise<string> => {
+    if (typeof value === 'string') return value;
+    const ref = (value as { Ref?: string }).Ref;
+    const getAtt = (value as { 'Fn::GetAtt'?: string[] })['Fn::GetAtt'];
+    const logicalId = ref ?? getAtt?.[0];
+    if (!logicalId) throw new Error(`the test cannot resolve ${name}=${JSON.stringify(value)}`);
+    let resource = made.get(logicalId);
+    if (!resource) {
+      resource = await make(name, logicalId);
+      made.set(logicalId, resource);
+    }
+    return ref ? resource.ref : resource.arn;
+  };
+  const environmentOf = async (
+    fn: 'remediateFunction' | 'approvalFunction',
+  ): Promise<Record<string, string>> => {
     const id = stack.getLogicalId(stack.remediation[fn].node.defaultChild as CfnElement);
     const variables = resources[id]?.Properties.Environment?.Variables ?? {};
-    return Object.fromEntries(Object.entries(variables).map(([name, value]) => [name, resolve(name, value)]));
+    const out: Record<string, string> = {};
+    for (const [name, value] of Object.entries(variables)) out[name] = await resolve(name, value);
+    return out;
   };
   const keys = (c: Credentials | undefined): Record<string, string> =>
     c ? { AWS_ACCESS_KEY_ID: c.accessKeyId, AWS_SECRET_ACCESS_KEY: c.secretAccessKey } : {};
   const env = {
-    remediate: { ...environmentOf('remediateFunction'), ...keys(options.credentials?.remediate) },
-    approval: { ...environmentOf('approvalFunction'), ...keys(options.credentials?.approval) },
+    remediate: { ...(await environmentOf('remediateFunction')), ...keys(options.credentials?.remediate) },
+    approval: { ...(await environmentOf('approvalFunction')), ...keys(options.credentials?.approval) },
   };
 
   // Lambda's own variables; the logs are silenced (they are not what these tests check).

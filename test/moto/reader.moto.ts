@@ -7,6 +7,7 @@ import { snapshotCommand } from '../../cli/commands/snapshot';
 import type { AccountReader, AccountSnapshot, KeyState, PrincipalState } from '../../functions/core/account';
 import { awsWiring } from '../../functions/handlers/wiring';
 import { captureIo } from '../helpers/io';
+import { type Deployment, deploy } from './lambda';
 import { MOTO_ACCOUNT, REGION, resetMoto } from './moto';
 import { ROLE_ARN, type Seeded, STREAM_ARN, seedAccount, USER_ARN } from './seed';
 
@@ -14,22 +15,18 @@ import { ROLE_ARN, type Seeded, STREAM_ARN, seedAccount, USER_ARN } from './seed
 const EXTRA_MANAGED = 103;
 
 let seeded: Seeded;
+let deployment: Deployment;
 
 beforeAll(async () => {
   await resetMoto();
   seeded = await seedAccount({ extraManaged: EXTRA_MANAGED, full: true });
+  deployment = await deploy();
 });
+afterAll(() => deployment?.close());
 
-/** The deployed reader: the one the remediate and approval functions build from their environment. */
+/** The deployed reader: the one the remediate function builds from its synthesized environment. */
 function deployedReader(): AccountReader {
-  const env = {
-    AWS_REGION: REGION,
-    KEYMEND_TABLE: 'unused',
-    KEYMEND_EMAIL_TOPIC_ARN: `arn:aws:sns:${REGION}:${MOTO_ACCOUNT}:unused`,
-    KEYMEND_SECRET_ID: `arn:aws:secretsmanager:${REGION}:${MOTO_ACCOUNT}:secret:unused`,
-    KEYMEND_APPROVAL_URL: 'https://example.com',
-  };
-  return awsWiring(env).portsFor(MOTO_ACCOUNT).reader;
+  return awsWiring({ ...deployment.env.remediate, AWS_REGION: REGION }).portsFor(MOTO_ACCOUNT).reader;
 }
 
 function expectRole(principal: PrincipalState | null) {

@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { GetRolePolicyCommand, ListRolePoliciesCommand } from '@aws-sdk/client-iam';
-import { GetKeyPolicyCommand, ListGrantsCommand } from '@aws-sdk/client-kms';
+import { GetKeyPolicyCommand, ListGrantsCommand, RevokeGrantCommand } from '@aws-sdk/client-kms';
 import { loadEvent } from '../helpers/events';
 import { type Deployment, URL_DOMAIN } from './lambda';
 import { MOTO_ACCOUNT } from './moto';
@@ -95,4 +95,23 @@ export function inspector(credentials?: { accessKeyId: string; secretAccessKey: 
       return JSON.parse(out.Policy ?? '{}');
     },
   };
+}
+
+/**
+ * Undoes an automatic fix as its e-mail tells an administrator to without sign-in (the remediate
+ * function cannot sign a revoke link): `aws kms revoke-grant` with the grant id the e-mail gives.
+ * Returns that e-mail, which must carry no link to the approval function.
+ */
+export async function revokeAutoGrantByHand(
+  deployment: Deployment,
+  keyArn: string,
+  credentials?: { accessKeyId: string; secretAccessKey: string },
+): Promise<string> {
+  const emails = await deployment.emails();
+  const last = emails.at(-1)?.message ?? '';
+  expect(last).not.toContain(`https://${URL_DOMAIN}/`);
+  const grantId = /Grant id: (\S+)/.exec(last)?.[1];
+  if (!grantId) throw new Error(`no grant id in the e-mail:\n${last}`);
+  await clients(credentials).kms.send(new RevokeGrantCommand({ KeyId: keyArn, GrantId: grantId }));
+  return last;
 }
