@@ -1,30 +1,77 @@
 /**
  * The command line of every `keymend` command, read the one way: node:util `parseArgs`, strict, and
- * anything it refuses turned into a UsageError (exit 2, with a pointer to `--help`).
+ * anything it refuses turned into a UsageError in keymend's own words (exit 2, with a pointer to
+ * `--help`); `--output` read the one way too.
  */
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { UsageError } from '../functions/commons/errors';
-import type { OutputFormat } from './event-stream';
-import { oneLine } from './input';
+import { printableLine } from '../functions/commons/text';
 import { parseSize } from './log-input';
 
 type OptionsConfig = NonNullable<ParseArgsConfig['options']>;
 
 /** What parseArgs throws: its message, and a code such as `ERR_PARSE_ARGS_UNKNOWN_OPTION`. */
-export type ParseArgsError = Error & { code?: unknown };
+type ParseArgsError = Error & { code?: unknown };
 
-export interface CommandLineSettings<P extends boolean> {
-  /** Whether arguments other than options are allowed. @default false */
-  positionals?: P;
-  /** The command's own words for a parseArgs error; undefined keeps parseArgs' message, on one line. */
-  words?: (error: ParseArgsError) => string | undefined;
+/** `--output`: `json` pretty JSON, `jsonl` one compact JSON object per line, `text` for people. */
+export type OutputFormat = 'json' | 'jsonl' | 'text';
+
+/**
+ * The output options every command takes: `--output` (the AWS CLI's word) and the older spellings
+ * kept as aliases (`--format FORMAT`, `--json`, `--jsonl`).
+ */
+export const OUTPUT_OPTIONS = {
+  output: { type: 'string', short: 'o' },
+  format: { type: 'string' },
+  json: { type: 'boolean' },
+  jsonl: { type: 'boolean' },
+} as const;
+
+/** The help line of `--output`, the same on every command. */
+export function outputHelp(allowed: readonly OutputFormat[], fallback: OutputFormat): string {
+  return `  --output FORMAT     ${allowed.join(', ')} (default ${fallback}). --format FORMAT,
+                      --json and --jsonl are the same.`;
 }
 
-/** `argv` read against `options`; throws UsageError on an unknown option, a missing value and the like. */
+/**
+ * `--output` (or one of its aliases) among `allowed`, `fallback` when none is given.
+ * @throws UsageError when two disagree or the format is not one this command writes.
+ */
+export function outputOption(
+  values: { output?: string; format?: string; json?: boolean; jsonl?: boolean },
+  allowed: readonly OutputFormat[],
+  fallback: OutputFormat,
+): OutputFormat {
+  const given = [
+    values.output,
+    values.format,
+    values.json ? 'json' : undefined,
+    values.jsonl ? 'jsonl' : undefined,
+  ].filter((v): v is string => v !== undefined);
+  const format = given[0] ?? fallback;
+  if (given.some((g) => g !== format)) {
+    throw new UsageError(`give one output format (got ${given.map((g) => JSON.stringify(g)).join(' and ')})`);
+  }
+  if (!(allowed as readonly string[]).includes(format)) {
+    throw new UsageError(
+      `--output must be ${orList(allowed)} (got ${JSON.stringify(printableLine(format, 40))})`,
+    );
+  }
+  return format as OutputFormat;
+}
+
+function orList(items: readonly string[]): string {
+  return items.length <= 1 ? (items[0] ?? '') : `${items.slice(0, -1).join(', ')} or ${items.at(-1)}`;
+}
+
+/**
+ * `argv` read against `options`.
+ * @throws UsageError naming the option or argument at fault, in keymend's words.
+ */
 export function parseCommandLine<const O extends OptionsConfig, const P extends boolean = false>(
   argv: string[],
   options: O,
-  settings: CommandLineSettings<P> = {},
+  settings: { positionals?: P } = {},
 ) {
   try {
     return parseArgs({
@@ -34,23 +81,67 @@ export function parseCommandLine<const O extends OptionsConfig, const P extends 
       options,
     });
   } catch (error) {
-    throw new UsageError(settings.words?.(error as ParseArgsError) ?? oneLine(error));
+    throw new UsageError(usageWords(error as ParseArgsError, argv, options));
   }
 }
 
-/** `--format` and `--jsonl` of the commands that stream results (parse, diagnose): json by default. */
-export function outputFormat(values: {
-  format?: string | undefined;
-  jsonl?: boolean | undefined;
-}): OutputFormat {
-  if (values.jsonl && values.format !== undefined && values.format !== 'jsonl') {
-    throw new UsageError('give one output format');
+/** What was wrong with the command line, said the same way for every command. */
+function usageWords(error: ParseArgsError, argv: string[], options: OptionsConfig): string {
+  const quoted = /'([^']*)'/.exec(error.message)?.[1] ?? '';
+  // parseArgs quotes the option with its value placeholder ("'--event <value>'"), or the argument.
+  const option = quoted.split(' ')[0] ?? quoted;
+  const names = Object.keys(options).map((name) => `--${name}`);
+  switch (error.code) {
+    case 'ERR_PARSE_ARGS_UNKNOWN_OPTION': {
+      const near = nearestOption(option.split('=')[0] ?? option, names);
+      return `unknown option '${printableLine(option, 80)}'${near ? `; did you mean ${near}?` : ''}`;
+    }
+    case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE': {
+      const long = longName(option, options);
+      const config = options[long.slice(2)];
+      return config?.type === 'boolean' ? `${long} takes no value` : `${long} needs a value`;
+    }
+    case 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL':
+      return `unexpected argument '${printableLine(quoted || argv.join(' '), 80)}'`;
+    default:
+      return printableLine(error.message.replace(/\s+/g, ' '));
   }
-  const format = values.format ?? (values.jsonl ? 'jsonl' : 'json');
-  if (format !== 'json' && format !== 'jsonl' && format !== 'text') {
-    throw new UsageError(`--format must be json, jsonl or text (got ${JSON.stringify(format)})`);
+}
+
+/** `-o` as `--output`; a long name as itself. */
+function longName(option: string, options: OptionsConfig): string {
+  if (option.startsWith('--')) return option;
+  const short = option.slice(1);
+  const entry = Object.entries(options).find(([, config]) => config.short === short);
+  return entry ? `--${entry[0]}` : option;
+}
+
+/** The option a typo most likely meant: the same but for case, or a third of its letters or fewer changed. */
+function nearestOption(word: string, candidates: readonly string[]): string | null {
+  let best: string | null = null;
+  let bestDistance = Math.max(1, Math.floor(word.replace(/^-+/, '').length / 3)) + 1;
+  for (const candidate of candidates) {
+    const distance = candidate.toLowerCase() === word.toLowerCase() ? 0 : editDistance(word, candidate);
+    if (distance < bestDistance) {
+      best = candidate;
+      bestDistance = distance;
+    }
   }
-  return format;
+  return best;
+}
+
+/** Levenshtein distance (insertions, deletions and substitutions each cost one). */
+export function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const substitution = (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1);
+      current[j] = Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, substitution);
+    }
+    previous = current;
+  }
+  return previous[b.length] ?? 0;
 }
 
 /** `--max-bytes SIZE` as `{ maxBytes }`, or `{}` when it is not given. */

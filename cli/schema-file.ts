@@ -36,7 +36,8 @@ export function schemaReference(directory: string): string {
   return relative.startsWith('.') ? relative : `./${relative}`;
 }
 
-if (require.main === module) {
+/** Writes the published schema (`npm run schema`). */
+export function writeSchemaFile(): string {
   writeFileSync(schemaFile(), schemaFileText());
-  process.stdout.write(`wrote ${schemaFile()}\n`);
+  return schemaFile();
 }

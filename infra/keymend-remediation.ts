@@ -295,6 +295,13 @@ export class KeymendRemediation extends Construct {
       removalPolicy: RemovalPolicy.RETAIN,
       deletionProtection: true,
     });
+    // `keymend list --aws` reads proposals by status through it (docs/store.md); nothing else queries.
+    this.table.addGlobalSecondaryIndex({
+      indexName: TABLE.statusIndex,
+      partitionKey: { name: TABLE.statusAttribute, type: dynamodb.AttributeType.STRING },
+      sortKey: { name: TABLE.updatedAttribute, type: dynamodb.AttributeType.STRING },
+      projectionType: dynamodb.ProjectionType.ALL,
+    });
 
     // Approval links are signed by two KMS HMAC keys, whose material never leaves KMS: approve and
     // reject links with the decision key (both functions), revoke links with the revoke key (the

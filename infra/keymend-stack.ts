@@ -28,6 +28,11 @@ export class KeymendStack extends Stack {
       description: 'Subscribe more addresses here',
       value: this.remediation.emailTopic.topicArn,
     });
+    new CfnOutput(this, 'RetiringPrincipalArn', {
+      description:
+        "The retiring principal of keymend's grants (the approval function's role), for keymend revoke --aws",
+      value: this.remediation.approvalFunction.role?.roleArn ?? '',
+    });
     new CfnOutput(this, 'TableName', {
       description: 'Proposals and their audit (retained when the stack is deleted)',
       value: this.remediation.table.tableName,

@@ -1,14 +1,17 @@
 /**
  * `keymend demo` (`npm run demo`): keymend end to end on this machine with no AWS (cli/demo/run.ts).
  */
-import { parseArgs } from 'node:util';
+import { KeymendError } from '../../functions/commons/errors';
+import { OUTPUT_OPTIONS, outputOption, parseCommandLine } from '../args';
 import { demoText, serveText } from '../demo/report';
 import { runDemo } from '../demo/run';
+import { helpText } from '../help';
 import { oneLine } from '../input';
 import type { Command } from '../io';
+import { EXIT_STATUS_HELP, runCommand } from '../run-command';
 
-const HELP = `Usage: keymend demo [--serve] [--json]
-       npm run demo [-- --serve] [-- --json]
+const HELP = `Usage: keymend demo [--serve] [--output text|json|jsonl]
+       npm run demo [-- --serve] [-- --output json]
 
 Shows keymend working end to end with no AWS and nothing to configure. It starts 'keymend local'
 on the demo account (events/accounts/demo.json) on a free port of 127.0.0.1, replays the sample
@@ -25,55 +28,49 @@ Progress goes to standard error.
 Options:
   --serve      keep keymend local running afterwards and print links to open in a browser
                (the pending proposals' pages, the outbox, the account), until Ctrl-C.
-  --json       print one JSON object summarising the run instead of the text.
+  --output FORMAT
+               text (default); json: one JSON object summarising the run; jsonl: the same on
+               one line. --json is --output json.
   -h, --help   show this help.
 
-Exit status: 0 when every step did what it should; 1 when a step did not (the message says which);
-2 when the options are wrong.
+${EXIT_STATUS_HELP}
+Here a failure is a step that did not do what it should (the message says which).
 
 Example:
   npm run demo
-  npm run --silent demo -- --json | jq .repeats
+  keymend demo --output json | jq .repeats
 `;
+
+const FORMATS = ['text', 'json', 'jsonl'] as const;
 
 export const demoCommand: Command = {
   name: 'demo',
   summary: 'show keymend end to end on the demo account, with no AWS',
-  help: HELP,
-  async run(argv, io) {
-    let values: { serve?: boolean; json?: boolean };
-    try {
-      ({ values } = parseArgs({
-        args: argv,
-        strict: true,
-        allowPositionals: false,
-        options: { serve: { type: 'boolean' }, json: { type: 'boolean' } },
-      }));
-    } catch (error) {
-      io.stderr(`keymend demo: ${oneLine(error)}. See 'keymend demo --help'.\n`);
-      return 2;
-    }
-    let result: Awaited<ReturnType<typeof runDemo>>;
-    try {
-      result = await runDemo({ progress: (line) => io.stderr(`${line}\n`), keep: values.serve === true });
-    } catch (error) {
-      io.stderr(`keymend demo: ${oneLine(error)}\n`);
-      return 1;
-    }
-    const { summary, runtime } = result;
-    io.stdout(values.json ? `${JSON.stringify(summary)}\n` : demoText(summary));
-    if (!values.serve) return 0;
-    // The links are the output a person asked for; with --json they stay off the one JSON object.
-    (values.json ? io.stderr : io.stdout)(serveText(summary));
-    await new Promise<void>((resolve) => {
-      const stop = () => {
-        process.off('SIGINT', stop);
-        process.off('SIGTERM', stop);
-        runtime.close().then(resolve, resolve);
-      };
-      process.on('SIGINT', stop);
-      process.on('SIGTERM', stop);
-    });
-    return 0;
-  },
+  help: helpText(HELP),
+  run: (argv, io) =>
+    runCommand('demo', io, async () => {
+      const { values } = parseCommandLine(argv, { serve: { type: 'boolean' }, ...OUTPUT_OPTIONS });
+      const format = outputOption(values, FORMATS, 'text');
+      let result: Awaited<ReturnType<typeof runDemo>>;
+      try {
+        result = await runDemo({ progress: (line) => io.stderr(`${line}\n`), keep: values.serve === true });
+      } catch (error) {
+        if (error instanceof KeymendError) throw error;
+        throw new KeymendError(oneLine(error), { cause: error });
+      }
+      const { summary, runtime } = result;
+      if (format === 'text') io.stdout(demoText(summary));
+      else io.stdout(`${JSON.stringify(summary, null, format === 'json' ? 2 : undefined)}\n`);
+      if (!values.serve) return;
+      (format === 'text' ? io.stdout : io.stderr)(serveText(summary));
+      await new Promise<void>((resolve) => {
+        const stop = () => {
+          process.off('SIGINT', stop);
+          process.off('SIGTERM', stop);
+          runtime.close().then(resolve, resolve);
+        };
+        process.on('SIGINT', stop);
+        process.on('SIGTERM', stop);
+      });
+    }),
 };

@@ -3,22 +3,31 @@
  * blocks it and propose the least-privilege fix with its proof, reading the account from a
  * snapshot or (read-only) from AWS.
  */
-import { LogFileError } from '../../functions/adapters/cloudtrail-log';
-import { KeymendError, UsageError } from '../../functions/commons/errors';
+import { UsageError } from '../../functions/commons/errors';
 import { type DiagnoseResult, diagnose } from '../../functions/core/diagnose';
 import { gatherState } from '../../functions/core/gather';
 import { intake } from '../../functions/core/intake';
 import { MECHANISMS, type Mechanism } from '../../functions/core/plan';
-import { maxBytesOption, outputFormat, parseCommandLine } from '../args';
-import { type OutputFormat, streamResults } from '../event-stream';
-import { oneLine } from '../input';
+import {
+  maxBytesOption,
+  OUTPUT_OPTIONS,
+  type OutputFormat,
+  outputHelp,
+  outputOption,
+  parseCommandLine,
+} from '../args';
+import { streamResults } from '../event-stream';
+import { helpText } from '../help';
 import type { Command } from '../io';
 import { LIMITS_HELP } from '../log-input';
 import { accountReaders, type ReaderFor } from '../readers';
+import { EXIT, EXIT_STATUS_HELP, runCommand } from '../run-command';
 import { diagnoseText } from '../text';
 
+const FORMATS = ['json', 'jsonl', 'text'] as const;
+
 const HELP = `Usage: keymend diagnose --event FILE (--account SNAPSHOT.json | --aws) [--prefer MECHANISM]
-                        [--jsonl | --format json|jsonl|text] [--max-bytes SIZE]
+                        [--output json|jsonl|text] [--max-bytes SIZE]
 
 For each KMS call that Kinesis made for a principal and that was denied, evaluates the account's
 real policies, says which layer blocks the call, and plans the least-privilege fix with its proof.
@@ -33,32 +42,32 @@ as each verdict is known, so memory does not grow with the file):
 Nothing is changed: diagnose only reads.
 
 Options:
-  --event FILE        an EventBridge event, a CloudTrail record or log file (plain or gzipped);
-                      '-' reads standard input. Required.
+  --event FILE        an EventBridge event, a CloudTrail record or log file (plain or gzipped),
+                      or the output of 'aws cloudtrail lookup-events'; '-' reads standard input.
+                      Required. An input with no CloudTrail record in it is an error.
   --account FILE      the account snapshot to evaluate against (docs/snapshot.md).
   --aws               read the account through the AWS SDK instead (read-only), the account
                       the default credential chain is for (sts:GetCallerIdentity): an event
                       of another account is refused with code wrong-account.
   --prefer MECHANISM  the fix to try first: ${MECHANISMS.join(', ')} (default kms-grant).
                       keymend falls back to the next one the proof shows sufficient.
-  --format FORMAT     json (the default): pretty JSON, an array for a log file; jsonl: one
-                      compact JSON object per line (per record for a log file); text: for people.
-  --jsonl             the same as --format jsonl.
+${outputHelp(FORMATS, 'json')}
+                      json: pretty JSON, an array for a log file; jsonl: one compact JSON object
+                      per line (per record for a log file); text: for people.
   --max-bytes SIZE    the limit for the event file and for what a gzip expands to (default 1GiB).
   -h, --help          show this help.
 
 ${LIMITS_HELP}
 
-Exit status: 0 when every event got a verdict; 1 when the account could not be read (--aws);
-2 when the options are wrong, a file cannot be read or is over a limit, or the snapshot is
-invalid (the message names the field). For a log file, the verdicts of the records before the
+${EXIT_STATUS_HELP}
+Here a finding refused is a "refuse" verdict. For a log file, the verdicts of the records before a
 problem are already written.
 
-Example:
-  npm run --silent keymend -- diagnose --event events/consumer-decrypt-denied-service-role.eventbridge.json \\
+Examples:
+  keymend diagnose --event events/consumer-decrypt-denied-service-role.eventbridge.json \\
     --account events/accounts/demo.json
-  npm run --silent keymend -- diagnose --event events/cloudtrail-log-file.records.json.gz \\
-    --account events/accounts/demo.json --format text
+  keymend diagnose --event events/cloudtrail-log-file.records.json.gz \\
+    --account events/accounts/demo.json --output text
 `;
 
 interface Options {
@@ -76,8 +85,7 @@ function options(argv: string[]): Options {
     account: { type: 'string' },
     aws: { type: 'boolean' },
     prefer: { type: 'string' },
-    format: { type: 'string' },
-    jsonl: { type: 'boolean' },
+    ...OUTPUT_OPTIONS,
     'max-bytes': { type: 'string' },
   });
   if (!values.event) throw new UsageError('--event FILE is required (- reads standard input)');
@@ -92,7 +100,7 @@ function options(argv: string[]): Options {
   if (!(MECHANISMS as readonly string[]).includes(prefer)) {
     throw new UsageError(`--prefer must be one of ${MECHANISMS.join(', ')} (got ${JSON.stringify(prefer)})`);
   }
-  const format = outputFormat(values);
+  const format = outputOption(values, FORMATS, 'json');
   return {
     event: values.event,
     ...(values.account !== undefined ? { account: values.account } : {}),
@@ -120,44 +128,43 @@ async function diagnoseOne(
   record: unknown,
   readerFor: ReaderFor,
   prefer: Mechanism,
+  notCloudTrail: WeakSet<DiagnoseResult>,
 ): Promise<DiagnoseResult> {
   const result = intake(record);
-  if (!result.match) return notApplicable(result.reason, result.detail);
+  if (!result.match) {
+    const verdict = notApplicable(result.reason, result.detail);
+    if (result.reason === 'not-cloudtrail') notCloudTrail.add(verdict);
+    return verdict;
+  }
   const state = await gatherState(await readerFor(result.request), result.request);
   return diagnose(result.request, state, { prefer });
 }
 
 export const diagnoseCommand: Command = {
   name: 'diagnose',
-  summary: 'Say which policy layer blocks a denied call and propose the proven least-privilege fix (JSON)',
-  help: HELP,
-  async run(argv, io) {
-    try {
+  summary: 'say which policy layer blocks a denied call and plan the proven least-privilege fix',
+  help: helpText(HELP),
+  run: (argv, io) =>
+    runCommand('diagnose', io, async () => {
       const o = options(argv);
       const readerFor = await accountReaders(o.account, io);
+      const notCloudTrail = new WeakSet<DiagnoseResult>();
+      let refused = 0;
       await streamResults<DiagnoseResult>(
         {
           file: o.event,
           format: o.format,
           ...(o.maxBytes !== undefined ? { maxBytes: o.maxBytes } : {}),
-          each: (record) => diagnoseOne(record, readerFor, o.prefer),
+          each: async (record) => {
+            const result = await diagnoseOne(record, readerFor, o.prefer, notCloudTrail);
+            if (result.verdict === 'refuse') refused++;
+            return result;
+          },
           text: diagnoseText,
+          isCloudTrail: (result) => !notCloudTrail.has(result),
         },
         io,
       );
-      return 0;
-    } catch (error) {
-      if (error instanceof UsageError) {
-        io.stderr(`keymend diagnose: ${oneLine(error)}. See 'keymend diagnose --help'.\n`);
-        return 2;
-      }
-      if (error instanceof KeymendError) {
-        io.stderr(`keymend diagnose: ${oneLine(error)}\n`);
-        return error instanceof LogFileError || error.name === 'InputError' || error.name === 'SnapshotError'
-          ? 2
-          : 1;
-      }
-      throw error;
-    }
-  },
+      return refused > 0 ? EXIT.failed : EXIT.ok;
+    }),
 };

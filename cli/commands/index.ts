@@ -2,8 +2,10 @@ import type { Command } from '../io';
 import { demoCommand } from './demo';
 import { diagnoseCommand } from './diagnose';
 import { evaluateCommand } from './evaluate';
+import { listCommand } from './list';
 import { localCommand } from './local';
 import { parseCommand } from './parse';
+import { revokeCommand } from './revoke';
 import { scanCommand } from './scan';
 import { selfTestCommand } from './selftest';
 import { snapshotCommand } from './snapshot';
@@ -15,6 +17,8 @@ export const commands: Command[] = [
   evaluateCommand,
   scanCommand,
   snapshotCommand,
+  listCommand,
+  revokeCommand,
   localCommand,
   demoCommand,
   selfTestCommand,

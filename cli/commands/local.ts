@@ -2,15 +2,18 @@
  * `keymend local`: runs the remediate and approval functions on this machine against a snapshot
  * account (cli/local/runtime.ts), until SIGINT or SIGTERM.
  */
-import { KeymendError, UsageError } from '../../functions/commons/errors';
+import { ConfigError, KeymendError, UsageError } from '../../functions/commons/errors';
 import { MECHANISMS, type Mechanism } from '../../functions/core/plan';
-import { parseCommandLine } from '../args';
+import { OUTPUT_OPTIONS, type OutputFormat, outputOption, parseCommandLine } from '../args';
+import { helpText } from '../help';
 import { oneLine, readSnapshot } from '../input';
 import type { Command } from '../io';
 import { type LocalOptions, type LocalRuntime, startLocal } from '../local/runtime';
+import { EXIT_STATUS_HELP, runCommand } from '../run-command';
 
 const HELP = `Usage: keymend local --account SNAPSHOT [--port N] [--mode propose|auto]
                      [--auto-apply-principals P1,P2] [--prefer MECHANISM]
+                     [--output jsonl|json|text]
                      [--approvers EMAIL1,EMAIL2]
 
 Runs keymend on this machine with no AWS: the real remediate and approval functions, an in-process
@@ -20,8 +23,8 @@ and an outbox in place of SNS. When ready it prints one line to standard output,
 and logs to standard error. SIGINT (Ctrl-C) or SIGTERM stops it.
 
   POST /_local/events   an EventBridge event or a JSON array of them; answers a JSON array of
-                        {"outcome": "ignored|duplicate|repeat|proposed|refused|applied|failed",
-                         "proposalId"?: "...", "reason"?: "..."}
+                        {"outcome", "proposalId"?, "reason"?}, the outcome one of ignored,
+                        duplicate, repeat, proposed, refused, applied, failed
   GET  /_local/outbox   every notification so far: [{"topic": "email"|"chat", "subject", "message"}]
   GET  /_local/account  the account now, in the snapshot format
   GET  /_local/stats    {"aws": {"iam:GetRole": n, ...}, "dynamodb": n, "publishes": n}
@@ -34,18 +37,25 @@ Options:
                                  holds (docs/remediate.md); default propose.
   --auto-apply-principals P1,P2  ARN patterns (* and ?) of principals auto mode may fix.
   --prefer MECHANISM             the fix to try first: ${MECHANISMS.join(', ')}.
+  --output FORMAT                how the ready line is written: jsonl (default, the line
+                                 above), json (pretty) or text (a sentence).
   --approvers EMAIL1,EMAIL2      turn sign-in on, against an OpenID provider run in process on a
                                  free port of 127.0.0.1: opening a link asks for an e-mail address
                                  (no password: local only); anyone may sign in, only these
                                  addresses may approve, reject or revoke (docs/approvals.md).
   -h, --help                     show this help.
 
+${EXIT_STATUS_HELP}
+
 Example:
-  npm run --silent keymend -- local --account events/accounts/demo.json --port 0
+  keymend local --account events/accounts/demo.json --port 0
 `;
 
-function options(argv: string[]): Omit<LocalOptions, 'snapshot'> & { account: string } {
+const FORMATS = ['jsonl', 'json', 'text'] as const;
+
+function options(argv: string[]): Omit<LocalOptions, 'snapshot'> & { account: string; format: OutputFormat } {
   const { values } = parseCommandLine(argv, {
+    ...OUTPUT_OPTIONS,
     account: { type: 'string' },
     port: { type: 'string' },
     mode: { type: 'string' },
@@ -84,6 +94,7 @@ function options(argv: string[]): Omit<LocalOptions, 'snapshot'> & { account: st
   }
   return {
     account: values.account,
+    format: outputOption(values, FORMATS, 'jsonl'),
     ...(approvers.length > 0 ? { approvers } : {}),
     port: Number(port),
     mode,
@@ -95,34 +106,30 @@ function options(argv: string[]): Omit<LocalOptions, 'snapshot'> & { account: st
 export const localCommand: Command = {
   name: 'local',
   summary: 'run keymend on this machine against a snapshot account, with no AWS',
-  help: HELP,
-  async run(argv, io) {
-    let runtime: LocalRuntime;
-    try {
-      const { account, ...rest } = options(argv);
-      runtime = await startLocal({
-        ...rest,
-        snapshot: await readSnapshot(account, io),
-        log: (line) => io.stderr(`${line}\n`),
-      });
-    } catch (error) {
-      if (error instanceof UsageError || error instanceof KeymendError) {
-        io.stderr(`keymend local: ${oneLine(error)}\n`);
-        return 2;
+  help: helpText(HELP),
+  run: (argv, io) =>
+    runCommand('local', io, async () => {
+      const { account, format, ...rest } = options(argv);
+      const snapshot = await readSnapshot(account, io);
+      let runtime: LocalRuntime;
+      try {
+        runtime = await startLocal({ ...rest, snapshot, log: (line) => io.stderr(`${line}\n`) });
+      } catch (error) {
+        // The options become the functions' settings: a setting refused is an option refused.
+        if (error instanceof ConfigError) throw new UsageError(oneLine(error));
+        if (error instanceof KeymendError) throw error;
+        throw new KeymendError(`cannot start: ${oneLine(error)}`, { cause: error });
       }
-      io.stderr(`keymend local: cannot start: ${oneLine(error)}\n`);
-      return 1;
-    }
-    io.stdout(`${JSON.stringify({ url: runtime.url })}\n`);
-    await new Promise<void>((resolve) => {
-      const stop = () => {
-        process.off('SIGINT', stop);
-        process.off('SIGTERM', stop);
-        runtime.close().then(resolve, resolve);
-      };
-      process.on('SIGINT', stop);
-      process.on('SIGTERM', stop);
-    });
-    return 0;
-  },
+      if (format === 'text') io.stdout(`keymend local is listening on ${runtime.url} (Ctrl-C stops it)\n`);
+      else io.stdout(`${JSON.stringify({ url: runtime.url }, null, format === 'json' ? 2 : undefined)}\n`);
+      await new Promise<void>((resolve) => {
+        const stop = () => {
+          process.off('SIGINT', stop);
+          process.off('SIGTERM', stop);
+          runtime.close().then(resolve, resolve);
+        };
+        process.on('SIGINT', stop);
+        process.on('SIGTERM', stop);
+      });
+    }),
 };

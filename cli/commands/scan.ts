@@ -1,19 +1,46 @@
 /**
- * `keymend scan PATH...`: CloudTrail log files as delivered to S3, streamed, summarised by problem
- * (fingerprint): how many denials, when, how many sessions, what AWS blamed; with `--diagnose`, what
- * keymend would do about each. Memory does not grow with the input (see cli/scan-summary.ts).
+ * `keymend scan`: CloudTrail records summarised by problem (fingerprint): how many denials, when, how
+ * many sessions, what AWS blamed; with `--diagnose`, what keymend would do about each. The records
+ * come from log files (local, or straight from a trail's S3 bucket) or from the account's Event
+ * history (LookupEvents). Memory does not grow with the input (see cli/scan-summary.ts).
  */
-import { LogFileError, logFilesUnder, scanCloudTrailLog } from '../../functions/adapters/cloudtrail-log';
-import { KeymendError, UsageError } from '../../functions/commons/errors';
+import { stat } from 'node:fs/promises';
+import { CloudTrailClient } from '@aws-sdk/client-cloudtrail';
+import { S3Client } from '@aws-sdk/client-s3';
+import { clientConfig } from '../../functions/adapters/client-config';
+import {
+  formatBytes,
+  LogFileError,
+  logFilesUnder,
+  type ScanItem,
+} from '../../functions/adapters/cloudtrail-log';
+import { isRegion } from '../../functions/commons/arn';
+import { InputError, KeymendError, UsageError } from '../../functions/commons/errors';
 import { diagnose } from '../../functions/core/diagnose';
 import { gatherState } from '../../functions/core/gather';
 import { MECHANISMS, type Mechanism } from '../../functions/core/plan';
 import type { KinesisKmsRequest } from '../../functions/core/request';
-import { maxBytesOption, parseCommandLine } from '../args';
+import {
+  maxBytesOption,
+  OUTPUT_OPTIONS,
+  type OutputFormat,
+  outputHelp,
+  outputOption,
+  parseCommandLine,
+} from '../args';
+import {
+  EVENT_HISTORY_DAYS,
+  type EventHistoryProgress,
+  kmsDenialsFromEventHistory,
+} from '../aws/event-history';
+import { openTrailObject, parseS3Url, trailObjects } from '../aws/trail-bucket';
+import { helpText } from '../help';
 import { oneLine } from '../input';
 import type { CliIo, Command } from '../io';
 import { LIMITS_HELP, limitsFor, openInput } from '../log-input';
 import { accountReaders, type ReaderFor } from '../readers';
+import { scanInputItems } from '../records';
+import { EXIT, EXIT_STATUS_HELP, runCommand } from '../run-command';
 import {
   PREFILTERED,
   type ProblemDiagnosis,
@@ -24,17 +51,40 @@ import {
 } from '../scan-summary';
 import { count, deniedByText, minute, printable, shortArn, WIDTH, wrap } from '../text';
 
-const HELP = `Usage: keymend scan PATH... [--format text|json] [--json]
-         [--diagnose (--account SNAPSHOT.json | --aws) [--prefer MECHANISM]]
-         [--progress] [--max-bytes SIZE]
+const FORMATS = ['text', 'json', 'jsonl'] as const;
+/** Objects read from S3 at once. */
+const S3_CONCURRENCY = 4;
 
-Reads CloudTrail log files as CloudTrail delivers them to S3
-({"Records": [...]}, .json or .json.gz; a directory is walked recursively for
-those) and summarises the denied KMS calls that Kinesis made for a principal,
-by problem: the same principal, operation, key, stream, account and Region (the
+const HELP = `Usage: keymend scan PATH... [options]
+       keymend scan s3://BUCKET/PREFIX [--since WHEN] [--until WHEN] [options]
+       keymend scan --aws --since WHEN [--until WHEN] [--region R] [options]
+Options: [--output text|json|jsonl] [--progress] [--max-bytes SIZE]
+         [--diagnose (--account SNAPSHOT.json | --aws) [--prefer MECHANISM]]
+
+Summarises the denied KMS calls that Kinesis made for a principal, by problem:
+the same principal, operation, key, stream, account and Region (the
 fingerprint; never the session, which every AssumeRole renews). For each: how
 many denials, first and last seen, how many distinct sessions (exact up to
 ${SESSION_CAP}, then "${SESSION_CAP}+"), and what AWS's error message blamed.
+
+Where the records come from:
+  PATH              a CloudTrail log file as delivered to S3
+                    ({"Records": [...]}, .json or .json.gz), the output of 'aws
+                    cloudtrail lookup-events', a directory (walked for .json
+                    and .json.gz), or '-' for standard input.
+  s3://BUCKET/PREFIX
+                    a trail's bucket, read in place (no 'aws s3 sync' first):
+                    the listing is paged, ${S3_CONCURRENCY} objects are read at a time as
+                    streams. With --since, a PREFIX ending at a Region's folder
+                    (.../CloudTrail/us-east-1/) is listed day by day; any other
+                    PREFIX is listed whole and its files chosen by the time in
+                    their names. Needs s3:ListBucket and s3:GetObject.
+  --aws             with no PATH: the account's CloudTrail Event history
+                    (LookupEvents, the last ${EVENT_HISTORY_DAYS} days of one Region), filtered on
+                    EventSource kms.amazonaws.com; the denials are kept here.
+                    LookupEvents answers 2 requests a second and 50 events a
+                    request: a busy account's KMS events take a while, so keep
+                    --since short. Needs cloudtrail:LookupEvents.
 Files are read one record at a time, several files at once: memory stays flat
 however large the input. Only records whose bytes can be a denied KMS call
 (they hold kms.amazonaws.com and AccessDenied, or a \\u escape) are parsed; the
@@ -42,17 +92,25 @@ others are counted as ignored, ${PREFILTERED}, unparsed. A file that is
 corrupt, truncated or over a limit is reported on stderr (one line naming it)
 and skipped whole; the others are still summarised. (Corrupt JSON inside a
 record skipped unparsed is not noticed; a broken file structure is.)
+An input with no log file, or with no CloudTrail record in it, is an error (one
+line saying what was found), never "0 problems".
 
 Options:
-  PATH                a log file, a directory, or '-' for standard input.
-  --format text|json  text (the default): a table for an 80-column terminal.
-                      json: {"files", "skipped": [{"file", "problem"}],
+  --since WHEN        only records from WHEN: a duration back from now (90m,
+                      6h, 2d, 1w) or a time (2026-11-30T12:00Z). Required with
+                      --aws (no PATH).
+  --until WHEN        only records up to WHEN (the same forms; default now).
+  --region R          with --aws (no PATH): the Region whose Event history to
+                      read (default: the SDK's, from AWS_REGION or the profile).
+${outputHelp(FORMATS, 'text')}
+                      text: a table for an 80-column terminal; json:
+                      {"files", "skipped": [{"file", "problem"}],
                       "records", "denials", "ignored": {REASON: COUNT},
                       "problems": [{"fingerprint", "accountId", "region",
                       "principalArn", "operation", "keyArn", "streamArn",
                       "count", "firstSeen", "lastSeen", "sessions",
-                      "sessionsCapped"?, "deniedBy": [...], "diagnosis"?}]}
-  --json              the same as --format json.
+                      "sessionsCapped"?, "deniedBy": [...], "diagnosis"?}]};
+                      jsonl: the same object on one line.
   --diagnose          diagnose each problem once (its latest denial) against
                       the account: adds {"verdict", "code", "reason", "plan"}
                       (verdict propose, refuse or ignore; see
@@ -63,108 +121,189 @@ Options:
                       accounts' problems are refused (wrong-account).
   --prefer MECHANISM  with --diagnose, the fix to try first: kms-grant (the
                       default), iam-inline-policy or key-policy-statement.
-  --progress          a progress line on stderr (the default when stderr is a
-                      terminal).
+  --progress          a progress line on stderr: files done of total, bytes,
+                      records, denials, problems (the default when stderr is
+                      a terminal).
   --max-bytes SIZE    the limit for one input and for what a gzip expands to,
                       e.g. 2GiB (default 1GiB).
   -h, --help          show this help.
 
 ${LIMITS_HELP}
 
-Exit status:
-  0  every input was read and summarised;
-  1  some input was skipped, or an account could not be read for --diagnose
-     (the summary of the rest is still printed);
-  2  the options are wrong, or the snapshot cannot be read or is invalid.
+${EXIT_STATUS_HELP}
+Here a failure is also a file skipped or an account unreadable for --diagnose
+(the summary of the rest is still printed), and a finding refused is a
+problem whose diagnosis is "refuse".
 
 Examples:
-  npm run --silent keymend -- scan logs/AWSLogs/111122223333/CloudTrail/
-  npm run --silent keymend -- scan events/ --json
-  npm run --silent keymend -- scan logs/ --diagnose \\
-    --account events/accounts/demo.json
+  keymend scan logs/AWSLogs/111122223333/CloudTrail/
+  keymend scan --since 1d \\
+    s3://my-trail-bucket/AWSLogs/111122223333/CloudTrail/us-east-1/
+  keymend scan --aws --since 6h --region us-east-1 --diagnose --aws
+  keymend scan events/ --output json
+  keymend scan logs/ --diagnose --account events/accounts/demo.json
 `;
 
 interface Options {
   paths: string[];
-  format: 'text' | 'json';
+  /** Event history (--aws with no PATH). */
+  history: boolean;
+  since?: Date;
+  until?: Date;
+  region?: string;
+  format: OutputFormat;
   diagnose: boolean;
   account?: string;
-  aws: boolean;
+  /** The account is read through AWS for --diagnose. */
+  awsAccount: boolean;
   prefer: Mechanism;
   progress: boolean | undefined;
   maxBytes?: number;
 }
 
-function options(argv: string[]): Options {
-  const parsed = parse(argv);
-  const v = parsed.values;
-  if (parsed.positionals.length === 0)
-    throw new UsageError('give at least one PATH (a file, a directory or -)');
-  if (parsed.positionals.filter((p) => p === '-').length > 1) throw new UsageError('- may be given once');
-  const format = v.json ? 'json' : (v.format ?? 'text');
-  if (format !== 'text' && format !== 'json') {
-    throw new UsageError(`--format must be text or json (got ${JSON.stringify(format)})`);
+const UNITS: Record<string, number> = { m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
+
+/**
+ * `--since`/`--until` WHEN: a duration back from `now` (`90m`, `6h`, `2d`, `1w`) or an ISO 8601 time.
+ * @throws UsageError naming the option.
+ */
+export function parseWhen(option: string, text: string, now: number): Date {
+  const duration = /^(\d+)\s*([mhdw])$/.exec(text.trim());
+  if (duration) return new Date(now - Number(duration[1]) * (UNITS[duration[2] as string] as number));
+  if (/^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/.test(text.trim())) {
+    const time = new Date(text.trim());
+    if (!Number.isNaN(time.getTime())) return time;
   }
-  if (v.json && v.format === 'text') throw new UsageError('--json and --format text contradict each other');
-  const diagnoseWanted = v.diagnose ?? false;
-  if (diagnoseWanted) {
-    if (v.account === undefined && !v.aws)
-      throw new UsageError('--diagnose needs --account SNAPSHOT.json or --aws');
-    if (v.account !== undefined && v.aws) throw new UsageError('give --account or --aws, not both');
-    if (v.account === '') throw new UsageError('--account needs a FILE');
-    if (v.account === '-' && parsed.positionals.includes('-')) {
-      throw new UsageError('a PATH and --account cannot both read standard input');
-    }
-  } else if (v.account !== undefined || v.aws || v.prefer !== undefined) {
-    throw new UsageError('--account, --aws and --prefer go with --diagnose');
-  }
-  const prefer = v.prefer ?? 'kms-grant';
-  if (!(MECHANISMS as readonly string[]).includes(prefer)) {
-    throw new UsageError(`--prefer must be one of ${MECHANISMS.join(', ')} (got ${JSON.stringify(prefer)})`);
-  }
-  const maxBytes = maxBytesOption(v);
-  return {
-    paths: parsed.positionals,
-    format,
-    diagnose: diagnoseWanted,
-    ...(v.account !== undefined ? { account: v.account } : {}),
-    aws: v.aws ?? false,
-    prefer: prefer as Mechanism,
-    progress: v.progress,
-    ...maxBytes,
-  };
+  throw new UsageError(
+    `${option} takes a duration back from now (90m, 6h, 2d, 1w) or a time such as 2026-11-30T12:00Z (got ${JSON.stringify(printable(text))})`,
+  );
 }
 
-function parse(argv: string[]) {
-  return parseCommandLine(
+function options(argv: string[], now = Date.now()): Options {
+  const parsed = parseCommandLine(
     argv,
     {
-      format: { type: 'string' },
-      json: { type: 'boolean' },
+      ...OUTPUT_OPTIONS,
       diagnose: { type: 'boolean' },
       account: { type: 'string' },
       aws: { type: 'boolean' },
       prefer: { type: 'string' },
       progress: { type: 'boolean' },
       'max-bytes': { type: 'string' },
+      since: { type: 'string' },
+      until: { type: 'string' },
+      region: { type: 'string' },
     },
     { positionals: true },
   );
+  const v = parsed.values;
+  const paths = parsed.positionals;
+  const history = v.aws === true && paths.length === 0;
+  if (paths.length === 0 && !history) {
+    throw new UsageError(
+      'give at least one PATH (a file, a directory, s3://BUCKET/PREFIX or -), or --aws --since',
+    );
+  }
+  if (paths.filter((p) => p === '-').length > 1) throw new UsageError('- may be given once');
+  for (const p of paths) {
+    if (p.startsWith('s3://') && !parseS3Url(p)) {
+      throw new UsageError(`${JSON.stringify(printable(p))} is not s3://BUCKET/PREFIX`);
+    }
+  }
+  const since = v.since === undefined ? undefined : parseWhen('--since', v.since, now);
+  const until = v.until === undefined ? undefined : parseWhen('--until', v.until, now);
+  if (since && until && since >= until) throw new UsageError('--since must be before --until');
+  if (history) {
+    if (!since) throw new UsageError('--aws (Event history) needs --since, such as --since 6h');
+    if (now - since.getTime() > EVENT_HISTORY_DAYS * 86_400_000) {
+      throw new UsageError(`Event history keeps ${EVENT_HISTORY_DAYS} days: --since must be within them`);
+    }
+  }
+  if (v.region !== undefined && !history)
+    throw new UsageError('--region goes with --aws and no PATH (Event history)');
+  if (v.region !== undefined && !isRegion(v.region)) {
+    throw new UsageError(
+      `--region must be a Region such as us-east-1 (got ${JSON.stringify(printable(v.region))})`,
+    );
+  }
+  const diagnoseWanted = v.diagnose ?? false;
+  // --aws names the account for --diagnose when PATHs are given, or when --account is not.
+  const awsAccount = diagnoseWanted && v.aws === true && v.account === undefined;
+  if (diagnoseWanted) {
+    if (v.account === undefined && !v.aws)
+      throw new UsageError('--diagnose needs --account SNAPSHOT.json or --aws');
+    if (v.account !== undefined && v.aws && !history)
+      throw new UsageError('give --account or --aws, not both');
+    if (v.account === '') throw new UsageError('--account needs a FILE');
+    if (v.account === '-' && paths.includes('-')) {
+      throw new UsageError('a PATH and --account cannot both read standard input');
+    }
+  } else if (v.account !== undefined || (v.aws && !history) || v.prefer !== undefined) {
+    throw new UsageError('--account, --aws (with a PATH) and --prefer go with --diagnose');
+  }
+  const prefer = v.prefer ?? 'kms-grant';
+  if (!(MECHANISMS as readonly string[]).includes(prefer)) {
+    throw new UsageError(`--prefer must be one of ${MECHANISMS.join(', ')} (got ${JSON.stringify(prefer)})`);
+  }
+  return {
+    paths,
+    history,
+    ...(since ? { since } : {}),
+    ...(until ? { until } : {}),
+    ...(v.region !== undefined ? { region: v.region } : {}),
+    format: outputOption(v, FORMATS, 'text'),
+    diagnose: diagnoseWanted,
+    ...(v.account !== undefined ? { account: v.account } : {}),
+    awsAccount,
+    prefer: prefer as Mechanism,
+    progress: v.progress,
+    ...maxBytesOption(v),
+  };
+}
+
+/** One input to read: a local file, an S3 object, standard input, or the Event history. */
+interface ScanUnit {
+  name: string;
+  /** Its size when known (a file, an object). */
+  bytes: number | null;
+  items(): AsyncIterable<ScanItem>;
+}
+
+/** How far the scan is, for the progress line. */
+interface Tally {
+  files: number;
+  /** Files known so far (the total once listing is over). */
+  listed: number;
+  listing: boolean;
+  bytes: number;
+  bytesListed: number;
+  history?: EventHistoryProgress;
 }
 
 /** A progress line on stderr, at most twice a second; rewritten in place on a terminal. */
 function progressLine(io: CliIo, enabled: boolean, tty: boolean) {
   let last = 0;
   let shown = false;
+  let lastText = '';
   return {
-    update(files: number, done: ScanAggregator, current: ScanAggregator | null, force = false) {
+    update(t: Tally, done: ScanAggregator, current: readonly ScanAggregator[], force = false) {
       if (!enabled) return;
       const now = Date.now();
       if (!force && now - last < 500) return;
       last = now;
-      const records = done.records + (current?.records ?? 0);
-      const denials = done.denials + (current?.denials ?? 0);
-      const text = `scan: ${count(files)} files, ${count(records)} records, ${count(denials)} denials, ${count(done.problemCount)} problems`;
+      const records = done.records + current.reduce((n, a) => n + a.records, 0);
+      const denials = done.denials + current.reduce((n, a) => n + a.denials, 0);
+      let where: string;
+      if (t.history) {
+        const back = t.history.reachedBack ? `, back to ${minute(t.history.reachedBack.toISOString())}` : '';
+        where = `${count(t.history.pages)} pages, ${count(t.history.events)} KMS events${back}`;
+      } else {
+        const of = t.listing ? ` of ${count(t.listed)}+` : ` of ${count(t.listed)}`;
+        where = `${count(t.files)}${of} files, ${formatBytes(t.bytes)} of ${formatBytes(t.bytesListed)}${t.listing ? '+' : ''}`;
+      }
+      const text = `scan: ${where}, ${count(records)} records, ${count(denials)} denials, ${count(done.problemCount)} problems`;
+      if (text === lastText) return;
+      lastText = text;
       io.stderr(tty ? `\r\x1b[K${text}` : `${text}\n`);
       shown = true;
     },
@@ -186,67 +325,224 @@ type FileOutcome =
   | { name: string; problem: string }
   | { error: unknown };
 
-/**
- * Reads every input, FILES_AT_ONCE at a time, merging each file's counts only when the whole file
- * was read, in the order the files were named (so the output does not depend on which read ended
- * first).
- */
-async function scanInputs(
-  o: Options,
-  io: CliIo,
-): Promise<{ agg: ScanAggregator; files: number; skipped: ScanSummary['skipped'] }> {
+/** The local files (and standard input) of `paths`, listed first so that progress has a total. */
+async function localUnits(paths: string[], o: Options, io: CliIo, tally: Tally): Promise<ScanUnit[]> {
   const limits = limitsFor(o.maxBytes);
+  const units: ScanUnit[] = [];
+  for await (const file of logFilesUnder(paths.filter((p) => p !== '-' && !p.startsWith('s3://')))) {
+    const bytes = await stat(file).then(
+      (s) => (s.isFile() ? s.size : null),
+      () => null,
+    );
+    units.push({
+      name: file,
+      bytes,
+      items: async function* () {
+        yield* scanInputItems(await openInput(file, io, limits), limits);
+      },
+    });
+    tally.listed++;
+    tally.bytesListed += bytes ?? 0;
+  }
+  if (paths.includes('-')) {
+    units.push({
+      name: 'standard input',
+      bytes: null,
+      items: async function* () {
+        yield* scanInputItems(await openInput('-', io, limits), limits);
+      },
+    });
+    tally.listed++;
+  }
+  return units;
+}
+
+/** The objects of one `s3://` path, as they are listed. */
+async function* s3Units(url: string, o: Options, client: S3Client, tally: Tally): AsyncGenerator<ScanUnit> {
+  const limits = limitsFor(o.maxBytes);
+  const { bucket, prefix } = parseS3Url(url) as { bucket: string; prefix: string };
+  for await (const object of trailObjects({
+    client,
+    bucket,
+    prefix,
+    ...(o.since ? { since: o.since } : {}),
+    ...(o.until ? { until: o.until } : {}),
+  })) {
+    tally.listed++;
+    tally.bytesListed += object.bytes;
+    yield {
+      name: `s3://${bucket}/${object.key}`,
+      bytes: object.bytes,
+      items: async function* () {
+        if (object.bytes > limits.maxInputBytes) {
+          throw new LogFileError(
+            `s3://${bucket}/${object.key}`,
+            `s3://${bucket}/${object.key} is ${formatBytes(object.bytes)}, over the ${formatBytes(limits.maxInputBytes)} limit for one input`,
+          );
+        }
+        yield* scanInputItems(await openTrailObject(client, bucket, object), limits);
+      },
+    };
+  }
+}
+
+/**
+ * Reads `units` with at most `limit` at once, and settles their outcomes in the order the units came
+ * (so the output does not depend on which read ended first).
+ */
+async function inOrder(
+  units: AsyncIterable<ScanUnit> | Iterable<ScanUnit>,
+  limit: number,
+  read: (unit: ScanUnit) => Promise<FileOutcome>,
+  settle: (outcome: FileOutcome) => void,
+): Promise<void> {
+  const reading: Promise<FileOutcome>[] = [];
+  for await (const unit of units) {
+    reading.push(read(unit));
+    if (reading.length >= limit) settle(await (reading.shift() as Promise<FileOutcome>));
+  }
+  for (const outcome of reading) settle(await outcome);
+}
+
+interface ScanRead {
+  agg: ScanAggregator;
+  files: number;
+  skipped: ScanSummary['skipped'];
+  /** What the input was, for "holds no CloudTrail record" messages. */
+  where: string;
+  /** KMS events Event history returned (all of them, denials or not). */
+  historyEvents?: number;
+}
+
+/** Reads every input, merging each file's counts only when the whole file was read. */
+async function scanInputs(o: Options, io: CliIo, clients: Clients): Promise<ScanRead> {
   const tty = Boolean(process.stderr.isTTY);
   const progress = progressLine(io, o.progress ?? tty, tty);
   const total = new ScanAggregator();
+  const current = new Set<ScanAggregator>();
   const skipped: ScanSummary['skipped'] = [];
-  const reading: Promise<FileOutcome>[] = [];
-  let files = 0;
-  for await (const file of logFilesUnder(o.paths.filter((p) => p !== '-'))) {
-    files++;
-    reading.push(scanOne(file));
-    if (reading.length >= FILES_AT_ONCE) settle(await (reading.shift() as Promise<FileOutcome>));
-  }
-  if (o.paths.includes('-')) {
-    files++;
-    reading.push(scanOne('-'));
-  }
-  for (const outcome of reading) settle(await outcome);
-  progress.update(files, total, null, true);
-  progress.done();
-  return { agg: total, files, skipped };
-
-  function settle(outcome: FileOutcome): void {
-    if ('error' in outcome) throw outcome.error;
-    if ('agg' in outcome) {
-      total.merge(outcome.agg);
-      return;
-    }
-    skipped.push({ file: outcome.name, problem: outcome.problem });
-    progress.done();
-    io.stderr(`keymend scan: skipped ${printable(outcome.problem)}\n`);
-  }
+  const tally: Tally = { files: 0, listed: 0, listing: true, bytes: 0, bytesListed: 0 };
+  // Event history is asked for the range already; files are narrowed here, record by record.
+  const inRange = (record: unknown) => {
+    if (o.history || (!o.since && !o.until)) return true;
+    const time = Date.parse(String((record as { eventTime?: unknown } | null)?.eventTime));
+    if (Number.isNaN(time)) return true;
+    return !((o.since && time < o.since.getTime()) || (o.until && time > o.until.getTime()));
+  };
 
   /** Never rejects (a rejection waiting behind another file's would be unhandled): errors are data. */
-  async function scanOne(file: string): Promise<FileOutcome> {
-    const name = file === '-' ? 'standard input' : file;
+  const readUnit = async (unit: ScanUnit): Promise<FileOutcome> => {
     const agg = new ScanAggregator();
+    current.add(agg);
     try {
-      const input = await openInput(file, io, limits);
       let nextProgress = 4096;
-      for await (const item of scanCloudTrailLog(input, limits)) {
+      for await (const item of unit.items()) {
         if (item.kind === 'skipped') agg.skip(item.count);
-        else agg.add(item.kind === 'record' ? item.record : item.event);
+        else {
+          const doc = item.kind === 'record' ? item.record : item.event;
+          if (inRange(doc)) agg.add(doc);
+        }
         if (agg.records >= nextProgress) {
           nextProgress = agg.records + 4096;
-          progress.update(files, total, agg);
+          progress.update(tally, total, [...current]);
         }
       }
-      return { name, agg };
+      return { name: unit.name, agg };
     } catch (error) {
       if (!(error instanceof LogFileError)) return { error };
-      return { name, problem: oneLine(error) };
+      return { name: unit.name, problem: oneLine(error) };
+    } finally {
+      current.delete(agg);
+      tally.files++;
+      tally.bytes += unit.bytes ?? 0;
     }
+  };
+  const settle = (outcome: FileOutcome) => {
+    if ('error' in outcome) throw outcome.error;
+    if ('agg' in outcome) total.merge(outcome.agg);
+    else {
+      skipped.push({ file: outcome.name, problem: outcome.problem });
+      progress.done();
+      io.stderr(`keymend scan: skipped ${printable(outcome.problem)}\n`);
+    }
+    progress.update(tally, total, [...current]);
+  };
+
+  let where: string;
+  let historyEvents: number | undefined;
+  if (o.history) {
+    const until = o.until ?? new Date();
+    const since = o.since as Date;
+    const region = await clients
+      .cloudTrail()
+      .config.region()
+      .catch(() => o.region ?? 'the default Region');
+    where = `the CloudTrail Event history of ${region} from ${since.toISOString()} to ${until.toISOString()}`;
+    tally.history = { pages: 0, events: 0, denials: 0 };
+    const records = kmsDenialsFromEventHistory({
+      client: clients.cloudTrail(),
+      start: since,
+      end: until,
+      onPage: (p) => {
+        tally.history = p;
+        historyEvents = p.events;
+        progress.update(tally, total, [...current]);
+      },
+      ...(clients.sleep ? { sleep: clients.sleep } : {}),
+    });
+    historyEvents = 0;
+    const history: ScanUnit = {
+      name: 'Event history',
+      bytes: null,
+      items: async function* () {
+        for await (const record of records) yield { kind: 'record', record };
+      },
+    };
+    settle(await readUnit(history));
+  } else {
+    where = o.paths.map((p) => (p === '-' ? 'standard input' : p)).join(', ');
+    const local = await localUnits(o.paths, o, io, tally);
+    const s3Paths = o.paths.filter((p) => p.startsWith('s3://'));
+    if (s3Paths.length === 0) tally.listing = false;
+    await inOrder(local, FILES_AT_ONCE, readUnit, settle);
+    for (const url of s3Paths)
+      await inOrder(s3Units(url, o, clients.s3(), tally), S3_CONCURRENCY, readUnit, settle);
+    tally.listing = false;
+  }
+  progress.update(tally, total, [], true);
+  progress.done();
+  return {
+    agg: total,
+    files: tally.files,
+    skipped,
+    where,
+    ...(historyEvents !== undefined ? { historyEvents } : {}),
+  };
+}
+
+/**
+ * @throws InputError when the input held no log file, or no CloudTrail record: a summary of nothing
+ * would read as "no problem".
+ */
+function checkSomethingRead(read: ScanRead): void {
+  const where = printable(read.where);
+  if (read.historyEvents !== undefined) {
+    if (read.historyEvents === 0) throw new InputError(`${where} holds no KMS event`);
+    return;
+  }
+  if (read.files === 0) {
+    throw new InputError(`no log file in ${where} (a directory is searched for .json and .json.gz files)`);
+  }
+  if (read.skipped.length === read.files) return;
+  const cloudTrail = read.agg.records - (read.agg.ignored.get('not-cloudtrail') ?? 0);
+  if (read.agg.records === 0)
+    throw new InputError(
+      `${where} holds no CloudTrail record (${count(read.files)} ${read.files === 1 ? 'file' : 'files'}, no records)`,
+    );
+  if (cloudTrail === 0) {
+    throw new InputError(
+      `${where} holds no CloudTrail record: ${count(read.agg.records)} JSON ${read.agg.records === 1 ? 'document' : 'documents'} read, none a CloudTrail API-call record`,
+    );
   }
 }
 
@@ -271,15 +567,42 @@ async function diagnoseProblem(
   }
 }
 
-async function run(o: Options, io: CliIo): Promise<number> {
-  const readerFor = o.diagnose ? await accountReaders(o.account, io) : null;
-  const { agg, files, skipped } = await scanInputs(o, io);
+/** The AWS clients scan may need, built when first needed (tests pass their own). */
+export interface Clients {
+  cloudTrail(): CloudTrailClient;
+  s3(): S3Client;
+  sleep?(ms: number): Promise<void>;
+}
+
+function awsClients(region: string | undefined): Clients {
+  let cloudTrail: CloudTrailClient | undefined;
+  let s3: S3Client | undefined;
+  return {
+    cloudTrail: () => {
+      cloudTrail ??= new CloudTrailClient(clientConfig(region ? { region } : {}));
+      return cloudTrail;
+    },
+    // A bucket may be in any Region: S3 follows its redirect when the client's Region differs.
+    s3: () => {
+      s3 ??= new S3Client({ ...clientConfig(region ? { region } : {}), followRegionRedirects: true });
+      return s3;
+    },
+  };
+}
+
+async function run(o: Options, io: CliIo, clients: Clients): Promise<number> {
+  const readerFor = o.diagnose ? await accountReaders(o.awsAccount ? undefined : o.account, io) : null;
+  const read = await scanInputs(o, io, clients);
+  checkSomethingRead(read);
+  const { agg, files, skipped } = read;
   const problems: ProblemSummary[] = [];
   let unreadable = false;
+  let refused = false;
   for (const { summary, latest } of agg.list()) {
     if (readerFor) {
       summary.diagnosis = await diagnoseProblem(latest, readerFor, o.prefer);
       if (summary.diagnosis.verdict === 'error') unreadable = true;
+      if (summary.diagnosis.verdict === 'refuse') refused = true;
     }
     problems.push(summary);
   }
@@ -291,8 +614,9 @@ async function run(o: Options, io: CliIo): Promise<number> {
     ignored: Object.fromEntries([...agg.ignored].sort((a, b) => b[1] - a[1])),
     problems,
   };
-  io.stdout(o.format === 'json' ? `${JSON.stringify(summary, null, 2)}\n` : renderText(summary));
-  return skipped.length || unreadable ? 1 : 0;
+  if (o.format === 'text') io.stdout(renderText(summary));
+  else io.stdout(`${JSON.stringify(summary, null, o.format === 'json' ? 2 : undefined)}\n`);
+  return skipped.length || unreadable || refused ? EXIT.failed : EXIT.ok;
 }
 
 /** What AWS's messages blamed: the reasons, most frequent first, with counts when they differ. */
@@ -351,23 +675,18 @@ export function renderText(s: ScanSummary): string {
   return `${lines.map((l) => l.slice(0, WIDTH)).join('\n')}\n`;
 }
 
-export const scanCommand: Command = {
-  name: 'scan',
-  summary: 'Summarise the denied Kinesis KMS calls in CloudTrail log files, by problem',
-  help: HELP,
-  async run(argv, io) {
-    try {
-      return await run(options(argv), io);
-    } catch (error) {
-      if (error instanceof UsageError) {
-        io.stderr(`keymend scan: ${oneLine(error)}. See 'keymend scan --help'.\n`);
-        return 2;
-      }
-      if (error instanceof KeymendError) {
-        io.stderr(`keymend scan: ${oneLine(error)}\n`);
-        return error.name === 'InputError' || error.name === 'SnapshotError' ? 2 : 1;
-      }
-      throw error;
-    }
-  },
-};
+/** The scan command over `clients` (the AWS SDK's, unless a test passes its own). */
+export function makeScanCommand(clientsFor: (region: string | undefined) => Clients = awsClients): Command {
+  return {
+    name: 'scan',
+    summary: 'summarise the denied Kinesis KMS calls in CloudTrail logs, S3 or Event history, by problem',
+    help: helpText(HELP),
+    run: (argv, io) =>
+      runCommand('scan', io, async () => {
+        const o = options(argv);
+        return (await run(o, io, clientsFor(o.region))) as 0 | 1;
+      }),
+  };
+}
+
+export const scanCommand: Command = makeScanCommand();

@@ -32,9 +32,11 @@ import { DynamoProposalStore, storeKeys } from '../../functions/adapters/store';
 import { partitionOfRegion } from '../../functions/commons/arn';
 import { KeymendError, UsageError } from '../../functions/commons/errors';
 import { fingerprintOf, type Proposal } from '../../functions/core/proposal';
-import { parseCommandLine } from '../args';
+import { OUTPUT_OPTIONS, outputOption, parseCommandLine } from '../args';
+import { helpText } from '../help';
 import { oneLine } from '../input';
 import type { CliIo, Command } from '../io';
+import { EXIT_STATUS_HELP, runCommand } from '../run-command';
 
 const HELP = `Usage: keymend selftest --aws [--stack NAME | --table NAME] [--region REGION]
                         [--timeout MINUTES]
@@ -63,10 +65,12 @@ Options:
   --region REGION    the Region of the stack (default: AWS_REGION).
   --timeout MINUTES  how long to wait for the denial (default 15; CloudTrail
                      usually delivers within 5).
+  --output text      what it prints is for people (text only).
   -h, --help         show this help.
 
-Exit status: 0 the denial became a proposal; 1 it did not within the timeout,
-or AWS refused a step (the message names it); 2 the options are wrong.
+${EXIT_STATUS_HELP}
+Here a failure is a denial that did not become a proposal within the timeout,
+or a step AWS refused (the message names it).
 `;
 
 /** A step of the self-test failed: the message says which and what was seen. */
@@ -442,22 +446,23 @@ async function waitForProposal(
 export function makeSelfTestCommand(depsFor: (region: string) => SelfTestDeps = awsSelfTestDeps): Command {
   return {
     name: 'selftest',
-    summary:
-      'Check in your own account that a real Kinesis KMS denial becomes a proposal (creates and deletes test resources)',
-    help: HELP,
-    async run(argv: string[], io: CliIo) {
-      try {
+    summary: 'check in your own account that a real Kinesis KMS denial becomes a proposal (--aws)',
+    help: helpText(HELP),
+    run: (argv: string[], io: CliIo) =>
+      runCommand('selftest', io, async () => {
         const { values } = parseCommandLine(argv, {
           aws: { type: 'boolean' },
           stack: { type: 'string' },
           table: { type: 'string' },
           region: { type: 'string' },
           timeout: { type: 'string' },
+          ...OUTPUT_OPTIONS,
         });
         if (!values.aws)
           throw new UsageError(
             '--aws is required: the self-test creates and deletes resources in your account',
           );
+        outputOption(values, ['text'], 'text');
         if (values.stack !== undefined && values.table !== undefined)
           throw new UsageError('give --stack or --table, not both');
         const region = values.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
@@ -468,26 +473,22 @@ export function makeSelfTestCommand(depsFor: (region: string) => SelfTestDeps = 
             `--timeout must be a number of minutes from 1 to 120 (got ${JSON.stringify(values.timeout)})`,
           );
         }
-        await runSelfTest(
-          depsFor(region),
-          {
-            region,
-            timeoutMinutes,
-            ...(values.stack !== undefined ? { stack: values.stack } : {}),
-            ...(values.table !== undefined ? { table: values.table } : {}),
-          },
-          io,
-        );
-        return 0;
-      } catch (error) {
-        if (error instanceof UsageError) {
-          io.stderr(`keymend selftest: ${oneLine(error)}. See 'keymend selftest --help'.\n`);
-          return 2;
+        try {
+          await runSelfTest(
+            depsFor(region),
+            {
+              region,
+              timeoutMinutes,
+              ...(values.stack !== undefined ? { stack: values.stack } : {}),
+              ...(values.table !== undefined ? { table: values.table } : {}),
+            },
+            io,
+          );
+        } catch (error) {
+          // Any step's failure (an AWS call refused included) is the self-test failing, said in one line.
+          throw new SelfTestError(`failed: ${oneLine(error)}`, { cause: error });
         }
-        io.stderr(`keymend selftest: failed: ${oneLine(error)}\n`);
-        return 1;
-      }
-    },
+      }),
   };
 }
 

@@ -22,12 +22,17 @@ import type {
   KeyState,
   OrganizationState,
 } from '../../functions/core/account';
-import { parseCommandLine } from '../args';
+import { OUTPUT_OPTIONS, type OutputFormat, outputOption, parseCommandLine } from '../args';
+import { helpText } from '../help';
 import { oneLine } from '../input';
-import type { CliIo, Command } from '../io';
+import type { Command } from '../io';
+import { EXIT_STATUS_HELP, runCommand } from '../run-command';
 import { schemaReference } from '../schema-file';
 
+const FORMATS = ['json', 'jsonl'] as const;
+
 const HELP = `Usage: keymend snapshot --principal ARN --key ARN [--stream ARN] [--out FILE]
+                        [--output json|jsonl]
 
 Reads, read-only, what decides whether a principal may use a key through a
 Kinesis stream, from the account the AWS credentials are for, and writes it in
@@ -54,18 +59,18 @@ Options:
                    the snapshot's Region. Required.
   --stream ARN     the Kinesis stream ARN, in that account and Region.
   --out FILE       where to write the snapshot (default: standard output).
+  --output FORMAT  json (default): pretty; jsonl: on one line. A snapshot is
+                   JSON; it names snapshot.schema.json in "$schema", relative
+                   to where it is written, so editors check it.
   -h, --help       show this help.
 
-Exit status:
-  0  the snapshot was written;
-  1  AWS could not be read (credentials, permissions, throttling), or the
-     principal, key or stream was not found there;
-  2  the options are wrong, or what was read is not a valid snapshot (the
-     message names the field).
+${EXIT_STATUS_HELP}
+Here a failure is also a principal, key or stream not found, or what was read
+not being a valid snapshot (the message names the field).
 
 Example:
-  KEY=arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab
-  npm run --silent keymend -- snapshot --key "$KEY" \\
+  K=arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab
+  keymend snapshot --key "$K" \\
     --principal arn:aws:iam::111122223333:role/service-role/orders-consumer \\
     --stream arn:aws:kinesis:us-east-1:111122223333:stream/orders --out mine.json
 `;
@@ -76,6 +81,7 @@ class NotFoundError extends KeymendError {
 }
 
 export interface SnapshotOptions {
+  format?: OutputFormat;
   principal: string;
   key: string;
   stream?: string;
@@ -88,6 +94,7 @@ function options(argv: string[]): SnapshotOptions {
     key: { type: 'string' },
     stream: { type: 'string' },
     out: { type: 'string' },
+    ...OUTPUT_OPTIONS,
   });
   const { principal, key, stream, out } = values;
   if (!principal) throw new UsageError('--principal ARN is required');
@@ -115,6 +122,7 @@ function options(argv: string[]): SnapshotOptions {
   }
   if (out === '') throw new UsageError('--out needs a FILE');
   return {
+    format: outputOption(values, FORMATS, 'json'),
     principal,
     key,
     ...(stream !== undefined ? { stream } : {}),
@@ -174,50 +182,42 @@ export function makeSnapshotCommand(
 ): Command {
   return {
     name: 'snapshot',
-    summary: 'Read a principal, key and stream from a real account into a snapshot file (read-only)',
-    help: HELP,
-    async run(argv: string[], io: CliIo) {
-      try {
+    summary: 'read a principal, key and stream from a real account into a snapshot file (read-only)',
+    help: helpText(HELP),
+    run: (argv, io) =>
+      runCommand('snapshot', io, async () => {
         const o = options(argv);
         const accountId = parsePrincipalArn(o.principal)?.accountId as string;
         const region = (parseKeyArn(o.key) ?? parseAliasArn(o.key))?.region as string;
-        const snapshot = await takeSnapshot(readerFor(accountId, region, o.principal), o);
+        let snapshot: AccountSnapshot;
+        try {
+          snapshot = await takeSnapshot(readerFor(accountId, region, o.principal), o);
+        } catch (error) {
+          if (!(error instanceof SnapshotError)) throw error;
+          throw new KeymendError(`what was read is not a valid snapshot: ${oneLine(error)}`, {
+            cause: error,
+          });
+        }
         // `$schema` lets an editor check the file as people change it (snapshot.schema.json).
         const directory = o.out === undefined ? process.cwd() : path.dirname(path.resolve(o.out));
         const file: AccountSnapshot & { $schema: string } = {
           $schema: schemaReference(directory),
           ...snapshot,
         };
-        const text = `${JSON.stringify(file, null, 2)}\n`;
-        if (o.out === undefined) io.stdout(text);
-        else {
-          try {
-            await writeFile(o.out, text);
-          } catch (error) {
-            io.stderr(`keymend snapshot: cannot write ${o.out}: ${oneLine(error)}\n`);
-            return 1;
-          }
-          io.stderr(
-            `keymend snapshot: wrote ${o.out} (${snapshot.principals.length} principal, ${snapshot.keys.length} ${snapshot.keys.length === 1 ? 'key' : 'keys'}, ${snapshot.streams?.length ?? 0} stream)\n`,
-          );
+        const text = `${JSON.stringify(file, null, o.format === 'json' ? 2 : undefined)}\n`;
+        if (o.out === undefined) {
+          io.stdout(text);
+          return;
         }
-        return 0;
-      } catch (error) {
-        if (error instanceof UsageError) {
-          io.stderr(`keymend snapshot: ${oneLine(error)}. See 'keymend snapshot --help'.\n`);
-          return 2;
+        try {
+          await writeFile(o.out, text);
+        } catch (error) {
+          throw new KeymendError(`cannot write ${o.out}: ${oneLine(error)}`, { cause: error });
         }
-        if (error instanceof SnapshotError) {
-          io.stderr(`keymend snapshot: what was read is not a valid snapshot: ${oneLine(error)}\n`);
-          return 2;
-        }
-        if (error instanceof KeymendError) {
-          io.stderr(`keymend snapshot: ${oneLine(error)}\n`);
-          return error.name === 'InputError' ? 2 : 1;
-        }
-        throw error;
-      }
-    },
+        io.stderr(
+          `keymend snapshot: wrote ${o.out} (${snapshot.principals.length} principal, ${snapshot.keys.length} ${snapshot.keys.length === 1 ? 'key' : 'keys'}, ${snapshot.streams?.length ?? 0} stream)\n`,
+        );
+      }),
   };
 }
 

@@ -479,8 +479,22 @@ export async function createTable(client: DynamoDBClient, tableName: string): Pr
   await client.send(
     new CreateTableCommand({
       TableName: tableName,
-      AttributeDefinitions: [{ AttributeName: TABLE.partitionKey, AttributeType: 'S' }],
+      AttributeDefinitions: [
+        { AttributeName: TABLE.partitionKey, AttributeType: 'S' },
+        { AttributeName: TABLE.statusAttribute, AttributeType: 'S' },
+        { AttributeName: TABLE.updatedAttribute, AttributeType: 'S' },
+      ],
       KeySchema: [{ AttributeName: TABLE.partitionKey, KeyType: 'HASH' }],
+      GlobalSecondaryIndexes: [
+        {
+          IndexName: TABLE.statusIndex,
+          KeySchema: [
+            { AttributeName: TABLE.statusAttribute, KeyType: 'HASH' },
+            { AttributeName: TABLE.updatedAttribute, KeyType: 'RANGE' },
+          ],
+          Projection: { ProjectionType: 'ALL' },
+        },
+      ],
       BillingMode: 'PAY_PER_REQUEST',
     }),
   );
@@ -517,7 +531,8 @@ const MUTABLE_FIELDS: readonly MutableField[] = [
   'ttl',
 ];
 
-function proposalItem(proposal: Proposal): Item {
+/** The table item of a proposal (`decodeProposal` reads it back). */
+export function proposalItem(proposal: Proposal): Item {
   const body: Record<string, unknown> = { ...proposal };
   for (const field of MUTABLE_FIELDS) delete body[field];
   const item: Item = {
@@ -536,7 +551,8 @@ function proposalItem(proposal: Proposal): Item {
   return item;
 }
 
-function decodeProposal(item: Item): Proposal {
+/** A proposal from its table item (the status index projects every attribute, so its items too). */
+export function decodeProposal(item: Item): Proposal {
   const pk = item.pk?.S ?? '';
   const body = item.body?.S;
   const status = item.status?.S;

@@ -47,6 +47,13 @@ export const ENV = {
 export const TABLE = {
   partitionKey: 'pk',
   ttlAttribute: 'ttl',
+  /**
+   * The status index (a sparse global secondary index: only proposal items carry `status`), newest
+   * change first: `keymend list --aws` reads it; the functions never query it.
+   */
+  statusIndex: 'status-index',
+  statusAttribute: 'status',
+  updatedAttribute: 'updatedAt',
 } as const;
 
 /** The tag that opts a principal into auto mode. */

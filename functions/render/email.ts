@@ -210,14 +210,17 @@ function proof(proposal: Proposal): string[] {
 /**
  * The decision links, for the people the e-mail goes to: the approve link opens the page with Approve
  * and Reject, the reject link a page that can only reject, the revoke link a page that can only
- * revoke. (The review link, which decides nothing, is chat's.)
+ * revoke. (The review link, which decides nothing, is chat's; the e-mail carries it only when it has
+ * no decision link: an automatic fix, whose revoke link the remediate function cannot sign.)
  */
 function links(links: ProposalLinks | null): string[] {
   if (links === null) return [];
+  const decides = Boolean(links.approve || links.reject || links.revoke);
   const rows = labelled([
     ['Review and approve', links.approve ? safeUrl(links.approve) : null],
     ['Reject', links.reject ? safeUrl(links.reject) : null],
     ['Review and revoke', links.revoke ? safeUrl(links.revoke) : null],
+    ['Review', decides ? null : safeUrl(links.review)],
   ]);
   if (rows.length === 0) return [];
   return section(`LINKS (they work until ${plainValue(links.expiresAt)})`, [

@@ -46,7 +46,7 @@ export function kindText(kind: NotificationKind): KindText {
       return {
         label: 'Fix applied',
         headline:
-          'keymend applied a least-privilege fix automatically (auto mode). You can revoke it with the link below.',
+          'keymend applied a least-privilege fix automatically (auto mode). The review link below shows it; with sign-in on, an approver can revoke it there.',
         applied: true,
       };
     case 'approved-applied':

@@ -42,11 +42,25 @@ async function rawItem(table: string, pk: string) {
 }
 
 describe('createTable', () => {
-  it('creates the key schema the stack creates: pk (string) only', async () => {
+  it('creates the key schema the stack creates: pk (string) only, and the status index', async () => {
     const { table } = await newStore();
     const out = await db.client.send(new DescribeTableCommand({ TableName: table }));
     expect(out.Table?.KeySchema).toEqual([{ AttributeName: 'pk', KeyType: 'HASH' }]);
-    expect(out.Table?.AttributeDefinitions).toEqual([{ AttributeName: 'pk', AttributeType: 'S' }]);
+    expect(out.Table?.AttributeDefinitions).toEqual([
+      { AttributeName: 'pk', AttributeType: 'S' },
+      { AttributeName: 'status', AttributeType: 'S' },
+      { AttributeName: 'updatedAt', AttributeType: 'S' },
+    ]);
+    expect(out.Table?.GlobalSecondaryIndexes?.map((i) => [i.IndexName, i.KeySchema, i.Projection])).toEqual([
+      [
+        'status-index',
+        [
+          { AttributeName: 'status', KeyType: 'HASH' },
+          { AttributeName: 'updatedAt', KeyType: 'RANGE' },
+        ],
+        { ProjectionType: 'ALL' },
+      ],
+    ]);
     expect(out.Table?.TableStatus).toBe('ACTIVE');
   });
 });

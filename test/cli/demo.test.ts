@@ -91,9 +91,9 @@ describe('keymend demo (text)', () => {
   });
 });
 
-describe('keymend demo --json', () => {
+describe('keymend demo --output jsonl', () => {
   it('prints one JSON object summarising the run', async () => {
-    const run = await runDemo(['--json']);
+    const run = await runDemo(['--output', 'jsonl']);
     expect(run.code).toBe(0);
     expect(run.out.trim().split('\n')).toHaveLength(1);
     const summary = JSON.parse(run.out) as DemoSummary;

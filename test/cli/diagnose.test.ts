@@ -4,6 +4,7 @@ import { diagnoseCommand } from '../../cli/commands/diagnose';
 import { accountFile } from '../helpers/accounts';
 import { EVENTS_DIR } from '../helpers/events';
 import { captureIo } from '../helpers/io';
+import { lookupEventsOutput } from '../helpers/lookup-events';
 
 const event = (name: string) => path.join(EVENTS_DIR, name);
 const account = accountFile;
@@ -98,6 +99,44 @@ describe('keymend diagnose', () => {
     });
   });
 
+  it('exits 1 when a verdict is refuse: a finding keymend will not fix', async () => {
+    const { code, out, err } = await diagnose([
+      '--event',
+      event('consumer-decrypt-denied-explicit-identity.record.json'),
+      '--account',
+      account('explicit-deny'),
+    ]);
+    expect([code, err]).toEqual([1, '']);
+    expect(JSON.parse(out).verdict).toBe('refuse');
+  });
+
+  it("reads 'aws cloudtrail lookup-events' output, one verdict per CloudTrailEvent", async () => {
+    const records = JSON.parse(readFileSync(event('cloudtrail-log-file.records.json'), 'utf8')).Records;
+    const fromLog = await diagnose([
+      '--event',
+      event('cloudtrail-log-file.records.json'),
+      '--account',
+      account('demo'),
+    ]);
+    const fromLookup = await diagnose(
+      ['--event', '-', '--account', account('demo')],
+      JSON.stringify(lookupEventsOutput(records)),
+    );
+    expect(fromLookup.code).toBe(0);
+    expect(fromLookup.out).toBe(fromLog.out);
+  });
+
+  it('exits 1 saying what was found when the input holds no CloudTrail record', async () => {
+    const { code, err } = await diagnose(
+      ['--event', '-', '--account', account('demo')],
+      readFileSync(account('demo'), 'utf8'),
+    );
+    expect(code).toBe(1);
+    expect(err).toMatch(
+      /^keymend diagnose: standard input holds no CloudTrail record: found a JSON object with accountId, region/,
+    );
+  });
+
   it.each([
     [['--account', 'x.json'], /--event FILE is required/],
     [['--event', CONSUMER_EVENT], /give --account SNAPSHOT.json or --aws/],
@@ -106,7 +145,7 @@ describe('keymend diagnose', () => {
       ['--event', CONSUMER_EVENT, '--account', 'x.json', '--prefer', 'wildcard'],
       /--prefer must be one of kms-grant/,
     ],
-    [['--event', CONSUMER_EVENT, '--bogus'], /Unknown option '--bogus'/],
+    [['--event', CONSUMER_EVENT, '--bogus'], /unknown option '--bogus'/],
     [['--event', '-', '--account', '-'], /cannot both read standard input/],
   ])('exits 2 on bad options %j', async (argv, message) => {
     const { code, out, err } = await diagnose(argv);
@@ -115,28 +154,28 @@ describe('keymend diagnose', () => {
     expect(err).toMatch(message);
   });
 
-  it('exits 2 naming the file when the event is not JSON', async () => {
+  it('exits 1 naming the file when the event is not JSON', async () => {
     const { code, err } = await diagnose(['--event', '-', '--account', account('demo')], '{"Records": [');
-    expect(code).toBe(2);
+    expect(code).toBe(1);
     expect(err).toMatch(/standard input is not valid JSON/);
   });
 
-  it('exits 2 naming the snapshot when it cannot be read', async () => {
+  it('exits 1 naming the snapshot when it cannot be read', async () => {
     const { code, err } = await diagnose([
       '--event',
       CONSUMER_EVENT,
       '--account',
       '/nonexistent/snapshot.json',
     ]);
-    expect(code).toBe(2);
+    expect(code).toBe(1);
     expect(err).toMatch(/cannot read snapshot \/nonexistent\/snapshot.json/);
   });
 
-  it('exits 2 naming the field when the snapshot is invalid', async () => {
+  it('exits 1 naming the field when the snapshot is invalid', async () => {
     const demo = JSON.parse(readFileSync(account('demo'), 'utf8'));
     demo.keys[0].keyManager = 'SOMEONE';
     const bad = await diagnose(['--event', CONSUMER_EVENT, '--account', '-'], JSON.stringify(demo));
-    expect(bad.code).toBe(2);
+    expect(bad.code).toBe(1);
     expect(bad.out).toBe('');
     expect(bad.err).toMatch(/keys\[0\]\.keyManager/);
   });

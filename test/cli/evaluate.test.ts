@@ -139,6 +139,9 @@ describe('keymend evaluate', () => {
           statement: '',
         },
       ],
+      warnings: [
+        'principal arn:aws:sts::444455556666:assumed-role/analytics-reader/reader-1 is not in the snapshot, so it is evaluated with no identity policies',
+      ],
     });
   });
 
@@ -157,10 +160,15 @@ describe('keymend evaluate', () => {
     [
       'a missing --account',
       ['--principal', ROLE, '--action', 'kms:Decrypt', '--resource', KEY],
-      '--account is required',
+      'give --account SNAPSHOT.json or --aws',
     ],
     ['a missing --principal', base, '--principal is required'],
-    ['an unknown option', [...base, '--principal', ROLE, '--frobnicate'], "Unknown option '--frobnicate'"],
+    ['an unknown option', [...base, '--principal', ROLE, '--frobnicate'], "unknown option '--frobnicate'"],
+    [
+      'a bad --output',
+      [...base, '--principal', ROLE, '--output', 'yaml'],
+      '--output must be json, jsonl or text',
+    ],
     [
       'a malformed action',
       ['--account', '-', '--principal', ROLE, '--action', 'Decrypt', '--resource', KEY],
@@ -204,9 +212,9 @@ describe('keymend evaluate', () => {
       },
       'Effect must be "Allow" or "Deny"',
     ],
-  ])('exits 2 on %s', async (_name, stdin, message) => {
+  ])('exits 1 on %s', async (_name, stdin, message) => {
     const { code, err } = await run([...base, '--principal', ROLE], stdin);
-    expect(code).toBe(2);
+    expect(code).toBe(1);
     expect(err).toContain(message);
   });
 

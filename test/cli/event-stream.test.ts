@@ -115,7 +115,7 @@ describe('parse and diagnose on log files, record by record', () => {
   it('reports a truncated log file after writing the results of the records before the cut', async () => {
     const text = `{"Records":[${records.slice(0, 5).join(',')},{"eventVersion":`;
     const { code, out, err } = await run(parseCommand, ['--event', '-', '--jsonl'], text);
-    expect(code).toBe(2);
+    expect(code).toBe(1);
     expect(out.trimEnd().split('\n')).toHaveLength(5);
     expect(err).toBe(
       'keymend parse: standard input is not valid JSON: it ends early, after 5 records (truncated?)\n',
@@ -141,13 +141,14 @@ describe('parse and diagnose on log files, record by record', () => {
     ],
   ])('refuses an input over a limit, naming it (%#)', async (command, argv, message) => {
     const { code, err } = await run(command, argv);
-    expect(code).toBe(2);
+    expect(code).toBe(1);
     expect(err).toMatch(message);
   });
 
-  it('--format text reads as sentences, one block per record', async () => {
-    const parsed = await run(parseCommand, ['--event', CONSUMER_EVENT, '--format', 'text']);
+  it('--output text reads as sentences, one block per record', async () => {
+    const parsed = await run(parseCommand, ['--event', CONSUMER_EVENT, '--output', 'text']);
     expect(parsed.out).toContain('match: kms:Decrypt by role/service-role/orders-consumer on stream/orders');
+    // --format is the older spelling of --output, kept as an alias.
     const diagnosed = await run(diagnoseCommand, ['--event', LOG_GZ, '--account', DEMO, '--format', 'text']);
     expect(diagnosed.code).toBe(0);
     expect(diagnosed.out).toMatch(/^record 1:\npropose \(propose\): /);
@@ -157,13 +158,14 @@ describe('parse and diagnose on log files, record by record', () => {
   });
 
   it.each([
-    [parseCommand, ['--event', LOG_GZ, '--format', 'yaml'], /--format must be json, jsonl or text/],
+    [parseCommand, ['--event', LOG_GZ, '--output', 'yaml'], /--output must be json, jsonl or text/],
+    [parseCommand, ['--event', LOG_GZ, '--format', 'yaml'], /--output must be json, jsonl or text/],
     [parseCommand, ['--event', LOG_GZ, '--jsonl', '--format', 'text'], /give one output format/],
     [parseCommand, ['--event', LOG_GZ, '--max-bytes', 'big'], /--max-bytes takes a size/],
     [
       diagnoseCommand,
       ['--event', LOG_GZ, '--aws', '--format', 'yaml'],
-      /--format must be json, jsonl or text/,
+      /--output must be json, jsonl or text/,
     ],
     [diagnoseCommand, ['--event', LOG_GZ, '--aws', '--jsonl', '--format', 'text'], /give one output format/],
   ])('exits 2 on bad output options (%#)', async (command, argv, message) => {
@@ -173,7 +175,14 @@ describe('parse and diagnose on log files, record by record', () => {
   });
 
   it.each([parseCommand, diagnoseCommand])('documents the streaming options in --help ($name)', (command) => {
-    for (const text of ['--format FORMAT', '--jsonl', '--max-bytes SIZE', '1 GiB', 'Exit status']) {
+    for (const text of [
+      '--output FORMAT',
+      '--format FORMAT',
+      '--jsonl',
+      '--max-bytes SIZE',
+      '1 GiB',
+      'Exit status',
+    ]) {
       expect(command.help).toContain(text);
     }
   });
@@ -201,7 +210,7 @@ describe('parse and diagnose on log files, record by record', () => {
       ['parse', '--event', '-', '--max-bytes', '1MiB'],
       Buffer.alloc(3 * 1024 * 1024, 0x20),
     );
-    expect(endless.status).toBe(2);
+    expect(endless.status).toBe(1);
     expect(endless.stderr).toBe(
       'keymend parse: standard input is not a regular file and sent more than the 1 MiB limit for one input\n',
     );

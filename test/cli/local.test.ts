@@ -15,8 +15,11 @@ describe('keymend local (the command)', () => {
     [['local', '--account', 'events/accounts/demo.json', '--port', 'x'], /--port must be/],
     [['local', '--account', 'events/accounts/demo.json', '--mode', 'yolo'], /--mode must be propose or auto/],
     [['local', '--account', 'events/accounts/demo.json', '--prefer', 'kms:*'], /--prefer must be one of/],
-    [['local', '--account', 'events/accounts/demo.json', '--nope'], /Unknown option/],
-    [['local', '--account', 'events/accounts/no-such-file.json'], /cannot read snapshot/],
+    [['local', '--account', 'events/accounts/demo.json', '--nope'], /unknown option '--nope'/],
+    [
+      ['local', '--account', 'events/accounts/demo.json', '--output', 'yaml'],
+      /--output must be jsonl, json or text/,
+    ],
     [
       ['local', '--account', 'events/accounts/demo.json', '--approvers', 'alice'],
       /--approvers takes e-mail addresses \(got "alice"\)/,
@@ -34,6 +37,12 @@ describe('keymend local (the command)', () => {
     expect(await main(argv, io)).toBe(2);
     expect(io.err()).toMatch(message);
     expect(io.out()).toBe('');
+  });
+
+  it('exits 1 when the snapshot cannot be read', async () => {
+    const io = captureIo();
+    expect(await main(['local', '--account', 'events/accounts/no-such-file.json'], io)).toBe(1);
+    expect(io.err()).toMatch(/^keymend local: cannot read snapshot .*no-such-file\.json/);
   });
 
   it('prints exactly one line with its URL when ready, serves, and stops cleanly on SIGTERM', async () => {

@@ -6,6 +6,7 @@ import { parseCommand } from '../../cli/commands/parse';
 import { main } from '../../cli/keymend';
 import { EVENTS_DIR } from '../helpers/events';
 import { captureIo } from '../helpers/io';
+import { lookupEventsOutput } from '../helpers/lookup-events';
 
 const ROOT = path.resolve(__dirname, '../..');
 const event = (name: string) => path.join(EVENTS_DIR, name);
@@ -43,12 +44,23 @@ describe('keymend parse', () => {
 
   it.each([
     ['consumer-decrypt-success.record.json', 'not-a-denial'],
-    ['kms-key-rotation.eventbridge.json', 'not-cloudtrail'],
     ['s3-getobject-vpceaccessdenied.record.json', 'not-kms'],
-  ])('prints the reason of a no-match (%s) and still exits 0', async (name, reason) => {
-    const { code, out } = await run(['--event', event(name)]);
-    expect(code).toBe(0);
-    expect(JSON.parse(out)).toEqual({ match: false, reason, detail: expect.any(String) });
+  ])(
+    'prints the reason of a no-match (%s) and still exits 0: it is a CloudTrail record',
+    async (name, reason) => {
+      const { code, out, err } = await run(['--event', event(name)]);
+      expect([code, err]).toEqual([0, '']);
+      expect(JSON.parse(out)).toEqual({ match: false, reason, detail: expect.any(String) });
+    },
+  );
+
+  it('prints the no-match of an event that is not CloudTrail, and exits 1 saying what it was', async () => {
+    const { code, out, err } = await run(['--event', event('kms-key-rotation.eventbridge.json')]);
+    expect(code).toBe(1);
+    expect(JSON.parse(out)).toMatchObject({ match: false, reason: 'not-cloudtrail' });
+    expect(err).toMatch(
+      /^keymend parse: \S*kms-key-rotation\.eventbridge\.json holds no CloudTrail record: found an EventBridge event of detail-type "KMS CMK Rotation"\n$/,
+    );
   });
 
   it.each([
@@ -63,6 +75,25 @@ describe('keymend parse', () => {
       'not-a-denial',
       'not-kinesis',
     ]);
+  });
+
+  it("reads 'aws cloudtrail lookup-events' output: each CloudTrailEvent unwrapped, as the log file's records", async () => {
+    const log = readFileSync(event('cloudtrail-log-file.records.json'), 'utf8');
+    const lookup = JSON.stringify(lookupEventsOutput(JSON.parse(log).Records), null, 4);
+    const fromLog = await run(['--event', '-'], log);
+    const fromLookup = await run(['--event', '-'], lookup);
+    expect(fromLookup.code).toBe(0);
+    expect(fromLookup.out).toBe(fromLog.out);
+    expect(JSON.parse(fromLookup.out)[0]).toMatchObject({ match: true });
+  });
+
+  it('exits 1 naming the element when a CloudTrailEvent is not a JSON object', async () => {
+    const { code, err } = await run(
+      ['--event', '-'],
+      JSON.stringify({ Events: [{ CloudTrailEvent: '{"eventVersion": ' }] }),
+    );
+    expect(code).toBe(1);
+    expect(err).toBe('keymend parse: standard input: Events[0].CloudTrailEvent is not a JSON object\n');
   });
 
   it('reads standard input with --event -, and the --event=FILE form', async () => {
@@ -81,11 +112,54 @@ describe('keymend parse', () => {
     expect(JSON.parse(out).match).toBe(true);
   });
 
-  it('prints a JSON value that is not an event as a no-match', async () => {
-    const { code, out } = await run(['--event', '-'], '[1, 2]');
-    expect(code).toBe(0);
+  it('prints a JSON value that is not an event as a no-match, and exits 1: no CloudTrail record', async () => {
+    const { code, out, err } = await run(['--event', '-'], '[1, 2]');
+    expect(code).toBe(1);
     expect(JSON.parse(out)).toMatchObject({ match: false, reason: 'not-cloudtrail' });
+    expect(err).toBe(
+      'keymend parse: standard input holds no CloudTrail record: found a JSON array of 2 elements\n',
+    );
   });
+
+  it('exits 1 for a log file with no records: an empty result is not "nothing wrong"', async () => {
+    const { code, out, err } = await run(['--event', '-'], '{"Records": []}');
+    expect([code, out]).toEqual([1, '[]\n']);
+    expect(err).toBe('keymend parse: standard input holds no CloudTrail record (no records at all)\n');
+  });
+
+  it.each([
+    ['no --event', [], undefined, /^keymend parse: --event FILE is required/],
+    ['--event without a value', ['--event'], undefined, /^keymend parse: --event needs a value/],
+    [
+      'an unknown option',
+      ['--event', '-', '--verbose'],
+      undefined,
+      /^keymend parse: unknown option '--verbose'\. See 'keymend parse --help'\.\n$/,
+    ],
+    [
+      'an option typo',
+      ['--evnt', '-'],
+      undefined,
+      /^keymend parse: unknown option '--evnt'; did you mean --event\?/,
+    ],
+    ['a stray argument', ['--event', '-', 'extra'], undefined, /^keymend parse: unexpected argument 'extra'/],
+    [
+      'a value to a flag',
+      ['--event', '-', '--jsonl=yes'],
+      undefined,
+      /^keymend parse: --jsonl takes no value/,
+    ],
+  ])(
+    'exits 2 (usage) with one line on stderr, in keymend words, for %s',
+    async (_what, argv, stdin, message) => {
+      const { code, out, err } = await run(argv, stdin);
+      expect(code).toBe(2);
+      expect(out).toBe('');
+      expect(err).toMatch(message);
+      expect(err).not.toMatch(/To specify a positional|argument missing|ERR_PARSE/);
+      expect(err.trimEnd().split('\n')).toHaveLength(1);
+    },
+  );
 
   it.each([
     [
@@ -101,17 +175,9 @@ describe('keymend parse', () => {
       /^keymend parse: standard input is not valid JSON: /,
     ],
     ['an empty input', ['--event', '-'], '', /^keymend parse: standard input is not valid JSON: /],
-    ['no --event', [], undefined, /^keymend parse: --event FILE is required/],
-    ['--event without a value', ['--event'], undefined, /^keymend parse: --event needs a FILE/],
-    [
-      'an unknown option',
-      ['--event', '-', '--verbose'],
-      undefined,
-      /^keymend parse: unknown argument '--verbose'/,
-    ],
-  ])('exits 2 with one line on stderr for %s', async (_what, argv, stdin, message) => {
+  ])('exits 1 (failure) with one line on stderr for %s', async (_what, argv, stdin, message) => {
     const { code, out, err } = await run(argv, stdin);
-    expect(code).toBe(2);
+    expect(code).toBe(1);
     expect(out).toBe('');
     expect(err).toMatch(message);
     expect(err.trimEnd().split('\n')).toHaveLength(1);
@@ -124,9 +190,9 @@ describe('keymend parse', () => {
       /standard input starts like gzip but cannot be decompressed/,
     ],
     ['bytes that are not UTF-8', Buffer.from([0x7b, 0xff, 0xfe, 0x7d]), /standard input is not UTF-8 text/],
-  ])('exits 2 for %s', async (_what, bytes, message) => {
+  ])('exits 1 for %s', async (_what, bytes, message) => {
     const { code, err } = await runBytes(bytes);
-    expect(code).toBe(2);
+    expect(code).toBe(1);
     expect(err).toMatch(message);
   });
 
@@ -139,6 +205,8 @@ describe('keymend parse', () => {
       '-h, --help',
       '{"Records": [...]}',
       'gzipped',
+      'lookup-events',
+      '--output FORMAT',
       'Exit status',
     ]) {
       expect(io.out()).toContain(text);
@@ -159,7 +227,7 @@ describe('keymend parse', () => {
   it('is listed by keymend --help', async () => {
     const io = captureIo();
     await main(['--help'], io);
-    expect(io.out()).toMatch(/^\s+parse\s+Show what keymend reads/m);
+    expect(io.out()).toMatch(/^\s+parse\s+show what keymend reads/m);
   });
 });
 
@@ -182,9 +250,9 @@ describe('keymend parse, end to end through npm (the README command)', () => {
     });
   }, 60_000);
 
-  it('exits 2 with one stderr line for invalid JSON on standard input', () => {
+  it('exits 1 with one stderr line for invalid JSON on standard input', () => {
     const result = npm(['--event', '-'], 'not json');
-    expect(result.status).toBe(2);
+    expect(result.status).toBe(1);
     expect(result.stdout).toBe('');
     expect(result.stderr).toMatch(/^keymend parse: standard input is not valid JSON: [^\n]*\n$/);
   }, 60_000);

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -29,9 +29,11 @@ import { recordMaker, writeLogFile } from '../../bench/fixtures/cloudtrail-logs'
 import { scanCommand } from '../../cli/commands/scan';
 import { main } from '../../cli/keymend';
 import { PREFILTERED, type ScanSummary } from '../../cli/scan-summary';
+import { formatBytes } from '../../functions/adapters/cloudtrail-log';
 import { fingerprintOf } from '../../functions/core/proposal';
 import { EVENTS_DIR } from '../helpers/events';
 import { captureIo } from '../helpers/io';
+import { lookupEventsOutput } from '../helpers/lookup-events';
 
 const ACCOUNT = '111122223333';
 const KEY = `arn:aws:kms:us-east-1:${ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab`;
@@ -316,6 +318,72 @@ describe('keymend scan', () => {
     });
   });
 
+  it('writes a progress line to stderr with --progress: files and bytes done of the total', async () => {
+    const file = path.join(logs, 'a.json');
+    const { err } = await scan([file, '--progress', '--json']);
+    const size = formatBytes(statSync(file).size);
+    expect(err).toBe(`scan: 1 of 1 files, ${size} of ${size}, 40 records, 30 denials, 1 problems\n`);
+  });
+
+  it('exits 1, never "0 problems", for a directory with no log file', async () => {
+    const empty = path.join(dir, 'empty');
+    mkdirSync(empty, { recursive: true });
+    writeFileSync(path.join(empty, 'README.txt'), 'no logs here');
+    const { code, out, err } = await scan([empty]);
+    expect([code, out]).toEqual([1, '']);
+    expect(err).toBe(
+      `keymend scan: no log file in ${empty} (a directory is searched for .json and .json.gz files)\n`,
+    );
+  });
+
+  it('exits 1 saying what was found when no record is a CloudTrail record', async () => {
+    const other = path.join(dir, 'not-cloudtrail');
+    mkdirSync(other, { recursive: true });
+    writeFileSync(path.join(other, 'snapshot.json'), readFileSync(DEMO));
+    writeFileSync(path.join(other, 'empty.json'), '{"Records": []}');
+    const { code, out, err } = await scan([other]);
+    expect([code, out]).toEqual([1, '']);
+    expect(err).toBe(
+      `keymend scan: ${other} holds no CloudTrail record: 1 JSON document read, none a CloudTrail API-call record\n`,
+    );
+    const none = await scan([path.join(other, 'empty.json')]);
+    expect(none.code).toBe(1);
+    expect(none.err).toMatch(/holds no CloudTrail record \(1 file, no records\)\n$/);
+  });
+
+  it("reads 'aws cloudtrail lookup-events' output files as their records", async () => {
+    const records = JSON.parse(
+      readFileSync(path.join(EVENTS_DIR, 'cloudtrail-log-file.records.json'), 'utf8'),
+    ).Records;
+    const file = path.join(dir, 'lookup', 'events.json');
+    mkdirSync(path.dirname(file), { recursive: true });
+    writeFileSync(file, JSON.stringify(lookupEventsOutput(records)));
+    const { code, out } = await scan([path.dirname(file), '--output', 'json']);
+    expect(code).toBe(0);
+    expect(JSON.parse(out)).toMatchObject({
+      files: 1,
+      records: 3,
+      denials: 1,
+      problems: [{ principalArn: CONSUMER }],
+    });
+  });
+
+  it('narrows to --since/--until by eventTime, and --output jsonl is the summary on one line', async () => {
+    const { out } = await scan([
+      logs,
+      '--since',
+      '2026-11-30T01:00Z',
+      '--until',
+      '2026-11-30T02:00Z',
+      '--output',
+      'jsonl',
+    ]);
+    expect(out.trimEnd().split('\n')).toHaveLength(1);
+    const summary = JSON.parse(out) as ScanSummary;
+    // Only the producer's 20 denials, from 01:00 to 01:19, fall in the hour.
+    expect(summary.problems.map((p) => [p.principalArn, p.count])).toEqual([[PRODUCER, 20]]);
+  });
+
   it('counts records that cannot be a denial without parsing them, and parses an escaped one', async () => {
     const file = path.join(dir, 'prefilter.json');
     const escaped = consumer({ n: 900, session: 'escaped', time: at(3000) })
@@ -336,19 +404,23 @@ describe('keymend scan', () => {
     });
   });
 
-  it('writes a progress line to stderr with --progress', async () => {
-    const { err } = await scan([path.join(logs, 'a.json'), '--progress', '--json']);
-    expect(err).toBe('scan: 1 files, 40 records, 30 denials, 1 problems\n');
-  });
-
   it.each([
     [[], /give at least one PATH/],
-    [['LOGS', '--format', 'xml'], /--format must be text or json/],
+    [['LOGS', '--format', 'xml'], /--output must be text, json or jsonl/],
+    [['LOGS', '--output', 'xml'], /--output must be text, json or jsonl/],
+    [['LOGS', '--since', 'yesterday'], /--since takes a duration back from now/],
+    [['LOGS', '--since', '1h', '--until', '2h'], /--since must be before --until/],
+    [['--aws'], /--aws \(Event history\) needs --since/],
+    [['--aws', '--since', '100d'], /Event history keeps 90 days/],
+    [['--aws', '--since', '1h', '--region', 'moon'], /--region must be a Region/],
+    [['LOGS', '--region', 'us-east-1'], /--region goes with --aws and no PATH/],
+    [['LOGS', '--aws'], /go with --diagnose/],
+    [['s3://A_B/x'], /is not s3:\/\/BUCKET\/PREFIX/],
     [['LOGS', '--diagnose'], /--diagnose needs --account SNAPSHOT.json or --aws/],
     [['LOGS', '--account', DEMO], /go with --diagnose/],
     [['LOGS', '--diagnose', '--account', DEMO, '--aws'], /not both/],
     [['LOGS', '--max-bytes', 'lots'], /--max-bytes takes a size/],
-    [['LOGS', '--bogus'], /Unknown option '--bogus'/],
+    [['LOGS', '--bogus'], /unknown option '--bogus'/],
     [['-', '--diagnose', '--account', '-'], /cannot both read standard input/],
   ])('exits 2 on bad options %j', async (argv, message) => {
     const { code, out, err } = await scan(argv.map((a) => (a === 'LOGS' ? logs : a)));
@@ -359,7 +431,7 @@ describe('keymend scan', () => {
   it('is a keymend command, listed by keymend --help, with its own --help', async () => {
     const io = captureIo();
     expect(await main(['--help'], io)).toBe(0);
-    expect(io.out()).toMatch(/^\s+scan\s+Summarise the denied Kinesis KMS calls/m);
+    expect(io.out()).toMatch(/^\s+scan\s+summarise the denied Kinesis KMS calls/m);
     const help = captureIo();
     expect(await main(['scan', '--help'], help)).toBe(0);
     expect(help.out()).toBe(scanCommand.help);
@@ -368,7 +440,11 @@ describe('keymend scan', () => {
   it('documents every option and exit status in --help', () => {
     for (const text of [
       'PATH',
-      '--format text|json',
+      's3://BUCKET/PREFIX',
+      '--since',
+      '--until',
+      '--region',
+      '--output FORMAT',
       '--json',
       '--diagnose',
       '--account FILE',
@@ -377,9 +453,9 @@ describe('keymend scan', () => {
       '--progress',
       '--max-bytes SIZE',
       '-h, --help',
-      'Exit status:',
-      '  1  some input was skipped',
-      '  2  the options are wrong',
+      'Exit status',
+      'a file skipped',
+      '2  the command line is wrong',
       'Examples:',
     ]) {
       expect(scanCommand.help).toContain(text);

@@ -218,11 +218,11 @@ describe('keymend snapshot', () => {
     expect(err).toMatch(/^keymend snapshot: cannot read iam:GetRole .*AccessDenied: not authorized\n$/);
   });
 
-  it('exits 2 when what AWS returned is not a valid snapshot, naming the field', async () => {
+  it('exits 1 when what AWS returned is not a valid snapshot, naming the field', async () => {
     account();
     kms.on(GetKeyPolicyCommand).resolves({ Policy: JSON.stringify({ Version: '2012-10-17' }) });
     const { code, out, err } = await snapshot(['--principal', CONSUMER, '--key', KEY]);
-    expect([code, out]).toEqual([2, '']);
+    expect([code, out]).toEqual([1, '']);
     expect(err).toMatch(/^keymend snapshot: what was read is not a valid snapshot: keys\[0\]\.policy/);
   });
 
@@ -239,7 +239,7 @@ describe('keymend snapshot', () => {
       /only be read in its own account/,
     ],
     [['--principal', CONSUMER, '--key', KEY, '--stream', 'orders'], /--stream must be a Kinesis stream ARN/],
-    [['--principal', CONSUMER, '--key', KEY, '--bogus'], /Unknown option '--bogus'/],
+    [['--principal', CONSUMER, '--key', KEY, '--bogus'], /unknown option '--bogus'/],
   ])('exits 2 on bad options %j without calling AWS', async (argv, message) => {
     const { code, err } = await snapshot(argv);
     expect(code).toBe(2);
@@ -250,7 +250,7 @@ describe('keymend snapshot', () => {
   it('is a keymend command, listed by keymend --help', async () => {
     const io = captureIo();
     expect(await main(['--help'], io)).toBe(0);
-    expect(io.out()).toMatch(/^\s+snapshot\s+Read a principal, key and stream/m);
+    expect(io.out()).toMatch(/^\s+snapshot\s+read a principal, key and stream/m);
   });
 
   it('documents every option and exit status in --help, within 80 columns', () => {
@@ -260,7 +260,7 @@ describe('keymend snapshot', () => {
       '--stream ARN',
       '--out FILE',
       '-h, --help',
-      'Exit status:',
+      'Exit status',
       'Example:',
     ]) {
       expect(snapshotCommand.help).toContain(text);

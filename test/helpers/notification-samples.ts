@@ -224,7 +224,9 @@ export async function kindSamples(): Promise<Record<NotificationKind, KindSample
   return {
     proposed: { proposal: proposed, links: sampleLinks(proposed, ['approve', 'reject']) },
     refused: { proposal: refused, links: null },
-    'auto-applied': { proposal: auto, links: sampleLinks(auto, ['revoke']) },
+    // The remediate function cannot sign a revoke link (issue 19): an automatic fix's notification has
+    // the review link only.
+    'auto-applied': { proposal: auto, links: sampleLinks(auto, []) },
     'approved-applied': { proposal: approved, links: sampleLinks(approved, ['revoke']) },
     rejected: { proposal: rejected, links: null },
     failed: { proposal: failed, links: null },

@@ -1,0 +1,199 @@
+/**
+ * `keymend revoke ID --aws`: undoes what keymend applied for a proposal, with the caller's own
+ * credentials (break-glass, or once the 72-hour link has expired), through the same step the approval
+ * function's Revoke button runs (flows/apply.ts `revokeProposal`): the proposal re-read from the table,
+ * refused unless it is `applied`, a key policy put back only if it is still the one keymend wrote, the
+ * outcome recorded in its audit trail (the caller's ARN as the actor) and notified.
+ */
+import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { IAMClient } from '@aws-sdk/client-iam';
+import { KMSClient } from '@aws-sdk/client-kms';
+import { SNSClient } from '@aws-sdk/client-sns';
+import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import { AwsAccountWriter } from '../../functions/adapters/account-writer';
+import { createAwsAccountReader } from '../../functions/adapters/aws-account';
+import { awsReadRequired } from '../../functions/adapters/aws-read';
+import { clientConfig } from '../../functions/adapters/client-config';
+import { SnsPublisher } from '../../functions/adapters/sns';
+import { DynamoProposalStore } from '../../functions/adapters/store';
+import { isRegion } from '../../functions/commons/arn';
+import { InputError, KeymendError, UsageError } from '../../functions/commons/errors';
+import { printableLine } from '../../functions/commons/text';
+import { revokeProposal } from '../../functions/flows/apply';
+import type { FlowContext } from '../../functions/flows/context';
+import { OUTPUT_OPTIONS, type OutputFormat, outputHelp, outputOption, parseCommandLine } from '../args';
+import { stackOutputs } from '../aws/stack-outputs';
+import { helpText } from '../help';
+import type { CliIo, Command } from '../io';
+import { EXIT, EXIT_STATUS_HELP, runCommand } from '../run-command';
+import { printable } from '../text';
+
+const FORMATS = ['text', 'json', 'jsonl'] as const;
+const DEFAULT_STACK = 'Keymend';
+
+const HELP = `Usage: keymend revoke ID --aws [--stack NAME] [--region R]
+                      [--output text|json|jsonl]
+
+Undoes what keymend applied for proposal ID ('keymend list --aws --status
+applied' lists them), with the AWS credentials of whoever runs it: for
+break-glass, or when the revoke link has expired. It runs the step the
+approval page's Revoke button runs: the proposal is re-read from the stack's
+table and must be "applied"; the grant keymend created is retired, the inline
+policy it named deleted, or the previous key policy put back only if the key
+policy is still the one keymend wrote; the outcome goes into the proposal's
+audit trail (the caller's ARN as the actor) and to the stack's e-mail topic.
+It refuses what the Revoke button refuses, and undoes nothing else.
+
+Options:
+  ID                  the proposal's id. Required.
+  --aws               act on the deployed stack (required).
+  --stack NAME        the keymend stack's name (default ${DEFAULT_STACK}).
+  --region R          its Region (default: the SDK's).
+${outputHelp(FORMATS, 'text')}
+                      json: {"outcome", "proposalId", "reason"?}.
+  -h, --help          show this help.
+
+Calls made: sts:GetCallerIdentity, cloudformation:DescribeStacks, dynamodb
+GetItem and UpdateItem on the table, then what undoes the change (the grant
+retired, iam:DeleteRolePolicy or DeleteUserPolicy, kms:GetKeyPolicy and
+PutKeyPolicy), as the approval function makes it; sns:Publish.
+
+${EXIT_STATUS_HELP}
+Here a finding refused is a revoke refused (the proposal is not applied, the
+key policy changed since keymend wrote it) and a failure an undo that failed.
+
+Example:
+  keymend revoke 3q2Ue6bRk1TrxXh2 --aws --stack Keymend
+`;
+
+interface Options {
+  id: string;
+  stack: string;
+  region?: string;
+  format: OutputFormat;
+}
+
+function options(argv: string[]): Options {
+  const { values, positionals } = parseCommandLine(
+    argv,
+    { aws: { type: 'boolean' }, stack: { type: 'string' }, region: { type: 'string' }, ...OUTPUT_OPTIONS },
+    { positionals: true },
+  );
+  if (!values.aws) throw new UsageError('give --aws: revoke acts on the deployed stack');
+  const [id, ...more] = positionals;
+  if (id === undefined) throw new UsageError('give the proposal ID');
+  if (more.length > 0) throw new UsageError(`give one proposal ID (got ${positionals.length})`);
+  if (!/^[A-Za-z0-9_-]{1,128}$/.test(id)) {
+    throw new UsageError(`a proposal ID is letters, digits, - and _ (got ${JSON.stringify(printable(id))})`);
+  }
+  if (values.stack === '') throw new UsageError('--stack needs a NAME');
+  if (values.region !== undefined && !isRegion(values.region)) {
+    throw new UsageError(
+      `--region must be a Region such as us-east-1 (got ${JSON.stringify(printable(values.region))})`,
+    );
+  }
+  return {
+    id,
+    stack: values.stack ?? DEFAULT_STACK,
+    ...(values.region !== undefined ? { region: values.region } : {}),
+    format: outputOption(values, FORMATS, 'text'),
+  };
+}
+
+/** The AWS clients revoke needs (tests pass their own). */
+export interface RevokeClients {
+  cloudFormation: CloudFormationClient;
+  dynamodb: DynamoDBClient;
+  kms: KMSClient;
+  iam: IAMClient;
+  sns: SNSClient;
+  sts: STSClient;
+  now?: () => Date;
+}
+
+function awsClients(region: string | undefined): RevokeClients {
+  const config = clientConfig(region ? { region } : {});
+  return {
+    cloudFormation: new CloudFormationClient(config),
+    dynamodb: new DynamoDBClient(config),
+    kms: new KMSClient(config),
+    iam: new IAMClient(config),
+    sns: new SNSClient(config),
+    sts: new STSClient(config),
+  };
+}
+
+async function run(o: Options, io: CliIo, clients: RevokeClients): Promise<number> {
+  const caller = await awsReadRequired('sts:GetCallerIdentity', () =>
+    clients.sts.send(new GetCallerIdentityCommand({})),
+  );
+  const outputs = await stackOutputs(clients.cloudFormation, o.stack);
+  if (!outputs.TableName || !outputs.EmailTopicArn || !outputs.RetiringPrincipalArn) {
+    throw new InputError(
+      `stack ${o.stack} has no TableName, EmailTopicArn or RetiringPrincipalArn output: is it a keymend stack (deployed by this version)?`,
+    );
+  }
+  const store = new DynamoProposalStore(clients.dynamodb, outputs.TableName);
+  const proposal = await store.getProposal(o.id);
+  if (!proposal) throw new InputError(`no proposal ${o.id} in stack ${o.stack}`);
+  const now = clients.now ?? (() => new Date());
+  const ports: FlowContext = {
+    store,
+    reader: createAwsAccountReader({ accountId: proposal.scope.accountId, region: proposal.scope.region }),
+    // The writer checks that the grant is the one keymend created (its retiring principal included).
+    writer: new AwsAccountWriter({
+      kms: clients.kms,
+      iam: clients.iam,
+      retiringPrincipal: outputs.RetiringPrincipalArn,
+    }),
+    publisher: new SnsPublisher(clients.sns, { email: outputs.EmailTopicArn }),
+    // A revoke's notification carries no links: the CLI holds no key to sign one.
+    signer: {
+      keys: [],
+      sign: () => Promise.reject(new KeymendError('the CLI does not sign approval links')),
+      verify: async () => ({ ok: false, problem: 'bad-signature' }),
+    },
+    now,
+    log: {
+      info: () => undefined,
+      warn: (message, fields) =>
+        io.stderr(`keymend revoke: ${printableLine(`${message} ${JSON.stringify(fields)}`)}\n`),
+    },
+  };
+  const actor = `keymend revoke (${caller.Arn ?? 'unknown caller'})`;
+  const result = await revokeProposal(ports, proposal, actor);
+  const printed = {
+    outcome: result.outcome,
+    proposalId: o.id,
+    ...('reason' in result ? { reason: result.reason } : {}),
+  };
+  if (o.format === 'text') {
+    io.stdout(
+      result.outcome === 'revoked'
+        ? `Revoked ${o.id}: what keymend applied was undone and recorded.\n`
+        : `Not revoked (${result.outcome}): ${printable(printed.reason ?? '')}.\n`,
+    );
+  } else {
+    io.stdout(`${JSON.stringify(printed, null, o.format === 'json' ? 2 : undefined)}\n`);
+  }
+  return result.outcome === 'revoked' ? EXIT.ok : EXIT.failed;
+}
+
+/** The revoke command over `clientsFor` (the AWS SDK's, unless a test passes its own). */
+export function makeRevokeCommand(
+  clientsFor: (region: string | undefined) => RevokeClients = awsClients,
+): Command {
+  return {
+    name: 'revoke',
+    summary: "undo what keymend applied for a proposal, with the caller's credentials (--aws)",
+    help: helpText(HELP),
+    run: (argv, io) =>
+      runCommand('revoke', io, async () => {
+        const o = options(argv);
+        return (await run(o, io, clientsFor(o.region))) as 0 | 1;
+      }),
+  };
+}
+
+export const revokeCommand: Command = makeRevokeCommand();
