@@ -72,17 +72,21 @@ export async function buildBundles(): Promise<Bundles> {
 
 export interface BundleSizes {
   remediateBytes: number;
-  /** null while the approval entry exports no Lambda `handler` (its bundle would be wiring only). */
-  approvalBytes: number | null;
+  approvalBytes: number;
   floorBytes: number;
   ratio: number;
 }
 
 export function bundleSizes(bundles: Bundles): BundleSizes {
   const remediateBytes = statSync(bundles.remediate.file).size;
-  const approvalBytes = bundles.approval.exports.includes('handler')
-    ? statSync(bundles.approval.file).size
-    : null;
+  for (const [name, bundle] of [
+    ['remediate', bundles.remediate],
+    ['approval', bundles.approval],
+  ] as const) {
+    if (!bundle.exports.includes('handler'))
+      throw new Error(`the ${name} bundle exports no Lambda \`handler\``);
+  }
+  const approvalBytes = statSync(bundles.approval.file).size;
   const floorBytes = statSync(bundles.floor.file).size;
   return { remediateBytes, approvalBytes, floorBytes, ratio: remediateBytes / floorBytes };
 }

@@ -7,8 +7,9 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { intake } from '../functions/core/intake';
-import { createLogger } from '../functions/core/log';
-import { makeHandler } from '../functions/handlers/intake';
+import { lineLogger } from '../functions/handlers/logger';
+import { makeHandler, type RemediateEvent } from '../functions/handlers/remediate';
+import { flowFixture, TEST_CONFIG } from './helpers/flow-ports';
 
 const FOLDER = path.resolve(__dirname, '../../shared/reference/cloudtrail-public');
 const MIN_FILES = 40;
@@ -59,11 +60,14 @@ describe('published CloudTrail records', () => {
     expect(cases.filter(([label]) => label.includes('Records[')).length).toBeGreaterThanOrEqual(3);
   });
 
-  it('the handler logs one no-match line for each', async () => {
+  it('the remediate handler ignores each, logging one line for it', async () => {
     const lines: string[] = [];
-    const run = makeHandler({ logger: createLogger((line) => lines.push(line)) });
-    for (const [, value] of cases) await run(value);
+    const f = flowFixture();
+    const logger = lineLogger((line) => lines.push(line));
+    const run = makeHandler({ config: TEST_CONFIG, logger, ports: () => f.ports });
+    for (const [, value] of cases) expect((await run(value as RemediateEvent)).outcome).toBe('ignored');
     expect(lines).toHaveLength(cases.length);
-    expect(lines.every((line) => JSON.parse(line).decision === 'ignore')).toBe(true);
+    expect(lines.every((line) => JSON.parse(line).outcome === 'ignored')).toBe(true);
+    expect(f.writes).toEqual([]);
   });
 });

@@ -16,6 +16,7 @@ import {
   parseFederatedUserArn,
   parsePrincipalArn,
   parseRootArn,
+  parseStreamArn,
 } from '../../functions/commons/arn';
 import { KeymendError } from '../../functions/commons/errors';
 import type { AccountSnapshot } from '../../functions/core/account';
@@ -27,7 +28,7 @@ import type { RemediateOutcome, RemediateResult } from '../../functions/flows/re
 import { evaluateCommand } from '../commands/evaluate';
 import type { CliIo } from '../io';
 import { type LocalRuntime, type LocalStats, startLocal } from '../local/runtime';
-import { findForm, openLink, pageHeading, submitForm } from './browser';
+import { findForm, type OpenedPage, openLink, pageHeading, submitForm } from './browser';
 import { DEMO_ACCOUNT, demoReplay, STORM_SIZE } from './events';
 
 /** How many events go in one POST to /_local/events (EventBridge's own batches are one event). */
@@ -297,26 +298,45 @@ export async function runDemo(
   return { summary, runtime };
 }
 
-async function drive(runtime: LocalRuntime, options: DemoOptions): Promise<DemoSummary> {
-  const { progress } = options;
-  const { url } = runtime;
-  const before = await getJson<AccountSnapshot>(runtime, '/_local/account');
-  const replay = demoReplay(options.stormSize ?? STORM_SIZE);
+/** Phase 1: the distinct denials, then the storm of repeats, as EventBridge delivers them. */
+interface Replayed {
+  replay: ReturnType<typeof demoReplay>;
+  firstResults: RemediateResult[];
+  repeatResults: RemediateResult[];
+  /** The runtime's counters after the distinct denials and after the repeats. */
+  afterFirsts: LocalStats;
+  afterRepeats: LocalStats;
+  /** Every notification after the replay. */
+  outbox: OutgoingMessage[];
+}
 
-  progress(`keymend local is at ${url}. Replaying ${replay.firsts.length} distinct denials ...`);
+async function replayEvents(runtime: LocalRuntime, options: DemoOptions): Promise<Replayed> {
+  const { progress } = options;
+  const replay = demoReplay(options.stormSize ?? STORM_SIZE);
+  progress(`keymend local is at ${runtime.url}. Replaying ${replay.firsts.length} distinct denials ...`);
   const firstResults = await post(
     runtime,
     replay.firsts.map((f) => f.event),
   );
   const afterFirsts = await getJson<LocalStats>(runtime, '/_local/stats');
-
   progress(
     `Replaying ${replay.repeats.length} repeats (a storm of ${replay.counts.storm} sessions of one role) ...`,
   );
   const repeatResults = await post(runtime, replay.repeats);
   const afterRepeats = await getJson<LocalStats>(runtime, '/_local/stats');
   const outbox = await getJson<OutgoingMessage[]>(runtime, '/_local/outbox');
+  return { replay, firstResults, repeatResults, afterFirsts, afterRepeats, outbox };
+}
 
+/** Phase 2: what keymend made of each denial, and the e-mail proposing the storm's fix. */
+interface Found {
+  problems: Problem[];
+  /** The proposal for the storm's problem, the one the demo approves. */
+  proposalId: string;
+  email: OutgoingMessage;
+}
+
+function findProblems({ replay, firstResults, repeatResults, outbox }: Replayed): Found {
   const chat = chatFacts(outbox);
   const problems = replay.firsts.map((f, i) =>
     problemOf(f.name, f.event, firstResults[i] as RemediateResult, chat),
@@ -333,9 +353,25 @@ async function drive(runtime: LocalRuntime, options: DemoOptions): Promise<DemoS
   // The e-mail a person receives about the storm's problem.
   const email = outbox.find((m) => m.topic === 'email' && m.message.includes(`/p/${proposalId}?a=approve`));
   must(email, 'no e-mail proposes the consumer fix');
+  return { problems, proposalId, email };
+}
 
-  // Approve it as a person would: open the e-mailed link, press Approve.
-  const approveLink = emailedLink(outbox, url, proposalId, 'approve');
+/** Phase 3: approved as a person would: the e-mailed link opened, Approve pressed. */
+interface Approved {
+  page: OpenedPage;
+  approved: OpenedPage;
+  /** Every notification after the approval, and the one saying the change was applied. */
+  outbox: OutgoingMessage[];
+  applied: OutgoingMessage;
+}
+
+async function approveByEmail(
+  runtime: LocalRuntime,
+  outbox: OutgoingMessage[],
+  proposalId: string,
+  progress: DemoOptions['progress'],
+): Promise<Approved> {
+  const approveLink = emailedLink(outbox, runtime.url, proposalId, 'approve');
   must(approveLink, 'the e-mail has no approve link');
   progress('Opening the e-mailed link and pressing Approve ...');
   const page = await openLink(approveLink);
@@ -347,8 +383,25 @@ async function drive(runtime: LocalRuntime, options: DemoOptions): Promise<DemoS
     .slice(outbox.length)
     .find((m) => m.topic === 'email' && m.message.includes(`/p/${proposalId}?a=revoke`));
   must(applied, `no notification says the change was applied (${pageHeading(approved.html)})`);
+  return { page, approved, outbox: afterApproval, applied };
+}
 
-  // The account now: the request is allowed, its neighbours are not.
+/** The request the demo fixed: the storm's denial, as the intake reads it. */
+interface Fixed {
+  principal: string;
+  operation: string;
+  keyArn: string;
+  streamArn: string;
+}
+
+/** Phase 4: the account now: keymend's own diagnosis, and the request allowed while its neighbours are not. */
+interface Verified {
+  fixed: Fixed;
+  diagnoseAfter: { verdict: string; code: string };
+  checks: Check[];
+}
+
+async function verifyTheFix(runtime: LocalRuntime, replay: Replayed['replay']): Promise<Verified> {
   const account = await getJson<AccountSnapshot>(runtime, '/_local/account');
   const consumerEvent = replay.firsts[0]?.event;
   const read = intake(consumerEvent);
@@ -358,33 +411,58 @@ async function drive(runtime: LocalRuntime, options: DemoOptions): Promise<DemoS
     request,
     await gatherState(new LocalAccount(parseSnapshot(account)), request),
   );
-  const keyArn = request.keyArn ?? '';
-  const streamArn = request.streamArn ?? '';
+  const fixed: Fixed = {
+    principal: request.principalArn,
+    operation: request.operation,
+    keyArn: request.keyArn ?? '',
+    streamArn: request.streamArn ?? '',
+  };
+  const { principal, operation, keyArn, streamArn } = fixed;
   // Another stream of the account, read with this key: the grant's encryption context must keep it out.
   const otherStream =
-    (account.streams ?? []).find((s) => s.arn !== streamArn)?.arn ?? streamArn.replace(/[^/]+$/, 'clicks');
+    (account.streams ?? []).find((s) => s.arn !== streamArn)?.arn ?? siblingStream(streamArn);
   const checks = [
-    await evaluateNow(account, 'the request', request.principalArn, request.operation, keyArn, streamArn),
+    await evaluateNow(account, 'the request', principal, operation, keyArn, streamArn),
     await evaluateNow(
       account,
       'another operation',
-      request.principalArn,
-      request.operation === 'kms:Decrypt' ? 'kms:GenerateDataKey' : 'kms:Decrypt',
+      principal,
+      operation === 'kms:Decrypt' ? 'kms:GenerateDataKey' : 'kms:Decrypt',
       keyArn,
       streamArn,
     ),
-    await evaluateNow(
-      account,
-      'another stream',
-      request.principalArn,
-      request.operation,
-      keyArn,
-      otherStream,
-    ),
+    await evaluateNow(account, 'another stream', principal, operation, keyArn, otherStream),
   ];
+  return {
+    fixed,
+    diagnoseAfter: { verdict: afterDiagnosis.verdict, code: afterDiagnosis.code },
+    checks,
+  };
+}
 
-  // Revoke it as a person would: the applied notification's Revoke link, its page, its Revoke form.
-  const revokeLink = emailedLink([applied], url, proposalId, 'revoke');
+/** The `clicks` stream beside `streamArn`, for an account that lists no other stream. */
+function siblingStream(streamArn: string): string {
+  const stream = parseStreamArn(streamArn);
+  must(stream, `the fixed request has no stream ARN (${JSON.stringify(streamArn)})`);
+  return `arn:${stream.partition}:kinesis:${stream.region}:${stream.accountId}:stream/clicks`;
+}
+
+/** Phase 5: revoked as a person would: the applied notification's Revoke link, its page, its form. */
+interface Revoked {
+  revoked: OpenedPage;
+  revokedNotice: string;
+  account: AccountSnapshot;
+  after: Check;
+}
+
+async function revokeByLink(
+  runtime: LocalRuntime,
+  approval: Approved,
+  proposalId: string,
+  fixed: Fixed,
+  progress: DemoOptions['progress'],
+): Promise<Revoked> {
+  const revokeLink = emailedLink([approval.applied], runtime.url, proposalId, 'revoke');
   must(revokeLink, 'the applied notification has no revoke link');
   progress('Opening the revoke link and pressing Revoke ...');
   const revokePage = await openLink(revokeLink);
@@ -393,20 +471,19 @@ async function drive(runtime: LocalRuntime, options: DemoOptions): Promise<DemoS
   must(revoked.status === 200, `the Revoke form answered ${revoked.status}`);
   const finalOutbox = await getJson<OutgoingMessage[]>(runtime, '/_local/outbox');
   const revokedNotice =
-    finalOutbox.slice(afterApproval.length).find((m) => m.topic === 'email' && m.message.includes(proposalId))
-      ?.subject ?? '';
-  const restoredAccount = await getJson<AccountSnapshot>(runtime, '/_local/account');
-  const afterRevoke = await evaluateNow(
-    restoredAccount,
-    'the request',
-    request.principalArn,
-    request.operation,
-    keyArn,
-    streamArn,
-  );
+    finalOutbox
+      .slice(approval.outbox.length)
+      .find((m) => m.topic === 'email' && m.message.includes(proposalId))?.subject ?? '';
+  const account = await getJson<AccountSnapshot>(runtime, '/_local/account');
+  const { principal, operation, keyArn, streamArn } = fixed;
+  const after = await evaluateNow(account, 'the request', principal, operation, keyArn, streamArn);
+  return { revoked, revokedNotice, account, after };
+}
 
-  const pending = problems.filter((p) => p.outcome === 'proposed' && p.proposalId !== proposalId);
-  const links = [
+/** Links worth opening: the other proposals' reviews, the outbox and the account. */
+function linksToOpen(url: string, found: Found, outbox: OutgoingMessage[]): DemoSummary['links'] {
+  const pending = found.problems.filter((p) => p.outcome === 'proposed' && p.proposalId !== found.proposalId);
+  return [
     ...pending.flatMap((p) => {
       const link = p.proposalId ? emailedLink(outbox, url, p.proposalId, 'approve') : null;
       return link ? [{ label: `review ${shortName(p.principal)} ${p.operation}`, url: link }] : [];
@@ -414,7 +491,36 @@ async function drive(runtime: LocalRuntime, options: DemoOptions): Promise<DemoS
     { label: 'every notification (JSON)', url: `${url}/_local/outbox` },
     { label: 'the account now (JSON)', url: `${url}/_local/account` },
   ];
+}
 
+/** What the repeats did and cost, from the results and the counters around them. */
+function repeatsSummary({
+  replay,
+  repeatResults,
+  afterFirsts,
+  afterRepeats,
+}: Replayed): DemoSummary['repeats'] {
+  return {
+    absorbed: repeatResults.filter((r) => r.outcome === 'repeat').length,
+    duplicates: repeatResults.filter((r) => r.outcome === 'duplicate').length,
+    storm: replay.counts.storm,
+    shapes: replay.counts.shapes,
+    accountReads: total(afterRepeats.aws) - total(afterFirsts.aws),
+    notifications: afterRepeats.publishes - afterFirsts.publishes,
+    dynamodbRequests: afterRepeats.dynamodb - afterFirsts.dynamodb,
+  };
+}
+
+/** The demo's phases in order, over the HTTP contract of `keymend local`. */
+async function drive(runtime: LocalRuntime, options: DemoOptions): Promise<DemoSummary> {
+  const { url } = runtime;
+  const before = await getJson<AccountSnapshot>(runtime, '/_local/account');
+  const replayed = await replayEvents(runtime, options);
+  const found = findProblems(replayed);
+  const approval = await approveByEmail(runtime, replayed.outbox, found.proposalId, options.progress);
+  const verified = await verifyTheFix(runtime, replayed.replay);
+  const revoke = await revokeByLink(runtime, approval, found.proposalId, verified.fixed, options.progress);
+  const { outbox, replay } = replayed;
   return {
     url,
     account: 'events/accounts/demo.json',
@@ -423,36 +529,28 @@ async function drive(runtime: LocalRuntime, options: DemoOptions): Promise<DemoS
       problems: replay.firsts.length,
       repeats: replay.repeats.length,
     },
-    problems,
-    repeats: {
-      absorbed: repeatResults.filter((r) => r.outcome === 'repeat').length,
-      duplicates: repeatResults.filter((r) => r.outcome === 'duplicate').length,
-      storm: replay.counts.storm,
-      shapes: replay.counts.shapes,
-      accountReads: total(afterRepeats.aws) - total(afterFirsts.aws),
-      notifications: afterRepeats.publishes - afterFirsts.publishes,
-      dynamodbRequests: afterRepeats.dynamodb - afterFirsts.dynamodb,
-    },
+    problems: found.problems,
+    repeats: repeatsSummary(replayed),
     notifications: {
       email: outbox.filter((m) => m.topic === 'email').length,
       chat: outbox.filter((m) => m.topic === 'chat').length,
     },
-    email: { subject: email.subject, message: email.message },
+    email: { subject: found.email.subject, message: found.email.message },
     approval: {
-      proposalId,
-      pageTitle: pageHeading(page.html),
-      resultTitle: pageHeading(approved.html),
-      appliedNotice: applied.subject,
-      diagnoseAfter: { verdict: afterDiagnosis.verdict, code: afterDiagnosis.code },
-      after: checks,
+      proposalId: found.proposalId,
+      pageTitle: pageHeading(approval.page.html),
+      resultTitle: pageHeading(approval.approved.html),
+      appliedNotice: approval.applied.subject,
+      diagnoseAfter: verified.diagnoseAfter,
+      after: verified.checks,
     },
     revoke: {
-      resultTitle: pageHeading(revoked.html),
-      revokedNotice,
-      accountRestored: isDeepStrictEqual(restoredAccount, before),
-      after: afterRevoke,
+      resultTitle: pageHeading(revoke.revoked.html),
+      revokedNotice: revoke.revokedNotice,
+      accountRestored: isDeepStrictEqual(revoke.account, before),
+      after: revoke.after,
     },
-    links,
+    links: linksToOpen(url, found, outbox),
   };
 }
 

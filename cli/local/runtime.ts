@@ -9,13 +9,11 @@
  *   GET  /_local/outbox   every publish so far, in order: `[{"topic", "subject", "message"}]`
  *   GET  /_local/account  the account now, in the snapshot format
  *   GET  /_local/stats    `{"aws": {"iam:GetRole": n, ...}, "dynamodb": n, "publishes": n}`
- *   anything else         the approval function, as its function URL serves it (404 until it exists)
+ *   anything else         the approval function, as its function URL serves it
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import path from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { inProcessLinkSigner } from '../../functions/adapters/link-signer';
 import { LocalAccount } from '../../functions/adapters/local-account';
@@ -30,7 +28,9 @@ import type { Mechanism } from '../../functions/core/plan';
 import type { OutgoingMessage } from '../../functions/core/ports';
 import type { FlowContext } from '../../functions/flows/context';
 import type { RemediateResult } from '../../functions/flows/remediate';
-import { makeHandler, type RemediateEvent } from '../../functions/handlers/remediate';
+import { makeHandler as makeApprovalHandler } from '../../functions/handlers/approval';
+import { type Logger, lineLogger } from '../../functions/handlers/logger';
+import { makeHandler as makeRemediateHandler, type RemediateEvent } from '../../functions/handlers/remediate';
 import type { SignInGate } from '../../functions/handlers/sign-in';
 import { type FunctionUrlHandler, functionUrlEvent, writeResult } from './function-url';
 import { type LocalIdentityProvider, startIdentityProvider } from './identity-provider';
@@ -76,8 +76,6 @@ export interface LocalRuntime {
   close(): Promise<void>;
 }
 
-/** The approval function's handler file; served when it exists. */
-const APPROVAL_MODULE = path.join(__dirname, '../../functions/handlers/approval');
 /** Largest request body accepted (a thousand events are a few MB). */
 const MAX_BODY_BYTES = 64 * 1024 * 1024;
 const TABLE_NAME = 'keymend-local';
@@ -103,23 +101,6 @@ async function startDynalite(): Promise<{ endpoint: string; close(): Promise<voi
   };
 }
 
-function logger(write: (line: string) => void) {
-  const at =
-    (level: string) =>
-    (message: string, fields: Record<string, unknown> = {}) => {
-      try {
-        write(JSON.stringify({ level, message, ...fields }, errorFields));
-      } catch {
-        // Logging never fails a request.
-      }
-    };
-  return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
-}
-
-function errorFields(_key: string, value: unknown): unknown {
-  return value instanceof Error ? { name: value.name, message: value.message } : value;
-}
-
 async function readBody(request: IncomingMessage): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
@@ -136,25 +117,6 @@ function sendJson(response: ServerResponse, status: number, value: unknown): voi
   response.setHeader('content-type', 'application/json');
   response.setHeader('cache-control', 'no-store');
   response.end(JSON.stringify(value));
-}
-
-/** Loads the approval function's handler when its file exists, giving it the same backends. */
-function loadApproval(deps: {
-  ports: FlowContext;
-  config: Config;
-  logger: ReturnType<typeof logger>;
-  signIn: SignInGate | null;
-}) {
-  if (!existsSync(`${APPROVAL_MODULE}.ts`) && !existsSync(`${APPROVAL_MODULE}.js`)) return null;
-  const module = require(APPROVAL_MODULE) as { makeHandler?: (deps: unknown) => FunctionUrlHandler };
-  if (typeof module.makeHandler !== 'function') return null;
-  return module.makeHandler({
-    ...deps.ports,
-    ports: deps.ports,
-    config: deps.config,
-    logger: deps.logger,
-    signIn: deps.signIn,
-  });
 }
 
 /** The functions' configuration for a local run, checked as the deployed functions check theirs. */
@@ -177,47 +139,61 @@ function localConfig(options: LocalOptions, account: LocalAccount, approvalUrl: 
   });
 }
 
-/** Starts keymend on this machine. Close it with `close()`. */
-export async function startLocal(options: LocalOptions): Promise<LocalRuntime> {
-  const log = logger(options.log ?? ((line) => process.stderr.write(`${line}\n`)));
-  const now = options.now ?? (() => new Date());
-  const account = new LocalAccount(options.snapshot);
-  // Checked before anything starts, so a bad option leaves nothing running.
-  localConfig(options, account, 'http://127.0.0.1');
+/** dynalite with keymend's table, and the DynamoDB client the store uses on it. */
+interface LocalDynamo {
+  client: DynamoDBClient;
+  /** DynamoDB requests the handlers made (the table's creation is the runtime's, not counted). */
+  requests(): number;
+  close(): Promise<void>;
+}
 
+/** Starts dynalite and creates the table; nothing is left running when that fails. */
+async function startDynamo(region: string): Promise<LocalDynamo> {
   const dynalite = await startDynalite();
-  const dynamodb = new DynamoDBClient({
+  const client = new DynamoDBClient({
     endpoint: dynalite.endpoint,
-    region: account.region,
+    region,
     credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
     maxAttempts: 1,
   });
-  const dynamodbRequests = countRequests(dynamodb);
-  const server: Server = createServer();
-  try {
-    await createTable(dynamodb, TABLE_NAME);
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(options.port ?? 8787, '127.0.0.1', () => resolve());
-    });
-  } catch (error) {
-    // A port in use, say: stop what was started before failing.
-    dynamodb.destroy();
+  const counted = countRequests(client);
+  const close = async () => {
+    client.destroy();
     await dynalite.close();
+  };
+  try {
+    await createTable(client, TABLE_NAME);
+  } catch (error) {
+    await close();
     throw error;
   }
-  // The table's creation is the runtime's, not the handlers': count from here.
-  const dynamodbBaseline = dynamodbRequests.total();
-  const port = (server.address() as AddressInfo).port;
-  const url = `http://127.0.0.1:${port}`;
-  const config = localConfig(options, account, url);
+  const baseline = counted.total();
+  return { client, requests: () => counted.total() - baseline, close };
+}
 
-  const outbox: OutgoingMessage[] = [];
-  // Two in-process signing keys, separated as the deployed KMS HMAC keys are: the remediate function
-  // signs approve and reject links only; the approval function also signs (and checks) revoke links.
+/** Listens on 127.0.0.1:`port` (0 picks a free one) and gives the port taken. */
+async function listen(server: Server, port: number): Promise<number> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => resolve());
+  });
+  return (server.address() as AddressInfo).port;
+}
+
+/**
+ * The flows' ports on this machine: the store on dynalite, the snapshot account, an outbox, and two
+ * in-process signing keys, separated as the deployed KMS HMAC keys are: the remediate function signs
+ * approve and reject links only; the approval function also signs (and checks) revoke links.
+ */
+function localPorts(
+  account: LocalAccount,
+  dynamo: LocalDynamo,
+  outbox: OutgoingMessage[],
+  now: () => Date,
+): { remediate: FlowContext; approval: FlowContext } {
   const keys = { decision: randomBytes(32), revoke: randomBytes(32) };
-  const ports: FlowContext = {
-    store: new DynamoProposalStore(dynamodb, TABLE_NAME),
+  const remediate: FlowContext = {
+    store: new DynamoProposalStore(dynamo.client, TABLE_NAME),
     reader: account,
     writer: account,
     publisher: {
@@ -228,38 +204,59 @@ export async function startLocal(options: LocalOptions): Promise<LocalRuntime> {
     signer: inProcessLinkSigner({ decision: keys.decision }),
     now,
   };
-  const approvalPorts: FlowContext = { ...ports, signer: inProcessLinkSigner(keys) };
-  const remediate = makeHandler({ config, logger: log, ports: () => ports });
-  let identityProvider: LocalIdentityProvider | null = null;
-  let signIn: SignInGate | null = null;
-  if (options.approvers && options.approvers.length > 0) {
-    try {
-      identityProvider = await startIdentityProvider({
-        redirectUri: `${url}${CALLBACK_PATH}`,
-        log: (message) => log.warn(message),
-      });
-    } catch (error) {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      dynamodb.destroy();
-      await dynalite.close();
-      throw error;
-    }
-    const idp = identityProvider;
-    const rule = { emails: options.approvers, groups: [] };
-    const client = new OidcSignIn({
-      issuer: idp.issuer,
-      clientId: idp.clientId,
-      clientSecret: async () => idp.clientSecret,
-      rule,
-      allowHttpIssuer: true,
-      now,
-    });
-    signIn = { rule, client: async () => client };
-  }
-  const approval = loadApproval({ ports: approvalPorts, config, logger: log, signIn });
+  return { remediate, approval: { ...remediate, signer: inProcessLinkSigner(keys) } };
+}
 
-  const invoke = async (event: unknown): Promise<RemediateResult> => {
+/** With `approvers`: the in-process identity provider, and the sign-in gate over it. */
+async function startSignIn(
+  approvers: string[],
+  url: string,
+  log: Logger,
+  now: () => Date,
+): Promise<{ identityProvider: LocalIdentityProvider; signIn: SignInGate }> {
+  const identityProvider = await startIdentityProvider({
+    redirectUri: `${url}${CALLBACK_PATH}`,
+    log: (message) => log.warn(message),
+  });
+  const rule = { emails: approvers, groups: [] };
+  const client = new OidcSignIn({
+    issuer: identityProvider.issuer,
+    clientId: identityProvider.clientId,
+    clientSecret: async () => identityProvider.clientSecret,
+    rule,
+    allowHttpIssuer: true,
+    now,
+  });
+  return { identityProvider, signIn: { rule, client: async () => client } };
+}
+
+/** Stops the server: its open connections first, so it closes at once. */
+async function stopServer(server: Server): Promise<void> {
+  server.closeAllConnections();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+}
+
+/** What the server routes requests to. */
+interface LocalApp {
+  url: string;
+  log: Logger;
+  now: () => Date;
+  /** The remediate function for one event; a failure becomes a `failed` result. */
+  remediate(event: unknown): Promise<RemediateResult>;
+  /** The approval function, as its function URL serves it. */
+  approval: FunctionUrlHandler;
+  /** What each `GET /_local/...` path answers. */
+  views: Readonly<Record<string, () => unknown>>;
+}
+
+/** The remediate handler over the local ports, answering a failure as a result rather than throwing. */
+function remediateLocally(
+  config: Config,
+  log: Logger,
+  ports: FlowContext,
+): (event: unknown) => Promise<RemediateResult> {
+  const remediate = makeRemediateHandler({ config, logger: log, ports: () => ports });
+  return async (event) => {
     try {
       return await remediate(event as RemediateEvent);
     } catch (error) {
@@ -269,51 +266,108 @@ export async function startLocal(options: LocalOptions): Promise<LocalRuntime> {
       };
     }
   };
+}
 
-  server.on('request', (request: IncomingMessage, response: ServerResponse) => {
-    void (async () => {
-      const { pathname } = new URL(request.url ?? '/', url);
-      const method = request.method ?? 'GET';
-      try {
-        if (pathname === '/_local/events' && method === 'POST') {
-          let parsed: unknown;
-          try {
-            parsed = JSON.parse((await readBody(request)).toString('utf8'));
-          } catch (error) {
-            return sendJson(response, 400, { error: `the body is not JSON: ${(error as Error).message}` });
-          }
-          const events = Array.isArray(parsed) ? parsed : [parsed];
-          // EventBridge invokes the function concurrently: so do we, a few at a time, results in order.
-          const results: RemediateResult[] = new Array(events.length);
-          let next = 0;
-          const worker = async () => {
-            for (let i = next++; i < events.length; i = next++) results[i] = await invoke(events[i]);
-          };
-          await Promise.all(Array.from({ length: Math.min(CONCURRENCY, events.length) }, worker));
-          return sendJson(response, 200, results);
-        }
-        if (pathname.startsWith('/_local/')) {
-          if (method !== 'GET') return sendJson(response, 405, { error: `${method} is not allowed here` });
-          if (pathname === '/_local/outbox') return sendJson(response, 200, outbox);
-          if (pathname === '/_local/account') return sendJson(response, 200, account.snapshot());
-          if (pathname === '/_local/stats') return sendJson(response, 200, stats());
-          return sendJson(response, 404, { error: 'not found' });
-        }
-        if (!approval) return sendJson(response, 404, { error: 'not found (no approval function yet)' });
-        const body = await readBody(request);
-        return writeResult(response, await approval(functionUrlEvent(request, body, now())));
-      } catch (error) {
-        log.error('request failed', { method, path: pathname, error });
-        if (!response.headersSent) sendJson(response, 500, { error: 'internal error' });
-        else response.end();
-      }
-    })();
-  });
+/** `POST /_local/events`: each event through the remediate function, the results in order. */
+async function postEvents(request: IncomingMessage, response: ServerResponse, app: LocalApp): Promise<void> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse((await readBody(request)).toString('utf8'));
+  } catch (error) {
+    return sendJson(response, 400, { error: `the body is not JSON: ${(error as Error).message}` });
+  }
+  const events = Array.isArray(parsed) ? parsed : [parsed];
+  // EventBridge invokes the function concurrently: so do we, a few at a time, results in order.
+  const results: RemediateResult[] = new Array(events.length);
+  let next = 0;
+  const worker = async () => {
+    for (let i = next++; i < events.length; i = next++) results[i] = await app.remediate(events[i]);
+  };
+  await Promise.all(Array.from({ length: Math.min(CONCURRENCY, events.length) }, worker));
+  return sendJson(response, 200, results);
+}
 
+/** `/_local/...` other than posting events: the views, read-only. */
+function localView(response: ServerResponse, method: string, pathname: string, app: LocalApp): void {
+  const view = Object.hasOwn(app.views, pathname) ? app.views[pathname] : undefined;
+  if (method !== 'GET') sendJson(response, 405, { error: `${method} is not allowed here` });
+  else if (view) sendJson(response, 200, view());
+  else sendJson(response, 404, { error: 'not found' });
+}
+
+/** One request: the runtime's own paths under `/_local/`, the approval function for the rest. */
+async function route(request: IncomingMessage, response: ServerResponse, app: LocalApp): Promise<void> {
+  const { pathname } = new URL(request.url ?? '/', app.url);
+  const method = request.method ?? 'GET';
+  try {
+    if (pathname === '/_local/events' && method === 'POST') return await postEvents(request, response, app);
+    if (pathname.startsWith('/_local/')) return localView(response, method, pathname, app);
+    const body = await readBody(request);
+    return writeResult(response, await app.approval(functionUrlEvent(request, body, app.now())));
+  } catch (error) {
+    app.log.error('request failed', { method, path: pathname, error });
+    if (!response.headersSent) sendJson(response, 500, { error: 'internal error' });
+    else response.end();
+  }
+}
+
+/** Starts keymend on this machine. Close it with `close()`. */
+export async function startLocal(options: LocalOptions): Promise<LocalRuntime> {
+  const log = lineLogger(options.log ?? ((line) => process.stderr.write(`${line}\n`)));
+  const now = options.now ?? (() => new Date());
+  const account = new LocalAccount(options.snapshot);
+  // Checked before anything starts, so a bad option leaves nothing running.
+  localConfig(options, account, 'http://127.0.0.1');
+
+  const dynamo = await startDynamo(account.region);
+  const server: Server = createServer();
+  let port: number;
+  try {
+    port = await listen(server, options.port ?? 8787);
+  } catch (error) {
+    // A port in use, say: stop what was started before failing.
+    await dynamo.close();
+    throw error;
+  }
+  const url = `http://127.0.0.1:${port}`;
+  const config = localConfig(options, account, url);
+  const outbox: OutgoingMessage[] = [];
+  const ports = localPorts(account, dynamo, outbox, now);
+  let signIn: { identityProvider: LocalIdentityProvider; signIn: SignInGate } | null = null;
+  if (options.approvers && options.approvers.length > 0) {
+    try {
+      signIn = await startSignIn(options.approvers, url, log, now);
+    } catch (error) {
+      await stopServer(server);
+      await dynamo.close();
+      throw error;
+    }
+  }
+  const identityProvider = signIn?.identityProvider ?? null;
   const stats = (): LocalStats => ({
     aws: account.stats(),
-    dynamodb: dynamodbRequests.total() - dynamodbBaseline,
+    dynamodb: dynamo.requests(),
     publishes: outbox.length,
+  });
+  const app: LocalApp = {
+    url,
+    log,
+    now,
+    remediate: remediateLocally(config, log, ports.remediate),
+    approval: makeApprovalHandler({
+      ports: ports.approval,
+      config,
+      logger: log,
+      signIn: signIn?.signIn ?? null,
+    }),
+    views: {
+      '/_local/outbox': () => outbox,
+      '/_local/account': () => account.snapshot(),
+      '/_local/stats': stats,
+    },
+  };
+  server.on('request', (request: IncomingMessage, response: ServerResponse) => {
+    void route(request, response, app);
   });
   log.info('keymend local is ready', {
     url,
@@ -333,10 +387,8 @@ export async function startLocal(options: LocalOptions): Promise<LocalRuntime> {
     account: () => account.snapshot(),
     close() {
       closing ??= (async () => {
-        server.closeAllConnections();
-        await new Promise<void>((resolve) => server.close(() => resolve()));
-        dynamodb.destroy();
-        await dynalite.close();
+        await stopServer(server);
+        await dynamo.close();
         await identityProvider?.close();
       })();
       return closing;

@@ -16,6 +16,8 @@ export interface Logger {
 
 /** Longest string kept in a log field; the rest is replaced by a count of what was cut. */
 export const MAX_LOG_STRING = 512;
+/** Longest stack kept for an error. */
+const MAX_STACK = 2048;
 const MAX_DEPTH = 5;
 const MAX_ENTRIES = 50;
 
@@ -54,7 +56,9 @@ function sanitize(value: unknown, depth: number, seen: Set<object>): unknown {
   }
   if (value === null) return null;
   if (value instanceof Error) {
-    return { name: capString(value.name), message: capString(value.message) };
+    // The stack says where a failure came from (Powertools logs it too); its first frames are enough.
+    const stack = value.stack === undefined ? {} : { stack: capString(value.stack, MAX_STACK) };
+    return { name: capString(value.name), message: capString(value.message), ...stack };
   }
   const object = value as object;
   if (seen.has(object)) return '[cycle]';

@@ -4,7 +4,6 @@
  * security headers; only 4xx pages say why, anything unexpected is a generic 500.
  */
 import { createHash } from 'node:crypto';
-import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
@@ -17,6 +16,7 @@ import {
 } from '../flows/approve';
 import type { FlowLog } from '../flows/context';
 import { errorPage, PAGE_STYLE, type Page, refusalPage } from '../render/page';
+import { functionLogger } from './logger';
 import { cookieValues, type SignInGate, signInGateFromEnv, signInStep } from './sign-in';
 import { accountIdOf, awsWiring, perAccount, startOnce } from './wiring';
 
@@ -190,7 +190,7 @@ export function makeHandler(deps: ApprovalHandlerDeps): (event: ApprovalEvent) =
   };
 }
 
-const logger = new Logger({ serviceName: 'keymend-approval' });
+const { powertools, logger } = functionLogger('keymend-approval');
 
 /**
  * Cold start (handlers/wiring.ts), once per execution environment, at its first invocation: the
@@ -210,7 +210,7 @@ const wired = startOnce(logger, () => {
 
 /** The Lambda handler behind the function URL. */
 export const handler = middy<ApprovalEvent, ApprovalResult, Error, Context>()
-  .use(injectLambdaContext(logger))
+  .use(injectLambdaContext(powertools))
   .handler(async (event, context) => {
     const current = wired();
     if (!current.ok) return respond(errorPage(), false);

@@ -2,17 +2,18 @@
  * The remediate function: the EventBridge rule on denied KMS calls invokes it with one event.
  * Wiring only (the flow is functions/flows/remediate.ts): configuration read from the environment once
  * per execution environment (a bad variable fails every invocation with its name); SDK clients built
- * once; middy with Powertools Logger's `injectLambdaContext`.
+ * once; middy with Powertools Logger's `injectLambdaContext`; event-derived text escaped in every log line
+ * (handlers/logger.ts).
  *
  * `makeHandler(deps)` builds the inner handler from its backends, so tests and `keymend local` run the
  * same code with dynalite, the snapshot account and an outbox in place of AWS.
  */
-import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { Context, EventBridgeEvent } from 'aws-lambda';
 import type { FlowContext, FlowLog } from '../flows/context';
 import { type RemediateConfig, type RemediateResult, remediate } from '../flows/remediate';
+import { functionLogger } from './logger';
 import { accountIdOf, awsWiring, perAccount, startOnce } from './wiring';
 
 export type RemediateEvent = EventBridgeEvent<'AWS API Call via CloudTrail', unknown>;
@@ -55,7 +56,7 @@ function eventIdOf(event: unknown): string | undefined {
   }
 }
 
-const logger = new Logger({ serviceName: 'keymend-remediate' });
+const { powertools, logger } = functionLogger('keymend-remediate');
 
 /**
  * Cold start (handlers/wiring.ts), once per execution environment, at its first invocation. Gives the
@@ -73,7 +74,7 @@ const wired = startOnce(logger, () => {
 
 /** The Lambda handler. */
 export const handler = middy<RemediateEvent, RemediateResult, Error, Context>()
-  .use(injectLambdaContext(logger))
+  .use(injectLambdaContext(powertools))
   .handler(async (event, context) => {
     const wiring = wired();
     if (!wiring.ok) throw wiring.error;

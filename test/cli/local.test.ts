@@ -97,6 +97,8 @@ describe('keymend local (the command)', () => {
   });
 });
 
+const HOSTILE_ID = `evil\u2028\u202e\n{"level":"error","message":"forged"}`;
+
 describe('startLocal', () => {
   it('a port in use fails the start and leaves nothing running', async () => {
     const { startLocal } = await import('../../cli/local/runtime');
@@ -108,6 +110,49 @@ describe('startLocal', () => {
       ).rejects.toThrow(/EADDRINUSE/);
     } finally {
       await first.close();
+    }
+  });
+
+  it('logs event text as one line of printable ASCII, through the remediate handler', async () => {
+    const { startLocal } = await import('../../cli/local/runtime');
+    const { loadAccount } = await import('../helpers/denials');
+    const lines: string[] = [];
+    const runtime = await startLocal({
+      snapshot: loadAccount('demo.json'),
+      port: 0,
+      log: (line) => lines.push(line),
+    });
+    try {
+      const event = eventBridgeEvent(STORM_EVENT);
+      event.detail.eventID = HOSTILE_ID;
+      const response = await fetch(`${runtime.url}/_local/events`, {
+        method: 'POST',
+        body: JSON.stringify(event),
+      });
+      expect(response.status).toBe(200);
+    } finally {
+      await runtime.close();
+    }
+    const outcome = lines.find((line) => line.includes('"remediate outcome"'));
+    expect(outcome).toBeDefined();
+    for (const line of lines) expect(line).toMatch(/^[\x20-\x7e]+$/);
+    // The line is escaped JSON: the value reads back exactly, and nothing in it started a line or a field.
+    expect(JSON.parse(outcome ?? '')).toMatchObject({ level: 'info', eventId: HOSTILE_ID });
+  });
+
+  it('serves the approval function on every other path', async () => {
+    const { startLocal } = await import('../../cli/local/runtime');
+    const { loadAccount } = await import('../helpers/denials');
+    const runtime = await startLocal({ snapshot: loadAccount('demo.json'), port: 0, log: () => {} });
+    try {
+      // A link without its token: the approval function's refusal page, with its security headers.
+      const response = await fetch(`${runtime.url}/p/p-0123456789abcdef`);
+      expect(response.status).toBeGreaterThanOrEqual(400);
+      expect(response.status).toBeLessThan(500);
+      expect(response.headers.get('content-security-policy')).toMatch(/default-src 'none'/);
+      expect(await response.text()).toMatch(/<html/i);
+    } finally {
+      await runtime.close();
     }
   });
 });

@@ -1,7 +1,7 @@
 /**
  * Property tests: randomly mutated sample events (fields removed, retyped, replaced by huge strings,
- * nested junk, "__proto__" keys) go through the intake and the handler. Nothing may throw, every
- * handler call logs one JSON line, and a match always carries well-formed ARNs.
+ * nested junk, "__proto__" keys) go through the intake and the remediate handler. Nothing may throw,
+ * every handler call logs one line of printable-ASCII JSON, and a match always carries well-formed ARNs.
  */
 import fc from 'fast-check';
 import {
@@ -17,9 +17,10 @@ import {
   parseUserArn,
 } from '../../functions/commons/arn';
 import { type IntakeResult, intake, NO_MATCH_REASONS } from '../../functions/core/intake';
-import { createLogger } from '../../functions/core/log';
-import { makeHandler } from '../../functions/handlers/intake';
+import { lineLogger } from '../../functions/handlers/logger';
+import { makeHandler, type RemediateEvent } from '../../functions/handlers/remediate';
 import { eventNames, loadEvent } from '../helpers/events';
+import { flowFixture, TEST_CONFIG } from '../helpers/flow-ports';
 
 type Path = (string | number)[];
 
@@ -232,17 +233,22 @@ describe('intake under random mutation', () => {
   });
 });
 
-describe('handler under random mutation', () => {
+describe('the remediate handler under random mutation', () => {
   it('never throws and logs exactly one JSON line per event', async () => {
     await fc.assert(
       fc.asyncProperty(mutatedEvent, async (event) => {
         const lines: string[] = [];
-        const run = makeHandler({ logger: createLogger((line) => lines.push(line)) });
-        const result = await run(event);
-        expect(typeof result.match).toBe('boolean');
+        const f = flowFixture();
+        const run = makeHandler({
+          config: TEST_CONFIG,
+          logger: lineLogger((line) => lines.push(line)),
+          ports: () => f.ports,
+        });
+        const result = await run(event as RemediateEvent);
+        expect(typeof result.outcome).toBe('string');
         expect(lines).toHaveLength(1);
         expect(lines[0]).toMatch(/^[\x20-\x7e]+$/);
-        expect(JSON.parse(lines[0] ?? '')).toMatchObject({ level: 'info', message: 'intake decision' });
+        expect(JSON.parse(lines[0] ?? '')).toMatchObject({ level: 'info', message: 'remediate outcome' });
       }),
       { numRuns: 1000 },
     );

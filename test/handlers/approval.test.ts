@@ -7,8 +7,10 @@ import {
   makeHandler,
   SECURITY_HEADERS,
 } from '../../functions/handlers/approval';
+import { functionLogger } from '../../functions/handlers/logger';
 import { PAGE_STYLE } from '../../functions/render/page';
 import { approvalPorts, grantsIn, NOW, SECRET, sampleProposal } from '../helpers/approval';
+import { flowFixture } from '../helpers/flow-ports';
 
 function event(
   method: string,
@@ -177,5 +179,50 @@ describe('approval handler', () => {
     expect(result.body).not.toContain('secrets manager');
     expect(result.headers).toEqual(SECURITY_HEADERS);
     expect(s.errors).toHaveLength(1);
+  });
+});
+
+describe('approval handler logs', () => {
+  it("writes hostile request text as one line of printable ASCII, through the function's logger", async () => {
+    const written: string[] = [];
+    // Powertools writes warnings and errors to standard error, the rest to standard output.
+    for (const stream of [process.stdout, process.stderr]) {
+      jest.spyOn(stream, 'write').mockImplementation((chunk: string | Uint8Array) => {
+        written.push(String(chunk));
+        return true;
+      });
+    }
+    try {
+      const handler = makeHandler({
+        ports: flowFixture().ports,
+        config: {
+          approvalUrl: 'https://abc.lambda-url.us-east-1.on.aws',
+          enabledMechanisms: ['kms-grant'],
+          linkTtlHours: 72,
+          rejectSuppressHours: 168,
+        },
+        logger: functionLogger('keymend-approval').logger,
+      });
+      const request = event('POST', '/p/p-0123456789abcdef', {
+        body: 'a=approve&t=not-a-token',
+        contentType: 'application/x-www-form-urlencoded',
+      });
+      if (request.requestContext.http) {
+        request.requestContext.http.userAgent = `evil\u2028\u202e\n{"level":"ERROR","message":"forged"}`;
+      }
+      expect((await handler(request)).statusCode).toBeGreaterThanOrEqual(400);
+    } finally {
+      jest.restoreAllMocks();
+    }
+    expect(written).toHaveLength(1);
+    const line = (written[0] ?? '').replace(/\n$/, '');
+    expect(line).toMatch(/^[\x20-\x7e]+$/);
+    const parsed = JSON.parse(line);
+    expect(parsed).toMatchObject({
+      level: 'WARN',
+      message: 'approval token refused',
+      sourceIp: '198.51.100.7',
+    });
+    expect(parsed.userAgent).toBe('evil\\u2028\\u202e\\u000a{"level":"ERROR","message":"forged"}');
   });
 });
