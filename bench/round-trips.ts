@@ -255,18 +255,19 @@ export async function roundTripsBench(): Promise<RoundTripFigures> {
       signer: kmsLinkSigner(kms, { decision: config.decisionKeyId }),
       now: () => new Date(),
     };
-    const handler = makeHandler({
-      config,
-      logger: { info() {}, warn() {}, error() {} },
-      // As the Lambda handler does: a fresh reader (no cache) for each event.
-      ports: () => ({
-        ...ports,
-        reader: new AwsAccountReader({ accountId: snapshot.accountId, region, iam, kms, kinesis }),
-      }),
-    });
+    // A fresh reader (its cache empty) for each event.
+    const handlerForOneEvent = () =>
+      makeHandler({
+        config,
+        logger: { info() {}, warn() {}, error() {} },
+        ports: {
+          ...ports,
+          reader: new AwsAccountReader({ accountId: snapshot.accountId, region, iam, kms, kinesis }),
+        },
+      });
     const traced = async (event: unknown, outcome: string): Promise<Call[]> => {
       trace.length = 0;
-      const result = await handler(event as RemediateEvent);
+      const result = await handlerForOneEvent()(event as RemediateEvent);
       if (result.outcome !== outcome) throw new Error(`expected ${outcome}, got ${JSON.stringify(result)}`);
       return [...trace];
     };

@@ -9,8 +9,8 @@ import {
   principalPatternKind,
   unsafePrincipalPattern,
 } from '../functions/commons/arn';
-import type { KeymendMechanism, KeymendMode, KeymendRemediationProps } from './keymend-remediation';
-import { KEYMEND_MECHANISMS } from './keymend-remediation';
+import { EMAIL_ADDRESS, inRange, isOneOf, MECHANISMS, MODES, SETTINGS } from '../functions/commons/settings';
+import type { KeymendRemediationProps } from './keymend-remediation';
 
 /** The context keys, named exactly so. */
 export const CONTEXT_KEYS = [
@@ -51,7 +51,6 @@ export interface KeymendAppConfig {
 }
 
 const REGION = /^[a-z]{2}(?:-[a-z]+)+-\d{1,2}$/;
-const EMAIL = /^[^\s@,]+@[^\s@,]+\.[^\s@,]+$/;
 
 /** A list from a comma-separated string or a JSON array of strings; blanks dropped. */
 function list(key: ContextKey, value: unknown): string[] {
@@ -90,7 +89,7 @@ export function parseContext(get: (key: string) => unknown): KeymendAppConfig {
   if (emails !== undefined) {
     const parsed = list('notificationEmail', emails);
     for (const email of parsed) {
-      if (!EMAIL.test(email))
+      if (!EMAIL_ADDRESS.test(email))
         throw new ContextError('notificationEmail', `'${email}' is not an e-mail address`);
     }
     if (parsed.length > 0) remediation.notificationEmails = parsed;
@@ -107,10 +106,10 @@ export function parseContext(get: (key: string) => unknown): KeymendAppConfig {
   const mode = present('mode');
   if (mode !== undefined) {
     const value = text('mode', mode);
-    if (value !== 'propose' && value !== 'auto') {
-      throw new ContextError('mode', `expected 'propose' or 'auto', not '${value}'`);
+    if (!isOneOf(MODES, value)) {
+      throw new ContextError('mode', `expected ${MODES.map((m) => `'${m}'`).join(' or ')}, not '${value}'`);
     }
-    remediation.mode = value satisfies KeymendMode;
+    remediation.mode = value;
   }
 
   const principals = present('autoApplyPrincipals');
@@ -132,22 +131,20 @@ export function parseContext(get: (key: string) => unknown): KeymendAppConfig {
   const prefer = present('preferMechanism');
   if (prefer !== undefined) {
     const value = text('preferMechanism', prefer);
-    if (!(KEYMEND_MECHANISMS as readonly string[]).includes(value)) {
-      throw new ContextError(
-        'preferMechanism',
-        `expected one of ${KEYMEND_MECHANISMS.join(', ')}, not '${value}'`,
-      );
+    if (!isOneOf(MECHANISMS, value)) {
+      throw new ContextError('preferMechanism', `expected one of ${MECHANISMS.join(', ')}, not '${value}'`);
     }
-    remediation.preferMechanism = value as KeymendMechanism;
+    remediation.preferMechanism = value;
   }
 
   const ttl = present('linkTtlHours');
   if (ttl !== undefined) {
     const value = typeof ttl === 'number' ? ttl : /^\d+$/.test(String(ttl).trim()) ? Number(ttl) : Number.NaN;
-    if (!Number.isInteger(value) || value < 1 || value > 720) {
+    const { min, max } = SETTINGS.linkTtlHours;
+    if (!inRange(SETTINGS.linkTtlHours, value)) {
       throw new ContextError(
         'linkTtlHours',
-        `expected a whole number of hours from 1 to 720, not '${String(ttl)}'`,
+        `expected a whole number of hours from ${min} to ${max}, not '${String(ttl)}'`,
       );
     }
     remediation.linkTtlHours = value;
@@ -212,7 +209,8 @@ export function parseContext(get: (key: string) => unknown): KeymendAppConfig {
     const approverEmails =
       present('approverEmails') === undefined ? [] : list('approverEmails', present('approverEmails'));
     for (const email of approverEmails) {
-      if (!EMAIL.test(email)) throw new ContextError('approverEmails', `'${email}' is not an e-mail address`);
+      if (!EMAIL_ADDRESS.test(email))
+        throw new ContextError('approverEmails', `'${email}' is not an e-mail address`);
     }
     const approverGroups =
       present('approverGroups') === undefined ? [] : list('approverGroups', present('approverGroups'));

@@ -24,11 +24,14 @@ import { parseTopicArn, principalPatternKind, unsafePrincipalPattern } from '../
 import {
   ACCESS_DENIED_ERROR_CODES,
   ENV,
+  FUNCTION_TIMEOUT_SECONDS,
   HANDLED_KMS_EVENT_NAMES,
   HANDLER_ENTRIES,
   KINESIS_SERVICE_PRINCIPAL,
   TABLE,
 } from '../functions/commons/constants';
+import type { Mechanism, Mode, WholeNumberSetting } from '../functions/commons/settings';
+import { EMAIL_ADDRESS, inRange, isOneOf, MECHANISMS, MODES, SETTINGS } from '../functions/commons/settings';
 import { BUNDLING } from './bundling';
 import {
   approvalStatements,
@@ -40,17 +43,6 @@ import {
   type WritePowers,
 } from './iam';
 import { checkSignInProps, type KeymendSignInProps, signInEnvironment, signInStatements } from './sign-in';
-
-/** The fix mechanisms keymend knows (functions/core/plan.ts `Mechanism`). */
-export type KeymendMechanism = 'kms-grant' | 'iam-inline-policy' | 'key-policy-statement';
-export const KEYMEND_MECHANISMS: readonly KeymendMechanism[] = [
-  'kms-grant',
-  'iam-inline-policy',
-  'key-policy-statement',
-];
-
-/** `propose` stores a proposal and asks a person; `auto` may apply allow-listed fixes itself. */
-export type KeymendMode = 'propose' | 'auto';
 
 export interface KeymendRemediationProps {
   /**
@@ -68,7 +60,7 @@ export interface KeymendRemediationProps {
    * are applied without one (grants and inline policies only; key policies never).
    * @default 'propose'
    */
-  readonly mode?: KeymendMode;
+  readonly mode?: Mode;
   /**
    * ARN patterns (IAM wildcards `*` and `?`) of the principals auto mode may fix.
    * @default - none: only principals tagged `keymend:auto-remediate=true`
@@ -78,7 +70,7 @@ export interface KeymendRemediationProps {
    * The mechanism keymend plans first.
    * @default 'kms-grant'
    */
-  readonly preferMechanism?: KeymendMechanism;
+  readonly preferMechanism?: Mechanism;
   /**
    * How long approval links work, in hours (1 to 720).
    * @default 72
@@ -153,12 +145,8 @@ export interface KeymendRemediationProps {
   readonly projectRoot?: string;
 }
 
+/** The construct's own defaults; the functions' settings take theirs from commons/settings.ts. */
 const DEFAULTS = {
-  mode: 'propose' as KeymendMode,
-  preferMechanism: 'kms-grant' as KeymendMechanism,
-  linkTtlHours: 72,
-  autoApplyHourlyLimit: 10,
-  rejectSuppressHours: 168,
   reservedConcurrency: 5,
   logRetention: logs.RetentionDays.THREE_MONTHS,
 };
@@ -166,30 +154,30 @@ const DEFAULTS = {
 /** The approval function's reserved concurrency (when reservations are on): a person clicks rarely. */
 export const APPROVAL_RESERVED_CONCURRENCY = 2;
 
-const EMAIL = /^[^\s@,]+@[^\s@,]+\.[^\s@,]+$/;
-
 /** Throws on props no deployment should accept, naming the prop. */
 function checkProps(props: KeymendRemediationProps): void {
   const fail = (prop: string, why: string): never => {
     throw new Error(`KeymendRemediation: ${prop} ${why}`);
   };
-  if (props.mode !== undefined && props.mode !== 'propose' && props.mode !== 'auto') {
-    fail('mode', `must be 'propose' or 'auto', not '${String(props.mode)}'`);
+  if (props.mode !== undefined && !isOneOf(MODES, props.mode)) {
+    fail('mode', `must be ${MODES.map((m) => `'${m}'`).join(' or ')}, not '${String(props.mode)}'`);
   }
-  if (props.preferMechanism !== undefined && !KEYMEND_MECHANISMS.includes(props.preferMechanism)) {
-    fail('preferMechanism', `must be one of ${KEYMEND_MECHANISMS.join(', ')}`);
+  if (props.preferMechanism !== undefined && !isOneOf(MECHANISMS, props.preferMechanism)) {
+    fail('preferMechanism', `must be one of ${MECHANISMS.join(', ')}`);
   }
-  const integer = (prop: string, value: number | undefined, min: number, max: number) => {
-    if (value !== undefined && (!Number.isInteger(value) || value < min || value > max)) {
-      fail(prop, `must be an integer from ${min} to ${max}, not ${value}`);
+  const integer = (prop: string, value: number | undefined, setting: WholeNumberSetting) => {
+    if (value !== undefined && !inRange(setting, value)) {
+      fail(prop, `must be an integer from ${setting.min} to ${setting.max}, not ${value}`);
     }
   };
-  integer('linkTtlHours', props.linkTtlHours, 1, 720);
-  integer('autoApplyHourlyLimit', props.autoApplyHourlyLimit, 1, 10_000);
-  integer('rejectSuppressHours', props.rejectSuppressHours, 1, 24 * 366);
-  integer('reservedConcurrency', props.reservedConcurrency, 0, 1000);
+  integer('linkTtlHours', props.linkTtlHours, SETTINGS.linkTtlHours);
+  integer('autoApplyHourlyLimit', props.autoApplyHourlyLimit, SETTINGS.autoApplyHourlyLimit);
+  integer('rejectSuppressHours', props.rejectSuppressHours, SETTINGS.rejectSuppressHours);
+  integer('reservedConcurrency', props.reservedConcurrency, { env: '', default: 5, min: 0, max: 1000 });
   for (const email of props.notificationEmails ?? []) {
-    if (!EMAIL.test(email)) fail('notificationEmails', `holds '${email}', which is not an e-mail address`);
+    if (!EMAIL_ADDRESS.test(email)) {
+      fail('notificationEmails', `holds '${email}', which is not an e-mail address`);
+    }
   }
   if (props.chatTopicArn !== undefined && !Token.isUnresolved(props.chatTopicArn)) {
     if (parseTopicArn(props.chatTopicArn) === null) fail('chatTopicArn', `is not an SNS topic ARN`);
@@ -245,6 +233,33 @@ export function kmsDenialPattern(): events.EventPattern {
   };
 }
 
+/** What keymend's roles may write (infra/iam.ts), from the props. */
+function writePowers(props: KeymendRemediationProps): WritePowers {
+  return {
+    mode: props.mode ?? SETTINGS.mode.default,
+    inlinePolicyPrincipals: props.enableInlinePolicy
+      ? (props.inlinePolicyPrincipals ?? props.autoApplyPrincipals ?? [])
+      : [],
+    keyPolicyChanges: props.enableKeyPolicyChanges ?? false,
+  };
+}
+
+/** The mechanisms the functions may apply: the default (grants), and what the props enable. */
+function enabledMechanisms(props: KeymendRemediationProps): Mechanism[] {
+  return [
+    ...SETTINGS.enabledMechanisms.default,
+    ...(props.enableInlinePolicy ? (['iam-inline-policy'] as const) : []),
+    ...(props.enableKeyPolicyChanges ? (['key-policy-statement'] as const) : []),
+  ];
+}
+
+/** What both functions share. */
+interface SharedFunctionOptions {
+  environment: Record<string, string>;
+  projectRoot: string;
+  logRetention: logs.RetentionDays;
+}
+
 /** The repository root: infra/ sits directly under it. */
 const REPOSITORY_ROOT = path.resolve(__dirname, '..');
 
@@ -272,20 +287,52 @@ export class KeymendRemediation extends Construct {
   constructor(scope: Construct, id: string, props: KeymendRemediationProps = {}) {
     super(scope, id);
     checkProps(props);
-    const mode = props.mode ?? DEFAULTS.mode;
-    const inlinePolicyPrincipals = props.enableInlinePolicy
-      ? (props.inlinePolicyPrincipals ?? props.autoApplyPrincipals ?? [])
-      : [];
-    const powers: WritePowers = {
-      mode,
-      inlinePolicyPrincipals,
-      keyPolicyChanges: props.enableKeyPolicyChanges ?? false,
+    const powers = writePowers(props);
+    this.table = this.createTable();
+    // Approval links are signed by two KMS HMAC keys, whose material never leaves KMS: approve and
+    // reject links with the decision key (both functions), revoke links with the revoke key (the
+    // approval function only: the remediate function parses event text).
+    this.decisionLinkKey = this.createLinkKey('DecisionLinkKey', 'approve and reject');
+    this.revokeLinkKey = this.createLinkKey('RevokeLinkKey', 'revoke');
+    this.deadLetterQueue = this.createDeadLetterQueue();
+    const topicKey = this.createTopicKey();
+    this.emailTopic = this.createEmailTopic(topicKey, props.notificationEmails ?? []);
+    if (props.chatTopicArn !== undefined) {
+      this.chatTopic = sns.Topic.fromTopicArn(this, 'ChatTopic', props.chatTopicArn);
+    }
+    // Its statements are added once the resources they name exist (grantPowers).
+    this.boundary = new iam.ManagedPolicy(this, 'RoleBoundary', {
+      description: "keymend: permissions boundary of keymend's function roles (infra/iam.ts)",
+    });
+    const shared: SharedFunctionOptions = {
+      environment: this.functionEnvironment(props),
+      projectRoot: props.projectRoot ?? REPOSITORY_ROOT,
+      logRetention: props.logRetention ?? DEFAULTS.logRetention,
     };
-    const enabledMechanisms: KeymendMechanism[] = ['kms-grant'];
-    if (props.enableInlinePolicy) enabledMechanisms.push('iam-inline-policy');
-    if (props.enableKeyPolicyChanges) enabledMechanisms.push('key-policy-statement');
+    const reserved = props.reservedConcurrency ?? DEFAULTS.reservedConcurrency;
+    // Approval first: the remediate function's links point at its URL.
+    this.approvalFunction = this.createApprovalFunction(shared, props.signIn, reserved);
+    this.approvalUrl = this.createApprovalUrl(this.approvalFunction);
+    this.remediateFunction = this.createRemediateFunction(shared, reserved);
+    this.addRoleEnvironment();
+    this.grantPowers(powers, topicKey, props.signIn);
+    this.rule = this.createRule(this.remediateFunction);
+    const alarms = this.addAlarms();
+    this.restrictTopic(alarms, [this.approvalRole.roleArn, this.remediateRole.roleArn]);
+    if (props.createTrail) this.trail = this.createTrail();
+  }
 
-    this.table = new dynamodb.Table(this, 'Table', {
+  private get approvalRole(): iam.Role {
+    return this.approvalFunction.role as iam.Role;
+  }
+
+  private get remediateRole(): iam.Role {
+    return this.remediateFunction.role as iam.Role;
+  }
+
+  /** The proposal table: one partition key, TTL, point-in-time recovery, deletion protection; kept. */
+  private createTable(): dynamodb.Table {
+    const table = new dynamodb.Table(this, 'Table', {
       partitionKey: { name: TABLE.partitionKey, type: dynamodb.AttributeType.STRING },
       billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
       timeToLiveAttribute: TABLE.ttlAttribute,
@@ -296,36 +343,36 @@ export class KeymendRemediation extends Construct {
       deletionProtection: true,
     });
     // `keymend list --aws` reads proposals by status through it (docs/store.md); nothing else queries.
-    this.table.addGlobalSecondaryIndex({
+    table.addGlobalSecondaryIndex({
       indexName: TABLE.statusIndex,
       partitionKey: { name: TABLE.statusAttribute, type: dynamodb.AttributeType.STRING },
       sortKey: { name: TABLE.updatedAttribute, type: dynamodb.AttributeType.STRING },
       projectionType: dynamodb.ProjectionType.ALL,
     });
+    return table;
+  }
 
-    // Approval links are signed by two KMS HMAC keys, whose material never leaves KMS: approve and
-    // reject links with the decision key (both functions), revoke links with the revoke key (the
-    // approval function only: the remediate function parses event text).
-    const hmacKey = (id: string, what: string) => {
-      const key = new kms.Key(this, id, {
-        description: `keymend: signs ${what} links (HMAC)`,
-        keySpec: kms.KeySpec.HMAC_256,
-        keyUsage: kms.KeyUsage.GENERATE_VERIFY_MAC,
-        // Nothing is encrypted with it: once the stack is gone, its links are worthless anyway.
-        removalPolicy: RemovalPolicy.DESTROY,
-        pendingWindow: Duration.days(7),
-      });
-      Validations.of(key).acknowledge({
-        id: 'AwsSolutions-KMS5',
-        reason:
-          'KMS does not rotate HMAC keys automatically. A link signed by it expires within linkTtlHours; ' +
-          'to rotate, replace the key (a new logical id), which invalidates the outstanding links.',
-      });
-      return key;
-    };
-    this.decisionLinkKey = hmacKey('DecisionLinkKey', 'approve and reject');
-    this.revokeLinkKey = hmacKey('RevokeLinkKey', 'revoke');
+  /** A KMS HMAC key that signs one kind of approval link. */
+  private createLinkKey(id: string, what: string): kms.Key {
+    const key = new kms.Key(this, id, {
+      description: `keymend: signs ${what} links (HMAC)`,
+      keySpec: kms.KeySpec.HMAC_256,
+      keyUsage: kms.KeyUsage.GENERATE_VERIFY_MAC,
+      // Nothing is encrypted with it: once the stack is gone, its links are worthless anyway.
+      removalPolicy: RemovalPolicy.DESTROY,
+      pendingWindow: Duration.days(7),
+    });
+    Validations.of(key).acknowledge({
+      id: 'AwsSolutions-KMS5',
+      reason:
+        'KMS does not rotate HMAC keys automatically. A link signed by it expires within linkTtlHours; ' +
+        'to rotate, replace the key (a new logical id), which invalidates the outstanding links.',
+    });
+    return key;
+  }
 
+  /** The key of the notification topic, usable by CloudWatch alarms publishing to it. */
+  private createTopicKey(): kms.Key {
     const topicKey = new kms.Key(this, 'TopicKey', {
       description: "keymend: encrypts keymend's notification topic",
       enableKeyRotation: true,
@@ -343,110 +390,140 @@ export class KeymendRemediation extends Construct {
         conditions: { StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID } },
       }),
     );
-    this.emailTopic = new sns.Topic(this, 'EmailTopic', {
+    return topicKey;
+  }
+
+  /** The e-mail topic, encrypted, with a subscription per address (undeliverable ones to the DLQ). */
+  private createEmailTopic(topicKey: kms.IKey, emails: readonly string[]): sns.Topic {
+    const topic = new sns.Topic(this, 'EmailTopic', {
       displayName: 'keymend',
       masterKey: topicKey,
       enforceSSL: true,
     });
-    if (props.chatTopicArn !== undefined) {
-      this.chatTopic = sns.Topic.fromTopicArn(this, 'ChatTopic', props.chatTopicArn);
+    // A notification SNS cannot deliver lands in the dead-letter queue too, and raises its alarm.
+    for (const email of emails) {
+      topic.addSubscription(
+        new subscriptions.EmailSubscription(email, { deadLetterQueue: this.deadLetterQueue }),
+      );
     }
+    return topic;
+  }
 
-    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
+  /** Where the events the remediate function could not handle, and undeliverable e-mails, end up. */
+  private createDeadLetterQueue(): sqs.Queue {
+    const queue = new sqs.Queue(this, 'DeadLetterQueue', {
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
       retentionPeriod: Duration.days(14),
     });
-    Validations.of(this.deadLetterQueue).acknowledge({
+    Validations.of(queue).acknowledge({
       id: 'Serverless-SQSRedrivePolicy',
       reason: 'This queue is itself the dead-letter queue; nothing consumes it but a person investigating.',
     });
-    Validations.of(this.deadLetterQueue).acknowledge({
+    Validations.of(queue).acknowledge({
       id: 'AwsSolutions-SQS3',
       reason: 'This queue is itself the dead-letter queue of the rule target and the remediate function.',
     });
+    return queue;
+  }
 
-    // A notification SNS cannot deliver lands in the dead-letter queue too, and raises its alarm.
-    for (const email of props.notificationEmails ?? []) {
-      this.emailTopic.addSubscription(
-        new subscriptions.EmailSubscription(email, { deadLetterQueue: this.deadLetterQueue }),
-      );
-    }
-
-    const environment: Record<string, string> = {
+  /**
+   * Both functions' environment: the resources, and every setting of commons/settings.ts from the
+   * props or its default (functions/core/config.ts parses exactly these; a stack test checks they agree).
+   */
+  private functionEnvironment(props: KeymendRemediationProps): Record<string, string> {
+    return {
       [ENV.tableName]: this.table.tableName,
       [ENV.emailTopicArn]: this.emailTopic.topicArn,
       [ENV.chatTopicArn]: this.chatTopic?.topicArn ?? '',
       [ENV.decisionKeyId]: this.decisionLinkKey.keyArn,
-      [ENV.mode]: mode,
+      [SETTINGS.mode.env]: props.mode ?? SETTINGS.mode.default,
       [ENV.autoApplyPrincipals]: (props.autoApplyPrincipals ?? []).join(','),
-      [ENV.preferMechanism]: props.preferMechanism ?? DEFAULTS.preferMechanism,
-      [ENV.linkTtlHours]: String(props.linkTtlHours ?? DEFAULTS.linkTtlHours),
-      [ENV.autoApplyHourlyLimit]: String(props.autoApplyHourlyLimit ?? DEFAULTS.autoApplyHourlyLimit),
-      [ENV.autoApplyCloudFormation]: String(props.autoApplyCloudFormation ?? false),
-      [ENV.enabledMechanisms]: enabledMechanisms.join(','),
-      [ENV.rejectSuppressHours]: String(props.rejectSuppressHours ?? DEFAULTS.rejectSuppressHours),
+      [SETTINGS.preferMechanism.env]: props.preferMechanism ?? SETTINGS.preferMechanism.default,
+      [SETTINGS.linkTtlHours.env]: String(props.linkTtlHours ?? SETTINGS.linkTtlHours.default),
+      [SETTINGS.autoApplyHourlyLimit.env]: String(
+        props.autoApplyHourlyLimit ?? SETTINGS.autoApplyHourlyLimit.default,
+      ),
+      [SETTINGS.autoApplyCloudFormation.env]: String(
+        props.autoApplyCloudFormation ?? SETTINGS.autoApplyCloudFormation.default,
+      ),
+      [SETTINGS.enabledMechanisms.env]: enabledMechanisms(props).join(','),
+      [SETTINGS.rejectSuppressHours.env]: String(
+        props.rejectSuppressHours ?? SETTINGS.rejectSuppressHours.default,
+      ),
       POWERTOOLS_SERVICE_NAME: 'keymend',
       POWERTOOLS_LOG_LEVEL: 'INFO',
       // Stack traces through the bundle's source maps.
       NODE_OPTIONS: '--enable-source-maps',
     };
-    const projectRoot = props.projectRoot ?? REPOSITORY_ROOT;
-    const logRetention = props.logRetention ?? DEFAULTS.logRetention;
-    const reserved = props.reservedConcurrency ?? DEFAULTS.reservedConcurrency;
-    // Its statements are added once the resources they name exist (below).
-    this.boundary = new iam.ManagedPolicy(this, 'RoleBoundary', {
-      description: "keymend: permissions boundary of keymend's function roles (infra/iam.ts)",
-    });
+  }
 
-    // Approval first: the remediate function's links point at its URL.
-    this.approvalFunction = this.keymendFunction('Approval', {
-      entry: path.join(projectRoot, HANDLER_ENTRIES.approval),
-      projectRoot,
+  private createApprovalFunction(
+    shared: SharedFunctionOptions,
+    signIn: KeymendSignInProps | undefined,
+    reserved: number,
+  ): nodejs.NodejsFunction {
+    const fn = this.keymendFunction('Approval', {
+      ...shared,
+      entry: path.join(shared.projectRoot, HANDLER_ENTRIES.approval),
       description:
         'keymend: approval links (GET shows the change; POST with a signed token approves, rejects, revokes)',
       memorySize: 512,
-      timeout: Duration.seconds(30),
-      environment: { ...environment, ...(props.signIn ? signInEnvironment(props.signIn) : {}) },
-      logRetention,
+      timeout: Duration.seconds(FUNCTION_TIMEOUT_SECONDS.approval),
+      environment: { ...shared.environment, ...(signIn ? signInEnvironment(signIn) : {}) },
       ...(reserved > 0 ? { reservedConcurrentExecutions: APPROVAL_RESERVED_CONCURRENCY } : {}),
     });
-    this.approvalUrl = this.approvalFunction.addFunctionUrl({ authType: lambda.FunctionUrlAuthType.NONE });
-    Validations.of(this.approvalUrl).acknowledge({
+    Validations.of(fn).acknowledge({
+      id: 'Serverless-LambdaDLQ',
+      reason:
+        'The approval function is only invoked synchronously by its URL: a dead-letter queue would never ' +
+        'receive anything. Failures answer the browser with an error and raise the errors alarm.',
+    });
+    return fn;
+  }
+
+  /** The approval function's URL: public, since people open the links from e-mail without AWS credentials. */
+  private createApprovalUrl(approvalFunction: nodejs.NodejsFunction): lambda.FunctionUrl {
+    const url = approvalFunction.addFunctionUrl({ authType: lambda.FunctionUrlAuthType.NONE });
+    Validations.of(url).acknowledge({
       id: 'Keymend-LambdaFunctionUrlAuth',
       reason:
         'People open approval links from e-mail in a browser, with no AWS credentials: IAM auth cannot apply. ' +
         'Every change needs a POST carrying an HMAC-SHA256 token (a KMS HMAC key: GenerateMac/VerifyMac) bound to the proposal, ' +
         'the action and the plan hash, expiring and single use; a GET only renders a page and changes nothing.',
     });
-    Validations.of(this.approvalFunction).acknowledge({
-      id: 'Serverless-LambdaDLQ',
-      reason:
-        'The approval function is only invoked synchronously by its URL: a dead-letter queue would never ' +
-        'receive anything. Failures answer the browser with an error and raise the errors alarm.',
-    });
+    return url;
+  }
 
-    this.remediateFunction = this.keymendFunction('Remediate', {
-      entry: path.join(projectRoot, HANDLER_ENTRIES.remediate),
-      projectRoot,
+  private createRemediateFunction(shared: SharedFunctionOptions, reserved: number): nodejs.NodejsFunction {
+    return this.keymendFunction('Remediate', {
+      ...shared,
+      entry: path.join(shared.projectRoot, HANDLER_ENTRIES.remediate),
       description:
         'keymend: diagnoses KMS denials on Kinesis streams and proposes (or applies) the least-privilege fix',
       memorySize: 512,
-      timeout: Duration.seconds(60),
-      environment: { ...environment, [ENV.approvalUrl]: this.approvalUrl.url },
-      logRetention,
+      timeout: Duration.seconds(FUNCTION_TIMEOUT_SECONDS.remediate),
+      environment: { ...shared.environment, [ENV.approvalUrl]: this.approvalUrl.url },
       ...(reserved > 0 ? { reservedConcurrentExecutions: reserved } : {}),
       deadLetterQueue: this.deadLetterQueue,
     });
-    const approvalRole = this.approvalFunction.role as iam.Role;
-    const remediateRole = this.remediateFunction.role as iam.Role;
+  }
+
+  /** What the functions learn of each other's roles and keys once both exist. */
+  private addRoleEnvironment(): void {
     // Every grant keymend creates names the approval function's role as its retiring principal.
     for (const fn of [this.approvalFunction, this.remediateFunction]) {
-      fn.addEnvironment(ENV.retiringPrincipal, approvalRole.roleArn);
+      fn.addEnvironment(ENV.retiringPrincipal, this.approvalRole.roleArn);
     }
     // Only the approval function knows (and may use) the key that signs revoke links.
     this.approvalFunction.addEnvironment(ENV.revokeKeyId, this.revokeLinkKey.keyArn);
+  }
 
+  /**
+   * keymend's own IAM (infra/iam.ts) on the two functions' roles and in their permissions boundary,
+   * with sign-in's one secret read, and the findings acknowledged.
+   */
+  private grantPowers(powers: WritePowers, topicKey: kms.IKey, signIn: KeymendSignInProps | undefined): void {
     const topicArns = [this.emailTopic.topicArn, ...(this.chatTopic ? [this.chatTopic.topicArn] : [])];
     const iamScope: IamScope = {
       partition: Aws.PARTITION,
@@ -457,8 +534,8 @@ export class KeymendRemediation extends Construct {
       revokeKeyArn: this.revokeLinkKey.keyArn,
       topicArns,
       topicKeyArn: topicKey.keyArn,
-      approvalRoleArn: approvalRole.roleArn,
-      ownRoleArns: [approvalRole.roleArn, remediateRole.roleArn],
+      approvalRoleArn: this.approvalRole.roleArn,
+      ownRoleArns: [this.approvalRole.roleArn, this.remediateRole.roleArn],
     };
     for (const props of remediateStatements(iamScope, powers)) {
       this.remediateFunction.addToRolePolicy(new iam.PolicyStatement(props));
@@ -466,7 +543,7 @@ export class KeymendRemediation extends Construct {
     for (const props of approvalStatements(iamScope, powers)) {
       this.approvalFunction.addToRolePolicy(new iam.PolicyStatement(props));
     }
-    const signInPolicy = props.signIn ? signInStatements(props.signIn) : [];
+    const signInPolicy = signIn ? signInStatements(signIn) : [];
     for (const statement of signInPolicy) {
       this.approvalFunction.addToRolePolicy(new iam.PolicyStatement(statement));
     }
@@ -487,42 +564,38 @@ export class KeymendRemediation extends Construct {
     this.acknowledgeWildcards(
       this.remediateFunction.role?.node.tryFindChild('DefaultPolicy'),
       powers,
-      mode === 'auto',
+      powers.mode === 'auto',
     );
     this.acknowledgeWildcards(this.approvalFunction.role?.node.tryFindChild('DefaultPolicy'), powers, true);
     this.acknowledgeWildcards(this.boundary, powers, true);
+  }
 
-    this.rule = new events.Rule(this, 'KmsDenialRule', {
+  /** The EventBridge rule that sends denied Kinesis KMS calls to the remediate function. */
+  private createRule(remediateFunction: lambda.IFunction): events.Rule {
+    const rule = new events.Rule(this, 'KmsDenialRule', {
       description:
         'keymend: KMS data-key calls for Kinesis denied (CloudTrail management events, read-only included)',
       eventPattern: kmsDenialPattern(),
     });
     // Decrypt and GenerateDataKey are read-only management events: a rule in state ENABLED never sees them.
-    (this.rule.node.defaultChild as events.CfnRule).state = 'ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS';
-    this.rule.addTarget(
-      new targets.LambdaFunction(this.remediateFunction, {
+    (rule.node.defaultChild as events.CfnRule).state = 'ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS';
+    rule.addTarget(
+      new targets.LambdaFunction(remediateFunction, {
         retryAttempts: 8,
         maxEventAge: Duration.hours(6),
         deadLetterQueue: this.deadLetterQueue,
       }),
     );
-
-    const alarms = this.addAlarms();
-    this.restrictTopic(alarms, [approvalRole.roleArn, remediateRole.roleArn]);
-
-    if (props.createTrail) this.trail = this.createTrail();
+    return rule;
   }
 
   private keymendFunction(
     id: string,
-    options: {
+    options: SharedFunctionOptions & {
       entry: string;
-      projectRoot: string;
       description: string;
       memorySize: number;
       timeout: Duration;
-      environment: Record<string, string>;
-      logRetention: logs.RetentionDays;
       reservedConcurrentExecutions?: number;
       deadLetterQueue?: sqs.IQueue;
     },

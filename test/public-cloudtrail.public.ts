@@ -64,7 +64,7 @@ describe('published CloudTrail records', () => {
     const lines: string[] = [];
     const f = flowFixture();
     const logger = lineLogger((line) => lines.push(line));
-    const run = makeHandler({ config: TEST_CONFIG, logger, ports: () => f.ports });
+    const run = makeHandler({ config: TEST_CONFIG, logger, ports: f.ports });
     for (const [, value] of cases) expect((await run(value as RemediateEvent)).outcome).toBe('ignored');
     expect(lines).toHaveLength(cases.length);
     expect(lines.every((line) => JSON.parse(line).outcome === 'ignored')).toBe(true);

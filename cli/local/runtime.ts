@@ -132,10 +132,12 @@ function localConfig(options: LocalOptions, account: LocalAccount, approvalUrl: 
     [ENV.mode]: options.mode ?? 'propose',
     [ENV.autoApplyPrincipals]: (options.autoApplyPrincipals ?? []).join(','),
     [ENV.preferMechanism]: prefer,
-    // Preferring a key-policy statement says it may be proposed; it is still applied only on approval.
-    ...(prefer === 'key-policy-statement'
-      ? { [ENV.enabledMechanisms]: 'kms-grant,iam-inline-policy,key-policy-statement' }
-      : {}),
+    // Grants and inline policies, as a deployment with enableInlinePolicy. Preferring a key-policy
+    // statement says it may be proposed; it is still applied only on approval.
+    [ENV.enabledMechanisms]:
+      prefer === 'key-policy-statement'
+        ? 'kms-grant,iam-inline-policy,key-policy-statement'
+        : 'kms-grant,iam-inline-policy',
   });
 }
 
@@ -255,7 +257,7 @@ function remediateLocally(
   log: Logger,
   ports: FlowContext,
 ): (event: unknown) => Promise<RemediateResult> {
-  const remediate = makeRemediateHandler({ config, logger: log, ports: () => ports });
+  const remediate = makeRemediateHandler({ config, logger: log, ports });
   return async (event) => {
     try {
       return await remediate(event as RemediateEvent);

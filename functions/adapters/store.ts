@@ -20,11 +20,12 @@ import {
   GetItemCommand,
   PutItemCommand,
   UpdateItemCommand,
+  type UpdateItemCommandInput,
   UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
-import { TABLE } from '../commons/constants';
+import { CLAIM_LEASE_SECONDS, TABLE } from '../commons/constants';
 import { KeymendError } from '../commons/errors';
-import type { ClaimResult, FingerprintRecord, ProposalStore } from '../core/ports';
+import type { ClaimResult, EventClaim, FingerprintRecord, ProposalStore } from '../core/ports';
 import {
   type AuditEntry,
   canTransition,
@@ -41,10 +42,11 @@ export class StoreError extends KeymendError {
 /** How long a processed event id is remembered: EventBridge redelivers within hours, not days. */
 export const EVENT_TTL_SECONDS = 24 * 60 * 60;
 /**
- * How long a claim of a new fingerprint holds while its invocation reads and diagnoses. Longer than the
- * remediate function's timeout, so a live invocation never loses its claim; a crashed one frees it then.
+ * How long a claim holds (an event id, a new fingerprint, `applying`): CLAIM_LEASE_SECONDS, longer than
+ * the functions' timeouts (infra reads the same constants), so a live invocation never loses its
+ * claim; a killed one frees it then.
  */
-export const DEFAULT_LEASE_MS = 2 * 60 * 1000;
+export const DEFAULT_LEASE_MS = CLAIM_LEASE_SECONDS * 1000;
 /** A fingerprint record outlives its live period by this long, so its counts stay readable. */
 const FINGERPRINT_RETENTION_SECONDS = 7 * 24 * 60 * 60;
 /** Automatic-apply buckets are kept a day: the cap looks back one hour. */
@@ -67,7 +69,7 @@ export const storeKeys = {
 };
 
 export interface DynamoProposalStoreOptions {
-  /** How long `claimFingerprint`'s claim holds (default two minutes). */
+  /** How long a claim holds. @default DEFAULT_LEASE_MS */
   leaseMs?: number;
 }
 
@@ -99,16 +101,32 @@ export class DynamoProposalStore implements ProposalStore {
     this.leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
   }
 
-  /** One conditional PutItem: succeeds only for an id not seen before. */
-  async claimEvent(eventId: string, now: Date): Promise<boolean> {
-    return this.conditional(
-      new PutItemCommand({
-        TableName: this.tableName,
-        Item: { pk: s(storeKeys.event(eventId)), ttl: n(epochSeconds(now) + EVENT_TTL_SECONDS) },
-        // A released claim (releaseClaim) is claimed again; the put drops its `released` mark.
-        ConditionExpression: 'attribute_not_exists(pk) OR attribute_exists(released)',
-      }),
-    );
+  /**
+   * One conditional PutItem, with the lease in `leaseUntil`: succeeds for an id not seen before, one
+   * released (releaseClaim), or one whose lease ran out; the old item (returned) tells a retry.
+   */
+  async claimEvent(eventId: string, now: Date): Promise<EventClaim> {
+    try {
+      const out = await this.client.send(
+        new PutItemCommand({
+          TableName: this.tableName,
+          Item: {
+            pk: s(storeKeys.event(eventId)),
+            leaseUntil: s(new Date(now.getTime() + this.leaseMs).toISOString()),
+            ttl: n(epochSeconds(now) + EVENT_TTL_SECONDS),
+          },
+          // The put drops a released claim's `released` mark. A claim without `leaseUntil` (written
+          // before leases) holds for its day.
+          ConditionExpression: 'attribute_not_exists(pk) OR attribute_exists(released) OR leaseUntil <= :now',
+          ExpressionAttributeValues: { ':now': s(now.toISOString()) },
+          ReturnValues: 'ALL_OLD',
+        }),
+      );
+      return out.Attributes ? 'retry' : 'first';
+    } catch (error) {
+      if (isConditionFailure(error)) return 'duplicate';
+      throw error;
+    }
   }
 
   /**
@@ -297,16 +315,47 @@ export class DynamoProposalStore implements ProposalStore {
       values[':ttl'] = n(ttl.set);
       sets.push('#ttl = :ttl');
     }
+    return this.updateProposal(id, {
+      UpdateExpression: `SET ${sets.join(', ')}${ttl === 'remove' ? ' REMOVE #ttl' : ''}`,
+      ConditionExpression: 'attribute_exists(pk) AND #status = :from',
+      ExpressionAttributeNames: names,
+      ExpressionAttributeValues: values,
+    });
+  }
+
+  /** One conditional UpdateItem on `#status = applying AND updatedAt <= now - lease` (then the counts). */
+  async reclaimApplying(id: string, now: Date, audit: AuditEntry): Promise<Proposal | null> {
+    return this.updateProposal(id, {
+      UpdateExpression: 'SET updatedAt = :at, audit = list_append(audit, :audit)',
+      ConditionExpression: 'attribute_exists(pk) AND #status = :applying AND updatedAt <= :stale',
+      ExpressionAttributeNames: { '#status': 'status' },
+      ExpressionAttributeValues: {
+        ':applying': s('applying'),
+        ':stale': s(new Date(now.getTime() - this.leaseMs).toISOString()),
+        ':at': s(now.toISOString()),
+        ':audit': { L: [s(JSON.stringify(audit))] },
+      },
+    });
+  }
+
+  /**
+   * One conditional UpdateItem of a proposal, then a GetItem of its fingerprint for the counts: the
+   * proposal as updated, or null when the condition failed.
+   */
+  private async updateProposal(
+    id: string,
+    update: Pick<
+      UpdateItemCommandInput,
+      'UpdateExpression' | 'ConditionExpression' | 'ExpressionAttributeNames' | 'ExpressionAttributeValues'
+    >,
+  ): Promise<Proposal | null> {
     let item: Item | undefined;
     try {
       const out = await this.client.send(
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: { pk: s(storeKeys.proposal(id)) },
-          UpdateExpression: `SET ${sets.join(', ')}${ttl === 'remove' ? ' REMOVE #ttl' : ''}`,
-          ConditionExpression: 'attribute_exists(pk) AND #status = :from',
-          ExpressionAttributeNames: names,
-          ExpressionAttributeValues: values,
+          ...update,
           ReturnValues: 'ALL_NEW',
         }),
       );

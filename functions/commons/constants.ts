@@ -77,6 +77,18 @@ export const ACCESS_DENIED_ERROR_CODES = ['AccessDenied', 'AccessDeniedException
 export const GRANT_PROPAGATION_NOTE =
   'KMS grants take effect within about five minutes: denials may go on for a few minutes after the grant is created.';
 
+/** The Lambda functions' timeouts, in seconds: infra sets them, and the store's leases outlast them. */
+export const FUNCTION_TIMEOUT_SECONDS = { remediate: 60, approval: 30 } as const;
+
+/**
+ * How long an invocation's claim holds while it works: an event id (claimEvent), a new fingerprint
+ * (claimFingerprint), a proposal it moved to `applying`. Longer than any keymend function may run, so
+ * a live invocation never loses its claim; one that was killed or timed out frees it then. Shorter
+ * than the minute Lambda waits before retrying a failed asynchronous invocation plus the remediate
+ * timeout, so that retry finds the event free (infra's test checks both).
+ */
+export const CLAIM_LEASE_SECONDS = 90;
+
 /** Handler entry files, relative to the repository root, for infra/ and the bundle tests. */
 export const HANDLER_ENTRIES = {
   remediate: 'functions/handlers/remediate.ts',

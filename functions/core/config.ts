@@ -6,9 +6,18 @@
 import { parseKeyArn, parseRoleArn, parseTopicArn, principalPatternKind } from '../commons/arn';
 import { ENV } from '../commons/constants';
 import { ConfigError } from '../commons/errors';
-import { MECHANISMS, type Mechanism } from './plan';
+import {
+  inRange,
+  isOneOf,
+  MECHANISMS,
+  type Mechanism,
+  MODES,
+  type Mode,
+  SETTINGS,
+  type WholeNumberSetting,
+} from '../commons/settings';
 
-export type Mode = 'propose' | 'auto';
+export type { Mode };
 
 export interface Config {
   /** DynamoDB table name. */
@@ -38,7 +47,7 @@ export interface Config {
   autoApplyHourlyLimit: number;
   /** @default false */
   autoApplyCloudFormation: boolean;
-  /** Mechanisms keymend may apply at all. @default ['kms-grant', 'iam-inline-policy'] */
+  /** Mechanisms keymend may apply at all. @default ['kms-grant'] */
   enabledMechanisms: Mechanism[];
   /** @default 168 (seven days) */
   rejectSuppressHours: number;
@@ -47,17 +56,6 @@ export interface Config {
 }
 
 export type EnvRecord = Readonly<Record<string, string | undefined>>;
-
-/** The defaults of the optional settings. */
-export const CONFIG_DEFAULTS = {
-  mode: 'propose',
-  preferMechanism: 'kms-grant',
-  linkTtlHours: 72,
-  autoApplyHourlyLimit: 10,
-  autoApplyCloudFormation: false,
-  enabledMechanisms: ['kms-grant', 'iam-inline-policy'],
-  rejectSuppressHours: 168,
-} as const;
 
 function text(env: EnvRecord, name: string): string | undefined {
   const value = env[name];
@@ -92,20 +90,24 @@ function keyArn(env: EnvRecord, name: string, what: string, optional = false): s
   return value;
 }
 
-function positiveInteger(env: EnvRecord, name: string, fallback: number, max: number): number {
-  const value = text(env, name);
-  if (value === undefined) return fallback;
-  if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > max) {
-    throw new ConfigError(name, `expected a whole number from 1 to ${max}, got ${JSON.stringify(value)}`);
+/** A whole-number setting, within its range (commons/settings.ts); its default when unset. */
+function wholeNumber(env: EnvRecord, setting: WholeNumberSetting): number {
+  const value = text(env, setting.env);
+  if (value === undefined) return setting.default;
+  if (!/^\d+$/.test(value) || !inRange(setting, Number(value))) {
+    throw new ConfigError(
+      setting.env,
+      `expected a whole number from ${setting.min} to ${setting.max}, got ${JSON.stringify(value)}`,
+    );
   }
   return Number(value);
 }
 
 function mechanism(name: string, value: string): Mechanism {
-  if (!(MECHANISMS as readonly string[]).includes(value)) {
+  if (!isOneOf(MECHANISMS, value)) {
     throw new ConfigError(name, `expected one of ${MECHANISMS.join(', ')}, got ${JSON.stringify(value)}`);
   }
-  return value as Mechanism;
+  return value;
 }
 
 function list(env: EnvRecord, name: string): string[] | undefined {
@@ -169,9 +171,9 @@ export function parseConfig(env: EnvRecord, options: ConfigOptions = {}): Config
     );
   }
 
-  const modeText = text(env, ENV.mode) ?? CONFIG_DEFAULTS.mode;
-  if (modeText !== 'propose' && modeText !== 'auto') {
-    throw new ConfigError(ENV.mode, `expected propose or auto, got ${JSON.stringify(modeText)}`);
+  const modeText = text(env, ENV.mode) ?? SETTINGS.mode.default;
+  if (!isOneOf(MODES, modeText)) {
+    throw new ConfigError(ENV.mode, `expected ${MODES.join(' or ')}, got ${JSON.stringify(modeText)}`);
   }
   const autoApplyPrincipals = list(env, ENV.autoApplyPrincipals) ?? [];
   for (const pattern of autoApplyPrincipals) {
@@ -184,16 +186,17 @@ export function parseConfig(env: EnvRecord, options: ConfigOptions = {}): Config
   }
   const preferMechanism = mechanism(
     ENV.preferMechanism,
-    text(env, ENV.preferMechanism) ?? CONFIG_DEFAULTS.preferMechanism,
+    text(env, ENV.preferMechanism) ?? SETTINGS.preferMechanism.default,
   );
   const enabled = list(env, ENV.enabledMechanisms);
   const enabledMechanisms =
     enabled === undefined
-      ? [...CONFIG_DEFAULTS.enabledMechanisms]
+      ? [...SETTINGS.enabledMechanisms.default]
       : [...new Set(enabled.map((m) => mechanism(ENV.enabledMechanisms, m)))];
   if (enabledMechanisms.length === 0) throw new ConfigError(ENV.enabledMechanisms, 'names no mechanism');
 
-  const cloudFormation = text(env, ENV.autoApplyCloudFormation) ?? 'false';
+  const cloudFormation =
+    text(env, ENV.autoApplyCloudFormation) ?? String(SETTINGS.autoApplyCloudFormation.default);
   if (cloudFormation !== 'true' && cloudFormation !== 'false') {
     throw new ConfigError(
       ENV.autoApplyCloudFormation,
@@ -211,22 +214,11 @@ export function parseConfig(env: EnvRecord, options: ConfigOptions = {}): Config
     mode: modeText,
     autoApplyPrincipals,
     preferMechanism,
-    // A year at most: a link that lives longer is a standing approval, not a decision.
-    linkTtlHours: positiveInteger(env, ENV.linkTtlHours, CONFIG_DEFAULTS.linkTtlHours, 24 * 366),
-    autoApplyHourlyLimit: positiveInteger(
-      env,
-      ENV.autoApplyHourlyLimit,
-      CONFIG_DEFAULTS.autoApplyHourlyLimit,
-      10_000,
-    ),
+    linkTtlHours: wholeNumber(env, SETTINGS.linkTtlHours),
+    autoApplyHourlyLimit: wholeNumber(env, SETTINGS.autoApplyHourlyLimit),
     autoApplyCloudFormation: cloudFormation === 'true',
     enabledMechanisms,
-    rejectSuppressHours: positiveInteger(
-      env,
-      ENV.rejectSuppressHours,
-      CONFIG_DEFAULTS.rejectSuppressHours,
-      24 * 366,
-    ),
+    rejectSuppressHours: wholeNumber(env, SETTINGS.rejectSuppressHours),
     retiringPrincipal,
   };
 }

@@ -8,10 +8,8 @@ import { isRegion, parseKeyArn, parseRoleArn, parseStreamArn, parseUserArn } fro
 import { InputError } from '../commons/errors';
 import type { KeyState, PrincipalState } from './account';
 
-export type Mechanism = 'kms-grant' | 'iam-inline-policy' | 'key-policy-statement';
-
-/** Every mechanism, in the order keymend tries them after the preferred one. */
-export const MECHANISMS: readonly Mechanism[] = ['kms-grant', 'iam-inline-policy', 'key-policy-statement'];
+/** The mechanisms are settings too (KEYMEND_ENABLED_MECHANISMS): defined once, in commons/settings.ts. */
+export { MECHANISMS, type Mechanism } from '../commons/settings';
 
 /** IAM counts the characters of all of a role's inline policies, whitespace excluded. */
 export const INLINE_POLICY_AGGREGATE_LIMIT = 10_240;

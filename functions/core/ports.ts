@@ -36,12 +36,23 @@ export type ClaimResult =
   | { claimed: false; record: FingerprintRecord };
 
 /**
+ * What `claimEvent` found: `first`, a new event id; `retry`, an id whose earlier claim was released or
+ * ran out of its lease (the invocation that held it failed, was killed or timed out); `duplicate`, an
+ * id claimed within its lease (a second delivery while, or just after, the first is processed).
+ */
+export type EventClaim = 'first' | 'retry' | 'duplicate';
+
+/**
  * keymend's store (one DynamoDB table; docs/store.md). Every status change is a conditional write.
  * A repeat denial costs `claimEvent` + `touchFingerprint`: two requests.
  */
 export interface ProposalStore {
-  /** Records an event id (with a TTL); false when it was recorded before: a duplicate delivery. */
-  claimEvent(eventId: string, now: Date): Promise<boolean>;
+  /**
+   * Claims an event id for CLAIM_LEASE_SECONDS (commons/constants.ts), longer than the function may
+   * run: a second delivery within it is a `duplicate`; after it, the id can be claimed again, so the
+   * retry of an invocation that was killed is processed, not lost.
+   */
+  claimEvent(eventId: string, now: Date): Promise<EventClaim>;
   /**
    * Undoes `claimEvent` and, when `fingerprint` is given, the lease `claimFingerprint` took (only while
    * the fingerprint holds no proposal), so that the retry of an invocation that failed before it
@@ -74,6 +85,13 @@ export interface ProposalStore {
     patch: Partial<Pick<Proposal, 'applied' | 'appliedAt' | 'reason' | 'stillFailingNotifiedAt'>>,
     audit: AuditEntry,
   ): Promise<Proposal | null>;
+  /**
+   * Takes over a proposal left `applying` longer than CLAIM_LEASE_SECONDS (its `updatedAt`): the
+   * invocation applying it is gone. One conditional write that keeps it `applying`, restarts the lease
+   * and appends `audit`; null when the proposal is not `applying` or its lease has not run out. The
+   * caller then settles it (flows/apply.ts `settleInterruptedApply`).
+   */
+  reclaimApplying(id: string, now: Date, audit: AuditEntry): Promise<Proposal | null>;
   /** Appends an audit entry without changing the status (a refused token, a failed notification). */
   appendAudit(id: string, audit: AuditEntry): Promise<void>;
   /** Ends a fingerprint's live period now (after reject it stays suppressed until `until`). */

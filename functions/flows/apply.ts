@@ -7,7 +7,7 @@
  * between the write and the record finds the planned change already in the account, does not write it
  * again, and records it; a notification that fails is audited, never thrown past the record.
  */
-import { GRANT_PROPAGATION_NOTE } from '../commons/constants';
+import { CLAIM_LEASE_SECONDS, GRANT_PROPAGATION_NOTE } from '../commons/constants';
 import { NotKeymendsChangeError } from '../commons/errors';
 import type { ResolvedState } from '../core/diagnose';
 import { diagnose } from '../core/diagnose';
@@ -164,17 +164,20 @@ async function write(ports: FlowContext, plan: Plan): Promise<AppliedChange> {
   }
 }
 
-/**
- * Applies an `applying` proposal's plan. See the module comment for the order. Throws only when a
- * read or the store fails before anything is recorded (the caller's retry then starts over safely).
- */
-export async function applyProposal(
-  ports: FlowContext,
-  proposal: Proposal,
-  actor: string,
-  options: ApplyOptions,
-): Promise<ApplyResult> {
-  const audit = (action: string, outcome: string, detail?: string): AuditEntry => ({
+/** Makes the audit entry of one step of an apply, as its actor. */
+type Audit = (action: string, outcome: string, detail?: string) => AuditEntry;
+
+/** One apply in progress: whose it is and what it records. */
+interface ApplyStep {
+  ports: FlowContext;
+  /** The proposal, `applying` and owned by this caller. */
+  proposal: Proposal;
+  options: ApplyOptions;
+  audit: Audit;
+}
+
+function applyStep(ports: FlowContext, proposal: Proposal, actor: string, options: ApplyOptions): ApplyStep {
+  const audit: Audit = (action, outcome, detail) => ({
     at: ports.now().toISOString(),
     actor,
     action,
@@ -182,62 +185,74 @@ export async function applyProposal(
     ...(detail === undefined ? {} : { detail }),
     ...options.auditContext,
   });
+  return { ports, proposal, options, audit };
+}
+
+/**
+ * Applies an `applying` proposal's plan: `reconcile` (the account brought to the plan, or the reason it
+ * is not), then `record`. See the module comment for the order. Throws only when a read or the store
+ * fails before anything is recorded: the caller then settles the proposal (`settleInterruptedApply`).
+ */
+export async function applyProposal(
+  ports: FlowContext,
+  proposal: Proposal,
+  actor: string,
+  options: ApplyOptions,
+): Promise<ApplyResult> {
   if (proposal.status !== 'applying') {
     return { outcome: 'conflict', reason: `the proposal is ${proposal.status}, not applying` };
   }
+  const step = applyStep(ports, proposal, actor, options);
   const plan = proposal.plan;
-  const backToPending = async (reason: string): Promise<ApplyResult> => {
-    const back = await ports.store.transition(
-      proposal.id,
-      'applying',
-      'pending',
-      {},
-      audit('apply', 'not-applied', reason),
-    );
-    return back
-      ? { outcome: 'not-applied', proposal: back, reason }
-      : { outcome: 'conflict', reason: 'another actor moved the proposal first' };
-  };
-  if (plan === null) return fail(ports, proposal, audit, 'the proposal has no plan');
+  if (plan === null) return fail(step, 'the proposal has no plan');
   if (plan.mechanism === 'key-policy-statement' && !options.allowKeyPolicy) {
-    return backToPending('a key-policy change is applied only when a person approves it');
+    return backToPending(step, 'a key-policy change is applied only when a person approves it');
   }
+  const reconciled = await reconcile(step, plan);
+  return 'outcome' in reconciled ? reconciled : record(step, plan, reconciled);
+}
 
-  let state = await gatherState(ports.reader, proposal.request);
-  let applied = alreadyWritten(plan, state);
-  if (applied === null) {
-    const now = diagnose(proposal.request, state, { prefer: plan.mechanism });
-    if (now.verdict === 'ignore') return backToPending(`nothing to apply: ${now.reason}`);
-    if (now.verdict === 'refuse' || planHash(now.plan) !== proposal.planHash) {
-      return supersede(ports, proposal, audit, now, options, 'the account changed since the plan was made');
-    }
-    try {
-      applied = await write(ports, plan);
-    } catch (error) {
-      if (error instanceof KeyPolicyChanged) {
-        // Changed between the re-read and the write: diagnose again on what is there now.
-        state = await gatherState(ports.reader, proposal.request);
-        const again = diagnose(proposal.request, state, { prefer: plan.mechanism });
-        if (again.verdict === 'ignore') return backToPending(`nothing to apply: ${again.reason}`);
-        return supersede(
-          ports,
-          proposal,
-          audit,
-          again,
-          options,
-          'the key policy changed since the plan was made',
-        );
-      }
-      // A write that timed out may have been made: re-read before recording a failure, so the record
-      // never says failed while the account holds the change (a failing re-read throws: retry).
-      const written = alreadyWritten(plan, await gatherState(ports.reader, proposal.request));
-      if (written === null) return fail(ports, proposal, audit, `the write failed: ${messageOf(error)}`);
-      applied = written;
-    }
+/**
+ * Brings the account to the plan: finds the change already written (an earlier attempt), or re-reads,
+ * re-diagnoses and writes it. Returns what was written, or the outcome when nothing is to be written
+ * (allowed by now: back to pending; the plan changed: superseded; the write failed: failed).
+ */
+async function reconcile(step: ApplyStep, plan: Plan): Promise<AppliedChange | ApplyResult> {
+  const { ports, proposal } = step;
+  const state = await gatherState(ports.reader, proposal.request);
+  const found = alreadyWritten(plan, state);
+  if (found !== null) return found;
+  const now = diagnose(proposal.request, state, { prefer: plan.mechanism });
+  if (now.verdict === 'ignore') return backToPending(step, `nothing to apply: ${now.reason}`);
+  if (now.verdict === 'refuse' || planHash(now.plan) !== proposal.planHash) {
+    return supersede(step, now, 'the account changed since the plan was made');
   }
+  try {
+    return await write(ports, plan);
+  } catch (error) {
+    if (error instanceof KeyPolicyChanged) {
+      // Changed between the re-read and the write: diagnose again on what is there now.
+      const again = diagnose(proposal.request, await gatherState(ports.reader, proposal.request), {
+        prefer: plan.mechanism,
+      });
+      if (again.verdict === 'ignore') return backToPending(step, `nothing to apply: ${again.reason}`);
+      return supersede(step, again, 'the key policy changed since the plan was made');
+    }
+    // A write that timed out may have been made: re-read before recording a failure, so the record
+    // never says failed while the account holds the change (a failing re-read throws: retry).
+    const written = alreadyWritten(plan, await gatherState(ports.reader, proposal.request));
+    return written ?? fail(step, `the write failed: ${messageOf(error)}`);
+  }
+}
 
-  // Re-read and re-evaluate. IAM and KMS are eventually consistent (a grant takes up to five
-  // minutes), so a change not visible yet is recorded as applied, with the check's result in the audit.
+/**
+ * Records a change the account holds: re-reads and re-evaluates, moves `applying -> applied` with how
+ * to undo it, marks the fingerprint applied, and notifies. IAM and KMS are eventually consistent (a
+ * grant takes up to five minutes), so a change not visible yet is recorded as applied, with the
+ * check's result in the audit.
+ */
+async function record(step: ApplyStep, plan: Plan, applied: AppliedChange): Promise<ApplyResult> {
+  const { ports, proposal, options } = step;
   const after = diagnose(proposal.request, await gatherState(ports.reader, proposal.request), {
     prefer: plan.mechanism,
   });
@@ -254,39 +269,160 @@ export async function applyProposal(
     'applying',
     'applied',
     { applied, appliedAt },
-    audit('apply', verified ? 'applied' : 'applied-unverified', notes.join(' ')),
+    step.audit('apply', verified ? 'applied' : 'applied-unverified', notes.join(' ')),
   );
   if (recorded === null) return { outcome: 'conflict', reason: 'another actor recorded the proposal first' };
-  try {
-    await ports.store.setFingerprintApplied(recorded.fingerprint, appliedAt);
-  } catch (error) {
-    ports.log?.warn('could not mark the fingerprint applied', {
-      proposalId: recorded.id,
-      error: messageOf(error),
-    });
-  }
-  await notify(ports, options.kind, recorded, {
-    settings: options.links,
-    expiresAt: linkExpiry(ports.now(), options.links.ttlHours),
-  });
+  await markFingerprintApplied(ports, recorded, appliedAt);
+  await announceApplied(ports, recorded, options);
   return { outcome: 'applied', proposal: recorded, verified };
 }
 
-async function fail(
+/**
+ * Sets (or, with null, clears) when the fingerprint's proposal was applied, for the still-failing
+ * notice. Best effort: the proposal's record is what counts; a failure is logged.
+ */
+async function markFingerprintApplied(
   ports: FlowContext,
   proposal: Proposal,
-  audit: (action: string, outcome: string, detail?: string) => AuditEntry,
-  reason: string,
-): Promise<ApplyResult> {
-  const failed = await ports.store.transition(
-    proposal.id,
+  appliedAt: string | null,
+): Promise<void> {
+  try {
+    await ports.store.setFingerprintApplied(proposal.fingerprint, appliedAt);
+  } catch (error) {
+    ports.log?.warn('could not update the fingerprint', { proposalId: proposal.id, error: messageOf(error) });
+  }
+}
+
+/** The notification of an applied proposal, with links (the revoke link) made now. */
+function announceApplied(ports: FlowContext, proposal: Proposal, options: ApplyOptions): Promise<boolean> {
+  return notify(ports, options.kind, proposal, {
+    settings: options.links,
+    expiresAt: linkExpiry(ports.now(), options.links.ttlHours),
+  });
+}
+
+/** Who was applying, and what stopped them. */
+export interface Interruption {
+  actor: string;
+  /** The action of the audit entry that says so: `auto-apply`, `approve`. */
+  action: string;
+  /** What failed, for the audit list. */
+  why: string;
+}
+
+/**
+ * Settles an apply that did not finish (a read or the store failed mid-way, or the invocation that
+ * held the `applying` claim is gone), so that no proposal is left `applying` and nothing is written
+ * twice. Reads where the proposal is:
+ * - `applied`: recorded, but the answer was lost before the apply step announced it: announced now.
+ * - `applying` (the caller's own claim): the account is re-read; a change the interrupted attempt wrote
+ *   is recorded applied (checked and announced as the apply step does); otherwise, or when the re-read
+ *   fails too, the proposal goes back to `pending` with why in its audit list, for a person: approving
+ *   it then finds a write already made instead of repeating it.
+ * - anything else: the apply step recorded its outcome (and announced it), or never started.
+ * Returns the proposal as it is then. Throws only when the store cannot say or record where it is.
+ */
+export async function settleInterruptedApply(
+  ports: FlowContext,
+  proposalId: string,
+  interruption: Interruption,
+  options: ApplyOptions,
+): Promise<Proposal> {
+  const current = await ports.store.getProposal(proposalId);
+  if (current === null) throw new Error(`proposal ${proposalId} is not in the store`);
+  if (current.status === 'applied') {
+    await announceApplied(ports, current, options);
+    return current;
+  }
+  if (current.status !== 'applying') return current;
+  const step = applyStep(ports, current, interruption.actor, options);
+  const plan = current.plan;
+  const written =
+    plan === null
+      ? null
+      : await gatherState(ports.reader, current.request).then(
+          (state) => alreadyWritten(plan, state),
+          () => null,
+        );
+  if (plan !== null && written !== null) {
+    const recorded = await record(step, plan, written);
+    if (recorded.outcome === 'applied') return recorded.proposal;
+  } else {
+    const back = await ports.store.transition(
+      current.id,
+      'applying',
+      'pending',
+      {},
+      step.audit(
+        interruption.action,
+        'interrupted',
+        `${interruption.why}; approving the proposal finishes the apply without writing twice`,
+      ),
+    );
+    if (back !== null) return back;
+  }
+  // Another actor moved it meanwhile: where it is now.
+  return (await ports.store.getProposal(proposalId)) ?? current;
+}
+
+/** True when the proposal has been `applying` longer than a claim's lease: whoever applied it is gone. */
+export function isAbandonedApply(proposal: Proposal, now: Date): boolean {
+  return (
+    proposal.status === 'applying' &&
+    Date.parse(proposal.updatedAt) + CLAIM_LEASE_SECONDS * 1000 <= now.getTime()
+  );
+}
+
+/**
+ * A proposal left `applying` past its lease (CLAIM_LEASE_SECONDS) by an invocation that was killed or
+ * timed out: taken over (store `reclaimApplying`, one conditional write) and settled as an interrupted
+ * apply, announced as the kind of apply it was (auto mode's or an approval's). Null when the proposal
+ * is not `applying` or its lease has not run out (someone is still applying it).
+ */
+export async function settleAbandonedApply(
+  ports: FlowContext,
+  proposalId: string,
+  interruption: Interruption,
+  options: ApplyOptions,
+): Promise<Proposal | null> {
+  const taken = await ports.store.reclaimApplying(proposalId, ports.now(), {
+    at: ports.now().toISOString(),
+    actor: interruption.actor,
+    action: interruption.action,
+    outcome: 'reclaimed',
+    detail: interruption.why,
+  });
+  if (taken === null) return null;
+  const started = taken.audit.findLast(
+    (entry) => entry.action === 'auto-apply' || entry.action === 'approve',
+  );
+  const kind = started?.actor === KEYMEND_ACTOR ? 'auto-applied' : 'approved-applied';
+  return settleInterruptedApply(ports, proposalId, interruption, { ...options, kind });
+}
+
+async function backToPending(step: ApplyStep, reason: string): Promise<ApplyResult> {
+  const back = await step.ports.store.transition(
+    step.proposal.id,
+    'applying',
+    'pending',
+    {},
+    step.audit('apply', 'not-applied', reason),
+  );
+  return back
+    ? { outcome: 'not-applied', proposal: back, reason }
+    : { outcome: 'conflict', reason: 'another actor moved the proposal first' };
+}
+
+async function fail(step: ApplyStep, reason: string): Promise<ApplyResult> {
+  const failed = await step.ports.store.transition(
+    step.proposal.id,
     'applying',
     'failed',
     { reason: `Applying the fix failed: ${reason}` },
-    audit('apply', 'failed', reason),
+    step.audit('apply', 'failed', reason),
   );
   if (failed === null) return { outcome: 'conflict', reason: 'another actor moved the proposal first' };
-  await notify(ports, 'failed', failed, null);
+  await notify(step.ports, 'failed', failed, null);
   return { outcome: 'failed', proposal: failed, reason };
 }
 
@@ -295,13 +431,11 @@ async function fail(
  * a new proposal (pending or refused), announced as such: never a silent, different change.
  */
 async function supersede(
-  ports: FlowContext,
-  proposal: Proposal,
-  audit: (action: string, outcome: string, detail?: string) => AuditEntry,
+  step: ApplyStep,
   now: Extract<ReturnType<typeof diagnose>, { verdict: 'propose' | 'refuse' }>,
-  options: ApplyOptions,
   why: string,
 ): Promise<ApplyResult> {
+  const { ports, proposal, options } = step;
   const at = ports.now();
   const replacement = newProposal({
     id: newProposalId(),
@@ -325,7 +459,7 @@ async function supersede(
     'applying',
     'superseded',
     {},
-    audit('apply', 'superseded', reason),
+    step.audit('apply', 'superseded', reason),
   );
   if (superseded === null) return { outcome: 'conflict', reason: 'another actor moved the proposal first' };
   await ports.store.createProposal(replacement, new Date(replacement.expiresAt));
@@ -444,11 +578,7 @@ export async function revokeProposal(
   }
   const revoked = await ports.store.transition(proposal.id, 'applied', 'revoked', {}, audit('revoked'));
   if (revoked === null) return { outcome: 'conflict', reason: 'another actor revoked the proposal first' };
-  try {
-    await ports.store.setFingerprintApplied(revoked.fingerprint, null);
-  } catch (error) {
-    ports.log?.warn('could not clear the fingerprint', { proposalId: revoked.id, error: messageOf(error) });
-  }
+  await markFingerprintApplied(ports, revoked, null);
   await notify(ports, 'revoked', revoked, null);
   return { outcome: 'revoked', proposal: revoked };
 }

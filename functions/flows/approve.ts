@@ -31,8 +31,16 @@ import {
   reviewPage,
   type Viewer,
 } from '../render/page';
-import { type ApplyResult, applyProposal, revokeProposal } from './apply';
-import type { AuditContext, FlowContext, FlowLog } from './context';
+import {
+  type ApplyOptions,
+  type ApplyResult,
+  applyProposal,
+  isAbandonedApply,
+  revokeProposal,
+  settleAbandonedApply,
+  settleInterruptedApply,
+} from './apply';
+import { type AuditContext, type FlowContext, type FlowLog, messageOf } from './context';
 import { linksFor, notify } from './notify';
 
 /** An HTTP request as the approval function sees it, already decoded by the handler. */
@@ -157,7 +165,10 @@ async function view(deps: ApprovalDeps, id: string, request: ApprovalRequest): P
   const approverReviewing = action === 'review' && viewer.signIn && viewer.allowed;
   // With sign-in on, someone who may not decide gets no buttons (a POST would be refused anyway).
   const mayDecide = !viewer.signIn || viewer.allowed;
-  if (mayDecide && proposal.status === 'pending') {
+  // Left `applying` past its lease by an invocation that is gone: undecided, as pending (a click settles
+  // it first; see act).
+  const undecided = proposal.status === 'pending' || isAbandonedApply(proposal, ports.now());
+  if (mayDecide && undecided) {
     if ((action === 'approve' || approverReviewing) && proposal.planHash)
       forms.approve = await sibling('approve');
     if (action === 'approve' || action === 'reject' || approverReviewing)
@@ -260,8 +271,22 @@ async function act(deps: ApprovalDeps, id: string, request: ApprovalRequest): Pr
     log.warn('approval token for another proposal', { proposalId: id, action, ...context });
     return refusalPage('bad-token');
   }
-  const proposal = await ports.store.getProposal(id);
-  if (!proposal) return refusalPage('not-found');
+  const stored = await ports.store.getProposal(id);
+  if (!stored) return refusalPage('not-found');
+  // Left `applying` by an approval or an auto-apply that was killed or timed out: settled first (the
+  // account re-read), so this click decides on where the proposal really is.
+  const proposal =
+    stored.status === 'applying' &&
+    NEEDED_STATUS[action] === 'pending' &&
+    claims.action === action &&
+    claims.planHash === boundHash(stored, action)
+      ? ((await settleAbandonedApply(
+          stepPorts(deps),
+          id,
+          { actor: LINK_ACTOR, action, why: 'the invocation applying it stopped (killed or timed out)' },
+          applyOptions(deps.settings, context),
+        )) ?? stored)
+      : stored;
   const refused = async (kind: RefusalKind, detail: string): Promise<Page> => {
     log.warn('approval refused', { proposalId: id, action, detail, ...context });
     await ports.store.appendAudit(id, audit('refused', detail));
@@ -296,6 +321,16 @@ function linkSettings(settings: ApprovalSettings): LinkSettings {
   return { baseUrl: settings.baseUrl, ttlHours: settings.linkTtlHours };
 }
 
+/** What the apply step is told on an approval: key-policy changes only when enabled; the person's context. */
+function applyOptions(settings: ApprovalSettings, context: AuditContext): ApplyOptions {
+  return {
+    allowKeyPolicy: settings.allowKeyPolicy,
+    kind: 'approved-applied',
+    links: linkSettings(settings),
+    auditContext: context,
+  };
+}
+
 async function approve(
   deps: ApprovalDeps,
   proposal: Proposal,
@@ -303,6 +338,7 @@ async function approve(
   audit: (outcome: string, detail?: string) => AuditEntry,
 ): Promise<Page> {
   const { ports, settings } = deps;
+  const options = applyOptions(settings, context);
   // The one conditional write that makes an approval happen once, however many clicks race for it.
   let result: ApplyResult;
   try {
@@ -311,28 +347,20 @@ async function approve(
       await ports.store.appendAudit(proposal.id, audit('refused', 'another approval is already applying it'));
       return refusalPage('not-pending');
     }
-    result = await applyProposal(stepPorts(deps), claimed, LINK_ACTOR, {
-      allowKeyPolicy: settings.allowKeyPolicy,
-      kind: 'approved-applied',
-      links: linkSettings(settings),
-      auditContext: context,
-    });
+    result = await applyProposal(stepPorts(deps), claimed, LINK_ACTOR, options);
   } catch (error) {
-    // The claim or the apply step failed before the apply step recorded anything, or the store's
-    // answer was lost after it did. Recorded applied: say so (the apply step had not got to its
-    // notification). Otherwise give the proposal back to the person (a new click re-reads everything,
-    // and a write already made is found, not repeated) and let the handler answer 500.
-    const stored = await ports.store.getProposal(proposal.id).catch(() => null);
-    if (stored?.status === 'applied') {
-      await notify(stepPorts(deps), 'approved-applied', stored, {
-        settings: linkSettings(settings),
-        expiresAt: new Date(ports.now().getTime() + settings.linkTtlHours * 3_600_000),
-      });
-      return resultPage('applied', stored, 'The change was applied.', await revokeLink(deps, stored));
+    // The claim or the apply step failed part-way. Settled (flows/apply.ts): recorded applied, said so;
+    // otherwise given back to the person (a new click re-reads everything, and a write already made
+    // is found, not repeated) while the handler answers 500.
+    const settled = await settleInterruptedApply(
+      stepPorts(deps),
+      proposal.id,
+      { actor: LINK_ACTOR, action: 'approve', why: messageOf(error) },
+      options,
+    ).catch(() => null);
+    if (settled?.status === 'applied') {
+      return resultPage('applied', settled, 'The change was applied.', await revokeLink(deps, settled));
     }
-    await ports.store
-      .transition(proposal.id, 'applying', 'pending', {}, audit('error', 'the apply step failed'))
-      .catch(() => null);
     throw error;
   }
   // applyProposal records the outcome and notifies it; this only shows it.

@@ -13,12 +13,12 @@ import type { Config } from '../core/config';
 import { diagnose } from '../core/diagnose';
 import { gatherState } from '../core/gather';
 import { CLOUDTRAIL_DETAIL_TYPE, intake } from '../core/intake';
-import { linkExpiry } from '../core/links';
+import { type LinkSettings, linkExpiry } from '../core/links';
 import { fingerprintFieldsOf, newProposal, newProposalId } from '../core/new-proposal';
 import type { FingerprintRecord, FlowPorts } from '../core/ports';
 import { fingerprintOf, KEYMEND_ACTOR, type Proposal } from '../core/proposal';
 import type { KinesisKmsRequest } from '../core/request';
-import { type ApplyResult, applyProposal } from './apply';
+import { type ApplyOptions, applyProposal, settleAbandonedApply, settleInterruptedApply } from './apply';
 import { type FlowContext, messageOf } from './context';
 import { notify } from './notify';
 
@@ -93,19 +93,7 @@ export async function remediate(
   // A record that reads as a Kinesis KMS denial counts only when AWS delivered it.
   const envelope = notFromKms(event);
   if (envelope !== null) return { outcome: 'ignored', reason: `not-from-kms: ${envelope}` };
-  const request = found.request;
-  const now = ports.now();
-  const claims = { fingerprint: null as string | null };
-  let recorded: Recorded | RemediateResult;
-  try {
-    if (!(await ports.store.claimEvent(request.eventId, now))) {
-      return { outcome: 'duplicate', reason: 'this event id was processed before' };
-    }
-    recorded = await diagnoseAndRecord(ports, config, request, now, claims);
-  } catch (error) {
-    await releaseClaims(ports, request.eventId, claims.fingerprint);
-    throw error;
-  }
+  const recorded = await diagnoseAndRecord(ports, config, found.request, ports.now());
   if (!('proposal' in recorded)) return recorded;
   const { proposal, state } = recorded;
 
@@ -113,16 +101,18 @@ export async function remediate(
     await notify(ports, 'refused', proposal, null);
     return { outcome: 'refused', proposalId: proposal.id, reason: proposal.reason };
   }
-  const links = { baseUrl: config.approvalUrl, ttlHours: config.linkTtlHours };
   const propose = async (reason?: string): Promise<RemediateResult> => {
-    await notify(ports, 'proposed', proposal, { settings: links, expiresAt: new Date(proposal.expiresAt) });
+    await notify(ports, 'proposed', proposal, {
+      settings: linkSettings(config),
+      expiresAt: new Date(proposal.expiresAt),
+    });
     return { outcome: 'proposed', proposalId: proposal.id, ...(reason ? { reason } : {}) };
   };
   if (config.mode !== 'auto' || proposal.plan === null) return propose();
   try {
     return await autoApply(ports, config, proposal, state, propose);
   } catch (error) {
-    return unfinishedAutoApply(ports, proposal, error, propose);
+    return settleAutoApply(ports, config, proposal, error, propose);
   }
 }
 
@@ -131,29 +121,57 @@ interface Recorded {
   state: Awaited<ReturnType<typeof gatherState>>;
 }
 
-/** From the fingerprint to the stored proposal; a RemediateResult when it stops before one. */
+function linkSettings(config: RemediateConfig): LinkSettings {
+  return { baseUrl: config.approvalUrl, ttlHours: config.linkTtlHours };
+}
+
+/**
+ * From the event to the stored proposal; a RemediateResult when it stops before one (a duplicate, a
+ * repeat, allowed by now). Claims the event id, then the fingerprint; when anything fails before the
+ * proposal is stored, releases what it claimed and rethrows, so the retry starts over.
+ */
 async function diagnoseAndRecord(
   ports: FlowContext,
   config: RemediateConfig,
   request: KinesisKmsRequest,
   now: Date,
-  claims: { fingerprint: string | null },
 ): Promise<Recorded | RemediateResult> {
   const fingerprint = fingerprintOf(fingerprintFieldsOf(request));
-  const live = await ports.store.touchFingerprint(fingerprint, now);
-  if (live !== null) {
-    await stillFailing(ports, config, live, now);
-    return repeat(live);
+  // The fingerprint lease this invocation may hold: released on a failure even when the claim's own
+  // answer was lost, since a retry must not find its own lease.
+  let leased: string | null = null;
+  try {
+    const delivery = await ports.store.claimEvent(request.eventId, now);
+    if (delivery === 'duplicate')
+      return { outcome: 'duplicate', reason: 'this event id was processed before' };
+    const live = await ports.store.touchFingerprint(fingerprint, now);
+    if (live !== null) {
+      if (delivery === 'retry' && live.proposalId !== null)
+        await settleAbandoned(ports, config, live.proposalId);
+      await stillFailing(ports, config, live, now);
+      return repeat(live);
+    }
+    leased = fingerprint;
+    const claim = await ports.store.claimFingerprint(fingerprint, now);
+    if (!claim.claimed) {
+      leased = null;
+      return repeat(claim.record);
+    }
+    await expirePrevious(ports, claim.previousProposalId);
+    return await diagnoseAndStore(ports, config, request, now);
+  } catch (error) {
+    await releaseClaims(ports, request.eventId, leased);
+    throw error;
   }
-  // Released on a failure even when the claim's own answer was lost: a retry must not find its own lease.
-  claims.fingerprint = fingerprint;
-  const claim = await ports.store.claimFingerprint(fingerprint, now);
-  if (!claim.claimed) {
-    claims.fingerprint = null;
-    return repeat(claim.record);
-  }
-  await expirePrevious(ports, claim.previousProposalId);
+}
 
+/** Reads the account, diagnoses, and stores the proposal (pending or refused) of a claimed problem. */
+async function diagnoseAndStore(
+  ports: FlowContext,
+  config: RemediateConfig,
+  request: KinesisKmsRequest,
+  now: Date,
+): Promise<Recorded | RemediateResult> {
   const state = await gatherState(ports.reader, request);
   const result = diagnose(request, state, { prefer: config.preferMechanism });
   // Allowed by now: nothing is stored. The claim's lease (two minutes) stays, so denials still in
@@ -195,6 +213,38 @@ async function diagnoseAndRecord(
   return { proposal, state };
 }
 
+/**
+ * The retry of an invocation that did not finish (killed, timed out): when it left the problem's
+ * proposal `applying` past the lease, settle it (flows/apply.ts) and tell people when it goes back to
+ * a person. Best effort: the denial is counted either way.
+ */
+async function settleAbandoned(
+  ports: FlowContext,
+  config: RemediateConfig,
+  proposalId: string,
+): Promise<void> {
+  try {
+    const settled = await settleAbandonedApply(
+      ports,
+      proposalId,
+      {
+        actor: KEYMEND_ACTOR,
+        action: 'reclaim',
+        why: 'the invocation applying it stopped (killed or timed out)',
+      },
+      autoApplyOptions(config),
+    );
+    if (settled?.status === 'pending') {
+      await notify(ports, 'proposed', settled, {
+        settings: linkSettings(config),
+        expiresAt: new Date(settled.expiresAt),
+      });
+    }
+  } catch (error) {
+    ports.log?.warn('could not settle an abandoned apply', { proposalId, error: messageOf(error) });
+  }
+}
+
 /** Best effort: when the store is down too, the retry is a duplicate and the next denial starts over. */
 async function releaseClaims(ports: FlowContext, eventId: string, fingerprint: string | null): Promise<void> {
   try {
@@ -202,12 +252,20 @@ async function releaseClaims(ports: FlowContext, eventId: string, fingerprint: s
   } catch (error) {
     ports.log?.warn('could not release the claims of a failed invocation', {
       eventId,
-      error: error instanceof Error ? error.message : String(error),
+      error: messageOf(error),
     });
   }
 }
 
-/** Auto mode, after the proposal is stored: the guards, then `pending -> applying` and the apply step. */
+/** What auto mode's apply step is told: never a key-policy change, announced as auto-applied. */
+function autoApplyOptions(config: RemediateConfig): ApplyOptions {
+  return { allowKeyPolicy: false, kind: 'auto-applied', links: linkSettings(config) };
+}
+
+/**
+ * Auto mode, after the proposal is stored: the guards, then `pending -> applying` (counted toward the
+ * hourly cap) and the apply step. A failure anywhere here is settled by `settleAutoApply`.
+ */
 async function autoApply(
   ports: FlowContext,
   config: RemediateConfig,
@@ -216,7 +274,6 @@ async function autoApply(
   propose: (reason?: string) => Promise<RemediateResult>,
 ): Promise<RemediateResult> {
   if (proposal.plan === null) return propose();
-  const links = { baseUrl: config.approvalUrl, ttlHours: config.linkTtlHours };
   const stop = await guardStop(ports, config, {
     principalArn: proposal.request.principalArn,
     principalTags: state.principal?.tags,
@@ -226,17 +283,13 @@ async function autoApply(
   });
   if (stop) return propose(`auto mode did not apply it (${stop.guard}): ${stop.reason}`);
 
+  const startedAt = ports.now();
   const applying = await ports.store.transition(
     proposal.id,
     'pending',
     'applying',
     {},
-    {
-      at: ports.now().toISOString(),
-      actor: KEYMEND_ACTOR,
-      action: 'auto-apply',
-      outcome: 'started',
-    },
+    { at: startedAt.toISOString(), actor: KEYMEND_ACTOR, action: 'auto-apply', outcome: 'started' },
   );
   if (applying === null) {
     return {
@@ -246,38 +299,8 @@ async function autoApply(
     };
   }
   // Counted once the apply is this invocation's: an approval never counts toward auto mode's cap.
-  await ports.store.recordAutoApply(applying.id, new Date(applying.updatedAt));
-  let applied: ApplyResult;
-  try {
-    applied = await applyProposal(ports, applying, KEYMEND_ACTOR, {
-      allowKeyPolicy: false,
-      kind: 'auto-applied',
-      links,
-    });
-  } catch (error) {
-    const why = messageOf(error);
-    // Recorded applied, but the store's answer was lost (a timeout): announce it, as the apply step
-    // would have.
-    const current = await ports.store.getProposal(proposal.id).catch(() => null);
-    if (current?.status === 'applied') {
-      await notify(ports, 'auto-applied', current, {
-        settings: links,
-        expiresAt: linkExpiry(ports.now(), links.ttlHours),
-      });
-      return { outcome: 'applied', proposalId: proposal.id };
-    }
-    // A read or the record failed mid-way (the write may have happened). Hand the proposal to a person:
-    // back to pending, announced as a proposal; approving it finds what was written and does not write
-    // it twice. If even that fails, the store is down: the invocation fails.
-    const back = await backToPending(ports, proposal, why).catch(() => null);
-    if (back === null) throw error;
-    await notify(ports, 'proposed', back, { settings: links, expiresAt: new Date(proposal.expiresAt) });
-    return {
-      outcome: 'proposed',
-      proposalId: proposal.id,
-      reason: `auto mode's apply was interrupted (${why}): it waits for approval`,
-    };
-  }
+  await ports.store.recordAutoApply(applying.id, startedAt);
+  const applied = await applyProposal(ports, applying, KEYMEND_ACTOR, autoApplyOptions(config));
   switch (applied.outcome) {
     case 'applied':
       return {
@@ -289,7 +312,7 @@ async function autoApply(
       return { outcome: 'failed', proposalId: proposal.id, reason: applied.reason };
     case 'not-applied':
       await notify(ports, 'proposed', applied.proposal, {
-        settings: links,
+        settings: linkSettings(config),
         expiresAt: new Date(proposal.expiresAt),
       });
       return { outcome: 'proposed', proposalId: proposal.id, reason: applied.reason };
@@ -309,55 +332,44 @@ async function autoApply(
 }
 
 /**
- * An interrupted auto-apply hands the proposal to a person: `applying` back to `pending`, with why in
- * the audit list. Null when the proposal was no longer `applying`.
+ * Auto mode failed after the proposal was stored (a guard's read, the claim, the apply step): the
+ * proposal is settled (flows/apply.ts `settleInterruptedApply`: a change already written is recorded,
+ * otherwise it goes back to `pending`) and people are told, so a problem is never stored and left
+ * unannounced (its fingerprint is live: later denials are repeats). Throws the failure only when the
+ * store cannot say where the proposal is.
  */
-function backToPending(ports: FlowContext, proposal: Proposal, why: string): Promise<Proposal | null> {
-  return ports.store.transition(
-    proposal.id,
-    'applying',
-    'pending',
-    {},
-    {
-      at: ports.now().toISOString(),
-      actor: KEYMEND_ACTOR,
-      action: 'auto-apply',
-      outcome: 'interrupted',
-      detail: `${why}; approving the proposal finishes the apply without writing twice`,
-    },
-  );
-}
-
-/**
- * Auto mode failed after the proposal was stored (a guard's read, the claim, the apply step twice):
- * the proposal goes back to `pending` and people are told, so the problem is never stored and left
- * unannounced (its fingerprint is live: later denials are repeats). An approval then finishes the job;
- * a change an interrupted attempt already wrote is found and recorded, not written again. Throws only
- * when the store cannot say where the proposal is.
- */
-async function unfinishedAutoApply(
+async function settleAutoApply(
   ports: FlowContext,
+  config: RemediateConfig,
   proposal: Proposal,
   error: unknown,
   propose: (reason?: string) => Promise<RemediateResult>,
 ): Promise<RemediateResult> {
-  const detail = messageOf(error);
-  ports.log?.warn('auto mode could not finish; proposing instead', {
+  const why = messageOf(error);
+  ports.log?.warn('auto mode could not finish; settling the proposal', {
     proposalId: proposal.id,
-    error: detail,
+    error: why,
   });
-  await backToPending(ports, proposal, detail);
-  const current = await ports.store.getProposal(proposal.id);
-  if (current === null) throw error;
-  if (current.status === 'pending') {
-    return propose(`auto mode was interrupted (${detail}): it waits for approval`);
+  let settled: Proposal;
+  try {
+    settled = await settleInterruptedApply(
+      ports,
+      proposal.id,
+      { actor: KEYMEND_ACTOR, action: 'auto-apply', why },
+      autoApplyOptions(config),
+    );
+  } catch {
+    throw error;
   }
-  // The apply step recorded (and notified) an outcome before the failure.
-  return {
-    outcome: current.status === 'applied' || current.status === 'failed' ? current.status : 'proposed',
-    proposalId: proposal.id,
-    reason: detail,
-  };
+  switch (settled.status) {
+    case 'pending':
+      return propose(`auto mode was interrupted (${why}): it waits for approval`);
+    case 'applied':
+    case 'failed':
+      return { outcome: settled.status, proposalId: proposal.id, reason: why };
+    default:
+      return { outcome: 'proposed', proposalId: proposal.id, reason: why };
+  }
 }
 
 /**
@@ -424,13 +436,13 @@ async function stillFailing(
     const proposal = await ports.store.getProposal(record.proposalId);
     if (proposal === null) return;
     await notify(ports, 'still-failing', proposal, {
-      settings: { baseUrl: config.approvalUrl, ttlHours: config.linkTtlHours },
+      settings: linkSettings(config),
       expiresAt: linkExpiry(now, config.linkTtlHours),
     });
   } catch (error) {
     ports.log?.warn('could not send the still-failing notice', {
       proposalId: record.proposalId,
-      error: error instanceof Error ? error.message : String(error),
+      error: messageOf(error),
     });
   }
 }

@@ -11,7 +11,8 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { Context, EventBridgeEvent } from 'aws-lambda';
-import type { FlowContext, FlowLog } from '../flows/context';
+import type { FlowPorts } from '../core/ports';
+import type { FlowLog } from '../flows/context';
 import { type RemediateConfig, type RemediateResult, remediate } from '../flows/remediate';
 import { functionLogger } from './logger';
 import { accountIdOf, awsWiring, perAccount, startOnce } from './wiring';
@@ -21,10 +22,10 @@ export type RemediateEvent = EventBridgeEvent<'AWS API Call via CloudTrail', unk
 export interface RemediateHandlerDeps {
   config: RemediateConfig;
   /**
-   * The ports for one invocation. Called once per event, so an account reader that caches (the AWS
-   * reader does) starts each event fresh and the re-read after an apply sees the write.
+   * The flow's ports. The reader must not cache across events (handlers/wiring.ts builds an AWS reader
+   * per read), so the re-read after an apply sees the write.
    */
-  ports: () => FlowContext;
+  ports: FlowPorts;
   logger: FlowLog & { error(message: string, fields: Record<string, unknown>): void };
 }
 
@@ -36,7 +37,7 @@ export function makeHandler(deps: RemediateHandlerDeps): (event: RemediateEvent)
   return async (event) => {
     const eventId = eventIdOf(event);
     try {
-      const result = await remediate({ log: deps.logger, ...deps.ports() }, deps.config, event);
+      const result = await remediate({ ...deps.ports, log: deps.logger }, deps.config, event);
       deps.logger.info('remediate outcome', { eventId, ...result });
       return result;
     } catch (error) {
@@ -65,10 +66,7 @@ const { powertools, logger } = functionLogger('keymend-remediate');
  */
 const wired = startOnce(logger, () => {
   const { config, portsFor, deadline } = awsWiring(process.env);
-  const forAccount = perAccount((accountId) => {
-    const ports: FlowContext = portsFor(accountId);
-    return makeHandler({ config, logger, ports: () => ports });
-  });
+  const forAccount = perAccount((accountId) => makeHandler({ config, logger, ports: portsFor(accountId) }));
   return { deadline, forAccount };
 });
 

@@ -10,6 +10,7 @@ import {
   DynamoProposalStore,
   StoreError,
 } from '../../functions/adapters/store';
+import { CLAIM_LEASE_SECONDS, FUNCTION_TIMEOUT_SECONDS } from '../../functions/commons/constants';
 import type { ProposalStore } from '../../functions/core/ports';
 import {
   type AuditEntry,
@@ -99,26 +100,39 @@ describe.each([
   const open = async () => (await backend.open()).store;
 
   describe('claimEvent and releaseClaim', () => {
-    it('claims an event id once', async () => {
+    it('claims an event id once within its lease', async () => {
       const store = await open();
-      expect(await store.claimEvent('e-1', T0)).toBe(true);
-      expect(await store.claimEvent('e-1', at(MINUTE))).toBe(false);
-      expect(await store.claimEvent('e-2', T0)).toBe(true);
+      expect(await store.claimEvent('e-1', T0)).toBe('first');
+      expect(await store.claimEvent('e-1', at(MINUTE))).toBe('duplicate');
+      expect(await store.claimEvent('e-2', T0)).toBe('first');
     });
 
     it('lets exactly one of ten simultaneous deliveries of one event claim it', async () => {
       const store = await open();
       const results = await Promise.all(Array.from({ length: 10 }, () => store.claimEvent('e-twice', T0)));
-      expect(results.filter(Boolean)).toHaveLength(1);
+      expect(results.filter((r) => r === 'first')).toHaveLength(1);
+      expect(results.filter((r) => r === 'duplicate')).toHaveLength(9);
+    });
+
+    it('frees an event claim after the lease, which outlasts the function: the retry of a killed invocation is a retry', async () => {
+      const store = await open();
+      expect(DEFAULT_LEASE_MS).toBe(CLAIM_LEASE_SECONDS * 1000);
+      expect(CLAIM_LEASE_SECONDS).toBeGreaterThan(FUNCTION_TIMEOUT_SECONDS.remediate);
+      expect(await store.claimEvent('e-killed', T0)).toBe('first');
+      // The invocation is killed: nothing releases its claim. Until the lease ends it holds...
+      expect(await store.claimEvent('e-killed', at(DEFAULT_LEASE_MS - 1))).toBe('duplicate');
+      // ...then Lambda's retry claims it again, and knows it is one.
+      expect(await store.claimEvent('e-killed', at(DEFAULT_LEASE_MS))).toBe('retry');
+      expect(await store.claimEvent('e-killed', at(DEFAULT_LEASE_MS + 1))).toBe('duplicate');
     });
 
     it('releaseClaim forgets the event id and frees the fingerprint a failed invocation leased', async () => {
       const store = await open();
-      expect(await store.claimEvent('evt-1', T0)).toBe(true);
+      expect(await store.claimEvent('evt-1', T0)).toBe('first');
       expect(await store.claimFingerprint('fp-1', T0)).toEqual({ claimed: true });
       expect((await store.claimFingerprint('fp-1', T0)).claimed).toBe(false);
       await store.releaseClaim('evt-1', 'fp-1');
-      expect(await store.claimEvent('evt-1', T0)).toBe(true);
+      expect(await store.claimEvent('evt-1', T0)).toBe('retry');
       expect(await store.claimFingerprint('fp-1', T0)).toEqual({ claimed: true });
     });
 
@@ -137,7 +151,7 @@ describe.each([
       await store.claimEvent('evt-3', T0);
       await store.claimFingerprint('fp-3', T0);
       await store.releaseClaim('evt-3', null);
-      expect(await store.claimEvent('evt-3', T0)).toBe(true);
+      expect(await store.claimEvent('evt-3', T0)).toBe('retry');
       expect((await store.claimFingerprint('fp-3', T0)).claimed).toBe(false);
     });
   });
@@ -241,7 +255,7 @@ describe.each([
       await store.claimFingerprint(p.fingerprint, T0);
       await store.createProposal(p, at(HOUR));
       const before = requests();
-      expect(await store.claimEvent('e-repeat', at(MINUTE))).toBe(true);
+      expect(await store.claimEvent('e-repeat', at(MINUTE))).toBe('first');
       expect(await store.touchFingerprint(p.fingerprint, at(MINUTE))).not.toBeNull();
       expect(requests() - before).toBe(2);
     });
@@ -404,6 +418,36 @@ describe.each([
       await store.transition(p.id, 'applying', 'applied', { applied, appliedAt }, entry('apply', 'keymend'));
       const revoked = await store.transition(p.id, 'applied', 'revoked', {}, entry('revoke'));
       expect(revoked).toMatchObject({ status: 'revoked', applied, appliedAt });
+    });
+  });
+
+  describe('reclaimApplying', () => {
+    it('takes over a proposal applying past the lease, once; never a fresh one or another status', async () => {
+      const store = await open();
+      const p = proposal();
+      await store.createProposal(p, at(HOUR));
+      const started = entry('auto-apply', 'keymend', at(MINUTE));
+      await store.transition(p.id, 'pending', 'applying', {}, started);
+      const reclaim = (time: Date) => store.reclaimApplying(p.id, time, entry('reclaim', 'keymend', time));
+      // The invocation applying it may still be working.
+      expect(await reclaim(at(MINUTE + DEFAULT_LEASE_MS - 1))).toBeNull();
+      const taken = await reclaim(at(MINUTE + DEFAULT_LEASE_MS));
+      expect(taken).toMatchObject({
+        id: p.id,
+        status: 'applying',
+        updatedAt: at(MINUTE + DEFAULT_LEASE_MS).toISOString(),
+      });
+      expect(taken?.audit.map((a) => a.action)).toEqual([
+        ...p.audit.map((a) => a.action),
+        'auto-apply',
+        'reclaim',
+      ]);
+      expect(await store.getProposal(p.id)).toEqual(taken);
+      // The lease restarts with the takeover: a second reclaimer loses.
+      expect(await reclaim(at(MINUTE + DEFAULT_LEASE_MS))).toBeNull();
+      await store.transition(p.id, 'applying', 'pending', {}, entry('settle', 'keymend', at(2 * HOUR)));
+      expect(await reclaim(at(3 * HOUR))).toBeNull();
+      expect(await store.reclaimApplying('p-none', at(3 * HOUR), entry('reclaim'))).toBeNull();
     });
   });
 

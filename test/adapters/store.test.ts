@@ -68,7 +68,7 @@ describe('createTable', () => {
 describe('TTLs', () => {
   it('remembers an event id for a day', async () => {
     const { store, table } = await newStore();
-    expect(await store.claimEvent('e-1', T0)).toBe(true);
+    expect(await store.claimEvent('e-1', T0)).toBe('first');
     const item = await rawItem(table, storeKeys.event('e-1'));
     expect(item?.ttl?.N).toBe(String(T0.getTime() / 1000 + EVENT_TTL_SECONDS));
   });
@@ -108,7 +108,7 @@ describe('a repeat denial', () => {
     await store.claimFingerprint(p.fingerprint, T0);
     await store.createProposal(p, at(HOUR));
     const before = db.requestsByOperation();
-    expect(await store.claimEvent('e-repeat', at(MINUTE))).toBe(true);
+    expect(await store.claimEvent('e-repeat', at(MINUTE))).toBe('first');
     expect(await store.touchFingerprint(p.fingerprint, at(MINUTE))).not.toBeNull();
     const after = db.requestsByOperation();
     expect((after.PutItem ?? 0) - (before.PutItem ?? 0)).toBe(1);

@@ -25,7 +25,7 @@ describe('parseConfig', () => {
       linkTtlHours: 72,
       autoApplyHourlyLimit: 10,
       autoApplyCloudFormation: false,
-      enabledMechanisms: ['kms-grant', 'iam-inline-policy'],
+      enabledMechanisms: ['kms-grant'],
       rejectSuppressHours: 168,
       retiringPrincipal: VALID[ENV.retiringPrincipal],
     });

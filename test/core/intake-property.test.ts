@@ -242,7 +242,7 @@ describe('the remediate handler under random mutation', () => {
         const run = makeHandler({
           config: TEST_CONFIG,
           logger: lineLogger((line) => lines.push(line)),
-          ports: () => f.ports,
+          ports: f.ports,
         });
         const result = await run(event as RemediateEvent);
         expect(typeof result.outcome).toBe('string');

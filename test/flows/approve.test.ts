@@ -378,7 +378,7 @@ describe('approve', () => {
     );
     const after = s.store.proposals.get(s.proposal.id);
     expect(after?.status).toBe('pending');
-    expect(after?.audit.map((a) => a.outcome)).toEqual(['accepted', 'error']);
+    expect(after?.audit.map((a) => a.outcome)).toEqual(['accepted', 'interrupted']);
     expect(accountWrites(s.account)).toEqual([]);
   });
 });

@@ -271,14 +271,34 @@ describe('remediate: auto mode', () => {
 });
 
 describe('remediate: an interrupted automatic apply', () => {
-  it('goes back to pending for a person, and approving it finishes without writing twice', async () => {
+  const auto: RemediateConfig = {
+    ...TEST_CONFIG,
+    mode: 'auto',
+    autoApplyPrincipals: ['arn:aws:iam::111122223333:role/*'],
+  };
+
+  it('a record that fails after the write is settled: the account is re-read and the write recorded, once', async () => {
     const f = flowFixture();
-    const auto: RemediateConfig = {
-      ...TEST_CONFIG,
-      mode: 'auto',
-      autoApplyPrincipals: ['arn:aws:iam::111122223333:role/*'],
-    };
     f.store.crashOnTransitionTo = 'applied';
+    const result = await remediate(f.ports, auto, eventBridgeEvent(STORM_EVENT));
+    expect(result).toMatchObject({ outcome: 'applied', reason: expect.stringMatching(/simulated crash/) });
+    expect(f.writes).toEqual(['createGrant']);
+    expect(f.kinds()).toEqual(['auto-applied']);
+    expect(f.store.proposals.get(result.proposalId as string)?.status).toBe('applied');
+  });
+
+  it('when the account cannot be re-read either, it goes back to pending for a person, and approving it finishes without writing twice', async () => {
+    const f = flowFixture();
+    const createGrant = f.account.createGrant.bind(f.account);
+    const getKey = f.account.getKey.bind(f.account);
+    f.account.createGrant = async (args) => {
+      const made = await createGrant(args);
+      // The write is made; every read after it fails, as when KMS throttles.
+      f.account.getKey = async () => {
+        throw new Error('ThrottlingException');
+      };
+      return made;
+    };
     const result = await remediate(f.ports, auto, eventBridgeEvent(STORM_EVENT));
     expect(result).toMatchObject({
       outcome: 'proposed',
@@ -288,7 +308,12 @@ describe('remediate: an interrupted automatic apply', () => {
     expect(f.kinds()).toEqual(['proposed']);
     const id = result.proposalId as string;
     expect(f.store.proposals.get(id)?.status).toBe('pending');
+    expect(f.store.proposals.get(id)?.audit.at(-1)).toMatchObject({
+      action: 'auto-apply',
+      outcome: 'interrupted',
+    });
 
+    f.account.getKey = getKey;
     const approved = await f.store.transition(
       id,
       'pending',

@@ -288,7 +288,7 @@ export async function fuzzRemediate(seed: number, count: number): Promise<FuzzRe
     void JSON.stringify({ message, ...fields });
   const handler = makeHandler({
     config: { ...TEST_CONFIG, mode: 'propose' },
-    ports: () => ports,
+    ports,
     logger: { info: log, warn: log, error: log },
   });
 

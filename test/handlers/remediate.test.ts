@@ -18,7 +18,7 @@ describe('remediate handler (makeHandler)', () => {
   it('returns the outcome of each event and logs one line for it', async () => {
     const f = flowFixture();
     const { lines, logger } = recordingLogger();
-    const handler = makeHandler({ config: TEST_CONFIG, logger, ports: () => f.ports });
+    const handler = makeHandler({ config: TEST_CONFIG, logger, ports: f.ports });
     const first = await handler(eventBridgeEvent(STORM_EVENT) as RemediateEvent);
     const second = await handler(otherSession(eventBridgeEvent(STORM_EVENT), 1) as RemediateEvent);
     expect(first).toEqual({ outcome: 'proposed', proposalId: expect.any(String) });
@@ -33,7 +33,7 @@ describe('remediate handler (makeHandler)', () => {
   it('an event that is not a denial is ignored, whatever its shape', async () => {
     const f = flowFixture();
     const { logger } = recordingLogger();
-    const handler = makeHandler({ config: TEST_CONFIG, logger, ports: () => f.ports });
+    const handler = makeHandler({ config: TEST_CONFIG, logger, ports: f.ports });
     for (const event of [
       undefined,
       null,
@@ -52,7 +52,7 @@ describe('remediate handler (makeHandler)', () => {
     const handler = makeHandler({
       config: TEST_CONFIG,
       logger: lineLogger((line) => lines.push(line)),
-      ports: () => f.ports,
+      ports: f.ports,
     });
     const outcomes = new Set<string>();
     for (const name of eventNames()) outcomes.add((await handler(loadEvent(name))).outcome);
@@ -67,7 +67,7 @@ describe('remediate handler (makeHandler)', () => {
     const logger = lineLogger(() => {
       throw new Error('EPIPE');
     });
-    const handler = makeHandler({ config: TEST_CONFIG, logger, ports: () => f.ports });
+    const handler = makeHandler({ config: TEST_CONFIG, logger, ports: f.ports });
     await expect(handler(eventBridgeEvent(STORM_EVENT) as RemediateEvent)).resolves.toMatchObject({
       outcome: 'proposed',
     });
@@ -79,7 +79,7 @@ describe('remediate handler (makeHandler)', () => {
       throw new Error('ProvisionedThroughputExceededException');
     };
     const { lines, logger } = recordingLogger();
-    const handler = makeHandler({ config: TEST_CONFIG, logger, ports: () => f.ports });
+    const handler = makeHandler({ config: TEST_CONFIG, logger, ports: f.ports });
     await expect(handler(eventBridgeEvent(STORM_EVENT) as RemediateEvent)).rejects.toThrow(/Throughput/);
     expect(lines.map((l) => [l.level, l.message])).toEqual([['error', 'remediate failed']]);
   });

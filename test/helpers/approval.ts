@@ -135,15 +135,24 @@ export function grantsIn(account: LocalAccount): number {
   return account.snapshot().keys.flatMap((key) => key.grants ?? []).length;
 }
 
+export interface ApprovalPorts<S extends ProposalStore> {
+  ports: FlowPorts;
+  store: S;
+  publisher: RecordingPublisher;
+  account: LocalAccount;
+}
+
 /**
  * FlowPorts over `store` (default a new MemoryStore), the demo account as AWS would hold it (reads and
  * writes through LocalAccount: the real apply and revoke steps run over it), a recording publisher and
  * a fixed clock.
  */
-export function approvalPorts<S extends ProposalStore = MemoryStore>(
-  store: S = new MemoryStore() as ProposalStore as S,
+export function approvalPorts(): ApprovalPorts<MemoryStore>;
+export function approvalPorts<S extends ProposalStore>(store: S, now?: () => Date): ApprovalPorts<S>;
+export function approvalPorts(
+  store: ProposalStore = new MemoryStore(),
   now = () => NOW,
-) {
+): ApprovalPorts<ProposalStore> {
   const account = new LocalAccount(loadAccount('demo.json'));
   const publisher = new RecordingPublisher();
   const ports: FlowPorts = {

@@ -11,7 +11,7 @@
  * Tests put state in through the ProposalStore methods only; the maps below are read-only views.
  */
 import { AUDIT_APPEND_LIMIT, DEFAULT_LEASE_MS, StoreError } from '../../functions/adapters/store';
-import type { ClaimResult, FingerprintRecord, ProposalStore } from '../../functions/core/ports';
+import type { ClaimResult, EventClaim, FingerprintRecord, ProposalStore } from '../../functions/core/ports';
 import {
   type AuditEntry,
   canTransition,
@@ -24,6 +24,7 @@ type Patch = Parameters<ProposalStore['transition']>[3];
 type FingerprintItem = Omit<FingerprintRecord, 'proposalId'> & { proposalId?: string; leaseUntil?: string };
 interface EventItem {
   released: boolean;
+  leaseUntil: string;
 }
 
 const HOUR_MS = 60 * 60 * 1000;
@@ -69,12 +70,12 @@ export class MemoryStore implements ProposalStore {
     });
   }
 
-  async claimEvent(eventId: string, _now: Date): Promise<boolean> {
+  async claimEvent(eventId: string, now: Date): Promise<EventClaim> {
     await this.write();
     const item = this.eventItems.get(eventId);
-    if (item && !item.released) return false;
-    this.eventItems.set(eventId, { released: false });
-    return true;
+    if (item && !item.released && item.leaseUntil > now.toISOString()) return 'duplicate';
+    this.eventItems.set(eventId, { released: false, leaseUntil: this.leaseEnd(now) });
+    return item ? 'retry' : 'first';
   }
 
   async releaseClaim(eventId: string, fingerprint: string | null): Promise<void> {
@@ -112,7 +113,7 @@ export class MemoryStore implements ProposalStore {
       firstSeen: at,
       lastSeen: at,
       liveUntil: at,
-      leaseUntil: new Date(now.getTime() + this.leaseMs).toISOString(),
+      leaseUntil: this.leaseEnd(now),
     });
     return previousProposalId ? { claimed: true, previousProposalId } : { claimed: true };
   }
@@ -174,6 +175,21 @@ export class MemoryStore implements ProposalStore {
     return this.withCounts(next);
   }
 
+  async reclaimApplying(id: string, now: Date, audit: AuditEntry): Promise<Proposal | null> {
+    await this.write();
+    const current = this.proposalItems.get(id);
+    const staleBefore = new Date(now.getTime() - this.leaseMs).toISOString();
+    if (current?.status !== 'applying' || current.updatedAt > staleBefore) return null;
+    const next: Proposal = {
+      ...current,
+      updatedAt: now.toISOString(),
+      audit: [...current.audit, structuredClone(audit)],
+    };
+    this.proposalItems.set(id, next);
+    this.requests++;
+    return this.withCounts(next);
+  }
+
   async appendAudit(id: string, audit: AuditEntry): Promise<void> {
     await this.write();
     const current = this.proposalItems.get(id);
@@ -215,6 +231,10 @@ export class MemoryStore implements ProposalStore {
     return [...this.autoApplies]
       .map((entry) => entry.slice(0, entry.indexOf('|')))
       .filter((at) => at >= since.toISOString() && Math.floor(Date.parse(at) / HOUR_MS) <= lastHour).length;
+  }
+
+  private leaseEnd(now: Date): string {
+    return new Date(now.getTime() + this.leaseMs).toISOString();
   }
 
   private countDenial(record: FingerprintItem, now: Date): FingerprintRecord {

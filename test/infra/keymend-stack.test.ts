@@ -1,6 +1,10 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import type { Role } from 'aws-cdk-lib/aws-iam';
 import type { LogGroup } from 'aws-cdk-lib/aws-logs';
+import { DEFAULT_LEASE_MS } from '../../functions/adapters/store';
+import { CLAIM_LEASE_SECONDS, ENV, FUNCTION_TIMEOUT_SECONDS } from '../../functions/commons/constants';
+import { SETTINGS } from '../../functions/commons/settings';
+import { parseConfig } from '../../functions/core/config';
 import { approvalStatements, type IamScope, remediateStatements, WRITE_ACTIONS } from '../../infra/iam';
 import { APPROVAL_RESERVED_CONCURRENCY, type KeymendRemediationProps } from '../../infra/keymend-remediation';
 import type { KeymendStack } from '../../infra/keymend-stack';
@@ -115,6 +119,58 @@ describe('the dead-letter queue policy', () => {
   });
 });
 
+describe('the settings (functions/commons/settings.ts)', () => {
+  /** The resources' variables, which the stack fills with tokens: stand-ins a parse accepts. */
+  const RESOURCES = {
+    [ENV.tableName]: 'keymend-table',
+    [ENV.emailTopicArn]: 'arn:aws:sns:us-east-1:111122223333:keymend-email',
+    [ENV.chatTopicArn]: '',
+    [ENV.decisionKeyId]: 'arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab',
+    [ENV.approvalUrl]: 'https://abc.lambda-url.us-east-1.on.aws',
+    [ENV.retiringPrincipal]: 'arn:aws:iam::111122223333:role/keymend/approval',
+  };
+  const environmentOf = (
+    deployment: ReturnType<typeof synth>,
+    fn: 'remediateFunction' | 'approvalFunction',
+  ) => {
+    const { stack, template } = deployment;
+    const logicalId = stack.getLogicalId(stack.remediation[fn].node.defaultChild as never);
+    return template.toJSON().Resources[logicalId].Properties.Environment.Variables as Record<string, unknown>;
+  };
+
+  test.each(['remediateFunction', 'approvalFunction'] as const)(
+    "the %s's synthesized environment sets every setting, to exactly the defaults the functions parse",
+    (fn) => {
+      const environment = environmentOf(defaults, fn);
+      const settings = Object.fromEntries(
+        Object.values(SETTINGS).map(({ env }) => [env, environment[env]]),
+      ) as Record<string, string>;
+      for (const [name, value] of Object.entries(settings))
+        expect([name, typeof value]).toEqual([name, 'string']);
+      expect(parseConfig({ ...RESOURCES, ...settings })).toEqual(parseConfig(RESOURCES));
+    },
+  );
+
+  test('a setting given to the construct reaches the functions as the functions parse it', () => {
+    const deployment = synth({
+      linkTtlHours: 24,
+      mode: 'auto',
+      autoApplyPrincipals: ['arn:aws:iam::111122223333:role/a-*'],
+    });
+    const environment = environmentOf(deployment, 'remediateFunction') as Record<string, string>;
+    const settings = Object.fromEntries(
+      Object.values(SETTINGS).map(({ env }) => [env, environment[env] ?? '']),
+    );
+    expect(
+      parseConfig({
+        ...RESOURCES,
+        ...settings,
+        [ENV.autoApplyPrincipals]: environment[ENV.autoApplyPrincipals],
+      }),
+    ).toMatchObject({ linkTtlHours: 24, mode: 'auto', enabledMechanisms: ['kms-grant'] });
+  });
+});
+
 describe('the functions', () => {
   test('both run nodejs24.x on arm64, bundled as ESM, with a log group of their own', () => {
     const { stack, template } = defaults;
@@ -131,6 +187,24 @@ describe('the functions', () => {
       expect(props.MemorySize).toBe(512);
     }
     template.resourcePropertiesCountIs('AWS::Logs::LogGroup', { RetentionInDays: 90 }, 2);
+  });
+
+  test("every claim's lease outlasts the function holding it, and the remediate function's retry comes after it", () => {
+    const { stack, template } = defaults;
+    const timeoutOf = (fn: { node: { defaultChild: unknown } }): number =>
+      template.toJSON().Resources[stack.getLogicalId(fn.node.defaultChild as never)].Properties.Timeout;
+    const remediate = timeoutOf(stack.remediation.remediateFunction);
+    const approval = timeoutOf(stack.remediation.approvalFunction);
+    // The store's leases (event claim, fingerprint claim, `applying`) read the same constants.
+    expect([remediate, approval]).toEqual([
+      FUNCTION_TIMEOUT_SECONDS.remediate,
+      FUNCTION_TIMEOUT_SECONDS.approval,
+    ]);
+    expect(DEFAULT_LEASE_MS / 1000).toBe(CLAIM_LEASE_SECONDS);
+    expect(CLAIM_LEASE_SECONDS).toBeGreaterThan(remediate);
+    expect(CLAIM_LEASE_SECONDS).toBeGreaterThan(approval);
+    // Lambda retries a failed asynchronous invocation a minute after it ends: the event is free by then.
+    expect(CLAIM_LEASE_SECONDS).toBeLessThan(remediate + 60);
   });
 
   test('both functions reserve concurrency (remediate: reservedConcurrency; approval: a fixed 2); 0 reserves none', () => {
