@@ -25,8 +25,10 @@ async function diagnoseAws(event: unknown): Promise<Record<string, unknown>> {
   const io = captureIo();
   const code = await diagnoseCommand.run(['--event', file, '--aws'], io);
   expect(io.err()).toBe('');
-  expect(code).toBe(0);
-  return JSON.parse(io.out());
+  const result = JSON.parse(io.out());
+  // A refused finding exits 1 (cli/run-command.ts), any other verdict 0.
+  expect(code).toBe(result.verdict === 'refuse' ? 1 : 0);
+  return result;
 }
 
 describe('diagnose --aws against moto', () => {
