@@ -1,7 +1,8 @@
 /**
  * What keymend costs in US dollars, from the figures the bench measured (requests counted, durations
  * timed) and AWS's public list prices for one Region on one date (PRICES; docs/cost.md cites each
- * page). List prices only: no free tier, no Savings Plans, no tiered discounts, no taxes.
+ * page). List prices only: no free tier, no Savings Plans, no tiered discounts, no taxes. A Lambda
+ * invocation is billed at least 1 ms, rounded up to the millisecond.
  */
 
 /** AWS list prices, us-east-1, as published on the pages docs/cost.md names. */
@@ -24,8 +25,6 @@ export const PRICES = Object.freeze({
   snsPerPublish: 0.5 / 1e6,
   /** CloudWatch: per standard-resolution metric alarm per month. */
   cloudwatchPerAlarmMonth: 0.1,
-  /** Secrets Manager: per secret per month. */
-  secretsPerSecretMonth: 0.4,
 });
 
 /** The stack's remediate function (infra/keymend-remediation.ts): what a denial runs in. */
@@ -33,10 +32,8 @@ export const REMEDIATE_MEMORY_MB = 512;
 
 /** What the stack keeps running with no denial at all (infra/keymend-remediation.ts). */
 export const IDLE_RESOURCES = Object.freeze({
-  /** The customer managed key that encrypts the notification topic. */
-  kmsKeys: 1,
-  /** The approval-link signing secret. */
-  secrets: 1,
+  /** The two HMAC keys that sign approval links, and the key that encrypts the notification topic. */
+  kmsKeys: 3,
   /** Dead-letter queue, and errors and throttles of each of the two functions. */
   alarms: 5,
   /** Proposals and audit records: a few KB each; 1 MB stands for thousands of them. */
@@ -52,6 +49,8 @@ export interface CostInputs {
   dynamoRequestsPerNew: number;
   /** AWS reads of one diagnosis; KMS's among them are billed per request. */
   kmsReadsPerNew: number;
+  /** KMS GenerateMac calls signing a new proposal's links (approve and reject: 2). */
+  kmsSignaturesPerNew: number;
   /** Publishes of one new problem (one per topic). */
   publishesPerNew: number;
 }
@@ -81,11 +80,10 @@ export function costOf(inputs: CostInputs): Cost {
   const newProblem =
     lambda(inputs.msPerNewProblem) +
     inputs.dynamoRequestsPerNew * p.dynamoPerWriteUnit +
-    inputs.kmsReadsPerNew * p.kmsPerRequest +
+    (inputs.kmsReadsPerNew + inputs.kmsSignaturesPerNew) * p.kmsPerRequest +
     inputs.publishesPerNew * p.snsPerPublish;
   const idle =
     IDLE_RESOURCES.kmsKeys * p.kmsPerKeyMonth +
-    IDLE_RESOURCES.secrets * p.secretsPerSecretMonth +
     IDLE_RESOURCES.alarms * p.cloudwatchPerAlarmMonth +
     IDLE_RESOURCES.tableGb * p.dynamoPerGbMonth;
   const round = (usd: number, digits: number) => Number(usd.toFixed(digits));

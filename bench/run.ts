@@ -251,6 +251,9 @@ async function main(): Promise<void> {
       msPerNewProblem: result.msPerNewProblem,
       dynamoRequestsPerNew: result.dynamoRequestsPerNew,
       kmsReadsPerNew: result.kmsReadsPerDiagnosis,
+      // keymend local signs in process; deployed, a pending proposal's approve and reject links are
+      // two KMS GenerateMac calls.
+      kmsSignaturesPerNew: 2,
       publishesPerNew: Object.keys(result.publishesByTopic).length,
     });
     Object.assign(figures.storm, {

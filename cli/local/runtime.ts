@@ -27,7 +27,7 @@ import { type Config, type Mode, parseConfig } from '../../functions/core/config
 import type { Mechanism } from '../../functions/core/plan';
 import type { OutgoingMessage } from '../../functions/core/ports';
 import type { FlowContext } from '../../functions/flows/context';
-import type { RemediateResult } from '../../functions/flows/remediate';
+import { newWarmRepeats, type RemediateResult, writeBackDue } from '../../functions/flows/remediate';
 import { makeHandler as makeApprovalHandler } from '../../functions/handlers/approval';
 import { type Logger, lineLogger } from '../../functions/handlers/logger';
 import { makeHandler as makeRemediateHandler, type RemediateEvent } from '../../functions/handlers/remediate';
@@ -72,7 +72,12 @@ export interface LocalRuntime {
   outbox(): OutgoingMessage[];
   stats(): LocalStats;
   account(): AccountSnapshot;
-  /** Stops the server and dynalite. */
+  /**
+   * Writes back every repeat the remediate function counted in memory and has not written yet (a
+   * deployed function writes them back within a minute, or when the problem's state matters).
+   */
+  writeBack(): Promise<void>;
+  /** Stops the server and dynalite (after writeBack). */
   close(): Promise<void>;
 }
 
@@ -205,8 +210,11 @@ function localPorts(
     },
     signer: inProcessLinkSigner({ decision: keys.decision }),
     now,
+    // One process is one warm execution environment of the remediate function.
+    warm: newWarmRepeats(),
   };
-  return { remediate, approval: { ...remediate, signer: inProcessLinkSigner(keys) } };
+  const { warm: _remediateOnly, ...shared } = remediate;
+  return { remediate, approval: { ...shared, signer: inProcessLinkSigner(keys) } };
 }
 
 /** With `approvers`: the in-process identity provider, and the sign-in gate over it. */
@@ -387,8 +395,10 @@ export async function startLocal(options: LocalOptions): Promise<LocalRuntime> {
     outbox: () => structuredClone(outbox),
     stats,
     account: () => account.snapshot(),
+    writeBack: () => writeBackDue(ports.remediate, true),
     close() {
       closing ??= (async () => {
+        await writeBackDue(ports.remediate, true);
         await stopServer(server);
         await dynamo.close();
         await identityProvider?.close();

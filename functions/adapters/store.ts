@@ -25,7 +25,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { CLAIM_LEASE_SECONDS, TABLE } from '../commons/constants';
 import { KeymendError } from '../commons/errors';
-import type { ClaimResult, EventClaim, FingerprintRecord, ProposalStore } from '../core/ports';
+import type { ClaimOptions, ClaimResult, EventClaim, FingerprintRecord, ProposalStore } from '../core/ports';
 import {
   type AuditEntry,
   canTransition,
@@ -154,33 +154,39 @@ export class DynamoProposalStore implements ProposalStore {
     );
   }
 
-  /** One conditional UpdateItem: counts the denial only when the fingerprint has a live proposal. */
-  async touchFingerprint(fingerprint: string, now: Date): Promise<FingerprintRecord | null> {
+  /**
+   * One conditional UpdateItem: counts `count` denials (a warm environment's batch, or one) only when
+   * the fingerprint has a live proposal.
+   */
+  async touchFingerprint(fingerprint: string, now: Date, count = 1): Promise<FingerprintRecord | null> {
     return this.countDenial(
       fingerprint,
       now,
+      count,
       'attribute_exists(pk) AND attribute_exists(proposalId) AND liveUntil > :now',
     );
   }
 
   /**
-   * One UpdateItem that counts a denial (count + 1, lastSeen = now) when `condition` holds, and returns
-   * the record as it is then; null when the condition fails.
+   * One UpdateItem that counts denials (count + `count`, lastSeen = now) when `condition` holds, and
+   * returns the record as it is then; null when the condition fails.
    */
   private async countDenial(
     fingerprint: string,
     now: Date,
+    count: number,
     condition: string,
+    values: Record<string, AttributeValue> = {},
   ): Promise<FingerprintRecord | null> {
     try {
       const out = await this.client.send(
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: { pk: s(storeKeys.fingerprint(fingerprint)) },
-          UpdateExpression: 'ADD #count :one SET lastSeen = :now',
+          UpdateExpression: 'ADD #count :n SET lastSeen = :now',
           ConditionExpression: condition,
           ExpressionAttributeNames: { '#count': 'count' },
-          ExpressionAttributeValues: { ':one': n(1), ':now': s(now.toISOString()) },
+          ExpressionAttributeValues: { ':n': n(count), ':now': s(now.toISOString()), ...values },
           ReturnValues: 'ALL_NEW',
         }),
       );
@@ -193,12 +199,16 @@ export class DynamoProposalStore implements ProposalStore {
 
   /**
    * One conditional UpdateItem that starts a new period of the fingerprint (count 1, first seen now,
-   * no proposal yet, a lease) when there is no record, or it has no live proposal and no unexpired
-   * lease. Otherwise one more UpdateItem counts the denial as a repeat of whoever holds it.
+   * no proposal yet, a lease, the claiming event's id) when there is no record, or it has no live
+   * proposal and no unexpired lease. Otherwise one more UpdateItem counts the denial (and the
+   * `count - 1` a warm environment held) as a repeat of whoever holds it, unless the holder's claim
+   * was made by this very event id: a redelivery of the problem's first event, a duplicate. The event
+   * and the fingerprint are claimed in one write because they share the fingerprint's item.
    */
-  async claimFingerprint(fingerprint: string, now: Date): Promise<ClaimResult> {
+  async claimFingerprint(fingerprint: string, now: Date, options: ClaimOptions = {}): Promise<ClaimResult> {
     const at = now.toISOString();
     const leaseUntil = new Date(now.getTime() + this.leaseMs);
+    const eventId = options.eventId ?? '';
     // The record can vanish between the two requests only through TTL deletion: then claim again.
     for (let attempt = 0; attempt < 3; attempt++) {
       const claimed = await this.claimOnce(
@@ -207,7 +217,8 @@ export class DynamoProposalStore implements ProposalStore {
           Key: { pk: s(storeKeys.fingerprint(fingerprint)) },
           UpdateExpression:
             'SET fingerprint = :fp, #count = :one, firstSeen = :now, lastSeen = :now, liveUntil = :now, ' +
-            'leaseUntil = :lease, #ttl = :ttl REMOVE proposalId, appliedAt',
+            `leaseUntil = :lease, ${eventId ? 'firstEventId = :eid, ' : ''}#ttl = :ttl ` +
+            `REMOVE proposalId, appliedAt${eventId ? '' : ', firstEventId'}`,
           ConditionExpression:
             'attribute_not_exists(pk) OR ((attribute_not_exists(proposalId) OR liveUntil <= :now) ' +
             'AND (attribute_not_exists(leaseUntil) OR leaseUntil <= :now))',
@@ -217,6 +228,7 @@ export class DynamoProposalStore implements ProposalStore {
             ':one': n(1),
             ':now': s(at),
             ':lease': s(leaseUntil.toISOString()),
+            ...(eventId ? { ':eid': s(eventId) } : {}),
             ':ttl': n(epochSeconds(leaseUntil) + FINGERPRINT_RETENTION_SECONDS),
           },
           // The proposal the fingerprint pointed at before, so the flow can close it (pending -> expired).
@@ -224,19 +236,47 @@ export class DynamoProposalStore implements ProposalStore {
         }),
       );
       if (claimed) return claimed;
-      // Someone else holds the fingerprint: count this denial as a repeat of theirs.
-      const record = await this.countDenial(fingerprint, now, 'attribute_exists(pk)');
+      // Someone else holds the fingerprint: count this denial as a repeat of theirs, unless this event
+      // made their claim.
+      const record = await this.countDenial(
+        fingerprint,
+        now,
+        options.count ?? 1,
+        eventId
+          ? 'attribute_exists(pk) AND (attribute_not_exists(firstEventId) OR firstEventId <> :eid)'
+          : 'attribute_exists(pk)',
+        eventId ? { ':eid': s(eventId) } : {},
+      );
       if (record) return { claimed: false, record };
+      if (eventId && (await this.claimedBy(fingerprint, eventId))) return { claimed: false, duplicate: true };
     }
     throw new StoreError(`fingerprint ${fingerprint} could be neither claimed nor counted`);
   }
 
+  /** True when the fingerprint's current period was claimed by `eventId` (a consistent GetItem). */
+  private async claimedBy(fingerprint: string, eventId: string): Promise<boolean> {
+    const out = await this.client.send(
+      new GetItemCommand({
+        TableName: this.tableName,
+        Key: { pk: s(storeKeys.fingerprint(fingerprint)) },
+        ProjectionExpression: 'firstEventId',
+        ConsistentRead: true,
+      }),
+    );
+    return out.Item?.firstEventId?.S === eventId;
+  }
+
   /**
-   * Two requests: a conditional PutItem of the proposal (a new id only), then an UpdateItem that makes
-   * it the fingerprint's live proposal and drops the lease. The proposal is written first, so the
-   * fingerprint never points at a proposal that does not exist. Counts already on the fingerprint stay.
+   * Two requests, in this order: storeProposal, then makeLive. The proposal is written first, so the
+   * fingerprint never points at a proposal that does not exist.
    */
   async createProposal(proposal: Proposal, liveUntil: Date): Promise<void> {
+    await this.storeProposal(proposal);
+    await this.makeLive(proposal, liveUntil);
+  }
+
+  /** One conditional PutItem of a new proposal (a new id only). */
+  async storeProposal(proposal: Proposal): Promise<void> {
     const created = await this.conditional(
       new PutItemCommand({
         TableName: this.tableName,
@@ -245,6 +285,13 @@ export class DynamoProposalStore implements ProposalStore {
       }),
     );
     if (!created) throw new StoreError(`proposal ${proposal.id} exists already`);
+  }
+
+  /**
+   * One UpdateItem that makes a stored proposal the fingerprint's live one and drops the lease. Counts
+   * already on the fingerprint stay.
+   */
+  async makeLive(proposal: Proposal, liveUntil: Date): Promise<void> {
     const ttl = Math.max(proposal.ttl ?? 0, epochSeconds(liveUntil) + FINGERPRINT_RETENTION_SECONDS);
     await this.client.send(
       new UpdateItemCommand({

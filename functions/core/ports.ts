@@ -33,7 +33,17 @@ export type ClaimResult =
       previousProposalId?: string;
     }
   /** Another invocation owns it (or it is live): the denial was counted as a repeat. */
-  | { claimed: false; record: FingerprintRecord };
+  | { claimed: false; record: FingerprintRecord; duplicate?: never }
+  /** This event id claimed the fingerprint already: a redelivery of the problem's first event. Nothing counted. */
+  | { claimed: false; duplicate: true; record?: never };
+
+/** What `claimFingerprint` is told about the denial. */
+export interface ClaimOptions {
+  /** The event's id, recorded with the claim: its redelivery is then a duplicate, not a repeat. */
+  eventId?: string;
+  /** Denials to count when the fingerprint is held by someone else (a warm environment's batch). @default 1 */
+  count?: number;
+}
 
 /**
  * What `claimEvent` found: `first`, a new event id; `retry`, an id whose earlier claim was released or
@@ -44,7 +54,8 @@ export type EventClaim = 'first' | 'retry' | 'duplicate';
 
 /**
  * keymend's store (one DynamoDB table; docs/store.md). Every status change is a conditional write.
- * A repeat denial costs `claimEvent` + `touchFingerprint`: two requests.
+ * A repeat a warm environment has seen costs no request (core/warm-repeats.ts); one it has not, one or
+ * two (`touchFingerprint`, or a claim that finds the fingerprint held and counts it).
  */
 export interface ProposalStore {
   /**
@@ -60,18 +71,22 @@ export interface ProposalStore {
    */
   releaseClaim(eventId: string, fingerprint: string | null): Promise<void>;
   /**
-   * Counts one more denial of a live fingerprint (count + 1, lastSeen = now) in one conditional update,
-   * and returns the record; null when the fingerprint is unknown or no longer live.
+   * Counts `count` more denials (default 1) of a live fingerprint (lastSeen = now) in one conditional
+   * update, and returns the record; null when the fingerprint is unknown or no longer live.
    */
-  touchFingerprint(fingerprint: string, now: Date): Promise<FingerprintRecord | null>;
+  touchFingerprint(fingerprint: string, now: Date, count?: number): Promise<FingerprintRecord | null>;
   /**
-   * Claims a fingerprint that `touchFingerprint` found not live, with a short lease so a crashed
-   * invocation does not hold it for ever. When another invocation claimed it first, counts this
-   * denial as a repeat of it instead.
+   * Claims a fingerprint that is not live, with a short lease so a crashed invocation does not hold it
+   * for ever, recording the claiming event's id. When another invocation holds it, counts the denial
+   * as a repeat of it instead; when this event id made the claim, answers a duplicate.
    */
-  claimFingerprint(fingerprint: string, now: Date): Promise<ClaimResult>;
-  /** Stores a new proposal and makes it the fingerprint's live one (live until `liveUntil`). */
+  claimFingerprint(fingerprint: string, now: Date, options?: ClaimOptions): Promise<ClaimResult>;
+  /** Stores a new proposal and makes it the fingerprint's live one: storeProposal, then makeLive. */
   createProposal(proposal: Proposal, liveUntil: Date): Promise<void>;
+  /** Stores a new proposal (a new id only), not yet the fingerprint's live one. */
+  storeProposal(proposal: Proposal): Promise<void>;
+  /** Makes a stored proposal the fingerprint's live one (live until `liveUntil`), ending the claim's lease. */
+  makeLive(proposal: Proposal, liveUntil: Date): Promise<void>;
   /** The proposal, with the fingerprint's count and first/last seen merged in; null when unknown. */
   getProposal(id: string): Promise<Proposal | null>;
   /**

@@ -4,6 +4,7 @@
  */
 import type { FlowPorts } from '../core/ports';
 import type { ActorContext } from '../core/proposal';
+import type { WarmRepeats } from '../core/warm-repeats';
 
 /** The logging the flows need (Powertools' Logger fits). */
 export interface FlowLog {
@@ -14,6 +15,11 @@ export interface FlowLog {
 /** The ports, with an optional log. */
 export interface FlowContext extends FlowPorts {
   log?: FlowLog;
+  /**
+   * What this execution environment remembers of live problems and the repeats it counted
+   * (core/warm-repeats.ts); without it every denial asks the store.
+   */
+  warm?: WarmRepeats;
 }
 
 /** An error as one short text for the audit list, a log line or a result's reason. */

@@ -66,11 +66,13 @@ export async function notify(
   kind: NotificationKind,
   proposal: Proposal,
   links: { settings: LinkSettings; expiresAt: Date } | null,
+  /** The links already being signed (linksFor started early, alongside the store's write). */
+  signing?: Promise<ProposalLinks | null>,
 ): Promise<boolean> {
   let signed: ProposalLinks | null = null;
   if (links) {
     try {
-      signed = await linksFor(ports, proposal, links.settings, links.expiresAt);
+      signed = await (signing ?? linksFor(ports, proposal, links.settings, links.expiresAt));
     } catch (error) {
       // No signature (KMS GenerateMac failing): tell people anyway, without links; the review page
       // and a later notification carry them.

@@ -1,10 +1,13 @@
 /**
  * The remediate flow: one EventBridge event in, one outcome out. See docs/remediate.md.
  *
- *   intake -> claim the event id (duplicate?) -> touch the fingerprint (a live repeat: stop here, two
- *   store requests, no account read, no notification) -> claim the fingerprint -> read the account ->
- *   diagnose -> store the proposal (pending or refused) -> notify, or in auto mode, when every guard
- *   holds, apply and notify.
+ *   intake -> the warm environment's memory (a redelivery: duplicate; a repeat of a live problem it
+ *   knows: counted in memory, no request) -> claim the event id (duplicate?) -> a problem it saw
+ *   live: count it in the store (its held repeats included) -> claim the problem (held by another
+ *   invocation: counted as a repeat) -> read the account -> diagnose -> store the proposal while its
+ *   links are signed -> point the problem at it while people are told; in auto mode, when every
+ *   guard holds, apply and notify. Counted repeats are written back at the end of an invocation once
+ *   held a minute (writeBackDue).
  */
 
 import { showValue } from '../commons/text';
@@ -15,12 +18,13 @@ import { gatherState } from '../core/gather';
 import { CLOUDTRAIL_DETAIL_TYPE, intake } from '../core/intake';
 import { type LinkSettings, linkExpiry } from '../core/links';
 import { fingerprintFieldsOf, newProposal, newProposalId } from '../core/new-proposal';
-import type { FingerprintRecord, FlowPorts } from '../core/ports';
+import type { FingerprintRecord, FlowPorts, ProposalLinks } from '../core/ports';
 import { fingerprintOf, KEYMEND_ACTOR, type Proposal } from '../core/proposal';
 import type { KinesisKmsRequest } from '../core/request';
+import { type WarmAnswer, WarmRepeats } from '../core/warm-repeats';
 import { type ApplyOptions, applyProposal, settleAbandonedApply, settleInterruptedApply } from './apply';
 import { type FlowContext, messageOf } from './context';
-import { notify } from './notify';
+import { linksFor, notify } from './notify';
 
 export type RemediateOutcome =
   | 'ignored'
@@ -55,6 +59,13 @@ export const STILL_FAILING_AFTER_MINUTES = 10;
 
 const MINUTE = 60_000;
 
+/** What one execution environment remembers of live problems and counted repeats, as the flow needs it. */
+export function newWarmRepeats(): WarmRepeats {
+  return new WarmRepeats({ stillFailingAfterMs: STILL_FAILING_AFTER_MINUTES * MINUTE });
+}
+
+const DUPLICATE: RemediateResult = { outcome: 'duplicate', reason: 'this event id was processed before' };
+
 /**
  * A problem's earlier proposal whose links ran out unapproved: the fingerprint stopped being live, and
  * this denial starts a new proposal. Close the old one (pending -> expired, once: the write is
@@ -81,9 +92,22 @@ async function expirePrevious(ports: FlowPorts, previousProposalId: string | und
 /**
  * Handles one event. Throws only when a read or the store fails before anything is recorded: the
  * event's claims are released first, so the Lambda retry starts over (and after the last retry the
- * event reaches the dead-letter queue) instead of being taken for a duplicate.
+ * event reaches the dead-letter queue) instead of being taken for a duplicate. At the end, the
+ * repeats this environment counted and has held long enough are written back (writeBackDue).
  */
 export async function remediate(
+  ports: FlowContext,
+  config: RemediateConfig,
+  event: unknown,
+): Promise<RemediateResult> {
+  try {
+    return await handleEvent(ports, config, event);
+  } finally {
+    await writeBackDue(ports);
+  }
+}
+
+async function handleEvent(
   ports: FlowContext,
   config: RemediateConfig,
   event: unknown,
@@ -93,14 +117,44 @@ export async function remediate(
   // A record that reads as a Kinesis KMS denial counts only when AWS delivered it.
   const envelope = notFromKms(event);
   if (envelope !== null) return { outcome: 'ignored', reason: `not-from-kms: ${envelope}` };
-  const recorded = await diagnoseAndRecord(ports, config, found.request, ports.now());
+  const request = found.request;
+  const now = ports.now();
+  const fingerprint = fingerprintOf(fingerprintFieldsOf(request));
+  // A repeat of a problem this warm environment knows is counted here: no store request.
+  const warm: WarmAnswer = ports.warm?.denial(fingerprint, request.eventId, now) ?? {
+    kind: 'ask-store',
+    pending: 0,
+    live: false,
+  };
+  if (warm.kind === 'duplicate') return DUPLICATE;
+  if (warm.kind === 'repeat') return repeat(warm.record);
+  const recorded = await diagnoseAndRecord(ports, config, request, fingerprint, warm, now);
   if (!('proposal' in recorded)) return recorded;
-  const { proposal, state } = recorded;
+  const { proposal, state, madeLive } = recorded;
 
   if (proposal.status === 'refused') {
-    await notify(ports, 'refused', proposal, null);
+    await Promise.all([notify(ports, 'refused', proposal, null), madeLive]);
     return { outcome: 'refused', proposalId: proposal.id, reason: proposal.reason };
   }
+  if (config.mode !== 'auto' || proposal.plan === null) {
+    // The links were signed while the proposal was written; the problem is pointed at it while people
+    // are told: a new problem's alert waits for one round trip after the write, not two.
+    const [result] = await Promise.all([
+      (async (): Promise<RemediateResult> => {
+        await notify(
+          ports,
+          'proposed',
+          proposal,
+          { settings: linkSettings(config), expiresAt: new Date(proposal.expiresAt) },
+          recorded.signing,
+        );
+        return { outcome: 'proposed', proposalId: proposal.id };
+      })(),
+      madeLive,
+    ]);
+    return result;
+  }
+  await madeLive;
   const propose = async (reason?: string): Promise<RemediateResult> => {
     await notify(ports, 'proposed', proposal, {
       settings: linkSettings(config),
@@ -119,6 +173,10 @@ export async function remediate(
 interface Recorded {
   proposal: Proposal;
   state: Awaited<ReturnType<typeof gatherState>>;
+  /** The fingerprint made to point at the stored proposal (never rejects: a failure is logged). */
+  madeLive: Promise<void>;
+  /** Its links, signed while it was written (pending proposals in propose mode only). */
+  signing?: Promise<ProposalLinks | null>;
 }
 
 function linkSettings(config: RemediateConfig): LinkSettings {
@@ -134,32 +192,55 @@ async function diagnoseAndRecord(
   ports: FlowContext,
   config: RemediateConfig,
   request: KinesisKmsRequest,
+  fingerprint: string,
+  warm: Extract<WarmAnswer, { kind: 'ask-store' }>,
   now: Date,
 ): Promise<Recorded | RemediateResult> {
-  const fingerprint = fingerprintOf(fingerprintFieldsOf(request));
   // The fingerprint lease this invocation may hold: released on a failure even when the claim's own
   // answer was lost, since a retry must not find its own lease.
   let leased: string | null = null;
   try {
+    // Repeats racing this event's own requests wait in this environment's memory.
+    if (!warm.live) ports.warm?.diagnosing(fingerprint, request.eventId, now);
     const delivery = await ports.store.claimEvent(request.eventId, now);
-    if (delivery === 'duplicate')
-      return { outcome: 'duplicate', reason: 'this event id was processed before' };
-    const live = await ports.store.touchFingerprint(fingerprint, now);
-    if (live !== null) {
-      if (delivery === 'retry' && live.proposalId !== null)
-        await settleAbandoned(ports, config, live.proposalId);
-      await stillFailing(ports, config, live, now);
-      return repeat(live);
+    if (delivery === 'duplicate') {
+      ports.warm?.failed(fingerprint, request.eventId);
+      return DUPLICATE;
+    }
+    // A problem this environment saw live is counted first (with the repeats it held); any other
+    // denial goes straight to the claim, which counts it when the problem is held or live.
+    const counted = warm.pending + 1;
+    if (warm.live) {
+      const live = await ports.store.touchFingerprint(fingerprint, now, counted);
+      ports.warm?.stored(fingerprint, live, warm.pending, now, request.eventId);
+      if (live !== null) {
+        if (delivery === 'retry' && live.proposalId !== null)
+          await settleAbandoned(ports, config, live.proposalId);
+        await stillFailing(ports, config, live, now);
+        return repeat(live);
+      }
     }
     leased = fingerprint;
-    const claim = await ports.store.claimFingerprint(fingerprint, now);
+    if (warm.live) ports.warm?.diagnosing(fingerprint, request.eventId, now);
+    // The event id was claimed on its own item (claimEvent): the claim needs only the count.
+    const claim = await ports.store.claimFingerprint(fingerprint, now, { count: counted });
     if (!claim.claimed) {
       leased = null;
+      if (claim.duplicate) {
+        ports.warm?.stored(fingerprint, null, 0, now);
+        return DUPLICATE;
+      }
+      // The claim counted this denial and those held before; the ones counted since stay pending.
+      ports.warm?.stored(fingerprint, claim.record, 0, now);
+      if (delivery === 'retry' && claim.record.proposalId !== null)
+        await settleAbandoned(ports, config, claim.record.proposalId);
+      await stillFailing(ports, config, claim.record, now);
       return repeat(claim.record);
     }
     await expirePrevious(ports, claim.previousProposalId);
-    return await diagnoseAndStore(ports, config, request, now);
+    return await diagnoseAndStore(ports, config, request, fingerprint, now);
   } catch (error) {
+    ports.warm?.failed(fingerprint, request.eventId);
     await releaseClaims(ports, request.eventId, leased);
     throw error;
   }
@@ -170,13 +251,17 @@ async function diagnoseAndStore(
   ports: FlowContext,
   config: RemediateConfig,
   request: KinesisKmsRequest,
+  fingerprint: string,
   now: Date,
 ): Promise<Recorded | RemediateResult> {
   const state = await gatherState(ports.reader, request);
   const result = diagnose(request, state, { prefer: config.preferMechanism });
   // Allowed by now: nothing is stored. The claim's lease (two minutes) stays, so denials still in
   // flight are counted as repeats without reading the account; one after it is diagnosed afresh.
-  if (result.verdict === 'ignore') return { outcome: 'ignored', reason: result.reason };
+  if (result.verdict === 'ignore') {
+    ports.warm?.stored(fingerprint, null, 0, now);
+    return { outcome: 'ignored', reason: result.reason };
+  }
 
   const disabled =
     result.verdict === 'propose' && !config.enabledMechanisms.includes(result.plan.mechanism)
@@ -202,15 +287,80 @@ async function diagnoseAndStore(
     },
     ...(disabled ? { refuseInstead: disabled } : {}),
   });
+  // The links' signatures (KMS GenerateMac) do not need the record: they are made while it is written.
+  const signing =
+    proposal.status === 'pending' && (config.mode !== 'auto' || proposal.plan === null)
+      ? linksFor(ports, proposal, linkSettings(config), new Date(proposal.expiresAt))
+      : undefined;
+  // Handled where it is awaited (notify); this only keeps a failure from being "unhandled" meanwhile.
+  signing?.catch(() => {});
   try {
-    await ports.store.createProposal(proposal, new Date(proposal.expiresAt));
+    await ports.store.storeProposal(proposal);
   } catch (error) {
     // Stored but the answer was lost (a timeout): go on and announce it, or no one ever would (its
     // fingerprint may be live, so a retry would be a repeat). Not stored: fail, and the retry starts over.
     const stored = await ports.store.getProposal(proposal.id).catch(() => null);
     if (stored === null) throw error;
   }
-  return { proposal, state };
+  const liveUntil = new Date(proposal.expiresAt);
+  // Tried twice (the SDK retries each attempt too): a problem left pointing at no proposal would be
+  // proposed again once the claim's lease ends.
+  const makeLive = () => ports.store.makeLive(proposal, liveUntil);
+  const madeLive = makeLive()
+    .catch(makeLive)
+    .then(
+      () => {
+        ports.warm?.stored(
+          fingerprint,
+          {
+            fingerprint,
+            proposalId: proposal.id,
+            count: proposal.count,
+            firstSeen: proposal.firstSeen,
+            lastSeen: proposal.lastSeen,
+            liveUntil: liveUntil.toISOString(),
+          },
+          0,
+          ports.now(),
+        );
+      },
+      (error: unknown) => {
+        // The proposal is stored and announced; its fingerprint holds the claim's lease, so repeats
+        // are still counted, and once the lease ends a denial starts the problem over.
+        ports.warm?.stored(fingerprint, null, 0, now);
+        ports.log?.warn("could not make the stored proposal its problem's live one", {
+          proposalId: proposal.id,
+          error: messageOf(error),
+        });
+      },
+    );
+  return { proposal, state, madeLive, ...(signing ? { signing } : {}) };
+}
+
+/**
+ * Writes back what this environment counted and has held longest (see core/warm-repeats.ts): one
+ * conditional update per problem, all at once. Never throws: a count that cannot be written is lost
+ * (the problem's count then reads low, as docs/remediate.md says it may).
+ */
+export async function writeBackDue(ports: FlowContext, all = false): Promise<void> {
+  const warm = ports.warm;
+  if (!warm) return;
+  const now = ports.now();
+  const counts = all ? warm.all() : warm.due(now);
+  await Promise.all(
+    counts.map(async ({ fingerprint, count }) => {
+      try {
+        const record = await ports.store.touchFingerprint(fingerprint, now, count);
+        warm.stored(fingerprint, record, count, now);
+      } catch (error) {
+        ports.log?.warn('could not write back counted repeats', {
+          fingerprint,
+          count,
+          error: messageOf(error),
+        });
+      }
+    }),
+  );
 }
 
 /**

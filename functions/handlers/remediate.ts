@@ -11,9 +11,8 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { Context, EventBridgeEvent } from 'aws-lambda';
-import type { FlowPorts } from '../core/ports';
-import type { FlowLog } from '../flows/context';
-import { type RemediateConfig, type RemediateResult, remediate } from '../flows/remediate';
+import type { FlowContext, FlowLog } from '../flows/context';
+import { newWarmRepeats, type RemediateConfig, type RemediateResult, remediate } from '../flows/remediate';
 import { functionLogger } from './logger';
 import { accountIdOf, awsWiring, perAccount, startOnce } from './wiring';
 
@@ -25,7 +24,7 @@ export interface RemediateHandlerDeps {
    * The flow's ports. The reader must not cache across events (handlers/wiring.ts builds an AWS reader
    * per read), so the re-read after an apply sees the write.
    */
-  ports: FlowPorts;
+  ports: Omit<FlowContext, 'log'>;
   logger: FlowLog & { error(message: string, fields: Record<string, unknown>): void };
 }
 
@@ -66,7 +65,10 @@ const { powertools, logger } = functionLogger('keymend-remediate');
  */
 const wired = startOnce(logger, () => {
   const { config, portsFor, deadline } = awsWiring(process.env);
-  const forAccount = perAccount((accountId) => makeHandler({ config, logger, ports: portsFor(accountId) }));
+  // One warm memory per account and execution environment: it lives as long as the environment.
+  const forAccount = perAccount((accountId) =>
+    makeHandler({ config, logger, ports: { ...portsFor(accountId), warm: newWarmRepeats() } }),
+  );
   return { deadline, forAccount };
 });
 

@@ -84,7 +84,7 @@ function description(kind: NotificationKind, proposal: Proposal, compact: boolea
     `*Key:* ${markdownCode(keyShown(proposal))}${proposal.keyAliases.length > 0 ? ` ${markdownCode(aliasSuffix(proposal.keyAliases).trim())}` : ''}`,
     `*Stream:* ${streamShown(scope.streamArn, (v) => markdownCode(v))}`,
     `*Region / account:* ${markdownCode(scope.region)} / ${markdownCode(scope.accountId)}`,
-    `*Denials:* ${proposal.count}, first ${markdownCode(proposal.firstSeen)}, last ${markdownCode(proposal.lastSeen)}`,
+    `*Denials:* at least ${proposal.count}, first ${markdownCode(proposal.firstSeen)}, last ${markdownCode(proposal.lastSeen)}`,
   ];
   if (proposal.diagnosis) {
     lines.push(

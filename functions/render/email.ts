@@ -110,7 +110,8 @@ function whatHappened(proposal: Proposal): string[] {
       ["Key's account", keyAccount !== '' && keyAccount !== scope.accountId ? plainValue(keyAccount) : null],
       ['First seen', plainValue(proposal.firstSeen)],
       ['Last seen', plainValue(proposal.lastSeen)],
-      ['Denials', `${proposal.count} since the first`],
+      // A lower bound: warm remediate environments write repeats back in batches (docs/remediate.md).
+      ['Denials', `at least ${proposal.count} since the first`],
       ['Applied at', proposal.appliedAt ? plainValue(proposal.appliedAt) : null],
       ['Status', plainValue(proposal.status)],
       ['Proposal', plainValue(proposal.id)],

@@ -201,7 +201,8 @@ ${section.body}</details>
 /** What was denied: principal, operation, key with alias, stream, Region, account, how many since when. */
 function deniedSection(proposal: Proposal): DetailSection {
   const { scope, request } = proposal;
-  const denials = proposal.count === 1 ? '1 denial' : `${proposal.count} denials`;
+  // A lower bound: warm remediate environments write repeats back in batches (docs/remediate.md).
+  const denials = `at least ${proposal.count === 1 ? '1 denial' : `${proposal.count} denials`}`;
   return {
     id: 'denied',
     title: 'What was denied',

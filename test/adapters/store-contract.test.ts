@@ -248,6 +248,50 @@ describe.each([
       expect((await store.getProposal(first.id))?.count).toBe(first.count);
     });
 
+    it("counts a warm environment's batch of denials in one touch, or in the claim that finds the problem held", async () => {
+      const { store, requests } = await backend.open();
+      const p = proposal();
+      await store.claimFingerprint(p.fingerprint, T0, { eventId: 'e-1' });
+      const before = requests();
+      await store.storeProposal(p);
+      expect(await store.touchFingerprint(p.fingerprint, at(MINUTE))).toBeNull();
+      await store.makeLive(p, at(HOUR));
+      expect(requests() - before).toBe(3);
+      expect(await store.touchFingerprint(p.fingerprint, at(MINUTE), 40)).toMatchObject({ count: 41 });
+      expect(
+        await store.claimFingerprint(p.fingerprint, at(2 * MINUTE), { eventId: 'e-2', count: 9 }),
+      ).toEqual({
+        claimed: false,
+        record: expect.objectContaining({
+          proposalId: p.id,
+          count: 50,
+          lastSeen: at(2 * MINUTE).toISOString(),
+        }),
+      });
+      expect((await store.getProposal(p.id))?.count).toBe(50);
+    });
+
+    it('tells the redelivery of the event that claimed a problem: a duplicate, nothing counted', async () => {
+      const store = await open();
+      const p = proposal();
+      expect(await store.claimFingerprint(p.fingerprint, T0, { eventId: 'e-first' })).toEqual({
+        claimed: true,
+      });
+      expect(await store.claimFingerprint(p.fingerprint, at(1000), { eventId: 'e-first' })).toEqual({
+        claimed: false,
+        duplicate: true,
+      });
+      await store.createProposal(p, at(HOUR));
+      expect(await store.claimFingerprint(p.fingerprint, at(MINUTE), { eventId: 'e-first' })).toEqual({
+        claimed: false,
+        duplicate: true,
+      });
+      expect(await store.claimFingerprint(p.fingerprint, at(MINUTE), { eventId: 'e-other' })).toMatchObject({
+        claimed: false,
+        record: { count: 2 },
+      });
+    });
+
     it('a repeat denial costs two requests: claimEvent and touchFingerprint', async () => {
       const { store, requests } = await backend.open();
       const p = proposal();

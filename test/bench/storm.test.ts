@@ -16,9 +16,10 @@ describe('stormBench', () => {
     expect(storm.accountReads).toBe(5 * storm.readsPerDiagnosis);
     expect(storm.publishesByTopic).toEqual({ email: 5, chat: 5 });
     expect(storm.publishes).toBe(5);
-    // Two requests per repeat; two more for a repeat that arrives while its problem is being diagnosed.
-    expect(storm.dynamoRequestsPerRepeat).toBeGreaterThanOrEqual(2);
-    expect(storm.dynamoRequestsPerRepeat).toBeLessThan(3);
+    // The warm function counts repeats in memory: the write-back of each problem's count at the end
+    // is what they cost (5 requests over 195 repeats), whatever raced the diagnoses.
+    expect(storm.dynamoRequestsPerRepeat).toBeGreaterThan(0);
+    expect(storm.dynamoRequestsPerRepeat).toBeLessThanOrEqual(5 / 195);
   });
 });
 

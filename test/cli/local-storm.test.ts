@@ -95,17 +95,24 @@ describe('keymend local: a storm of one problem and ten other problems', () => {
     const end = await get<LocalStats>('/_local/stats');
     expect(end.aws).toEqual(afterFirsts.aws);
     expect(end.publishes).toBe(afterFirsts.publishes);
-    expect(end.dynamodb - afterFirsts.dynamodb).toBeLessThanOrEqual(2 * repeats.length);
+    // The warm function counts the repeats in memory, writing a problem's back every hundred: the
+    // 1,049 repeats cost about one request in fifty (two per repeat before issue 24).
+    expect(end.dynamodb - afterFirsts.dynamodb).toBeLessThanOrEqual(Math.ceil(repeats.length / 20));
     expect(await get<OutgoingMessage[]>('/_local/outbox')).toHaveLength(outbox.length);
+    // Written back, every problem's count is exact: its first denial and its repeats.
+    await runtime.writeBack();
+    const written = await get<LocalStats>('/_local/stats');
+    expect(written.dynamodb - end.dynamodb).toBeLessThanOrEqual(11);
+    expect(written.aws).toEqual(afterFirsts.aws);
   });
 
-  it('a second delivery of an event is a duplicate: one DynamoDB request, nothing else', async () => {
+  it('a second delivery of an event is a duplicate: the warm function remembers its id, no request at all', async () => {
     const event = otherSession(eventBridgeEvent(STORM_EVENT), 5000);
     await post([event]);
     const before = await get<LocalStats>('/_local/stats');
     expect(await post([event])).toEqual([{ outcome: 'duplicate', reason: expect.any(String) }]);
     const after = await get<LocalStats>('/_local/stats');
-    expect(after.dynamodb - before.dynamodb).toBe(1);
+    expect(after.dynamodb - before.dynamodb).toBe(0);
     expect(after.aws).toEqual(before.aws);
   });
 

@@ -75,7 +75,7 @@ describe('remediate handler (makeHandler)', () => {
 
   it('a failing store is logged and rethrown', async () => {
     const f = flowFixture();
-    f.store.claimEvent = async () => {
+    f.store.claimFingerprint = async () => {
       throw new Error('ProvisionedThroughputExceededException');
     };
     const { lines, logger } = recordingLogger();

@@ -11,7 +11,13 @@
  * Tests put state in through the ProposalStore methods only; the maps below are read-only views.
  */
 import { AUDIT_APPEND_LIMIT, DEFAULT_LEASE_MS, StoreError } from '../../functions/adapters/store';
-import type { ClaimResult, EventClaim, FingerprintRecord, ProposalStore } from '../../functions/core/ports';
+import type {
+  ClaimOptions,
+  ClaimResult,
+  EventClaim,
+  FingerprintRecord,
+  ProposalStore,
+} from '../../functions/core/ports';
 import {
   type AuditEntry,
   canTransition,
@@ -21,7 +27,11 @@ import {
 } from '../../functions/core/proposal';
 
 type Patch = Parameters<ProposalStore['transition']>[3];
-type FingerprintItem = Omit<FingerprintRecord, 'proposalId'> & { proposalId?: string; leaseUntil?: string };
+type FingerprintItem = Omit<FingerprintRecord, 'proposalId'> & {
+  proposalId?: string;
+  leaseUntil?: string;
+  firstEventId?: string;
+};
 interface EventItem {
   released: boolean;
   leaseUntil: string;
@@ -88,23 +98,28 @@ export class MemoryStore implements ProposalStore {
     if (record && record.proposalId === undefined) delete record.leaseUntil;
   }
 
-  async touchFingerprint(fingerprint: string, now: Date): Promise<FingerprintRecord | null> {
+  async touchFingerprint(fingerprint: string, now: Date, count = 1): Promise<FingerprintRecord | null> {
     await this.write();
     const record = this.fingerprintItems.get(fingerprint);
     if (!record || record.proposalId === undefined || record.liveUntil <= now.toISOString()) return null;
-    return this.countDenial(record, now);
+    return this.countDenial(record, now, count);
   }
 
-  async claimFingerprint(fingerprint: string, now: Date): Promise<ClaimResult> {
+  async claimFingerprint(fingerprint: string, now: Date, options: ClaimOptions = {}): Promise<ClaimResult> {
     await this.write();
     const at = now.toISOString();
     const record = this.fingerprintItems.get(fingerprint);
     const live = record?.proposalId !== undefined && record.liveUntil > at;
     const leased = record?.leaseUntil !== undefined && record.leaseUntil > at;
     if (record && (live || leased)) {
-      // Someone else holds it: a second request counts this denial as a repeat of theirs.
+      // Someone else holds it: a second request counts this denial as a repeat of theirs, unless this
+      // event made their claim (then a third, consistent read tells the duplicate).
       await this.write();
-      return { claimed: false, record: this.countDenial(record, now) };
+      if (options.eventId !== undefined && record.firstEventId === options.eventId) {
+        await this.read();
+        return { claimed: false, duplicate: true };
+      }
+      return { claimed: false, record: this.countDenial(record, now, options.count ?? 1) };
     }
     const previousProposalId = record?.proposalId;
     this.fingerprintItems.set(fingerprint, {
@@ -114,14 +129,23 @@ export class MemoryStore implements ProposalStore {
       lastSeen: at,
       liveUntil: at,
       leaseUntil: this.leaseEnd(now),
+      ...(options.eventId !== undefined ? { firstEventId: options.eventId } : {}),
     });
     return previousProposalId ? { claimed: true, previousProposalId } : { claimed: true };
   }
 
   async createProposal(proposal: Proposal, liveUntil: Date): Promise<void> {
+    await this.storeProposal(proposal);
+    await this.makeLive(proposal, liveUntil);
+  }
+
+  async storeProposal(proposal: Proposal): Promise<void> {
     await this.write();
     if (this.proposalItems.has(proposal.id)) throw new StoreError(`proposal ${proposal.id} exists already`);
     this.proposalItems.set(proposal.id, structuredClone(proposal));
+  }
+
+  async makeLive(proposal: Proposal, liveUntil: Date): Promise<void> {
     await this.write();
     const record = this.fingerprintItems.get(proposal.fingerprint);
     const { leaseUntil: _lease, ...kept } = record ?? {};
@@ -237,8 +261,8 @@ export class MemoryStore implements ProposalStore {
     return new Date(now.getTime() + this.leaseMs).toISOString();
   }
 
-  private countDenial(record: FingerprintItem, now: Date): FingerprintRecord {
-    record.count++;
+  private countDenial(record: FingerprintItem, now: Date, count = 1): FingerprintRecord {
+    record.count += count;
     record.lastSeen = now.toISOString();
     return recordOf(record);
   }
@@ -264,6 +288,6 @@ export class MemoryStore implements ProposalStore {
 }
 
 function recordOf(item: FingerprintItem): FingerprintRecord {
-  const { leaseUntil: _lease, proposalId, ...rest } = item;
+  const { leaseUntil: _lease, firstEventId: _event, proposalId, ...rest } = item;
   return structuredClone({ ...rest, proposalId: proposalId ?? null });
 }

@@ -98,7 +98,7 @@ describe.each(NOTIFICATION_KINDS)('the %s notification', (kind) => {
       scope.accountId,
       proposal.firstSeen,
       proposal.lastSeen,
-      `${proposal.count} since the first`,
+      `at least ${proposal.count} since the first`,
     ]) {
       expect(body).toContain(value);
     }

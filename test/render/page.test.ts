@@ -55,7 +55,7 @@ describe('the review page', () => {
       'arn:aws:kinesis:us-east-1:111122223333:stream/orders',
       'us-east-1',
       '111122223333',
-      '42 denials since 2026-12-03 08:10 UTC',
+      'at least 42 denials since 2026-12-03 08:10 UTC',
       'no IAM policy of the principal (identity-based policy) allows it',
       'AWS said:',
       'because no identity-based policy allows the kms:Decrypt action',
