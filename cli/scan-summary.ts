@@ -5,6 +5,7 @@
  */
 import type { DiagnoseResult } from '../functions/core/diagnose';
 import { intake } from '../functions/core/intake';
+import type { NextStep } from '../functions/core/next-steps';
 import type { Plan } from '../functions/core/plan';
 import { type FingerprintFields, fingerprintOf } from '../functions/core/proposal';
 import type { DeniedBy, KinesisKmsRequest } from '../functions/core/request';
@@ -41,6 +42,8 @@ export interface ProblemDiagnosis {
   code: string;
   reason: string;
   plan: Plan | null;
+  /** For a refusal: what a person can do instead. */
+  nextSteps?: NextStep[];
   /** The diagnosis's notes ("check first"), when it carries any. */
   notes?: string[];
 }

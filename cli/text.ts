@@ -6,8 +6,10 @@
 import { parseArn } from '../functions/commons/arn';
 import type { DiagnoseResult } from '../functions/core/diagnose';
 import type { IntakeResult } from '../functions/core/intake';
+import type { NextStep } from '../functions/core/next-steps';
 import type { Plan } from '../functions/core/plan';
 import type { DeniedBy } from '../functions/core/request';
+import { type ManualCommand, manualPath, terraformSnippet } from '../functions/render/manual';
 
 /** Terminal width the text output is laid out for. */
 export const WIDTH = 80;
@@ -121,6 +123,53 @@ function planText(plan: Plan, accountId: string, region: string): string {
   }
 }
 
+/** Shell comment lines, wrapped, each starting `    # ` so a pasted block stays runnable. */
+function comment(text: string): string[] {
+  return wrap(text, 6).map((line) => `    # ${line.slice(6)}`);
+}
+
+/** Each line of a block indented by four spaces (blank lines stay empty). */
+function indented(block: string): string[] {
+  return block.split('\n').map((line) => (line === '' ? '' : `    ${line}`));
+}
+
+/**
+ * The manual path of a plan for a terminal: the aws CLI commands that make and undo it, each after a
+ * line saying what it needs, and (with `terraform`) the Terraform. The commands are not wrapped or cut:
+ * they must stay runnable when copied.
+ */
+export function manualText(plan: Plan, terraform = true): string[] {
+  const path = manualPath(plan);
+  if (path === null) return ['  (no commands: a name in the plan is not printable ASCII)'];
+  const lines: string[] = [];
+  const show = (title: string, commands: ManualCommand[]) => {
+    if (commands.length === 0) return;
+    lines.push(`  ${title}:`);
+    for (const c of commands) {
+      lines.push(...comment(`${c.purpose}. Needs ${c.needs}.`), ...indented(c.command));
+    }
+  };
+  show('by hand', path.apply);
+  show('undo', path.undo);
+  for (const note of path.notes) lines.push(...comment(note));
+  if (terraform) lines.push('  terraform:', ...indented(terraformSnippet(plan)));
+  return lines;
+}
+
+/** One next step of a refusal: `next: WHO: WHAT`, wrapped, and its statement as JSON when it has one. */
+export function nextStepText(step: NextStep, indent: number): string[] {
+  const lines = wrap(`next: ${printable(step.who)}: ${printable(step.what)}`, indent);
+  if (step.statement) {
+    const pad = ' '.repeat(indent + 2);
+    lines.push(
+      ...JSON.stringify(step.statement, null, 2)
+        .split('\n')
+        .map((l) => `${pad}${printable(l)}`),
+    );
+  }
+  return lines;
+}
+
 /** diagnose's answer for one record, for people. */
 export function diagnoseText(result: DiagnoseResult): string[] {
   const lines = wrap(`${result.verdict} (${result.code}): ${printable(result.reason)}`, 0);
@@ -142,9 +191,11 @@ export function diagnoseText(result: DiagnoseResult): string[] {
         2,
       ),
     );
+    lines.push(...manualText(result.plan));
   }
   for (const attempt of ('attempts' in result ? result.attempts : undefined) ?? []) {
     lines.push(...wrap(`set aside ${attempt.mechanism}: ${printable(attempt.reason)}`, 2));
   }
+  if (result.verdict === 'refuse') for (const step of result.nextSteps) lines.push(...nextStepText(step, 2));
   return lines;
 }

@@ -120,6 +120,14 @@ export function readStatements(scope: IamScope): PolicyStatementProps[] {
       resources: ['*'],
     },
     {
+      sid: 'ReadForPeople',
+      effect: Effect.ALLOW,
+      // The account's alias, for the subjects people triage by. ListAccountAliases supports no
+      // resource-level permission: `*`. A denial only leaves the alias out.
+      actions: ['iam:ListAccountAliases'],
+      resources: ['*'],
+    },
+    {
       sid: 'ReadStreams',
       effect: Effect.ALLOW,
       actions: ['kinesis:DescribeStreamSummary'],
@@ -314,6 +322,20 @@ function inlinePolicyStatements(patterns: readonly string[], withDelete: boolean
 }
 
 /**
+ * The consumer's lag (GetRecords.IteratorAgeMilliseconds) for the impact of a new problem. GetMetricData
+ * supports no resource-level permission and no condition on the namespace: `*`, read-only. A denial only
+ * leaves the lag out.
+ */
+export function consumerLagStatement(): PolicyStatementProps {
+  return {
+    sid: 'ReadConsumerLag',
+    effect: Effect.ALLOW,
+    actions: ['cloudwatch:GetMetricData'],
+    resources: ['*'],
+  };
+}
+
+/**
  * Approval links are signed by KMS HMAC keys (functions/adapters/link-signer.ts). The remediate
  * function, which parses event text, may make approve and reject links (GenerateMac with the decision
  * key) and never a revoke link: the revoke key is denied to it explicitly. The approval function signs
@@ -353,6 +375,7 @@ export function remediateStatements(scope: IamScope, powers: WritePowers): Polic
   const statements = [
     ...readStatements(scope),
     ...stateStatements(scope),
+    consumerLagStatement(),
     ...remediateSigningStatements(scope),
   ];
   if (powers.mode === 'auto') {

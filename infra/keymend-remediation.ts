@@ -683,9 +683,9 @@ export class KeymendRemediation extends Construct {
     );
     acknowledge(
       'Resource::*',
-      'Read-only actions only: kms:ListAliases and organizations:DescribeOrganization support no ' +
-        'resource-level permissions; organizations:ListParents walks OU ids not known at deploy time. ' +
-        'The other statements on * are Denies, which only take power away.',
+      'Read-only actions only: kms:ListAliases, iam:ListAccountAliases, cloudwatch:GetMetricData and ' +
+        'organizations:DescribeOrganization support no resource-level permissions; organizations:ListParents ' +
+        'walks OU ids not known at deploy time. The other statements on * are Denies, which only take power away.',
     );
     const principals =
       'The denied principals are not known in advance: read-only IAM calls on this account’s principals ' +

@@ -49,7 +49,17 @@ import {
   type ScanSummary,
   SESSION_CAP,
 } from '../scan-summary';
-import { count, deniedByText, minute, printable, shortArn, WIDTH, wrap } from '../text';
+import {
+  count,
+  deniedByText,
+  manualText,
+  minute,
+  nextStepText,
+  printable,
+  shortArn,
+  WIDTH,
+  wrap,
+} from '../text';
 
 const FORMATS = ['text', 'json', 'jsonl'] as const;
 /** Objects read from S3 at once. */
@@ -559,6 +569,7 @@ async function diagnoseProblem(
       code: result.code,
       reason: result.reason,
       plan: result.plan,
+      ...(result.verdict === 'refuse' ? { nextSteps: result.nextSteps } : {}),
       ...(result.diagnosis?.notes?.length ? { notes: result.diagnosis.notes.map((n) => n.message) } : {}),
     };
   } catch (error) {
@@ -629,7 +640,8 @@ function awsSays(p: ProblemSummary): string {
 
 /** The summary as text for an 80-column terminal; event-derived text made printable. */
 export function renderText(s: ScanSummary): string {
-  const lines: string[] = [];
+  // Commands are kept whole (they must stay runnable when copied); every other line is cut to WIDTH.
+  const lines: Array<string | { command: string }> = [];
   const skipped = s.skipped.length ? ` (${count(s.skipped.length)} skipped)` : '';
   lines.push(
     ...wrap(
@@ -670,9 +682,13 @@ export function renderText(s: ScanSummary): string {
       );
       for (const note of d.notes ?? []) lines.push(...wrap(`check first: ${printable(note)}`, 5));
     }
+    for (const step of p.diagnosis?.nextSteps ?? []) lines.push(...nextStepText(step, 5));
+    if (p.diagnosis?.plan) {
+      lines.push(...manualText(p.diagnosis.plan, false).map((line) => ({ command: `   ${line}` })));
+    }
     lines.push(...wrap(`fingerprint ${p.fingerprint}`, 5));
   });
-  return `${lines.map((l) => l.slice(0, WIDTH)).join('\n')}\n`;
+  return `${lines.map((l) => (typeof l === 'string' ? l.slice(0, WIDTH) : l.command)).join('\n')}\n`;
 }
 
 /** The scan command over `clients` (the AWS SDK's, unless a test passes its own). */

@@ -49,8 +49,8 @@ can): diagnose then refuses when AWS's message names one. The snapshot is
 validated before it is written; policy documents are kept exactly as read.
 Calls made: iam:GetRole or GetUser (and their List/Get policy calls),
 kms:DescribeKey, GetKeyPolicy, ListAliases, ListGrants, ListResourceTags,
-kinesis:DescribeStreamSummary, organizations:DescribeOrganization and
-ListParents. Nothing is changed.
+kinesis:DescribeStreamSummary (its key and retention), iam:ListAccountAliases,
+organizations:DescribeOrganization and ListParents. Nothing is changed.
 
 Options:
   --principal ARN  the role ARN (with its path) or user ARN; its account is
@@ -136,11 +136,12 @@ function options(argv: string[]): SnapshotOptions {
  * @throws NotFoundError when the principal, key or stream is not there; SnapshotError when invalid.
  */
 export async function takeSnapshot(reader: AccountReader, o: SnapshotOptions): Promise<AccountSnapshot> {
-  const [principal, key, stream, organization] = await Promise.all([
+  const [principal, key, stream, organization, accountAlias] = await Promise.all([
     reader.getPrincipal(o.principal),
     reader.getKey(o.key),
     o.stream === undefined ? Promise.resolve(null) : reader.getStream(o.stream),
     reader.getOrganization(),
+    reader.getAccountAlias ? reader.getAccountAlias() : Promise.resolve(null),
   ]);
   const where = `account ${reader.accountId}`;
   if (!principal) throw new NotFoundError(`principal ${o.principal} not found in ${where}`);
@@ -153,6 +154,7 @@ export async function takeSnapshot(reader: AccountReader, o: SnapshotOptions): P
   }
   const snapshot = structuredClone({
     accountId: reader.accountId,
+    ...(accountAlias ? { accountAlias } : {}),
     region: reader.region,
     principals: [principal],
     keys,

@@ -121,7 +121,13 @@ export function demoText(s: DemoSummary): string {
 
   heading(`3. The e-mail about ${who}, in full`);
   out.push(...wrapLine(`Subject: ${printable(s.email.subject)}`), '');
-  for (const line of s.email.message.split('\n')) out.push(...wrapLine(printable(line)));
+  // Shell commands (a line ending in `\` and its continuations) are kept whole so they can be copied.
+  let continued = false;
+  for (const line of s.email.message.split('\n')) {
+    const command = continued || line.endsWith(' \\');
+    out.push(...(command ? [printable(line)] : wrapLine(printable(line))));
+    continued = line.endsWith(' \\');
+  }
 
   heading('4. Approve, as a person would');
   const a = s.approval;

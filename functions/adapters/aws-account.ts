@@ -28,7 +28,7 @@ import type {
 } from '../core/account';
 import { AwsReadError } from './aws-read';
 import { clientConfig } from './client-config';
-import { readIamPrincipal } from './iam';
+import { readAccountAlias, readIamPrincipal } from './iam';
 import { readStreamEncryption } from './kinesis';
 import { describeKmsKey, type KeyMetadata, readKeyDetails } from './kms';
 import { type OrganizationsApi, organizationsApi, readOrganizationIdentity } from './organization';
@@ -115,7 +115,9 @@ export class AwsAccountReader implements AccountReader {
       const encryption = await readStreamEncryption(this.options.kinesis, arn);
       if (!encryption) return null;
       const keyArn = encryption.keyId === null ? null : await this.streamKeyArn(encryption.keyId, parsed);
-      return { arn, keyArn };
+      return encryption.retentionPeriodHours === undefined
+        ? { arn, keyArn }
+        : { arn, keyArn, retentionPeriodHours: encryption.retentionPeriodHours };
     });
   }
 
@@ -123,6 +125,11 @@ export class AwsAccountReader implements AccountReader {
    * The organization's id and the account's path where Organizations lets this reader see them, never
    * its SCPs or RCPs (readable only from the management account); null when nothing is visible.
    */
+  /** The account's alias (iam:ListAccountAliases), read once; null when none or not readable. */
+  async getAccountAlias(): Promise<string | null> {
+    return this.once('account alias', () => readAccountAlias(this.options.iam));
+  }
+
   async getOrganization(): Promise<OrganizationState | null> {
     const organizations = this.options.organizations;
     if (!organizations) return null;

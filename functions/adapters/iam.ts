@@ -12,6 +12,7 @@ import {
   GetUserCommand,
   GetUserPolicyCommand,
   type IAMClient,
+  ListAccountAliasesCommand,
   ListAttachedGroupPoliciesCommand,
   ListAttachedRolePoliciesCommand,
   ListAttachedUserPoliciesCommand,
@@ -238,4 +239,19 @@ function userApi(iam: IAMClient, UserName: string): PrincipalApi {
     getInline: async (PolicyName) =>
       (await iam.send(new GetUserPolicyCommand({ UserName, PolicyName }))).PolicyDocument,
   };
+}
+
+/**
+ * The account's alias (iam:ListAccountAliases; an account has at most one), for subjects people triage
+ * by; null when it has none or this reader may not read it (the alias is for people: never an error).
+ */
+export async function readAccountAlias(iam: IAMClient): Promise<string | null> {
+  try {
+    const out = await awsRead('iam:ListAccountAliases', () => iam.send(new ListAccountAliasesCommand({})));
+    const alias = out?.AccountAliases?.[0];
+    return typeof alias === 'string' && /^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/.test(alias) ? alias : null;
+  } catch (error) {
+    if (error instanceof AwsReadError) return null;
+    throw error;
+  }
 }

@@ -1,5 +1,5 @@
 /**
- * Reads a Kinesis stream's encryption settings, read-only.
+ * Reads a Kinesis stream's encryption settings and retention, read-only.
  */
 import { DescribeStreamSummaryCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
 import { AwsReadError, awsRead } from './aws-read';
@@ -11,6 +11,8 @@ export interface StreamEncryption {
    * `alias/aws/kinesis`), or null when the stream is not encrypted.
    */
   keyId: string | null;
+  /** How long the stream keeps records, in hours; absent when Kinesis did not say. */
+  retentionPeriodHours?: number;
 }
 
 /**
@@ -33,8 +35,11 @@ export async function readStreamEncryption(
   const summary = out.StreamDescriptionSummary;
   if (!summary)
     throw new AwsReadError(`kinesis:DescribeStreamSummary ${arn} returned no StreamDescriptionSummary`);
-  if (summary.EncryptionType !== 'KMS') return { arn, keyId: null };
+  const hours = summary.RetentionPeriodHours;
+  const retention =
+    typeof hours === 'number' && Number.isInteger(hours) && hours > 0 ? { retentionPeriodHours: hours } : {};
+  if (summary.EncryptionType !== 'KMS') return { arn, keyId: null, ...retention };
   if (!summary.KeyId)
     throw new AwsReadError(`kinesis:DescribeStreamSummary ${arn}: EncryptionType KMS without a KeyId`);
-  return { arn, keyId: summary.KeyId };
+  return { arn, keyId: summary.KeyId, ...retention };
 }

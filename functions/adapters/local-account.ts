@@ -163,6 +163,12 @@ export class LocalAccount implements AccountReader, AccountWriter {
     return this.reader.getStream(arn);
   }
 
+  /** The real reader: ListAccountAliases (the deployed functions read afresh for each diagnosis). */
+  async getAccountAlias(): Promise<string | null> {
+    this.count('iam:ListAccountAliases');
+    return this.reader.getAccountAlias();
+  }
+
   /** The snapshot's organization, if it has one (the real reader cannot read it and makes no call). */
   async getOrganization(): Promise<OrganizationState | null> {
     return this.reader.getOrganization();

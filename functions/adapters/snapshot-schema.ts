@@ -23,13 +23,14 @@ import {
   partitionOfRegion,
 } from '../commons/arn';
 import { SnapshotError } from '../commons/errors';
-import type {
-  AccountSnapshot,
-  KeyState,
-  KmsGrant,
-  OrganizationState,
-  PrincipalState,
-  StreamState,
+import {
+  type AccountSnapshot,
+  isOrganizationPolicy,
+  type KeyState,
+  type KmsGrant,
+  type OrganizationState,
+  type PrincipalState,
+  type StreamState,
 } from '../core/account';
 
 /** DescribeKey `KeySpec`, `KeyUsage` and `Origin` values (kms:KeySpec, kms:KeyUsage, kms:KeyOrigin). */
@@ -91,6 +92,8 @@ const GRANT_OPERATIONS = [
 ] as const;
 
 const ACCOUNT_ID_RE = /^\d{12}$/;
+/** An IAM account alias: 3 to 63 lowercase letters, digits and hyphens, no hyphen at either end. */
+const ACCOUNT_ALIAS_RE = /^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/;
 const ORGANIZATION_ID_RE = /^o-[a-z0-9]{10,32}$/;
 // o-ID/r-ROOT/ then any OUs, each ending in a slash (aws:PrincipalOrgPaths).
 const ORGANIZATION_PATH_RE = /^o-[a-z0-9]{10,32}\/r-[0-9a-z]{4,32}\/(ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}\/)*$/;
@@ -230,9 +233,60 @@ const organizationPath = z
   })
   .regex(ORGANIZATION_PATH_RE);
 
-/** One array of documents per level of the organization, root first. */
+/**
+ * An SCP or RCP with what names it: its id, name and the target it is attached to at this level, beside
+ * its document (`aws organizations describe-policy` and `list-targets-for-policy`).
+ */
+const organizationPolicy = fields(
+  {
+    id: z
+      .string(expected('the policy id'))
+      .regex(/^p-[0-9a-zA-Z_]{8,128}$/, {
+        error: 'expected a policy id such as "p-a1b2c3d4" or "p-FullAWSAccess"',
+      })
+      .optional(),
+    name: z.string(expected('the policy name')).min(1).max(128).optional(),
+    target: z
+      .string(expected('the root, OU or account id the policy is attached to'))
+      .regex(/^(r-[0-9a-z]{4,32}|ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}|\d{12})$/, {
+        error:
+          'expected the root ("r-ab12"), OU ("ou-ab12-11111111") or account id the policy is attached to',
+      })
+      .optional(),
+    document: policyDocument,
+  },
+  'a policy with id, name, target and document',
+);
+
+/** What is wrong inside an `organizationPolicy`: its branch's first issue, with the field it is in. */
+function wrapperProblem(issue: { errors?: unknown }): string | undefined {
+  const branches = Array.isArray(issue.errors)
+    ? (issue.errors as Array<Array<{ path?: PropertyKey[]; message?: string }>>)
+    : [];
+  const first = branches[0]?.[0];
+  if (!first?.message) return undefined;
+  const field = (first.path ?? []).map(String).join('.');
+  return field === '' ? first.message : `${field}: ${first.message}`;
+}
+
+/** A policy document, or `organizationPolicy` (told apart by `document` standing where `Statement` would). */
+const policyEntry = z.union([organizationPolicy, policyDocument], {
+  error: (issue) =>
+    isOrganizationPolicy(issue.input)
+      ? wrapperProblem(issue)
+      : typeof issue.input === 'string'
+        ? 'expected a policy document object, got a string; put the document itself here, not its JSON text'
+        : expected('a policy document, or {"id", "name", "target", "document"}').error(issue),
+});
+
+/** One array of policies per level of the organization, root first. */
 const policyLevels = z.array(
-  z.array(policyDocument, expected('an array of the policy documents attached at this level')),
+  z.array(
+    policyEntry,
+    expected(
+      'an array of the policy documents (or policies with id, name and target) attached at this level',
+    ),
+  ),
   expected('one array of policy documents per level, root first'),
 );
 
@@ -330,6 +384,15 @@ const streamSchema = fields(
       })
       .refine((arn) => parseKeyArn(arn) !== null, { error: (issue) => keyArnHint(String(issue.input)) })
       .nullable(),
+    retentionPeriodHours: z
+      .number(expected('the retention in whole hours, 24 to 8760'))
+      .int({ error: 'expected the retention in whole hours, 24 to 8760' })
+      .min(24, { error: 'expected the retention in whole hours, 24 to 8760' })
+      .max(8760, { error: 'expected the retention in whole hours, 24 to 8760' })
+      .optional()
+      .meta({
+        description: 'How long the stream keeps records (DescribeStreamSummary RetentionPeriodHours).',
+      }),
   },
   'a stream object with arn and keyArn',
 );
@@ -367,6 +430,14 @@ export const snapshotSchema = fields(
   {
     $schema: z.string().optional().meta({ description: 'The JSON Schema this file follows.' }),
     accountId: z.string({ error: accountIdMessage }).regex(ACCOUNT_ID_RE, { error: accountIdMessage }),
+    accountAlias: z
+      .string(expected('the account alias'))
+      .regex(ACCOUNT_ALIAS_RE, {
+        error: (issue) =>
+          `expected an account alias (3 to 63 lowercase letters, digits and hyphens, not starting or ending with a hyphen), got ${describe(issue.input)}`,
+      })
+      .optional()
+      .meta({ description: "The account's alias (iam:ListAccountAliases), shown in notification subjects." }),
     region: checkedString(
       'a region name such as "us-east-1"',
       (region) => partitionOfRegion(region) !== null,
@@ -608,7 +679,10 @@ function* policyDocuments(snapshot: AccountSnapshot): Generator<[unknown, string
   for (const [i, key] of snapshot.keys.entries()) yield [key.policy, `keys[${i}].policy`];
   for (const field of ['serviceControlPolicies', 'resourceControlPolicies'] as const) {
     for (const [i, level] of (snapshot.organization?.[field] ?? []).entries()) {
-      for (const [j, doc] of level.entries()) yield [doc, `organization.${field}[${i}][${j}]`];
+      for (const [j, entry] of level.entries()) {
+        const at = `organization.${field}[${i}][${j}]`;
+        yield isOrganizationPolicy(entry) ? [entry.document, `${at}.document`] : [entry, at];
+      }
     }
   }
 }

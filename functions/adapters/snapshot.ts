@@ -82,6 +82,7 @@ export class SnapshotReader implements AccountReader {
   private readonly keys = new Map<string, KeyState>();
   private readonly streams = new Map<string, StreamState>();
   private readonly organization: OrganizationState | null;
+  private readonly accountAlias: string | null;
 
   /** @throws InputError when the snapshot's region is not a Region of any AWS partition. */
   constructor(snapshot: AccountSnapshot) {
@@ -95,6 +96,7 @@ export class SnapshotReader implements AccountReader {
     for (const key of copy.keys) this.keys.set(key.arn, key);
     for (const stream of copy.streams ?? []) this.streams.set(stream.arn, stream);
     this.organization = copy.organization ?? null;
+    this.accountAlias = copy.accountAlias ?? null;
   }
 
   async getPrincipal(arn: string): Promise<PrincipalState | null> {
@@ -118,6 +120,11 @@ export class SnapshotReader implements AccountReader {
 
   async getStream(arn: string): Promise<StreamState | null> {
     return this.streams.get(arn) ?? null;
+  }
+
+  /** The snapshot's `accountAlias`, or null. */
+  async getAccountAlias(): Promise<string | null> {
+    return this.accountAlias;
   }
 
   /** null when the snapshot has no `organization`: SCP and RCP questions are then unanswerable. */

@@ -51,6 +51,8 @@ export interface StreamState {
   arn: string;
   /** The key the stream encrypts with; null when unencrypted or the AWS-managed key is unknown. */
   keyArn: string | null;
+  /** How long the stream keeps records, in hours (DescribeStreamSummary RetentionPeriodHours); absent when not known. */
+  retentionPeriodHours?: number;
 }
 
 export interface OrganizationState {
@@ -70,14 +72,58 @@ export interface OrganizationState {
    * `{ id: null }` for an account in no organization. An account not listed is not known.
    */
   accounts?: Record<string, { id: string | null; path?: string }>;
-  /** One array of documents per level, from the root to the account. */
-  serviceControlPolicies?: PolicyDocumentJson[][];
-  resourceControlPolicies?: PolicyDocumentJson[][];
+  /**
+   * One array of policies per level, from the root to the account: each a policy document, or the
+   * document with the policy's id, name and target where they were visible (OrganizationPolicy).
+   */
+  serviceControlPolicies?: Array<Array<PolicyDocumentJson | OrganizationPolicy>>;
+  resourceControlPolicies?: Array<Array<PolicyDocumentJson | OrganizationPolicy>>;
+}
+
+/** An SCP or RCP with what names it for people: its id, its name, and the root, OU or account it is attached to. */
+export interface OrganizationPolicy {
+  /** `p-...` (or `p-FullAWSAccess`). */
+  id?: string;
+  name?: string;
+  /** The root (`r-...`), OU (`ou-...`) or account id the policy is attached to at this level. */
+  target?: string;
+  document: PolicyDocumentJson;
+}
+
+/** Whether an organization policy entry carries its id, name or target beside its document. */
+export function isOrganizationPolicy(entry: unknown): entry is OrganizationPolicy {
+  return (
+    typeof entry === 'object' &&
+    entry !== null &&
+    !Array.isArray(entry) &&
+    Object.hasOwn(entry, 'document') &&
+    !Object.hasOwn(entry, 'Statement')
+  );
+}
+
+/** The document of an organization policy entry. */
+export function organizationPolicyDocument(entry: unknown): PolicyDocumentJson {
+  return isOrganizationPolicy(entry) ? entry.document : entry;
+}
+
+/**
+ * How an organization policy is named for people: `p-123 (Name, attached to ou-...)` with what is known,
+ * else `fallback` (its position, `service-control-policies[1][0]`).
+ */
+export function organizationPolicyLabel(entry: unknown, fallback: string): string {
+  if (!isOrganizationPolicy(entry)) return fallback;
+  const details = [entry.name, entry.target ? `attached to ${entry.target}` : undefined].filter(
+    (d): d is string => typeof d === 'string' && d !== '',
+  );
+  const head = entry.id ?? fallback;
+  return details.length > 0 ? `${head} (${details.join(', ')})` : head;
 }
 
 /** The snapshot file format (docs/snapshot.md). */
 export interface AccountSnapshot {
   accountId: string;
+  /** The account's alias (iam:ListAccountAliases), shown in subjects; absent when not known. */
+  accountAlias?: string;
   region: string;
   principals: PrincipalState[];
   keys: KeyState[];
@@ -98,4 +144,6 @@ export interface AccountReader {
   getStream(arn: string): Promise<StreamState | null>;
   /** null when the reader cannot see the organization's policies (then SCP questions are unanswerable). */
   getOrganization(): Promise<OrganizationState | null>;
+  /** The account's alias, for people; null when it has none or it is not visible. Optional: absent, not read. */
+  getAccountAlias?(): Promise<string | null>;
 }

@@ -13,7 +13,13 @@ import {
 } from '../commons/arn';
 import { InputError } from '../commons/errors';
 import { type CompiledPolicy, compilePolicy, type PolicySet, type RequestPrincipal } from '../policy';
-import type { KeyState, OrganizationState, PrincipalState } from './account';
+import {
+  type KeyState,
+  type OrganizationState,
+  organizationPolicyDocument,
+  organizationPolicyLabel,
+  type PrincipalState,
+} from './account';
 
 /** The name the key policy carries in `decidedBy`. */
 export const KEY_POLICY_NAME = 'key-policy';
@@ -68,13 +74,25 @@ export function buildPolicySet(args: {
   const serviceLinked = principal ? isServiceLinked(principal.arn) : false;
   if (organization?.serviceControlPolicies && principalAccount === orgAccount && !serviceLinked) {
     set.serviceControlPolicies = organization.serviceControlPolicies.map((level, l) =>
-      level.map((doc, i) => compilePolicy(doc, `service-control-policies[${l}][${i}]`, 'service-control')),
+      level.map((entry, i) =>
+        compilePolicy(
+          organizationPolicyDocument(entry),
+          organizationPolicyLabel(entry, `service-control-policies[${l}][${i}]`),
+          'service-control',
+        ),
+      ),
     );
   }
   const keyAccount = key ? arnAccount(key.arn) : resourceAccountId;
   if (organization?.resourceControlPolicies && keyAccount === orgAccount && key?.keyManager !== 'AWS') {
     set.resourceControlPolicies = organization.resourceControlPolicies.map((level, l) =>
-      level.map((doc, i) => compilePolicy(doc, `resource-control-policies[${l}][${i}]`, 'resource-control')),
+      level.map((entry, i) =>
+        compilePolicy(
+          organizationPolicyDocument(entry),
+          organizationPolicyLabel(entry, `resource-control-policies[${l}][${i}]`),
+          'resource-control',
+        ),
+      ),
     );
   }
   return set;

@@ -8,6 +8,7 @@ import { KeymendError } from '../commons/errors';
 import type { AuthorizationRequest, DecidedBy, Decision, EvaluationResult, PolicyLayer } from '../policy';
 import type { KeyState, OrganizationState, PrincipalState, StreamState } from './account';
 import { type DiagnosisNote, layerDisagreement } from './layer-note';
+import { type NextStep, nextSteps } from './next-steps';
 import {
   MECHANISMS,
   type Mechanism,
@@ -43,6 +44,8 @@ export interface ResolvedState {
   stream: StreamState | null;
   /** null when keymend cannot see the organization's policies. */
   organization: OrganizationState | null;
+  /** The account's alias (iam:ListAccountAliases), for people; absent or null when not known. */
+  accountAlias?: string | null;
   /** The key exists but KMS denied keymend's read of it (`call`): its key policy does not admit keymend. */
   unreadableKey?: { key: string; call: string };
 }
@@ -115,6 +118,8 @@ export type DiagnoseResult =
       plan: null;
       proof: null;
       attempts?: RejectedAttempt[];
+      /** What a person can do instead: who must act, and what to change (next-steps.ts). */
+      nextSteps: NextStep[];
       /** For the uncertainty codes: what keymend cannot know, and every answer. */
       uncertainty?: Uncertainty;
     })
@@ -556,11 +561,21 @@ export function diagnose(
 ): DiagnoseResult {
   const summary = summarize(request, state.key?.arn ?? request.keyArn);
   const stop = (s: Stop, attempts?: RejectedAttempt[]): DiagnoseResult => {
-    const diagnosis = s.diagnosis ?? null;
     if (s.code === 'already-allowed') {
       const { code, reason } = s;
+      const diagnosis = s.diagnosis ?? null;
       return { verdict: 'ignore', code, reason, request: summary, diagnosis, plan: null, proof: null };
     }
+    // A refusal keeps what the policies say wherever they could be evaluated, so a person sees the
+    // layers behind it too.
+    const diagnosis = s.diagnosis ?? diagnosisIfEvaluable(request, state);
+    const steps = nextSteps({
+      code: s.code,
+      request,
+      keyArn: summary.keyArn,
+      accountId: state.accountId,
+      diagnosis,
+    });
     return {
       verdict: 'refuse',
       code: s.code,
@@ -570,6 +585,7 @@ export function diagnose(
       plan: null,
       proof: null,
       ...(attempts ? { attempts } : {}),
+      nextSteps: steps,
       ...(s.uncertainty ? { uncertainty: s.uncertainty } : {}),
     };
   };
@@ -594,6 +610,25 @@ export function diagnose(
     if (error instanceof KeymendError) {
       return stop(refusal('invalid-policy', `A policy could not be read: ${error.message}`));
     }
+    throw error;
+  }
+}
+
+/**
+ * The diagnosis of a request a check refused before evaluating it (an AWS managed key, a key not
+ * enabled, a call not through Kinesis), when the principal, key and stream are known and the scope is
+ * literal; null when it cannot be evaluated.
+ */
+function diagnosisIfEvaluable(request: KinesisKmsRequest, state: ResolvedState): Diagnosis | null {
+  const { principal, key } = state;
+  if (!request.streamArn || !principal || !key || request.accountId !== state.accountId) return null;
+  try {
+    const subject = subjectOf(request, request.streamArn, principal, key, state);
+    if (scopeProblem(subject.scope)) return null;
+    const current = subjectEvaluator(subject).run(kmsRequest(subject, {}), subject.key);
+    return diagnosisOf(current, request.deniedBy);
+  } catch (error) {
+    if (error instanceof KeymendError) return null;
     throw error;
   }
 }

@@ -26,11 +26,12 @@ export async function gatherState(reader: AccountReader, request: KinesisKmsRequ
     unreadableKey = { key: error.key, call: error.call };
     return null;
   });
-  const [principal, stream, key, organization] = await Promise.all([
+  const [principal, stream, key, organization, accountAlias] = await Promise.all([
     reader.getPrincipal(request.principalArn),
     streamPromise,
     readableKey,
     reader.getOrganization(),
+    reader.getAccountAlias ? reader.getAccountAlias() : Promise.resolve(null),
   ]);
   return {
     accountId: reader.accountId,
@@ -38,6 +39,7 @@ export async function gatherState(reader: AccountReader, request: KinesisKmsRequ
     stream,
     key,
     organization,
+    ...(accountAlias ? { accountAlias } : {}),
     ...(unreadableKey ? { unreadableKey } : {}),
   };
 }

@@ -7,6 +7,7 @@ import type { DiagnoseResult } from './diagnose';
 import { linkExpiry } from './links';
 import {
   type AuditEntry,
+  type ConsumerLag,
   type FingerprintFields,
   fingerprintOf,
   PROPOSAL_RETENTION_DAYS,
@@ -52,6 +53,12 @@ export function newProposal(args: {
   keyAliases: string[];
   /** The principal's tags as read (notifications say when CloudFormation manages it). */
   principalTags?: Record<string, string> | undefined;
+  /** The stream's retention in hours, as read (for the impact). */
+  retentionPeriodHours?: number | undefined;
+  /** The account's alias, as read (for subjects). */
+  accountAlias?: string | undefined;
+  /** The consumer's lag from CloudWatch, when read (for the impact). */
+  consumerLag?: ConsumerLag | null | undefined;
   now: Date;
   linkTtlHours: number;
   audit: AuditEntry;
@@ -74,11 +81,15 @@ export function newProposal(args: {
     request: args.request,
     keyAliases: args.keyAliases,
     ...(args.principalTags ? { principalTags: args.principalTags } : {}),
+    ...(args.accountAlias ? { accountAlias: args.accountAlias } : {}),
+    ...(args.retentionPeriodHours ? { retentionPeriodHours: args.retentionPeriodHours } : {}),
+    ...(args.consumerLag ? { consumerLag: args.consumerLag } : {}),
     diagnosis: result.diagnosis,
     plan,
     planHash: plan ? planHash(plan) : null,
     proof: refused ? null : result.proof,
     ...(result.attempts ? { attempts: result.attempts } : {}),
+    ...(result.verdict === 'refuse' ? { nextSteps: result.nextSteps } : {}),
     count: 1,
     firstSeen: at,
     lastSeen: at,

@@ -106,6 +106,15 @@ function kinesisConditions(scope: FixScope): { StringEquals: Record<string, stri
  * through Kinesis for the one stream, with StringEquals, which reads its values literally.
  */
 function grantStatement(scope: FixScope, principal?: string): Omit<PolicyStatement, 'Sid'> {
+  return fixStatement(scope, principal);
+}
+
+/**
+ * The least-privilege statement of a fix, without its Sid (for a person to add by hand: to a permissions
+ * boundary, an SCP, a key policy in another account): in an identity policy the one action on the key
+ * ARN; with `principal`, the key-policy form naming it, on `*`. Only through Kinesis for the one stream.
+ */
+export function fixStatement(scope: FixScope, principal?: string): Omit<PolicyStatement, 'Sid'> {
   return {
     Effect: 'Allow',
     ...(principal === undefined ? {} : { Principal: { AWS: principal } }),

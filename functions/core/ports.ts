@@ -4,7 +4,7 @@
  * an outbox). Interfaces only: no SDK types cross this line.
  */
 import type { AccountReader } from './account';
-import type { AppliedChange, AuditEntry, Proposal, ProposalStatus } from './proposal';
+import type { AppliedChange, AuditEntry, ConsumerLag, Proposal, ProposalStatus } from './proposal';
 import type { SigningKeyName, TokenCheck, TokenClaims } from './token';
 
 /** The fingerprint item: how often a problem was seen, and which proposal is its live one. */
@@ -209,6 +209,14 @@ export interface FlowPorts {
   publisher: Publisher;
   signer: LinkSigner;
   now: () => Date;
+  /** Where the impact's consumer lag is read from (CloudWatch when deployed); absent: not read. */
+  metrics?: MetricsReader;
+}
+
+/** Metrics people are told of; best effort: null when not readable. */
+export interface MetricsReader {
+  /** How far behind the stream's consumers are, as of `now`. */
+  consumerLag(streamArn: string, now: Date): Promise<ConsumerLag | null>;
 }
 
 export type { AppliedChange };

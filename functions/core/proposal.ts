@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Diagnosis, Proof, RefusalCode, RejectedAttempt } from './diagnose';
+import type { NextStep } from './next-steps';
 import type { Plan } from './plan';
 import type { KinesisKmsRequest } from './request';
 
@@ -147,6 +148,12 @@ export interface Proposal {
   reason: string;
   /** The first denial of this problem, as the intake read it. */
   request: KinesisKmsRequest;
+  /** The alias of the account keymend runs in (iam:ListAccountAliases), for subjects; absent when not known. */
+  accountAlias?: string;
+  /** The stream's retention in hours (DescribeStreamSummary), for the impact; absent when not known. */
+  retentionPeriodHours?: number;
+  /** The consumer's lag from CloudWatch when the proposal was made; absent when not read or not readable. */
+  consumerLag?: ConsumerLag;
   /** The key's aliases, for people (`alias/orders`). */
   keyAliases: string[];
   /**
@@ -160,6 +167,8 @@ export interface Proposal {
   planHash: string | null;
   proof: Proof | null;
   attempts?: RejectedAttempt[];
+  /** For a refusal: what a person can do instead (next-steps.ts). */
+  nextSteps?: NextStep[];
   /** How many denials of this problem were seen, and when the first and last were recorded. */
   count: number;
   firstSeen: string;
@@ -178,6 +187,16 @@ export interface Proposal {
   /** Set when a "still failing" notice was sent, so it is sent once. */
   stillFailingNotifiedAt?: string;
   audit: AuditEntry[];
+}
+
+/** A consumer's lag as CloudWatch reported it. */
+export interface ConsumerLag {
+  /** The greatest iterator age in the period read, in milliseconds. */
+  milliseconds: number;
+  /** Which metric: `GetRecords.IteratorAgeMilliseconds` of the stream, or `IteratorAge` of a function. */
+  metric: string;
+  /** The end of the period read (ISO). */
+  at: string;
 }
 
 /**

@@ -17,7 +17,15 @@ import {
   type EvaluationResult,
   evaluate,
 } from '../policy';
-import type { KeyState, OrganizationState, PolicyDocumentJson, PrincipalState } from './account';
+import {
+  isOrganizationPolicy,
+  type KeyState,
+  type OrganizationState,
+  organizationPolicyDocument,
+  organizationPolicyLabel,
+  type PolicyDocumentJson,
+  type PrincipalState,
+} from './account';
 import { buildPolicySet } from './authorization';
 import { ALWAYS_UNKNOWN, FORWARD_ACCESS_SESSION_KEYS } from './context-keys';
 
@@ -173,8 +181,10 @@ function documentsOf(input: UncertaintyInput): Named[] {
   ] as const;
   for (const [prefix, layer, policies] of levels) {
     for (const [l, level] of (policies ?? []).entries()) {
-      for (const [i, document] of level.entries())
-        out.push({ name: `${prefix}[${l}][${i}]`, layer, document });
+      for (const [i, entry] of level.entries()) {
+        const name = organizationPolicyLabel(entry, `${prefix}[${l}][${i}]`);
+        out.push({ name, layer, document: organizationPolicyDocument(entry) });
+      }
     }
   }
   return out;
@@ -297,8 +307,14 @@ function leanOrganization(
   toward: Lean,
 ): OrganizationState | null {
   if (organization === null) return null;
-  const lean = (levels: PolicyDocumentJson[][] | undefined) =>
-    levels?.map((level) => level.map((doc) => leanDocument(doc, isUnknown, toward)));
+  const lean = (levels: OrganizationState['serviceControlPolicies']) =>
+    levels?.map((level) =>
+      level.map((entry) =>
+        isOrganizationPolicy(entry)
+          ? { ...entry, document: leanDocument(entry.document, isUnknown, toward) }
+          : leanDocument(entry, isUnknown, toward),
+      ),
+    );
   const out: OrganizationState = { ...organization };
   if (organization.serviceControlPolicies)
     out.serviceControlPolicies = lean(organization.serviceControlPolicies);

@@ -19,7 +19,7 @@ import { CLOUDTRAIL_DETAIL_TYPE, intake } from '../core/intake';
 import { type LinkSettings, linkExpiry } from '../core/links';
 import { fingerprintFieldsOf, newProposal, newProposalId } from '../core/new-proposal';
 import type { FingerprintRecord, FlowPorts, ProposalLinks } from '../core/ports';
-import { fingerprintOf, KEYMEND_ACTOR, type Proposal } from '../core/proposal';
+import { type ConsumerLag, fingerprintOf, KEYMEND_ACTOR, type Proposal } from '../core/proposal';
 import type { KinesisKmsRequest } from '../core/request';
 import { type WarmAnswer, WarmRepeats } from '../core/warm-repeats';
 import { type ApplyOptions, applyProposal, settleAbandonedApply, settleInterruptedApply } from './apply';
@@ -179,6 +179,19 @@ interface Recorded {
   signing?: Promise<ProposalLinks | null>;
 }
 
+/**
+ * A denied consumer's lag, for the impact: only for kms:Decrypt on a known stream, when the ports can
+ * read metrics; null otherwise or when the read fails (the lag never stops a diagnosis).
+ */
+async function consumerLagOf(
+  ports: FlowContext,
+  request: KinesisKmsRequest,
+  now: Date,
+): Promise<ConsumerLag | null> {
+  if (!ports.metrics || request.operation !== 'kms:Decrypt' || !request.streamArn) return null;
+  return ports.metrics.consumerLag(request.streamArn, now).catch(() => null);
+}
+
 function linkSettings(config: RemediateConfig): LinkSettings {
   return { baseUrl: config.approvalUrl, ttlHours: config.linkTtlHours };
 }
@@ -254,7 +267,11 @@ async function diagnoseAndStore(
   fingerprint: string,
   now: Date,
 ): Promise<Recorded | RemediateResult> {
-  const state = await gatherState(ports.reader, request);
+  // The lag is read beside the account, not after it: it adds no round trip.
+  const [state, consumerLag] = await Promise.all([
+    gatherState(ports.reader, request),
+    consumerLagOf(ports, request, now),
+  ]);
   const result = diagnose(request, state, { prefer: config.preferMechanism });
   // Allowed by now: nothing is stored. The claim's lease (two minutes) stays, so denials still in
   // flight are counted as repeats without reading the account; one after it is diagnosed afresh.
@@ -275,6 +292,9 @@ async function diagnoseAndStore(
     result,
     keyAliases: state.key?.aliases ?? [],
     principalTags: state.principal?.tags,
+    retentionPeriodHours: state.stream?.retentionPeriodHours,
+    accountAlias: state.accountAlias ?? undefined,
+    consumerLag,
     now,
     linkTtlHours: config.linkTtlHours,
     audit: {

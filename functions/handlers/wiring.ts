@@ -3,6 +3,7 @@
  * the SDK clients built once with `clientConfig()`, the flow's ports for the account the function runs
  * in, and the run-once guard that logs a configuration error a single time.
  */
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { KinesisClient } from '@aws-sdk/client-kinesis';
@@ -13,6 +14,7 @@ import type { Context } from 'aws-lambda';
 import { AwsAccountWriter } from '../adapters/account-writer';
 import { AwsAccountReader } from '../adapters/aws-account';
 import { clientConfig, InvocationDeadline, withDeadline } from '../adapters/client-config';
+import { readConsumerLag } from '../adapters/cloudwatch';
 import { kmsLinkSigner } from '../adapters/link-signer';
 import { organizationsApi } from '../adapters/organization';
 import { SnsPublisher } from '../adapters/sns';
@@ -31,6 +33,10 @@ function freshReader(accountId: string, region: string, make: () => AccountReade
     getKey: (ref) => make().getKey(ref),
     getStream: (arn) => make().getStream(arn),
     getOrganization: () => make().getOrganization(),
+    getAccountAlias: () => {
+      const reader = make();
+      return reader.getAccountAlias ? reader.getAccountAlias() : Promise.resolve(null);
+    },
   };
 }
 
@@ -66,6 +72,10 @@ export function awsWiring(env: NodeJS.ProcessEnv, options: ConfigOptions = {}): 
     decision: config.decisionKeyId,
     ...(config.revokeKeyId === null ? {} : { revoke: config.revokeKeyId }),
   });
+  const cloudwatch = new CloudWatchClient(clients);
+  const metrics = {
+    consumerLag: (streamArn: string, now: Date) => readConsumerLag(cloudwatch, streamArn, now),
+  };
   return {
     config,
     deadline,
@@ -79,6 +89,7 @@ export function awsWiring(env: NodeJS.ProcessEnv, options: ConfigOptions = {}): 
       writer,
       publisher,
       signer,
+      metrics,
       now: () => new Date(),
     }),
   };

@@ -12,8 +12,9 @@ import type { NotificationKind, Proposal } from '../core/proposal';
 import { actorWords, decisionOf } from './actor';
 import { decisionWords, diagnosisWords } from './diagnosis-words';
 import { emailSubject, MESSAGE_BYTE_LIMIT } from './email';
-import { markdownCode, markdownText, subjectText } from './escape';
+import { asciiJson, markdownCode, markdownText, subjectText } from './escape';
 import { driftNote, planJson, planSentence } from './fix';
+import { impactLines } from './impact';
 import { kindText } from './kinds';
 import { consoleLinks, safeUrl } from './links';
 import { aliasSuffix, keyShown, principalName, streamShown } from './names';
@@ -79,6 +80,7 @@ function description(kind: NotificationKind, proposal: Proposal, compact: boolea
     markdownText(text.headline),
     '',
     ...decisionLines(kind, proposal),
+    ...impactChat(kind, proposal),
     `*${who.kind === 'user' ? 'User' : who.kind === 'role' ? 'Role' : 'Principal'}:* ${markdownCode(who.name)} (${markdownCode(scope.principalArn)})`,
     `*Operation:* ${markdownCode(scope.operation)}`,
     `*Key:* ${markdownCode(keyShown(proposal))}${proposal.keyAliases.length > 0 ? ` ${markdownCode(aliasSuffix(proposal.keyAliases).trim())}` : ''}`,
@@ -101,6 +103,7 @@ function description(kind: NotificationKind, proposal: Proposal, compact: boolea
   lines.push(
     `*AWS said:* ${request.errorMessage ? markdownCode(request.errorMessage, 512) : markdownText('(no message)')}`,
   );
+  lines.push(...whatToDoLines(proposal, compact));
   const { plan } = proposal;
   if (plan) {
     const applied = (text.applied || kind === 'revoked') && kind !== 'failed';
@@ -124,6 +127,26 @@ function description(kind: NotificationKind, proposal: Proposal, compact: boolea
     );
   }
   return lines.join('\n');
+}
+
+/** The impact, one `*Label:* text` line per fact. */
+function impactChat(kind: NotificationKind, proposal: Proposal): string[] {
+  if (kind === 'revoked') return [];
+  return impactLines(proposal, kindText(kind).applied && kind !== 'still-failing').map(
+    (l) => `*${markdownText(l.label)}:* ${markdownText(l.text, 2048)}`,
+  );
+}
+
+/** What to do about a refusal, as chat markdown: who and what, each statement as a code block. */
+function whatToDoLines(proposal: Proposal, compact: boolean): string[] {
+  const steps = proposal.nextSteps ?? [];
+  if (proposal.verdict !== 'refuse' || steps.length === 0) return [];
+  const lines = ['*What to do:*'];
+  for (const step of steps) {
+    lines.push(`- *${markdownText(step.who, 512)}:* ${markdownText(step.what, 2048)}`);
+    if (step.statement && !compact) lines.push('```', asciiJson(step.statement, /[`<>&]/g), '```');
+  }
+  return lines;
 }
 
 function nextSteps(proposal: Proposal, links: ProposalLinks | null): string[] {

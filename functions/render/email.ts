@@ -11,10 +11,12 @@ import type { OutgoingMessage, ProposalLinks } from '../core/ports';
 import type { NotificationKind, Proposal } from '../core/proposal';
 import { actorWords, decisionOf } from './actor';
 import { decisionWords, diagnosisWords } from './diagnosis-words';
-import { plainValue, subjectText } from './escape';
+import { asciiJson, plainValue, subjectText } from './escape';
 import { cdkSnippet, cloudFormationSnippet, driftNote, planJson, planSentence, scopeIsLiteral } from './fix';
+import { impactLines } from './impact';
 import { kindText } from './kinds';
 import { consoleLinks, safeUrl } from './links';
+import { type ManualCommand, manualPath, terraformSnippet } from './manual';
 import { accountOfArn, aliasSuffix, keyShown, principalName, streamName, streamShown } from './names';
 import { diagnosisNotes, NOTES_HEADING, NOTES_LEAD } from './notes';
 
@@ -26,29 +28,60 @@ const BODY_BYTE_BUDGET = 200_000;
 /** How many audit entries the e-mail lists (the newest). */
 const AUDIT_LINES = 8;
 
-/** `name` within `max` characters, ending in `...` when shortened. */
-function shorten(name: string, max: number): string {
+/** `name` within `max` characters, its middle replaced by `...` when shortened (both ends stay readable). */
+export function shortenMiddle(name: string, max: number): string {
   if (name.length <= max) return name;
-  return max <= 3 ? name.slice(0, max) : `${name.slice(0, max - 3)}...`;
+  if (max <= 3) return name.slice(0, max);
+  const keep = max - 3;
+  const head = Math.ceil(keep / 2);
+  return `${name.slice(0, head)}...${name.slice(name.length - (keep - head))}`;
 }
 
+/** The room each name keeps in a subject before the operation, the words and the alias give way. */
+const SUBJECT_NAME_MIN = 8;
+
 /**
- * The subject: `keymend: <kind>: <role|user> <name> denied <operation> on stream <name>`, printable ASCII,
- * whitespace collapsed, under 100 characters (the names shortened with `...` when needed).
+ * How the subject gives way when the names do not fit, in order: the names are shortened (each keeps
+ * at least SUBJECT_NAME_MIN), then `on stream` becomes `on`, then the operation and then the alias are
+ * shortened in their middle. The account id and the Region are never shortened.
+ */
+const SUBJECT_FITS: ReadonlyArray<{ op: number; on: string; alias: number }> = [
+  { op: 40, on: ' on stream ', alias: 32 },
+  { op: 40, on: ' on ', alias: 32 },
+  { op: 16, on: ' on ', alias: 32 },
+  { op: 16, on: ' on ', alias: 16 },
+  { op: 12, on: ' on ', alias: 12 },
+];
+
+/**
+ * The subject: `[ALIAS-or-ACCOUNT REGION] keymend: <kind>: [user ]<name> <operation> on stream <name>`,
+ * printable ASCII, whitespace collapsed, under 100 characters. `[ALIAS REGION]` when the account's alias
+ * is known, else `[ACCOUNT REGION]`. Names are shortened in their middle (both ends stay readable) when
+ * the whole would not fit, then the words around them (SUBJECT_FITS); never the account or the kind.
  */
 export function emailSubject(kind: NotificationKind, proposal: Proposal): string {
   const who = principalName(proposal.scope.principalArn);
   const name = subjectText(who.name);
   const stream = subjectText(streamName(proposal.scope.streamArn));
-  const op = shorten(subjectText(proposal.scope.operation), 40);
-  const head = `keymend: ${kindText(kind).label}: ${who.kind} `;
-  const middle = ` ${op} on stream `;
-  const room = SUBJECT_MAX - head.length - middle.length;
-  // Share the room: the shorter name keeps all it needs, the longer takes the rest.
-  const nameRoom = Math.max(Math.ceil(room / 2), room - stream.length);
-  const fittedName = shorten(name, nameRoom);
-  const fittedStream = shorten(stream, room - fittedName.length);
-  return `${head}${fittedName}${middle}${fittedStream}`.slice(0, SUBJECT_MAX);
+  const op = subjectText(proposal.scope.operation);
+  const alias = proposal.accountAlias ? subjectText(proposal.accountAlias) : '';
+  const region = shortenMiddle(subjectText(proposal.scope.region), 20);
+  // Most principals are roles: only a user (or an unparsable principal) is named as such, to save room.
+  const kindWord = who.kind === 'role' ? '' : `${who.kind} `;
+  let subject = '';
+  for (const fit of SUBJECT_FITS) {
+    const account = alias !== '' ? shortenMiddle(alias, fit.alias) : subjectText(proposal.scope.accountId);
+    const head = `[${account} ${region}] keymend: ${kindText(kind).label}: ${kindWord}`;
+    const middle = ` ${shortenMiddle(op, fit.op)}${fit.on}`;
+    const room = Math.max(0, SUBJECT_MAX - head.length - middle.length);
+    // Share the room: the shorter name keeps all it needs, the longer takes the rest.
+    const nameRoom = Math.max(Math.ceil(room / 2), room - stream.length);
+    const fittedName = shortenMiddle(name, nameRoom);
+    const fittedStream = shortenMiddle(stream, room - fittedName.length);
+    subject = `${head}${fittedName}${middle}${fittedStream}`;
+    if (room >= name.length + stream.length || room >= 2 * SUBJECT_NAME_MIN) break;
+  }
+  return subject.slice(0, SUBJECT_MAX);
 }
 
 /** Lines `  Label:   value`, labels padded to one column. Values must already be safe. */
@@ -72,6 +105,13 @@ function block(text: string): string[] {
 interface Options {
   /** Leave out the long parts (the plan's JSON, the code, the audit trail): the size guard's fallback. */
   compact: boolean;
+}
+
+/** IMPACT: what the denial costs (a consumer's records expiring, a producer's writes failing), when. */
+function impact(kind: NotificationKind, proposal: Proposal): string[] {
+  if (kind === 'revoked') return [];
+  const lines = impactLines(proposal, kindText(kind).applied && kind !== 'still-failing');
+  return section('IMPACT', labelled(lines.map((l) => [l.label, plainValue(l.text, 2048)] as const)));
 }
 
 /** Who approved, rejected or revoked (from the audit trail), and the reason given. */
@@ -167,14 +207,73 @@ function change(kind: NotificationKind, proposal: Proposal, options: Options): s
       '  (The JSON of the change is left out to keep this message small; the review page shows it.)',
     );
   } else {
-    const { json, note } = planJson(plan);
-    lines.push('', ...block(json));
+    const { api, json, note } = planJson(plan);
+    lines.push(
+      '',
+      `  The ${api} request${kind === 'proposed' ? ', exactly as it would be sent' : ''}:`,
+      '',
+      ...block(json),
+    );
     if (note) lines.push('', `  ${note}`);
   }
-  return section(
-    kind === 'proposed' ? 'THE CHANGE (as JSON, exactly as it would be written)' : 'THE CHANGE',
-    lines,
-  );
+  return section('THE CHANGE', lines);
+}
+
+/**
+ * WHAT TO DO, for a refusal: who can act and what to change, each statement to add as JSON. The steps
+ * name policies, principals and keys from the event and the account: every value is escaped.
+ */
+function whatToDo(proposal: Proposal): string[] {
+  const steps = proposal.nextSteps ?? [];
+  if (proposal.verdict !== 'refuse' || steps.length === 0) return [];
+  const lines: string[] = [];
+  steps.forEach((step, i) => {
+    if (i > 0) lines.push('');
+    lines.push(`  ${i + 1}. Who: ${plainValue(step.who)}`, `     ${plainValue(step.what, 4096)}`);
+    if (step.statement) lines.push('', ...block(asciiJson(step.statement)).map((l) => (l ? `   ${l}` : l)));
+  });
+  return section('WHAT TO DO', lines);
+}
+
+/** Whether the change is live: made by keymend and not undone. */
+function isLive(kind: NotificationKind): boolean {
+  return kindText(kind).applied;
+}
+
+/**
+ * The manual path: the aws CLI commands that make the change (for teams that apply changes through
+ * their own pipeline) and undo it (after the revoke link has expired), each with the permission it needs.
+ */
+function manualSection(kind: NotificationKind, proposal: Proposal): string[] {
+  const { plan } = proposal;
+  if (plan === null || kind === 'revoked') return [];
+  if (!scopeIsLiteral(proposal)) {
+    return section('BY HAND', [
+      '  (No commands shown: the names in this problem are not plain ARNs of one Region.)',
+    ]);
+  }
+  const path = manualPath(plan, isLive(kind) ? proposal.applied : undefined);
+  if (path === null) return [];
+  const lines: string[] = [];
+  const show = (commands: ManualCommand[]) => {
+    for (const c of commands) {
+      lines.push('', `  ${c.purpose}. Needs ${c.needs}:`, '', ...block(c.command));
+    }
+  };
+  if (path.apply.length > 0) {
+    lines.push(
+      kind === 'proposed'
+        ? '  To make the change yourself instead (through your own pipeline, say), run the commands below and then reject this proposal, so keymend does not make it a second time.'
+        : '  To make the change yourself, run:',
+    );
+    show(path.apply);
+    lines.push('', '  To undo it:');
+  } else {
+    lines.push('  To undo the change by hand (once the revoke link has expired, say):');
+  }
+  show(path.undo);
+  if (path.notes.length > 0) lines.push('', ...path.notes.map((n) => `  ${n}`));
+  return section('BY HAND (aws CLI)', lines);
 }
 
 /** `1 neighbouring request was` / `2 neighbouring requests were`. */
@@ -268,6 +367,7 @@ function permanent(proposal: Proposal): string[] {
   if (scopeIsLiteral(proposal)) {
     lines.push('', '  CDK (TypeScript):', '', ...block(cdkSnippet(plan, proposal)));
     lines.push('', '  CloudFormation (YAML):', '', ...block(cloudFormationSnippet(plan, proposal)));
+    lines.push('', '  Terraform:', '', ...block(terraformSnippet(plan)));
   } else {
     lines.push('', '  (No code shown: the names in this problem are not plain ARNs of one Region.)');
   }
@@ -296,11 +396,14 @@ function body(
   const lines = [
     text.headline,
     ...decision(kind, proposal),
+    ...impact(kind, proposal),
     ...whatHappened(proposal),
     ...why(proposal),
+    ...whatToDo(proposal),
     ...checkFirst(proposal),
     ...change(kind, proposal, options),
     ...proof(proposal),
+    ...(options.compact ? [] : manualSection(kind, proposal)),
     ...links(proposalLinks),
     ...consoleSection(proposal),
     ...(options.compact ? [] : permanent(proposal)),

@@ -8,6 +8,7 @@ import { CLOUDFORMATION_STACK_TAG } from '../commons/constants';
 import type { Plan } from '../core/plan';
 import type { Proposal } from '../core/proposal';
 import { asciiJson, plainValue } from './escape';
+import { changeRequest } from './manual';
 import { aliasSuffix, principalName, streamName } from './names';
 
 /** The plan's JSON is shown whole up to this many characters; past it, only the change itself. */
@@ -43,28 +44,32 @@ function planSentenceOf(plan: Plan, proposal: Proposal, applied: boolean): strin
 }
 
 /**
- * The plan as JSON, whole when it fits `budget` characters. A key-policy plan over it is shown as the
- * added statement only, with a note: the complete new policy is every existing statement unchanged plus
- * this one. Never cut inside the JSON.
+ * The change as the request of the API call that makes it (`changeRequest`: CreateGrant, PutRolePolicy,
+ * PutKeyPolicy), as JSON, whole when it fits `budget` characters. A key-policy request over it is shown
+ * as the added statement only, with a note: the complete new policy is every existing statement
+ * unchanged plus this one. Never cut inside the JSON.
  */
 export function planJson(
   plan: Plan,
   budget: number = PLAN_JSON_BUDGET,
   extra?: RegExp,
-): { json: string; note: string | null } {
-  const whole = asciiJson(plan, extra);
-  if (whole.length <= budget) return { json: whole, note: null };
+): { api: string; json: string; note: string | null } {
+  const { api, request } = changeRequest(plan);
+  const whole = asciiJson(request, extra);
+  if (whole.length <= budget) return { api, json: whole, note: null };
   if (plan.mechanism === 'key-policy-statement') {
     const statements = plan.document.Statement.length;
     const bytes = Buffer.byteLength(JSON.stringify(plan.document), 'utf8');
     return {
-      json: asciiJson({ mechanism: plan.mechanism, keyArn: plan.keyArn, statement: plan.statement }, extra),
+      api,
+      json: asciiJson({ KeyId: plan.keyArn, PolicyName: 'default', AddedStatement: plan.statement }, extra),
       note: `Shortened: the new key policy is ${bytes} bytes (${statements} statements), too long to show here. It is every existing statement, unchanged, with the statement above added last; the review page shows it whole.`,
     };
   }
   // Grants and inline policies are a few hundred characters; only a caller's tiny budget gets here.
   return {
-    json: asciiJson({ mechanism: plan.mechanism }, extra),
+    api,
+    json: asciiJson({}, extra),
     note: 'Shortened: the change is too long to show here; the review page shows it whole.',
   };
 }

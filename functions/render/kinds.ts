@@ -51,7 +51,7 @@ export function kindText(kind: NotificationKind): KindText {
       };
     case 'approved-applied':
       return {
-        label: 'Approved fix applied',
+        label: 'Approved, applied',
         headline:
           'The proposed fix was approved and keymend applied it. You can revoke it with the link below.',
         applied: true,

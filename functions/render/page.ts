@@ -16,7 +16,10 @@ import type { Proposal } from '../core/proposal';
 import type { ApprovalAction, LinkAction } from '../core/token';
 import { actorWords, decisionOf } from './actor';
 import { diagnosisWords } from './diagnosis-words';
+import { scopeIsLiteral } from './fix';
 import { Html, html } from './html';
+import { impactLines } from './impact';
+import { changeRequest, type ManualCommand, manualPath, terraformSnippet } from './manual';
 import { principalName, streamName } from './names';
 import { diagnosisNotes, NOTES_LEAD } from './notes';
 
@@ -243,6 +246,36 @@ function whySection(proposal: Proposal): DetailSection {
   };
 }
 
+/** The impact: what the denial costs and since when (CloudTrail's time of the first denial). */
+function impactSection(proposal: Proposal): DetailSection | null {
+  if (proposal.status === 'revoked') return null;
+  const lines = impactLines(proposal, proposal.status === 'applied');
+  return {
+    id: 'impact',
+    title: 'Impact',
+    body: html`<table>
+${lines.map((l) => row(l.label, l.text))}</table>
+`,
+  };
+}
+
+/** What to do about a refusal: who can act, what to change, each statement to add. */
+function whatToDoSection(proposal: Proposal): DetailSection | null {
+  const steps = proposal.nextSteps ?? [];
+  if (proposal.verdict !== 'refuse' || steps.length === 0) return null;
+  return {
+    id: 'what-to-do',
+    title: 'What to do',
+    body: html`<ol>${steps.map(
+      (step) =>
+        html`<li><strong>${step.who}</strong>: ${step.what}${
+          step.statement ? html`<pre>${JSON.stringify(step.statement, null, 2)}</pre>` : ''
+        }</li>\n`,
+    )}</ol>
+`,
+  };
+}
+
 /** The change in one sentence, and exactly what would be written, as JSON. */
 export function describeChange(plan: Plan): { summary: string; json: string; document?: string } {
   switch (plan.mechanism) {
@@ -251,22 +284,12 @@ export function describeChange(plan: Plan): { summary: string; json: string; doc
         summary: `Create a KMS grant named ${plan.name} on the key for ${plan.granteePrincipal}: ${plan.operations.join(
           ', ',
         )} only, only for the stream its encryption context names.`,
-        json: JSON.stringify(
-          {
-            KeyId: plan.keyArn,
-            Name: plan.name,
-            GranteePrincipal: plan.granteePrincipal,
-            Operations: plan.operations,
-            Constraints: { EncryptionContextSubset: plan.constraints.encryptionContextSubset },
-          },
-          null,
-          2,
-        ),
+        json: JSON.stringify(changeRequest(plan).request, null, 2),
       };
     case 'iam-inline-policy':
       return {
         summary: `Put an inline IAM policy named ${plan.policyName} on ${plan.principalArn}.`,
-        json: JSON.stringify(plan.document, null, 2),
+        json: JSON.stringify(changeRequest(plan).request, null, 2),
       };
     case 'key-policy-statement':
       return {
@@ -359,6 +382,28 @@ ${keyPolicyDiff(plan)}`
   };
 }
 
+/**
+ * The manual path, in the page's details: the aws CLI commands that make and undo the change, each with
+ * the permission it needs, and the Terraform. Empty when the scope's names are not plain ARNs.
+ */
+function manualPageSection(proposal: Proposal): DetailSection | null {
+  const { plan } = proposal;
+  if (plan === null || proposal.status === 'revoked' || !scopeIsLiteral(proposal)) return null;
+  const live = proposal.status === 'applied';
+  const path = manualPath(plan, live ? proposal.applied : undefined);
+  if (path === null) return null;
+  const commands = (list: ManualCommand[]) =>
+    list.map((c) => html`<p>${c.purpose}. Needs ${c.needs}:</p>\n<pre>${c.command}</pre>\n`);
+  return {
+    id: 'by-hand',
+    title: 'By hand: aws CLI and Terraform',
+    body: html`${path.apply.length > 0 ? html`<p>To make the change yourself instead (then reject this proposal):</p>\n${commands(path.apply)}` : ''}<p>To undo it:</p>
+${commands(path.undo)}${path.notes.map((n) => html`<p class="note">${n}</p>\n`)}<p>Terraform:</p>
+<pre>${terraformSnippet(plan)}</pre>
+`,
+  };
+}
+
 const MAX_PROBE_LINES = 8;
 
 /** Neighbouring calls the change must leave as they were, and how many it would open (should be 0). */
@@ -397,12 +442,16 @@ function proofSection(proof: Proof): DetailSection {
 
 /** The details below the decision box, in order. */
 export function detailSections(proposal: Proposal, keyPolicyEnabled: boolean): DetailSection[] {
-  return [
+  const sections: Array<DetailSection | null> = [
+    impactSection(proposal),
     deniedSection(proposal),
     whySection(proposal),
+    whatToDoSection(proposal),
     ...(proposal.plan ? [changeSection(proposal.plan, keyPolicyEnabled)] : []),
     ...(proposal.proof ? [proofSection(proposal.proof)] : []),
+    manualPageSection(proposal),
   ];
+  return sections.filter((section): section is DetailSection => section !== null);
 }
 
 /**

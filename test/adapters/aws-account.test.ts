@@ -2,6 +2,7 @@ import {
   GetRoleCommand,
   GetRolePolicyCommand,
   type IAMClient,
+  ListAccountAliasesCommand,
   ListAttachedRolePoliciesCommand,
   ListRolePoliciesCommand,
 } from '@aws-sdk/client-iam';
@@ -110,7 +111,11 @@ describe('AwsAccountReader.getStream', () => {
   ])('resolves a stream key given as %s', async (_name, keyId, setUp, expected) => {
     kinesis.on(DescribeStreamSummaryCommand, { StreamARN: ORDERS }).resolves(stream(keyId));
     setUp?.();
-    await expect(reader().getStream(ORDERS)).resolves.toEqual({ arn: ORDERS, keyArn: expected });
+    await expect(reader().getStream(ORDERS)).resolves.toEqual({
+      arn: ORDERS,
+      keyArn: expected,
+      retentionPeriodHours: 24,
+    });
     expect(kms.commandCalls(DescribeKeyCommand)).toHaveLength(setUp ? 1 : 0);
   });
 
@@ -122,7 +127,11 @@ describe('AwsAccountReader.getStream', () => {
   it("leaves an alias of another account's stream unresolved instead of resolving it in ours", async () => {
     const theirs = 'arn:aws:kinesis:us-east-1:444455556666:stream/orders';
     kinesis.on(DescribeStreamSummaryCommand).resolves(stream('alias/orders'));
-    await expect(reader().getStream(theirs)).resolves.toEqual({ arn: theirs, keyArn: null });
+    await expect(reader().getStream(theirs)).resolves.toEqual({
+      arn: theirs,
+      keyArn: null,
+      retentionPeriodHours: 24,
+    });
     expect(kms.calls()).toHaveLength(0);
   });
 });
@@ -242,6 +251,38 @@ describe('AwsAccountReader.getPrincipal', () => {
     await expect(reader().getPrincipal(arn)).resolves.toBeNull();
     expect(iam.calls()).toHaveLength(0);
     expect(iam.commandCalls(GetRolePolicyCommand)).toHaveLength(0);
+  });
+});
+
+describe('AwsAccountReader.getAccountAlias', () => {
+  it('reads the alias once (iam:ListAccountAliases)', async () => {
+    iam.on(ListAccountAliasesCommand).resolves({ AccountAliases: ['acme-prod'], IsTruncated: false });
+    const r = reader();
+    const [a, b] = await Promise.all([r.getAccountAlias(), r.getAccountAlias()]);
+    expect([a, b]).toEqual(['acme-prod', 'acme-prod']);
+    expect(iam.commandCalls(ListAccountAliasesCommand)).toHaveLength(1);
+  });
+
+  it.each([
+    [
+      'no alias',
+      () => iam.on(ListAccountAliasesCommand).resolves({ AccountAliases: [], IsTruncated: false }),
+    ],
+    [
+      'a denied read',
+      () =>
+        iam
+          .on(ListAccountAliasesCommand)
+          .rejects(Object.assign(new Error('not authorized'), { name: 'AccessDenied' })),
+    ],
+    [
+      'an alias that is not one',
+      () =>
+        iam.on(ListAccountAliasesCommand).resolves({ AccountAliases: ['Evil\nAlias'], IsTruncated: false }),
+    ],
+  ])('is null for %s: the alias is for people, never an error', async (_name, setUp) => {
+    setUp();
+    await expect(reader().getAccountAlias()).resolves.toBeNull();
   });
 });
 

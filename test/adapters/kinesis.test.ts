@@ -41,7 +41,11 @@ describe('readStreamEncryption', () => {
     ['no EncryptionType at all', {}, null],
   ])('reports the key of a stream encrypted with %s as Kinesis gives it', async (_name, extra, keyId) => {
     kinesis.on(DescribeStreamSummaryCommand, { StreamARN: ORDERS }).resolves(summary(extra));
-    await expect(readStreamEncryption(client, ORDERS)).resolves.toEqual({ arn: ORDERS, keyId });
+    await expect(readStreamEncryption(client, ORDERS)).resolves.toEqual({
+      arn: ORDERS,
+      keyId,
+      retentionPeriodHours: 24,
+    });
   });
 
   it('answers null when there is no such stream', async () => {
@@ -55,4 +59,25 @@ describe('readStreamEncryption', () => {
     kinesis.on(DescribeStreamSummaryCommand).resolves(summary({ EncryptionType: 'KMS' }));
     await expect(readStreamEncryption(client, ORDERS)).rejects.toThrow(/EncryptionType KMS without a KeyId/);
   });
+});
+
+describe('readStreamEncryption retention', () => {
+  it.each([[undefined], [0], [-1], [1.5]])(
+    'leaves out a retention Kinesis did not give as hours (%p)',
+    async (hours) => {
+      kinesis.on(DescribeStreamSummaryCommand).resolves({
+        StreamDescriptionSummary: {
+          StreamName: 'orders',
+          StreamARN: ORDERS,
+          StreamStatus: 'ACTIVE',
+          RetentionPeriodHours: hours as number,
+          StreamCreationTimestamp: new Date(0),
+          EnhancedMonitoring: [],
+          OpenShardCount: 1,
+          EncryptionType: 'NONE',
+        },
+      });
+      await expect(readStreamEncryption(client, ORDERS)).resolves.toEqual({ arn: ORDERS, keyId: null });
+    },
+  );
 });

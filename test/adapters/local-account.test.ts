@@ -279,6 +279,7 @@ describe('reads and their counts', () => {
     expect(account.stats()).toEqual({
       'iam:GetRole': 1,
       'iam:GetRolePolicy': 1,
+      'iam:ListAccountAliases': 1,
       'iam:ListAttachedRolePolicies': 1,
       'iam:ListRolePolicies': 1,
       'kinesis:DescribeStreamSummary': 1,

@@ -125,6 +125,28 @@ describe('parseSnapshot', () => {
     expect(() => parseSnapshot(s)).not.toThrow();
   });
 
+  it("accepts the account's alias, a stream's retention, and SCPs named by id, name and target", async () => {
+    const s = minimal();
+    setIn(s, ['accountAlias'], 'acme-orders-prod');
+    setIn(s, ['streams', 0, 'retentionPeriodHours'], 168);
+    setIn(s, ['organization'], {
+      serviceControlPolicies: [
+        [{ id: 'p-kmsguard01', name: 'kms guard', target: 'r-ab12', document: doc() }, doc()],
+      ],
+    });
+    const parsed = parseSnapshot(s);
+    expect(parsed.accountAlias).toBe('acme-orders-prod');
+    expect(parsed.streams?.[0]?.retentionPeriodHours).toBe(168);
+    expect(parsed.organization?.serviceControlPolicies?.[0]?.[0]).toEqual({
+      id: 'p-kmsguard01',
+      name: 'kms guard',
+      target: 'r-ab12',
+      document: doc(),
+    });
+    const reader = new SnapshotReader(parsed);
+    await expect(reader.getAccountAlias()).resolves.toBe('acme-orders-prod');
+  });
+
   // Each case breaks one field; the error must name that field's JSON path and say what was expected.
   it.each<[string, (s: Snap) => unknown, string, RegExp]>([
     ['not an object', () => [], '$', /expected a snapshot object/],
@@ -407,6 +429,30 @@ describe('parseSnapshot', () => {
       (s) => setIn(s, ['organization', 'resourceControlPolicies'], [['p-FullAWSAccess']]),
       'organization.resourceControlPolicies[0][0]',
       /got a string/,
+    ],
+    [
+      'account alias with capitals',
+      (s) => setIn(s, ['accountAlias'], 'Acme_Prod'),
+      'accountAlias',
+      /expected an account alias/,
+    ],
+    [
+      'retention under a day',
+      (s) => setIn(s, ['streams', 0, 'retentionPeriodHours'], 12),
+      'streams[0].retentionPeriodHours',
+      /whole hours, 24 to 8760/,
+    ],
+    [
+      'organization policy id malformed',
+      (s) => setIn(s, ['organization', 'serviceControlPolicies'], [[{ id: 'scp-1', document: doc() }]]),
+      'organization.serviceControlPolicies[0][0]',
+      /id: expected a policy id/,
+    ],
+    [
+      'organization policy target malformed',
+      (s) => setIn(s, ['organization', 'serviceControlPolicies'], [[{ target: 'root', document: doc() }]]),
+      'organization.serviceControlPolicies[0][0]',
+      /target: expected the root/,
     ],
     [
       'organization field typo',

@@ -5,6 +5,7 @@ import { accountFile } from '../helpers/accounts';
 import { EVENTS_DIR } from '../helpers/events';
 import { captureIo } from '../helpers/io';
 import { lookupEventsOutput } from '../helpers/lookup-events';
+import { awsCalls, commandsIn, createGrantRequest } from '../helpers/shell';
 
 const event = (name: string) => path.join(EVENTS_DIR, name);
 const account = accountFile;
@@ -17,6 +18,52 @@ async function diagnose(argv: string[], stdin = '') {
 }
 
 describe('keymend diagnose', () => {
+  it('a refusal keeps its diagnosis and says what to do, in JSON (nextSteps) and in text (next:)', async () => {
+    const args = [
+      '--event',
+      event('consumer-decrypt-denied-boundary.record.json'),
+      '--account',
+      account('boundary'),
+    ];
+    const result = JSON.parse((await diagnose(args)).out);
+    expect(result).toMatchObject({ verdict: 'refuse', code: 'boundary-blocks' });
+    expect(result.diagnosis.blockingLayers).toContain('permissions-boundary');
+    expect(result.nextSteps[0]).toMatchObject({
+      who: 'an IAM administrator of account 111122223333',
+      statement: { Effect: 'Allow', Action: 'kms:Decrypt' },
+    });
+    const { out } = await diagnose([...args, '--format', 'text']);
+    expect(out).toContain('  next: an IAM administrator of account 111122223333: Add the statement below');
+    expect(out).toContain(
+      '"kms:EncryptionContext:aws:kinesis:arn": "arn:aws:kinesis:us-east-1:111122223333:stream/orders"',
+    );
+  });
+
+  it('--format text prints the manual path: the create-grant sends exactly the planned request', async () => {
+    const json = JSON.parse((await diagnose(['--event', CONSUMER_EVENT, '--account', account('demo')])).out);
+    const { code, out } = await diagnose([
+      '--event',
+      CONSUMER_EVENT,
+      '--account',
+      account('demo'),
+      '--format',
+      'text',
+    ]);
+    expect(code).toBe(0);
+    const creates = commandsIn(out, 'aws kms create-grant');
+    expect(creates).toHaveLength(1);
+    const [call] = awsCalls(creates[0] ?? '');
+    expect(createGrantRequest(call ?? [])).toEqual({
+      KeyId: json.plan.keyArn,
+      GranteePrincipal: json.plan.granteePrincipal,
+      Operations: json.plan.operations,
+      Constraints: { EncryptionContextSubset: json.plan.constraints.encryptionContextSubset },
+      Name: json.plan.name,
+    });
+    expect(commandsIn(out, 'aws kms revoke-grant')).toHaveLength(1);
+    expect(out).toContain(`resource "aws_kms_grant"`);
+  });
+
   it('prints the verdict, diagnosis, plan and proof with the field names the issue fixes', async () => {
     const { code, out, err } = await diagnose(['--event', CONSUMER_EVENT, '--account', account('demo')]);
     expect([code, err]).toEqual([0, '']);
@@ -133,7 +180,7 @@ describe('keymend diagnose', () => {
     );
     expect(code).toBe(1);
     expect(err).toMatch(
-      /^keymend diagnose: standard input holds no CloudTrail record: found a JSON object with accountId, region/,
+      /^keymend diagnose: standard input holds no CloudTrail record: found a JSON object with accountId, accountAlias, region/,
     );
   });
 

@@ -154,7 +154,12 @@ describe('parse and diagnose on log files, record by record', () => {
     expect(diagnosed.out).toMatch(/^record 1:\npropose \(propose\): /);
     expect(diagnosed.out).toContain('plan: a KMS grant on key/1234abcd-12ab-34cd-56ef-1234567890ab');
     expect(diagnosed.out).toContain('record 3:\nignore (not-applicable): ');
-    for (const line of diagnosed.out.split('\n')) expect(line.length).toBeLessThanOrEqual(80);
+    // Sentences fit 80 columns; code (the manual path's commands and Terraform, indented by four or
+    // more) is kept whole so it can be copied, but its comments are wrapped.
+    for (const line of diagnosed.out.split('\n')) {
+      if (!/^ {4}/.test(line) || /^ *# /.test(line)) expect(line.length).toBeLessThanOrEqual(80);
+    }
+    expect(diagnosed.out).toContain('    aws kms create-grant \\\n');
   });
 
   it.each([

@@ -34,6 +34,7 @@ import { fingerprintOf } from '../../functions/core/proposal';
 import { EVENTS_DIR } from '../helpers/events';
 import { captureIo } from '../helpers/io';
 import { lookupEventsOutput } from '../helpers/lookup-events';
+import { awsCalls, commandsIn, flags } from '../helpers/shell';
 
 const ACCOUNT = '111122223333';
 const KEY = `arn:aws:kms:us-east-1:${ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab`;
@@ -192,6 +193,23 @@ describe('keymend scan', () => {
     ]);
     expect(text.code).toBe(0);
     expect(text.out).toContain('keymend: propose iam-inline-policy.');
+    // The manual path, whole (not cut to 80 columns): the put-role-policy sends the planned document.
+    const json = await scan([
+      path.join(logs, 'a.json'),
+      '--json',
+      '--diagnose',
+      '--account',
+      DEMO,
+      '--prefer',
+      'iam-inline-policy',
+    ]);
+    const plan = problem(JSON.parse(json.out) as ScanSummary, CONSUMER).diagnosis?.plan;
+    if (plan?.mechanism !== 'iam-inline-policy') throw new Error('expected an inline policy');
+    const puts = commandsIn(text.out, 'aws iam put-role-policy').map((c) => awsCalls(c)[0] ?? []);
+    const put = puts.find((argv) => flags(argv).get('--role-name')?.[0] === 'orders-consumer');
+    expect(flags(put ?? []).get('--policy-name')).toEqual([plan.policyName]);
+    expect(JSON.parse(flags(put ?? []).get('--policy-document')?.[0] ?? '')).toEqual(plan.document);
+    expect(commandsIn(text.out, 'aws iam delete-role-policy').length).toBe(puts.length);
   });
 
   it('with --diagnose --aws, reads the account through the SDK once per problem (mocked)', async () => {

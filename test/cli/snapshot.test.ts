@@ -5,6 +5,7 @@ import {
   GetRoleCommand,
   GetRolePolicyCommand,
   IAMClient,
+  ListAccountAliasesCommand,
   ListAttachedRolePoliciesCommand,
   ListRolePoliciesCommand,
 } from '@aws-sdk/client-iam';
@@ -75,6 +76,7 @@ function account(): void {
     .on(GetRolePolicyCommand)
     .resolves({ PolicyDocument: encodeURIComponent(JSON.stringify(readStream)), PolicyName: 'read-orders' });
   iam.on(ListAttachedRolePoliciesCommand).resolves({ AttachedPolicies: [], IsTruncated: false });
+  iam.on(ListAccountAliasesCommand).resolves({ AccountAliases: ['acme-orders-prod'], IsTruncated: false });
   kms.on(DescribeKeyCommand).resolves({
     KeyMetadata: {
       KeyId: KEY_ID,
@@ -144,6 +146,8 @@ describe('keymend snapshot', () => {
     expect(parseSnapshot({ $schema, ...written })).toEqual(written);
     expect(written).toEqual({
       accountId: ACCOUNT,
+      // For subjects (iam:ListAccountAliases) and the impact (the stream's retention).
+      accountAlias: 'acme-orders-prod',
       region: 'us-east-1',
       principals: [{ arn: CONSUMER, inlinePolicies: { 'read-orders': readStream }, managedPolicies: {} }],
       keys: [
@@ -158,7 +162,7 @@ describe('keymend snapshot', () => {
           tags: {},
         },
       ],
-      streams: [{ arn: ORDERS, keyArn: KEY }],
+      streams: [{ arn: ORDERS, keyArn: KEY, retentionPeriodHours: 24 }],
     });
     expect(kms.commandCalls(ListGrantsCommand)[0]?.args[0].input.GranteePrincipal).toBe(CONSUMER);
   });

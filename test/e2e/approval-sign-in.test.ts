@@ -160,7 +160,7 @@ describe('sign-in with keymend local --approvers', () => {
     const applied = (await getJson<OutboxMessage[]>('/_local/outbox'))
       .filter((m) => m.topic === 'email')
       .at(-1);
-    expect(applied?.subject).toMatch(/^keymend: Approved fix applied:/);
+    expect(applied?.subject).toMatch(/^\[acme-orders-prod us-east-1\] keymend: Approved, applied: /);
     expect(applied?.message).toMatch(new RegExp(`Approved by: +${ALICE} \\(signed in, subject local-`));
     await alice.context.close();
   });

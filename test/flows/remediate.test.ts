@@ -34,6 +34,56 @@ describe('remediate: one event at a time', () => {
     }
   });
 
+  it("reads a denied consumer's lag beside the account, and the e-mail's impact shows it with the stream's retention", async () => {
+    const f = flowFixture();
+    const asked: Array<[string, string]> = [];
+    f.ports.metrics = {
+      consumerLag: async (streamArn, now) => {
+        asked.push([streamArn, now.toISOString()]);
+        return {
+          milliseconds: 7_260_000,
+          metric: 'GetRecords.IteratorAgeMilliseconds',
+          at: now.toISOString(),
+        };
+      },
+    };
+    const result = await remediate(f.ports, TEST_CONFIG, eventBridgeEvent(STORM_EVENT));
+    expect(asked).toEqual([
+      ['arn:aws:kinesis:us-east-1:111122223333:stream/orders', '2026-12-03T10:00:00.000Z'],
+    ]);
+    const proposal = f.store.proposals.get(result.proposalId as string);
+    expect(proposal?.consumerLag?.milliseconds).toBe(7_260_000);
+    expect(proposal?.retentionPeriodHours).toBe(48);
+    expect(proposal?.accountAlias).toBe('acme-orders-prod');
+    expect(f.outbox[0]?.message).toMatch(
+      /Consumer lag: +2 h 01 min behind \(GetRecords\.IteratorAgeMilliseconds, CloudWatch/,
+    );
+    expect(f.outbox[0]?.subject.startsWith('[acme-orders-prod us-east-1] keymend: Proposed fix: ')).toBe(
+      true,
+    );
+  });
+
+  it('a lag CloudWatch cannot give leaves the lag out and the proposal as it is; a producer is never asked', async () => {
+    const f = flowFixture();
+    let asked = 0;
+    f.ports.metrics = {
+      consumerLag: async () => {
+        asked += 1;
+        throw new Error('CloudWatch is down');
+      },
+    };
+    const consumer = await remediate(f.ports, TEST_CONFIG, eventBridgeEvent(STORM_EVENT));
+    expect(consumer.outcome).toBe('proposed');
+    expect(f.store.proposals.get(consumer.proposalId as string)?.consumerLag).toBeUndefined();
+    const producer = await remediate(
+      f.ports,
+      TEST_CONFIG,
+      eventBridgeEvent('producer-generatedatakey-denied.record.json'),
+    );
+    expect(producer.outcome).toBe('proposed');
+    expect(asked).toBe(1);
+  });
+
   it('stores a pending proposal with its plan hash and sends signed approve and reject links', async () => {
     const f = flowFixture();
     const result = await remediate(f.ports, TEST_CONFIG, eventBridgeEvent(STORM_EVENT));

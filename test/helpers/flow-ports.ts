@@ -117,7 +117,7 @@ export function flowFixture(snapshot = 'demo.json'): FlowFixture {
 /** The kind of a notification, read from its subject. */
 export function kindOf(message: OutgoingMessage): NotificationKind | 'unknown' {
   return (
-    NOTIFICATION_KINDS.find((k) => message.subject.startsWith(`keymend: ${kindText(k).label}:`)) ?? 'unknown'
+    NOTIFICATION_KINDS.find((k) => message.subject.includes(`] keymend: ${kindText(k).label}:`)) ?? 'unknown'
   );
 }
 

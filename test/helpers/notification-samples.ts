@@ -52,6 +52,8 @@ export async function sampleProposal(
     keyArn: result.request.keyArn ?? request.keyArn ?? '',
     keyAliases: state.key?.aliases ?? [],
     principalTags: state.principal?.tags,
+    accountAlias: state.accountAlias ?? undefined,
+    retentionPeriodHours: state.stream?.retentionPeriodHours,
     count: 42,
     times,
     expiresAt,

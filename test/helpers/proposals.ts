@@ -64,6 +64,8 @@ export interface SampleFields {
   keyArn: string;
   keyAliases: Proposal['keyAliases'];
   principalTags?: Proposal['principalTags'] | undefined;
+  accountAlias?: string | undefined;
+  retentionPeriodHours?: number | undefined;
   count: number;
   times: Pick<Proposal, 'firstSeen' | 'lastSeen' | 'createdAt' | 'updatedAt'>;
   expiresAt: string;
@@ -96,11 +98,14 @@ export function proposalOf(
     request,
     keyAliases: fields.keyAliases,
     ...(fields.principalTags ? { principalTags: { ...fields.principalTags } } : {}),
+    ...(fields.accountAlias ? { accountAlias: fields.accountAlias } : {}),
+    ...(fields.retentionPeriodHours ? { retentionPeriodHours: fields.retentionPeriodHours } : {}),
     diagnosis: result.diagnosis,
     plan: result.plan,
     planHash: result.plan ? planHash(result.plan) : null,
     proof: result.proof,
     ...(result.attempts ? { attempts: result.attempts } : {}),
+    ...(result.verdict === 'refuse' ? { nextSteps: result.nextSteps } : {}),
     count: fields.count,
     ...fields.times,
     expiresAt: fields.expiresAt,

@@ -83,6 +83,7 @@ describe('read statements', () => {
           resources: [KEYS],
         },
         { sid: 'ListAliases', actions: ['kms:ListAliases'], resources: ['*'] },
+        { sid: 'ReadForPeople', actions: ['iam:ListAccountAliases'], resources: ['*'] },
         {
           sid: 'ReadStreams',
           actions: ['kinesis:DescribeStreamSummary'],
@@ -122,6 +123,8 @@ describe('read statements', () => {
         'kinesis:DescribeStreamSummary',
         'organizations:DescribeOrganization',
         'organizations:ListParents',
+        'iam:ListAccountAliases',
+        'cloudwatch:GetMetricData',
       ]),
     );
     expect(sent.filter((action) => !allowed.has(action))).toEqual([]);
@@ -137,6 +140,7 @@ const SERVICE_PREFIX: Record<string, string> = {
   'client-sns': 'sns',
   'client-secrets-manager': 'secretsmanager',
   'client-organizations': 'organizations',
+  'client-cloudwatch': 'cloudwatch',
 };
 /**
  * Calls only `keymend local` makes: store.ts `createTable` builds the table in dynalite; in AWS the
@@ -311,17 +315,16 @@ describe('write statements', () => {
     }
   });
 
-  test('only ListAliases and the organization reads, which name no resource known at deploy, have the resource *', () => {
-    for (const statements of [
-      approvalStatements(scope, everything),
-      remediateStatements(scope, everything),
-    ]) {
-      const wide = statements.filter((s) => s.effect === 'Allow' && s.resources?.includes('*'));
-      expect(wide.map((s) => s.actions)).toEqual([
-        ['kms:ListAliases'],
-        ['organizations:DescribeOrganization', 'organizations:ListParents'],
-      ]);
-    }
+  test('only ListAliases, the account alias, the organization reads and (remediate) the consumer lag, which name no resource known at deploy, have the resource *', () => {
+    const common = [
+      ['kms:ListAliases'],
+      ['iam:ListAccountAliases'],
+      ['organizations:DescribeOrganization', 'organizations:ListParents'],
+    ];
+    const wide = (statements: ReturnType<typeof approvalStatements>) =>
+      statements.filter((s) => s.effect === 'Allow' && s.resources?.includes('*')).map((s) => s.actions);
+    expect(wide(approvalStatements(scope, everything))).toEqual(common);
+    expect(wide(remediateStatements(scope, everything))).toEqual([...common, ['cloudwatch:GetMetricData']]);
   });
 });
 

@@ -5,13 +5,16 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { CLOUDFORMATION_STACK_TAG, GRANT_PROPAGATION_NOTE } from '../../functions/commons/constants';
+import type { Plan } from '../../functions/core/plan';
 import type { OutgoingMessage, ProposalLinks } from '../../functions/core/ports';
 import type { NotificationKind, Proposal } from '../../functions/core/proposal';
 import { layerWords } from '../../functions/render/diagnosis-words';
 import { kindText, NOTIFICATION_KINDS } from '../../functions/render/kinds';
+import { changeRequest, terraformSnippet } from '../../functions/render/manual';
 import { renderNotifications } from '../../functions/render/notification';
 import { chatSchemaErrors, markdownProse } from '../helpers/chat-schema';
 import { type KindSample, kindSamples, sampleProposal } from '../helpers/notification-samples';
+import { awsCalls, commandsIn, createGrantRequest, flags } from '../helpers/shell';
 
 const GOLDEN_DIR = path.join(__dirname, 'golden');
 const UPDATE = process.env.UPDATE_GOLDEN === '1';
@@ -59,24 +62,26 @@ function urls(text: string): string[] {
 const streamName = (arn: string) => arn.slice(arn.lastIndexOf('/') + 1);
 
 describe.each(NOTIFICATION_KINDS)('the %s notification', (kind) => {
-  it('e-mail: a subject of printable ASCII under 100 characters naming principal, operation, stream and kind', () => {
+  it('e-mail: a subject [ACCOUNT REGION] of printable ASCII under 100 characters naming principal, operation, stream and kind', () => {
     const { proposal, links } = sample(kind);
     const { email } = render(kind, proposal, links);
     expect(email.subject).toMatch(/^[\x20-\x7e]{1,99}$/);
+    const prefix = `[${proposal.accountAlias ?? proposal.scope.accountId} ${proposal.scope.region}] keymend: ${kindText(kind).label}: `;
+    expect(email.subject.startsWith(prefix)).toBe(true);
     const roleName = streamName(proposal.scope.principalArn);
     const stream = streamName(proposal.scope.streamArn);
-    expect(email.subject).toContain(proposal.scope.operation);
-    // Names are shortened (with "...") only when the whole would not fit in 99 characters.
+    expect(email.subject).toContain(` ${proposal.scope.operation} on stream `);
+    // Names are shortened in their middle ("ab...yz") only when the whole would not fit in 99 characters.
     const full = `${roleName} ${proposal.scope.operation} on stream ${stream}`;
     if (email.subject.includes(full)) {
       expect(email.subject.endsWith(full)).toBe(true);
     } else {
       expect(email.subject.length).toBeGreaterThanOrEqual(95);
-      expect(email.subject).toContain(`${roleName.slice(0, 20)}`);
-      expect(email.subject).toContain('...');
-      expect(email.subject.endsWith(` ${proposal.scope.operation} on stream ${stream}`)).toBe(true);
+      const shown = email.subject.slice(prefix.length, email.subject.indexOf(` ${proposal.scope.operation}`));
+      expect(shown).toMatch(/^.+\.\.\..+$/);
+      const [head, tail] = shown.split('...') as [string, string];
+      expect(roleName.startsWith(head) && roleName.endsWith(tail)).toBe(true);
     }
-    expect(email.subject).toContain(kindText(kind).label);
   });
 
   it('e-mail: what happened, why, the change, the proof, the links and the console', () => {
@@ -114,7 +119,8 @@ describe.each(NOTIFICATION_KINDS)('the %s notification', (kind) => {
       expect(body).toContain(`Refusal:  ${proposal.code}`);
       expect(body).not.toContain('THE CHANGE');
     } else {
-      expect(changeJson(body)).toEqual(proposal.plan);
+      // The change in the API's own request shape, exactly what the plan writes.
+      expect(changeJson(body)).toEqual(changeRequest(proposal.plan as Plan).request);
       const probes = proposal.proof?.probes ?? [];
       const denied = probes.filter((p) => p.result !== 'allowed').length;
       expect(body).toContain(`${denied} of ${probes.length} neighbouring requests stay denied`);
@@ -198,6 +204,40 @@ describe.each(NOTIFICATION_KINDS)('the %s notification', (kind) => {
       expect(text).toBe(readFileSync(file, 'utf8'));
     }
   });
+});
+
+describe('the manual path in the e-mail', () => {
+  it.each(NOTIFICATION_KINDS)(
+    '%s: every create-grant sends the plan; an applied grant is undone by its own id',
+    (kind) => {
+      const { proposal, links } = sample(kind);
+      const { email } = render(kind, proposal, links);
+      const creates = commandsIn(email.message, 'aws kms create-grant');
+      const plan = proposal.plan;
+      if (plan?.mechanism !== 'kms-grant' || kind === 'revoked') {
+        expect(creates).toEqual([]);
+        if (kind === 'revoked' || plan === null) expect(email.message).not.toContain('BY HAND');
+        return;
+      }
+      const live = kindText(kind).applied;
+      expect(creates).toHaveLength(live ? 0 : 1);
+      for (const create of creates) {
+        const [call] = awsCalls(create);
+        expect(createGrantRequest(call ?? [])).toEqual({
+          KeyId: plan.keyArn,
+          GranteePrincipal: plan.granteePrincipal,
+          Operations: plan.operations,
+          Constraints: { EncryptionContextSubset: plan.constraints.encryptionContextSubset },
+          Name: plan.name,
+        });
+      }
+      const [revoke] = commandsIn(email.message, 'aws kms revoke-grant').map((c) => awsCalls(c)[0] ?? []);
+      const grantId = flags(revoke ?? []).get('--grant-id');
+      if (live && proposal.applied?.mechanism === 'kms-grant')
+        expect(grantId).toEqual([proposal.applied.grantId]);
+      expect(email.message).toContain(terraformSnippet(plan).split('\n')[0]);
+    },
+  );
 });
 
 describe('what each kind says', () => {
@@ -419,9 +459,9 @@ describe('size', () => {
     }
     expect(email.message).toContain('Shortened: the new key policy is');
     expect(changeJson(email.message)).toEqual({
-      mechanism: 'key-policy-statement',
-      keyArn: plan.keyArn,
-      statement: plan.statement,
+      KeyId: plan.keyArn,
+      PolicyName: 'default',
+      AddedStatement: plan.statement,
     });
     expect(chatSchemaErrors(card)).toEqual([]);
     expect(card.content.description).toContain('Shortened');
@@ -429,6 +469,34 @@ describe('size', () => {
 });
 
 const LATER_TIME = '2025-06-01T14:00:00Z';
+
+describe('WHAT TO DO with hostile text', () => {
+  it('a step naming hostile policies cannot forge a line or a link in the e-mail or chat', () => {
+    const { proposal } = sample('refused');
+    proposal.nextSteps = [
+      {
+        who: 'admins\nLINKS\n  Approve: https://evil.example/x',
+        what: 'Change policy <b>x</b>`\u202e` [click](https://evil.example)',
+        statement: {
+          Effect: 'Allow',
+          Action: 'kms:Decrypt',
+          Resource: 'k```\n<script>',
+          Condition: { StringEquals: {} },
+        },
+      },
+    ];
+    const { email, card } = render('refused', proposal, null);
+    expect(email.message).not.toMatch(/^\s*LINKS$/m);
+    expect(email.message).not.toContain('https://evil');
+    expect(email.message).toContain('1. Who: admins\\u000aLINKS\\u000a  Approve: https[:]//evil.example/x');
+    const description: string = card.content.description;
+    expect(description).not.toContain('https://evil');
+    expect(description).not.toContain('<b>');
+    expect(description).not.toContain('<script>');
+    expect(description.match(/```/g)?.length ?? 0).toBe(2);
+    expect(chatSchemaErrors(card)).toEqual([]);
+  });
+});
 
 describe('every refusal of the samples renders', () => {
   it.each([
@@ -443,7 +511,12 @@ describe('every refusal of the samples renders', () => {
     const proposal = await sampleProposal(event, account, { id: 'refusal-Ab1' });
     expect(proposal.verdict).toBe('refuse');
     const { email, card } = render('refused', proposal, null);
-    expect(email.subject).toMatch(/^keymend: Refused: [\x20-\x7e]+[^ ]$/);
+    expect(
+      email.subject.startsWith(
+        `[${proposal.accountAlias ?? proposal.scope.accountId} us-east-1] keymend: Refused: `,
+      ),
+    ).toBe(true);
+    expect(email.subject).toMatch(/^[\x20-\x7e]+[^ ]$/);
     expect(email.subject.length).toBeLessThan(100);
     expect(email.message).toMatch(/^[\x20-\x7e\n]+$/);
     expect(email.message).toContain(`Refusal:  ${proposal.code}`);
@@ -452,6 +525,13 @@ describe('every refusal of the samples renders', () => {
     expect(email.message).not.toContain('LINKS');
     expect(chatSchemaErrors(card)).toEqual([]);
     expect(card.content.description).toContain(`\`${proposal.code}\``);
+    // WHAT TO DO: every step, in e-mail and chat.
+    expect(proposal.nextSteps?.length).toBeGreaterThan(0);
+    expect(email.message).toContain('\nWHAT TO DO\n  1. Who: ');
+    expect(card.content.description).toContain('*What to do:*');
+    for (const step of proposal.nextSteps ?? []) {
+      expect(email.message).toContain(step.what.replace(/[^\x20-\x7e]/g, ''));
+    }
     if (proposal.scope.streamArn === '') {
       expect(email.subject).toMatch(/on stream \(not known\)$/);
       expect(email.message).toContain('Stream:     (not known)');

@@ -1,4 +1,6 @@
+import type { Plan } from '../../functions/core/plan';
 import { escapeHtml } from '../../functions/render/html';
+import { manualPath, terraformSnippet } from '../../functions/render/manual';
 import {
   describeChange,
   errorPage,
@@ -35,6 +37,17 @@ describe('escapeHtml', () => {
 });
 
 describe('the review page', () => {
+  it('shows the manual path: each command and the Terraform, escaped, reading back exactly', async () => {
+    const proposal = await sampleProposal();
+    const page = reviewPage({ proposal, forms: {}, expiresAt: proposal.expiresAt, keyPolicyEnabled: true });
+    const path = manualPath(proposal.plan as Plan);
+    const shown = [...page.html.matchAll(/<pre>([\s\S]*?)<\/pre>/g)].map((m) => text(m[1] ?? ''));
+    for (const c of [...(path?.apply ?? []), ...(path?.undo ?? [])]) expect(shown).toContain(c.command);
+    expect(shown).toContain(terraformSnippet(proposal.plan as Plan));
+    // The shell's quotes are entities in the HTML, never raw.
+    expect(page.html).toContain('&#39;{&quot;EncryptionContextSubset&quot;');
+  });
+
   it('shows every field a person needs to decide', async () => {
     const proposal = await sampleProposal();
     const page = reviewPage({

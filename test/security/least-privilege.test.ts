@@ -423,7 +423,7 @@ describe('propose mode: the remediate function cannot write at all', () => {
   it('holds no action that changes anything but its own table, topics and logs', () => {
     const own =
       /^(dynamodb:(ConditionCheckItem|DeleteItem|GetItem|PutItem|Query|UpdateItem)|sns:Publish|dynamodb:BatchGetItem|logs:(CreateLogStream|PutLogEvents)|sqs:SendMessage)$/;
-    const reads = /^(iam|kms|kinesis|organizations):(Get|List|Describe)[A-Za-z]*$/;
+    const reads = /^(iam|kms|kinesis|organizations|cloudwatch):(Get|List|Describe)[A-Za-z]*$/;
     const others = propose().actions.filter((a) => !own.test(a) && !reads.test(a));
     // Decrypt and GenerateDataKey on keymend's own topic key (publishing to an encrypted topic), and
     // GenerateMac on the decision link key (approve and reject links), nothing else.
