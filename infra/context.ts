@@ -10,6 +10,7 @@ import {
   unsafePrincipalPattern,
 } from '../functions/commons/arn';
 import { EMAIL_ADDRESS, inRange, isOneOf, MECHANISMS, MODES, SETTINGS } from '../functions/commons/settings';
+import type { OrganizationProps } from './keymend-hub';
 import type { KeymendRemediationProps } from './keymend-remediation';
 
 /** The context keys, named exactly so. */
@@ -31,6 +32,12 @@ export const CONTEXT_KEYS = [
   'approverEmails',
   'approverGroups',
   'oidcGroupsClaim',
+  'deployment',
+  'organizationId',
+  'organizationTargets',
+  'stackSetFailureTolerance',
+  'stackSetMaxConcurrent',
+  'stackSetCallAs',
 ] as const;
 export type ContextKey = (typeof CONTEXT_KEYS)[number];
 
@@ -48,6 +55,8 @@ export interface KeymendAppConfig {
   /** One stack per Region; empty for one environment-agnostic stack. */
   regions: string[];
   remediation: KeymendRemediationProps;
+  /** With `deployment=organization`: the hub's organization bus and member StackSet. */
+  organization?: OrganizationProps;
 }
 
 const REGION = /^[a-z]{2}(?:-[a-z]+)+-\d{1,2}$/;
@@ -239,5 +248,102 @@ export function parseContext(get: (key: string) => unknown): KeymendAppConfig {
   }
   if (new Set(regions).size !== regions.length) throw new ContextError('regions', 'lists a Region twice');
 
-  return { regions, remediation };
+  const organization = parseOrganization(present, regions);
+  if (organization === undefined) return { regions, remediation };
+  if (remediation.createTrail) {
+    throw new ContextError(
+      'createTrail',
+      'is for one account: an organization deployment reads the organization trail the management account keeps',
+    );
+  }
+  return { regions, remediation, organization };
+}
+
+const ORGANIZATION_ID = /^o-[a-z0-9]{10,32}$/;
+const ORGANIZATION_TARGET = /^(?:r-[0-9a-z]{4,32}|ou-[0-9a-z]{4,32}-[a-z0-9]{8,32})$/;
+const ORGANIZATION_KEYS = [
+  'organizationId',
+  'organizationTargets',
+  'stackSetFailureTolerance',
+  'stackSetMaxConcurrent',
+  'stackSetCallAs',
+] as const;
+
+function percentage(key: ContextKey, value: unknown, min: number): number {
+  const parsed =
+    typeof value === 'number' ? value : /^\d+$/.test(String(value).trim()) ? Number(value) : Number.NaN;
+  if (!Number.isInteger(parsed) || parsed < min || parsed > 100) {
+    throw new ContextError(key, `expected a whole percentage from ${min} to 100, not '${String(value)}'`);
+  }
+  return parsed;
+}
+
+/** `deployment=organization` and its keys; undefined for the single-account deployment. */
+function parseOrganization(
+  present: (key: ContextKey) => unknown,
+  regions: string[],
+): OrganizationProps | undefined {
+  const deployment = present('deployment');
+  const kind = deployment === undefined ? 'account' : text('deployment', deployment);
+  if (kind !== 'account' && kind !== 'organization') {
+    throw new ContextError('deployment', `expected 'account' or 'organization', not '${kind}'`);
+  }
+  if (kind === 'account') {
+    const stray = ORGANIZATION_KEYS.find((key) => present(key) !== undefined);
+    if (stray) throw new ContextError(stray, 'needs deployment=organization');
+    return undefined;
+  }
+  const idValue = present('organizationId');
+  if (idValue === undefined)
+    throw new ContextError('organizationId', 'is required with deployment=organization');
+  const organizationId = text('organizationId', idValue);
+  if (!ORGANIZATION_ID.test(organizationId)) {
+    throw new ContextError(
+      'organizationId',
+      `'${organizationId}' is not an organization id like o-a1b2c3d4e5`,
+    );
+  }
+  const targetsValue = present('organizationTargets');
+  if (targetsValue === undefined) {
+    throw new ContextError(
+      'organizationTargets',
+      'is required with deployment=organization: the root id (r-...) or the OU ids (ou-...) to deploy to',
+    );
+  }
+  const targets = list('organizationTargets', targetsValue);
+  if (targets.length === 0) throw new ContextError('organizationTargets', 'names no root or OU');
+  for (const target of targets) {
+    if (!ORGANIZATION_TARGET.test(target)) {
+      throw new ContextError(
+        'organizationTargets',
+        `'${target}' is not a root id (r-...) or an OU id (ou-...)`,
+      );
+    }
+  }
+  if (targets.some((t) => t.startsWith('r-')) && targets.length > 1) {
+    throw new ContextError('organizationTargets', 'names the root and OUs: the root already holds every OU');
+  }
+  if (regions.length === 0) {
+    throw new ContextError(
+      'regions',
+      'is required with deployment=organization: the Regions of the member stacks',
+    );
+  }
+  const tolerance = present('stackSetFailureTolerance');
+  const concurrent = present('stackSetMaxConcurrent');
+  const callAs = present('stackSetCallAs');
+  const callAsValue = callAs === undefined ? 'DELEGATED_ADMIN' : text('stackSetCallAs', callAs);
+  if (callAsValue !== 'SELF' && callAsValue !== 'DELEGATED_ADMIN') {
+    throw new ContextError('stackSetCallAs', `expected 'SELF' or 'DELEGATED_ADMIN', not '${callAsValue}'`);
+  }
+  return {
+    organizationId,
+    targets,
+    regions,
+    failureTolerancePercentage:
+      tolerance === undefined ? 10 : percentage('stackSetFailureTolerance', tolerance, 0),
+    maxConcurrentPercentage:
+      concurrent === undefined ? 25 : percentage('stackSetMaxConcurrent', concurrent, 1),
+    callAs: callAsValue,
+  };
 }

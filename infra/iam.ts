@@ -60,11 +60,15 @@ export interface WritePowers {
 }
 
 /** A KMS key in keymend's own account and Region: keys are not known in advance. */
-export function keyArnPattern(scope: IamScope): string {
+export function keyArnPattern(scope: Pick<IamScope, 'partition' | 'region' | 'account'>): string {
   return `arn:${scope.partition}:kms:${scope.region}:${scope.account}:key/*`;
 }
 
-function iamArn(scope: IamScope, resource: string, account = scope.account): string {
+function iamArn(
+  scope: Pick<IamScope, 'partition' | 'account'>,
+  resource: string,
+  account = scope.account,
+): string {
   return `arn:${scope.partition}:iam::${account}:${resource}`;
 }
 
@@ -72,7 +76,9 @@ function iamArn(scope: IamScope, resource: string, account = scope.account): str
 export const GRANTABLE_OPERATIONS: readonly string[] = [...HANDLED_KMS_EVENT_NAMES];
 
 /** Reads the account reader makes (functions/adapters/iam.ts, kms.ts, kinesis.ts, organization.ts). */
-export function readStatements(scope: IamScope): PolicyStatementProps[] {
+export function readStatements(
+  scope: Pick<IamScope, 'partition' | 'region' | 'account'>,
+): PolicyStatementProps[] {
   return [
     {
       sid: 'ReadRoles',
@@ -184,7 +190,9 @@ export function stateStatements(scope: IamScope): PolicyStatementProps[] {
  * carries `kms:GrantIsForAWSResource` as false or omits it is not documented: `BoolIfExists` holds
  * either way, and refuses only `true`.
  */
-export function createGrantStatement(scope: IamScope): PolicyStatementProps {
+export function createGrantStatement(
+  scope: Pick<IamScope, 'partition' | 'region' | 'account' | 'approvalRoleArn'>,
+): PolicyStatementProps {
   const iamPrefix = `arn:${scope.partition}:iam::${scope.account}:`;
   return {
     sid: 'CreateKinesisGrants',
@@ -219,7 +227,9 @@ export const KINESIS_CONTEXT_KEY = 'aws:kinesis:arn';
  * would let a compromised function give itself data-key power), and no IAM write of any kind on them
  * (no self-granted inline policy, no stripped Deny, no trust-policy change).
  */
-export function ownRoleDenies(scope: IamScope): PolicyStatementProps[] {
+export function ownRoleDenies(
+  scope: Pick<IamScope, 'partition' | 'account' | 'ownRoleArns'>,
+): PolicyStatementProps[] {
   const own = ownRolesPattern(scope);
   const exact: PolicyStatementProps[] =
     scope.ownRoleArns.length === 0
@@ -461,6 +471,13 @@ export function boundaryStatements(
       resources: [own.deadLetterQueueArn],
     },
     ...approvalStatements(scope, powers).filter((s) => s.effect === Effect.DENY),
+    ...boundaryDenies(),
+  ];
+}
+
+/** The Denies every keymend boundary ends with: no role assumed, no Organizations write. */
+function boundaryDenies(): PolicyStatementProps[] {
+  return [
     {
       sid: 'NeverAssumeRoles',
       effect: Effect.DENY,
@@ -501,3 +518,100 @@ export const WRITE_ACTIONS: readonly string[] = [
   'iam:PutUserPolicy',
   'iam:DeleteUserPolicy',
 ];
+
+// ---------------------------------------------------------------------------------------------
+// The member role of an organization deployment (infra/keymend-member.ts)
+
+/** The member role's name, the same in every member account (the hub assumes it by name). */
+export const MEMBER_ROLE_NAME = 'keymend-member';
+
+/**
+ * What the hub sets as `sts:SourceIdentity` when it assumes a member role: this prefix and the
+ * proposal id, so the member account's CloudTrail names the proposal that acted. The trust policy
+ * refuses a session without it.
+ */
+export const SOURCE_IDENTITY_PREFIX = 'keymend-';
+
+/** A member account as its role sees it. The role is global; the Regions are the StackSet's. */
+export interface MemberScope {
+  partition: string;
+  account: string;
+  /** The Regions the member stacks are deployed to: grants are made on keys of these only. */
+  regions: readonly string[];
+  /** The hub's approval function role: the retiring principal of every grant made in the member. */
+  retiringPrincipalArn: string;
+  /** The member role itself (also under KEYMEND_ROLE_PATH). */
+  memberRoleArn: string;
+}
+
+/** A Region as a statement id suffix (Sids are alphanumeric). */
+function regionSid(region: string): string {
+  return region.replace(/[^A-Za-z0-9]/g, '');
+}
+
+/**
+ * The member role's statements: the reads of the single-account functions and the writes issue 19
+ * allows the approval function (a grant with the same conditions and retiring principal, inline
+ * policies only on the configured patterns, key policies only when enabled), one grant statement per
+ * Region so that a key and the stream its grant names are always in the same Region. No state, no
+ * signing: the table, topics and link keys stay in the hub. keymend's own Denies apply to the member
+ * role too.
+ */
+export function memberStatements(scope: MemberScope, powers: WritePowers): PolicyStatementProps[] {
+  const statements: PolicyStatementProps[] = [];
+  scope.regions.forEach((region, index) => {
+    const regional = { partition: scope.partition, account: scope.account, region };
+    for (const read of readStatements(regional)) {
+      // Region-independent reads (IAM, aliases, organization) once; keys and streams per Region.
+      const perRegion = read.sid === 'ReadKeys' || read.sid === 'ReadStreams';
+      if (perRegion) statements.push({ ...read, sid: `${read.sid}${regionSid(region)}` });
+      else if (index === 0) statements.push(read);
+    }
+  });
+  for (const region of scope.regions) {
+    const grant = createGrantStatement({
+      partition: scope.partition,
+      account: scope.account,
+      region,
+      approvalRoleArn: scope.retiringPrincipalArn,
+    });
+    statements.push({ ...grant, sid: `${grant.sid}${regionSid(region)}` });
+  }
+  statements.push(...inlinePolicyStatements(powers.inlinePolicyPrincipals, true));
+  if (powers.keyPolicyChanges) {
+    const keys = scope.regions.map((region) =>
+      keyArnPattern({ partition: scope.partition, account: scope.account, region }),
+    );
+    statements.push(
+      { sid: 'PutKeyPolicy', effect: Effect.ALLOW, actions: ['kms:PutKeyPolicy'], resources: keys },
+      {
+        sid: 'NeverBypassLockoutCheck',
+        effect: Effect.DENY,
+        actions: ['kms:PutKeyPolicy'],
+        resources: keys,
+        conditions: { Bool: { 'kms:BypassPolicyLockoutSafetyCheck': 'true' } },
+      },
+    );
+  }
+  statements.push(
+    ...ownRoleDenies({
+      partition: scope.partition,
+      account: scope.account,
+      ownRoleArns: [scope.memberRoleArn],
+    }),
+  );
+  return statements;
+}
+
+/**
+ * The member role's permissions boundary: its own statements' Allows (the most it may ever do), the
+ * Denies, and the Denies every keymend boundary carries (no role assumed, no Organizations write).
+ */
+export function memberBoundaryStatements(scope: MemberScope, powers: WritePowers): PolicyStatementProps[] {
+  const statements = memberStatements(scope, powers);
+  return [
+    ...statements.filter((s) => s.effect !== Effect.DENY),
+    ...statements.filter((s) => s.effect === Effect.DENY),
+    ...boundaryDenies(),
+  ];
+}

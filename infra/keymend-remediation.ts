@@ -570,14 +570,31 @@ export class KeymendRemediation extends Construct {
     this.acknowledgeWildcards(this.boundary, powers, true);
   }
 
-  /** The EventBridge rule that sends denied Kinesis KMS calls to the remediate function. */
-  private createRule(remediateFunction: lambda.IFunction): events.Rule {
-    const rule = new events.Rule(this, 'KmsDenialRule', {
+  /**
+   * A rule sending Kinesis KMS denials on `eventBus` (an organization hub's bus) to the remediate
+   * function, retried and dead-lettered like the default bus's rule.
+   */
+  addDenialRule(id: string, eventBus: events.IEventBus): events.Rule {
+    return this.createRule(this.remediateFunction, id, eventBus);
+  }
+
+  /**
+   * The EventBridge rule that sends denied Kinesis KMS calls to the remediate function: on the default
+   * bus unless `eventBus` is given.
+   */
+  private createRule(
+    remediateFunction: lambda.IFunction,
+    id = 'KmsDenialRule',
+    eventBus?: events.IEventBus,
+  ): events.Rule {
+    const rule = new events.Rule(this, id, {
       description:
         'keymend: KMS data-key calls for Kinesis denied (CloudTrail management events, read-only included)',
       eventPattern: kmsDenialPattern(),
+      ...(eventBus ? { eventBus } : {}),
     });
-    // Decrypt and GenerateDataKey are read-only management events: a rule in state ENABLED never sees them.
+    // Decrypt and GenerateDataKey are read-only management events: a rule in state ENABLED never sees
+    // them. The state is valid on the default bus and on custom buses alike.
     (rule.node.defaultChild as events.CfnRule).state = 'ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS';
     rule.addTarget(
       new targets.LambdaFunction(remediateFunction, {

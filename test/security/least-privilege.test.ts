@@ -23,10 +23,8 @@ import { WRITE_ACTIONS } from '../../infra/iam';
 import type { KeymendRemediationProps } from '../../infra/keymend-remediation';
 import type { KeymendStack } from '../../infra/keymend-stack';
 import { roleStatements, synth } from '../infra/synth';
+import { ACCOUNT, DELEGATING_KEY_POLICY, REGION, resolve } from './template-policies';
 
-const PARTITION = 'aws';
-const REGION = 'us-east-1';
-const ACCOUNT = '111122223333';
 const OTHER_ACCOUNT = '444455556666';
 
 const KEY = `arn:aws:kms:${REGION}:${ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab`;
@@ -79,68 +77,6 @@ const EVERYTHING: KeymendRemediationProps = {
 
 // ---------------------------------------------------------------------------------------------
 // From the template to compiled policies
-
-type Json = unknown;
-
-/** A concrete ARN for a resource of the template, by its type: what `Ref` / `Fn::GetAtt Arn` would give. */
-function arnOf(template: Template, logicalId: string): string {
-  const resources = template.toJSON().Resources as Record<string, { Type: string }>;
-  const type = resources[logicalId]?.Type;
-  const id = logicalId.toLowerCase();
-  switch (type) {
-    case 'AWS::KMS::Key':
-      return `arn:aws:kms:${REGION}:${ACCOUNT}:key/${id}`;
-    case 'AWS::DynamoDB::Table':
-      return `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/${id}`;
-    case 'AWS::SNS::Topic':
-      return `arn:aws:sns:${REGION}:${ACCOUNT}:${id}`;
-    case 'AWS::SecretsManager::Secret':
-      return `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:${id}-AbCdEf`;
-    case 'AWS::Logs::LogGroup':
-      return `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:${id}:*`;
-    case 'AWS::SQS::Queue':
-      return `arn:aws:sqs:${REGION}:${ACCOUNT}:${id}`;
-    case 'AWS::IAM::Role':
-      // keymend's roles live under its path (infra/iam.ts KEYMEND_ROLE_PATH).
-      return `arn:aws:iam::${ACCOUNT}:role/keymend/${logicalId}`;
-    case 'AWS::Events::Rule':
-      return `arn:aws:events:${REGION}:${ACCOUNT}:rule/${id}`;
-    case 'AWS::CloudWatch::Alarm':
-      return `arn:aws:cloudwatch:${REGION}:${ACCOUNT}:alarm:${id}`;
-    default:
-      throw new Error(`no ARN for ${logicalId} of type ${type}`);
-  }
-}
-
-/** The template's intrinsics in a policy, resolved: pseudo parameters to this account and Region. */
-function resolve(template: Template, value: Json): Json {
-  if (Array.isArray(value)) return value.map((v) => resolve(template, v));
-  if (typeof value !== 'object' || value === null) return value;
-  const obj = value as Record<string, Json>;
-  const keys = Object.keys(obj);
-  if (keys.length === 1 && keys[0] === 'Ref') {
-    const ref = obj.Ref as string;
-    const pseudo: Record<string, string> = {
-      'AWS::Partition': PARTITION,
-      'AWS::Region': REGION,
-      'AWS::AccountId': ACCOUNT,
-      'AWS::URLSuffix': 'amazonaws.com',
-    };
-    return pseudo[ref] ?? arnOf(template, ref);
-  }
-  if (keys.length === 1 && keys[0] === 'Fn::GetAtt') {
-    const [logicalId, attribute] = obj['Fn::GetAtt'] as [string, string];
-    if (attribute !== 'Arn') throw new Error(`unexpected Fn::GetAtt ${logicalId}.${attribute}`);
-    return arnOf(template, logicalId);
-  }
-  if (keys.length === 1 && keys[0] === 'Fn::Join') {
-    const [separator, parts] = obj['Fn::Join'] as [string, Json[]];
-    return parts.map((part) => resolve(template, part)).join(separator);
-  }
-  const unknown = keys.find((k) => k.startsWith('Fn::'));
-  if (unknown) throw new Error(`unresolved intrinsic ${unknown}`);
-  return Object.fromEntries(keys.map((k) => [k, resolve(template, obj[k])]));
-}
 
 interface Role {
   principal: RequestPrincipal;
@@ -217,24 +153,6 @@ function roleArnOf(
 ): string {
   return `arn:aws:iam::${ACCOUNT}:role/keymend/${roleLogicalId(props, name, fn)}`;
 }
-
-/** The default key policy: the account delegates to IAM, so the role's policy alone decides. */
-const DELEGATING_KEY_POLICY = compilePolicy(
-  {
-    Version: '2012-10-17',
-    Statement: [
-      {
-        Sid: 'Enable IAM User Permissions',
-        Effect: 'Allow',
-        Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` },
-        Action: 'kms:*',
-        Resource: '*',
-      },
-    ],
-  },
-  'key-policy',
-  'resource-based',
-);
 
 /** The role's decision: its policy, under its permissions boundary (and `extra` identity policies). */
 function decide(role: Role, request: AuthorizationRequest, extra: CompiledPolicy[] = []): Decision {
