@@ -21,6 +21,14 @@ describe('keymend local (the command)', () => {
       /--output must be jsonl, json or text/,
     ],
     [
+      ['local', '--account', 'events/accounts/demo.json', '--approvers', 'alice'],
+      /--approvers takes e-mail addresses \(got "alice"\)/,
+    ],
+    [
+      ['local', '--account', 'events/accounts/demo.json', '--approvers', ' , '],
+      /--approvers needs at least one/,
+    ],
+    [
       ['local', '--account', 'events/accounts/demo.json', '--auto-apply-principals', 'orders-*'],
       /KEYMEND_AUTO_APPLY_PRINCIPALS: expected ARN patterns/,
     ],

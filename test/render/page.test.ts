@@ -207,6 +207,97 @@ describe('the review page', () => {
   });
 });
 
+describe('the decision box', () => {
+  const input = async () => {
+    const proposal = await sampleProposal();
+    return {
+      proposal,
+      forms: { approve: 'tok-a', reject: 'tok-r' },
+      expiresAt: proposal.expiresAt,
+      keyPolicyEnabled: false,
+    };
+  };
+  /** The visible words, spaces collapsed. */
+  const flat = (html: string) => text(html).replace(/\s+/g, ' ');
+  /** The page's text before and after the first details section. */
+  const split = (html: string) => {
+    const at = html.indexOf('<details');
+    return { top: html.slice(0, at), details: html.slice(at) };
+  };
+
+  it('opens with the change in a sentence, the count of checks, how to undo, then the buttons; the details follow', async () => {
+    const base = await input();
+    const { top, details } = split(reviewPage(base).html);
+    const words = flat(top);
+    expect(words).toContain(
+      'Let role orders-consumer use kms:Decrypt on key alias/orders, only when Kinesis calls KMS for stream orders (a KMS grant, keymend-Decrypt-orders).',
+    );
+    expect(words).toMatch(/Nothing else gains access: keymend checked (\d+) other calls/);
+    expect(words).toMatch(/To undo: the Revoke link .* retires exactly this grant/);
+    expect(top).toContain('>Approve</button>');
+    expect(top).toContain('name="reason"');
+    // The proof's count is the one the box says.
+    const checked = Number(/keymend checked (\d+) other calls/.exec(words)?.[1]);
+    expect(checked).toBe(base.proposal.proof?.probes.length);
+    for (const id of ['denied', 'why', 'change', 'proof'])
+      expect(details).toContain(`<details open id="${id}">`);
+    // Probe resources are described, not named as if they existed.
+    expect(details).not.toContain('keymend-probe');
+    expect(flat(details)).toContain('a hypothetical other stream');
+  });
+
+  it('shows every diagnosis note in a highlighted box above the buttons', async () => {
+    const base = await input();
+    base.proposal.diagnosis = {
+      ...(base.proposal.diagnosis as NonNullable<typeof base.proposal.diagnosis>),
+      notes: [{ code: 'layer-disagreement', message: `AWS named the resource-based policy ${SCRIPT}` }],
+    };
+    const { top } = split(reviewPage(base).html);
+    const note = top.indexOf('<div class="check" role="note">');
+    expect(note).toBeGreaterThan(0);
+    expect(note).toBeLessThan(top.indexOf('>Approve</button>'));
+    expect(flat(top)).toContain('Check first.');
+    expect(top).toContain('AWS named the resource-based policy &lt;script&gt;');
+    expect(top).not.toContain(SCRIPT);
+  });
+
+  it('a revoke page says what will be denied again', async () => {
+    const base = await input();
+    const proposal = { ...base.proposal, status: 'applied' as const };
+    const { top } = split(reviewPage({ ...base, proposal, opened: 'revoke', forms: { revoke: 'tok' } }).html);
+    expect(flat(top)).toContain(
+      'After Revoke, role orders-consumer is denied kms:Decrypt on key alias/orders for stream orders again',
+    );
+    expect(top).toContain('>Revoke</button>');
+    expect(top).not.toContain('>Approve</button>');
+  });
+
+  it('the revoked result page says what is denied again; the applied one names the grant and links to revoke', async () => {
+    const proposal = await sampleProposal();
+    const applied = {
+      ...proposal,
+      status: 'applied' as const,
+      applied: {
+        mechanism: 'kms-grant' as const,
+        keyArn: proposal.scope.keyArn,
+        grantId: 'g-0123abc',
+        grantName: 'keymend-Decrypt-orders',
+      },
+    };
+    const page = resultPage(
+      'applied',
+      applied,
+      'Applied.',
+      'https://approve.example/p/x?a=revoke&t=tok',
+    ).html;
+    expect(flat(page)).toContain('g-0123abc');
+    expect(page).toContain('href="https://approve.example/p/x?a=revoke&amp;t=tok"');
+    expect(flat(resultPage('revoked', { ...applied, status: 'revoked' }, 'Undone.').html)).toContain(
+      'role orders-consumer is denied kms:Decrypt on key alias/orders for stream orders again',
+    );
+  });
+});
+
 describe('result and refusal pages', () => {
   it.each([
     ['applied', 'Applied'],
@@ -227,6 +318,9 @@ describe('result and refusal pages', () => {
     ['method', 405],
     ['not-pending', 409],
     ['expired', 410],
+    ['sign-in', 403],
+    ['sign-in-failed', 403],
+    ['not-approver', 403],
   ] as Array<[RefusalKind, number]>)('a %s refusal is a %i page', (kind, status) => {
     const page = refusalPage(kind);
     expect(page.statusCode).toBe(status);
