@@ -54,3 +54,19 @@ export async function runCommand(
     throw error;
   }
 }
+
+/**
+ * Serves until SIGINT (Ctrl-C) or SIGTERM, then closes what was started and resolves: the command
+ * then exits 0 through runCommand. The listeners are removed once either signal arrives.
+ */
+export function serveUntilSignal(close: () => Promise<void>): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const stop = () => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      close().then(resolve, resolve);
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+}

@@ -8,7 +8,7 @@ import { runDemo } from '../demo/run';
 import { helpText } from '../help';
 import { oneLine } from '../input';
 import type { Command } from '../io';
-import { EXIT_STATUS_HELP, runCommand } from '../run-command';
+import { EXIT_STATUS_HELP, runCommand, serveUntilSignal } from '../run-command';
 
 const HELP = `Usage: keymend demo [--serve] [--output text|json|jsonl]
        npm run demo [-- --serve] [-- --output json]
@@ -63,14 +63,6 @@ export const demoCommand: Command = {
       else io.stdout(`${JSON.stringify(summary, null, format === 'json' ? 2 : undefined)}\n`);
       if (!values.serve) return;
       (format === 'text' ? io.stdout : io.stderr)(serveText(summary));
-      await new Promise<void>((resolve) => {
-        const stop = () => {
-          process.off('SIGINT', stop);
-          process.off('SIGTERM', stop);
-          runtime.close().then(resolve, resolve);
-        };
-        process.on('SIGINT', stop);
-        process.on('SIGTERM', stop);
-      });
+      await serveUntilSignal(() => runtime.close());
     }),
 };

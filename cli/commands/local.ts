@@ -9,7 +9,7 @@ import { helpText } from '../help';
 import { oneLine, readSnapshot } from '../input';
 import type { Command } from '../io';
 import { type LocalOptions, type LocalRuntime, startLocal } from '../local/runtime';
-import { EXIT_STATUS_HELP, runCommand } from '../run-command';
+import { EXIT_STATUS_HELP, runCommand, serveUntilSignal } from '../run-command';
 
 const HELP = `Usage: keymend local --account SNAPSHOT [--port N] [--mode propose|auto]
                      [--auto-apply-principals P1,P2] [--prefer MECHANISM]
@@ -122,14 +122,6 @@ export const localCommand: Command = {
       }
       if (format === 'text') io.stdout(`keymend local is listening on ${runtime.url} (Ctrl-C stops it)\n`);
       else io.stdout(`${JSON.stringify({ url: runtime.url }, null, format === 'json' ? 2 : undefined)}\n`);
-      await new Promise<void>((resolve) => {
-        const stop = () => {
-          process.off('SIGINT', stop);
-          process.off('SIGTERM', stop);
-          runtime.close().then(resolve, resolve);
-        };
-        process.on('SIGINT', stop);
-        process.on('SIGTERM', stop);
-      });
+      await serveUntilSignal(() => runtime.close());
     }),
 };

@@ -49,7 +49,10 @@ describe('keymend local (the command)', () => {
     const child = spawn(
       process.execPath,
       [
-        path.join(ROOT, 'node_modules/tsx/dist/cli.mjs'),
+        // tsx as a loader, not its CLI: the CLI runs keymend in a child and relays signals, and exits
+        // 143 when SIGTERM reaches it before the child has answered: the signal goes to keymend itself.
+        '--import',
+        'tsx',
         'cli/keymend.ts',
         'local',
         '--account',
