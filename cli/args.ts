@@ -5,6 +5,7 @@
  */
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { UsageError } from '../functions/commons/errors';
+import { nearest } from '../functions/commons/nearest';
 import { printableLine } from '../functions/commons/text';
 import { parseSize } from './log-input';
 
@@ -118,30 +119,7 @@ function longName(option: string, options: OptionsConfig): string {
 
 /** The option a typo most likely meant: the same but for case, or a third of its letters or fewer changed. */
 function nearestOption(word: string, candidates: readonly string[]): string | null {
-  let best: string | null = null;
-  let bestDistance = Math.max(1, Math.floor(word.replace(/^-+/, '').length / 3)) + 1;
-  for (const candidate of candidates) {
-    const distance = candidate.toLowerCase() === word.toLowerCase() ? 0 : editDistance(word, candidate);
-    if (distance < bestDistance) {
-      best = candidate;
-      bestDistance = distance;
-    }
-  }
-  return best;
-}
-
-/** Levenshtein distance (insertions, deletions and substitutions each cost one). */
-export function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j++) {
-      const substitution = (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1);
-      current[j] = Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, substitution);
-    }
-    previous = current;
-  }
-  return previous[b.length] ?? 0;
+  return nearest(word, candidates, Math.max(1, Math.floor(word.replace(/^-+/, '').length / 3)) + 1);
 }
 
 /** `--max-bytes SIZE` as `{ maxBytes }`, or `{}` when it is not given. */

@@ -10,10 +10,10 @@ import {
   parsePrincipalArn,
   parseStreamArn,
 } from '../functions/commons/arn';
+import { nearest } from '../functions/commons/nearest';
 import type { AccountSnapshot, KeyState, PrincipalState, StreamState } from '../functions/core/account';
 import type { Uncertainty } from '../functions/core/uncertainty';
 import type { DecidedBy, Decision } from '../functions/policy/types';
-import { editDistance } from './args';
 import { printable, wrap } from './text';
 
 /**
@@ -180,17 +180,7 @@ function nearestBy<T extends string>(
   nameOf: (candidate: T) => string,
   max = 3,
 ): T | null {
-  let best: T | null = null;
-  let bestDistance = Math.min(max, Math.ceil(asked.length / 2));
-  for (const candidate of candidates) {
-    const name = nameOf(candidate);
-    const distance = name.toLowerCase() === asked.toLowerCase() ? 0 : editDistance(asked, name);
-    if (distance < bestDistance || (distance === 0 && best === null)) {
-      best = candidate;
-      bestDistance = distance;
-    }
-  }
-  return best;
+  return nearest(asked, candidates, Math.min(max, Math.ceil(asked.length / 2)), nameOf);
 }
 
 const LAYER_WORDS: Record<DecidedBy['policyType'], string> = {

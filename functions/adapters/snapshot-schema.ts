@@ -23,6 +23,7 @@ import {
   partitionOfRegion,
 } from '../commons/arn';
 import { SnapshotError } from '../commons/errors';
+import { nearest } from '../commons/nearest';
 import {
   type AccountSnapshot,
   isOrganizationPolicy,
@@ -774,29 +775,7 @@ function capPath(path: string): string {
 
 /** The allowed name a typo most likely meant: same letters in another case, or within two edits. */
 function closest(field: string, allowed: readonly string[]): string | null {
-  let best: string | null = null;
-  let bestDistance = 3;
-  for (const candidate of allowed) {
-    const distance = candidate.toLowerCase() === field.toLowerCase() ? 0 : editDistance(field, candidate);
-    if (distance < bestDistance) {
-      best = candidate;
-      bestDistance = distance;
-    }
-  }
-  return best;
-}
-
-function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j++) {
-      const substitution = (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1);
-      current[j] = Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, substitution);
-    }
-    previous = current;
-  }
-  return previous[b.length] ?? 0;
+  return nearest(field, allowed, 3);
 }
 
 /** `parent.name` for identifier-like names, else `parent["the name"]` (ARNs, names with dots). */
