@@ -19,6 +19,7 @@ import {
   type TokenCheck,
   type TokenClaims,
   tokenBody,
+  unexpired,
 } from '../core/token';
 
 /** Asked to sign with a key this function does not hold (the remediate function and a revoke link). */
@@ -58,8 +59,7 @@ class TokenSigner implements LinkSigner {
     if (!this.macs.has(key) || !(await this.macs.verify(key, split.body, split.mac))) {
       return { ok: false, problem: 'bad-signature' };
     }
-    if (split.claims.expiresAt <= nowSeconds) return { ok: false, problem: 'expired' };
-    return { ok: true, claims: split.claims };
+    return unexpired(split.claims, nowSeconds);
   }
 }
 

@@ -59,7 +59,7 @@ export type SplitToken =
 
 /**
  * Splits a token without checking its MAC: the claimed action says which key must have signed it.
- * A payload that does not read as claims cannot carry a genuine MAC: `bad-signature`.
+ * A payload that does not read as claims is `malformed`, whoever signed it.
  */
 export function splitToken(token: unknown): SplitToken {
   if (typeof token !== 'string' || token.length > MAX_TOKEN_LENGTH)
@@ -74,11 +74,16 @@ export function splitToken(token: unknown): SplitToken {
   try {
     payload = JSON.parse(Buffer.from(body, 'base64url').toString('utf8'));
   } catch {
-    return { ok: false, problem: 'bad-signature' };
+    return { ok: false, problem: 'malformed' };
   }
   const claims = claimsOf(payload);
-  if (!claims) return { ok: false, problem: 'bad-signature' };
+  if (!claims) return { ok: false, problem: 'malformed' };
   return { ok: true, body, mac: Buffer.from(signature, 'base64url'), claims };
+}
+
+/** The claims of a token whose MAC was found genuine, unless they have expired. */
+export function unexpired(claims: TokenClaims, nowSeconds: number): TokenCheck {
+  return claims.expiresAt <= nowSeconds ? { ok: false, problem: 'expired' } : { ok: true, claims };
 }
 
 /** The token of `claims` with the given MAC. */
@@ -100,29 +105,13 @@ export function signToken(secret: Uint8Array, claims: TokenClaims): string {
  * whether the claims fit a proposal: the caller compares id, action and plan hash with the stored ones.
  */
 export function verifyToken(secret: Uint8Array, token: unknown, nowSeconds: number): TokenCheck {
-  if (typeof token !== 'string' || token.length > MAX_TOKEN_LENGTH)
-    return { ok: false, problem: 'malformed' };
-  const parts = token.split('.');
-  if (parts.length !== 2 || !parts[0] || !parts[1]) return { ok: false, problem: 'malformed' };
-  const [body, signature] = parts as [string, string];
-  if (!/^[A-Za-z0-9_-]+$/.test(body) || !/^[A-Za-z0-9_-]+$/.test(signature)) {
-    return { ok: false, problem: 'malformed' };
-  }
-  const given = Buffer.from(signature, 'base64url');
-  const expected = mac(secret, body);
-  if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+  const split = splitToken(token);
+  if (!split.ok) return split;
+  const expected = mac(secret, split.body);
+  if (split.mac.length !== expected.length || !timingSafeEqual(split.mac, expected)) {
     return { ok: false, problem: 'bad-signature' };
   }
-  let payload: unknown;
-  try {
-    payload = JSON.parse(Buffer.from(body, 'base64url').toString('utf8'));
-  } catch {
-    return { ok: false, problem: 'malformed' };
-  }
-  const claims = claimsOf(payload);
-  if (!claims) return { ok: false, problem: 'malformed' };
-  if (claims.expiresAt <= nowSeconds) return { ok: false, problem: 'expired' };
-  return { ok: true, claims };
+  return unexpired(split.claims, nowSeconds);
 }
 
 function claimsOf(payload: unknown): TokenClaims | null {
