@@ -1,15 +1,8 @@
-/**
- * The approval link in a real browser (issue 10): the Chromium packed in node_modules
- * (test/helpers/browser.ts), driven by playwright-core, against `keymend local` (cli/local/runtime.ts,
- * started in process).
- */
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { type LocalRuntime, startLocal } from '../../cli/local/runtime';
-import { parseSnapshot } from '../../functions/adapters/snapshot';
+import { loadSnapshot } from '../helpers/accounts';
 import { launchBrowser } from '../helpers/browser';
-import { EVENTS_DIR, loadEvent } from '../helpers/events';
+import { loadEvent } from '../helpers/events';
 
 const CLOCK = '2026-12-03T09:00:00.000Z';
 const STREAM = 'arn:aws:kinesis:us-east-1:111122223333:stream/orders';
@@ -31,7 +24,7 @@ afterAll(async () => {
 
 beforeEach(async () => {
   local = await startLocal({
-    snapshot: parseSnapshot(JSON.parse(readFileSync(path.join(EVENTS_DIR, 'accounts/demo.json'), 'utf8'))),
+    snapshot: loadSnapshot('demo'),
     port: 0,
     log: () => {},
     // A fixed clock keeps the page, and so the screenshot, the same on every run.

@@ -7,13 +7,13 @@
  * is in view at 1280x900 and nothing overflows sideways at 390x844. This test takes the screenshot in
  * docs/approvals.md (a fixed clock keeps it the same while the page is).
  */
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { type LocalRuntime, startLocal } from '../../cli/local/runtime';
-import { parseSnapshot } from '../../functions/adapters/snapshot';
+import { loadSnapshot } from '../helpers/accounts';
 import { launchBrowser } from '../helpers/browser';
-import { EVENTS_DIR, loadEvent } from '../helpers/events';
+import { loadEvent } from '../helpers/events';
 
 const CLOCK = '2026-12-03T09:00:00.000Z';
 const SCREENSHOT = path.resolve(__dirname, '../../docs/approval-page.png');
@@ -35,7 +35,7 @@ afterAll(async () => {
 
 beforeEach(async () => {
   local = await startLocal({
-    snapshot: parseSnapshot(JSON.parse(readFileSync(path.join(EVENTS_DIR, 'accounts/demo.json'), 'utf8'))),
+    snapshot: loadSnapshot('demo'),
     port: 0,
     log: () => {},
     now: () => new Date(CLOCK),

@@ -1,19 +1,13 @@
-/**
- * Denial events for the remediate tests: sample records wrapped as EventBridge delivers them, and a
- * storm of one problem (many sessions of one role).
- */
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { parseSnapshot } from '../../functions/adapters/snapshot';
 import type { AccountSnapshot } from '../../functions/core/account';
-import { EVENTS_DIR } from './events';
+import { loadSnapshot } from './accounts';
 
 // biome-ignore lint/suspicious/noExplicitAny: sample events are edited freely by path
 type Json = Record<string, any>;
 
 /** An account snapshot from events/accounts/, parsed and validated. */
 export function loadAccount(name: string): AccountSnapshot {
-  return parseSnapshot(JSON.parse(readFileSync(path.join(EVENTS_DIR, 'accounts', name), 'utf8')));
+  return loadSnapshot(path.basename(name, '.json'));
 }
 
 /**

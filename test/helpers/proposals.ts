@@ -1,10 +1,5 @@
-/**
- * Proposals as the remediate flow would build them: a sample denial through intake, gather (over a
- * snapshot of events/accounts/) and diagnose, for tests of the store and of what reads proposals.
- */
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { parseSnapshot, SnapshotReader } from '../../functions/adapters/snapshot';
+import { SnapshotReader } from '../../functions/adapters/snapshot';
 import type { AccountSnapshot } from '../../functions/core/account';
 import type { DiagnoseResult } from '../../functions/core/diagnose';
 import { diagnose } from '../../functions/core/diagnose';
@@ -13,11 +8,12 @@ import { intake } from '../../functions/core/intake';
 import type { Mechanism } from '../../functions/core/plan';
 import { type AuditEntry, fingerprintOf, type Proposal, planHash } from '../../functions/core/proposal';
 import type { KinesisKmsRequest } from '../../functions/core/request';
-import { EVENTS_DIR, loadEvent } from './events';
+import { loadSnapshot } from './accounts';
+import { loadEvent } from './events';
 
 /** events/accounts/NAME, validated; a fresh copy each call. */
 export function loadAccount(name = 'demo.json'): AccountSnapshot {
-  return parseSnapshot(JSON.parse(readFileSync(path.join(EVENTS_DIR, 'accounts', name), 'utf8')));
+  return loadSnapshot(path.basename(name, '.json'));
 }
 
 /** The request of a sample event (events/NAME) that the intake matches. */
