@@ -141,6 +141,8 @@ function changeText(p: Proposal): string {
   const plan = p.plan;
   if (!plan) return `none (${p.code})`;
   switch (plan.mechanism) {
+    case 'cross-account':
+      return `key-policy statement ${plan.keySide.statement.Sid} on ${short(plan.keySide.keyArn)} (account ${plan.keyAccountId}) and inline policy ${plan.callerSide.policyName} on ${short(plan.callerSide.principalArn)} (account ${plan.callerAccountId})`;
     case 'kms-grant':
       return `KMS grant ${plan.name} on ${short(plan.keyArn)} to ${short(plan.granteePrincipal)} for ${plan.operations.join(', ')}, only for ${short(plan.constraints.encryptionContextSubset['aws:kinesis:arn'])}${p.applied && 'grantId' in p.applied ? ` (grant ${p.applied.grantId})` : ''}`;
     case 'iam-inline-policy':
