@@ -13,6 +13,7 @@
 import { showValue } from '../commons/text';
 import { type AutoModeSettings, type GuardStop, staticGuardStop, underHourlyLimit } from '../core/auto-mode';
 import type { Config } from '../core/config';
+import { denialSeen } from '../core/denials-seen';
 import { diagnose } from '../core/diagnose';
 import type { gatherState } from '../core/gather';
 import { CLOUDTRAIL_DETAIL_TYPE, intake } from '../core/intake';
@@ -123,10 +124,12 @@ async function handleEvent(
   const now = ports.now();
   const fingerprint = fingerprintOf(fingerprintFieldsOf(request));
   // A repeat of a problem this warm environment knows is counted here: no store request.
-  const warm: WarmAnswer = ports.warm?.denial(fingerprint, request.eventId, now) ?? {
+  const seen = denialSeen(request);
+  const warm: WarmAnswer = ports.warm?.denial(fingerprint, request.eventId, now, seen) ?? {
     kind: 'ask-store',
     pending: 0,
     live: false,
+    seen,
   };
   if (warm.kind === 'duplicate') return DUPLICATE;
   if (warm.kind === 'repeat') return repeat(warm.record);
@@ -225,8 +228,10 @@ async function diagnoseAndRecord(
     // A problem this environment saw live is counted first (with the repeats it held); any other
     // denial goes straight to the claim, which counts it when the problem is held or live.
     const counted = warm.pending + 1;
+    // Their CloudTrail eventTimes and sessions go with the count.
+    const seen = warm.seen ?? undefined;
     if (warm.live) {
-      const live = await ports.store.touchFingerprint(fingerprint, now, counted);
+      const live = await ports.store.touchFingerprint(fingerprint, now, counted, seen);
       ports.warm?.stored(fingerprint, live, warm.pending, now, request.eventId);
       if (live !== null) {
         if (delivery === 'retry' && live.proposalId !== null)
@@ -238,7 +243,10 @@ async function diagnoseAndRecord(
     leased = fingerprint;
     if (warm.live) ports.warm?.diagnosing(fingerprint, request.eventId, now);
     // The event id was claimed on its own item (claimEvent): the claim needs only the count.
-    const claim = await ports.store.claimFingerprint(fingerprint, now, { count: counted });
+    const claim = await ports.store.claimFingerprint(fingerprint, now, {
+      count: counted,
+      ...(seen ? { seen } : {}),
+    });
     if (!claim.claimed) {
       leased = null;
       if (claim.duplicate) {
@@ -376,9 +384,9 @@ export async function writeBackDue(ports: FlowContext, all = false): Promise<voi
   const now = ports.now();
   const counts = all ? warm.all() : warm.due(now);
   await Promise.all(
-    counts.map(async ({ fingerprint, count }) => {
+    counts.map(async ({ fingerprint, count, seen }) => {
       try {
-        const record = await ports.store.touchFingerprint(fingerprint, now, count);
+        const record = await ports.store.touchFingerprint(fingerprint, now, count, seen);
         warm.stored(fingerprint, record, count, now);
       } catch (error) {
         ports.log?.warn('could not write back counted repeats', {
