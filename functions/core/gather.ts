@@ -2,6 +2,7 @@
  * Reads, through an AccountReader, the state that bears on one denial. The reader does the I/O;
  * this module only decides what to read, reading independent things at once.
  */
+import { arnAccount } from '../commons/arn';
 import { AccountUnreachableError, KeyUnreadableError } from '../commons/errors';
 import type { AccountReader, KeyState, OrganizationState, StreamState } from './account';
 import type { ResolvedState } from './diagnose';
@@ -102,7 +103,7 @@ export async function gatherAcross(
 }
 
 function accountOfArn(arn: string): string {
-  return arn.split(':')[4] ?? '';
+  return arnAccount(arn) ?? '';
 }
 
 function boundary(
