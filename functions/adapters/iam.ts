@@ -54,35 +54,77 @@ export async function readIamPrincipal(iam: IAMClient, arn: string): Promise<Pri
   const missingIsNull = { notFound: NOT_FOUND };
 
   // Listing a missing principal fails with NoSuchEntity too; then the Get answers null.
-  const [entity, inlineNames, attached, groups] = await Promise.all([
-    awsRead(`iam:Get${api.kind} ${name}`, api.get, missingIsNull),
-    awsRead(`iam:List${api.kind}Policies ${name}`, () => collectPages(api.listInline), missingIsNull),
-    awsRead(
-      `iam:ListAttached${api.kind}Policies ${name}`,
-      () => collectPages(api.listAttached),
-      missingIsNull,
-    ),
+  const entityRead = awsRead(`iam:Get${api.kind} ${name}`, api.get, missingIsNull);
+  const inlineNamesRead = awsRead(
+    `iam:List${api.kind}Policies ${name}`,
+    () => collectPages(api.listInline),
+    missingIsNull,
+  );
+  const attachedRead = awsRead(
+    `iam:ListAttached${api.kind}Policies ${name}`,
+    () => collectPages(api.listAttached),
+    missingIsNull,
+  );
+  const groupsRead =
     parsed.kind === 'user'
       ? awsRead(`iam:ListGroupsForUser ${name}`, () => collectPages(listGroupsPage(iam, name)), missingIsNull)
-      : [],
-  ]);
-  if (!entity || entity.arn !== arn || !inlineNames || !attached || !groups) return null;
-
-  const [inline, groupPolicies, boundary] = await Promise.all([
-    mapConcurrent(inlineNames, IAM_CONCURRENCY, async (policyName) => {
+      : Promise.resolve([]);
+  // Each document is read as soon as what names it is known, not once every list has answered: the
+  // inline ones after their list, the boundary after the Get, managed ones after their attachment
+  // list (a policy attached twice, or also the boundary, is read once).
+  const managedOnce = new Map<string, Promise<PolicyDocumentJson>>();
+  const readManaged = (policyArn: string) => {
+    let read = managedOnce.get(policyArn);
+    if (!read) {
+      read = readManagedPolicy(iam, policyArn);
+      managedOnce.set(policyArn, read);
+    }
+    return read;
+  };
+  const inlineRead = inlineNamesRead.then((names) =>
+    mapConcurrent(names ?? [], IAM_CONCURRENCY, async (policyName) => {
       const what = `iam:Get${api.kind}Policy ${name}/${policyName}`;
       return [policyName, await readInlineDocument(what, () => api.getInline(policyName))] as const;
     }),
-    mapConcurrent(groups, IAM_CONCURRENCY, (group) => readGroupPolicies(iam, group)),
-    entity.boundaryArn ? readManagedPolicy(iam, entity.boundaryArn) : undefined,
+  );
+  const boundaryRead = entityRead.then((entity) =>
+    entity?.boundaryArn ? readManaged(entity.boundaryArn) : undefined,
+  );
+  const groupPoliciesRead = groupsRead.then((groups) =>
+    mapConcurrent(groups ?? [], IAM_CONCURRENCY, (group) => readGroupPolicies(iam, group)),
+  );
+  const attachedDocumentsRead = attachedRead.then((arns) =>
+    mapConcurrent(
+      arns ?? [],
+      IAM_CONCURRENCY,
+      async (policyArn) => [policyArn, await readManaged(policyArn)] as const,
+    ),
+  );
+  // Not awaited when the principal turns out to be missing or someone else: no unhandled rejection.
+  for (const read of [inlineRead, boundaryRead, groupPoliciesRead, attachedDocumentsRead])
+    read.catch(() => {});
+
+  const [entity, inlineNames, attached, groups] = await Promise.all([
+    entityRead,
+    inlineNamesRead,
+    attachedRead,
+    groupsRead,
+  ]);
+  if (!entity || entity.arn !== arn || !inlineNames || !attached || !groups) return null;
+
+  const [inline, groupPolicies, boundary, attachedDocuments] = await Promise.all([
+    inlineRead,
+    groupPoliciesRead,
+    boundaryRead,
+    attachedDocumentsRead,
   ]);
   // A policy attached both to the user and to one of its groups is one document: read it once.
-  const managedArns = [...new Set([...attached, ...groupPolicies.flatMap((g) => g.attached)])];
-  const managed = await mapConcurrent(
-    managedArns,
+  const groupManaged = await mapConcurrent(
+    [...new Set(groupPolicies.flatMap((g) => g.attached))].filter((a) => !attached.includes(a)),
     IAM_CONCURRENCY,
-    async (policyArn) => [policyArn, await readManagedPolicy(iam, policyArn)] as const,
+    async (policyArn) => [policyArn, await readManaged(policyArn)] as const,
   );
+  const managed = [...attachedDocuments, ...groupManaged];
 
   const principal: PrincipalState = {
     arn,

@@ -193,6 +193,41 @@ describe('readIamPrincipal: roles', () => {
     expect(iam.calls()).toHaveLength(0);
   });
 
+  it('reads each document as soon as what names it is known: managed policies and the boundary do not wait for the inline documents', async () => {
+    const order: string[] = [];
+    iam.on(GetRoleCommand).resolves(
+      role(CONSUMER, {
+        PermissionsBoundary: { PermissionsBoundaryType: 'Policy', PermissionsBoundaryArn: BOUNDARY },
+      }),
+    );
+    iam.on(ListRolePoliciesCommand).resolves({ PolicyNames: ['read-a'], IsTruncated: false });
+    iam.on(ListAttachedRolePoliciesCommand).resolves({
+      AttachedPolicies: [{ PolicyName: 'orders-readers', PolicyArn: READERS }],
+      IsTruncated: false,
+    });
+    // The inline document answers only after everything already under way has run.
+    iam.on(GetRolePolicyCommand).callsFake(async () => {
+      await new Promise((resolve) => setImmediate(resolve));
+      order.push('GetRolePolicy answered');
+      return { PolicyDocument: encoded(doc('read-a')) };
+    });
+    managed(READERS, 'v2', doc('readers'));
+    managed(BOUNDARY, 'v1', doc('boundary', 'kinesis:*'));
+    iam.on(GetPolicyCommand).callsFake(async (input: { PolicyArn: string }) => {
+      order.push(`GetPolicy ${input.PolicyArn}`);
+      const version = input.PolicyArn === READERS ? 'v2' : 'v1';
+      return { Policy: { Arn: input.PolicyArn, DefaultVersionId: version } };
+    });
+
+    expect(await readIamPrincipal(client, CONSUMER)).toMatchObject({
+      managedPolicies: { [READERS]: doc('readers') },
+      permissionsBoundary: doc('boundary', 'kinesis:*'),
+    });
+    const answered = order.indexOf('GetRolePolicy answered');
+    expect(order.indexOf(`GetPolicy ${READERS}`)).toBeLessThan(answered);
+    expect(order.indexOf(`GetPolicy ${BOUNDARY}`)).toBeLessThan(answered);
+  });
+
   it('fails with an AwsReadError naming the call when throttling outlasts the SDK retries', async () => {
     iam.on(GetRoleCommand).rejects(throttling());
     iam.on(ListRolePoliciesCommand).resolves({ PolicyNames: [], IsTruncated: false });
