@@ -1,9 +1,11 @@
 /**
  * The longest chain of dependent AWS calls on the critical path of a new fingerprint, measured.
  *
- * The remediate handler runs with its real adapters (AwsAccountReader, DynamoProposalStore,
- * SnsPublisher, the KMS link signer): DynamoDB is dynalite, and IAM, KMS (reads and GenerateMac),
- * Kinesis and SNS are stand-in clients answering from the storm's snapshot. Every call, of every client, takes
+ * The remediate handler runs with its real adapters, wired as handlers/wiring.ts wires them in Lambda
+ * (AwsAccountReader with Organizations, DynamoProposalStore, SnsPublisher, the KMS link signer, the
+ * CloudWatch consumer lag): DynamoDB is dynalite, and IAM, KMS (reads and GenerateMac), Kinesis,
+ * Organizations, CloudWatch and SNS are stand-in clients answering from the storm's snapshot (an account
+ * in no organization, as the demo snapshot has none). Every call, of every client, takes
  * at least LATENCY_MS and is recorded with its start and end. Calls that overlap in time ran in
  * parallel; a call that starts after another ended may depend on it. The longest chain of calls each
  * starting after the one before it ended is the number of sequential round trips: with a real
@@ -11,14 +13,18 @@
  */
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { IAMClient } from '@aws-sdk/client-iam';
 import type { KinesisClient } from '@aws-sdk/client-kinesis';
 import type { KMSClient } from '@aws-sdk/client-kms';
+import type { OrganizationsClient } from '@aws-sdk/client-organizations';
 import type { SNSClient } from '@aws-sdk/client-sns';
 import { AwsAccountReader } from '../functions/adapters/aws-account';
+import { readConsumerLag } from '../functions/adapters/cloudwatch';
 import { kmsLinkSigner } from '../functions/adapters/link-signer';
 import { LocalAccount } from '../functions/adapters/local-account';
+import { organizationsApi } from '../functions/adapters/organization';
 import { SnsPublisher } from '../functions/adapters/sns';
 import { createTable, DynamoProposalStore } from '../functions/adapters/store';
 import { ENV } from '../functions/commons/constants';
@@ -110,6 +116,8 @@ function snapshotAnswers(snapshot: AccountSnapshot): Record<string, Answer> {
           };
         case 'GetRolePolicy':
           return { PolicyDocument: encoded(role(input.RoleName).inlinePolicies[input.PolicyName]) };
+        case 'ListAccountAliases':
+          return { AccountAliases: snapshot.accountAlias ? [snapshot.accountAlias] : [] };
         case 'GetPolicy':
           return { Policy: { Arn: input.PolicyArn, DefaultVersionId: 'v1' } };
         case 'GetPolicyVersion': {
@@ -158,6 +166,15 @@ function snapshotAnswers(snapshot: AccountSnapshot): Record<string, Answer> {
           : { EncryptionType: 'NONE' },
       };
     },
+    organizations: (operation) => {
+      if (snapshot.organization)
+        throw new Error('the Organizations stand-in answers only for no organization');
+      if (operation !== 'DescribeOrganization' && operation !== 'ListParents')
+        throw new Error(`the Organizations stand-in has no ${operation}`);
+      throw awsError('AWSOrganizationsNotInUseException', 'Your account is not a member of an organization.');
+    },
+    // The consumer's lag, as CloudWatch reports it while its reads fail.
+    cloudwatch: () => ({ MetricDataResults: [{ Id: 'lag', Values: [180_000, 120_000] }] }),
     sns: () => ({ MessageId: 'bench' }),
   };
 }
@@ -244,6 +261,10 @@ export async function roundTripsBench(): Promise<RoundTripFigures> {
     const iam = standIn<IAMClient>('iam', answers.iam as Answer, trace);
     const kms = standIn<KMSClient>('kms', answers.kms as Answer, trace);
     const kinesis = standIn<KinesisClient>('kinesis', answers.kinesis as Answer, trace);
+    const organizations = organizationsApi(
+      standIn<OrganizationsClient>('organizations', answers.organizations as Answer, trace),
+    );
+    const cloudwatch = standIn<CloudWatchClient>('cloudwatch', answers.cloudwatch as Answer, trace);
     const ports: Omit<FlowContext, 'reader'> = {
       store: new DynamoProposalStore(dynamodb, 'keymend-bench'),
       writer: new LocalAccount(snapshot),
@@ -253,6 +274,7 @@ export async function roundTripsBench(): Promise<RoundTripFigures> {
       }),
       // The links' tokens are MACs made by KMS (GenerateMac), one per link, in parallel.
       signer: kmsLinkSigner(kms, { decision: config.decisionKeyId }),
+      metrics: { consumerLag: (streamArn, now) => readConsumerLag(cloudwatch, streamArn, now) },
       now: () => new Date(),
     };
     // A fresh reader (its cache empty) for each event.
@@ -262,7 +284,14 @@ export async function roundTripsBench(): Promise<RoundTripFigures> {
         logger: { info() {}, warn() {}, error() {} },
         ports: {
           ...ports,
-          reader: new AwsAccountReader({ accountId: snapshot.accountId, region, iam, kms, kinesis }),
+          reader: new AwsAccountReader({
+            accountId: snapshot.accountId,
+            region,
+            iam,
+            kms,
+            kinesis,
+            organizations,
+          }),
         },
       });
     const traced = async (event: unknown, outcome: string): Promise<Call[]> => {
