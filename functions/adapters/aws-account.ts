@@ -30,7 +30,7 @@ import { AwsReadError } from './aws-read';
 import { clientConfig } from './client-config';
 import { readAccountAlias, readIamPrincipal } from './iam';
 import { readStreamEncryption } from './kinesis';
-import { describeKmsKey, type KeyMetadata, readKeyDetails } from './kms';
+import { describeKmsKey, type KeyMetadata, type KeyParts, keyStateOf, readKeyParts } from './kms';
 import { type OrganizationsApi, organizationsApi, readOrganizationIdentity } from './organization';
 
 export interface AwsAccountReaderOptions {
@@ -95,17 +95,40 @@ export class AwsAccountReader implements AccountReader {
    * credentials' role): the key is there, keymend may not look at it.
    */
   async getKey(ref: string): Promise<KeyState | null> {
+    // A key ARN of this account and Region names everything the other reads need: the key's policy,
+    // grants, aliases and tags go out with DescribeKey, not after it. Their answers count only once
+    // DescribeKey says the key is this account's (a key that is not there fails them: not used).
+    const early = this.readableKeyArn(ref) ? this.keyParts(ref) : null;
+    early?.catch(() => {});
     try {
       const meta = await this.describe(ref);
       if (!meta || meta.accountId !== this.accountId) return null;
-      return await this.once(`key ${meta.arn}`, () =>
-        readKeyDetails(this.options.kms, meta, { grantee: this.options.grantee }),
+      return await this.once(`key ${meta.arn}`, async () =>
+        keyStateOf(meta, await (meta.arn === ref && early ? early : this.keyParts(meta.arn))),
       ).catch((error) => {
         throw unreadable(meta.arn, error);
       });
     } catch (error) {
       throw unreadable(ref, error);
     }
+  }
+
+  /** The policy, grants, aliases and tags of the key `arn`, read once per reader. */
+  private keyParts(arn: string): Promise<KeyParts> {
+    return this.once(`key parts ${arn}`, () =>
+      readKeyParts(this.options.kms, arn, { grantee: this.options.grantee }),
+    );
+  }
+
+  /** True when `ref` is the ARN of a key (not an alias) of this account and Region. */
+  private readableKeyArn(ref: string): boolean {
+    const arn = parseKeyArn(ref);
+    return (
+      arn !== null &&
+      arn.accountId === this.accountId &&
+      arn.region === this.region &&
+      arn.partition === this.partition
+    );
   }
 
   async getStream(arn: string): Promise<StreamState | null> {
