@@ -22,9 +22,11 @@ import type { OrganizationsClient } from '@aws-sdk/client-organizations';
 import type { SNSClient } from '@aws-sdk/client-sns';
 import { AwsAccountReader } from '../functions/adapters/aws-account';
 import { readConsumerLag } from '../functions/adapters/cloudwatch';
+import { PolicyVersionCache } from '../functions/adapters/iam';
 import { kmsLinkSigner } from '../functions/adapters/link-signer';
 import { LocalAccount } from '../functions/adapters/local-account';
 import { organizationsApi } from '../functions/adapters/organization';
+import { parseSnapshot } from '../functions/adapters/snapshot';
 import { SnsPublisher } from '../functions/adapters/sns';
 import { createTable, DynamoProposalStore } from '../functions/adapters/store';
 import { ENV } from '../functions/commons/constants';
@@ -32,7 +34,7 @@ import type { AccountSnapshot } from '../functions/core/account';
 import { parseConfig } from '../functions/core/config';
 import type { FlowContext } from '../functions/flows/context';
 import { makeHandler, type RemediateEvent } from '../functions/handlers/remediate';
-import { denial, stormAccount } from './storm-denials';
+import { denial, roleName, stormAccount } from './storm-denials';
 
 /** Every stand-in call takes this long: far above the CPU time between calls, so timing is clear. */
 export const LATENCY_MS = 25;
@@ -119,7 +121,7 @@ function snapshotAnswers(snapshot: AccountSnapshot): Record<string, Answer> {
         case 'ListAccountAliases':
           return { AccountAliases: snapshot.accountAlias ? [snapshot.accountAlias] : [] };
         case 'GetPolicy':
-          return { Policy: { Arn: input.PolicyArn, DefaultVersionId: 'v1' } };
+          return { Policy: { Arn: input.PolicyArn, PolicyId: 'ANPABENCHPOLICY', DefaultVersionId: 'v1' } };
         case 'GetPolicyVersion': {
           const p = snapshot.principals.find((x) => x.managedPolicies[input.PolicyArn] !== undefined);
           return { PolicyVersion: { Document: encoded(p?.managedPolicies[input.PolicyArn]) } };
@@ -207,6 +209,11 @@ export interface RoundTripFigures {
   /** The same on a cold function (nothing is read once per cold start any more: the same chain). */
   newFingerprintCold: number;
   repeat: number;
+  /**
+   * The same for roles with an AWS managed policy (the storm's roles have none): the first such role
+   * in an environment, then another with the same policy, whose version the environment has read.
+   */
+  managedPolicy: { first: number; again: number };
   /** The calls on the warm new fingerprint's longest chain, in order. */
   chain: string[];
   /** Every call of the warm new fingerprint. */
@@ -214,8 +221,43 @@ export interface RoundTripFigures {
   lines: string[];
 }
 
+/** What a Lambda consumer of Kinesis usually has attached (AWS managed; it grants no kms:Decrypt). */
+const KINESIS_EXECUTION_ROLE = 'arn:aws:iam::aws:policy/service-role/AWSLambdaKinesisExecutionRole';
+const KINESIS_EXECUTION_DOCUMENT = {
+  Version: '2012-10-17',
+  Statement: [
+    {
+      Effect: 'Allow',
+      Action: [
+        'kinesis:DescribeStream',
+        'kinesis:DescribeStreamSummary',
+        'kinesis:GetRecords',
+        'kinesis:GetShardIterator',
+        'kinesis:ListShards',
+        'kinesis:ListStreams',
+        'kinesis:SubscribeToShard',
+        'logs:CreateLogGroup',
+        'logs:CreateLogStream',
+        'logs:PutLogEvents',
+      ],
+      Resource: '*',
+    },
+  ],
+};
+
+/** The storm's account with four roles; the last two also have KINESIS_EXECUTION_ROLE attached. */
+function benchAccount(): AccountSnapshot {
+  const account = structuredClone(stormAccount(4));
+  for (const principal of account.principals) {
+    if (principal.arn.endsWith(roleName(2)) || principal.arn.endsWith(roleName(3))) {
+      principal.managedPolicies = { [KINESIS_EXECUTION_ROLE]: KINESIS_EXECUTION_DOCUMENT };
+    }
+  }
+  return parseSnapshot(account);
+}
+
 export async function roundTripsBench(): Promise<RoundTripFigures> {
-  const snapshot = stormAccount(2);
+  const snapshot = benchAccount();
   const answers = snapshotAnswers(snapshot);
   const trace: Call[] = [];
   // dynalite ships no types.
@@ -259,6 +301,8 @@ export async function roundTripsBench(): Promise<RoundTripFigures> {
       [ENV.retiringPrincipal]: `arn:aws:iam::${snapshot.accountId}:role/keymend/keymend-approval`,
     });
     const iam = standIn<IAMClient>('iam', answers.iam as Answer, trace);
+    // One execution environment's managed policy versions, as handlers/wiring.ts keeps them.
+    const policyVersions = new PolicyVersionCache();
     const kms = standIn<KMSClient>('kms', answers.kms as Answer, trace);
     const kinesis = standIn<KinesisClient>('kinesis', answers.kinesis as Answer, trace);
     const organizations = organizationsApi(
@@ -291,6 +335,7 @@ export async function roundTripsBench(): Promise<RoundTripFigures> {
             kms,
             kinesis,
             organizations,
+            policyVersions,
           }),
         },
       });
@@ -304,10 +349,13 @@ export async function roundTripsBench(): Promise<RoundTripFigures> {
     const warmCalls = await traced(denial(1, 0), 'proposed');
     const warm = longestChain(warmCalls);
     const repeat = longestChain(await traced(denial(1, 1), 'repeat'));
+    const managedFirst = longestChain(await traced(denial(2, 0), 'proposed'));
+    const managedAgain = longestChain(await traced(denial(3, 0), 'proposed'));
     return {
       newFingerprint: warm.length,
       newFingerprintCold: cold.length,
       repeat: repeat.length,
+      managedPolicy: { first: managedFirst.length, again: managedAgain.length },
       chain: warm.map((c) => c.name),
       calls: warmCalls.length,
       lines: [
@@ -315,6 +363,8 @@ export async function roundTripsBench(): Promise<RoundTripFigures> {
         `  new fingerprint: ${warm.length} sequential of ${warmCalls.length} calls: ${warm.map((c) => c.name).join(' -> ')}`,
         `  new fingerprint, cold function: ${cold.length} (${cold.map((c) => c.name).join(' -> ')})`,
         `  repeat: ${repeat.length} (${repeat.map((c) => c.name).join(' -> ')})`,
+        `  a role with an AWS managed policy, the first in the environment: ${managedFirst.length} (${managedFirst.map((c) => c.name).join(' -> ')})`,
+        `  another role with that policy, its version read already: ${managedAgain.length}`,
       ],
     };
   } finally {

@@ -28,7 +28,7 @@ import type {
 } from '../core/account';
 import { AwsReadError } from './aws-read';
 import { clientConfig } from './client-config';
-import { readAccountAlias, readIamPrincipal } from './iam';
+import { type PolicyVersionCache, readAccountAlias, readIamPrincipal } from './iam';
 import { readStreamEncryption } from './kinesis';
 import { describeKmsKey, type KeyMetadata, type KeyParts, keyStateOf, readKeyParts } from './kms';
 import { type OrganizationsApi, organizationsApi, readOrganizationIdentity } from './organization';
@@ -48,6 +48,11 @@ export interface AwsAccountReaderOptions {
    * or without permission, the organization is not visible.
    */
   organizations?: OrganizationsApi;
+  /**
+   * Managed policy versions already read, shared by the readers of one execution environment
+   * (iam.ts PolicyVersionCache: a version's document never changes, so this is no stale state).
+   */
+  policyVersions?: PolicyVersionCache;
 }
 
 /**
@@ -86,7 +91,9 @@ export class AwsAccountReader implements AccountReader {
   async getPrincipal(arn: string): Promise<PrincipalState | null> {
     const parsed = parsePrincipalArn(arn);
     if (!parsed || parsed.accountId !== this.accountId || parsed.partition !== this.partition) return null;
-    return this.once(`principal ${arn}`, () => readIamPrincipal(this.options.iam, arn));
+    return this.once(`principal ${arn}`, () =>
+      readIamPrincipal(this.options.iam, arn, { policyVersions: this.options.policyVersions }),
+    );
   }
 
   /**
