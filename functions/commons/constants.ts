@@ -94,3 +94,10 @@ export const HANDLER_ENTRIES = {
   remediate: 'functions/handlers/remediate.ts',
   approval: 'functions/handlers/approval.ts',
 } as const;
+
+/**
+ * Distinct sessions denied are kept exactly up to this many per problem and period (as hashes on its
+ * fingerprint item, core/denials-seen.ts); past it, people are told "at least" this many. It bounds the
+ * item: 100 hashes of 16 characters are under 2 KB.
+ */
+export const SESSION_CAP = 100;

@@ -4,6 +4,7 @@
  * an outbox). Interfaces only: no SDK types cross this line.
  */
 import type { AccountReader } from './account';
+import type { DenialsSeen } from './denials-seen';
 import type { AppliedChange, AuditEntry, ConsumerLag, Proposal, ProposalStatus } from './proposal';
 import type { SigningKeyName, TokenCheck, TokenClaims } from './token';
 
@@ -23,7 +24,17 @@ export interface FingerprintRecord {
    * still-failing notice is settled (see `setFingerprintApplied`).
    */
   appliedAt?: string;
+  /**
+   * The earliest and latest CloudTrail eventTime of the period's denials (kept as a conditional min and
+   * max); absent on records written before keymend kept them.
+   */
+  firstDenialAt?: string;
+  lastDenialAt?: string;
+  /** Distinct sessions denied in the period (hashes kept up to SESSION_CAP: then a lower bound). */
+  sessions?: number;
 }
+
+export type { DenialsSeen };
 
 export type ClaimResult =
   /** This invocation owns the new problem: read the account, diagnose, then `createProposal`. */
@@ -43,6 +54,8 @@ export interface ClaimOptions {
   eventId?: string;
   /** Denials to count when the fingerprint is held by someone else (a warm environment's batch). @default 1 */
   count?: number;
+  /** The eventTimes and sessions of those denials (this one's, and a warm environment's batch). */
+  seen?: DenialsSeen;
 }
 
 /**
@@ -83,9 +96,15 @@ export interface ProposalStore {
   releaseClaim(eventId: string | null, fingerprint: string | null): Promise<void>;
   /**
    * Counts `count` more denials (default 1) of a live fingerprint (lastSeen = now) in one conditional
-   * update, and returns the record; null when the fingerprint is unknown or no longer live.
+   * update, and returns the record; null when the fingerprint is unknown or no longer live. `seen`:
+   * their eventTimes (the record's first and last denial move to include them) and sessions.
    */
-  touchFingerprint(fingerprint: string, now: Date, count?: number): Promise<FingerprintRecord | null>;
+  touchFingerprint(
+    fingerprint: string,
+    now: Date,
+    count?: number,
+    seen?: DenialsSeen,
+  ): Promise<FingerprintRecord | null>;
   /**
    * Claims a fingerprint that is not live, with a short lease so a crashed invocation does not hold it
    * for ever, recording the claiming event's id. When another invocation holds it, counts the denial

@@ -154,6 +154,11 @@ export interface Proposal {
   retentionPeriodHours?: number;
   /** The consumer's lag from CloudWatch when the proposal was made; absent when not read or not readable. */
   consumerLag?: ConsumerLag;
+  /**
+   * The `IteratorAge` of the Lambda function the denied session is named after (a function's event
+   * source mapping reads with its execution role), when CloudWatch has it; absent otherwise.
+   */
+  functionLag?: ConsumerLag;
   /** The key's aliases, for people (`alias/orders`). */
   keyAliases: string[];
   /**
@@ -169,10 +174,15 @@ export interface Proposal {
   attempts?: RejectedAttempt[];
   /** For a refusal: what a person can do instead (next-steps.ts). */
   nextSteps?: NextStep[];
-  /** How many denials of this problem were seen, and when the first and last were recorded. */
+  /** How many denials of this problem were seen, and when keymend processed the first and the last. */
   count: number;
   firstSeen: string;
   lastSeen: string;
+  /** The earliest and latest CloudTrail eventTime of its denials (absent in proposals made before keymend kept them). */
+  firstDenialAt?: string;
+  lastDenialAt?: string;
+  /** Distinct sessions denied (a lower bound from SESSION_CAP on: core/denials-seen.ts). */
+  sessions?: number;
   createdAt: string;
   updatedAt: string;
   /** When the approval links stop working (ISO time). */
@@ -197,6 +207,8 @@ export interface ConsumerLag {
   metric: string;
   /** The end of the period read (ISO). */
   at: string;
+  /** For `IteratorAge`: the function (the FunctionName dimension). */
+  functionName?: string;
 }
 
 /**

@@ -13,6 +13,7 @@
 import { showValue } from '../commons/text';
 import { type AutoModeSettings, type GuardStop, staticGuardStop, underHourlyLimit } from '../core/auto-mode';
 import type { Config } from '../core/config';
+import { denialSeen } from '../core/denials-seen';
 import { diagnose } from '../core/diagnose';
 import { gatherState } from '../core/gather';
 import { CLOUDTRAIL_DETAIL_TYPE, intake } from '../core/intake';
@@ -121,10 +122,12 @@ async function handleEvent(
   const now = ports.now();
   const fingerprint = fingerprintOf(fingerprintFieldsOf(request));
   // A repeat of a problem this warm environment knows is counted here: no store request.
-  const warm: WarmAnswer = ports.warm?.denial(fingerprint, request.eventId, now) ?? {
+  const seen = denialSeen(request);
+  const warm: WarmAnswer = ports.warm?.denial(fingerprint, request.eventId, now, seen) ?? {
     kind: 'ask-store',
     pending: 0,
     live: false,
+    seen,
   };
   if (warm.kind === 'duplicate') return DUPLICATE;
   if (warm.kind === 'repeat') return repeat(warm.record);
@@ -221,6 +224,8 @@ async function diagnoseAndRecord(
     // A problem this environment saw live is counted first (with the repeats it held); any other
     // denial goes straight to the claim, which counts it when the problem is held or live.
     const counted = warm.pending + 1;
+    // Their CloudTrail eventTimes and sessions go with the count.
+    const seen = warm.seen ?? undefined;
     let claim: DenialClaim;
     if (warm.live) {
       const delivery = await ports.store.claimEvent(request.eventId, now);
@@ -228,7 +233,7 @@ async function diagnoseAndRecord(
         ports.warm?.failed(fingerprint, request.eventId);
         return DUPLICATE;
       }
-      const live = await ports.store.touchFingerprint(fingerprint, now, counted);
+      const live = await ports.store.touchFingerprint(fingerprint, now, counted, seen);
       ports.warm?.stored(fingerprint, live, warm.pending, now, request.eventId);
       if (live !== null) {
         if (delivery === 'retry' && live.proposalId !== null)
@@ -239,12 +244,21 @@ async function diagnoseAndRecord(
       leased = fingerprint;
       ports.warm?.diagnosing(fingerprint, request.eventId, now);
       // The event id was claimed on its own item already: the claim needs only the count.
-      claim = { ...(await ports.store.claimFingerprint(fingerprint, now, { count: counted })), delivery };
+      claim = {
+        ...(await ports.store.claimFingerprint(fingerprint, now, {
+          count: counted,
+          ...(seen ? { seen } : {}),
+        })),
+        delivery,
+      };
     } else {
       leased = fingerprint;
       // The event id and the problem at once; the problem's claim records the event id, so a twin
       // delivery racing this one is a duplicate whichever of the two claims each wins.
-      claim = await ports.store.claimDenial(request.eventId, fingerprint, now, { count: counted });
+      claim = await ports.store.claimDenial(request.eventId, fingerprint, now, {
+        count: counted,
+        ...(seen ? { seen } : {}),
+      });
       ownEvent = claim.delivery !== 'duplicate';
     }
     if (!claim.claimed) {
@@ -379,9 +393,9 @@ export async function writeBackDue(ports: FlowContext, all = false): Promise<voi
   const now = ports.now();
   const counts = all ? warm.all() : warm.due(now);
   await Promise.all(
-    counts.map(async ({ fingerprint, count }) => {
+    counts.map(async ({ fingerprint, count, seen }) => {
       try {
-        const record = await ports.store.touchFingerprint(fingerprint, now, count);
+        const record = await ports.store.touchFingerprint(fingerprint, now, count, seen);
         warm.stored(fingerprint, record, count, now);
       } catch (error) {
         ports.log?.warn('could not write back counted repeats', {
