@@ -41,6 +41,7 @@ import { type PlanFile, planFromJson, planJsonValues } from '../plan-file';
 import { EXIT, EXIT_STATUS_HELP, runCommand } from '../run-command';
 import { manualText, printable, WIDTH, wrap } from '../text';
 import { planText } from './list';
+import { revokeCommandLine } from './revoke';
 
 const FORMATS = ['text', 'json', 'jsonl'] as const;
 const DEFAULT_STACK = 'Keymend';
@@ -245,7 +246,7 @@ function text(p: Printed, stack: string, actor: string): string {
           : `A re-read does not show the call allowed yet.${p.plan.mechanism === 'kms-grant' ? ` ${GRANT_PROPAGATION_NOTE}` : ''}`,
       );
       say(`Recorded in stack ${stack}'s table, approved by ${actor}. Undo it with:`);
-      lines.push(`  keymend revoke ${printable(p.proposalId ?? '')} --aws --stack ${printable(stack)}`);
+      lines.push(`  ${printable(revokeCommandLine(p.proposalId ?? '', stack))}`);
       break;
     case 'would-apply':
       say(`Would apply: ${p.change}.`);

@@ -101,5 +101,8 @@ export function kindText(kind: NotificationKind): KindText {
  * which signs no links, or when the link could not be signed): how it is undone instead.
  */
 export function approvedWithoutRevokeLink(proposalId: string): string {
-  return `The proposed fix was approved and keymend applied it. This message carries no revoke link: 'keymend revoke ${proposalId} --aws' undoes it, or the commands under BY HAND.`;
+  const command = proposalId.startsWith('-')
+    ? `keymend revoke --aws -- ${proposalId}`
+    : `keymend revoke ${proposalId} --aws`;
+  return `The proposed fix was approved and keymend applied it. This message carries no revoke link: '${command}' undoes it, or the commands under BY HAND.`;
 }
