@@ -88,7 +88,7 @@ ${outputHelp(FORMATS, 'text')}
 Calls made: sts:GetCallerIdentity, cloudformation:DescribeStacks, the reads
 of 'keymend diagnose --aws' (IAM, KMS, Kinesis, Organizations), dynamodb
 GetItem; without --dry-run also dynamodb PutItem and UpdateItem on the table,
-the write the plan needs (kms:CreateGrant with the stack's approval role as
+the write the plan needs (kms:ListGrants and CreateGrant, with the stack's approval role as
 retiring principal, iam:PutRolePolicy or PutUserPolicy, kms:GetKeyPolicy and
 PutKeyPolicy) and sns:Publish.
 

@@ -27,15 +27,13 @@ import { makeRevokeCommand } from '../../cli/commands/revoke';
 import { SnapshotReader } from '../../functions/adapters/snapshot';
 import { DynamoProposalStore } from '../../functions/adapters/store';
 import type { AccountSnapshot } from '../../functions/core/account';
-import { diagnose } from '../../functions/core/diagnose';
-import { gatherState } from '../../functions/core/gather';
-import { intake } from '../../functions/core/intake';
-import { fingerprintFieldsOf, newProposal } from '../../functions/core/new-proposal';
+import { fingerprintFieldsOf } from '../../functions/core/new-proposal';
 import { fingerprintOf } from '../../functions/core/proposal';
 import { accountFile, loadSnapshot } from '../helpers/accounts';
 import { type Dynalite, startDynalite } from '../helpers/dynalite';
 import { EVENTS_DIR } from '../helpers/events';
 import { captureIo } from '../helpers/io';
+import { sampleProposal } from '../helpers/proposals';
 
 const cfn = mockClient(CloudFormationClient);
 const kms = mockClient(KMSClient);
@@ -276,19 +274,7 @@ describe('keymend apply --plan FILE --aws', () => {
     expect(first.proposalId).toBeUndefined();
     // A proposal the remediate function stored for the same problem, pending.
     const plan = await diagnosed();
-    const found = intake(JSON.parse(readFileSync(EVENT, 'utf8')));
-    if (!found.match) throw new Error('the sample is not a denial');
-    const result = diagnose(found.request, await gatherState(new SnapshotReader(account), found.request));
-    if (result.verdict !== 'propose') throw new Error('the sample is not proposed');
-    const pending = newProposal({
-      id: 'pending-one',
-      request: found.request,
-      result,
-      keyAliases: [],
-      now: NOW,
-      linkTtlHours: 72,
-      audit: { at: NOW.toISOString(), actor: 'keymend', action: 'diagnose', outcome: 'propose' },
-    });
+    const pending = await sampleProposal({ id: 'pending-one', now: NOW });
     await store.createProposal(pending, new Date(pending.expiresAt));
     const dry = await apply(['--plan', planFile(plan), '--aws', '--dry-run', '--output', 'json']);
     expect(JSON.parse(dry.out)).toMatchObject({ outcome: 'would-apply', proposalId: 'pending-one' });
@@ -296,6 +282,43 @@ describe('keymend apply --plan FILE --aws', () => {
     expect(code).toBe(0);
     expect(JSON.parse(out)).toMatchObject({ outcome: 'applied', proposalId: 'pending-one' });
     expect((await listed()).map((p) => [p.id, p.status])).toEqual([['pending-one', 'applied']]);
+  });
+  it("marks the problem's pending proposal of another plan superseded once the fix is applied", async () => {
+    const inline = await sampleProposal({ id: 'pending-inline', prefer: 'iam-inline-policy', now: NOW });
+    expect(inline.plan?.mechanism).toBe('iam-inline-policy');
+    await store.createProposal(inline, new Date(inline.expiresAt));
+    const { code, out } = await apply(['--plan', planFile(await diagnosed()), '--aws', '--output', 'json']);
+    expect(code).toBe(0);
+    const applied = JSON.parse(out).proposalId as string;
+    expect(applied).not.toBe('pending-inline');
+    const old = await store.getProposal('pending-inline');
+    expect(old?.status).toBe('superseded');
+    expect(old?.audit.at(-1)).toMatchObject({
+      actor: `keymend apply (${CALLER})`,
+      outcome: 'superseded',
+      detail: `the problem was fixed by proposal ${applied} (keymend apply)`,
+    });
+  });
+
+  it("refuses while the problem's proposal is being applied", async () => {
+    const pending = await sampleProposal({ id: 'busy', now: NOW });
+    await store.createProposal(pending, new Date(pending.expiresAt));
+    await store.transition(
+      'busy',
+      'pending',
+      'applying',
+      {},
+      {
+        at: NOW.toISOString(),
+        actor: 'approval-link',
+        action: 'approve',
+        outcome: 'accepted',
+      },
+    );
+    const { code, out } = await apply(['--plan', planFile(await diagnosed()), '--aws', '--output', 'json']);
+    expect(code).toBe(1);
+    expect(JSON.parse(out)).toMatchObject({ outcome: 'refused', code: 'in-progress', proposalId: 'busy' });
+    expect(writes()).toEqual([]);
   });
 });
 
