@@ -146,6 +146,8 @@ export function planText(
 ): string {
   const short = (arn: string) => shortArn(arn, scope.accountId, scope.region);
   switch (plan.mechanism) {
+    case 'cross-account':
+      return `key-policy statement ${plan.keySide.statement.Sid} on ${short(plan.keySide.keyArn)} (account ${plan.keyAccountId}) and inline policy ${plan.callerSide.policyName} on ${short(plan.callerSide.principalArn)} (account ${plan.callerAccountId})`;
     case 'kms-grant':
       return `KMS grant ${plan.name} on ${short(plan.keyArn)} to ${short(plan.granteePrincipal)} for ${plan.operations.join(', ')}, only for ${short(plan.constraints.encryptionContextSubset['aws:kinesis:arn'])}${applied && 'grantId' in applied ? ` (grant ${applied.grantId})` : ''}`;
     case 'iam-inline-policy':

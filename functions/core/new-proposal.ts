@@ -3,6 +3,7 @@
  * apart from the random id (node:crypto); the time comes in.
  */
 import { randomBytes } from 'node:crypto';
+import { denialSeen } from './denials-seen';
 import type { DiagnoseResult } from './diagnose';
 import { linkExpiry } from './links';
 import {
@@ -76,6 +77,7 @@ export function newProposal(args: {
   const at = now.toISOString();
   const refused = result.verdict === 'refuse' || args.refuseInstead !== undefined;
   const plan = refused ? null : result.plan;
+  const seen = denialSeen(args.request);
   return {
     id: args.id,
     fingerprint: fingerprintOf(scope),
@@ -99,6 +101,7 @@ export function newProposal(args: {
     count: 1,
     firstSeen: at,
     lastSeen: at,
+    ...(seen ? { firstDenialAt: seen.firstAt, lastDenialAt: seen.lastAt, sessions: 1 } : {}),
     createdAt: at,
     updatedAt: at,
     expiresAt: expiresAt.toISOString(),
