@@ -140,8 +140,15 @@ const planSchema = z.discriminatedUnion(
       statement: z.looseObject({}, expected('a policy statement')),
       document: z.looseObject({ Statement: z.array(z.unknown()) }, expected('a policy document')),
     }),
+    z.looseObject({
+      mechanism: z.literal('cross-account'),
+      keyAccountId: text('the key owner account id'),
+      callerAccountId: text("the caller's account id"),
+      keySide: z.looseObject({}, expected('the key side of the plan')),
+      callerSide: z.looseObject({}, expected("the caller's side of the plan")),
+    }),
   ],
-  expected(`a plan whose mechanism is one of ${MECHANISMS.join(', ')}`),
+  expected(`a plan whose mechanism is one of ${[...MECHANISMS, 'cross-account'].join(', ')}`),
 );
 
 /** A JSON path such as `denial.deniedBy.kind`, `plan.operations[0]`. */

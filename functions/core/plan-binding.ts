@@ -6,7 +6,7 @@
  */
 import { arnPatternMatches } from './auto-mode';
 import type { DiagnoseResult, RefusalCode } from './diagnose';
-import type { Mechanism, Plan } from './plan';
+import { type Mechanism, type Plan, planHalves, planMechanisms } from './plan';
 import { canonicalJson, planHash } from './proposal';
 
 /** What the deployed stack allows an approval to apply (its outputs, from its construct's props). */
@@ -57,14 +57,14 @@ function differences(given: Plan, now: Plan): string[] {
  * plan's mechanism preferred), and against the deployment's rules.
  */
 export function bindPlan(plan: Plan, now: DiagnoseResult, rules: DeploymentRules): PlanBinding {
-  if (!rules.enabledMechanisms.includes(plan.mechanism)) {
+  const disabled = planMechanisms(plan).filter((m) => !rules.enabledMechanisms.includes(m));
+  if (disabled.length > 0) {
     return {
       ok: false,
       code: 'mechanism-disabled',
-      reason:
-        plan.mechanism === 'key-policy-statement'
-          ? 'a key-policy change is applied only where the deployment enables key-policy changes (enableKeyPolicyChanges), and this one does not: an approval would refuse it too'
-          : `the deployment does not enable ${plan.mechanism} (enabled: ${rules.enabledMechanisms.join(', ')}), so an approval would not apply it`,
+      reason: disabled.includes('key-policy-statement')
+        ? 'a key-policy change is applied only where the deployment enables key-policy changes (enableKeyPolicyChanges), and this one does not: an approval would refuse it too'
+        : `the deployment does not enable ${disabled.join(', ')} (enabled: ${rules.enabledMechanisms.join(', ')}), so an approval would not apply it`,
     };
   }
   if (now.verdict === 'ignore') {
@@ -84,14 +84,16 @@ export function bindPlan(plan: Plan, now: DiagnoseResult, rules: DeploymentRules
           : `the plan is not the change the account needs now (${what.join('; ')}): diagnose again`,
     };
   }
-  if (
-    plan.mechanism === 'iam-inline-policy' &&
-    !rules.inlinePolicyPrincipals.some((pattern) => arnPatternMatches(pattern, plan.principalArn))
-  ) {
+  const outside = planHalves(plan).find(
+    (half) =>
+      half.mechanism === 'iam-inline-policy' &&
+      !rules.inlinePolicyPrincipals.some((pattern) => arnPatternMatches(pattern, half.principalArn)),
+  );
+  if (outside?.mechanism === 'iam-inline-policy') {
     return {
       ok: false,
       code: 'principal-not-allowed',
-      reason: `the deployment lets keymend write inline policies only on ${rules.inlinePolicyPrincipals.join(', ') || 'no principal'}, not on ${plan.principalArn}`,
+      reason: `the deployment lets keymend write inline policies only on ${rules.inlinePolicyPrincipals.join(', ') || 'no principal'}, not on ${outside.principalArn}`,
     };
   }
   return { ok: true, result: now };

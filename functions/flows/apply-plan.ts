@@ -15,7 +15,7 @@ import { diagnose } from '../core/diagnose';
 import { gatherState } from '../core/gather';
 import type { LinkSettings } from '../core/links';
 import { newProposal, newProposalId } from '../core/new-proposal';
-import type { Plan } from '../core/plan';
+import { type Plan, preferredMechanism } from '../core/plan';
 import { bindPlan, type DeploymentRules, type PlanRefusalCode } from '../core/plan-binding';
 import { type AuditEntry, type Proposal, planHash } from '../core/proposal';
 import type { KinesisKmsRequest } from '../core/request';
@@ -40,8 +40,11 @@ export type PlanApplyResult =
   /** Nothing written: the plan may not be applied now, and why. */
   | {
       outcome: 'refused';
-      /** `in-progress`: the problem's proposal is being applied; `wrong-region`: the caller's check. */
-      code: PlanRefusalCode | 'in-progress' | 'wrong-region';
+      /**
+       * `in-progress`: the problem's proposal is being applied; `cross-account`: a plan of two accounts;
+       * `wrong-region`: the caller's check.
+       */
+      code: PlanRefusalCode | 'in-progress' | 'wrong-region' | 'cross-account';
       reason: string;
       proposalId?: string;
     }
@@ -59,8 +62,16 @@ export async function applyPlan(
   options: PlanApplyOptions,
 ): Promise<PlanApplyResult> {
   const { request, plan } = file;
+  if (plan.mechanism === 'cross-account') {
+    return {
+      outcome: 'refused',
+      code: 'cross-account',
+      reason:
+        "a cross-account fix writes in two accounts (the key's and the caller's), and keymend apply acts with one account's credentials: approve it through its link, where the organization's keymend holds both accounts' roles",
+    };
+  }
   const state = await gatherState(ports.reader, request);
-  const now = diagnose(request, state, { prefer: plan.mechanism });
+  const now = diagnose(request, state, { prefer: preferredMechanism(plan) });
   const bound = bindPlan(plan, now, options.rules);
   if (!bound.ok) return { outcome: 'refused', code: bound.code, reason: bound.reason };
   const { live } = options;

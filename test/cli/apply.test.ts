@@ -439,6 +439,27 @@ describe('keymend apply refuses what an approval would refuse (exit 1, nothing w
     ]);
   });
 
+  it('a cross-account plan: two accounts to write in, one set of credentials', async () => {
+    const plan = await diagnosed();
+    const keySide = await diagnosed('demo', 'key-policy-statement');
+    const inline = await diagnosed('demo', 'iam-inline-policy');
+    plan.plan = {
+      mechanism: 'cross-account',
+      keyAccountId: '444455556666',
+      callerAccountId: ACCOUNT,
+      keySide: keySide.plan,
+      callerSide: inline.plan,
+    };
+    stack({
+      EnabledMechanisms: 'kms-grant,iam-inline-policy,key-policy-statement',
+      InlinePolicyPrincipals: CONSUMER,
+    });
+    expect(await refused(plan)).toMatchObject({
+      code: 'cross-account',
+      reason: expect.stringContaining('approve it through its link'),
+    });
+  });
+
   it("a plan of another account than the credentials'", async () => {
     sts.on(GetCallerIdentityCommand).resolves({ Arn: CALLER, Account: '444455556666', UserId: 'x' });
     expect(await refused(await diagnosed())).toMatchObject({
