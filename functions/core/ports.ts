@@ -244,11 +244,29 @@ export interface LinkSigner {
   verify(token: unknown, nowSeconds: number): Promise<TokenCheck>;
 }
 
+/**
+ * The other accounts keymend may read and change, by account id: the member accounts of an organization
+ * deployment (the hub assumes each one's member role) or the accounts of `keymend local`'s snapshots.
+ * `session` names who acts there (`keymend-` and the proposal id, the member role's required source
+ * identity). Flows never learn how the access is obtained.
+ */
+export interface AccountDirectory {
+  /** The organization keymend serves: a caller or key owner outside it is refused. Null: not known. */
+  readonly organizationId: string | null;
+  /** The account's reader, or null when keymend has no access there. */
+  reader(accountId: string, session: string): AccountReader | null;
+  /** The account's writer, or null when keymend has no access there. */
+  writer(accountId: string, session: string): AccountWriter | null;
+}
+
 /** What the flows need from the outside world, passed in: no SDK, no environment, no global clock. */
 export interface FlowPorts {
   store: ProposalStore;
+  /** The account keymend runs in (the hub's, in an organization deployment). */
   reader: AccountReader;
   writer: AccountWriter;
+  /** Other accounts (organization deployment, several local snapshots); absent: only `reader`'s account. */
+  accounts?: AccountDirectory;
   publisher: Publisher;
   signer: LinkSigner;
   now: () => Date;

@@ -15,14 +15,16 @@ import { type AutoModeSettings, type GuardStop, staticGuardStop, underHourlyLimi
 import type { Config } from '../core/config';
 import { denialSeen } from '../core/denials-seen';
 import { diagnose } from '../core/diagnose';
-import { gatherState } from '../core/gather';
+import type { gatherState } from '../core/gather';
 import { CLOUDTRAIL_DETAIL_TYPE, intake } from '../core/intake';
 import { type LinkSettings, linkExpiry } from '../core/links';
 import { fingerprintFieldsOf, newProposal, newProposalId } from '../core/new-proposal';
+import { planMechanisms, preferredMechanism } from '../core/plan';
 import type { DenialClaim, FingerprintRecord, FlowPorts, ProposalLinks } from '../core/ports';
 import { type ConsumerLag, fingerprintOf, KEYMEND_ACTOR, type Proposal } from '../core/proposal';
 import type { KinesisKmsRequest } from '../core/request';
 import { type WarmAnswer, WarmRepeats } from '../core/warm-repeats';
+import { gatherFor } from './accounts';
 import { type ApplyOptions, applyProposal, settleAbandonedApply, settleInterruptedApply } from './apply';
 import { type FlowContext, messageOf } from './context';
 import { linksFor, notify } from './notify';
@@ -292,9 +294,11 @@ async function diagnoseAndStore(
   fingerprint: string,
   now: Date,
 ): Promise<Recorded | RemediateResult> {
+  // The id comes first: another account is read (and later written) as `keymend-<id>`.
+  const id = newProposalId();
   // The lag is read beside the account, not after it: it adds no round trip.
   const [state, consumerLag] = await Promise.all([
-    gatherState(ports.reader, request),
+    gatherFor(ports, request, id),
     consumerLagOf(ports, request, now),
   ]);
   const result = diagnose(request, state, { prefer: config.preferMechanism });
@@ -305,14 +309,18 @@ async function diagnoseAndStore(
     return { outcome: 'ignored', reason: result.reason };
   }
 
+  const off =
+    result.verdict === 'propose'
+      ? planMechanisms(result.plan).filter((m) => !config.enabledMechanisms.includes(m))
+      : [];
   const disabled =
-    result.verdict === 'propose' && !config.enabledMechanisms.includes(result.plan.mechanism)
+    result.verdict === 'propose' && off.length > 0
       ? {
-          reason: `${result.reason} The fix it needs, a ${result.plan.mechanism}, is not enabled (KEYMEND_ENABLED_MECHANISMS): apply it by hand if you agree.`,
+          reason: `${result.reason} The fix it needs, ${off.length === 1 ? `a ${off[0]}` : off.join(' and ')}, is not enabled (KEYMEND_ENABLED_MECHANISMS): apply it by hand if you agree.`,
         }
       : undefined;
   const proposal = newProposal({
-    id: newProposalId(),
+    id,
     request,
     result,
     keyAliases: state.key?.aliases ?? [],
@@ -477,8 +485,9 @@ async function autoApply(
   const stop = await guardStop(ports, config, {
     principalArn: proposal.request.principalArn,
     principalTags: state.principal?.tags,
-    mechanism: proposal.plan.mechanism,
-    ownAccountId: ports.reader.accountId,
+    mechanism: preferredMechanism(proposal.plan),
+    // The account the denial was recorded in, and read: the hub's own, or a member's.
+    ownAccountId: proposal.request.accountId,
     notes: proposal.diagnosis?.notes,
   });
   if (stop) return propose(`auto mode did not apply it (${stop.guard}): ${stop.reason}`);
