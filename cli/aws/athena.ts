@@ -60,11 +60,14 @@ function failureHint(reason: string): string {
   if (/CONSTRAINT_VIOLATION.*injected/i.test(reason)) {
     return ' (the table projects a partition as "injected": name its values with --only-accounts or --only-regions)';
   }
-  if (/COLUMN_NOT_FOUND|TABLE_NOT_FOUND|SCHEMA_NOT_FOUND|does not exist/i.test(reason)) {
-    return ' (keymend reads a table partitioned by account, region and timestamp: see docs/scan.md for its DDL)';
-  }
   if (/output location|OutputLocation/i.test(reason)) {
     return ' (give --output-location s3://BUCKET/PREFIX/, or a --workgroup that has a query result location)';
+  }
+  if (/WorkGroup/i.test(reason)) {
+    return ' (check --workgroup and --region: the workgroup must exist in the Region Athena is called in)';
+  }
+  if (/COLUMN_NOT_FOUND|TABLE_NOT_FOUND|SCHEMA_NOT_FOUND|EntityNotFound/i.test(reason)) {
+    return ' (keymend reads a table partitioned by account, region and timestamp: see docs/scan.md for its DDL)';
   }
   return '';
 }
@@ -186,12 +189,6 @@ export async function* kmsDenialsFromAthena(o: AthenaRunOptions): AsyncGenerator
       columns = (page.ResultSet?.ResultSetMetadata?.ColumnInfo ?? []).map((c) =>
         (c.Name ?? '').toLowerCase(),
       );
-      const missing = RECORD_FIELDS.map((f) => f.column).filter((c) => !columns?.includes(c));
-      if (missing.length) {
-        throw new AwsReadError(
-          `the results of the Athena query ${id} lack the column${missing.length === 1 ? '' : 's'} ${missing.join(', ')}`,
-        );
-      }
       const first = rows[0]?.Data ?? [];
       if (
         first.length === columns.length &&
@@ -199,6 +196,13 @@ export async function* kmsDenialsFromAthena(o: AthenaRunOptions): AsyncGenerator
       ) {
         rows = rows.slice(1);
       }
+    }
+    // Checked on rows only: an empty result may come without column metadata.
+    const missing = RECORD_FIELDS.map((f) => f.column).filter((c) => !columns?.includes(c));
+    if (rows.length && missing.length) {
+      throw new AwsReadError(
+        `the results of the Athena query ${id} lack the column${missing.length === 1 ? '' : 's'} ${missing.join(', ')}`,
+      );
     }
     progress.pages++;
     for (const row of rows) {

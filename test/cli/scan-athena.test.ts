@@ -390,7 +390,7 @@ describe('keymend scan --athena', () => {
     athena.on(GetQueryExecutionCommand).resolves(execution('SUCCEEDED', {}, 100));
     athena.on(GetQueryResultsCommand).resolves({
       ResultSet: {
-        Rows: [],
+        Rows: [athenaRow(JSON.parse(RECORDS[0] as string))],
         ResultSetMetadata: { ColumnInfo: athenaColumnInfo.filter((c) => c.Name !== 'eventid') },
       },
     });
