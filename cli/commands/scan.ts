@@ -72,9 +72,10 @@ const S3_CONCURRENCY = 4;
 const HELP = `Usage: keymend scan PATH... [options]
        keymend scan s3://BUCKET/PREFIX [--since WHEN] [--until WHEN] [options]
        keymend scan --aws --since WHEN [--until WHEN] [--region R] [options]
-       keymend scan --athena DB.TABLE --since WHEN [--until WHEN] [--workgroup W]
-                    [--output-location s3://BUCKET/PREFIX/] [--region R]
-                    [--only-accounts ID,...] [--only-regions R,...] [options]
+       keymend scan --athena DB.TABLE --since WHEN [--until WHEN]
+                    [--workgroup W] [--output-location s3://BUCKET/PREFIX/]
+                    [--region R] [--only-accounts ID,...]
+                    [--only-regions R,...] [options]
 Options: [--output text|json|jsonl] [--progress] [--max-bytes SIZE]
          [--diagnose (--account SNAPSHOT.json | --aws) [--prefer MECHANISM]]
 
@@ -125,7 +126,7 @@ line saying what was found), never "0 problems".
 Options:
   --since WHEN        only records from WHEN: a duration back from now (90m,
                       6h, 2d, 1w) or a time (2026-11-30T12:00Z). Required with
-                      --aws (no PATH).
+                      --aws (no PATH) and with --athena.
   --until WHEN        only records up to WHEN (the same forms; default now).
   --region R          with --aws (no PATH): the Region whose Event history to
                       read; with --athena, the Region of Athena's table and
