@@ -13,15 +13,18 @@
 import { showValue } from '../commons/text';
 import { type AutoModeSettings, type GuardStop, staticGuardStop, underHourlyLimit } from '../core/auto-mode';
 import type { Config } from '../core/config';
+import { denialSeen } from '../core/denials-seen';
 import { diagnose } from '../core/diagnose';
-import { gatherState } from '../core/gather';
+import type { gatherState } from '../core/gather';
 import { CLOUDTRAIL_DETAIL_TYPE, intake } from '../core/intake';
 import { type LinkSettings, linkExpiry } from '../core/links';
 import { fingerprintFieldsOf, newProposal, newProposalId } from '../core/new-proposal';
+import { planMechanisms, preferredMechanism } from '../core/plan';
 import type { FingerprintRecord, FlowPorts, ProposalLinks } from '../core/ports';
 import { type ConsumerLag, fingerprintOf, KEYMEND_ACTOR, type Proposal } from '../core/proposal';
 import type { KinesisKmsRequest } from '../core/request';
 import { type WarmAnswer, WarmRepeats } from '../core/warm-repeats';
+import { gatherFor } from './accounts';
 import { type ApplyOptions, applyProposal, settleAbandonedApply, settleInterruptedApply } from './apply';
 import { type FlowContext, messageOf } from './context';
 import { linksFor, notify } from './notify';
@@ -121,10 +124,12 @@ async function handleEvent(
   const now = ports.now();
   const fingerprint = fingerprintOf(fingerprintFieldsOf(request));
   // A repeat of a problem this warm environment knows is counted here: no store request.
-  const warm: WarmAnswer = ports.warm?.denial(fingerprint, request.eventId, now) ?? {
+  const seen = denialSeen(request);
+  const warm: WarmAnswer = ports.warm?.denial(fingerprint, request.eventId, now, seen) ?? {
     kind: 'ask-store',
     pending: 0,
     live: false,
+    seen,
   };
   if (warm.kind === 'duplicate') return DUPLICATE;
   if (warm.kind === 'repeat') return repeat(warm.record);
@@ -223,8 +228,10 @@ async function diagnoseAndRecord(
     // A problem this environment saw live is counted first (with the repeats it held); any other
     // denial goes straight to the claim, which counts it when the problem is held or live.
     const counted = warm.pending + 1;
+    // Their CloudTrail eventTimes and sessions go with the count.
+    const seen = warm.seen ?? undefined;
     if (warm.live) {
-      const live = await ports.store.touchFingerprint(fingerprint, now, counted);
+      const live = await ports.store.touchFingerprint(fingerprint, now, counted, seen);
       ports.warm?.stored(fingerprint, live, warm.pending, now, request.eventId);
       if (live !== null) {
         if (delivery === 'retry' && live.proposalId !== null)
@@ -236,7 +243,10 @@ async function diagnoseAndRecord(
     leased = fingerprint;
     if (warm.live) ports.warm?.diagnosing(fingerprint, request.eventId, now);
     // The event id was claimed on its own item (claimEvent): the claim needs only the count.
-    const claim = await ports.store.claimFingerprint(fingerprint, now, { count: counted });
+    const claim = await ports.store.claimFingerprint(fingerprint, now, {
+      count: counted,
+      ...(seen ? { seen } : {}),
+    });
     if (!claim.claimed) {
       leased = null;
       if (claim.duplicate) {
@@ -267,9 +277,11 @@ async function diagnoseAndStore(
   fingerprint: string,
   now: Date,
 ): Promise<Recorded | RemediateResult> {
+  // The id comes first: another account is read (and later written) as `keymend-<id>`.
+  const id = newProposalId();
   // The lag is read beside the account, not after it: it adds no round trip.
   const [state, consumerLag] = await Promise.all([
-    gatherState(ports.reader, request),
+    gatherFor(ports, request, id),
     consumerLagOf(ports, request, now),
   ]);
   const result = diagnose(request, state, { prefer: config.preferMechanism });
@@ -280,14 +292,18 @@ async function diagnoseAndStore(
     return { outcome: 'ignored', reason: result.reason };
   }
 
+  const off =
+    result.verdict === 'propose'
+      ? planMechanisms(result.plan).filter((m) => !config.enabledMechanisms.includes(m))
+      : [];
   const disabled =
-    result.verdict === 'propose' && !config.enabledMechanisms.includes(result.plan.mechanism)
+    result.verdict === 'propose' && off.length > 0
       ? {
-          reason: `${result.reason} The fix it needs, a ${result.plan.mechanism}, is not enabled (KEYMEND_ENABLED_MECHANISMS): apply it by hand if you agree.`,
+          reason: `${result.reason} The fix it needs, ${off.length === 1 ? `a ${off[0]}` : off.join(' and ')}, is not enabled (KEYMEND_ENABLED_MECHANISMS): apply it by hand if you agree.`,
         }
       : undefined;
   const proposal = newProposal({
-    id: newProposalId(),
+    id,
     request,
     result,
     keyAliases: state.key?.aliases ?? [],
@@ -368,9 +384,9 @@ export async function writeBackDue(ports: FlowContext, all = false): Promise<voi
   const now = ports.now();
   const counts = all ? warm.all() : warm.due(now);
   await Promise.all(
-    counts.map(async ({ fingerprint, count }) => {
+    counts.map(async ({ fingerprint, count, seen }) => {
       try {
-        const record = await ports.store.touchFingerprint(fingerprint, now, count);
+        const record = await ports.store.touchFingerprint(fingerprint, now, count, seen);
         warm.stored(fingerprint, record, count, now);
       } catch (error) {
         ports.log?.warn('could not write back counted repeats', {
@@ -447,8 +463,9 @@ async function autoApply(
   const stop = await guardStop(ports, config, {
     principalArn: proposal.request.principalArn,
     principalTags: state.principal?.tags,
-    mechanism: proposal.plan.mechanism,
-    ownAccountId: ports.reader.accountId,
+    mechanism: preferredMechanism(proposal.plan),
+    // The account the denial was recorded in, and read: the hub's own, or a member's.
+    ownAccountId: proposal.request.accountId,
     notes: proposal.diagnosis?.notes,
   });
   if (stop) return propose(`auto mode did not apply it (${stop.guard}): ${stop.reason}`);

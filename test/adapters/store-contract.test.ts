@@ -10,7 +10,11 @@ import {
   DynamoProposalStore,
   StoreError,
 } from '../../functions/adapters/store';
-import { CLAIM_LEASE_SECONDS, FUNCTION_TIMEOUT_SECONDS } from '../../functions/commons/constants';
+import {
+  CLAIM_LEASE_SECONDS,
+  FUNCTION_TIMEOUT_SECONDS,
+  SESSION_CAP,
+} from '../../functions/commons/constants';
 import type { ProposalStore } from '../../functions/core/ports';
 import {
   type AuditEntry,
@@ -172,6 +176,10 @@ describe.each([
         firstSeen: T0.toISOString(),
         lastSeen: at(2000).toISOString(),
         liveUntil: at(HOUR).toISOString(),
+        // A claim without the denial's time and session: the proposal made live brings its own.
+        firstDenialAt: p.firstDenialAt,
+        lastDenialAt: p.lastDenialAt,
+        sessions: 1,
       });
       expect(await store.touchFingerprint(p.fingerprint, at(HOUR))).toBeNull();
     });
@@ -269,6 +277,116 @@ describe.each([
         }),
       });
       expect((await store.getProposal(p.id))?.count).toBe(50);
+    });
+
+    it('keeps the earliest and latest CloudTrail eventTime and the distinct sessions, one request for a later batch', async () => {
+      const { store, requests } = await backend.open();
+      const p = proposal();
+      const seenAt = (minute: number, ...sessions: string[]) => ({
+        firstAt: at(minute * MINUTE).toISOString(),
+        lastAt: at(minute * MINUTE).toISOString(),
+        sessions,
+      });
+      await store.claimFingerprint(p.fingerprint, at(10 * MINUTE), {
+        eventId: 'e-1',
+        seen: seenAt(10, 'aa'),
+      });
+      await store.createProposal(p, at(HOUR));
+      // A later batch (two denials, eventTimes 11 and 12 minutes): times move forward in the one count.
+      let before = requests();
+      const batch = {
+        firstAt: at(11 * MINUTE).toISOString(),
+        lastAt: at(12 * MINUTE).toISOString(),
+        sessions: ['aa', 'bb'],
+      };
+      expect(await store.touchFingerprint(p.fingerprint, at(13 * MINUTE), 2, batch)).toMatchObject({
+        count: 3,
+        firstDenialAt: at(10 * MINUTE).toISOString(),
+        lastDenialAt: at(12 * MINUTE).toISOString(),
+        sessions: 2,
+      });
+      expect(requests() - before).toBe(1);
+      // Delivered out of order: an earlier denial moves the first back and leaves the last.
+      before = requests();
+      expect(await store.touchFingerprint(p.fingerprint, at(14 * MINUTE), 1, seenAt(5, 'cc'))).toMatchObject({
+        count: 4,
+        firstDenialAt: at(5 * MINUTE).toISOString(),
+        lastDenialAt: at(12 * MINUTE).toISOString(),
+        sessions: 3,
+      });
+      // The count, then the first denial and the sessions (the last needs nothing): never counted twice.
+      expect(requests() - before).toBe(4);
+      // Between the two: only counted.
+      expect(
+        await store.claimFingerprint(p.fingerprint, at(15 * MINUTE), {
+          eventId: 'e-2',
+          seen: seenAt(7, 'bb'),
+        }),
+      ).toMatchObject({
+        claimed: false,
+        record: {
+          count: 5,
+          firstDenialAt: at(5 * MINUTE).toISOString(),
+          lastDenialAt: at(12 * MINUTE).toISOString(),
+          sessions: 3,
+        },
+      });
+      expect(await store.getProposal(p.id)).toMatchObject({
+        count: 5,
+        firstDenialAt: at(5 * MINUTE).toISOString(),
+        lastDenialAt: at(12 * MINUTE).toISOString(),
+        sessions: 3,
+      });
+      // A new period starts from its own first denial.
+      expect(
+        await store.claimFingerprint(p.fingerprint, at(2 * HOUR), {
+          eventId: 'e-3',
+          seen: seenAt(119, 'dd'),
+        }),
+      ).toMatchObject({ claimed: true });
+      const next = proposal({ fingerprint: p.fingerprint });
+      await store.createProposal(next, at(3 * HOUR));
+      expect(await store.getProposal(next.id)).toMatchObject({
+        count: 1,
+        firstDenialAt: at(119 * MINUTE).toISOString(),
+        lastDenialAt: at(119 * MINUTE).toISOString(),
+        sessions: 1,
+      });
+    });
+
+    it(`keeps at most about ${SESSION_CAP} sessions: past the cap the set stops growing`, async () => {
+      const { store, requests } = await backend.open();
+      const p = proposal();
+      await store.claimFingerprint(p.fingerprint, T0, {
+        seen: { firstAt: T0.toISOString(), lastAt: T0.toISOString(), sessions: ['s-0'] },
+      });
+      await store.createProposal(p, at(HOUR));
+      const batchOf = (from: number) => Array.from({ length: 25 }, (_, i) => `s-${from + i}`);
+      let record = null;
+      for (let from = 1; from < 400; from += 25) {
+        const time = at(from * 1000).toISOString();
+        record = await store.touchFingerprint(p.fingerprint, at(from * 1000), 25, {
+          firstAt: time,
+          lastAt: time,
+          sessions: batchOf(from),
+        });
+      }
+      expect(record?.count).toBe(401);
+      expect(record?.lastDenialAt).toBe(at(376 * 1000).toISOString());
+      // Below the cap when a batch was added, so at most one batch beyond it.
+      expect(record?.sessions).toBeGreaterThanOrEqual(SESSION_CAP);
+      expect(record?.sessions).toBeLessThan(SESSION_CAP + 25);
+      // Once full, a later batch still counts, and moves the last denial, in two requests.
+      const before = requests();
+      const later = at(500 * 1000).toISOString();
+      expect(
+        await store.touchFingerprint(p.fingerprint, at(500 * 1000), 1, {
+          firstAt: later,
+          lastAt: later,
+          sessions: ['s-new'],
+        }),
+      ).toMatchObject({ count: 402, lastDenialAt: later, sessions: record?.sessions });
+      expect(requests() - before).toBe(3);
     });
 
     it('tells the redelivery of the event that claimed a problem: a duplicate, nothing counted', async () => {

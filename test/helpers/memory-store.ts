@@ -10,7 +10,13 @@
  *
  * Tests put state in through the ProposalStore methods only; the maps below are read-only views.
  */
-import { AUDIT_APPEND_LIMIT, DEFAULT_LEASE_MS, StoreError } from '../../functions/adapters/store';
+import {
+  AUDIT_APPEND_LIMIT,
+  DEFAULT_LEASE_MS,
+  StoreError,
+  withRecordCounts,
+} from '../../functions/adapters/store';
+import { type DenialsSeen, denialSeen, SESSION_CAP } from '../../functions/core/denials-seen';
 import type {
   ClaimOptions,
   ClaimResult,
@@ -27,10 +33,12 @@ import {
 } from '../../functions/core/proposal';
 
 type Patch = Parameters<ProposalStore['transition']>[3];
-type FingerprintItem = Omit<FingerprintRecord, 'proposalId'> & {
+type FingerprintItem = Omit<FingerprintRecord, 'proposalId' | 'sessions'> & {
   proposalId?: string;
   leaseUntil?: string;
   firstEventId?: string;
+  /** The session hashes, as the DynamoDB item's string set holds them. */
+  sessionHashes?: string[];
 };
 interface EventItem {
   released: boolean;
@@ -98,11 +106,20 @@ export class MemoryStore implements ProposalStore {
     if (record && record.proposalId === undefined) delete record.leaseUntil;
   }
 
-  async touchFingerprint(fingerprint: string, now: Date, count = 1): Promise<FingerprintRecord | null> {
+  async touchFingerprint(
+    fingerprint: string,
+    now: Date,
+    count = 1,
+    seen?: DenialsSeen,
+  ): Promise<FingerprintRecord | null> {
     await this.write();
     const record = this.fingerprintItems.get(fingerprint);
-    if (!record || record.proposalId === undefined || record.liveUntil <= now.toISOString()) return null;
-    return this.countDenial(record, now, count);
+    if (!record || record.proposalId === undefined || record.liveUntil <= now.toISOString()) {
+      // The real store's first UpdateItem (with the times) failed; its second one, alone, fails too.
+      if (seen) await this.write();
+      return null;
+    }
+    return this.countDenial(record, now, count, seen);
   }
 
   async claimFingerprint(fingerprint: string, now: Date, options: ClaimOptions = {}): Promise<ClaimResult> {
@@ -119,9 +136,10 @@ export class MemoryStore implements ProposalStore {
         await this.read();
         return { claimed: false, duplicate: true };
       }
-      return { claimed: false, record: this.countDenial(record, now, options.count ?? 1) };
+      return { claimed: false, record: this.countDenial(record, now, options.count ?? 1, options.seen) };
     }
     const previousProposalId = record?.proposalId;
+    const seen = options.seen;
     this.fingerprintItems.set(fingerprint, {
       fingerprint,
       count: 1,
@@ -130,6 +148,8 @@ export class MemoryStore implements ProposalStore {
       liveUntil: at,
       leaseUntil: this.leaseEnd(now),
       ...(options.eventId !== undefined ? { firstEventId: options.eventId } : {}),
+      ...(seen ? { firstDenialAt: seen.firstAt, lastDenialAt: seen.lastAt } : {}),
+      ...(seen && seen.sessions.length > 0 ? { sessionHashes: seen.sessions.slice(0, SESSION_CAP) } : {}),
     });
     return previousProposalId ? { claimed: true, previousProposalId } : { claimed: true };
   }
@@ -149,6 +169,7 @@ export class MemoryStore implements ProposalStore {
     await this.write();
     const record = this.fingerprintItems.get(proposal.fingerprint);
     const { leaseUntil: _lease, ...kept } = record ?? {};
+    const seen = denialSeen(proposal.request);
     this.fingerprintItems.set(proposal.fingerprint, {
       ...kept,
       fingerprint: proposal.fingerprint,
@@ -157,6 +178,13 @@ export class MemoryStore implements ProposalStore {
       count: record?.count ?? proposal.count,
       firstSeen: record?.firstSeen ?? proposal.firstSeen,
       lastSeen: record?.lastSeen ?? proposal.lastSeen,
+      ...(seen
+        ? {
+            firstDenialAt: record?.firstDenialAt ?? seen.firstAt,
+            lastDenialAt: record?.lastDenialAt ?? seen.lastAt,
+            sessionHashes: record?.sessionHashes ?? seen.sessions,
+          }
+        : {}),
     });
   }
 
@@ -261,9 +289,33 @@ export class MemoryStore implements ProposalStore {
     return new Date(now.getTime() + this.leaseMs).toISOString();
   }
 
-  private countDenial(record: FingerprintItem, now: Date, count = 1): FingerprintRecord {
+  /**
+   * As the DynamoDB store: with `seen`, one write when the batch moves the times forward and the session
+   * set has room; otherwise a second write counts, and one more per time or session set still to fix.
+   */
+  private countDenial(record: FingerprintItem, now: Date, count = 1, seen?: DenialsSeen): FingerprintRecord {
     record.count += count;
     record.lastSeen = now.toISOString();
+    if (!seen) return recordOf(record);
+    const sessions = record.sessionHashes ?? [];
+    const forward =
+      (record.lastDenialAt === undefined || record.lastDenialAt <= seen.lastAt) &&
+      (record.firstDenialAt === undefined || record.firstDenialAt <= seen.firstAt) &&
+      (seen.sessions.length === 0 || sessions.length < SESSION_CAP);
+    if (!forward) {
+      this.requests++;
+      this.writes++;
+      if (record.firstDenialAt === undefined || seen.firstAt < record.firstDenialAt) this.requests++;
+      if (record.lastDenialAt === undefined || seen.lastAt > record.lastDenialAt) this.requests++;
+      if (seen.sessions.length > 0 && sessions.length < SESSION_CAP) this.requests++;
+    }
+    if (record.firstDenialAt === undefined || seen.firstAt < record.firstDenialAt)
+      record.firstDenialAt = seen.firstAt;
+    if (record.lastDenialAt === undefined || seen.lastAt > record.lastDenialAt)
+      record.lastDenialAt = seen.lastAt;
+    if (seen.sessions.length > 0 && sessions.length < SESSION_CAP) {
+      record.sessionHashes = [...new Set([...sessions, ...seen.sessions])];
+    }
     return recordOf(record);
   }
 
@@ -272,7 +324,7 @@ export class MemoryStore implements ProposalStore {
     const copy = structuredClone(proposal);
     // A later period of the fingerprint counts for a later proposal, not this one.
     if (!record || record.proposalId !== proposal.id) return copy;
-    return { ...copy, count: record.count, firstSeen: record.firstSeen, lastSeen: record.lastSeen };
+    return withRecordCounts(copy, recordOf(record));
   }
 
   /** One request's round trip: other callers run first, as they would while it is on the network. */
@@ -288,6 +340,10 @@ export class MemoryStore implements ProposalStore {
 }
 
 function recordOf(item: FingerprintItem): FingerprintRecord {
-  const { leaseUntil: _lease, firstEventId: _event, proposalId, ...rest } = item;
-  return structuredClone({ ...rest, proposalId: proposalId ?? null });
+  const { leaseUntil: _lease, firstEventId: _event, proposalId, sessionHashes, ...rest } = item;
+  return structuredClone({
+    ...rest,
+    proposalId: proposalId ?? null,
+    ...(sessionHashes ? { sessions: sessionHashes.length } : {}),
+  });
 }
