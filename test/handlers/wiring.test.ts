@@ -29,4 +29,17 @@ describe('awsWiring', () => {
     expect(ports.accounts?.reader('444455556666', 'keymend-abc')?.accountId).toBe('444455556666');
     expect(ports.accounts?.reader('444455556666', 'someone-else')).toBeNull();
   });
+
+  it('the remediate function in propose mode gets no writer in member accounts; the approval function does', () => {
+    const hub = { ...ENVIRONMENT, [ENV.organizationId]: 'o-a1b2c3d4e5' };
+    expect(
+      awsWiring(hub).portsFor('111122223333').accounts?.writer('444455556666', 'keymend-abc'),
+    ).toBeNull();
+    const auto = { ...hub, [ENV.mode]: 'auto' };
+    expect(
+      awsWiring(auto).portsFor('111122223333').accounts?.writer('444455556666', 'keymend-abc'),
+    ).not.toBeNull();
+    const approval = awsWiring(hub, { approvalUrl: 'optional', fn: 'approval' });
+    expect(approval.portsFor('111122223333').accounts?.writer('444455556666', 'keymend-abc')).not.toBeNull();
+  });
 });
