@@ -571,6 +571,7 @@ async function diagnoseProblem(
       plan: result.plan,
       ...(result.verdict === 'refuse' ? { nextSteps: result.nextSteps } : {}),
       ...(result.diagnosis?.notes?.length ? { notes: result.diagnosis.notes.map((n) => n.message) } : {}),
+      ...(result.verdict === 'propose' ? { denial: request } : {}),
     };
   } catch (error) {
     if (!(error instanceof KeymendError)) throw error;

@@ -37,6 +37,8 @@ import { makeApplyCommand } from '../../cli/commands/apply';
 import { diagnoseCommand } from '../../cli/commands/diagnose';
 import { makeListCommand } from '../../cli/commands/list';
 import { makeRevokeCommand } from '../../cli/commands/revoke';
+import { scanCommand } from '../../cli/commands/scan';
+import type { ScanSummary } from '../../cli/scan-summary';
 import { SnapshotReader } from '../../functions/adapters/snapshot';
 import { DynamoProposalStore } from '../../functions/adapters/store';
 import type { AccountSnapshot } from '../../functions/core/account';
@@ -542,11 +544,22 @@ describe('keymend apply: the command line (exit 2) and the plan file (exit 1)', 
     );
   });
 
-  it('a scan summary', () =>
+  it('a scan summary without diagnoses', () =>
     badPlan(
-      { files: 1, problems: [], records: 3 },
-      /is a scan summary .* run 'keymend diagnose --event FILE --aws/,
+      { files: 1, problems: [{ count: 2 }], records: 3 },
+      /is a scan summary with no diagnosis in it: scan with --diagnose/,
     ));
+
+  it("a scan summary with two proposed fixes names each problem's diagnosis", async () => {
+    const summary = await scanned();
+    const [problem] = summary.problems;
+    if (!problem) throw new Error('the sample log file has no problem');
+    summary.problems = [problem, problem];
+    await badPlan(
+      summary,
+      /holds 2 proposed fixes \(problems 1, 2\): keep the one to apply, e.g. jq '\.problems\[0\]\.diagnosis'/,
+    );
+  });
 
   it('a CloudTrail record or log', () => badPlan({ Records: [] }, /is CloudTrail input, not a plan/));
 
@@ -580,6 +593,25 @@ describe('keymend apply: the command line (exit 2) and the plan file (exit 1)', 
     expect(out).toMatch(/^Would apply: /);
   });
 
+  it("scan --diagnose's summary with one proposed fix is a plan, and so is one problem's diagnosis", async () => {
+    const summary = await scanned();
+    const whole = await apply(['--plan', planFile(summary), '--aws', '--dry-run', '--output', 'json']);
+    expect([whole.code, whole.err]).toEqual([0, '']);
+    expect(JSON.parse(whole.out)).toMatchObject({
+      outcome: 'would-apply',
+      plan: summary.problems[0]?.diagnosis?.plan,
+    });
+    const one = await apply([
+      '--plan',
+      planFile(summary.problems[0]?.diagnosis),
+      '--aws',
+      '--output',
+      'json',
+    ]);
+    expect([one.code, one.err]).toEqual([0, '']);
+    expect(JSON.parse(one.out)).toMatchObject({ outcome: 'applied' });
+  });
+
   it('standard input', async () => {
     const { code, out } = await apply(
       ['--plan', '-', '--aws', '--dry-run'],
@@ -589,6 +621,24 @@ describe('keymend apply: the command line (exit 2) and the plan file (exit 1)', 
     expect(out).toMatch(/^Would apply: /);
   });
 });
+
+/** `keymend scan --diagnose --output json` of the sample log file against the demo account. */
+async function scanned(): Promise<ScanSummary> {
+  const io = captureIo();
+  const code = await scanCommand.run(
+    [
+      path.join(EVENTS_DIR, 'cloudtrail-log-file.records.json'),
+      '--diagnose',
+      '--account',
+      accountFile('demo'),
+      '--output',
+      'json',
+    ],
+    io,
+  );
+  expect([code, io.err()]).toEqual([0, '']);
+  return JSON.parse(io.out()) as ScanSummary;
+}
 
 /** diagnose's result for the consumer's denial against `snapshot`, whatever its verdict (exit 1 allowed). */
 async function diagnosedFrom(snapshot: string): Promise<unknown> {
