@@ -148,7 +148,10 @@ ${outputHelp(FORMATS, 'text')}
                       "problems": [{"fingerprint", "accountId", "region",
                       "principalArn", "operation", "keyArn", "streamArn",
                       "count", "firstSeen", "lastSeen", "sessions",
-                      "sessionsCapped"?, "deniedBy": [...], "diagnosis"?}]};
+                      "sessionsCapped"?, "deniedBy": [...], "diagnosis"?}],
+                      "athena"?: {"table", "queryExecutionId",
+                      "dataScannedBytes", "rows"}} (with --athena, "files"
+                      is 0: Athena read them);
                       jsonl: the same object on one line.
   --diagnose          diagnose each problem once (its latest denial) against
                       the account: adds {"verdict", "code", "reason", "plan"}
