@@ -41,6 +41,11 @@ export const ENV = {
    * which alone can then retire it (RetireGrant is authorized by the grant).
    */
   retiringPrincipal: 'KEYMEND_RETIRING_PRINCIPAL',
+  /**
+   * The organization of an organization deployment's hub (`o-...`): the functions then read and write
+   * member accounts through their member role. Unset in a single-account stack.
+   */
+  organizationId: 'KEYMEND_ORGANIZATION_ID',
 } as const;
 
 /** The DynamoDB table's key attributes and TTL attribute. */
