@@ -71,8 +71,10 @@ another account or Region than the credentials and the stack.
 Options:
   --plan FILE         what 'keymend diagnose --output json' (or jsonl) printed:
                       one result whose verdict is "propose", or an array or
-                      lines holding exactly one such result. '-' reads
-                      standard input. Required.
+                      lines holding exactly one such result; or 'keymend scan
+                      --diagnose --output json' with one proposed fix (or one
+                      problem's "diagnosis"). '-' reads standard input.
+                      Required.
   --aws               act on the deployed stack (required).
   --dry-run           check everything and print what would be done; write
                       nothing, not even to the table.
