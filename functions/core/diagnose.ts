@@ -258,7 +258,10 @@ const insideOrganization: RequestCheck = (request, state) => {
   const owner = Object.hasOwn(boundary.members, keyAccount)
     ? boundary.members[keyAccount]
     : state.organization?.accounts?.[keyAccount]?.id;
-  return owner === undefined || owner === boundary.id
+  // A key owner keymend read (and could change) must be known to be inside; one it did not read is
+  // refused only when known to be outside (otherwise the key policy is out of sight: refused below).
+  const read = state.writableAccounts?.includes(keyAccount) ?? false;
+  return owner === boundary.id || (owner === undefined && !read)
     ? null
     : refusal(
         'outside-organization',
