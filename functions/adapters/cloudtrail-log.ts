@@ -305,12 +305,15 @@ export function scanCloudTrailLog(
  * when it has a backslash followed by `u` anywhere: the filter may let through a record that is
  * not a denial (intake then says why), never drop one that is.
  */
-const KMS_SOURCE = Buffer.from('kms.amazonaws.com');
-const ACCESS_DENIED = Buffer.from('AccessDenied');
-const UNICODE_ESCAPE = Buffer.from('\\u');
+const KMS_SOURCE = 'kms.amazonaws.com';
+const ACCESS_DENIED = 'AccessDenied';
+const UNICODE_ESCAPE = '\\u';
 
-/** True unless the record's bytes show it cannot be a denied KMS call (see the markers above). */
-export function mayBeKmsDenial(record: Buffer): boolean {
+/**
+ * True unless the record's bytes, as latin1 text (a character per byte), show it cannot be a denied
+ * KMS call (see the markers above).
+ */
+export function mayBeKmsDenial(record: string): boolean {
   if (record.includes(KMS_SOURCE) && record.includes(ACCESS_DENIED)) return true;
   return record.includes(UNICODE_ESCAPE);
 }
@@ -318,7 +321,7 @@ export function mayBeKmsDenial(record: Buffer): boolean {
 async function* readItems(
   input: LogInput,
   limits: LogLimits,
-  keep: ((record: Buffer) => boolean) | null,
+  keep: ((record: string) => boolean) | null,
 ): AsyncGenerator<ScanItem> {
   const scanner = new RecordScanner(input.name, limits, keep);
   try {
@@ -434,6 +437,11 @@ class ChunkText {
     }
   }
 
+  /** The text of bytes `from` to `end`, in the window objectEnd last framed an element in. */
+  slice(from: number, end: number): string {
+    return this.text.slice(from - this.start, end - this.start);
+  }
+
   private decode(from: number, size: number): void {
     this.start = from;
     this.text = this.chunk.toString('latin1', from, Math.min(this.chunk.length, from + size));
@@ -468,8 +476,8 @@ class RecordScanner {
   constructor(
     private readonly name: string,
     private readonly limits: LogLimits,
-    /** Which records to parse, by their bytes; null: all of them. */
-    private readonly keep: ((record: Buffer) => boolean) | null,
+    /** Which records to parse, by their bytes as latin1 text; null: all of them. */
+    private readonly keep: ((record: string) => boolean) | null,
   ) {}
 
   /** How many records were skipped unparsed since the last call. */
@@ -629,7 +637,7 @@ class RecordScanner {
             this.state = ELEMENT;
             continue;
           }
-          this.takeElement(chunk.subarray(start, end), out);
+          this.takeElement(chunk.subarray(start, end), out, text.slice(start, end));
           this.state = AFTER_ELEMENT;
           i = end;
           continue;
@@ -733,10 +741,13 @@ class RecordScanner {
     return -1;
   }
 
-  /** Counts the element that ends with `tail`, and parses it unless `keep` says to skip it. */
-  private takeElement(tail: Buffer, out: unknown[]): void {
+  /**
+   * Counts the element that ends with `tail`, and parses it unless `keep` says to skip it (given
+   * `text`, the whole element as latin1 text, when the caller has it).
+   */
+  private takeElement(tail: Buffer, out: unknown[], text?: string): void {
     const bytes = this.element(tail);
-    if (this.keep === null || this.keep(bytes)) out.push(this.record(bytes));
+    if (this.keep === null || this.keep(text ?? bytes.toString('latin1'))) out.push(this.record(bytes));
     else this.skipped++;
   }
 
