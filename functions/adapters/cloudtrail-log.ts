@@ -1,9 +1,10 @@
 /**
  * Reading CloudTrail log files as CloudTrail delivers them to S3 (`{"Records":[...]}`, plain or
  * gzipped), one record at a time, with memory that does not grow with the file: a small byte-level
- * scanner finds each element of the top-level `Records` array and only that element is
- * `JSON.parse`d (by scanCloudTrailLog, only when its bytes can be a denied KMS call). A document that is not a log file (an EventBridge event, a bare record) is read
- * whole, under its own limit. Every input has a stated size limit, checked before reading where the
+ * scanner finds each element of the top-level `Records` array (a record within one chunk framed by
+ * one regular expression, OBJECT) and only that element is `JSON.parse`d (by scanCloudTrailLog,
+ * only when its bytes can be a denied KMS call). A document that is not a log file (an
+ * EventBridge event, a bare record) is read whole, under its own limit. Every input has a stated size limit, checked before reading where the
  * size is known (a regular file) and counted as bytes arrive otherwise (a pipe, a device, what a
  * gzip expands to). Problems come back as LogFileError, one line naming the input.
  */
@@ -637,7 +638,11 @@ class RecordScanner {
             this.state = ELEMENT;
             continue;
           }
-          this.takeElement(chunk.subarray(start, end), out, text.slice(start, end));
+          // Framed within this chunk: no earlier parts, and bytes taken from the chunk only to parse.
+          this.counted(end - start);
+          if (this.keep === null || this.keep(text.slice(start, end))) {
+            out.push(this.record(chunk.subarray(start, end)));
+          } else this.skipped++;
           this.state = AFTER_ELEMENT;
           i = end;
           continue;
@@ -650,7 +655,9 @@ class RecordScanner {
             continue;
           }
           if (this.state === ELEMENT) {
-            this.takeElement(chunk.subarray(start, end), out);
+            const bytes = this.element(chunk.subarray(start, end));
+            if (this.keep === null || this.keep(bytes.toString('latin1'))) out.push(this.record(bytes));
+            else this.skipped++;
             this.state = AFTER_ELEMENT;
           } else {
             this.state = AFTER_VALUE;
@@ -688,7 +695,7 @@ class RecordScanner {
     this.depth = 0;
     this.inString = false;
     this.escaped = false;
-    this.parts = [];
+    if (this.parts.length > 0) this.parts = [];
     this.partsBytes = 0;
   }
 
@@ -741,25 +748,21 @@ class RecordScanner {
     return -1;
   }
 
-  /**
-   * Counts the element that ends with `tail`, and parses it unless `keep` says to skip it (given
-   * `text`, the whole element as latin1 text, when the caller has it).
-   */
-  private takeElement(tail: Buffer, out: unknown[], text?: string): void {
-    const bytes = this.element(tail);
-    if (this.keep === null || this.keep(text ?? bytes.toString('latin1'))) out.push(this.record(bytes));
-    else this.skipped++;
-  }
-
   /** The whole element that ends with `tail` (its earlier parts came in earlier chunks), counted. */
   private element(tail: Buffer): Buffer {
     const size = this.partsBytes + tail.length;
-    if (size > this.limits.maxRecordBytes) this.tooLarge();
-    const bytes = this.parts.length ? Buffer.concat([...this.parts, tail], size) : tail;
+    this.counted(size);
+    if (this.parts.length === 0) return tail;
+    const bytes = Buffer.concat([...this.parts, tail], size);
     this.parts = [];
     this.partsBytes = 0;
-    this.recordCount++;
     return bytes;
+  }
+
+  /** Counts one more element, of `size` bytes, refusing it over the record limit. */
+  private counted(size: number): void {
+    if (size > this.limits.maxRecordBytes) this.tooLarge();
+    this.recordCount++;
   }
 
   private record(bytes: Buffer): unknown {
