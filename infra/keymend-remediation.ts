@@ -43,6 +43,7 @@ import {
   KINESIS_CONTEXT_KEY,
   memberRolePattern,
   remediateStatements,
+  retireMemberGrantsStatement,
   type WritePowers,
 } from './iam';
 import { checkSignInProps, type KeymendSignInProps, signInEnvironment, signInStatements } from './sign-in';
@@ -577,6 +578,7 @@ export class KeymendRemediation extends Construct {
         new iam.PolicyStatement(assumeMemberRoleStatement(hub, powers.mode !== 'auto')),
       );
       this.approvalFunction.addToRolePolicy(new iam.PolicyStatement(assumeMemberRoleStatement(hub)));
+      this.approvalFunction.addToRolePolicy(new iam.PolicyStatement(retireMemberGrantsStatement(hub)));
     }
     const signInPolicy = signIn ? signInStatements(signIn) : [];
     for (const statement of signInPolicy) {
@@ -621,6 +623,13 @@ export class KeymendRemediation extends Construct {
             'The member role of every account of the organization: the same path and name everywhere (the ' +
             'StackSet creates it), accounts not known in advance. Only with aws:ResourceOrgID equal to the ' +
             'organization and a keymend- source identity; the boundary denies assuming any other role.',
+        });
+        Validations.of(policy).acknowledge({
+          id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:kms:*:*:key/*]',
+          reason:
+            'kms:RetireGrant only (approval role), on keys of the organization (aws:ResourceOrgID): the ' +
+            'grants keymend made in member accounts name this role as retiring principal; a grant naming ' +
+            'another retiring principal cannot be retired by it.',
         });
       }
     }

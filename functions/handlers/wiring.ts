@@ -100,6 +100,7 @@ export function awsWiring(
           region,
           sts: withDeadline(new STSClient(clients), deadline),
           retiringPrincipal: config.retiringPrincipal,
+          hubKms: kms,
           readOnly: (options.fn ?? 'remediate') === 'remediate' && config.mode !== 'auto',
         });
   return {
