@@ -71,16 +71,18 @@ function compileSegment(parts: readonly TemplatePart[]): ArnSegment {
 export function compileArnPattern(parts: readonly TemplatePart[]): ArnPattern {
   const segments = splitArnTemplate(parts);
   if (segments === null) return INVALID;
-  let prefix = '';
+  const literal: string[] = [];
   for (let i = 0; i < 5; i++) {
     const segment = segments[i] as TemplatePart[];
     for (const part of segment) {
       if (typeof part !== 'string') return { kind: 'segments', segments: segments.map(compileSegment) };
-      prefix += part;
+      literal.push(part);
     }
-    prefix += ':';
+    literal.push(':');
   }
-  return { kind: 'prefix', prefix, rest: compileSegment(segments[5] as TemplatePart[]) };
+  // Joined, the prefix is one flat string; built with `+=` it would be a chain of string pieces that
+  // every comparison walks.
+  return { kind: 'prefix', prefix: literal.join(''), rest: compileSegment(segments[5] as TemplatePart[]) };
 }
 
 /** Matches `arn[start, end)` against one segment of a pattern; null when its variable cannot be resolved. */
