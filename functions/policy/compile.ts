@@ -20,8 +20,9 @@ export interface ActionSet {
   readonly patterns: readonly { readonly service: Glob; readonly action: Glob }[];
 }
 
+/** A Resource entry with wildcards or variables: an ARN pattern (kind `prefix` or `segments`), stored as it is. */
 export type ResourcePattern =
-  | { readonly kind: 'arn'; readonly pattern: ArnPattern }
+  | Exclude<ArnPattern, { readonly kind: 'invalid' }>
   /** A pattern with fewer than six segments, matched as one string (`arn:aws:kms:*`). */
   | { readonly kind: 'whole'; readonly glob: Glob }
   | { readonly kind: 'whole-template'; readonly parts: readonly TemplatePart[] };
@@ -281,7 +282,7 @@ function compileResources(value: unknown, where: string, variables: boolean): Re
       continue;
     }
     const arn = compileArnPattern(parts);
-    if (arn.kind !== 'invalid') patterns.push({ kind: 'arn', pattern: arn });
+    if (arn.kind !== 'invalid') patterns.push(arn);
     else if (hasVariables(parts)) patterns.push({ kind: 'whole-template', parts });
     else patterns.push({ kind: 'whole', glob: compileTokens(parts as GlobToken[]) });
   }

@@ -48,17 +48,14 @@ function resourcesMatch(set: ResourceSet, view: RequestView): boolean | null {
   let unresolved = false;
   for (const pattern of set.patterns) {
     let m: boolean | null;
-    if (pattern.kind === 'arn') {
-      const arn = pattern.pattern;
-      if (arn.kind === 'prefix') {
-        // The resource's five first segments are the pattern's, or it does not match.
-        m =
-          arn.prefix === view.resourcePrefix &&
-          segmentMatches(arn.rest, view, resource, arn.prefix.length, resource.length);
-      } else {
-        if (!view.resourceShaped) continue;
-        m = arnPatternMatches(arn, resource, view);
-      }
+    if (pattern.kind === 'prefix') {
+      // The resource's five first segments are the pattern's, or it does not match.
+      m =
+        pattern.prefix === view.resourcePrefix &&
+        segmentMatches(pattern.rest, view, resource, pattern.prefix.length, resource.length);
+    } else if (pattern.kind === 'segments') {
+      if (!view.resourceShaped) continue;
+      m = arnPatternMatches(pattern, resource, view);
     } else if (pattern.kind === 'whole') {
       m = globMatch(pattern.glob, resource);
     } else {
