@@ -207,10 +207,8 @@ function compileStatement(raw: unknown, index: string, where: Where): CompiledSt
 
   const conditions = condition === undefined ? NONE : compact(compileConditions(condition, where.variables));
   const id = sid === undefined || sid === '' ? index : sid;
+  // What every evaluation reads comes first: the object's first cache line holds it.
   return {
-    id,
-    decidedBy: { policyType: where.layer, policy: where.policy, statement: id },
-    effect,
     actions,
     notAction: hasNotAction,
     resources,
@@ -218,6 +216,9 @@ function compileStatement(raw: unknown, index: string, where: Where): CompiledSt
     principal,
     notPrincipal: hasNotPrincipal,
     conditions,
+    effect,
+    id,
+    decidedBy: { policyType: where.layer, policy: where.policy, statement: id },
   };
 }
 
