@@ -54,7 +54,19 @@ export interface SkippedInput {
   problem: string;
 }
 
+/** With --athena: the query that read the table. */
+export interface AthenaSummary {
+  /** DB.TABLE */
+  table: string;
+  queryExecutionId: string;
+  /** What Athena read, and bills (its Statistics.DataScannedInBytes). */
+  dataScannedBytes: number;
+  /** Result rows: the candidates the SQL filter kept, each then read by the intake. */
+  rows: number;
+}
+
 export interface ScanSummary {
+  /** Files keymend read (0 with --athena: Athena read them, see `athena`). */
   files: number;
   skipped: SkippedInput[];
   records: number;
@@ -63,6 +75,7 @@ export interface ScanSummary {
   /** The other records, by the intake's reason. */
   ignored: Record<string, number>;
   problems: ProblemSummary[];
+  athena?: AthenaSummary;
 }
 
 /** A 53-bit hash of a session ARN: holding numbers, not strings, keeps a full session set small. */

@@ -10,16 +10,19 @@ import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { OrganizationsClient } from '@aws-sdk/client-organizations';
 import { SNSClient } from '@aws-sdk/client-sns';
+import { STSClient } from '@aws-sdk/client-sts';
 import type { Context } from 'aws-lambda';
 import { AwsAccountWriter } from '../adapters/account-writer';
 import { AwsAccountReader } from '../adapters/aws-account';
 import { clientConfig, InvocationDeadline, withDeadline } from '../adapters/client-config';
 import { readConsumerLag } from '../adapters/cloudwatch';
+import { PolicyVersionCache } from '../adapters/iam';
 import { kmsLinkSigner } from '../adapters/link-signer';
+import { MemberAccounts } from '../adapters/member-accounts';
 import { organizationsApi } from '../adapters/organization';
 import { SnsPublisher } from '../adapters/sns';
 import { DynamoProposalStore } from '../adapters/store';
-import { arnAccount } from '../commons/arn';
+import { arnAccount, partitionOfRegion } from '../commons/arn';
 import type { AccountReader } from '../core/account';
 import { type Config, type ConfigOptions, parseConfig } from '../core/config';
 import type { FlowPorts } from '../core/ports';
@@ -58,6 +61,8 @@ export function awsWiring(env: NodeJS.ProcessEnv, options: ConfigOptions = {}): 
   const kms = withDeadline(new KMSClient(clients), deadline);
   const kinesis = withDeadline(new KinesisClient(clients), deadline);
   const organizations = organizationsApi(withDeadline(new OrganizationsClient(clients), deadline));
+  // Managed policy documents by version, for the environment's life (a version never changes).
+  const policyVersions = new PolicyVersionCache();
   const store = new DynamoProposalStore(
     withDeadline(new DynamoDBClient(clients), deadline),
     config.tableName,
@@ -76,6 +81,17 @@ export function awsWiring(env: NodeJS.ProcessEnv, options: ConfigOptions = {}): 
   const metrics = {
     consumerLag: (streamArn: string, now: Date) => readConsumerLag(cloudwatch, streamArn, now),
   };
+  // An organization deployment's hub reaches member accounts through their member role.
+  const accounts =
+    config.organizationId === undefined
+      ? undefined
+      : new MemberAccounts({
+          organizationId: config.organizationId,
+          partition: partitionOfRegion(region) ?? 'aws',
+          region,
+          sts: withDeadline(new STSClient(clients), deadline),
+          retiringPrincipal: config.retiringPrincipal,
+        });
   return {
     config,
     deadline,
@@ -84,9 +100,10 @@ export function awsWiring(env: NodeJS.ProcessEnv, options: ConfigOptions = {}): 
       reader: freshReader(
         accountId,
         region,
-        () => new AwsAccountReader({ accountId, region, iam, kms, kinesis, organizations }),
+        () => new AwsAccountReader({ accountId, region, iam, kms, kinesis, organizations, policyVersions }),
       ),
       writer,
+      ...(accounts ? { accounts } : {}),
       publisher,
       signer,
       metrics,
