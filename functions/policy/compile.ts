@@ -379,7 +379,8 @@ function compileCondition(
     if (v !== 'true' && v !== 'false') bad(`.Condition.${operatorText}["${key}"] must be "true" or "false"`);
     return v === 'true';
   });
-  return { operatorText, key: key.toLowerCase(), operator, set: spec.set, ifExists: spec.ifExists, values };
+  // What evaluation reads first (see compileStatement); operatorText is for messages.
+  return { key: key.toLowerCase(), operator, set: spec.set, ifExists: spec.ifExists, values, operatorText };
 }
 
 /**

@@ -287,8 +287,6 @@ export const OPERATORS: ReadonlyMap<string, ConditionOperator> = new Map(
 
 /** One compiled condition: one operator, one key, its values. */
 export interface CompiledCondition {
-  /** As written, for messages. */
-  readonly operatorText: string;
   /** The context key, lowercased. */
   readonly key: string;
   /** null for `Null`. */
@@ -297,6 +295,8 @@ export interface CompiledCondition {
   readonly ifExists: boolean;
   /** Compiled values (for `Null`, booleans: true means "the key must be absent"). */
   readonly values: readonly unknown[];
+  /** As written, for messages. */
+  readonly operatorText: string;
 }
 
 // Single request value against all policy values: OR for positive operators, NOR for negated ones. A value
