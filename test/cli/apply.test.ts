@@ -281,7 +281,8 @@ describe('keymend apply --plan FILE --aws', () => {
     account = loadSnapshot('explicit-deny');
     const { code, out } = await apply(['--plan', planFile(await diagnosed()), '--aws', '--dry-run']);
     expect(code).toBe(1);
-    expect(out).toMatch(/^Not applied \(refused: explicit-deny\)/);
+    expect(out).toMatch(/^Not applied \(refused: explicit-deny\): /);
+    expect(out).toMatch(/[^.]\.\n$/);
   });
 
   it("approves the problem's pending proposal of the same plan instead of making another", async () => {
