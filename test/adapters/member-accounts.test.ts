@@ -146,6 +146,21 @@ describe('MemberAccounts', () => {
     expect(result.reason).toMatch(/could not assume its member role/);
   });
 
+  it('refuses a key owner whose member role cannot be assumed, naming why', async () => {
+    sts.on(AssumeRoleCommand).rejects(Object.assign(new Error('not authorized'), { name: 'AccessDenied' }));
+    const { accounts } = directory();
+    const read = intake(loadEvent('cross-account-decrypt-denied.eventbridge.json'));
+    if (!read.match) throw new Error(read.reason);
+    // The hub is the caller's account here: only the key owner's role is assumed.
+    const hub = snapshotReader('organization-caller');
+    const state = await gatherAcross(hub, (id) => accounts.reader(id, SESSION), read.request, 'o-a1b2c3d4e5');
+    const result = diagnose(read.request, state);
+    expect(result).toMatchObject({ verdict: 'refuse', code: 'outside-organization' });
+    expect(result.reason).toMatch(
+      /111122223333, which is not known to be in it.*could not assume its member role/,
+    );
+  });
+
   it('lets an STS outage through as a failure to retry, not a finding', async () => {
     sts.on(AssumeRoleCommand).rejects(Object.assign(new Error('slow down'), { name: 'ServiceUnavailable' }));
     const { accounts, providers } = directory();
