@@ -46,6 +46,11 @@ export interface ProblemDiagnosis {
   nextSteps?: NextStep[];
   /** The diagnosis's notes ("check first"), when it carries any. */
   notes?: string[];
+  /**
+   * For a proposed fix: the denial diagnosed (the problem's latest), as the intake read it, so this
+   * diagnosis is a plan file for `keymend apply` (as diagnose's result is).
+   */
+  denial?: KinesisKmsRequest;
 }
 
 /** The input a scan could not read, and why. */

@@ -492,9 +492,11 @@ export function memberRolePattern(partition: string): string {
 /**
  * The hub's functions assume the member roles, and nothing else: only roles of the organization
  * (`aws:ResourceOrgID`), only while setting a source identity `keymend-...` (the proposal, named in
- * the member account's CloudTrail), as the member role's trust policy requires too.
+ * the member account's CloudTrail), as the member role's trust policy requires too. `readOnly` (the
+ * remediate function in propose mode): only `keymend-read-...`, which the member role lets write nothing.
  */
-export function assumeMemberRoleStatement(hub: HubScope): PolicyStatementProps {
+export function assumeMemberRoleStatement(hub: HubScope, readOnly = false): PolicyStatementProps {
+  const prefix = readOnly ? MEMBER_ROLE.readOnlySourceIdentityPrefix : MEMBER_ROLE.sourceIdentityPrefix;
   return {
     sid: 'AssumeMemberRoles',
     effect: Effect.ALLOW,
@@ -502,7 +504,7 @@ export function assumeMemberRoleStatement(hub: HubScope): PolicyStatementProps {
     resources: [memberRolePattern(hub.partition)],
     conditions: {
       StringEquals: { 'aws:ResourceOrgID': hub.organizationId },
-      StringLike: { 'sts:SourceIdentity': `${MEMBER_ROLE.sourceIdentityPrefix}*` },
+      StringLike: { 'sts:SourceIdentity': `${prefix}*` },
     },
   };
 }
@@ -659,6 +661,15 @@ export function memberStatements(scope: MemberScope, powers: WritePowers): Polic
       account: scope.account,
       ownRoleArns: [scope.memberRoleArn],
     }),
+    {
+      // The hub's remediate function in propose mode may assume this role only as keymend-read-<id>:
+      // the function that parses event text writes nothing here either.
+      sid: 'NeverWriteFromReadSessions',
+      effect: Effect.DENY,
+      actions: [...WRITE_ACTIONS].sort(),
+      resources: ['*'],
+      conditions: { StringLike: { 'aws:SourceIdentity': `${MEMBER_ROLE.readOnlySourceIdentityPrefix}*` } },
+    },
   );
   return statements;
 }

@@ -572,9 +572,11 @@ export class KeymendRemediation extends Construct {
       this.approvalFunction.addToRolePolicy(new iam.PolicyStatement(props));
     }
     if (hub) {
-      for (const fn of [this.remediateFunction, this.approvalFunction]) {
-        fn.addToRolePolicy(new iam.PolicyStatement(assumeMemberRoleStatement(hub)));
-      }
+      // The remediate function parses event text: in propose mode it reads member accounts only.
+      this.remediateFunction.addToRolePolicy(
+        new iam.PolicyStatement(assumeMemberRoleStatement(hub, powers.mode !== 'auto')),
+      );
+      this.approvalFunction.addToRolePolicy(new iam.PolicyStatement(assumeMemberRoleStatement(hub)));
     }
     const signInPolicy = signIn ? signInStatements(signIn) : [];
     for (const statement of signInPolicy) {

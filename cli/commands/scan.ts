@@ -148,7 +148,10 @@ ${outputHelp(FORMATS, 'text')}
                       "problems": [{"fingerprint", "accountId", "region",
                       "principalArn", "operation", "keyArn", "streamArn",
                       "count", "firstSeen", "lastSeen", "sessions",
-                      "sessionsCapped"?, "deniedBy": [...], "diagnosis"?}]};
+                      "sessionsCapped"?, "deniedBy": [...], "diagnosis"?}],
+                      "athena"?: {"table", "queryExecutionId",
+                      "dataScannedBytes", "rows"}} (with --athena, "files"
+                      is 0: Athena read them);
                       jsonl: the same object on one line.
   --diagnose          diagnose each problem once (its latest denial) against
                       the account: adds {"verdict", "code", "reason", "plan"}
@@ -758,6 +761,7 @@ async function diagnoseProblem(
       plan: result.plan,
       ...(result.verdict === 'refuse' ? { nextSteps: result.nextSteps } : {}),
       ...(result.diagnosis?.notes?.length ? { notes: result.diagnosis.notes.map((n) => n.message) } : {}),
+      ...(result.verdict === 'propose' ? { denial: request } : {}),
     };
   } catch (error) {
     if (!(error instanceof KeymendError)) throw error;

@@ -36,6 +36,11 @@ export interface MemberAccountsOptions {
   sts: STSClient;
   /** The retiring principal of the grants keymend creates in a member: the hub's approval role. */
   retiringPrincipal: string;
+  /**
+   * Sessions that may only read (the remediate function in propose mode): the source identity is
+   * `keymend-read-<id>`, which the member role denies every write, and `writer` answers null.
+   */
+  readOnly?: boolean;
   /** Builds the clients of one member session; default: the one client configuration over them. */
   clients?: (credentials: () => Promise<Credentials>) => MemberClients;
 }
@@ -91,6 +96,7 @@ export class MemberAccounts implements AccountDirectory {
   }
 
   writer(accountId: string, session: string): AccountWriter | null {
+    if (this.options.readOnly) return null;
     const clients = this.clientsFor(accountId, session);
     if (clients === null) return null;
     return new AwsAccountWriter({
@@ -104,10 +110,13 @@ export class MemberAccounts implements AccountDirectory {
   private clientsFor(accountId: string, session: string): MemberClients | null {
     // Both come from event text (an account id) or keymend's own ids: check before they reach STS.
     if (!/^\d{12}$/.test(accountId) || !isSessionName(session)) return null;
-    const key = `${accountId} ${session}`;
+    const name = this.options.readOnly
+      ? `${MEMBER_ROLE.readOnlySourceIdentityPrefix}${session.slice(MEMBER_ROLE.sourceIdentityPrefix.length)}`
+      : session;
+    const key = `${accountId} ${name}`;
     const known = this.sessions.get(key);
     if (known) return known;
-    const credentials = renewing(() => this.assume(accountId, session));
+    const credentials = renewing(() => this.assume(accountId, name));
     const made = (this.options.clients ?? defaultClients(this.options.region))(credentials);
     if (this.sessions.size >= MAX_SESSIONS) {
       const oldest = this.sessions.keys().next().value;

@@ -110,6 +110,12 @@ export const MEMBER_ROLE = {
   name: 'keymend-member',
   path: '/keymend/',
   sourceIdentityPrefix: 'keymend-',
+  /**
+   * The source identity of a session that may only read (`keymend-read-<proposal id>`): the hub's
+   * remediate function in propose mode may set no other, and the member role denies every write to
+   * such a session, so the function that parses event text cannot write in a member account either.
+   */
+  readOnlySourceIdentityPrefix: 'keymend-read-',
 } as const;
 
 /**

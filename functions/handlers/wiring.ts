@@ -52,7 +52,16 @@ export interface AwsWiring {
 }
 
 /** Reads the configuration (throwing ConfigError with the variable's name) and builds the clients. */
-export function awsWiring(env: NodeJS.ProcessEnv, options: ConfigOptions = {}): AwsWiring {
+export function awsWiring(
+  env: NodeJS.ProcessEnv,
+  options: ConfigOptions & {
+    /**
+     * Which function is wired: the remediate function (which parses event text) reaches member accounts
+     * read-only unless auto mode lets it write. @default 'remediate'
+     */
+    fn?: 'remediate' | 'approval';
+  } = {},
+): AwsWiring {
   const config = parseConfig(env, options);
   const region = env.AWS_REGION ?? '';
   const clients = clientConfig({ region });
@@ -91,6 +100,7 @@ export function awsWiring(env: NodeJS.ProcessEnv, options: ConfigOptions = {}): 
           region,
           sts: withDeadline(new STSClient(clients), deadline),
           retiringPrincipal: config.retiringPrincipal,
+          readOnly: (options.fn ?? 'remediate') === 'remediate' && config.mode !== 'auto',
         });
   return {
     config,

@@ -79,6 +79,35 @@ describe('MemberAccounts', () => {
     ]);
   });
 
+  it('read-only (the remediate function in propose mode): keymend-read-<id> sessions, and no writer', async () => {
+    sts.on(AssumeRoleCommand).resolves(assumed);
+    const providers: Array<() => Promise<unknown>> = [];
+    const accounts = new MemberAccounts({
+      organizationId: 'o-a1b2c3d4e5',
+      partition: 'aws',
+      region: 'us-east-1',
+      sts: new STSClient({ region: 'us-east-1' }),
+      retiringPrincipal: 'arn:aws:iam::999988887777:role/keymend/approval',
+      readOnly: true,
+      clients: (credentials) => {
+        providers.push(credentials);
+        const config = { region: 'us-east-1', credentials };
+        return {
+          iam: new IAMClient(config),
+          kms: new KMSClient(config),
+          kinesis: new KinesisClient(config),
+          organizations: new OrganizationsClient(config),
+        };
+      },
+    });
+    expect(accounts.writer(CALLER, SESSION)).toBeNull();
+    expect(accounts.reader(CALLER, SESSION)).not.toBeNull();
+    await providers[0]?.();
+    const input = sts.commandCalls(AssumeRoleCommand)[0]?.args[0].input;
+    expect(input?.SourceIdentity).toBe(`keymend-read-${SESSION.slice('keymend-'.length)}`);
+    expect(input?.RoleSessionName).toBe(input?.SourceIdentity);
+  });
+
   it.each([
     ['an account id from event text that is not 12 digits', '4444-5555-6666', SESSION],
     ['a session that is not keymend-<id>', CALLER, 'admin'],
@@ -115,6 +144,21 @@ describe('MemberAccounts', () => {
     const result = diagnose(read.request, state);
     expect(result).toMatchObject({ verdict: 'refuse', code: 'outside-organization' });
     expect(result.reason).toMatch(/could not assume its member role/);
+  });
+
+  it('refuses a key owner whose member role cannot be assumed, naming why', async () => {
+    sts.on(AssumeRoleCommand).rejects(Object.assign(new Error('not authorized'), { name: 'AccessDenied' }));
+    const { accounts } = directory();
+    const read = intake(loadEvent('cross-account-decrypt-denied.eventbridge.json'));
+    if (!read.match) throw new Error(read.reason);
+    // The hub is the caller's account here: only the key owner's role is assumed.
+    const hub = snapshotReader('organization-caller');
+    const state = await gatherAcross(hub, (id) => accounts.reader(id, SESSION), read.request, 'o-a1b2c3d4e5');
+    const result = diagnose(read.request, state);
+    expect(result).toMatchObject({ verdict: 'refuse', code: 'outside-organization' });
+    expect(result.reason).toMatch(
+      /111122223333, which is not known to be in it.*could not assume its member role/,
+    );
   });
 
   it('lets an STS outage through as a failure to retry, not a finding', async () => {

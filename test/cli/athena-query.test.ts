@@ -166,3 +166,45 @@ describe('a result row back as a record', () => {
     });
   });
 });
+
+describe("docs/scan.md's table", () => {
+  const doc = readFileSync(path.join(__dirname, '..', '..', 'docs', 'scan.md'), 'utf8');
+  const ddl = /```sql\n(CREATE EXTERNAL TABLE[\s\S]*?)```/.exec(doc)?.[1] ?? '';
+
+  it('declares every column and struct field the query reads, and the three projected partitions', () => {
+    expect(ddl).not.toBe('');
+    const { sql } = kmsDenialQuery(TABLE, {
+      since: SINCE,
+      until: UNTIL,
+      accounts: ['111122223333'],
+      regions: ['us-east-1'],
+    });
+    const flat = ddl.replace(/\s+/g, ' ');
+    const top = ['eventversion', 'eventtime', 'eventsource', 'eventname', 'eventtype', 'awsregion'];
+    top.push('sourceipaddress', 'useragent', 'errorcode', 'errormessage', 'requestparameters', 'eventid');
+    top.push('recipientaccountid');
+    for (const column of top) {
+      expect(sql).toMatch(new RegExp(`\\b${column}\\b`));
+      expect(flat).toMatch(new RegExp(`\\b${column} STRING[ ,)]`));
+    }
+    for (const field of ['type', 'principalid', 'arn', 'accountid', 'invokedby']) {
+      expect(sql).toContain(`useridentity.${field} AS`);
+      expect(flat).toMatch(new RegExp(`useridentity STRUCT< .*\\b${field}: STRING`));
+    }
+    for (const field of ['type', 'principalid', 'arn', 'accountid', 'username']) {
+      expect(sql).toContain(`useridentity.sessioncontext.sessionissuer.${field} AS`);
+    }
+    expect(flat).toContain(
+      'sessionissuer: STRUCT<type: STRING, principalid: STRING, arn: STRING, accountid: STRING, username: STRING>',
+    );
+    expect(flat).toContain('resources ARRAY<STRUCT<arn: STRING, accountid: STRING, type: STRING>>');
+    expect(sql).toContain('ARRAY[r.arn, r.accountid, r.type]');
+    expect(flat).toContain('PARTITIONED BY (account STRING, region STRING, `timestamp` STRING)');
+    expect(flat).toContain("'projection.timestamp.format' = 'yyyy/MM/dd'");
+    expect(flat).toMatch(
+      /'storage\.location\.template' = 's3:\/\/[^']*\/\$\{account\}\/CloudTrail\/\$\{region\}\/\$\{timestamp\}'/,
+    );
+    for (const partition of ['"timestamp" BETWEEN', '"account" IN', '"region" IN'])
+      expect(sql).toContain(partition);
+  });
+});

@@ -4,7 +4,7 @@
  * state polled with backoff, its results paged (the header row left out), each row diagnosed as
  * `scan` diagnoses a log file's records; a failed, a cancelled and an interrupted query; bad arguments.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import {
@@ -205,6 +205,32 @@ describe('keymend scan --athena', () => {
     expect([a.records, a.denials, a.ignored]).toEqual([f.records, f.denials, f.ignored]);
   });
 
+  it('a problem whose diagnosis is refuse exits 1, as scan does, with its next steps in the text', async () => {
+    const denied = JSON.parse(
+      readFileSync(path.join(EVENTS_DIR, 'consumer-decrypt-denied-explicit-identity.record.json'), 'utf8'),
+    );
+    succeedWith([athenaRow(denied)]);
+    const argv = ['--diagnose', '--account', path.join(EVENTS_DIR, 'accounts', 'explicit-deny.json')];
+    const json = await scan([
+      '--athena',
+      'security.cloudtrail_org',
+      '--since',
+      '30d',
+      ...argv,
+      '--output',
+      'json',
+    ]);
+    expect(json.code).toBe(1);
+    const [problem] = (JSON.parse(json.out) as ScanSummary).problems;
+    expect(problem?.diagnosis).toMatchObject({ verdict: 'refuse', code: 'explicit-deny' });
+
+    athena.reset();
+    succeedWith([athenaRow(denied)]);
+    const text = await scan(['--athena', 'security.cloudtrail_org', '--since', '30d', ...argv]);
+    expect(text.code).toBe(1);
+    expect(text.out).toContain('keymend: refuse (explicit-deny).');
+  });
+
   it('text: says what Athena read and returned, then the problems as scan shows them', async () => {
     succeedWith(ROWS.slice(0, 3), 12_345_678);
     const { code, out } = await scan([
@@ -221,6 +247,29 @@ describe('keymend scan --athena', () => {
       `Athena query ${ID} read 11.8 MiB of security.cloudtrail_org (the data it bills) and returned 3 rows: 3 denied KMS calls made through Kinesis, in 1 problem.`,
     );
     expect(out).toContain('kms:Decrypt by role/service-role/orders-consumer on stream/orders');
+  });
+
+  it('--progress: the query id, its state, the bytes Athena has read and the rows, on stderr', async () => {
+    succeedWith(ROWS.slice(0, 5), 4_000_000_000);
+    const { code, err } = await scan([
+      '--athena',
+      'security.cloudtrail_org',
+      '--since',
+      SINCE,
+      '--until',
+      UNTIL,
+      '--progress',
+      '--output',
+      'json',
+    ]);
+    expect(code).toBe(0);
+    const lines = err.trim().split('\n');
+    expect(lines[0]).toBe(
+      `scan: Athena query ${ID} STARTING, 0 bytes scanned, 0 rows, 0 records, 0 denials, 0 problems`,
+    );
+    expect(lines.at(-1)).toBe(
+      `scan: Athena query ${ID} SUCCEEDED, 3.7 GiB scanned, 5 rows, 5 records, 5 denials, 1 problems`,
+    );
   });
 
   it('jsonl: the same summary on one line', async () => {

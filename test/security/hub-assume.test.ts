@@ -120,12 +120,38 @@ function decide(role: Role, request: AuthorizationRequest, extra: CompiledPolicy
 }
 
 const IN_ORG = { 'aws:ResourceOrgID': ORG, 'sts:SourceIdentity': 'keymend-Pq0_r-abcdefghijklmnopqrstu' };
+const READ_ONLY = { ...IN_ORG, 'sts:SourceIdentity': 'keymend-read-Pq0_r-abcdefghijklmnopqrstu' };
 
-describe.each(Object.entries(HUB_ROLES))('the hub %s role', (_name, role) => {
+describe('which session each hub role may open (propose mode)', () => {
+  it('the approval role: keymend-<id>, which may write as the member role allows', () => {
+    expect(
+      decide(HUB_ROLES.approval, assume(HUB_ROLES.approval, 'sts:AssumeRole', MEMBER_ROLE, IN_ORG)),
+    ).toBe('allowed');
+  });
+
+  it('the remediate role, which parses event text: keymend-read-<id> only, which the member lets write nothing', () => {
+    const role = HUB_ROLES.remediate;
+    expect(decide(role, assume(role, 'sts:AssumeRole', MEMBER_ROLE, READ_ONLY))).toBe('allowed');
+    expect(decide(role, assume(role, 'sts:AssumeRole', MEMBER_ROLE, IN_ORG))).not.toBe('allowed');
+    expect(decide(role, assume(role, 'sts:SetSourceIdentity', MEMBER_ROLE, IN_ORG))).not.toBe('allowed');
+  });
+
+  it('in auto mode the remediate role may open a writing session, for the fixes auto mode applies', () => {
+    const auto = synthOrganization({
+      mode: 'auto',
+      autoApplyPrincipals: 'arn:aws:iam::444455556666:role/app-*',
+    });
+    const role = roleOf(auto.hub, auto.hubTemplate, 'remediateFunction');
+    expect(decide(role, assume(role, 'sts:AssumeRole', MEMBER_ROLE, IN_ORG))).toBe('allowed');
+  });
+});
+
+describe.each(Object.entries(HUB_ROLES))('the hub %s role', (name, role) => {
+  const OWN = name === 'remediate' ? READ_ONLY : IN_ORG;
   it.each(['sts:AssumeRole', 'sts:SetSourceIdentity'])(
     '%s: allowed on the member role of an account of the organization, with a keymend source identity',
     (action) => {
-      expect(decide(role, assume(role, action, MEMBER_ROLE, IN_ORG))).toBe('allowed');
+      expect(decide(role, assume(role, action, MEMBER_ROLE, OWN))).toBe('allowed');
     },
   );
 
@@ -146,9 +172,13 @@ describe.each(Object.entries(HUB_ROLES))('the hub %s role', (_name, role) => {
       MEMBER_ROLE,
       { ...IN_ORG, 'sts:SourceIdentity': 'admin' },
     ],
-    ['another role of a member account', `arn:aws:iam::${MEMBER}:role/OrganizationAccountAccessRole`, IN_ORG],
-    ['a role named keymend-member at another path', `arn:aws:iam::${MEMBER}:role/keymend-member`, IN_ORG],
-    ['keymend`s own roles in the hub', `arn:aws:iam::${HUB}:role/keymend/KeymendHub-Approval`, IN_ORG],
+    [
+      'another role of a member account',
+      `arn:aws:iam::${MEMBER}:role/OrganizationAccountAccessRole`,
+      READ_ONLY,
+    ],
+    ['a role named keymend-member at another path', `arn:aws:iam::${MEMBER}:role/keymend-member`, READ_ONLY],
+    ['keymend`s own roles in the hub', `arn:aws:iam::${HUB}:role/keymend/KeymendHub-Approval`, READ_ONLY],
   ])('sts:AssumeRole on %s: refused, even with a full-admin policy attached', (_what, resource, context) => {
     expect(decide(role, assume(role, 'sts:AssumeRole', resource, context))).not.toBe('allowed');
     expect(decide(role, assume(role, 'sts:AssumeRole', resource, context), [ADMIN])).not.toBe('allowed');
@@ -159,7 +189,7 @@ describe.each(Object.entries(HUB_ROLES))('the hub %s role', (_name, role) => {
   });
 
   it('the boundary admits the member roles of the organization, and nothing else beyond it', () => {
-    expect(decide(role, assume(role, 'sts:AssumeRole', MEMBER_ROLE, IN_ORG), [ADMIN])).toBe('allowed');
+    expect(decide(role, assume(role, 'sts:AssumeRole', MEMBER_ROLE, OWN), [ADMIN])).toBe('allowed');
   });
 });
 
