@@ -41,6 +41,12 @@ export const ENV = {
    * which alone can then retire it (RetireGrant is authorized by the grant).
    */
   retiringPrincipal: 'KEYMEND_RETIRING_PRINCIPAL',
+  /**
+   * The notification routes (commons/settings.ts `ROUTES`): `KEY=TOPIC,...` in order, KEY an account id
+   * or an OU id, TOPIC a topic ARN or the name of a topic in the e-mail topic's account and Region.
+   * Empty or unset: every e-mail goes to the e-mail topic.
+   */
+  notificationRoutes: 'KEYMEND_NOTIFICATION_ROUTES',
 } as const;
 
 /** The DynamoDB table's key attributes and TTL attribute. */

@@ -16,6 +16,7 @@ import {
   SETTINGS,
   type WholeNumberSetting,
 } from '../commons/settings';
+import { type NotificationRoute, parseRoutes } from './routing';
 
 export type { Mode };
 
@@ -53,6 +54,8 @@ export interface Config {
   rejectSuppressHours: number;
   /** The retiring principal of keymend's grants: the approval function's role ARN. */
   retiringPrincipal: string;
+  /** Which topic gets the e-mails of which account or OU (core/routing.ts). @default [] */
+  notificationRoutes: NotificationRoute[];
 }
 
 export type EnvRecord = Readonly<Record<string, string | undefined>>;
@@ -204,6 +207,13 @@ export function parseConfig(env: EnvRecord, options: ConfigOptions = {}): Config
     );
   }
 
+  let notificationRoutes: NotificationRoute[];
+  try {
+    notificationRoutes = parseRoutes(text(env, ENV.notificationRoutes) ?? '', emailTopicArn);
+  } catch (error) {
+    throw new ConfigError(ENV.notificationRoutes, (error as Error).message);
+  }
+
   return {
     tableName,
     emailTopicArn,
@@ -220,5 +230,6 @@ export function parseConfig(env: EnvRecord, options: ConfigOptions = {}): Config
     enabledMechanisms,
     rejectSuppressHours: wholeNumber(env, SETTINGS.rejectSuppressHours),
     retiringPrincipal,
+    notificationRoutes,
   };
 }

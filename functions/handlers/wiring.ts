@@ -16,7 +16,7 @@ import { AwsAccountReader } from '../adapters/aws-account';
 import { clientConfig, InvocationDeadline, withDeadline } from '../adapters/client-config';
 import { readConsumerLag } from '../adapters/cloudwatch';
 import { kmsLinkSigner } from '../adapters/link-signer';
-import { organizationsApi } from '../adapters/organization';
+import { OrganizationRouter, organizationsApi } from '../adapters/organization';
 import { SnsPublisher } from '../adapters/sns';
 import { DynamoProposalStore } from '../adapters/store';
 import { arnAccount } from '../commons/arn';
@@ -66,7 +66,13 @@ export function awsWiring(env: NodeJS.ProcessEnv, options: ConfigOptions = {}): 
   const publisher = new SnsPublisher(withDeadline(new SNSClient(clients), deadline), {
     email: config.emailTopicArn,
     chat: config.chatTopicArn,
+    routes: config.notificationRoutes,
   });
+  // Only with a routing map; one per environment, so what it learns of OUs is kept between invocations.
+  const router =
+    config.notificationRoutes.length > 0
+      ? new OrganizationRouter(config.notificationRoutes, organizations)
+      : undefined;
   // Tokens are signed by KMS HMAC keys; the revoke key is configured for the approval function only.
   const signer = kmsLinkSigner(kms, {
     decision: config.decisionKeyId,
@@ -90,6 +96,7 @@ export function awsWiring(env: NodeJS.ProcessEnv, options: ConfigOptions = {}): 
       publisher,
       signer,
       metrics,
+      ...(router ? { router } : {}),
       now: () => new Date(),
     }),
   };
