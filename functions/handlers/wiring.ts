@@ -48,8 +48,15 @@ export interface AwsWiring {
   portsFor(accountId: string): FlowPorts;
 }
 
-/** Reads the configuration (throwing ConfigError with the variable's name) and builds the clients. */
-export function awsWiring(env: NodeJS.ProcessEnv, options: ConfigOptions = {}): AwsWiring {
+/**
+ * Reads the configuration (throwing ConfigError with the variable's name) and builds the clients.
+ * `log` hears what the wiring's adapters find out of band (OUs a notification route cannot read).
+ */
+export function awsWiring(
+  env: NodeJS.ProcessEnv,
+  options: ConfigOptions = {},
+  log?: { warn(message: string, fields: Record<string, unknown>): void },
+): AwsWiring {
   const config = parseConfig(env, options);
   const region = env.AWS_REGION ?? '';
   const clients = clientConfig({ region });
@@ -71,7 +78,15 @@ export function awsWiring(env: NodeJS.ProcessEnv, options: ConfigOptions = {}): 
   // Only with a routing map; one per environment, so what it learns of OUs is kept between invocations.
   const router =
     config.notificationRoutes.length > 0
-      ? new OrganizationRouter(config.notificationRoutes, organizations)
+      ? new OrganizationRouter(config.notificationRoutes, organizations, Date.now, (accountId, why) =>
+          log?.warn(
+            'notification routes: the OUs above the account cannot be read; its e-mails go to the e-mail topic',
+            {
+              accountId,
+              why,
+            },
+          ),
+        )
       : undefined;
   // Tokens are signed by KMS HMAC keys; the revoke key is configured for the approval function only.
   const signer = kmsLinkSigner(kms, {
