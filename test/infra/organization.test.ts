@@ -1,11 +1,15 @@
-import { App } from 'aws-cdk-lib';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { App, CfnResource } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { ContextError, parseContext } from '../../infra/context';
+import { addKeymendStacks } from '../../infra/keymend-app';
+import type { KeymendHubStack } from '../../infra/keymend-hub';
 import { KeymendMemberStack } from '../../infra/keymend-member';
 import { kmsDenialPattern } from '../../infra/keymend-remediation';
 import { ORGANIZATION_CONTEXT, synthOrganization } from './organization';
-import { synth } from './synth';
+import { newApp, synth } from './synth';
 
 type Resources = Record<string, { Type: string; Properties: Record<string, unknown>; Condition?: string }>;
 
@@ -389,5 +393,48 @@ describe('notificationRoutes on the construct', () => {
     ],
   ])('%j is refused naming the prop', (routes, why) => {
     expect(() => synth({ notificationRoutes: routes })).toThrow(why);
+  });
+});
+
+describe("aws-cdk-lib's built-in template validation", () => {
+  const STRICT_VALIDATION = {
+    '@aws-cdk/core:validateAgainstDefaultRules': true,
+    '@aws-cdk/core:strictCfnValidateErrors': true,
+  };
+
+  const organizationApp = () =>
+    newApp({
+      validation: true,
+      context: {
+        ...STRICT_VALIDATION,
+        ...ORGANIZATION_CONTEXT,
+        notificationEmail: 'ops@example.com',
+        notificationRoutes: {
+          '444455556666': 'payments-alerts',
+          'ou-ab12-cdef3456': 'arn:aws:sns:us-east-1:777788889999:data-alerts',
+        },
+      },
+    });
+
+  it('passes on the hub (with routes) and the member, errors and warnings both failing', () => {
+    const app = organizationApp();
+    addKeymendStacks(app);
+    const assembly = app.synth();
+    expect(assembly.stacks.map((s) => s.stackName).sort()).toEqual(['KeymendHub', 'KeymendMember']);
+    const report = JSON.parse(
+      fs.readFileSync(path.join(assembly.directory, 'validation-report.json'), 'utf8'),
+    );
+    const violations = report.pluginReports.flatMap((r: { violations?: unknown[] }) => r.violations ?? []);
+    expect(violations).toEqual([]);
+  });
+
+  it('is really on for these apps: a bad property in the hub fails the synth', () => {
+    const app = organizationApp();
+    const [hubStack] = addKeymendStacks(app);
+    new CfnResource(hubStack as KeymendHubStack, 'Bad', {
+      type: 'AWS::SQS::Queue',
+      properties: { VisibilityTimeout: 'soon' },
+    });
+    expect(() => app.synth()).toThrow(/VisibilityTimeout/);
   });
 });
