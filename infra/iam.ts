@@ -8,7 +8,7 @@
  */
 import { Effect, type PolicyStatementProps } from 'aws-cdk-lib/aws-iam';
 import { principalPatternKind } from '../functions/commons/arn';
-import { HANDLED_KMS_EVENT_NAMES } from '../functions/commons/constants';
+import { HANDLED_KMS_EVENT_NAMES, MEMBER_ROLE } from '../functions/commons/constants';
 
 /** Where keymend runs and the resources it owns. */
 export interface IamScope {
@@ -523,14 +523,14 @@ export const WRITE_ACTIONS: readonly string[] = [
 // The member role of an organization deployment (infra/keymend-member.ts)
 
 /** The member role's name, the same in every member account (the hub assumes it by name). */
-export const MEMBER_ROLE_NAME = 'keymend-member';
+export const MEMBER_ROLE_NAME = MEMBER_ROLE.name;
 
 /**
  * What the hub sets as `sts:SourceIdentity` when it assumes a member role: this prefix and the
  * proposal id, so the member account's CloudTrail names the proposal that acted. The trust policy
  * refuses a session without it.
  */
-export const SOURCE_IDENTITY_PREFIX = 'keymend-';
+export const SOURCE_IDENTITY_PREFIX = MEMBER_ROLE.sourceIdentityPrefix;
 
 /** A member account as its role sees it. The role is global; the Regions are the StackSet's. */
 export interface MemberScope {

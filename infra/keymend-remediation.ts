@@ -337,12 +337,21 @@ export class KeymendRemediation extends Construct {
   readonly trail?: cloudtrail.Trail;
   /** The permissions boundary of both function roles (infra/iam.ts `boundaryStatements`). */
   readonly boundary: iam.ManagedPolicy;
+  /** The mechanisms the functions may apply (KEYMEND_ENABLED_MECHANISMS), for `keymend apply --aws`. */
+  readonly enabledMechanisms: readonly Mechanism[];
+  /**
+   * The ARN patterns of the principals whose inline policies keymend may write (empty when inline
+   * policies are not enabled), for `keymend apply --aws`.
+   */
+  readonly inlinePolicyPrincipals: readonly string[];
 
   constructor(scope: Construct, id: string, props: KeymendRemediationProps = {}) {
     super(scope, id);
     const region = Stack.of(this).region;
     checkProps(props, Token.isUnresolved(region) ? undefined : region);
     const powers = writePowers(props);
+    this.enabledMechanisms = enabledMechanisms(props);
+    this.inlinePolicyPrincipals = powers.inlinePolicyPrincipals;
     this.table = this.createTable();
     // Approval links are signed by two KMS HMAC keys, whose material never leaves KMS: approve and
     // reject links with the decision key (both functions), revoke links with the revoke key (the

@@ -47,6 +47,11 @@ export async function readOrganizationIdentity(
   api: OrganizationsApi,
   accountId: string,
 ): Promise<Pick<OrganizationState, 'id' | 'path'> | null> {
+  // The path does not need the organization's id: its first ListParents goes out with
+  // DescribeOrganization (one round trip where the two in turn take two); its answer counts only
+  // when the account is in an organization this reader may see.
+  const path = ancestorsOf(api, accountId);
+  path.catch(() => {});
   const described = await awsRead(
     'organizations:DescribeOrganization',
     async () => {
@@ -64,16 +69,22 @@ export async function readOrganizationIdentity(
   if (described === null) return null;
   const id = described.Organization?.Id;
   if (id === undefined) return { id: null };
+  const ancestors = await path;
+  return ancestors === null ? { id } : { id, path: `${id}/${ancestors.join('/')}/` };
+}
+
+/** The ids from the root down to `accountId`'s parent; null when a step is not readable. */
+async function ancestorsOf(api: OrganizationsApi, accountId: string): Promise<string[] | null> {
   const ancestors: string[] = [];
   let child = accountId;
   for (let depth = 0; depth < MAX_DEPTH; depth++) {
     const parent = await parentOf(api, child);
-    if (parent === null) return { id };
+    if (parent === null) return null;
     ancestors.unshift(parent.id);
-    if (parent.type === 'ROOT') return { id, path: `${id}/${ancestors.join('/')}/` };
+    if (parent.type === 'ROOT') return ancestors;
     child = parent.id;
   }
-  return { id };
+  return null;
 }
 
 async function parentOf(

@@ -25,7 +25,15 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { CLAIM_LEASE_SECONDS, TABLE } from '../commons/constants';
 import { KeymendError } from '../commons/errors';
-import type { ClaimOptions, ClaimResult, EventClaim, FingerprintRecord, ProposalStore } from '../core/ports';
+import { type DenialsSeen, denialSeen, SESSION_CAP } from '../core/denials-seen';
+import type {
+  ClaimOptions,
+  ClaimResult,
+  DenialClaim,
+  EventClaim,
+  FingerprintRecord,
+  ProposalStore,
+} from '../core/ports';
 import {
   type AuditEntry,
   canTransition,
@@ -56,6 +64,8 @@ const AUTO_BUCKET_TTL_SECONDS = 24 * 60 * 60;
  * item toward DynamoDB's 400 KB limit and block the transitions that matter. Transitions always append.
  */
 export const AUDIT_APPEND_LIMIT = 200;
+/** `sessions` is a reserved word in DynamoDB expressions. */
+const SESSIONS_NAME = { '#sessions': 'sessions' };
 /** BatchGetItem reads at most 100 keys per request. */
 const BATCH_GET_LIMIT = 100;
 
@@ -133,16 +143,18 @@ export class DynamoProposalStore implements ProposalStore {
    * Two UpdateItems (no DeleteItem, which keymend's role does not have): the event id marked released,
    * so `claimEvent` takes it again, and the lease removed from a fingerprint without a proposal.
    */
-  async releaseClaim(eventId: string, fingerprint: string | null): Promise<void> {
-    await this.conditional(
-      new UpdateItemCommand({
-        TableName: this.tableName,
-        Key: { pk: s(storeKeys.event(eventId)) },
-        UpdateExpression: 'SET released = :yes',
-        ConditionExpression: 'attribute_exists(pk)',
-        ExpressionAttributeValues: { ':yes': { BOOL: true } },
-      }),
-    );
+  async releaseClaim(eventId: string | null, fingerprint: string | null): Promise<void> {
+    if (eventId !== null) {
+      await this.conditional(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: { pk: s(storeKeys.event(eventId)) },
+          UpdateExpression: 'SET released = :yes',
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeValues: { ':yes': { BOOL: true } },
+        }),
+      );
+    }
     if (fingerprint === null) return;
     await this.conditional(
       new UpdateItemCommand({
@@ -158,18 +170,31 @@ export class DynamoProposalStore implements ProposalStore {
    * One conditional UpdateItem: counts `count` denials (a warm environment's batch, or one) only when
    * the fingerprint has a live proposal.
    */
-  async touchFingerprint(fingerprint: string, now: Date, count = 1): Promise<FingerprintRecord | null> {
+  async touchFingerprint(
+    fingerprint: string,
+    now: Date,
+    count = 1,
+    seen?: DenialsSeen,
+  ): Promise<FingerprintRecord | null> {
     return this.countDenial(
       fingerprint,
       now,
       count,
       'attribute_exists(pk) AND attribute_exists(proposalId) AND liveUntil > :now',
+      {},
+      seen,
     );
   }
 
   /**
-   * One UpdateItem that counts denials (count + `count`, lastSeen = now) when `condition` holds, and
-   * returns the record as it is then; null when the condition fails.
+   * Counts denials (count + `count`, lastSeen = now) when `condition` holds, and returns the record as
+   * it is then; null when the condition fails. With `seen`, the same UpdateItem moves `lastDenialAt` to
+   * the batch's latest eventTime and adds its sessions, conditioned on that being a move forward
+   * (`lastDenialAt <= :last AND firstDenialAt <= :first`) and on the session set being under
+   * SESSION_CAP: the usual denial, later than those counted before, costs that one request. When that
+   * fails (a denial delivered out of order, a full session set, or `condition` itself), a second
+   * UpdateItem counts under `condition` alone, and conditional min/max writes (and the sessions, while
+   * the set has room) follow, best effort, only for what the record returned still lacks.
    */
   private async countDenial(
     fingerprint: string,
@@ -177,19 +202,108 @@ export class DynamoProposalStore implements ProposalStore {
     count: number,
     condition: string,
     values: Record<string, AttributeValue> = {},
+    seen?: DenialsSeen,
   ): Promise<FingerprintRecord | null> {
-    try {
-      const out = await this.client.send(
+    const key = { pk: s(storeKeys.fingerprint(fingerprint)) };
+    const base = {
+      TableName: this.tableName,
+      Key: key,
+      ExpressionAttributeNames: { '#count': 'count' } as Record<string, string>,
+      ExpressionAttributeValues: { ':n': n(count), ':now': s(now.toISOString()), ...values },
+      ReturnValues: 'ALL_NEW' as const,
+    };
+    if (seen) {
+      const sessions = seen.sessions.length > 0;
+      const forward = await this.updateRecord(
         new UpdateItemCommand({
-          TableName: this.tableName,
-          Key: { pk: s(storeKeys.fingerprint(fingerprint)) },
-          UpdateExpression: 'ADD #count :n SET lastSeen = :now',
-          ConditionExpression: condition,
-          ExpressionAttributeNames: { '#count': 'count' },
-          ExpressionAttributeValues: { ':n': n(count), ':now': s(now.toISOString()), ...values },
-          ReturnValues: 'ALL_NEW',
+          ...base,
+          UpdateExpression:
+            `ADD #count :n${sessions ? ', #sessions :sessions' : ''} SET lastSeen = :now, ` +
+            'lastDenialAt = :last, firstDenialAt = if_not_exists(firstDenialAt, :first)',
+          ConditionExpression:
+            `(${condition}) AND (attribute_not_exists(lastDenialAt) OR lastDenialAt <= :last) ` +
+            'AND (attribute_not_exists(firstDenialAt) OR firstDenialAt <= :first)' +
+            (sessions ? ' AND (attribute_not_exists(#sessions) OR size(#sessions) < :cap)' : ''),
+          ExpressionAttributeNames: { ...base.ExpressionAttributeNames, ...(sessions ? SESSIONS_NAME : {}) },
+          ExpressionAttributeValues: {
+            ...base.ExpressionAttributeValues,
+            ':first': s(seen.firstAt),
+            ':last': s(seen.lastAt),
+            ...(sessions ? { ':sessions': { SS: seen.sessions }, ':cap': n(SESSION_CAP) } : {}),
+          },
         }),
       );
+      if (forward) return forward;
+    }
+    const record = await this.updateRecord(
+      new UpdateItemCommand({
+        ...base,
+        UpdateExpression: 'ADD #count :n SET lastSeen = :now',
+        ConditionExpression: condition,
+      }),
+    );
+    if (record === null || !seen) return record;
+    return this.completeSeen(record, seen);
+  }
+
+  /**
+   * After a count that could not record `seen` with it: the conditional min of `firstDenialAt`, max of
+   * `lastDenialAt` and the sessions (while the set has room), only where the record needs them, at
+   * once. Best effort: the denials are counted already, and a retry would count them twice; a write
+   * that fails leaves a time or a session out (the shown figures are lower bounds).
+   */
+  private async completeSeen(record: FingerprintRecord, seen: DenialsSeen): Promise<FingerprintRecord> {
+    const key = { pk: s(storeKeys.fingerprint(record.fingerprint)) };
+    const writes: Promise<unknown>[] = [];
+    const result = { ...record };
+    const bound = (attribute: 'firstDenialAt' | 'lastDenialAt', value: string, op: '<' | '>') => {
+      writes.push(
+        this.conditional(
+          new UpdateItemCommand({
+            TableName: this.tableName,
+            Key: key,
+            UpdateExpression: `SET ${attribute} = :at`,
+            ConditionExpression: `attribute_exists(pk) AND (attribute_not_exists(${attribute}) OR ${attribute} ${op} :at)`,
+            ExpressionAttributeValues: { ':at': s(value) },
+          }),
+        ).then((done) => {
+          if (done) result[attribute] = value;
+        }),
+      );
+    };
+    if (record.firstDenialAt === undefined || seen.firstAt < record.firstDenialAt)
+      bound('firstDenialAt', seen.firstAt, '>');
+    if (record.lastDenialAt === undefined || seen.lastAt > record.lastDenialAt)
+      bound('lastDenialAt', seen.lastAt, '<');
+    if (seen.sessions.length > 0 && (record.sessions ?? 0) < SESSION_CAP) {
+      writes.push(
+        this.client
+          .send(
+            new UpdateItemCommand({
+              TableName: this.tableName,
+              Key: key,
+              UpdateExpression: 'ADD #sessions :sessions',
+              ConditionExpression:
+                'attribute_exists(pk) AND (attribute_not_exists(#sessions) OR size(#sessions) < :cap)',
+              ExpressionAttributeNames: SESSIONS_NAME,
+              ExpressionAttributeValues: { ':sessions': { SS: seen.sessions }, ':cap': n(SESSION_CAP) },
+              ReturnValues: 'UPDATED_NEW',
+            }),
+          )
+          .then((out) => {
+            const sessions = out.Attributes?.sessions?.SS;
+            if (sessions) result.sessions = sessions.length;
+          }),
+      );
+    }
+    await Promise.all(writes.map((write) => write.catch(() => undefined)));
+    return result;
+  }
+
+  /** One UpdateItem returning the fingerprint record; null when its condition failed. */
+  private async updateRecord(command: UpdateItemCommand): Promise<FingerprintRecord | null> {
+    try {
+      const out = await this.client.send(command);
       return fingerprintRecord(out.Attributes);
     } catch (error) {
       if (isConditionFailure(error)) return null;
@@ -202,13 +316,79 @@ export class DynamoProposalStore implements ProposalStore {
    * no proposal yet, a lease, the claiming event's id) when there is no record, or it has no live
    * proposal and no unexpired lease. Otherwise one more UpdateItem counts the denial (and the
    * `count - 1` a warm environment held) as a repeat of whoever holds it, unless the holder's claim
-   * was made by this very event id: a redelivery of the problem's first event, a duplicate. The event
-   * and the fingerprint are claimed in one write because they share the fingerprint's item.
+   * was made by this very event id: a redelivery of the problem's first event, a duplicate.
    */
   async claimFingerprint(fingerprint: string, now: Date, options: ClaimOptions = {}): Promise<ClaimResult> {
+    return (await this.claimProblem(fingerprint, now, options)).result;
+  }
+
+  /**
+   * claimEvent's PutItem and claimFingerprint's UpdateItem (the event id recorded on the problem) sent
+   * at once; the count of a held problem, when needed, waits for the event's answer. When the event's
+   * claim fails while the problem was claimed, the problem's item is put back as the claim found it
+   * (the proposal it pointed at, its counts), conditioned on the claim being still this one; the
+   * caller releases the rest (`releaseClaim`), as after any failure.
+   */
+  async claimDenial(
+    eventId: string,
+    fingerprint: string,
+    now: Date,
+    options: Omit<ClaimOptions, 'eventId'> = {},
+  ): Promise<DenialClaim> {
+    const event = this.claimEvent(eventId, now);
+    const problem = this.claimProblem(fingerprint, now, { ...options, eventId }, event);
+    const [delivery, claim] = await Promise.allSettled([event, problem]);
+    if (delivery.status === 'rejected') {
+      if (claim.status === 'fulfilled' && claim.value.result.claimed && claim.value.previous) {
+        await this.restoreFingerprint(claim.value.previous, eventId, claim.value.lease).catch(() => false);
+      }
+      throw delivery.reason;
+    }
+    if (claim.status === 'rejected') throw claim.reason;
+    return { ...claim.value.result, delivery: delivery.value };
+  }
+
+  /**
+   * Puts back the fingerprint item `previous` (as a claim's ALL_OLD returned it) while the item still
+   * holds that claim (its lease and event id, no proposal); false when it does not.
+   */
+  private async restoreFingerprint(previous: Item, eventId: string, lease: string): Promise<boolean> {
+    return this.conditional(
+      new PutItemCommand({
+        TableName: this.tableName,
+        Item: previous,
+        ConditionExpression:
+          'leaseUntil = :lease AND firstEventId = :eid AND attribute_not_exists(proposalId)',
+        ExpressionAttributeValues: { ':lease': s(lease), ':eid': s(eventId) },
+      }),
+    );
+  }
+
+  /**
+   * claimFingerprint, with the lease it set and the item it replaced (undefined when there was none).
+   * With `delivery` (the event's claim, sent at the same time), a held problem is counted only once it
+   * answers: not at all for a duplicate delivery, and even when this event id made the claim for a
+   * retry (the retry of an invocation that got that far).
+   */
+  private async claimProblem(
+    fingerprint: string,
+    now: Date,
+    options: ClaimOptions,
+    delivery?: Promise<EventClaim>,
+  ): Promise<{ result: ClaimResult; lease: string; previous?: Item }> {
     const at = now.toISOString();
     const leaseUntil = new Date(now.getTime() + this.leaseMs);
     const eventId = options.eventId ?? '';
+    // A new period starts with this denial's eventTime and session (none known: none kept).
+    const seen = options.seen;
+    const seenSet = seen
+      ? `firstDenialAt = :first, lastDenialAt = :last, ${seen.sessions.length > 0 ? '#sessions = :sessions, ' : ''}`
+      : '';
+    const seenRemoved = seen
+      ? seen.sessions.length > 0
+        ? ''
+        : ', #sessions'
+      : ', firstDenialAt, lastDenialAt, #sessions';
     // The record can vanish between the two requests only through TTL deletion: then claim again.
     for (let attempt = 0; attempt < 3; attempt++) {
       const claimed = await this.claimOnce(
@@ -217,38 +397,49 @@ export class DynamoProposalStore implements ProposalStore {
           Key: { pk: s(storeKeys.fingerprint(fingerprint)) },
           UpdateExpression:
             'SET fingerprint = :fp, #count = :one, firstSeen = :now, lastSeen = :now, liveUntil = :now, ' +
-            `leaseUntil = :lease, ${eventId ? 'firstEventId = :eid, ' : ''}#ttl = :ttl ` +
-            `REMOVE proposalId, appliedAt${eventId ? '' : ', firstEventId'}`,
+            `leaseUntil = :lease, ${eventId ? 'firstEventId = :eid, ' : ''}${seenSet}#ttl = :ttl ` +
+            `REMOVE proposalId, appliedAt${eventId ? '' : ', firstEventId'}${seenRemoved}`,
           ConditionExpression:
             'attribute_not_exists(pk) OR ((attribute_not_exists(proposalId) OR liveUntil <= :now) ' +
             'AND (attribute_not_exists(leaseUntil) OR leaseUntil <= :now))',
-          ExpressionAttributeNames: { '#count': 'count', '#ttl': TABLE.ttlAttribute },
+          ExpressionAttributeNames: { '#count': 'count', '#ttl': TABLE.ttlAttribute, ...SESSIONS_NAME },
           ExpressionAttributeValues: {
             ':fp': s(fingerprint),
             ':one': n(1),
             ':now': s(at),
             ':lease': s(leaseUntil.toISOString()),
             ...(eventId ? { ':eid': s(eventId) } : {}),
+            ...(seen ? { ':first': s(seen.firstAt), ':last': s(seen.lastAt) } : {}),
+            ...(seen && seen.sessions.length > 0
+              ? { ':sessions': { SS: seen.sessions.slice(0, SESSION_CAP) } }
+              : {}),
             ':ttl': n(epochSeconds(leaseUntil) + FINGERPRINT_RETENTION_SECONDS),
           },
           // The proposal the fingerprint pointed at before, so the flow can close it (pending -> expired).
           ReturnValues: 'ALL_OLD',
         }),
       );
-      if (claimed) return claimed;
+      const lease = leaseUntil.toISOString();
+      if (claimed)
+        return { result: claimed.result, lease, ...(claimed.previous ? { previous: claimed.previous } : {}) };
       // Someone else holds the fingerprint: count this denial as a repeat of theirs, unless this event
-      // made their claim.
+      // made their claim, or the event's own claim says it is a duplicate delivery.
+      const seenAs = await delivery;
+      if (seenAs === 'duplicate') return { result: { claimed: false, duplicate: true }, lease };
+      const unlessOwn = eventId !== '' && seenAs !== 'retry';
       const record = await this.countDenial(
         fingerprint,
         now,
         options.count ?? 1,
-        eventId
+        unlessOwn
           ? 'attribute_exists(pk) AND (attribute_not_exists(firstEventId) OR firstEventId <> :eid)'
           : 'attribute_exists(pk)',
-        eventId ? { ':eid': s(eventId) } : {},
+        unlessOwn ? { ':eid': s(eventId) } : {},
+        seen,
       );
-      if (record) return { claimed: false, record };
-      if (eventId && (await this.claimedBy(fingerprint, eventId))) return { claimed: false, duplicate: true };
+      if (record) return { result: { claimed: false, record }, lease };
+      if (unlessOwn && (await this.claimedBy(fingerprint, eventId)))
+        return { result: { claimed: false, duplicate: true }, lease };
     }
     throw new StoreError(`fingerprint ${fingerprint} could be neither claimed nor counted`);
   }
@@ -292,6 +483,9 @@ export class DynamoProposalStore implements ProposalStore {
    * already on the fingerprint stay.
    */
   async makeLive(proposal: Proposal, liveUntil: Date): Promise<void> {
+    // The claim recorded the first denial's time and session; a proposal stored without one (keymend
+    // local's createProposal, records from before) brings its own.
+    const seen = denialSeen(proposal.request);
     const ttl = Math.max(proposal.ttl ?? 0, epochSeconds(liveUntil) + FINGERPRINT_RETENTION_SECONDS);
     await this.client.send(
       new UpdateItemCommand({
@@ -300,9 +494,26 @@ export class DynamoProposalStore implements ProposalStore {
         UpdateExpression:
           'SET fingerprint = :fp, proposalId = :id, liveUntil = :live, #ttl = :ttl, ' +
           '#count = if_not_exists(#count, :count), firstSeen = if_not_exists(firstSeen, :first), ' +
-          'lastSeen = if_not_exists(lastSeen, :last) REMOVE leaseUntil',
-        ExpressionAttributeNames: { '#count': 'count', '#ttl': TABLE.ttlAttribute },
+          'lastSeen = if_not_exists(lastSeen, :last)' +
+          (seen
+            ? ', firstDenialAt = if_not_exists(firstDenialAt, :firstDenial), ' +
+              'lastDenialAt = if_not_exists(lastDenialAt, :lastDenial), ' +
+              '#sessions = if_not_exists(#sessions, :sessions)'
+            : '') +
+          ' REMOVE leaseUntil',
+        ExpressionAttributeNames: {
+          '#count': 'count',
+          '#ttl': TABLE.ttlAttribute,
+          ...(seen ? SESSIONS_NAME : {}),
+        },
         ExpressionAttributeValues: {
+          ...(seen
+            ? {
+                ':firstDenial': s(seen.firstAt),
+                ':lastDenial': s(seen.lastAt),
+                ':sessions': { SS: seen.sessions },
+              }
+            : {}),
           ':fp': s(proposal.fingerprint),
           ':id': s(proposal.id),
           ':live': s(liveUntil.toISOString()),
@@ -538,15 +749,23 @@ export class DynamoProposalStore implements ProposalStore {
     const record = fingerprintRecord(out.Item);
     // A later period of the fingerprint counts for a later proposal, not this one.
     if (!record || record.proposalId !== proposal.id) return proposal;
-    return { ...proposal, count: record.count, firstSeen: record.firstSeen, lastSeen: record.lastSeen };
+    return withRecordCounts(proposal, record);
   }
 
-  /** The claim update: null when its condition failed, else the claim with the proposal it replaces. */
-  private async claimOnce(command: UpdateItemCommand): Promise<ClaimResult | null> {
+  /**
+   * The claim update: null when its condition failed, else the claim with the proposal it replaces,
+   * and the item it replaced (ALL_OLD; none for a new fingerprint).
+   */
+  private async claimOnce(
+    command: UpdateItemCommand,
+  ): Promise<{ result: ClaimResult; previous?: Item } | null> {
     try {
       const out = await this.client.send(command);
-      const previous = out.Attributes?.proposalId?.S;
-      return previous ? { claimed: true, previousProposalId: previous } : { claimed: true };
+      const previousProposalId = out.Attributes?.proposalId?.S;
+      const result: ClaimResult = previousProposalId
+        ? { claimed: true, previousProposalId }
+        : { claimed: true };
+      return out.Attributes ? { result, previous: out.Attributes } : { result };
     } catch (error) {
       if (isConditionFailure(error)) return null;
       throw error;
@@ -678,6 +897,22 @@ function fingerprintRecord(item: Item | undefined): FingerprintRecord | null {
     lastSeen: item.lastSeen?.S ?? '',
     liveUntil: item.liveUntil?.S ?? '',
     ...(item.appliedAt?.S ? { appliedAt: item.appliedAt.S } : {}),
+    ...(item.firstDenialAt?.S ? { firstDenialAt: item.firstDenialAt.S } : {}),
+    ...(item.lastDenialAt?.S ? { lastDenialAt: item.lastDenialAt.S } : {}),
+    ...(item.sessions?.SS ? { sessions: item.sessions.SS.length } : {}),
+  };
+}
+
+/** The proposal with the counts, times and sessions its fingerprint record holds (the record's when it has them). */
+export function withRecordCounts(proposal: Proposal, record: FingerprintRecord): Proposal {
+  return {
+    ...proposal,
+    count: record.count,
+    firstSeen: record.firstSeen,
+    lastSeen: record.lastSeen,
+    ...(record.firstDenialAt ? { firstDenialAt: record.firstDenialAt } : {}),
+    ...(record.lastDenialAt ? { lastDenialAt: record.lastDenialAt } : {}),
+    ...(record.sessions !== undefined ? { sessions: record.sessions } : {}),
   };
 }
 

@@ -100,3 +100,22 @@ export const HANDLER_ENTRIES = {
   remediate: 'functions/handlers/remediate.ts',
   approval: 'functions/handlers/approval.ts',
 } as const;
+
+/**
+ * The member role of an organization deployment: its name (the same in every member account, under
+ * keymend's role path `/keymend/`), and the prefix of the `sts:SourceIdentity` the hub sets when it
+ * assumes it (the prefix and the proposal id, so the member account's CloudTrail names the proposal
+ * that acted; the role's trust policy refuses a session without it).
+ */
+export const MEMBER_ROLE = {
+  name: 'keymend-member',
+  path: '/keymend/',
+  sourceIdentityPrefix: 'keymend-',
+} as const;
+
+/**
+ * Distinct sessions denied are kept exactly up to this many per problem and period (as hashes on its
+ * fingerprint item, core/denials-seen.ts); past it, people are told "at least" this many. It bounds the
+ * item: 100 hashes of 16 characters are under 2 KB.
+ */
+export const SESSION_CAP = 100;

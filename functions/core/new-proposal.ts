@@ -3,6 +3,7 @@
  * apart from the random id (node:crypto); the time comes in.
  */
 import { randomBytes } from 'node:crypto';
+import { denialSeen } from './denials-seen';
 import type { DiagnoseResult } from './diagnose';
 import { linkExpiry } from './links';
 import {
@@ -18,9 +19,15 @@ import type { KinesisKmsRequest } from './request';
 
 export { PROPOSAL_RETENTION_DAYS };
 
-/** A new proposal id: 18 random bytes, base64url (24 characters, URL-safe, unguessable). */
+/**
+ * A new proposal id: 18 random bytes, base64url (24 characters, URL-safe, unguessable), drawn again
+ * when it would start with `-`: a command line (`keymend revoke ID`) would read that as an option.
+ */
 export function newProposalId(): string {
-  return randomBytes(18).toString('base64url');
+  for (;;) {
+    const id = randomBytes(18).toString('base64url');
+    if (!id.startsWith('-')) return id;
+  }
 }
 
 /**
@@ -72,6 +79,7 @@ export function newProposal(args: {
   const at = now.toISOString();
   const refused = result.verdict === 'refuse' || args.refuseInstead !== undefined;
   const plan = refused ? null : result.plan;
+  const seen = denialSeen(args.request);
   return {
     id: args.id,
     fingerprint: fingerprintOf(scope),
@@ -96,6 +104,7 @@ export function newProposal(args: {
     count: 1,
     firstSeen: at,
     lastSeen: at,
+    ...(seen ? { firstDenialAt: seen.firstAt, lastDenialAt: seen.lastAt, sessions: 1 } : {}),
     createdAt: at,
     updatedAt: at,
     expiresAt: expiresAt.toISOString(),

@@ -4,6 +4,7 @@
  * an outbox). Interfaces only: no SDK types cross this line.
  */
 import type { AccountReader } from './account';
+import type { DenialsSeen } from './denials-seen';
 import type { AppliedChange, AuditEntry, ConsumerLag, Proposal, ProposalStatus } from './proposal';
 import type { SigningKeyName, TokenCheck, TokenClaims } from './token';
 
@@ -23,7 +24,17 @@ export interface FingerprintRecord {
    * still-failing notice is settled (see `setFingerprintApplied`).
    */
   appliedAt?: string;
+  /**
+   * The earliest and latest CloudTrail eventTime of the period's denials (kept as a conditional min and
+   * max); absent on records written before keymend kept them.
+   */
+  firstDenialAt?: string;
+  lastDenialAt?: string;
+  /** Distinct sessions denied in the period (hashes kept up to SESSION_CAP: then a lower bound). */
+  sessions?: number;
 }
+
+export type { DenialsSeen };
 
 export type ClaimResult =
   /** This invocation owns the new problem: read the account, diagnose, then `createProposal`. */
@@ -43,6 +54,8 @@ export interface ClaimOptions {
   eventId?: string;
   /** Denials to count when the fingerprint is held by someone else (a warm environment's batch). @default 1 */
   count?: number;
+  /** The eventTimes and sessions of those denials (this one's, and a warm environment's batch). */
+  seen?: DenialsSeen;
 }
 
 /**
@@ -51,6 +64,16 @@ export interface ClaimOptions {
  * id claimed within its lease (a second delivery while, or just after, the first is processed).
  */
 export type EventClaim = 'first' | 'retry' | 'duplicate';
+
+/**
+ * What `claimDenial` found: the event id's claim (`delivery`, as `claimEvent` answers) and the
+ * problem's claim made at the same time. `claimed` is this invocation's to diagnose whatever the
+ * delivery: a `duplicate` that claimed the problem raced its twin delivery, which finds this event
+ * id on the problem and answers a duplicate. Not claimed: a `duplicate` delivery counted nothing
+ * (`duplicate: true`); a `first` one was counted as a repeat, unless its own event id made the claim
+ * (a twin delivery diagnoses it: `duplicate: true`); a `retry` was counted as a repeat.
+ */
+export type DenialClaim = ClaimResult & { delivery: EventClaim };
 
 /**
  * keymend's store (one DynamoDB table; docs/store.md). Every status change is a conditional write.
@@ -65,22 +88,42 @@ export interface ProposalStore {
    */
   claimEvent(eventId: string, now: Date): Promise<EventClaim>;
   /**
-   * Undoes `claimEvent` and, when `fingerprint` is given, the lease `claimFingerprint` took (only while
-   * the fingerprint holds no proposal), so that the retry of an invocation that failed before it
-   * recorded anything starts over instead of being taken for a duplicate (and lost).
+   * Undoes `claimEvent` (when `eventId` is given: null when the event's claim is another delivery's)
+   * and, when `fingerprint` is given, the lease `claimFingerprint` took (only while the fingerprint
+   * holds no proposal), so that the retry of an invocation that failed before it recorded anything
+   * starts over instead of being taken for a duplicate (and lost).
    */
-  releaseClaim(eventId: string, fingerprint: string | null): Promise<void>;
+  releaseClaim(eventId: string | null, fingerprint: string | null): Promise<void>;
   /**
    * Counts `count` more denials (default 1) of a live fingerprint (lastSeen = now) in one conditional
-   * update, and returns the record; null when the fingerprint is unknown or no longer live.
+   * update, and returns the record; null when the fingerprint is unknown or no longer live. `seen`:
+   * their eventTimes (the record's first and last denial move to include them) and sessions.
    */
-  touchFingerprint(fingerprint: string, now: Date, count?: number): Promise<FingerprintRecord | null>;
+  touchFingerprint(
+    fingerprint: string,
+    now: Date,
+    count?: number,
+    seen?: DenialsSeen,
+  ): Promise<FingerprintRecord | null>;
   /**
    * Claims a fingerprint that is not live, with a short lease so a crashed invocation does not hold it
    * for ever, recording the claiming event's id. When another invocation holds it, counts the denial
    * as a repeat of it instead; when this event id made the claim, answers a duplicate.
    */
   claimFingerprint(fingerprint: string, now: Date, options?: ClaimOptions): Promise<ClaimResult>;
+  /**
+   * `claimEvent` and `claimFingerprint` (recording the event id on the problem) at once: one round
+   * trip where the two in turn take two (DynamoDB writes two items in one request only in a
+   * transaction, which dynalite lacks). The problem's count waits for the event's answer (a duplicate
+   * delivery counts nothing), so a repeat takes two round trips. Throws only after undoing what it
+   * took: the event id released, the problem put back as it was before this claim.
+   */
+  claimDenial(
+    eventId: string,
+    fingerprint: string,
+    now: Date,
+    options?: Omit<ClaimOptions, 'eventId'>,
+  ): Promise<DenialClaim>;
   /** Stores a new proposal and makes it the fingerprint's live one: storeProposal, then makeLive. */
   createProposal(proposal: Proposal, liveUntil: Date): Promise<void>;
   /** Stores a new proposal (a new id only), not yet the fingerprint's live one. */
@@ -215,11 +258,29 @@ export interface LinkSigner {
   verify(token: unknown, nowSeconds: number): Promise<TokenCheck>;
 }
 
+/**
+ * The other accounts keymend may read and change, by account id: the member accounts of an organization
+ * deployment (the hub assumes each one's member role) or the accounts of `keymend local`'s snapshots.
+ * `session` names who acts there (`keymend-` and the proposal id, the member role's required source
+ * identity). Flows never learn how the access is obtained.
+ */
+export interface AccountDirectory {
+  /** The organization keymend serves: a caller or key owner outside it is refused. Null: not known. */
+  readonly organizationId: string | null;
+  /** The account's reader, or null when keymend has no access there. */
+  reader(accountId: string, session: string): AccountReader | null;
+  /** The account's writer, or null when keymend has no access there. */
+  writer(accountId: string, session: string): AccountWriter | null;
+}
+
 /** What the flows need from the outside world, passed in: no SDK, no environment, no global clock. */
 export interface FlowPorts {
   store: ProposalStore;
+  /** The account keymend runs in (the hub's, in an organization deployment). */
   reader: AccountReader;
   writer: AccountWriter;
+  /** Other accounts (organization deployment, several local snapshots); absent: only `reader`'s account. */
+  accounts?: AccountDirectory;
   publisher: Publisher;
   signer: LinkSigner;
   now: () => Date;

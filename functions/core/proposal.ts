@@ -123,7 +123,17 @@ export interface AuditEntry {
 export type ActorContext = Pick<AuditEntry, 'sourceIp' | 'userAgent' | 'approverSubject' | 'approverEmail'>;
 
 /** What keymend wrote, with what it needs to undo exactly that. */
-export type AppliedChange =
+export type AppliedChange = SingleAppliedChange | CrossAccountAppliedChange;
+
+/** Both halves of a cross-account fix as written: the key side in the key's account, then the caller side. */
+export interface CrossAccountAppliedChange {
+  mechanism: 'cross-account';
+  keySide: Extract<SingleAppliedChange, { mechanism: 'key-policy-statement' }>;
+  callerSide: Extract<SingleAppliedChange, { mechanism: 'iam-inline-policy' }>;
+}
+
+/** One write in one account. */
+export type SingleAppliedChange =
   | { mechanism: 'kms-grant'; keyArn: string; grantId: string; grantName: string }
   | { mechanism: 'iam-inline-policy'; principalArn: string; policyName: string }
   | {
@@ -159,6 +169,11 @@ export interface Proposal {
   retentionPeriodHours?: number;
   /** The consumer's lag from CloudWatch when the proposal was made; absent when not read or not readable. */
   consumerLag?: ConsumerLag;
+  /**
+   * The `IteratorAge` of the Lambda function the denied session is named after (a function's event
+   * source mapping reads with its execution role), when CloudWatch has it; absent otherwise.
+   */
+  functionLag?: ConsumerLag;
   /** The key's aliases, for people (`alias/orders`). */
   keyAliases: string[];
   /**
@@ -174,10 +189,15 @@ export interface Proposal {
   attempts?: RejectedAttempt[];
   /** For a refusal: what a person can do instead (next-steps.ts). */
   nextSteps?: NextStep[];
-  /** How many denials of this problem were seen, and when the first and last were recorded. */
+  /** How many denials of this problem were seen, and when keymend processed the first and the last. */
   count: number;
   firstSeen: string;
   lastSeen: string;
+  /** The earliest and latest CloudTrail eventTime of its denials (absent in proposals made before keymend kept them). */
+  firstDenialAt?: string;
+  lastDenialAt?: string;
+  /** Distinct sessions denied (a lower bound from SESSION_CAP on: core/denials-seen.ts). */
+  sessions?: number;
   createdAt: string;
   updatedAt: string;
   /** When the approval links stop working (ISO time). */
@@ -202,6 +222,8 @@ export interface ConsumerLag {
   metric: string;
   /** The end of the period read (ISO). */
   at: string;
+  /** For `IteratorAge`: the function (the FunctionName dimension). */
+  functionName?: string;
 }
 
 /**

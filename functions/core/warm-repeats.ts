@@ -10,6 +10,7 @@
  * Pure and synchronous: the clock is passed in. One instance per environment (the handler's module
  * scope); `keymend local` holds one per process.
  */
+import { type DenialsSeen, mergeSeen, SESSION_CAP } from './denials-seen';
 import type { FingerprintRecord } from './ports';
 
 export interface WarmRepeatsOptions {
@@ -39,6 +40,8 @@ export interface PendingCount {
   count: number;
   /** The latest denial's time (ISO). */
   lastSeen: string;
+  /** Their CloudTrail eventTimes (earliest, latest) and sessions, written back with the count. */
+  seen?: DenialsSeen;
 }
 
 /** What to do with a denial of a problem this environment may know. */
@@ -52,7 +55,13 @@ export type WarmAnswer =
    * the problem was live when last seen here (count it in the store first; claim it only if that
    * fails).
    */
-  | { kind: 'ask-store'; pending: number; live: boolean };
+  | {
+      kind: 'ask-store';
+      pending: number;
+      live: boolean;
+      /** The times and sessions of the held denials and this one, to write with the count. */
+      seen: DenialsSeen | null;
+    };
 
 interface Problem {
   /** The record as the store last answered it (count as of then), or null while this environment diagnoses it. */
@@ -64,6 +73,8 @@ interface Problem {
   /** When the oldest of them came (ms); 0 when none. */
   pendingSince: number;
   lastSeen: string;
+  /** Their eventTimes and sessions; null when none are held. */
+  seen: DenialsSeen | null;
 }
 
 /** The live problems and counted denials of one warm environment. */
@@ -91,10 +102,10 @@ export class WarmRepeats {
    * A denial of `fingerprint`: a duplicate of an event id seen here, a repeat counted here, or one
    * for the store (with the denials held here for it, which the store write then counts too).
    */
-  denial(fingerprint: string, eventId: string, now: Date): WarmAnswer {
+  denial(fingerprint: string, eventId: string, now: Date, seen: DenialsSeen | null = null): WarmAnswer {
     if (this.eventIds.has(eventId)) return { kind: 'duplicate' };
     const problem = this.problems.get(fingerprint);
-    if (problem === undefined) return { kind: 'ask-store', pending: 0, live: false };
+    if (problem === undefined) return { kind: 'ask-store', pending: 0, live: false, seen };
     const ms = now.getTime();
     const diagnosing = problem.record === null;
     const record = problem.record;
@@ -105,13 +116,16 @@ export class WarmRepeats {
     const full = problem.pending + 1 >= this.maxPending;
     // While this environment diagnoses the problem, its repeats wait here: the store learns them
     // with the proposal (so racing repeats cost nothing).
+    // Once the store's session set is full, sessions are no longer collected for it.
+    const own = seen && (record?.sessions ?? 0) >= SESSION_CAP ? { ...seen, sessions: [] } : seen;
     if (!diagnosing && (!fresh || !live || stillFailing || full)) {
-      return { kind: 'ask-store', pending: problem.pending, live };
+      return { kind: 'ask-store', pending: problem.pending, live, seen: mergeSeen(problem.seen, own) };
     }
     this.remember(eventId);
     if (problem.pending === 0) problem.pendingSince = ms;
     problem.pending++;
     problem.lastSeen = now.toISOString();
+    problem.seen = mergeSeen(problem.seen, own);
     this.touch(fingerprint, problem);
     const shown: FingerprintRecord =
       record === null
@@ -136,6 +150,7 @@ export class WarmRepeats {
       pending: 0,
       pendingSince: 0,
       lastSeen: now.toISOString(),
+      seen: null,
     });
   }
 
@@ -164,6 +179,9 @@ export class WarmRepeats {
       pending: left,
       pendingSince: left > 0 ? (problem?.pendingSince ?? now.getTime()) : 0,
       lastSeen: problem?.lastSeen ?? record.lastSeen,
+      // Which of the held denials were written is not known: all their times and sessions stay (writing
+      // one twice changes nothing, unlike a count).
+      seen: left > 0 ? (problem?.seen ?? null) : null,
     });
   }
 
@@ -191,7 +209,7 @@ export class WarmRepeats {
     for (const [fingerprint, problem] of this.problems) {
       if (problem.record === null || problem.pending === 0) continue;
       if (ms - problem.pendingSince >= this.refreshMs) {
-        out.push({ fingerprint, count: problem.pending, lastSeen: problem.lastSeen });
+        out.push(pendingCount(fingerprint, problem));
       }
     }
     return out;
@@ -202,7 +220,7 @@ export class WarmRepeats {
     const out = this.evicted.splice(0);
     for (const [fingerprint, problem] of this.problems) {
       if (problem.record !== null && problem.pending > 0) {
-        out.push({ fingerprint, count: problem.pending, lastSeen: problem.lastSeen });
+        out.push(pendingCount(fingerprint, problem));
       }
     }
     return out;
@@ -215,7 +233,7 @@ export class WarmRepeats {
     const [oldest, forgotten] = this.problems.entries().next().value as [string, Problem];
     this.problems.delete(oldest);
     if (forgotten.record !== null && forgotten.pending > 0) {
-      this.evicted.push({ fingerprint: oldest, count: forgotten.pending, lastSeen: forgotten.lastSeen });
+      this.evicted.push(pendingCount(oldest, forgotten));
     }
   }
 
@@ -225,4 +243,13 @@ export class WarmRepeats {
       this.eventIds.delete(this.eventIds.values().next().value as string);
     }
   }
+}
+
+function pendingCount(fingerprint: string, problem: Problem): PendingCount {
+  return {
+    fingerprint,
+    count: problem.pending,
+    lastSeen: problem.lastSeen,
+    ...(problem.seen ? { seen: problem.seen } : {}),
+  };
 }

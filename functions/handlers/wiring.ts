@@ -15,6 +15,7 @@ import { AwsAccountWriter } from '../adapters/account-writer';
 import { AwsAccountReader } from '../adapters/aws-account';
 import { clientConfig, InvocationDeadline, withDeadline } from '../adapters/client-config';
 import { readConsumerLag } from '../adapters/cloudwatch';
+import { PolicyVersionCache } from '../adapters/iam';
 import { kmsLinkSigner } from '../adapters/link-signer';
 import { OrganizationRouter, organizationsApi } from '../adapters/organization';
 import { SnsPublisher } from '../adapters/sns';
@@ -65,6 +66,8 @@ export function awsWiring(
   const kms = withDeadline(new KMSClient(clients), deadline);
   const kinesis = withDeadline(new KinesisClient(clients), deadline);
   const organizations = organizationsApi(withDeadline(new OrganizationsClient(clients), deadline));
+  // Managed policy documents by version, for the environment's life (a version never changes).
+  const policyVersions = new PolicyVersionCache();
   const store = new DynamoProposalStore(
     withDeadline(new DynamoDBClient(clients), deadline),
     config.tableName,
@@ -105,7 +108,7 @@ export function awsWiring(
       reader: freshReader(
         accountId,
         region,
-        () => new AwsAccountReader({ accountId, region, iam, kms, kinesis, organizations }),
+        () => new AwsAccountReader({ accountId, region, iam, kms, kinesis, organizations, policyVersions }),
       ),
       writer,
       publisher,

@@ -4,7 +4,8 @@
  * denied producer is failing to write now. Times are CloudTrail's `eventTime` of the denials, not when
  * keymend processed them. Pure: sentences out, not yet escaped (the caller escapes them for its output).
  */
-import type { Proposal } from '../core/proposal';
+import { SESSION_CAP } from '../commons/constants';
+import type { ConsumerLag, Proposal } from '../core/proposal';
 
 /** Kinesis's default retention, when the stream's own is not known. */
 export const DEFAULT_RETENTION_HOURS = 24;
@@ -42,7 +43,7 @@ export function isConsumer(operation: string): boolean {
  * `applied`: the notification says the fix is in place (the sentences then speak of the past).
  */
 export function impactLines(proposal: Proposal, applied: boolean): ImpactLine[] {
-  const first = proposal.request.eventTime;
+  const first = proposal.firstDenialAt ?? proposal.request.eventTime;
   const firstMs = Date.parse(first);
   const retentionKnown =
     typeof proposal.retentionPeriodHours === 'number' && proposal.retentionPeriodHours > 0;
@@ -63,18 +64,48 @@ export function impactLines(proposal: Proposal, applied: boolean): ImpactLine[] 
     });
   }
   lines.push({ label: 'First denial', text: `${utcMinute(first)} (CloudTrail eventTime)` });
-  if (proposal.count > 1) {
+  const denials = `at least ${proposal.count} denials in all`;
+  if (proposal.lastDenialAt !== undefined) {
+    if (proposal.count > 1 || proposal.lastDenialAt !== first) {
+      lines.push({
+        label: 'Latest denial',
+        text: `${utcMinute(proposal.lastDenialAt)} (CloudTrail eventTime), ${denials}`,
+      });
+    }
+  } else if (proposal.count > 1) {
+    // A proposal stored before keymend kept the eventTimes: only when keymend received the last one.
     lines.push({
       label: 'Latest denial',
-      text: `${utcMinute(proposal.lastSeen)} (when keymend received it), ${proposal.count} denials in all`,
+      text: `${utcMinute(proposal.lastSeen)} (when keymend received it), ${denials}`,
     });
   }
-  const lag = proposal.consumerLag;
-  if (lag && isConsumer(proposal.scope.operation)) {
+  if (proposal.sessions !== undefined && proposal.sessions > 0) {
+    const n = proposal.sessions;
     lines.push({
-      label: 'Consumer lag',
-      text: `${duration(lag.milliseconds)} behind (${lag.metric}, CloudWatch, at ${utcMinute(lag.at)})`,
+      label: 'Sessions denied',
+      text:
+        n >= SESSION_CAP
+          ? `at least ${n} distinct sessions (keymend counts them up to ${SESSION_CAP})`
+          : `${n} distinct ${n === 1 ? 'session' : 'sessions'}`,
     });
+  }
+  if (isConsumer(proposal.scope.operation)) {
+    const lags = [proposal.consumerLag, proposal.functionLag].filter(
+      (lag): lag is ConsumerLag => lag !== undefined,
+    );
+    for (const lag of lags) {
+      lines.push({
+        label: 'Consumer lag',
+        text: `${duration(lag.milliseconds)} behind (${lagSource(lag)}, CloudWatch, at ${utcMinute(lag.at)})`,
+      });
+    }
   }
   return lines;
+}
+
+/** Where a lag was read: the stream's metric, or a function's event source mapping. */
+function lagSource(lag: ConsumerLag): string {
+  return lag.functionName === undefined
+    ? lag.metric
+    : `${lag.metric} of Lambda function ${lag.functionName}'s event source mappings`;
 }

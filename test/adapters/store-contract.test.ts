@@ -10,7 +10,11 @@ import {
   DynamoProposalStore,
   StoreError,
 } from '../../functions/adapters/store';
-import { CLAIM_LEASE_SECONDS, FUNCTION_TIMEOUT_SECONDS } from '../../functions/commons/constants';
+import {
+  CLAIM_LEASE_SECONDS,
+  FUNCTION_TIMEOUT_SECONDS,
+  SESSION_CAP,
+} from '../../functions/commons/constants';
 import type { ProposalStore } from '../../functions/core/ports';
 import {
   type AuditEntry,
@@ -172,6 +176,10 @@ describe.each([
         firstSeen: T0.toISOString(),
         lastSeen: at(2000).toISOString(),
         liveUntil: at(HOUR).toISOString(),
+        // A claim without the denial's time and session: the proposal made live brings its own.
+        firstDenialAt: p.firstDenialAt,
+        lastDenialAt: p.lastDenialAt,
+        sessions: 1,
       });
       expect(await store.touchFingerprint(p.fingerprint, at(HOUR))).toBeNull();
     });
@@ -271,6 +279,116 @@ describe.each([
       expect((await store.getProposal(p.id))?.count).toBe(50);
     });
 
+    it('keeps the earliest and latest CloudTrail eventTime and the distinct sessions, one request for a later batch', async () => {
+      const { store, requests } = await backend.open();
+      const p = proposal();
+      const seenAt = (minute: number, ...sessions: string[]) => ({
+        firstAt: at(minute * MINUTE).toISOString(),
+        lastAt: at(minute * MINUTE).toISOString(),
+        sessions,
+      });
+      await store.claimFingerprint(p.fingerprint, at(10 * MINUTE), {
+        eventId: 'e-1',
+        seen: seenAt(10, 'aa'),
+      });
+      await store.createProposal(p, at(HOUR));
+      // A later batch (two denials, eventTimes 11 and 12 minutes): times move forward in the one count.
+      let before = requests();
+      const batch = {
+        firstAt: at(11 * MINUTE).toISOString(),
+        lastAt: at(12 * MINUTE).toISOString(),
+        sessions: ['aa', 'bb'],
+      };
+      expect(await store.touchFingerprint(p.fingerprint, at(13 * MINUTE), 2, batch)).toMatchObject({
+        count: 3,
+        firstDenialAt: at(10 * MINUTE).toISOString(),
+        lastDenialAt: at(12 * MINUTE).toISOString(),
+        sessions: 2,
+      });
+      expect(requests() - before).toBe(1);
+      // Delivered out of order: an earlier denial moves the first back and leaves the last.
+      before = requests();
+      expect(await store.touchFingerprint(p.fingerprint, at(14 * MINUTE), 1, seenAt(5, 'cc'))).toMatchObject({
+        count: 4,
+        firstDenialAt: at(5 * MINUTE).toISOString(),
+        lastDenialAt: at(12 * MINUTE).toISOString(),
+        sessions: 3,
+      });
+      // The count, then the first denial and the sessions (the last needs nothing): never counted twice.
+      expect(requests() - before).toBe(4);
+      // Between the two: only counted.
+      expect(
+        await store.claimFingerprint(p.fingerprint, at(15 * MINUTE), {
+          eventId: 'e-2',
+          seen: seenAt(7, 'bb'),
+        }),
+      ).toMatchObject({
+        claimed: false,
+        record: {
+          count: 5,
+          firstDenialAt: at(5 * MINUTE).toISOString(),
+          lastDenialAt: at(12 * MINUTE).toISOString(),
+          sessions: 3,
+        },
+      });
+      expect(await store.getProposal(p.id)).toMatchObject({
+        count: 5,
+        firstDenialAt: at(5 * MINUTE).toISOString(),
+        lastDenialAt: at(12 * MINUTE).toISOString(),
+        sessions: 3,
+      });
+      // A new period starts from its own first denial.
+      expect(
+        await store.claimFingerprint(p.fingerprint, at(2 * HOUR), {
+          eventId: 'e-3',
+          seen: seenAt(119, 'dd'),
+        }),
+      ).toMatchObject({ claimed: true });
+      const next = proposal({ fingerprint: p.fingerprint });
+      await store.createProposal(next, at(3 * HOUR));
+      expect(await store.getProposal(next.id)).toMatchObject({
+        count: 1,
+        firstDenialAt: at(119 * MINUTE).toISOString(),
+        lastDenialAt: at(119 * MINUTE).toISOString(),
+        sessions: 1,
+      });
+    });
+
+    it(`keeps at most about ${SESSION_CAP} sessions: past the cap the set stops growing`, async () => {
+      const { store, requests } = await backend.open();
+      const p = proposal();
+      await store.claimFingerprint(p.fingerprint, T0, {
+        seen: { firstAt: T0.toISOString(), lastAt: T0.toISOString(), sessions: ['s-0'] },
+      });
+      await store.createProposal(p, at(HOUR));
+      const batchOf = (from: number) => Array.from({ length: 25 }, (_, i) => `s-${from + i}`);
+      let record = null;
+      for (let from = 1; from < 400; from += 25) {
+        const time = at(from * 1000).toISOString();
+        record = await store.touchFingerprint(p.fingerprint, at(from * 1000), 25, {
+          firstAt: time,
+          lastAt: time,
+          sessions: batchOf(from),
+        });
+      }
+      expect(record?.count).toBe(401);
+      expect(record?.lastDenialAt).toBe(at(376 * 1000).toISOString());
+      // Below the cap when a batch was added, so at most one batch beyond it.
+      expect(record?.sessions).toBeGreaterThanOrEqual(SESSION_CAP);
+      expect(record?.sessions).toBeLessThan(SESSION_CAP + 25);
+      // Once full, a later batch still counts, and moves the last denial, in two requests.
+      const before = requests();
+      const later = at(500 * 1000).toISOString();
+      expect(
+        await store.touchFingerprint(p.fingerprint, at(500 * 1000), 1, {
+          firstAt: later,
+          lastAt: later,
+          sessions: ['s-new'],
+        }),
+      ).toMatchObject({ count: 402, lastDenialAt: later, sessions: record?.sessions });
+      expect(requests() - before).toBe(3);
+    });
+
     it('tells the redelivery of the event that claimed a problem: a duplicate, nothing counted', async () => {
       const store = await open();
       const p = proposal();
@@ -302,6 +420,145 @@ describe.each([
       expect(await store.claimEvent('e-repeat', at(MINUTE))).toBe('first');
       expect(await store.touchFingerprint(p.fingerprint, at(MINUTE))).not.toBeNull();
       expect(requests() - before).toBe(2);
+    });
+  });
+
+  describe('claimDenial: the event and the problem at once', () => {
+    it("claims a new problem's first event and the problem in two requests sent at once, recording the event id", async () => {
+      const { store, requests } = await backend.open();
+      const before = requests();
+      expect(await store.claimDenial('e-new', 'fp-d1', T0)).toEqual({ claimed: true, delivery: 'first' });
+      expect(requests() - before).toBe(2);
+      // Both are claimed: the event id on its own item, the problem with its lease.
+      expect(await store.claimEvent('e-new', at(1000))).toBe('duplicate');
+      expect(await store.claimFingerprint('fp-d1', at(1000))).toMatchObject({
+        claimed: false,
+        record: { proposalId: null, count: 2 },
+      });
+    });
+
+    it('a redelivery of the first event is a duplicate that counts nothing, while the problem is held and once it is live', async () => {
+      const store = await open();
+      const p = proposal();
+      expect(await store.claimDenial('e-first', p.fingerprint, T0)).toMatchObject({ claimed: true });
+      expect(await store.claimDenial('e-first', p.fingerprint, at(1000))).toEqual({
+        claimed: false,
+        duplicate: true,
+        delivery: 'duplicate',
+      });
+      await store.createProposal(p, at(HOUR));
+      expect(await store.claimDenial('e-first', p.fingerprint, at(MINUTE))).toEqual({
+        claimed: false,
+        duplicate: true,
+        delivery: 'duplicate',
+      });
+      expect(await store.claimDenial('e-second', p.fingerprint, at(MINUTE))).toEqual({
+        claimed: false,
+        delivery: 'first',
+        record: expect.objectContaining({ proposalId: p.id, count: 2 }),
+      });
+      // A duplicate of that repeat counts nothing either.
+      expect(await store.claimDenial('e-second', p.fingerprint, at(MINUTE + 1))).toMatchObject({
+        claimed: false,
+        duplicate: true,
+      });
+      expect((await store.getProposal(p.id))?.count).toBe(2);
+    });
+
+    it('of ten simultaneous deliveries of one new event, exactly one diagnoses; the nine others are duplicates and count nothing', async () => {
+      const store = await open();
+      const results = await Promise.all(
+        Array.from({ length: 10 }, () => store.claimDenial('e-twin', 'fp-twins', T0)),
+      );
+      expect(results.filter((r) => r.claimed)).toHaveLength(1);
+      expect(results.filter((r) => !r.claimed && r.duplicate)).toHaveLength(9);
+      expect(results.filter((r) => r.delivery === 'first')).toHaveLength(1);
+      // Only the one denial is counted: the next event is the second.
+      expect(await store.claimDenial('e-after', 'fp-twins', at(1000))).toMatchObject({
+        claimed: false,
+        record: { count: 2 },
+      });
+    });
+
+    it('of ten different events of one new problem at once, one claims it and nine are counted as its repeats', async () => {
+      const store = await open();
+      const results = await Promise.all(
+        Array.from({ length: 10 }, (_, i) => store.claimDenial(`e-many-${i}`, 'fp-many', at(i))),
+      );
+      expect(results.filter((r) => r.claimed)).toHaveLength(1);
+      const counted = results.flatMap((r) => (!r.claimed && r.record ? [r.record.count] : []));
+      expect(counted).toHaveLength(9);
+      expect(Math.max(...counted)).toBe(10);
+      expect(results.every((r) => r.delivery === 'first')).toBe(true);
+    });
+
+    it("a retry of the event that made a live problem's claim is counted, and says it is a retry", async () => {
+      const store = await open();
+      const p = proposal();
+      await store.claimDenial('e-killed', p.fingerprint, T0);
+      await store.createProposal(p, at(HOUR));
+      // Killed after the proposal was stored: Lambda's retry comes after the lease.
+      expect(await store.claimDenial('e-killed', p.fingerprint, at(DEFAULT_LEASE_MS))).toEqual({
+        claimed: false,
+        delivery: 'retry',
+        record: expect.objectContaining({ proposalId: p.id, count: 2 }),
+      });
+    });
+
+    it('starts a new period once the live proposal has expired, and names the proposal it replaces', async () => {
+      const store = await open();
+      const first = proposal();
+      await store.claimDenial('e-1', first.fingerprint, T0);
+      await store.createProposal(first, at(HOUR));
+      expect(await store.claimDenial('e-2', first.fingerprint, at(HOUR))).toEqual({
+        claimed: true,
+        previousProposalId: first.id,
+        delivery: 'first',
+      });
+    });
+
+    it("when the event's claim fails, throws and puts the problem back as the claim found it", async () => {
+      const store = await open();
+      const first = proposal();
+      await store.claimDenial('e-1', first.fingerprint, T0);
+      await store.createProposal(first, at(HOUR));
+      await store.touchFingerprint(first.fingerprint, at(MINUTE), 4);
+      const failing = store as { claimEvent: ProposalStore['claimEvent'] };
+      failing.claimEvent = async () => {
+        throw Object.assign(new Error('throttled'), { name: 'ProvisionedThroughputExceededException' });
+      };
+      await expect(store.claimDenial('e-2', first.fingerprint, at(2 * HOUR))).rejects.toThrow('throttled');
+      delete (failing as Partial<typeof failing>).claimEvent;
+      // The expired proposal is still the problem's, with its counts: the next claim names it.
+      expect((await store.getProposal(first.id))?.count).toBe(5);
+      expect(await store.claimDenial('e-2', first.fingerprint, at(2 * HOUR))).toEqual({
+        claimed: true,
+        previousProposalId: first.id,
+        delivery: 'first',
+      });
+    });
+
+    it('a new problem whose event claim fails is left for releaseClaim, which frees it for the retry', async () => {
+      const store = await open();
+      const failing = store as { claimEvent: ProposalStore['claimEvent'] };
+      failing.claimEvent = async () => {
+        throw new Error('timed out');
+      };
+      await expect(store.claimDenial('e-lost', 'fp-lost', T0)).rejects.toThrow('timed out');
+      delete (failing as Partial<typeof failing>).claimEvent;
+      await store.releaseClaim('e-lost', 'fp-lost');
+      expect(await store.claimDenial('e-lost', 'fp-lost', at(MINUTE))).toEqual({
+        claimed: true,
+        delivery: 'first',
+      });
+    });
+
+    it("releaseClaim with no event id frees only the fingerprint (the event was another delivery's)", async () => {
+      const store = await open();
+      expect(await store.claimDenial('e-held', 'fp-held', T0)).toMatchObject({ claimed: true });
+      await store.releaseClaim(null, 'fp-held');
+      expect(await store.claimEvent('e-held', at(1000))).toBe('duplicate');
+      expect(await store.claimFingerprint('fp-held', at(1000))).toEqual({ claimed: true });
     });
   });
 

@@ -2,7 +2,7 @@ import { AUTO_REMEDIATE_TAG, CLOUDFORMATION_STACK_TAG } from '../../functions/co
 import { verifyToken } from '../../functions/core/token';
 import { applyProposal } from '../../functions/flows/apply';
 import type { RemediateConfig } from '../../functions/flows/remediate';
-import { remediate } from '../../functions/flows/remediate';
+import { newWarmRepeats, remediate, writeBackDue } from '../../functions/flows/remediate';
 import { eventBridgeEvent, newEventId, otherSession, STORM_EVENT } from '../helpers/denials';
 import { flowFixture, LINK_KEYS, linkIn, TEST_CONFIG } from '../helpers/flow-ports';
 
@@ -122,6 +122,24 @@ describe('remediate: one event at a time', () => {
     expect(f.outbox).toHaveLength(1);
   });
 
+  it('deliveries of one new event racing each other: one diagnosis, one proposal, one message; the others are duplicates', async () => {
+    const f = flowFixture();
+    const event = eventBridgeEvent(STORM_EVENT);
+    const results = await Promise.all(
+      Array.from({ length: 5 }, () => remediate(f.ports, TEST_CONFIG, structuredClone(event))),
+    );
+    expect(results.map((r) => r.outcome).sort()).toEqual([
+      'duplicate',
+      'duplicate',
+      'duplicate',
+      'duplicate',
+      'proposed',
+    ]);
+    expect(f.store.proposals.size).toBe(1);
+    expect(f.outbox).toHaveLength(1);
+    expect([...f.store.fingerprints.values()][0]?.count).toBe(1);
+  });
+
   it('another session of the same role is a repeat: store requests only (three without a warm memory), no read, no notification', async () => {
     const f = flowFixture();
     const first = await remediate(f.ports, TEST_CONFIG, eventBridgeEvent(STORM_EVENT));
@@ -136,7 +154,39 @@ describe('remediate: one event at a time', () => {
     // problem claim that finds it live, and its count.
     expect(f.store.requests - requests).toBe(60);
     expect(f.outbox).toHaveLength(1);
-    expect([...f.store.fingerprints.values()][0]?.count).toBe(21);
+    expect([...f.store.fingerprints.values()][0]).toMatchObject({ count: 21, sessions: 21 });
+  });
+
+  it("a warm environment's batches carry the denials' CloudTrail eventTimes and sessions: the earliest, the latest and the distinct sessions reach the proposal", async () => {
+    const f = flowFixture();
+    f.ports.warm = newWarmRepeats();
+    const event = eventBridgeEvent(STORM_EVENT);
+    const firstTime: string = event.detail.eventTime;
+    const first = await remediate(f.ports, TEST_CONFIG, event);
+    const base = Date.parse(firstTime);
+    const times: number[] = [];
+    for (let n = 1; n <= 30; n++) {
+      // Five sessions, each denied six times; CloudTrail times a minute apart, one delivered out of
+      // order (an hour before the first), and delivered ten seconds apart.
+      const repeat = otherSession(event, n % 5);
+      repeat.detail.eventID = `warm-${n}`;
+      const time = n === 17 ? base - 60 * MINUTE : base + n * MINUTE;
+      times.push(time);
+      repeat.detail.eventTime = new Date(time).toISOString().replace('.000Z', 'Z');
+      f.advance(10_000);
+      expect(await remediate(f.ports, TEST_CONFIG, repeat)).toMatchObject({ outcome: 'repeat' });
+    }
+    await writeBackDue(f.ports, true);
+    const proposal = await f.store.getProposal(first.proposalId as string);
+    expect(proposal).toMatchObject({
+      count: 31,
+      firstDenialAt: new Date(Math.min(...times)).toISOString(),
+      lastDenialAt: new Date(Math.max(...times)).toISOString(),
+      // The first event's session and the five others.
+      sessions: 6,
+    });
+    // Fewer store requests than denials: the warm memory batched them.
+    expect(f.store.requests).toBeLessThan(40);
   });
 
   it('a proposal left unapproved past its links is closed as expired, said once, and a new one takes its place', async () => {

@@ -10,10 +10,17 @@
  *
  * Tests put state in through the ProposalStore methods only; the maps below are read-only views.
  */
-import { AUDIT_APPEND_LIMIT, DEFAULT_LEASE_MS, StoreError } from '../../functions/adapters/store';
+import {
+  AUDIT_APPEND_LIMIT,
+  DEFAULT_LEASE_MS,
+  StoreError,
+  withRecordCounts,
+} from '../../functions/adapters/store';
+import { type DenialsSeen, denialSeen, SESSION_CAP } from '../../functions/core/denials-seen';
 import type {
   ClaimOptions,
   ClaimResult,
+  DenialClaim,
   EventClaim,
   FingerprintRecord,
   ProposalStore,
@@ -27,10 +34,12 @@ import {
 } from '../../functions/core/proposal';
 
 type Patch = Parameters<ProposalStore['transition']>[3];
-type FingerprintItem = Omit<FingerprintRecord, 'proposalId'> & {
+type FingerprintItem = Omit<FingerprintRecord, 'proposalId' | 'sessions'> & {
   proposalId?: string;
   leaseUntil?: string;
   firstEventId?: string;
+  /** The session hashes, as the DynamoDB item's string set holds them. */
+  sessionHashes?: string[];
 };
 interface EventItem {
   released: boolean;
@@ -88,40 +97,101 @@ export class MemoryStore implements ProposalStore {
     return item ? 'retry' : 'first';
   }
 
-  async releaseClaim(eventId: string, fingerprint: string | null): Promise<void> {
-    await this.write();
-    const event = this.eventItems.get(eventId);
-    if (event) event.released = true;
+  async releaseClaim(eventId: string | null, fingerprint: string | null): Promise<void> {
+    if (eventId !== null) {
+      await this.write();
+      const event = this.eventItems.get(eventId);
+      if (event) event.released = true;
+    }
     if (fingerprint === null) return;
     await this.write();
     const record = this.fingerprintItems.get(fingerprint);
     if (record && record.proposalId === undefined) delete record.leaseUntil;
   }
 
-  async touchFingerprint(fingerprint: string, now: Date, count = 1): Promise<FingerprintRecord | null> {
+  async touchFingerprint(
+    fingerprint: string,
+    now: Date,
+    count = 1,
+    seen?: DenialsSeen,
+  ): Promise<FingerprintRecord | null> {
     await this.write();
     const record = this.fingerprintItems.get(fingerprint);
-    if (!record || record.proposalId === undefined || record.liveUntil <= now.toISOString()) return null;
-    return this.countDenial(record, now, count);
+    if (!record || record.proposalId === undefined || record.liveUntil <= now.toISOString()) {
+      // The real store's first UpdateItem (with the times) failed; its second one, alone, fails too.
+      if (seen) await this.write();
+      return null;
+    }
+    return this.countDenial(record, now, count, seen);
   }
 
   async claimFingerprint(fingerprint: string, now: Date, options: ClaimOptions = {}): Promise<ClaimResult> {
+    return (await this.claimProblem(fingerprint, now, options)).result;
+  }
+
+  async claimDenial(
+    eventId: string,
+    fingerprint: string,
+    now: Date,
+    options: Omit<ClaimOptions, 'eventId'> = {},
+  ): Promise<DenialClaim> {
+    // The two writes at once, as the DynamoDB store sends them.
+    const event = this.claimEvent(eventId, now);
+    const problem = this.claimProblem(fingerprint, now, { ...options, eventId }, event);
+    const [delivery, claim] = await Promise.allSettled([event, problem]);
+    if (delivery.status === 'rejected') {
+      const previous =
+        claim.status === 'fulfilled' && claim.value.result.claimed ? claim.value.previous : undefined;
+      if (previous) {
+        // Put back as the claim found it, while the item still holds this claim.
+        await this.write();
+        const current = this.fingerprintItems.get(fingerprint);
+        const lease = this.leaseEnd(now);
+        if (
+          current?.proposalId === undefined &&
+          current?.leaseUntil === lease &&
+          current.firstEventId === eventId
+        )
+          this.fingerprintItems.set(fingerprint, previous);
+      }
+      throw delivery.reason;
+    }
+    if (claim.status === 'rejected') throw claim.reason;
+    return { ...claim.value.result, delivery: delivery.value };
+  }
+
+  /** claimFingerprint, with the item it replaced; a held problem is counted once `delivery` answers. */
+  private async claimProblem(
+    fingerprint: string,
+    now: Date,
+    options: ClaimOptions,
+    delivery?: Promise<EventClaim>,
+  ): Promise<{ result: ClaimResult; previous?: FingerprintItem }> {
     await this.write();
     const at = now.toISOString();
     const record = this.fingerprintItems.get(fingerprint);
     const live = record?.proposalId !== undefined && record.liveUntil > at;
     const leased = record?.leaseUntil !== undefined && record.leaseUntil > at;
     if (record && (live || leased)) {
-      // Someone else holds it: a second request counts this denial as a repeat of theirs, unless this
-      // event made their claim (then a third, consistent read tells the duplicate).
+      // Someone else holds it: nothing more for a duplicate delivery; else a second request counts
+      // this denial as a repeat of theirs, unless this event made their claim (then a third,
+      // consistent read tells the duplicate) and it is not a retry.
+      const seenAs = await delivery;
+      if (seenAs === 'duplicate') return { result: { claimed: false, duplicate: true } };
       await this.write();
-      if (options.eventId !== undefined && record.firstEventId === options.eventId) {
+      // The item as it is when the count arrives (the same one: it is deleted only by TTL).
+      const current = this.fingerprintItems.get(fingerprint) ?? record;
+      if (options.eventId !== undefined && seenAs !== 'retry' && current.firstEventId === options.eventId) {
         await this.read();
-        return { claimed: false, duplicate: true };
+        return { result: { claimed: false, duplicate: true } };
       }
-      return { claimed: false, record: this.countDenial(record, now, options.count ?? 1) };
+      return {
+        result: { claimed: false, record: this.countDenial(current, now, options.count ?? 1, options.seen) },
+      };
     }
     const previousProposalId = record?.proposalId;
+    const previous = record ? structuredClone(record) : undefined;
+    const seen = options.seen;
     this.fingerprintItems.set(fingerprint, {
       fingerprint,
       count: 1,
@@ -130,8 +200,13 @@ export class MemoryStore implements ProposalStore {
       liveUntil: at,
       leaseUntil: this.leaseEnd(now),
       ...(options.eventId !== undefined ? { firstEventId: options.eventId } : {}),
+      ...(seen ? { firstDenialAt: seen.firstAt, lastDenialAt: seen.lastAt } : {}),
+      ...(seen && seen.sessions.length > 0 ? { sessionHashes: seen.sessions.slice(0, SESSION_CAP) } : {}),
     });
-    return previousProposalId ? { claimed: true, previousProposalId } : { claimed: true };
+    const result: ClaimResult = previousProposalId
+      ? { claimed: true, previousProposalId }
+      : { claimed: true };
+    return previous ? { result, previous } : { result };
   }
 
   async createProposal(proposal: Proposal, liveUntil: Date): Promise<void> {
@@ -149,6 +224,7 @@ export class MemoryStore implements ProposalStore {
     await this.write();
     const record = this.fingerprintItems.get(proposal.fingerprint);
     const { leaseUntil: _lease, ...kept } = record ?? {};
+    const seen = denialSeen(proposal.request);
     this.fingerprintItems.set(proposal.fingerprint, {
       ...kept,
       fingerprint: proposal.fingerprint,
@@ -157,6 +233,13 @@ export class MemoryStore implements ProposalStore {
       count: record?.count ?? proposal.count,
       firstSeen: record?.firstSeen ?? proposal.firstSeen,
       lastSeen: record?.lastSeen ?? proposal.lastSeen,
+      ...(seen
+        ? {
+            firstDenialAt: record?.firstDenialAt ?? seen.firstAt,
+            lastDenialAt: record?.lastDenialAt ?? seen.lastAt,
+            sessionHashes: record?.sessionHashes ?? seen.sessions,
+          }
+        : {}),
     });
   }
 
@@ -261,9 +344,33 @@ export class MemoryStore implements ProposalStore {
     return new Date(now.getTime() + this.leaseMs).toISOString();
   }
 
-  private countDenial(record: FingerprintItem, now: Date, count = 1): FingerprintRecord {
+  /**
+   * As the DynamoDB store: with `seen`, one write when the batch moves the times forward and the session
+   * set has room; otherwise a second write counts, and one more per time or session set still to fix.
+   */
+  private countDenial(record: FingerprintItem, now: Date, count = 1, seen?: DenialsSeen): FingerprintRecord {
     record.count += count;
     record.lastSeen = now.toISOString();
+    if (!seen) return recordOf(record);
+    const sessions = record.sessionHashes ?? [];
+    const forward =
+      (record.lastDenialAt === undefined || record.lastDenialAt <= seen.lastAt) &&
+      (record.firstDenialAt === undefined || record.firstDenialAt <= seen.firstAt) &&
+      (seen.sessions.length === 0 || sessions.length < SESSION_CAP);
+    if (!forward) {
+      this.requests++;
+      this.writes++;
+      if (record.firstDenialAt === undefined || seen.firstAt < record.firstDenialAt) this.requests++;
+      if (record.lastDenialAt === undefined || seen.lastAt > record.lastDenialAt) this.requests++;
+      if (seen.sessions.length > 0 && sessions.length < SESSION_CAP) this.requests++;
+    }
+    if (record.firstDenialAt === undefined || seen.firstAt < record.firstDenialAt)
+      record.firstDenialAt = seen.firstAt;
+    if (record.lastDenialAt === undefined || seen.lastAt > record.lastDenialAt)
+      record.lastDenialAt = seen.lastAt;
+    if (seen.sessions.length > 0 && sessions.length < SESSION_CAP) {
+      record.sessionHashes = [...new Set([...sessions, ...seen.sessions])];
+    }
     return recordOf(record);
   }
 
@@ -272,7 +379,7 @@ export class MemoryStore implements ProposalStore {
     const copy = structuredClone(proposal);
     // A later period of the fingerprint counts for a later proposal, not this one.
     if (!record || record.proposalId !== proposal.id) return copy;
-    return { ...copy, count: record.count, firstSeen: record.firstSeen, lastSeen: record.lastSeen };
+    return withRecordCounts(copy, recordOf(record));
   }
 
   /** One request's round trip: other callers run first, as they would while it is on the network. */
@@ -288,6 +395,10 @@ export class MemoryStore implements ProposalStore {
 }
 
 function recordOf(item: FingerprintItem): FingerprintRecord {
-  const { leaseUntil: _lease, firstEventId: _event, proposalId, ...rest } = item;
-  return structuredClone({ ...rest, proposalId: proposalId ?? null });
+  const { leaseUntil: _lease, firstEventId: _event, proposalId, sessionHashes, ...rest } = item;
+  return structuredClone({
+    ...rest,
+    proposalId: proposalId ?? null,
+    ...(sessionHashes ? { sessions: sessionHashes.length } : {}),
+  });
 }

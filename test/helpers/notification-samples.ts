@@ -18,6 +18,7 @@ import { loadAccount, proposalOf } from './proposals';
 export const SAMPLE_TIMES = {
   firstSeen: '2025-06-01T12:05:31Z',
   lastSeen: '2025-06-01T13:40:02Z',
+  lastDenialAt: '2025-06-01T13:39:48.000Z',
   createdAt: '2025-06-01T12:06:00Z',
   updatedAt: '2025-06-01T14:00:00Z',
   expiresAt: '2025-06-04T12:06:00Z',
@@ -46,8 +47,8 @@ export async function sampleProposal(
   const state = await gatherState(new SnapshotReader(loadAccount(`${account}.json`)), request);
   const result = diagnose(request, state, options.prefer ? { prefer: options.prefer } : {});
   if (result.verdict === 'ignore') throw new Error(`${eventFile} on ${account}: ignored (${result.reason})`);
-  const { expiresAt, ...times } = SAMPLE_TIMES;
-  return proposalOf(request, result, {
+  const { expiresAt, lastDenialAt: _last, ...times } = SAMPLE_TIMES;
+  const proposal = proposalOf(request, result, {
     id: options.id,
     keyArn: result.request.keyArn ?? request.keyArn ?? '',
     keyAliases: state.key?.aliases ?? [],
@@ -67,6 +68,9 @@ export async function sampleProposal(
       },
     ],
   });
+  // The 42 denials, as the store keeps them: the latest CloudTrail eventTime (recorded a little before
+  // keymend processed it) and the distinct sessions (a consumer fleet of three).
+  return { ...proposal, lastDenialAt: SAMPLE_TIMES.lastDenialAt, sessions: 3 };
 }
 
 /** The approval links of a proposal as the approval function would sign them (fixed tokens). */

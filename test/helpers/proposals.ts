@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { SnapshotReader } from '../../functions/adapters/snapshot';
 import type { AccountSnapshot } from '../../functions/core/account';
+import { denialSeen } from '../../functions/core/denials-seen';
 import type { DiagnoseResult } from '../../functions/core/diagnose';
 import { diagnose } from '../../functions/core/diagnose';
 import { gatherState } from '../../functions/core/gather';
@@ -104,8 +105,18 @@ export function proposalOf(
     ...(result.verdict === 'refuse' ? { nextSteps: result.nextSteps } : {}),
     count: fields.count,
     ...fields.times,
+    // As newProposal: the first denial's CloudTrail eventTime and session.
+    ...denialFields(request),
     expiresAt: fields.expiresAt,
     ttl: fields.ttl,
     audit: fields.audit,
   };
+}
+
+/** The denial times and sessions newProposal gives a new proposal. */
+function denialFields(
+  request: KinesisKmsRequest,
+): Pick<Proposal, 'firstDenialAt' | 'lastDenialAt' | 'sessions'> {
+  const seen = denialSeen(request);
+  return seen ? { firstDenialAt: seen.firstAt, lastDenialAt: seen.lastAt, sessions: 1 } : {};
 }
