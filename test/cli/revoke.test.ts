@@ -173,7 +173,10 @@ describe('keymend revoke ID --aws', () => {
       'keymend revoke --aws --stack Keymend -- -dash-first',
     );
     const { code, out } = await revoke(['--aws', '--stack', 'Keymend', '--', '-dash-first']);
-    expect([code, out]).toEqual([0, 'Revoked -dash-first: what keymend applied was undone and recorded.\n']);
+    expect([code, out]).toEqual([
+      0,
+      'Revoked -dash-first in account 111122223333: what keymend applied was undone and recorded.\n',
+    ]);
     expect(revokeCommandLine('p-plain', 'Keymend')).toBe('keymend revoke p-plain --aws --stack Keymend');
   });
 
