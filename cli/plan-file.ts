@@ -6,9 +6,11 @@
  * the account when the plan is applied, and the plan must come out the same.
  *
  * A file of several results (diagnose's array for a log file, or its jsonl) is accepted when exactly
- * one of them proposes a fix. Anything else is refused with what was found: a scan summary, a
- * CloudTrail record, a refusal, a result of an older keymend without `denial`, a field of the wrong
- * type (named by its JSON path).
+ * one of them proposes a fix; so is `keymend scan --diagnose --output json`'s summary, whose problems'
+ * `diagnosis` carry the same two fields for a proposed fix (one problem's `diagnosis` alone is a plan
+ * file too). Anything else is refused with what was found: a summary without diagnoses, a CloudTrail
+ * record, a refusal, a result of an older keymend without `denial`, a field of the wrong type (named
+ * by its JSON path).
  */
 import { z } from 'zod';
 import {
@@ -158,12 +160,22 @@ function jsonPath(path: readonly PropertyKey[]): string {
   return out;
 }
 
+/**
+ * The diagnoses of a `keymend scan --diagnose --output json` summary, one per problem (null for a
+ * problem without one, so positions stay the problems'); null when `value` is not a scan summary.
+ */
+function scanDiagnoses(value: unknown): unknown[] | null {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return null;
+  const problems = (value as { problems?: unknown }).problems;
+  if (!Object.hasOwn(value, 'files') || !Array.isArray(problems)) return null;
+  if (!problems.some((p) => typeof p === 'object' && p !== null && Object.hasOwn(p, 'diagnosis'))) return [];
+  return problems.map((p) => (p as { diagnosis?: unknown }).diagnosis ?? { verdict: 'none' });
+}
+
 /** What a JSON value is, when it is not one diagnose result. */
 function shapeOf(value: unknown): string | null {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return null;
   const has = (key: string) => Object.hasOwn(value, key);
-  if (has('problems') && has('files'))
-    return "a scan summary (it names problems, not the denied request each needs): run 'keymend diagnose --event FILE --aws --output json' on the problem's event";
   if (has('Records') || has('Events') || has('eventSource') || has('detail-type'))
     return "CloudTrail input, not a plan: run 'keymend diagnose --event FILE --aws --output json > plan.json' first";
   if (has('match') && !has('verdict'))
@@ -179,7 +191,13 @@ export function planFromJson(values: readonly unknown[], name: string): PlanFile
   const fail = (problem: string): never => {
     throw new InputError(`${name}: ${problem}`);
   };
-  const results = values.length === 1 && Array.isArray(values[0]) ? (values[0] as unknown[]) : values;
+  const summary = values.length === 1 ? scanDiagnoses(values[0]) : null;
+  if (summary?.length === 0) {
+    fail('is a scan summary with no diagnosis in it: scan with --diagnose (--aws or --account)');
+  }
+  const results =
+    summary ?? (values.length === 1 && Array.isArray(values[0]) ? (values[0] as unknown[]) : values);
+  const item = summary ? 'problem' : 'item';
   if (results.length === 0) fail('holds no diagnose result (an empty array)');
   const verdicts = new Map<string, number>();
   const proposed: { value: Record<string, unknown>; index: number }[] = [];
@@ -193,7 +211,7 @@ export function planFromJson(values: readonly unknown[], name: string): PlanFile
       !Object.hasOwn(value, 'verdict')
     ) {
       fail(
-        `${results.length > 1 ? `item ${index + 1} ` : ''}is ${describe(value)}, not a result of 'keymend diagnose --output json' (no "verdict")`,
+        `${results.length > 1 ? `${item} ${index + 1} ` : ''}is ${describe(value)}, not a result of 'keymend diagnose --output json' (no "verdict")`,
       );
     }
     const result = value as Record<string, unknown>;
@@ -212,12 +230,13 @@ export function planFromJson(values: readonly unknown[], name: string): PlanFile
   }
   if (proposed.length > 1) {
     const positions = proposed.map((p) => p.index + 1).join(', ');
+    const first = proposed[0]?.index ?? 0;
     fail(
-      `holds ${proposed.length} proposed fixes (items ${positions}): keep the one to apply, e.g. jq '.[${proposed[0]?.index ?? 0}]'`,
+      `holds ${proposed.length} proposed fixes (${item}s ${positions}): keep the one to apply, e.g. jq '${summary ? `.problems[${first}].diagnosis` : `.[${first}]`}'`,
     );
   }
   const chosen = proposed[0] as { value: Record<string, unknown>; index: number };
-  const where = results.length > 1 ? `item ${chosen.index + 1}: ` : '';
+  const where = results.length > 1 ? `${item} ${chosen.index + 1}: ` : '';
   if (!Object.hasOwn(chosen.value, 'denial')) {
     fail(
       `${where}has no "denial" (the denied request as read from CloudTrail): make it again with this keymend's 'diagnose --output json'`,

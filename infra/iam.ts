@@ -444,6 +444,7 @@ export function boundaryStatements(
   scope: IamScope,
   powers: WritePowers,
   own: { logGroupArns: string[]; deadLetterQueueArn: string },
+  hub?: HubScope,
 ): PolicyStatementProps[] {
   // The boundary is attached to the approval role, so it cannot name that role's ARN (a circular
   // dependency): there the retiring principal is any role under keymend's path.
@@ -470,20 +471,96 @@ export function boundaryStatements(
       actions: ['sqs:SendMessage'],
       resources: [own.deadLetterQueueArn],
     },
+    ...(hub ? [assumeMemberRoleStatement(hub), retireMemberGrantsStatement(hub)] : []),
     ...approvalStatements(scope, powers).filter((s) => s.effect === Effect.DENY),
-    ...boundaryDenies(),
+    ...boundaryDenies(hub),
   ];
 }
 
-/** The Denies every keymend boundary ends with: no role assumed, no Organizations write. */
-function boundaryDenies(): PolicyStatementProps[] {
-  return [
-    {
-      sid: 'NeverAssumeRoles',
-      effect: Effect.DENY,
-      actions: ['sts:AssumeRole', 'sts:AssumeRoleWithSAML', 'sts:AssumeRoleWithWebIdentity'],
-      resources: ['*'],
+/**
+ * The hub's approval role retires keymend's grants in member accounts itself: those grants name it as
+ * their retiring principal (RetireGrant is authorized by the grant, and works across accounts with the
+ * key ARN). Only on keys of the organization's accounts.
+ */
+export function retireMemberGrantsStatement(hub: HubScope): PolicyStatementProps {
+  return {
+    sid: 'RetireMemberGrants',
+    effect: Effect.ALLOW,
+    actions: ['kms:RetireGrant'],
+    resources: [`arn:${hub.partition}:kms:*:*:key/*`],
+    conditions: { StringEquals: { 'aws:ResourceOrgID': hub.organizationId } },
+  };
+}
+
+/** An organization deployment's hub: its partition and its organization. */
+export interface HubScope {
+  partition: string;
+  /** `o-...` */
+  organizationId: string;
+}
+
+/** Every member account's member role (the StackSet gives it the same path and name everywhere). */
+export function memberRolePattern(partition: string): string {
+  return `arn:${partition}:iam::*:role${KEYMEND_ROLE_PATH}${MEMBER_ROLE.name}`;
+}
+
+/**
+ * The hub's functions assume the member roles, and nothing else: only roles of the organization
+ * (`aws:ResourceOrgID`), only while setting a source identity `keymend-...` (the proposal, named in
+ * the member account's CloudTrail), as the member role's trust policy requires too. `readOnly` (the
+ * remediate function in propose mode): only `keymend-read-...`, which the member role lets write nothing.
+ */
+export function assumeMemberRoleStatement(hub: HubScope, readOnly = false): PolicyStatementProps {
+  const prefix = readOnly ? MEMBER_ROLE.readOnlySourceIdentityPrefix : MEMBER_ROLE.sourceIdentityPrefix;
+  return {
+    sid: 'AssumeMemberRoles',
+    effect: Effect.ALLOW,
+    actions: ['sts:AssumeRole', 'sts:SetSourceIdentity'],
+    resources: [memberRolePattern(hub.partition)],
+    conditions: {
+      StringEquals: { 'aws:ResourceOrgID': hub.organizationId },
+      StringLike: { 'sts:SourceIdentity': `${prefix}*` },
     },
+  };
+}
+
+/**
+ * The Denies every keymend boundary ends with: no role assumed (in an organization hub's boundary, none
+ * but the member roles of its organization), no Organizations write.
+ */
+function boundaryDenies(hub?: HubScope): PolicyStatementProps[] {
+  const assume: PolicyStatementProps[] = hub
+    ? [
+        {
+          sid: 'NeverAssumeRoles',
+          effect: Effect.DENY,
+          actions: ['sts:AssumeRole', 'sts:SetSourceIdentity'],
+          notResources: [memberRolePattern(hub.partition)],
+        },
+        {
+          sid: 'NeverAssumeRolesOutsideTheOrganization',
+          effect: Effect.DENY,
+          actions: ['sts:AssumeRole', 'sts:SetSourceIdentity'],
+          resources: [memberRolePattern(hub.partition)],
+          conditions: { StringNotEquals: { 'aws:ResourceOrgID': hub.organizationId } },
+        },
+        {
+          sid: 'NeverAssumeFederatedRoles',
+          effect: Effect.DENY,
+          actions: ['sts:AssumeRoleWithSAML', 'sts:AssumeRoleWithWebIdentity'],
+          resources: ['*'],
+        },
+      ]
+    : [
+        {
+          sid: 'NeverAssumeRoles',
+          effect: Effect.DENY,
+          actions: ['sts:AssumeRole', 'sts:AssumeRoleWithSAML', 'sts:AssumeRoleWithWebIdentity'],
+          resources: ['*'],
+        },
+      ];
+  return [
+    ...assume,
     {
       sid: 'NeverChangeOrganizations',
       effect: Effect.DENY,
@@ -599,6 +676,15 @@ export function memberStatements(scope: MemberScope, powers: WritePowers): Polic
       account: scope.account,
       ownRoleArns: [scope.memberRoleArn],
     }),
+    {
+      // The hub's remediate function in propose mode may assume this role only as keymend-read-<id>:
+      // the function that parses event text writes nothing here either.
+      sid: 'NeverWriteFromReadSessions',
+      effect: Effect.DENY,
+      actions: [...WRITE_ACTIONS].sort(),
+      resources: ['*'],
+      conditions: { StringLike: { 'aws:SourceIdentity': `${MEMBER_ROLE.readOnlySourceIdentityPrefix}*` } },
+    },
   );
   return statements;
 }

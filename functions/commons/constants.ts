@@ -42,6 +42,11 @@ export const ENV = {
    */
   retiringPrincipal: 'KEYMEND_RETIRING_PRINCIPAL',
   /**
+   * The organization of an organization deployment's hub (`o-...`): the functions then read and write
+   * member accounts through their member role. Unset in a single-account stack.
+   */
+  organizationId: 'KEYMEND_ORGANIZATION_ID',
+  /**
    * The notification routes (commons/settings.ts `ROUTES`): `KEY=TOPIC,...` in order, KEY an account id
    * or an OU id, TOPIC a topic ARN or the name of a topic in the e-mail topic's account and Region.
    * Empty or unset: every e-mail goes to the e-mail topic.
@@ -111,6 +116,12 @@ export const MEMBER_ROLE = {
   name: 'keymend-member',
   path: '/keymend/',
   sourceIdentityPrefix: 'keymend-',
+  /**
+   * The source identity of a session that may only read (`keymend-read-<proposal id>`): the hub's
+   * remediate function in propose mode may set no other, and the member role denies every write to
+   * such a session, so the function that parses event text cannot write in a member account either.
+   */
+  readOnlySourceIdentityPrefix: 'keymend-read-',
 } as const;
 
 /**

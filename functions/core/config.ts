@@ -56,6 +56,11 @@ export interface Config {
   retiringPrincipal: string;
   /** Which topic gets the e-mails of which account or OU (core/routing.ts). @default [] */
   notificationRoutes: NotificationRoute[];
+  /**
+   * An organization deployment's hub: the organization (`o-...`) whose member accounts keymend reads
+   * and changes through their member role. Absent in a single-account stack.
+   */
+  organizationId?: string;
 }
 
 export type EnvRecord = Readonly<Record<string, string | undefined>>;
@@ -214,6 +219,14 @@ export function parseConfig(env: EnvRecord, options: ConfigOptions = {}): Config
     throw new ConfigError(ENV.notificationRoutes, (error as Error).message);
   }
 
+  const organizationId = text(env, ENV.organizationId);
+  if (organizationId !== undefined && !/^o-[a-z0-9]{10,32}$/.test(organizationId)) {
+    throw new ConfigError(
+      ENV.organizationId,
+      `expected an organization id like o-a1b2c3d4e5, got ${JSON.stringify(organizationId)}`,
+    );
+  }
+
   return {
     tableName,
     emailTopicArn,
@@ -231,5 +244,6 @@ export function parseConfig(env: EnvRecord, options: ConfigOptions = {}): Config
     rejectSuppressHours: wholeNumber(env, SETTINGS.rejectSuppressHours),
     retiringPrincipal,
     notificationRoutes,
+    ...(organizationId === undefined ? {} : { organizationId }),
   };
 }

@@ -258,11 +258,15 @@ const insideOrganization: RequestCheck = (request, state) => {
   const owner = Object.hasOwn(boundary.members, keyAccount)
     ? boundary.members[keyAccount]
     : state.organization?.accounts?.[keyAccount]?.id;
-  return owner === undefined || owner === boundary.id
+  // A key owner keymend read (and could change) must be known to be inside; one it did not read is
+  // refused only when known to be outside (otherwise the key policy is out of sight: refused below).
+  const unreachable = state.unreachable?.includes(keyAccount) ?? false;
+  const read = (state.writableAccounts?.includes(keyAccount) ?? false) || unreachable;
+  return owner === boundary.id || (owner === undefined && !read)
     ? null
     : refusal(
         'outside-organization',
-        `The key ${keyArn} belongs to account ${keyAccount}, which is ${membershipWords(owner)}, not in organization ${boundary.id} that keymend serves: keymend changes nothing across its organization's boundary.`,
+        `The key ${keyArn} belongs to account ${keyAccount}, which is ${membershipWords(owner)}, not in organization ${boundary.id} that keymend serves: keymend changes nothing across its organization's boundary.${unreachable ? ' keymend could not assume its member role there.' : ''}`,
       );
 };
 

@@ -86,7 +86,7 @@ export async function gatherAcross(
     owner = await readOwner(keyReader, request, keyArn ?? '');
   } catch (error) {
     if (!(error instanceof AccountUnreachableError)) throw error;
-    return { ...state, ...boundary(organizationId, members) };
+    return { ...state, unreachable: [keyAccount], ...boundary(organizationId, members) };
   }
   if (owner.organization?.id !== undefined) members[keyReader.accountId] = owner.organization.id;
   const { unreadableKey: _callerView, ...rest } = state;

@@ -10,6 +10,7 @@ import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { OrganizationsClient } from '@aws-sdk/client-organizations';
 import { SNSClient } from '@aws-sdk/client-sns';
+import { STSClient } from '@aws-sdk/client-sts';
 import type { Context } from 'aws-lambda';
 import { AwsAccountWriter } from '../adapters/account-writer';
 import { AwsAccountReader } from '../adapters/aws-account';
@@ -17,10 +18,11 @@ import { clientConfig, InvocationDeadline, withDeadline } from '../adapters/clie
 import { readConsumerLag } from '../adapters/cloudwatch';
 import { PolicyVersionCache } from '../adapters/iam';
 import { kmsLinkSigner } from '../adapters/link-signer';
+import { MemberAccounts } from '../adapters/member-accounts';
 import { OrganizationRouter, organizationsApi } from '../adapters/organization';
 import { SnsPublisher } from '../adapters/sns';
 import { DynamoProposalStore } from '../adapters/store';
-import { arnAccount } from '../commons/arn';
+import { arnAccount, partitionOfRegion } from '../commons/arn';
 import type { AccountReader } from '../core/account';
 import { type Config, type ConfigOptions, parseConfig } from '../core/config';
 import type { FlowPorts } from '../core/ports';
@@ -55,7 +57,13 @@ export interface AwsWiring {
  */
 export function awsWiring(
   env: NodeJS.ProcessEnv,
-  options: ConfigOptions = {},
+  options: ConfigOptions & {
+    /**
+     * Which function is wired: the remediate function (which parses event text) reaches member accounts
+     * read-only unless auto mode lets it write. @default 'remediate'
+     */
+    fn?: 'remediate' | 'approval';
+  } = {},
   log?: { warn(message: string, fields: Record<string, unknown>): void },
 ): AwsWiring {
   const config = parseConfig(env, options);
@@ -100,6 +108,19 @@ export function awsWiring(
   const metrics = {
     consumerLag: (streamArn: string, now: Date) => readConsumerLag(cloudwatch, streamArn, now),
   };
+  // An organization deployment's hub reaches member accounts through their member role.
+  const accounts =
+    config.organizationId === undefined
+      ? undefined
+      : new MemberAccounts({
+          organizationId: config.organizationId,
+          partition: partitionOfRegion(region) ?? 'aws',
+          region,
+          sts: withDeadline(new STSClient(clients), deadline),
+          retiringPrincipal: config.retiringPrincipal,
+          hubKms: kms,
+          readOnly: (options.fn ?? 'remediate') === 'remediate' && config.mode !== 'auto',
+        });
   return {
     config,
     deadline,
@@ -111,6 +132,7 @@ export function awsWiring(
         () => new AwsAccountReader({ accountId, region, iam, kms, kinesis, organizations, policyVersions }),
       ),
       writer,
+      ...(accounts ? { accounts } : {}),
       publisher,
       signer,
       metrics,

@@ -8,15 +8,28 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
-import { IAMClient, PutRolePolicyCommand } from '@aws-sdk/client-iam';
+import {
+  GetRoleCommand,
+  GetRolePolicyCommand,
+  IAMClient,
+  ListAccountAliasesCommand,
+  ListAttachedRolePoliciesCommand,
+  ListRolePoliciesCommand,
+  PutRolePolicyCommand,
+} from '@aws-sdk/client-iam';
+import { DescribeStreamSummaryCommand, KinesisClient } from '@aws-sdk/client-kinesis';
 import {
   CreateGrantCommand,
+  DescribeKeyCommand,
   GetKeyPolicyCommand,
   KMSClient,
+  ListAliasesCommand,
   ListGrantsCommand,
+  ListResourceTagsCommand,
   PutKeyPolicyCommand,
   RetireGrantCommand,
 } from '@aws-sdk/client-kms';
+import { DescribeOrganizationCommand, OrganizationsClient } from '@aws-sdk/client-organizations';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -24,6 +37,8 @@ import { makeApplyCommand } from '../../cli/commands/apply';
 import { diagnoseCommand } from '../../cli/commands/diagnose';
 import { makeListCommand } from '../../cli/commands/list';
 import { makeRevokeCommand } from '../../cli/commands/revoke';
+import { scanCommand } from '../../cli/commands/scan';
+import type { ScanSummary } from '../../cli/scan-summary';
 import { SnapshotReader } from '../../functions/adapters/snapshot';
 import { DynamoProposalStore } from '../../functions/adapters/store';
 import type { AccountSnapshot } from '../../functions/core/account';
@@ -40,7 +55,9 @@ const kms = mockClient(KMSClient);
 const iam = mockClient(IAMClient);
 const sns = mockClient(SNSClient);
 const sts = mockClient(STSClient);
-const MOCKS = [cfn, kms, iam, sns, sts];
+const kinesis = mockClient(KinesisClient);
+const organizations = mockClient(OrganizationsClient);
+const MOCKS = [cfn, kms, iam, sns, sts, kinesis, organizations];
 const ACCOUNT = '111122223333';
 const TOPIC = `arn:aws:sns:us-east-1:${ACCOUNT}:keymend-email`;
 const CALLER = `arn:aws:sts::${ACCOUNT}:assumed-role/BreakGlass/alice`;
@@ -264,7 +281,8 @@ describe('keymend apply --plan FILE --aws', () => {
     account = loadSnapshot('explicit-deny');
     const { code, out } = await apply(['--plan', planFile(await diagnosed()), '--aws', '--dry-run']);
     expect(code).toBe(1);
-    expect(out).toMatch(/^Not applied \(refused: explicit-deny\)/);
+    expect(out).toMatch(/^Not applied \(refused: explicit-deny\): /);
+    expect(out).toMatch(/[^.]\.\n$/);
   });
 
   it("approves the problem's pending proposal of the same plan instead of making another", async () => {
@@ -298,6 +316,28 @@ describe('keymend apply --plan FILE --aws', () => {
       outcome: 'superseded',
       detail: `the problem was fixed by proposal ${applied} (keymend apply)`,
     });
+  });
+
+  it("notes a refused apply on the problem's proposal, as a refused approval is (never on a dry run)", async () => {
+    const pending = await sampleProposal({ id: 'pending-refused', now: NOW });
+    await store.createProposal(pending, new Date(pending.expiresAt));
+    const plan = planFile(await diagnosed());
+    account = loadSnapshot('explicit-deny');
+    const dry = await apply(['--plan', plan, '--aws', '--dry-run']);
+    expect(dry.code).toBe(1);
+    expect((await store.getProposal('pending-refused'))?.audit).toHaveLength(1);
+    const { code, out } = await apply(['--plan', plan, '--aws', '--output', 'json']);
+    expect(code).toBe(1);
+    expect(JSON.parse(out)).toMatchObject({ code: 'explicit-deny', proposalId: 'pending-refused' });
+    const stored = await store.getProposal('pending-refused');
+    expect(stored?.status).toBe('pending');
+    expect(stored?.audit.at(-1)).toMatchObject({
+      actor: `keymend apply (${CALLER})`,
+      action: 'approve',
+      outcome: 'refused',
+      detail: expect.stringMatching(/^keymend apply: explicit-deny: /),
+    });
+    expect(writes()).toEqual([]);
   });
 
   it("refuses while the problem's proposal is being applied", async () => {
@@ -527,11 +567,22 @@ describe('keymend apply: the command line (exit 2) and the plan file (exit 1)', 
     );
   });
 
-  it('a scan summary', () =>
+  it('a scan summary without diagnoses', () =>
     badPlan(
-      { files: 1, problems: [], records: 3 },
-      /is a scan summary .* run 'keymend diagnose --event FILE --aws/,
+      { files: 1, problems: [{ count: 2 }], records: 3 },
+      /is a scan summary with no diagnosis in it: scan with --diagnose/,
     ));
+
+  it("a scan summary with two proposed fixes names each problem's diagnosis", async () => {
+    const summary = await scanned();
+    const [problem] = summary.problems;
+    if (!problem) throw new Error('the sample log file has no problem');
+    summary.problems = [problem, problem];
+    await badPlan(
+      summary,
+      /holds 2 proposed fixes \(problems 1, 2\): keep the one to apply, e.g. jq '\.problems\[0\]\.diagnosis'/,
+    );
+  });
 
   it('a CloudTrail record or log', () => badPlan({ Records: [] }, /is CloudTrail input, not a plan/));
 
@@ -565,6 +616,25 @@ describe('keymend apply: the command line (exit 2) and the plan file (exit 1)', 
     expect(out).toMatch(/^Would apply: /);
   });
 
+  it("scan --diagnose's summary with one proposed fix is a plan, and so is one problem's diagnosis", async () => {
+    const summary = await scanned();
+    const whole = await apply(['--plan', planFile(summary), '--aws', '--dry-run', '--output', 'json']);
+    expect([whole.code, whole.err]).toEqual([0, '']);
+    expect(JSON.parse(whole.out)).toMatchObject({
+      outcome: 'would-apply',
+      plan: summary.problems[0]?.diagnosis?.plan,
+    });
+    const one = await apply([
+      '--plan',
+      planFile(summary.problems[0]?.diagnosis),
+      '--aws',
+      '--output',
+      'json',
+    ]);
+    expect([one.code, one.err]).toEqual([0, '']);
+    expect(JSON.parse(one.out)).toMatchObject({ outcome: 'applied' });
+  });
+
   it('standard input', async () => {
     const { code, out } = await apply(
       ['--plan', '-', '--aws', '--dry-run'],
@@ -575,9 +645,147 @@ describe('keymend apply: the command line (exit 2) and the plan file (exit 1)', 
   });
 });
 
+/** `keymend scan --diagnose --output json` of the sample log file against the demo account. */
+async function scanned(): Promise<ScanSummary> {
+  const io = captureIo();
+  const code = await scanCommand.run(
+    [
+      path.join(EVENTS_DIR, 'cloudtrail-log-file.records.json'),
+      '--diagnose',
+      '--account',
+      accountFile('demo'),
+      '--output',
+      'json',
+    ],
+    io,
+  );
+  expect([code, io.err()]).toEqual([0, '']);
+  return JSON.parse(io.out()) as ScanSummary;
+}
+
 /** diagnose's result for the consumer's denial against `snapshot`, whatever its verdict (exit 1 allowed). */
 async function diagnosedFrom(snapshot: string): Promise<unknown> {
   const io = captureIo();
   await diagnoseCommand.run(['--event', EVENT, '--account', accountFile(snapshot)], io);
   return JSON.parse(io.out());
 }
+
+describe("keymend apply with the deployed functions' reader, the SDK mocked at the client", () => {
+  const STREAM = `arn:aws:kinesis:us-east-1:${ACCOUNT}:stream/orders`;
+  /** The consumer's account as IAM, KMS and Kinesis answer: the demo's consumer, key and stream. */
+  function account(options: { keyManager?: 'AWS' | 'CUSTOMER'; deny?: boolean } = {}) {
+    iam.on(GetRoleCommand).resolves({
+      Role: {
+        Arn: CONSUMER,
+        RoleName: 'orders-consumer',
+        Path: '/service-role/',
+        RoleId: 'AROACFCFFIDFDCFADIAAD',
+        CreateDate: new Date('2024-01-01T00:00:00Z'),
+      },
+    });
+    const statements: unknown[] = [
+      { Effect: 'Allow', Action: ['kinesis:GetRecords', 'kinesis:GetShardIterator'], Resource: STREAM },
+    ];
+    if (options.deny) statements.push({ Effect: 'Deny', Action: 'kms:Decrypt', Resource: '*' });
+    iam.on(ListRolePoliciesCommand).resolves({ PolicyNames: ['orders-stream-read'], IsTruncated: false });
+    iam.on(GetRolePolicyCommand).resolves({
+      RoleName: 'orders-consumer',
+      PolicyName: 'orders-stream-read',
+      PolicyDocument: encodeURIComponent(JSON.stringify({ Version: '2012-10-17', Statement: statements })),
+    });
+    iam.on(ListAttachedRolePoliciesCommand).resolves({ AttachedPolicies: [], IsTruncated: false });
+    iam.on(ListAccountAliasesCommand).resolves({ AccountAliases: [], IsTruncated: false });
+    kms.on(DescribeKeyCommand).resolves({
+      KeyMetadata: {
+        KeyId: '1234abcd-12ab-34cd-56ef-1234567890ab',
+        Arn: KEY,
+        AWSAccountId: ACCOUNT,
+        KeyManager: options.keyManager ?? 'CUSTOMER',
+        KeyState: 'Enabled',
+        KeySpec: 'SYMMETRIC_DEFAULT',
+        KeyUsage: 'ENCRYPT_DECRYPT',
+        Origin: 'AWS_KMS',
+      },
+    });
+    kms.on(GetKeyPolicyCommand).resolves({
+      Policy: JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [
+          {
+            Sid: 'Enable IAM User Permissions',
+            Effect: 'Allow',
+            Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` },
+            Action: 'kms:*',
+            Resource: '*',
+          },
+        ],
+      }),
+    });
+    kms.on(ListAliasesCommand).resolves({ Aliases: [{ AliasName: 'alias/orders' }], Truncated: false });
+    kms.on(ListResourceTagsCommand).resolves({ Tags: [], Truncated: false });
+    kinesis.on(DescribeStreamSummaryCommand).resolves({
+      StreamDescriptionSummary: {
+        StreamName: 'orders',
+        StreamARN: STREAM,
+        StreamStatus: 'ACTIVE',
+        RetentionPeriodHours: 24,
+        StreamCreationTimestamp: new Date('2024-01-01T00:00:00Z'),
+        EnhancedMonitoring: [],
+        OpenShardCount: 1,
+        EncryptionType: 'KMS',
+        KeyId: KEY,
+      },
+    });
+    organizations.on(DescribeOrganizationCommand).rejects(
+      Object.assign(new Error('not in an organization'), {
+        name: 'AWSOrganizationsNotInUseException',
+        $metadata: {},
+      }),
+    );
+  }
+
+  /** apply with the default reader (the one the deployed functions build), not a snapshot. */
+  const deployedApply = (argv: string[]) =>
+    run(
+      makeApplyCommand(() => {
+        const { reader: _, ...rest } = clients();
+        return rest;
+      }),
+      argv,
+    );
+
+  it('reads the account through IAM, KMS and Kinesis and finds the same plan (a dry run)', async () => {
+    account();
+    const { code, out, err } = await deployedApply([
+      '--plan',
+      planFile(await diagnosed()),
+      '--aws',
+      '--dry-run',
+      '--output',
+      'json',
+    ]);
+    expect([code, err]).toEqual([0, '']);
+    expect(JSON.parse(out)).toMatchObject({ outcome: 'would-apply' });
+    expect(iam.commandCalls(GetRoleCommand)).not.toHaveLength(0);
+    expect(kms.commandCalls(DescribeKeyCommand)).not.toHaveLength(0);
+    expect(writes()).toEqual([]);
+  });
+
+  it.each([
+    ['the key is AWS managed', { keyManager: 'AWS' as const }, 'aws-managed-key'],
+    ['an explicit deny in the role', { deny: true }, 'explicit-deny'],
+  ])('refuses when %s', async (_what, options, code) => {
+    account(options);
+    const { code: exit, out } = await deployedApply([
+      '--plan',
+      planFile(await diagnosed()),
+      '--aws',
+      '--output',
+      'json',
+    ]);
+    expect(exit).toBe(1);
+    expect(JSON.parse(out)).toMatchObject({ outcome: 'refused', code });
+    expect(writes()).toEqual([]);
+    expect(await listed()).toEqual([]);
+  });
+});

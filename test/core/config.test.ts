@@ -47,8 +47,10 @@ describe('parseConfig', () => {
       [ENV.rejectSuppressHours]: '1',
       [ENV.notificationRoutes]:
         '444455556666=payments-alerts, ou-ab12-cdefgh34=arn:aws:sns:us-east-1:777788889999:data-alerts',
+      [ENV.organizationId]: 'o-a1b2c3d4e5',
     });
     expect(config).toMatchObject({
+      organizationId: 'o-a1b2c3d4e5',
       chatTopicArn: 'arn:aws:sns:us-east-1:111122223333:keymend-chat',
       mode: 'auto',
       autoApplyPrincipals: [
@@ -105,6 +107,8 @@ describe('parseConfig', () => {
     [ENV.notificationRoutes, 'r-ab12=payments'],
     [ENV.notificationRoutes, '444455556666=payments.fifo'],
     [ENV.notificationRoutes, '444455556666=a,444455556666=b'],
+    [ENV.organizationId, 'org-1'],
+    [ENV.organizationId, 'o-A1B2C3D4E5'],
   ])('a bad %s (%p) fails naming the variable', (name, value) => {
     const env: Record<string, string | undefined> = { ...VALID, [name]: value };
     let thrown: unknown;

@@ -162,6 +162,14 @@ describe('the organization boundary', () => {
     expect(result.reason).toMatch(/111122223333, which is in organization o-zzzzzzzzzz/);
   });
 
+  it('refuses a key owner it read whose organization is not known', async () => {
+    const owner = loadSnapshot('organization-key-owner');
+    delete owner.organization;
+    const result = diagnose(requestOf(), await stateOf(loadSnapshot('organization-caller'), owner));
+    expect(result).toMatchObject({ verdict: 'refuse', code: 'outside-organization' });
+    expect(result.reason).toMatch(/111122223333, which is not known to be in it/);
+  });
+
   it('without the key owner readable, refuses as before: the key policy is out of sight', async () => {
     const result = diagnose(requestOf(), await stateOf(loadSnapshot('organization-caller'), null));
     expect(result).toMatchObject({ verdict: 'refuse', code: 'key-in-other-account' });
