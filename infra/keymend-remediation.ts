@@ -40,6 +40,7 @@ import {
   EMAIL_ADDRESS,
   inRange,
   isOneOf,
+  isTopicName,
   MECHANISMS,
   MODES,
   ROUTES,
@@ -504,14 +505,14 @@ export class KeymendRemediation extends Construct {
       let topic = byTopic.get(route.topic);
       if (topic === undefined) {
         // Ids from the topic, not the order: reordering the map must not replace a named topic.
-        topic = route.topic.startsWith('arn:')
-          ? sns.Topic.fromTopicArn(this, `ImportedRouteTopic-${route.topic}`, route.topic)
-          : new sns.Topic(this, `RouteTopic-${route.topic}`, {
+        topic = isTopicName(route.topic)
+          ? new sns.Topic(this, `RouteTopic-${route.topic}`, {
               topicName: route.topic,
               displayName: 'keymend',
               masterKey: topicKey,
               enforceSSL: true,
-            });
+            })
+          : sns.Topic.fromTopicArn(this, `ImportedRouteTopic-${route.topic}`, route.topic);
         byTopic.set(route.topic, topic);
       }
       byKey.set(route.key, topic);

@@ -94,18 +94,22 @@ export function routeKeyProblem(key: string): string | undefined {
  * `region` when given: SNS publishes within the topic's Region) or a standard topic's name.
  */
 export function routeTopicProblem(topic: string, region?: string): string | undefined {
-  if (topic.startsWith('arn:')) {
-    const arn = parseTopicArn(topic);
-    if (arn === null) return `'${topic}' is not a standard SNS topic ARN (FIFO topics cannot send e-mail)`;
-    if (region !== undefined && arn.region !== region) {
-      return `'${topic}' is in ${arn.region}: keymend publishes from ${region}, the Region of its functions`;
-    }
-    return undefined;
+  if (isTopicName(topic)) return undefined;
+  const arn = parseTopicArn(topic);
+  if (arn === null) {
+    return topic.includes(':')
+      ? `'${topic}' is not a standard SNS topic ARN (FIFO topics cannot send e-mail)`
+      : `'${topic}' is neither a topic ARN nor a topic name (up to 256 letters, digits, - and _; no .fifo)`;
   }
-  if (!TOPIC_NAME.test(topic)) {
-    return `'${topic}' is neither a topic ARN nor a topic name (up to 256 letters, digits, - and _; no .fifo)`;
+  if (region !== undefined && arn.region !== region) {
+    return `'${topic}' is in ${arn.region}: keymend publishes from ${region}, the Region of its functions`;
   }
   return undefined;
+}
+
+/** True when a route's topic is a name (a topic the deployment creates), not an ARN. */
+export function isTopicName(topic: string): boolean {
+  return TOPIC_NAME.test(topic);
 }
 
 /**

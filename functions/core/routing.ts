@@ -7,7 +7,7 @@
  * asking again, from either function.
  */
 import { parseTopicArn } from '../commons/arn';
-import { ROUTES, routeKeyProblem, routeTopicProblem } from '../commons/settings';
+import { isTopicName, ROUTES, routeKeyProblem, routeTopicProblem } from '../commons/settings';
 
 /** One route, resolved: the account or OU id, and the topic's ARN. */
 export interface NotificationRoute {
@@ -33,9 +33,9 @@ export function parseRoutes(value: string, emailTopicArn: string): NotificationR
     const problem = routeKeyProblem(key) ?? routeTopicProblem(topic);
     if (problem !== undefined) throw new Error(problem);
     if (routes.some((route) => route.key === key)) throw new Error(`'${key}' is routed twice`);
-    const topicArn = topic.startsWith('arn:')
-      ? topic
-      : `arn:${email.partition}:sns:${email.region}:${email.accountId}:${topic}`;
+    const topicArn = isTopicName(topic)
+      ? `arn:${email.partition}:sns:${email.region}:${email.accountId}:${topic}`
+      : topic;
     routes.push({ key, topicArn });
   }
   if (routes.length > ROUTES.maxRoutes)
