@@ -297,9 +297,11 @@ async function diagnoseAndStore(
   // The id comes first: another account is read (and later written) as `keymend-<id>`.
   const id = newProposalId();
   // The lag is read beside the account, not after it: it adds no round trip.
-  const [state, consumerLag] = await Promise.all([
+  const [state, consumerLag, notificationRoute] = await Promise.all([
     gatherFor(ports, request, id),
     consumerLagOf(ports, request, now),
+    // Beside the account too; never throws (the e-mail topic when no route can be told).
+    ports.router ? ports.router.routeOf(request.accountId) : null,
   ]);
   const result = diagnose(request, state, { prefer: config.preferMechanism });
   // Allowed by now: nothing is stored. The claim's lease (two minutes) stays, so denials still in
@@ -327,6 +329,7 @@ async function diagnoseAndStore(
     principalTags: state.principal?.tags,
     retentionPeriodHours: state.stream?.retentionPeriodHours,
     accountAlias: state.accountAlias ?? undefined,
+    notificationRoute,
     consumerLag,
     now,
     linkTtlHours: config.linkTtlHours,
