@@ -24,7 +24,7 @@ import { captureIo } from '../helpers/io';
 import { type Deployment, deploy } from './lambda';
 import { MOTO_ACCOUNT, motoClientConfig, REGION, resetMoto } from './moto';
 import { denial, inspector, linkIn, press } from './scenario';
-import { ROLE_ARN, type Seeded, STREAM_ARN, seedAccount } from './seed';
+import { ACCOUNT_ALIAS, ROLE_ARN, type Seeded, STREAM_ARN, seedAccount } from './seed';
 
 let seeded: Seeded;
 let deployment: Deployment | undefined;
@@ -91,7 +91,10 @@ describe('keymend list and revoke --aws against moto', () => {
     const id = rows[0]?.id as string;
     const revoked = await run(revokeCommand, [id, '--aws', '--region', REGION]);
     expect([revoked.code, revoked.err]).toEqual([0, '']);
-    expect(revoked.out).toBe(`Revoked ${id}: what keymend applied was undone and recorded.\n`);
+    // The account and its alias, as every place a proposal is shown names them (issue 25).
+    expect(revoked.out).toBe(
+      `Revoked ${id} in account ${MOTO_ACCOUNT} (${ACCOUNT_ALIAS}): what keymend applied was undone and recorded.\n`,
+    );
     expect(await grantsOnKey(seeded.keyArn)).toEqual(before);
 
     const after = await run(listCommand, ['--aws', '--region', REGION, '--output', 'jsonl']);
@@ -103,7 +106,11 @@ describe('keymend list and revoke --aws against moto', () => {
     ).toEqual([expect.objectContaining({ id, status: 'revoked' })]);
     const again = await run(revokeCommand, [id, '--aws', '--region', REGION]);
     expect(again.code).toBe(1);
-    expect(again.out).toMatch(/^Not revoked \(refused\): the proposal is revoked/);
+    expect(again.out).toMatch(
+      new RegExp(
+        `^Not revoked \\(refused\\) in account ${MOTO_ACCOUNT} \\(${ACCOUNT_ALIAS}\\): the proposal is revoked`,
+      ),
+    );
   });
 
   it('exits 1 naming the stack when there is none', async () => {
