@@ -105,7 +105,7 @@ export async function applyPlan(
 
   const proposal = pending ?? (await recordNew(ports, request, bound.result, state, options, audit));
   const applyOptions: ApplyOptions = {
-    allowKeyPolicy: options.rules.enabledMechanisms.includes('key-policy-statement'),
+    enabledMechanisms: options.rules.enabledMechanisms,
     kind: 'approved-applied',
     links: options.links,
   };

@@ -19,7 +19,8 @@ import type { gatherState } from '../core/gather';
 import { CLOUDTRAIL_DETAIL_TYPE, intake } from '../core/intake';
 import { type LinkSettings, linkExpiry } from '../core/links';
 import { fingerprintFieldsOf, newProposal, newProposalId } from '../core/new-proposal';
-import { planMechanisms, preferredMechanism } from '../core/plan';
+import { preferredMechanism } from '../core/plan';
+import { refusalInstead } from '../core/plan-binding';
 import type { DenialClaim, FingerprintRecord, FlowPorts, ProposalLinks } from '../core/ports';
 import { type ConsumerLag, fingerprintOf, KEYMEND_ACTOR, type Proposal } from '../core/proposal';
 import type { KinesisKmsRequest } from '../core/request';
@@ -309,16 +310,7 @@ async function diagnoseAndStore(
     return { outcome: 'ignored', reason: result.reason };
   }
 
-  const off =
-    result.verdict === 'propose'
-      ? planMechanisms(result.plan).filter((m) => !config.enabledMechanisms.includes(m))
-      : [];
-  const disabled =
-    result.verdict === 'propose' && off.length > 0
-      ? {
-          reason: `${result.reason} The fix it needs, ${off.length === 1 ? `a ${off[0]}` : off.join(' and ')}, is not enabled (KEYMEND_ENABLED_MECHANISMS): apply it by hand if you agree.`,
-        }
-      : undefined;
+  const disabled = refusalInstead(result, config.enabledMechanisms);
   const proposal = newProposal({
     id,
     request,
@@ -465,9 +457,9 @@ async function releaseClaims(
   }
 }
 
-/** What auto mode's apply step is told: never a key-policy change, announced as auto-applied. */
+/** What auto mode's apply step is told: the enabled mechanisms (never a key-policy change), announced as auto-applied. */
 function autoApplyOptions(config: RemediateConfig): ApplyOptions {
-  return { allowKeyPolicy: false, kind: 'auto-applied', links: linkSettings(config) };
+  return { enabledMechanisms: config.enabledMechanisms, kind: 'auto-applied', links: linkSettings(config) };
 }
 
 /**

@@ -232,7 +232,7 @@ describe('remediate: one event at a time', () => {
     const config = { ...TEST_CONFIG, preferMechanism: 'key-policy-statement' as const };
     const result = await remediate(f.ports, config, eventBridgeEvent(STORM_EVENT));
     expect(result.outcome).toBe('refused');
-    expect(result.reason).toMatch(/key-policy-statement, is not enabled/);
+    expect(result.reason).toMatch(/does not enable key-policy-statement/);
     expect(f.writes).toEqual([]);
   });
 
@@ -429,7 +429,7 @@ describe('remediate: an interrupted automatic apply', () => {
       },
     );
     const done = await applyProposal(f.ports, approved as NonNullable<typeof approved>, 'approval-link', {
-      allowKeyPolicy: true,
+      enabledMechanisms: ['kms-grant', 'iam-inline-policy', 'key-policy-statement'],
       kind: 'approved-applied',
       links: { baseUrl: TEST_CONFIG.approvalUrl, ttlHours: 72 },
     });
