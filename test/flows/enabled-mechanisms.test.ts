@@ -127,23 +127,26 @@ describe('the apply step: a mechanism not enabled when it runs is refused, nothi
     expect(f.kinds().at(-1)).toBe('failed');
   });
 
-  it('auto mode: a plan whose mechanism is no longer enabled is refused before any read or write', async () => {
-    const f = flowFixture();
-    const proposed = await remediate(
-      f.ports,
-      { ...TEST_CONFIG, preferMechanism: 'iam-inline-policy' },
-      eventBridgeEvent(STORM_EVENT),
-    );
-    const id = proposed.proposalId as string;
+  /** A proposal of `config` (proposing mode), then claimed `pending -> applying` as auto mode claims one. */
+  async function autoApplying(f: FlowFixture, config: RemediateConfig): Promise<Proposal> {
+    const proposed = await remediate(f.ports, config, eventBridgeEvent(STORM_EVENT));
     const applying = await f.store.transition(
-      id,
+      proposed.proposalId as string,
       'pending',
       'applying',
       {},
       { at: f.ports.now().toISOString(), actor: 'keymend', action: 'auto-apply', outcome: 'started' },
     );
+    if (applying === null) throw new Error('not pending');
+    return applying;
+  }
+
+  it('auto mode: a plan whose mechanism is no longer enabled is refused before any read or write', async () => {
+    const f = flowFixture();
+    const applying = await autoApplying(f, { ...TEST_CONFIG, preferMechanism: 'iam-inline-policy' });
+    expect(applying.plan?.mechanism).toBe('iam-inline-policy');
     const reads = f.reads();
-    const result = await applyProposal(f.ports, applying as Proposal, 'keymend', {
+    const result = await applyProposal(f.ports, applying, 'keymend', {
       enabledMechanisms: ['kms-grant'],
       kind: 'auto-applied',
       links: LINKS,
@@ -151,33 +154,25 @@ describe('the apply step: a mechanism not enabled when it runs is refused, nothi
     expect(result).toMatchObject({ outcome: 'failed', reason: expect.stringMatching(/mechanism-disabled/) });
     expect(f.writes).toEqual([]);
     expect(f.reads()).toBe(reads);
-    expect(f.store.proposals.get(id)?.status).toBe('failed');
+    expect(f.store.proposals.get(applying.id)?.status).toBe('failed');
   });
 
   it('auto mode never applies a key-policy change, even where key-policy changes are enabled', async () => {
     const f = flowFixture();
     const everything: Mechanism[] = ['kms-grant', 'iam-inline-policy', 'key-policy-statement'];
-    const proposed = await remediate(
-      f.ports,
-      { ...TEST_CONFIG, preferMechanism: 'key-policy-statement', enabledMechanisms: everything },
-      eventBridgeEvent(STORM_EVENT),
-    );
-    const id = proposed.proposalId as string;
-    const applying = await f.store.transition(
-      id,
-      'pending',
-      'applying',
-      {},
-      { at: f.ports.now().toISOString(), actor: 'keymend', action: 'auto-apply', outcome: 'started' },
-    );
-    expect(applying?.plan?.mechanism).toBe('key-policy-statement');
-    const result = await applyProposal(f.ports, applying as Proposal, 'keymend', {
+    const applying = await autoApplying(f, {
+      ...TEST_CONFIG,
+      preferMechanism: 'key-policy-statement',
+      enabledMechanisms: everything,
+    });
+    expect(applying.plan?.mechanism).toBe('key-policy-statement');
+    const result = await applyProposal(f.ports, applying, 'keymend', {
       enabledMechanisms: everything,
       kind: 'auto-applied',
       links: LINKS,
     });
     expect(result.outcome).toBe('not-applied');
     expect(f.writes).toEqual([]);
-    expect(f.store.proposals.get(id)?.status).toBe('pending');
+    expect(f.store.proposals.get(applying.id)?.status).toBe('pending');
   });
 });
