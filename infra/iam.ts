@@ -332,9 +332,9 @@ function inlinePolicyStatements(patterns: readonly string[], withDelete: boolean
 }
 
 /**
- * The consumer's lag (GetRecords.IteratorAgeMilliseconds) for the impact of a new problem. GetMetricData
- * supports no resource-level permission and no condition on the namespace: `*`, read-only. A denial only
- * leaves the lag out.
+ * The consumer's lag for the impact of a new problem: the stream's GetRecords.IteratorAgeMilliseconds and
+ * a Lambda function's IteratorAge, in one GetMetricData request. GetMetricData supports no resource-level
+ * permission and no condition on the namespace: `*`, read-only. A denial only leaves the lag out.
  */
 export function consumerLagStatement(): PolicyStatementProps {
   return {

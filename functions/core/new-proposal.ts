@@ -60,6 +60,8 @@ export function newProposal(args: {
   accountAlias?: string | undefined;
   /** The consumer's lag from CloudWatch, when read (for the impact). */
   consumerLag?: ConsumerLag | null | undefined;
+  /** The IteratorAge of the Lambda function the session may belong to, when CloudWatch had it. */
+  functionLag?: ConsumerLag | null | undefined;
   now: Date;
   linkTtlHours: number;
   audit: AuditEntry;
@@ -86,6 +88,7 @@ export function newProposal(args: {
     ...(args.accountAlias ? { accountAlias: args.accountAlias } : {}),
     ...(args.retentionPeriodHours ? { retentionPeriodHours: args.retentionPeriodHours } : {}),
     ...(args.consumerLag ? { consumerLag: args.consumerLag } : {}),
+    ...(args.functionLag ? { functionLag: args.functionLag } : {}),
     diagnosis: result.diagnosis,
     plan,
     planHash: plan ? planHash(plan) : null,
