@@ -1,9 +1,11 @@
 /**
  * The longest chain of dependent AWS calls on the critical path of a new fingerprint, measured.
  *
- * The remediate handler runs with its real adapters (AwsAccountReader, DynamoProposalStore,
- * SnsPublisher, the KMS link signer): DynamoDB is dynalite, and IAM, KMS (reads and GenerateMac),
- * Kinesis and SNS are stand-in clients answering from the storm's snapshot. Every call, of every client, takes
+ * The remediate handler runs with its real adapters, wired as handlers/wiring.ts wires them in Lambda
+ * (AwsAccountReader with Organizations, DynamoProposalStore, SnsPublisher, the KMS link signer, the
+ * CloudWatch consumer lag): DynamoDB is dynalite, and IAM, KMS (reads and GenerateMac), Kinesis,
+ * Organizations, CloudWatch and SNS are stand-in clients answering from the storm's snapshot (an account
+ * in no organization, as the demo snapshot has none). Every call, of every client, takes
  * at least LATENCY_MS and is recorded with its start and end. Calls that overlap in time ran in
  * parallel; a call that starts after another ended may depend on it. The longest chain of calls each
  * starting after the one before it ended is the number of sequential round trips: with a real
@@ -11,14 +13,20 @@
  */
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { IAMClient } from '@aws-sdk/client-iam';
 import type { KinesisClient } from '@aws-sdk/client-kinesis';
 import type { KMSClient } from '@aws-sdk/client-kms';
+import type { OrganizationsClient } from '@aws-sdk/client-organizations';
 import type { SNSClient } from '@aws-sdk/client-sns';
 import { AwsAccountReader } from '../functions/adapters/aws-account';
+import { readConsumerLags } from '../functions/adapters/cloudwatch';
+import { PolicyVersionCache } from '../functions/adapters/iam';
 import { kmsLinkSigner } from '../functions/adapters/link-signer';
 import { LocalAccount } from '../functions/adapters/local-account';
+import { organizationsApi } from '../functions/adapters/organization';
+import { parseSnapshot } from '../functions/adapters/snapshot';
 import { SnsPublisher } from '../functions/adapters/sns';
 import { createTable, DynamoProposalStore } from '../functions/adapters/store';
 import { ENV } from '../functions/commons/constants';
@@ -26,7 +34,7 @@ import type { AccountSnapshot } from '../functions/core/account';
 import { parseConfig } from '../functions/core/config';
 import type { FlowContext } from '../functions/flows/context';
 import { makeHandler, type RemediateEvent } from '../functions/handlers/remediate';
-import { denial, stormAccount } from './storm-denials';
+import { denial, roleName, stormAccount } from './storm-denials';
 
 /** Every stand-in call takes this long: far above the CPU time between calls, so timing is clear. */
 export const LATENCY_MS = 25;
@@ -110,8 +118,10 @@ function snapshotAnswers(snapshot: AccountSnapshot): Record<string, Answer> {
           };
         case 'GetRolePolicy':
           return { PolicyDocument: encoded(role(input.RoleName).inlinePolicies[input.PolicyName]) };
+        case 'ListAccountAliases':
+          return { AccountAliases: snapshot.accountAlias ? [snapshot.accountAlias] : [] };
         case 'GetPolicy':
-          return { Policy: { Arn: input.PolicyArn, DefaultVersionId: 'v1' } };
+          return { Policy: { Arn: input.PolicyArn, PolicyId: 'ANPABENCHPOLICY', DefaultVersionId: 'v1' } };
         case 'GetPolicyVersion': {
           const p = snapshot.principals.find((x) => x.managedPolicies[input.PolicyArn] !== undefined);
           return { PolicyVersion: { Document: encoded(p?.managedPolicies[input.PolicyArn]) } };
@@ -158,6 +168,21 @@ function snapshotAnswers(snapshot: AccountSnapshot): Record<string, Answer> {
           : { EncryptionType: 'NONE' },
       };
     },
+    organizations: (operation) => {
+      if (snapshot.organization)
+        throw new Error('the Organizations stand-in answers only for no organization');
+      const reads = [
+        'DescribeOrganization',
+        'ListParents',
+        'ListRoots',
+        'ListPoliciesForTarget',
+        'DescribePolicy',
+      ];
+      if (!reads.includes(operation)) throw new Error(`the Organizations stand-in has no ${operation}`);
+      throw awsError('AWSOrganizationsNotInUseException', 'Your account is not a member of an organization.');
+    },
+    // The consumer's lag, as CloudWatch reports it while its reads fail.
+    cloudwatch: () => ({ MetricDataResults: [{ Id: 'stream', Values: [180_000, 120_000] }] }),
     sns: () => ({ MessageId: 'bench' }),
   };
 }
@@ -190,6 +215,11 @@ export interface RoundTripFigures {
   /** The same on a cold function (nothing is read once per cold start any more: the same chain). */
   newFingerprintCold: number;
   repeat: number;
+  /**
+   * The same for roles with an AWS managed policy (the storm's roles have none): the first such role
+   * in an environment, then another with the same policy, whose version the environment has read.
+   */
+  managedPolicy: { first: number; again: number };
   /** The calls on the warm new fingerprint's longest chain, in order. */
   chain: string[];
   /** Every call of the warm new fingerprint. */
@@ -197,8 +227,43 @@ export interface RoundTripFigures {
   lines: string[];
 }
 
+/** What a Lambda consumer of Kinesis usually has attached (AWS managed; it grants no kms:Decrypt). */
+const KINESIS_EXECUTION_ROLE = 'arn:aws:iam::aws:policy/service-role/AWSLambdaKinesisExecutionRole';
+const KINESIS_EXECUTION_DOCUMENT = {
+  Version: '2012-10-17',
+  Statement: [
+    {
+      Effect: 'Allow',
+      Action: [
+        'kinesis:DescribeStream',
+        'kinesis:DescribeStreamSummary',
+        'kinesis:GetRecords',
+        'kinesis:GetShardIterator',
+        'kinesis:ListShards',
+        'kinesis:ListStreams',
+        'kinesis:SubscribeToShard',
+        'logs:CreateLogGroup',
+        'logs:CreateLogStream',
+        'logs:PutLogEvents',
+      ],
+      Resource: '*',
+    },
+  ],
+};
+
+/** The storm's account with four roles; the last two also have KINESIS_EXECUTION_ROLE attached. */
+function benchAccount(): AccountSnapshot {
+  const account = structuredClone(stormAccount(4));
+  for (const principal of account.principals) {
+    if (principal.arn.endsWith(roleName(2)) || principal.arn.endsWith(roleName(3))) {
+      principal.managedPolicies = { [KINESIS_EXECUTION_ROLE]: KINESIS_EXECUTION_DOCUMENT };
+    }
+  }
+  return parseSnapshot(account);
+}
+
 export async function roundTripsBench(): Promise<RoundTripFigures> {
-  const snapshot = stormAccount(2);
+  const snapshot = benchAccount();
   const answers = snapshotAnswers(snapshot);
   const trace: Call[] = [];
   // dynalite ships no types.
@@ -242,8 +307,14 @@ export async function roundTripsBench(): Promise<RoundTripFigures> {
       [ENV.retiringPrincipal]: `arn:aws:iam::${snapshot.accountId}:role/keymend/keymend-approval`,
     });
     const iam = standIn<IAMClient>('iam', answers.iam as Answer, trace);
+    // One execution environment's managed policy versions, as handlers/wiring.ts keeps them.
+    const policyVersions = new PolicyVersionCache();
     const kms = standIn<KMSClient>('kms', answers.kms as Answer, trace);
     const kinesis = standIn<KinesisClient>('kinesis', answers.kinesis as Answer, trace);
+    const organizations = organizationsApi(
+      standIn<OrganizationsClient>('organizations', answers.organizations as Answer, trace),
+    );
+    const cloudwatch = standIn<CloudWatchClient>('cloudwatch', answers.cloudwatch as Answer, trace);
     const ports: Omit<FlowContext, 'reader'> = {
       store: new DynamoProposalStore(dynamodb, 'keymend-bench'),
       writer: new LocalAccount(snapshot),
@@ -253,6 +324,7 @@ export async function roundTripsBench(): Promise<RoundTripFigures> {
       }),
       // The links' tokens are MACs made by KMS (GenerateMac), one per link, in parallel.
       signer: kmsLinkSigner(kms, { decision: config.decisionKeyId }),
+      metrics: { consumerLag: (query, now) => readConsumerLags(cloudwatch, query, now) },
       now: () => new Date(),
     };
     // A fresh reader (its cache empty) for each event.
@@ -262,7 +334,15 @@ export async function roundTripsBench(): Promise<RoundTripFigures> {
         logger: { info() {}, warn() {}, error() {} },
         ports: {
           ...ports,
-          reader: new AwsAccountReader({ accountId: snapshot.accountId, region, iam, kms, kinesis }),
+          reader: new AwsAccountReader({
+            accountId: snapshot.accountId,
+            region,
+            iam,
+            kms,
+            kinesis,
+            organizations,
+            policyVersions,
+          }),
         },
       });
     const traced = async (event: unknown, outcome: string): Promise<Call[]> => {
@@ -275,10 +355,13 @@ export async function roundTripsBench(): Promise<RoundTripFigures> {
     const warmCalls = await traced(denial(1, 0), 'proposed');
     const warm = longestChain(warmCalls);
     const repeat = longestChain(await traced(denial(1, 1), 'repeat'));
+    const managedFirst = longestChain(await traced(denial(2, 0), 'proposed'));
+    const managedAgain = longestChain(await traced(denial(3, 0), 'proposed'));
     return {
       newFingerprint: warm.length,
       newFingerprintCold: cold.length,
       repeat: repeat.length,
+      managedPolicy: { first: managedFirst.length, again: managedAgain.length },
       chain: warm.map((c) => c.name),
       calls: warmCalls.length,
       lines: [
@@ -286,6 +369,8 @@ export async function roundTripsBench(): Promise<RoundTripFigures> {
         `  new fingerprint: ${warm.length} sequential of ${warmCalls.length} calls: ${warm.map((c) => c.name).join(' -> ')}`,
         `  new fingerprint, cold function: ${cold.length} (${cold.map((c) => c.name).join(' -> ')})`,
         `  repeat: ${repeat.length} (${repeat.map((c) => c.name).join(' -> ')})`,
+        `  a role with an AWS managed policy, the first in the environment: ${managedFirst.length} (${managedFirst.map((c) => c.name).join(' -> ')})`,
+        `  another role with that policy, its version read already: ${managedAgain.length}`,
       ],
     };
   } finally {

@@ -59,6 +59,7 @@ interface Figures {
     baselineRecordsPerSec: Value;
     ratio: Value;
     gunzipRatio: Value;
+    cpuRatio: Value;
     peakRssMb: Value;
   };
   cost: Cost | null;
@@ -119,6 +120,7 @@ const ROWS: Row[] = [
   { key: 'scan.baselineRecordsPerSec', format: whole },
   { key: 'scan.ratio', format: fixed(2), target: { text: '>= 2', met: (v) => v >= 2 } },
   { key: 'scan.gunzipRatio', format: fixed(2) },
+  { key: 'scan.cpuRatio', format: fixed(2) },
   { key: 'scan.peakRssMb', format: fixed(1), target: { text: '<= 512', met: (v) => v <= 512 } },
 ];
 
@@ -189,6 +191,7 @@ async function main(): Promise<void> {
       baselineRecordsPerSec: null,
       ratio: null,
       gunzipRatio: null,
+      cpuRatio: null,
       peakRssMb: null,
     },
     cost: null,
@@ -283,11 +286,12 @@ async function main(): Promise<void> {
       baselineRecordsPerSec: result.baselineRecordsPerSec,
       ratio: Number(result.ratio.toFixed(3)),
       gunzipRatio: Number(result.gunzipRatio.toFixed(3)),
+      cpuRatio: Number(result.cpuRatio.toFixed(3)),
       peakRssMb: result.peakRssMb,
     };
     say([
       `Scan: keymend scan over ${result.megabytes} MB of generated CloudTrail logs (${result.records} records, a trail's mix: ${result.parsed} parsed) against a bare read + gunzip + JSON.parse of the same files, and against read + gunzip alone (best of 3 each)`,
-      `  scan ${Math.round(result.recordsPerSec)} records/s, JSON.parse ${Math.round(result.baselineRecordsPerSec)} records/s (ratio ${result.ratio.toFixed(2)}), gunzip alone ${Math.round(result.gunzipRecordsPerSec)} records/s (ratio ${result.gunzipRatio.toFixed(2)}), scan's peak RSS ${result.peakRssMb} MB`,
+      `  scan ${Math.round(result.recordsPerSec)} records/s, JSON.parse ${Math.round(result.baselineRecordsPerSec)} records/s (ratio ${result.ratio.toFixed(2)}), gunzip alone ${Math.round(result.gunzipRecordsPerSec)} records/s (ratio ${result.gunzipRatio.toFixed(2)}), CPU time JSON.parse / scan ${result.cpuRatio.toFixed(2)}, scan's peak RSS ${result.peakRssMb} MB`,
       '',
     ]);
   });

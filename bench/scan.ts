@@ -5,7 +5,9 @@
  * against reading and gunzipping alone (the floor: no scan can be faster than inflating its
  * input); and scan's peak RSS, measured in a child process so the generator and the baselines do
  * not count. The three are timed in the same process, in turn, ROUNDS times, the fastest of each
- * kept, so their ratios compare like with like on a busy machine. Run alone: `npx tsx bench/scan.ts`.
+ * kept, so their ratios compare like with like on a busy machine; so is the CPU time of scan and
+ * of the baseline (cpuRatio), which scan's reading several files at once does not change. Run
+ * alone: `node --expose-gc --import tsx bench/scan.ts`.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -31,6 +33,12 @@ export interface ScanBench {
   ratio: number;
   /** scan / gunzip alone (records per second), one run: at most about 1. */
   gunzipRatio: number;
+  /**
+   * The baseline's CPU time over scan's (all threads of the process: gzip inflates on libuv's pool
+   * while scan frames records), one run: the work saved, whatever the files read at once gain on
+   * a machine with cores to spare or lose on a loaded one.
+   */
+  cpuRatio: number;
   /** Records the scan parsed: those whose bytes can be a denied KMS call. */
   parsed: number;
   /** Peak resident set size of a child process running the scan, in MB (node and tsx included). */
@@ -49,10 +57,18 @@ const quietIo: CliIo = {
 /** How many times each of scan, the baseline and gunzip alone is timed. */
 const ROUNDS = 3;
 
-async function seconds(run: () => Promise<void>): Promise<number> {
+/**
+ * The wall-clock and CPU seconds (user and system, every thread of the process) of one run, from a
+ * collected heap when node runs with --expose-gc (as scan-figure.ts runs this file): otherwise the
+ * run after the baseline pays for collecting the hundreds of MB of objects its JSON.parse left.
+ */
+async function seconds(run: () => Promise<void>): Promise<{ wall: number; cpu: number }> {
+  (globalThis as { gc?: () => void }).gc?.();
   const started = process.hrtime.bigint();
+  const cpu = process.cpuUsage();
   await run();
-  return Number(process.hrtime.bigint() - started) / 1e9;
+  const used = process.cpuUsage(cpu);
+  return { wall: Number(process.hrtime.bigint() - started) / 1e9, cpu: (used.user + used.system) / 1e6 };
 }
 
 /** Generates the log set, times scan and the baselines on it, and measures scan's peak RSS. */
@@ -91,10 +107,15 @@ export async function benchScan(options: { bytes?: number } = {}): Promise<ScanB
     // Each timed ROUNDS times, the three in turn, and the fastest of each kept: on a shared machine
     // a run is only ever slowed down by the others, and alternating spreads that over all three.
     const best = { scan: Infinity, gunzip: Infinity, baseline: Infinity };
+    const cpu = { scan: Infinity, baseline: Infinity };
     for (let round = 0; round < ROUNDS; round++) {
-      best.scan = Math.min(best.scan, await seconds(scan));
-      best.gunzip = Math.min(best.gunzip, await seconds(gunzipAlone));
-      best.baseline = Math.min(best.baseline, await seconds(baseline));
+      const scanRun = await seconds(scan);
+      best.scan = Math.min(best.scan, scanRun.wall);
+      cpu.scan = Math.min(cpu.scan, scanRun.cpu);
+      best.gunzip = Math.min(best.gunzip, (await seconds(gunzipAlone)).wall);
+      const baselineRun = await seconds(baseline);
+      best.baseline = Math.min(best.baseline, baselineRun.wall);
+      cpu.baseline = Math.min(cpu.baseline, baselineRun.cpu);
     }
     const scanSeconds = best.scan;
     const gunzipSeconds = best.gunzip;
@@ -114,6 +135,7 @@ export async function benchScan(options: { bytes?: number } = {}): Promise<ScanB
       gunzipRecordsPerSec: Math.round(set.records / gunzipSeconds),
       ratio: baselineSeconds / scanSeconds,
       gunzipRatio: gunzipSeconds / scanSeconds,
+      cpuRatio: cpu.baseline / cpu.scan,
       parsed: scanParsed,
       peakRssMb: Math.round(maxRssKb / 1024),
       records: set.records,

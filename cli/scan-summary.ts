@@ -46,6 +46,11 @@ export interface ProblemDiagnosis {
   nextSteps?: NextStep[];
   /** The diagnosis's notes ("check first"), when it carries any. */
   notes?: string[];
+  /**
+   * For a proposed fix: the denial diagnosed (the problem's latest), as the intake read it, so this
+   * diagnosis is a plan file for `keymend apply` (as diagnose's result is).
+   */
+  denial?: KinesisKmsRequest;
 }
 
 /** The input a scan could not read, and why. */
@@ -54,7 +59,19 @@ export interface SkippedInput {
   problem: string;
 }
 
+/** With --athena: the query that read the table. */
+export interface AthenaSummary {
+  /** DB.TABLE */
+  table: string;
+  queryExecutionId: string;
+  /** What Athena read, and bills (its Statistics.DataScannedInBytes). */
+  dataScannedBytes: number;
+  /** Result rows: the candidates the SQL filter kept, each then read by the intake. */
+  rows: number;
+}
+
 export interface ScanSummary {
+  /** Files keymend read (0 with --athena: Athena read them, see `athena`). */
   files: number;
   skipped: SkippedInput[];
   records: number;
@@ -63,6 +80,7 @@ export interface ScanSummary {
   /** The other records, by the intake's reason. */
   ignored: Record<string, number>;
   problems: ProblemSummary[];
+  athena?: AthenaSummary;
 }
 
 /** A 53-bit hash of a session ARN: holding numbers, not strings, keeps a full session set small. */

@@ -110,6 +110,8 @@ export function intakeText(result: IntakeResult): string[] {
 function planText(plan: Plan, accountId: string, region: string): string {
   const at = (arn: string) => shortArn(arn, accountId, region);
   switch (plan.mechanism) {
+    case 'cross-account':
+      return `plan: two changes, applied together (across accounts both sides must allow): 1. in account ${printable(plan.keyAccountId)}, ${planText(plan.keySide, accountId, region).replace(/^plan: /, '')}; 2. in account ${printable(plan.callerAccountId)}, ${planText(plan.callerSide, accountId, region).replace(/^plan: /, '')}`;
     case 'kms-grant':
       return `plan: a KMS grant on ${at(plan.keyArn)} to ${at(plan.granteePrincipal)} for ${plan.operations.join(', ')}, only with encryption context aws:kinesis:arn = ${at(plan.constraints.encryptionContextSubset['aws:kinesis:arn'])}`;
     case 'iam-inline-policy':

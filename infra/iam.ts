@@ -8,7 +8,7 @@
  */
 import { Effect, type PolicyStatementProps } from 'aws-cdk-lib/aws-iam';
 import { principalPatternKind } from '../functions/commons/arn';
-import { HANDLED_KMS_EVENT_NAMES } from '../functions/commons/constants';
+import { HANDLED_KMS_EVENT_NAMES, MEMBER_ROLE } from '../functions/commons/constants';
 
 /** Where keymend runs and the resources it owns. */
 /** The organization policy types whose content keymend reads (DescribePolicy): SCPs and RCPs. */
@@ -475,6 +475,7 @@ export function boundaryStatements(
   scope: IamScope,
   powers: WritePowers,
   own: { logGroupArns: string[]; deadLetterQueueArn: string },
+  hub?: HubScope,
 ): PolicyStatementProps[] {
   // The boundary is attached to the approval role, so it cannot name that role's ARN (a circular
   // dependency): there the retiring principal is any role under keymend's path.
@@ -501,20 +502,81 @@ export function boundaryStatements(
       actions: ['sqs:SendMessage'],
       resources: [own.deadLetterQueueArn],
     },
+    ...(hub ? [assumeMemberRoleStatement(hub)] : []),
     ...approvalStatements(scope, powers).filter((s) => s.effect === Effect.DENY),
-    ...boundaryDenies(),
+    ...boundaryDenies(hub),
   ];
 }
 
-/** The Denies every keymend boundary ends with: no role assumed, no Organizations write. */
-function boundaryDenies(): PolicyStatementProps[] {
-  return [
-    {
-      sid: 'NeverAssumeRoles',
-      effect: Effect.DENY,
-      actions: ['sts:AssumeRole', 'sts:AssumeRoleWithSAML', 'sts:AssumeRoleWithWebIdentity'],
-      resources: ['*'],
+/** An organization deployment's hub: its partition and its organization. */
+export interface HubScope {
+  partition: string;
+  /** `o-...` */
+  organizationId: string;
+}
+
+/** Every member account's member role (the StackSet gives it the same path and name everywhere). */
+export function memberRolePattern(partition: string): string {
+  return `arn:${partition}:iam::*:role${KEYMEND_ROLE_PATH}${MEMBER_ROLE.name}`;
+}
+
+/**
+ * The hub's functions assume the member roles, and nothing else: only roles of the organization
+ * (`aws:ResourceOrgID`), only while setting a source identity `keymend-...` (the proposal, named in
+ * the member account's CloudTrail), as the member role's trust policy requires too. `readOnly` (the
+ * remediate function in propose mode): only `keymend-read-...`, which the member role lets write nothing.
+ */
+export function assumeMemberRoleStatement(hub: HubScope, readOnly = false): PolicyStatementProps {
+  const prefix = readOnly ? MEMBER_ROLE.readOnlySourceIdentityPrefix : MEMBER_ROLE.sourceIdentityPrefix;
+  return {
+    sid: 'AssumeMemberRoles',
+    effect: Effect.ALLOW,
+    actions: ['sts:AssumeRole', 'sts:SetSourceIdentity'],
+    resources: [memberRolePattern(hub.partition)],
+    conditions: {
+      StringEquals: { 'aws:ResourceOrgID': hub.organizationId },
+      StringLike: { 'sts:SourceIdentity': `${prefix}*` },
     },
+  };
+}
+
+/**
+ * The Denies every keymend boundary ends with: no role assumed (in an organization hub's boundary, none
+ * but the member roles of its organization), no Organizations write.
+ */
+function boundaryDenies(hub?: HubScope): PolicyStatementProps[] {
+  const assume: PolicyStatementProps[] = hub
+    ? [
+        {
+          sid: 'NeverAssumeRoles',
+          effect: Effect.DENY,
+          actions: ['sts:AssumeRole', 'sts:SetSourceIdentity'],
+          notResources: [memberRolePattern(hub.partition)],
+        },
+        {
+          sid: 'NeverAssumeRolesOutsideTheOrganization',
+          effect: Effect.DENY,
+          actions: ['sts:AssumeRole', 'sts:SetSourceIdentity'],
+          resources: [memberRolePattern(hub.partition)],
+          conditions: { StringNotEquals: { 'aws:ResourceOrgID': hub.organizationId } },
+        },
+        {
+          sid: 'NeverAssumeFederatedRoles',
+          effect: Effect.DENY,
+          actions: ['sts:AssumeRoleWithSAML', 'sts:AssumeRoleWithWebIdentity'],
+          resources: ['*'],
+        },
+      ]
+    : [
+        {
+          sid: 'NeverAssumeRoles',
+          effect: Effect.DENY,
+          actions: ['sts:AssumeRole', 'sts:AssumeRoleWithSAML', 'sts:AssumeRoleWithWebIdentity'],
+          resources: ['*'],
+        },
+      ];
+  return [
+    ...assume,
     {
       sid: 'NeverChangeOrganizations',
       effect: Effect.DENY,
@@ -554,14 +616,14 @@ export const WRITE_ACTIONS: readonly string[] = [
 // The member role of an organization deployment (infra/keymend-member.ts)
 
 /** The member role's name, the same in every member account (the hub assumes it by name). */
-export const MEMBER_ROLE_NAME = 'keymend-member';
+export const MEMBER_ROLE_NAME = MEMBER_ROLE.name;
 
 /**
  * What the hub sets as `sts:SourceIdentity` when it assumes a member role: this prefix and the
  * proposal id, so the member account's CloudTrail names the proposal that acted. The trust policy
  * refuses a session without it.
  */
-export const SOURCE_IDENTITY_PREFIX = 'keymend-';
+export const SOURCE_IDENTITY_PREFIX = MEMBER_ROLE.sourceIdentityPrefix;
 
 /** A member account as its role sees it. The role is global; the Regions are the StackSet's. */
 export interface MemberScope {
@@ -630,6 +692,15 @@ export function memberStatements(scope: MemberScope, powers: WritePowers): Polic
       account: scope.account,
       ownRoleArns: [scope.memberRoleArn],
     }),
+    {
+      // The hub's remediate function in propose mode may assume this role only as keymend-read-<id>:
+      // the function that parses event text writes nothing here either.
+      sid: 'NeverWriteFromReadSessions',
+      effect: Effect.DENY,
+      actions: [...WRITE_ACTIONS].sort(),
+      resources: ['*'],
+      conditions: { StringLike: { 'aws:SourceIdentity': `${MEMBER_ROLE.readOnlySourceIdentityPrefix}*` } },
+    },
   );
   return statements;
 }

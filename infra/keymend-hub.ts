@@ -41,6 +41,8 @@ export class KeymendHubStack extends KeymendStack {
     super(scope, id, {
       description: 'keymend hub: diagnoses and fixes KMS denials on Kinesis streams across an organization',
       ...props,
+      // The functions read and change member accounts through their member role.
+      remediation: { ...props.remediation, organizationId: props.organization.organizationId },
     });
     const org = props.organization;
     this.organizationBus = new events.EventBus(this, 'OrganizationBus', {

@@ -35,10 +35,13 @@ import { EMAIL_ADDRESS, inRange, isOneOf, MECHANISMS, MODES, SETTINGS } from '..
 import { BUNDLING } from './bundling';
 import {
   approvalStatements,
+  assumeMemberRoleStatement,
   boundaryStatements,
+  type HubScope,
   type IamScope,
   KEYMEND_ROLE_PATH,
   KINESIS_CONTEXT_KEY,
+  memberRolePattern,
   organizationPolicyResources,
   remediateStatements,
   type WritePowers,
@@ -139,6 +142,14 @@ export interface KeymendRemediationProps {
    * @default logs.RetentionDays.THREE_MONTHS
    */
   readonly logRetention?: logs.RetentionDays;
+  /**
+   * An organization deployment's hub (infra/keymend-hub.ts sets it): the organization (`o-...`) whose
+   * member accounts the functions read and change through their member role (`/keymend/keymend-member`,
+   * assumed with `sts:SourceIdentity` `keymend-<proposal id>`); the roles may assume that role in the
+   * organization's accounts and no other role.
+   * @default - a single-account stack: no role assumed
+   */
+  readonly organizationId?: string;
   /**
    * The repository root holding `functions/` and `package-lock.json`.
    * @default - this repository
@@ -284,11 +295,20 @@ export class KeymendRemediation extends Construct {
   readonly trail?: cloudtrail.Trail;
   /** The permissions boundary of both function roles (infra/iam.ts `boundaryStatements`). */
   readonly boundary: iam.ManagedPolicy;
+  /** The mechanisms the functions may apply (KEYMEND_ENABLED_MECHANISMS), for `keymend apply --aws`. */
+  readonly enabledMechanisms: readonly Mechanism[];
+  /**
+   * The ARN patterns of the principals whose inline policies keymend may write (empty when inline
+   * policies are not enabled), for `keymend apply --aws`.
+   */
+  readonly inlinePolicyPrincipals: readonly string[];
 
   constructor(scope: Construct, id: string, props: KeymendRemediationProps = {}) {
     super(scope, id);
     checkProps(props);
     const powers = writePowers(props);
+    this.enabledMechanisms = enabledMechanisms(props);
+    this.inlinePolicyPrincipals = powers.inlinePolicyPrincipals;
     this.table = this.createTable();
     // Approval links are signed by two KMS HMAC keys, whose material never leaves KMS: approve and
     // reject links with the decision key (both functions), revoke links with the revoke key (the
@@ -316,7 +336,7 @@ export class KeymendRemediation extends Construct {
     this.approvalUrl = this.createApprovalUrl(this.approvalFunction);
     this.remediateFunction = this.createRemediateFunction(shared, reserved);
     this.addRoleEnvironment();
-    this.grantPowers(powers, topicKey, props.signIn);
+    this.grantPowers(powers, topicKey, props.signIn, props.organizationId);
     this.rule = this.createRule(this.remediateFunction);
     const alarms = this.addAlarms();
     this.restrictTopic(alarms, [this.approvalRole.roleArn, this.remediateRole.roleArn]);
@@ -449,6 +469,7 @@ export class KeymendRemediation extends Construct {
         props.autoApplyCloudFormation ?? SETTINGS.autoApplyCloudFormation.default,
       ),
       [SETTINGS.enabledMechanisms.env]: enabledMechanisms(props).join(','),
+      ...(props.organizationId === undefined ? {} : { [ENV.organizationId]: props.organizationId }),
       [SETTINGS.rejectSuppressHours.env]: String(
         props.rejectSuppressHours ?? SETTINGS.rejectSuppressHours.default,
       ),
@@ -524,7 +545,14 @@ export class KeymendRemediation extends Construct {
    * keymend's own IAM (infra/iam.ts) on the two functions' roles and in their permissions boundary,
    * with sign-in's one secret read, and the findings acknowledged.
    */
-  private grantPowers(powers: WritePowers, topicKey: kms.IKey, signIn: KeymendSignInProps | undefined): void {
+  private grantPowers(
+    powers: WritePowers,
+    topicKey: kms.IKey,
+    signIn: KeymendSignInProps | undefined,
+    organizationId: string | undefined,
+  ): void {
+    const hub: HubScope | undefined =
+      organizationId === undefined ? undefined : { partition: Aws.PARTITION, organizationId };
     const topicArns = [this.emailTopic.topicArn, ...(this.chatTopic ? [this.chatTopic.topicArn] : [])];
     const iamScope: IamScope = {
       partition: Aws.PARTITION,
@@ -544,6 +572,13 @@ export class KeymendRemediation extends Construct {
     for (const props of approvalStatements(iamScope, powers)) {
       this.approvalFunction.addToRolePolicy(new iam.PolicyStatement(props));
     }
+    if (hub) {
+      // The remediate function parses event text: in propose mode it reads member accounts only.
+      this.remediateFunction.addToRolePolicy(
+        new iam.PolicyStatement(assumeMemberRoleStatement(hub, powers.mode !== 'auto')),
+      );
+      this.approvalFunction.addToRolePolicy(new iam.PolicyStatement(assumeMemberRoleStatement(hub)));
+    }
     const signInPolicy = signIn ? signInStatements(signIn) : [];
     for (const statement of signInPolicy) {
       this.approvalFunction.addToRolePolicy(new iam.PolicyStatement(statement));
@@ -551,12 +586,17 @@ export class KeymendRemediation extends Construct {
     // The boundary names no role (no circular dependency): ownRoleArns only in the roles' own policies.
     const boundaryScope: IamScope = { ...iamScope, ownRoleArns: [] };
     for (const statement of [
-      ...boundaryStatements(boundaryScope, powers, {
-        logGroupArns: [this.approvalFunction, this.remediateFunction].map(
-          (fn) => (fn.logGroup as logs.ILogGroup).logGroupArn,
-        ),
-        deadLetterQueueArn: this.deadLetterQueue.queueArn,
-      }),
+      ...boundaryStatements(
+        boundaryScope,
+        powers,
+        {
+          logGroupArns: [this.approvalFunction, this.remediateFunction].map(
+            (fn) => (fn.logGroup as logs.ILogGroup).logGroupArn,
+          ),
+          deadLetterQueueArn: this.deadLetterQueue.queueArn,
+        },
+        hub,
+      ),
       // Sign-in reads its one client secret: the boundary lets it.
       ...signInPolicy,
     ]) {
@@ -569,6 +609,22 @@ export class KeymendRemediation extends Construct {
     );
     this.acknowledgeWildcards(this.approvalFunction.role?.node.tryFindChild('DefaultPolicy'), powers, true);
     this.acknowledgeWildcards(this.boundary, powers, true);
+    if (hub) {
+      for (const policy of [
+        this.remediateFunction.role?.node.tryFindChild('DefaultPolicy'),
+        this.approvalFunction.role?.node.tryFindChild('DefaultPolicy'),
+        this.boundary,
+      ]) {
+        if (policy === undefined) continue;
+        Validations.of(policy).acknowledge({
+          id: `AwsSolutions-IAM5[Resource::${memberRolePattern('<AWS::Partition>')}]`,
+          reason:
+            'The member role of every account of the organization: the same path and name everywhere (the ' +
+            'StackSet creates it), accounts not known in advance. Only with aws:ResourceOrgID equal to the ' +
+            'organization and a keymend- source identity; the boundary denies assuming any other role.',
+        });
+      }
+    }
   }
 
   /**

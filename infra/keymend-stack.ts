@@ -33,6 +33,18 @@ export class KeymendStack extends Stack {
         "The retiring principal of keymend's grants (the approval function's role), for keymend revoke --aws",
       value: this.remediation.approvalFunction.role?.roleArn ?? '',
     });
+    // What an approval may apply here, so `keymend apply --aws` refuses what the deployment refuses.
+    new CfnOutput(this, 'EnabledMechanisms', {
+      description: 'The fixes keymend may apply here (KEYMEND_ENABLED_MECHANISMS), for keymend apply --aws',
+      value: this.remediation.enabledMechanisms.join(','),
+    });
+    if (this.remediation.inlinePolicyPrincipals.length > 0) {
+      new CfnOutput(this, 'InlinePolicyPrincipals', {
+        description:
+          'ARN patterns of the principals whose inline policies keymend may write, for keymend apply --aws',
+        value: this.remediation.inlinePolicyPrincipals.join(','),
+      });
+    }
     new CfnOutput(this, 'TableName', {
       description: 'Proposals and their audit (retained when the stack is deleted)',
       value: this.remediation.table.tableName,

@@ -8,6 +8,7 @@ import { type DiagnoseResult, diagnose } from '../../functions/core/diagnose';
 import { gatherState } from '../../functions/core/gather';
 import { intake } from '../../functions/core/intake';
 import { MECHANISMS, type Mechanism } from '../../functions/core/plan';
+import type { KinesisKmsRequest } from '../../functions/core/request';
 import {
   maxBytesOption,
   OUTPUT_OPTIONS,
@@ -34,7 +35,10 @@ real policies, says which layer blocks the call, and plans the least-privilege f
 Prints one JSON object per event (an array for a CloudTrail log file, written record by record
 as each verdict is known, so memory does not grow with the file):
   {"verdict": "ignore|propose|refuse", "code": "...", "reason": "...", "request": {...},
-   "diagnosis": {"current": "...", "blockingLayers": [...]}, "plan": {...}, "proof": {...}}
+   "denial": {...}, "diagnosis": {"current": "...", "blockingLayers": [...]}, "plan": {...},
+   "proof": {...}}
+"request" summarizes the denied request; "denial" is all of it, as 'keymend parse' reads it. A
+"propose" result is a plan file for 'keymend apply --plan FILE --aws'.
   ignore   the event is not a denied Kinesis KMS call, or the request is allowed by now
   refuse   keymend will not fix it (explicit deny, AWS managed key, boundary, SCP, ...): "code" says which
   propose  the plan, proven: the denied request becomes allowed and neighbouring requests stay denied
@@ -137,7 +141,17 @@ async function diagnoseOne(
     return verdict;
   }
   const state = await gatherState(await readerFor(result.request), result.request);
-  return diagnose(result.request, state, { prefer });
+  return withDenial(diagnose(result.request, state, { prefer }), result.request);
+}
+
+/**
+ * The result with `denial`, the request as the intake read it, right after `request` (its summary):
+ * what `keymend apply --plan` diagnoses again, so a result is a plan file.
+ */
+function withDenial(result: DiagnoseResult, denial: KinesisKmsRequest): DiagnoseResult {
+  if (result.request === null) return result;
+  const { verdict, code, reason, request, ...rest } = result;
+  return { verdict, code, reason, request, denial, ...rest } as unknown as DiagnoseResult;
 }
 
 export const diagnoseCommand: Command = {

@@ -1,4 +1,5 @@
 import type { Command } from '../io';
+import { applyCommand } from './apply';
 import { demoCommand } from './demo';
 import { diagnoseCommand } from './diagnose';
 import { evaluateCommand } from './evaluate';
@@ -18,6 +19,7 @@ export const commands: Command[] = [
   scanCommand,
   snapshotCommand,
   listCommand,
+  applyCommand,
   revokeCommand,
   localCommand,
   demoCommand,

@@ -135,14 +135,21 @@ export function ageText(ms: number): string {
   return `${Math.floor(hours / 24)}d`;
 }
 
-function changeText(p: Proposal): string {
-  const { accountId, region } = p.scope;
-  const short = (arn: string) => shortArn(arn, accountId, region);
-  const plan = p.plan;
-  if (!plan) return `none (${p.code})`;
+/**
+ * A plan in words, one line: the grant, inline policy or key-policy statement, ARNs of `accountId` and
+ * `region` shortened (the grant's id when `applied` names one). Shared with `keymend apply`.
+ */
+export function planText(
+  plan: NonNullable<Proposal['plan']>,
+  scope: Pick<Proposal['scope'], 'accountId' | 'region'>,
+  applied?: Proposal['applied'],
+): string {
+  const short = (arn: string) => shortArn(arn, scope.accountId, scope.region);
   switch (plan.mechanism) {
+    case 'cross-account':
+      return `key-policy statement ${plan.keySide.statement.Sid} on ${short(plan.keySide.keyArn)} (account ${plan.keyAccountId}) and inline policy ${plan.callerSide.policyName} on ${short(plan.callerSide.principalArn)} (account ${plan.callerAccountId})`;
     case 'kms-grant':
-      return `KMS grant ${plan.name} on ${short(plan.keyArn)} to ${short(plan.granteePrincipal)} for ${plan.operations.join(', ')}, only for ${short(plan.constraints.encryptionContextSubset['aws:kinesis:arn'])}${p.applied && 'grantId' in p.applied ? ` (grant ${p.applied.grantId})` : ''}`;
+      return `KMS grant ${plan.name} on ${short(plan.keyArn)} to ${short(plan.granteePrincipal)} for ${plan.operations.join(', ')}, only for ${short(plan.constraints.encryptionContextSubset['aws:kinesis:arn'])}${applied && 'grantId' in applied ? ` (grant ${applied.grantId})` : ''}`;
     case 'iam-inline-policy':
       return `inline policy ${plan.policyName} on ${short(plan.principalArn)}`;
     case 'key-policy-statement':
@@ -152,6 +159,10 @@ function changeText(p: Proposal): string {
       return String(never);
     }
   }
+}
+
+function changeText(p: Proposal): string {
+  return p.plan ? planText(p.plan, p.scope, p.applied) : `none (${p.code})`;
 }
 
 export function listed(p: Proposal, now: Date): ListedProposal {

@@ -11,7 +11,7 @@ import type { Command } from '../io';
 import { type LocalOptions, type LocalRuntime, startLocal } from '../local/runtime';
 import { EXIT_STATUS_HELP, runCommand, serveUntilSignal } from '../run-command';
 
-const HELP = `Usage: keymend local --account SNAPSHOT [--port N] [--mode propose|auto]
+const HELP = `Usage: keymend local --account SNAPSHOT [--account SNAPSHOT...] [--port N] [--mode propose|auto]
                      [--auto-apply-principals P1,P2] [--prefer MECHANISM]
                      [--output jsonl|json|text]
                      [--approvers EMAIL1,EMAIL2]
@@ -27,11 +27,19 @@ and logs to standard error. SIGINT (Ctrl-C) or SIGTERM stops it.
                         duplicate, repeat, proposed, refused, applied, failed
   GET  /_local/outbox   every notification so far: [{"topic": "email"|"chat", "subject", "message"}]
   GET  /_local/account  the account now, in the snapshot format
+  GET  /_local/accounts every account now (with several --account), the first one first
   GET  /_local/stats    {"aws": {"iam:GetRole": n, ...}, "dynamodb": n, "publishes": n}
   anything else         the approval pages (the links in notifications point here)
 
 Options:
-  --account FILE                 the account snapshot (docs/snapshot.md). Required.
+  --account FILE                 the account snapshot (docs/snapshot.md). Required. Given more
+                                 than once, the accounts of one organization, as an
+                                 organization deployment's hub sees its members: the first
+                                 names the organization (organization.id); a consumer denied
+                                 on another account's key gets one two-sided proposal (the
+                                 key policy in the key's account, the caller's IAM in its
+                                 own), applied and revoked together; a caller or key owner
+                                 outside the organization is refused.
   --port N                       the port on 127.0.0.1 (default 8787; 0 picks a free one).
   --mode propose|auto            auto applies grants and inline policies when every guard
                                  holds (docs/remediate.md); default propose.
@@ -47,23 +55,27 @@ Options:
 
 ${EXIT_STATUS_HELP}
 
-Example:
+Examples:
   keymend local --account events/accounts/demo.json --port 0
+  keymend local --account events/accounts/organization-key-owner.json \\
+    --account events/accounts/organization-caller.json --port 0
 `;
 
 const FORMATS = ['jsonl', 'json', 'text'] as const;
 
-function options(argv: string[]): Omit<LocalOptions, 'snapshot'> & { account: string; format: OutputFormat } {
+function options(
+  argv: string[],
+): Omit<LocalOptions, 'snapshot' | 'others'> & { accounts: string[]; format: OutputFormat } {
   const { values } = parseCommandLine(argv, {
     ...OUTPUT_OPTIONS,
-    account: { type: 'string' },
+    account: { type: 'string', multiple: true },
     port: { type: 'string' },
     mode: { type: 'string' },
     'auto-apply-principals': { type: 'string' },
     prefer: { type: 'string' },
     approvers: { type: 'string' },
   });
-  if (!values.account) throw new UsageError('--account SNAPSHOT is required');
+  if (!values.account || values.account.length === 0) throw new UsageError('--account SNAPSHOT is required');
   const port = values.port ?? '8787';
   if (!/^\d{1,5}$/.test(port) || Number(port) > 65535) {
     throw new UsageError(`--port must be a port number from 0 to 65535 (got ${JSON.stringify(port)})`);
@@ -93,7 +105,7 @@ function options(argv: string[]): Omit<LocalOptions, 'snapshot'> & { account: st
     throw new UsageError('--approvers needs at least one e-mail address');
   }
   return {
-    account: values.account,
+    accounts: values.account,
     format: outputOption(values, FORMATS, 'jsonl'),
     ...(approvers.length > 0 ? { approvers } : {}),
     port: Number(port),
@@ -109,11 +121,17 @@ export const localCommand: Command = {
   help: helpText(HELP),
   run: (argv, io) =>
     runCommand('local', io, async () => {
-      const { account, format, ...rest } = options(argv);
-      const snapshot = await readSnapshot(account, io);
+      const { accounts, format, ...rest } = options(argv);
+      const [snapshot, ...others] = await Promise.all(accounts.map((file) => readSnapshot(file, io)));
+      if (snapshot === undefined) throw new UsageError('--account SNAPSHOT is required');
       let runtime: LocalRuntime;
       try {
-        runtime = await startLocal({ ...rest, snapshot, log: (line) => io.stderr(`${line}\n`) });
+        runtime = await startLocal({
+          ...rest,
+          snapshot,
+          ...(others.length > 0 ? { others } : {}),
+          log: (line) => io.stderr(`${line}\n`),
+        });
       } catch (error) {
         // The options become the functions' settings: a setting refused is an option refused.
         if (error instanceof ConfigError) throw new UsageError(oneLine(error));

@@ -63,6 +63,9 @@ ${EXIT_STATUS_HELP}
 Here a finding refused is a revoke refused (the proposal is not applied, the
 key policy changed since keymend wrote it) and a failure an undo that failed.
 
+An ID that starts with - goes after --, which ends the options:
+  keymend revoke --aws --stack Keymend -- -q2Ue6bRk1TrxXh2
+
 Example:
   keymend revoke 3q2Ue6bRk1TrxXh2 --aws --stack Keymend
 `;
@@ -178,6 +181,13 @@ async function run(o: Options, io: CliIo, clients: RevokeClients): Promise<numbe
     io.stdout(`${JSON.stringify(printed, null, o.format === 'json' ? 2 : undefined)}\n`);
   }
   return result.outcome === 'revoked' ? EXIT.ok : EXIT.failed;
+}
+
+/** The command line that revokes proposal `id` of `stack`: after `--` when the id starts with `-`. */
+export function revokeCommandLine(id: string, stack: string): string {
+  return id.startsWith('-')
+    ? `keymend revoke --aws --stack ${stack} -- ${id}`
+    : `keymend revoke ${id} --aws --stack ${stack}`;
 }
 
 /** The revoke command over `clientsFor` (the AWS SDK's, unless a test passes its own). */

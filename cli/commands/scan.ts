@@ -5,6 +5,7 @@
  * history (LookupEvents). Memory does not grow with the input (see cli/scan-summary.ts).
  */
 import { stat } from 'node:fs/promises';
+import { AthenaClient } from '@aws-sdk/client-athena';
 import { CloudTrailClient } from '@aws-sdk/client-cloudtrail';
 import { S3Client } from '@aws-sdk/client-s3';
 import { clientConfig } from '../../functions/adapters/client-config';
@@ -14,7 +15,7 @@ import {
   logFilesUnder,
   type ScanItem,
 } from '../../functions/adapters/cloudtrail-log';
-import { isRegion } from '../../functions/commons/arn';
+import { isAccountId, isRegion } from '../../functions/commons/arn';
 import { InputError, KeymendError, UsageError } from '../../functions/commons/errors';
 import { diagnose } from '../../functions/core/diagnose';
 import { gatherState } from '../../functions/core/gather';
@@ -28,6 +29,8 @@ import {
   outputOption,
   parseCommandLine,
 } from '../args';
+import { type AthenaProgress, kmsDenialsFromAthena } from '../aws/athena';
+import { kmsDenialQuery, parseTableName, type TableName } from '../aws/athena-query';
 import {
   EVENT_HISTORY_DAYS,
   type EventHistoryProgress,
@@ -42,6 +45,7 @@ import { accountReaders, type ReaderFor } from '../readers';
 import { scanInputItems } from '../records';
 import { EXIT, EXIT_STATUS_HELP, runCommand } from '../run-command';
 import {
+  type AthenaSummary,
   PREFILTERED,
   type ProblemDiagnosis,
   type ProblemSummary,
@@ -68,6 +72,10 @@ const S3_CONCURRENCY = 4;
 const HELP = `Usage: keymend scan PATH... [options]
        keymend scan s3://BUCKET/PREFIX [--since WHEN] [--until WHEN] [options]
        keymend scan --aws --since WHEN [--until WHEN] [--region R] [options]
+       keymend scan --athena DB.TABLE --since WHEN [--until WHEN]
+                    [--workgroup W] [--output-location s3://BUCKET/PREFIX/]
+                    [--region R] [--only-accounts ID,...]
+                    [--only-regions R,...] [options]
 Options: [--output text|json|jsonl] [--progress] [--max-bytes SIZE]
          [--diagnose (--account SNAPSHOT.json | --aws) [--prefer MECHANISM]]
 
@@ -95,6 +103,16 @@ Where the records come from:
                     LookupEvents answers 2 requests a second and 50 events a
                     request: a busy account's KMS events take a while, so keep
                     --since short. Needs cloudtrail:LookupEvents.
+  --athena DB.TABLE the CloudTrail table in Athena, partitioned by account,
+                    region and timestamp (docs/scan.md has its DDL): one query
+                    whose WHERE clause holds keymend's filter (KMS, access
+                    denied, an operation Kinesis calls, Kinesis's evidence) and
+                    the days of --since/--until, so only those partitions are
+                    read. Athena bills the data it scans (shown at the end).
+                    Ctrl-C stops the query. Needs athena:StartQueryExecution,
+                    GetQueryExecution, GetQueryResults, StopQueryExecution,
+                    glue:GetTable, s3 reads of the trail and writes to the
+                    result location (docs/scan.md).
 Files are read one record at a time, several files at once: memory stays flat
 however large the input. Only records whose bytes can be a denied KMS call
 (they hold kms.amazonaws.com and AccessDenied, or a \\u escape) are parsed; the
@@ -108,10 +126,21 @@ line saying what was found), never "0 problems".
 Options:
   --since WHEN        only records from WHEN: a duration back from now (90m,
                       6h, 2d, 1w) or a time (2026-11-30T12:00Z). Required with
-                      --aws (no PATH).
+                      --aws (no PATH) and with --athena.
   --until WHEN        only records up to WHEN (the same forms; default now).
   --region R          with --aws (no PATH): the Region whose Event history to
-                      read (default: the SDK's, from AWS_REGION or the profile).
+                      read; with --athena, the Region of Athena's table and
+                      workgroup (default: the SDK's, from AWS_REGION or the
+                      profile).
+  --workgroup W       with --athena: the Athena workgroup (default: primary).
+  --output-location s3://BUCKET/PREFIX/
+                      with --athena: where Athena writes the results (needed
+                      unless the workgroup has a query result location).
+  --only-accounts ID,...
+  --only-regions R,...
+                      with --athena: only these accounts' or Regions'
+                      partitions (less data scanned; required for a partition
+                      projected as "injected").
 ${outputHelp(FORMATS, 'text')}
                       text: a table for an 80-column terminal; json:
                       {"files", "skipped": [{"file", "problem"}],
@@ -119,7 +148,10 @@ ${outputHelp(FORMATS, 'text')}
                       "problems": [{"fingerprint", "accountId", "region",
                       "principalArn", "operation", "keyArn", "streamArn",
                       "count", "firstSeen", "lastSeen", "sessions",
-                      "sessionsCapped"?, "deniedBy": [...], "diagnosis"?}]};
+                      "sessionsCapped"?, "deniedBy": [...], "diagnosis"?}],
+                      "athena"?: {"table", "queryExecutionId",
+                      "dataScannedBytes", "rows"}} (with --athena, "files"
+                      is 0: Athena read them);
                       jsonl: the same object on one line.
   --diagnose          diagnose each problem once (its latest denial) against
                       the account: adds {"verdict", "code", "reason", "plan"}
@@ -150,6 +182,8 @@ Examples:
   keymend scan --since 1d \\
     s3://my-trail-bucket/AWSLogs/111122223333/CloudTrail/us-east-1/
   keymend scan --aws --since 6h --region us-east-1 --diagnose --aws
+  keymend scan --athena security.cloudtrail_org --since 30d \\
+    --workgroup keymend --diagnose --aws
   keymend scan events/ --output json
   keymend scan logs/ --diagnose --account events/accounts/demo.json
 `;
@@ -158,6 +192,12 @@ interface Options {
   paths: string[];
   /** Event history (--aws with no PATH). */
   history: boolean;
+  /** The Athena table (--athena). */
+  athena?: TableName;
+  workgroup?: string;
+  outputLocation?: string;
+  onlyAccounts?: string[];
+  onlyRegions?: string[];
   since?: Date;
   until?: Date;
   region?: string;
@@ -203,15 +243,21 @@ function options(argv: string[], now = Date.now()): Options {
       since: { type: 'string' },
       until: { type: 'string' },
       region: { type: 'string' },
+      athena: { type: 'string' },
+      workgroup: { type: 'string' },
+      'output-location': { type: 'string' },
+      'only-accounts': { type: 'string' },
+      'only-regions': { type: 'string' },
     },
     { positionals: true },
   );
   const v = parsed.values;
   const paths = parsed.positionals;
-  const history = v.aws === true && paths.length === 0;
-  if (paths.length === 0 && !history) {
+  const athena = athenaOptions(v, paths);
+  const history = v.aws === true && paths.length === 0 && !athena;
+  if (paths.length === 0 && !history && !athena) {
     throw new UsageError(
-      'give at least one PATH (a file, a directory, s3://BUCKET/PREFIX or -), or --aws --since',
+      'give at least one PATH (a file, a directory, s3://BUCKET/PREFIX or -), --aws --since or --athena DB.TABLE --since',
     );
   }
   if (paths.filter((p) => p === '-').length > 1) throw new UsageError('- may be given once');
@@ -229,8 +275,9 @@ function options(argv: string[], now = Date.now()): Options {
       throw new UsageError(`Event history keeps ${EVENT_HISTORY_DAYS} days: --since must be within them`);
     }
   }
-  if (v.region !== undefined && !history)
-    throw new UsageError('--region goes with --aws and no PATH (Event history)');
+  if (athena && !since) throw new UsageError('--athena needs --since, such as --since 30d');
+  if (v.region !== undefined && !history && !athena)
+    throw new UsageError('--region goes with --aws and no PATH (Event history) or --athena');
   if (v.region !== undefined && !isRegion(v.region)) {
     throw new UsageError(
       `--region must be a Region such as us-east-1 (got ${JSON.stringify(printable(v.region))})`,
@@ -249,7 +296,7 @@ function options(argv: string[], now = Date.now()): Options {
       throw new UsageError('a PATH and --account cannot both read standard input');
     }
   } else if (v.account !== undefined || (v.aws && !history) || v.prefer !== undefined) {
-    throw new UsageError('--account, --aws (with a PATH) and --prefer go with --diagnose');
+    throw new UsageError('--account, --aws (with a PATH or --athena) and --prefer go with --diagnose');
   }
   const prefer = v.prefer ?? 'kms-grant';
   if (!(MECHANISMS as readonly string[]).includes(prefer)) {
@@ -258,6 +305,7 @@ function options(argv: string[], now = Date.now()): Options {
   return {
     paths,
     history,
+    ...athena,
     ...(since ? { since } : {}),
     ...(until ? { until } : {}),
     ...(v.region !== undefined ? { region: v.region } : {}),
@@ -268,6 +316,81 @@ function options(argv: string[], now = Date.now()): Options {
     prefer: prefer as Mechanism,
     progress: v.progress,
     ...maxBytesOption(v),
+  };
+}
+
+/** Athena's workgroup names (StartQueryExecution's documented pattern). */
+const WORKGROUP = /^[a-zA-Z0-9._-]{1,128}$/;
+
+/** A comma-separated list of `what`, each checked by `valid`. */
+function listOption(option: string, text: string, valid: (v: string) => boolean, what: string): string[] {
+  const items = text.split(',').map((s) => s.trim());
+  for (const item of items) {
+    if (!valid(item)) {
+      throw new UsageError(
+        `${option} takes ${what} separated by commas (got ${JSON.stringify(printable(item))})`,
+      );
+    }
+  }
+  return [...new Set(items)];
+}
+
+/**
+ * The --athena options, checked: DB.TABLE two identifiers (letters, digits, underscores), the
+ * workgroup a workgroup name, the output location an s3:// URL, the lists account ids and Regions.
+ * Nothing here reaches the SQL but as a checked identifier or an execution parameter.
+ */
+function athenaOptions(
+  v: {
+    athena?: string;
+    workgroup?: string;
+    'output-location'?: string;
+    'only-accounts'?: string;
+    'only-regions'?: string;
+  },
+  paths: string[],
+): Pick<Options, 'athena' | 'workgroup' | 'outputLocation' | 'onlyAccounts' | 'onlyRegions'> | undefined {
+  if (v.athena === undefined) {
+    for (const option of ['workgroup', 'output-location', 'only-accounts', 'only-regions'] as const) {
+      if (v[option] !== undefined) throw new UsageError(`--${option} goes with --athena DB.TABLE`);
+    }
+    return undefined;
+  }
+  const table = parseTableName(v.athena);
+  if (!table) {
+    throw new UsageError(
+      `--athena takes DATABASE.TABLE, each letters, digits and underscores only (got ${JSON.stringify(printable(v.athena))})`,
+    );
+  }
+  if (paths.length) throw new UsageError('--athena reads the table: give no PATH with it');
+  if (v.workgroup !== undefined && !WORKGROUP.test(v.workgroup)) {
+    throw new UsageError(
+      `--workgroup takes a workgroup name: letters, digits, '.', '_' and '-' (got ${JSON.stringify(printable(v.workgroup))})`,
+    );
+  }
+  const location = v['output-location'];
+  if (location !== undefined && !parseS3Url(location)) {
+    throw new UsageError(
+      `--output-location takes s3://BUCKET/PREFIX/ (got ${JSON.stringify(printable(location))})`,
+    );
+  }
+  return {
+    athena: table,
+    ...(v.workgroup !== undefined ? { workgroup: v.workgroup } : {}),
+    ...(location !== undefined ? { outputLocation: location } : {}),
+    ...(v['only-accounts'] !== undefined
+      ? {
+          onlyAccounts: listOption(
+            '--only-accounts',
+            v['only-accounts'],
+            isAccountId,
+            '12-digit account ids',
+          ),
+        }
+      : {}),
+    ...(v['only-regions'] !== undefined
+      ? { onlyRegions: listOption('--only-regions', v['only-regions'], isRegion, 'Regions') }
+      : {}),
   };
 }
 
@@ -288,6 +411,7 @@ interface Tally {
   bytes: number;
   bytesListed: number;
   history?: EventHistoryProgress;
+  athena?: AthenaProgress;
 }
 
 /** A progress line on stderr, at most twice a second; rewritten in place on a terminal. */
@@ -304,7 +428,10 @@ function progressLine(io: CliIo, enabled: boolean, tty: boolean) {
       const records = done.records + current.reduce((n, a) => n + a.records, 0);
       const denials = done.denials + current.reduce((n, a) => n + a.denials, 0);
       let where: string;
-      if (t.history) {
+      if (t.athena) {
+        const id = t.athena.queryExecutionId ? ` ${t.athena.queryExecutionId}` : '';
+        where = `Athena query${id} ${t.athena.state}, ${formatBytes(t.athena.dataScannedBytes)} scanned, ${count(t.athena.rows)} rows`;
+      } else if (t.history) {
         const back = t.history.reachedBack ? `, back to ${minute(t.history.reachedBack.toISOString())}` : '';
         where = `${count(t.history.pages)} pages, ${count(t.history.events)} KMS events${back}`;
       } else {
@@ -422,6 +549,8 @@ interface ScanRead {
   where: string;
   /** KMS events Event history returned (all of them, denials or not). */
   historyEvents?: number;
+  /** The Athena query, once it ended. */
+  athena?: AthenaSummary;
 }
 
 /** Reads every input, merging each file's counts only when the whole file was read. */
@@ -432,9 +561,9 @@ async function scanInputs(o: Options, io: CliIo, clients: Clients): Promise<Scan
   const current = new Set<ScanAggregator>();
   const skipped: ScanSummary['skipped'] = [];
   const tally: Tally = { files: 0, listed: 0, listing: true, bytes: 0, bytesListed: 0 };
-  // Event history is asked for the range already; files are narrowed here, record by record.
+  // Event history and Athena are asked for the range already; files are narrowed here, record by record.
   const inRange = (record: unknown) => {
-    if (o.history || (!o.since && !o.until)) return true;
+    if (o.history || o.athena || (!o.since && !o.until)) return true;
     const time = Date.parse(String((record as { eventTime?: unknown } | null)?.eventTime));
     if (Number.isNaN(time)) return true;
     return !((o.since && time < o.since.getTime()) || (o.until && time > o.until.getTime()));
@@ -480,7 +609,57 @@ async function scanInputs(o: Options, io: CliIo, clients: Clients): Promise<Scan
 
   let where: string;
   let historyEvents: number | undefined;
-  if (o.history) {
+  let athena: AthenaSummary | undefined;
+  if (o.athena) {
+    const table = `${o.athena.database}.${o.athena.table}`;
+    const since = o.since as Date;
+    const until = o.until ?? new Date();
+    where = `the Athena table ${table} from ${since.toISOString()} to ${until.toISOString()}`;
+    const query = kmsDenialQuery(o.athena, {
+      since,
+      until,
+      ...(o.onlyAccounts ? { accounts: o.onlyAccounts } : {}),
+      ...(o.onlyRegions ? { regions: o.onlyRegions } : {}),
+    });
+    // Ctrl-C stops the query (it would go on scanning, and billing); tests stand in for it.
+    const interrupt = new AbortController();
+    const onSignal = () => interrupt.abort();
+    if (!clients.interrupt) process.once('SIGINT', onSignal);
+    tally.listing = false;
+    tally.athena = { state: 'STARTING', dataScannedBytes: 0, rows: 0, pages: 0 };
+    const records = kmsDenialsFromAthena({
+      client: athenaClient(clients),
+      query,
+      database: o.athena.database,
+      ...(o.workgroup !== undefined ? { workgroup: o.workgroup } : {}),
+      ...(o.outputLocation !== undefined ? { outputLocation: o.outputLocation } : {}),
+      onProgress: (p) => {
+        tally.athena = p;
+        progress.update(tally, total, [...current]);
+      },
+      signal: clients.interrupt ?? interrupt.signal,
+      ...(clients.sleep ? { sleep: clients.sleep } : {}),
+    });
+    const unit: ScanUnit = {
+      name: `Athena table ${table}`,
+      bytes: null,
+      items: async function* () {
+        for await (const record of records) yield { kind: 'record', record };
+      },
+    };
+    try {
+      settle(await readUnit(unit));
+    } finally {
+      process.off('SIGINT', onSignal);
+    }
+    const p = tally.athena;
+    athena = {
+      table,
+      queryExecutionId: p.queryExecutionId ?? '',
+      dataScannedBytes: p.dataScannedBytes,
+      rows: p.rows,
+    };
+  } else if (o.history) {
     const until = o.until ?? new Date();
     const since = o.since as Date;
     const region = await clients
@@ -527,6 +706,7 @@ async function scanInputs(o: Options, io: CliIo, clients: Clients): Promise<Scan
     skipped,
     where,
     ...(historyEvents !== undefined ? { historyEvents } : {}),
+    ...(athena ? { athena } : {}),
   };
 }
 
@@ -536,6 +716,16 @@ async function scanInputs(o: Options, io: CliIo, clients: Clients): Promise<Scan
  */
 function checkSomethingRead(read: ScanRead): void {
   const where = printable(read.where);
+  if (read.athena) {
+    // Zero rows from data read is the answer "no denial"; zero rows from nothing read is a table
+    // whose LOCATION or projection points where no log file is.
+    if (read.athena.rows === 0 && read.athena.dataScannedBytes === 0) {
+      throw new InputError(
+        `${where}: the query read no data, so the table holds no log file for that range (check its LOCATION, storage.location.template and projection ranges against docs/scan.md)`,
+      );
+    }
+    return;
+  }
   if (read.historyEvents !== undefined) {
     if (read.historyEvents === 0) throw new InputError(`${where} holds no KMS event`);
     return;
@@ -571,6 +761,7 @@ async function diagnoseProblem(
       plan: result.plan,
       ...(result.verdict === 'refuse' ? { nextSteps: result.nextSteps } : {}),
       ...(result.diagnosis?.notes?.length ? { notes: result.diagnosis.notes.map((n) => n.message) } : {}),
+      ...(result.verdict === 'propose' ? { denial: request } : {}),
     };
   } catch (error) {
     if (!(error instanceof KeymendError)) throw error;
@@ -578,17 +769,31 @@ async function diagnoseProblem(
   }
 }
 
+function athenaClient(clients: Clients): AthenaClient {
+  if (!clients.athena) throw new Error('scan --athena was given no Athena client');
+  return clients.athena();
+}
+
 /** The AWS clients scan may need, built when first needed (tests pass their own). */
 export interface Clients {
   cloudTrail(): CloudTrailClient;
   s3(): S3Client;
+  /** Optional so that callers that never scan Athena need not build one. */
+  athena?(): AthenaClient;
   sleep?(ms: number): Promise<void>;
+  /** Stands in for Ctrl-C (tests): when given, SIGINT is not listened to. */
+  interrupt?: AbortSignal;
 }
 
 function awsClients(region: string | undefined): Clients {
   let cloudTrail: CloudTrailClient | undefined;
   let s3: S3Client | undefined;
+  let athena: AthenaClient | undefined;
   return {
+    athena: () => {
+      athena ??= new AthenaClient(clientConfig(region ? { region } : {}));
+      return athena;
+    },
     cloudTrail: () => {
       cloudTrail ??= new CloudTrailClient(clientConfig(region ? { region } : {}));
       return cloudTrail;
@@ -618,12 +823,14 @@ async function run(o: Options, io: CliIo, clients: Clients): Promise<number> {
     problems.push(summary);
   }
   const summary: ScanSummary = {
-    files,
+    // Athena read the log files, not keymend: what it read is in `athena`.
+    files: read.athena ? 0 : files,
     skipped,
     records: agg.records,
     denials: agg.denials,
     ignored: Object.fromEntries([...agg.ignored].sort((a, b) => b[1] - a[1])),
     problems,
+    ...(read.athena ? { athena: read.athena } : {}),
   };
   if (o.format === 'text') io.stdout(renderText(summary));
   else io.stdout(`${JSON.stringify(summary, null, o.format === 'json' ? 2 : undefined)}\n`);
@@ -643,12 +850,23 @@ export function renderText(s: ScanSummary): string {
   // Commands are kept whole (they must stay runnable when copied); every other line is cut to WIDTH.
   const lines: Array<string | { command: string }> = [];
   const skipped = s.skipped.length ? ` (${count(s.skipped.length)} skipped)` : '';
-  lines.push(
-    ...wrap(
-      `Scanned ${count(s.files)} ${s.files === 1 ? 'file' : 'files'}${skipped}, ${count(s.records)} records: ${count(s.denials)} denied KMS calls made through Kinesis, in ${count(s.problems.length)} ${s.problems.length === 1 ? 'problem' : 'problems'}.`,
-      0,
-    ),
-  );
+  const found = `${count(s.denials)} denied KMS calls made through Kinesis, in ${count(s.problems.length)} ${s.problems.length === 1 ? 'problem' : 'problems'}.`;
+  if (s.athena) {
+    const a = s.athena;
+    lines.push(
+      ...wrap(
+        `Athena query ${a.queryExecutionId} read ${formatBytes(a.dataScannedBytes)} of ${a.table} (the data it bills) and returned ${count(a.rows)} ${a.rows === 1 ? 'row' : 'rows'}: ${found}`,
+        0,
+      ),
+    );
+  } else {
+    lines.push(
+      ...wrap(
+        `Scanned ${count(s.files)} ${s.files === 1 ? 'file' : 'files'}${skipped}, ${count(s.records)} records: ${found}`,
+        0,
+      ),
+    );
+  }
   const ignored = Object.entries(s.ignored);
   if (ignored.length) {
     lines.push(
@@ -695,7 +913,8 @@ export function renderText(s: ScanSummary): string {
 export function makeScanCommand(clientsFor: (region: string | undefined) => Clients = awsClients): Command {
   return {
     name: 'scan',
-    summary: 'summarise the denied Kinesis KMS calls in CloudTrail logs, S3 or Event history, by problem',
+    summary:
+      'summarise the denied Kinesis KMS calls in CloudTrail logs, S3, Event history or Athena, by problem',
     help: helpText(HELP),
     run: (argv, io) =>
       runCommand('scan', io, async () => {

@@ -8,6 +8,7 @@
  *                         answering a JSON array of results `{"outcome", "proposalId"?, "reason"?}`
  *   GET  /_local/outbox   every publish so far, in order: `[{"topic", "subject", "message"}]`
  *   GET  /_local/account  the account now, in the snapshot format
+ *   GET  /_local/accounts every account now (several snapshots), the first one first
  *   GET  /_local/stats    `{"aws": {"iam:GetRole": n, ...}, "dynamodb": n, "publishes": n}`
  *   anything else         the approval function, as its function URL serves it
  */
@@ -21,11 +22,12 @@ import { countRequests } from '../../functions/adapters/request-counter';
 import { OidcSignIn } from '../../functions/adapters/sign-in';
 import { createTable, DynamoProposalStore } from '../../functions/adapters/store';
 import { ENV } from '../../functions/commons/constants';
+import { InputError } from '../../functions/commons/errors';
 import { CALLBACK_PATH } from '../../functions/commons/sign-in';
 import type { AccountSnapshot } from '../../functions/core/account';
 import { type Config, type Mode, parseConfig } from '../../functions/core/config';
 import type { Mechanism } from '../../functions/core/plan';
-import type { OutgoingMessage } from '../../functions/core/ports';
+import type { AccountDirectory, OutgoingMessage } from '../../functions/core/ports';
 import type { FlowContext } from '../../functions/flows/context';
 import { newWarmRepeats, type RemediateResult, writeBackDue } from '../../functions/flows/remediate';
 import { makeHandler as makeApprovalHandler } from '../../functions/handlers/approval';
@@ -36,7 +38,14 @@ import { type FunctionUrlHandler, functionUrlEvent, writeResult } from './functi
 import { type LocalIdentityProvider, startIdentityProvider } from './identity-provider';
 
 export interface LocalOptions {
+  /** The account keymend runs in. */
   snapshot: AccountSnapshot;
+  /**
+   * Other accounts of the organization (`--account` given more than once), each its own snapshot:
+   * keymend reads and writes them as an organization deployment's hub does its member accounts, and
+   * refuses a denial whose caller or key owner is outside the first snapshot's organization.
+   */
+  others?: AccountSnapshot[];
   /** 0 picks a free port. @default 8787 */
   port?: number;
   /** @default 'propose' */
@@ -72,6 +81,8 @@ export interface LocalRuntime {
   outbox(): OutgoingMessage[];
   stats(): LocalStats;
   account(): AccountSnapshot;
+  /** Every account now, the first one first (one entry without `others`). */
+  accounts(): AccountSnapshot[];
   /**
    * Writes back every repeat the remediate function counted in memory and has not written yet (a
    * deployed function writes them back within a minute, or when the problem's state matters).
@@ -127,6 +138,8 @@ function sendJson(response: ServerResponse, status: number, value: unknown): voi
 /** The functions' configuration for a local run, checked as the deployed functions check theirs. */
 function localConfig(options: LocalOptions, account: LocalAccount, approvalUrl: string): Config {
   const prefer = options.prefer ?? 'kms-grant';
+  // Several accounts: a cross-account fix holds a key-policy statement, applied only on approval.
+  const keyPolicy = prefer === 'key-policy-statement' || (options.others ?? []).length > 0;
   return parseConfig({
     [ENV.tableName]: TABLE_NAME,
     [ENV.emailTopicArn]: `arn:aws:sns:${account.region}:${account.accountId}:keymend-local-email`,
@@ -139,10 +152,9 @@ function localConfig(options: LocalOptions, account: LocalAccount, approvalUrl: 
     [ENV.preferMechanism]: prefer,
     // Grants and inline policies, as a deployment with enableInlinePolicy. Preferring a key-policy
     // statement says it may be proposed; it is still applied only on approval.
-    [ENV.enabledMechanisms]:
-      prefer === 'key-policy-statement'
-        ? 'kms-grant,iam-inline-policy,key-policy-statement'
-        : 'kms-grant,iam-inline-policy',
+    [ENV.enabledMechanisms]: keyPolicy
+      ? 'kms-grant,iam-inline-policy,key-policy-statement'
+      : 'kms-grant,iam-inline-policy',
   });
 }
 
@@ -194,6 +206,7 @@ async function listen(server: Server, port: number): Promise<number> {
  */
 function localPorts(
   account: LocalAccount,
+  others: LocalAccount[],
   dynamo: LocalDynamo,
   outbox: OutgoingMessage[],
   now: () => Date,
@@ -203,6 +216,7 @@ function localPorts(
     store: new DynamoProposalStore(dynamo.client, TABLE_NAME),
     reader: account,
     writer: account,
+    ...(others.length > 0 ? { accounts: localDirectory(account, others) } : {}),
     publisher: {
       async publish(message) {
         outbox.push({ topic: message.topic, subject: message.subject, message: message.message });
@@ -215,6 +229,50 @@ function localPorts(
   };
   const { warm: _remediateOnly, ...shared } = remediate;
   return { remediate, approval: { ...shared, signer: inProcessLinkSigner(keys) } };
+}
+
+/**
+ * The other snapshots as the organization's member accounts: each account's LocalAccount reads and
+ * writes it (the session name, a member role's source identity when deployed, changes nothing here).
+ * The organization is the first snapshot's.
+ */
+function localDirectory(home: LocalAccount, others: LocalAccount[]): AccountDirectory {
+  const byId = new Map(others.map((other) => [other.accountId, other]));
+  const organizationId = home.snapshot().organization?.id ?? null;
+  return {
+    organizationId,
+    reader: (accountId) => byId.get(accountId) ?? null,
+    writer: (accountId) => byId.get(accountId) ?? null,
+  };
+}
+
+/**
+ * The local accounts of a run: the first snapshot and the others, each account once, in one Region.
+ * @throws InputError naming the snapshot that repeats an account or is in another Region.
+ */
+function localAccounts(options: LocalOptions): { account: LocalAccount; others: LocalAccount[] } {
+  const account = new LocalAccount(options.snapshot);
+  const others = (options.others ?? []).map((snapshot) => new LocalAccount(snapshot));
+  const seen = new Set([account.accountId]);
+  for (const other of others) {
+    if (seen.has(other.accountId)) {
+      throw new InputError(
+        `--account: two snapshots are of account ${other.accountId}; give each account once`,
+      );
+    }
+    if (other.region !== account.region) {
+      throw new InputError(
+        `--account: the snapshot of account ${other.accountId} is in ${other.region}, the first in ${account.region}; give snapshots of one Region`,
+      );
+    }
+    seen.add(other.accountId);
+  }
+  if (others.length > 0 && typeof options.snapshot.organization?.id !== 'string') {
+    throw new InputError(
+      `--account: with several snapshots the first (account ${account.accountId}) must name its organization (organization.id): keymend acts only inside it`,
+    );
+  }
+  return { account, others };
 }
 
 /** With `approvers`: the in-process identity provider, and the sign-in gate over it. */
@@ -238,6 +296,13 @@ async function startSignIn(
     now,
   });
   return { identityProvider, signIn: { rule, client: async () => client } };
+}
+
+/** The AWS call counts of several accounts, added up by call. */
+function sumStats(all: Array<Record<string, number>>): Record<string, number> {
+  const sum: Record<string, number> = {};
+  for (const stats of all) for (const [call, n] of Object.entries(stats)) sum[call] = (sum[call] ?? 0) + n;
+  return sum;
 }
 
 /** Stops the server: its open connections first, so it closes at once. */
@@ -325,7 +390,7 @@ async function route(request: IncomingMessage, response: ServerResponse, app: Lo
 export async function startLocal(options: LocalOptions): Promise<LocalRuntime> {
   const log = lineLogger(options.log ?? ((line) => process.stderr.write(`${line}\n`)));
   const now = options.now ?? (() => new Date());
-  const account = new LocalAccount(options.snapshot);
+  const { account, others } = localAccounts(options);
   // Checked before anything starts, so a bad option leaves nothing running.
   localConfig(options, account, 'http://127.0.0.1');
 
@@ -342,7 +407,7 @@ export async function startLocal(options: LocalOptions): Promise<LocalRuntime> {
   const url = `http://127.0.0.1:${port}`;
   const config = localConfig(options, account, url);
   const outbox: OutgoingMessage[] = [];
-  const ports = localPorts(account, dynamo, outbox, now);
+  const ports = localPorts(account, others, dynamo, outbox, now);
   let signIn: { identityProvider: LocalIdentityProvider; signIn: SignInGate } | null = null;
   if (options.approvers && options.approvers.length > 0) {
     try {
@@ -355,7 +420,7 @@ export async function startLocal(options: LocalOptions): Promise<LocalRuntime> {
   }
   const identityProvider = signIn?.identityProvider ?? null;
   const stats = (): LocalStats => ({
-    aws: account.stats(),
+    aws: sumStats([account, ...others].map((a) => a.stats())),
     dynamodb: dynamo.requests(),
     publishes: outbox.length,
   });
@@ -373,6 +438,7 @@ export async function startLocal(options: LocalOptions): Promise<LocalRuntime> {
     views: {
       '/_local/outbox': () => outbox,
       '/_local/account': () => account.snapshot(),
+      '/_local/accounts': () => [account, ...others].map((a) => a.snapshot()),
       '/_local/stats': stats,
     },
   };
@@ -383,6 +449,7 @@ export async function startLocal(options: LocalOptions): Promise<LocalRuntime> {
     url,
     mode: config.mode,
     account: account.accountId,
+    ...(others.length > 0 ? { otherAccounts: others.map((o) => o.accountId) } : {}),
     ...(identityProvider ? { identityProvider: identityProvider.issuer, approvers: options.approvers } : {}),
   });
 
@@ -395,6 +462,7 @@ export async function startLocal(options: LocalOptions): Promise<LocalRuntime> {
     outbox: () => structuredClone(outbox),
     stats,
     account: () => account.snapshot(),
+    accounts: () => [account, ...others].map((a) => a.snapshot()),
     writeBack: () => writeBackDue(ports.remediate, true),
     close() {
       closing ??= (async () => {

@@ -28,9 +28,9 @@ import type {
 } from '../core/account';
 import { AwsReadError } from './aws-read';
 import { clientConfig } from './client-config';
-import { readAccountAlias, readIamPrincipal } from './iam';
+import { type PolicyVersionCache, readAccountAlias, readIamPrincipal } from './iam';
 import { readStreamEncryption } from './kinesis';
-import { describeKmsKey, type KeyMetadata, readKeyDetails } from './kms';
+import { describeKmsKey, type KeyMetadata, type KeyParts, keyStateOf, readKeyParts } from './kms';
 import { type OrganizationsApi, organizationsApi, readOrganization } from './organization';
 
 export interface AwsAccountReaderOptions {
@@ -48,6 +48,11 @@ export interface AwsAccountReaderOptions {
    * or without permission, the organization is not visible.
    */
   organizations?: OrganizationsApi;
+  /**
+   * Managed policy versions already read, shared by the readers of one execution environment
+   * (iam.ts PolicyVersionCache: a version's document never changes, so this is no stale state).
+   */
+  policyVersions?: PolicyVersionCache;
 }
 
 /**
@@ -86,7 +91,9 @@ export class AwsAccountReader implements AccountReader {
   async getPrincipal(arn: string): Promise<PrincipalState | null> {
     const parsed = parsePrincipalArn(arn);
     if (!parsed || parsed.accountId !== this.accountId || parsed.partition !== this.partition) return null;
-    return this.once(`principal ${arn}`, () => readIamPrincipal(this.options.iam, arn));
+    return this.once(`principal ${arn}`, () =>
+      readIamPrincipal(this.options.iam, arn, { policyVersions: this.options.policyVersions }),
+    );
   }
 
   /**
@@ -95,17 +102,40 @@ export class AwsAccountReader implements AccountReader {
    * credentials' role): the key is there, keymend may not look at it.
    */
   async getKey(ref: string): Promise<KeyState | null> {
+    // A key ARN of this account and Region names everything the other reads need: the key's policy,
+    // grants, aliases and tags go out with DescribeKey, not after it. Their answers count only once
+    // DescribeKey says the key is this account's (a key that is not there fails them: not used).
+    const early = this.readableKeyArn(ref) ? this.keyParts(ref) : null;
+    early?.catch(() => {});
     try {
       const meta = await this.describe(ref);
       if (!meta || meta.accountId !== this.accountId) return null;
-      return await this.once(`key ${meta.arn}`, () =>
-        readKeyDetails(this.options.kms, meta, { grantee: this.options.grantee }),
+      return await this.once(`key ${meta.arn}`, async () =>
+        keyStateOf(meta, await (meta.arn === ref && early ? early : this.keyParts(meta.arn))),
       ).catch((error) => {
         throw unreadable(meta.arn, error);
       });
     } catch (error) {
       throw unreadable(ref, error);
     }
+  }
+
+  /** The policy, grants, aliases and tags of the key `arn`, read once per reader. */
+  private keyParts(arn: string): Promise<KeyParts> {
+    return this.once(`key parts ${arn}`, () =>
+      readKeyParts(this.options.kms, arn, { grantee: this.options.grantee }),
+    );
+  }
+
+  /** True when `ref` is the ARN of a key (not an alias) of this account and Region. */
+  private readableKeyArn(ref: string): boolean {
+    const arn = parseKeyArn(ref);
+    return (
+      arn !== null &&
+      arn.accountId === this.accountId &&
+      arn.region === this.region &&
+      arn.partition === this.partition
+    );
   }
 
   async getStream(arn: string): Promise<StreamState | null> {

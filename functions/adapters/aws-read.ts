@@ -2,7 +2,7 @@
  * What every AWS read in the adapters shares (retries are the SDK's own, client-config.ts): "not found" as null, other failures as one
  * error type that names the call, pagination, bounded parallelism, and IAM's URL-encoded documents.
  */
-import { KeymendError } from '../commons/errors';
+import { AccountUnreachableError, KeymendError } from '../commons/errors';
 
 /** A read from AWS failed (access denied, a malformed answer, the SDK's retries exhausted). */
 export class AwsReadError extends KeymendError {
@@ -35,8 +35,9 @@ export async function awsReadRequired<T>(what: string, call: () => Promise<T>): 
   }
 }
 
-function wrap(what: string, error: unknown): AwsReadError {
-  if (error instanceof AwsReadError) return error;
+function wrap(what: string, error: unknown): AwsReadError | AccountUnreachableError {
+  // An account keymend cannot reach at all is a finding the diagnosis reports, not a read that failed.
+  if (error instanceof AwsReadError || error instanceof AccountUnreachableError) return error;
   const name = error instanceof Error ? error.name : 'Error';
   const message = error instanceof Error ? error.message : String(error);
   return new AwsReadError(`cannot read ${what}: ${name}: ${message}`, { cause: error });

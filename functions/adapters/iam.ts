@@ -23,6 +23,7 @@ import {
   type Tag,
 } from '@aws-sdk/client-iam';
 import { parsePrincipalArn } from '../commons/arn';
+import { deepFreeze } from '../commons/freeze';
 import type { PolicyDocumentJson, PrincipalState } from '../core/account';
 import {
   AwsReadError,
@@ -32,6 +33,44 @@ import {
   decodePolicyDocument,
   mapConcurrent,
 } from './aws-read';
+
+/**
+ * The documents of managed policy versions read in this execution environment. A version never
+ * changes (IAM makes a new version for every edit, and a policy deleted and created again under the
+ * same name has a new PolicyId), so a document kept under its policy's ARN, PolicyId and version id
+ * is the one IAM enforces whenever GetPolicy names that version as the default: GetPolicy is still
+ * asked every time, GetPolicyVersion only for a version not seen yet. Safe to share between readers,
+ * accounts and events; at most `limit` documents are kept (the least recently used is dropped).
+ */
+export class PolicyVersionCache {
+  private readonly documents = new Map<string, PolicyDocumentJson>();
+
+  constructor(private readonly limit = 500) {}
+
+  get(key: string): PolicyDocumentJson | undefined {
+    const document = this.documents.get(key);
+    if (document !== undefined) {
+      this.documents.delete(key);
+      this.documents.set(key, document);
+    }
+    return document;
+  }
+
+  set(key: string, document: PolicyDocumentJson): void {
+    this.documents.delete(key);
+    this.documents.set(key, deepFreeze(document));
+    if (this.documents.size > this.limit) this.documents.delete(this.documents.keys().next().value as string);
+  }
+
+  get size(): number {
+    return this.documents.size;
+  }
+}
+
+export interface ReadPrincipalOptions {
+  /** Managed policy versions already read (PolicyVersionCache): GetPolicyVersion is skipped for them. */
+  policyVersions?: PolicyVersionCache;
+}
 
 /** Parallel IAM calls per principal. Enough for the usual handful of policies, gentle on IAM. */
 const IAM_CONCURRENCY = 4;
@@ -46,7 +85,11 @@ const NOT_FOUND = ['NoSuchEntityException', 'NoSuchEntity'];
  *
  * @throws AwsReadError when IAM refuses or fails (after the SDK's retries), or a policy changes while read.
  */
-export async function readIamPrincipal(iam: IAMClient, arn: string): Promise<PrincipalState | null> {
+export async function readIamPrincipal(
+  iam: IAMClient,
+  arn: string,
+  options: ReadPrincipalOptions = {},
+): Promise<PrincipalState | null> {
   const parsed = parsePrincipalArn(arn);
   if (!parsed) return null;
   const name = parsed.name;
@@ -54,35 +97,77 @@ export async function readIamPrincipal(iam: IAMClient, arn: string): Promise<Pri
   const missingIsNull = { notFound: NOT_FOUND };
 
   // Listing a missing principal fails with NoSuchEntity too; then the Get answers null.
-  const [entity, inlineNames, attached, groups] = await Promise.all([
-    awsRead(`iam:Get${api.kind} ${name}`, api.get, missingIsNull),
-    awsRead(`iam:List${api.kind}Policies ${name}`, () => collectPages(api.listInline), missingIsNull),
-    awsRead(
-      `iam:ListAttached${api.kind}Policies ${name}`,
-      () => collectPages(api.listAttached),
-      missingIsNull,
-    ),
+  const entityRead = awsRead(`iam:Get${api.kind} ${name}`, api.get, missingIsNull);
+  const inlineNamesRead = awsRead(
+    `iam:List${api.kind}Policies ${name}`,
+    () => collectPages(api.listInline),
+    missingIsNull,
+  );
+  const attachedRead = awsRead(
+    `iam:ListAttached${api.kind}Policies ${name}`,
+    () => collectPages(api.listAttached),
+    missingIsNull,
+  );
+  const groupsRead =
     parsed.kind === 'user'
       ? awsRead(`iam:ListGroupsForUser ${name}`, () => collectPages(listGroupsPage(iam, name)), missingIsNull)
-      : [],
-  ]);
-  if (!entity || entity.arn !== arn || !inlineNames || !attached || !groups) return null;
-
-  const [inline, groupPolicies, boundary] = await Promise.all([
-    mapConcurrent(inlineNames, IAM_CONCURRENCY, async (policyName) => {
+      : Promise.resolve([]);
+  // Each document is read as soon as what names it is known, not once every list has answered: the
+  // inline ones after their list, the boundary after the Get, managed ones after their attachment
+  // list (a policy attached twice, or also the boundary, is read once).
+  const managedOnce = new Map<string, Promise<PolicyDocumentJson>>();
+  const readManaged = (policyArn: string) => {
+    let read = managedOnce.get(policyArn);
+    if (!read) {
+      read = readManagedPolicy(iam, policyArn, options.policyVersions);
+      managedOnce.set(policyArn, read);
+    }
+    return read;
+  };
+  const inlineRead = inlineNamesRead.then((names) =>
+    mapConcurrent(names ?? [], IAM_CONCURRENCY, async (policyName) => {
       const what = `iam:Get${api.kind}Policy ${name}/${policyName}`;
       return [policyName, await readInlineDocument(what, () => api.getInline(policyName))] as const;
     }),
-    mapConcurrent(groups, IAM_CONCURRENCY, (group) => readGroupPolicies(iam, group)),
-    entity.boundaryArn ? readManagedPolicy(iam, entity.boundaryArn) : undefined,
+  );
+  const boundaryRead = entityRead.then((entity) =>
+    entity?.boundaryArn ? readManaged(entity.boundaryArn) : undefined,
+  );
+  const groupPoliciesRead = groupsRead.then((groups) =>
+    mapConcurrent(groups ?? [], IAM_CONCURRENCY, (group) => readGroupPolicies(iam, group)),
+  );
+  const attachedDocumentsRead = attachedRead.then((arns) =>
+    mapConcurrent(
+      arns ?? [],
+      IAM_CONCURRENCY,
+      async (policyArn) => [policyArn, await readManaged(policyArn)] as const,
+    ),
+  );
+  // Not awaited when the principal turns out to be missing or someone else: no unhandled rejection.
+  for (const read of [inlineRead, boundaryRead, groupPoliciesRead, attachedDocumentsRead])
+    read.catch(() => {});
+
+  const [entity, inlineNames, attached, groups] = await Promise.all([
+    entityRead,
+    inlineNamesRead,
+    attachedRead,
+    groupsRead,
+  ]);
+  if (!entity || entity.arn !== arn || !inlineNames || !attached || !groups) return null;
+
+  const [inline, groupPolicies, boundary, attachedDocuments] = await Promise.all([
+    inlineRead,
+    groupPoliciesRead,
+    boundaryRead,
+    attachedDocumentsRead,
   ]);
   // A policy attached both to the user and to one of its groups is one document: read it once.
-  const managedArns = [...new Set([...attached, ...groupPolicies.flatMap((g) => g.attached)])];
-  const managed = await mapConcurrent(
-    managedArns,
+  const groupManaged = await mapConcurrent(
+    [...new Set(groupPolicies.flatMap((g) => g.attached))].filter((a) => !attached.includes(a)),
     IAM_CONCURRENCY,
-    async (policyArn) => [policyArn, await readManagedPolicy(iam, policyArn)] as const,
+    async (policyArn) => [policyArn, await readManaged(policyArn)] as const,
   );
+  const managed = [...attachedDocuments, ...groupManaged];
 
   const principal: PrincipalState = {
     arn,
@@ -152,24 +237,36 @@ function policyArns(attached: AttachedPolicy[] | undefined): string[] {
 
 /**
  * The document of a managed policy's default version (the one IAM enforces): GetPolicy for the
- * version id, then GetPolicyVersion. Works for AWS managed policies (`arn:aws:iam::aws:policy/...`).
+ * version id, then GetPolicyVersion, unless `versions` holds that version already. Works for AWS
+ * managed policies (`arn:aws:iam::aws:policy/...`).
  *
  * @throws AwsReadError also when the policy is gone: it was attached a moment ago, and evaluating
  * without it could drop a Deny.
  */
-export async function readManagedPolicy(iam: IAMClient, policyArn: string): Promise<PolicyDocumentJson> {
+export async function readManagedPolicy(
+  iam: IAMClient,
+  policyArn: string,
+  versions?: PolicyVersionCache,
+): Promise<PolicyDocumentJson> {
   const policy = await awsReadRequired(`iam:GetPolicy ${policyArn}`, () =>
     iam.send(new GetPolicyCommand({ PolicyArn: policyArn })),
   );
   const versionId = policy.Policy?.DefaultVersionId;
   if (!versionId) throw new AwsReadError(`iam:GetPolicy ${policyArn} returned no DefaultVersionId`);
+  // Without a PolicyId a version cannot be told from one of a policy of the same name deleted before.
+  const policyId = policy.Policy?.PolicyId;
+  const key = policyId ? `${policyArn} ${policyId} ${versionId}` : undefined;
+  const known = key === undefined ? undefined : versions?.get(key);
+  if (known !== undefined) return known;
   const what = `iam:GetPolicyVersion ${policyArn} ${versionId}`;
   const version = await awsReadRequired(what, () =>
     iam.send(new GetPolicyVersionCommand({ PolicyArn: policyArn, VersionId: versionId })),
   );
   const document = version.PolicyVersion?.Document;
   if (document === undefined) throw new AwsReadError(`${what} returned no Document`);
-  return decodePolicyDocument(document, what);
+  const decoded = decodePolicyDocument(document, what);
+  if (key !== undefined) versions?.set(key, decoded);
+  return decoded;
 }
 
 interface Entity {

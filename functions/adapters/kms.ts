@@ -93,22 +93,44 @@ export async function readKeyDetails(
   meta: KeyMetadata,
   options: ReadKeyOptions = {},
 ): Promise<KeyState> {
+  return keyStateOf(meta, await readKeyParts(kms, meta.arn, options));
+}
+
+/** What a key's ARN alone lets keymend read: its policy, grants, aliases and tags. */
+export interface KeyParts {
+  policy: unknown;
+  grants: KmsGrant[];
+  aliases: string[];
+  tags: Record<string, string> | null;
+}
+
+/** The key policy, grants, aliases and tags of the key `keyArn`, read in parallel. */
+export async function readKeyParts(
+  kms: KMSClient,
+  keyArn: string,
+  options: ReadKeyOptions = {},
+): Promise<KeyParts> {
   const [policy, grants, aliases, tags] = await Promise.all([
-    readKeyPolicy(kms, meta.arn),
-    listKeyGrants(kms, meta.arn, options),
-    listKeyAliases(kms, meta.arn),
-    listKeyTags(kms, meta.arn),
+    readKeyPolicy(kms, keyArn),
+    listKeyGrants(kms, keyArn, options),
+    listKeyAliases(kms, keyArn),
+    listKeyTags(kms, keyArn),
   ]);
+  return { policy, grants, aliases, tags };
+}
+
+/** The KeyState of a described key and what was read of it. */
+export function keyStateOf(meta: KeyMetadata, parts: KeyParts): KeyState {
   const key: KeyState = {
     arn: meta.arn,
     keyManager: meta.keyManager,
     keyState: meta.keyState,
-    policy,
-    grants,
+    policy: parts.policy,
+    grants: parts.grants,
     ...meta.attributes,
   };
-  if (aliases.length > 0) key.aliases = aliases;
-  if (tags !== null) key.tags = tags;
+  if (parts.aliases.length > 0) key.aliases = parts.aliases;
+  if (parts.tags !== null) key.tags = parts.tags;
   return key;
 }
 

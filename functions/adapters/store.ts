@@ -26,7 +26,14 @@ import {
 import { CLAIM_LEASE_SECONDS, TABLE } from '../commons/constants';
 import { KeymendError } from '../commons/errors';
 import { type DenialsSeen, denialSeen, SESSION_CAP } from '../core/denials-seen';
-import type { ClaimOptions, ClaimResult, EventClaim, FingerprintRecord, ProposalStore } from '../core/ports';
+import type {
+  ClaimOptions,
+  ClaimResult,
+  DenialClaim,
+  EventClaim,
+  FingerprintRecord,
+  ProposalStore,
+} from '../core/ports';
 import {
   type AuditEntry,
   canTransition,
@@ -136,16 +143,18 @@ export class DynamoProposalStore implements ProposalStore {
    * Two UpdateItems (no DeleteItem, which keymend's role does not have): the event id marked released,
    * so `claimEvent` takes it again, and the lease removed from a fingerprint without a proposal.
    */
-  async releaseClaim(eventId: string, fingerprint: string | null): Promise<void> {
-    await this.conditional(
-      new UpdateItemCommand({
-        TableName: this.tableName,
-        Key: { pk: s(storeKeys.event(eventId)) },
-        UpdateExpression: 'SET released = :yes',
-        ConditionExpression: 'attribute_exists(pk)',
-        ExpressionAttributeValues: { ':yes': { BOOL: true } },
-      }),
-    );
+  async releaseClaim(eventId: string | null, fingerprint: string | null): Promise<void> {
+    if (eventId !== null) {
+      await this.conditional(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: { pk: s(storeKeys.event(eventId)) },
+          UpdateExpression: 'SET released = :yes',
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeValues: { ':yes': { BOOL: true } },
+        }),
+      );
+    }
     if (fingerprint === null) return;
     await this.conditional(
       new UpdateItemCommand({
@@ -307,10 +316,66 @@ export class DynamoProposalStore implements ProposalStore {
    * no proposal yet, a lease, the claiming event's id) when there is no record, or it has no live
    * proposal and no unexpired lease. Otherwise one more UpdateItem counts the denial (and the
    * `count - 1` a warm environment held) as a repeat of whoever holds it, unless the holder's claim
-   * was made by this very event id: a redelivery of the problem's first event, a duplicate. The event
-   * and the fingerprint are claimed in one write because they share the fingerprint's item.
+   * was made by this very event id: a redelivery of the problem's first event, a duplicate.
    */
   async claimFingerprint(fingerprint: string, now: Date, options: ClaimOptions = {}): Promise<ClaimResult> {
+    return (await this.claimProblem(fingerprint, now, options)).result;
+  }
+
+  /**
+   * claimEvent's PutItem and claimFingerprint's UpdateItem (the event id recorded on the problem) sent
+   * at once; the count of a held problem, when needed, waits for the event's answer. When the event's
+   * claim fails while the problem was claimed, the problem's item is put back as the claim found it
+   * (the proposal it pointed at, its counts), conditioned on the claim being still this one; the
+   * caller releases the rest (`releaseClaim`), as after any failure.
+   */
+  async claimDenial(
+    eventId: string,
+    fingerprint: string,
+    now: Date,
+    options: Omit<ClaimOptions, 'eventId'> = {},
+  ): Promise<DenialClaim> {
+    const event = this.claimEvent(eventId, now);
+    const problem = this.claimProblem(fingerprint, now, { ...options, eventId }, event);
+    const [delivery, claim] = await Promise.allSettled([event, problem]);
+    if (delivery.status === 'rejected') {
+      if (claim.status === 'fulfilled' && claim.value.result.claimed && claim.value.previous) {
+        await this.restoreFingerprint(claim.value.previous, eventId, claim.value.lease).catch(() => false);
+      }
+      throw delivery.reason;
+    }
+    if (claim.status === 'rejected') throw claim.reason;
+    return { ...claim.value.result, delivery: delivery.value };
+  }
+
+  /**
+   * Puts back the fingerprint item `previous` (as a claim's ALL_OLD returned it) while the item still
+   * holds that claim (its lease and event id, no proposal); false when it does not.
+   */
+  private async restoreFingerprint(previous: Item, eventId: string, lease: string): Promise<boolean> {
+    return this.conditional(
+      new PutItemCommand({
+        TableName: this.tableName,
+        Item: previous,
+        ConditionExpression:
+          'leaseUntil = :lease AND firstEventId = :eid AND attribute_not_exists(proposalId)',
+        ExpressionAttributeValues: { ':lease': s(lease), ':eid': s(eventId) },
+      }),
+    );
+  }
+
+  /**
+   * claimFingerprint, with the lease it set and the item it replaced (undefined when there was none).
+   * With `delivery` (the event's claim, sent at the same time), a held problem is counted only once it
+   * answers: not at all for a duplicate delivery, and even when this event id made the claim for a
+   * retry (the retry of an invocation that got that far).
+   */
+  private async claimProblem(
+    fingerprint: string,
+    now: Date,
+    options: ClaimOptions,
+    delivery?: Promise<EventClaim>,
+  ): Promise<{ result: ClaimResult; lease: string; previous?: Item }> {
     const at = now.toISOString();
     const leaseUntil = new Date(now.getTime() + this.leaseMs);
     const eventId = options.eventId ?? '';
@@ -354,21 +419,27 @@ export class DynamoProposalStore implements ProposalStore {
           ReturnValues: 'ALL_OLD',
         }),
       );
-      if (claimed) return claimed;
+      const lease = leaseUntil.toISOString();
+      if (claimed)
+        return { result: claimed.result, lease, ...(claimed.previous ? { previous: claimed.previous } : {}) };
       // Someone else holds the fingerprint: count this denial as a repeat of theirs, unless this event
-      // made their claim.
+      // made their claim, or the event's own claim says it is a duplicate delivery.
+      const seenAs = await delivery;
+      if (seenAs === 'duplicate') return { result: { claimed: false, duplicate: true }, lease };
+      const unlessOwn = eventId !== '' && seenAs !== 'retry';
       const record = await this.countDenial(
         fingerprint,
         now,
         options.count ?? 1,
-        eventId
+        unlessOwn
           ? 'attribute_exists(pk) AND (attribute_not_exists(firstEventId) OR firstEventId <> :eid)'
           : 'attribute_exists(pk)',
-        eventId ? { ':eid': s(eventId) } : {},
+        unlessOwn ? { ':eid': s(eventId) } : {},
         seen,
       );
-      if (record) return { claimed: false, record };
-      if (eventId && (await this.claimedBy(fingerprint, eventId))) return { claimed: false, duplicate: true };
+      if (record) return { result: { claimed: false, record }, lease };
+      if (unlessOwn && (await this.claimedBy(fingerprint, eventId)))
+        return { result: { claimed: false, duplicate: true }, lease };
     }
     throw new StoreError(`fingerprint ${fingerprint} could be neither claimed nor counted`);
   }
@@ -681,12 +752,20 @@ export class DynamoProposalStore implements ProposalStore {
     return withRecordCounts(proposal, record);
   }
 
-  /** The claim update: null when its condition failed, else the claim with the proposal it replaces. */
-  private async claimOnce(command: UpdateItemCommand): Promise<ClaimResult | null> {
+  /**
+   * The claim update: null when its condition failed, else the claim with the proposal it replaces,
+   * and the item it replaced (ALL_OLD; none for a new fingerprint).
+   */
+  private async claimOnce(
+    command: UpdateItemCommand,
+  ): Promise<{ result: ClaimResult; previous?: Item } | null> {
     try {
       const out = await this.client.send(command);
-      const previous = out.Attributes?.proposalId?.S;
-      return previous ? { claimed: true, previousProposalId: previous } : { claimed: true };
+      const previousProposalId = out.Attributes?.proposalId?.S;
+      const result: ClaimResult = previousProposalId
+        ? { claimed: true, previousProposalId }
+        : { claimed: true };
+      return out.Attributes ? { result, previous: out.Attributes } : { result };
     } catch (error) {
       if (isConditionFailure(error)) return null;
       throw error;

@@ -41,6 +41,11 @@ export const ENV = {
    * which alone can then retire it (RetireGrant is authorized by the grant).
    */
   retiringPrincipal: 'KEYMEND_RETIRING_PRINCIPAL',
+  /**
+   * The organization of an organization deployment's hub (`o-...`): the functions then read and write
+   * member accounts through their member role. Unset in a single-account stack.
+   */
+  organizationId: 'KEYMEND_ORGANIZATION_ID',
 } as const;
 
 /** The DynamoDB table's key attributes and TTL attribute. */
@@ -93,6 +98,24 @@ export const CLAIM_LEASE_SECONDS = 90;
 export const HANDLER_ENTRIES = {
   remediate: 'functions/handlers/remediate.ts',
   approval: 'functions/handlers/approval.ts',
+} as const;
+
+/**
+ * The member role of an organization deployment: its name (the same in every member account, under
+ * keymend's role path `/keymend/`), and the prefix of the `sts:SourceIdentity` the hub sets when it
+ * assumes it (the prefix and the proposal id, so the member account's CloudTrail names the proposal
+ * that acted; the role's trust policy refuses a session without it).
+ */
+export const MEMBER_ROLE = {
+  name: 'keymend-member',
+  path: '/keymend/',
+  sourceIdentityPrefix: 'keymend-',
+  /**
+   * The source identity of a session that may only read (`keymend-read-<proposal id>`): the hub's
+   * remediate function in propose mode may set no other, and the member role denies every write to
+   * such a session, so the function that parses event text cannot write in a member account either.
+   */
+  readOnlySourceIdentityPrefix: 'keymend-read-',
 } as const;
 
 /**

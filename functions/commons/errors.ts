@@ -75,3 +75,18 @@ export class KeyUnreadableError extends KeymendError {
     super(`${call} on ${key} was denied: the key policy does not admit this role`, options);
   }
 }
+
+/**
+ * Another account keymend cannot act in: its member role could not be assumed (an account outside the
+ * organization, or one the member StackSet has not reached). `account` names it.
+ */
+export class AccountUnreachableError extends KeymendError {
+  override readonly name: string = 'AccountUnreachableError';
+  constructor(
+    readonly account: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}

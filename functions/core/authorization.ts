@@ -46,6 +46,8 @@ export function buildPolicySet(args: {
   resourceAccountId: string;
   /** The account the organization state describes; default `resourceAccountId`. */
   organizationAccountId?: string;
+  /** The key owner's organization state, when the key is in another account that keymend read: its RCPs. */
+  keyOrganization?: OrganizationState | null;
 }): PolicySet<CompiledPolicy> {
   const { principal, key, organization, resourceAccountId } = args;
   const orgAccount = args.organizationAccountId ?? resourceAccountId;
@@ -84,8 +86,15 @@ export function buildPolicySet(args: {
     );
   }
   const keyAccount = key ? arnAccount(key.arn) : resourceAccountId;
-  if (organization?.resourceControlPolicies && keyAccount === orgAccount && key?.keyManager !== 'AWS') {
-    set.resourceControlPolicies = organization.resourceControlPolicies.map((level, l) =>
+  // RCPs of the key's account: the organization state of keymend's account, or the key owner's as read.
+  const rcps =
+    keyAccount === orgAccount
+      ? organization?.resourceControlPolicies
+      : key
+        ? args.keyOrganization?.resourceControlPolicies
+        : undefined;
+  if (rcps && key?.keyManager !== 'AWS') {
+    set.resourceControlPolicies = rcps.map((level, l) =>
       level.map((entry, i) =>
         compilePolicy(
           organizationPolicyDocument(entry),

@@ -53,6 +53,11 @@ export interface Config {
   rejectSuppressHours: number;
   /** The retiring principal of keymend's grants: the approval function's role ARN. */
   retiringPrincipal: string;
+  /**
+   * An organization deployment's hub: the organization (`o-...`) whose member accounts keymend reads
+   * and changes through their member role. Absent in a single-account stack.
+   */
+  organizationId?: string;
 }
 
 export type EnvRecord = Readonly<Record<string, string | undefined>>;
@@ -204,6 +209,14 @@ export function parseConfig(env: EnvRecord, options: ConfigOptions = {}): Config
     );
   }
 
+  const organizationId = text(env, ENV.organizationId);
+  if (organizationId !== undefined && !/^o-[a-z0-9]{10,32}$/.test(organizationId)) {
+    throw new ConfigError(
+      ENV.organizationId,
+      `expected an organization id like o-a1b2c3d4e5, got ${JSON.stringify(organizationId)}`,
+    );
+  }
+
   return {
     tableName,
     emailTopicArn,
@@ -220,5 +233,6 @@ export function parseConfig(env: EnvRecord, options: ConfigOptions = {}): Config
     enabledMechanisms,
     rejectSuppressHours: wholeNumber(env, SETTINGS.rejectSuppressHours),
     retiringPrincipal,
+    ...(organizationId === undefined ? {} : { organizationId }),
   };
 }

@@ -48,6 +48,20 @@ export interface ResolvedState {
   accountAlias?: string | null;
   /** The key exists but KMS denied keymend's read of it (`call`): its key policy does not admit keymend. */
   unreadableKey?: { key: string; call: string };
+  /**
+   * The accounts keymend may change for this denial: its own, and in an organization deployment (or
+   * `keymend local` with several snapshots) the key owner's when it could read it. Absent: `accountId`.
+   */
+  writableAccounts?: string[];
+  /** The key owner's organization state when it is another account keymend read (its RCPs apply to the key). */
+  keyOrganization?: OrganizationState | null;
+  /**
+   * The organization keymend serves, and each account's organization id as read (null: none); an
+   * account absent from `members` is not known to be in it. Absent: no boundary (one account).
+   */
+  organizationBoundary?: { id: string; members: Record<string, string | null> };
+  /** Accounts keymend could not read at all (their member role could not be assumed). */
+  unreachable?: string[];
 }
 
 /** Why keymend refused to propose a fix, for machines (the `reason` sentence is for people). */
@@ -73,6 +87,7 @@ export type RefusalCode =
   | 'forward-access-session-uncertain'
   | 'unknowable-condition'
   | 'foreign-key-policy'
+  | 'outside-organization'
   | 'no-sufficient-fix';
 
 export interface RequestSummary {
@@ -132,9 +147,9 @@ export type DiagnoseResult =
       attempts?: RejectedAttempt[];
     });
 
-/** A mechanism keymend tried and set aside, with why. */
+/** A mechanism keymend tried and set aside, with why (`cross-account`: the two-sided fix). */
 export interface RejectedAttempt {
-  mechanism: Mechanism;
+  mechanism: Mechanism | 'cross-account';
   reason: string;
 }
 
@@ -211,6 +226,49 @@ const sameAccount: RequestCheck = (request, state) =>
         'wrong-account',
         `The event was recorded in account ${request.accountId}, but the account read is ${state.accountId} (the snapshot's, or the one the AWS credentials belong to): diagnose it with account ${request.accountId}'s snapshot or credentials.`,
       );
+
+/** `o-...`, `no organization`, or `an organization keymend could not read`, for an account's membership. */
+function membershipWords(id: string | null | undefined): string {
+  if (id === undefined) return 'not known to be in it (keymend could not read its organization)';
+  return id === null ? 'in no organization' : `in organization ${id}`;
+}
+
+/**
+ * keymend acts for one organization (an organization deployment, or several snapshots): a denial whose
+ * caller, or whose key owner, is not known to be in it is refused, whatever its policies say.
+ */
+const insideOrganization: RequestCheck = (request, state) => {
+  const boundary = state.organizationBoundary;
+  if (!boundary) return null;
+  const caller = Object.hasOwn(boundary.members, request.accountId)
+    ? boundary.members[request.accountId]
+    : undefined;
+  if (caller !== boundary.id) {
+    const unreachable = state.unreachable?.includes(request.accountId)
+      ? ' keymend could not assume its member role there.'
+      : '';
+    return refusal(
+      'outside-organization',
+      `The caller's account ${request.accountId} is ${membershipWords(caller)}, not in organization ${boundary.id || '(unknown)'} that keymend serves: it acts only inside its organization.${unreachable}`,
+    );
+  }
+  const keyArn = request.keyArn ?? state.key?.arn ?? null;
+  const keyAccount = keyArn ? accountOf(keyArn) : '';
+  if (keyAccount === '' || keyAccount === request.accountId) return null;
+  const owner = Object.hasOwn(boundary.members, keyAccount)
+    ? boundary.members[keyAccount]
+    : state.organization?.accounts?.[keyAccount]?.id;
+  // A key owner keymend read (and could change) must be known to be inside; one it did not read is
+  // refused only when known to be outside (otherwise the key policy is out of sight: refused below).
+  const unreachable = state.unreachable?.includes(keyAccount) ?? false;
+  const read = (state.writableAccounts?.includes(keyAccount) ?? false) || unreachable;
+  return owner === boundary.id || (owner === undefined && !read)
+    ? null
+    : refusal(
+        'outside-organization',
+        `The key ${keyArn} belongs to account ${keyAccount}, which is ${membershipWords(owner)}, not in organization ${boundary.id} that keymend serves: keymend changes nothing across its organization's boundary.${unreachable ? ' keymend could not assume its member role there.' : ''}`,
+      );
+};
 
 const supportedPrincipal: RequestCheck = (request) =>
   request.principalType === 'AssumedRole' || request.principalType === 'IAMUser'
@@ -298,6 +356,7 @@ const streamUsesKey: RequestCheck = (_request, { key, stream }) =>
 /** In order: the first that stops decides. */
 const REQUEST_CHECKS: readonly RequestCheck[] = [
   sameAccount,
+  insideOrganization,
   supportedPrincipal,
   supportedOperation,
   namesStream,
@@ -500,9 +559,14 @@ const boundaryNotNamed: EvaluatedCheck = ({ subject, diagnosis }) =>
       )
     : null;
 
+/** The accounts keymend may change for this denial. */
+function writableAccounts(state: ResolvedState): string[] {
+  return state.writableAccounts ?? [state.accountId];
+}
+
 const ownKeyPolicy: EvaluatedCheck = ({ subject, state, diagnosis }) => {
   const keyAccount = accountOf(subject.scope.keyArn);
-  return keyAccount !== state.accountId && diagnosis.blockingLayers.includes('resource-based')
+  return !writableAccounts(state).includes(keyAccount) && diagnosis.blockingLayers.includes('resource-based')
     ? refusal(
         'foreign-key-policy',
         `The policy of key ${subject.scope.keyArn} does not allow account ${state.accountId}; only its owner, account ${keyAccount}, can change that.`,
@@ -523,7 +587,11 @@ const EVALUATED_CHECKS: readonly EvaluatedCheck[] = [
   ownKeyPolicy,
 ];
 
-function attemptPlan(mechanism: Mechanism, subject: Subject, deploymentAccount: string): PlanAttempt {
+function attemptPlan(
+  mechanism: Mechanism | 'cross-account',
+  subject: Subject,
+  writable: readonly string[],
+): PlanAttempt {
   const { scope } = subject;
   const keyAccount = accountOf(scope.keyArn);
   const principalAccount = accountOf(scope.principalArn);
@@ -531,23 +599,77 @@ function attemptPlan(mechanism: Mechanism, subject: Subject, deploymentAccount: 
     case 'kms-grant':
       if (keyAccount !== principalAccount)
         return { ok: false, reason: 'grants are planned for same-account principals only' };
-      if (keyAccount !== deploymentAccount)
+      if (!writable.includes(keyAccount))
         return { ok: false, reason: `the key belongs to account ${keyAccount}` };
       return { ok: true, plan: planGrant(scope) };
     case 'iam-inline-policy':
-      if (principalAccount !== deploymentAccount) {
+      if (!writable.includes(principalAccount)) {
         return { ok: false, reason: `the principal belongs to account ${principalAccount}` };
       }
       return planInlinePolicy(scope, subject.principal);
     case 'key-policy-statement':
-      if (keyAccount !== deploymentAccount)
+      if (!writable.includes(keyAccount))
         return { ok: false, reason: `the key belongs to account ${keyAccount}` };
       return planKeyPolicyStatement(scope, subject.key);
+    case 'cross-account': {
+      if (keyAccount === principalAccount) return { ok: false, reason: "the key is in the caller's account" };
+      const notWritable = [keyAccount, principalAccount].filter((a) => !writable.includes(a));
+      if (notWritable.length > 0)
+        return { ok: false, reason: `keymend cannot change account ${notWritable.join(' or ')}` };
+      const keySide = planKeyPolicyStatement(scope, subject.key);
+      if (!keySide.ok) return keySide;
+      const callerSide = planInlinePolicy(scope, subject.principal);
+      if (!callerSide.ok) return callerSide;
+      if (
+        keySide.plan.mechanism !== 'key-policy-statement' ||
+        callerSide.plan.mechanism !== 'iam-inline-policy'
+      ) {
+        throw new Error('unreachable: the planners return their own mechanism');
+      }
+      return {
+        ok: true,
+        plan: {
+          mechanism: 'cross-account',
+          keyAccountId: keyAccount,
+          callerAccountId: principalAccount,
+          keySide: keySide.plan,
+          callerSide: callerSide.plan,
+        },
+      };
+    }
     default: {
       const unreachable: never = mechanism;
       throw new Error(`unknown mechanism ${String(unreachable)}`);
     }
   }
+}
+
+/**
+ * The order the fixes are tried in: the preferred mechanism, then the others; across accounts where
+ * keymend may change both, the two-sided fix first when both sides block (no half alone can suffice),
+ * last otherwise.
+ */
+function attemptOrder(
+  prefer: Mechanism,
+  subject: Subject,
+  state: ResolvedState,
+  diagnosis: Diagnosis,
+): Array<Mechanism | 'cross-account'> {
+  const order: Array<Mechanism | 'cross-account'> = [prefer, ...MECHANISMS.filter((m) => m !== prefer)];
+  const keyAccount = accountOf(subject.scope.keyArn);
+  const principalAccount = accountOf(subject.scope.principalArn);
+  const writable = writableAccounts(state);
+  if (
+    keyAccount === principalAccount ||
+    !writable.includes(keyAccount) ||
+    !writable.includes(principalAccount)
+  ) {
+    return order;
+  }
+  const both =
+    diagnosis.blockingLayers.includes('resource-based') &&
+    diagnosis.blockingLayers.includes('identity-based');
+  return both ? ['cross-account', ...order] : [...order, 'cross-account'];
 }
 
 /**
@@ -654,11 +776,10 @@ function decide(
     if (stopped) return stop(stopped);
   }
 
-  const prefer = options.prefer ?? 'kms-grant';
-  const order = [prefer, ...MECHANISMS.filter((m) => m !== prefer)];
+  const order = attemptOrder(options.prefer ?? 'kms-grant', subject, state, diagnosis);
   const rejected: RejectedAttempt[] = [];
   for (const mechanism of order) {
-    const attempt = attemptPlan(mechanism, subject, state.accountId);
+    const attempt = attemptPlan(mechanism, subject, writableAccounts(state));
     if (!attempt.ok) {
       rejected.push({ mechanism, reason: attempt.reason });
       continue;
@@ -705,6 +826,9 @@ function streamRequest(subject: Subject, action: string): AuthorizationRequest {
 
 function proposalReason(plan: Plan, subject: Subject, diagnosis: Diagnosis): string {
   const layers = diagnosis.blockingLayers.length ? diagnosis.blockingLayers.join(' and ') : 'no policy';
+  if (plan.mechanism === 'cross-account') {
+    return `${subject.scope.principalArn} lacks ${subject.scope.operation} on ${subject.scope.keyArn} (blocked at: ${layers}); across accounts both sides must allow: a key policy statement in account ${plan.keyAccountId} and an inline IAM policy statement in account ${plan.callerAccountId}, each scoped to ${subject.scope.streamArn}, fix it together.`;
+  }
   const what = {
     'kms-grant': 'a KMS grant',
     'iam-inline-policy': 'an inline IAM policy statement',

@@ -81,8 +81,10 @@ export const KINESIS_SERVICE = KINESIS_SERVICE_PRINCIPAL;
 /** The encryption-context key Kinesis sets to the stream ARN in every KMS call. */
 export const KINESIS_CONTEXT_KEY = 'aws:kinesis:arn';
 
-const DENIAL_CODES = new Set(['AccessDenied', 'AccessDeniedException']);
-const OPERATIONS: Readonly<Record<string, KmsOperation>> = {
+/** The error codes of a denied call (exactly these: S3's `VpceAccessDenied` is not one). */
+export const DENIAL_CODES: ReadonlySet<string> = new Set(['AccessDenied', 'AccessDeniedException']);
+/** The KMS operations Kinesis calls on a principal's behalf, by CloudTrail eventName. */
+export const OPERATIONS: Readonly<Record<string, KmsOperation>> = {
   Decrypt: 'kms:Decrypt',
   GenerateDataKey: 'kms:GenerateDataKey',
   GenerateDataKeyWithoutPlaintext: 'kms:GenerateDataKeyWithoutPlaintext',

@@ -19,9 +19,15 @@ import type { KinesisKmsRequest } from './request';
 
 export { PROPOSAL_RETENTION_DAYS };
 
-/** A new proposal id: 18 random bytes, base64url (24 characters, URL-safe, unguessable). */
+/**
+ * A new proposal id: 18 random bytes, base64url (24 characters, URL-safe, unguessable), drawn again
+ * when it would start with `-`: a command line (`keymend revoke ID`) would read that as an option.
+ */
 export function newProposalId(): string {
-  return randomBytes(18).toString('base64url');
+  for (;;) {
+    const id = randomBytes(18).toString('base64url');
+    if (!id.startsWith('-')) return id;
+  }
 }
 
 /**

@@ -334,6 +334,13 @@ export function nextSteps(input: NextStepInput): NextStep[] {
           what: 'The verdict depends on something keymend cannot know (see the reason). Read the policy statements it names and decide; if the statement is meant to allow Kinesis, make its condition not depend on that value.',
         },
       ];
+    case 'outside-organization':
+      return [
+        {
+          who: `the security team of account ${principalAccount}, and the key's administrators in account ${keyAccount}`,
+          what: `keymend acts only inside the organization it serves. If ${request.principalArn} should use ${keyArn} across the organization's boundary, the key's owner must admit it in the key policy and account ${principalAccount} must allow it in IAM, by hand and on purpose; if not, find out why it tried.`,
+        },
+      ];
     case 'no-sufficient-fix':
       return [
         withStatement(

@@ -4,11 +4,19 @@
  */
 import { createHash } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
-import { isRegion, parseKeyArn, parseRoleArn, parseStreamArn, parseUserArn } from '../commons/arn';
+import {
+  arnAccount,
+  isRegion,
+  parseKeyArn,
+  parseRoleArn,
+  parseStreamArn,
+  parseUserArn,
+} from '../commons/arn';
 import { InputError } from '../commons/errors';
+/** The mechanisms are settings too (KEYMEND_ENABLED_MECHANISMS): defined once, in commons/settings.ts. */
+import type { Mechanism } from '../commons/settings';
 import type { KeyState, PrincipalState } from './account';
 
-/** The mechanisms are settings too (KEYMEND_ENABLED_MECHANISMS): defined once, in commons/settings.ts. */
 export { MECHANISMS, type Mechanism } from '../commons/settings';
 
 /** IAM counts the characters of all of a role's inline policies, whitespace excluded. */
@@ -50,7 +58,48 @@ export interface KeyPolicyPlan {
   document: PolicyDocument;
 }
 
-export type Plan = GrantPlan | InlinePolicyPlan | KeyPolicyPlan;
+/** A fix made by one write in one account. */
+export type SinglePlan = GrantPlan | InlinePolicyPlan | KeyPolicyPlan;
+
+/**
+ * A cross-account fix in two halves, proved together and applied in order (the key side first), revoked
+ * together: a statement in the key policy of the key's account naming the caller (a grant is never
+ * planned across accounts: keymend's grants name principals of the key's own account), and an inline
+ * statement in the caller's own account (cross-account, the caller's IAM must allow the call too). Each
+ * half is scoped exactly as the single-account fix of its mechanism. It holds a key-policy change, so
+ * it is applied only when a person approves it.
+ */
+export interface CrossAccountPlan {
+  mechanism: 'cross-account';
+  /** The account that owns the key, where `keySide` is written. */
+  keyAccountId: string;
+  /** The caller's account, where `callerSide` is written. */
+  callerAccountId: string;
+  keySide: KeyPolicyPlan;
+  callerSide: InlinePolicyPlan;
+}
+
+export type Plan = SinglePlan | CrossAccountPlan;
+
+/** The one-account writes of a plan, in the order they are applied. */
+export function planHalves(plan: Plan): SinglePlan[] {
+  return plan.mechanism === 'cross-account' ? [plan.keySide, plan.callerSide] : [plan];
+}
+
+/** The mechanisms a plan uses (each must be enabled for it to be applied). */
+export function planMechanisms(plan: Plan): Mechanism[] {
+  return planHalves(plan).map((half) => half.mechanism);
+}
+
+/** The mechanism a re-diagnosis should try first to find the same plan again. */
+export function preferredMechanism(plan: Plan): Mechanism {
+  return plan.mechanism === 'cross-account' ? 'key-policy-statement' : plan.mechanism;
+}
+
+/** The account a single write is made in: the principal's for an inline policy, the key's otherwise. */
+export function planAccount(plan: SinglePlan): string {
+  return arnAccount(plan.mechanism === 'iam-inline-policy' ? plan.principalArn : plan.keyArn) ?? '';
+}
 
 export interface PolicyStatement {
   Sid: string;
@@ -232,6 +281,10 @@ export function applyPlan(
   principal: PrincipalState,
   key: KeyState,
 ): { principal: PrincipalState; key: KeyState } {
+  if (plan.mechanism === 'cross-account') {
+    const keyed = applyPlan(plan.keySide, principal, key);
+    return applyPlan(plan.callerSide, keyed.principal, keyed.key);
+  }
   const target = plan.mechanism === 'iam-inline-policy' ? plan.principalArn : plan.keyArn;
   const given = plan.mechanism === 'iam-inline-policy' ? principal.arn : key.arn;
   if (target !== given) throw new InputError(`the plan changes ${target}, not ${given}`);
@@ -315,6 +368,25 @@ export function scopeViolation(plan: Plan, scope: FixScope, key: KeyState): stri
   if (problem) return problem;
   const op = operationName(scope.operation);
   switch (plan.mechanism) {
+    case 'cross-account': {
+      const keyAccount = arnAccount(scope.keyArn);
+      const callerAccount = arnAccount(scope.principalArn);
+      if (plan.keyAccountId !== keyAccount || plan.callerAccountId !== callerAccount) {
+        return 'the halves are not in the accounts of the key and of the caller';
+      }
+      if (keyAccount === callerAccount) return 'a two-sided fix is for a key of another account only';
+      const keys = Object.keys(plan).sort().join(',');
+      if (keys !== 'callerAccountId,callerSide,keyAccountId,keySide,mechanism') {
+        return 'the two-sided fix holds something beside its two halves';
+      }
+      if (
+        plan.keySide?.mechanism !== 'key-policy-statement' ||
+        plan.callerSide?.mechanism !== 'iam-inline-policy'
+      ) {
+        return 'the two-sided fix is not a key-policy statement and an inline policy';
+      }
+      return scopeViolation(plan.keySide, scope, key) ?? scopeViolation(plan.callerSide, scope, key);
+    }
     case 'kms-grant': {
       const expected: Omit<GrantPlan, 'name'> = {
         mechanism: 'kms-grant',

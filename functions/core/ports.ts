@@ -66,6 +66,16 @@ export interface ClaimOptions {
 export type EventClaim = 'first' | 'retry' | 'duplicate';
 
 /**
+ * What `claimDenial` found: the event id's claim (`delivery`, as `claimEvent` answers) and the
+ * problem's claim made at the same time. `claimed` is this invocation's to diagnose whatever the
+ * delivery: a `duplicate` that claimed the problem raced its twin delivery, which finds this event
+ * id on the problem and answers a duplicate. Not claimed: a `duplicate` delivery counted nothing
+ * (`duplicate: true`); a `first` one was counted as a repeat, unless its own event id made the claim
+ * (a twin delivery diagnoses it: `duplicate: true`); a `retry` was counted as a repeat.
+ */
+export type DenialClaim = ClaimResult & { delivery: EventClaim };
+
+/**
  * keymend's store (one DynamoDB table; docs/store.md). Every status change is a conditional write.
  * A repeat a warm environment has seen costs no request (core/warm-repeats.ts); one it has not, one or
  * two (`touchFingerprint`, or a claim that finds the fingerprint held and counts it).
@@ -78,11 +88,12 @@ export interface ProposalStore {
    */
   claimEvent(eventId: string, now: Date): Promise<EventClaim>;
   /**
-   * Undoes `claimEvent` and, when `fingerprint` is given, the lease `claimFingerprint` took (only while
-   * the fingerprint holds no proposal), so that the retry of an invocation that failed before it
-   * recorded anything starts over instead of being taken for a duplicate (and lost).
+   * Undoes `claimEvent` (when `eventId` is given: null when the event's claim is another delivery's)
+   * and, when `fingerprint` is given, the lease `claimFingerprint` took (only while the fingerprint
+   * holds no proposal), so that the retry of an invocation that failed before it recorded anything
+   * starts over instead of being taken for a duplicate (and lost).
    */
-  releaseClaim(eventId: string, fingerprint: string | null): Promise<void>;
+  releaseClaim(eventId: string | null, fingerprint: string | null): Promise<void>;
   /**
    * Counts `count` more denials (default 1) of a live fingerprint (lastSeen = now) in one conditional
    * update, and returns the record; null when the fingerprint is unknown or no longer live. `seen`:
@@ -100,6 +111,19 @@ export interface ProposalStore {
    * as a repeat of it instead; when this event id made the claim, answers a duplicate.
    */
   claimFingerprint(fingerprint: string, now: Date, options?: ClaimOptions): Promise<ClaimResult>;
+  /**
+   * `claimEvent` and `claimFingerprint` (recording the event id on the problem) at once: one round
+   * trip where the two in turn take two (DynamoDB writes two items in one request only in a
+   * transaction, which dynalite lacks). The problem's count waits for the event's answer (a duplicate
+   * delivery counts nothing), so a repeat takes two round trips. Throws only after undoing what it
+   * took: the event id released, the problem put back as it was before this claim.
+   */
+  claimDenial(
+    eventId: string,
+    fingerprint: string,
+    now: Date,
+    options?: Omit<ClaimOptions, 'eventId'>,
+  ): Promise<DenialClaim>;
   /** Stores a new proposal and makes it the fingerprint's live one: storeProposal, then makeLive. */
   createProposal(proposal: Proposal, liveUntil: Date): Promise<void>;
   /** Stores a new proposal (a new id only), not yet the fingerprint's live one. */
@@ -220,11 +244,29 @@ export interface LinkSigner {
   verify(token: unknown, nowSeconds: number): Promise<TokenCheck>;
 }
 
+/**
+ * The other accounts keymend may read and change, by account id: the member accounts of an organization
+ * deployment (the hub assumes each one's member role) or the accounts of `keymend local`'s snapshots.
+ * `session` names who acts there (`keymend-` and the proposal id, the member role's required source
+ * identity). Flows never learn how the access is obtained.
+ */
+export interface AccountDirectory {
+  /** The organization keymend serves: a caller or key owner outside it is refused. Null: not known. */
+  readonly organizationId: string | null;
+  /** The account's reader, or null when keymend has no access there. */
+  reader(accountId: string, session: string): AccountReader | null;
+  /** The account's writer, or null when keymend has no access there. */
+  writer(accountId: string, session: string): AccountWriter | null;
+}
+
 /** What the flows need from the outside world, passed in: no SDK, no environment, no global clock. */
 export interface FlowPorts {
   store: ProposalStore;
+  /** The account keymend runs in (the hub's, in an organization deployment). */
   reader: AccountReader;
   writer: AccountWriter;
+  /** Other accounts (organization deployment, several local snapshots); absent: only `reader`'s account. */
+  accounts?: AccountDirectory;
   publisher: Publisher;
   signer: LinkSigner;
   now: () => Date;

@@ -81,6 +81,8 @@ export class Evaluator {
       /** The resource's account when no key is involved (a Kinesis stream request). */
       stream: string;
     },
+    /** The key owner's organization state, for a key of another account keymend read (its RCPs). */
+    private readonly keyOrganization: OrganizationState | null = null,
   ) {}
 
   /** Evaluates `request` against the principal's policies and `key` (null: a request for no key). */
@@ -97,6 +99,7 @@ export class Evaluator {
         organization: this.organization,
         resourceAccountId: key ? accountOf(key.arn) : this.accounts.stream,
         organizationAccountId: this.accounts.organization,
+        keyOrganization: this.keyOrganization,
       });
       this.sets.set(key, set);
     }
@@ -111,6 +114,8 @@ export interface Subject {
   principal: PrincipalState;
   key: KeyState;
   organization: OrganizationState | null;
+  /** The key owner's organization state when the key is in another account keymend read. */
+  keyOrganization: OrganizationState | null;
   accounts: { organization: string; stream: string };
   cache: {
     evaluator?: Evaluator;
@@ -139,6 +144,7 @@ export function subjectOf(
     principal,
     key,
     organization: state.organization,
+    keyOrganization: state.keyOrganization ?? null,
     accounts: { organization: state.accountId, stream: accountOf(streamArn) },
     cache: {},
   };
@@ -202,7 +208,12 @@ function callerOf(subject: Subject, principalArn: string): RequestPrincipal {
 
 /** The evaluator of the subject's own policies, before any plan. */
 export function subjectEvaluator(subject: Subject): Evaluator {
-  subject.cache.evaluator ??= new Evaluator(subject.principal, subject.organization, subject.accounts);
+  subject.cache.evaluator ??= new Evaluator(
+    subject.principal,
+    subject.organization,
+    subject.accounts,
+    subject.keyOrganization,
+  );
   return subject.cache.evaluator;
 }
 
@@ -340,11 +351,13 @@ function strangerEvaluators(subject: Subject): Record<Exclude<ProbeCaller, 'subj
       { arn: strangerArn, inlinePolicies: {}, managedPolicies: {} },
       subject.organization,
       subject.accounts,
+      subject.keyOrganization,
     ),
     'stranger-with-kms': new Evaluator(
       { arn: strangerArn, inlinePolicies: { 'keymend-probe-kms': PROBE_KMS_POLICY }, managedPolicies: {} },
       subject.organization,
       subject.accounts,
+      subject.keyOrganization,
     ),
   };
   return subject.cache.strangers;
@@ -368,7 +381,12 @@ export function prove(
   if (violation) return { proof: { before, after: before, probes: [] }, failure: violation };
   const applied = applyPlan(plan, subject.principal, subject.key);
   const was = subjectEvaluator(subject);
-  const now = new Evaluator(applied.principal, subject.organization, subject.accounts);
+  const now = new Evaluator(
+    applied.principal,
+    subject.organization,
+    subject.accounts,
+    subject.keyOrganization,
+  );
   const strangers = strangerEvaluators(subject);
   const otherKey = probeKey(subject);
   const after = now.run(kmsRequest(subject, {}), applied.key).decision;

@@ -123,7 +123,17 @@ export interface AuditEntry {
 export type ActorContext = Pick<AuditEntry, 'sourceIp' | 'userAgent' | 'approverSubject' | 'approverEmail'>;
 
 /** What keymend wrote, with what it needs to undo exactly that. */
-export type AppliedChange =
+export type AppliedChange = SingleAppliedChange | CrossAccountAppliedChange;
+
+/** Both halves of a cross-account fix as written: the key side in the key's account, then the caller side. */
+export interface CrossAccountAppliedChange {
+  mechanism: 'cross-account';
+  keySide: Extract<SingleAppliedChange, { mechanism: 'key-policy-statement' }>;
+  callerSide: Extract<SingleAppliedChange, { mechanism: 'iam-inline-policy' }>;
+}
+
+/** One write in one account. */
+export type SingleAppliedChange =
   | { mechanism: 'kms-grant'; keyArn: string; grantId: string; grantName: string }
   | { mechanism: 'iam-inline-policy'; principalArn: string; policyName: string }
   | {

@@ -11,18 +11,20 @@ import { CLAIM_LEASE_SECONDS, GRANT_PROPAGATION_NOTE } from '../commons/constant
 import { NotKeymendsChangeError } from '../commons/errors';
 import type { ResolvedState } from '../core/diagnose';
 import { diagnose } from '../core/diagnose';
-import { gatherState } from '../core/gather';
 import { type LinkSettings, linkExpiry } from '../core/links';
 import { newProposal, newProposalId } from '../core/new-proposal';
-import type { Plan } from '../core/plan';
+import { type Plan, planAccount, preferredMechanism, type SinglePlan } from '../core/plan';
 import {
   type AppliedChange,
   type AuditEntry,
+  type CrossAccountAppliedChange,
   canonicalJson,
   KEYMEND_ACTOR,
   type Proposal,
   planHash,
+  type SingleAppliedChange,
 } from '../core/proposal';
+import { gatherFor, readerFor, writerFor } from './accounts';
 import { type AuditContext, type FlowContext, messageOf } from './context';
 import { notify } from './notify';
 
@@ -82,6 +84,29 @@ function basePolicyOf(plan: Extract<Plan, { mechanism: 'key-policy-statement' }>
  * before recording), as the AppliedChange to record; null when it is not there.
  */
 function alreadyWritten(plan: Plan, state: ResolvedState): AppliedChange | null {
+  if (plan.mechanism === 'cross-account') {
+    const halves = writtenHalves(plan, state);
+    return halves.keySide && halves.callerSide
+      ? { mechanism: 'cross-account', keySide: halves.keySide, callerSide: halves.callerSide }
+      : null;
+  }
+  return singleWritten(plan, state);
+}
+
+/** The halves of a cross-account plan the account state already holds. */
+function writtenHalves(
+  plan: Extract<Plan, { mechanism: 'cross-account' }>,
+  state: ResolvedState,
+): Partial<Pick<CrossAccountAppliedChange, 'keySide' | 'callerSide'>> {
+  const keySide = singleWritten(plan.keySide, state);
+  const callerSide = singleWritten(plan.callerSide, state);
+  return {
+    ...(keySide?.mechanism === 'key-policy-statement' ? { keySide } : {}),
+    ...(callerSide?.mechanism === 'iam-inline-policy' ? { callerSide } : {}),
+  };
+}
+
+function singleWritten(plan: SinglePlan, state: ResolvedState): SingleAppliedChange | null {
   switch (plan.mechanism) {
     case 'kms-grant': {
       const grant = state.key?.grants?.find(
@@ -123,11 +148,52 @@ class KeyPolicyChanged {
   constructor(readonly current: string) {}
 }
 
-/** Makes the one write the plan needs, through the AccountWriter; returns what to record for undoing it. */
-async function write(ports: FlowContext, plan: Plan): Promise<AppliedChange> {
+/**
+ * Makes the writes the plan needs, each through the writer of its account; returns what to record for
+ * undoing them. A cross-account plan writes its key side first (unless `state` shows it written by an
+ * earlier attempt), then its caller side; when the caller side fails, the key side it wrote is taken
+ * back, so nothing is left half-applied (or, when that fails too, the error says what remains).
+ */
+async function write(
+  ports: FlowContext,
+  plan: Plan,
+  proposalId: string,
+  state: ResolvedState,
+): Promise<AppliedChange> {
+  if (plan.mechanism !== 'cross-account') return writeOne(ports, plan, proposalId);
+  const found = writtenHalves(plan, state);
+  const keySide = found.keySide ?? (await writeOne(ports, plan.keySide, proposalId));
+  if (keySide.mechanism !== 'key-policy-statement')
+    throw new Error('unreachable: the key side is a key policy');
+  try {
+    const callerSide = found.callerSide ?? (await writeOne(ports, plan.callerSide, proposalId));
+    if (callerSide.mechanism !== 'iam-inline-policy') throw new Error('unreachable: the caller side is IAM');
+    return { mechanism: 'cross-account', keySide, callerSide };
+  } catch (error) {
+    const writer = writerFor(ports, plan.keyAccountId, proposalId);
+    try {
+      if (samePolicy(await writer.getKeyPolicy(keySide.keyArn), keySide.writtenPolicy)) {
+        await writer.putKeyPolicy({ keyArn: keySide.keyArn, policy: keySide.previousPolicy });
+      }
+    } catch (undo) {
+      throw new Error(
+        `${messageOf(error)}; the key side written in account ${plan.keyAccountId} could not be taken back (${messageOf(undo)}): remove statement ${plan.keySide.statement.Sid} from the policy of ${plan.keySide.keyArn} by hand`,
+      );
+    }
+    throw error;
+  }
+}
+
+/** Makes the one write of a single-account plan, through the writer of the account it changes. */
+async function writeOne(
+  ports: FlowContext,
+  plan: SinglePlan,
+  proposalId: string,
+): Promise<SingleAppliedChange> {
+  const writer = writerFor(ports, planAccount(plan), proposalId);
   switch (plan.mechanism) {
     case 'kms-grant': {
-      const { grantId } = await ports.writer.createGrant({
+      const { grantId } = await writer.createGrant({
         keyArn: plan.keyArn,
         name: plan.name,
         granteePrincipal: plan.granteePrincipal,
@@ -137,7 +203,7 @@ async function write(ports: FlowContext, plan: Plan): Promise<AppliedChange> {
       return { mechanism: 'kms-grant', keyArn: plan.keyArn, grantId, grantName: plan.name };
     }
     case 'iam-inline-policy':
-      await ports.writer.putPrincipalPolicy({
+      await writer.putPrincipalPolicy({
         principalArn: plan.principalArn,
         policyName: plan.policyName,
         document: JSON.stringify(plan.document),
@@ -146,10 +212,10 @@ async function write(ports: FlowContext, plan: Plan): Promise<AppliedChange> {
     case 'key-policy-statement': {
       // PutKeyPolicy has no condition: read right before writing, and write only over the policy the
       // plan was made from, so a change made since is never overwritten.
-      const current = await ports.writer.getKeyPolicy(plan.keyArn);
+      const current = await writer.getKeyPolicy(plan.keyArn);
       if (!samePolicy(current, basePolicyOf(plan))) throw new KeyPolicyChanged(current);
       const written = JSON.stringify(plan.document);
-      await ports.writer.putKeyPolicy({ keyArn: plan.keyArn, policy: written });
+      await writer.putKeyPolicy({ keyArn: plan.keyArn, policy: written });
       return {
         mechanism: 'key-policy-statement',
         keyArn: plan.keyArn,
@@ -205,7 +271,10 @@ export async function applyProposal(
   const step = applyStep(ports, proposal, actor, options);
   const plan = proposal.plan;
   if (plan === null) return fail(step, 'the proposal has no plan');
-  if (plan.mechanism === 'key-policy-statement' && !options.allowKeyPolicy) {
+  if (
+    (plan.mechanism === 'key-policy-statement' || plan.mechanism === 'cross-account') &&
+    !options.allowKeyPolicy
+  ) {
     return backToPending(step, 'a key-policy change is applied only when a person approves it');
   }
   const reconciled = await reconcile(step, plan);
@@ -219,28 +288,33 @@ export async function applyProposal(
  */
 async function reconcile(step: ApplyStep, plan: Plan): Promise<AppliedChange | ApplyResult> {
   const { ports, proposal } = step;
-  const state = await gatherState(ports.reader, proposal.request);
+  const state = await gatherFor(ports, proposal.request, proposal.id);
   const found = alreadyWritten(plan, state);
   if (found !== null) return found;
-  const now = diagnose(proposal.request, state, { prefer: plan.mechanism });
-  if (now.verdict === 'ignore') return backToPending(step, `nothing to apply: ${now.reason}`);
-  if (now.verdict === 'refuse' || planHash(now.plan) !== proposal.planHash) {
-    return supersede(step, now, 'the account changed since the plan was made');
+  // An earlier attempt wrote the key side of a cross-account plan and stopped: finish the same plan (a
+  // re-diagnosis would now plan the caller side alone, leaving the key side owned by no proposal).
+  const partly = plan.mechanism === 'cross-account' && writtenHalves(plan, state).keySide !== undefined;
+  if (!partly) {
+    const now = diagnose(proposal.request, state, { prefer: preferredMechanism(plan) });
+    if (now.verdict === 'ignore') return backToPending(step, `nothing to apply: ${now.reason}`);
+    if (now.verdict === 'refuse' || planHash(now.plan) !== proposal.planHash) {
+      return supersede(step, now, 'the account changed since the plan was made');
+    }
   }
   try {
-    return await write(ports, plan);
+    return await write(ports, plan, proposal.id, state);
   } catch (error) {
     if (error instanceof KeyPolicyChanged) {
       // Changed between the re-read and the write: diagnose again on what is there now.
-      const again = diagnose(proposal.request, await gatherState(ports.reader, proposal.request), {
-        prefer: plan.mechanism,
+      const again = diagnose(proposal.request, await gatherFor(ports, proposal.request, proposal.id), {
+        prefer: preferredMechanism(plan),
       });
       if (again.verdict === 'ignore') return backToPending(step, `nothing to apply: ${again.reason}`);
       return supersede(step, again, 'the key policy changed since the plan was made');
     }
     // A write that timed out may have been made: re-read before recording a failure, so the record
     // never says failed while the account holds the change (a failing re-read throws: retry).
-    const written = alreadyWritten(plan, await gatherState(ports.reader, proposal.request));
+    const written = alreadyWritten(plan, await gatherFor(ports, proposal.request, proposal.id));
     return written ?? fail(step, `the write failed: ${messageOf(error)}`);
   }
 }
@@ -253,8 +327,8 @@ async function reconcile(step: ApplyStep, plan: Plan): Promise<AppliedChange | A
  */
 async function record(step: ApplyStep, plan: Plan, applied: AppliedChange): Promise<ApplyResult> {
   const { ports, proposal, options } = step;
-  const after = diagnose(proposal.request, await gatherState(ports.reader, proposal.request), {
-    prefer: plan.mechanism,
+  const after = diagnose(proposal.request, await gatherFor(ports, proposal.request, proposal.id), {
+    prefer: preferredMechanism(plan),
   });
   const verified = after.verdict === 'ignore' && after.code === 'already-allowed';
   const appliedAt = ports.now().toISOString();
@@ -340,7 +414,7 @@ export async function settleInterruptedApply(
   const written =
     plan === null
       ? null
-      : await gatherState(ports.reader, current.request).then(
+      : await gatherFor(ports, current.request, current.id).then(
           (state) => alreadyWritten(plan, state),
           () => null,
         );
@@ -475,6 +549,84 @@ async function supersede(
 }
 
 /**
+ * Checks that one change is still keymend's as its plan describes it, and answers the undo to run (or
+ * null-op when it is gone already), or why it is refused. Reads only; the undo writes through the writer
+ * of the change's account.
+ */
+async function checkUndo(
+  ports: FlowContext,
+  proposalId: string,
+  change: SingleAppliedChange,
+  plan: SinglePlan,
+): Promise<string | (() => Promise<void>)> {
+  if (plan.mechanism !== change.mechanism) {
+    return `the record's change (${change.mechanism}) is not what its plan says keymend would write`;
+  }
+  switch (change.mechanism) {
+    case 'kms-grant': {
+      const grantPlan = plan as Extract<Plan, { mechanism: 'kms-grant' }>;
+      if (change.keyArn !== grantPlan.keyArn || change.grantName !== grantPlan.name) {
+        return 'the recorded grant is not the one the plan describes';
+      }
+      const writer = writerFor(ports, planAccount(grantPlan), proposalId);
+      // The writer lists the grant first and retires it only if it is keymend's as planned.
+      return () =>
+        writer.retireGrant({
+          keyArn: change.keyArn,
+          grantId: change.grantId,
+          expected: {
+            name: grantPlan.name,
+            granteePrincipal: grantPlan.granteePrincipal,
+            operations: grantPlan.operations,
+            encryptionContextSubset: grantPlan.constraints.encryptionContextSubset,
+          },
+        });
+    }
+    case 'iam-inline-policy': {
+      const policyPlan = plan as Extract<Plan, { mechanism: 'iam-inline-policy' }>;
+      // Only a policy keymend named, on the principal it planned, and only while its document is
+      // still what keymend wrote: anything else is someone else's, even under keymend's name.
+      if (
+        !change.policyName.startsWith(KEYMEND_POLICY_PREFIX) ||
+        change.policyName !== policyPlan.policyName ||
+        change.principalArn !== policyPlan.principalArn
+      ) {
+        return `the inline policy ${change.policyName} is not one keymend named in this plan`;
+      }
+      const account = planAccount(policyPlan);
+      const reader = readerFor(ports, account, proposalId);
+      if (reader === null) return `keymend cannot read account ${account}`;
+      const principal = await reader.getPrincipal(change.principalArn);
+      const current = principal?.inlinePolicies[change.policyName];
+      if (current !== undefined && !samePolicy(current, policyPlan.document)) {
+        return `the inline policy ${change.policyName} has changed since keymend wrote it: delete it by hand if it should go`;
+      }
+      const writer = writerFor(ports, account, proposalId);
+      return async () => {
+        if (current !== undefined) {
+          await writer.deletePrincipalPolicy({
+            principalArn: change.principalArn,
+            policyName: change.policyName,
+          });
+        }
+      };
+    }
+    case 'key-policy-statement': {
+      const writer = writerFor(ports, planAccount(plan), proposalId);
+      const current = await writer.getKeyPolicy(change.keyArn);
+      if (!samePolicy(current, change.writtenPolicy)) {
+        return `the key policy has changed since keymend wrote it: restoring the previous one would undo that change too; edit the key policy by hand`;
+      }
+      return () => writer.putKeyPolicy({ keyArn: change.keyArn, policy: change.previousPolicy });
+    }
+    default: {
+      const unreachable: never = change;
+      throw new Error(`unknown change ${JSON.stringify(unreachable)}`);
+    }
+  }
+}
+
+/**
  * Undoes what keymend applied for an `applied` proposal: retires the grant it created, deletes the
  * inline policy it named, or puts back the previous key policy, only when the key policy is still the
  * one keymend wrote (otherwise it refuses, and the audit trail says why). Records `revoked`, then notifies.
@@ -505,71 +657,28 @@ export async function revokeProposal(
     return { outcome: 'refused', reason };
   };
   const plan = proposal.plan;
-  if (plan?.mechanism !== change.mechanism) {
+  if (plan === null || plan.mechanism !== change.mechanism) {
     return refuse(`the record's change (${change.mechanism}) is not what its plan says keymend would write`);
   }
   try {
-    switch (change.mechanism) {
-      case 'kms-grant': {
-        const grantPlan = plan as Extract<Plan, { mechanism: 'kms-grant' }>;
-        if (change.keyArn !== grantPlan.keyArn || change.grantName !== grantPlan.name) {
-          return refuse('the recorded grant is not the one the plan describes');
-        }
-        // The writer lists the grant first and retires it only if it is keymend's as planned.
-        await ports.writer.retireGrant({
-          keyArn: change.keyArn,
-          grantId: change.grantId,
-          expected: {
-            name: grantPlan.name,
-            granteePrincipal: grantPlan.granteePrincipal,
-            operations: grantPlan.operations,
-            encryptionContextSubset: grantPlan.constraints.encryptionContextSubset,
-          },
-        });
-        break;
-      }
-      case 'iam-inline-policy': {
-        const policyPlan = plan as Extract<Plan, { mechanism: 'iam-inline-policy' }>;
-        // Only a policy keymend named, on the principal it planned, and only while its document is
-        // still what keymend wrote: anything else is someone else's, even under keymend's name.
-        if (
-          !change.policyName.startsWith(KEYMEND_POLICY_PREFIX) ||
-          change.policyName !== policyPlan.policyName ||
-          change.principalArn !== policyPlan.principalArn
-        ) {
-          return refuse(`the inline policy ${change.policyName} is not one keymend named in this plan`);
-        }
-        const principal = await ports.reader.getPrincipal(change.principalArn);
-        const current = principal?.inlinePolicies[change.policyName];
-        if (current !== undefined && !samePolicy(current, policyPlan.document)) {
-          return refuse(
-            `the inline policy ${change.policyName} has changed since keymend wrote it: delete it by hand if it should go`,
-          );
-        }
-        if (current !== undefined) {
-          await ports.writer.deletePrincipalPolicy({
-            principalArn: change.principalArn,
-            policyName: change.policyName,
-          });
-        }
-        break;
-      }
-      case 'key-policy-statement': {
-        const current = await ports.writer.getKeyPolicy(change.keyArn);
-        if (!samePolicy(current, change.writtenPolicy)) {
-          const reason =
-            'the key policy has changed since keymend wrote it: restoring the previous one would undo that change too; edit the key policy by hand';
-          await ports.store.appendAudit(proposal.id, audit('refused', reason));
-          return { outcome: 'refused', reason };
-        }
-        await ports.writer.putKeyPolicy({ keyArn: change.keyArn, policy: change.previousPolicy });
-        break;
-      }
-      default: {
-        const unreachable: never = change;
-        throw new Error(`unknown change ${JSON.stringify(unreachable)}`);
-      }
+    // Every check first (each half still keymend's, as written), then the undos, the caller side first:
+    // a cross-account fix is revoked together or not at all.
+    const pairs: Array<[SingleAppliedChange, SinglePlan]> =
+      change.mechanism === 'cross-account' && plan.mechanism === 'cross-account'
+        ? [
+            [change.callerSide, plan.callerSide],
+            [change.keySide, plan.keySide],
+          ]
+        : change.mechanism !== 'cross-account' && plan.mechanism !== 'cross-account'
+          ? [[change, plan]]
+          : [];
+    const undos: Array<() => Promise<void>> = [];
+    for (const [one, onePlan] of pairs) {
+      const checked = await checkUndo(ports, proposal.id, one, onePlan);
+      if (typeof checked === 'string') return refuse(checked);
+      undos.push(checked);
     }
+    for (const undo of undos) await undo();
   } catch (error) {
     if (error instanceof NotKeymendsChangeError) return refuse(error.message);
     const reason = `the undo failed: ${messageOf(error)}`;

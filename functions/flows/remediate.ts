@@ -15,15 +15,17 @@ import { type AutoModeSettings, type GuardStop, staticGuardStop, underHourlyLimi
 import type { Config } from '../core/config';
 import { denialSeen } from '../core/denials-seen';
 import { diagnose } from '../core/diagnose';
-import { gatherState } from '../core/gather';
+import type { gatherState } from '../core/gather';
 import { CLOUDTRAIL_DETAIL_TYPE, intake } from '../core/intake';
 import { lambdaFunctionCandidate } from '../core/lambda-session';
 import { type LinkSettings, linkExpiry } from '../core/links';
 import { fingerprintFieldsOf, newProposal, newProposalId } from '../core/new-proposal';
-import type { ConsumerLags, FingerprintRecord, FlowPorts, ProposalLinks } from '../core/ports';
+import { planMechanisms, preferredMechanism } from '../core/plan';
+import type { ConsumerLags, DenialClaim, FingerprintRecord, FlowPorts, ProposalLinks } from '../core/ports';
 import { fingerprintOf, KEYMEND_ACTOR, type Proposal } from '../core/proposal';
 import type { KinesisKmsRequest } from '../core/request';
 import { type WarmAnswer, WarmRepeats } from '../core/warm-repeats';
+import { gatherFor } from './accounts';
 import { type ApplyOptions, applyProposal, settleAbandonedApply, settleInterruptedApply } from './apply';
 import { type FlowContext, messageOf } from './context';
 import { linksFor, notify } from './notify';
@@ -208,8 +210,9 @@ function linkSettings(config: RemediateConfig): LinkSettings {
 
 /**
  * From the event to the stored proposal; a RemediateResult when it stops before one (a duplicate, a
- * repeat, allowed by now). Claims the event id, then the fingerprint; when anything fails before the
- * proposal is stored, releases what it claimed and rethrows, so the retry starts over.
+ * repeat, allowed by now). Claims the event id and the fingerprint at once (`claimDenial`, one round
+ * trip); a problem this environment saw live is counted first, after the event's claim. When anything
+ * fails before the proposal is stored, releases what it claimed and rethrows, so the retry starts over.
  */
 async function diagnoseAndRecord(
   ports: FlowContext,
@@ -219,23 +222,26 @@ async function diagnoseAndRecord(
   warm: Extract<WarmAnswer, { kind: 'ask-store' }>,
   now: Date,
 ): Promise<Recorded | RemediateResult> {
-  // The fingerprint lease this invocation may hold: released on a failure even when the claim's own
-  // answer was lost, since a retry must not find its own lease.
+  // What this invocation may hold, released on a failure. The fingerprint lease even when the claim's
+  // own answer was lost, since a retry must not find its own lease; the event id unless its claim
+  // answered that another delivery holds it.
   let leased: string | null = null;
+  let ownEvent = true;
   try {
     // Repeats racing this event's own requests wait in this environment's memory.
     if (!warm.live) ports.warm?.diagnosing(fingerprint, request.eventId, now);
-    const delivery = await ports.store.claimEvent(request.eventId, now);
-    if (delivery === 'duplicate') {
-      ports.warm?.failed(fingerprint, request.eventId);
-      return DUPLICATE;
-    }
     // A problem this environment saw live is counted first (with the repeats it held); any other
     // denial goes straight to the claim, which counts it when the problem is held or live.
     const counted = warm.pending + 1;
     // Their CloudTrail eventTimes and sessions go with the count.
     const seen = warm.seen ?? undefined;
+    let claim: DenialClaim;
     if (warm.live) {
+      const delivery = await ports.store.claimEvent(request.eventId, now);
+      if (delivery === 'duplicate') {
+        ports.warm?.failed(fingerprint, request.eventId);
+        return DUPLICATE;
+      }
       const live = await ports.store.touchFingerprint(fingerprint, now, counted, seen);
       ports.warm?.stored(fingerprint, live, warm.pending, now, request.eventId);
       if (live !== null) {
@@ -244,23 +250,36 @@ async function diagnoseAndRecord(
         await stillFailing(ports, config, live, now);
         return repeat(live);
       }
+      leased = fingerprint;
+      ports.warm?.diagnosing(fingerprint, request.eventId, now);
+      // The event id was claimed on its own item already: the claim needs only the count.
+      claim = {
+        ...(await ports.store.claimFingerprint(fingerprint, now, {
+          count: counted,
+          ...(seen ? { seen } : {}),
+        })),
+        delivery,
+      };
+    } else {
+      leased = fingerprint;
+      // The event id and the problem at once; the problem's claim records the event id, so a twin
+      // delivery racing this one is a duplicate whichever of the two claims each wins.
+      claim = await ports.store.claimDenial(request.eventId, fingerprint, now, {
+        count: counted,
+        ...(seen ? { seen } : {}),
+      });
+      ownEvent = claim.delivery !== 'duplicate';
     }
-    leased = fingerprint;
-    if (warm.live) ports.warm?.diagnosing(fingerprint, request.eventId, now);
-    // The event id was claimed on its own item (claimEvent): the claim needs only the count.
-    const claim = await ports.store.claimFingerprint(fingerprint, now, {
-      count: counted,
-      ...(seen ? { seen } : {}),
-    });
     if (!claim.claimed) {
       leased = null;
       if (claim.duplicate) {
-        ports.warm?.stored(fingerprint, null, 0, now);
+        if (claim.delivery === 'duplicate') ports.warm?.failed(fingerprint, request.eventId);
+        else ports.warm?.stored(fingerprint, null, 0, now);
         return DUPLICATE;
       }
       // The claim counted this denial and those held before; the ones counted since stay pending.
       ports.warm?.stored(fingerprint, claim.record, 0, now);
-      if (delivery === 'retry' && claim.record.proposalId !== null)
+      if (claim.delivery === 'retry' && claim.record.proposalId !== null)
         await settleAbandoned(ports, config, claim.record.proposalId);
       await stillFailing(ports, config, claim.record, now);
       return repeat(claim.record);
@@ -269,7 +288,7 @@ async function diagnoseAndRecord(
     return await diagnoseAndStore(ports, config, request, fingerprint, now);
   } catch (error) {
     ports.warm?.failed(fingerprint, request.eventId);
-    await releaseClaims(ports, request.eventId, leased);
+    await releaseClaims(ports, ownEvent ? request.eventId : null, leased);
     throw error;
   }
 }
@@ -282,9 +301,11 @@ async function diagnoseAndStore(
   fingerprint: string,
   now: Date,
 ): Promise<Recorded | RemediateResult> {
+  // The id comes first: another account is read (and later written) as `keymend-<id>`.
+  const id = newProposalId();
   // The lag is read beside the account, not after it: it adds no round trip.
   const [state, lags] = await Promise.all([
-    gatherState(ports.reader, request),
+    gatherFor(ports, request, id),
     consumerLagsOf(ports, request, now),
   ]);
   const result = diagnose(request, state, { prefer: config.preferMechanism });
@@ -295,14 +316,18 @@ async function diagnoseAndStore(
     return { outcome: 'ignored', reason: result.reason };
   }
 
+  const off =
+    result.verdict === 'propose'
+      ? planMechanisms(result.plan).filter((m) => !config.enabledMechanisms.includes(m))
+      : [];
   const disabled =
-    result.verdict === 'propose' && !config.enabledMechanisms.includes(result.plan.mechanism)
+    result.verdict === 'propose' && off.length > 0
       ? {
-          reason: `${result.reason} The fix it needs, a ${result.plan.mechanism}, is not enabled (KEYMEND_ENABLED_MECHANISMS): apply it by hand if you agree.`,
+          reason: `${result.reason} The fix it needs, ${off.length === 1 ? `a ${off[0]}` : off.join(' and ')}, is not enabled (KEYMEND_ENABLED_MECHANISMS): apply it by hand if you agree.`,
         }
       : undefined;
   const proposal = newProposal({
-    id: newProposalId(),
+    id,
     request,
     result,
     keyAliases: state.key?.aliases ?? [],
@@ -432,7 +457,12 @@ async function settleAbandoned(
 }
 
 /** Best effort: when the store is down too, the retry is a duplicate and the next denial starts over. */
-async function releaseClaims(ports: FlowContext, eventId: string, fingerprint: string | null): Promise<void> {
+async function releaseClaims(
+  ports: FlowContext,
+  eventId: string | null,
+  fingerprint: string | null,
+): Promise<void> {
+  if (eventId === null && fingerprint === null) return;
   try {
     await ports.store.releaseClaim(eventId, fingerprint);
   } catch (error) {
@@ -463,8 +493,9 @@ async function autoApply(
   const stop = await guardStop(ports, config, {
     principalArn: proposal.request.principalArn,
     principalTags: state.principal?.tags,
-    mechanism: proposal.plan.mechanism,
-    ownAccountId: ports.reader.accountId,
+    mechanism: preferredMechanism(proposal.plan),
+    // The account the denial was recorded in, and read: the hub's own, or a member's.
+    ownAccountId: proposal.request.accountId,
     notes: proposal.diagnosis?.notes,
   });
   if (stop) return propose(`auto mode did not apply it (${stop.guard}): ${stop.reason}`);

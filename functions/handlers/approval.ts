@@ -200,7 +200,7 @@ const { powertools, logger } = functionLogger('keymend-approval');
  * logged once with the variable's name; every request then gets the generic 500 page.
  */
 const wired = startOnce(logger, () => {
-  const { config, portsFor, deadline } = awsWiring(process.env, { approvalUrl: 'optional' });
+  const { config, portsFor, deadline } = awsWiring(process.env, { approvalUrl: 'optional', fn: 'approval' });
   const signIn = signInGateFromEnv(process.env);
   const forAccount = perAccount((accountId) =>
     makeHandler({ ports: portsFor(accountId), config, logger, signIn }),

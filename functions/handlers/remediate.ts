@@ -22,7 +22,8 @@ export interface RemediateHandlerDeps {
   config: RemediateConfig;
   /**
    * The flow's ports. The reader must not cache across events (handlers/wiring.ts builds an AWS reader
-   * per read), so the re-read after an apply sees the write.
+   * per read), so the re-read after an apply sees the write. Only what cannot change is kept: the
+   * documents of managed policy versions (iam.ts PolicyVersionCache).
    */
   ports: Omit<FlowContext, 'log'>;
   logger: FlowLog & { error(message: string, fields: Record<string, unknown>): void };

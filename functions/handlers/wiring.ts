@@ -10,16 +10,19 @@ import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { OrganizationsClient } from '@aws-sdk/client-organizations';
 import { SNSClient } from '@aws-sdk/client-sns';
+import { STSClient } from '@aws-sdk/client-sts';
 import type { Context } from 'aws-lambda';
 import { AwsAccountWriter } from '../adapters/account-writer';
 import { AwsAccountReader } from '../adapters/aws-account';
 import { clientConfig, InvocationDeadline, withDeadline } from '../adapters/client-config';
 import { readConsumerLags } from '../adapters/cloudwatch';
+import { PolicyVersionCache } from '../adapters/iam';
 import { kmsLinkSigner } from '../adapters/link-signer';
+import { MemberAccounts } from '../adapters/member-accounts';
 import { organizationsApi } from '../adapters/organization';
 import { SnsPublisher } from '../adapters/sns';
 import { DynamoProposalStore } from '../adapters/store';
-import { arnAccount } from '../commons/arn';
+import { arnAccount, partitionOfRegion } from '../commons/arn';
 import type { AccountReader } from '../core/account';
 import { type Config, type ConfigOptions, parseConfig } from '../core/config';
 import type { FlowPorts, MetricsReader } from '../core/ports';
@@ -49,7 +52,16 @@ export interface AwsWiring {
 }
 
 /** Reads the configuration (throwing ConfigError with the variable's name) and builds the clients. */
-export function awsWiring(env: NodeJS.ProcessEnv, options: ConfigOptions = {}): AwsWiring {
+export function awsWiring(
+  env: NodeJS.ProcessEnv,
+  options: ConfigOptions & {
+    /**
+     * Which function is wired: the remediate function (which parses event text) reaches member accounts
+     * read-only unless auto mode lets it write. @default 'remediate'
+     */
+    fn?: 'remediate' | 'approval';
+  } = {},
+): AwsWiring {
   const config = parseConfig(env, options);
   const region = env.AWS_REGION ?? '';
   const clients = clientConfig({ region });
@@ -58,6 +70,8 @@ export function awsWiring(env: NodeJS.ProcessEnv, options: ConfigOptions = {}): 
   const kms = withDeadline(new KMSClient(clients), deadline);
   const kinesis = withDeadline(new KinesisClient(clients), deadline);
   const organizations = organizationsApi(withDeadline(new OrganizationsClient(clients), deadline));
+  // Managed policy documents by version, for the environment's life (a version never changes).
+  const policyVersions = new PolicyVersionCache();
   const store = new DynamoProposalStore(
     withDeadline(new DynamoDBClient(clients), deadline),
     config.tableName,
@@ -76,6 +90,18 @@ export function awsWiring(env: NodeJS.ProcessEnv, options: ConfigOptions = {}): 
   const metrics: MetricsReader = {
     consumerLag: (query, now) => readConsumerLags(cloudwatch, query, now),
   };
+  // An organization deployment's hub reaches member accounts through their member role.
+  const accounts =
+    config.organizationId === undefined
+      ? undefined
+      : new MemberAccounts({
+          organizationId: config.organizationId,
+          partition: partitionOfRegion(region) ?? 'aws',
+          region,
+          sts: withDeadline(new STSClient(clients), deadline),
+          retiringPrincipal: config.retiringPrincipal,
+          readOnly: (options.fn ?? 'remediate') === 'remediate' && config.mode !== 'auto',
+        });
   return {
     config,
     deadline,
@@ -84,9 +110,10 @@ export function awsWiring(env: NodeJS.ProcessEnv, options: ConfigOptions = {}): 
       reader: freshReader(
         accountId,
         region,
-        () => new AwsAccountReader({ accountId, region, iam, kms, kinesis, organizations }),
+        () => new AwsAccountReader({ accountId, region, iam, kms, kinesis, organizations, policyVersions }),
       ),
       writer,
+      ...(accounts ? { accounts } : {}),
       publisher,
       signer,
       metrics,

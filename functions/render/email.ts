@@ -14,7 +14,7 @@ import { decisionWords, diagnosisWords } from './diagnosis-words';
 import { asciiJson, plainValue, subjectText } from './escape';
 import { cdkSnippet, cloudFormationSnippet, driftNote, planJson, planSentence, scopeIsLiteral } from './fix';
 import { impactLines } from './impact';
-import { kindText } from './kinds';
+import { approvedWithoutRevokeLink, kindText } from './kinds';
 import { consoleLinks, safeUrl } from './links';
 import { type ManualCommand, manualPath, terraformSnippet } from './manual';
 import { accountOfArn, aliasSuffix, keyShown, principalName, streamName, streamShown } from './names';
@@ -394,7 +394,9 @@ function body(
 ) {
   const text = kindText(kind);
   const lines = [
-    text.headline,
+    kind === 'approved-applied' && !proposalLinks?.revoke
+      ? approvedWithoutRevokeLink(plainValue(proposal.id))
+      : text.headline,
     ...decision(kind, proposal),
     ...impact(kind, proposal),
     ...whatHappened(proposal),

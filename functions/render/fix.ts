@@ -24,6 +24,9 @@ export function planSentence(plan: Plan, proposal: Proposal, applied: boolean, t
 }
 
 function planSentenceOf(plan: Plan, proposal: Proposal, applied: boolean): string {
+  if (plan.mechanism === 'cross-account') {
+    return `Across accounts both sides must allow, so two changes, ${applied ? 'made' : 'to be made'} together: 1. in account ${plainValue(plan.keyAccountId)} (the key's owner): ${planSentenceOf(plan.keySide, proposal, applied)} 2. in account ${plainValue(plan.callerAccountId)} (the caller's): ${planSentenceOf(plan.callerSide, proposal, applied)}`;
+  }
   const who = principalName(proposal.scope.principalArn);
   const stream = plainValue(streamName(proposal.scope.streamArn));
   const key = `${plainValue(proposal.scope.keyArn)}${plainValue(aliasSuffix(proposal.keyAliases))}`;
@@ -54,6 +57,15 @@ export function planJson(
   budget: number = PLAN_JSON_BUDGET,
   extra?: RegExp,
 ): { api: string; json: string; note: string | null } {
+  if (plan.mechanism === 'cross-account') {
+    const key = planJson(plan.keySide, budget, extra);
+    const caller = planJson(plan.callerSide, budget, extra);
+    return {
+      api: `${key.api} (account ${plan.keyAccountId}), then ${caller.api} (account ${plan.callerAccountId})`,
+      json: `${key.json}\n\n${caller.json}`,
+      note: [key.note, caller.note].filter((n) => n !== null).join(' ') || null,
+    };
+  }
   const { api, request } = changeRequest(plan);
   const whole = asciiJson(request, extra);
   if (whole.length <= budget) return { api, json: whole, note: null };
@@ -90,6 +102,8 @@ export function driftNote(plan: Plan, proposal: Proposal): string | null {
   const who = principalName(proposal.scope.principalArn);
   const managed = `The ${who.kind} ${plainValue(who.name)} is managed by CloudFormation (stack ${plainValue(stack)}).`;
   switch (plan.mechanism) {
+    case 'cross-account':
+      return `${managed} The inline policy written on the live ${who.kind} in account ${plainValue(plan.callerAccountId)} drifts from the stack's template (drift detection reports it), and so does the key policy in account ${plainValue(plan.keyAccountId)} if the key is managed by CloudFormation: add both statements below to their templates.`;
     case 'kms-grant':
       return `${managed} This fix is a KMS grant: it lives on the key, not on the ${who.kind}, so the ${who.kind} does not drift from its template. To make it permanent, add the statement below to the template and then revoke the grant.`;
     case 'iam-inline-policy':
@@ -152,6 +166,15 @@ function statementParts(proposal: Proposal, quote: (value: string) => string) {
  * key-policy plan: the same statement in the key's resource policy, naming the principal.
  */
 export function cdkSnippet(plan: Plan, proposal: Proposal): string {
+  if (plan.mechanism === 'cross-account') {
+    return [
+      `// In account ${plainValue(plan.keyAccountId)} (the key's owner):`,
+      cdkSnippet(plan.keySide, proposal),
+      '',
+      `// In account ${plainValue(plan.callerAccountId)} (the caller's):`,
+      cdkSnippet(plan.callerSide, proposal),
+    ].join('\n');
+  }
   const p = statementParts(proposal, tsLiteral);
   const who = principalName(proposal.scope.principalArn);
   const conditions = [
@@ -190,6 +213,15 @@ export function cdkSnippet(plan: Plan, proposal: Proposal): string {
 
 /** The fix as CloudFormation YAML: the same statement as `cdkSnippet`. */
 export function cloudFormationSnippet(plan: Plan, proposal: Proposal): string {
+  if (plan.mechanism === 'cross-account') {
+    return [
+      `# In account ${plainValue(plan.keyAccountId)} (the key's owner):`,
+      cloudFormationSnippet(plan.keySide, proposal),
+      '',
+      `# In account ${plainValue(plan.callerAccountId)} (the caller's):`,
+      cloudFormationSnippet(plan.callerSide, proposal),
+    ].join('\n');
+  }
   const p = statementParts(proposal, literal);
   const who = principalName(proposal.scope.principalArn);
   const condition = [

@@ -95,3 +95,14 @@ export function kindText(kind: NotificationKind): KindText {
     }
   }
 }
+
+/**
+ * The headline of an approved fix whose message carries no revoke link (applied by `keymend apply`,
+ * which signs no links, or when the link could not be signed): how it is undone instead.
+ */
+export function approvedWithoutRevokeLink(proposalId: string): string {
+  const command = proposalId.startsWith('-')
+    ? `keymend revoke --aws -- ${proposalId}`
+    : `keymend revoke ${proposalId} --aws`;
+  return `The proposed fix was approved and keymend applied it. This message carries no revoke link: '${command}' undoes it, or the commands under BY HAND.`;
+}

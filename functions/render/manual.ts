@@ -9,7 +9,7 @@
  * `${` and `%{` included. A command whose argument cannot be written as printable ASCII is not shown.
  */
 import { parseArn, parsePrincipalArn } from '../commons/arn';
-import type { GrantPlan, InlinePolicyPlan, KeyPolicyPlan, Plan } from '../core/plan';
+import type { GrantPlan, InlinePolicyPlan, KeyPolicyPlan, Plan, SinglePlan } from '../core/plan';
 import type { AppliedChange } from '../core/proposal';
 
 /** The request of the API call that makes the change, with the API's own field names. */
@@ -48,8 +48,8 @@ function retiringPrincipalOf(plan: GrantPlan): string | undefined {
   return typeof retiring === 'string' && retiring !== '' ? retiring : undefined;
 }
 
-/** The plan as the request of the one API call that makes it. */
-export function changeRequest(plan: Plan): ChangeRequest {
+/** The plan (one account's write) as the request of the one API call that makes it. */
+export function changeRequest(plan: SinglePlan): ChangeRequest {
   switch (plan.mechanism) {
     case 'kms-grant': {
       const retiring = retiringPrincipalOf(plan);
@@ -338,6 +338,26 @@ function keyPolicyPath(plan: KeyPolicyPlan, applied: AppliedChange | undefined):
 export function manualPath(plan: Plan, applied?: AppliedChange): ManualPath | null {
   try {
     switch (plan.mechanism) {
+      case 'cross-account': {
+        const done = applied?.mechanism === 'cross-account' ? applied : undefined;
+        const key = keyPolicyPath(plan.keySide, done?.keySide);
+        const caller = inlinePath(plan.callerSide, done?.callerSide);
+        const inAccount = (account: string, list: ManualCommand[]) =>
+          list.map((c) => ({ ...c, purpose: `In account ${account}: ${c.purpose}` }));
+        return {
+          // The key side first, as keymend applies it; undone in the reverse order.
+          apply: [
+            ...inAccount(plan.keyAccountId, key.apply),
+            ...inAccount(plan.callerAccountId, caller.apply),
+          ],
+          undo: [...inAccount(plan.callerAccountId, caller.undo), ...inAccount(plan.keyAccountId, key.undo)],
+          notes: [
+            `Run each command with credentials of its account: ${plan.keyAccountId} (the key's owner) and ${plan.callerAccountId} (the caller's). Both changes are needed: across accounts both sides must allow.`,
+            ...key.notes,
+            ...caller.notes,
+          ],
+        };
+      }
       case 'kms-grant':
         return grantPath(plan, applied);
       case 'iam-inline-policy':
@@ -404,6 +424,14 @@ function resourceName(name: string): string {
  */
 export function terraformSnippet(plan: Plan): string {
   switch (plan.mechanism) {
+    case 'cross-account':
+      return [
+        `# In account ${plan.keyAccountId} (the key's owner):`,
+        terraformSnippet(plan.keySide),
+        '',
+        `# In account ${plan.callerAccountId} (the caller's):`,
+        terraformSnippet(plan.callerSide),
+      ].join('\n');
     case 'kms-grant': {
       const retiring = retiringPrincipalOf(plan);
       const context = plan.constraints.encryptionContextSubset;

@@ -9,10 +9,11 @@
  * and holds the buttons, in view without scrolling at 1280x900. The details follow, each a collapsible
  * section (`DetailSection`): what was denied, why, the exact change, the proof.
  */
+import { arnAccount } from '../commons/arn';
 import type { Approver } from '../core/approvers';
 import type { Proof } from '../core/diagnose';
 import type { Plan } from '../core/plan';
-import type { Proposal } from '../core/proposal';
+import type { AppliedChange, Proposal } from '../core/proposal';
 import type { ApprovalAction, LinkAction } from '../core/token';
 import { actorWords, decisionOf } from './actor';
 import { diagnosisWords } from './diagnosis-words';
@@ -279,6 +280,22 @@ function whatToDoSection(proposal: Proposal): DetailSection | null {
 /** The change in one sentence, and exactly what would be written, as JSON. */
 export function describeChange(plan: Plan): { summary: string; json: string; document?: string } {
   switch (plan.mechanism) {
+    case 'cross-account': {
+      const key = describeChange(plan.keySide);
+      const caller = describeChange(plan.callerSide);
+      return {
+        summary: `Two changes, applied in this order and revoked together. 1. In account ${plan.keyAccountId} (the key's owner): ${key.summary} 2. In account ${plan.callerAccountId} (the caller's): ${caller.summary}`,
+        json: JSON.stringify(
+          {
+            [`1. account ${plan.keyAccountId}`]: plan.keySide.statement,
+            [`2. account ${plan.callerAccountId}`]: changeRequest(plan.callerSide).request,
+          },
+          null,
+          2,
+        ),
+        ...(key.document ? { document: key.document } : {}),
+      };
+    }
     case 'kms-grant':
       return {
         summary: `Create a KMS grant named ${plan.name} on the key for ${plan.granteePrincipal}: ${plan.operations.join(
@@ -315,6 +332,8 @@ export function changeSentence(plan: Plan, proposal: Proposal): string {
       return `Let ${whoName(proposal)} use ${op} on key ${keyName(proposal)}, ${only} (an inline IAM policy, ${plan.policyName}, on the ${principalName(proposal.scope.principalArn).kind}).`;
     case 'key-policy-statement':
       return `Let ${whoName(proposal)} use ${op} on key ${keyName(proposal)}, ${only} (one statement, ${plan.statement.Sid}, added to the key policy).`;
+    case 'cross-account':
+      return `Let ${whoName(proposal)} use ${op} on key ${keyName(proposal)}, ${only}: across accounts both sides must allow, so two changes, made together: one statement, ${plan.keySide.statement.Sid}, added to the key policy in account ${plan.keyAccountId} (the key's owner), then an inline IAM policy, ${plan.callerSide.policyName}, on the ${principalName(proposal.scope.principalArn).kind} in account ${plan.callerAccountId} (the caller's).`;
     default: {
       const unreachable: never = plan;
       throw new Error(`unknown plan ${JSON.stringify(unreachable)}`);
@@ -331,6 +350,8 @@ function undoSentence(plan: Plan): string {
       return 'To undo: the Revoke link (on the next page and in the "applied" e-mail) deletes exactly this inline policy.';
     case 'key-policy-statement':
       return 'To undo: the Revoke link (on the next page and in the "applied" e-mail) restores the key policy as it was, if nobody changed it since.';
+    case 'cross-account':
+      return `To undo: the Revoke link (on the next page and in the "applied" e-mail) undoes both together: it deletes exactly this inline policy in account ${plan.callerAccountId} and restores the key policy in account ${plan.keyAccountId} as it was, if nobody changed either since.`;
     default: {
       const unreachable: never = plan;
       throw new Error(`unknown plan ${JSON.stringify(unreachable)}`);
@@ -364,6 +385,18 @@ function keyPolicyDiff(plan: Extract<Plan, { mechanism: 'key-policy-statement' }
 
 function changeSection(plan: Plan, keyPolicyEnabled: boolean): DetailSection {
   const change = describeChange(plan);
+  if (plan.mechanism === 'cross-account') {
+    const key = changeSection(plan.keySide, keyPolicyEnabled);
+    const caller = changeSection(plan.callerSide, keyPolicyEnabled);
+    return {
+      id: 'change',
+      title: 'The exact change, in two accounts',
+      body: html`<p>Across accounts both sides must allow. Approving makes both changes, in this order, and Revoke undoes both.</p>
+<h3>1. In account ${plan.keyAccountId}, the key's owner</h3>
+${key.body}<h3>2. In account ${plan.callerAccountId}, the caller's</h3>
+${caller.body}`,
+    };
+  }
   const disabled =
     plan.mechanism === 'key-policy-statement' && !keyPolicyEnabled
       ? html`<p class="bad">This deployment does not apply key-policy changes: Approve will record the approval and change nothing. Make the change by hand, or enable key-policy-statement.</p>\n`
@@ -539,7 +572,10 @@ function decisionBox(input: ReviewInput, viewer: Viewer): Html {
       );
     }
     lines.push(html`<p>${undoSentence(plan)}</p>\n`);
-    if (plan.mechanism === 'key-policy-statement' && !input.keyPolicyEnabled) {
+    if (
+      (plan.mechanism === 'key-policy-statement' || plan.mechanism === 'cross-account') &&
+      !input.keyPolicyEnabled
+    ) {
       lines.push(
         html`<p class="bad">This deployment does not apply key-policy changes: Approve records the approval and changes nothing.</p>\n`,
       );
@@ -586,9 +622,15 @@ const RESULTS: Readonly<Record<ResultKind, { title: string; statusCode: number }
 
 /** What keymend wrote, named so it can be found in the console: the grant id, the policy name. */
 function whatWasDone(proposal: Proposal): Html {
-  const applied = proposal.applied;
-  if (!applied) return html``;
+  return proposal.applied ? changeTable(proposal.applied) : html``;
+}
+
+function changeTable(applied: AppliedChange): Html {
   switch (applied.mechanism) {
+    case 'cross-account':
+      return html`<p>In account ${arnAccount(applied.keySide.keyArn)}, the key's owner:</p>
+${changeTable(applied.keySide)}<p>In account ${arnAccount(applied.callerSide.principalArn)}, the caller's:</p>
+${changeTable(applied.callerSide)}`;
     case 'kms-grant':
       return html`<table>
 ${row('Grant id', applied.grantId)}${row('Grant name', applied.grantName)}${row('Key', applied.keyArn)}</table>

@@ -156,6 +156,32 @@ describe('AwsAccountReader.getKey', () => {
     expect(kms.commandCalls(ListGrantsCommand)[0]?.args[0].input.GranteePrincipal).toBe(CONSUMER);
   });
 
+  it('a key named by its ARN: its policy, grants, aliases and tags go out with DescribeKey, not after it', async () => {
+    const order: string[] = [];
+    kms.on(DescribeKeyCommand).callsFake(async () => {
+      // Answers after everything already under way has run (a macrotask, not a timer).
+      await new Promise((resolve) => setImmediate(resolve));
+      order.push('DescribeKey answered');
+      return describeKey(ORDERS_KEY);
+    });
+    keyDetails();
+    kms.on(GetKeyPolicyCommand).callsFake(async () => {
+      order.push('GetKeyPolicy');
+      return { Policy: JSON.stringify(keyPolicy) };
+    });
+    expect(await reader().getKey(ORDERS_KEY)).toMatchObject({ arn: ORDERS_KEY, policy: keyPolicy });
+    expect(order).toEqual(['GetKeyPolicy', 'DescribeKey answered']);
+    expect(kms.commandCalls(GetKeyPolicyCommand)).toHaveLength(1);
+  });
+
+  it('a key ARN KMS does not know: null, whatever the reads sent with DescribeKey answered', async () => {
+    const notFound = Object.assign(new Error('Key not found'), { name: 'NotFoundException' });
+    kms.on(DescribeKeyCommand).rejects(notFound);
+    kms.on(GetKeyPolicyCommand).rejects(notFound);
+    kms.on(ListGrantsCommand).rejects(notFound);
+    await expect(reader().getKey(ORDERS_KEY)).resolves.toBeNull();
+  });
+
   it('forGrantee gives a reader that filters grants by that principal', async () => {
     kms.on(DescribeKeyCommand).resolves(describeKey(ORDERS_KEY));
     keyDetails();

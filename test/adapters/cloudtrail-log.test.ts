@@ -81,7 +81,11 @@ describe('readCloudTrailLog', () => {
     await fc.assert(
       fc.asyncProperty(
         fc.array(fc.jsonValue(), { maxLength: 6 }),
-        fc.array(fc.integer({ min: 1, max: 40 }), { minLength: 1, maxLength: 5 }),
+        // A record within one chunk is framed by a regular expression, one across chunks byte by byte.
+        fc.array(fc.oneof(fc.integer({ min: 1, max: 40 }), fc.constant(1 << 20)), {
+          minLength: 1,
+          maxLength: 5,
+        }),
         fc.boolean(),
         async (records, sizes, pretty) => {
           const text = JSON.stringify({ Records: records, other: { x: [1, '}'] } }, null, pretty ? 2 : 0);
@@ -93,6 +97,27 @@ describe('readCloudTrailLog', () => {
       ),
       { numRuns: 150 },
     );
+  });
+
+  it('reads records nested deeper than its regular expression frames, and records of megabytes', async () => {
+    let deep: unknown = { s: 'a "quoted" ]} string \\', n: [1, { t: true }] };
+    for (let level = 0; level < 40; level++) deep = level % 3 ? [deep, level] : { level, deep };
+    const large = { eventVersion: '1.08', strings: Array.from({ length: 100_000 }, (_, i) => `s${i}\\"}`) };
+    const records = [{ a: 1 }, deep, large, { eventVersion: '1.08', deep }, 'last'];
+    const bytes = Buffer.from(JSON.stringify({ Records: records }));
+    for (const sizes of [[bytes.length], [65_536]]) {
+      const items = await collect(chunked(bytes, sizes));
+      expect(items).toEqual(records.map((record) => ({ kind: 'record', record })));
+    }
+  });
+
+  it('refuses an element too large for the regular expression by the record limit, not a crash', async () => {
+    // 12 MB in one chunk: V8's regular expression stack gives out, and the byte scanner takes over.
+    const bytes = Buffer.from(`{"Records":[{"a":[${Array(3_000_000).fill('"x"').join(',')}]}]}`);
+    const { records, error } = await collectUntilError(chunked(bytes));
+    expect(records).toEqual([]);
+    expect(error).toBeInstanceOf(LogFileError);
+    expect(error?.message).toBe('test input: record 1 is larger than the 8 MiB limit for one record');
   });
 
   it.each([

@@ -19,7 +19,7 @@ import {
 } from '@aws-sdk/client-iam';
 import { mockClient } from 'aws-sdk-client-mock';
 import { AwsReadError } from '../../functions/adapters/aws-read';
-import { readIamPrincipal, readManagedPolicy } from '../../functions/adapters/iam';
+import { PolicyVersionCache, readIamPrincipal, readManagedPolicy } from '../../functions/adapters/iam';
 import { ALICE, CONSUMER } from '../helpers/arns';
 
 const EXEC_ROLE = 'arn:aws:iam::aws:policy/service-role/AWSLambdaKinesisExecutionRole';
@@ -193,6 +193,41 @@ describe('readIamPrincipal: roles', () => {
     expect(iam.calls()).toHaveLength(0);
   });
 
+  it('reads each document as soon as what names it is known: managed policies and the boundary do not wait for the inline documents', async () => {
+    const order: string[] = [];
+    iam.on(GetRoleCommand).resolves(
+      role(CONSUMER, {
+        PermissionsBoundary: { PermissionsBoundaryType: 'Policy', PermissionsBoundaryArn: BOUNDARY },
+      }),
+    );
+    iam.on(ListRolePoliciesCommand).resolves({ PolicyNames: ['read-a'], IsTruncated: false });
+    iam.on(ListAttachedRolePoliciesCommand).resolves({
+      AttachedPolicies: [{ PolicyName: 'orders-readers', PolicyArn: READERS }],
+      IsTruncated: false,
+    });
+    // The inline document answers only after everything already under way has run.
+    iam.on(GetRolePolicyCommand).callsFake(async () => {
+      await new Promise((resolve) => setImmediate(resolve));
+      order.push('GetRolePolicy answered');
+      return { PolicyDocument: encoded(doc('read-a')) };
+    });
+    managed(READERS, 'v2', doc('readers'));
+    managed(BOUNDARY, 'v1', doc('boundary', 'kinesis:*'));
+    iam.on(GetPolicyCommand).callsFake(async (input: { PolicyArn: string }) => {
+      order.push(`GetPolicy ${input.PolicyArn}`);
+      const version = input.PolicyArn === READERS ? 'v2' : 'v1';
+      return { Policy: { Arn: input.PolicyArn, DefaultVersionId: version } };
+    });
+
+    expect(await readIamPrincipal(client, CONSUMER)).toMatchObject({
+      managedPolicies: { [READERS]: doc('readers') },
+      permissionsBoundary: doc('boundary', 'kinesis:*'),
+    });
+    const answered = order.indexOf('GetRolePolicy answered');
+    expect(order.indexOf(`GetPolicy ${READERS}`)).toBeLessThan(answered);
+    expect(order.indexOf(`GetPolicy ${BOUNDARY}`)).toBeLessThan(answered);
+  });
+
   it('fails with an AwsReadError naming the call when throttling outlasts the SDK retries', async () => {
     iam.on(GetRoleCommand).rejects(throttling());
     iam.on(ListRolePoliciesCommand).resolves({ PolicyNames: [], IsTruncated: false });
@@ -328,5 +363,75 @@ describe('readManagedPolicy', () => {
     await expect(readManagedPolicy(client, READERS)).rejects.toThrow(
       `iam:GetPolicy ${READERS} returned no DefaultVersionId`,
     );
+  });
+
+  describe('with a PolicyVersionCache', () => {
+    /** GetPolicy naming `version` of the policy with id `policyId`; GetPolicyVersion answering `document`. */
+    function policy(policyId: string, version: string, document: unknown) {
+      iam.on(GetPolicyCommand, { PolicyArn: READERS }).resolves({
+        Policy: { Arn: READERS, PolicyId: policyId, DefaultVersionId: version },
+      });
+      iam
+        .on(GetPolicyVersionCommand, { PolicyArn: READERS, VersionId: version })
+        .resolves({ PolicyVersion: { Document: encoded(document), VersionId: version } });
+    }
+
+    it('reads a version once: GetPolicy still names the default version every time', async () => {
+      const versions = new PolicyVersionCache();
+      policy('ANPAEXAMPLE1', 'v2', doc('v2'));
+      await expect(readManagedPolicy(client, READERS, versions)).resolves.toEqual(doc('v2'));
+      await expect(readManagedPolicy(client, READERS, versions)).resolves.toEqual(doc('v2'));
+      expect(iam.commandCalls(GetPolicyCommand)).toHaveLength(2);
+      expect(iam.commandCalls(GetPolicyVersionCommand)).toHaveLength(1);
+      // A new default version is read when GetPolicy names it.
+      policy('ANPAEXAMPLE1', 'v3', doc('v3'));
+      await expect(readManagedPolicy(client, READERS, versions)).resolves.toEqual(doc('v3'));
+      expect(iam.commandCalls(GetPolicyVersionCommand)).toHaveLength(2);
+    });
+
+    it('a policy deleted and created again under the same name (a new PolicyId) is read afresh', async () => {
+      const versions = new PolicyVersionCache();
+      policy('ANPAEXAMPLE1', 'v1', doc('before'));
+      await readManagedPolicy(client, READERS, versions);
+      iam.reset();
+      policy('ANPAEXAMPLE2', 'v1', doc('after'));
+      await expect(readManagedPolicy(client, READERS, versions)).resolves.toEqual(doc('after'));
+    });
+
+    it('keeps nothing when GetPolicy gives no PolicyId, and at most its limit of documents', async () => {
+      const versions = new PolicyVersionCache(2);
+      managed(READERS, 'v2', doc('readers'));
+      await readManagedPolicy(client, READERS, versions);
+      expect(versions.size).toBe(0);
+      versions.set('a', doc('a'));
+      versions.set('b', doc('b'));
+      expect(versions.get('a')).toEqual(doc('a'));
+      versions.set('c', doc('c'));
+      // 'b' was the least recently used.
+      expect([versions.get('a'), versions.get('b'), versions.get('c')]).toEqual([
+        doc('a'),
+        undefined,
+        doc('c'),
+      ]);
+    });
+
+    it("a principal's managed policies and boundary are read through it", async () => {
+      const versions = new PolicyVersionCache();
+      iam.on(GetRoleCommand).resolves(role(CONSUMER));
+      iam.on(ListRolePoliciesCommand).resolves({ PolicyNames: [], IsTruncated: false });
+      iam.on(ListAttachedRolePoliciesCommand).resolves({
+        AttachedPolicies: [{ PolicyName: 'orders-readers', PolicyArn: READERS }],
+        IsTruncated: false,
+      });
+      policy('ANPAEXAMPLE1', 'v2', doc('readers'));
+      for (let n = 0; n < 3; n++) {
+        expect(
+          (await readIamPrincipal(client, CONSUMER, { policyVersions: versions }))?.managedPolicies,
+        ).toEqual({
+          [READERS]: doc('readers'),
+        });
+      }
+      expect(iam.commandCalls(GetPolicyVersionCommand)).toHaveLength(1);
+    });
   });
 });

@@ -88,6 +88,9 @@ function api(
     calls,
     async describeOrganization() {
       calls.push('DescribeOrganization');
+      // Answers after everything already under way has run (a macrotask, not a timer).
+      await new Promise((resolve) => setImmediate(resolve));
+      calls.push('DescribeOrganization answered');
       if (fail.describe) throw error(fail.describe);
       return { Organization: { Id: 'o-a1b2c3d4e5', MasterAccountId: options.master ?? '999988887777' } };
     },
@@ -161,12 +164,15 @@ describe('readOrganizationIdentity', () => {
       id: 'o-a1b2c3d4e5',
       path: 'o-a1b2c3d4e5/r-ab12/ou-ab12-11111111/ou-ab12-22222222/',
     });
-    expect(organizations.calls.filter((c) => /^(DescribeOrganization|ListParents)/.test(c))).toEqual([
+    expect(organizations.calls.filter((c) => c.startsWith('ListParents'))).toEqual([
       `ListParents ${ACCOUNT}`,
-      'DescribeOrganization',
       'ListParents ou-ab12-22222222',
       'ListParents ou-ab12-11111111',
     ]);
+    // The path does not wait for the id: the account's ListParents goes out with DescribeOrganization.
+    expect(organizations.calls.indexOf(`ListParents ${ACCOUNT}`)).toBeLessThan(
+      organizations.calls.indexOf('DescribeOrganization answered'),
+    );
   });
 
   it('an account in no organization: id null (AWS sets no org keys)', async () => {
@@ -414,6 +420,8 @@ describe('organizationsApi over the bare OrganizationsClient', () => {
       .on(DescribeOrganizationCommand)
       .rejects(new AccessDeniedException({ message: 'denied', $metadata: { httpStatusCode: 403 } }));
     await expect(readOrganizationIdentity(api(), ACCOUNT)).resolves.toBeNull();
+    // Sent with DescribeOrganization; its answer is not used.
+    expect(organizations.commandCalls(ListParentsCommand)).toHaveLength(1);
   });
 
   it('AccessDenied on ListParents (a member account): the id, no path', async () => {
@@ -439,5 +447,7 @@ describe('organizationsApi over the bare OrganizationsClient', () => {
       }),
     );
     await expect(readOrganizationIdentity(api(), ACCOUNT)).resolves.toEqual({ id: null });
+    // Sent with DescribeOrganization; its answer (the same exception) is not used.
+    expect(organizations.commandCalls(ListParentsCommand)).toHaveLength(1);
   });
 });

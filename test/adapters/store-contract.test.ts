@@ -423,6 +423,145 @@ describe.each([
     });
   });
 
+  describe('claimDenial: the event and the problem at once', () => {
+    it("claims a new problem's first event and the problem in two requests sent at once, recording the event id", async () => {
+      const { store, requests } = await backend.open();
+      const before = requests();
+      expect(await store.claimDenial('e-new', 'fp-d1', T0)).toEqual({ claimed: true, delivery: 'first' });
+      expect(requests() - before).toBe(2);
+      // Both are claimed: the event id on its own item, the problem with its lease.
+      expect(await store.claimEvent('e-new', at(1000))).toBe('duplicate');
+      expect(await store.claimFingerprint('fp-d1', at(1000))).toMatchObject({
+        claimed: false,
+        record: { proposalId: null, count: 2 },
+      });
+    });
+
+    it('a redelivery of the first event is a duplicate that counts nothing, while the problem is held and once it is live', async () => {
+      const store = await open();
+      const p = proposal();
+      expect(await store.claimDenial('e-first', p.fingerprint, T0)).toMatchObject({ claimed: true });
+      expect(await store.claimDenial('e-first', p.fingerprint, at(1000))).toEqual({
+        claimed: false,
+        duplicate: true,
+        delivery: 'duplicate',
+      });
+      await store.createProposal(p, at(HOUR));
+      expect(await store.claimDenial('e-first', p.fingerprint, at(MINUTE))).toEqual({
+        claimed: false,
+        duplicate: true,
+        delivery: 'duplicate',
+      });
+      expect(await store.claimDenial('e-second', p.fingerprint, at(MINUTE))).toEqual({
+        claimed: false,
+        delivery: 'first',
+        record: expect.objectContaining({ proposalId: p.id, count: 2 }),
+      });
+      // A duplicate of that repeat counts nothing either.
+      expect(await store.claimDenial('e-second', p.fingerprint, at(MINUTE + 1))).toMatchObject({
+        claimed: false,
+        duplicate: true,
+      });
+      expect((await store.getProposal(p.id))?.count).toBe(2);
+    });
+
+    it('of ten simultaneous deliveries of one new event, exactly one diagnoses; the nine others are duplicates and count nothing', async () => {
+      const store = await open();
+      const results = await Promise.all(
+        Array.from({ length: 10 }, () => store.claimDenial('e-twin', 'fp-twins', T0)),
+      );
+      expect(results.filter((r) => r.claimed)).toHaveLength(1);
+      expect(results.filter((r) => !r.claimed && r.duplicate)).toHaveLength(9);
+      expect(results.filter((r) => r.delivery === 'first')).toHaveLength(1);
+      // Only the one denial is counted: the next event is the second.
+      expect(await store.claimDenial('e-after', 'fp-twins', at(1000))).toMatchObject({
+        claimed: false,
+        record: { count: 2 },
+      });
+    });
+
+    it('of ten different events of one new problem at once, one claims it and nine are counted as its repeats', async () => {
+      const store = await open();
+      const results = await Promise.all(
+        Array.from({ length: 10 }, (_, i) => store.claimDenial(`e-many-${i}`, 'fp-many', at(i))),
+      );
+      expect(results.filter((r) => r.claimed)).toHaveLength(1);
+      const counted = results.flatMap((r) => (!r.claimed && r.record ? [r.record.count] : []));
+      expect(counted).toHaveLength(9);
+      expect(Math.max(...counted)).toBe(10);
+      expect(results.every((r) => r.delivery === 'first')).toBe(true);
+    });
+
+    it("a retry of the event that made a live problem's claim is counted, and says it is a retry", async () => {
+      const store = await open();
+      const p = proposal();
+      await store.claimDenial('e-killed', p.fingerprint, T0);
+      await store.createProposal(p, at(HOUR));
+      // Killed after the proposal was stored: Lambda's retry comes after the lease.
+      expect(await store.claimDenial('e-killed', p.fingerprint, at(DEFAULT_LEASE_MS))).toEqual({
+        claimed: false,
+        delivery: 'retry',
+        record: expect.objectContaining({ proposalId: p.id, count: 2 }),
+      });
+    });
+
+    it('starts a new period once the live proposal has expired, and names the proposal it replaces', async () => {
+      const store = await open();
+      const first = proposal();
+      await store.claimDenial('e-1', first.fingerprint, T0);
+      await store.createProposal(first, at(HOUR));
+      expect(await store.claimDenial('e-2', first.fingerprint, at(HOUR))).toEqual({
+        claimed: true,
+        previousProposalId: first.id,
+        delivery: 'first',
+      });
+    });
+
+    it("when the event's claim fails, throws and puts the problem back as the claim found it", async () => {
+      const store = await open();
+      const first = proposal();
+      await store.claimDenial('e-1', first.fingerprint, T0);
+      await store.createProposal(first, at(HOUR));
+      await store.touchFingerprint(first.fingerprint, at(MINUTE), 4);
+      const failing = store as { claimEvent: ProposalStore['claimEvent'] };
+      failing.claimEvent = async () => {
+        throw Object.assign(new Error('throttled'), { name: 'ProvisionedThroughputExceededException' });
+      };
+      await expect(store.claimDenial('e-2', first.fingerprint, at(2 * HOUR))).rejects.toThrow('throttled');
+      delete (failing as Partial<typeof failing>).claimEvent;
+      // The expired proposal is still the problem's, with its counts: the next claim names it.
+      expect((await store.getProposal(first.id))?.count).toBe(5);
+      expect(await store.claimDenial('e-2', first.fingerprint, at(2 * HOUR))).toEqual({
+        claimed: true,
+        previousProposalId: first.id,
+        delivery: 'first',
+      });
+    });
+
+    it('a new problem whose event claim fails is left for releaseClaim, which frees it for the retry', async () => {
+      const store = await open();
+      const failing = store as { claimEvent: ProposalStore['claimEvent'] };
+      failing.claimEvent = async () => {
+        throw new Error('timed out');
+      };
+      await expect(store.claimDenial('e-lost', 'fp-lost', T0)).rejects.toThrow('timed out');
+      delete (failing as Partial<typeof failing>).claimEvent;
+      await store.releaseClaim('e-lost', 'fp-lost');
+      expect(await store.claimDenial('e-lost', 'fp-lost', at(MINUTE))).toEqual({
+        claimed: true,
+        delivery: 'first',
+      });
+    });
+
+    it("releaseClaim with no event id frees only the fingerprint (the event was another delivery's)", async () => {
+      const store = await open();
+      expect(await store.claimDenial('e-held', 'fp-held', T0)).toMatchObject({ claimed: true });
+      await store.releaseClaim(null, 'fp-held');
+      expect(await store.claimEvent('e-held', at(1000))).toBe('duplicate');
+      expect(await store.claimFingerprint('fp-held', at(1000))).toEqual({ claimed: true });
+    });
+  });
+
   describe('setFingerprintLiveUntil and setFingerprintApplied', () => {
     it('keeps a fingerprint quiet until setFingerprintLiveUntil says, and ends it early too', async () => {
       const store = await open();

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { diagnoseCommand } from '../../cli/commands/diagnose';
+import { parseCommand } from '../../cli/commands/parse';
 import { accountFile } from '../helpers/accounts';
 import { EVENTS_DIR } from '../helpers/events';
 import { captureIo } from '../helpers/io';
@@ -62,6 +63,24 @@ describe('keymend diagnose', () => {
     });
     expect(commandsIn(out, 'aws kms revoke-grant')).toHaveLength(1);
     expect(out).toContain(`resource "aws_kms_grant"`);
+  });
+
+  it("carries the denial as the intake read it (parse's request): a propose result is a plan file for apply", async () => {
+    const { out } = await diagnose(['--event', CONSUMER_EVENT, '--account', account('demo')]);
+    const io = captureIo();
+    await parseCommand.run(['--event', CONSUMER_EVENT], io);
+    const parsed = JSON.parse(io.out());
+    expect(parsed.match).toBe(true);
+    const result = JSON.parse(out);
+    expect(result.denial).toEqual(parsed.request);
+    expect(Object.keys(result).slice(0, 5)).toEqual(['verdict', 'code', 'reason', 'request', 'denial']);
+    // A record that is not a denial has no request, and so no denial.
+    const other = JSON.parse(
+      (await diagnose(['--event', event('kms-key-rotation.eventbridge.json'), '--account', account('demo')]))
+        .out,
+    );
+    expect(other).toMatchObject({ verdict: 'ignore', request: null });
+    expect(other).not.toHaveProperty('denial');
   });
 
   it('prints the verdict, diagnosis, plan and proof with the field names the issue fixes', async () => {

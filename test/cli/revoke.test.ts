@@ -10,7 +10,7 @@ import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
 import { makeListCommand } from '../../cli/commands/list';
-import { makeRevokeCommand } from '../../cli/commands/revoke';
+import { makeRevokeCommand, revokeCommandLine } from '../../cli/commands/revoke';
 import { DynamoProposalStore } from '../../functions/adapters/store';
 import type { Proposal } from '../../functions/core/proposal';
 import { type Dynalite, startDynalite } from '../helpers/dynalite';
@@ -164,6 +164,17 @@ describe('keymend revoke ID --aws', () => {
       "Not revoked (refused): the proposal is revoked: there is nothing of keymend's to undo.\n",
     );
     expect(grantUndos()).toHaveLength(0);
+  });
+
+  it('an ID that starts with - is given after --, as its help and revokeCommandLine say', async () => {
+    await appliedProposal('-dash-first');
+    expect((await revoke(['-dash-first', '--aws'])).code).toBe(2);
+    expect(revokeCommandLine('-dash-first', 'Keymend')).toBe(
+      'keymend revoke --aws --stack Keymend -- -dash-first',
+    );
+    const { code, out } = await revoke(['--aws', '--stack', 'Keymend', '--', '-dash-first']);
+    expect([code, out]).toEqual([0, 'Revoked -dash-first: what keymend applied was undone and recorded.\n']);
+    expect(revokeCommandLine('p-plain', 'Keymend')).toBe('keymend revoke p-plain --aws --stack Keymend');
   });
 
   it('records a failed undo and exits 1', async () => {

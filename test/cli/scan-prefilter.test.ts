@@ -5,7 +5,7 @@
  * JSON allows and CloudTrail's own writer does not: \u escapes (the marker strings included),
  * escaped quotes and backslashes, unicode, whitespace, and gzip members cut anywhere.
  */
-import { gzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { PREFILTERED, ScanAggregator } from '../../cli/scan-summary';
 import {
@@ -82,10 +82,31 @@ const tricky = fc.oneof(
   ),
 );
 
+/**
+ * A denial record nested inside another record, where a shortcut that looked for `{"eventVersion":`
+ * would take it for one of the log's records: as a value, in an array of such records (each
+ * preceded by `[` or `},` and followed by `,{"eventVersion"` or `]`), or deeper than the log reader
+ * frames with its regular expression (OBJECT_DEPTH, 16).
+ */
+const nested = fc.record({
+  key: fc.constantFrom('requestParameters', 'responseElements', 'additionalEventData', 'Records'),
+  shape: fc.constantFrom('object', 'array', 'deep'),
+  denial: fc.nat(),
+});
+
+function nest(shape: 'object' | 'array' | 'deep', denial: Record<string, unknown>): unknown {
+  if (shape === 'object') return denial;
+  if (shape === 'array') return [denial, { ...denial, eventID: 'nested-2' }];
+  let deep: unknown = denial;
+  for (let level = 0; level < 20; level++) deep = level % 2 ? [deep] : { eventVersion: '1.08', deep };
+  return deep;
+}
+
 const record = fc.record({
   sample: fc.nat(),
   denial: fc.boolean(),
   extra: fc.option(fc.dictionary(tricky, fc.oneof(tricky, fc.jsonValue()), { maxKeys: 3 })),
+  nested: fc.option(nested, { freq: 3 }),
   session: fc.nat({ max: 5 }),
 });
 
@@ -114,6 +135,14 @@ function input(bytes: Buffer, sizes: number[]): LogInput {
   return { name: 'generated.json', chunks: chunks(), regular: false };
 }
 
+/** The reference: the whole document inflated and `JSON.parse`d, each record summarised. */
+function summariseWhole(bytes: Buffer) {
+  const agg = new ScanAggregator();
+  const text = (bytes[0] === 0x1f ? gunzipSync(bytes) : bytes).toString('utf8');
+  for (const record of (JSON.parse(text) as { Records: unknown[] }).Records) agg.add(record);
+  return agg;
+}
+
 async function summarise(bytes: Buffer, sizes: number[], prefilter: boolean) {
   const agg = new ScanAggregator();
   const items = prefilter ? scanCloudTrailLog(input(bytes, sizes)) : readCloudTrailLog(input(bytes, sizes));
@@ -131,21 +160,35 @@ describe('the scan prefilter', () => {
         fc.array(record, { maxLength: 12 }),
         fc.integer(),
         fc.option(fc.array(fc.nat(), { maxLength: 4 })),
-        fc.array(fc.integer({ min: 1, max: 700 }), { minLength: 1, maxLength: 4 }),
+        // Chunks of a few bytes (records framed byte by byte) or whole (framed by the regular expression).
+        fc.array(fc.oneof(fc.integer({ min: 1, max: 700 }), fc.constant(1 << 20)), {
+          minLength: 1,
+          maxLength: 4,
+        }),
         async (records, seed, cuts, sizes) => {
           const pick = chooser(seed);
           const texts = records.map((r, n) => {
             const pool = r.denial ? DENIALS : SAMPLES;
             const base = structuredClone(pool[r.sample % pool.length]) as Record<string, unknown>;
             base.eventID = `e-${n}`;
+            if (r.nested) {
+              const denial = structuredClone(DENIALS[r.nested.denial % DENIALS.length]) as Record<
+                string,
+                unknown
+              >;
+              base[r.nested.key] = nest(r.nested.shape, { ...denial, eventID: `nested-${n}` });
+            }
             return spell({ ...base, ...(r.extra ?? {}) }, pick);
           });
           const bytes = logBytes(texts, cuts);
+          const whole = summariseWhole(bytes);
           const full = await summarise(bytes, sizes, false);
           const filtered = await summarise(bytes, sizes, true);
-          expect(filtered.records).toBe(full.records);
-          expect(filtered.denials).toBe(full.denials);
-          expect(filtered.list()).toEqual(full.list());
+          for (const read of [full, filtered]) {
+            expect(read.records).toBe(whole.records);
+            expect(read.denials).toBe(whole.denials);
+            expect(read.list()).toEqual(whole.list());
+          }
         },
       ),
       { numRuns: 100 },
@@ -160,14 +203,12 @@ describe('the scan prefilter', () => {
         .replace(/"AccessDenied(Exception)?"/, '"Access\\u0044enied$1"');
       expect(escaped).not.toContain('"kms.amazonaws.com"');
       expect(intake(JSON.parse(escaped)).match).toBe(true);
-      expect(mayBeKmsDenial(Buffer.from(escaped))).toBe(true);
+      expect(mayBeKmsDenial(escaped)).toBe(true);
     }
-    expect(
-      mayBeKmsDenial(Buffer.from(JSON.stringify(loadEvent('consumer-decrypt-success.record.json')))),
-    ).toBe(false);
-    expect(
-      mayBeKmsDenial(Buffer.from(JSON.stringify(loadEvent('s3-getobject-vpceaccessdenied.record.json')))),
-    ).toBe(false);
+    expect(mayBeKmsDenial(JSON.stringify(loadEvent('consumer-decrypt-success.record.json')))).toBe(false);
+    expect(mayBeKmsDenial(JSON.stringify(loadEvent('s3-getobject-vpceaccessdenied.record.json')))).toBe(
+      false,
+    );
   });
 
   it('the generated logs hold denials, records it skips and escaped markers (the property tests something)', async () => {
@@ -182,5 +223,20 @@ describe('the scan prefilter', () => {
     expect(texts.at(-1)).toBe(
       '"\\u006b\\u006d\\u0073\\u002e\\u0061\\u006d\\u0061\\u007a\\u006f\\u006e\\u0061\\u0077\\u0073\\u002e\\u0063\\u006f\\u006d"',
     );
+  });
+
+  it('never takes a denial nested in another record for a record of the log', async () => {
+    const success = SAMPLES.find((s) => !intake(s).match && s.eventSource === 'kms.amazonaws.com');
+    const denial = DENIALS[0] as Record<string, unknown>;
+    const outer = (['object', 'array', 'deep'] as const).map((shape) =>
+      JSON.stringify({ ...success, requestParameters: nest(shape, denial) }),
+    );
+    for (const sizes of [[1 << 20], [97]]) {
+      const nestedOnly = await summarise(logBytes(outer, null), sizes, true);
+      expect([nestedOnly.records, nestedOnly.denials]).toEqual([3, 0]);
+      // The same denial as one of the records is found: the nested ones were read and set aside.
+      const withDenial = await summarise(logBytes([...outer, JSON.stringify(denial)], null), sizes, true);
+      expect([withDenial.records, withDenial.denials]).toEqual([4, 1]);
+    }
   });
 });

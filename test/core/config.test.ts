@@ -44,8 +44,10 @@ describe('parseConfig', () => {
       [ENV.autoApplyCloudFormation]: 'true',
       [ENV.enabledMechanisms]: 'kms-grant,key-policy-statement',
       [ENV.rejectSuppressHours]: '1',
+      [ENV.organizationId]: 'o-a1b2c3d4e5',
     });
     expect(config).toMatchObject({
+      organizationId: 'o-a1b2c3d4e5',
       chatTopicArn: 'arn:aws:sns:us-east-1:111122223333:keymend-chat',
       mode: 'auto',
       autoApplyPrincipals: [
@@ -92,6 +94,8 @@ describe('parseConfig', () => {
     [ENV.enabledMechanisms, 'kms-grant,everything'],
     [ENV.enabledMechanisms, ','],
     [ENV.rejectSuppressHours, 'seven days'],
+    [ENV.organizationId, 'org-1'],
+    [ENV.organizationId, 'o-A1B2C3D4E5'],
   ])('a bad %s (%p) fails naming the variable', (name, value) => {
     const env: Record<string, string | undefined> = { ...VALID, [name]: value };
     let thrown: unknown;

@@ -172,6 +172,17 @@ describe('intake over every sample event', () => {
       streamArn: ORDERS,
       deniedBy: HIDDEN_KEY_POLICY,
     },
+    'cross-account-producer-generatedatakey-denied.eventbridge.json': {
+      principalArn: 'arn:aws:iam::444455556666:role/clickstream-producer',
+      operation: 'kms:GenerateDataKey',
+      accountId: '444455556666',
+      callerAccountId: '444455556666',
+      keyArn: KEY_ORDERS,
+      keyAccountId: ACCOUNT,
+      streamArn: ORDERS,
+      viaKinesis: true,
+      deniedBy: { kind: 'implicit', policyType: 'resource-based' },
+    },
     'direct-decrypt-kinesis-context-not-via-kinesis.record.json': {
       principalType: 'IAMUser',
       viaKinesis: false,

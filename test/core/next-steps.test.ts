@@ -181,6 +181,7 @@ describe('next steps of a refusal', () => {
       'forward-access-session-uncertain',
       'unknowable-condition',
       'foreign-key-policy',
+      'outside-organization',
       'no-sufficient-fix',
     ] as const;
     for (const code of codes) {

@@ -166,6 +166,24 @@ describe('remediate: one event at a time', () => {
     expect(f.outbox).toHaveLength(1);
   });
 
+  it('deliveries of one new event racing each other: one diagnosis, one proposal, one message; the others are duplicates', async () => {
+    const f = flowFixture();
+    const event = eventBridgeEvent(STORM_EVENT);
+    const results = await Promise.all(
+      Array.from({ length: 5 }, () => remediate(f.ports, TEST_CONFIG, structuredClone(event))),
+    );
+    expect(results.map((r) => r.outcome).sort()).toEqual([
+      'duplicate',
+      'duplicate',
+      'duplicate',
+      'duplicate',
+      'proposed',
+    ]);
+    expect(f.store.proposals.size).toBe(1);
+    expect(f.outbox).toHaveLength(1);
+    expect([...f.store.fingerprints.values()][0]?.count).toBe(1);
+  });
+
   it('another session of the same role is a repeat: store requests only (three without a warm memory), no read, no notification', async () => {
     const f = flowFixture();
     const first = await remediate(f.ports, TEST_CONFIG, eventBridgeEvent(STORM_EVENT));

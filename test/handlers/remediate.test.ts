@@ -75,7 +75,7 @@ describe('remediate handler (makeHandler)', () => {
 
   it('a failing store is logged and rethrown', async () => {
     const f = flowFixture();
-    f.store.claimFingerprint = async () => {
+    f.store.claimDenial = async () => {
       throw new Error('ProvisionedThroughputExceededException');
     };
     const { lines, logger } = recordingLogger();

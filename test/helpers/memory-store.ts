@@ -20,6 +20,7 @@ import { type DenialsSeen, denialSeen, SESSION_CAP } from '../../functions/core/
 import type {
   ClaimOptions,
   ClaimResult,
+  DenialClaim,
   EventClaim,
   FingerprintRecord,
   ProposalStore,
@@ -96,10 +97,12 @@ export class MemoryStore implements ProposalStore {
     return item ? 'retry' : 'first';
   }
 
-  async releaseClaim(eventId: string, fingerprint: string | null): Promise<void> {
-    await this.write();
-    const event = this.eventItems.get(eventId);
-    if (event) event.released = true;
+  async releaseClaim(eventId: string | null, fingerprint: string | null): Promise<void> {
+    if (eventId !== null) {
+      await this.write();
+      const event = this.eventItems.get(eventId);
+      if (event) event.released = true;
+    }
     if (fingerprint === null) return;
     await this.write();
     const record = this.fingerprintItems.get(fingerprint);
@@ -123,22 +126,71 @@ export class MemoryStore implements ProposalStore {
   }
 
   async claimFingerprint(fingerprint: string, now: Date, options: ClaimOptions = {}): Promise<ClaimResult> {
+    return (await this.claimProblem(fingerprint, now, options)).result;
+  }
+
+  async claimDenial(
+    eventId: string,
+    fingerprint: string,
+    now: Date,
+    options: Omit<ClaimOptions, 'eventId'> = {},
+  ): Promise<DenialClaim> {
+    // The two writes at once, as the DynamoDB store sends them.
+    const event = this.claimEvent(eventId, now);
+    const problem = this.claimProblem(fingerprint, now, { ...options, eventId }, event);
+    const [delivery, claim] = await Promise.allSettled([event, problem]);
+    if (delivery.status === 'rejected') {
+      const previous =
+        claim.status === 'fulfilled' && claim.value.result.claimed ? claim.value.previous : undefined;
+      if (previous) {
+        // Put back as the claim found it, while the item still holds this claim.
+        await this.write();
+        const current = this.fingerprintItems.get(fingerprint);
+        const lease = this.leaseEnd(now);
+        if (
+          current?.proposalId === undefined &&
+          current?.leaseUntil === lease &&
+          current.firstEventId === eventId
+        )
+          this.fingerprintItems.set(fingerprint, previous);
+      }
+      throw delivery.reason;
+    }
+    if (claim.status === 'rejected') throw claim.reason;
+    return { ...claim.value.result, delivery: delivery.value };
+  }
+
+  /** claimFingerprint, with the item it replaced; a held problem is counted once `delivery` answers. */
+  private async claimProblem(
+    fingerprint: string,
+    now: Date,
+    options: ClaimOptions,
+    delivery?: Promise<EventClaim>,
+  ): Promise<{ result: ClaimResult; previous?: FingerprintItem }> {
     await this.write();
     const at = now.toISOString();
     const record = this.fingerprintItems.get(fingerprint);
     const live = record?.proposalId !== undefined && record.liveUntil > at;
     const leased = record?.leaseUntil !== undefined && record.leaseUntil > at;
     if (record && (live || leased)) {
-      // Someone else holds it: a second request counts this denial as a repeat of theirs, unless this
-      // event made their claim (then a third, consistent read tells the duplicate).
+      // Someone else holds it: nothing more for a duplicate delivery; else a second request counts
+      // this denial as a repeat of theirs, unless this event made their claim (then a third,
+      // consistent read tells the duplicate) and it is not a retry.
+      const seenAs = await delivery;
+      if (seenAs === 'duplicate') return { result: { claimed: false, duplicate: true } };
       await this.write();
-      if (options.eventId !== undefined && record.firstEventId === options.eventId) {
+      // The item as it is when the count arrives (the same one: it is deleted only by TTL).
+      const current = this.fingerprintItems.get(fingerprint) ?? record;
+      if (options.eventId !== undefined && seenAs !== 'retry' && current.firstEventId === options.eventId) {
         await this.read();
-        return { claimed: false, duplicate: true };
+        return { result: { claimed: false, duplicate: true } };
       }
-      return { claimed: false, record: this.countDenial(record, now, options.count ?? 1, options.seen) };
+      return {
+        result: { claimed: false, record: this.countDenial(current, now, options.count ?? 1, options.seen) },
+      };
     }
     const previousProposalId = record?.proposalId;
+    const previous = record ? structuredClone(record) : undefined;
     const seen = options.seen;
     this.fingerprintItems.set(fingerprint, {
       fingerprint,
@@ -151,7 +203,10 @@ export class MemoryStore implements ProposalStore {
       ...(seen ? { firstDenialAt: seen.firstAt, lastDenialAt: seen.lastAt } : {}),
       ...(seen && seen.sessions.length > 0 ? { sessionHashes: seen.sessions.slice(0, SESSION_CAP) } : {}),
     });
-    return previousProposalId ? { claimed: true, previousProposalId } : { claimed: true };
+    const result: ClaimResult = previousProposalId
+      ? { claimed: true, previousProposalId }
+      : { claimed: true };
+    return previous ? { result, previous } : { result };
   }
 
   async createProposal(proposal: Proposal, liveUntil: Date): Promise<void> {

@@ -740,3 +740,37 @@ describe('props', () => {
     expect(() => synth(props)).toThrow(message);
   });
 });
+
+describe('the outputs keymend apply --aws reads', () => {
+  test('EnabledMechanisms: grants only by default, and no InlinePolicyPrincipals', () => {
+    defaults.template.hasOutput('EnabledMechanisms', { Value: 'kms-grant' });
+    expect(defaults.template.findOutputs('InlinePolicyPrincipals')).toEqual({});
+  });
+
+  test('what the props enable, as the functions are told (KEYMEND_ENABLED_MECHANISMS) and the role may write', () => {
+    everything.template.hasOutput('EnabledMechanisms', {
+      Value: 'kms-grant,iam-inline-policy,key-policy-statement',
+    });
+    everything.template.hasOutput('InlinePolicyPrincipals', {
+      Value: 'arn:aws:iam::111122223333:role/consumer-*',
+    });
+    const { stack, template } = everything;
+    const logicalId = stack.getLogicalId(stack.remediation.approvalFunction.node.defaultChild as never);
+    const environment = template.toJSON().Resources[logicalId].Properties.Environment.Variables;
+    expect(environment[SETTINGS.enabledMechanisms.env]).toBe(
+      template.toJSON().Outputs.EnabledMechanisms.Value,
+    );
+  });
+
+  test('InlinePolicyPrincipals names the inlinePolicyPrincipals prop when given', () => {
+    synth({
+      enableInlinePolicy: true,
+      inlinePolicyPrincipals: [
+        'arn:aws:iam::111122223333:role/service-role/orders-*',
+        'arn:aws:iam::111122223333:user/alice',
+      ],
+    }).template.hasOutput('InlinePolicyPrincipals', {
+      Value: 'arn:aws:iam::111122223333:role/service-role/orders-*,arn:aws:iam::111122223333:user/alice',
+    });
+  });
+});

@@ -6,11 +6,16 @@
  * in place, narrowed by day. The clients are the CLI's own (the default credential chain finds moto),
  * but for S3, which moto's server answers only path-style.
  */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { CloudFormationClient, CreateStackCommand } from '@aws-sdk/client-cloudformation';
 import { CloudTrailClient } from '@aws-sdk/client-cloudtrail';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { recordMaker } from '../../bench/fixtures/cloudtrail-logs';
+import { applyCommand } from '../../cli/commands/apply';
+import { diagnoseCommand } from '../../cli/commands/diagnose';
 import { listCommand } from '../../cli/commands/list';
 import { revokeCommand } from '../../cli/commands/revoke';
 import { makeScanCommand } from '../../cli/commands/scan';
@@ -19,7 +24,7 @@ import { captureIo } from '../helpers/io';
 import { type Deployment, deploy } from './lambda';
 import { MOTO_ACCOUNT, motoClientConfig, REGION, resetMoto } from './moto';
 import { denial, inspector, linkIn, press } from './scenario';
-import { type Seeded, seedAccount } from './seed';
+import { ROLE_ARN, type Seeded, STREAM_ARN, seedAccount } from './seed';
 
 let seeded: Seeded;
 let deployment: Deployment | undefined;
@@ -40,7 +45,7 @@ async function run(command: typeof listCommand, argv: string[]) {
 }
 
 /** The stack's outputs the CLI reads, as CloudFormation holds them for a deployed keymend. */
-async function stackFor(d: Deployment, name: string): Promise<void> {
+async function stackFor(d: Deployment, name: string, more: Record<string, string> = {}): Promise<void> {
   await new CloudFormationClient(motoClientConfig()).send(
     new CreateStackCommand({
       StackName: name,
@@ -50,6 +55,8 @@ async function stackFor(d: Deployment, name: string): Promise<void> {
           TableName: { Value: d.env.remediate.KEYMEND_TABLE },
           EmailTopicArn: { Value: d.env.approval.KEYMEND_EMAIL_TOPIC_ARN },
           RetiringPrincipalArn: { Value: d.env.approval.KEYMEND_RETIRING_PRINCIPAL },
+          EnabledMechanisms: { Value: d.env.approval.KEYMEND_ENABLED_MECHANISMS },
+          ...Object.fromEntries(Object.entries(more).map(([key, value]) => [key, { Value: value }])),
         },
       }),
     }),
@@ -105,6 +112,104 @@ describe('keymend list and revoke --aws against moto', () => {
     expect(err).toMatch(
       /^keymend list: (no stack Nowhere here|cannot read cloudformation:DescribeStacks Nowhere)/,
     );
+  });
+});
+
+describe('keymend apply --plan FILE --aws against moto', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(path.join(tmpdir(), 'keymend-apply-moto-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  /** `keymend diagnose --aws --output json` of the consumer's denial, written as a plan file. */
+  async function planOfDenial(more: string[] = []): Promise<string> {
+    const event = path.join(dir, 'denial.json');
+    writeFileSync(event, JSON.stringify(denial(seeded.keyArn)));
+    const io = captureIo();
+    const code = await diagnoseCommand.run(['--event', event, '--aws', '--output', 'json', ...more], io);
+    expect([code, io.err()]).toEqual([0, '']);
+    expect(JSON.parse(io.out())).toMatchObject({ verdict: 'propose' });
+    const plan = path.join(dir, 'plan.json');
+    writeFileSync(plan, io.out());
+    return plan;
+  }
+
+  it("applies diagnose's plan with the caller credentials; list shows it applied, revoke undoes it", async () => {
+    const { grantsOnKey } = inspector();
+    deployment = await deploy();
+    await stackFor(deployment, 'Keymend');
+    const before = await grantsOnKey(seeded.keyArn);
+    const plan = await planOfDenial();
+    expect(JSON.parse(readFileSync(plan, 'utf8')).plan.mechanism).toBe('kms-grant');
+
+    const dry = await run(applyCommand, ['--plan', plan, '--aws', '--region', REGION, '--dry-run']);
+    expect([dry.code, dry.err]).toEqual([0, '']);
+    expect(dry.out).toMatch(/^Would apply: KMS grant keymend-Decrypt-orders/);
+    expect(await grantsOnKey(seeded.keyArn)).toEqual(before);
+
+    const applied = await run(applyCommand, [
+      '--plan',
+      plan,
+      '--aws',
+      '--region',
+      REGION,
+      '--output',
+      'json',
+    ]);
+    expect([applied.code, applied.err]).toEqual([0, '']);
+    const result = JSON.parse(applied.out) as { outcome: string; proposalId: string };
+    expect(result.outcome).toBe('applied');
+    const grants = await grantsOnKey(seeded.keyArn);
+    expect(grants).toHaveLength(before.length + 1);
+    expect(grants.find((g) => !before.some((b) => b.id === g.id))).toMatchObject({
+      grantee: ROLE_ARN,
+      operations: ['Decrypt'],
+      constraints: { EncryptionContextSubset: { 'aws:kinesis:arn': STREAM_ARN } },
+    });
+    // The approval's e-mail went out, naming the caller.
+    const emails = await deployment.emails();
+    expect(emails.at(-1)?.subject).toMatch(/Approved, applied/);
+    expect(emails.at(-1)?.message).toMatch(/Approved by: keymend apply \(arn:aws:/);
+
+    const listed = await run(listCommand, ['--aws', '--region', REGION, '--output', 'json']);
+    expect([listed.code, listed.err]).toEqual([0, '']);
+    expect(JSON.parse(listed.out)).toEqual([
+      expect.objectContaining({ id: result.proposalId, status: 'applied', keyArn: seeded.keyArn }),
+    ]);
+
+    // Applied once: the same plan again finds the denial gone (moto's KMS lists the grant), and refuses.
+    const again = await run(applyCommand, ['--plan', plan, '--aws', '--region', REGION, '--output', 'json']);
+    expect(again.code).toBe(1);
+    expect(JSON.parse(again.out)).toMatchObject({ outcome: 'refused', code: 'denial-gone' });
+
+    const revoked = await run(revokeCommand, [result.proposalId, '--aws', '--region', REGION]);
+    expect([revoked.code, revoked.err]).toEqual([0, '']);
+    expect(await grantsOnKey(seeded.keyArn)).toEqual(before);
+    const after = await run(listCommand, ['--aws', '--region', REGION, '--output', 'json']);
+    expect(JSON.parse(after.out)).toEqual([
+      expect.objectContaining({ id: result.proposalId, status: 'revoked' }),
+    ]);
+  });
+
+  it('refuses an inline policy where the stack enables none, and writes nothing', async () => {
+    deployment = await deploy();
+    await stackFor(deployment, 'Keymend');
+    const inline = await planOfDenial(['--prefer', 'iam-inline-policy']);
+    expect(JSON.parse(readFileSync(inline, 'utf8')).plan.mechanism).toBe('iam-inline-policy');
+    const { code, out } = await run(applyCommand, [
+      '--plan',
+      inline,
+      '--aws',
+      '--region',
+      REGION,
+      '--output',
+      'json',
+    ]);
+    expect(code).toBe(1);
+    expect(JSON.parse(out)).toMatchObject({ outcome: 'refused', code: 'mechanism-disabled' });
+    const listed = await run(listCommand, ['--aws', '--region', REGION, '--output', 'json']);
+    expect(JSON.parse(listed.out)).toEqual([]);
   });
 });
 

@@ -5,7 +5,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { CLOUDFORMATION_STACK_TAG, GRANT_PROPAGATION_NOTE } from '../../functions/commons/constants';
-import type { Plan } from '../../functions/core/plan';
+import type { SinglePlan } from '../../functions/core/plan';
 import type { OutgoingMessage, ProposalLinks } from '../../functions/core/ports';
 import type { NotificationKind, Proposal } from '../../functions/core/proposal';
 import { layerWords } from '../../functions/render/diagnosis-words';
@@ -120,7 +120,7 @@ describe.each(NOTIFICATION_KINDS)('the %s notification', (kind) => {
       expect(body).not.toContain('THE CHANGE');
     } else {
       // The change in the API's own request shape, exactly what the plan writes.
-      expect(changeJson(body)).toEqual(changeRequest(proposal.plan as Plan).request);
+      expect(changeJson(body)).toEqual(changeRequest(proposal.plan as SinglePlan).request);
       const probes = proposal.proof?.probes ?? [];
       const denied = probes.filter((p) => p.result !== 'allowed').length;
       expect(body).toContain(`${denied} of ${probes.length} neighbouring requests stay denied`);

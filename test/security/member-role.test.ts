@@ -222,6 +222,40 @@ describe.each([
   });
 });
 
+describe('member role: a keymend-read- session (the hub remediate function in propose mode) writes nothing', () => {
+  const READ_SESSION: RequestPrincipal = {
+    ...SESSION,
+    sessionArn: `arn:aws:sts::${ACCOUNT}:assumed-role/keymend-member/keymend-read-AbCdEf012345`,
+  };
+  const asReader = (request: AuthorizationRequest): AuthorizationRequest => ({
+    ...request,
+    principal: READ_SESSION,
+    context: { ...request.context, 'aws:SourceIdentity': 'keymend-read-AbCdEf012345' },
+  });
+  const asWriter = (request: AuthorizationRequest): AuthorizationRequest => ({
+    ...request,
+    context: { ...request.context, 'aws:SourceIdentity': 'keymend-AbCdEf012345' },
+  });
+
+  it.each<[string, () => AuthorizationRequest]>([
+    ['kms:CreateGrant', () => grant()],
+    ['iam:PutRolePolicy', () => call('iam:PutRolePolicy', APP_ROLE)],
+    ['iam:DeleteRolePolicy', () => call('iam:DeleteRolePolicy', APP_ROLE)],
+    ['kms:PutKeyPolicy', () => call('kms:PutKeyPolicy', KEY)],
+  ])(
+    '%s: allowed to a keymend-<id> session, an explicit deny to a keymend-read-<id> one',
+    (_action, request) => {
+      expect(decide(EVERYTHING, asWriter(request()))).toBe('allowed');
+      expect(decide(EVERYTHING, asReader(request()))).toBe('explicit-deny');
+    },
+  );
+
+  it('reads stay allowed to a keymend-read-<id> session', () => {
+    expect(decide(EVERYTHING, asReader(call('kms:GetKeyPolicy', KEY)))).toBe('allowed');
+    expect(decide(EVERYTHING, asReader(call('iam:GetRole', APP_ROLE)))).toBe('allowed');
+  });
+});
+
 describe('member role: writes beyond grants only when enabled', () => {
   it('inline policies only with enableInlinePolicy, only on the configured patterns', () => {
     expect(decide(GRANTS_ONLY, call('iam:PutRolePolicy', APP_ROLE))).toBe('implicit-deny');

@@ -1,0 +1,172 @@
+/**
+ * The hub's way into member accounts (adapters/member-accounts.ts), against the SDK mocked at the
+ * client: STS AssumeRole on the member role with the proposal as SourceIdentity and session name, the
+ * member's clients signed with those credentials, and an account whose role cannot be assumed reported
+ * as unreachable (the diagnosis then refuses it as outside the organization).
+ */
+import { IAMClient } from '@aws-sdk/client-iam';
+import { KinesisClient } from '@aws-sdk/client-kinesis';
+import { KMSClient } from '@aws-sdk/client-kms';
+import { OrganizationsClient } from '@aws-sdk/client-organizations';
+import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
+import { mockClient } from 'aws-sdk-client-mock';
+import { MemberAccounts, memberRoleArn } from '../../functions/adapters/member-accounts';
+import { AccountUnreachableError } from '../../functions/commons/errors';
+import { diagnose } from '../../functions/core/diagnose';
+import { gatherAcross } from '../../functions/core/gather';
+import { intake } from '../../functions/core/intake';
+import { snapshotReader } from '../helpers/accounts';
+import { loadEvent } from '../helpers/events';
+
+// STS only: the member's own clients are real, so their requests go through the credentials provider
+// (a mocked client would answer before credentials are resolved).
+const sts = mockClient(STSClient);
+beforeEach(() => sts.reset());
+
+const CALLER = '444455556666';
+const SESSION = 'keymend-Pq0_r-abcdefghijklmnopqrstu';
+
+/** The directory, recording the credentials each member client was built with. */
+function directory() {
+  const providers: Array<() => Promise<{ accessKeyId: string }>> = [];
+  const accounts = new MemberAccounts({
+    organizationId: 'o-a1b2c3d4e5',
+    partition: 'aws',
+    region: 'us-east-1',
+    sts: new STSClient({ region: 'us-east-1' }),
+    retiringPrincipal: 'arn:aws:iam::999988887777:role/keymend/approval',
+    clients: (credentials) => {
+      providers.push(credentials);
+      const config = { region: 'us-east-1', credentials };
+      return {
+        iam: new IAMClient(config),
+        kms: new KMSClient(config),
+        kinesis: new KinesisClient(config),
+        organizations: new OrganizationsClient(config),
+      };
+    },
+  });
+  return { accounts, providers };
+}
+
+const assumed = {
+  Credentials: {
+    AccessKeyId: 'ASIAMEMBERSESSION001',
+    SecretAccessKey: 'secret',
+    SessionToken: 'token',
+    Expiration: new Date(Date.now() + 900_000),
+  },
+};
+
+describe('MemberAccounts', () => {
+  it('assumes the member role with the proposal as source identity, once per session', async () => {
+    sts.on(AssumeRoleCommand).resolves(assumed);
+    const { accounts, providers } = directory();
+    expect(accounts.reader(CALLER, SESSION)?.accountId).toBe(CALLER);
+    expect(accounts.writer(CALLER, SESSION)).not.toBeNull();
+    expect(providers).toHaveLength(1);
+    const provider = providers[0];
+    if (!provider) throw new Error('no client was built');
+    expect((await provider()).accessKeyId).toBe('ASIAMEMBERSESSION001');
+    expect((await provider()).accessKeyId).toBe('ASIAMEMBERSESSION001');
+    expect(sts.commandCalls(AssumeRoleCommand).map((c) => c.args[0].input)).toEqual([
+      {
+        RoleArn: `arn:aws:iam::${CALLER}:role/keymend/keymend-member`,
+        RoleSessionName: SESSION,
+        SourceIdentity: SESSION,
+        DurationSeconds: 900,
+      },
+    ]);
+  });
+
+  it('read-only (the remediate function in propose mode): keymend-read-<id> sessions, and no writer', async () => {
+    sts.on(AssumeRoleCommand).resolves(assumed);
+    const providers: Array<() => Promise<unknown>> = [];
+    const accounts = new MemberAccounts({
+      organizationId: 'o-a1b2c3d4e5',
+      partition: 'aws',
+      region: 'us-east-1',
+      sts: new STSClient({ region: 'us-east-1' }),
+      retiringPrincipal: 'arn:aws:iam::999988887777:role/keymend/approval',
+      readOnly: true,
+      clients: (credentials) => {
+        providers.push(credentials);
+        const config = { region: 'us-east-1', credentials };
+        return {
+          iam: new IAMClient(config),
+          kms: new KMSClient(config),
+          kinesis: new KinesisClient(config),
+          organizations: new OrganizationsClient(config),
+        };
+      },
+    });
+    expect(accounts.writer(CALLER, SESSION)).toBeNull();
+    expect(accounts.reader(CALLER, SESSION)).not.toBeNull();
+    await providers[0]?.();
+    const input = sts.commandCalls(AssumeRoleCommand)[0]?.args[0].input;
+    expect(input?.SourceIdentity).toBe(`keymend-read-${SESSION.slice('keymend-'.length)}`);
+    expect(input?.RoleSessionName).toBe(input?.SourceIdentity);
+  });
+
+  it.each([
+    ['an account id from event text that is not 12 digits', '4444-5555-6666', SESSION],
+    ['a session that is not keymend-<id>', CALLER, 'admin'],
+    ['a session with characters STS refuses', CALLER, 'keymend-a b'],
+  ])('reaches nothing for %s', (_what, account, session) => {
+    const { accounts } = directory();
+    expect(accounts.reader(account, session)).toBeNull();
+    expect(accounts.writer(account, session)).toBeNull();
+    expect(sts.commandCalls(AssumeRoleCommand)).toHaveLength(0);
+  });
+
+  it('names the member role by the path and name the member stack gives it', () => {
+    expect(memberRoleArn('aws-us-gov', CALLER)).toBe(
+      `arn:aws-us-gov:iam::${CALLER}:role/keymend/keymend-member`,
+    );
+  });
+
+  it('reports an account whose role cannot be assumed as unreachable, and the diagnosis refuses it', async () => {
+    sts
+      .on(AssumeRoleCommand)
+      .rejects(
+        Object.assign(new Error('not authorized to perform sts:AssumeRole'), { name: 'AccessDenied' }),
+      );
+    const { accounts } = directory();
+    const reader = accounts.reader(CALLER, SESSION);
+    if (!reader) throw new Error('no reader');
+    await expect(reader.getPrincipal(`arn:aws:iam::${CALLER}:role/analytics-reader`)).rejects.toBeInstanceOf(
+      AccountUnreachableError,
+    );
+    const read = intake(loadEvent('cross-account-decrypt-denied.eventbridge.json'));
+    if (!read.match) throw new Error(read.reason);
+    const hub = snapshotReader('organization-key-owner');
+    const state = await gatherAcross(hub, (id) => accounts.reader(id, SESSION), read.request, 'o-a1b2c3d4e5');
+    const result = diagnose(read.request, state);
+    expect(result).toMatchObject({ verdict: 'refuse', code: 'outside-organization' });
+    expect(result.reason).toMatch(/could not assume its member role/);
+  });
+
+  it('refuses a key owner whose member role cannot be assumed, naming why', async () => {
+    sts.on(AssumeRoleCommand).rejects(Object.assign(new Error('not authorized'), { name: 'AccessDenied' }));
+    const { accounts } = directory();
+    const read = intake(loadEvent('cross-account-decrypt-denied.eventbridge.json'));
+    if (!read.match) throw new Error(read.reason);
+    // The hub is the caller's account here: only the key owner's role is assumed.
+    const hub = snapshotReader('organization-caller');
+    const state = await gatherAcross(hub, (id) => accounts.reader(id, SESSION), read.request, 'o-a1b2c3d4e5');
+    const result = diagnose(read.request, state);
+    expect(result).toMatchObject({ verdict: 'refuse', code: 'outside-organization' });
+    expect(result.reason).toMatch(
+      /111122223333, which is not known to be in it.*could not assume its member role/,
+    );
+  });
+
+  it('lets an STS outage through as a failure to retry, not a finding', async () => {
+    sts.on(AssumeRoleCommand).rejects(Object.assign(new Error('slow down'), { name: 'ServiceUnavailable' }));
+    const { accounts, providers } = directory();
+    accounts.reader(CALLER, SESSION);
+    const provider = providers[0];
+    if (!provider) throw new Error('no client was built');
+    await expect(provider()).rejects.not.toBeInstanceOf(AccountUnreachableError);
+  });
+});

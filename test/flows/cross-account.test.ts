@@ -1,0 +1,245 @@
+/**
+ * Cross-account fixes through the flows (issue 25): the remediate flow reads the caller's account and the
+ * key owner's through the AccountDirectory port, as `keymend-<proposal id>`; the two-sided plan is
+ * applied key side first, each half through its own account's writer, never half-applied, and revoked
+ * together or not at all; auto mode never applies it (it holds a key-policy change).
+ */
+import { LocalAccount } from '../../functions/adapters/local-account';
+import type { AccountDirectory, AccountWriter } from '../../functions/core/ports';
+import type { Proposal } from '../../functions/core/proposal';
+import { applyProposal, revokeProposal } from '../../functions/flows/apply';
+import type { FlowContext } from '../../functions/flows/context';
+import { type RemediateConfig, remediate } from '../../functions/flows/remediate';
+import { loadSnapshot } from '../helpers/accounts';
+import { loadEvent } from '../helpers/events';
+import { approvalSigner, TEST_CONFIG } from '../helpers/flow-ports';
+import { MemoryStore } from '../helpers/memory-store';
+
+const CALLER = '444455556666';
+const OWNER = '111122223333';
+const KEY = `arn:aws:kms:us-east-1:${OWNER}:key/1234abcd-12ab-34cd-56ef-1234567890ab`;
+const READER = `arn:aws:iam::${CALLER}:role/analytics-reader`;
+const EVENT = 'cross-account-decrypt-denied.eventbridge.json';
+const LINKS = { baseUrl: 'http://127.0.0.1:8787', ttlHours: 72 };
+const CONFIG: RemediateConfig = {
+  ...TEST_CONFIG,
+  enabledMechanisms: ['kms-grant', 'iam-inline-policy', 'key-policy-statement'],
+};
+
+interface Fixture {
+  ports: FlowContext;
+  store: MemoryStore;
+  hub: LocalAccount;
+  owner: LocalAccount;
+  caller: LocalAccount;
+  /** Every access through the directory: `read|write ACCOUNT SESSION`. */
+  sessions: string[];
+  /** The writes made, as `ACCOUNT method`. */
+  writes: string[];
+  /** Makes one account's method throw. */
+  breakWrite(account: string, method: keyof AccountWriter): void;
+}
+
+/** A hub account of its own with the two member accounts behind the directory, as deployed. */
+function fixture(): Fixture {
+  const hubSnapshot = loadSnapshot('organization-key-owner');
+  hubSnapshot.accountId = '999988887777';
+  hubSnapshot.keys = [];
+  hubSnapshot.streams = [];
+  const hub = new LocalAccount(hubSnapshot);
+  const owner = new LocalAccount(loadSnapshot('organization-key-owner'));
+  const caller = new LocalAccount(loadSnapshot('organization-caller'));
+  const sessions: string[] = [];
+  const writes: string[] = [];
+  const broken = new Set<string>();
+  const writerOf = (account: LocalAccount): AccountWriter => {
+    const recorded =
+      <A, R>(name: keyof AccountWriter, call: (args: A) => Promise<R>) =>
+      (args: A): Promise<R> => {
+        if (broken.has(`${account.accountId} ${name}`)) return Promise.reject(new Error('IAM is down'));
+        if (name !== 'getKeyPolicy') writes.push(`${account.accountId} ${name}`);
+        return call(args);
+      };
+    return {
+      createGrant: recorded('createGrant', (a) => account.createGrant(a)),
+      retireGrant: recorded('retireGrant', (a) => account.retireGrant(a)),
+      putPrincipalPolicy: recorded('putPrincipalPolicy', (a) => account.putPrincipalPolicy(a)),
+      deletePrincipalPolicy: recorded('deletePrincipalPolicy', (a) => account.deletePrincipalPolicy(a)),
+      getKeyPolicy: recorded('getKeyPolicy', (a: string) => account.getKeyPolicy(a)),
+      putKeyPolicy: recorded('putKeyPolicy', (a) => account.putKeyPolicy(a)),
+    };
+  };
+  const members = new Map([
+    [OWNER, owner],
+    [CALLER, caller],
+  ]);
+  const accounts: AccountDirectory = {
+    organizationId: 'o-a1b2c3d4e5',
+    reader(accountId, session) {
+      sessions.push(`read ${accountId} ${session}`);
+      return members.get(accountId) ?? null;
+    },
+    writer(accountId, session) {
+      sessions.push(`write ${accountId} ${session}`);
+      const member = members.get(accountId);
+      return member ? writerOf(member) : null;
+    },
+  };
+  const store = new MemoryStore();
+  const ports: FlowContext = {
+    store,
+    reader: hub,
+    writer: writerOf(hub),
+    accounts,
+    publisher: { publish: async () => {} },
+    signer: approvalSigner,
+    now: () => new Date('2026-12-03T10:00:00.000Z'),
+  };
+  return {
+    ports,
+    store,
+    hub,
+    owner,
+    caller,
+    sessions,
+    writes,
+    breakWrite: (account, method) => broken.add(`${account} ${method}`),
+  };
+}
+
+async function proposed(f: Fixture, config = CONFIG): Promise<Proposal> {
+  const result = await remediate(f.ports, config, loadEvent(EVENT));
+  expect(result.outcome).toBe('proposed');
+  const proposal = await f.store.getProposal(result.proposalId ?? '');
+  if (!proposal) throw new Error('not stored');
+  return proposal;
+}
+
+async function approve(f: Fixture, proposal: Proposal, allowKeyPolicy = true) {
+  const applying = await f.store.transition(
+    proposal.id,
+    'pending',
+    'applying',
+    {},
+    {
+      at: '2026-12-03T10:01:00.000Z',
+      actor: 'approval-link',
+      action: 'approve',
+      outcome: 'started',
+    },
+  );
+  if (!applying) throw new Error('not pending');
+  return applyProposal(f.ports, applying, 'approval-link', {
+    allowKeyPolicy,
+    kind: 'approved-applied',
+    links: LINKS,
+  });
+}
+
+const inlineNames = (f: Fixture) =>
+  Object.keys(f.caller.snapshot().principals.find((p) => p.arn === READER)?.inlinePolicies ?? {}).sort();
+const keyStatements = (f: Fixture) =>
+  ((f.owner.snapshot().keys[0]?.policy as { Statement: unknown[] } | undefined)?.Statement ?? []).length;
+
+describe('a cross-account denial through the flows', () => {
+  it('is one two-sided proposal, read in both member accounts as keymend-<proposal id>', async () => {
+    const f = fixture();
+    const proposal = await proposed(f);
+    expect(proposal.plan).toMatchObject({
+      mechanism: 'cross-account',
+      keyAccountId: OWNER,
+      callerAccountId: CALLER,
+      keySide: { mechanism: 'key-policy-statement', keyArn: KEY },
+      callerSide: { mechanism: 'iam-inline-policy', principalArn: READER },
+    });
+    expect(proposal.proof).toMatchObject({ before: 'implicit-deny', after: 'allowed' });
+    expect(proposal.proof?.probes.every((p) => p.result !== 'allowed' || p.before === 'allowed')).toBe(true);
+    expect(new Set(f.sessions)).toEqual(
+      new Set([`read ${CALLER} keymend-${proposal.id}`, `read ${OWNER} keymend-${proposal.id}`]),
+    );
+    expect(f.writes).toEqual([]);
+  });
+
+  it('is applied key side first, each half in its own account, and revoked together, caller side first', async () => {
+    const f = fixture();
+    const proposal = await proposed(f);
+    const applied = await approve(f, proposal);
+    expect(applied.outcome).toBe('applied');
+    expect(f.writes).toEqual([`${OWNER} putKeyPolicy`, `${CALLER} putPrincipalPolicy`]);
+    expect(applied.outcome === 'applied' && applied.verified).toBe(true);
+    expect(keyStatements(f)).toBe(3);
+    expect(inlineNames(f)).toEqual(['keymend-Decrypt-orders', 'read-orders-stream']);
+    expect(f.sessions.filter((s) => s.startsWith('write'))).toEqual([
+      `write ${OWNER} keymend-${proposal.id}`,
+      `write ${CALLER} keymend-${proposal.id}`,
+    ]);
+    if (applied.outcome !== 'applied') return;
+    const revoked = await revokeProposal(f.ports, applied.proposal, 'approval-link');
+    expect(revoked.outcome).toBe('revoked');
+    expect(f.writes.slice(2)).toEqual([`${CALLER} deletePrincipalPolicy`, `${OWNER} putKeyPolicy`]);
+    expect(keyStatements(f)).toBe(2);
+    expect(inlineNames(f)).toEqual(['read-orders-stream']);
+    expect(f.hub.snapshot()).toEqual(fixture().hub.snapshot());
+  });
+
+  it('is never half-applied: a caller side that fails takes the key side back', async () => {
+    const f = fixture();
+    const proposal = await proposed(f);
+    f.breakWrite(CALLER, 'putPrincipalPolicy');
+    const applied = await approve(f, proposal);
+    expect(applied.outcome).toBe('failed');
+    expect(f.writes).toEqual([`${OWNER} putKeyPolicy`, `${OWNER} putKeyPolicy`]);
+    expect(keyStatements(f)).toBe(2);
+    expect(f.owner.snapshot()).toEqual(new LocalAccount(loadSnapshot('organization-key-owner')).snapshot());
+  });
+
+  it('finishes the same plan when an earlier attempt wrote the key side only', async () => {
+    const f = fixture();
+    const proposal = await proposed(f);
+    if (proposal.plan?.mechanism !== 'cross-account') throw new Error('not two-sided');
+    await f.owner.putKeyPolicy({ keyArn: KEY, policy: JSON.stringify(proposal.plan.keySide.document) });
+    const applied = await approve(f, proposal);
+    expect(applied.outcome).toBe('applied');
+    expect(f.writes).toEqual([`${CALLER} putPrincipalPolicy`]);
+  });
+
+  it('is revoked together or not at all: a key policy changed since leaves both halves in place', async () => {
+    const f = fixture();
+    const applied = await approve(f, await proposed(f));
+    if (applied.outcome !== 'applied') throw new Error(applied.outcome);
+    const policy = JSON.parse(await f.owner.getKeyPolicy(KEY)) as { Statement: unknown[] };
+    policy.Statement.push({
+      Sid: 'SomeoneElse',
+      Effect: 'Allow',
+      Principal: { AWS: `arn:aws:iam::${OWNER}:root` },
+      Action: 'kms:DescribeKey',
+      Resource: '*',
+    });
+    await f.owner.putKeyPolicy({ keyArn: KEY, policy: JSON.stringify(policy) });
+    const writes = f.writes.length;
+    const revoked = await revokeProposal(f.ports, applied.proposal, 'approval-link');
+    expect(revoked).toMatchObject({
+      outcome: 'refused',
+      reason: expect.stringMatching(/key policy has changed/),
+    });
+    expect(f.writes.length).toBe(writes);
+    expect(inlineNames(f)).toContain('keymend-Decrypt-orders');
+  });
+
+  it('is applied only on an approval that may change key policies: never by auto mode', async () => {
+    const f = fixture();
+    const auto = { ...CONFIG, mode: 'auto' as const, autoApplyPrincipals: [`arn:aws:iam::${CALLER}:role/*`] };
+    const proposal = await proposed(f, auto);
+    expect(proposal.status).toBe('pending');
+    const notAllowed = await approve(f, proposal, false);
+    expect(notAllowed.outcome).toBe('not-applied');
+    expect(f.writes).toEqual([]);
+  });
+
+  it('is refused, not planned, when key-policy changes are not enabled', async () => {
+    const f = fixture();
+    const result = await remediate(f.ports, TEST_CONFIG, loadEvent(EVENT));
+    expect(result.outcome).toBe('refused');
+    expect(result.reason).toMatch(/key-policy-statement.*not enabled/);
+  });
+});
