@@ -502,10 +502,25 @@ export function boundaryStatements(
       actions: ['sqs:SendMessage'],
       resources: [own.deadLetterQueueArn],
     },
-    ...(hub ? [assumeMemberRoleStatement(hub)] : []),
+    ...(hub ? [assumeMemberRoleStatement(hub), retireMemberGrantsStatement(hub)] : []),
     ...approvalStatements(scope, powers).filter((s) => s.effect === Effect.DENY),
     ...boundaryDenies(hub),
   ];
+}
+
+/**
+ * The hub's approval role retires keymend's grants in member accounts itself: those grants name it as
+ * their retiring principal (RetireGrant is authorized by the grant, and works across accounts with the
+ * key ARN). Only on keys of the organization's accounts.
+ */
+export function retireMemberGrantsStatement(hub: HubScope): PolicyStatementProps {
+  return {
+    sid: 'RetireMemberGrants',
+    effect: Effect.ALLOW,
+    actions: ['kms:RetireGrant'],
+    resources: [`arn:${hub.partition}:kms:*:*:key/*`],
+    conditions: { StringEquals: { 'aws:ResourceOrgID': hub.organizationId } },
+  };
 }
 
 /** An organization deployment's hub: its partition and its organization. */

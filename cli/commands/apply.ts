@@ -236,6 +236,11 @@ function printed(result: PlanApplyResult, file: PlanFile, dryRun: boolean): Prin
   };
 }
 
+/** `reason` ending in one full stop (diagnose's reasons end in one already). */
+function sentence(reason: string | undefined): string {
+  return `${(reason ?? '').replace(/[.\s]+$/, '')}.`;
+}
+
 function text(p: Printed, stack: string, actor: string): string {
   const lines: string[] = [];
   const say = (sentence: string) => lines.push(...wrap(printable(sentence), 0));
@@ -261,10 +266,12 @@ function text(p: Printed, stack: string, actor: string): string {
       lines.push(...manualText(p.plan, false));
       break;
     case 'refused':
-      say(`Not applied (refused: ${p.code}): ${p.reason}.`);
+      say(`Not applied (refused: ${p.code}): ${sentence(p.reason)}`);
       break;
     default:
-      say(`Not applied (${p.outcome}${p.proposalId ? `, proposal ${p.proposalId}` : ''}): ${p.reason}.`);
+      say(
+        `Not applied (${p.outcome}${p.proposalId ? `, proposal ${p.proposalId}` : ''}): ${sentence(p.reason)}`,
+      );
   }
   // The commands are kept whole (they must stay runnable when copied); sentences are wrapped.
   return `${lines.map((l) => (l.startsWith('  ') ? l : l.slice(0, WIDTH))).join('\n')}\n`;

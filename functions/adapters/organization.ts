@@ -24,6 +24,8 @@ import {
   type PolicyType,
 } from '@aws-sdk/client-organizations';
 import type { OrganizationPolicy, OrganizationState } from '../core/account';
+import type { NotificationRouter } from '../core/ports';
+import { type NotificationRoute, routeFor, routesName, routesNeedUnits } from '../core/routing';
 import { awsRead, collectPages } from './aws-read';
 
 /** The Organizations calls keymend makes, shaped as the SDK's aggregated client has them. */
@@ -35,13 +37,14 @@ export interface OrganizationsApi {
     ChildId: string;
     NextToken?: string;
   }): Promise<{ Parents?: { Id?: string; Type?: string }[]; NextToken?: string }>;
-  listRoots(input: { NextToken?: string }): Promise<{ Roots?: { Id?: string }[]; NextToken?: string }>;
-  listPoliciesForTarget(input: {
+  // The policy reads: an api without them (a router's, a test's) leaves the policies not visible.
+  listRoots?(input: { NextToken?: string }): Promise<{ Roots?: { Id?: string }[]; NextToken?: string }>;
+  listPoliciesForTarget?(input: {
     TargetId: string;
     Filter: PolicyType;
     NextToken?: string;
   }): Promise<{ Policies?: { Id?: string; Name?: string }[]; NextToken?: string }>;
-  describePolicy(input: {
+  describePolicy?(input: {
     PolicyId: string;
   }): Promise<{ Policy?: { PolicySummary?: { Id?: string; Name?: string }; Content?: string } }>;
 }
@@ -178,6 +181,7 @@ async function parentOf(
 
 /** The organization's root id (ListRoots), or null when not readable. */
 async function rootId(api: OrganizationsApi): Promise<string | null> {
+  if (!api.listRoots) return null;
   try {
     const out = await api.listRoots({});
     return out.Roots?.[0]?.Id ?? null;
@@ -232,9 +236,11 @@ class PolicyReads {
   }
 
   private async list(target: string, type: PolicyType): Promise<Listed> {
+    const listPolicies = this.api.listPoliciesForTarget?.bind(this.api);
+    if (!listPolicies) return null;
     try {
       const summaries = await collectPages(async (marker) => {
-        const out = await this.api.listPoliciesForTarget({
+        const out = await listPolicies({
           TargetId: target,
           Filter: type,
           ...(marker ? { NextToken: marker } : {}),
@@ -260,8 +266,8 @@ class PolicyReads {
   private content(policyId: string): Promise<unknown | null> {
     let content = this.contents.get(policyId);
     if (content === undefined) {
-      content = this.api
-        .describePolicy({ PolicyId: policyId })
+      const describe = this.api.describePolicy?.bind(this.api);
+      content = (describe ? describe({ PolicyId: policyId }) : Promise.reject(new Error('not readable')))
         .then((out) => {
           const text = out.Policy?.Content;
           return text === undefined ? null : (JSON.parse(text) as unknown);
@@ -270,5 +276,74 @@ class PolicyReads {
       this.contents.set(policyId, content);
     }
     return content;
+  }
+}
+
+/**
+ * The OUs above `accountId`, nearest first (organizations:ListParents, one call per level); null when
+ * Organizations does not let these credentials see them (only the management account and a delegated
+ * administrator may call ListParents).
+ */
+export async function organizationalUnitsAbove(
+  api: OrganizationsApi,
+  accountId: string,
+): Promise<string[] | null> {
+  const units: string[] = [];
+  let child = accountId;
+  for (let depth = 0; depth < MAX_DEPTH; depth++) {
+    const parent = await parentOf(api, child);
+    if (parent === null) return null;
+    if (parent.type === 'ROOT') return units;
+    units.push(parent.id);
+    child = parent.id;
+  }
+  return null;
+}
+
+/** How long the OUs above an account are remembered: accounts rarely move between OUs. */
+export const UNITS_REMEMBERED_MS = 15 * 60_000;
+
+/**
+ * The routing map's router over Organizations (ports.ts NotificationRouter). An account routed by
+ * itself needs no call; otherwise, only when the map names OUs, the OUs above the account are read
+ * with ListParents (which keymend's roles already hold for aws:PrincipalOrgPaths, infra/iam.ts
+ * `ReadOrganization`) and remembered for UNITS_REMEMBERED_MS, unreadable ones too, so a storm of new
+ * problems in one account costs one walk up its OUs per quarter hour. Never throws.
+ */
+export class OrganizationRouter implements NotificationRouter {
+  private readonly units = new Map<string, { at: number; units: string[] | null }>();
+
+  constructor(
+    private readonly routes: readonly NotificationRoute[],
+    private readonly api: OrganizationsApi,
+    private readonly now: () => number = Date.now,
+    private readonly onUnreadable: (accountId: string, why: string) => void = () => {},
+  ) {}
+
+  async routeOf(accountId: string): Promise<string | null> {
+    if (this.routes.length === 0) return null;
+    if (routesName(this.routes, accountId) || !routesNeedUnits(this.routes)) {
+      return routeFor(this.routes, accountId, null)?.key ?? null;
+    }
+    return routeFor(this.routes, accountId, await this.unitsAbove(accountId))?.key ?? null;
+  }
+
+  private async unitsAbove(accountId: string): Promise<string[] | null> {
+    const now = this.now();
+    const known = this.units.get(accountId);
+    if (known !== undefined && now - known.at < UNITS_REMEMBERED_MS) return known.units;
+    let units: string[] | null;
+    try {
+      units = await organizationalUnitsAbove(this.api, accountId);
+      if (units === null) this.onUnreadable(accountId, 'organizations:ListParents is not allowed here');
+    } catch (error) {
+      units = null;
+      this.onUnreadable(
+        accountId,
+        error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+      );
+    }
+    this.units.set(accountId, { at: now, units });
+    return units;
   }
 }

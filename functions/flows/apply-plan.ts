@@ -62,31 +62,7 @@ export async function applyPlan(
   options: PlanApplyOptions,
 ): Promise<PlanApplyResult> {
   const { request, plan } = file;
-  if (plan.mechanism === 'cross-account') {
-    return {
-      outcome: 'refused',
-      code: 'cross-account',
-      reason:
-        "a cross-account fix writes in two accounts (the key's and the caller's), and keymend apply acts with one account's credentials: approve it through its link, where the organization's keymend holds both accounts' roles",
-    };
-  }
-  const state = await gatherState(ports.reader, request);
-  const now = diagnose(request, state, { prefer: preferredMechanism(plan) });
-  const bound = bindPlan(plan, now, options.rules);
-  if (!bound.ok) return { outcome: 'refused', code: bound.code, reason: bound.reason };
   const { live } = options;
-  if (live?.status === 'applying') {
-    return {
-      outcome: 'refused',
-      code: 'in-progress',
-      reason: `the problem's proposal ${live.id} is being applied (since ${live.updatedAt}): see 'keymend list --aws'`,
-      proposalId: live.id,
-    };
-  }
-  // The problem's pending proposal of this very plan is approved, as its link would; otherwise a new one.
-  const pending = live?.status === 'pending' && live.planHash === planHash(plan) ? live : null;
-  if (options.dryRun) return { outcome: 'would-apply', plan, ...(pending ? { proposalId: pending.id } : {}) };
-
   const audit = (action: string, outcome: string, detail?: string): AuditEntry => ({
     at: ports.now().toISOString(),
     actor: options.actor,
@@ -94,6 +70,39 @@ export async function applyPlan(
     outcome,
     ...(detail === undefined ? {} : { detail }),
   });
+  // As a refused approval is, a refused apply is noted on the problem's proposal (never on a dry run).
+  const refuse = async (
+    code: Extract<PlanApplyResult, { outcome: 'refused' }>['code'],
+    reason: string,
+  ): Promise<PlanApplyResult> => {
+    if (live && !options.dryRun) {
+      await ports.store.appendAudit(
+        live.id,
+        audit('approve', 'refused', `keymend apply: ${code}: ${reason}`),
+      );
+    }
+    return { outcome: 'refused', code, reason, ...(live ? { proposalId: live.id } : {}) };
+  };
+  if (plan.mechanism === 'cross-account') {
+    return refuse(
+      'cross-account',
+      "a cross-account fix writes in two accounts (the key's and the caller's), and keymend apply acts with one account's credentials: approve it through its link, where the organization's keymend holds both accounts' roles",
+    );
+  }
+  const state = await gatherState(ports.reader, request);
+  const now = diagnose(request, state, { prefer: preferredMechanism(plan) });
+  const bound = bindPlan(plan, now, options.rules);
+  if (!bound.ok) return refuse(bound.code, bound.reason);
+  if (live?.status === 'applying') {
+    return refuse(
+      'in-progress',
+      `the problem's proposal ${live.id} is being applied (since ${live.updatedAt}): see 'keymend list --aws'`,
+    );
+  }
+  // The problem's pending proposal of this very plan is approved, as its link would; otherwise a new one.
+  const pending = live?.status === 'pending' && live.planHash === planHash(plan) ? live : null;
+  if (options.dryRun) return { outcome: 'would-apply', plan, ...(pending ? { proposalId: pending.id } : {}) };
+
   const proposal = pending ?? (await recordNew(ports, request, bound.result, state, options, audit));
   const applyOptions: ApplyOptions = {
     allowKeyPolicy: options.rules.enabledMechanisms.includes('key-policy-statement'),

@@ -304,9 +304,11 @@ async function diagnoseAndStore(
   // The id comes first: another account is read (and later written) as `keymend-<id>`.
   const id = newProposalId();
   // The lag is read beside the account, not after it: it adds no round trip.
-  const [state, lags] = await Promise.all([
+  const [state, lags, notificationRoute] = await Promise.all([
     gatherFor(ports, request, id),
     consumerLagsOf(ports, request, now),
+    // Beside the account too; never throws (the e-mail topic when no route can be told).
+    ports.router ? ports.router.routeOf(request.accountId) : null,
   ]);
   const result = diagnose(request, state, { prefer: config.preferMechanism });
   // Allowed by now: nothing is stored. The claim's lease (two minutes) stays, so denials still in
@@ -334,6 +336,7 @@ async function diagnoseAndStore(
     principalTags: state.principal?.tags,
     retentionPeriodHours: state.stream?.retentionPeriodHours,
     accountAlias: state.accountAlias ?? undefined,
+    notificationRoute,
     consumerLag: lags.stream,
     functionLag: lags.function,
     now,

@@ -19,7 +19,7 @@ import { readConsumerLags } from '../adapters/cloudwatch';
 import { PolicyVersionCache } from '../adapters/iam';
 import { kmsLinkSigner } from '../adapters/link-signer';
 import { MemberAccounts } from '../adapters/member-accounts';
-import { organizationsApi } from '../adapters/organization';
+import { OrganizationRouter, organizationsApi } from '../adapters/organization';
 import { SnsPublisher } from '../adapters/sns';
 import { DynamoProposalStore } from '../adapters/store';
 import { arnAccount, partitionOfRegion } from '../commons/arn';
@@ -51,7 +51,10 @@ export interface AwsWiring {
   portsFor(accountId: string): FlowPorts;
 }
 
-/** Reads the configuration (throwing ConfigError with the variable's name) and builds the clients. */
+/**
+ * Reads the configuration (throwing ConfigError with the variable's name) and builds the clients.
+ * `log` hears what the wiring's adapters find out of band (OUs a notification route cannot read).
+ */
 export function awsWiring(
   env: NodeJS.ProcessEnv,
   options: ConfigOptions & {
@@ -61,6 +64,7 @@ export function awsWiring(
      */
     fn?: 'remediate' | 'approval';
   } = {},
+  log?: { warn(message: string, fields: Record<string, unknown>): void },
 ): AwsWiring {
   const config = parseConfig(env, options);
   const region = env.AWS_REGION ?? '';
@@ -80,7 +84,21 @@ export function awsWiring(
   const publisher = new SnsPublisher(withDeadline(new SNSClient(clients), deadline), {
     email: config.emailTopicArn,
     chat: config.chatTopicArn,
+    routes: config.notificationRoutes,
   });
+  // Only with a routing map; one per environment, so what it learns of OUs is kept between invocations.
+  const router =
+    config.notificationRoutes.length > 0
+      ? new OrganizationRouter(config.notificationRoutes, organizations, Date.now, (accountId, why) =>
+          log?.warn(
+            'notification routes: the OUs above the account cannot be read; its e-mails go to the e-mail topic',
+            {
+              accountId,
+              why,
+            },
+          ),
+        )
+      : undefined;
   // Tokens are signed by KMS HMAC keys; the revoke key is configured for the approval function only.
   const signer = kmsLinkSigner(kms, {
     decision: config.decisionKeyId,
@@ -100,6 +118,7 @@ export function awsWiring(
           region,
           sts: withDeadline(new STSClient(clients), deadline),
           retiringPrincipal: config.retiringPrincipal,
+          hubKms: kms,
           readOnly: (options.fn ?? 'remediate') === 'remediate' && config.mode !== 'auto',
         });
   return {
@@ -117,6 +136,7 @@ export function awsWiring(
       publisher,
       signer,
       metrics,
+      ...(router ? { router } : {}),
       now: () => new Date(),
     }),
   };

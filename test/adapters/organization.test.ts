@@ -15,13 +15,17 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { AwsAccountReader } from '../../functions/adapters/aws-account';
 import {
+  OrganizationRouter,
   type OrganizationsApi,
+  organizationalUnitsAbove,
   organizationsApi,
   readOrganization,
   readOrganizationIdentity,
+  UNITS_REMEMBERED_MS,
 } from '../../functions/adapters/organization';
 import { parseSnapshot } from '../../functions/adapters/snapshot-schema';
 import { organizationPolicyLabel } from '../../functions/core/account';
+import { parseRoutes } from '../../functions/core/routing';
 
 const ACCOUNT = '111122223333';
 const error = (name: string) => Object.assign(new Error(name), { name });
@@ -449,5 +453,74 @@ describe('organizationsApi over the bare OrganizationsClient', () => {
     await expect(readOrganizationIdentity(api(), ACCOUNT)).resolves.toEqual({ id: null });
     // Sent with DescribeOrganization; its answer (the same exception) is not used.
     expect(organizations.commandCalls(ListParentsCommand)).toHaveLength(1);
+  });
+});
+
+describe('OrganizationRouter (notification routes by OU)', () => {
+  const EMAIL = 'arn:aws:sns:us-east-1:999900001111:keymend-email';
+
+  it('walks ListParents up to the root once, and remembers the OUs for a quarter hour', async () => {
+    const organizations = api();
+    let now = 0;
+    const router = new OrganizationRouter(
+      parseRoutes('ou-ab12-11111111=platform', EMAIL),
+      organizations,
+      () => now,
+    );
+    await expect(router.routeOf(ACCOUNT)).resolves.toBe('ou-ab12-11111111');
+    expect(organizations.calls).toEqual([
+      `ListParents ${ACCOUNT}`,
+      'ListParents ou-ab12-22222222',
+      'ListParents ou-ab12-11111111',
+    ]);
+    now = UNITS_REMEMBERED_MS - 1;
+    await expect(router.routeOf(ACCOUNT)).resolves.toBe('ou-ab12-11111111');
+    expect(organizations.calls).toHaveLength(3);
+    now = UNITS_REMEMBERED_MS;
+    await router.routeOf(ACCOUNT);
+    expect(organizations.calls).toHaveLength(6);
+  });
+
+  it('asks nothing for an account routed by itself, or when the map names no OU', async () => {
+    const organizations = api();
+    const mixed = new OrganizationRouter(
+      parseRoutes(`${ACCOUNT}=payments,ou-ab12-11111111=platform`, EMAIL),
+      organizations,
+    );
+    await expect(mixed.routeOf(ACCOUNT)).resolves.toBe(ACCOUNT);
+    const accountsOnly = new OrganizationRouter(parseRoutes(`${ACCOUNT}=payments`, EMAIL), organizations);
+    await expect(accountsOnly.routeOf('444455556666')).resolves.toBeNull();
+    expect(organizations.calls).toEqual([]);
+  });
+
+  it.each([
+    ['denied (not the management account nor a delegated administrator)', 'AccessDeniedException'],
+    ['failing', 'ServiceException'],
+  ])(
+    'ListParents %s: no route (the e-mail topic), said once, and not asked again at once',
+    async (_what, failure) => {
+      const organizations = api({ parents: failure });
+      const unreadable: string[] = [];
+      const router = new OrganizationRouter(
+        parseRoutes('ou-ab12-11111111=platform', EMAIL),
+        organizations,
+        () => 0,
+        (account) => unreadable.push(account),
+      );
+      await expect(router.routeOf(ACCOUNT)).resolves.toBeNull();
+      await expect(router.routeOf(ACCOUNT)).resolves.toBeNull();
+      expect(unreadable).toEqual([ACCOUNT]);
+      expect(organizations.calls).toEqual([`ListParents ${ACCOUNT}`]);
+    },
+  );
+
+  it('organizationalUnitsAbove lists the OUs nearest first, and null when not visible', async () => {
+    await expect(organizationalUnitsAbove(api(), ACCOUNT)).resolves.toEqual([
+      'ou-ab12-22222222',
+      'ou-ab12-11111111',
+    ]);
+    await expect(
+      organizationalUnitsAbove(api({ parents: 'AccessDeniedException' }), ACCOUNT),
+    ).resolves.toBeNull();
   });
 });

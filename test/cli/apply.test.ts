@@ -281,7 +281,8 @@ describe('keymend apply --plan FILE --aws', () => {
     account = loadSnapshot('explicit-deny');
     const { code, out } = await apply(['--plan', planFile(await diagnosed()), '--aws', '--dry-run']);
     expect(code).toBe(1);
-    expect(out).toMatch(/^Not applied \(refused: explicit-deny\)/);
+    expect(out).toMatch(/^Not applied \(refused: explicit-deny\): /);
+    expect(out).toMatch(/[^.]\.\n$/);
   });
 
   it("approves the problem's pending proposal of the same plan instead of making another", async () => {
@@ -315,6 +316,28 @@ describe('keymend apply --plan FILE --aws', () => {
       outcome: 'superseded',
       detail: `the problem was fixed by proposal ${applied} (keymend apply)`,
     });
+  });
+
+  it("notes a refused apply on the problem's proposal, as a refused approval is (never on a dry run)", async () => {
+    const pending = await sampleProposal({ id: 'pending-refused', now: NOW });
+    await store.createProposal(pending, new Date(pending.expiresAt));
+    const plan = planFile(await diagnosed());
+    account = loadSnapshot('explicit-deny');
+    const dry = await apply(['--plan', plan, '--aws', '--dry-run']);
+    expect(dry.code).toBe(1);
+    expect((await store.getProposal('pending-refused'))?.audit).toHaveLength(1);
+    const { code, out } = await apply(['--plan', plan, '--aws', '--output', 'json']);
+    expect(code).toBe(1);
+    expect(JSON.parse(out)).toMatchObject({ code: 'explicit-deny', proposalId: 'pending-refused' });
+    const stored = await store.getProposal('pending-refused');
+    expect(stored?.status).toBe('pending');
+    expect(stored?.audit.at(-1)).toMatchObject({
+      actor: `keymend apply (${CALLER})`,
+      action: 'approve',
+      outcome: 'refused',
+      detail: expect.stringMatching(/^keymend apply: explicit-deny: /),
+    });
+    expect(writes()).toEqual([]);
   });
 
   it("refuses while the problem's proposal is being applied", async () => {
