@@ -329,6 +329,7 @@ async function diagnoseAndStore(
     principalTags: state.principal?.tags,
     retentionPeriodHours: state.stream?.retentionPeriodHours,
     accountAlias: state.accountAlias ?? undefined,
+    keyAccountAlias: state.keyAccountAlias,
     notificationRoute,
     consumerLag,
     now,
