@@ -336,6 +336,7 @@ async function diagnoseAndStore(
     principalTags: state.principal?.tags,
     retentionPeriodHours: state.stream?.retentionPeriodHours,
     accountAlias: state.accountAlias ?? undefined,
+    keyAccountAlias: state.keyAccountAlias,
     notificationRoute,
     consumerLag: lags.stream,
     functionLag: lags.function,

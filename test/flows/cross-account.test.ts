@@ -155,6 +155,8 @@ describe('a cross-account denial through the flows', () => {
     });
     expect(proposal.proof).toMatchObject({ before: 'implicit-deny', after: 'allowed' });
     expect(proposal.proof?.probes.every((p) => p.result !== 'allowed' || p.before === 'allowed')).toBe(true);
+    // Each account's alias, read in that account, for people (docs/notifications.md).
+    expect([proposal.accountAlias, proposal.keyAccountAlias]).toEqual(['acme-analytics', 'acme-orders-prod']);
     expect(new Set(f.sessions)).toEqual(
       new Set([`read ${CALLER} keymend-${proposal.id}`, `read ${OWNER} keymend-${proposal.id}`]),
     );
