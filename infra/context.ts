@@ -9,7 +9,19 @@ import {
   principalPatternKind,
   unsafePrincipalPattern,
 } from '../functions/commons/arn';
-import { EMAIL_ADDRESS, inRange, isOneOf, MECHANISMS, MODES, SETTINGS } from '../functions/commons/settings';
+import {
+  EMAIL_ADDRESS,
+  inRange,
+  isOneOf,
+  MECHANISMS,
+  MODES,
+  type NotificationRouteSetting,
+  ROUTES,
+  routeKeyProblem,
+  routesEnvironment,
+  routeTopicProblem,
+  SETTINGS,
+} from '../functions/commons/settings';
 import type { OrganizationProps } from './keymend-hub';
 import type { KeymendRemediationProps } from './keymend-remediation';
 
@@ -38,6 +50,7 @@ export const CONTEXT_KEYS = [
   'stackSetFailureTolerance',
   'stackSetMaxConcurrent',
   'stackSetCallAs',
+  'notificationRoutes',
 ] as const;
 export type ContextKey = (typeof CONTEXT_KEYS)[number];
 
@@ -249,6 +262,17 @@ export function parseContext(get: (key: string) => unknown): KeymendAppConfig {
   if (new Set(regions).size !== regions.length) throw new ContextError('regions', 'lists a Region twice');
 
   const organization = parseOrganization(present, regions);
+  const routes = present('notificationRoutes');
+  if (routes !== undefined) {
+    if (organization === undefined) {
+      throw new ContextError(
+        'notificationRoutes',
+        "needs deployment=organization: routes send member accounts' and OUs' e-mails to their teams' topics",
+      );
+    }
+    const parsed = parseRoutes(routes, organization.regions[0] as string);
+    if (parsed.length > 0) remediation.notificationRoutes = parsed;
+  }
   if (organization === undefined) return { regions, remediation };
   if (remediation.createTrail) {
     throw new ContextError(
@@ -346,4 +370,62 @@ function parseOrganization(
       concurrent === undefined ? 25 : percentage('stackSetMaxConcurrent', concurrent, 1),
     callAs: callAsValue,
   };
+}
+
+/**
+ * `notificationRoutes`: account or OU id to topic name or ARN, in order. From cdk.json a JSON object
+ * (`{"111122223333": "payments-alerts", "ou-ab12-cdefgh34": "arn:aws:sns:...:data-alerts"}`); from the
+ * command line the same JSON, or `KEY=TOPIC,KEY=TOPIC`. Topic ARNs must be in the hub's Region.
+ */
+function parseRoutes(value: unknown, hubRegion: string): NotificationRouteSetting[] {
+  const key = 'notificationRoutes';
+  let entries: Array<[string, unknown]>;
+  if (typeof value === 'string' && value.trim().startsWith('{')) {
+    try {
+      return parseRoutes(JSON.parse(value) as unknown, hubRegion);
+    } catch (error) {
+      if (error instanceof ContextError) throw error;
+      throw new ContextError(key, `is not valid JSON: ${(error as Error).message}`);
+    }
+  }
+  if (typeof value === 'string') {
+    entries = [];
+    for (const item of list(key, value)) {
+      const equals = item.indexOf('=');
+      if (equals < 0) {
+        throw new ContextError(key, `'${item}' is not ACCOUNT=TOPIC or OU=TOPIC`);
+      }
+      const routeKey = item.slice(0, equals).trim();
+      if (entries.some(([seen]) => seen === routeKey))
+        throw new ContextError(key, `routes '${routeKey}' twice`);
+      entries.push([routeKey, item.slice(equals + 1).trim()]);
+    }
+  } else if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
+    entries = Object.entries(value);
+  } else {
+    throw new ContextError(key, 'expected an object of account or OU ids to topics, or KEY=TOPIC,KEY=TOPIC');
+  }
+  const routes: NotificationRouteSetting[] = [];
+  for (const [routeKey, topic] of entries) {
+    if (typeof topic !== 'string') {
+      throw new ContextError(
+        key,
+        `'${routeKey}' routes to ${JSON.stringify(topic)}, not a topic name or ARN`,
+      );
+    }
+    const problem = routeKeyProblem(routeKey) ?? routeTopicProblem(topic.trim(), hubRegion);
+    if (problem !== undefined) throw new ContextError(key, problem);
+    routes.push({ key: routeKey, topic: topic.trim() });
+  }
+  if (routes.length > ROUTES.maxRoutes) {
+    throw new ContextError(key, `holds ${routes.length} routes: at most ${ROUTES.maxRoutes}`);
+  }
+  const length = routesEnvironment(routes).length;
+  if (length > ROUTES.maxEnvironmentLength) {
+    throw new ContextError(
+      key,
+      `takes ${length} characters of the functions' environment, over ${ROUTES.maxEnvironmentLength} (Lambda allows 4 KB in all): route OUs rather than accounts, or name topics rather than give ARNs`,
+    );
+  }
+  return routes;
 }

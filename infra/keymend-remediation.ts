@@ -3,7 +3,7 @@
  * drops into any CDK app. Safe by default: propose mode, grants only, no key-policy changes.
  */
 import * as path from 'node:path';
-import { Aws, Duration, RemovalPolicy, Token, Validations } from 'aws-cdk-lib';
+import { Aws, Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as cloudtrail from 'aws-cdk-lib/aws-cloudtrail';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
@@ -30,8 +30,25 @@ import {
   KINESIS_SERVICE_PRINCIPAL,
   TABLE,
 } from '../functions/commons/constants';
-import type { Mechanism, Mode, WholeNumberSetting } from '../functions/commons/settings';
-import { EMAIL_ADDRESS, inRange, isOneOf, MECHANISMS, MODES, SETTINGS } from '../functions/commons/settings';
+import type {
+  Mechanism,
+  Mode,
+  NotificationRouteSetting,
+  WholeNumberSetting,
+} from '../functions/commons/settings';
+import {
+  EMAIL_ADDRESS,
+  inRange,
+  isOneOf,
+  isTopicName,
+  MECHANISMS,
+  MODES,
+  ROUTES,
+  routeKeyProblem,
+  routesEnvironment,
+  routeTopicProblem,
+  SETTINGS,
+} from '../functions/commons/settings';
 import { BUNDLING } from './bundling';
 import {
   approvalStatements,
@@ -42,7 +59,9 @@ import {
   KEYMEND_ROLE_PATH,
   KINESIS_CONTEXT_KEY,
   memberRolePattern,
+  organizationPolicyResources,
   remediateStatements,
+  retireMemberGrantsStatement,
   type WritePowers,
 } from './iam';
 import { checkSignInProps, type KeymendSignInProps, signInEnvironment, signInStatements } from './sign-in';
@@ -58,6 +77,16 @@ export interface KeymendRemediationProps {
    * @default - no chat notifications
    */
   readonly chatTopicArn?: string;
+  /**
+   * Routes for teams that own their accounts (organization hubs): the e-mails of a problem in an
+   * account go to the topic routed to that account, else to the topic of the first OU listed here that
+   * holds the account (the OUs above an account are read with organizations:ListParents), else to the
+   * e-mail topic. A topic given by name is created here, encrypted and locked down like the e-mail
+   * topic (subscribe to it as to that one); a topic given by ARN must exist, in this Region, and let
+   * keymend's two roles publish (and use its key, when encrypted).
+   * @default - no routes: every e-mail to the e-mail topic
+   */
+  readonly notificationRoutes?: readonly NotificationRouteSetting[];
   /**
    * `propose`: every fix waits for a person's approval. `auto`: fixes for allow-listed principals
    * are applied without one (grants and inline policies only; key policies never).
@@ -165,8 +194,33 @@ const DEFAULTS = {
 /** The approval function's reserved concurrency (when reservations are on): a person clicks rarely. */
 export const APPROVAL_RESERVED_CONCURRENCY = 2;
 
+/** Throws on routes no deployment should accept (settings.ts ROUTES), naming the bad key or topic. */
+function checkRoutes(
+  routes: readonly NotificationRouteSetting[],
+  region: string | undefined,
+  fail: (prop: string, why: string) => never,
+): void {
+  const seen = new Set<string>();
+  for (const route of routes) {
+    const problem = routeKeyProblem(route.key) ?? routeTopicProblem(route.topic, region);
+    if (problem !== undefined) fail('notificationRoutes', problem);
+    if (seen.has(route.key)) fail('notificationRoutes', `routes '${route.key}' twice`);
+    seen.add(route.key);
+  }
+  if (routes.length > ROUTES.maxRoutes) {
+    fail('notificationRoutes', `holds ${routes.length} routes: at most ${ROUTES.maxRoutes}`);
+  }
+  const length = routesEnvironment(routes).length;
+  if (length > ROUTES.maxEnvironmentLength) {
+    fail(
+      'notificationRoutes',
+      `takes ${length} characters of the functions' environment, over ${ROUTES.maxEnvironmentLength} (Lambda allows 4 KB in all): route OUs rather than accounts, or name topics rather than give ARNs`,
+    );
+  }
+}
+
 /** Throws on props no deployment should accept, naming the prop. */
-function checkProps(props: KeymendRemediationProps): void {
+function checkProps(props: KeymendRemediationProps, region?: string): void {
   const fail = (prop: string, why: string): never => {
     throw new Error(`KeymendRemediation: ${prop} ${why}`);
   };
@@ -201,6 +255,7 @@ function checkProps(props: KeymendRemediationProps): void {
     if (unsafe !== undefined) fail('autoApplyPrincipals', `holds '${pattern}': ${unsafe}`);
   }
   if (props.signIn) checkSignInProps(props.signIn);
+  checkRoutes(props.notificationRoutes ?? [], region, fail);
   if (props.enableInlinePolicy) {
     const patterns = props.inlinePolicyPrincipals ?? props.autoApplyPrincipals ?? [];
     if (patterns.length === 0) {
@@ -286,6 +341,8 @@ export class KeymendRemediation extends Construct {
   readonly revokeLinkKey: kms.Key;
   readonly emailTopic: sns.Topic;
   readonly chatTopic?: sns.ITopic;
+  /** The routed topics by route key (account or OU id): created (by name) or referenced (by ARN). */
+  readonly routeTopics: ReadonlyMap<string, sns.ITopic>;
   readonly deadLetterQueue: sqs.Queue;
   readonly rule: events.Rule;
   readonly remediateFunction: nodejs.NodejsFunction;
@@ -304,7 +361,8 @@ export class KeymendRemediation extends Construct {
 
   constructor(scope: Construct, id: string, props: KeymendRemediationProps = {}) {
     super(scope, id);
-    checkProps(props);
+    const region = Stack.of(this).region;
+    checkProps(props, Token.isUnresolved(region) ? undefined : region);
     const powers = writePowers(props);
     this.enabledMechanisms = enabledMechanisms(props);
     this.inlinePolicyPrincipals = powers.inlinePolicyPrincipals;
@@ -320,6 +378,7 @@ export class KeymendRemediation extends Construct {
     if (props.chatTopicArn !== undefined) {
       this.chatTopic = sns.Topic.fromTopicArn(this, 'ChatTopic', props.chatTopicArn);
     }
+    this.routeTopics = this.createRouteTopics(topicKey, props.notificationRoutes ?? []);
     // Its statements are added once the resources they name exist (grantPowers).
     this.boundary = new iam.ManagedPolicy(this, 'RoleBoundary', {
       description: "keymend: permissions boundary of keymend's function roles (infra/iam.ts)",
@@ -338,7 +397,11 @@ export class KeymendRemediation extends Construct {
     this.grantPowers(powers, topicKey, props.signIn, props.organizationId);
     this.rule = this.createRule(this.remediateFunction);
     const alarms = this.addAlarms();
-    this.restrictTopic(alarms, [this.approvalRole.roleArn, this.remediateRole.roleArn]);
+    const roleArns = [this.approvalRole.roleArn, this.remediateRole.roleArn];
+    this.restrictTopic(alarms, roleArns);
+    for (const topic of new Set(this.routeTopics.values())) {
+      if (topic instanceof sns.Topic) restrictRouteTopic(topic, roleArns);
+    }
     if (props.createTrail) this.trail = this.createTrail();
   }
 
@@ -429,6 +492,35 @@ export class KeymendRemediation extends Construct {
     return topic;
   }
 
+  /**
+   * The routed topics: one per distinct name, created like the e-mail topic (the same key, SSL only)
+   * under exactly that name (the functions build its ARN from it); ARNs referenced as they are.
+   */
+  private createRouteTopics(
+    topicKey: kms.IKey,
+    routes: readonly NotificationRouteSetting[],
+  ): Map<string, sns.ITopic> {
+    const byTopic = new Map<string, sns.ITopic>();
+    const byKey = new Map<string, sns.ITopic>();
+    for (const route of routes) {
+      let topic = byTopic.get(route.topic);
+      if (topic === undefined) {
+        // Ids from the topic, not the order: reordering the map must not replace a named topic.
+        topic = isTopicName(route.topic)
+          ? new sns.Topic(this, `RouteTopic-${route.topic}`, {
+              topicName: route.topic,
+              displayName: 'keymend',
+              masterKey: topicKey,
+              enforceSSL: true,
+            })
+          : sns.Topic.fromTopicArn(this, `ImportedRouteTopic-${route.topic}`, route.topic);
+        byTopic.set(route.topic, topic);
+      }
+      byKey.set(route.key, topic);
+    }
+    return byKey;
+  }
+
   /** Where the events the remediate function could not handle, and undeliverable e-mails, end up. */
   private createDeadLetterQueue(): sqs.Queue {
     const queue = new sqs.Queue(this, 'DeadLetterQueue', {
@@ -456,6 +548,8 @@ export class KeymendRemediation extends Construct {
       [ENV.tableName]: this.table.tableName,
       [ENV.emailTopicArn]: this.emailTopic.topicArn,
       [ENV.chatTopicArn]: this.chatTopic?.topicArn ?? '',
+      // Names, not ARNs, for the topics created here: the functions resolve them beside the e-mail topic.
+      [ENV.notificationRoutes]: routesEnvironment(props.notificationRoutes ?? []),
       [ENV.decisionKeyId]: this.decisionLinkKey.keyArn,
       [SETTINGS.mode.env]: props.mode ?? SETTINGS.mode.default,
       [ENV.autoApplyPrincipals]: (props.autoApplyPrincipals ?? []).join(','),
@@ -552,7 +646,12 @@ export class KeymendRemediation extends Construct {
   ): void {
     const hub: HubScope | undefined =
       organizationId === undefined ? undefined : { partition: Aws.PARTITION, organizationId };
-    const topicArns = [this.emailTopic.topicArn, ...(this.chatTopic ? [this.chatTopic.topicArn] : [])];
+    // Exactly the topics keymend publishes to: the e-mail topic, the chat topic, the routed ones.
+    const topicArns = [
+      this.emailTopic.topicArn,
+      ...(this.chatTopic ? [this.chatTopic.topicArn] : []),
+      ...[...new Set(this.routeTopics.values())].map((topic) => topic.topicArn),
+    ];
     const iamScope: IamScope = {
       partition: Aws.PARTITION,
       region: Aws.REGION,
@@ -577,6 +676,7 @@ export class KeymendRemediation extends Construct {
         new iam.PolicyStatement(assumeMemberRoleStatement(hub, powers.mode !== 'auto')),
       );
       this.approvalFunction.addToRolePolicy(new iam.PolicyStatement(assumeMemberRoleStatement(hub)));
+      this.approvalFunction.addToRolePolicy(new iam.PolicyStatement(retireMemberGrantsStatement(hub)));
     }
     const signInPolicy = signIn ? signInStatements(signIn) : [];
     for (const statement of signInPolicy) {
@@ -621,6 +721,13 @@ export class KeymendRemediation extends Construct {
             'The member role of every account of the organization: the same path and name everywhere (the ' +
             'StackSet creates it), accounts not known in advance. Only with aws:ResourceOrgID equal to the ' +
             'organization and a keymend- source identity; the boundary denies assuming any other role.',
+        });
+        Validations.of(policy).acknowledge({
+          id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:kms:*:*:key/*]',
+          reason:
+            'kms:RetireGrant only (approval role), on keys of the organization (aws:ResourceOrgID): the ' +
+            'grants keymend made in member accounts name this role as retiring principal; a grant naming ' +
+            'another retiring principal cannot be retired by it.',
         });
       }
     }
@@ -725,6 +832,12 @@ export class KeymendRemediation extends Construct {
         forceDockerBundling: false,
       },
     });
+    // cfn-lint's W3005 (a DependsOn that a GetAtt already enforces): aws-cdk-lib's Function depends
+    // on its role as well as on the role's default policy, and reads the role's ARN. Harmless (the
+    // order is the same); acknowledged on these two resources only (docs/deploy.md, linting).
+    (fn.node.defaultChild as lambda.CfnFunction).addMetadata('cfn-lint', {
+      config: { ignore_checks: ['W3005'] },
+    });
     Validations.of(fn).acknowledge({
       id: 'Serverless-LambdaTracing',
       reason:
@@ -756,10 +869,18 @@ export class KeymendRemediation extends Construct {
     );
     acknowledge(
       'Resource::*',
-      'Read-only actions only: kms:ListAliases, iam:ListAccountAliases, cloudwatch:GetMetricData and ' +
-        'organizations:DescribeOrganization support no resource-level permissions; organizations:ListParents ' +
-        'walks OU ids not known at deploy time. The other statements on * are Denies, which only take power away.',
+      'Read-only actions only: kms:ListAliases, iam:ListAccountAliases, cloudwatch:GetMetricData, ' +
+        'organizations:DescribeOrganization and organizations:ListRoots support no resource-level permissions; ' +
+        'organizations:ListParents and ListPoliciesForTarget walk root and OU ids not known at deploy time. ' +
+        'The other statements on * are Denies, which only take power away.',
     );
+    for (const resource of organizationPolicyResources('<AWS::Partition>')) {
+      acknowledge(
+        `Resource::${resource}`,
+        'organizations:DescribePolicy (read-only) of SCPs and RCPs only, whose organization and ids are not ' +
+          'known at deploy time: the diagnosis evaluates them and names them in refusals.',
+      );
+    }
     const principals =
       'The denied principals are not known in advance: read-only IAM calls on this account’s principals ' +
       '(and AWS managed policies), to evaluate their policies.';
@@ -899,4 +1020,32 @@ export class KeymendRemediation extends Construct {
       enableFileValidation: true,
     });
   }
+}
+
+/**
+ * A routed topic's policy: the e-mail topic's, less the alarms (which publish to the e-mail topic
+ * only). `enforceSSL` denies plain HTTP; only keymend's two roles may publish; nobody outside this
+ * account may subscribe.
+ */
+function restrictRouteTopic(topic: sns.Topic, roleArns: string[]): void {
+  topic.addToResourcePolicy(
+    new iam.PolicyStatement({
+      sid: 'PublishOnlyKeymend',
+      effect: iam.Effect.DENY,
+      principals: [new iam.AnyPrincipal()],
+      actions: ['sns:Publish'],
+      resources: [topic.topicArn],
+      conditions: { ArnNotEqualsIfExists: { 'aws:PrincipalArn': roleArns } },
+    }),
+  );
+  topic.addToResourcePolicy(
+    new iam.PolicyStatement({
+      sid: 'SubscribeOnlyFromThisAccount',
+      effect: iam.Effect.DENY,
+      principals: [new iam.AnyPrincipal()],
+      actions: ['sns:Subscribe'],
+      resources: [topic.topicArn],
+      conditions: { StringNotEquals: { 'aws:PrincipalAccount': Aws.ACCOUNT_ID } },
+    }),
+  );
 }

@@ -9,6 +9,7 @@ import { isRegion } from '../../functions/commons/arn';
 import { InputError, UsageError } from '../../functions/commons/errors';
 import { printableLine } from '../../functions/commons/text';
 import type { Proposal, ProposalStatus } from '../../functions/core/proposal';
+import { accountShown } from '../../functions/render/names';
 import { OUTPUT_OPTIONS, type OutputFormat, outputHelp, outputOption, parseCommandLine } from '../args';
 import { proposalsByStatus } from '../aws/proposal-list';
 import { stackOutputs } from '../aws/stack-outputs';
@@ -116,6 +117,10 @@ export interface ListedProposal {
   createdAt: string;
   updatedAt: string;
   appliedAt?: string;
+  /** The account the problem is in, and its alias when keymend read one. */
+  accountId: string;
+  accountAlias?: string;
+  region: string;
   principalArn: string;
   operation: string;
   keyArn: string;
@@ -173,6 +178,9 @@ export function listed(p: Proposal, now: Date): ListedProposal {
     createdAt: p.createdAt,
     updatedAt: p.updatedAt,
     ...(p.appliedAt ? { appliedAt: p.appliedAt } : {}),
+    accountId: p.scope.accountId,
+    ...(p.accountAlias ? { accountAlias: p.accountAlias } : {}),
+    region: p.scope.region,
     principalArn: p.scope.principalArn,
     operation: p.scope.operation,
     keyArn: p.scope.keyArn,
@@ -188,6 +196,7 @@ function text(rows: ListedProposal[], where: string): string {
   if (rows.length > 0) lines.push('', 'STATUS      AGE   ID');
   for (const r of rows) {
     lines.push(`${r.status.padEnd(10)}  ${r.age.padStart(4)}  ${printable(r.id)}`);
+    lines.push(...wrap(printable(`account ${accountShown(r.accountId, r.accountAlias)}, ${r.region}`), 6));
     lines.push(...wrap(printable(`${r.operation} by ${r.principalArn} on ${r.streamArn}`), 6));
     lines.push(...wrap(printable(`change: ${r.change}`), 6));
   }

@@ -22,6 +22,7 @@ import { InputError, KeymendError, UsageError } from '../../functions/commons/er
 import { printableLine } from '../../functions/commons/text';
 import { revokeProposal } from '../../functions/flows/apply';
 import type { FlowContext } from '../../functions/flows/context';
+import { accountShown } from '../../functions/render/names';
 import { OUTPUT_OPTIONS, type OutputFormat, outputHelp, outputOption, parseCommandLine } from '../args';
 import { stackOutputs } from '../aws/stack-outputs';
 import { helpText } from '../help';
@@ -169,13 +170,16 @@ async function run(o: Options, io: CliIo, clients: RevokeClients): Promise<numbe
   const printed = {
     outcome: result.outcome,
     proposalId: o.id,
+    accountId: proposal.scope.accountId,
+    ...(proposal.accountAlias ? { accountAlias: proposal.accountAlias } : {}),
     ...('reason' in result ? { reason: result.reason } : {}),
   };
+  const account = printable(accountShown(proposal.scope.accountId, proposal.accountAlias));
   if (o.format === 'text') {
     io.stdout(
       result.outcome === 'revoked'
-        ? `Revoked ${o.id}: what keymend applied was undone and recorded.\n`
-        : `Not revoked (${result.outcome}): ${printable(printed.reason ?? '')}.\n`,
+        ? `Revoked ${o.id} in account ${account}: what keymend applied was undone and recorded.\n`
+        : `Not revoked (${result.outcome}) in account ${account}: ${printable(printed.reason ?? '')}.\n`,
     );
   } else {
     io.stdout(`${JSON.stringify(printed, null, o.format === 'json' ? 2 : undefined)}\n`);

@@ -22,7 +22,7 @@ import { countRequests } from '../../functions/adapters/request-counter';
 import { OidcSignIn } from '../../functions/adapters/sign-in';
 import { createTable, DynamoProposalStore } from '../../functions/adapters/store';
 import { ENV } from '../../functions/commons/constants';
-import { InputError } from '../../functions/commons/errors';
+import { UsageError } from '../../functions/commons/errors';
 import { CALLBACK_PATH } from '../../functions/commons/sign-in';
 import type { AccountSnapshot } from '../../functions/core/account';
 import { type Config, type Mode, parseConfig } from '../../functions/core/config';
@@ -248,7 +248,8 @@ function localDirectory(home: LocalAccount, others: LocalAccount[]): AccountDire
 
 /**
  * The local accounts of a run: the first snapshot and the others, each account once, in one Region.
- * @throws InputError naming the snapshot that repeats an account or is in another Region.
+ * @throws UsageError naming the snapshot that repeats an account or is in another Region, or a first
+ * snapshot that names no organization.
  */
 function localAccounts(options: LocalOptions): { account: LocalAccount; others: LocalAccount[] } {
   const account = new LocalAccount(options.snapshot);
@@ -256,19 +257,19 @@ function localAccounts(options: LocalOptions): { account: LocalAccount; others: 
   const seen = new Set([account.accountId]);
   for (const other of others) {
     if (seen.has(other.accountId)) {
-      throw new InputError(
+      throw new UsageError(
         `--account: two snapshots are of account ${other.accountId}; give each account once`,
       );
     }
     if (other.region !== account.region) {
-      throw new InputError(
+      throw new UsageError(
         `--account: the snapshot of account ${other.accountId} is in ${other.region}, the first in ${account.region}; give snapshots of one Region`,
       );
     }
     seen.add(other.accountId);
   }
   if (others.length > 0 && typeof options.snapshot.organization?.id !== 'string') {
-    throw new InputError(
+    throw new UsageError(
       `--account: with several snapshots the first (account ${account.accountId}) must name its organization (organization.id): keymend acts only inside it`,
     );
   }

@@ -44,6 +44,13 @@ export interface AwsAccountWriterOptions {
   iam: IAMClient;
   /** The retiring principal of every grant keymend creates: the approval function's role ARN. */
   retiringPrincipal: string;
+  /**
+   * The KMS client RetireGrant is sent with, when it is not `kms`: in a member account of an
+   * organization, the grant names the hub's approval role as retiring principal, so the hub's own
+   * credentials retire it (RetireGrant works across accounts with the key ARN), while the member
+   * session lists the grants. @default kms
+   */
+  retireKms?: KMSClient;
 }
 
 type CreateGrantArgs = Parameters<AccountWriter['createGrant']>[0];
@@ -51,11 +58,13 @@ type CreateGrantArgs = Parameters<AccountWriter['createGrant']>[0];
 /** The AccountWriter over KMS and IAM clients of the account keymend runs in. */
 export class AwsAccountWriter implements AccountWriter {
   private readonly kms: KMSClient;
+  private readonly retireKms: KMSClient;
   private readonly iam: IAMClient;
   private readonly retiringPrincipal: string;
 
   constructor(options: AwsAccountWriterOptions) {
     this.kms = options.kms;
+    this.retireKms = options.retireKms ?? options.kms;
     this.iam = options.iam;
     this.retiringPrincipal = options.retiringPrincipal;
   }
@@ -111,7 +120,7 @@ export class AwsAccountWriter implements AccountWriter {
     }
     await this.call(
       `kms:RetireGrant ${args.keyArn} ${args.grantId}`,
-      () => this.kms.send(new RetireGrantCommand({ KeyId: args.keyArn, GrantId: args.grantId })),
+      () => this.retireKms.send(new RetireGrantCommand({ KeyId: args.keyArn, GrantId: args.grantId })),
       ['NotFoundException'],
     );
   }

@@ -37,6 +37,11 @@ export interface MemberAccountsOptions {
   /** The retiring principal of the grants keymend creates in a member: the hub's approval role. */
   retiringPrincipal: string;
   /**
+   * The hub function's own KMS client: it retires keymend's grants in member accounts, since the grants
+   * name the hub's approval role (not the member role) as retiring principal.
+   */
+  hubKms?: KMSClient;
+  /**
    * Sessions that may only read (the remediate function in propose mode): the source identity is
    * `keymend-read-<id>`, which the member role denies every write, and `writer` answers null.
    */
@@ -103,6 +108,7 @@ export class MemberAccounts implements AccountDirectory {
       kms: clients.kms,
       iam: clients.iam,
       retiringPrincipal: this.options.retiringPrincipal,
+      ...(this.options.hubKms ? { retireKms: this.options.hubKms } : {}),
     });
   }
 

@@ -1,11 +1,14 @@
 /**
  * Publishes notifications to SNS: the e-mail topic (plain text, with a Subject) and the optional chat
- * topic (AWS Chatbot custom notifications, the JSON string as the message, no Subject).
+ * topic (AWS Chatbot custom notifications, the JSON string as the message, no Subject). With a routing
+ * map (core/routing.ts), an e-mail about a problem goes to its account's or OU's topic instead of the
+ * e-mail topic; chat messages stay on the chat topic.
  */
 import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
 import { parseArn } from '../commons/arn';
 import { InputError, KeymendError } from '../commons/errors';
 import type { OutgoingMessage, Publisher } from '../core/ports';
+import { type NotificationRoute, routedTopic } from '../core/routing';
 
 /** SNS refuses messages over 256 KB (262,144 bytes). */
 export const SNS_MESSAGE_BYTE_LIMIT = 262_144;
@@ -17,6 +20,8 @@ export interface SnsTopics {
   email: string;
   /** The chat topic's ARN; absent, null or '' when there is none (chat messages are then skipped). */
   chat?: string | null;
+  /** Which topic gets the e-mails of which account or OU; absent or empty: all to `email`. */
+  routes?: readonly NotificationRoute[];
 }
 
 /** A publish SNS refused or that failed after the SDK's retries. */
@@ -50,6 +55,7 @@ function subjectOf(subject: string): string {
 export class SnsPublisher implements Publisher {
   private readonly email: string;
   private readonly chat: string | null;
+  private readonly routes: readonly NotificationRoute[];
 
   /** @throws InputError when a topic is not an SNS topic ARN. */
   constructor(
@@ -58,6 +64,16 @@ export class SnsPublisher implements Publisher {
   ) {
     this.email = checkTopicArn(topics.email, 'e-mail');
     this.chat = topics.chat ? checkTopicArn(topics.chat, 'chat') : null;
+    this.routes = (topics.routes ?? []).map((route) => ({
+      key: route.key,
+      topicArn: checkTopicArn(route.topicArn, `${route.key} route's`),
+    }));
+  }
+
+  /** The topic of an e-mail: its problem's route's, else the e-mail topic. */
+  private emailTopic(message: OutgoingMessage): string {
+    if (this.routes.length === 0 || message.routing === undefined) return this.email;
+    return routedTopic(this.routes, message.routing.accountId, message.routing.route) ?? this.email;
   }
 
   /**
@@ -66,7 +82,7 @@ export class SnsPublisher implements Publisher {
    * @throws PublishError when the message is over SNS's limit, or SNS refuses or fails.
    */
   async publish(message: OutgoingMessage): Promise<void> {
-    const topicArn = message.topic === 'email' ? this.email : this.chat;
+    const topicArn = message.topic === 'email' ? this.emailTopic(message) : this.chat;
     if (topicArn === null) return;
     const bytes = Buffer.byteLength(message.message, 'utf8');
     if (bytes >= SNS_MESSAGE_BYTE_LIMIT) {

@@ -270,7 +270,7 @@ export function parseFederatedUserArn(value: unknown): (Arn & { userName: string
 }
 
 /** SNS topic names: letters, digits, `_` and `-`, 1 to 256 characters (CreateTopic, standard topics). */
-const TOPIC_NAME = /^[A-Za-z0-9_-]{1,256}$/;
+export const TOPIC_NAME = /^[A-Za-z0-9_-]{1,256}$/;
 
 /** An SNS topic ARN: `arn:P:sns:REGION:ACCOUNT:NAME` (a standard topic: no `.fifo`). */
 export function parseTopicArn(value: unknown): (Arn & { topicName: string }) | null {

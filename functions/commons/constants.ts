@@ -46,6 +46,12 @@ export const ENV = {
    * member accounts through their member role. Unset in a single-account stack.
    */
   organizationId: 'KEYMEND_ORGANIZATION_ID',
+  /**
+   * The notification routes (commons/settings.ts `ROUTES`): `KEY=TOPIC,...` in order, KEY an account id
+   * or an OU id, TOPIC a topic ARN or the name of a topic in the e-mail topic's account and Region.
+   * Empty or unset: every e-mail goes to the e-mail topic.
+   */
+  notificationRoutes: 'KEYMEND_NOTIFICATION_ROUTES',
 } as const;
 
 /** The DynamoDB table's key attributes and TTL attribute. */

@@ -5,6 +5,7 @@
  * defaults and checks, and the environment it gives the functions) and by the `-c` context parser
  * (infra/context.ts), so the three cannot drift apart. Node builtins only: infra/ imports this file.
  */
+import { parseTopicArn, TOPIC_NAME } from './arn';
 import { ENV } from './constants';
 
 /** `propose` stores a proposal and asks a person; `auto` may apply allow-listed fixes itself. */
@@ -52,3 +53,69 @@ export function isOneOf<T extends string>(values: readonly T[], value: unknown):
 
 /** An e-mail address as a notification subscription takes it (no spaces, no commas). */
 export const EMAIL_ADDRESS = /^[^\s@,]+@[^\s@,]+\.[^\s@,]+$/;
+
+/**
+ * Notification routes (issue 25): which topic gets the e-mails of a problem, by the account it is in
+ * or an organizational unit above that account. The key is a 12-digit account id or an OU id
+ * (`ou-...`); the topic is an SNS topic ARN (a topic that exists) or a name (a topic the stack
+ * creates). Order matters only among OUs: the first OU route that holds the account wins; an account's
+ * own route wins over every OU's.
+ */
+export const ROUTES = {
+  /** An account id. */
+  account: /^\d{12}$/,
+  /** An organizational unit id, as AWS Organizations writes them. */
+  organizationalUnit: /^ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}$/,
+  /**
+   * At most this many routes, and this many characters in the functions' environment: Lambda allows
+   * 4 KB of environment in all, and the rest of keymend's takes about 1.5 KB.
+   */
+  maxRoutes: 100,
+  maxEnvironmentLength: 2048,
+} as const;
+
+/** One route: the account or OU id, and the topic (an ARN, or a name the deployment creates). */
+export interface NotificationRouteSetting {
+  key: string;
+  topic: string;
+}
+
+/** Why `key` is not a route key (an account id or an OU id), or undefined when it is one. */
+export function routeKeyProblem(key: string): string | undefined {
+  if (ROUTES.account.test(key) || ROUTES.organizationalUnit.test(key)) return undefined;
+  if (/^\d+$/.test(key)) return `'${key}' is not an account id: account ids have 12 digits`;
+  if (key.startsWith('r-'))
+    return `'${key}' is the organization's root: use the default topic for every account`;
+  return `'${key}' is neither a 12-digit account id nor an OU id like ou-ab12-cdefgh34`;
+}
+
+/**
+ * Why `topic` is not a route's topic, or undefined when it is one: a standard topic's ARN (in
+ * `region` when given: SNS publishes within the topic's Region) or a standard topic's name.
+ */
+export function routeTopicProblem(topic: string, region?: string): string | undefined {
+  if (isTopicName(topic)) return undefined;
+  const arn = parseTopicArn(topic);
+  if (arn === null) {
+    return topic.includes(':')
+      ? `'${topic}' is not a standard SNS topic ARN (FIFO topics cannot send e-mail)`
+      : `'${topic}' is neither a topic ARN nor a topic name (up to 256 letters, digits, - and _; no .fifo)`;
+  }
+  if (region !== undefined && arn.region !== region) {
+    return `'${topic}' is in ${arn.region}: keymend publishes from ${region}, the Region of its functions`;
+  }
+  return undefined;
+}
+
+/** True when a route's topic is a name (a topic the deployment creates), not an ARN. */
+export function isTopicName(topic: string): boolean {
+  return TOPIC_NAME.test(topic);
+}
+
+/**
+ * The routes as the functions' environment carries them: `KEY=TOPIC,KEY=TOPIC` (ARNs and names hold no
+ * `=` or `,`). Topics that are CDK tokens are left as they are.
+ */
+export function routesEnvironment(routes: readonly NotificationRouteSetting[]): string {
+  return routes.map((route) => `${route.key}=${route.topic}`).join(',');
+}

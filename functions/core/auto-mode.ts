@@ -78,7 +78,11 @@ export function mechanismAutomatic(mechanism: Mechanism): GuardStop | null {
       };
 }
 
-/** The principal belongs to the account keymend runs in. */
+/**
+ * The principal belongs to the account keymend acts in for this denial: the account the denial was
+ * recorded in (keymend's own, or, for an organization hub, the member account it reads and writes
+ * through the member role).
+ */
 export function principalInOwnAccount(principalArn: string, ownAccountId: string): GuardStop | null {
   const account = arnAccount(principalArn);
   return account === ownAccountId

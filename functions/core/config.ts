@@ -16,6 +16,7 @@ import {
   SETTINGS,
   type WholeNumberSetting,
 } from '../commons/settings';
+import { type NotificationRoute, parseRoutes } from './routing';
 
 export type { Mode };
 
@@ -53,6 +54,8 @@ export interface Config {
   rejectSuppressHours: number;
   /** The retiring principal of keymend's grants: the approval function's role ARN. */
   retiringPrincipal: string;
+  /** Which topic gets the e-mails of which account or OU (core/routing.ts). @default [] */
+  notificationRoutes: NotificationRoute[];
   /**
    * An organization deployment's hub: the organization (`o-...`) whose member accounts keymend reads
    * and changes through their member role. Absent in a single-account stack.
@@ -209,6 +212,13 @@ export function parseConfig(env: EnvRecord, options: ConfigOptions = {}): Config
     );
   }
 
+  let notificationRoutes: NotificationRoute[];
+  try {
+    notificationRoutes = parseRoutes(text(env, ENV.notificationRoutes) ?? '', emailTopicArn);
+  } catch (error) {
+    throw new ConfigError(ENV.notificationRoutes, (error as Error).message);
+  }
+
   const organizationId = text(env, ENV.organizationId);
   if (organizationId !== undefined && !/^o-[a-z0-9]{10,32}$/.test(organizationId)) {
     throw new ConfigError(
@@ -233,6 +243,7 @@ export function parseConfig(env: EnvRecord, options: ConfigOptions = {}): Config
     enabledMechanisms,
     rejectSuppressHours: wholeNumber(env, SETTINGS.rejectSuppressHours),
     retiringPrincipal,
+    notificationRoutes,
     ...(organizationId === undefined ? {} : { organizationId }),
   };
 }

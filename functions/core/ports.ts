@@ -212,6 +212,20 @@ export interface OutgoingMessage {
   topic: 'email' | 'chat';
   subject: string;
   message: string;
+  /**
+   * The problem's account and the route its proposal kept (core/routing.ts), for a publisher with a
+   * routing map: an e-mail goes to the routed topic, else to the e-mail topic.
+   */
+  routing?: { accountId: string; route?: string };
+}
+
+/**
+ * Which notification route applies to a problem in an account (core/routing.ts `routeFor`), reading
+ * the OUs above the account where the map names OUs. Best effort: null (the e-mail topic) when none
+ * applies or the OUs cannot be read; never throws.
+ */
+export interface NotificationRouter {
+  routeOf(accountId: string): Promise<string | null>;
 }
 
 export interface Publisher {
@@ -272,12 +286,29 @@ export interface FlowPorts {
   now: () => Date;
   /** Where the impact's consumer lag is read from (CloudWatch when deployed); absent: not read. */
   metrics?: MetricsReader;
+  /** Picks a new problem's notification route; absent: no routing map, every e-mail to the e-mail topic. */
+  router?: NotificationRouter;
 }
 
 /** Metrics people are told of; best effort: null when not readable. */
 export interface MetricsReader {
-  /** How far behind the stream's consumers are, as of `now`. */
-  consumerLag(streamArn: string, now: Date): Promise<ConsumerLag | null>;
+  /**
+   * How far behind the stream's consumers are, as of `now`, and, given `functionName`, that Lambda
+   * function's event source mappings: in one request.
+   */
+  consumerLag(query: LagQuery, now: Date): Promise<ConsumerLags>;
+}
+
+/** Whose lag to read: the stream's, and the function the denied session may belong to. */
+export interface LagQuery {
+  streamArn: string;
+  functionName?: string;
+}
+
+/** The lags read; each null when CloudWatch has no data point for it (or the read failed). */
+export interface ConsumerLags {
+  stream: ConsumerLag | null;
+  function: ConsumerLag | null;
 }
 
 export type { AppliedChange };

@@ -171,6 +171,7 @@ async function recordNew(
     principalTags: state.principal?.tags,
     retentionPeriodHours: state.stream?.retentionPeriodHours,
     accountAlias: state.accountAlias ?? undefined,
+    keyAccountAlias: state.keyAccountAlias,
     now: ports.now(),
     linkTtlHours: options.links.ttlHours,
     audit: audit('diagnose', 'propose', `${result.plan.mechanism}, from a plan file (keymend apply)`),

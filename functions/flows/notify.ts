@@ -90,7 +90,12 @@ export async function notify(
   const published = await Promise.all(
     messages.map(async (message) => {
       try {
-        await ports.publisher.publish(message);
+        // The problem's account and kept route: a routing publisher picks the e-mail's topic by them.
+        const routing = {
+          accountId: proposal.scope.accountId,
+          ...(proposal.notificationRoute ? { route: proposal.notificationRoute } : {}),
+        };
+        await ports.publisher.publish({ ...message, routing });
         return true;
       } catch (error) {
         await noteProblem(ports, proposal.id, 'notify', `${kind} to ${message.topic}: ${messageOf(error)}`);

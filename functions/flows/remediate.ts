@@ -17,12 +17,13 @@ import { denialSeen } from '../core/denials-seen';
 import { diagnose } from '../core/diagnose';
 import type { gatherState } from '../core/gather';
 import { CLOUDTRAIL_DETAIL_TYPE, intake } from '../core/intake';
+import { lambdaFunctionCandidate } from '../core/lambda-session';
 import { type LinkSettings, linkExpiry } from '../core/links';
 import { fingerprintFieldsOf, newProposal, newProposalId } from '../core/new-proposal';
 import { preferredMechanism } from '../core/plan';
 import { refusalInstead } from '../core/plan-binding';
-import type { DenialClaim, FingerprintRecord, FlowPorts, ProposalLinks } from '../core/ports';
-import { type ConsumerLag, fingerprintOf, KEYMEND_ACTOR, type Proposal } from '../core/proposal';
+import type { ConsumerLags, DenialClaim, FingerprintRecord, FlowPorts, ProposalLinks } from '../core/ports';
+import { fingerprintOf, KEYMEND_ACTOR, type Proposal } from '../core/proposal';
 import type { KinesisKmsRequest } from '../core/request';
 import { type WarmAnswer, WarmRepeats } from '../core/warm-repeats';
 import { gatherFor } from './accounts';
@@ -186,16 +187,22 @@ interface Recorded {
 }
 
 /**
- * A denied consumer's lag, for the impact: only for kms:Decrypt on a known stream, when the ports can
- * read metrics; null otherwise or when the read fails (the lag never stops a diagnosis).
+ * A denied consumer's lag, for the impact: the stream's and, when the session may be a Lambda
+ * function's (core/lambda-session.ts), that function's event source mappings', in one read; only for
+ * kms:Decrypt on a known stream, when the ports can read metrics. Nothing when the read fails (the lag
+ * never stops a diagnosis).
  */
-async function consumerLagOf(
+async function consumerLagsOf(
   ports: FlowContext,
   request: KinesisKmsRequest,
   now: Date,
-): Promise<ConsumerLag | null> {
-  if (!ports.metrics || request.operation !== 'kms:Decrypt' || !request.streamArn) return null;
-  return ports.metrics.consumerLag(request.streamArn, now).catch(() => null);
+): Promise<ConsumerLags> {
+  const none: ConsumerLags = { stream: null, function: null };
+  if (!ports.metrics || request.operation !== 'kms:Decrypt' || !request.streamArn) return none;
+  const functionName = lambdaFunctionCandidate(request);
+  return ports.metrics
+    .consumerLag({ streamArn: request.streamArn, ...(functionName ? { functionName } : {}) }, now)
+    .catch(() => none);
 }
 
 function linkSettings(config: RemediateConfig): LinkSettings {
@@ -298,9 +305,11 @@ async function diagnoseAndStore(
   // The id comes first: another account is read (and later written) as `keymend-<id>`.
   const id = newProposalId();
   // The lag is read beside the account, not after it: it adds no round trip.
-  const [state, consumerLag] = await Promise.all([
+  const [state, lags, notificationRoute] = await Promise.all([
     gatherFor(ports, request, id),
-    consumerLagOf(ports, request, now),
+    consumerLagsOf(ports, request, now),
+    // Beside the account too; never throws (the e-mail topic when no route can be told).
+    ports.router ? ports.router.routeOf(request.accountId) : null,
   ]);
   const result = diagnose(request, state, { prefer: config.preferMechanism });
   // Allowed by now: nothing is stored. The claim's lease (two minutes) stays, so denials still in
@@ -319,7 +328,10 @@ async function diagnoseAndStore(
     principalTags: state.principal?.tags,
     retentionPeriodHours: state.stream?.retentionPeriodHours,
     accountAlias: state.accountAlias ?? undefined,
-    consumerLag,
+    keyAccountAlias: state.keyAccountAlias,
+    notificationRoute,
+    consumerLag: lags.stream,
+    functionLag: lags.function,
     now,
     linkTtlHours: config.linkTtlHours,
     audit: {

@@ -65,7 +65,7 @@ const { powertools, logger } = functionLogger('keymend-remediate');
  * configuration error is logged once and then fails every invocation with the variable's name.
  */
 const wired = startOnce(logger, () => {
-  const { config, portsFor, deadline } = awsWiring(process.env);
+  const { config, portsFor, deadline } = awsWiring(process.env, {}, logger);
   // One warm memory per account and execution environment: it lives as long as the environment.
   const forAccount = perAccount((accountId) =>
     makeHandler({ config, logger, ports: { ...portsFor(accountId), warm: newWarmRepeats() } }),

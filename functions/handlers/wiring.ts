@@ -15,17 +15,17 @@ import type { Context } from 'aws-lambda';
 import { AwsAccountWriter } from '../adapters/account-writer';
 import { AwsAccountReader } from '../adapters/aws-account';
 import { clientConfig, InvocationDeadline, withDeadline } from '../adapters/client-config';
-import { readConsumerLag } from '../adapters/cloudwatch';
+import { readConsumerLags } from '../adapters/cloudwatch';
 import { PolicyVersionCache } from '../adapters/iam';
 import { kmsLinkSigner } from '../adapters/link-signer';
 import { MemberAccounts } from '../adapters/member-accounts';
-import { organizationsApi } from '../adapters/organization';
+import { OrganizationRouter, organizationsApi } from '../adapters/organization';
 import { SnsPublisher } from '../adapters/sns';
 import { DynamoProposalStore } from '../adapters/store';
 import { arnAccount, partitionOfRegion } from '../commons/arn';
 import type { AccountReader } from '../core/account';
 import { type Config, type ConfigOptions, parseConfig } from '../core/config';
-import type { FlowPorts } from '../core/ports';
+import type { FlowPorts, MetricsReader } from '../core/ports';
 
 /** An AccountReader that reads afresh on every call (the AWS reader caches per instance). */
 function freshReader(accountId: string, region: string, make: () => AccountReader): AccountReader {
@@ -51,7 +51,10 @@ export interface AwsWiring {
   portsFor(accountId: string): FlowPorts;
 }
 
-/** Reads the configuration (throwing ConfigError with the variable's name) and builds the clients. */
+/**
+ * Reads the configuration (throwing ConfigError with the variable's name) and builds the clients.
+ * `log` hears what the wiring's adapters find out of band (OUs a notification route cannot read).
+ */
 export function awsWiring(
   env: NodeJS.ProcessEnv,
   options: ConfigOptions & {
@@ -61,6 +64,7 @@ export function awsWiring(
      */
     fn?: 'remediate' | 'approval';
   } = {},
+  log?: { warn(message: string, fields: Record<string, unknown>): void },
 ): AwsWiring {
   const config = parseConfig(env, options);
   const region = env.AWS_REGION ?? '';
@@ -80,15 +84,29 @@ export function awsWiring(
   const publisher = new SnsPublisher(withDeadline(new SNSClient(clients), deadline), {
     email: config.emailTopicArn,
     chat: config.chatTopicArn,
+    routes: config.notificationRoutes,
   });
+  // Only with a routing map; one per environment, so what it learns of OUs is kept between invocations.
+  const router =
+    config.notificationRoutes.length > 0
+      ? new OrganizationRouter(config.notificationRoutes, organizations, Date.now, (accountId, why) =>
+          log?.warn(
+            'notification routes: the OUs above the account cannot be read; its e-mails go to the e-mail topic',
+            {
+              accountId,
+              why,
+            },
+          ),
+        )
+      : undefined;
   // Tokens are signed by KMS HMAC keys; the revoke key is configured for the approval function only.
   const signer = kmsLinkSigner(kms, {
     decision: config.decisionKeyId,
     ...(config.revokeKeyId === null ? {} : { revoke: config.revokeKeyId }),
   });
   const cloudwatch = new CloudWatchClient(clients);
-  const metrics = {
-    consumerLag: (streamArn: string, now: Date) => readConsumerLag(cloudwatch, streamArn, now),
+  const metrics: MetricsReader = {
+    consumerLag: (query, now) => readConsumerLags(cloudwatch, query, now),
   };
   // An organization deployment's hub reaches member accounts through their member role.
   const accounts =
@@ -100,6 +118,7 @@ export function awsWiring(
           region,
           sts: withDeadline(new STSClient(clients), deadline),
           retiringPrincipal: config.retiringPrincipal,
+          hubKms: kms,
           readOnly: (options.fn ?? 'remediate') === 'remediate' && config.mode !== 'auto',
         });
   return {
@@ -117,6 +136,7 @@ export function awsWiring(
       publisher,
       signer,
       metrics,
+      ...(router ? { router } : {}),
       now: () => new Date(),
     }),
   };

@@ -43,11 +43,12 @@ export function splitArnTemplate(parts: readonly TemplatePart[]): TemplatePart[]
   return segments.length === 6 ? segments : null;
 }
 
-/** One segment of a pattern: a glob, or (when it holds variables) its parts, resolved per request. */
-export interface ArnSegment {
-  readonly glob: Glob | null;
-  readonly parts: readonly TemplatePart[] | null;
-}
+/**
+ * One segment of a pattern: a glob, or, when it holds policy variables, its template parts (resolved per
+ * request). Either is stored as it is, without a wrapper object: each object less is one memory load less
+ * for every statement tested.
+ */
+export type ArnSegment = Glob | readonly TemplatePart[];
 
 /**
  * An ARN pattern compiled once.
@@ -63,25 +64,27 @@ export type ArnPattern =
 const INVALID: ArnPattern = { kind: 'invalid' };
 
 function compileSegment(parts: readonly TemplatePart[]): ArnSegment {
-  return hasVariables(parts)
-    ? { glob: null, parts: parts.slice() }
-    : { glob: compileTokens(parts as GlobToken[]), parts: null };
+  return hasVariables(parts) ? parts.slice() : compileTokens(parts as GlobToken[]);
 }
 
 export function compileArnPattern(parts: readonly TemplatePart[]): ArnPattern {
   const segments = splitArnTemplate(parts);
   if (segments === null) return INVALID;
-  let prefix = '';
+  const literal: string[] = [];
   for (let i = 0; i < 5; i++) {
     const segment = segments[i] as TemplatePart[];
     for (const part of segment) {
       if (typeof part !== 'string') return { kind: 'segments', segments: segments.map(compileSegment) };
-      prefix += part;
+      literal.push(part);
     }
-    prefix += ':';
+    literal.push(':');
   }
-  return { kind: 'prefix', prefix, rest: compileSegment(segments[5] as TemplatePart[]) };
+  // Joined, the prefix is one flat string; built with `+=` it would be a chain of string pieces that
+  // every comparison walks.
+  return { kind: 'prefix', prefix: literal.join(''), rest: compileSegment(segments[5] as TemplatePart[]) };
 }
+
+const isTemplate = (segment: ArnSegment): segment is readonly TemplatePart[] => Array.isArray(segment);
 
 /** Matches `arn[start, end)` against one segment of a pattern; null when its variable cannot be resolved. */
 export function segmentMatches(
@@ -91,9 +94,9 @@ export function segmentMatches(
   start: number,
   end: number,
 ): boolean | null {
-  return segment.glob !== null
-    ? globMatchRange(segment.glob, arn, start, end)
-    : matchTemplate(segment.parts as TemplatePart[], ctx, arn, start, end);
+  return isTemplate(segment)
+    ? matchTemplate(segment, ctx, arn, start, end)
+    : globMatchRange(segment, arn, start, end);
 }
 
 /**

@@ -5,8 +5,11 @@
  * absent keys, and `Null`.
  * https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html
  *
- * To add an operator: write a `ConditionOperator` (its positive comparison; set `negated` for the "Not"
- * form, which reuses the same `test`), add it to `OPERATORS`, and add table rows to
+ * A request value is read once per condition (`read`: parsed as a number, date or address, or lowercased)
+ * and then compared with each policy value (`test`), so a condition with several values parses it once.
+ *
+ * To add an operator: write a `ConditionOperator` (how it reads a request value, and its positive
+ * comparison; set `negated` for the "Not" form, which reuses the same `test`), add it to `OPERATORS`, and add table rows to
  * test/policy/conditions.test.ts. The parser accepts it, with IfExists and set prefixes, from then on.
  */
 import { type ArnPattern, arnPatternMatches, compileArnPattern, isArnShaped } from './arn-pattern';
@@ -20,7 +23,7 @@ import {
   type TemplatePart,
 } from './template';
 
-export interface ConditionOperator<V = unknown> {
+export interface ConditionOperator<V = unknown, A = unknown> {
   /** The documented name, e.g. `StringEquals`. */
   readonly name: string;
   /** True for the "Not" forms: the condition holds when no policy value compares true. */
@@ -28,58 +31,78 @@ export interface ConditionOperator<V = unknown> {
   /** Compiles one policy value; `variables` is false for policy versions before 2012-10-17. */
   compile(raw: string, variables: boolean): V;
   /**
-   * The positive comparison of one request value with one policy value. null when the comparison cannot
-   * be made (an unresolved variable, a value of the wrong type): that never satisfies the condition.
+   * Reads one request value for comparison; null when it is not of the operator's type (a date operator
+   * given text that is no date), which never satisfies the condition, negated or not.
    */
-  test(actual: string, expected: V, ctx: Ctx): boolean | null;
+  read(actual: string): A | null;
+  /**
+   * The positive comparison of one request value (as `read` gave it) with one policy value. null when the
+   * comparison cannot be made (an unresolved variable, a policy value of the wrong type): that never
+   * satisfies the condition.
+   */
+  test(actual: A, expected: V, ctx: Ctx): boolean | null;
 }
 
-type TextValue = { readonly text: string } | { readonly parts: readonly TemplatePart[] };
+/** The comparisons of text read as it is. */
+const asText = (actual: string): string => actual;
+
+/**
+ * A policy value of the string operators: its text, or, when it holds policy variables, its template
+ * parts. Compiled values are stored as they are, without a wrapper object: each object less is one memory
+ * load less per value tested.
+ */
+type TextValue = string | readonly TemplatePart[];
 
 function compileText(raw: string, variables: boolean, lower: boolean): TextValue {
   const parts = parseTemplate(raw, variables, false);
-  if (hasVariables(parts)) return { parts: parts.slice() };
+  if (hasVariables(parts)) return parts.slice();
   const text = parts.join('');
-  return { text: lower ? text.toLowerCase() : text };
+  return lower ? text.toLowerCase() : text;
 }
 
 function textOf(v: TextValue, ctx: Ctx, lower: boolean): string | null {
-  if ('text' in v) return v.text;
-  const s = resolveText(v.parts, ctx);
+  if (typeof v === 'string') return v;
+  const s = resolveText(v, ctx);
   return s === null ? null : lower ? s.toLowerCase() : s;
 }
 
-const stringEquals: Omit<ConditionOperator<TextValue>, 'name' | 'negated'> = {
+const stringEquals: Omit<ConditionOperator<TextValue, string>, 'name' | 'negated'> = {
   compile: (raw, variables) => compileText(raw, variables, false),
+  read: asText,
   test: (actual, expected, ctx) =>
-    'text' in expected
-      ? actual === expected.text
-      : matchTemplate(expected.parts, ctx, actual, 0, actual.length),
+    typeof expected === 'string'
+      ? actual === expected
+      : matchTemplate(expected, ctx, actual, 0, actual.length),
 };
 
-const stringEqualsIgnoreCase: Omit<ConditionOperator<TextValue>, 'name' | 'negated'> = {
+const stringEqualsIgnoreCase: Omit<ConditionOperator<TextValue, string>, 'name' | 'negated'> = {
   compile: (raw, variables) => compileText(raw, variables, true),
+  read: (actual) => actual.toLowerCase(),
   test: (actual, expected, ctx) => {
     const s = textOf(expected, ctx, true);
-    return s === null ? null : actual.toLowerCase() === s;
+    return s === null ? null : actual === s;
   },
 };
 
-type LikeValue = { readonly glob: Glob } | { readonly parts: readonly TemplatePart[] };
+/** A compiled pattern, or, when it holds policy variables, its template parts. */
+type LikeValue = Glob | readonly TemplatePart[];
+const isTemplate = (v: LikeValue): v is readonly TemplatePart[] => Array.isArray(v);
 
-const stringLike: Omit<ConditionOperator<LikeValue>, 'name' | 'negated'> = {
+const stringLike: Omit<ConditionOperator<LikeValue, string>, 'name' | 'negated'> = {
   compile: (raw, variables) => {
     const parts = parseTemplate(raw, variables, true);
-    return hasVariables(parts) ? { parts } : { glob: compileTokens(parts as GlobToken[]) };
+    return hasVariables(parts) ? parts : compileTokens(parts as GlobToken[]);
   },
+  read: asText,
   test: (actual, expected, ctx) =>
-    'glob' in expected
-      ? globMatch(expected.glob, actual)
-      : matchTemplate(expected.parts, ctx, actual, 0, actual.length),
+    isTemplate(expected)
+      ? matchTemplate(expected, ctx, actual, 0, actual.length)
+      : globMatch(expected, actual),
 };
 
-const arnLike: Omit<ConditionOperator<ArnPattern>, 'name' | 'negated'> = {
+const arnLike: Omit<ConditionOperator<ArnPattern, string>, 'name' | 'negated'> = {
   compile: (raw, variables) => compileArnPattern(parseTemplate(raw, variables, true)),
+  read: asText,
   test: (actual, expected, ctx) => {
     // A value with fewer than six segments is no ARN: it cannot be compared.
     if (expected.kind === 'prefix' && actual.startsWith(expected.prefix)) {
@@ -98,10 +121,8 @@ function parseNumber(s: string): number | null {
 function numeric(compare: (actual: number, expected: number) => boolean) {
   return {
     compile: (raw: string) => parseNumber(raw),
-    test: (actual: string, expected: number | null) => {
-      const n = parseNumber(actual);
-      return n === null || expected === null ? null : compare(n, expected);
-    },
+    read: parseNumber,
+    test: (actual: number, expected: number | null) => (expected === null ? null : compare(actual, expected)),
   };
 }
 
@@ -115,21 +136,20 @@ function parseDate(s: string): number | null {
 function date(compare: (actual: number, expected: number) => boolean) {
   return {
     compile: (raw: string) => parseDate(raw),
-    test: (actual: string, expected: number | null) => {
-      const d = parseDate(actual);
-      return d === null || expected === null ? null : compare(d, expected);
-    },
+    read: parseDate,
+    test: (actual: number, expected: number | null) => (expected === null ? null : compare(actual, expected)),
   };
 }
 
-type BoolValue = { readonly text: string } | { readonly parts: readonly TemplatePart[] };
-const bool: Omit<ConditionOperator<BoolValue>, 'name' | 'negated'> = {
+const bool: Omit<ConditionOperator<TextValue, string>, 'name' | 'negated'> = {
   compile: (raw, variables) => compileText(raw, variables, true),
-  test: (actual, expected, ctx) => {
+  read: (actual) => {
     const a = actual.toLowerCase();
+    return a === 'true' || a === 'false' ? a : null;
+  },
+  test: (actual, expected, ctx) => {
     const e = textOf(expected, ctx, true);
-    if ((a !== 'true' && a !== 'false') || (e !== 'true' && e !== 'false')) return null;
-    return a === e;
+    return e === 'true' || e === 'false' ? actual === e : null;
   },
 };
 
@@ -177,7 +197,12 @@ function parseIpv6(s: string): bigint | null {
   return n;
 }
 
-function parseIp(s: string): { v6: boolean; n: bigint } | null {
+interface Ip {
+  readonly v6: boolean;
+  readonly n: bigint;
+}
+
+function parseIp(s: string): Ip | null {
   const v4 = parseIpv4(s);
   if (v4 !== null) return { v6: false, n: v4 };
   const v6 = s.includes(':') ? parseIpv6(s) : null;
@@ -197,26 +222,27 @@ function parseCidr(raw: string): Cidr | null {
   return { v6: ip.v6, network: ip.n & mask, mask };
 }
 
-const ipAddress: Omit<ConditionOperator<Cidr | null>, 'name' | 'negated'> = {
+const ipAddress: Omit<ConditionOperator<Cidr | null, Ip>, 'name' | 'negated'> = {
   compile: (raw) => parseCidr(raw),
-  test: (actual, expected) => {
-    const ip = parseIp(actual.trim());
-    if (ip === null || expected === null) return null;
+  read: (actual) => parseIp(actual.trim()),
+  test: (ip, expected) => {
+    if (expected === null) return null;
     return ip.v6 === expected.v6 && (ip.n & expected.mask) === expected.network;
   },
 };
 
-const binaryEquals: Omit<ConditionOperator<string>, 'name' | 'negated'> = {
+const binaryEquals: Omit<ConditionOperator<string, string>, 'name' | 'negated'> = {
   compile: (raw) => raw,
+  read: asText,
   test: (actual, expected) => actual === expected,
 };
 
-function op<V>(
+function op<V, A>(
   name: string,
   negated: boolean,
-  impl: Omit<ConditionOperator<V>, 'name' | 'negated'>,
-): ConditionOperator<V> {
-  return { name, negated, compile: impl.compile, test: impl.test };
+  impl: Omit<ConditionOperator<V, A>, 'name' | 'negated'>,
+): ConditionOperator<V, A> {
+  return { name, negated, compile: impl.compile, read: impl.read, test: impl.test };
 }
 
 const lt = (a: number, e: number) => a < e;
@@ -261,8 +287,6 @@ export const OPERATORS: ReadonlyMap<string, ConditionOperator> = new Map(
 
 /** One compiled condition: one operator, one key, its values. */
 export interface CompiledCondition {
-  /** As written, for messages. */
-  readonly operatorText: string;
   /** The context key, lowercased. */
   readonly key: string;
   /** null for `Null`. */
@@ -271,10 +295,15 @@ export interface CompiledCondition {
   readonly ifExists: boolean;
   /** Compiled values (for `Null`, booleans: true means "the key must be absent"). */
   readonly values: readonly unknown[];
+  /** As written, for messages. */
+  readonly operatorText: string;
 }
 
-// Single request value against all policy values: OR for positive operators, NOR for negated ones.
-function valueMatches(c: CompiledCondition, op: ConditionOperator, actual: string, ctx: Ctx): boolean {
+// Single request value against all policy values: OR for positive operators, NOR for negated ones. A value
+// the operator cannot read matches neither way.
+function valueMatches(c: CompiledCondition, op: ConditionOperator, text: string, ctx: Ctx): boolean {
+  const actual = op.read(text);
+  if (actual === null) return false;
   const values = c.values;
   if (op.negated) {
     for (let i = 0; i < values.length; i++) if (op.test(actual, values[i], ctx) !== false) return false;

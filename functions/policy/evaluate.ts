@@ -29,8 +29,14 @@ const Match = {
 } as const;
 type Match = (typeof Match)[keyof typeof Match];
 
+/** Whether `value` is in `list`: a loop the compiler inlines (`includes` is a call into the runtime). */
+function listed(list: readonly string[], value: string): boolean {
+  for (const entry of list) if (entry === value) return true;
+  return false;
+}
+
 function actionsMatch(set: ActionSet, view: RequestView): boolean {
-  if (set.any || set.exact.includes(view.action)) return true;
+  if (set.any || listed(set.exact, view.action)) return true;
   for (const pattern of set.patterns) {
     if (globMatch(pattern.service, view.service) && globMatch(pattern.action, view.actionName)) return true;
   }
@@ -44,21 +50,18 @@ function actionsMatch(set: ActionSet, view: RequestView): boolean {
  */
 function resourcesMatch(set: ResourceSet, view: RequestView): boolean | null {
   const resource = view.resource;
-  if (set.any || set.exact.includes(resource)) return true;
+  if (set.any || listed(set.exact, resource)) return true;
   let unresolved = false;
   for (const pattern of set.patterns) {
     let m: boolean | null;
-    if (pattern.kind === 'arn') {
-      const arn = pattern.pattern;
-      if (arn.kind === 'prefix') {
-        // The resource's five first segments are the pattern's, or it does not match.
-        m =
-          arn.prefix === view.resourcePrefix &&
-          segmentMatches(arn.rest, view, resource, arn.prefix.length, resource.length);
-      } else {
-        if (!view.resourceShaped) continue;
-        m = arnPatternMatches(arn, resource, view);
-      }
+    if (pattern.kind === 'prefix') {
+      // The resource's five first segments are the pattern's, or it does not match.
+      m =
+        pattern.prefix === view.resourcePrefix &&
+        segmentMatches(pattern.rest, view, resource, pattern.prefix.length, resource.length);
+    } else if (pattern.kind === 'segments') {
+      if (!view.resourceShaped) continue;
+      m = arnPatternMatches(pattern, resource, view);
     } else if (pattern.kind === 'whole') {
       m = globMatch(pattern.glob, resource);
     } else {
@@ -73,9 +76,9 @@ function resourcesMatch(set: ResourceSet, view: RequestView): boolean | null {
 function principalMatch(spec: PrincipalSpec, view: RequestView): Match {
   const { principal } = view;
   if (spec.any) return Match.Direct;
-  if (principal.sessionArn !== undefined && spec.arns.includes(principal.sessionArn)) return Match.Direct;
-  if (spec.arns.includes(principal.arn)) return principal.type === 'AssumedRole' ? Match.Role : Match.Direct;
-  if (spec.accounts.includes(principal.accountId))
+  if (principal.sessionArn !== undefined && listed(spec.arns, principal.sessionArn)) return Match.Direct;
+  if (listed(spec.arns, principal.arn)) return principal.type === 'AssumedRole' ? Match.Role : Match.Direct;
+  if (listed(spec.accounts, principal.accountId))
     return principal.type === 'Root' ? Match.Direct : Match.Account;
   return Match.None;
 }
@@ -92,10 +95,10 @@ function notPrincipalApplies(spec: PrincipalSpec, view: RequestView, deny: boole
   // whoever is not listed, by the same chain.
   if (deny && view.boundaryAttached) return true;
   if (spec.any) return false;
-  if (!spec.accounts.includes(principal.accountId)) return true;
+  if (!listed(spec.accounts, principal.accountId)) return true;
   if (principal.type === 'Root') return false;
-  if (!spec.arns.includes(principal.arn)) return true;
-  return principal.sessionArn !== undefined && !spec.arns.includes(principal.sessionArn);
+  if (!listed(spec.arns, principal.arn)) return true;
+  return principal.sessionArn !== undefined && !listed(spec.arns, principal.sessionArn);
 }
 
 /** Whether the statement applies to the request; for statements with a principal, how it matched. */

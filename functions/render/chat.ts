@@ -17,7 +17,7 @@ import { driftNote, planJson, planSentence } from './fix';
 import { impactLines } from './impact';
 import { kindText } from './kinds';
 import { consoleLinks, safeUrl } from './links';
-import { aliasSuffix, keyShown, principalName, streamShown } from './names';
+import { accountShown, aliasSuffix, keyShown, principalName, streamShown } from './names';
 import { diagnosisNotes, NOTES_LEAD } from './notes';
 
 /** The custom notification schema (documented fields only). */
@@ -85,7 +85,7 @@ function description(kind: NotificationKind, proposal: Proposal, compact: boolea
     `*Operation:* ${markdownCode(scope.operation)}`,
     `*Key:* ${markdownCode(keyShown(proposal))}${proposal.keyAliases.length > 0 ? ` ${markdownCode(aliasSuffix(proposal.keyAliases).trim())}` : ''}`,
     `*Stream:* ${streamShown(scope.streamArn, (v) => markdownCode(v))}`,
-    `*Region / account:* ${markdownCode(scope.region)} / ${markdownCode(scope.accountId)}`,
+    `*Region / account:* ${markdownCode(scope.region)} / ${markdownCode(accountShown(scope.accountId, proposal.accountAlias))}`,
     `*Denials:* at least ${proposal.count}, first ${markdownCode(proposal.firstSeen)}, last ${markdownCode(proposal.lastSeen)}`,
   ];
   if (proposal.diagnosis) {
@@ -201,6 +201,7 @@ function chatNotification(
         fingerprint: subjectText(proposal.fingerprint),
         status: proposal.status,
         accountId: subjectText(proposal.scope.accountId),
+        ...(proposal.accountAlias ? { accountAlias: subjectText(proposal.accountAlias) } : {}),
         region: subjectText(proposal.scope.region),
         mechanism: proposal.plan?.mechanism ?? 'none',
         denials: String(proposal.count),

@@ -17,7 +17,16 @@ import { impactLines } from './impact';
 import { approvedWithoutRevokeLink, kindText } from './kinds';
 import { consoleLinks, safeUrl } from './links';
 import { type ManualCommand, manualPath, terraformSnippet } from './manual';
-import { accountOfArn, aliasSuffix, keyShown, principalName, streamName, streamShown } from './names';
+import {
+  accountOf,
+  accountOfArn,
+  accountShown,
+  aliasSuffix,
+  keyShown,
+  principalName,
+  streamName,
+  streamShown,
+} from './names';
 import { diagnosisNotes, NOTES_HEADING, NOTES_LEAD } from './notes';
 
 /** SNS: a subject under 100 characters. */
@@ -142,12 +151,17 @@ function whatHappened(proposal: Proposal): string[] {
       ['Key', `${plainValue(keyShown(proposal))}${plainValue(aliasSuffix(proposal.keyAliases))}`],
       ['Stream', streamShown(scope.streamArn, (v) => plainValue(v))],
       ['Region', plainValue(scope.region)],
-      ['Account', plainValue(scope.accountId)],
+      ['Account', plainValue(accountShown(scope.accountId, proposal.accountAlias))],
       [
         "Caller's account",
         request.callerAccountId !== scope.accountId ? plainValue(request.callerAccountId) : null,
       ],
-      ["Key's account", keyAccount !== '' && keyAccount !== scope.accountId ? plainValue(keyAccount) : null],
+      [
+        "Key's account",
+        keyAccount !== '' && keyAccount !== scope.accountId
+          ? plainValue(accountOf(proposal, keyAccount))
+          : null,
+      ],
       ['First seen', plainValue(proposal.firstSeen)],
       ['Last seen', plainValue(proposal.lastSeen)],
       // A lower bound: warm remediate environments write repeats back in batches (docs/remediate.md).

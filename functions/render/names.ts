@@ -39,3 +39,25 @@ export function aliasSuffix(aliases: readonly string[]): string {
 export function accountOfArn(arn: string): string {
   return parseArn(arn)?.accountId ?? '';
 }
+
+/**
+ * The account as people see it wherever a proposal is shown: `123456789012 (acme-orders-prod)` when
+ * its alias is known, else the id alone. Both parts are raw: the caller escapes for its medium.
+ */
+export function accountShown(accountId: string, alias: string | undefined): string {
+  return alias ? `${accountId} (${alias})` : accountId;
+}
+
+/**
+ * An account a proposal names (the problem's, or the key owner's in a two-sided proposal), with the
+ * alias keymend read for it: accountShown's text.
+ */
+export function accountOf(proposal: Proposal, accountId: string): string {
+  const alias =
+    accountId === proposal.scope.accountId
+      ? proposal.accountAlias
+      : accountId === accountOfArn(proposal.scope.keyArn)
+        ? proposal.keyAccountAlias
+        : undefined;
+  return accountShown(accountId, alias);
+}

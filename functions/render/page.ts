@@ -21,7 +21,7 @@ import { scopeIsLiteral } from './fix';
 import { Html, html } from './html';
 import { impactLines } from './impact';
 import { changeRequest, type ManualCommand, manualPath, terraformSnippet } from './manual';
-import { principalName, streamName } from './names';
+import { accountOf, accountShown, principalName, streamName } from './names';
 import { diagnosisNotes, NOTES_LEAD } from './notes';
 
 /** The page's only style. Its SHA-256 goes into the CSP's `style-src`: change it and the hash follows. */
@@ -216,7 +216,7 @@ ${row('Principal', scope.principalArn)}${
 }${row('Operation', scope.operation)}${row('Key', keyText(proposal))}${row('Stream', scope.streamArn)}${row(
   'Region',
   scope.region,
-)}${row('Account', scope.accountId)}${row(
+)}${row('Account', accountShown(scope.accountId, proposal.accountAlias))}${row(
   'Seen',
   `${denials} since ${formatTime(proposal.firstSeen)} (last ${formatTime(proposal.lastSeen)})`,
 )}</table>
@@ -333,7 +333,7 @@ export function changeSentence(plan: Plan, proposal: Proposal): string {
     case 'key-policy-statement':
       return `Let ${whoName(proposal)} use ${op} on key ${keyName(proposal)}, ${only} (one statement, ${plan.statement.Sid}, added to the key policy).`;
     case 'cross-account':
-      return `Let ${whoName(proposal)} use ${op} on key ${keyName(proposal)}, ${only}: across accounts both sides must allow, so two changes, made together: one statement, ${plan.keySide.statement.Sid}, added to the key policy in account ${plan.keyAccountId} (the key's owner), then an inline IAM policy, ${plan.callerSide.policyName}, on the ${principalName(proposal.scope.principalArn).kind} in account ${plan.callerAccountId} (the caller's).`;
+      return `Let ${whoName(proposal)} use ${op} on key ${keyName(proposal)}, ${only}: across accounts both sides must allow, so two changes, made together: one statement, ${plan.keySide.statement.Sid}, added to the key policy in account ${accountOf(proposal, plan.keyAccountId)} (the key's owner), then an inline IAM policy, ${plan.callerSide.policyName}, on the ${principalName(proposal.scope.principalArn).kind} in account ${accountOf(proposal, plan.callerAccountId)} (the caller's).`;
     default: {
       const unreachable: never = plan;
       throw new Error(`unknown plan ${JSON.stringify(unreachable)}`);
@@ -383,17 +383,17 @@ function keyPolicyDiff(plan: Extract<Plan, { mechanism: 'key-policy-statement' }
 `;
 }
 
-function changeSection(plan: Plan, keyPolicyEnabled: boolean): DetailSection {
+function changeSection(plan: Plan, keyPolicyEnabled: boolean, proposal: Proposal): DetailSection {
   const change = describeChange(plan);
   if (plan.mechanism === 'cross-account') {
-    const key = changeSection(plan.keySide, keyPolicyEnabled);
-    const caller = changeSection(plan.callerSide, keyPolicyEnabled);
+    const key = changeSection(plan.keySide, keyPolicyEnabled, proposal);
+    const caller = changeSection(plan.callerSide, keyPolicyEnabled, proposal);
     return {
       id: 'change',
       title: 'The exact change, in two accounts',
       body: html`<p>Across accounts both sides must allow. Approving makes both changes, in this order, and Revoke undoes both.</p>
-<h3>1. In account ${plan.keyAccountId}, the key's owner</h3>
-${key.body}<h3>2. In account ${plan.callerAccountId}, the caller's</h3>
+<h3>1. In account ${accountOf(proposal, plan.keyAccountId)}, the key's owner</h3>
+${key.body}<h3>2. In account ${accountOf(proposal, plan.callerAccountId)}, the caller's</h3>
 ${caller.body}`,
     };
   }
@@ -480,7 +480,7 @@ export function detailSections(proposal: Proposal, keyPolicyEnabled: boolean): D
     deniedSection(proposal),
     whySection(proposal),
     whatToDoSection(proposal),
-    ...(proposal.plan ? [changeSection(proposal.plan, keyPolicyEnabled)] : []),
+    ...(proposal.plan ? [changeSection(proposal.plan, keyPolicyEnabled, proposal)] : []),
     ...(proposal.proof ? [proofSection(proposal.proof)] : []),
     manualPageSection(proposal),
   ];
@@ -515,9 +515,20 @@ ${
 `;
 }
 
+/**
+ * The status, and the account and Region the change is in: in an organization one approval page looks
+ * much like another, and the account (with its alias) is what tells them apart.
+ */
 function statusLine(proposal: Proposal): Html {
   const applied = proposal.appliedAt ? html` at ${formatTime(proposal.appliedAt)}` : '';
-  return html`<p>Status: <span class="status">${proposal.status}</span>${applied}</p>\n`;
+  return html`<p>Status: <span class="status">${proposal.status}</span>${applied}</p>
+<p>Account <strong>${accountShown(proposal.scope.accountId, proposal.accountAlias)}</strong>, Region ${proposal.scope.region}</p>
+`;
+}
+
+/** The page's title: the heading and the account it happened in (a browser tab shows little else). */
+function pageTitle(prefix: string, proposal: Proposal): string {
+  return `${prefix}${heading(proposal)} in account ${accountShown(proposal.scope.accountId, proposal.accountAlias)}`;
 }
 
 /** `kms:Decrypt denied to role orders-consumer on stream orders`: names, not ARNs (the details have those). */
@@ -603,7 +614,7 @@ ${lines}${notesBox(proposal)}${decide}</section>
 export function reviewPage(input: ReviewInput): Page {
   const { proposal } = input;
   const viewer = input.viewer ?? { signIn: false };
-  const title = `keymend: ${heading(proposal)}`;
+  const title = pageTitle('keymend: ', proposal);
   const body = html`<h1>${heading(proposal)}</h1>
 ${statusLine(proposal)}${decisionBox(input, viewer)}${detailsHtml(
   detailSections(proposal, input.keyPolicyEnabled),
@@ -689,7 +700,10 @@ ${decidedBy(kind, proposal)}${sentence ? html`<p class="note">${kind === 'revoke
     ? html`<p>To undo it: <a href="${revokeUrl}">the revoke link</a> (it opens a page; nothing changes until you press Revoke there). The "applied" e-mail carries the same link.</p>\n`
     : ''
 }`;
-  return { statusCode: RESULTS[kind].statusCode, html: htmlDocument(`keymend: ${title}`, body) };
+  return {
+    statusCode: RESULTS[kind].statusCode,
+    html: htmlDocument(pageTitle(`keymend: ${title}: `, proposal), body),
+  };
 }
 
 /** A refused link: its 4xx status and a page that says nothing about the proposal. */

@@ -175,6 +175,29 @@ describe('retireGrant', () => {
     expect(kms.commandCalls(RevokeGrantCommand)).toHaveLength(0);
   });
 
+  it('in a member account: lists with the member session, retires with the hub`s own client (the retiring principal)', async () => {
+    kms.on(ListGrantsCommand).resolves({ Grants: [listed({ GrantId: 'g-1' })], Truncated: false });
+    const sent: unknown[] = [];
+    const hubKms = {
+      send: async (command: { input: unknown }) => {
+        sent.push(command);
+        return {};
+      },
+    } as unknown as KMSClient;
+    const member = new AwsAccountWriter({
+      kms: new KMSClient({ region: 'us-east-1' }),
+      iam: new IAMClient({ region: 'us-east-1' }),
+      retiringPrincipal: APPROVAL_ROLE,
+      retireKms: hubKms,
+    });
+    await member.retireGrant({ keyArn: KEY, grantId: 'g-1', expected });
+    expect(kms.commandCalls(ListGrantsCommand)).toHaveLength(1);
+    expect(kms.commandCalls(RetireGrantCommand)).toHaveLength(0);
+    expect(sent).toHaveLength(1);
+    expect(sent[0]).toBeInstanceOf(RetireGrantCommand);
+    expect((sent[0] as RetireGrantCommand).input).toEqual({ KeyId: KEY, GrantId: 'g-1' });
+  });
+
   it.each([
     ['another name', { Name: 'someone-elses-grant' }],
     ['another grantee', { GranteePrincipal: 'arn:aws:iam::111122223333:role/admin' }],

@@ -3,6 +3,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { PublishError, SNS_MESSAGE_BYTE_LIMIT, SnsPublisher } from '../../functions/adapters/sns';
 import { InputError } from '../../functions/commons/errors';
 import type { OutgoingMessage } from '../../functions/core/ports';
+import { parseRoutes } from '../../functions/core/routing';
 import { renderNotifications } from '../../functions/render/notification';
 import { kindSamples } from '../helpers/notification-samples';
 
@@ -90,5 +91,33 @@ describe('SnsPublisher', () => {
     ['a chat topic that is not an ARN', { email: EMAIL_TOPIC, chat: 'chat' }],
   ])('refuses %s', (_, topics) => {
     expect(() => new SnsPublisher(client, topics)).toThrow(InputError);
+  });
+});
+
+describe('SnsPublisher with notification routes', () => {
+  const ROUTES = parseRoutes(
+    '444455556666=payments-alerts,ou-ab12-11111111=arn:aws:sns:us-east-1:777788889999:data-alerts',
+    EMAIL_TOPIC,
+  );
+  const publisher = () => new SnsPublisher(client, { email: EMAIL_TOPIC, chat: CHAT_TOPIC, routes: ROUTES });
+  const topics = () => sns.commandCalls(PublishCommand).map((c) => c.args[0].input.TopicArn);
+
+  it("sends an e-mail to its account's route, or to the route its proposal kept", async () => {
+    await publisher().publish({ ...EMAIL, routing: { accountId: '444455556666' } });
+    await publisher().publish({
+      ...EMAIL,
+      routing: { accountId: '121212121212', route: 'ou-ab12-11111111' },
+    });
+    expect(topics()).toEqual([
+      'arn:aws:sns:us-east-1:111122223333:payments-alerts',
+      'arn:aws:sns:us-east-1:777788889999:data-alerts',
+    ]);
+  });
+
+  it('falls back to the e-mail topic; chat stays on the chat topic', async () => {
+    await publisher().publish({ ...EMAIL, routing: { accountId: '121212121212' } });
+    await publisher().publish(EMAIL);
+    await publisher().publish({ ...CHAT, routing: { accountId: '444455556666' } });
+    expect(topics()).toEqual([EMAIL_TOPIC, EMAIL_TOPIC, CHAT_TOPIC]);
   });
 });

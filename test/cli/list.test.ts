@@ -115,6 +115,24 @@ describe('keymend list --aws', () => {
     for (const line of out.split('\n')) expect(line.length).toBeLessThanOrEqual(80);
   });
 
+  it('names the account of each proposal, with its alias when known, in text and JSON', async () => {
+    stack();
+    const known = { ...(await applied('p-1')), accountAlias: 'acme-orders-prod' };
+    const bare = await applied('p-2');
+    ddb.on(QueryCommand).resolves({ Items: [proposalItem(known), proposalItem(bare)] });
+    const text = await list(['--aws', '--status', 'applied']);
+    expect(text.out).toContain('      account 111122223333 (acme-orders-prod), us-east-1\n');
+    expect(text.out).toContain('      account 111122223333, us-east-1\n');
+    const json = JSON.parse((await list(['--aws', '--status', 'applied', '--output', 'json'])).out);
+    expect(json[0]).toMatchObject({
+      accountId: '111122223333',
+      accountAlias: 'acme-orders-prod',
+      region: 'us-east-1',
+    });
+    expect(json[1]).toMatchObject({ accountId: '111122223333', region: 'us-east-1' });
+    expect(json[1].accountAlias).toBeUndefined();
+  });
+
   it('jsonl prints one proposal per line', async () => {
     stack();
     ddb

@@ -29,6 +29,26 @@ describe('keymend local (the command)', () => {
       /--approvers needs at least one/,
     ],
     [
+      [
+        'local',
+        '--account',
+        'events/accounts/organization-caller.json',
+        '--account',
+        'events/accounts/organization-caller.json',
+      ],
+      /--account: two snapshots are of account 444455556666; give each account once/,
+    ],
+    [
+      [
+        'local',
+        '--account',
+        'events/accounts/demo.json',
+        '--account',
+        'events/accounts/organization-caller.json',
+      ],
+      /--account: with several snapshots the first \(account 111122223333\) must name its organization/,
+    ],
+    [
       ['local', '--account', 'events/accounts/demo.json', '--auto-apply-principals', 'orders-*'],
       /KEYMEND_AUTO_APPLY_PRINCIPALS: expected ARN patterns/,
     ],

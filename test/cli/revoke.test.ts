@@ -141,7 +141,7 @@ describe('keymend revoke ID --aws', () => {
     expect([code, err, out]).toEqual([
       0,
       '',
-      `${JSON.stringify({ outcome: 'revoked', proposalId: 'p-revoke' }, null, 2)}\n`,
+      `${JSON.stringify({ outcome: 'revoked', proposalId: 'p-revoke', accountId: '111122223333' }, null, 2)}\n`,
     ]);
     expect(grantUndos()).toEqual([{ KeyId: applied.scope.keyArn, GrantId: 'grant-p-revoke' }]);
     const stored = await store.getProposal('p-revoke');
@@ -161,7 +161,7 @@ describe('keymend revoke ID --aws', () => {
     const again = await revoke(['p-twice', '--aws']);
     expect(again.code).toBe(1);
     expect(again.out).toBe(
-      "Not revoked (refused): the proposal is revoked: there is nothing of keymend's to undo.\n",
+      "Not revoked (refused) in account 111122223333: the proposal is revoked: there is nothing of keymend's to undo.\n",
     );
     expect(grantUndos()).toHaveLength(0);
   });
@@ -173,7 +173,10 @@ describe('keymend revoke ID --aws', () => {
       'keymend revoke --aws --stack Keymend -- -dash-first',
     );
     const { code, out } = await revoke(['--aws', '--stack', 'Keymend', '--', '-dash-first']);
-    expect([code, out]).toEqual([0, 'Revoked -dash-first: what keymend applied was undone and recorded.\n']);
+    expect([code, out]).toEqual([
+      0,
+      'Revoked -dash-first in account 111122223333: what keymend applied was undone and recorded.\n',
+    ]);
     expect(revokeCommandLine('p-plain', 'Keymend')).toBe('keymend revoke p-plain --aws --stack Keymend');
   });
 
@@ -184,7 +187,7 @@ describe('keymend revoke ID --aws', () => {
     kms.on(RevokeGrantCommand).rejects(denied);
     const { code, out } = await revoke(['p-fails', '--aws']);
     expect(code).toBe(1);
-    expect(out).toMatch(/^Not revoked \(failed\): the undo failed: .*not allowed/);
+    expect(out).toMatch(/^Not revoked \(failed\) in account 111122223333: the undo failed: .*not allowed/);
     const stored = await store.getProposal('p-fails');
     expect(stored?.status).toBe('applied');
     expect(stored?.audit.at(-1)).toMatchObject({ action: 'revoke', outcome: 'failed' });

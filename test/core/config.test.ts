@@ -28,6 +28,7 @@ describe('parseConfig', () => {
       enabledMechanisms: ['kms-grant'],
       rejectSuppressHours: 168,
       retiringPrincipal: VALID[ENV.retiringPrincipal],
+      notificationRoutes: [],
     });
   });
 
@@ -44,6 +45,8 @@ describe('parseConfig', () => {
       [ENV.autoApplyCloudFormation]: 'true',
       [ENV.enabledMechanisms]: 'kms-grant,key-policy-statement',
       [ENV.rejectSuppressHours]: '1',
+      [ENV.notificationRoutes]:
+        '444455556666=payments-alerts, ou-ab12-cdefgh34=arn:aws:sns:us-east-1:777788889999:data-alerts',
       [ENV.organizationId]: 'o-a1b2c3d4e5',
     });
     expect(config).toMatchObject({
@@ -60,6 +63,11 @@ describe('parseConfig', () => {
       autoApplyCloudFormation: true,
       enabledMechanisms: ['kms-grant', 'key-policy-statement'],
       rejectSuppressHours: 1,
+      // Names are the topics the stack made beside the e-mail topic; ARNs stay as given; order kept.
+      notificationRoutes: [
+        { key: '444455556666', topicArn: 'arn:aws:sns:us-east-1:111122223333:payments-alerts' },
+        { key: 'ou-ab12-cdefgh34', topicArn: 'arn:aws:sns:us-east-1:777788889999:data-alerts' },
+      ],
     });
   });
 
@@ -94,6 +102,11 @@ describe('parseConfig', () => {
     [ENV.enabledMechanisms, 'kms-grant,everything'],
     [ENV.enabledMechanisms, ','],
     [ENV.rejectSuppressHours, 'seven days'],
+    [ENV.notificationRoutes, '4444=payments'],
+    [ENV.notificationRoutes, 'ou-ab12-cdefgh34'],
+    [ENV.notificationRoutes, 'r-ab12=payments'],
+    [ENV.notificationRoutes, '444455556666=payments.fifo'],
+    [ENV.notificationRoutes, '444455556666=a,444455556666=b'],
     [ENV.organizationId, 'org-1'],
     [ENV.organizationId, 'o-A1B2C3D4E5'],
   ])('a bad %s (%p) fails naming the variable', (name, value) => {

@@ -11,6 +11,7 @@ import { type ApplyOptions, applyProposal, revokeProposal } from '../../function
 import type { FlowContext } from '../../functions/flows/context';
 import { type RemediateConfig, remediate } from '../../functions/flows/remediate';
 import { loadSnapshot } from '../helpers/accounts';
+import { noWriter } from '../helpers/approval';
 import { loadEvent } from '../helpers/events';
 import { approvalSigner, TEST_CONFIG } from '../helpers/flow-ports';
 import { MemoryStore } from '../helpers/memory-store';
@@ -154,6 +155,8 @@ describe('a cross-account denial through the flows', () => {
     });
     expect(proposal.proof).toMatchObject({ before: 'implicit-deny', after: 'allowed' });
     expect(proposal.proof?.probes.every((p) => p.result !== 'allowed' || p.before === 'allowed')).toBe(true);
+    // Each account's alias, read in that account, for people (docs/notifications.md).
+    expect([proposal.accountAlias, proposal.keyAccountAlias]).toEqual(['acme-analytics', 'acme-orders-prod']);
     expect(new Set(f.sessions)).toEqual(
       new Set([`read ${CALLER} keymend-${proposal.id}`, `read ${OWNER} keymend-${proposal.id}`]),
     );
@@ -241,5 +244,52 @@ describe('a cross-account denial through the flows', () => {
     const result = await remediate(f.ports, TEST_CONFIG, loadEvent(EVENT));
     expect(result.outcome).toBe('refused');
     expect(result.reason).toMatch(/does not enable key-policy-statement/);
+  });
+});
+
+describe('a denial within one member account, from the hub', () => {
+  it('auto mode applies its grant in that account, through the member writer, as keymend-<proposal id>', async () => {
+    const demo = loadSnapshot('demo');
+    demo.organization = { id: 'o-a1b2c3d4e5' };
+    const member = new LocalAccount(demo);
+    const hubSnapshot = loadSnapshot('organization-caller');
+    hubSnapshot.accountId = '999988887777';
+    hubSnapshot.principals = [];
+    const hub = new LocalAccount(hubSnapshot);
+    const sessions: string[] = [];
+    const store = new MemoryStore();
+    const ports: FlowContext = {
+      store,
+      reader: hub,
+      writer: noWriter,
+      accounts: {
+        organizationId: 'o-a1b2c3d4e5',
+        reader: (id, session) => {
+          sessions.push(`read ${id} ${session}`);
+          return id === OWNER ? member : null;
+        },
+        writer: (id, session) => {
+          sessions.push(`write ${id} ${session}`);
+          return id === OWNER ? member : null;
+        },
+      },
+      publisher: { publish: async () => {} },
+      signer: approvalSigner,
+      now: () => new Date('2026-12-03T10:00:00.000Z'),
+    };
+    const auto: RemediateConfig = {
+      ...TEST_CONFIG,
+      mode: 'auto',
+      autoApplyPrincipals: [`arn:aws:iam::${OWNER}:role/service-role/*`],
+    };
+    const result = await remediate(
+      ports,
+      auto,
+      loadEvent('consumer-decrypt-denied-service-role.eventbridge.json'),
+    );
+    expect(result).toMatchObject({ outcome: 'applied' });
+    expect(member.snapshot().keys.flatMap((k) => k.grants ?? [])).toHaveLength(1);
+    expect(sessions).toContain(`write ${OWNER} keymend-${result.proposalId}`);
+    expect(sessions.every((s) => s.endsWith(`keymend-${result.proposalId}`))).toBe(true);
   });
 });

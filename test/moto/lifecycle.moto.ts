@@ -91,7 +91,10 @@ describe('keymend list and revoke --aws against moto', () => {
     const id = rows[0]?.id as string;
     const revoked = await run(revokeCommand, [id, '--aws', '--region', REGION]);
     expect([revoked.code, revoked.err]).toEqual([0, '']);
-    expect(revoked.out).toBe(`Revoked ${id}: what keymend applied was undone and recorded.\n`);
+    // Whose account, with its alias (issue 25).
+    expect(revoked.out).toBe(
+      `Revoked ${id} in account ${MOTO_ACCOUNT} (${seeded.accountAlias}): what keymend applied was undone and recorded.\n`,
+    );
     expect(await grantsOnKey(seeded.keyArn)).toEqual(before);
 
     const after = await run(listCommand, ['--aws', '--region', REGION, '--output', 'jsonl']);
@@ -103,7 +106,9 @@ describe('keymend list and revoke --aws against moto', () => {
     ).toEqual([expect.objectContaining({ id, status: 'revoked' })]);
     const again = await run(revokeCommand, [id, '--aws', '--region', REGION]);
     expect(again.code).toBe(1);
-    expect(again.out).toMatch(/^Not revoked \(refused\): the proposal is revoked/);
+    expect(again.out).toBe(
+      `Not revoked (refused) in account ${MOTO_ACCOUNT} (${seeded.accountAlias}): the proposal is revoked: there is nothing of keymend's to undo.\n`,
+    );
   });
 
   it('exits 1 naming the stack when there is none', async () => {

@@ -193,6 +193,36 @@ describe.each(Object.entries(HUB_ROLES))('the hub %s role', (name, role) => {
   });
 });
 
+describe('retiring keymend`s grants in member accounts', () => {
+  const KEY = `arn:aws:kms:us-east-1:${MEMBER}:key/1234abcd-12ab-34cd-56ef-1234567890ab`;
+  // The grant names the hub approval role as retiring principal: on the key's side, it allows.
+  const GRANT_SIDE = compilePolicy(
+    {
+      Version: '2012-10-17',
+      Statement: [{ Effect: 'Allow', Principal: { AWS: '*' }, Action: 'kms:RetireGrant', Resource: '*' }],
+    },
+    'the-grant',
+    'resource-based',
+  );
+  const retire = (role: Role, orgId?: string) =>
+    evaluate(assume(role, 'kms:RetireGrant', KEY, orgId ? { 'aws:ResourceOrgID': orgId } : {}), {
+      identityPolicies: [role.policy],
+      permissionsBoundary: role.boundary,
+      resourcePolicy: GRANT_SIDE,
+      resourceAccountId: MEMBER,
+    }).decision;
+
+  it('the approval role, their retiring principal, may: only on keys of the organization', () => {
+    expect(retire(HUB_ROLES.approval, ORG)).toBe('allowed');
+    expect(retire(HUB_ROLES.approval, 'o-zzzzzzzzzz')).not.toBe('allowed');
+    expect(retire(HUB_ROLES.approval)).not.toBe('allowed');
+  });
+
+  it('the remediate role may not', () => {
+    expect(retire(HUB_ROLES.remediate, ORG)).not.toBe('allowed');
+  });
+});
+
 describe.each(Object.entries(SINGLE_ROLES))('a single-account stack`s %s role', (_name, role) => {
   it('assumes no role, not even a member role of an organization', () => {
     expect(decide(role, assume(role, 'sts:AssumeRole', MEMBER_ROLE, IN_ORG))).not.toBe('allowed');
