@@ -21,7 +21,7 @@ import type { KMSClient } from '@aws-sdk/client-kms';
 import type { OrganizationsClient } from '@aws-sdk/client-organizations';
 import type { SNSClient } from '@aws-sdk/client-sns';
 import { AwsAccountReader } from '../functions/adapters/aws-account';
-import { readConsumerLag } from '../functions/adapters/cloudwatch';
+import { readConsumerLags } from '../functions/adapters/cloudwatch';
 import { PolicyVersionCache } from '../functions/adapters/iam';
 import { kmsLinkSigner } from '../functions/adapters/link-signer';
 import { LocalAccount } from '../functions/adapters/local-account';
@@ -171,12 +171,18 @@ function snapshotAnswers(snapshot: AccountSnapshot): Record<string, Answer> {
     organizations: (operation) => {
       if (snapshot.organization)
         throw new Error('the Organizations stand-in answers only for no organization');
-      if (operation !== 'DescribeOrganization' && operation !== 'ListParents')
-        throw new Error(`the Organizations stand-in has no ${operation}`);
+      const reads = [
+        'DescribeOrganization',
+        'ListParents',
+        'ListRoots',
+        'ListPoliciesForTarget',
+        'DescribePolicy',
+      ];
+      if (!reads.includes(operation)) throw new Error(`the Organizations stand-in has no ${operation}`);
       throw awsError('AWSOrganizationsNotInUseException', 'Your account is not a member of an organization.');
     },
     // The consumer's lag, as CloudWatch reports it while its reads fail.
-    cloudwatch: () => ({ MetricDataResults: [{ Id: 'lag', Values: [180_000, 120_000] }] }),
+    cloudwatch: () => ({ MetricDataResults: [{ Id: 'stream', Values: [180_000, 120_000] }] }),
     sns: () => ({ MessageId: 'bench' }),
   };
 }
@@ -318,7 +324,7 @@ export async function roundTripsBench(): Promise<RoundTripFigures> {
       }),
       // The links' tokens are MACs made by KMS (GenerateMac), one per link, in parallel.
       signer: kmsLinkSigner(kms, { decision: config.decisionKeyId }),
-      metrics: { consumerLag: (streamArn, now) => readConsumerLag(cloudwatch, streamArn, now) },
+      metrics: { consumerLag: (query, now) => readConsumerLags(cloudwatch, query, now) },
       now: () => new Date(),
     };
     // A fresh reader (its cache empty) for each event.

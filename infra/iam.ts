@@ -11,6 +11,22 @@ import { principalPatternKind } from '../functions/commons/arn';
 import { HANDLED_KMS_EVENT_NAMES, MEMBER_ROLE } from '../functions/commons/constants';
 
 /** Where keymend runs and the resources it owns. */
+/** The organization policy types whose content keymend reads (DescribePolicy): SCPs and RCPs. */
+const ORGANIZATION_POLICY_TYPES = ['resource_control_policy', 'service_control_policy'] as const;
+
+/**
+ * The ARNs of SCPs and RCPs, whose content keymend may read: any organization's (the management
+ * account and organization ids are not known at deploy time) and AWS's own. cdk-nag names them with
+ * the partition `<AWS::Partition>`.
+ */
+export function organizationPolicyResources(partition: string): string[] {
+  // Sorted: the hub's StackSet carries the member template with these sorted, and the two must match.
+  return [
+    ...ORGANIZATION_POLICY_TYPES.map((type) => `arn:${partition}:organizations::*:policy/o-*/${type}/p-*`),
+    ...ORGANIZATION_POLICY_TYPES.map((type) => `arn:${partition}:organizations::aws:policy/${type}/p-*`),
+  ];
+}
+
 export interface IamScope {
   partition: string;
   region: string;
@@ -142,11 +158,26 @@ export function readStatements(
     {
       sid: 'ReadOrganization',
       effect: Effect.ALLOW,
-      // For aws:PrincipalOrgID/OrgPaths. DescribeOrganization supports no resource-level permission, and
-      // the organization's and OUs' ids are not known at deploy time: `*`. ListParents answers only in the
-      // management account or a delegated administrator; elsewhere the path is "not visible".
-      actions: ['organizations:DescribeOrganization', 'organizations:ListParents'],
+      // For aws:PrincipalOrgID/OrgPaths and the SCPs and RCPs (functions/adapters/organization.ts).
+      // DescribeOrganization and ListRoots support no resource-level permission, and the organization's,
+      // root's and OUs' ids are not known at deploy time: `*`. ListParents and ListPoliciesForTarget
+      // answer only in the management account or a delegated administrator; elsewhere the path and the
+      // policies are "not visible". All read-only.
+      actions: [
+        'organizations:DescribeOrganization',
+        'organizations:ListParents',
+        'organizations:ListPoliciesForTarget',
+        'organizations:ListRoots',
+      ],
       resources: ['*'],
+    },
+    {
+      sid: 'ReadOrganizationPolicies',
+      effect: Effect.ALLOW,
+      // The content of SCPs and RCPs only (not of tag, backup or other policy types): the organization's
+      // own (policy/o-ID/TYPE/p-ID) and AWS's (FullAWSAccess, RCPFullAWSAccess).
+      actions: ['organizations:DescribePolicy'],
+      resources: organizationPolicyResources(scope.partition),
     },
   ];
 }
@@ -332,9 +363,9 @@ function inlinePolicyStatements(patterns: readonly string[], withDelete: boolean
 }
 
 /**
- * The consumer's lag (GetRecords.IteratorAgeMilliseconds) for the impact of a new problem. GetMetricData
- * supports no resource-level permission and no condition on the namespace: `*`, read-only. A denial only
- * leaves the lag out.
+ * The consumer's lag for the impact of a new problem: the stream's GetRecords.IteratorAgeMilliseconds and
+ * a Lambda function's IteratorAge, in one GetMetricData request. GetMetricData supports no resource-level
+ * permission and no condition on the namespace: `*`, read-only. A denial only leaves the lag out.
  */
 export function consumerLagStatement(): PolicyStatementProps {
   return {

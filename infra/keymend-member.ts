@@ -28,6 +28,7 @@ import {
   type MemberScope,
   memberBoundaryStatements,
   memberStatements,
+  organizationPolicyResources,
   SOURCE_IDENTITY_PREFIX,
   type WritePowers,
 } from './iam';
@@ -148,12 +149,13 @@ export class KeymendMemberStack extends Stack {
       'Keys, streams, roles and users are not known in advance: the patterns are this account (and the ' +
       "StackSet's Regions), every grant is held by the conditions of infra/iam.ts createGrantStatement, " +
       'inline policies only on the configured patterns; kms:ListAliases and the organization reads accept ' +
-      'no resource but *, and the other statements on * are Denies.';
+      'no resource but * (DescribePolicy: SCPs and RCPs only), and the other statements on * are Denies.';
     const account = '<AWS::Partition>:iam::<AWS::AccountId>';
     const findings = [
       '*',
       ...['role/*', 'user/*', 'group/*', 'policy/*'].map((r) => `arn:${account}:${r}`),
       'arn:<AWS::Partition>:iam::aws:policy/*',
+      ...organizationPolicyResources('<AWS::Partition>'),
       ...props.regions.flatMap((region) => [
         `arn:<AWS::Partition>:kms:${region}:<AWS::AccountId>:key/*`,
         `arn:<AWS::Partition>:kinesis:${region}:<AWS::AccountId>:stream/*`,

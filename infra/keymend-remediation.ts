@@ -59,6 +59,7 @@ import {
   KEYMEND_ROLE_PATH,
   KINESIS_CONTEXT_KEY,
   memberRolePattern,
+  organizationPolicyResources,
   remediateStatements,
   retireMemberGrantsStatement,
   type WritePowers,
@@ -868,10 +869,18 @@ export class KeymendRemediation extends Construct {
     );
     acknowledge(
       'Resource::*',
-      'Read-only actions only: kms:ListAliases, iam:ListAccountAliases, cloudwatch:GetMetricData and ' +
-        'organizations:DescribeOrganization support no resource-level permissions; organizations:ListParents ' +
-        'walks OU ids not known at deploy time. The other statements on * are Denies, which only take power away.',
+      'Read-only actions only: kms:ListAliases, iam:ListAccountAliases, cloudwatch:GetMetricData, ' +
+        'organizations:DescribeOrganization and organizations:ListRoots support no resource-level permissions; ' +
+        'organizations:ListParents and ListPoliciesForTarget walk root and OU ids not known at deploy time. ' +
+        'The other statements on * are Denies, which only take power away.',
     );
+    for (const resource of organizationPolicyResources('<AWS::Partition>')) {
+      acknowledge(
+        `Resource::${resource}`,
+        'organizations:DescribePolicy (read-only) of SCPs and RCPs only, whose organization and ids are not ' +
+          'known at deploy time: the diagnosis evaluates them and names them in refusals.',
+      );
+    }
     const principals =
       'The denied principals are not known in advance: read-only IAM calls on this account’s principals ' +
       '(and AWS managed policies), to evaluate their policies.';

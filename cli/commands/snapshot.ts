@@ -43,14 +43,17 @@ the snapshot format (docs/snapshot.md) that 'keymend diagnose --account' and
   - the key: state, manager, aliases, key policy, and the principal's grants;
   - the stream, when given: which key it encrypts with (and that key too, when
     it is another one).
-  - the organization: its id and the account's path (OUs), where visible.
-The organization's SCPs and RCPs are not read (only the management account
-can): diagnose then refuses when AWS's message names one. The snapshot is
-validated before it is written; policy documents are kept exactly as read.
+  - the organization: its id, the account's path (OUs) and its SCPs and RCPs
+    at every level, each with its id, name and target, where visible.
+The path, SCPs and RCPs are readable only from the management account or a
+delegated administrator; elsewhere they are left out, and diagnose refuses when
+AWS's message names an SCP or RCP. The snapshot is validated before it is
+written; policy documents are kept exactly as read.
 Calls made: iam:GetRole or GetUser (and their List/Get policy calls),
 kms:DescribeKey, GetKeyPolicy, ListAliases, ListGrants, ListResourceTags,
 kinesis:DescribeStreamSummary (its key and retention), iam:ListAccountAliases,
-organizations:DescribeOrganization and ListParents. Nothing is changed.
+organizations:DescribeOrganization, ListParents, ListRoots,
+ListPoliciesForTarget and DescribePolicy. Nothing is changed.
 
 Options:
   --principal ARN  the role ARN (with its path) or user ARN; its account is
@@ -159,19 +162,23 @@ export async function takeSnapshot(reader: AccountReader, o: SnapshotOptions): P
     principals: [principal],
     keys,
     ...(stream ? { streams: [stream] } : {}),
-    // The organization's id and the account's path, where visible: aws:PrincipalOrgID/OrgPaths
-    // conditions then answer offline as they do with --aws. Its SCPs and RCPs are never read.
-    ...(organization ? { organization: organizationIdentity(organization) } : {}),
+    // The organization's id, the account's path and its SCPs and RCPs (each with id, name and target),
+    // where visible: conditions and organization policies then answer offline as they do with --aws.
+    ...(organization ? { organization: organizationSeen(organization) } : {}),
   });
   return parseSnapshot(snapshot);
 }
 
-/** Only what the reader can see of the organization: its id and the account's path. */
-function organizationIdentity(organization: OrganizationState): OrganizationState {
-  const identity: OrganizationState = {};
-  if (organization.id !== undefined) identity.id = organization.id;
-  if (organization.path !== undefined) identity.path = organization.path;
-  return identity;
+/** What the reader could see of the organization: its id, the account's path, its SCPs and RCPs. */
+function organizationSeen(organization: OrganizationState): OrganizationState {
+  const seen: OrganizationState = {};
+  if (organization.id !== undefined) seen.id = organization.id;
+  if (organization.path !== undefined) seen.path = organization.path;
+  if (organization.serviceControlPolicies !== undefined)
+    seen.serviceControlPolicies = organization.serviceControlPolicies;
+  if (organization.resourceControlPolicies !== undefined)
+    seen.resourceControlPolicies = organization.resourceControlPolicies;
+  return seen;
 }
 
 /** The snapshot command over readers from `readerFor` (the AWS SDK's, unless a test passes its own). */

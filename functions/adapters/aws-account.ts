@@ -31,7 +31,7 @@ import { clientConfig } from './client-config';
 import { type PolicyVersionCache, readAccountAlias, readIamPrincipal } from './iam';
 import { readStreamEncryption } from './kinesis';
 import { describeKmsKey, type KeyMetadata, type KeyParts, keyStateOf, readKeyParts } from './kms';
-import { type OrganizationsApi, organizationsApi, readOrganizationIdentity } from './organization';
+import { type OrganizationsApi, organizationsApi, readOrganization } from './organization';
 
 export interface AwsAccountReaderOptions {
   /** The account whose IAM and KMS the credentials read. */
@@ -151,19 +151,19 @@ export class AwsAccountReader implements AccountReader {
     });
   }
 
-  /**
-   * The organization's id and the account's path where Organizations lets this reader see them, never
-   * its SCPs or RCPs (readable only from the management account); null when nothing is visible.
-   */
   /** The account's alias (iam:ListAccountAliases), read once; null when none or not readable. */
   async getAccountAlias(): Promise<string | null> {
     return this.once('account alias', () => readAccountAlias(this.options.iam));
   }
 
+  /**
+   * The organization's id, the account's path and its SCPs and RCPs (with id, name and target) where
+   * Organizations lets this reader see them (organization.ts); null when nothing is visible.
+   */
   async getOrganization(): Promise<OrganizationState | null> {
     const organizations = this.options.organizations;
     if (!organizations) return null;
-    return this.once('organization', () => readOrganizationIdentity(organizations, this.accountId));
+    return this.once('organization', () => readOrganization(organizations, this.accountId));
   }
 
   /** The key's metadata when `ref` names a key this account and region can read, else null. */

@@ -46,6 +46,8 @@ export interface ResolvedState {
   organization: OrganizationState | null;
   /** The account's alias (iam:ListAccountAliases), for people; absent or null when not known. */
   accountAlias?: string | null;
+  /** The key owner's alias, when it is another account keymend read; absent when not known. */
+  keyAccountAlias?: string | null;
   /** The key exists but KMS denied keymend's read of it (`call`): its key policy does not admit keymend. */
   unreadableKey?: { key: string; call: string };
   /**

@@ -96,6 +96,7 @@ export async function gatherAcross(
     stream: owner.stream ?? state.stream,
     organization: withAccount(state.organization, keyReader.accountId, owner.organization),
     keyOrganization: owner.organization,
+    ...(owner.alias ? { keyAccountAlias: owner.alias } : {}),
     writableAccounts: [state.accountId, keyReader.accountId],
     ...(owner.unreadableKey ? { unreadableKey: owner.unreadableKey } : {}),
     ...boundary(organizationId, members),
@@ -135,12 +136,13 @@ async function readOwner(
   key: KeyState | null;
   stream: StreamState | null;
   organization: OrganizationState | null;
+  alias: string | null;
   unreadableKey?: { key: string; call: string };
 }> {
   let unreadableKey: { key: string; call: string } | undefined;
   const streamInAccount =
     request.streamArn && accountOfArn(request.streamArn) === reader.accountId ? request.streamArn : null;
-  const [key, stream, organization] = await Promise.all([
+  const [key, stream, organization, alias] = await Promise.all([
     reader.getKey(keyArn).catch((error: unknown) => {
       if (!(error instanceof KeyUnreadableError)) throw error;
       unreadableKey = { key: error.key, call: error.call };
@@ -148,8 +150,10 @@ async function readOwner(
     }),
     streamInAccount ? reader.getStream(streamInAccount) : Promise.resolve(null),
     reader.getOrganization(),
+    // The owner's alias, for people (the account and alias wherever a proposal is shown).
+    reader.getAccountAlias ? reader.getAccountAlias() : Promise.resolve(null),
   ]);
-  return { key, stream, organization, ...(unreadableKey ? { unreadableKey } : {}) };
+  return { key, stream, organization, alias, ...(unreadableKey ? { unreadableKey } : {}) };
 }
 
 /**

@@ -64,10 +64,14 @@ export function newProposal(args: {
   retentionPeriodHours?: number | undefined;
   /** The account's alias, as read (for subjects). */
   accountAlias?: string | undefined;
+  /** The key owner's alias, when another account's (for people). */
+  keyAccountAlias?: string | null | undefined;
   /** The notification route that applies (core/routing.ts), when one does. */
   notificationRoute?: string | null | undefined;
   /** The consumer's lag from CloudWatch, when read (for the impact). */
   consumerLag?: ConsumerLag | null | undefined;
+  /** The IteratorAge of the Lambda function the session may belong to, when CloudWatch had it. */
+  functionLag?: ConsumerLag | null | undefined;
   now: Date;
   linkTtlHours: number;
   audit: AuditEntry;
@@ -92,9 +96,11 @@ export function newProposal(args: {
     keyAliases: args.keyAliases,
     ...(args.principalTags ? { principalTags: args.principalTags } : {}),
     ...(args.accountAlias ? { accountAlias: args.accountAlias } : {}),
+    ...(args.keyAccountAlias ? { keyAccountAlias: args.keyAccountAlias } : {}),
     ...(args.notificationRoute ? { notificationRoute: args.notificationRoute } : {}),
     ...(args.retentionPeriodHours ? { retentionPeriodHours: args.retentionPeriodHours } : {}),
     ...(args.consumerLag ? { consumerLag: args.consumerLag } : {}),
+    ...(args.functionLag ? { functionLag: args.functionLag } : {}),
     diagnosis: result.diagnosis,
     plan,
     planHash: plan ? planHash(plan) : null,

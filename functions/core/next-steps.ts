@@ -213,7 +213,7 @@ export function nextSteps(input: NextStepInput): NextStep[] {
           : type === 'session'
             ? 'the session policy passed when the role was assumed (AssumeRole Policy or PolicyArns)'
             : type === 'service-control' || type === 'resource-control'
-              ? "the organization's SCPs and RCPs, readable only from the management account or a delegated administrator"
+              ? "the organization's SCPs and RCPs here: it reads them (organizations:ListRoots, ListPoliciesForTarget, DescribePolicy) only where its role may, in the management account or a delegated administrator for AWS Organizations policies; elsewhere they are refused, and a snapshot can carry them with id, name and target (organization.serviceControlPolicies, resourceControlPolicies)"
               : "the policies AWS names in its message that keymend's account state does not show (SCPs and RCPs, session policies, VPC endpoint policies)";
       return [
         {

@@ -36,6 +36,42 @@ export type PlanBinding =
   | { ok: true; result: Extract<DiagnoseResult, { verdict: 'propose' }> }
   | { ok: false; code: PlanRefusalCode; reason: string };
 
+/**
+ * Why `plan` may not be applied where only `enabled` (KEYMEND_ENABLED_MECHANISMS, read when it is
+ * decided) is enabled; null when every mechanism it uses is. The one place this rule is written: the
+ * remediate flow and a superseding re-diagnosis make such a diagnosis a refused proposal, the apply step
+ * refuses such a proposal (the deployment may have changed since it was made), and bindPlan refuses
+ * such a plan file.
+ */
+export function mechanismRefusal(
+  plan: Plan,
+  enabled: readonly Mechanism[],
+): { code: 'mechanism-disabled'; reason: string } | null {
+  const off = planMechanisms(plan).filter((m) => !enabled.includes(m));
+  if (off.length === 0) return null;
+  const reason = `the deployment does not enable ${off.join(' or ')}, which this plan needs (KEYMEND_ENABLED_MECHANISMS: ${enabled.join(', ')})`;
+  return {
+    code: 'mechanism-disabled',
+    reason: off.includes('key-policy-statement')
+      ? `${reason}: a key-policy change is applied only where the deployment enables key-policy changes (enableKeyPolicyChanges)`
+      : reason,
+  };
+}
+
+/**
+ * A diagnosis whose plan needs a mechanism the deployment does not enable, as the refusal a new
+ * proposal records instead (newProposal's `refuseInstead`); undefined when it may be proposed as it is.
+ */
+export function refusalInstead(
+  result: Exclude<DiagnoseResult, { verdict: 'ignore' }>,
+  enabled: readonly Mechanism[],
+): { reason: string } | undefined {
+  const refusal = result.verdict === 'propose' ? mechanismRefusal(result.plan, enabled) : null;
+  return refusal === null
+    ? undefined
+    : { reason: `${result.reason} Not proposed: ${refusal.reason}. Apply it by hand if you agree.` };
+}
+
 /** The fields of two plans that differ, each as `field: X in the plan, Y now` (strings shown whole). */
 function differences(given: Plan, now: Plan): string[] {
   const a = given as unknown as Record<string, unknown>;
@@ -57,15 +93,9 @@ function differences(given: Plan, now: Plan): string[] {
  * plan's mechanism preferred), and against the deployment's rules.
  */
 export function bindPlan(plan: Plan, now: DiagnoseResult, rules: DeploymentRules): PlanBinding {
-  const disabled = planMechanisms(plan).filter((m) => !rules.enabledMechanisms.includes(m));
-  if (disabled.length > 0) {
-    return {
-      ok: false,
-      code: 'mechanism-disabled',
-      reason: disabled.includes('key-policy-statement')
-        ? 'a key-policy change is applied only where the deployment enables key-policy changes (enableKeyPolicyChanges), and this one does not: an approval would refuse it too'
-        : `the deployment does not enable ${disabled.join(', ')} (enabled: ${rules.enabledMechanisms.join(', ')}), so an approval would not apply it`,
-    };
+  const disabled = mechanismRefusal(plan, rules.enabledMechanisms);
+  if (disabled !== null) {
+    return { ok: false, code: disabled.code, reason: `${disabled.reason}: an approval would refuse it too` };
   }
   if (now.verdict === 'ignore') {
     return now.code === 'already-allowed'

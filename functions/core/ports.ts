@@ -292,8 +292,23 @@ export interface FlowPorts {
 
 /** Metrics people are told of; best effort: null when not readable. */
 export interface MetricsReader {
-  /** How far behind the stream's consumers are, as of `now`. */
-  consumerLag(streamArn: string, now: Date): Promise<ConsumerLag | null>;
+  /**
+   * How far behind the stream's consumers are, as of `now`, and, given `functionName`, that Lambda
+   * function's event source mappings: in one request.
+   */
+  consumerLag(query: LagQuery, now: Date): Promise<ConsumerLags>;
+}
+
+/** Whose lag to read: the stream's, and the function the denied session may belong to. */
+export interface LagQuery {
+  streamArn: string;
+  functionName?: string;
+}
+
+/** The lags read; each null when CloudWatch has no data point for it (or the read failed). */
+export interface ConsumerLags {
+  stream: ConsumerLag | null;
+  function: ConsumerLag | null;
 }
 
 export type { AppliedChange };

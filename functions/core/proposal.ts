@@ -160,6 +160,8 @@ export interface Proposal {
   request: KinesisKmsRequest;
   /** The alias of the account keymend runs in (iam:ListAccountAliases), for subjects; absent when not known. */
   accountAlias?: string;
+  /** The alias of the key owner's account when it is another one keymend read; absent when not known. */
+  keyAccountAlias?: string;
   /**
    * The notification route chosen when the proposal was made (an account id or an OU id of the routing
    * map, core/routing.ts): every message of the problem goes to its topic. Absent: the e-mail topic.

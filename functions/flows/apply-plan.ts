@@ -105,7 +105,7 @@ export async function applyPlan(
 
   const proposal = pending ?? (await recordNew(ports, request, bound.result, state, options, audit));
   const applyOptions: ApplyOptions = {
-    allowKeyPolicy: options.rules.enabledMechanisms.includes('key-policy-statement'),
+    enabledMechanisms: options.rules.enabledMechanisms,
     kind: 'approved-applied',
     links: options.links,
   };
@@ -171,6 +171,7 @@ async function recordNew(
     principalTags: state.principal?.tags,
     retentionPeriodHours: state.stream?.retentionPeriodHours,
     accountAlias: state.accountAlias ?? undefined,
+    keyAccountAlias: state.keyAccountAlias,
     now: ports.now(),
     linkTtlHours: options.links.ttlHours,
     audit: audit('diagnose', 'propose', `${result.plan.mechanism}, from a plan file (keymend apply)`),

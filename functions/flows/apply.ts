@@ -13,7 +13,15 @@ import type { ResolvedState } from '../core/diagnose';
 import { diagnose } from '../core/diagnose';
 import { type LinkSettings, linkExpiry } from '../core/links';
 import { newProposal, newProposalId } from '../core/new-proposal';
-import { type Plan, planAccount, preferredMechanism, type SinglePlan } from '../core/plan';
+import {
+  type Mechanism,
+  type Plan,
+  planAccount,
+  planMechanisms,
+  preferredMechanism,
+  type SinglePlan,
+} from '../core/plan';
+import { mechanismRefusal, refusalInstead } from '../core/plan-binding';
 import {
   type AppliedChange,
   type AuditEntry,
@@ -29,9 +37,12 @@ import { type AuditContext, type FlowContext, messageOf } from './context';
 import { notify } from './notify';
 
 export interface ApplyOptions {
-  /** A key-policy change is applied only from an approval: true only on that path. */
-  allowKeyPolicy: boolean;
-  /** What the notification of a successful apply says. */
+  /**
+   * What the deployment enables now (KEYMEND_ENABLED_MECHANISMS): a plan that needs another mechanism
+   * is refused here, whatever was enabled when it was proposed.
+   */
+  enabledMechanisms: readonly Mechanism[];
+  /** Auto mode's or an approval's apply (and what its notification says): auto mode never applies a key-policy change. */
   kind: 'auto-applied' | 'approved-applied';
   /** Where the links of the notifications point (the revoke link, a replacement's links). */
   links: LinkSettings;
@@ -271,10 +282,10 @@ export async function applyProposal(
   const step = applyStep(ports, proposal, actor, options);
   const plan = proposal.plan;
   if (plan === null) return fail(step, 'the proposal has no plan');
-  if (
-    (plan.mechanism === 'key-policy-statement' || plan.mechanism === 'cross-account') &&
-    !options.allowKeyPolicy
-  ) {
+  // Before any read or write: the deployment may have changed since the plan was proposed.
+  const disabled = mechanismRefusal(plan, options.enabledMechanisms);
+  if (disabled !== null) return fail(step, `refused (${disabled.code}): ${disabled.reason}`);
+  if (options.kind === 'auto-applied' && planMechanisms(plan).includes('key-policy-statement')) {
     return backToPending(step, 'a key-policy change is applied only when a person approves it');
   }
   const reconciled = await reconcile(step, plan);
@@ -511,6 +522,7 @@ async function supersede(
 ): Promise<ApplyResult> {
   const { ports, proposal, options } = step;
   const at = ports.now();
+  const disabled = refusalInstead(now, options.enabledMechanisms);
   const replacement = newProposal({
     id: newProposalId(),
     request: proposal.request,
@@ -523,9 +535,10 @@ async function supersede(
       at: at.toISOString(),
       actor: KEYMEND_ACTOR,
       action: 'propose',
-      outcome: now.verdict,
-      detail: `replaces ${proposal.id}: ${why}`,
+      outcome: disabled ? 'refuse' : now.verdict,
+      detail: `replaces ${proposal.id}: ${why}${disabled ? ' (mechanism-disabled)' : ''}`,
     },
+    ...(disabled ? { refuseInstead: disabled } : {}),
   });
   const reason = `${why}: the new diagnosis is proposal ${replacement.id}`;
   const superseded = await ports.store.transition(

@@ -14,6 +14,7 @@
 import { GRANT_PROPAGATION_NOTE } from '../commons/constants';
 import { type Approver, type ApproverRule, mayApprove } from '../core/approvers';
 import { type LinkSettings, linkExpiry } from '../core/links';
+import type { Mechanism } from '../core/plan';
 import type { FlowPorts } from '../core/ports';
 import { type AuditEntry, boundHash, type Proposal } from '../core/proposal';
 import {
@@ -71,8 +72,8 @@ export const LINK_ACTOR = 'approval-link';
 export interface ApprovalSettings {
   /** The base URL of the links (the function URL, or `keymend local`'s server). */
   baseUrl: string;
-  /** True when this deployment enables key-policy changes: only then may an approval apply one. */
-  allowKeyPolicy: boolean;
+  /** What this deployment enables (KEYMEND_ENABLED_MECHANISMS): an approval applies no other mechanism. */
+  enabledMechanisms: readonly Mechanism[];
   /** How long a rejected problem stays quiet. @default 168 (seven days) */
   rejectSuppressHours: number;
   /** How long links work; a revoke link sent after an apply works at least this long. @default 72 */
@@ -181,7 +182,7 @@ async function view(deps: ApprovalDeps, id: string, request: ApprovalRequest): P
     opened: action,
     forms,
     expiresAt: new Date(claims.expiresAt * 1000).toISOString(),
-    keyPolicyEnabled: settings.allowKeyPolicy,
+    keyPolicyEnabled: settings.enabledMechanisms.includes('key-policy-statement'),
     viewer,
   });
 }
@@ -321,10 +322,10 @@ function linkSettings(settings: ApprovalSettings): LinkSettings {
   return { baseUrl: settings.baseUrl, ttlHours: settings.linkTtlHours };
 }
 
-/** What the apply step is told on an approval: key-policy changes only when enabled; the person's context. */
+/** What the apply step is told on an approval: the enabled mechanisms; the person's context. */
 function applyOptions(settings: ApprovalSettings, context: AuditContext): ApplyOptions {
   return {
-    allowKeyPolicy: settings.allowKeyPolicy,
+    enabledMechanisms: settings.enabledMechanisms,
     kind: 'approved-applied',
     links: linkSettings(settings),
     auditContext: context,

@@ -17,11 +17,13 @@ import { denialSeen } from '../core/denials-seen';
 import { diagnose } from '../core/diagnose';
 import type { gatherState } from '../core/gather';
 import { CLOUDTRAIL_DETAIL_TYPE, intake } from '../core/intake';
+import { lambdaFunctionCandidate } from '../core/lambda-session';
 import { type LinkSettings, linkExpiry } from '../core/links';
 import { fingerprintFieldsOf, newProposal, newProposalId } from '../core/new-proposal';
-import { planMechanisms, preferredMechanism } from '../core/plan';
-import type { DenialClaim, FingerprintRecord, FlowPorts, ProposalLinks } from '../core/ports';
-import { type ConsumerLag, fingerprintOf, KEYMEND_ACTOR, type Proposal } from '../core/proposal';
+import { preferredMechanism } from '../core/plan';
+import { refusalInstead } from '../core/plan-binding';
+import type { ConsumerLags, DenialClaim, FingerprintRecord, FlowPorts, ProposalLinks } from '../core/ports';
+import { fingerprintOf, KEYMEND_ACTOR, type Proposal } from '../core/proposal';
 import type { KinesisKmsRequest } from '../core/request';
 import { type WarmAnswer, WarmRepeats } from '../core/warm-repeats';
 import { gatherFor } from './accounts';
@@ -185,16 +187,22 @@ interface Recorded {
 }
 
 /**
- * A denied consumer's lag, for the impact: only for kms:Decrypt on a known stream, when the ports can
- * read metrics; null otherwise or when the read fails (the lag never stops a diagnosis).
+ * A denied consumer's lag, for the impact: the stream's and, when the session may be a Lambda
+ * function's (core/lambda-session.ts), that function's event source mappings', in one read; only for
+ * kms:Decrypt on a known stream, when the ports can read metrics. Nothing when the read fails (the lag
+ * never stops a diagnosis).
  */
-async function consumerLagOf(
+async function consumerLagsOf(
   ports: FlowContext,
   request: KinesisKmsRequest,
   now: Date,
-): Promise<ConsumerLag | null> {
-  if (!ports.metrics || request.operation !== 'kms:Decrypt' || !request.streamArn) return null;
-  return ports.metrics.consumerLag(request.streamArn, now).catch(() => null);
+): Promise<ConsumerLags> {
+  const none: ConsumerLags = { stream: null, function: null };
+  if (!ports.metrics || request.operation !== 'kms:Decrypt' || !request.streamArn) return none;
+  const functionName = lambdaFunctionCandidate(request);
+  return ports.metrics
+    .consumerLag({ streamArn: request.streamArn, ...(functionName ? { functionName } : {}) }, now)
+    .catch(() => none);
 }
 
 function linkSettings(config: RemediateConfig): LinkSettings {
@@ -297,9 +305,9 @@ async function diagnoseAndStore(
   // The id comes first: another account is read (and later written) as `keymend-<id>`.
   const id = newProposalId();
   // The lag is read beside the account, not after it: it adds no round trip.
-  const [state, consumerLag, notificationRoute] = await Promise.all([
+  const [state, lags, notificationRoute] = await Promise.all([
     gatherFor(ports, request, id),
-    consumerLagOf(ports, request, now),
+    consumerLagsOf(ports, request, now),
     // Beside the account too; never throws (the e-mail topic when no route can be told).
     ports.router ? ports.router.routeOf(request.accountId) : null,
   ]);
@@ -311,16 +319,7 @@ async function diagnoseAndStore(
     return { outcome: 'ignored', reason: result.reason };
   }
 
-  const off =
-    result.verdict === 'propose'
-      ? planMechanisms(result.plan).filter((m) => !config.enabledMechanisms.includes(m))
-      : [];
-  const disabled =
-    result.verdict === 'propose' && off.length > 0
-      ? {
-          reason: `${result.reason} The fix it needs, ${off.length === 1 ? `a ${off[0]}` : off.join(' and ')}, is not enabled (KEYMEND_ENABLED_MECHANISMS): apply it by hand if you agree.`,
-        }
-      : undefined;
+  const disabled = refusalInstead(result, config.enabledMechanisms);
   const proposal = newProposal({
     id,
     request,
@@ -329,8 +328,10 @@ async function diagnoseAndStore(
     principalTags: state.principal?.tags,
     retentionPeriodHours: state.stream?.retentionPeriodHours,
     accountAlias: state.accountAlias ?? undefined,
+    keyAccountAlias: state.keyAccountAlias,
     notificationRoute,
-    consumerLag,
+    consumerLag: lags.stream,
+    functionLag: lags.function,
     now,
     linkTtlHours: config.linkTtlHours,
     audit: {
@@ -468,9 +469,9 @@ async function releaseClaims(
   }
 }
 
-/** What auto mode's apply step is told: never a key-policy change, announced as auto-applied. */
+/** What auto mode's apply step is told: the enabled mechanisms (never a key-policy change), announced as auto-applied. */
 function autoApplyOptions(config: RemediateConfig): ApplyOptions {
-  return { allowKeyPolicy: false, kind: 'auto-applied', links: linkSettings(config) };
+  return { enabledMechanisms: config.enabledMechanisms, kind: 'auto-applied', links: linkSettings(config) };
 }
 
 /**

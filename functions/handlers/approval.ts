@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import type { Mechanism } from '../core/plan';
 import type { FlowPorts } from '../core/ports';
 import {
   type ApprovalDeps,
@@ -49,8 +50,8 @@ export type ApprovalResult = APIGatewayProxyStructuredResultV2;
 export interface ApprovalConfig {
   /** The base URL of the links; '' in the deployed function, which takes its own from each request. */
   approvalUrl: string;
-  /** Key-policy changes are applied on approval only when `key-policy-statement` is enabled. */
-  enabledMechanisms: readonly string[];
+  /** What an approval may apply; key-policy changes only when `key-policy-statement` is enabled. */
+  enabledMechanisms: readonly Mechanism[];
   linkTtlHours: number;
   rejectSuppressHours: number;
 }
@@ -70,7 +71,7 @@ export interface ApprovalHandlerDeps {
 export function approvalSettings(config: ApprovalConfig, signIn: SignInGate | null = null): ApprovalSettings {
   return {
     baseUrl: config.approvalUrl,
-    allowKeyPolicy: config.enabledMechanisms.includes('key-policy-statement'),
+    enabledMechanisms: config.enabledMechanisms,
     rejectSuppressHours: config.rejectSuppressHours,
     linkTtlHours: config.linkTtlHours,
     signIn: signIn?.rule ?? null,

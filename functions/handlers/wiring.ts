@@ -15,7 +15,7 @@ import type { Context } from 'aws-lambda';
 import { AwsAccountWriter } from '../adapters/account-writer';
 import { AwsAccountReader } from '../adapters/aws-account';
 import { clientConfig, InvocationDeadline, withDeadline } from '../adapters/client-config';
-import { readConsumerLag } from '../adapters/cloudwatch';
+import { readConsumerLags } from '../adapters/cloudwatch';
 import { PolicyVersionCache } from '../adapters/iam';
 import { kmsLinkSigner } from '../adapters/link-signer';
 import { MemberAccounts } from '../adapters/member-accounts';
@@ -25,7 +25,7 @@ import { DynamoProposalStore } from '../adapters/store';
 import { arnAccount, partitionOfRegion } from '../commons/arn';
 import type { AccountReader } from '../core/account';
 import { type Config, type ConfigOptions, parseConfig } from '../core/config';
-import type { FlowPorts } from '../core/ports';
+import type { FlowPorts, MetricsReader } from '../core/ports';
 
 /** An AccountReader that reads afresh on every call (the AWS reader caches per instance). */
 function freshReader(accountId: string, region: string, make: () => AccountReader): AccountReader {
@@ -105,8 +105,8 @@ export function awsWiring(
     ...(config.revokeKeyId === null ? {} : { revoke: config.revokeKeyId }),
   });
   const cloudwatch = new CloudWatchClient(clients);
-  const metrics = {
-    consumerLag: (streamArn: string, now: Date) => readConsumerLag(cloudwatch, streamArn, now),
+  const metrics: MetricsReader = {
+    consumerLag: (query, now) => readConsumerLags(cloudwatch, query, now),
   };
   // An organization deployment's hub reaches member accounts through their member role.
   const accounts =

@@ -18,6 +18,7 @@ import { approvedWithoutRevokeLink, kindText } from './kinds';
 import { consoleLinks, safeUrl } from './links';
 import { type ManualCommand, manualPath, terraformSnippet } from './manual';
 import {
+  accountOf,
   accountOfArn,
   accountShown,
   aliasSuffix,
@@ -155,7 +156,12 @@ function whatHappened(proposal: Proposal): string[] {
         "Caller's account",
         request.callerAccountId !== scope.accountId ? plainValue(request.callerAccountId) : null,
       ],
-      ["Key's account", keyAccount !== '' && keyAccount !== scope.accountId ? plainValue(keyAccount) : null],
+      [
+        "Key's account",
+        keyAccount !== '' && keyAccount !== scope.accountId
+          ? plainValue(accountOf(proposal, keyAccount))
+          : null,
+      ],
       ['First seen', plainValue(proposal.firstSeen)],
       ['Last seen', plainValue(proposal.lastSeen)],
       // A lower bound: warm remediate environments write repeats back in batches (docs/remediate.md).

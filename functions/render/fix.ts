@@ -9,7 +9,7 @@ import type { Plan } from '../core/plan';
 import type { Proposal } from '../core/proposal';
 import { asciiJson, plainValue } from './escape';
 import { changeRequest } from './manual';
-import { aliasSuffix, principalName, streamName } from './names';
+import { accountOf, aliasSuffix, principalName, streamName } from './names';
 
 /** The plan's JSON is shown whole up to this many characters; past it, only the change itself. */
 export const PLAN_JSON_BUDGET = 40_000;
@@ -25,7 +25,7 @@ export function planSentence(plan: Plan, proposal: Proposal, applied: boolean, t
 
 function planSentenceOf(plan: Plan, proposal: Proposal, applied: boolean): string {
   if (plan.mechanism === 'cross-account') {
-    return `Across accounts both sides must allow, so two changes, ${applied ? 'made' : 'to be made'} together: 1. in account ${plainValue(plan.keyAccountId)} (the key's owner): ${planSentenceOf(plan.keySide, proposal, applied)} 2. in account ${plainValue(plan.callerAccountId)} (the caller's): ${planSentenceOf(plan.callerSide, proposal, applied)}`;
+    return `Across accounts both sides must allow, so two changes, ${applied ? 'made' : 'to be made'} together: 1. in account ${plainValue(accountOf(proposal, plan.keyAccountId))} (the key's owner): ${planSentenceOf(plan.keySide, proposal, applied)} 2. in account ${plainValue(accountOf(proposal, plan.callerAccountId))} (the caller's): ${planSentenceOf(plan.callerSide, proposal, applied)}`;
   }
   const who = principalName(proposal.scope.principalArn);
   const stream = plainValue(streamName(proposal.scope.streamArn));

@@ -47,3 +47,17 @@ export function accountOfArn(arn: string): string {
 export function accountShown(accountId: string, alias: string | undefined): string {
   return alias ? `${accountId} (${alias})` : accountId;
 }
+
+/**
+ * An account a proposal names (the problem's, or the key owner's in a two-sided proposal), with the
+ * alias keymend read for it: accountShown's text.
+ */
+export function accountOf(proposal: Proposal, accountId: string): string {
+  const alias =
+    accountId === proposal.scope.accountId
+      ? proposal.accountAlias
+      : accountId === accountOfArn(proposal.scope.keyArn)
+        ? proposal.keyAccountAlias
+        : undefined;
+  return accountShown(accountId, alias);
+}

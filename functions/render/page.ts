@@ -21,7 +21,7 @@ import { scopeIsLiteral } from './fix';
 import { Html, html } from './html';
 import { impactLines } from './impact';
 import { changeRequest, type ManualCommand, manualPath, terraformSnippet } from './manual';
-import { accountShown, principalName, streamName } from './names';
+import { accountOf, accountShown, principalName, streamName } from './names';
 import { diagnosisNotes, NOTES_LEAD } from './notes';
 
 /** The page's only style. Its SHA-256 goes into the CSP's `style-src`: change it and the hash follows. */
@@ -333,7 +333,7 @@ export function changeSentence(plan: Plan, proposal: Proposal): string {
     case 'key-policy-statement':
       return `Let ${whoName(proposal)} use ${op} on key ${keyName(proposal)}, ${only} (one statement, ${plan.statement.Sid}, added to the key policy).`;
     case 'cross-account':
-      return `Let ${whoName(proposal)} use ${op} on key ${keyName(proposal)}, ${only}: across accounts both sides must allow, so two changes, made together: one statement, ${plan.keySide.statement.Sid}, added to the key policy in account ${plan.keyAccountId} (the key's owner), then an inline IAM policy, ${plan.callerSide.policyName}, on the ${principalName(proposal.scope.principalArn).kind} in account ${plan.callerAccountId} (the caller's).`;
+      return `Let ${whoName(proposal)} use ${op} on key ${keyName(proposal)}, ${only}: across accounts both sides must allow, so two changes, made together: one statement, ${plan.keySide.statement.Sid}, added to the key policy in account ${accountOf(proposal, plan.keyAccountId)} (the key's owner), then an inline IAM policy, ${plan.callerSide.policyName}, on the ${principalName(proposal.scope.principalArn).kind} in account ${accountOf(proposal, plan.callerAccountId)} (the caller's).`;
     default: {
       const unreachable: never = plan;
       throw new Error(`unknown plan ${JSON.stringify(unreachable)}`);
@@ -383,17 +383,17 @@ function keyPolicyDiff(plan: Extract<Plan, { mechanism: 'key-policy-statement' }
 `;
 }
 
-function changeSection(plan: Plan, keyPolicyEnabled: boolean): DetailSection {
+function changeSection(plan: Plan, keyPolicyEnabled: boolean, proposal: Proposal): DetailSection {
   const change = describeChange(plan);
   if (plan.mechanism === 'cross-account') {
-    const key = changeSection(plan.keySide, keyPolicyEnabled);
-    const caller = changeSection(plan.callerSide, keyPolicyEnabled);
+    const key = changeSection(plan.keySide, keyPolicyEnabled, proposal);
+    const caller = changeSection(plan.callerSide, keyPolicyEnabled, proposal);
     return {
       id: 'change',
       title: 'The exact change, in two accounts',
       body: html`<p>Across accounts both sides must allow. Approving makes both changes, in this order, and Revoke undoes both.</p>
-<h3>1. In account ${plan.keyAccountId}, the key's owner</h3>
-${key.body}<h3>2. In account ${plan.callerAccountId}, the caller's</h3>
+<h3>1. In account ${accountOf(proposal, plan.keyAccountId)}, the key's owner</h3>
+${key.body}<h3>2. In account ${accountOf(proposal, plan.callerAccountId)}, the caller's</h3>
 ${caller.body}`,
     };
   }
@@ -480,7 +480,7 @@ export function detailSections(proposal: Proposal, keyPolicyEnabled: boolean): D
     deniedSection(proposal),
     whySection(proposal),
     whatToDoSection(proposal),
-    ...(proposal.plan ? [changeSection(proposal.plan, keyPolicyEnabled)] : []),
+    ...(proposal.plan ? [changeSection(proposal.plan, keyPolicyEnabled, proposal)] : []),
     ...(proposal.proof ? [proofSection(proposal.proof)] : []),
     manualPageSection(proposal),
   ];

@@ -86,16 +86,16 @@ describe('keymend local with two accounts: one two-sided proposal', () => {
 
     // One notification names both halves with their accounts.
     const email = runtime.outbox().find((m) => m.topic === 'email' && m.message.includes(`/p/${id}?`));
-    expect(email?.message).toContain(`1. in account ${OWNER} (the key's owner)`);
-    expect(email?.message).toContain(`2. in account ${CALLER} (the caller's)`);
+    expect(email?.message).toContain(`1. in account ${OWNER} (acme-orders-prod) (the key's owner)`);
+    expect(email?.message).toContain(`2. in account ${CALLER} (acme-analytics) (the caller's)`);
     expect(email?.message).toContain('kms:PutKeyPolicy (account 111122223333), then iam:PutRolePolicy');
 
     // The page shows both halves, each with its account; GET changes nothing.
     const page = await openLink(emailedLink(runtime.outbox(), runtime, id, 'approve'));
     expect(page.status).toBe(200);
     const text = pageText(page.html);
-    expect(text).toContain(`1. In account ${OWNER}, the key's owner`);
-    expect(text).toContain(`2. In account ${CALLER}, the caller's`);
+    expect(text).toContain(`1. In account ${OWNER} (acme-orders-prod), the key's owner`);
+    expect(text).toContain(`2. In account ${CALLER} (acme-analytics), the caller's`);
     expect(runtime.accounts()).toEqual(before);
 
     const applied = await submitForm(findForm(page, 'Approve'));
@@ -154,7 +154,7 @@ describe('keymend local with two accounts: one two-sided proposal', () => {
       .outbox()
       .find((m) => m.topic === 'email' && m.message.includes(`/p/${result?.proposalId}?`));
     expect(email?.message).toContain('kms:GenerateDataKey');
-    expect(email?.message).toContain(`2. in account ${CALLER} (the caller's)`);
+    expect(email?.message).toContain(`2. in account ${CALLER} (acme-analytics) (the caller's)`);
   });
 });
 

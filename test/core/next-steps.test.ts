@@ -124,6 +124,22 @@ describe('next steps of a refusal', () => {
     expect(text(result.nextSteps)).toContain('keymend snapshot --out account.json');
   });
 
+  it('an SCP keymend could not read: says where its role may read them, and how a snapshot carries them', async () => {
+    const intook = intake(loadEvent('consumer-decrypt-denied-scp.record.json'));
+    if (!intook.match) throw new Error('no match');
+    const snapshot = loadAccount('demo.json');
+    // As the reader leaves them in a member account: ListPoliciesForTarget refused.
+    delete snapshot.organization?.serviceControlPolicies;
+    const state = await gatherState(new SnapshotReader(snapshot), intook.request);
+    const result = diagnose(intook.request, state);
+    expect(result).toMatchObject({ verdict: 'refuse', code: 'invisible-layer' });
+    if (result.verdict !== 'refuse') return;
+    expect(text(result.nextSteps)).toContain(
+      'organizations:ListRoots, ListPoliciesForTarget, DescribePolicy) only where its role may, in the management account or a delegated administrator',
+    );
+    expect(text(result.nextSteps)).toContain('organization.serviceControlPolicies');
+  });
+
   it('every refusal code has at least one step, with who and what', () => {
     const request = {
       eventId: 'e',

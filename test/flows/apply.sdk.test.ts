@@ -28,7 +28,7 @@ const iam = mockClient(IAMClient);
 const ORDERS_KEY = 'arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab';
 
 const OPTIONS: ApplyOptions = {
-  allowKeyPolicy: true,
+  enabledMechanisms: ['kms-grant', 'iam-inline-policy', 'key-policy-statement'],
   kind: 'approved-applied',
   links: { baseUrl: TEST_CONFIG.approvalUrl, ttlHours: 72 },
 };

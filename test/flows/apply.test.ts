@@ -10,7 +10,7 @@ const CONSUMER = 'arn:aws:iam::111122223333:role/service-role/orders-consumer';
 const ORDERS_KEY = 'arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab';
 
 const OPTIONS: ApplyOptions = {
-  allowKeyPolicy: true,
+  enabledMechanisms: ['kms-grant', 'iam-inline-policy', 'key-policy-statement'],
   kind: 'approved-applied',
   links: { baseUrl: TEST_CONFIG.approvalUrl, ttlHours: 72 },
 };
@@ -176,14 +176,10 @@ describe('applyProposal', () => {
     expect(f.writes).toEqual([]);
   });
 
-  it('a key-policy change is never applied outside an approval', async () => {
+  it('a key-policy change is never applied outside an approval, even where key-policy changes are enabled', async () => {
     const f = flowFixture();
     const proposal = await applying(f, 'key-policy-statement');
-    const result = await applyProposal(f.ports, proposal, 'keymend', {
-      ...OPTIONS,
-      allowKeyPolicy: false,
-      kind: 'auto-applied',
-    });
+    const result = await applyProposal(f.ports, proposal, 'keymend', { ...OPTIONS, kind: 'auto-applied' });
     expect(result.outcome).toBe('not-applied');
     expect(f.writes).toEqual([]);
     expect(f.store.proposals.get(proposal.id)?.status).toBe('pending');

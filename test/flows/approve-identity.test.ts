@@ -27,7 +27,7 @@ async function proposed(signIn: boolean) {
     ports: { ...f.ports, signer: approvalSigner },
     settings: {
       baseUrl: TEST_CONFIG.approvalUrl,
-      allowKeyPolicy: false,
+      enabledMechanisms: ['kms-grant', 'iam-inline-policy'],
       rejectSuppressHours: 168,
       linkTtlHours: 72,
       signIn: signIn ? RULE : null,

@@ -27,7 +27,7 @@ async function setup(id: string) {
     ports,
     settings: {
       baseUrl: 'https://approve.example',
-      allowKeyPolicy: false,
+      enabledMechanisms: ['kms-grant', 'iam-inline-policy'],
       rejectSuppressHours: 168,
       linkTtlHours: 72,
     },

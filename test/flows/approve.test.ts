@@ -36,7 +36,7 @@ async function setup(options: { prefer?: Mechanism } = {}): Promise<Setup> {
     ports,
     settings: {
       baseUrl: 'https://approve.example',
-      allowKeyPolicy: false,
+      enabledMechanisms: ['kms-grant', 'iam-inline-policy'],
       rejectSuppressHours: 168,
       linkTtlHours: 72,
     },
@@ -293,19 +293,18 @@ describe('approve', () => {
   });
 
   it.each([
-    [false, 'pending', []],
+    [false, 'failed', []],
     [true, 'applied', ['kms:PutKeyPolicy']],
-  ])(
-    'a key-policy change with key-policy changes enabled: %s is %s',
-    async (allowKeyPolicy, status, writes) => {
-      const s = await setup({ prefer: 'key-policy-statement' });
-      expect(s.proposal.plan?.mechanism).toBe('key-policy-statement');
-      s.deps.settings.allowKeyPolicy = allowKeyPolicy;
-      await handleApproval(s.deps, post(s.proposal.id, 'approve', token(s.proposal)));
-      expect(s.store.proposals.get(s.proposal.id)?.status).toBe(status);
-      expect(accountWrites(s.account)).toEqual(writes);
-    },
-  );
+  ])('a key-policy change with key-policy changes enabled: %s is %s', async (keyPolicy, status, writes) => {
+    const s = await setup({ prefer: 'key-policy-statement' });
+    expect(s.proposal.plan?.mechanism).toBe('key-policy-statement');
+    s.deps.settings.enabledMechanisms = keyPolicy
+      ? ['kms-grant', 'iam-inline-policy', 'key-policy-statement']
+      : ['kms-grant', 'iam-inline-policy'];
+    await handleApproval(s.deps, post(s.proposal.id, 'approve', token(s.proposal)));
+    expect(s.store.proposals.get(s.proposal.id)?.status).toBe(status);
+    expect(accountWrites(s.account)).toEqual(writes);
+  });
 
   it('ten simultaneous approvals apply once; the nine others are refused and audited', async () => {
     const s = await setup();
@@ -346,7 +345,7 @@ describe('approve', () => {
 
   it('a plan that changed is not applied: the page says a new proposal follows', async () => {
     const s = await setup({ prefer: 'key-policy-statement' });
-    s.deps.settings.allowKeyPolicy = true;
+    s.deps.settings.enabledMechanisms = ['kms-grant', 'iam-inline-policy', 'key-policy-statement'];
     // Someone edits the key policy after the plan was made.
     s.account.modify((draft) => {
       const policy = draft.keys.find((k) => k.arn === s.proposal.scope.keyArn)?.policy as

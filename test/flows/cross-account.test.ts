@@ -7,7 +7,7 @@
 import { LocalAccount } from '../../functions/adapters/local-account';
 import type { AccountDirectory, AccountWriter } from '../../functions/core/ports';
 import type { Proposal } from '../../functions/core/proposal';
-import { applyProposal, revokeProposal } from '../../functions/flows/apply';
+import { type ApplyOptions, applyProposal, revokeProposal } from '../../functions/flows/apply';
 import type { FlowContext } from '../../functions/flows/context';
 import { type RemediateConfig, remediate } from '../../functions/flows/remediate';
 import { loadSnapshot } from '../helpers/accounts';
@@ -116,7 +116,7 @@ async function proposed(f: Fixture, config = CONFIG): Promise<Proposal> {
   return proposal;
 }
 
-async function approve(f: Fixture, proposal: Proposal, allowKeyPolicy = true) {
+async function approve(f: Fixture, proposal: Proposal, kind: ApplyOptions['kind'] = 'approved-applied') {
   const applying = await f.store.transition(
     proposal.id,
     'pending',
@@ -131,8 +131,8 @@ async function approve(f: Fixture, proposal: Proposal, allowKeyPolicy = true) {
   );
   if (!applying) throw new Error('not pending');
   return applyProposal(f.ports, applying, 'approval-link', {
-    allowKeyPolicy,
-    kind: 'approved-applied',
+    enabledMechanisms: ['kms-grant', 'iam-inline-policy', 'key-policy-statement'],
+    kind,
     links: LINKS,
   });
 }
@@ -155,6 +155,8 @@ describe('a cross-account denial through the flows', () => {
     });
     expect(proposal.proof).toMatchObject({ before: 'implicit-deny', after: 'allowed' });
     expect(proposal.proof?.probes.every((p) => p.result !== 'allowed' || p.before === 'allowed')).toBe(true);
+    // Each account's alias, read in that account, for people (docs/notifications.md).
+    expect([proposal.accountAlias, proposal.keyAccountAlias]).toEqual(['acme-analytics', 'acme-orders-prod']);
     expect(new Set(f.sessions)).toEqual(
       new Set([`read ${CALLER} keymend-${proposal.id}`, `read ${OWNER} keymend-${proposal.id}`]),
     );
@@ -232,7 +234,7 @@ describe('a cross-account denial through the flows', () => {
     const auto = { ...CONFIG, mode: 'auto' as const, autoApplyPrincipals: [`arn:aws:iam::${CALLER}:role/*`] };
     const proposal = await proposed(f, auto);
     expect(proposal.status).toBe('pending');
-    const notAllowed = await approve(f, proposal, false);
+    const notAllowed = await approve(f, proposal, 'auto-applied');
     expect(notAllowed.outcome).toBe('not-applied');
     expect(f.writes).toEqual([]);
   });
@@ -241,7 +243,7 @@ describe('a cross-account denial through the flows', () => {
     const f = fixture();
     const result = await remediate(f.ports, TEST_CONFIG, loadEvent(EVENT));
     expect(result.outcome).toBe('refused');
-    expect(result.reason).toMatch(/key-policy-statement.*not enabled/);
+    expect(result.reason).toMatch(/does not enable key-policy-statement/);
   });
 });
 

@@ -112,7 +112,7 @@ describe('claims with a lease', () => {
       ports: f.ports,
       settings: {
         baseUrl: TEST_CONFIG.approvalUrl,
-        allowKeyPolicy: false,
+        enabledMechanisms: ['kms-grant', 'iam-inline-policy'],
         rejectSuppressHours: 168,
         linkTtlHours: 72,
       },

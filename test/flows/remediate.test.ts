@@ -1,4 +1,5 @@
 import { AUTO_REMEDIATE_TAG, CLOUDFORMATION_STACK_TAG } from '../../functions/commons/constants';
+import type { LagQuery } from '../../functions/core/ports';
 import { verifyToken } from '../../functions/core/token';
 import { applyProposal } from '../../functions/flows/apply';
 import type { RemediateConfig } from '../../functions/flows/remediate';
@@ -36,20 +37,27 @@ describe('remediate: one event at a time', () => {
 
   it("reads a denied consumer's lag beside the account, and the e-mail's impact shows it with the stream's retention", async () => {
     const f = flowFixture();
-    const asked: Array<[string, string]> = [];
+    const asked: Array<[LagQuery, string]> = [];
     f.ports.metrics = {
-      consumerLag: async (streamArn, now) => {
-        asked.push([streamArn, now.toISOString()]);
+      consumerLag: async (query, now) => {
+        asked.push([query, now.toISOString()]);
         return {
-          milliseconds: 7_260_000,
-          metric: 'GetRecords.IteratorAgeMilliseconds',
-          at: now.toISOString(),
+          stream: {
+            milliseconds: 7_260_000,
+            metric: 'GetRecords.IteratorAgeMilliseconds',
+            at: now.toISOString(),
+          },
+          // The session i-0abc123 is named like a function, but no function of that name reads a stream.
+          function: null,
         };
       },
     };
     const result = await remediate(f.ports, TEST_CONFIG, eventBridgeEvent(STORM_EVENT));
     expect(asked).toEqual([
-      ['arn:aws:kinesis:us-east-1:111122223333:stream/orders', '2026-12-03T10:00:00.000Z'],
+      [
+        { streamArn: 'arn:aws:kinesis:us-east-1:111122223333:stream/orders', functionName: 'i-0abc123' },
+        '2026-12-03T10:00:00.000Z',
+      ],
     ]);
     const proposal = f.store.proposals.get(result.proposalId as string);
     expect(proposal?.consumerLag?.milliseconds).toBe(7_260_000);
@@ -60,6 +68,42 @@ describe('remediate: one event at a time', () => {
     );
     expect(f.outbox[0]?.subject.startsWith('[acme-orders-prod us-east-1] keymend: Proposed fix: ')).toBe(
       true,
+    );
+  });
+
+  it("a Lambda event source mapping's consumer: its function's IteratorAge, read in the same request, is in the impact", async () => {
+    const f = flowFixture();
+    const asked: LagQuery[] = [];
+    f.ports.metrics = {
+      consumerLag: async (query, now) => {
+        asked.push(query);
+        return {
+          stream: null,
+          function: {
+            milliseconds: 95_000,
+            metric: 'IteratorAge',
+            functionName: 'orders-processor',
+            at: now.toISOString(),
+          },
+        };
+      },
+    };
+    const result = await remediate(
+      f.ports,
+      TEST_CONFIG,
+      eventBridgeEvent('lambda-esm-decrypt-denied.eventbridge.json'),
+    );
+    expect(result.outcome).toBe('proposed');
+    // The session of the execution role is named after the function.
+    expect(asked).toEqual([
+      { streamArn: 'arn:aws:kinesis:us-east-1:111122223333:stream/orders', functionName: 'orders-processor' },
+    ]);
+    expect(f.store.proposals.get(result.proposalId as string)?.functionLag).toMatchObject({
+      functionName: 'orders-processor',
+      milliseconds: 95_000,
+    });
+    expect(f.outbox[0]?.message).toMatch(
+      /Consumer lag: +1 min behind \(IteratorAge of Lambda function orders-processor's event source mappings, CloudWatch/,
     );
   });
 
@@ -232,7 +276,7 @@ describe('remediate: one event at a time', () => {
     const config = { ...TEST_CONFIG, preferMechanism: 'key-policy-statement' as const };
     const result = await remediate(f.ports, config, eventBridgeEvent(STORM_EVENT));
     expect(result.outcome).toBe('refused');
-    expect(result.reason).toMatch(/key-policy-statement, is not enabled/);
+    expect(result.reason).toMatch(/does not enable key-policy-statement/);
     expect(f.writes).toEqual([]);
   });
 
@@ -429,7 +473,7 @@ describe('remediate: an interrupted automatic apply', () => {
       },
     );
     const done = await applyProposal(f.ports, approved as NonNullable<typeof approved>, 'approval-link', {
-      allowKeyPolicy: true,
+      enabledMechanisms: ['kms-grant', 'iam-inline-policy', 'key-policy-statement'],
       kind: 'approved-applied',
       links: { baseUrl: TEST_CONFIG.approvalUrl, ttlHours: 72 },
     });

@@ -160,7 +160,7 @@ describe('notification routes', () => {
       approving as NonNullable<typeof approving>,
       'approval-link',
       {
-        allowKeyPolicy: true,
+        enabledMechanisms: ['kms-grant', 'iam-inline-policy', 'key-policy-statement'],
         kind: 'approved-applied',
         links: { baseUrl: TEST_CONFIG.approvalUrl, ttlHours: 72 },
       },

@@ -91,8 +91,24 @@ describe('read statements', () => {
         },
         {
           sid: 'ReadOrganization',
-          actions: ['organizations:DescribeOrganization', 'organizations:ListParents'],
+          actions: [
+            'organizations:DescribeOrganization',
+            'organizations:ListParents',
+            'organizations:ListPoliciesForTarget',
+            'organizations:ListRoots',
+          ],
           resources: ['*'],
+        },
+        {
+          // The content of SCPs and RCPs only: not of tag, backup, AI opt-out or other policy types.
+          sid: 'ReadOrganizationPolicies',
+          actions: ['organizations:DescribePolicy'],
+          resources: [
+            'arn:aws:organizations::*:policy/o-*/resource_control_policy/p-*',
+            'arn:aws:organizations::*:policy/o-*/service_control_policy/p-*',
+            'arn:aws:organizations::aws:policy/resource_control_policy/p-*',
+            'arn:aws:organizations::aws:policy/service_control_policy/p-*',
+          ],
         },
       ],
     );
@@ -123,6 +139,9 @@ describe('read statements', () => {
         'kinesis:DescribeStreamSummary',
         'organizations:DescribeOrganization',
         'organizations:ListParents',
+        'organizations:ListRoots',
+        'organizations:ListPoliciesForTarget',
+        'organizations:DescribePolicy',
         'iam:ListAccountAliases',
         'cloudwatch:GetMetricData',
       ]),
@@ -319,7 +338,12 @@ describe('write statements', () => {
     const common = [
       ['kms:ListAliases'],
       ['iam:ListAccountAliases'],
-      ['organizations:DescribeOrganization', 'organizations:ListParents'],
+      [
+        'organizations:DescribeOrganization',
+        'organizations:ListParents',
+        'organizations:ListPoliciesForTarget',
+        'organizations:ListRoots',
+      ],
     ];
     const wide = (statements: ReturnType<typeof approvalStatements>) =>
       statements.filter((s) => s.effect === 'Allow' && s.resources?.includes('*')).map((s) => s.actions);

@@ -227,7 +227,7 @@ describe('a cross-account denial across two member accounts in moto', () => {
       },
     );
     const applied = await applyProposal(p, applying as Proposal, 'approval-link', {
-      allowKeyPolicy: true,
+      enabledMechanisms: ['kms-grant', 'iam-inline-policy', 'key-policy-statement'],
       kind: 'approved-applied',
       links: { baseUrl: 'http://127.0.0.1:8787', ttlHours: 72 },
     });

@@ -4,7 +4,13 @@
  * build (handlers/wiring.ts), each compared field by field with what was created.
  */
 import { snapshotCommand } from '../../cli/commands/snapshot';
-import type { AccountReader, AccountSnapshot, KeyState, PrincipalState } from '../../functions/core/account';
+import {
+  type AccountReader,
+  type AccountSnapshot,
+  type KeyState,
+  organizationPolicyLabel,
+  type PrincipalState,
+} from '../../functions/core/account';
 import { awsWiring } from '../../functions/handlers/wiring';
 import { captureIo } from '../helpers/io';
 import { type Deployment, deploy } from './lambda';
@@ -100,7 +106,7 @@ describe('keymend snapshot against moto', () => {
     expect(snapshot.accountAlias).toBe(seeded.accountAlias);
   });
 
-  it("writes the organization's id and the account's path through both OUs", () => {
+  it("writes the organization's id, the account's path through both OUs, and its SCPs and RCPs (none apply to the management account)", () => {
     expect(snapshot.organization).toEqual(seeded.organization);
   });
 
@@ -147,6 +153,19 @@ describe('the deployed reader against moto', () => {
   it('reads the organization and the path', async () => {
     const organization = await deployedReader().getOrganization();
     expect(organization).toEqual(seeded.organization);
+  });
+
+  it("reads a member account's SCPs and RCPs at every level, each with its id, name and target", async () => {
+    const reader = awsWiring({ ...deployment.env.remediate, AWS_REGION: REGION }).portsFor(
+      seeded.member.accountId,
+    ).reader;
+    const organization = await reader.getOrganization();
+    expect(organization).toEqual(seeded.member.organization);
+    // The KMS guard on the inner OU, named for a refusal by its id, name and where it is attached.
+    const guard = organization?.serviceControlPolicies?.[2]?.[1];
+    expect(organizationPolicyLabel(guard, 'service-control-policies[2][1]')).toMatch(
+      /^p-[a-z0-9]+ \(kms-decrypt-guard, attached to ou-[a-z0-9-]+\)$/,
+    );
   });
 
   it('answers null for what the account does not hold', async () => {

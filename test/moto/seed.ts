@@ -26,12 +26,16 @@ import {
 } from '@aws-sdk/client-kinesis';
 import { CreateAliasCommand, CreateGrantCommand, CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import {
+  AttachPolicyCommand,
+  CreateAccountCommand,
   CreateOrganizationalUnitCommand,
   CreateOrganizationCommand,
+  CreatePolicyCommand as CreateOrganizationPolicyCommand,
   ListRootsCommand,
   MoveAccountCommand,
   OrganizationsClient,
 } from '@aws-sdk/client-organizations';
+import type { OrganizationState } from '../../functions/core/account';
 import { MOTO_ACCOUNT, motoClientConfig, REGION } from './moto';
 
 type Document = Record<string, unknown>;
@@ -94,9 +98,41 @@ export interface Seeded {
     boundary: Document;
   };
   user: { arn: string; inline: Record<string, Document>; managed: Record<string, Document> };
-  organization: { id: string; path: string };
+  /**
+   * The seeded account's organization as keymend reads it: the management account, which SCPs and
+   * RCPs do not affect (none apply).
+   */
+  organization: OrganizationState;
+  /**
+   * A member account beside it in the inner OU, whose SCPs keymend reads with id, name and target:
+   * FullAWSAccess at every level (as Organizations attaches it), a KMS guard on the inner OU.
+   */
+  member: { accountId: string; organization: OrganizationState };
   accountAlias: string;
 }
+
+/** The SCP the member account's OU holds: decrypting with KMS only for security roles. */
+const SCP_GUARD: Document = {
+  Version: '2012-10-17',
+  Statement: [
+    {
+      Sid: 'OnlySecurityDecrypts',
+      Effect: 'Deny',
+      Action: 'kms:Decrypt',
+      Resource: '*',
+      Condition: { ArnNotLike: { 'aws:PrincipalArn': 'arn:aws:iam::*:role/security-*' } },
+    },
+  ],
+};
+/** AWS's FullAWSAccess and RCPFullAWSAccess, as Organizations (and moto) return their content. */
+const FULL_AWS_ACCESS: Document = {
+  Version: '2012-10-17',
+  Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }],
+};
+const RCP_FULL_AWS_ACCESS: Document = {
+  Version: '2012-10-17',
+  Statement: [{ Effect: 'Allow', Principal: '*', Action: '*', Resource: '*' }],
+};
 
 /** Characters that break a document that is URL-encoded, or decoded, once too often. */
 const HOSTILE = 'a+b %20 %2B & = ? # / \\ "quoted" ünïcødé ✓ 100%';
@@ -257,6 +293,7 @@ export async function seedAccount(options: SeedOptions = {}): Promise<Seeded> {
     role: { arn: ROLE_ARN, tags: roleTags, inline, managed, boundary },
     user: { arn: USER_ARN, inline: {}, managed: {} },
     organization: { id: '', path: '' },
+    member: { accountId: '', organization: {} },
     accountAlias: ACCOUNT_ALIAS,
   };
   if (!options.full) return seeded;
@@ -303,6 +340,49 @@ export async function seedAccount(options: SeedOptions = {}): Promise<Seeded> {
   await organizations.send(
     new MoveAccountCommand({ AccountId: MOTO_ACCOUNT, SourceParentId: rootId, DestinationParentId: innerId }),
   );
-  seeded.organization = { id: orgId, path: `${orgId}/${rootId}/${outerId}/${innerId}/` };
+  const path = `${orgId}/${rootId}/${outerId}/${innerId}/`;
+  seeded.organization = { id: orgId, path, serviceControlPolicies: [], resourceControlPolicies: [] };
+
+  // A member account in the inner OU, and an SCP on that OU.
+  const member = await organizations.send(
+    new CreateAccountCommand({ Email: 'orders-member@example.com', AccountName: 'orders-member' }),
+  );
+  const memberId = member.CreateAccountStatus?.AccountId as string;
+  await organizations.send(
+    new MoveAccountCommand({ AccountId: memberId, SourceParentId: rootId, DestinationParentId: innerId }),
+  );
+  const guard = await organizations.send(
+    new CreateOrganizationPolicyCommand({
+      Name: 'kms-decrypt-guard',
+      Description: 'Only the security roles decrypt with the orders key',
+      Type: 'SERVICE_CONTROL_POLICY',
+      Content: JSON.stringify(SCP_GUARD),
+    }),
+  );
+  const guardId = guard.Policy?.PolicySummary?.Id as string;
+  await organizations.send(new AttachPolicyCommand({ PolicyId: guardId, TargetId: innerId }));
+  const fullAccess = (target: string, document: Document, id: string, name: string) => ({
+    id,
+    name,
+    target,
+    document,
+  });
+  const levels = [rootId, outerId, innerId, memberId];
+  seeded.member = {
+    accountId: memberId,
+    organization: {
+      id: orgId,
+      path,
+      serviceControlPolicies: levels.map((target) => [
+        fullAccess(target, FULL_AWS_ACCESS, 'p-FullAWSAccess', 'FullAWSAccess'),
+        ...(target === innerId
+          ? [{ id: guardId, name: 'kms-decrypt-guard', target, document: SCP_GUARD }]
+          : []),
+      ]),
+      resourceControlPolicies: levels.map((target) => [
+        fullAccess(target, RCP_FULL_AWS_ACCESS, 'p-RCPFullAWSAccess', 'RCPFullAWSAccess'),
+      ]),
+    },
+  };
   return seeded;
 }

@@ -29,7 +29,9 @@ async function twoSidedProposal(): Promise<Proposal> {
   const result = diagnose(request, state);
   if (result.verdict !== 'propose') throw new Error(result.reason);
   const at = '2026-12-03T09:00:00.000Z';
-  return proposalOf(request, result, {
+  // The key owner's alias, as gatherAcross read it in the owner's account (the remediate flow keeps it).
+  expect(state.keyAccountAlias).toBe('acme-orders-prod');
+  const proposal = proposalOf(request, result, {
     id: 'p-cross',
     keyArn: state.key?.arn ?? '',
     keyAliases: ['alias/orders'],
@@ -40,16 +42,22 @@ async function twoSidedProposal(): Promise<Proposal> {
     ttl: 1_800_000_000,
     audit: [],
   });
+  return { ...proposal, keyAccountAlias: state.keyAccountAlias as string };
 }
 
 describe('a two-sided proposal, rendered', () => {
   it('the e-mail and chat name both halves with their accounts', async () => {
     const proposal = await twoSidedProposal();
     const email = renderEmail('proposed', proposal, null).message;
-    expect(email).toMatch(/1\. in account 111122223333 \(the key's owner\): Add one statement/);
+    // Each account with its alias: the key owner's read in its own account, the caller's in its.
     expect(email).toMatch(
-      /2\. in account 444455556666 \(the caller's\): Add the inline policy keymend-Decrypt-orders/,
+      /1\. in account 111122223333 \(acme-orders-prod\) \(the key's owner\): Add one statement/,
     );
+    expect(email).toMatch(
+      /2\. in account 444455556666 \(acme-analytics\) \(the caller's\): Add the inline policy keymend-Decrypt-orders/,
+    );
+    expect(email).toMatch(/^ {2}Key's account: +111122223333 \(acme-orders-prod\)$/m);
+    expect(email).toMatch(/^ {2}Account: +444455556666 \(acme-analytics\)$/m);
     expect(email.indexOf('"PolicyName": "default"')).toBeLessThan(
       email.indexOf('"RoleName": "analytics-reader"'),
     );
@@ -66,8 +74,9 @@ describe('a two-sided proposal, rendered', () => {
       expiresAt: proposal.expiresAt,
       keyPolicyEnabled: true,
     }).html;
-    expect(page).toContain(`<h3>1. In account ${OWNER}, the key's owner</h3>`);
-    expect(page).toContain(`<h3>2. In account ${CALLER}, the caller's</h3>`);
+    expect(page).toContain(`<h3>1. In account ${OWNER} (acme-orders-prod), the key's owner</h3>`);
+    expect(page).toContain(`<h3>2. In account ${CALLER} (acme-analytics), the caller's</h3>`);
+    expect(page).toContain(`in account ${OWNER} (acme-orders-prod) (the key&#39;s owner)`);
     expect(page).toMatch(/Approving makes both changes, in this order, and Revoke undoes both/);
   });
 

@@ -37,12 +37,14 @@ function proposals(f: FlowFixture): Proposal[] {
   return [...f.store.proposals.values()];
 }
 
-function approvalDeps(f: FlowFixture, allowKeyPolicy = false): ApprovalDeps {
+function approvalDeps(f: FlowFixture, keyPolicy = false): ApprovalDeps {
   return {
     ports: f.ports,
     settings: {
       baseUrl: TEST_CONFIG.approvalUrl,
-      allowKeyPolicy,
+      enabledMechanisms: keyPolicy
+        ? ['kms-grant', 'iam-inline-policy', 'key-policy-statement']
+        : ['kms-grant', 'iam-inline-policy'],
       rejectSuppressHours: 168,
       linkTtlHours: 72,
     },
@@ -62,9 +64,9 @@ function request(method: string, url: URL, form?: Record<string, string>): Appro
 }
 
 /** POSTs the form the review page would, for the link's action and token. */
-function post(f: FlowFixture, url: URL, overrides: Record<string, string> = {}, allowKeyPolicy = false) {
+function post(f: FlowFixture, url: URL, overrides: Record<string, string> = {}, keyPolicy = false) {
   const form = { a: url.searchParams.get('a') ?? '', t: url.searchParams.get('t') ?? '', ...overrides };
-  return handleApproval(approvalDeps(f, allowKeyPolicy), request('POST', url, form));
+  return handleApproval(approvalDeps(f, keyPolicy), request('POST', url, form));
 }
 
 /** Everything keymend keeps and does: the store, the account, what it sent. */

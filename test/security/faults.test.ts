@@ -262,7 +262,7 @@ describe('remediate, auto mode: a fault at any call', () => {
           },
         );
         const done = await applyProposal(w.ports, applying as Proposal, 'test', {
-          allowKeyPolicy: false,
+          enabledMechanisms: ['kms-grant', 'iam-inline-policy'],
           kind: 'approved-applied',
           links: { baseUrl: AUTO.approvalUrl, ttlHours: 72 },
         });
@@ -285,7 +285,7 @@ describe('approval: a fault at any call of an approve POST', () => {
       ports: w.ports,
       settings: {
         baseUrl: PROPOSE.approvalUrl,
-        allowKeyPolicy: false,
+        enabledMechanisms: ['kms-grant', 'iam-inline-policy'],
         rejectSuppressHours: 168,
         linkTtlHours: 72,
       },

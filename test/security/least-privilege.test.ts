@@ -34,6 +34,7 @@ const APP_ROLE = `arn:aws:iam::${ACCOUNT}:role/app-orders`;
 const OUTSIDE_ROLE = `arn:aws:iam::${ACCOUNT}:role/admin`;
 const CI_USER = `arn:aws:iam::${ACCOUNT}:user/ci`;
 const ALICE = `arn:aws:iam::${ACCOUNT}:user/alice`;
+const SCP = 'arn:aws:organizations::999988887777:policy/o-a1b2c3d4e5/service_control_policy/p-kmsguard01';
 
 /** Every operation CreateGrant accepts (the KMS API reference's GrantOperation values). */
 const GRANT_OPERATIONS = [
@@ -428,9 +429,38 @@ describe.each([
     ['secretsmanager:GetSecretValue', `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:prod-db-AbCdEf`],
     ['dynamodb:Scan', `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/orders`],
     ['dynamodb:PutItem', `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/orders`],
+    ['organizations:UpdatePolicy', SCP],
+    ['organizations:DetachPolicy', SCP],
+    ['organizations:AttachPolicy', SCP],
+    ['organizations:DeletePolicy', SCP],
+    // Reads the content of SCPs and RCPs only, not of the organization's other policy types.
+    [
+      'organizations:DescribePolicy',
+      'arn:aws:organizations::999988887777:policy/o-a1b2c3d4e5/tag_policy/p-tag00001',
+    ],
+    [
+      'organizations:DescribePolicy',
+      'arn:aws:organizations::999988887777:policy/o-a1b2c3d4e5/backup_policy/p-bkp00001',
+    ],
   ])('%s on %s: refused', (action, resource) => {
     // Implicitly, or explicitly by the boundary's Denies (sts:AssumeRole, Organizations writes).
     expect(decide(role(), call(role(), action, resource))).not.toBe('allowed');
+  });
+
+  it.each([
+    ['organizations:DescribePolicy', SCP],
+    [
+      'organizations:DescribePolicy',
+      'arn:aws:organizations::999988887777:policy/o-a1b2c3d4e5/resource_control_policy/p-rcp00001',
+    ],
+    [
+      'organizations:DescribePolicy',
+      'arn:aws:organizations::aws:policy/service_control_policy/p-FullAWSAccess',
+    ],
+    ['organizations:ListPoliciesForTarget', '*'],
+    ['organizations:ListRoots', '*'],
+  ])('%s on %s: allowed (read-only, to name SCPs and RCPs in refusals)', (action, resource) => {
+    expect(decide(role(), call(role(), action, resource))).toBe('allowed');
   });
 });
 
