@@ -7,22 +7,13 @@
  * records it (the caller's ARN as the actor), applied, re-checked and notified. `list --aws` shows it and
  * `revoke ID --aws` undoes it.
  */
-import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { IAMClient } from '@aws-sdk/client-iam';
-import { KMSClient } from '@aws-sdk/client-kms';
-import { SNSClient } from '@aws-sdk/client-sns';
-import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
-import { AwsAccountWriter } from '../../functions/adapters/account-writer';
+import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { createAwsAccountReader } from '../../functions/adapters/aws-account';
 import { awsReadRequired } from '../../functions/adapters/aws-read';
-import { clientConfig } from '../../functions/adapters/client-config';
 import { decodeFileText } from '../../functions/adapters/file-text';
-import { SnsPublisher } from '../../functions/adapters/sns';
 import { DynamoProposalStore } from '../../functions/adapters/store';
-import { isRegion } from '../../functions/commons/arn';
 import { GRANT_PROPAGATION_NOTE } from '../../functions/commons/constants';
-import { InputError, KeymendError, UsageError } from '../../functions/commons/errors';
+import { InputError, UsageError } from '../../functions/commons/errors';
 import { isOneOf, MECHANISMS, SETTINGS } from '../../functions/commons/settings';
 import { printableLine } from '../../functions/commons/text';
 import type { AccountReader } from '../../functions/core/account';
@@ -30,10 +21,18 @@ import { fingerprintFieldsOf } from '../../functions/core/new-proposal';
 import type { DeploymentRules } from '../../functions/core/plan-binding';
 import { fingerprintOf } from '../../functions/core/proposal';
 import { applyPlan, type PlanApplyResult } from '../../functions/flows/apply-plan';
-import type { FlowContext } from '../../functions/flows/context';
 import { OUTPUT_OPTIONS, type OutputFormat, outputHelp, outputOption, parseCommandLine } from '../args';
+import {
+  awsStackClients,
+  DEFAULT_STACK,
+  STACK_OPTIONS,
+  type StackChoice,
+  type StackClients,
+  stackChoice,
+  stackFlowContext,
+  writingStackOutputs,
+} from '../aws/deployed-stack';
 import { fingerprintProposal } from '../aws/live-proposal';
-import { stackOutputs } from '../aws/stack-outputs';
 import { helpText } from '../help';
 import type { CliIo, Command } from '../io';
 import { MAX_SNAPSHOT_BYTES, readWhole } from '../log-input';
@@ -44,7 +43,6 @@ import { planText } from './list';
 import { revokeCommandLine } from './revoke';
 
 const FORMATS = ['text', 'json', 'jsonl'] as const;
-const DEFAULT_STACK = 'Keymend';
 
 const HELP = `Usage: keymend apply --plan FILE --aws [--dry-run] [--stack NAME] [--region R]
                      [--output text|json|jsonl]
@@ -104,11 +102,9 @@ Examples:
   keymend apply --plan plan.json --aws --stack Keymend --output json
 `;
 
-interface Options {
+interface Options extends StackChoice {
   plan: string;
   dryRun: boolean;
-  stack: string;
-  region?: string;
   format: OutputFormat;
 }
 
@@ -117,51 +113,24 @@ function options(argv: string[]): Options {
     plan: { type: 'string' },
     aws: { type: 'boolean' },
     'dry-run': { type: 'boolean' },
-    stack: { type: 'string' },
-    region: { type: 'string' },
+    ...STACK_OPTIONS,
     ...OUTPUT_OPTIONS,
   });
   if (values.plan === undefined) throw new UsageError('--plan FILE is required (- reads standard input)');
   if (values.plan === '') throw new UsageError('--plan needs a FILE');
   if (!values.aws) throw new UsageError('give --aws: apply acts on the deployed stack');
-  if (values.stack === '') throw new UsageError('--stack needs a NAME');
-  if (values.region !== undefined && !isRegion(values.region)) {
-    throw new UsageError(
-      `--region must be a Region such as us-east-1 (got ${JSON.stringify(printable(values.region))})`,
-    );
-  }
   return {
     plan: values.plan,
     dryRun: values['dry-run'] ?? false,
-    stack: values.stack ?? DEFAULT_STACK,
-    ...(values.region !== undefined ? { region: values.region } : {}),
+    ...stackChoice(values),
     format: outputOption(values, FORMATS, 'text'),
   };
 }
 
 /** The AWS clients apply needs (tests pass their own, and may read the account from a snapshot). */
-export interface ApplyClients {
-  cloudFormation: CloudFormationClient;
-  dynamodb: DynamoDBClient;
-  kms: KMSClient;
-  iam: IAMClient;
-  sns: SNSClient;
-  sts: STSClient;
+export interface ApplyClients extends StackClients {
   /** The account reader. @default the deployed functions' AWS reader */
   reader?: (accountId: string, region: string) => AccountReader;
-  now?: () => Date;
-}
-
-function awsClients(region: string | undefined): ApplyClients {
-  const config = clientConfig(region ? { region } : {});
-  return {
-    cloudFormation: new CloudFormationClient(config),
-    dynamodb: new DynamoDBClient(config),
-    kms: new KMSClient(config),
-    iam: new IAMClient(config),
-    sns: new SNSClient(config),
-    sts: new STSClient(config),
-  };
 }
 
 /** Reads and checks the plan file. */
@@ -282,12 +251,7 @@ async function run(o: Options, io: CliIo, clients: ApplyClients): Promise<number
   const caller = await awsReadRequired('sts:GetCallerIdentity', () =>
     clients.sts.send(new GetCallerIdentityCommand({})),
   );
-  const outputs = await stackOutputs(clients.cloudFormation, o.stack);
-  if (!outputs.TableName || !outputs.EmailTopicArn || !outputs.RetiringPrincipalArn) {
-    throw new InputError(
-      `stack ${o.stack} has no TableName, EmailTopicArn or RetiringPrincipalArn output: is it a keymend stack (deployed by this version)?`,
-    );
-  }
+  const outputs = await writingStackOutputs(clients.cloudFormation, o.stack);
   const rules = deploymentRules(outputs, o.stack);
   const region = await clients.cloudFormation.config.region();
   const actor = `keymend apply (${caller.Arn ?? 'unknown caller'})`;
@@ -320,32 +284,14 @@ async function run(o: Options, io: CliIo, clients: ApplyClients): Promise<number
     store,
     fingerprintOf(fingerprintFieldsOf(denial)),
   );
-  const ports: FlowContext = {
+  const ports = stackFlowContext('apply', io, clients, outputs, {
     store,
     reader: (clients.reader ?? ((accountId, r) => createAwsAccountReader({ accountId, region: r })))(
       denial.accountId,
       denial.region,
     ),
-    // The grant's retiring principal is the approval function's role, as when it applies a plan.
-    writer: new AwsAccountWriter({
-      kms: clients.kms,
-      iam: clients.iam,
-      retiringPrincipal: outputs.RetiringPrincipalArn,
-    }),
-    publisher: new SnsPublisher(clients.sns, { email: outputs.EmailTopicArn }),
-    // The notification carries no links: the CLI holds no key to sign one.
-    signer: {
-      keys: [],
-      sign: () => Promise.reject(new KeymendError('the CLI does not sign approval links')),
-      verify: async () => ({ ok: false, problem: 'bad-signature' }),
-    },
     now: clients.now ?? (() => new Date()),
-    log: {
-      info: () => undefined,
-      warn: (message, fields) =>
-        io.stderr(`keymend apply: ${printableLine(`${message} ${JSON.stringify(fields)}`)}\n`),
-    },
-  };
+  });
   const result = await applyPlan(
     ports,
     { request: denial, plan: file.plan },
@@ -362,7 +308,7 @@ async function run(o: Options, io: CliIo, clients: ApplyClients): Promise<number
 
 /** The apply command over `clientsFor` (the AWS SDK's, unless a test passes its own). */
 export function makeApplyCommand(
-  clientsFor: (region: string | undefined) => ApplyClients = awsClients,
+  clientsFor: (region: string | undefined) => ApplyClients = awsStackClients,
 ): Command {
   return {
     name: 'apply',

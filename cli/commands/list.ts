@@ -2,15 +2,20 @@
  * `keymend list --aws`: what keymend has proposed, applied and revoked in a deployed account, read
  * from its table through the status index ("what standing access has this tool created?").
  */
-import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { clientConfig } from '../../functions/adapters/client-config';
-import { isRegion } from '../../functions/commons/arn';
+import type { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { InputError, UsageError } from '../../functions/commons/errors';
 import { printableLine } from '../../functions/commons/text';
 import type { Proposal, ProposalStatus } from '../../functions/core/proposal';
 import { accountShown } from '../../functions/render/names';
 import { OUTPUT_OPTIONS, type OutputFormat, outputHelp, outputOption, parseCommandLine } from '../args';
+import {
+  awsStackClients,
+  DEFAULT_STACK,
+  STACK_OPTIONS,
+  type StackChoice,
+  stackChoice,
+} from '../aws/deployed-stack';
 import { proposalsByStatus } from '../aws/proposal-list';
 import { stackOutputs } from '../aws/stack-outputs';
 import { helpText } from '../help';
@@ -31,7 +36,6 @@ const STATUSES: readonly ProposalStatus[] = [
   'superseded',
   'refused',
 ];
-const DEFAULT_STACK = 'Keymend';
 
 const HELP = `Usage: keymend list --aws [--status STATUS[,STATUS...]] [--stack NAME]
                     [--region R] [--output text|json|jsonl]
@@ -67,10 +71,8 @@ Examples:
   keymend list --aws --stack Keymend-eu-west-1 --region eu-west-1 --output json
 `;
 
-interface Options {
+interface Options extends StackChoice {
   statuses: readonly ProposalStatus[];
-  stack: string;
-  region?: string;
   format: OutputFormat;
 }
 
@@ -78,8 +80,7 @@ function options(argv: string[]): Options {
   const { values } = parseCommandLine(argv, {
     aws: { type: 'boolean' },
     status: { type: 'string', multiple: true },
-    stack: { type: 'string' },
-    region: { type: 'string' },
+    ...STACK_OPTIONS,
     ...OUTPUT_OPTIONS,
   });
   if (!values.aws) throw new UsageError('give --aws: list reads the deployed stack');
@@ -94,16 +95,9 @@ function options(argv: string[]): Options {
       );
     }
   }
-  if (values.stack === '') throw new UsageError('--stack needs a NAME');
-  if (values.region !== undefined && !isRegion(values.region)) {
-    throw new UsageError(
-      `--region must be a Region such as us-east-1 (got ${JSON.stringify(printable(values.region))})`,
-    );
-  }
   return {
     statuses: statuses.length > 0 ? (statuses as ProposalStatus[]) : STATUSES,
-    stack: values.stack ?? DEFAULT_STACK,
-    ...(values.region !== undefined ? { region: values.region } : {}),
+    ...stackChoice(values),
     format: outputOption(values, FORMATS, 'text'),
   };
 }
@@ -203,16 +197,11 @@ function text(rows: ListedProposal[], where: string): string {
   return `${lines.map((l) => l.slice(0, WIDTH)).join('\n')}\n`;
 }
 
-/** The AWS clients `list` needs (tests pass their own). */
+/** The AWS clients `list` needs (tests pass their own): it only reads, with two of the stack's clients. */
 export interface ListClients {
   cloudFormation: Pick<CloudFormationClient, 'send'>;
   dynamodb: Pick<DynamoDBClient, 'send'>;
   now?: () => Date;
-}
-
-function awsClients(region: string | undefined): ListClients {
-  const config = clientConfig(region ? { region } : {});
-  return { cloudFormation: new CloudFormationClient(config), dynamodb: new DynamoDBClient(config) };
 }
 
 async function run(o: Options, io: CliIo, clients: ListClients): Promise<void> {
@@ -233,7 +222,7 @@ async function run(o: Options, io: CliIo, clients: ListClients): Promise<void> {
 
 /** The list command over `clientsFor` (the AWS SDK's, unless a test passes its own). */
 export function makeListCommand(
-  clientsFor: (region: string | undefined) => ListClients = awsClients,
+  clientsFor: (region: string | undefined) => ListClients = awsStackClients,
 ): Command {
   return {
     name: 'list',

@@ -5,33 +5,30 @@
  * refused unless it is `applied`, a key policy put back only if it is still the one keymend wrote, the
  * outcome recorded in its audit trail (the caller's ARN as the actor) and notified.
  */
-import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { IAMClient } from '@aws-sdk/client-iam';
-import { KMSClient } from '@aws-sdk/client-kms';
-import { SNSClient } from '@aws-sdk/client-sns';
-import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
-import { AwsAccountWriter } from '../../functions/adapters/account-writer';
+import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { createAwsAccountReader } from '../../functions/adapters/aws-account';
 import { awsReadRequired } from '../../functions/adapters/aws-read';
-import { clientConfig } from '../../functions/adapters/client-config';
-import { SnsPublisher } from '../../functions/adapters/sns';
 import { DynamoProposalStore } from '../../functions/adapters/store';
-import { isRegion } from '../../functions/commons/arn';
-import { InputError, KeymendError, UsageError } from '../../functions/commons/errors';
-import { printableLine } from '../../functions/commons/text';
+import { InputError, UsageError } from '../../functions/commons/errors';
 import { revokeProposal } from '../../functions/flows/apply';
-import type { FlowContext } from '../../functions/flows/context';
 import { accountShown } from '../../functions/render/names';
 import { OUTPUT_OPTIONS, type OutputFormat, outputHelp, outputOption, parseCommandLine } from '../args';
-import { stackOutputs } from '../aws/stack-outputs';
+import {
+  awsStackClients,
+  DEFAULT_STACK,
+  STACK_OPTIONS,
+  type StackChoice,
+  type StackClients,
+  stackChoice,
+  stackFlowContext,
+  writingStackOutputs,
+} from '../aws/deployed-stack';
 import { helpText } from '../help';
 import type { CliIo, Command } from '../io';
 import { EXIT, EXIT_STATUS_HELP, runCommand } from '../run-command';
 import { printable } from '../text';
 
 const FORMATS = ['text', 'json', 'jsonl'] as const;
-const DEFAULT_STACK = 'Keymend';
 
 const HELP = `Usage: keymend revoke ID --aws [--stack NAME] [--region R]
                       [--output text|json|jsonl]
@@ -71,17 +68,15 @@ Example:
   keymend revoke 3q2Ue6bRk1TrxXh2 --aws --stack Keymend
 `;
 
-interface Options {
+interface Options extends StackChoice {
   id: string;
-  stack: string;
-  region?: string;
   format: OutputFormat;
 }
 
 function options(argv: string[]): Options {
   const { values, positionals } = parseCommandLine(
     argv,
-    { aws: { type: 'boolean' }, stack: { type: 'string' }, region: { type: 'string' }, ...OUTPUT_OPTIONS },
+    { aws: { type: 'boolean' }, ...STACK_OPTIONS, ...OUTPUT_OPTIONS },
     { positionals: true },
   );
   if (!values.aws) throw new UsageError('give --aws: revoke acts on the deployed stack');
@@ -91,80 +86,29 @@ function options(argv: string[]): Options {
   if (!/^[A-Za-z0-9_-]{1,128}$/.test(id)) {
     throw new UsageError(`a proposal ID is letters, digits, - and _ (got ${JSON.stringify(printable(id))})`);
   }
-  if (values.stack === '') throw new UsageError('--stack needs a NAME');
-  if (values.region !== undefined && !isRegion(values.region)) {
-    throw new UsageError(
-      `--region must be a Region such as us-east-1 (got ${JSON.stringify(printable(values.region))})`,
-    );
-  }
   return {
     id,
-    stack: values.stack ?? DEFAULT_STACK,
-    ...(values.region !== undefined ? { region: values.region } : {}),
+    ...stackChoice(values),
     format: outputOption(values, FORMATS, 'text'),
   };
 }
 
 /** The AWS clients revoke needs (tests pass their own). */
-export interface RevokeClients {
-  cloudFormation: CloudFormationClient;
-  dynamodb: DynamoDBClient;
-  kms: KMSClient;
-  iam: IAMClient;
-  sns: SNSClient;
-  sts: STSClient;
-  now?: () => Date;
-}
-
-function awsClients(region: string | undefined): RevokeClients {
-  const config = clientConfig(region ? { region } : {});
-  return {
-    cloudFormation: new CloudFormationClient(config),
-    dynamodb: new DynamoDBClient(config),
-    kms: new KMSClient(config),
-    iam: new IAMClient(config),
-    sns: new SNSClient(config),
-    sts: new STSClient(config),
-  };
-}
+export type RevokeClients = StackClients;
 
 async function run(o: Options, io: CliIo, clients: RevokeClients): Promise<number> {
   const caller = await awsReadRequired('sts:GetCallerIdentity', () =>
     clients.sts.send(new GetCallerIdentityCommand({})),
   );
-  const outputs = await stackOutputs(clients.cloudFormation, o.stack);
-  if (!outputs.TableName || !outputs.EmailTopicArn || !outputs.RetiringPrincipalArn) {
-    throw new InputError(
-      `stack ${o.stack} has no TableName, EmailTopicArn or RetiringPrincipalArn output: is it a keymend stack (deployed by this version)?`,
-    );
-  }
+  const outputs = await writingStackOutputs(clients.cloudFormation, o.stack);
   const store = new DynamoProposalStore(clients.dynamodb, outputs.TableName);
   const proposal = await store.getProposal(o.id);
   if (!proposal) throw new InputError(`no proposal ${o.id} in stack ${o.stack}`);
-  const now = clients.now ?? (() => new Date());
-  const ports: FlowContext = {
+  const ports = stackFlowContext('revoke', io, clients, outputs, {
     store,
     reader: createAwsAccountReader({ accountId: proposal.scope.accountId, region: proposal.scope.region }),
-    // The writer checks that the grant is the one keymend created (its retiring principal included).
-    writer: new AwsAccountWriter({
-      kms: clients.kms,
-      iam: clients.iam,
-      retiringPrincipal: outputs.RetiringPrincipalArn,
-    }),
-    publisher: new SnsPublisher(clients.sns, { email: outputs.EmailTopicArn }),
-    // A revoke's notification carries no links: the CLI holds no key to sign one.
-    signer: {
-      keys: [],
-      sign: () => Promise.reject(new KeymendError('the CLI does not sign approval links')),
-      verify: async () => ({ ok: false, problem: 'bad-signature' }),
-    },
-    now,
-    log: {
-      info: () => undefined,
-      warn: (message, fields) =>
-        io.stderr(`keymend revoke: ${printableLine(`${message} ${JSON.stringify(fields)}`)}\n`),
-    },
-  };
+    now: clients.now ?? (() => new Date()),
+  });
   const actor = `keymend revoke (${caller.Arn ?? 'unknown caller'})`;
   const result = await revokeProposal(ports, proposal, actor);
   const printed = {
@@ -196,7 +140,7 @@ export function revokeCommandLine(id: string, stack: string): string {
 
 /** The revoke command over `clientsFor` (the AWS SDK's, unless a test passes its own). */
 export function makeRevokeCommand(
-  clientsFor: (region: string | undefined) => RevokeClients = awsClients,
+  clientsFor: (region: string | undefined) => RevokeClients = awsStackClients,
 ): Command {
   return {
     name: 'revoke',
