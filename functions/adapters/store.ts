@@ -25,6 +25,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { CLAIM_LEASE_SECONDS, TABLE } from '../commons/constants';
 import { KeymendError } from '../commons/errors';
+import { settleDenialClaim } from '../core/denial-claim';
 import { type DenialsSeen, denialSeen, SESSION_CAP } from '../core/denials-seen';
 import type {
   ClaimOptions,
@@ -337,15 +338,9 @@ export class DynamoProposalStore implements ProposalStore {
   ): Promise<DenialClaim> {
     const event = this.claimEvent(eventId, now);
     const problem = this.claimProblem(fingerprint, now, { ...options, eventId }, event);
-    const [delivery, claim] = await Promise.allSettled([event, problem]);
-    if (delivery.status === 'rejected') {
-      if (claim.status === 'fulfilled' && claim.value.result.claimed && claim.value.previous) {
-        await this.restoreFingerprint(claim.value.previous, eventId, claim.value.lease).catch(() => false);
-      }
-      throw delivery.reason;
-    }
-    if (claim.status === 'rejected') throw claim.reason;
-    return { ...claim.value.result, delivery: delivery.value };
+    return settleDenialClaim(event, problem, (previous, { lease }) =>
+      this.restoreFingerprint(previous, eventId, lease),
+    );
   }
 
   /**

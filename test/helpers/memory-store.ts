@@ -16,6 +16,7 @@ import {
   StoreError,
   withRecordCounts,
 } from '../../functions/adapters/store';
+import { settleDenialClaim } from '../../functions/core/denial-claim';
 import { type DenialsSeen, denialSeen, SESSION_CAP } from '../../functions/core/denials-seen';
 import type {
   ClaimOptions,
@@ -138,26 +139,18 @@ export class MemoryStore implements ProposalStore {
     // The two writes at once, as the DynamoDB store sends them.
     const event = this.claimEvent(eventId, now);
     const problem = this.claimProblem(fingerprint, now, { ...options, eventId }, event);
-    const [delivery, claim] = await Promise.allSettled([event, problem]);
-    if (delivery.status === 'rejected') {
-      const previous =
-        claim.status === 'fulfilled' && claim.value.result.claimed ? claim.value.previous : undefined;
-      if (previous) {
-        // Put back as the claim found it, while the item still holds this claim.
-        await this.write();
-        const current = this.fingerprintItems.get(fingerprint);
-        const lease = this.leaseEnd(now);
-        if (
-          current?.proposalId === undefined &&
-          current?.leaseUntil === lease &&
-          current.firstEventId === eventId
-        )
-          this.fingerprintItems.set(fingerprint, previous);
-      }
-      throw delivery.reason;
-    }
-    if (claim.status === 'rejected') throw claim.reason;
-    return { ...claim.value.result, delivery: delivery.value };
+    return settleDenialClaim(event, problem, async (previous) => {
+      // Put back as the claim found it, while the item still holds this claim.
+      await this.write();
+      const current = this.fingerprintItems.get(fingerprint);
+      const lease = this.leaseEnd(now);
+      if (
+        current?.proposalId === undefined &&
+        current?.leaseUntil === lease &&
+        current.firstEventId === eventId
+      )
+        this.fingerprintItems.set(fingerprint, previous);
+    });
   }
 
   /** claimFingerprint, with the item it replaced; a held problem is counted once `delivery` answers. */
