@@ -5,25 +5,15 @@
  * the result page and the stored record.
  */
 import { decodeProposal, proposalItem } from '../../functions/adapters/store';
-import type { NotificationKind, Proposal } from '../../functions/core/proposal';
+import type { Proposal } from '../../functions/core/proposal';
 import { renderChat } from '../../functions/render/chat';
 import { renderEmail } from '../../functions/render/email';
+import { NOTIFICATION_KINDS } from '../../functions/render/kinds';
 import { resultPage, reviewPage } from '../../functions/render/page';
 import { sampleProposal } from '../helpers/proposals';
 
 const ACCOUNT = '111122223333';
 const ALIAS = 'acme-orders-prod';
-const KINDS: NotificationKind[] = [
-  'proposed',
-  'refused',
-  'auto-applied',
-  'approved-applied',
-  'rejected',
-  'failed',
-  'revoked',
-  'expired',
-  'still-failing',
-];
 
 async function withAlias(alias: string | undefined): Promise<Proposal> {
   const proposal = await sampleProposal();
@@ -42,7 +32,7 @@ async function applied(alias: string | undefined): Promise<Proposal> {
 }
 
 describe('the account and its alias', () => {
-  it.each(KINDS)(
+  it.each(NOTIFICATION_KINDS)(
     '%s: the e-mail body names the account with its alias, the subject the alias',
     async (kind) => {
       const email = renderEmail(kind, await withAlias(ALIAS), null);
@@ -51,7 +41,7 @@ describe('the account and its alias', () => {
     },
   );
 
-  it.each(KINDS)(
+  it.each(NOTIFICATION_KINDS)(
     '%s: the chat message names the account with its alias, and carries both as fields',
     async (kind) => {
       const chat = JSON.parse(renderChat(kind, await withAlias(ALIAS), null).message);
