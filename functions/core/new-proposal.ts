@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { denialSeen } from './denials-seen';
-import type { DiagnoseResult } from './diagnose';
+import type { DiagnoseResult, ResolvedState } from './diagnose';
 import { linkExpiry } from './links';
 import {
   type AuditEntry,
@@ -48,6 +48,22 @@ export function fingerprintFieldsOf(request: KinesisKmsRequest): FingerprintFiel
 }
 
 export type ProposableResult = Extract<DiagnoseResult, { verdict: 'propose' | 'refuse' }>;
+
+/** What a new proposal keeps of the account as read: key aliases, principal tags, retention, account aliases. */
+export function accountFacts(
+  state: ResolvedState,
+): Pick<
+  Parameters<typeof newProposal>[0],
+  'keyAliases' | 'principalTags' | 'retentionPeriodHours' | 'accountAlias' | 'keyAccountAlias'
+> {
+  return {
+    keyAliases: state.key?.aliases ?? [],
+    principalTags: state.principal?.tags,
+    retentionPeriodHours: state.stream?.retentionPeriodHours,
+    accountAlias: state.accountAlias ?? undefined,
+    keyAccountAlias: state.keyAccountAlias,
+  };
+}
 
 /**
  * A new proposal for a diagnosis: `pending` with its plan, or `refused` with the reason.

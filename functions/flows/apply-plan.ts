@@ -14,7 +14,7 @@ import type { DiagnoseResult } from '../core/diagnose';
 import { diagnose } from '../core/diagnose';
 import { gatherState } from '../core/gather';
 import type { LinkSettings } from '../core/links';
-import { newProposal, newProposalId } from '../core/new-proposal';
+import { accountFacts, newProposal, newProposalId } from '../core/new-proposal';
 import { type Plan, preferredMechanism } from '../core/plan';
 import { bindPlan, type DeploymentRules, type PlanRefusalCode } from '../core/plan-binding';
 import { type AuditEntry, type Proposal, planHash } from '../core/proposal';
@@ -167,11 +167,7 @@ async function recordNew(
     id: newProposalId(),
     request,
     result,
-    keyAliases: state.key?.aliases ?? [],
-    principalTags: state.principal?.tags,
-    retentionPeriodHours: state.stream?.retentionPeriodHours,
-    accountAlias: state.accountAlias ?? undefined,
-    keyAccountAlias: state.keyAccountAlias,
+    ...accountFacts(state),
     now: ports.now(),
     linkTtlHours: options.links.ttlHours,
     audit: audit('diagnose', 'propose', `${result.plan.mechanism}, from a plan file (keymend apply)`),

@@ -19,7 +19,7 @@ import type { gatherState } from '../core/gather';
 import { CLOUDTRAIL_DETAIL_TYPE, intake } from '../core/intake';
 import { lambdaFunctionCandidate } from '../core/lambda-session';
 import { type LinkSettings, linkExpiry } from '../core/links';
-import { fingerprintFieldsOf, newProposal, newProposalId } from '../core/new-proposal';
+import { accountFacts, fingerprintFieldsOf, newProposal, newProposalId } from '../core/new-proposal';
 import { preferredMechanism } from '../core/plan';
 import { refusalInstead } from '../core/plan-binding';
 import type { ConsumerLags, DenialClaim, FingerprintRecord, FlowPorts, ProposalLinks } from '../core/ports';
@@ -324,11 +324,7 @@ async function diagnoseAndStore(
     id,
     request,
     result,
-    keyAliases: state.key?.aliases ?? [],
-    principalTags: state.principal?.tags,
-    retentionPeriodHours: state.stream?.retentionPeriodHours,
-    accountAlias: state.accountAlias ?? undefined,
-    keyAccountAlias: state.keyAccountAlias,
+    ...accountFacts(state),
     notificationRoute,
     consumerLag: lags.stream,
     functionLag: lags.function,
