@@ -16,10 +16,8 @@ import {
   MECHANISMS,
   MODES,
   type NotificationRouteSetting,
-  ROUTES,
-  routeKeyProblem,
-  routesEnvironment,
-  routeTopicProblem,
+  routeListProblem,
+  routeProblem,
   SETTINGS,
 } from '../functions/commons/settings';
 import type { OrganizationProps } from './keymend-hub';
@@ -413,19 +411,11 @@ function parseRoutes(value: unknown, hubRegion: string): NotificationRouteSettin
         `'${routeKey}' routes to ${JSON.stringify(topic)}, not a topic name or ARN`,
       );
     }
-    const problem = routeKeyProblem(routeKey) ?? routeTopicProblem(topic.trim(), hubRegion);
+    const problem = routeProblem(routeKey, topic.trim(), hubRegion);
     if (problem !== undefined) throw new ContextError(key, problem);
     routes.push({ key: routeKey, topic: topic.trim() });
   }
-  if (routes.length > ROUTES.maxRoutes) {
-    throw new ContextError(key, `holds ${routes.length} routes: at most ${ROUTES.maxRoutes}`);
-  }
-  const length = routesEnvironment(routes).length;
-  if (length > ROUTES.maxEnvironmentLength) {
-    throw new ContextError(
-      key,
-      `takes ${length} characters of the functions' environment, over ${ROUTES.maxEnvironmentLength} (Lambda allows 4 KB in all): route OUs rather than accounts, or name topics rather than give ARNs`,
-    );
-  }
+  const problem = routeListProblem(routes);
+  if (problem !== undefined) throw new ContextError(key, problem);
   return routes;
 }

@@ -43,10 +43,9 @@ import {
   isTopicName,
   MECHANISMS,
   MODES,
-  ROUTES,
-  routeKeyProblem,
+  routeListProblem,
+  routeProblem,
   routesEnvironment,
-  routeTopicProblem,
   SETTINGS,
 } from '../functions/commons/settings';
 import { BUNDLING } from './bundling';
@@ -202,21 +201,13 @@ function checkRoutes(
 ): void {
   const seen = new Set<string>();
   for (const route of routes) {
-    const problem = routeKeyProblem(route.key) ?? routeTopicProblem(route.topic, region);
+    const problem = routeProblem(route.key, route.topic, region);
     if (problem !== undefined) fail('notificationRoutes', problem);
     if (seen.has(route.key)) fail('notificationRoutes', `routes '${route.key}' twice`);
     seen.add(route.key);
   }
-  if (routes.length > ROUTES.maxRoutes) {
-    fail('notificationRoutes', `holds ${routes.length} routes: at most ${ROUTES.maxRoutes}`);
-  }
-  const length = routesEnvironment(routes).length;
-  if (length > ROUTES.maxEnvironmentLength) {
-    fail(
-      'notificationRoutes',
-      `takes ${length} characters of the functions' environment, over ${ROUTES.maxEnvironmentLength} (Lambda allows 4 KB in all): route OUs rather than accounts, or name topics rather than give ARNs`,
-    );
-  }
+  const problem = routeListProblem(routes);
+  if (problem !== undefined) fail('notificationRoutes', problem);
 }
 
 /** Throws on props no deployment should accept, naming the prop. */

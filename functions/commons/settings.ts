@@ -107,6 +107,24 @@ export function routeTopicProblem(topic: string, region?: string): string | unde
   return undefined;
 }
 
+/** Why a route (`key` to `topic`) cannot be deployed: its key's problem, else its topic's; undefined when none. */
+export function routeProblem(key: string, topic: string, region?: string): string | undefined {
+  return routeKeyProblem(key) ?? routeTopicProblem(topic, region);
+}
+
+/**
+ * Why a list of routes cannot be deployed as a whole (more than ROUTES.maxRoutes, or longer than
+ * ROUTES.maxEnvironmentLength in the functions' environment), or undefined when it can.
+ */
+export function routeListProblem(routes: readonly NotificationRouteSetting[]): string | undefined {
+  if (routes.length > ROUTES.maxRoutes) return `holds ${routes.length} routes: at most ${ROUTES.maxRoutes}`;
+  const length = routesEnvironment(routes).length;
+  if (length > ROUTES.maxEnvironmentLength) {
+    return `takes ${length} characters of the functions' environment, over ${ROUTES.maxEnvironmentLength} (Lambda allows 4 KB in all): route OUs rather than accounts, or name topics rather than give ARNs`;
+  }
+  return undefined;
+}
+
 /** True when a route's topic is a name (a topic the deployment creates), not an ARN. */
 export function isTopicName(topic: string): boolean {
   return TOPIC_NAME.test(topic);

@@ -7,7 +7,7 @@
  * asking again, from either function.
  */
 import { parseTopicArn } from '../commons/arn';
-import { isTopicName, ROUTES, routeKeyProblem, routeTopicProblem } from '../commons/settings';
+import { isTopicName, ROUTES, routeProblem } from '../commons/settings';
 
 /** One route, resolved: the account or OU id, and the topic's ARN. */
 export interface NotificationRoute {
@@ -30,7 +30,7 @@ export function parseRoutes(value: string, emailTopicArn: string): NotificationR
     if (equals < 0) throw new Error(`${JSON.stringify(item)} is not KEY=TOPIC`);
     const key = item.slice(0, equals).trim();
     const topic = item.slice(equals + 1).trim();
-    const problem = routeKeyProblem(key) ?? routeTopicProblem(topic);
+    const problem = routeProblem(key, topic);
     if (problem !== undefined) throw new Error(problem);
     if (routes.some((route) => route.key === key)) throw new Error(`'${key}' is routed twice`);
     const topicArn = isTopicName(topic)
