@@ -15,9 +15,9 @@ import { diagnose } from '../../functions/core/diagnose';
 import { gatherAcross } from '../../functions/core/gather';
 import { intake } from '../../functions/core/intake';
 import type { OutgoingMessage } from '../../functions/core/ports';
-import type { RemediateResult } from '../../functions/flows/remediate';
 import { loadSnapshot } from '../helpers/accounts';
 import { loadEvent } from '../helpers/events';
+import { postEvents } from '../helpers/local';
 
 // Starting dynalite and the server takes a few seconds: a generous bound, not a timing assertion.
 jest.setTimeout(120_000);
@@ -28,16 +28,6 @@ const CONSUMER_EVENT = 'cross-account-decrypt-denied.eventbridge.json';
 const PRODUCER_EVENT = 'cross-account-producer-generatedatakey-denied.eventbridge.json';
 const KEY = `arn:aws:kms:us-east-1:${OWNER}:key/1234abcd-12ab-34cd-56ef-1234567890ab`;
 const READER = `arn:aws:iam::${CALLER}:role/analytics-reader`;
-
-async function post(runtime: LocalRuntime, events: unknown[]): Promise<RemediateResult[]> {
-  const response = await fetch(`${runtime.url}/_local/events`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(events),
-  });
-  expect(response.status).toBe(200);
-  return (await response.json()) as RemediateResult[];
-}
 
 /** The link of `action` for the proposal in the last e-mail that carries one. */
 function emailedLink(outbox: OutgoingMessage[], runtime: LocalRuntime, id: string, action: string): string {
@@ -80,7 +70,7 @@ describe('keymend local with two accounts: one two-sided proposal', () => {
 
   it('proposes, applies both halves on approval, proves them, and revokes them together', async () => {
     const before = runtime.accounts();
-    const [result] = await post(runtime, [loadEvent(CONSUMER_EVENT)]);
+    const [result] = await postEvents(runtime, [loadEvent(CONSUMER_EVENT)]);
     expect(result).toMatchObject({ outcome: 'proposed' });
     const id = result?.proposalId ?? '';
 
@@ -148,7 +138,7 @@ describe('keymend local with two accounts: one two-sided proposal', () => {
   });
 
   it('proposes the producer in the caller account the same two-sided way', async () => {
-    const [result] = await post(runtime, [loadEvent(PRODUCER_EVENT)]);
+    const [result] = await postEvents(runtime, [loadEvent(PRODUCER_EVENT)]);
     expect(result).toMatchObject({ outcome: 'proposed' });
     const email = runtime
       .outbox()
@@ -179,7 +169,7 @@ describe('keymend local with two accounts: the organization boundary', () => {
     const [first, other] = outside === 'organization-caller' ? [owner, caller] : [caller, owner];
     const runtime = await startLocal({ snapshot: first, others: [other], port: 0, log: () => {} });
     try {
-      const [result] = await post(runtime, [loadEvent(CONSUMER_EVENT)]);
+      const [result] = await postEvents(runtime, [loadEvent(CONSUMER_EVENT)]);
       expect(result?.outcome).toBe('refused');
       expect(result?.reason).toMatch(reason);
       expect(runtime.accounts()).toEqual([first, other]);

@@ -15,6 +15,7 @@ import {
   otherSession,
   STORM_EVENT,
 } from '../helpers/denials';
+import { postEvents } from '../helpers/local';
 
 // A thousand events through dynalite take some seconds: a generous bound, not a timing assertion.
 jest.setTimeout(120_000);
@@ -26,15 +27,7 @@ beforeAll(async () => {
 });
 afterAll(() => runtime.close());
 
-async function post(events: unknown[]): Promise<RemediateResult[]> {
-  const response = await fetch(`${runtime.url}/_local/events`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(events),
-  });
-  expect(response.status).toBe(200);
-  return (await response.json()) as RemediateResult[];
-}
+const post = (events: unknown[]) => postEvents(runtime, events);
 
 async function get<T>(path: string): Promise<T> {
   const response = await fetch(`${runtime.url}${path}`);
