@@ -44,7 +44,7 @@ import { DynamoProposalStore } from '../../functions/adapters/store';
 import type { AccountSnapshot } from '../../functions/core/account';
 import { fingerprintFieldsOf } from '../../functions/core/new-proposal';
 import { fingerprintOf } from '../../functions/core/proposal';
-import { accountFile, loadSnapshot } from '../helpers/accounts';
+import { accountFile, delegatingKeyPolicy, loadSnapshot } from '../helpers/accounts';
 import { type Dynalite, startDynalite } from '../helpers/dynalite';
 import { EVENTS_DIR } from '../helpers/events';
 import { captureIo } from '../helpers/io';
@@ -708,18 +708,7 @@ describe("keymend apply with the deployed functions' reader, the SDK mocked at t
       },
     });
     kms.on(GetKeyPolicyCommand).resolves({
-      Policy: JSON.stringify({
-        Version: '2012-10-17',
-        Statement: [
-          {
-            Sid: 'Enable IAM User Permissions',
-            Effect: 'Allow',
-            Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` },
-            Action: 'kms:*',
-            Resource: '*',
-          },
-        ],
-      }),
+      Policy: JSON.stringify(delegatingKeyPolicy(ACCOUNT)),
     });
     kms.on(ListAliasesCommand).resolves({ Aliases: [{ AliasName: 'alias/orders' }], Truncated: false });
     kms.on(ListResourceTagsCommand).resolves({ Tags: [], Truncated: false });

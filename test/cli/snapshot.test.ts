@@ -24,6 +24,7 @@ import { makeSnapshotCommand, snapshotCommand } from '../../cli/commands/snapsho
 import { main } from '../../cli/keymend';
 import { AwsAccountReader } from '../../functions/adapters/aws-account';
 import { parseSnapshot } from '../../functions/adapters/snapshot';
+import { delegatingKeyPolicy } from '../helpers/accounts';
 import { EVENTS_DIR } from '../helpers/events';
 import { captureIo } from '../helpers/io';
 
@@ -37,18 +38,7 @@ const iam = mockClient(IAMClient);
 const kms = mockClient(KMSClient);
 const kinesis = mockClient(KinesisClient);
 
-const keyPolicy = {
-  Version: '2012-10-17',
-  Statement: [
-    {
-      Sid: 'Enable IAM User Permissions',
-      Effect: 'Allow',
-      Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` },
-      Action: 'kms:*',
-      Resource: '*',
-    },
-  ],
-};
+const keyPolicy = delegatingKeyPolicy(ACCOUNT);
 const readStream = {
   Version: '2012-10-17',
   Statement: [

@@ -20,3 +20,19 @@ export function loadSnapshot(name: string): AccountSnapshot {
 export function snapshotReader(name: string): SnapshotReader {
   return new SnapshotReader(loadSnapshot(name));
 }
+
+/** A key's default key policy (the one KMS gives it): `account` delegates to IAM, so its IAM policies decide. */
+export function delegatingKeyPolicy(account: string) {
+  return {
+    Version: '2012-10-17',
+    Statement: [
+      {
+        Sid: 'Enable IAM User Permissions',
+        Effect: 'Allow',
+        Principal: { AWS: `arn:aws:iam::${account}:root` },
+        Action: 'kms:*',
+        Resource: '*',
+      },
+    ],
+  };
+}

@@ -5,6 +5,7 @@
  */
 import type { Template } from 'aws-cdk-lib/assertions';
 import { compilePolicy } from '../../functions/policy';
+import { delegatingKeyPolicy } from '../helpers/accounts';
 
 export const PARTITION = 'aws';
 export const REGION = 'us-east-1';
@@ -83,18 +84,7 @@ export function resolve(template: Template, value: Json, parameters: Record<stri
 
 /** The default key policy: the account delegates to IAM, so the role's policy alone decides. */
 export const DELEGATING_KEY_POLICY = compilePolicy(
-  {
-    Version: '2012-10-17',
-    Statement: [
-      {
-        Sid: 'Enable IAM User Permissions',
-        Effect: 'Allow',
-        Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` },
-        Action: 'kms:*',
-        Resource: '*',
-      },
-    ],
-  },
+  delegatingKeyPolicy(ACCOUNT),
   'key-policy',
   'resource-based',
 );
