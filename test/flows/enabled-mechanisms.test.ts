@@ -10,7 +10,7 @@ import { applyProposal } from '../../functions/flows/apply';
 import { type ApprovalDeps, handleApproval } from '../../functions/flows/approve';
 import { type RemediateConfig, remediate } from '../../functions/flows/remediate';
 import { eventBridgeEvent, STORM_EVENT } from '../helpers/denials';
-import { type FlowFixture, flowFixture, linkIn, TEST_CONFIG } from '../helpers/flow-ports';
+import { approvalClick, type FlowFixture, flowFixture, linkIn, TEST_CONFIG } from '../helpers/flow-ports';
 
 const CONSUMER = 'arn:aws:iam::111122223333:role/service-role/orders-consumer';
 const LINKS = { baseUrl: TEST_CONFIG.approvalUrl, ttlHours: 72 };
@@ -37,14 +37,7 @@ function approvalDeps(f: FlowFixture, enabledMechanisms: Mechanism[]): ApprovalD
 /** Approves the first proposal announced, through its link, as a person would. */
 function clickApprove(f: FlowFixture, deps: ApprovalDeps) {
   const approve = linkIn(f.outbox[0], 'approve');
-  return handleApproval(deps, {
-    method: 'POST',
-    path: approve.pathname,
-    query: {},
-    form: { a: 'approve', t: approve.searchParams.get('t') ?? '' },
-    sourceIp: '203.0.113.9',
-    userAgent: 'test',
-  });
+  return handleApproval(deps, approvalClick(approve));
 }
 
 /** Someone gives the consumer an unrelated inline policy under the name keymend's plan uses. */

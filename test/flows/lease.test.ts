@@ -12,7 +12,7 @@ import type { Proposal } from '../../functions/core/proposal';
 import { type ApprovalDeps, handleApproval } from '../../functions/flows/approve';
 import { type RemediateConfig, remediate } from '../../functions/flows/remediate';
 import { eventBridgeEvent, STORM_EVENT } from '../helpers/denials';
-import { type FlowFixture, flowFixture, linkIn, TEST_CONFIG } from '../helpers/flow-ports';
+import { approvalClick, type FlowFixture, flowFixture, linkIn, TEST_CONFIG } from '../helpers/flow-ports';
 
 const AUTO: RemediateConfig = {
   ...TEST_CONFIG,
@@ -118,15 +118,7 @@ describe('claims with a lease', () => {
       },
       log: { info: () => {}, warn: () => {} },
     };
-    const click = () =>
-      handleApproval(deps, {
-        method: 'POST',
-        path: approve.pathname,
-        query: {},
-        form: { a: 'approve', t: approve.searchParams.get('t') ?? '' },
-        sourceIp: '203.0.113.9',
-        userAgent: 'test',
-      });
+    const click = () => handleApproval(deps, approvalClick(approve));
     const createGrant = f.account.createGrant.bind(f.account);
     const killed = hang();
     f.account.createGrant = killed.call;

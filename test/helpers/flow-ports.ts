@@ -4,6 +4,7 @@ import { inProcessLinkSigner } from '../../functions/adapters/link-signer';
 import { LocalAccount } from '../../functions/adapters/local-account';
 import type { AccountWriter, OutgoingMessage } from '../../functions/core/ports';
 import type { NotificationKind } from '../../functions/core/proposal';
+import type { ApprovalRequest } from '../../functions/flows/approve';
 import type { FlowContext } from '../../functions/flows/context';
 import type { RemediateConfig } from '../../functions/flows/remediate';
 import { kindText, NOTIFICATION_KINDS } from '../../functions/render/kinds';
@@ -127,4 +128,16 @@ export function linkIn(message: OutgoingMessage | undefined, action: 'approve' |
   const found = urls.map((u) => new URL(u)).find((u) => u.searchParams.get('a') === action);
   if (!found) throw new Error(`no ${action} link in the message`);
   return found;
+}
+
+/** The POST a person's click on an approve `link` sends (the form the link's page submits). */
+export function approvalClick(link: URL): ApprovalRequest {
+  return {
+    method: 'POST',
+    path: link.pathname,
+    query: {},
+    form: { a: 'approve', t: link.searchParams.get('t') ?? '' },
+    sourceIp: '203.0.113.9',
+    userAgent: 'test',
+  };
 }

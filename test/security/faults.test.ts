@@ -19,7 +19,7 @@ import { applyProposal } from '../../functions/flows/apply';
 import { type ApprovalDeps, handleApproval } from '../../functions/flows/approve';
 import { type RemediateConfig, type RemediateResult, remediate } from '../../functions/flows/remediate';
 import { eventBridgeEvent, otherSession, STORM_EVENT } from '../helpers/denials';
-import { type FlowFixture, flowFixture, linkIn, TEST_CONFIG } from '../helpers/flow-ports';
+import { approvalClick, type FlowFixture, flowFixture, linkIn, TEST_CONFIG } from '../helpers/flow-ports';
 
 type FaultKind = 'throttling' | 'server-error' | 'timeout';
 const KINDS: FaultKind[] = ['throttling', 'server-error', 'timeout'];
@@ -293,15 +293,7 @@ describe('approval: a fault at any call of an approve POST', () => {
     };
   }
 
-  const post = (w: World, url: URL) =>
-    handleApproval(deps(w), {
-      method: 'POST',
-      path: url.pathname,
-      query: {},
-      form: { a: 'approve', t: url.searchParams.get('t') ?? '' },
-      sourceIp: '203.0.113.9',
-      userAgent: 'test',
-    });
+  const post = (w: World, url: URL) => handleApproval(deps(w), approvalClick(url));
 
   it('each: the page or a 500; a second click finishes the job; one grant; the outcome recorded and announced', async () => {
     const clean = await proposed();
