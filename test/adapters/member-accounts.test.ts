@@ -26,8 +26,8 @@ beforeEach(() => sts.reset());
 const CALLER = '444455556666';
 const SESSION = 'keymend-Pq0_r-abcdefghijklmnopqrstu';
 
-/** The directory, recording the credentials each member client was built with. */
-function directory() {
+/** The directory (read-only when `readOnly`), recording the credentials each member client was built with. */
+function directory(readOnly = false) {
   const providers: Array<() => Promise<{ accessKeyId: string }>> = [];
   const accounts = new MemberAccounts({
     organizationId: 'o-a1b2c3d4e5',
@@ -35,6 +35,7 @@ function directory() {
     region: 'us-east-1',
     sts: new STSClient({ region: 'us-east-1' }),
     retiringPrincipal: 'arn:aws:iam::999988887777:role/keymend/approval',
+    readOnly,
     clients: (credentials) => {
       providers.push(credentials);
       const config = { region: 'us-east-1', credentials };
@@ -81,25 +82,7 @@ describe('MemberAccounts', () => {
 
   it('read-only (the remediate function in propose mode): keymend-read-<id> sessions, and no writer', async () => {
     sts.on(AssumeRoleCommand).resolves(assumed);
-    const providers: Array<() => Promise<unknown>> = [];
-    const accounts = new MemberAccounts({
-      organizationId: 'o-a1b2c3d4e5',
-      partition: 'aws',
-      region: 'us-east-1',
-      sts: new STSClient({ region: 'us-east-1' }),
-      retiringPrincipal: 'arn:aws:iam::999988887777:role/keymend/approval',
-      readOnly: true,
-      clients: (credentials) => {
-        providers.push(credentials);
-        const config = { region: 'us-east-1', credentials };
-        return {
-          iam: new IAMClient(config),
-          kms: new KMSClient(config),
-          kinesis: new KinesisClient(config),
-          organizations: new OrganizationsClient(config),
-        };
-      },
-    });
+    const { accounts, providers } = directory(true);
     expect(accounts.writer(CALLER, SESSION)).toBeNull();
     expect(accounts.reader(CALLER, SESSION)).not.toBeNull();
     await providers[0]?.();
