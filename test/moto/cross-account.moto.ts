@@ -27,6 +27,7 @@ import type { Proposal } from '../../functions/core/proposal';
 import { applyProposal, revokeProposal } from '../../functions/flows/apply';
 import type { FlowContext } from '../../functions/flows/context';
 import { remediate } from '../../functions/flows/remediate';
+import { delegatingKeyPolicy } from '../helpers/accounts';
 import { noWriter } from '../helpers/approval';
 import { loadEvent } from '../helpers/events';
 import { approvalSigner, TEST_CONFIG } from '../helpers/flow-ports';
@@ -79,20 +80,7 @@ beforeAll(async () => {
 
   const ownerClients = await inAccount(owner);
   const key = await ownerClients.kms.send(
-    new CreateKeyCommand({
-      Policy: JSON.stringify({
-        Version: '2012-10-17',
-        Statement: [
-          {
-            Sid: 'Enable IAM User Permissions',
-            Effect: 'Allow',
-            Principal: { AWS: `arn:aws:iam::${owner}:root` },
-            Action: 'kms:*',
-            Resource: '*',
-          },
-        ],
-      }),
-    }),
+    new CreateKeyCommand({ Policy: JSON.stringify(delegatingKeyPolicy(owner)) }),
   );
   keyArn = key.KeyMetadata?.Arn ?? '';
   await ownerClients.kms.send(new CreateAliasCommand({ AliasName: 'alias/orders', TargetKeyId: keyArn }));
