@@ -6,7 +6,6 @@
  * diagnosis across both accounts, and revoked together; a caller or key owner outside the organization
  * is refused.
  */
-import { isDeepStrictEqual } from 'node:util';
 import { findForm, openLink, pageText, submitForm } from '../../cli/demo/browser';
 import { type LocalRuntime, startLocal } from '../../cli/local/runtime';
 import { LocalAccount } from '../../functions/adapters/local-account';
@@ -134,7 +133,7 @@ describe('keymend local with two accounts: one two-sided proposal', () => {
     const revoked = await submitForm(findForm(revokePage, 'Revoke'));
     expect(revoked.status).toBe(200);
     expect(pageText(revoked.html)).toMatch(/Revoked/);
-    expect(isDeepStrictEqual(runtime.accounts(), before)).toBe(true);
+    expect(runtime.accounts()).toStrictEqual(before);
   });
 
   it('proposes the producer in the caller account the same two-sided way', async () => {
