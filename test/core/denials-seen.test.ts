@@ -21,6 +21,8 @@ describe('denials seen', () => {
       sessions: [sessionHash(SESSION)],
     });
     expect(seen?.sessions[0]).toMatch(/^[0-9a-f]{16}$/);
+    // Pinned, not recomputed as the code does: hashes already stored must still match after a change.
+    expect(sessionHash(SESSION)).toBe('4e25c773bf14545f');
     expect(JSON.stringify(seen)).not.toContain('jane');
     expect(sessionHash(`${SESSION}x`)).not.toBe(sessionHash(SESSION));
   });
