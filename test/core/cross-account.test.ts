@@ -62,6 +62,46 @@ describe('a denial across two accounts keymend can read and change', () => {
     expect(result.proof?.probes.length).toBeGreaterThan(15);
   });
 
+  it("gives a producer's denial the same two halves, for kms:GenerateDataKey and nothing more", async () => {
+    const request = requestOf('cross-account-producer-generatedatakey-denied.eventbridge.json');
+    const result = diagnose(
+      request,
+      await stateOf(loadSnapshot('organization-caller'), loadSnapshot('organization-key-owner'), request),
+    );
+    const producer = `arn:aws:iam::${CALLER}:role/clickstream-producer`;
+    const key = `arn:aws:kms:us-east-1:${OWNER}:key/1234abcd-12ab-34cd-56ef-1234567890ab`;
+    const context = {
+      'kms:ViaService': 'kinesis.us-east-1.amazonaws.com',
+      'kms:EncryptionContext:aws:kinesis:arn': `arn:aws:kinesis:us-east-1:${OWNER}:stream/orders`,
+    };
+    expect(result.verdict).toBe('propose');
+    expect(result.plan).toMatchObject({
+      mechanism: 'cross-account',
+      keyAccountId: OWNER,
+      callerAccountId: CALLER,
+      keySide: {
+        mechanism: 'key-policy-statement',
+        keyArn: key,
+        statement: {
+          Effect: 'Allow',
+          Principal: { AWS: producer },
+          Action: 'kms:GenerateDataKey',
+          Resource: '*',
+          Condition: { StringEquals: context },
+        },
+      },
+      callerSide: {
+        mechanism: 'iam-inline-policy',
+        principalArn: producer,
+        policyName: 'keymend-GenerateDataKey-orders',
+        document: {
+          Statement: [{ Effect: 'Allow', Action: 'kms:GenerateDataKey', Resource: key }],
+        },
+      },
+    });
+    expect(result.proof).toMatchObject({ before: 'implicit-deny', after: 'allowed' });
+  });
+
   it('proves neither half alone: each one leaves the request denied', async () => {
     const { plan } = await twoSided();
     const request = requestOf();
