@@ -58,6 +58,9 @@ describe('a two-sided proposal, rendered', () => {
     );
     expect(email).toMatch(/^ {2}Key's account: +111122223333 \(acme-orders-prod\)$/m);
     expect(email).toMatch(/^ {2}Account: +444455556666 \(acme-analytics\)$/m);
+    // Both commands present (indexOf is -1 for a missing one, which would pass the order check alone).
+    expect(email).toContain('"PolicyName": "default"');
+    expect(email).toContain('"RoleName": "analytics-reader"');
     expect(email.indexOf('"PolicyName": "default"')).toBeLessThan(
       email.indexOf('"RoleName": "analytics-reader"'),
     );
@@ -95,6 +98,8 @@ describe('a two-sided proposal, rendered', () => {
     expect(undoAccounts.at(-1)).toBe(OWNER);
     expect(path.apply.at(-1)?.command).toMatch(/aws iam put-role-policy/);
     const terraform = terraformSnippet(proposal.plan);
+    expect(terraform).toContain(`# In account ${OWNER}`);
+    expect(terraform).toContain(`# In account ${CALLER}`);
     expect(terraform.indexOf(`# In account ${OWNER}`)).toBeLessThan(
       terraform.indexOf(`# In account ${CALLER}`),
     );
