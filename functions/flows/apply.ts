@@ -640,6 +640,23 @@ async function checkUndo(
 }
 
 /**
+ * Each write of `change` with the part of `plan` it came from, in the order they are undone (the caller
+ * side of a cross-account fix first); null when the record does not match its plan, so a revoke never
+ * records `revoked` without an undo for every write.
+ */
+function undoPairs(change: AppliedChange, plan: Plan): Array<[SingleAppliedChange, SinglePlan]> | null {
+  if (change.mechanism === 'cross-account') {
+    return plan.mechanism === 'cross-account'
+      ? [
+          [change.callerSide, plan.callerSide],
+          [change.keySide, plan.keySide],
+        ]
+      : null;
+  }
+  return plan.mechanism !== 'cross-account' && plan.mechanism === change.mechanism ? [[change, plan]] : null;
+}
+
+/**
  * Undoes what keymend applied for an `applied` proposal: retires the grant it created, deletes the
  * inline policy it named, or puts back the previous key policy, only when the key policy is still the
  * one keymend wrote (otherwise it refuses, and the audit trail says why). Records `revoked`, then notifies.
@@ -669,22 +686,13 @@ export async function revokeProposal(
     await ports.store.appendAudit(proposal.id, audit('refused', reason));
     return { outcome: 'refused', reason };
   };
-  const plan = proposal.plan;
-  if (plan === null || plan.mechanism !== change.mechanism) {
+  const pairs = proposal.plan === null ? null : undoPairs(change, proposal.plan);
+  if (pairs === null) {
     return refuse(`the record's change (${change.mechanism}) is not what its plan says keymend would write`);
   }
   try {
     // Every check first (each half still keymend's, as written), then the undos, the caller side first:
     // a cross-account fix is revoked together or not at all.
-    const pairs: Array<[SingleAppliedChange, SinglePlan]> =
-      change.mechanism === 'cross-account' && plan.mechanism === 'cross-account'
-        ? [
-            [change.callerSide, plan.callerSide],
-            [change.keySide, plan.keySide],
-          ]
-        : change.mechanism !== 'cross-account' && plan.mechanism !== 'cross-account'
-          ? [[change, plan]]
-          : [];
     const undos: Array<() => Promise<void>> = [];
     for (const [one, onePlan] of pairs) {
       const checked = await checkUndo(ports, proposal.id, one, onePlan);
