@@ -20,7 +20,7 @@ import { CLOUDTRAIL_DETAIL_TYPE, intake } from '../core/intake';
 import { lambdaFunctionCandidate } from '../core/lambda-session';
 import { type LinkSettings, linkExpiry } from '../core/links';
 import { accountFacts, fingerprintFieldsOf, newProposal, newProposalId } from '../core/new-proposal';
-import { preferredMechanism } from '../core/plan';
+import { planMechanisms } from '../core/plan';
 import { refusalInstead } from '../core/plan-binding';
 import type { ConsumerLags, DenialClaim, FingerprintRecord, FlowPorts, ProposalLinks } from '../core/ports';
 import { fingerprintOf, KEYMEND_ACTOR, type Proposal } from '../core/proposal';
@@ -485,7 +485,7 @@ async function autoApply(
   const stop = await guardStop(ports, config, {
     principalArn: proposal.request.principalArn,
     principalTags: state.principal?.tags,
-    mechanism: preferredMechanism(proposal.plan),
+    mechanisms: planMechanisms(proposal.plan),
     // The account the denial was recorded in, and read: the hub's own, or a member's.
     ownAccountId: proposal.request.accountId,
     notes: proposal.diagnosis?.notes,
