@@ -14,8 +14,7 @@ import { showValue } from '../commons/text';
 import { type AutoModeSettings, type GuardStop, staticGuardStop, underHourlyLimit } from '../core/auto-mode';
 import type { Config } from '../core/config';
 import { denialSeen } from '../core/denials-seen';
-import { diagnose } from '../core/diagnose';
-import type { gatherState } from '../core/gather';
+import { diagnose, type ResolvedState } from '../core/diagnose';
 import { CLOUDTRAIL_DETAIL_TYPE, intake } from '../core/intake';
 import { lambdaFunctionCandidate } from '../core/lambda-session';
 import { type LinkSettings, linkExpiry } from '../core/links';
@@ -179,7 +178,7 @@ async function handleEvent(
 
 interface Recorded {
   proposal: Proposal;
-  state: Awaited<ReturnType<typeof gatherState>>;
+  state: ResolvedState;
   /** The fingerprint made to point at the stored proposal (never rejects: a failure is logged). */
   madeLive: Promise<void>;
   /** Its links, signed while it was written (pending proposals in propose mode only). */
