@@ -288,16 +288,9 @@ export async function organizationalUnitsAbove(
   api: OrganizationsApi,
   accountId: string,
 ): Promise<string[] | null> {
-  const units: string[] = [];
-  let child = accountId;
-  for (let depth = 0; depth < MAX_DEPTH; depth++) {
-    const parent = await parentOf(api, child);
-    if (parent === null) return null;
-    if (parent.type === 'ROOT') return units;
-    units.push(parent.id);
-    child = parent.id;
-  }
-  return null;
+  // walkUp's path (root first, root included) turned around, without the root.
+  const ancestors = await walkUp(api, accountId, () => {});
+  return ancestors === null ? null : ancestors.slice(1).reverse();
 }
 
 /** How long the OUs above an account are remembered: accounts rarely move between OUs. */
