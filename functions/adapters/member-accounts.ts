@@ -46,6 +46,11 @@ export interface MemberAccountsOptions {
    * `keymend-read-<id>`, which the member role denies every write, and `writer` answers null.
    */
   readOnly?: boolean;
+  /**
+   * Sessions of the remediate function in auto mode: the source identity is `keymend-auto-<id>`, which
+   * the member role lets create grants and put inline policies only (what auto mode applies).
+   */
+  autoApply?: boolean;
   /** Builds the clients of one member session; default: the one client configuration over them. */
   clients?: (credentials: () => Promise<Credentials>) => MemberClients;
 }
@@ -116,9 +121,12 @@ export class MemberAccounts implements AccountDirectory {
   private clientsFor(accountId: string, session: string): MemberClients | null {
     // Both come from event text (an account id) or keymend's own ids: check before they reach STS.
     if (!/^\d{12}$/.test(accountId) || !isSessionName(session)) return null;
-    const name = this.options.readOnly
-      ? `${MEMBER_ROLE.readOnlySourceIdentityPrefix}${session.slice(MEMBER_ROLE.sourceIdentityPrefix.length)}`
-      : session;
+    const prefix = this.options.readOnly
+      ? MEMBER_ROLE.readOnlySourceIdentityPrefix
+      : this.options.autoApply
+        ? MEMBER_ROLE.autoSourceIdentityPrefix
+        : MEMBER_ROLE.sourceIdentityPrefix;
+    const name = `${prefix}${session.slice(MEMBER_ROLE.sourceIdentityPrefix.length)}`;
     const key = `${accountId} ${name}`;
     const known = this.sessions.get(key);
     if (known) return known;

@@ -120,6 +120,7 @@ export function awsWiring(
           retiringPrincipal: config.retiringPrincipal,
           hubKms: kms,
           readOnly: (options.fn ?? 'remediate') === 'remediate' && config.mode !== 'auto',
+          autoApply: (options.fn ?? 'remediate') === 'remediate' && config.mode === 'auto',
         });
   return {
     config,
