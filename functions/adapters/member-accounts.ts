@@ -17,6 +17,7 @@ import type { AccountDirectory, AccountWriter } from '../core/ports';
 import { AwsAccountWriter } from './account-writer';
 import { AwsAccountReader } from './aws-account';
 import { clientConfig } from './client-config';
+import type { PolicyVersionCache } from './iam';
 import { organizationsApi } from './organization';
 
 /** Temporary credentials, as the SDK clients take them. */
@@ -51,6 +52,11 @@ export interface MemberAccountsOptions {
    * the member role lets create grants and put inline policies only (what auto mode applies).
    */
   autoApply?: boolean;
+  /**
+   * Managed policy versions already read (iam.ts PolicyVersionCache, keyed by the policy's ARN, so by
+   * account): the hub's own readers' cache, so a member's policies are not read again per proposal.
+   */
+  policyVersions?: PolicyVersionCache;
   /** Builds the clients of one member session; default: the one client configuration over them. */
   clients?: (credentials: () => Promise<Credentials>) => MemberClients;
 }
@@ -102,6 +108,7 @@ export class MemberAccounts implements AccountDirectory {
       kms: clients.kms,
       kinesis: clients.kinesis,
       organizations: organizationsApi(clients.organizations),
+      ...(this.options.policyVersions ? { policyVersions: this.options.policyVersions } : {}),
     });
   }
 
