@@ -48,6 +48,11 @@ export interface MemberAccountsOptions {
    */
   readOnly?: boolean;
   /**
+   * Sessions of the remediate function in auto mode: the source identity is `keymend-auto-<id>`, which
+   * the member role lets create grants and put inline policies only (what auto mode applies).
+   */
+  autoApply?: boolean;
+  /**
    * Managed policy versions already read (iam.ts PolicyVersionCache, keyed by the policy's ARN, so by
    * account): the hub's own readers' cache, so a member's policies are not read again per proposal.
    */
@@ -123,9 +128,12 @@ export class MemberAccounts implements AccountDirectory {
   private clientsFor(accountId: string, session: string): MemberClients | null {
     // Both come from event text (an account id) or keymend's own ids: check before they reach STS.
     if (!/^\d{12}$/.test(accountId) || !isSessionName(session)) return null;
-    const name = this.options.readOnly
-      ? `${MEMBER_ROLE.readOnlySourceIdentityPrefix}${session.slice(MEMBER_ROLE.sourceIdentityPrefix.length)}`
-      : session;
+    const prefix = this.options.readOnly
+      ? MEMBER_ROLE.readOnlySourceIdentityPrefix
+      : this.options.autoApply
+        ? MEMBER_ROLE.autoSourceIdentityPrefix
+        : MEMBER_ROLE.sourceIdentityPrefix;
+    const name = `${prefix}${session.slice(MEMBER_ROLE.sourceIdentityPrefix.length)}`;
     const key = `${accountId} ${name}`;
     const known = this.sessions.get(key);
     if (known) return known;

@@ -121,6 +121,7 @@ export function awsWiring(
           hubKms: kms,
           policyVersions,
           readOnly: (options.fn ?? 'remediate') === 'remediate' && config.mode !== 'auto',
+          autoApply: (options.fn ?? 'remediate') === 'remediate' && config.mode === 'auto',
         });
   return {
     config,

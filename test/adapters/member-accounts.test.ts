@@ -170,6 +170,35 @@ describe('MemberAccounts', () => {
     expect(input?.RoleSessionName).toBe(input?.SourceIdentity);
   });
 
+  it('auto (the remediate function in auto mode): keymend-auto-<id> sessions, and a writer', async () => {
+    sts.on(AssumeRoleCommand).resolves(assumed);
+    const providers: Array<() => Promise<unknown>> = [];
+    const accounts = new MemberAccounts({
+      organizationId: 'o-a1b2c3d4e5',
+      partition: 'aws',
+      region: 'us-east-1',
+      sts: new STSClient({ region: 'us-east-1' }),
+      retiringPrincipal: 'arn:aws:iam::999988887777:role/keymend/approval',
+      autoApply: true,
+      clients: (credentials) => {
+        providers.push(credentials);
+        const config = { region: 'us-east-1', credentials };
+        return {
+          iam: new IAMClient(config),
+          kms: new KMSClient(config),
+          kinesis: new KinesisClient(config),
+          organizations: new OrganizationsClient(config),
+        };
+      },
+    });
+    expect(accounts.writer(CALLER, SESSION)).not.toBeNull();
+    expect(accounts.reader(CALLER, SESSION)).not.toBeNull();
+    await providers[0]?.();
+    const input = sts.commandCalls(AssumeRoleCommand)[0]?.args[0].input;
+    expect(input?.SourceIdentity).toBe(`keymend-auto-${SESSION.slice('keymend-'.length)}`);
+    expect(input?.RoleSessionName).toBe(input?.SourceIdentity);
+  });
+
   it.each([
     ['an account id from event text that is not 12 digits', '4444-5555-6666', SESSION],
     ['a session that is not keymend-<id>', CALLER, 'admin'],
