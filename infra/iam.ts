@@ -536,13 +536,29 @@ export function memberRolePattern(partition: string): string {
 }
 
 /**
+ * The sessions a hub function may open in member accounts: `read` (the remediate function in propose
+ * mode: `keymend-read-...`, which the member role lets write nothing), `auto` (the remediate function in
+ * auto mode: `keymend-auto-...`, which it lets make only what auto mode applies), `any` (`keymend-...`).
+ */
+export type MemberSessions = 'read' | 'auto' | 'any';
+
+const SESSION_PREFIX: Record<MemberSessions, string> = {
+  read: MEMBER_ROLE.readOnlySourceIdentityPrefix,
+  auto: MEMBER_ROLE.autoSourceIdentityPrefix,
+  any: MEMBER_ROLE.sourceIdentityPrefix,
+};
+
+/**
  * The hub's functions assume the member roles, and nothing else: only roles of the organization
  * (`aws:ResourceOrgID`), only while setting a source identity `keymend-...` (the proposal, named in
- * the member account's CloudTrail), as the member role's trust policy requires too. `readOnly` (the
- * remediate function in propose mode): only `keymend-read-...`, which the member role lets write nothing.
+ * the member account's CloudTrail), as the member role's trust policy requires too; the remediate
+ * function only with the narrower prefix of its mode (`sessions`).
  */
-export function assumeMemberRoleStatement(hub: HubScope, readOnly = false): PolicyStatementProps {
-  const prefix = readOnly ? MEMBER_ROLE.readOnlySourceIdentityPrefix : MEMBER_ROLE.sourceIdentityPrefix;
+export function assumeMemberRoleStatement(
+  hub: HubScope,
+  sessions: MemberSessions = 'any',
+): PolicyStatementProps {
+  const prefix = SESSION_PREFIX[sessions];
   return {
     sid: 'AssumeMemberRoles',
     effect: Effect.ALLOW,
@@ -715,6 +731,16 @@ export function memberStatements(scope: MemberScope, powers: WritePowers): Polic
       actions: [...WRITE_ACTIONS].sort(),
       resources: ['*'],
       conditions: { StringLike: { 'aws:SourceIdentity': `${MEMBER_ROLE.readOnlySourceIdentityPrefix}*` } },
+    },
+    {
+      // The hub's remediate function in auto mode may assume this role only as keymend-auto-<id>: as
+      // at home (remediateStatements), it makes grants and puts inline policies, and never changes a
+      // key policy, deletes an inline policy or retires a grant (those wait for a person's approval).
+      sid: 'OnlyAutoFixesFromAutoSessions',
+      effect: Effect.DENY,
+      actions: WRITE_ACTIONS.filter((a) => a !== 'kms:CreateGrant' && !/^iam:Put/.test(a)).sort(),
+      resources: ['*'],
+      conditions: { StringLike: { 'aws:SourceIdentity': `${MEMBER_ROLE.autoSourceIdentityPrefix}*` } },
     },
   );
   return statements;

@@ -662,9 +662,10 @@ export class KeymendRemediation extends Construct {
       this.approvalFunction.addToRolePolicy(new iam.PolicyStatement(props));
     }
     if (hub) {
-      // The remediate function parses event text: in propose mode it reads member accounts only.
+      // The remediate function parses event text: in propose mode it reads member accounts only; in
+      // auto mode it makes there only what auto mode applies (the member role's auto sessions).
       this.remediateFunction.addToRolePolicy(
-        new iam.PolicyStatement(assumeMemberRoleStatement(hub, powers.mode !== 'auto')),
+        new iam.PolicyStatement(assumeMemberRoleStatement(hub, powers.mode === 'auto' ? 'auto' : 'read')),
       );
       this.approvalFunction.addToRolePolicy(new iam.PolicyStatement(assumeMemberRoleStatement(hub)));
       this.approvalFunction.addToRolePolicy(new iam.PolicyStatement(retireMemberGrantsStatement(hub)));

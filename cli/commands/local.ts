@@ -76,6 +76,10 @@ function options(
     approvers: { type: 'string' },
   });
   if (!values.account || values.account.length === 0) throw new UsageError('--account SNAPSHOT is required');
+  // Standard input holds one snapshot: a second '-' would wait for input that never comes.
+  if (values.account.filter((file) => file === '-').length > 1) {
+    throw new UsageError('--account - (standard input) may be given once');
+  }
   const port = values.port ?? '8787';
   if (!/^\d{1,5}$/.test(port) || Number(port) > 65535) {
     throw new UsageError(`--port must be a port number from 0 to 65535 (got ${JSON.stringify(port)})`);

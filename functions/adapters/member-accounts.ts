@@ -17,6 +17,7 @@ import type { AccountDirectory, AccountWriter } from '../core/ports';
 import { AwsAccountWriter } from './account-writer';
 import { AwsAccountReader } from './aws-account';
 import { clientConfig } from './client-config';
+import type { PolicyVersionCache } from './iam';
 import { organizationsApi } from './organization';
 
 /** Temporary credentials, as the SDK clients take them. */
@@ -46,6 +47,16 @@ export interface MemberAccountsOptions {
    * `keymend-read-<id>`, which the member role denies every write, and `writer` answers null.
    */
   readOnly?: boolean;
+  /**
+   * Sessions of the remediate function in auto mode: the source identity is `keymend-auto-<id>`, which
+   * the member role lets create grants and put inline policies only (what auto mode applies).
+   */
+  autoApply?: boolean;
+  /**
+   * Managed policy versions already read (iam.ts PolicyVersionCache, keyed by the policy's ARN, so by
+   * account): the hub's own readers' cache, so a member's policies are not read again per proposal.
+   */
+  policyVersions?: PolicyVersionCache;
   /** Builds the clients of one member session; default: the one client configuration over them. */
   clients?: (credentials: () => Promise<Credentials>) => MemberClients;
 }
@@ -97,6 +108,7 @@ export class MemberAccounts implements AccountDirectory {
       kms: clients.kms,
       kinesis: clients.kinesis,
       organizations: organizationsApi(clients.organizations),
+      ...(this.options.policyVersions ? { policyVersions: this.options.policyVersions } : {}),
     });
   }
 
@@ -116,9 +128,12 @@ export class MemberAccounts implements AccountDirectory {
   private clientsFor(accountId: string, session: string): MemberClients | null {
     // Both come from event text (an account id) or keymend's own ids: check before they reach STS.
     if (!/^\d{12}$/.test(accountId) || !isSessionName(session)) return null;
-    const name = this.options.readOnly
-      ? `${MEMBER_ROLE.readOnlySourceIdentityPrefix}${session.slice(MEMBER_ROLE.sourceIdentityPrefix.length)}`
-      : session;
+    const prefix = this.options.readOnly
+      ? MEMBER_ROLE.readOnlySourceIdentityPrefix
+      : this.options.autoApply
+        ? MEMBER_ROLE.autoSourceIdentityPrefix
+        : MEMBER_ROLE.sourceIdentityPrefix;
+    const name = `${prefix}${session.slice(MEMBER_ROLE.sourceIdentityPrefix.length)}`;
     const key = `${accountId} ${name}`;
     const known = this.sessions.get(key);
     if (known) return known;

@@ -288,20 +288,18 @@ export async function organizationalUnitsAbove(
   api: OrganizationsApi,
   accountId: string,
 ): Promise<string[] | null> {
-  const units: string[] = [];
-  let child = accountId;
-  for (let depth = 0; depth < MAX_DEPTH; depth++) {
-    const parent = await parentOf(api, child);
-    if (parent === null) return null;
-    if (parent.type === 'ROOT') return units;
-    units.push(parent.id);
-    child = parent.id;
-  }
-  return null;
+  // walkUp's path (root first, root included) turned around, without the root.
+  const ancestors = await walkUp(api, accountId, () => {});
+  return ancestors === null ? null : ancestors.slice(1).reverse();
 }
 
 /** How long the OUs above an account are remembered: accounts rarely move between OUs. */
 export const UNITS_REMEMBERED_MS = 15 * 60_000;
+/**
+ * How many accounts' OUs one router remembers: it lives as long as a warm environment, and a large
+ * organization sends problems from thousands of accounts; past this, the longest unread goes first.
+ */
+export const UNITS_REMEMBERED_ACCOUNTS = 1000;
 
 /**
  * The routing map's router over Organizations (ports.ts NotificationRouter). An account routed by
@@ -343,7 +341,12 @@ export class OrganizationRouter implements NotificationRouter {
         error instanceof Error ? `${error.name}: ${error.message}` : String(error),
       );
     }
+    this.units.delete(accountId);
     this.units.set(accountId, { at: now, units });
+    if (this.units.size > UNITS_REMEMBERED_ACCOUNTS) {
+      const oldest = this.units.keys().next().value;
+      if (oldest !== undefined) this.units.delete(oldest);
+    }
     return units;
   }
 }

@@ -122,6 +122,12 @@ export const MEMBER_ROLE = {
    * such a session, so the function that parses event text cannot write in a member account either.
    */
   readOnlySourceIdentityPrefix: 'keymend-read-',
+  /**
+   * The source identity of the hub's remediate function in auto mode (`keymend-auto-<proposal id>`): it
+   * may set no other, and the member role lets such a session make only what auto mode applies (a grant,
+   * an inline policy), never change a key policy or delete, as the remediate role cannot at home.
+   */
+  autoSourceIdentityPrefix: 'keymend-auto-',
 } as const;
 
 /**

@@ -68,6 +68,18 @@ export function principalOptedIn(
   };
 }
 
+/**
+ * Every write of the fix is automatic: a plan that holds a key-policy change (a cross-account fix's key
+ * side) is stopped whatever its other writes are.
+ */
+export function mechanismsAutomatic(mechanisms: readonly Mechanism[]): GuardStop | null {
+  for (const mechanism of mechanisms) {
+    const stop = mechanismAutomatic(mechanism);
+    if (stop) return stop;
+  }
+  return null;
+}
+
 /** The fix is a grant or an inline policy: never a key policy. */
 export function mechanismAutomatic(mechanism: Mechanism): GuardStop | null {
   return AUTOMATIC_MECHANISMS.includes(mechanism)
@@ -139,7 +151,8 @@ export interface AutoModeSettings {
 export interface AutoModeSubject {
   principalArn: string;
   principalTags: Readonly<Record<string, string>> | undefined;
-  mechanism: Mechanism;
+  /** Every mechanism the plan writes with (core/plan.ts planMechanisms): each must be automatic. */
+  mechanisms: readonly Mechanism[];
   ownAccountId: string;
   /** The diagnosis's notes: any one keeps the fix for a person. */
   notes?: readonly DiagnosisNote[];
@@ -152,7 +165,7 @@ export interface AutoModeSubject {
 export function staticGuardStop(subject: AutoModeSubject, settings: AutoModeSettings): GuardStop | null {
   return (
     principalOptedIn(subject.principalArn, subject.principalTags, settings.allowPrincipals) ??
-    mechanismAutomatic(subject.mechanism) ??
+    mechanismsAutomatic(subject.mechanisms) ??
     principalInOwnAccount(subject.principalArn, subject.ownAccountId) ??
     notManagedByCloudFormation(subject.principalTags, settings.allowCloudFormation) ??
     diagnosisWithoutNotes(subject.notes)

@@ -2,10 +2,10 @@
  * Reads, through an AccountReader, the state that bears on one denial. The reader does the I/O;
  * this module only decides what to read, reading independent things at once.
  */
-import { arnAccount } from '../commons/arn';
 import { AccountUnreachableError, KeyUnreadableError } from '../commons/errors';
 import type { AccountReader, KeyState, OrganizationState, StreamState } from './account';
 import type { ResolvedState } from './diagnose';
+import { accountOf } from './proof';
 import type { KinesisKmsRequest } from './request';
 
 /**
@@ -78,7 +78,7 @@ export async function gatherAcross(
   const members: Record<string, string | null> = {};
   if (state.organization?.id !== undefined) members[state.accountId] = state.organization.id;
   const keyArn = request.keyArn ?? state.key?.arn ?? state.stream?.keyArn ?? null;
-  const keyAccount = keyArn ? accountOfArn(keyArn) : '';
+  const keyAccount = keyArn ? accountOf(keyArn) : '';
   const keyReader = keyAccount && keyAccount !== state.accountId ? readerFor(keyAccount) : null;
   if (keyReader === null) return { ...state, ...boundary(organizationId, members) };
   let owner: Awaited<ReturnType<typeof readOwner>>;
@@ -101,10 +101,6 @@ export async function gatherAcross(
     ...(owner.unreadableKey ? { unreadableKey: owner.unreadableKey } : {}),
     ...boundary(organizationId, members),
   };
-}
-
-function accountOfArn(arn: string): string {
-  return arnAccount(arn) ?? '';
 }
 
 function boundary(
@@ -141,7 +137,7 @@ async function readOwner(
 }> {
   let unreadableKey: { key: string; call: string } | undefined;
   const streamInAccount =
-    request.streamArn && accountOfArn(request.streamArn) === reader.accountId ? request.streamArn : null;
+    request.streamArn && accountOf(request.streamArn) === reader.accountId ? request.streamArn : null;
   const [key, stream, organization, alias] = await Promise.all([
     reader.getKey(keyArn).catch((error: unknown) => {
       if (!(error instanceof KeyUnreadableError)) throw error;

@@ -206,14 +206,17 @@ function callerOf(subject: Subject, principalArn: string): RequestPrincipal {
   return userId === undefined ? principal : { ...principal, userId };
 }
 
+/**
+ * An evaluator of `principal`'s policies in the subject's organization and accounts: the subject's own,
+ * a probe stranger's, or the principal as a plan leaves it.
+ */
+function evaluatorFor(subject: Subject, principal: PrincipalState): Evaluator {
+  return new Evaluator(principal, subject.organization, subject.accounts, subject.keyOrganization);
+}
+
 /** The evaluator of the subject's own policies, before any plan. */
 export function subjectEvaluator(subject: Subject): Evaluator {
-  subject.cache.evaluator ??= new Evaluator(
-    subject.principal,
-    subject.organization,
-    subject.accounts,
-    subject.keyOrganization,
-  );
+  subject.cache.evaluator ??= evaluatorFor(subject, subject.principal);
   return subject.cache.evaluator;
 }
 
@@ -347,18 +350,12 @@ function newProbeKey(subject: Subject): KeyState {
 function strangerEvaluators(subject: Subject): Record<Exclude<ProbeCaller, 'subject'>, Evaluator> {
   const strangerArn = neighbourArn(subject.scope.principalArn, 'keymend-probe');
   subject.cache.strangers ??= {
-    stranger: new Evaluator(
-      { arn: strangerArn, inlinePolicies: {}, managedPolicies: {} },
-      subject.organization,
-      subject.accounts,
-      subject.keyOrganization,
-    ),
-    'stranger-with-kms': new Evaluator(
-      { arn: strangerArn, inlinePolicies: { 'keymend-probe-kms': PROBE_KMS_POLICY }, managedPolicies: {} },
-      subject.organization,
-      subject.accounts,
-      subject.keyOrganization,
-    ),
+    stranger: evaluatorFor(subject, { arn: strangerArn, inlinePolicies: {}, managedPolicies: {} }),
+    'stranger-with-kms': evaluatorFor(subject, {
+      arn: strangerArn,
+      inlinePolicies: { 'keymend-probe-kms': PROBE_KMS_POLICY },
+      managedPolicies: {},
+    }),
   };
   return subject.cache.strangers;
 }
@@ -381,12 +378,7 @@ export function prove(
   if (violation) return { proof: { before, after: before, probes: [] }, failure: violation };
   const applied = applyPlan(plan, subject.principal, subject.key);
   const was = subjectEvaluator(subject);
-  const now = new Evaluator(
-    applied.principal,
-    subject.organization,
-    subject.accounts,
-    subject.keyOrganization,
-  );
+  const now = evaluatorFor(subject, applied.principal);
   const strangers = strangerEvaluators(subject);
   const otherKey = probeKey(subject);
   const after = now.run(kmsRequest(subject, {}), applied.key).decision;

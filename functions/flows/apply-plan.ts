@@ -10,8 +10,7 @@
  *
  * A dry run stops after the checks and writes nothing, not even to the table.
  */
-import type { DiagnoseResult } from '../core/diagnose';
-import { diagnose } from '../core/diagnose';
+import { type DiagnoseResult, diagnose, type ResolvedState } from '../core/diagnose';
 import { gatherState } from '../core/gather';
 import type { LinkSettings } from '../core/links';
 import { accountFacts, newProposal, newProposalId } from '../core/new-proposal';
@@ -159,7 +158,7 @@ async function recordNew(
   ports: FlowContext,
   request: KinesisKmsRequest,
   result: Extract<DiagnoseResult, { verdict: 'propose' }>,
-  state: Awaited<ReturnType<typeof gatherState>>,
+  state: ResolvedState,
   options: PlanApplyOptions,
   audit: (action: string, outcome: string, detail?: string) => AuditEntry,
 ): Promise<Proposal> {

@@ -162,8 +162,9 @@ class KeyPolicyChanged {
 /**
  * Makes the writes the plan needs, each through the writer of its account; returns what to record for
  * undoing them. A cross-account plan writes its key side first (unless `state` shows it written by an
- * earlier attempt), then its caller side; when the caller side fails, the key side it wrote is taken
- * back, so nothing is left half-applied (or, when that fails too, the error says what remains).
+ * earlier attempt), then its caller side; when the caller side fails, both are taken back (the caller
+ * side too: a write whose answer was lost may have been made), so nothing is left half-applied (or,
+ * when that fails too, the error says what remains).
  */
 async function write(
   ports: FlowContext,
@@ -181,6 +182,13 @@ async function write(
     if (callerSide.mechanism !== 'iam-inline-policy') throw new Error('unreachable: the caller side is IAM');
     return { mechanism: 'cross-account', keySide, callerSide };
   } catch (error) {
+    try {
+      if (found.callerSide === undefined) await takeBackCallerSide(ports, plan, proposalId);
+    } catch (undo) {
+      throw new Error(
+        `${messageOf(error)}; the caller side may have been written in account ${plan.callerAccountId} and could not be checked or taken back (${messageOf(undo)}): delete inline policy ${plan.callerSide.policyName} of ${plan.callerSide.principalArn} by hand, and statement ${plan.keySide.statement.Sid} from the policy of ${plan.keySide.keyArn}`,
+      );
+    }
     const writer = writerFor(ports, plan.keyAccountId, proposalId);
     try {
       if (samePolicy(await writer.getKeyPolicy(keySide.keyArn), keySide.writtenPolicy)) {
@@ -193,6 +201,27 @@ async function write(
     }
     throw error;
   }
+}
+
+/**
+ * Deletes the caller side of a cross-account plan when the caller's account holds it exactly as planned
+ * (under keymend's name, with keymend's document): its write failed, but its answer may only have been
+ * lost. Anything else there is left alone.
+ */
+async function takeBackCallerSide(
+  ports: FlowContext,
+  plan: Extract<Plan, { mechanism: 'cross-account' }>,
+  proposalId: string,
+): Promise<void> {
+  const { principalArn, policyName, document } = plan.callerSide;
+  const reader = readerFor(ports, plan.callerAccountId, proposalId);
+  if (reader === null) throw new Error(`keymend cannot read account ${plan.callerAccountId}`);
+  const current = (await reader.getPrincipal(principalArn))?.inlinePolicies[policyName];
+  if (current === undefined || !samePolicy(current, document)) return;
+  await writerFor(ports, plan.callerAccountId, proposalId).deletePrincipalPolicy({
+    principalArn,
+    policyName,
+  });
 }
 
 /** Makes the one write of a single-account plan, through the writer of the account it changes. */
@@ -640,6 +669,23 @@ async function checkUndo(
 }
 
 /**
+ * Each write of `change` with the part of `plan` it came from, in the order they are undone (the caller
+ * side of a cross-account fix first); null when the record does not match its plan, so a revoke never
+ * records `revoked` without an undo for every write.
+ */
+function undoPairs(change: AppliedChange, plan: Plan): Array<[SingleAppliedChange, SinglePlan]> | null {
+  if (change.mechanism === 'cross-account') {
+    return plan.mechanism === 'cross-account'
+      ? [
+          [change.callerSide, plan.callerSide],
+          [change.keySide, plan.keySide],
+        ]
+      : null;
+  }
+  return plan.mechanism !== 'cross-account' && plan.mechanism === change.mechanism ? [[change, plan]] : null;
+}
+
+/**
  * Undoes what keymend applied for an `applied` proposal: retires the grant it created, deletes the
  * inline policy it named, or puts back the previous key policy, only when the key policy is still the
  * one keymend wrote (otherwise it refuses, and the audit trail says why). Records `revoked`, then notifies.
@@ -669,22 +715,13 @@ export async function revokeProposal(
     await ports.store.appendAudit(proposal.id, audit('refused', reason));
     return { outcome: 'refused', reason };
   };
-  const plan = proposal.plan;
-  if (plan === null || plan.mechanism !== change.mechanism) {
+  const pairs = proposal.plan === null ? null : undoPairs(change, proposal.plan);
+  if (pairs === null) {
     return refuse(`the record's change (${change.mechanism}) is not what its plan says keymend would write`);
   }
   try {
     // Every check first (each half still keymend's, as written), then the undos, the caller side first:
     // a cross-account fix is revoked together or not at all.
-    const pairs: Array<[SingleAppliedChange, SinglePlan]> =
-      change.mechanism === 'cross-account' && plan.mechanism === 'cross-account'
-        ? [
-            [change.callerSide, plan.callerSide],
-            [change.keySide, plan.keySide],
-          ]
-        : change.mechanism !== 'cross-account' && plan.mechanism !== 'cross-account'
-          ? [[change, plan]]
-          : [];
     const undos: Array<() => Promise<void>> = [];
     for (const [one, onePlan] of pairs) {
       const checked = await checkUndo(ports, proposal.id, one, onePlan);

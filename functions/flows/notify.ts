@@ -86,15 +86,15 @@ export async function notify(
     await noteProblem(ports, proposal.id, 'notify', `${kind}: could not render: ${messageOf(error)}`);
     return false;
   }
+  // The problem's account and kept route: a routing publisher picks the e-mail's topic by them.
+  const routing = {
+    accountId: proposal.scope.accountId,
+    ...(proposal.notificationRoute ? { route: proposal.notificationRoute } : {}),
+  };
   // The topics are independent: publish to both at once, so the alert waits for one SNS round trip.
   const published = await Promise.all(
     messages.map(async (message) => {
       try {
-        // The problem's account and kept route: a routing publisher picks the e-mail's topic by them.
-        const routing = {
-          accountId: proposal.scope.accountId,
-          ...(proposal.notificationRoute ? { route: proposal.notificationRoute } : {}),
-        };
         await ports.publisher.publish({ ...message, routing });
         return true;
       } catch (error) {

@@ -14,13 +14,12 @@ import { showValue } from '../commons/text';
 import { type AutoModeSettings, type GuardStop, staticGuardStop, underHourlyLimit } from '../core/auto-mode';
 import type { Config } from '../core/config';
 import { denialSeen } from '../core/denials-seen';
-import { diagnose } from '../core/diagnose';
-import type { gatherState } from '../core/gather';
+import { diagnose, type ResolvedState } from '../core/diagnose';
 import { CLOUDTRAIL_DETAIL_TYPE, intake } from '../core/intake';
 import { lambdaFunctionCandidate } from '../core/lambda-session';
 import { type LinkSettings, linkExpiry } from '../core/links';
 import { accountFacts, fingerprintFieldsOf, newProposal, newProposalId } from '../core/new-proposal';
-import { preferredMechanism } from '../core/plan';
+import { planMechanisms } from '../core/plan';
 import { refusalInstead } from '../core/plan-binding';
 import type { ConsumerLags, DenialClaim, FingerprintRecord, FlowPorts, ProposalLinks } from '../core/ports';
 import { fingerprintOf, KEYMEND_ACTOR, type Proposal } from '../core/proposal';
@@ -179,7 +178,7 @@ async function handleEvent(
 
 interface Recorded {
   proposal: Proposal;
-  state: Awaited<ReturnType<typeof gatherState>>;
+  state: ResolvedState;
   /** The fingerprint made to point at the stored proposal (never rejects: a failure is logged). */
   madeLive: Promise<void>;
   /** Its links, signed while it was written (pending proposals in propose mode only). */
@@ -485,7 +484,7 @@ async function autoApply(
   const stop = await guardStop(ports, config, {
     principalArn: proposal.request.principalArn,
     principalTags: state.principal?.tags,
-    mechanism: preferredMechanism(proposal.plan),
+    mechanisms: planMechanisms(proposal.plan),
     // The account the denial was recorded in, and read: the hub's own, or a member's.
     ownAccountId: proposal.request.accountId,
     notes: proposal.diagnosis?.notes,

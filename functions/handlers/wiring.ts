@@ -119,7 +119,9 @@ export function awsWiring(
           sts: withDeadline(new STSClient(clients), deadline),
           retiringPrincipal: config.retiringPrincipal,
           hubKms: kms,
+          policyVersions,
           readOnly: (options.fn ?? 'remediate') === 'remediate' && config.mode !== 'auto',
+          autoApply: (options.fn ?? 'remediate') === 'remediate' && config.mode === 'auto',
         });
   return {
     config,

@@ -4,12 +4,20 @@
  * member's clients signed with those credentials, and an account whose role cannot be assumed reported
  * as unreachable (the diagnosis then refuses it as outside the organization).
  */
-import { IAMClient } from '@aws-sdk/client-iam';
+import {
+  GetPolicyCommand,
+  GetPolicyVersionCommand,
+  GetRoleCommand,
+  IAMClient,
+  ListAttachedRolePoliciesCommand,
+  ListRolePoliciesCommand,
+} from '@aws-sdk/client-iam';
 import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { OrganizationsClient } from '@aws-sdk/client-organizations';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
+import { PolicyVersionCache } from '../../functions/adapters/iam';
 import { MemberAccounts, memberRoleArn } from '../../functions/adapters/member-accounts';
 import { AccountUnreachableError } from '../../functions/commons/errors';
 import { diagnose } from '../../functions/core/diagnose';
@@ -80,6 +88,60 @@ describe('MemberAccounts', () => {
     ]);
   });
 
+  it("shares the hub's policy version cache: a member's managed policy is read once across proposals", async () => {
+    const iam = mockClient(IAMClient);
+    try {
+      const role = `arn:aws:iam::${CALLER}:role/orders-consumer`;
+      const policy = `arn:aws:iam::${CALLER}:policy/orders-readers`;
+      const document = {
+        Version: '2012-10-17',
+        Statement: [{ Effect: 'Allow', Action: 'kinesis:GetRecords', Resource: '*' }],
+      };
+      iam.on(GetRoleCommand).resolves({
+        Role: {
+          Arn: role,
+          RoleName: 'orders-consumer',
+          Path: '/',
+          RoleId: 'AROAEXAMPLE',
+          CreateDate: new Date(0),
+        },
+      });
+      iam.on(ListRolePoliciesCommand).resolves({ PolicyNames: [], IsTruncated: false });
+      iam.on(ListAttachedRolePoliciesCommand).resolves({
+        AttachedPolicies: [{ PolicyArn: policy, PolicyName: 'orders-readers' }],
+        IsTruncated: false,
+      });
+      iam
+        .on(GetPolicyCommand)
+        .resolves({ Policy: { Arn: policy, PolicyId: 'ANPAEXAMPLE1', DefaultVersionId: 'v1' } });
+      iam.on(GetPolicyVersionCommand).resolves({
+        PolicyVersion: { Document: encodeURIComponent(JSON.stringify(document)), VersionId: 'v1' },
+      });
+      const accounts = new MemberAccounts({
+        organizationId: 'o-a1b2c3d4e5',
+        partition: 'aws',
+        region: 'us-east-1',
+        sts: new STSClient({ region: 'us-east-1' }),
+        retiringPrincipal: 'arn:aws:iam::999988887777:role/keymend/approval',
+        policyVersions: new PolicyVersionCache(),
+        clients: () => ({
+          iam: new IAMClient({ region: 'us-east-1' }),
+          kms: new KMSClient({ region: 'us-east-1' }),
+          kinesis: new KinesisClient({ region: 'us-east-1' }),
+          organizations: new OrganizationsClient({ region: 'us-east-1' }),
+        }),
+      });
+      for (const session of [SESSION, 'keymend-another-proposal-id-0001']) {
+        const principal = await accounts.reader(CALLER, session)?.getPrincipal(role);
+        expect(principal?.managedPolicies).toEqual({ [policy]: document });
+      }
+      expect(iam.commandCalls(GetPolicyCommand)).toHaveLength(2);
+      expect(iam.commandCalls(GetPolicyVersionCommand)).toHaveLength(1);
+    } finally {
+      iam.restore();
+    }
+  });
+
   it('read-only (the remediate function in propose mode): keymend-read-<id> sessions, and no writer', async () => {
     sts.on(AssumeRoleCommand).resolves(assumed);
     const { accounts, providers } = directory(true);
@@ -88,6 +150,35 @@ describe('MemberAccounts', () => {
     await providers[0]?.();
     const input = sts.commandCalls(AssumeRoleCommand)[0]?.args[0].input;
     expect(input?.SourceIdentity).toBe(`keymend-read-${SESSION.slice('keymend-'.length)}`);
+    expect(input?.RoleSessionName).toBe(input?.SourceIdentity);
+  });
+
+  it('auto (the remediate function in auto mode): keymend-auto-<id> sessions, and a writer', async () => {
+    sts.on(AssumeRoleCommand).resolves(assumed);
+    const providers: Array<() => Promise<unknown>> = [];
+    const accounts = new MemberAccounts({
+      organizationId: 'o-a1b2c3d4e5',
+      partition: 'aws',
+      region: 'us-east-1',
+      sts: new STSClient({ region: 'us-east-1' }),
+      retiringPrincipal: 'arn:aws:iam::999988887777:role/keymend/approval',
+      autoApply: true,
+      clients: (credentials) => {
+        providers.push(credentials);
+        const config = { region: 'us-east-1', credentials };
+        return {
+          iam: new IAMClient(config),
+          kms: new KMSClient(config),
+          kinesis: new KinesisClient(config),
+          organizations: new OrganizationsClient(config),
+        };
+      },
+    });
+    expect(accounts.writer(CALLER, SESSION)).not.toBeNull();
+    expect(accounts.reader(CALLER, SESSION)).not.toBeNull();
+    await providers[0]?.();
+    const input = sts.commandCalls(AssumeRoleCommand)[0]?.args[0].input;
+    expect(input?.SourceIdentity).toBe(`keymend-auto-${SESSION.slice('keymend-'.length)}`);
     expect(input?.RoleSessionName).toBe(input?.SourceIdentity);
   });
 

@@ -21,6 +21,7 @@ import {
   organizationsApi,
   readOrganization,
   readOrganizationIdentity,
+  UNITS_REMEMBERED_ACCOUNTS,
   UNITS_REMEMBERED_MS,
 } from '../../functions/adapters/organization';
 import { parseSnapshot } from '../../functions/adapters/snapshot-schema';
@@ -479,6 +480,29 @@ describe('OrganizationRouter (notification routes by OU)', () => {
     now = UNITS_REMEMBERED_MS;
     await router.routeOf(ACCOUNT);
     expect(organizations.calls).toHaveLength(6);
+  });
+
+  it('remembers at most UNITS_REMEMBERED_ACCOUNTS accounts: a warm environment does not grow with the organization', async () => {
+    const organizations = api();
+    const router = new OrganizationRouter(
+      parseRoutes('ou-ab12-11111111=platform', EMAIL),
+      organizations,
+      () => 0,
+    );
+    await router.routeOf(ACCOUNT);
+    for (let i = 0; i < UNITS_REMEMBERED_ACCOUNTS; i++) {
+      await router.routeOf(String(100000000000 + i));
+    }
+    const asked = organizations.calls.length;
+    // The most recent account is still remembered; the first one read was let go and is read again.
+    await router.routeOf(String(100000000000 + UNITS_REMEMBERED_ACCOUNTS - 1));
+    expect(organizations.calls).toHaveLength(asked);
+    await expect(router.routeOf(ACCOUNT)).resolves.toBe('ou-ab12-11111111');
+    expect(organizations.calls.slice(asked)).toEqual([
+      `ListParents ${ACCOUNT}`,
+      'ListParents ou-ab12-22222222',
+      'ListParents ou-ab12-11111111',
+    ]);
   });
 
   it('asks nothing for an account routed by itself, or when the map names no OU', async () => {

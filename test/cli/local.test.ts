@@ -48,6 +48,7 @@ describe('keymend local (the command)', () => {
       ],
       /--account: with several snapshots the first \(account 111122223333\) must name its organization/,
     ],
+    [['local', '--account', '-', '--account', '-'], /--account - \(standard input\) may be given once/],
     [
       ['local', '--account', 'events/accounts/demo.json', '--auto-apply-principals', 'orders-*'],
       /KEYMEND_AUTO_APPLY_PRINCIPALS: expected ARN patterns/,

@@ -32,7 +32,7 @@ describe('each guard stops an apply on its own', () => {
   const holds = {
     principalArn: ROLE,
     principalTags: { team: 'orders' } as Record<string, string>,
-    mechanism: 'kms-grant' as const,
+    mechanisms: ['kms-grant'] as const,
     ownAccountId: '111122223333',
   };
   const settings = {
@@ -48,7 +48,12 @@ describe('each guard stops an apply on its own', () => {
 
   it.each([
     ['principal-not-opted-in', { ...holds }, { ...settings, allowPrincipals: [] }],
-    ['mechanism-not-automatic', { ...holds, mechanism: 'key-policy-statement' as const }, settings],
+    ['mechanism-not-automatic', { ...holds, mechanisms: ['key-policy-statement'] as const }, settings],
+    [
+      'mechanism-not-automatic',
+      { ...holds, mechanisms: ['kms-grant', 'key-policy-statement'] as const },
+      settings,
+    ],
     [
       'principal-in-another-account',
       { ...holds, principalArn: 'arn:aws:iam::444455556666:role/x' },

@@ -327,6 +327,27 @@ describe('revokeProposal', () => {
     expect(g.store.proposals.get(inline.id)?.status).toBe('applied');
   });
 
+  it('refuses a record whose change does not match its plan: no write, still applied', async () => {
+    // A two-sided change recorded on a one-sided plan (or the reverse) has no undo for each of its
+    // writes: it is refused as a whole, never recorded revoked with nothing undone.
+    const f = flowFixture();
+    const proposal = await applied(f, 'key-policy-statement');
+    const keySide = proposal.applied as Extract<Proposal['applied'], { mechanism: 'key-policy-statement' }>;
+    const callerSide = {
+      mechanism: 'iam-inline-policy' as const,
+      principalArn: CONSUMER,
+      policyName: 'keymend-forged',
+    };
+    const forged = { ...proposal, applied: { mechanism: 'cross-account' as const, keySide, callerSide } };
+    const writes = f.writes.length;
+    expect(await revokeProposal(f.ports, forged, 'approval-link')).toMatchObject({
+      outcome: 'refused',
+      reason: expect.stringMatching(/is not what its plan says/),
+    });
+    expect(f.writes).toHaveLength(writes);
+    expect(f.store.proposals.get(proposal.id)?.status).toBe('applied');
+  });
+
   it('refuses a proposal that is not applied', async () => {
     const f = flowFixture();
     const proposal = await applying(f, 'kms-grant');

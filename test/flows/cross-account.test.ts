@@ -39,6 +39,8 @@ interface Fixture {
   writes: string[];
   /** Makes one account's method throw. */
   breakWrite(account: string, method: keyof AccountWriter): void;
+  /** Makes one account's method write, then throw as if its answer were lost (a timeout). */
+  loseAnswer(account: string, method: keyof AccountWriter): void;
 }
 
 /** A hub account of its own with the two member accounts behind the directory, as deployed. */
@@ -53,12 +55,16 @@ function fixture(): Fixture {
   const sessions: string[] = [];
   const writes: string[] = [];
   const broken = new Set<string>();
+  const lost = new Set<string>();
   const writerOf = (account: LocalAccount): AccountWriter => {
     const recorded =
       <A, R>(name: keyof AccountWriter, call: (args: A) => Promise<R>) =>
       (args: A): Promise<R> => {
         if (broken.has(`${account.accountId} ${name}`)) return Promise.reject(new Error('IAM is down'));
         if (name !== 'getKeyPolicy') writes.push(`${account.accountId} ${name}`);
+        if (lost.has(`${account.accountId} ${name}`)) {
+          return call(args).then(() => Promise.reject(new Error('timed out')));
+        }
         return call(args);
       };
     return {
@@ -105,6 +111,7 @@ function fixture(): Fixture {
     sessions,
     writes,
     breakWrite: (account, method) => broken.add(`${account} ${method}`),
+    loseAnswer: (account, method) => lost.add(`${account} ${method}`),
   };
 }
 
@@ -193,6 +200,23 @@ describe('a cross-account denial through the flows', () => {
     expect(applied.outcome).toBe('failed');
     expect(f.writes).toEqual([`${OWNER} putKeyPolicy`, `${OWNER} putKeyPolicy`]);
     expect(keyStatements(f)).toBe(2);
+    expect(f.owner.snapshot()).toEqual(new LocalAccount(loadSnapshot('organization-key-owner')).snapshot());
+  });
+
+  it('is never half-applied: a caller side written whose answer was lost is taken back with the key side', async () => {
+    const f = fixture();
+    const callerBefore = f.caller.snapshot();
+    const proposal = await proposed(f);
+    f.loseAnswer(CALLER, 'putPrincipalPolicy');
+    const applied = await approve(f, proposal);
+    expect(applied.outcome).toBe('failed');
+    expect(f.writes).toEqual([
+      `${OWNER} putKeyPolicy`,
+      `${CALLER} putPrincipalPolicy`,
+      `${CALLER} deletePrincipalPolicy`,
+      `${OWNER} putKeyPolicy`,
+    ]);
+    expect(f.caller.snapshot()).toEqual(callerBefore);
     expect(f.owner.snapshot()).toEqual(new LocalAccount(loadSnapshot('organization-key-owner')).snapshot());
   });
 

@@ -136,13 +136,16 @@ describe('which session each hub role may open (propose mode)', () => {
     expect(decide(role, assume(role, 'sts:SetSourceIdentity', MEMBER_ROLE, IN_ORG))).not.toBe('allowed');
   });
 
-  it('in auto mode the remediate role may open a writing session, for the fixes auto mode applies', () => {
+  it('in auto mode the remediate role may open a keymend-auto-<id> session (the fixes auto mode applies) and no other writing one', () => {
     const auto = synthOrganization({
       mode: 'auto',
       autoApplyPrincipals: 'arn:aws:iam::444455556666:role/app-*',
     });
     const role = roleOf(auto.hub, auto.hubTemplate, 'remediateFunction');
-    expect(decide(role, assume(role, 'sts:AssumeRole', MEMBER_ROLE, IN_ORG))).toBe('allowed');
+    const AUTO = { ...IN_ORG, 'sts:SourceIdentity': 'keymend-auto-Pq0_r-abcdefghijklmnopqrstu' };
+    expect(decide(role, assume(role, 'sts:AssumeRole', MEMBER_ROLE, AUTO))).toBe('allowed');
+    // keymend-<id> is the approval role's session, which the member role lets change key policies.
+    expect(decide(role, assume(role, 'sts:AssumeRole', MEMBER_ROLE, IN_ORG))).not.toBe('allowed');
   });
 });
 

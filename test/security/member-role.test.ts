@@ -256,6 +256,36 @@ describe('member role: a keymend-read- session (the hub remediate function in pr
   });
 });
 
+describe('member role: a keymend-auto- session (the hub remediate function in auto mode) makes only what auto mode applies', () => {
+  const asAuto = (request: AuthorizationRequest): AuthorizationRequest => ({
+    ...request,
+    principal: {
+      ...SESSION,
+      sessionArn: `arn:aws:sts::${ACCOUNT}:assumed-role/keymend-member/keymend-auto-AbCdEf012345`,
+    },
+    context: { ...request.context, 'aws:SourceIdentity': 'keymend-auto-AbCdEf012345' },
+  });
+
+  it.each<[string, () => AuthorizationRequest]>([
+    ['kms:CreateGrant', () => grant()],
+    ['iam:PutRolePolicy', () => call('iam:PutRolePolicy', APP_ROLE)],
+  ])('%s: allowed, as to the remediate role at home in auto mode', (_action, request) => {
+    expect(decide(EVERYTHING, asAuto(request()))).toBe('allowed');
+  });
+
+  it.each<[string, () => AuthorizationRequest]>([
+    ['kms:PutKeyPolicy', () => call('kms:PutKeyPolicy', KEY)],
+    ['iam:DeleteRolePolicy', () => call('iam:DeleteRolePolicy', APP_ROLE)],
+    ['iam:DeleteUserPolicy', () => call('iam:DeleteUserPolicy', `arn:aws:iam::${ACCOUNT}:user/app-user`)],
+    ['kms:RetireGrant', () => call('kms:RetireGrant', KEY)],
+  ])(
+    '%s: an explicit deny (it waits for an approval, which opens a keymend-<id> session)',
+    (_action, request) => {
+      expect(decide(EVERYTHING, asAuto(request()))).toBe('explicit-deny');
+    },
+  );
+});
+
 describe('member role: writes beyond grants only when enabled', () => {
   it('inline policies only with enableInlinePolicy, only on the configured patterns', () => {
     expect(decide(GRANTS_ONLY, call('iam:PutRolePolicy', APP_ROLE))).toBe('implicit-deny');
