@@ -5,9 +5,12 @@
  * account unchanged); the listed one approves and is named on the page and in the notification; a GET
  * of every link, signed in or not, changes nothing; a reject link's page has no Approve form; Approve
  * is in view at 1280x900 and nothing overflows sideways at 390x844. This test takes the screenshot in
- * docs/approvals.md (a fixed clock keeps it the same while the page is).
+ * docs/approvals.md (a fixed clock keeps it the same while the page is): into docs/ only when
+ * KEYMEND_UPDATE_SCREENSHOT=1, so `npm test` never rewrites a tracked file; otherwise into a
+ * temporary folder, still checked to be an image.
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { type LocalRuntime, startLocal } from '../../cli/local/runtime';
@@ -16,7 +19,11 @@ import { launchBrowser } from '../helpers/browser';
 import { loadEvent } from '../helpers/events';
 
 const CLOCK = '2026-12-03T09:00:00.000Z';
-const SCREENSHOT = path.resolve(__dirname, '../../docs/approval-page.png');
+const UPDATE_SCREENSHOT = process.env.KEYMEND_UPDATE_SCREENSHOT === '1';
+const SCREENSHOT_DIR = UPDATE_SCREENSHOT
+  ? path.resolve(__dirname, '../../docs')
+  : mkdtempSync(path.join(tmpdir(), 'keymend-screenshot-'));
+const SCREENSHOT = path.join(SCREENSHOT_DIR, 'approval-page.png');
 const ORDERS_KEY = 'arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab';
 const ALICE = 'alice@example.com';
 
@@ -31,6 +38,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await browser?.close();
+  if (!UPDATE_SCREENSHOT) rmSync(SCREENSHOT_DIR, { recursive: true, force: true });
 });
 
 beforeEach(async () => {
@@ -144,6 +152,8 @@ describe('sign-in with keymend local --approvers', () => {
     expect(box && box.y >= 0 && box.y + box.height <= 900).toBe(true);
     mkdirSync(path.dirname(SCREENSHOT), { recursive: true });
     await alice.page.screenshot({ path: SCREENSHOT, fullPage: true });
+    // A PNG's signature: the page was drawn, whether or not docs/ is updated.
+    expect(readFileSync(SCREENSHOT).subarray(0, 8).toString('hex')).toBe('89504e470d0a1a0a');
 
     await Promise.all([alice.page.waitForNavigation(), button.click()]);
     const result = (await alice.page.locator('body').textContent()) ?? '';
