@@ -104,7 +104,7 @@ export function awsWiring(
     decision: config.decisionKeyId,
     ...(config.revokeKeyId === null ? {} : { revoke: config.revokeKeyId }),
   });
-  const cloudwatch = new CloudWatchClient(clients);
+  const cloudwatch = withDeadline(new CloudWatchClient(clients), deadline);
   const metrics: MetricsReader = {
     consumerLag: (query, now) => readConsumerLags(cloudwatch, query, now),
   };
