@@ -134,6 +134,8 @@ export class MemberAccounts implements AccountDirectory {
         ? MEMBER_ROLE.autoSourceIdentityPrefix
         : MEMBER_ROLE.sourceIdentityPrefix;
     const name = `${prefix}${session.slice(MEMBER_ROLE.sourceIdentityPrefix.length)}`;
+    // The name STS receives is checked too: a longer prefix must not push it past 64 characters.
+    if (!/^[\w+=,.@-]{2,64}$/.test(name)) return null;
     const key = `${accountId} ${name}`;
     const known = this.sessions.get(key);
     if (known) return known;

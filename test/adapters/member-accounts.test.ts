@@ -193,6 +193,14 @@ describe('MemberAccounts', () => {
     expect(sts.commandCalls(AssumeRoleCommand)).toHaveLength(0);
   });
 
+  it('reaches nothing when the read-only prefix would push a 64-character session past STS limit', () => {
+    const session = `keymend-${'a'.repeat(64 - 'keymend-'.length)}`;
+    expect(session).toHaveLength(64);
+    const { accounts } = directory(true);
+    expect(accounts.reader(CALLER, session)).toBeNull();
+    expect(sts.commandCalls(AssumeRoleCommand)).toHaveLength(0);
+  });
+
   it('names the member role by the path and name the member stack gives it', () => {
     expect(memberRoleArn('aws-us-gov', CALLER)).toBe(
       `arn:aws-us-gov:iam::${CALLER}:role/keymend/keymend-member`,
