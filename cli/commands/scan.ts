@@ -855,7 +855,7 @@ export function renderText(s: ScanSummary): string {
     const a = s.athena;
     lines.push(
       ...wrap(
-        `Athena query ${a.queryExecutionId} read ${formatBytes(a.dataScannedBytes)} of ${a.table} (the data it bills) and returned ${count(a.rows)} ${a.rows === 1 ? 'row' : 'rows'}: ${found}`,
+        `Athena query ${printable(a.queryExecutionId)} read ${formatBytes(a.dataScannedBytes)} of ${a.table} (the data it bills) and returned ${count(a.rows)} ${a.rows === 1 ? 'row' : 'rows'}: ${found}`,
         0,
       ),
     );
