@@ -2,10 +2,10 @@
  * Reading CloudTrail log files as CloudTrail delivers them to S3 (`{"Records":[...]}`, plain or
  * gzipped), one record at a time, with memory that does not grow with the file: a small byte-level
  * scanner finds each element of the top-level `Records` array (a record within one chunk framed by
- * one regular expression, OBJECT) and only that element is `JSON.parse`d (by scanCloudTrailLog,
- * only when its bytes can be a denied KMS call). A document that is not a log file (an
- * EventBridge event, a bare record) is read whole, under its own limit. Every input has a stated size limit, checked before reading where the
- * size is known (a regular file) and counted as bytes arrive otherwise (a pipe, a device, what a
+ * a small WebAssembly module, json-frame.ts) and only that element is `JSON.parse`d (by
+ * scanCloudTrailLog, only when its bytes can be a denied KMS call). A document that is not a log
+ * file (an EventBridge event, a bare record) is read whole, under its own limit. Every input has a
+ * stated size limit, checked before reading where the size is known (a regular file) and counted as bytes arrive otherwise (a pipe, a device, what a
  * gzip expands to). Problems come back as LogFileError, one line naming the input.
  */
 import { createReadStream, type Stats } from 'node:fs';
@@ -15,6 +15,7 @@ import { pipeline, Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { InputError } from '../commons/errors';
 import { CONVERT_HINT, otherEncoding, startsWith, UTF8_BOM } from './file-text';
+import { ChunkFramer, markersMayBeKmsDenial } from './json-frame';
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
@@ -277,7 +278,7 @@ export async function* readCloudTrailLog(
   input: LogInput,
   limits: LogLimits = DEFAULT_LOG_LIMITS,
 ): AsyncGenerator<LogItem> {
-  for await (const item of readItems(input, limits, null)) {
+  for await (const item of readItems(input, limits, false)) {
     if (item.kind !== 'skipped') yield item;
   }
 }
@@ -285,7 +286,8 @@ export async function* readCloudTrailLog(
 /**
  * Like {@link readCloudTrailLog}, for a reader that wants only the records that can be a denied KMS
  * call (`keymend scan`): a record of a log file is `JSON.parse`d only when its bytes can be one
- * ({@link mayBeKmsDenial}); the others are counted, not parsed, and reported as `skipped` items
+ * ({@link markersMayBeKmsDenial} as the framer saw them, {@link mayBeKmsDenial} for a record that
+ * went on into the next chunk); the others are counted, not parsed, and reported as `skipped` items
  * (one per chunk read, with how many). A skipped record's framing is still checked (its strings
  * and brackets end, the array goes on), but not the JSON inside it, nor its UTF-8. A document that
  * is not a log file is parsed whole, as by readCloudTrailLog.
@@ -295,7 +297,7 @@ export function scanCloudTrailLog(
   input: LogInput,
   limits: LogLimits = DEFAULT_LOG_LIMITS,
 ): AsyncGenerator<ScanItem> {
-  return readItems(input, limits, mayBeKmsDenial);
+  return readItems(input, limits, true);
 }
 
 /**
@@ -304,7 +306,8 @@ export function scanCloudTrailLog(
  * with `AccessDenied`. JSON may spell any character of a string as a `\uXXXX` escape (and `/` as
  * `\/`, which neither holds), so a record where either is missing as plain bytes is still parsed
  * when it has a backslash followed by `u` anywhere: the filter may let through a record that is
- * not a denial (intake then says why), never drop one that is.
+ * not a denial (intake then says why), never drop one that is. The framer (json-frame.wat) asks the
+ * same of a record's strings as it frames them: one that starts with each marker, or a `\u`.
  */
 const KMS_SOURCE = 'kms.amazonaws.com';
 const ACCESS_DENIED = 'AccessDenied';
@@ -319,12 +322,8 @@ export function mayBeKmsDenial(record: string): boolean {
   return record.includes(UNICODE_ESCAPE);
 }
 
-async function* readItems(
-  input: LogInput,
-  limits: LogLimits,
-  keep: ((record: string) => boolean) | null,
-): AsyncGenerator<ScanItem> {
-  const scanner = new RecordScanner(input.name, limits, keep);
+async function* readItems(input: LogInput, limits: LogLimits, prefilter: boolean): AsyncGenerator<ScanItem> {
+  const scanner = new RecordScanner(input.name, limits, prefilter);
   try {
     for await (const chunk of utf8Bytes(plainBytes(input, limits), input.name)) {
       const records = scanner.push(chunk);
@@ -368,88 +367,6 @@ function isSpace(c: number): boolean {
 const RECORDS_KEY = Buffer.from('Records');
 
 /**
- * How deep in brackets {@link OBJECT} follows an element (a CloudTrail record nests about 6 deep);
- * a deeper element is found byte by byte instead.
- */
-const OBJECT_DEPTH = 16;
-
-/**
- * One element of `Records` that starts with `{`, as a sticky regular expression over the chunk's
- * latin1 text (a character per byte, so its indexes are byte offsets): strings (an escaped
- * character skipped) and brackets nested up to OBJECT_DEPTH, anything else between them. It frames
- * an element exactly as RecordScanner.valueEnd does (brackets counted, not matched: JSON.parse
- * checks the records it parses), in V8's compiled regular expression code instead of a JavaScript
- * loop, at about a third of JSON.parse's time per byte. Every character has one way to match
- * (strings start with `"`, groups with a bracket, the rest is neither), so a failed match backs
- * off in linear time.
- */
-const OBJECT: RegExp = (() => {
-  const other = '[^"{}\\[\\]]*';
-  const string = '"[^"\\\\]*(?:\\\\[\\s\\S][^"\\\\]*)*"';
-  let inside = `${other}(?:${string}${other})*`;
-  for (let depth = 0; depth < OBJECT_DEPTH; depth++) {
-    inside = `${other}(?:(?:${string}|[{\\[]${inside}[}\\]])${other})*`;
-  }
-  return new RegExp(`\\{${inside}[}\\]]`, 'y');
-})();
-
-/**
- * The index just past the element that starts with `{` at `from` in `text`, or -1 when it is not
- * framed in `text` (it goes on in the next chunk, nests deeper than OBJECT_DEPTH, or is too large
- * for the regular expression's backtracking stack): RecordScanner.valueEnd then reads it.
- */
-function objectEnd(text: string, from: number): number {
-  OBJECT.lastIndex = from;
-  try {
-    return OBJECT.test(text) ? OBJECT.lastIndex : -1;
-  } catch {
-    // V8's RangeError when the match outgrows its stack (an element of several MB).
-    return -1;
-  }
-}
-
-/**
- * Bytes of a chunk decoded to text at once. V8 allocates a string under 128 KiB in its young
- * generation, a larger one page by page: a 256 KiB chunk decoded whole cost about as much as
- * framing the records in it.
- */
-const WINDOW = 64 * 1024;
-
-/**
- * A chunk as latin1 text (a character per byte, so indexes are byte offsets), for objectEnd: in
- * windows of WINDOW bytes, each decoded when an element starts past the last.
- */
-class ChunkText {
-  private start = 0;
-  private text = '';
-
-  constructor(private readonly chunk: Buffer) {}
-
-  /** Where the element that starts with `{` at `from` ends in the chunk, or -1 (see objectEnd). */
-  objectEnd(from: number): number {
-    if (from < this.start || from >= this.start + this.text.length) this.decode(from, WINDOW);
-    for (;;) {
-      const end = objectEnd(this.text, from - this.start);
-      if (end >= 0) return this.start + end;
-      const windowEnd = this.start + this.text.length;
-      if (windowEnd >= this.chunk.length) return -1;
-      // The element goes on past the window: a window from where it starts, longer than that part.
-      this.decode(from, Math.max(WINDOW, 2 * (windowEnd - from)));
-    }
-  }
-
-  /** The text of bytes `from` to `end`, in the window objectEnd last framed an element in. */
-  slice(from: number, end: number): string {
-    return this.text.slice(from - this.start, end - this.start);
-  }
-
-  private decode(from: number, size: number): void {
-    this.start = from;
-    this.text = this.chunk.toString('latin1', from, Math.min(this.chunk.length, from + size));
-  }
-}
-
-/**
  * Finds the elements of a top-level `Records` array in a byte stream. Until it knows the document
  * is a log file (`{"Records":[`), it keeps the bytes; a document that turns out to be something
  * else is kept whole (up to `maxEventBytes`) and parsed at the end.
@@ -469,7 +386,7 @@ class RecordScanner {
   private parts: Buffer[] = [];
   private partsBytes = 0;
   private recordCount = 0;
-  /** Records counted but not parsed (`keep` said no) since takeSkipped() was last called. */
+  /** Records counted but not parsed (the prefilter said no) since takeSkipped() was last called. */
   private skipped = 0;
   private offset = 0;
   private readonly decoder = new TextDecoder('utf-8', { fatal: true });
@@ -477,8 +394,8 @@ class RecordScanner {
   constructor(
     private readonly name: string,
     private readonly limits: LogLimits,
-    /** Which records to parse, by their bytes as latin1 text; null: all of them. */
-    private readonly keep: ((record: string) => boolean) | null,
+    /** Whether to parse only the records whose bytes can be a denied KMS call (or all of them). */
+    private readonly prefilter: boolean,
   ) {}
 
   /** How many records were skipped unparsed since the last call. */
@@ -567,8 +484,8 @@ class RecordScanner {
     const n = chunk.length;
     let i = 0;
     let start = 0;
-    /** The chunk as text, made when a record starts in it. */
-    let text: ChunkText | undefined;
+    /** The chunk in the WebAssembly framer, copied there when a record starts in it. */
+    let framer: ChunkFramer | undefined;
     while (i < n) {
       const c = chunk[i] as number;
       switch (this.state) {
@@ -631,8 +548,8 @@ class RecordScanner {
           }
           this.startValue();
           start = i;
-          text ??= new ChunkText(chunk);
-          const end = c === 0x7b ? text.objectEnd(i) : -1;
+          framer ??= new ChunkFramer(chunk);
+          const end = c === 0x7b ? framer.objectEnd(i) : -1;
           if (end < 0) {
             // Not an object, or one that does not end in this chunk: byte by byte below.
             this.state = ELEMENT;
@@ -640,7 +557,7 @@ class RecordScanner {
           }
           // Framed within this chunk: no earlier parts, and bytes taken from the chunk only to parse.
           this.counted(end - start);
-          if (this.keep === null || this.keep(text.slice(start, end))) {
+          if (!this.prefilter || markersMayBeKmsDenial(framer.markers)) {
             out.push(this.record(chunk.subarray(start, end)));
           } else this.skipped++;
           this.state = AFTER_ELEMENT;
@@ -656,7 +573,7 @@ class RecordScanner {
           }
           if (this.state === ELEMENT) {
             const bytes = this.element(chunk.subarray(start, end));
-            if (this.keep === null || this.keep(bytes.toString('latin1'))) out.push(this.record(bytes));
+            if (!this.prefilter || mayBeKmsDenial(bytes.toString('latin1'))) out.push(this.record(bytes));
             else this.skipped++;
             this.state = AFTER_ELEMENT;
           } else {
