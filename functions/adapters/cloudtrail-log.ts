@@ -213,8 +213,9 @@ async function* inflated(
     for (let next = await iterator.next(); !next.done; next = await iterator.next()) yield next.value;
   }
   const source = Readable.from(compressed(), { objectMode: false });
-  // Output in pieces as large as the reads (zlib's default is 16 KiB): fewer callbacks and scan calls.
-  const gunzip = createGunzip({ chunkSize: 256 * 1024 });
+  // Output in pieces of 1 MiB (zlib's default is 16 KiB): fewer callbacks and scan calls, and less of
+  // the main thread spent on the stream (about half of it with 256 KiB pieces, by event-loop use).
+  const gunzip = createGunzip({ chunkSize: 1024 * 1024 });
   pipeline(source, gunzip, () => {
     // Errors reach the consumer through the gunzip stream's iterator.
   });
