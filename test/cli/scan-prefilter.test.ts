@@ -85,8 +85,7 @@ const tricky = fc.oneof(
 /**
  * A denial record nested inside another record, where a shortcut that looked for `{"eventVersion":`
  * would take it for one of the log's records: as a value, in an array of such records (each
- * preceded by `[` or `},` and followed by `,{"eventVersion"` or `]`), or deeper than the log reader
- * frames with its regular expression (OBJECT_DEPTH, 16).
+ * preceded by `[` or `},` and followed by `,{"eventVersion"` or `]`), or nested deep.
  */
 const nested = fc.record({
   key: fc.constantFrom('requestParameters', 'responseElements', 'additionalEventData', 'Records'),
@@ -160,7 +159,7 @@ describe('the scan prefilter', () => {
         fc.array(record, { maxLength: 12 }),
         fc.integer(),
         fc.option(fc.array(fc.nat(), { maxLength: 4 })),
-        // Chunks of a few bytes (records framed byte by byte) or whole (framed by the regular expression).
+        // Chunks of a few bytes (records framed byte by byte) or whole (framed by the WebAssembly framer).
         fc.array(fc.oneof(fc.integer({ min: 1, max: 700 }), fc.constant(1 << 20)), {
           minLength: 1,
           maxLength: 4,
