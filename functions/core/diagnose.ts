@@ -213,6 +213,8 @@ interface Stop {
   reason: string;
   diagnosis?: Diagnosis;
   uncertainty?: Uncertainty;
+  /** For `outside-organization`: the account whose membership keymend could not establish. */
+  unverifiedAccount?: string;
 }
 const refusal = (code: RefusalCode, reason: string, diagnosis?: Diagnosis): Stop =>
   diagnosis === undefined ? { code, reason } : { code, reason, diagnosis };
@@ -235,9 +237,17 @@ function membershipWords(id: string | null | undefined): string {
   return id === null ? 'in no organization' : `in organization ${id}`;
 }
 
+/** An `outside-organization` refusal, naming the account when its membership is unknown (not read). */
+function outsideOrganization(reason: string, account: string, membership: string | null | undefined): Stop {
+  const stop = refusal('outside-organization', reason);
+  return membership === undefined ? { ...stop, unverifiedAccount: account } : stop;
+}
+
 /**
  * keymend acts for one organization (an organization deployment, or several snapshots): a denial whose
- * caller, or whose key owner, is not known to be in it is refused, whatever its policies say.
+ * caller, or whose key owner, is not known to be in it is refused, whatever its policies say. Fail
+ * closed: a key owner keymend did not read is not known to be inside, even when the caller's view shows
+ * the key and a fix on the caller's side alone would do (it would name that account's key).
  */
 const insideOrganization: RequestCheck = (request, state) => {
   const boundary = state.organizationBoundary;
@@ -249,9 +259,10 @@ const insideOrganization: RequestCheck = (request, state) => {
     const unreachable = state.unreachable?.includes(request.accountId)
       ? ' keymend could not assume its member role there.'
       : '';
-    return refusal(
-      'outside-organization',
+    return outsideOrganization(
       `The caller's account ${request.accountId} is ${membershipWords(caller)}, not in organization ${boundary.id || '(unknown)'} that keymend serves: it acts only inside its organization.${unreachable}`,
+      request.accountId,
+      caller,
     );
   }
   const keyArn = request.keyArn ?? state.key?.arn ?? null;
@@ -260,16 +271,19 @@ const insideOrganization: RequestCheck = (request, state) => {
   const owner = Object.hasOwn(boundary.members, keyAccount)
     ? boundary.members[keyAccount]
     : state.organization?.accounts?.[keyAccount]?.id;
-  // A key owner keymend read (and could change) must be known to be inside; one it did not read is
-  // refused only when known to be outside (otherwise the key policy is out of sight: refused below).
+  if (owner === boundary.id) return null;
   const unreachable = state.unreachable?.includes(keyAccount) ?? false;
-  const read = (state.writableAccounts?.includes(keyAccount) ?? false) || unreachable;
-  return owner === boundary.id || (owner === undefined && !read)
-    ? null
-    : refusal(
-        'outside-organization',
-        `The key ${keyArn} belongs to account ${keyAccount}, which is ${membershipWords(owner)}, not in organization ${boundary.id} that keymend serves: keymend changes nothing across its organization's boundary.${unreachable ? ' keymend could not assume its member role there.' : ''}`,
-      );
+  const read = state.writableAccounts?.includes(keyAccount) ?? false;
+  const why = unreachable
+    ? ' keymend could not assume its member role there.'
+    : owner === undefined && !read
+      ? ' keymend has no access to that account, so it cannot check.'
+      : '';
+  return outsideOrganization(
+    `The key ${keyArn} belongs to account ${keyAccount}, which is ${membershipWords(owner)}, not in organization ${boundary.id} that keymend serves: keymend changes nothing across its organization's boundary.${why}`,
+    keyAccount,
+    owner,
+  );
 };
 
 const supportedPrincipal: RequestCheck = (request) =>
@@ -699,6 +713,7 @@ export function diagnose(
       keyArn: summary.keyArn,
       accountId: state.accountId,
       diagnosis,
+      ...(s.unverifiedAccount ? { unverifiedAccount: s.unverifiedAccount } : {}),
     });
     return {
       verdict: 'refuse',

@@ -28,6 +28,8 @@ export interface NextStepInput {
   /** The account keymend runs in. */
   accountId: string;
   diagnosis: Diagnosis | null;
+  /** For `outside-organization`: the account keymend could not place in its organization (not read). */
+  unverifiedAccount?: string;
 }
 
 function accountOfArn(arn: string | null): string | null {
@@ -132,6 +134,20 @@ const withStatement = (
 /** The snapshot commands that refresh keymend's view of an account, then diagnose again. */
 const RERUN =
   'Take a fresh snapshot (keymend snapshot --out account.json, with credentials of that account) and run keymend diagnose --event EVENT.json --account account.json again, or keymend diagnose --aws.';
+
+/** How to find out whether `account` is in the organization, and let keymend see it when it is. */
+function membershipSteps(account: string): NextStep[] {
+  return [
+    {
+      who: "the organization's management account (or a delegated administrator for AWS Organizations)",
+      what: `keymend could not tell whether account ${account} is in the organization it serves, so it changed nothing. Check: aws organizations describe-account --account-id ${account} answers for a member account only (AccountNotFoundException: it is not one).`,
+    },
+    {
+      who: 'whoever runs keymend',
+      what: `If account ${account} is a member, let keymend read it, then diagnose the denial again: in an organization deployment, the member StackSet must have a stack instance there (role keymend/keymend-member) that the hub can assume; with keymend local, give that account's snapshot (with organization.id) as another --account.`,
+    },
+  ];
+}
 
 /**
  * The next steps for a refusal, most useful first. Never empty: a code with nothing specific to add
@@ -336,6 +352,7 @@ export function nextSteps(input: NextStepInput): NextStep[] {
       ];
     case 'outside-organization':
       return [
+        ...(input.unverifiedAccount ? membershipSteps(input.unverifiedAccount) : []),
         {
           who: `the security team of account ${principalAccount}, and the key's administrators in account ${keyAccount}`,
           what: `keymend acts only inside the organization it serves. If ${request.principalArn} should use ${keyArn} across the organization's boundary, the key's owner must admit it in the key policy and account ${principalAccount} must allow it in IAM, by hand and on purpose; if not, find out why it tried.`,

@@ -189,18 +189,56 @@ async function write(
         `${messageOf(error)}; the caller side may have been written in account ${plan.callerAccountId} and could not be checked or taken back (${messageOf(undo)}): delete inline policy ${plan.callerSide.policyName} of ${plan.callerSide.principalArn} by hand, and statement ${plan.keySide.statement.Sid} from the policy of ${plan.keySide.keyArn}`,
       );
     }
-    const writer = writerFor(ports, plan.keyAccountId, proposalId);
-    try {
-      if (samePolicy(await writer.getKeyPolicy(keySide.keyArn), keySide.writtenPolicy)) {
-        await writer.putKeyPolicy({ keyArn: keySide.keyArn, policy: keySide.previousPolicy });
-      }
-    } catch (undo) {
-      throw new Error(
-        `${messageOf(error)}; the key side written in account ${plan.keyAccountId} could not be taken back (${messageOf(undo)}): remove statement ${plan.keySide.statement.Sid} from the policy of ${plan.keySide.keyArn} by hand`,
-      );
-    }
+    const left = await takeBackKeySide(ports, { plan, keySide }, proposalId);
+    if (left !== null) throw new Error(`${messageOf(error)}; ${left}`);
     throw error;
   }
+}
+
+/**
+ * Puts back the key policy a cross-account plan's key side replaced, only while the key policy is still
+ * exactly what keymend wrote (as revoke does). Returns null when taken back, else what remains and what
+ * to do by hand.
+ */
+async function takeBackKeySide(
+  ports: FlowContext,
+  { plan, keySide }: HalfWritten,
+  proposalId: string,
+): Promise<string | null> {
+  const byHand = `remove statement ${plan.keySide.statement.Sid} from the policy of ${plan.keySide.keyArn} by hand`;
+  try {
+    const writer = writerFor(ports, plan.keyAccountId, proposalId);
+    if (!samePolicy(await writer.getKeyPolicy(keySide.keyArn), keySide.writtenPolicy)) {
+      return `the key side written in account ${plan.keyAccountId} was left: the key policy changed since keymend wrote it; ${byHand} if it should go`;
+    }
+    await writer.putKeyPolicy({ keyArn: keySide.keyArn, policy: keySide.previousPolicy });
+    return null;
+  } catch (undo) {
+    return `the key side written in account ${plan.keyAccountId} could not be taken back (${messageOf(undo)}): ${byHand}`;
+  }
+}
+
+/** A cross-account plan an interrupted apply wrote half of: its key side, and not its caller side. */
+interface HalfWritten {
+  plan: Extract<Plan, { mechanism: 'cross-account' }>;
+  keySide: Extract<SingleAppliedChange, { mechanism: 'key-policy-statement' }>;
+}
+
+/** The half of `plan` the account state holds, when it holds the key side only; null otherwise. */
+function halfWritten(plan: Plan, state: ResolvedState): HalfWritten | null {
+  if (plan.mechanism !== 'cross-account') return null;
+  const halves = writtenHalves(plan, state);
+  return halves.keySide !== undefined && halves.callerSide === undefined
+    ? { plan, keySide: halves.keySide }
+    : null;
+}
+
+/**
+ * The state as it was before the key side was written: what a fresh apply re-diagnoses (with the key
+ * side in place, a diagnosis would plan the caller side alone).
+ */
+function beforeKeySide(state: ResolvedState, { plan }: HalfWritten): ResolvedState {
+  return state.key === null ? state : { ...state, key: { ...state.key, policy: basePolicyOf(plan.keySide) } };
 }
 
 /**
@@ -311,9 +349,17 @@ export async function applyProposal(
   const step = applyStep(ports, proposal, actor, options);
   const plan = proposal.plan;
   if (plan === null) return fail(step, 'the proposal has no plan');
-  // Before any read or write: the deployment may have changed since the plan was proposed.
+  // Before any write: the deployment may have changed since the plan was proposed.
   const disabled = mechanismRefusal(plan, options.enabledMechanisms);
-  if (disabled !== null) return fail(step, `refused (${disabled.code}): ${disabled.reason}`);
+  if (disabled !== null) {
+    const reason = `refused (${disabled.code}): ${disabled.reason}`;
+    // A cross-account plan an interrupted apply half wrote is not left so: its key side is taken back.
+    if (plan.mechanism !== 'cross-account') return fail(step, reason);
+    const half = halfWritten(plan, await gatherFor(ports, proposal.request, proposal.id));
+    if (half === null) return fail(step, reason);
+    const left = await takeBackKeySide(ports, half, proposal.id);
+    return fail(step, `${reason}; ${left ?? takenBack(half)}`);
+  }
   if (options.kind === 'auto-applied' && planMechanisms(plan).includes('key-policy-statement')) {
     return backToPending(step, 'a key-policy change is applied only when a person approves it');
   }
@@ -331,15 +377,30 @@ async function reconcile(step: ApplyStep, plan: Plan): Promise<AppliedChange | A
   const state = await gatherFor(ports, proposal.request, proposal.id);
   const found = alreadyWritten(plan, state);
   if (found !== null) return found;
-  // An earlier attempt wrote the key side of a cross-account plan and stopped: finish the same plan (a
-  // re-diagnosis would now plan the caller side alone, leaving the key side owned by no proposal).
-  const partly = plan.mechanism === 'cross-account' && writtenHalves(plan, state).keySide !== undefined;
-  if (!partly) {
-    const now = diagnose(proposal.request, state, { prefer: preferredMechanism(plan) });
-    if (now.verdict === 'ignore') return backToPending(step, `nothing to apply: ${now.reason}`);
-    if (now.verdict === 'refuse' || planHash(now.plan) !== proposal.planHash) {
-      return supersede(step, now, 'the account changed since the plan was made');
+  // An earlier attempt wrote the key side of a cross-account plan and stopped. It is finished only if a
+  // fresh apply would make the same plan: re-diagnosed on the accounts as they were without the key side
+  // (as they are, a diagnosis would plan the caller side alone); otherwise the key side is taken back.
+  const half = halfWritten(plan, state);
+  const now = diagnose(proposal.request, half ? beforeKeySide(state, half) : state, {
+    prefer: preferredMechanism(plan),
+  });
+  if (now.verdict !== 'propose' || planHash(now.plan) !== proposal.planHash) {
+    const why =
+      now.verdict === 'ignore'
+        ? `nothing to apply: ${now.reason}`
+        : 'the account changed since the plan was made';
+    if (half !== null) {
+      const left = await takeBackKeySide(ports, half, proposal.id);
+      if (left !== null) {
+        return fail(
+          step,
+          `${why}${now.verdict === 'refuse' ? ` (${now.code}: ${now.reason})` : ''}; ${left}`,
+        );
+      }
+      const reason = `${why}; ${takenBack(half)}`;
+      return now.verdict === 'ignore' ? backToPending(step, reason) : supersede(step, now, reason);
     }
+    return now.verdict === 'ignore' ? backToPending(step, why) : supersede(step, now, why);
   }
   try {
     return await write(ports, plan, proposal.id, state);
@@ -451,17 +512,17 @@ export async function settleInterruptedApply(
   if (current.status !== 'applying') return current;
   const step = applyStep(ports, current, interruption.actor, options);
   const plan = current.plan;
-  const written =
-    plan === null
-      ? null
-      : await gatherFor(ports, current.request, current.id).then(
-          (state) => alreadyWritten(plan, state),
-          () => null,
-        );
+  const state = plan === null ? null : await gatherFor(ports, current.request, current.id).catch(() => null);
+  const written = plan === null || state === null ? null : alreadyWritten(plan, state);
   if (plan !== null && written !== null) {
     const recorded = await record(step, plan, written);
     if (recorded.outcome === 'applied') return recorded.proposal;
   } else {
+    // Half of a cross-account fix in place is said so, never left silently.
+    const half = plan === null || state === null ? null : halfWritten(plan, state);
+    const halfNote = half
+      ? `; the key side is written in account ${half.plan.keyAccountId} (statement ${half.plan.keySide.statement.Sid} on ${half.plan.keySide.keyArn}), the caller side is not: approving re-checks the plan as a fresh apply does, then finishes it or takes the key side back`
+      : '';
     const back = await ports.store.transition(
       current.id,
       'applying',
@@ -470,7 +531,7 @@ export async function settleInterruptedApply(
       step.audit(
         interruption.action,
         'interrupted',
-        `${interruption.why}; approving the proposal finishes the apply without writing twice`,
+        `${interruption.why}; approving the proposal finishes the apply without writing twice${halfNote}`,
       ),
     );
     if (back !== null) return back;
@@ -512,6 +573,11 @@ export async function settleAbandonedApply(
   );
   const kind = started?.actor === KEYMEND_ACTOR ? 'auto-applied' : 'approved-applied';
   return settleInterruptedApply(ports, proposalId, interruption, { ...options, kind });
+}
+
+/** The audit's words for a key side an interrupted apply wrote and keymend took back. */
+function takenBack({ plan }: HalfWritten): string {
+  return `the key side an interrupted apply wrote in account ${plan.keyAccountId} (statement ${plan.keySide.statement.Sid} on ${plan.keySide.keyArn}) was taken back`;
 }
 
 async function backToPending(step: ApplyStep, reason: string): Promise<ApplyResult> {

@@ -176,4 +176,25 @@ describe('keymend local with two accounts: the organization boundary', () => {
       await runtime.close();
     }
   });
+
+  it("refuses a denial on a key whose owner's snapshot is not given, naming the account to check", async () => {
+    const caller = loadSnapshot('organization-caller');
+    // Another member of the organization, so keymend runs as a hub; the key owner is not among them.
+    const member = loadSnapshot('organization-key-owner');
+    member.accountId = '777788889999';
+    member.keys = [];
+    member.streams = [];
+    member.principals = [];
+    const runtime = await startLocal({ snapshot: caller, others: [member], port: 0, log: () => {} });
+    try {
+      const [result] = await postEvents(runtime, [loadEvent(CONSUMER_EVENT)]);
+      expect(result?.outcome).toBe('refused');
+      expect(result?.reason).toMatch(/belongs to account 111122223333, which is not known to be in it/);
+      const email = runtime.outbox().find((m) => m.topic === 'email');
+      expect(email?.message).toMatch(/aws organizations describe-account --account-id 111122223333/);
+      expect(runtime.accounts()).toEqual([caller, member]);
+    } finally {
+      await runtime.close();
+    }
+  });
 });

@@ -210,9 +210,38 @@ describe('the organization boundary', () => {
     expect(result.reason).toMatch(/111122223333, which is not known to be in it/);
   });
 
-  it('without the key owner readable, refuses as before: the key policy is out of sight', async () => {
+  it('refuses a key owner it did not read whose organization is not known, naming the account to check', async () => {
     const result = diagnose(requestOf(), await stateOf(loadSnapshot('organization-caller'), null));
-    expect(result).toMatchObject({ verdict: 'refuse', code: 'key-in-other-account' });
+    expect(result).toMatchObject({ verdict: 'refuse', code: 'outside-organization' });
+    expect(result.reason).toMatch(/111122223333, which is not known to be in it/);
+    const steps = result.verdict === 'refuse' ? result.nextSteps : [];
+    expect(steps.map((s) => s.what).join(' ')).toMatch(
+      /aws organizations describe-account --account-id 111122223333/,
+    );
+  });
+
+  it("never plans a caller-side fix on a key whose owner's organization is not known", async () => {
+    // The caller's view holds the other account's key (a snapshot can: the snapshot reader shows it, as
+    // for keymend diagnose --account) and its key policy admits the caller's account, so the caller's IAM
+    // alone would fix it. But keymend did not read the key owner's account: it cannot know it is inside.
+    const caller = loadSnapshot('organization-caller');
+    const view = loadSnapshot('cross-account');
+    caller.keys = view.keys;
+    caller.streams = view.streams;
+    const stateWith = (snapshot: AccountSnapshot) =>
+      gatherAcross(new SnapshotReader(snapshot), () => null, requestOf(), ORG);
+    const state = await stateWith(caller);
+    expect(state.key?.arn).toMatch(/:111122223333:key\//);
+    expect(state.writableAccounts).toBeUndefined();
+    const result = diagnose(requestOf(), state);
+    expect(result).toMatchObject({ verdict: 'refuse', code: 'outside-organization', plan: null });
+    // Known to be in the organization (the caller's view names the owner's membership): the fix goes ahead.
+    caller.organization = { ...caller.organization, accounts: { [OWNER]: { id: ORG } } };
+    const known = diagnose(requestOf(), await stateWith(caller));
+    expect(known.plan).toMatchObject({
+      mechanism: 'iam-inline-policy',
+      principalArn: expect.stringContaining(CALLER),
+    });
   });
 
   it('with one account and no organization deployment, nothing changes', async () => {

@@ -7,7 +7,12 @@
 import { LocalAccount } from '../../functions/adapters/local-account';
 import type { AccountDirectory, AccountWriter } from '../../functions/core/ports';
 import type { Proposal } from '../../functions/core/proposal';
-import { type ApplyOptions, applyProposal, revokeProposal } from '../../functions/flows/apply';
+import {
+  type ApplyOptions,
+  applyProposal,
+  revokeProposal,
+  settleInterruptedApply,
+} from '../../functions/flows/apply';
 import type { FlowContext } from '../../functions/flows/context';
 import { type RemediateConfig, remediate } from '../../functions/flows/remediate';
 import { loadSnapshot } from '../helpers/accounts';
@@ -228,6 +233,122 @@ describe('a cross-account denial through the flows', () => {
     const applied = await approve(f, proposal);
     expect(applied.outcome).toBe('applied');
     expect(f.writes).toEqual([`${CALLER} putPrincipalPolicy`]);
+  });
+
+  it('re-checks a plan whose key side an earlier attempt wrote before finishing it: a Deny added since refuses it and takes the key side back', async () => {
+    const f = fixture();
+    const callerBefore = f.caller.snapshot();
+    const ownerBefore = f.owner.snapshot();
+    const proposal = await proposed(f);
+    if (proposal.plan?.mechanism !== 'cross-account') throw new Error('not two-sided');
+    await f.owner.putKeyPolicy({ keyArn: KEY, policy: JSON.stringify(proposal.plan.keySide.document) });
+    const deny = {
+      Version: '2012-10-17',
+      Statement: [{ Effect: 'Deny', Action: 'kms:Decrypt', Resource: KEY }],
+    };
+    await f.caller.putPrincipalPolicy({
+      principalArn: READER,
+      policyName: 'deny-orders-key',
+      document: JSON.stringify(deny),
+    });
+    const applied = await approve(f, proposal);
+    expect(applied.outcome).toBe('superseded');
+    if (applied.outcome !== 'superseded') return;
+    expect(applied.replacement).toMatchObject({ status: 'refused', code: 'explicit-deny' });
+    // Only the take-back: the caller side is never written.
+    expect(f.writes).toEqual([`${OWNER} putKeyPolicy`]);
+    expect(f.owner.snapshot()).toEqual(ownerBefore);
+    expect(inlineNames(f)).toEqual(['deny-orders-key', 'read-orders-stream']);
+    expect(f.caller.snapshot()).not.toEqual(callerBefore);
+    const stored = await f.store.getProposal(proposal.id);
+    expect(stored?.status).toBe('superseded');
+    expect(stored?.audit.at(-1)).toMatchObject({
+      action: 'apply',
+      outcome: 'superseded',
+      detail: expect.stringMatching(
+        /key side an interrupted apply wrote in account 111122223333 .* was taken back/,
+      ),
+    });
+  });
+
+  it('fails, naming what to remove by hand, when the re-check refuses and the key side cannot be taken back', async () => {
+    const f = fixture();
+    const proposal = await proposed(f);
+    if (proposal.plan?.mechanism !== 'cross-account') throw new Error('not two-sided');
+    await f.owner.putKeyPolicy({ keyArn: KEY, policy: JSON.stringify(proposal.plan.keySide.document) });
+    await f.caller.putPrincipalPolicy({
+      principalArn: READER,
+      policyName: 'deny-orders-key',
+      document: JSON.stringify({ Statement: [{ Effect: 'Deny', Action: 'kms:Decrypt', Resource: KEY }] }),
+    });
+    f.breakWrite(OWNER, 'putKeyPolicy');
+    const applied = await approve(f, proposal);
+    expect(applied).toMatchObject({
+      outcome: 'failed',
+      reason: expect.stringMatching(
+        /explicit-deny.*could not be taken back \(.*IAM is down\): remove statement \S+ from the policy of arn:aws:kms:us-east-1:111122223333:key\/\S+ by hand/,
+      ),
+    });
+    expect(f.writes).toEqual([]);
+    expect(inlineNames(f)).toEqual(['deny-orders-key', 'read-orders-stream']);
+  });
+
+  it('re-checks what the deployment enables before finishing a half-written plan: refused, the key side taken back', async () => {
+    const f = fixture();
+    const ownerBefore = f.owner.snapshot();
+    const proposal = await proposed(f);
+    if (proposal.plan?.mechanism !== 'cross-account') throw new Error('not two-sided');
+    const options: ApplyOptions = {
+      enabledMechanisms: ['kms-grant', 'key-policy-statement'],
+      kind: 'approved-applied',
+      links: LINKS,
+    };
+    // An approval's apply wrote the key side, then its invocation ended: the proposal is settled.
+    await f.store.transition(
+      proposal.id,
+      'pending',
+      'applying',
+      {},
+      {
+        at: '2026-12-03T10:01:00.000Z',
+        actor: 'approval-link',
+        action: 'approve',
+        outcome: 'started',
+      },
+    );
+    await f.owner.putKeyPolicy({ keyArn: KEY, policy: JSON.stringify(proposal.plan.keySide.document) });
+    const settled = await settleInterruptedApply(
+      f.ports,
+      proposal.id,
+      { actor: 'approval-link', action: 'approve', why: 'the invocation timed out' },
+      options,
+    );
+    expect(settled.status).toBe('pending');
+    expect(settled.audit.at(-1)?.detail).toMatch(
+      /the key side is written in account 111122223333 .*, the caller side is not/,
+    );
+    // Approved again after inline policies were turned off: the caller side may not be written now.
+    const applying = await f.store.transition(
+      proposal.id,
+      'pending',
+      'applying',
+      {},
+      {
+        at: '2026-12-03T10:02:00.000Z',
+        actor: 'approval-link',
+        action: 'approve',
+        outcome: 'started',
+      },
+    );
+    if (!applying) throw new Error('not pending');
+    const applied = await applyProposal(f.ports, applying, 'approval-link', options);
+    expect(applied).toMatchObject({
+      outcome: 'failed',
+      reason: expect.stringMatching(/mechanism-disabled.*was taken back/),
+    });
+    expect(f.writes).toEqual([`${OWNER} putKeyPolicy`]);
+    expect(f.owner.snapshot()).toEqual(ownerBefore);
+    expect(inlineNames(f)).toEqual(['read-orders-stream']);
   });
 
   it('is revoked together or not at all: a key policy changed since leaves both halves in place', async () => {
