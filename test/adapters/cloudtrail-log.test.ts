@@ -22,13 +22,20 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-/** An input that delivers `bytes` in chunks of the given sizes (cycled). */
+/**
+ * An input that delivers `bytes` in chunks of the given sizes (cycled), as a file is read: into one
+ * buffer used again, which is overwritten with `#` before each chunk (LogInput.chunks), so a reader
+ * that kept a chunk past asking for the next reads what is not JSON.
+ */
 function chunked(bytes: Buffer, sizes: number[] = [bytes.length || 1], name = 'test input'): LogInput {
   async function* chunks() {
+    const buffer = Buffer.alloc(Math.max(1, Math.min(bytes.length, Math.max(...sizes))));
     let at = 0;
     for (let k = 0; at < bytes.length; k++) {
       const size = Math.max(1, sizes[k % sizes.length] as number);
-      yield bytes.subarray(at, at + size);
+      buffer.fill('#');
+      const length = bytes.copy(buffer, 0, at, at + size);
+      yield buffer.subarray(0, length);
       at += size;
     }
   }
