@@ -55,7 +55,7 @@ const quietIo: CliIo = {
 };
 
 /** How many times each of scan, the baseline and gunzip alone is timed. */
-const ROUNDS = 3;
+const ROUNDS = 5;
 
 /**
  * The wall-clock and CPU seconds (user and system, every thread of the process) of one run, from a
