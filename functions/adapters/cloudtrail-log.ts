@@ -127,9 +127,9 @@ const READ_BYTES = 1024 * 1024;
 
 /**
  * A file's bytes, read into one buffer again and again (see LogInput.chunks): a scan allocates
- * nothing per read. A fresh buffer for every read (as a read stream makes) had V8 run more full
- * garbage collections during a scan, which took about a sixth longer
- * (docs/performance.md, scan).
+ * nothing per read. With a fresh buffer for every read (as a read stream makes), a scan allocates
+ * as much outside the heap as it reads, for V8 to account and collect, and took about a sixth
+ * longer in paired runs (docs/performance.md, scan).
  */
 async function* fileChunks(file: string): AsyncGenerator<Buffer> {
   const handle = await open(file, 'r');
