@@ -128,20 +128,21 @@ async function proposed(f: Fixture, config = CONFIG): Promise<Proposal> {
   return proposal;
 }
 
-async function approve(f: Fixture, proposal: Proposal, kind: ApplyOptions['kind'] = 'approved-applied') {
+/** The approval function's first step: the pending proposal moves to applying, as of `at`. */
+async function startApplying(f: Fixture, proposal: Proposal, at = '2026-12-03T10:01:00.000Z') {
   const applying = await f.store.transition(
     proposal.id,
     'pending',
     'applying',
     {},
-    {
-      at: '2026-12-03T10:01:00.000Z',
-      actor: 'approval-link',
-      action: 'approve',
-      outcome: 'started',
-    },
+    { at, actor: 'approval-link', action: 'approve', outcome: 'started' },
   );
   if (!applying) throw new Error('not pending');
+  return applying;
+}
+
+async function approve(f: Fixture, proposal: Proposal, kind: ApplyOptions['kind'] = 'approved-applied') {
+  const applying = await startApplying(f, proposal);
   return applyProposal(f.ports, applying, 'approval-link', {
     enabledMechanisms: ['kms-grant', 'iam-inline-policy', 'key-policy-statement'],
     kind,
@@ -304,18 +305,7 @@ describe('a cross-account denial through the flows', () => {
       links: LINKS,
     };
     // An approval's apply wrote the key side, then its invocation ended: the proposal is settled.
-    await f.store.transition(
-      proposal.id,
-      'pending',
-      'applying',
-      {},
-      {
-        at: '2026-12-03T10:01:00.000Z',
-        actor: 'approval-link',
-        action: 'approve',
-        outcome: 'started',
-      },
-    );
+    await startApplying(f, proposal);
     await f.owner.putKeyPolicy({ keyArn: KEY, policy: JSON.stringify(proposal.plan.keySide.document) });
     const settled = await settleInterruptedApply(
       f.ports,
@@ -328,19 +318,7 @@ describe('a cross-account denial through the flows', () => {
       /the key side is written in account 111122223333 .*, the caller side is not/,
     );
     // Approved again after inline policies were turned off: the caller side may not be written now.
-    const applying = await f.store.transition(
-      proposal.id,
-      'pending',
-      'applying',
-      {},
-      {
-        at: '2026-12-03T10:02:00.000Z',
-        actor: 'approval-link',
-        action: 'approve',
-        outcome: 'started',
-      },
-    );
-    if (!applying) throw new Error('not pending');
+    const applying = await startApplying(f, proposal, '2026-12-03T10:02:00.000Z');
     const applied = await applyProposal(f.ports, applying, 'approval-link', options);
     expect(applied).toMatchObject({
       outcome: 'failed',
