@@ -293,6 +293,97 @@ export async function organizationalUnitsAbove(
   return ancestors === null ? null : ancestors.slice(1).reverse();
 }
 
+/**
+ * How long a call Organizations refused to these credentials is not made again. Whether a role may
+ * read its organization changes with IAM or a delegated administrator's registration, rarely.
+ */
+export const REFUSALS_REMEMBERED_MS = 15 * 60_000;
+/** How many refused calls one api remembers (each names its target: an account, OU or policy). */
+const REFUSALS_REMEMBERED = 1000;
+
+/** The answer given in Organizations' place to a call it refused within REFUSALS_REMEMBERED_MS. */
+export class RememberedRefusalError extends Error {
+  // AccessDeniedException, as the refusal it stands for, so that every reader treats it alike.
+  override readonly name = 'AccessDeniedException';
+}
+
+/**
+ * `api`, answering at once the calls Organizations refused (AccessDeniedException) within
+ * REFUSALS_REMEMBERED_MS, by operation and target, without asking again. A member account may not
+ * list its parents, roots or policies: without this, every new problem there would send the same
+ * three or four refused calls, each an AccessDenied entry in the account's CloudTrail that a security
+ * team's own alarms read. Only refusals are remembered: an answer, a throttle or a timeout is not.
+ */
+export function rememberingRefusals(api: OrganizationsApi, now: () => number = Date.now): OrganizationsApi {
+  const refused = new Map<string, number>();
+  const remembered =
+    <I, O>(operation: string, call: (input: I) => Promise<O>, target: (input: I) => string) =>
+    async (input: I): Promise<O> => {
+      const key = `${operation} ${target(input)}`;
+      const at = refused.get(key);
+      if (at !== undefined && now() - at < REFUSALS_REMEMBERED_MS) {
+        throw new RememberedRefusalError(
+          `organizations:${operation} was refused less than ${REFUSALS_REMEMBERED_MS / 60_000} minutes ago; not asked again yet`,
+        );
+      }
+      try {
+        const out = await call(input);
+        refused.delete(key);
+        return out;
+      } catch (error) {
+        if ((error as Error)?.name === 'AccessDeniedException') {
+          refused.delete(key);
+          refused.set(key, now());
+          if (refused.size > REFUSALS_REMEMBERED) {
+            const oldest = refused.keys().next().value;
+            if (oldest !== undefined) refused.delete(oldest);
+          }
+        }
+        throw error;
+      }
+    };
+  const { listRoots, listPoliciesForTarget, describePolicy } = api;
+  return {
+    describeOrganization: remembered(
+      'DescribeOrganization',
+      (input) => api.describeOrganization(input),
+      () => '',
+    ),
+    listParents: remembered(
+      'ListParents',
+      (input) => api.listParents(input),
+      (input) => input.ChildId,
+    ),
+    ...(listRoots
+      ? {
+          listRoots: remembered(
+            'ListRoots',
+            (input) => listRoots.call(api, input),
+            () => '',
+          ),
+        }
+      : {}),
+    ...(listPoliciesForTarget
+      ? {
+          listPoliciesForTarget: remembered(
+            'ListPoliciesForTarget',
+            (input) => listPoliciesForTarget.call(api, input),
+            (input) => `${input.TargetId} ${input.Filter}`,
+          ),
+        }
+      : {}),
+    ...(describePolicy
+      ? {
+          describePolicy: remembered(
+            'DescribePolicy',
+            (input) => describePolicy.call(api, input),
+            (input) => input.PolicyId,
+          ),
+        }
+      : {}),
+  };
+}
+
 /** How long the OUs above an account are remembered: accounts rarely move between OUs. */
 export const UNITS_REMEMBERED_MS = 15 * 60_000;
 /**

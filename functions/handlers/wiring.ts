@@ -19,7 +19,7 @@ import { readConsumerLags } from '../adapters/cloudwatch';
 import { PolicyVersionCache } from '../adapters/iam';
 import { kmsLinkSigner } from '../adapters/link-signer';
 import { MemberAccounts } from '../adapters/member-accounts';
-import { OrganizationRouter, organizationsApi } from '../adapters/organization';
+import { OrganizationRouter, organizationsApi, rememberingRefusals } from '../adapters/organization';
 import { SnsPublisher } from '../adapters/sns';
 import { DynamoProposalStore } from '../adapters/store';
 import { arnAccount, partitionOfRegion } from '../commons/arn';
@@ -73,7 +73,10 @@ export function awsWiring(
   const iam = withDeadline(new IAMClient(clients), deadline);
   const kms = withDeadline(new KMSClient(clients), deadline);
   const kinesis = withDeadline(new KinesisClient(clients), deadline);
-  const organizations = organizationsApi(withDeadline(new OrganizationsClient(clients), deadline));
+  // One per environment: a member account's refused reads are not repeated for every new problem.
+  const organizations = rememberingRefusals(
+    organizationsApi(withDeadline(new OrganizationsClient(clients), deadline)),
+  );
   // Managed policy documents by version, for the environment's life (a version never changes).
   const policyVersions = new PolicyVersionCache();
   const store = new DynamoProposalStore(

@@ -19,8 +19,11 @@ import {
   type OrganizationsApi,
   organizationalUnitsAbove,
   organizationsApi,
+  REFUSALS_REMEMBERED_MS,
+  RememberedRefusalError,
   readOrganization,
   readOrganizationIdentity,
+  rememberingRefusals,
   UNITS_REMEMBERED_ACCOUNTS,
   UNITS_REMEMBERED_MS,
 } from '../../functions/adapters/organization';
@@ -323,6 +326,87 @@ describe('readOrganization: the SCPs and RCPs, with id, name and target, where t
     expect(organizationPolicyLabel(guard, 'service-control-policies[2][1]')).toBe(
       'p-kmsguard01 (kms-decrypt-guard, attached to ou-ab12-22222222)',
     );
+  });
+});
+
+describe('rememberingRefusals: a member account does not send the same refused reads for every new problem', () => {
+  const memberAccount = () =>
+    api({
+      parents: 'AccessDeniedException',
+      roots: 'AccessDeniedException',
+      list: { error: 'AccessDeniedException' },
+    });
+  const refusedCalls = (calls: string[]) => calls.filter((c) => !c.startsWith('DescribeOrganization'));
+
+  it('answers the refused calls itself for a quarter hour, with the same result, then asks again', async () => {
+    const organizations = memberAccount();
+    let clock = 1_000_000;
+    const remembering = rememberingRefusals(organizations, () => clock);
+    const first = await readOrganization(remembering, ACCOUNT);
+    expect(first).toEqual({ id: 'o-a1b2c3d4e5' });
+    const refused = refusedCalls(organizations.calls);
+    expect(refused).toEqual(
+      expect.arrayContaining([
+        'ListParents 111122223333',
+        'ListRoots',
+        `ListPoliciesForTarget SERVICE_CONTROL_POLICY ${ACCOUNT}`,
+      ]),
+    );
+    // The next new problem in the same environment: the same answer, and no refused call sent.
+    organizations.calls.length = 0;
+    clock += REFUSALS_REMEMBERED_MS - 1;
+    await expect(readOrganization(remembering, ACCOUNT)).resolves.toEqual(first);
+    expect(organizations.calls).toEqual(['DescribeOrganization', 'DescribeOrganization answered']);
+    // A quarter hour on, its IAM may have changed: asked again.
+    organizations.calls.length = 0;
+    clock += 1;
+    await expect(readOrganization(remembering, ACCOUNT)).resolves.toEqual(first);
+    expect(refusedCalls(organizations.calls).sort()).toEqual([...refused].sort());
+  });
+
+  it('remembers a refusal by target, and only a refusal: an answer, a throttle or a timeout is asked again', async () => {
+    let failWith: string | null = 'AccessDeniedException';
+    const calls: string[] = [];
+    const inner: OrganizationsApi = {
+      describeOrganization: async () => ({ Organization: { Id: 'o-a1b2c3d4e5' } }),
+      listParents: async ({ ChildId }) => {
+        calls.push(ChildId);
+        if (failWith) throw error(failWith);
+        return { Parents: [{ Id: 'r-ab12', Type: 'ROOT' }] };
+      },
+    };
+    const remembering = rememberingRefusals(inner, () => 0);
+    await expect(remembering.listParents({ ChildId: ACCOUNT })).rejects.toMatchObject({
+      name: 'AccessDeniedException',
+    });
+    const again = remembering.listParents({ ChildId: ACCOUNT });
+    await expect(again).rejects.toBeInstanceOf(RememberedRefusalError);
+    await expect(again).rejects.toMatchObject({ name: 'AccessDeniedException' });
+    // Another target is asked.
+    await expect(remembering.listParents({ ChildId: '444455556666' })).rejects.toMatchObject({
+      name: 'AccessDeniedException',
+    });
+    expect(calls).toEqual([ACCOUNT, '444455556666']);
+    for (const name of ['ThrottlingException', 'TimeoutError']) {
+      failWith = name;
+      await expect(remembering.listParents({ ChildId: '777788889999' })).rejects.toMatchObject({ name });
+      await expect(remembering.listParents({ ChildId: '777788889999' })).rejects.toMatchObject({ name });
+    }
+    failWith = null;
+    await remembering.listParents({ ChildId: '777788889999' });
+    await remembering.listParents({ ChildId: '777788889999' });
+    expect(calls.filter((c) => c === '777788889999')).toHaveLength(6);
+  });
+
+  it("keeps the api's shape: policy reads it lacks stay absent (their policies not visible)", () => {
+    const bare: OrganizationsApi = {
+      describeOrganization: async () => ({}),
+      listParents: async () => ({}),
+    };
+    const remembering = rememberingRefusals(bare);
+    expect(remembering.listRoots).toBeUndefined();
+    expect(remembering.listPoliciesForTarget).toBeUndefined();
+    expect(remembering.describePolicy).toBeUndefined();
   });
 });
 
