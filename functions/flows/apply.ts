@@ -234,6 +234,45 @@ function halfWritten(plan: Plan, state: ResolvedState): HalfWritten | null {
 }
 
 /**
+ * Whether an earlier apply of the proposal was interrupted (settleInterruptedApply records it so, as
+ * every apply that stops before recording ends): only then can half of its plan in the account be
+ * keymend's. Otherwise the same statement there was put by a person (the plan is printed for
+ * people's own pipelines), and keymend neither takes it back nor finishes a fix around it.
+ */
+function interruptedBefore(proposal: Proposal): boolean {
+  return proposal.audit.some((entry) => entry.outcome === 'interrupted');
+}
+
+/**
+ * The key side an interrupted apply wrote, when the key policy still holds keymend's statement but
+ * is no longer the policy keymend wrote (someone changed it since): neither finished nor taken back,
+ * said. Null when the key policy does not hold the statement, or is exactly what keymend wrote.
+ */
+function changedKeySide(plan: Plan, state: ResolvedState): string | null {
+  if (plan.mechanism !== 'cross-account' || state.key?.arn !== plan.keySide.keyArn) return null;
+  if (samePolicy(state.key.policy, plan.keySide.document)) return null;
+  const statements = policyStatements(state.key.policy);
+  const statement = canonicalJson(plan.keySide.statement);
+  if (!statements.some((s) => canonicalJson(s) === statement)) return null;
+  const { Sid } = plan.keySide.statement;
+  return `the key side an interrupted apply wrote in account ${plan.keyAccountId} (statement ${Sid} on ${plan.keySide.keyArn}) is in place, but the key policy has changed since: keymend neither finishes a fix nor takes back a statement in a policy it no longer wrote as a whole; remove statement ${Sid} from the policy of ${plan.keySide.keyArn} by hand if it should go (the denial, if it recurs, is proposed anew)`;
+}
+
+/** The statements of a key policy (parsed or as text); none when it is not a policy document. */
+function policyStatements(policy: unknown): unknown[] {
+  let document = policy;
+  if (typeof policy === 'string') {
+    try {
+      document = JSON.parse(policy) as unknown;
+    } catch {
+      return [];
+    }
+  }
+  const statements = (document as { Statement?: unknown } | null)?.Statement;
+  return Array.isArray(statements) ? statements : statements === undefined ? [] : [statements];
+}
+
+/**
  * The state as it was before the key side was written: what a fresh apply re-diagnoses (with the key
  * side in place, a diagnosis would plan the caller side alone).
  */
@@ -354,9 +393,13 @@ export async function applyProposal(
   if (disabled !== null) {
     const reason = `refused (${disabled.code}): ${disabled.reason}`;
     // A cross-account plan an interrupted apply half wrote is not left so: its key side is taken back.
-    if (plan.mechanism !== 'cross-account') return fail(step, reason);
-    const half = halfWritten(plan, await gatherFor(ports, proposal.request, proposal.id));
-    if (half === null) return fail(step, reason);
+    if (plan.mechanism !== 'cross-account' || !interruptedBefore(proposal)) return fail(step, reason);
+    const state = await gatherFor(ports, proposal.request, proposal.id);
+    const half = halfWritten(plan, state);
+    if (half === null) {
+      const changed = changedKeySide(plan, state);
+      return fail(step, changed === null ? reason : `${reason}; ${changed}`);
+    }
     const left = await takeBackKeySide(ports, half, proposal.id);
     return fail(step, `${reason}; ${left ?? takenBack(half)}`);
   }
@@ -380,7 +423,10 @@ async function reconcile(step: ApplyStep, plan: Plan): Promise<AppliedChange | A
   // An earlier attempt wrote the key side of a cross-account plan and stopped. It is finished only if a
   // fresh apply would make the same plan: re-diagnosed on the accounts as they were without the key side
   // (as they are, a diagnosis would plan the caller side alone); otherwise the key side is taken back.
-  const half = halfWritten(plan, state);
+  const interrupted = interruptedBefore(proposal);
+  const half = interrupted ? halfWritten(plan, state) : null;
+  const changed = interrupted && half === null ? changedKeySide(plan, state) : null;
+  if (changed !== null) return fail(step, changed);
   const now = diagnose(proposal.request, half ? beforeKeySide(state, half) : state, {
     prefer: preferredMechanism(plan),
   });
@@ -519,10 +565,14 @@ export async function settleInterruptedApply(
     if (recorded.outcome === 'applied') return recorded.proposal;
   } else {
     // Half of a cross-account fix in place is said so, never left silently.
+    // (This attempt is the interrupted one: what it may have written is keymend's.)
     const half = plan === null || state === null ? null : halfWritten(plan, state);
+    const changed = plan === null || state === null || half !== null ? null : changedKeySide(plan, state);
     const halfNote = half
       ? `; the key side is written in account ${half.plan.keyAccountId} (statement ${half.plan.keySide.statement.Sid} on ${half.plan.keySide.keyArn}), the caller side is not: approving re-checks the plan as a fresh apply does, then finishes it or takes the key side back`
-      : '';
+      : changed !== null
+        ? `; ${changed}`
+        : '';
     const back = await ports.store.transition(
       current.id,
       'applying',

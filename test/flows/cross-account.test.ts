@@ -150,6 +150,28 @@ async function approve(f: Fixture, proposal: Proposal, kind: ApplyOptions['kind'
   });
 }
 
+/**
+ * An approval whose apply wrote the key side, then ended before the caller side: settled back to
+ * pending, as the approval function settles an interrupted apply.
+ */
+async function interruptedAfterKeySide(f: Fixture, proposal: Proposal): Promise<Proposal> {
+  if (proposal.plan?.mechanism !== 'cross-account') throw new Error('not two-sided');
+  await startApplying(f, proposal);
+  await f.owner.putKeyPolicy({ keyArn: KEY, policy: JSON.stringify(proposal.plan.keySide.document) });
+  const settled = await settleInterruptedApply(
+    f.ports,
+    proposal.id,
+    { actor: 'approval-link', action: 'approve', why: 'the invocation timed out' },
+    {
+      enabledMechanisms: ['kms-grant', 'iam-inline-policy', 'key-policy-statement'],
+      kind: 'approved-applied',
+      links: LINKS,
+    },
+  );
+  expect(settled.status).toBe('pending');
+  return settled;
+}
+
 const inlineNames = (f: Fixture) =>
   Object.keys(f.caller.snapshot().principals.find((p) => p.arn === READER)?.inlinePolicies ?? {}).sort();
 const keyStatements = (f: Fixture) =>
@@ -229,9 +251,8 @@ describe('a cross-account denial through the flows', () => {
   it('finishes the same plan when an earlier attempt wrote the key side only', async () => {
     const f = fixture();
     const proposal = await proposed(f);
-    if (proposal.plan?.mechanism !== 'cross-account') throw new Error('not two-sided');
-    await f.owner.putKeyPolicy({ keyArn: KEY, policy: JSON.stringify(proposal.plan.keySide.document) });
-    const applied = await approve(f, proposal);
+    const settled = await interruptedAfterKeySide(f, proposal);
+    const applied = await approve(f, settled);
     expect(applied.outcome).toBe('applied');
     expect(f.writes).toEqual([`${CALLER} putPrincipalPolicy`]);
   });
@@ -240,9 +261,7 @@ describe('a cross-account denial through the flows', () => {
     const f = fixture();
     const callerBefore = f.caller.snapshot();
     const ownerBefore = f.owner.snapshot();
-    const proposal = await proposed(f);
-    if (proposal.plan?.mechanism !== 'cross-account') throw new Error('not two-sided');
-    await f.owner.putKeyPolicy({ keyArn: KEY, policy: JSON.stringify(proposal.plan.keySide.document) });
+    const proposal = await interruptedAfterKeySide(f, await proposed(f));
     const deny = {
       Version: '2012-10-17',
       Statement: [{ Effect: 'Deny', Action: 'kms:Decrypt', Resource: KEY }],
@@ -274,9 +293,7 @@ describe('a cross-account denial through the flows', () => {
 
   it('fails, naming what to remove by hand, when the re-check refuses and the key side cannot be taken back', async () => {
     const f = fixture();
-    const proposal = await proposed(f);
-    if (proposal.plan?.mechanism !== 'cross-account') throw new Error('not two-sided');
-    await f.owner.putKeyPolicy({ keyArn: KEY, policy: JSON.stringify(proposal.plan.keySide.document) });
+    const proposal = await interruptedAfterKeySide(f, await proposed(f));
     await f.caller.putPrincipalPolicy({
       principalArn: READER,
       policyName: 'deny-orders-key',
@@ -327,6 +344,61 @@ describe('a cross-account denial through the flows', () => {
     expect(f.writes).toEqual([`${OWNER} putKeyPolicy`]);
     expect(f.owner.snapshot()).toEqual(ownerBefore);
     expect(inlineNames(f)).toEqual(['read-orders-stream']);
+  });
+
+  it('neither finishes nor takes back a key side whose key policy changed since the interrupted apply: it says what to remove by hand', async () => {
+    const f = fixture();
+    const proposal = await interruptedAfterKeySide(f, await proposed(f));
+    if (proposal.plan?.mechanism !== 'cross-account') throw new Error('not two-sided');
+    // A key administrator adds a statement of their own meanwhile.
+    const policy = JSON.parse(await f.owner.getKeyPolicy(KEY)) as { Statement: unknown[] };
+    policy.Statement.unshift({
+      Sid: 'SomeoneElse',
+      Effect: 'Allow',
+      Principal: { AWS: `arn:aws:iam::${OWNER}:root` },
+      Action: 'kms:DescribeKey',
+      Resource: '*',
+    });
+    await f.owner.putKeyPolicy({ keyArn: KEY, policy: JSON.stringify(policy) });
+    const ownerBefore = f.owner.snapshot();
+    const applied = await approve(f, proposal);
+    expect(applied).toMatchObject({
+      outcome: 'failed',
+      reason: expect.stringMatching(
+        new RegExp(
+          `changed since.*remove statement ${proposal.plan.keySide.statement.Sid} from the policy of ${KEY} by hand`,
+        ),
+      ),
+    });
+    expect(f.writes).toEqual([]);
+    expect(f.owner.snapshot()).toEqual(ownerBefore);
+    expect(inlineNames(f)).toEqual(['read-orders-stream']);
+  });
+
+  it('never takes back, nor finishes a fix around, the same statement put by a person (no apply was interrupted)', async () => {
+    for (const enabledMechanisms of [
+      ['kms-grant', 'key-policy-statement'] as const,
+      ['kms-grant', 'iam-inline-policy', 'key-policy-statement'] as const,
+    ]) {
+      const f = fixture();
+      const proposal = await proposed(f);
+      if (proposal.plan?.mechanism !== 'cross-account') throw new Error('not two-sided');
+      // Applied through a team's own pipeline from the printed plan: keymend's statement, by a person.
+      await f.owner.putKeyPolicy({ keyArn: KEY, policy: JSON.stringify(proposal.plan.keySide.document) });
+      const ownerBefore = f.owner.snapshot();
+      const applying = await startApplying(f, proposal);
+      const applied = await applyProposal(f.ports, applying, 'approval-link', {
+        enabledMechanisms: [...enabledMechanisms],
+        kind: 'approved-applied',
+        links: LINKS,
+      });
+      // Inline policies off: refused as they are off. On: the key side is there, so the plan is no
+      // longer this one (the caller side alone is proposed anew).
+      expect(applied.outcome).toBe(enabledMechanisms.length === 2 ? 'failed' : 'superseded');
+      if (applied.outcome === 'failed') expect(applied.reason).not.toMatch(/taken back|by hand/);
+      expect(f.writes).toEqual([]);
+      expect(f.owner.snapshot()).toEqual(ownerBefore);
+    }
   });
 
   it('is revoked together or not at all: a key policy changed since leaves both halves in place', async () => {
