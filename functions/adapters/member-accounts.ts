@@ -18,7 +18,7 @@ import { AwsAccountWriter } from './account-writer';
 import { AwsAccountReader } from './aws-account';
 import { clientConfig } from './client-config';
 import type { PolicyVersionCache } from './iam';
-import { organizationsApi } from './organization';
+import { organizationsApi, RefusalMemory, rememberingRefusals } from './organization';
 
 /** Temporary credentials, as the SDK clients take them. */
 interface Credentials {
@@ -89,9 +89,14 @@ const REFUSED = new Set([
   'RegionDisabledException',
 ]);
 
+/** Member accounts whose refused Organizations reads an environment remembers; the oldest goes first. */
+const MAX_REFUSAL_MEMORIES = 1000;
+
 export class MemberAccounts implements AccountDirectory {
   readonly organizationId: string;
   private readonly sessions = new Map<string, MemberClients>();
+  /** Per member account, the Organizations reads refused there (each proposal has its own session). */
+  private readonly refusals = new Map<string, RefusalMemory>();
 
   constructor(private readonly options: MemberAccountsOptions) {
     this.organizationId = options.organizationId;
@@ -107,7 +112,11 @@ export class MemberAccounts implements AccountDirectory {
       iam: clients.iam,
       kms: clients.kms,
       kinesis: clients.kinesis,
-      organizations: organizationsApi(clients.organizations),
+      organizations: rememberingRefusals(
+        organizationsApi(clients.organizations),
+        Date.now,
+        this.refusalsOf(accountId),
+      ),
       ...(this.options.policyVersions ? { policyVersions: this.options.policyVersions } : {}),
     });
   }
@@ -122,6 +131,20 @@ export class MemberAccounts implements AccountDirectory {
       retiringPrincipal: this.options.retiringPrincipal,
       ...(this.options.hubKms ? { retireKms: this.options.hubKms } : {}),
     });
+  }
+
+  /** What `accountId`'s sessions were refused by Organizations, kept for the environment's life. */
+  private refusalsOf(accountId: string): RefusalMemory {
+    let memory = this.refusals.get(accountId);
+    if (memory === undefined) {
+      memory = new RefusalMemory();
+      this.refusals.set(accountId, memory);
+      if (this.refusals.size > MAX_REFUSAL_MEMORIES) {
+        const oldest = this.refusals.keys().next().value;
+        if (oldest !== undefined) this.refusals.delete(oldest);
+      }
+    }
+    return memory;
   }
 
   /** The clients of one member session, made once; null for a name that is not an account or session. */

@@ -298,7 +298,7 @@ export async function organizationalUnitsAbove(
  * read its organization changes with IAM or a delegated administrator's registration, rarely.
  */
 export const REFUSALS_REMEMBERED_MS = 15 * 60_000;
-/** How many refused calls one api remembers (each names its target: an account, OU or policy). */
+/** How many refused calls one memory holds (each names its target: an account, OU or policy). */
 const REFUSALS_REMEMBERED = 1000;
 
 /** The answer given in Organizations' place to a call it refused within REFUSALS_REMEMBERED_MS. */
@@ -308,37 +308,61 @@ export class RememberedRefusalError extends Error {
 }
 
 /**
+ * The Organizations calls refused to one set of credentials' account, by operation and target, and
+ * when: shared by the apis of that account's sessions (a hub opens one session per proposal).
+ */
+export class RefusalMemory {
+  private readonly refused = new Map<string, number>();
+
+  /** True when `key` was refused less than REFUSALS_REMEMBERED_MS before `now`. */
+  refusedRecently(key: string, now: number): boolean {
+    const at = this.refused.get(key);
+    return at !== undefined && now - at < REFUSALS_REMEMBERED_MS;
+  }
+
+  /** Notes `key`'s refusal at `now`, forgetting the oldest past REFUSALS_REMEMBERED. */
+  refusedAt(key: string, now: number): void {
+    this.refused.delete(key);
+    this.refused.set(key, now);
+    if (this.refused.size > REFUSALS_REMEMBERED) {
+      const oldest = this.refused.keys().next().value;
+      if (oldest !== undefined) this.refused.delete(oldest);
+    }
+  }
+
+  /** Forgets `key`: it was answered. */
+  answered(key: string): void {
+    this.refused.delete(key);
+  }
+}
+
+/**
  * `api`, answering at once the calls Organizations refused (AccessDeniedException) within
  * REFUSALS_REMEMBERED_MS, by operation and target, without asking again. A member account may not
  * list its parents, roots or policies: without this, every new problem there would send the same
  * three or four refused calls, each an AccessDenied entry in the account's CloudTrail that a security
  * team's own alarms read. Only refusals are remembered: an answer, a throttle or a timeout is not.
  */
-export function rememberingRefusals(api: OrganizationsApi, now: () => number = Date.now): OrganizationsApi {
-  const refused = new Map<string, number>();
+export function rememberingRefusals(
+  api: OrganizationsApi,
+  now: () => number = Date.now,
+  memory: RefusalMemory = new RefusalMemory(),
+): OrganizationsApi {
   const remembered =
     <I, O>(operation: string, call: (input: I) => Promise<O>, target: (input: I) => string) =>
     async (input: I): Promise<O> => {
       const key = `${operation} ${target(input)}`;
-      const at = refused.get(key);
-      if (at !== undefined && now() - at < REFUSALS_REMEMBERED_MS) {
+      if (memory.refusedRecently(key, now())) {
         throw new RememberedRefusalError(
           `organizations:${operation} was refused less than ${REFUSALS_REMEMBERED_MS / 60_000} minutes ago; not asked again yet`,
         );
       }
       try {
         const out = await call(input);
-        refused.delete(key);
+        memory.answered(key);
         return out;
       } catch (error) {
-        if ((error as Error)?.name === 'AccessDeniedException') {
-          refused.delete(key);
-          refused.set(key, now());
-          if (refused.size > REFUSALS_REMEMBERED) {
-            const oldest = refused.keys().next().value;
-            if (oldest !== undefined) refused.delete(oldest);
-          }
-        }
+        if ((error as Error)?.name === 'AccessDeniedException') memory.refusedAt(key, now());
         throw error;
       }
     };

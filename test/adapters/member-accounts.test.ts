@@ -14,7 +14,14 @@ import {
 } from '@aws-sdk/client-iam';
 import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { KMSClient } from '@aws-sdk/client-kms';
-import { OrganizationsClient } from '@aws-sdk/client-organizations';
+import {
+  AccessDeniedException,
+  DescribeOrganizationCommand,
+  ListParentsCommand,
+  ListPoliciesForTargetCommand,
+  ListRootsCommand,
+  OrganizationsClient,
+} from '@aws-sdk/client-organizations';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
 import { PolicyVersionCache } from '../../functions/adapters/iam';
@@ -139,6 +146,38 @@ describe('MemberAccounts', () => {
       expect(iam.commandCalls(GetPolicyVersionCommand)).toHaveLength(1);
     } finally {
       iam.restore();
+    }
+  });
+
+  it("remembers what Organizations refused in a member account across its proposals' sessions, not in another account", async () => {
+    sts.on(AssumeRoleCommand).resolves(assumed);
+    const organizations = mockClient(OrganizationsClient);
+    try {
+      const denied = () =>
+        new AccessDeniedException({ message: 'not the management account', $metadata: {} });
+      organizations.on(DescribeOrganizationCommand).resolves({ Organization: { Id: 'o-a1b2c3d4e5' } });
+      organizations.on(ListParentsCommand).rejects(denied());
+      organizations.on(ListRootsCommand).rejects(denied());
+      organizations.on(ListPoliciesForTargetCommand).rejects(denied());
+      const { accounts } = directory(true);
+      const refused = () =>
+        organizations.commandCalls(ListParentsCommand).length +
+        organizations.commandCalls(ListRootsCommand).length +
+        organizations.commandCalls(ListPoliciesForTargetCommand).length;
+      const first = await accounts.reader(CALLER, SESSION)?.getOrganization();
+      expect(first).toEqual({ id: 'o-a1b2c3d4e5' });
+      const once = refused();
+      expect(once).toBeGreaterThanOrEqual(3);
+      // The next proposal in the same account: the same answer, no refused call sent again.
+      await expect(
+        accounts.reader(CALLER, 'keymend-another-proposal-id-0001')?.getOrganization(),
+      ).resolves.toEqual(first);
+      expect(refused()).toBe(once);
+      // Another member account is asked.
+      await accounts.reader('777788889999', SESSION)?.getOrganization();
+      expect(refused()).toBe(2 * once);
+    } finally {
+      organizations.restore();
     }
   });
 
