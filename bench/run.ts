@@ -14,7 +14,7 @@
  * and bench/scan.ts run in their own processes under tsx.
  *
  * Environment: BENCH_SECONDS (evaluator seconds per engine, default 3), BENCH_CASES (2000),
- * BENCH_STORM_EVENTS (10000), BENCH_STORM_DISTINCT (100), BENCH_COLD_RUNS (15).
+ * BENCH_STORM_EVENTS (10000), BENCH_STORM_DISTINCT (100), BENCH_COLD_RUNS (31).
  */
 import { readFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg } from 'node:os';
@@ -209,7 +209,7 @@ async function main(): Promise<void> {
     const bundles = await buildBundles();
     const sizes = bundleSizes(bundles);
     figures.bundle = sizes;
-    const cold = coldStart(bundles, env('BENCH_COLD_RUNS', 15));
+    const cold = coldStart(bundles, env('BENCH_COLD_RUNS', 31));
     figures.coldStart = { remediateMs: cold.remediateMs, floorMs: cold.floorMs, ratio: cold.ratio };
     say([
       `Bundles (infra/bundling.ts options, minified ESM): remediate ${sizes.remediateBytes} B, approval ${sizes.approvalBytes} B, floor (bench/floor.ts: the SDK clients only) ${sizes.floorBytes} B`,
