@@ -154,7 +154,15 @@ async function approve(f: Fixture, proposal: Proposal, kind: ApplyOptions['kind'
  * An approval whose apply wrote the key side, then ended before the caller side: settled back to
  * pending, as the approval function settles an interrupted apply.
  */
-async function interruptedAfterKeySide(f: Fixture, proposal: Proposal): Promise<Proposal> {
+async function interruptedAfterKeySide(
+  f: Fixture,
+  proposal: Proposal,
+  options: ApplyOptions = {
+    enabledMechanisms: ['kms-grant', 'iam-inline-policy', 'key-policy-statement'],
+    kind: 'approved-applied',
+    links: LINKS,
+  },
+): Promise<Proposal> {
   if (proposal.plan?.mechanism !== 'cross-account') throw new Error('not two-sided');
   await startApplying(f, proposal);
   await f.owner.putKeyPolicy({ keyArn: KEY, policy: JSON.stringify(proposal.plan.keySide.document) });
@@ -162,14 +170,23 @@ async function interruptedAfterKeySide(f: Fixture, proposal: Proposal): Promise<
     f.ports,
     proposal.id,
     { actor: 'approval-link', action: 'approve', why: 'the invocation timed out' },
-    {
-      enabledMechanisms: ['kms-grant', 'iam-inline-policy', 'key-policy-statement'],
-      kind: 'approved-applied',
-      links: LINKS,
-    },
+    options,
   );
   expect(settled.status).toBe('pending');
   return settled;
+}
+
+/** A key administrator adds a statement of their own to the owner's key policy. */
+async function keyAdminEdits(f: Fixture): Promise<void> {
+  const policy = JSON.parse(await f.owner.getKeyPolicy(KEY)) as { Statement: unknown[] };
+  policy.Statement.push({
+    Sid: 'SomeoneElse',
+    Effect: 'Allow',
+    Principal: { AWS: `arn:aws:iam::${OWNER}:root` },
+    Action: 'kms:DescribeKey',
+    Resource: '*',
+  });
+  await f.owner.putKeyPolicy({ keyArn: KEY, policy: JSON.stringify(policy) });
 }
 
 const inlineNames = (f: Fixture) =>
@@ -322,15 +339,7 @@ describe('a cross-account denial through the flows', () => {
       links: LINKS,
     };
     // An approval's apply wrote the key side, then its invocation ended: the proposal is settled.
-    await startApplying(f, proposal);
-    await f.owner.putKeyPolicy({ keyArn: KEY, policy: JSON.stringify(proposal.plan.keySide.document) });
-    const settled = await settleInterruptedApply(
-      f.ports,
-      proposal.id,
-      { actor: 'approval-link', action: 'approve', why: 'the invocation timed out' },
-      options,
-    );
-    expect(settled.status).toBe('pending');
+    const settled = await interruptedAfterKeySide(f, proposal, options);
     expect(settled.audit.at(-1)?.detail).toMatch(
       /the key side is written in account 111122223333 .*, the caller side is not/,
     );
@@ -351,15 +360,7 @@ describe('a cross-account denial through the flows', () => {
     const proposal = await interruptedAfterKeySide(f, await proposed(f));
     if (proposal.plan?.mechanism !== 'cross-account') throw new Error('not two-sided');
     // A key administrator adds a statement of their own meanwhile.
-    const policy = JSON.parse(await f.owner.getKeyPolicy(KEY)) as { Statement: unknown[] };
-    policy.Statement.unshift({
-      Sid: 'SomeoneElse',
-      Effect: 'Allow',
-      Principal: { AWS: `arn:aws:iam::${OWNER}:root` },
-      Action: 'kms:DescribeKey',
-      Resource: '*',
-    });
-    await f.owner.putKeyPolicy({ keyArn: KEY, policy: JSON.stringify(policy) });
+    await keyAdminEdits(f);
     const ownerBefore = f.owner.snapshot();
     const applied = await approve(f, proposal);
     expect(applied).toMatchObject({
@@ -405,15 +406,7 @@ describe('a cross-account denial through the flows', () => {
     const f = fixture();
     const applied = await approve(f, await proposed(f));
     if (applied.outcome !== 'applied') throw new Error(applied.outcome);
-    const policy = JSON.parse(await f.owner.getKeyPolicy(KEY)) as { Statement: unknown[] };
-    policy.Statement.push({
-      Sid: 'SomeoneElse',
-      Effect: 'Allow',
-      Principal: { AWS: `arn:aws:iam::${OWNER}:root` },
-      Action: 'kms:DescribeKey',
-      Resource: '*',
-    });
-    await f.owner.putKeyPolicy({ keyArn: KEY, policy: JSON.stringify(policy) });
+    await keyAdminEdits(f);
     const writes = f.writes.length;
     const revoked = await revokeProposal(f.ports, applied.proposal, 'approval-link');
     expect(revoked).toMatchObject({
