@@ -21,7 +21,7 @@ interface WebAssemblyApi {
   Instance: new (module: object) => { readonly exports: unknown };
 }
 
-/** Bytes past the chunk the module may read (json-frame.wat: up to 31), rounded up. */
+/** Bytes past the chunk the module may read (json-frame.wat: up to 17), with room to spare. */
 const SLACK = 64;
 const PAGE = 64 * 1024;
 

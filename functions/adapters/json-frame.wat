@@ -10,7 +10,8 @@
 ;; `AccessDenied`, and a `\u` escape (by which JSON may spell any character of either).
 (module
   ;; The chunk, from byte 0. The caller grows it to the chunk's length plus SLACK bytes: the loads
-  ;; below may read up to 31 bytes past the chunk's end, and what they find there is never used.
+  ;; below may read up to 17 bytes past the chunk's end (a 16-byte load one byte past an escape),
+  ;; and what they find there is never used.
   (memory (export "memory") 1)
 
   ;; The markers of the object objectEnd last framed (bits: 1 kms.amazonaws.com, 2 AccessDenied,
