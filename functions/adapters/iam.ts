@@ -23,6 +23,7 @@ import {
   type Tag,
 } from '@aws-sdk/client-iam';
 import { parsePrincipalArn } from '../commons/arn';
+import { setBounded } from '../commons/bounded-map';
 import { deepFreeze } from '../commons/freeze';
 import type { PolicyDocumentJson, PrincipalState } from '../core/account';
 import {
@@ -57,9 +58,7 @@ export class PolicyVersionCache {
   }
 
   set(key: string, document: PolicyDocumentJson): void {
-    this.documents.delete(key);
-    this.documents.set(key, deepFreeze(document));
-    if (this.documents.size > this.limit) this.documents.delete(this.documents.keys().next().value as string);
+    setBounded(this.documents, key, deepFreeze(document), this.limit);
   }
 
   get size(): number {

@@ -10,6 +10,7 @@ import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { OrganizationsClient } from '@aws-sdk/client-organizations';
 import { AssumeRoleCommand, type AssumeRoleCommandOutput, type STSClient } from '@aws-sdk/client-sts';
+import { setBounded } from '../commons/bounded-map';
 import { MEMBER_ROLE } from '../commons/constants';
 import { AccountUnreachableError } from '../commons/errors';
 import type { AccountReader } from '../core/account';
@@ -138,11 +139,7 @@ export class MemberAccounts implements AccountDirectory {
     let memory = this.refusals.get(accountId);
     if (memory === undefined) {
       memory = new RefusalMemory();
-      this.refusals.set(accountId, memory);
-      if (this.refusals.size > MAX_REFUSAL_MEMORIES) {
-        const oldest = this.refusals.keys().next().value;
-        if (oldest !== undefined) this.refusals.delete(oldest);
-      }
+      setBounded(this.refusals, accountId, memory, MAX_REFUSAL_MEMORIES);
     }
     return memory;
   }
@@ -164,11 +161,7 @@ export class MemberAccounts implements AccountDirectory {
     if (known) return known;
     const credentials = renewing(() => this.assume(accountId, name));
     const made = (this.options.clients ?? defaultClients(this.options.region))(credentials);
-    if (this.sessions.size >= MAX_SESSIONS) {
-      const oldest = this.sessions.keys().next().value;
-      if (oldest !== undefined) this.sessions.delete(oldest);
-    }
-    this.sessions.set(key, made);
+    setBounded(this.sessions, key, made, MAX_SESSIONS);
     return made;
   }
 

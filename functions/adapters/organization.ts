@@ -23,6 +23,7 @@ import {
   type OrganizationsClient,
   type PolicyType,
 } from '@aws-sdk/client-organizations';
+import { setBounded } from '../commons/bounded-map';
 import type { OrganizationPolicy, OrganizationState } from '../core/account';
 import type { NotificationRouter } from '../core/ports';
 import { type NotificationRoute, routeFor, routesName, routesNeedUnits } from '../core/routing';
@@ -322,12 +323,7 @@ export class RefusalMemory {
 
   /** Notes `key`'s refusal at `now`, forgetting the oldest past REFUSALS_REMEMBERED. */
   refusedAt(key: string, now: number): void {
-    this.refused.delete(key);
-    this.refused.set(key, now);
-    if (this.refused.size > REFUSALS_REMEMBERED) {
-      const oldest = this.refused.keys().next().value;
-      if (oldest !== undefined) this.refused.delete(oldest);
-    }
+    setBounded(this.refused, key, now, REFUSALS_REMEMBERED);
   }
 
   /** Forgets `key`: it was answered. */
@@ -456,12 +452,7 @@ export class OrganizationRouter implements NotificationRouter {
         error instanceof Error ? `${error.name}: ${error.message}` : String(error),
       );
     }
-    this.units.delete(accountId);
-    this.units.set(accountId, { at: now, units });
-    if (this.units.size > UNITS_REMEMBERED_ACCOUNTS) {
-      const oldest = this.units.keys().next().value;
-      if (oldest !== undefined) this.units.delete(oldest);
-    }
+    setBounded(this.units, accountId, { at: now, units }, UNITS_REMEMBERED_ACCOUNTS);
     return units;
   }
 }
