@@ -235,7 +235,7 @@ export function planInlinePolicy(scope: FixScope, principal: PrincipalState): Pl
 }
 
 /** The key policy's statements as an array, whether the document holds one statement or many. */
-function statementsOf(policy: unknown): unknown[] | null {
+export function statementsOf(policy: unknown): unknown[] | null {
   if (typeof policy !== 'object' || policy === null) return null;
   const statement = (policy as { Statement?: unknown }).Statement;
   if (Array.isArray(statement)) return statement;

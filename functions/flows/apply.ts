@@ -20,6 +20,7 @@ import {
   planMechanisms,
   preferredMechanism,
   type SinglePlan,
+  statementsOf,
 } from '../core/plan';
 import { mechanismRefusal, refusalInstead } from '../core/plan-binding';
 import {
@@ -251,25 +252,11 @@ function interruptedBefore(proposal: Proposal): boolean {
 function changedKeySide(plan: Plan, state: ResolvedState): string | null {
   if (plan.mechanism !== 'cross-account' || state.key?.arn !== plan.keySide.keyArn) return null;
   if (samePolicy(state.key.policy, plan.keySide.document)) return null;
-  const statements = policyStatements(state.key.policy);
+  const statements = statementsOf(state.key.policy) ?? [];
   const statement = canonicalJson(plan.keySide.statement);
   if (!statements.some((s) => canonicalJson(s) === statement)) return null;
   const { Sid } = plan.keySide.statement;
   return `the key side an interrupted apply wrote in account ${plan.keyAccountId} (statement ${Sid} on ${plan.keySide.keyArn}) is in place, but the key policy has changed since: keymend neither finishes a fix nor takes back a statement in a policy it no longer wrote as a whole; remove statement ${Sid} from the policy of ${plan.keySide.keyArn} by hand if it should go (the denial, if it recurs, is proposed anew)`;
-}
-
-/** The statements of a key policy (parsed or as text); none when it is not a policy document. */
-function policyStatements(policy: unknown): unknown[] {
-  let document = policy;
-  if (typeof policy === 'string') {
-    try {
-      document = JSON.parse(policy) as unknown;
-    } catch {
-      return [];
-    }
-  }
-  const statements = (document as { Statement?: unknown } | null)?.Statement;
-  return Array.isArray(statements) ? statements : statements === undefined ? [] : [statements];
 }
 
 /**
